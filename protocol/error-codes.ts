@@ -1,0 +1,38 @@
+/**
+ * Every `code` the server can put in an `error` message. Clients switch on
+ * these, so they are part of the wire protocol: add, never rename.
+ */
+export const ERROR_CODES = [
+  /** The frame was not valid JSON. */
+  "bad-json",
+  /** Binary frames are not part of the protocol. */
+  "binary-unsupported",
+  /** JSON, but not an object with a string `type`. */
+  "bad-message",
+  /** `type` is not one the server knows. */
+  "unknown-type",
+  /** A field is missing or has the wrong type or shape. */
+  "invalid-field",
+  /** `streamId` is not 1-128 characters of `[A-Za-z0-9._:-]`. */
+  "invalid-stream-id",
+  /** The frame exceeded MAX_MESSAGE_BYTES (the socket is then closed with 1009). */
+  "message-too-large",
+  /** Another connection is the broadcaster of this stream. */
+  "stream-taken",
+  /** The stream has MAX_VIEWERS_PER_STREAM viewers already. */
+  "stream-full",
+  /** The message names a stream this connection has not joined. */
+  "not-in-stream",
+  /** The message is not allowed for this connection's role in the stream. */
+  "wrong-role",
+  /** The broadcaster addressed a viewer that is not in its stream. */
+  "unknown-viewer",
+  /** A viewer sent an answer or candidate while the stream has no broadcaster. */
+  "no-broadcaster",
+  /** The connection exceeded its message rate; the message was dropped. */
+  "rate-limited",
+  /** The server failed on this message; it was dropped, the connection stays. */
+  "internal-error",
+] as const;
+
+export type ErrorCode = typeof ERROR_CODES[number];

@@ -1,0 +1,195 @@
+/**
+ * The wire protocol between the signaling server and its clients: one JSON
+ * object per WebSocket text frame, discriminated by `type`.
+ *
+ * Compatible with the seed architecture note: a client that knows only the
+ * seed messages (`broadcaster-ready`, `join-stream`, `viewer-joined`,
+ * `webrtc-offer`, `webrtc-answer`, `webrtc-ice-candidate`) works unchanged and
+ * may ignore every other server message. See docs/protocol.md.
+ *
+ * Browser-safe: no Deno or Node APIs in this folder.
+ */
+import type { ErrorCode } from "./error-codes.ts";
+
+/** Bumped only for changes an older client could not ignore. */
+export const PROTOCOL_VERSION = 1;
+
+/** 1-128 characters of letters, digits and `._:-` (order ids, UUIDs). */
+export const STREAM_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** What `RTCPeerConnection.createOffer/createAnswer` resolve to. */
+export interface SessionDescription<T extends "offer" | "answer"> {
+  type: T;
+  sdp: string;
+}
+
+/** What `JSON.stringify(RTCIceCandidate)` produces (`toJSON()`). */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+// ---- client -> server ------------------------------------------------------
+
+/** Announces this connection as the broadcaster of `streamId` (seed). */
+export interface BroadcasterReady {
+  type: "broadcaster-ready";
+  streamId: string;
+}
+
+/** Joins `streamId` as a viewer; waits if no broadcaster is there yet (seed). */
+export interface JoinStream {
+  type: "join-stream";
+  streamId: string;
+}
+
+/** Leaves `streamId`, whichever role this connection has in it (addition). */
+export interface LeaveStream {
+  type: "leave-stream";
+  streamId: string;
+}
+
+/**
+ * Broadcaster -> one viewer (seed). `viewerId` is required from the
+ * broadcaster; the server sets it on the way out.
+ */
+export interface WebRtcOffer {
+  type: "webrtc-offer";
+  streamId: string;
+  viewerId?: string;
+  offer: SessionDescription<"offer">;
+}
+
+/**
+ * Viewer -> its broadcaster (seed). The `viewerId` a viewer sends is ignored:
+ * the server attributes the answer to the sender's real id.
+ */
+export interface WebRtcAnswer {
+  type: "webrtc-answer";
+  streamId: string;
+  viewerId?: string;
+  answer: SessionDescription<"answer">;
+}
+
+/** Either direction (seed). Same `viewerId` rules as offer and answer. */
+export interface WebRtcIceCandidate {
+  type: "webrtc-ice-candidate";
+  streamId: string;
+  viewerId?: string;
+  candidate: IceCandidate;
+}
+
+/** Application-level liveness check; the server answers `pong` (addition). */
+export interface Ping {
+  type: "ping";
+  nonce?: string | number;
+}
+
+/** Every message a client may send. */
+export type ClientMessage =
+  | BroadcasterReady
+  | JoinStream
+  | LeaveStream
+  | WebRtcOffer
+  | WebRtcAnswer
+  | WebRtcIceCandidate
+  | Ping;
+
+export type ClientMessageType = ClientMessage["type"];
+
+// ---- server -> client ------------------------------------------------------
+
+/** First message on every connection: the server-assigned client id. */
+export interface Welcome {
+  type: "welcome";
+  clientId: string;
+  protocolVersion: number;
+}
+
+/** `broadcaster-ready` was accepted; `viewer-joined` follows per viewer. */
+export interface BroadcasterAccepted {
+  type: "broadcaster-accepted";
+  streamId: string;
+  viewerCount: number;
+}
+
+/** `join-stream` was accepted. `live` says whether a broadcaster is there. */
+export interface JoinAccepted {
+  type: "join-accepted";
+  streamId: string;
+  viewerId: string;
+  live: boolean;
+}
+
+/** To the broadcaster: a viewer wants the stream (seed). */
+export interface ViewerJoined {
+  type: "viewer-joined";
+  streamId: string;
+  viewerId: string;
+}
+
+/** To the broadcaster: a viewer left or dropped; close its connection. */
+export interface ViewerLeft {
+  type: "viewer-left";
+  streamId: string;
+  viewerId: string;
+}
+
+/** To the broadcaster, whenever its number of viewers changes. */
+export interface ViewerCount {
+  type: "viewer-count";
+  streamId: string;
+  count: number;
+}
+
+/** To every waiting viewer: a broadcaster is live; an offer follows. */
+export interface BroadcasterJoined {
+  type: "broadcaster-joined";
+  streamId: string;
+}
+
+/** To every viewer: the broadcaster left or dropped; viewers stay and wait. */
+export interface BroadcasterLeft {
+  type: "broadcaster-left";
+  streamId: string;
+}
+
+/** Routed offer, answer or candidate; `viewerId` is always the viewer's real id. */
+export type RoutedOffer = Required<WebRtcOffer>;
+export type RoutedAnswer = Required<WebRtcAnswer>;
+export type RoutedIceCandidate = Required<WebRtcIceCandidate>;
+
+/** Answer to `ping`, echoing its nonce. */
+export interface Pong {
+  type: "pong";
+  nonce?: string | number;
+}
+
+/** Something was refused. The connection stays open unless stated. */
+export interface ErrorMessage {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+  /** The `type` of the refused message, when it had one. */
+  inReplyTo?: string;
+}
+
+/** Every message the server may send. */
+export type ServerMessage =
+  | Welcome
+  | BroadcasterAccepted
+  | JoinAccepted
+  | ViewerJoined
+  | ViewerLeft
+  | ViewerCount
+  | BroadcasterJoined
+  | BroadcasterLeft
+  | RoutedOffer
+  | RoutedAnswer
+  | RoutedIceCandidate
+  | Pong
+  | ErrorMessage;
+
+export type ServerMessageType = ServerMessage["type"];

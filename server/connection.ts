@@ -1,0 +1,227 @@
+/**
+ * One client's WebSocket: enforces the per-connection limits (frame size,
+ * message rate, outbound buffer) and hands valid messages to the router.
+ *
+ * Lifecycle is a small machine, `connecting -> open -> closed`, changed only
+ * in {@link Connection.#transition}. Deno fires `close` twice when a peer stops
+ * answering pings (1001, then 1005), and a socket the server closes may sit in
+ * CLOSING for as long as a stuck peer keeps it, so the registry is freed the
+ * moment the state becomes `closed`, once, never from the socket's events.
+ */
+import { PROTOCOL_VERSION, type ServerMessage } from "../protocol/messages.ts";
+import { parseClientMessage } from "../protocol/parse-client-message.ts";
+import type { ServerConfig } from "./config.ts";
+import type { Logger } from "./logger.ts";
+import type { DropReason, Metrics } from "./metrics.ts";
+import type { Peer } from "./peer.ts";
+import type { SignalingRouter } from "./signaling-router.ts";
+import { TokenBucket } from "./token-bucket.ts";
+
+export type ConnectionState = "connecting" | "open" | "closed";
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionContext {
+  config: ServerConfig;
+  router: SignalingRouter;
+  metrics: Metrics;
+  logger: Logger;
+  /** Called once, when the connection reaches `closed`. */
+  onClosed(connection: Connection): void;
+}
+
+export class Connection implements Peer {
+  readonly id: string;
+  readonly remoteAddress: string;
+  #socket: WebSocket;
+  #context: ConnectionContext;
+  #state: ConnectionState = "connecting";
+  #bucket: TokenBucket;
+  #windowStart = 0;
+  #refusalsInWindow = 0;
+
+  constructor(
+    socket: WebSocket,
+    id: string,
+    remoteAddress: string,
+    context: ConnectionContext,
+  ) {
+    this.id = id;
+    this.remoteAddress = remoteAddress;
+    this.#socket = socket;
+    socket.binaryType = "arraybuffer";
+    this.#context = context;
+    const { rateLimitBurst, rateLimitPerSecond } = context.config;
+    this.#bucket = new TokenBucket(
+      rateLimitBurst,
+      rateLimitPerSecond,
+      performance.now(),
+    );
+    socket.addEventListener("open", () => this.#onOpen());
+    socket.addEventListener("message", (event) => this.#onMessage(event));
+    socket.addEventListener("close", (event) => {
+      this.#transition("closed", `socket closed (${event.code})`);
+    });
+    // An `error` event is always followed by `close`; nothing to do twice.
+    socket.addEventListener("error", () => {});
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Sends unless closed; drops the client if its outbound queue is too long. */
+  send(message: ServerMessage): void {
+    if (this.#state !== "open") return;
+    if (this.#socket.bufferedAmount > this.#context.config.maxBufferedBytes) {
+      this.#drop("slow-consumer", 1008, "Slow consumer");
+      return;
+    }
+    this.#socket.send(JSON.stringify(message));
+    this.#context.metrics.messagesSent++;
+  }
+
+  /** Closes from the server side with `code`, counting why. */
+  close(code: number, reason: string, why: DropReason): void {
+    this.#drop(why, code, reason);
+  }
+
+  #onOpen(): void {
+    if (this.#state !== "connecting") return;
+    this.#transition("open", "socket open");
+    this.send({
+      type: "welcome",
+      clientId: this.id,
+      protocolVersion: PROTOCOL_VERSION,
+    });
+  }
+
+  #onMessage(event: MessageEvent): void {
+    if (this.#state !== "open") return;
+    const { config, metrics, router } = this.#context;
+    metrics.messagesReceived++;
+    const data: unknown = event.data;
+    const tooLarge = typeof data === "string"
+      ? exceedsUtf8Bytes(data, config.maxMessageBytes)
+      : byteLength(data) > config.maxMessageBytes;
+    if (tooLarge) {
+      router.refuse(
+        this,
+        "message-too-large",
+        `Message exceeds the limit of ${config.maxMessageBytes} bytes`,
+      );
+      this.#drop("message-too-large", 1009, "Message too large");
+      return;
+    }
+    if (!this.#withinRate()) return;
+    if (typeof data !== "string") {
+      router.refuse(
+        this,
+        "binary-unsupported",
+        "Send JSON text frames, not binary",
+      );
+      return;
+    }
+    const parsed = parseClientMessage(data);
+    if (!parsed.ok) {
+      const { code, message, inReplyTo } = parsed.error;
+      router.refuse(this, code, message, inReplyTo);
+      return;
+    }
+    try {
+      router.handle(this, parsed.message);
+    } catch (error) {
+      // A bug must cost one message, never the process or other clients.
+      this.#context.logger.error("handler-failed", {
+        clientId: this.id,
+        type: parsed.message.type,
+        error: String(error),
+      });
+      router.refuse(
+        this,
+        "internal-error",
+        "The server failed on this message",
+        parsed.message.type,
+      );
+    }
+  }
+
+  /** Takes a token; on refusal sends `rate-limited` and may close (1008). */
+  #withinRate(): boolean {
+    const now = performance.now();
+    if (this.#bucket.take(now)) return true;
+    const { config, router } = this.#context;
+    if (now - this.#windowStart > config.rateLimitWindowMs) {
+      this.#windowStart = now;
+      this.#refusalsInWindow = 0;
+    }
+    this.#refusalsInWindow++;
+    if (this.#refusalsInWindow > config.rateLimitMaxRefusals) {
+      this.#drop("rate-limited", 1008, "Rate limit exceeded");
+      return false;
+    }
+    router.refuse(
+      this,
+      "rate-limited",
+      `Too many messages: at most ${config.rateLimitPerSecond}/s (burst ${config.rateLimitBurst}); retry in ${this.#bucket.msUntilNext()} ms`,
+    );
+    return false;
+  }
+
+  #drop(why: DropReason, code: number, reason: string): void {
+    if (this.#state === "closed") return;
+    this.#context.metrics.countDrop(why);
+    this.#context.logger.warn("dropped", {
+      clientId: this.id,
+      reason: why,
+      remoteAddress: this.remoteAddress,
+    });
+    this.#transition("closed", why);
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // Already closing: the state above is what matters.
+    }
+  }
+
+  /** The one place the state changes. */
+  #transition(next: ConnectionState, cause: string): void {
+    const previous = this.#state;
+    if (previous === next || previous === "closed") return;
+    this.#state = next;
+    this.#context.logger.debug("connection-state", {
+      clientId: this.id,
+      from: previous,
+      to: next,
+      cause,
+    });
+    if (next === "closed") {
+      this.#context.router.leave(this, cause);
+      this.#context.onClosed(this);
+    }
+  }
+}
+
+/**
+ * Whether `text` is longer than `limit` bytes in UTF-8, at a cost bounded by
+ * the limit rather than by what a client sends.
+ */
+export function exceedsUtf8Bytes(text: string, limit: number): boolean {
+  // Every UTF-16 unit is 1 to 3 UTF-8 bytes: most frames decide here.
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A surrogate pair is 4 bytes: 2 for each half.
+    bytes += unit < 0x80
+      ? 1
+      : unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff)
+      ? 2
+      : 3;
+  }
+  return bytes > limit;
+}
+
+function byteLength(data: unknown): number {
+  return data instanceof ArrayBuffer ? data.byteLength : 0;
+}

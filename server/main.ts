@@ -1,0 +1,40 @@
+/**
+ * `deno task start`: reads the configuration from the environment, starts
+ * the signaling server, and on SIGINT/SIGTERM closes every socket with 1001
+ * and exits 0.
+ */
+import { loadConfig } from "./config.ts";
+import { createLogger } from "./logger.ts";
+import { startSignalingServer } from "./signaling-server.ts";
+
+/** A stuck peer can hold a closing socket open; do not wait on it forever. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+if (import.meta.main) {
+  let config;
+  try {
+    config = loadConfig(Deno.env.toObject());
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  const server = await startSignalingServer(config, { logger });
+  logger.warn("open-development-mode", {
+    message:
+      "No authentication: anyone who can reach this server can broadcast or watch any stream",
+  });
+  const stop = async (signal: string) => {
+    logger.info("signal", { signal });
+    const grace = setTimeout(() => {
+      logger.warn("shutdown-timeout", { afterMs: SHUTDOWN_GRACE_MS });
+      Deno.exit(0);
+    }, SHUTDOWN_GRACE_MS);
+    await server.shutdown();
+    clearTimeout(grace);
+    logger.info("stopped");
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+}

@@ -1,0 +1,276 @@
+/**
+ * The routing rules of the seed protocol plus our additions, and the role
+ * checks around them. Roles come from the registry, never from the message:
+ * a viewer's answer goes only to its own broadcaster, under its real id.
+ */
+import type { ErrorCode } from "../protocol/error-codes.ts";
+import type {
+  ClientMessage,
+  WebRtcAnswer,
+  WebRtcIceCandidate,
+  WebRtcOffer,
+} from "../protocol/messages.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Peer } from "./peer.ts";
+import type { Membership, Room, StreamRegistry } from "./stream-registry.ts";
+
+export interface RouterOptions {
+  registry: StreamRegistry;
+  metrics: Metrics;
+  logger: Logger;
+  maxViewersPerStream: number;
+}
+
+export class SignalingRouter {
+  #registry: StreamRegistry;
+  #metrics: Metrics;
+  #logger: Logger;
+  #maxViewers: number;
+
+  constructor(options: RouterOptions) {
+    this.#registry = options.registry;
+    this.#metrics = options.metrics;
+    this.#logger = options.logger;
+    this.#maxViewers = options.maxViewersPerStream;
+  }
+
+  /** Handles one validated message from `peer`. */
+  handle(peer: Peer, message: ClientMessage): void {
+    switch (message.type) {
+      case "broadcaster-ready":
+        return this.#announce(peer, message.streamId);
+      case "join-stream":
+        return this.#join(peer, message.streamId);
+      case "leave-stream":
+        return this.#leaveStream(peer, message.streamId);
+      case "webrtc-offer":
+      case "webrtc-answer":
+      case "webrtc-ice-candidate":
+        return this.#route(peer, message);
+      case "ping":
+        return peer.send(
+          message.nonce === undefined
+            ? { type: "pong" }
+            : { type: "pong", nonce: message.nonce },
+        );
+      default:
+        return assertNever(message);
+    }
+  }
+
+  /** Removes `peer` from whatever it joined. Safe to call more than once. */
+  leave(peer: Peer, reason: string): void {
+    const membership = this.#registry.remove(peer.id);
+    if (!membership) return;
+    const { room, role } = membership;
+    this.#logger.info("left", {
+      clientId: peer.id,
+      streamId: room.streamId,
+      role,
+      reason,
+    });
+    if (role === "broadcaster") {
+      for (const viewer of room.viewers.values()) {
+        viewer.send({ type: "broadcaster-left", streamId: room.streamId });
+      }
+    } else if (room.broadcaster) {
+      room.broadcaster.send({
+        type: "viewer-left",
+        streamId: room.streamId,
+        viewerId: peer.id,
+      });
+      this.#sendViewerCount(room);
+    }
+  }
+
+  /** Sends an `error` and counts it. */
+  refuse(
+    peer: Peer,
+    code: ErrorCode,
+    message: string,
+    inReplyTo?: string,
+  ): void {
+    this.#metrics.countError(code);
+    this.#logger.debug("refused", { clientId: peer.id, code, inReplyTo });
+    peer.send(
+      inReplyTo === undefined
+        ? { type: "error", code, message }
+        : { type: "error", code, message, inReplyTo },
+    );
+  }
+
+  #announce(peer: Peer, streamId: string): void {
+    const existing = this.#registry.room(streamId)?.broadcaster;
+    if (existing && existing !== peer) {
+      return this.refuse(
+        peer,
+        "stream-taken",
+        `Stream ${streamId} already has a broadcaster`,
+        "broadcaster-ready",
+      );
+    }
+    const current = this.#registry.membershipOf(peer.id);
+    const again = current?.role === "broadcaster" &&
+      current.room.streamId === streamId;
+    // A connection holds one role in one stream: switching leaves the old one.
+    if (current && !again) this.leave(peer, "switched");
+    const room = this.#registry.setBroadcaster(streamId, peer);
+    if (!again) {
+      this.#logger.info("broadcaster-ready", { clientId: peer.id, streamId });
+      for (const viewer of room.viewers.values()) {
+        viewer.send({ type: "broadcaster-joined", streamId });
+      }
+    }
+    peer.send({
+      type: "broadcaster-accepted",
+      streamId,
+      viewerCount: room.viewers.size,
+    });
+    // Every waiting viewer, again on a re-announce: the broadcaster may have
+    // dropped its peer connections and needs a fresh offer for each.
+    for (const viewerId of room.viewers.keys()) {
+      peer.send({ type: "viewer-joined", streamId, viewerId });
+    }
+  }
+
+  #join(peer: Peer, streamId: string): void {
+    const current = this.#registry.membershipOf(peer.id);
+    const again = current?.role === "viewer" &&
+      current.room.streamId === streamId;
+    const room = this.#registry.room(streamId);
+    if (!again && room && room.viewers.size >= this.#maxViewers) {
+      return this.refuse(
+        peer,
+        "stream-full",
+        `Stream ${streamId} has the maximum of ${this.#maxViewers} viewers`,
+        "join-stream",
+      );
+    }
+    if (current && !again) this.leave(peer, "switched");
+    const joined = this.#registry.addViewer(streamId, peer);
+    if (!again) {
+      this.#logger.info("joined", { clientId: peer.id, streamId });
+    }
+    peer.send({
+      type: "join-accepted",
+      streamId,
+      viewerId: peer.id,
+      live: joined.broadcaster !== undefined,
+    });
+    // On a re-join too: a viewer whose connection failed asks for a new offer.
+    if (joined.broadcaster) {
+      joined.broadcaster.send({
+        type: "viewer-joined",
+        streamId,
+        viewerId: peer.id,
+      });
+      if (!again) this.#sendViewerCount(joined);
+    }
+  }
+
+  #leaveStream(peer: Peer, streamId: string): void {
+    if (this.#registry.membershipOf(peer.id)?.room.streamId !== streamId) {
+      return this.refuse(
+        peer,
+        "not-in-stream",
+        `Not in stream ${streamId}`,
+        "leave-stream",
+      );
+    }
+    this.leave(peer, "leave-stream");
+  }
+
+  #route(
+    peer: Peer,
+    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+  ): void {
+    const membership = this.#registry.membershipOf(peer.id);
+    if (membership?.room.streamId !== message.streamId) {
+      return this.refuse(
+        peer,
+        "not-in-stream",
+        `Not in stream ${message.streamId}`,
+        message.type,
+      );
+    }
+    if (membership.role === "broadcaster") {
+      this.#toViewer(peer, membership.room, message);
+    } else {
+      this.#toBroadcaster(peer, membership, message);
+    }
+  }
+
+  #toViewer(
+    peer: Peer,
+    room: Room,
+    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+  ): void {
+    if (message.type === "webrtc-answer") {
+      return this.refuse(
+        peer,
+        "wrong-role",
+        "Only viewers send answers",
+        message.type,
+      );
+    }
+    if (message.viewerId === undefined) {
+      return this.refuse(
+        peer,
+        "invalid-field",
+        "`viewerId` is required from the broadcaster",
+        message.type,
+      );
+    }
+    const viewer = room.viewers.get(message.viewerId);
+    if (!viewer) {
+      return this.refuse(
+        peer,
+        "unknown-viewer",
+        `Viewer ${message.viewerId} is not in stream ${room.streamId}`,
+        message.type,
+      );
+    }
+    viewer.send({ ...message, viewerId: viewer.id });
+    this.#metrics.messagesRouted++;
+  }
+
+  #toBroadcaster(
+    peer: Peer,
+    membership: Membership,
+    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+  ): void {
+    if (message.type === "webrtc-offer") {
+      return this.refuse(
+        peer,
+        "wrong-role",
+        "Only the broadcaster sends offers",
+        message.type,
+      );
+    }
+    const { broadcaster } = membership.room;
+    if (!broadcaster) {
+      return this.refuse(
+        peer,
+        "no-broadcaster",
+        `Stream ${message.streamId} has no broadcaster right now`,
+        message.type,
+      );
+    }
+    // Attributed to the sender's real id, whatever `viewerId` it claimed.
+    broadcaster.send({ ...message, viewerId: peer.id });
+    this.#metrics.messagesRouted++;
+  }
+
+  #sendViewerCount(room: Room): void {
+    room.broadcaster?.send({
+      type: "viewer-count",
+      streamId: room.streamId,
+      count: room.viewers.size,
+    });
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled message ${JSON.stringify(value)}`);
+}

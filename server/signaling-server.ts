@@ -1,0 +1,140 @@
+/**
+ * Starts the signaling server: HTTP routes plus one {@link Connection} per
+ * WebSocket, all sharing one registry and router. Importable (tests and
+ * benchmarks start it on port 0); `main.ts` is the command-line entry.
+ */
+import { newClientId } from "./client-id.ts";
+import type { ServerConfig } from "./config.ts";
+import { Connection, type ConnectionContext } from "./connection.ts";
+import { createHttpHandler } from "./http-handler.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { type Gauges, Metrics } from "./metrics.ts";
+import { SignalingRouter } from "./signaling-router.ts";
+import { StreamRegistry } from "./stream-registry.ts";
+
+export interface SignalingServer {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  readonly hostname: string;
+  /** Read-only use in tests: who is in which stream. */
+  readonly registry: StreamRegistry;
+  readonly metrics: Metrics;
+  /** Open connections by client id. */
+  readonly connections: ReadonlyMap<string, Connection>;
+  /** Fires `connection-closed` (a CustomEvent with the client id) per connection. */
+  readonly events: EventTarget;
+  /** Closes every socket with 1001, then stops listening. */
+  shutdown(): Promise<void>;
+  /** Settles when the HTTP server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+type Lifecycle = "running" | "draining";
+
+export function startSignalingServer(
+  config: ServerConfig,
+  options: StartOptions = {},
+): Promise<SignalingServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const registry = new StreamRegistry();
+  const router = new SignalingRouter({
+    registry,
+    metrics,
+    logger,
+    maxViewersPerStream: config.maxViewersPerStream,
+  });
+  const connections = new Map<string, Connection>();
+  const events = new EventTarget();
+  let lifecycle: Lifecycle = "running";
+  const startedAt = performance.now();
+
+  const context: ConnectionContext = {
+    config,
+    router,
+    metrics,
+    logger,
+    onClosed(connection) {
+      connections.delete(connection.id);
+      logger.debug("disconnected", { clientId: connection.id });
+      events.dispatchEvent(
+        new CustomEvent("connection-closed", { detail: connection.id }),
+      );
+    },
+  };
+
+  const gauges = (): Gauges => ({
+    connections: connections.size,
+    streams: registry.roomCount,
+    liveStreams: registry.liveCount,
+    viewers: registry.viewerCount,
+  });
+
+  const handler = createHttpHandler({
+    metrics,
+    gauges,
+    startedAt,
+    admit() {
+      if (lifecycle === "draining") return "Server is shutting down";
+      if (connections.size >= config.maxConnections) {
+        logger.warn("connection-refused", {
+          reason: "max-connections",
+          limit: config.maxConnections,
+        });
+        return `Server is at its limit of ${config.maxConnections} connections`;
+      }
+      return true;
+    },
+    upgrade(request, remoteAddress) {
+      const { socket, response } = Deno.upgradeWebSocket(request, {
+        // Deno pings after half of this of silence and closes after all of it.
+        idleTimeout: (config.heartbeatIntervalMs * 2) / 1000,
+      });
+      const id = newClientId((candidate) => connections.has(candidate));
+      connections.set(
+        id,
+        new Connection(socket, id, remoteAddress, context),
+      );
+      metrics.connectionsAccepted++;
+      logger.debug("connected", { clientId: id, remoteAddress });
+      return response;
+    },
+  });
+
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, handler);
+
+  return listening.promise.then((addr) => {
+    logger.info("listening", {
+      hostname: addr.hostname,
+      port: addr.port,
+      websocket: `ws://${addr.hostname}:${addr.port}/ws`,
+    });
+    return {
+      port: addr.port,
+      hostname: addr.hostname,
+      registry,
+      metrics,
+      connections,
+      events,
+      finished: server.finished,
+      async shutdown() {
+        if (lifecycle === "draining") return server.finished;
+        lifecycle = "draining";
+        logger.info("shutting-down", { connections: connections.size });
+        for (const connection of [...connections.values()]) {
+          connection.close(1001, "Server shutting down", "shutdown");
+        }
+        await server.shutdown();
+      },
+    };
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Who is in which stream. Pure bookkeeping, no I/O: the router decides what to
+ * send. Invariant: a room exists only while someone is in it, and every
+ * member is in exactly one room, so the maps never hold leftovers.
+ */
+import type { Peer } from "./peer.ts";
+
+export interface Room {
+  readonly streamId: string;
+  broadcaster: Peer | undefined;
+  /** Viewers by client id, in join order. */
+  readonly viewers: Map<string, Peer>;
+}
+
+export type Role = "broadcaster" | "viewer";
+
+export interface Membership {
+  readonly role: Role;
+  readonly room: Room;
+}
+
+export class StreamRegistry {
+  #rooms = new Map<string, Room>();
+  #members = new Map<string, Membership>();
+
+  /** Rooms with anyone in them (live or waiting). */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  /** Clients that are a broadcaster or viewer somewhere. */
+  get memberCount(): number {
+    return this.#members.size;
+  }
+
+  get liveCount(): number {
+    let live = 0;
+    for (const room of this.#rooms.values()) if (room.broadcaster) live++;
+    return live;
+  }
+
+  get viewerCount(): number {
+    let viewers = 0;
+    for (const room of this.#rooms.values()) viewers += room.viewers.size;
+    return viewers;
+  }
+
+  room(streamId: string): Room | undefined {
+    return this.#rooms.get(streamId);
+  }
+
+  membershipOf(clientId: string): Membership | undefined {
+    return this.#members.get(clientId);
+  }
+
+  /** Makes `peer` the broadcaster of `streamId`; the caller checked it is free. */
+  setBroadcaster(streamId: string, peer: Peer): Room {
+    const room = this.#roomFor(streamId);
+    room.broadcaster = peer;
+    this.#members.set(peer.id, { role: "broadcaster", room });
+    return room;
+  }
+
+  addViewer(streamId: string, peer: Peer): Room {
+    const room = this.#roomFor(streamId);
+    room.viewers.set(peer.id, peer);
+    this.#members.set(peer.id, { role: "viewer", room });
+    return room;
+  }
+
+  /** Removes `clientId` from its room, dropping the room if it empties. */
+  remove(clientId: string): Membership | undefined {
+    const membership = this.#members.get(clientId);
+    if (!membership) return undefined;
+    this.#members.delete(clientId);
+    const { room } = membership;
+    if (membership.role === "broadcaster") room.broadcaster = undefined;
+    else room.viewers.delete(clientId);
+    if (!room.broadcaster && room.viewers.size === 0) {
+      this.#rooms.delete(room.streamId);
+    }
+    return membership;
+  }
+
+  #roomFor(streamId: string): Room {
+    let room = this.#rooms.get(streamId);
+    if (!room) {
+      room = { streamId, broadcaster: undefined, viewers: new Map() };
+      this.#rooms.set(streamId, room);
+    }
+    return room;
+  }
+}
