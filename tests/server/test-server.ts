@@ -1,0 +1,62 @@
+/** Starts a real signaling server on an ephemeral port for one test. */
+import { DEFAULT_CONFIG, type ServerConfig } from "../../server/config.ts";
+import { createLogger, type LogLevel } from "../../server/logger.ts";
+import {
+  type SignalingServer,
+  startSignalingServer,
+} from "../../server/signaling-server.ts";
+import { TestClient } from "./test-client.ts";
+
+export interface TestServer extends AsyncDisposable {
+  server: SignalingServer;
+  url: string;
+  /** Log lines written so far (JSON strings). */
+  logs: string[];
+  /** Connects a client and waits for its `welcome`. */
+  connect(): Promise<TestClient>;
+  /** Resolves once `clientId`'s connection is gone from the server. */
+  closedOnServer(clientId: string): Promise<void>;
+}
+
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  logLevel: LogLevel = "debug",
+): Promise<TestServer> {
+  const logs: string[] = [];
+  const config = {
+    ...DEFAULT_CONFIG,
+    hostname: "127.0.0.1",
+    port: 0,
+    ...overrides,
+  };
+  const server = await startSignalingServer(config, {
+    logger: createLogger(logLevel, (line) => logs.push(line)),
+  });
+  const url = `ws://127.0.0.1:${server.port}/ws`;
+  const clients: TestClient[] = [];
+  return {
+    server,
+    url,
+    logs,
+    async connect() {
+      const client = await TestClient.connect(url);
+      clients.push(client);
+      return client;
+    },
+    closedOnServer(clientId) {
+      if (!server.connections.has(clientId)) return Promise.resolve();
+      return new Promise((resolve) => {
+        const listener = (event: Event) => {
+          if ((event as CustomEvent<string>).detail !== clientId) return;
+          server.events.removeEventListener("connection-closed", listener);
+          resolve();
+        };
+        server.events.addEventListener("connection-closed", listener);
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      await Promise.all(clients.map((client) => client.close()));
+      await server.shutdown();
+    },
+  };
+}
