@@ -1,0 +1,64 @@
+/**
+ * A bug in a handler costs one message, never the connection or the process.
+ * No valid input reaches this path, so a router that throws stands in for the
+ * bug; the socket, connection and server loop around it are the real ones.
+ */
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG } from "../../server/config.ts";
+import { Connection } from "../../server/connection.ts";
+import { createLogger } from "../../server/logger.ts";
+import { Metrics } from "../../server/metrics.ts";
+import type { Peer } from "../../server/peer.ts";
+import { SignalingRouter } from "../../server/signaling-router.ts";
+import { StreamRegistry } from "../../server/stream-registry.ts";
+import type { ClientMessage } from "../../protocol/messages.ts";
+import { TestClient } from "./test-client.ts";
+
+class BrokenOnJoin extends SignalingRouter {
+  override handle(peer: Peer, message: ClientMessage): void {
+    if (message.type === "join-stream") throw new TypeError("boom");
+    super.handle(peer, message);
+  }
+}
+
+Deno.test("a handler that throws gets internal-error and the connection stays", async () => {
+  const logs: string[] = [];
+  const logger = createLogger("info", (line) => logs.push(line));
+  const metrics = new Metrics();
+  const router = new BrokenOnJoin({
+    registry: new StreamRegistry(),
+    metrics,
+    logger,
+    maxViewersPerStream: 50,
+  });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      new Connection(socket, "client_test", "127.0.0.1", {
+        config: DEFAULT_CONFIG,
+        router,
+        metrics,
+        logger,
+        onClosed() {},
+      });
+      return response;
+    },
+  );
+  const client = await TestClient.connect(
+    `ws://127.0.0.1:${server.addr.port}/ws`,
+  );
+  client.send({ type: "join-stream", streamId: "s" });
+  assert.deepEqual(await client.next("error"), {
+    type: "error",
+    code: "internal-error",
+    message: "The server failed on this message",
+    inReplyTo: "join-stream",
+  });
+  client.send({ type: "ping", nonce: 1 });
+  assert.equal((await client.next("pong")).nonce, 1);
+  assert.equal(metrics.errors.get("internal-error"), 1);
+  assert.ok(logs.some((line) => JSON.parse(line).event === "handler-failed"));
+  await client.close();
+  await server.shutdown();
+});

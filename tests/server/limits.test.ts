@@ -1,0 +1,182 @@
+/** Every limit the server enforces, each at a small configured value. */
+import assert from "node:assert/strict";
+import { OFFER } from "./fixtures.ts";
+import { RawClient } from "./raw-client.ts";
+import { TestClient } from "./test-client.ts";
+import { startTestServer } from "./test-server.ts";
+
+Deno.test("MAX_VIEWERS_PER_STREAM: one more viewer gets stream-full and joins once a seat frees", async () => {
+  await using t = await startTestServer({ maxViewersPerStream: 2 });
+  const [a, b, c] = [await t.connect(), await t.connect(), await t.connect()];
+  for (const viewer of [a, b]) {
+    viewer.send({ type: "join-stream", streamId: "s" });
+    await viewer.next("join-accepted");
+  }
+  c.send({ type: "join-stream", streamId: "s" });
+  assert.deepEqual(await c.next("error"), {
+    type: "error",
+    code: "stream-full",
+    message: "Stream s has the maximum of 2 viewers",
+    inReplyTo: "join-stream",
+  });
+  assert.equal(t.server.registry.membershipOf(c.id), undefined);
+  // A viewer already in counts once when it re-joins.
+  a.send({ type: "join-stream", streamId: "s" });
+  await a.next("join-accepted");
+  await b.close();
+  await t.closedOnServer(b.id);
+  c.send({ type: "join-stream", streamId: "s" });
+  await c.next("join-accepted");
+  assert.equal(t.server.registry.viewerCount, 2);
+});
+
+Deno.test("MAX_MESSAGE_BYTES: a frame one byte over is refused and the socket closed with 1009", async () => {
+  await using t = await startTestServer({ maxMessageBytes: 1024 });
+  const client = await t.connect();
+  const ping = (bytes: number) => {
+    const frame = JSON.stringify({ type: "ping", nonce: "" });
+    return frame.replace('""', `"${"n".repeat(bytes - frame.length)}"`);
+  };
+  // Exactly at the limit passes validation of size (the nonce is then too long).
+  client.send(ping(1024));
+  assert.equal((await client.next("error")).code, "invalid-field");
+  client.send(ping(1025));
+  assert.equal((await client.next("error")).code, "message-too-large");
+  assert.equal((await client.closed).code, 1009);
+  await t.closedOnServer(client.id);
+  assert.equal(t.server.metrics.drops.get("message-too-large"), 1);
+});
+
+Deno.test("MAX_MESSAGE_BYTES counts UTF-8 bytes, not characters", async () => {
+  await using t = await startTestServer({ maxMessageBytes: 1024 });
+  const client = await t.connect();
+  // 400 characters, 1,200 bytes.
+  client.send(JSON.stringify({ type: "ping", nonce: "订".repeat(400) }));
+  assert.equal((await client.next("error")).code, "message-too-large");
+  assert.equal((await client.closed).code, 1009);
+});
+
+Deno.test("rate limit: over the burst gets rate-limited, abuse closes with 1008", async () => {
+  await using t = await startTestServer({
+    rateLimitBurst: 5,
+    rateLimitPerSecond: 1,
+    rateLimitMaxRefusals: 3,
+  });
+  const client = await t.connect();
+  const bystander = await t.connect();
+  for (let i = 0; i < 5; i++) client.send({ type: "ping", nonce: i });
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await client.next("pong")).nonce, i);
+  }
+  for (let i = 0; i < 3; i++) {
+    client.send({ type: "ping", nonce: "over" });
+    const error = await client.next("error");
+    assert.equal(error.code, "rate-limited");
+    assert.match(error.message, /at most 1\/s \(burst 5\)/);
+  }
+  assert.equal(client.socket.readyState, WebSocket.OPEN);
+  client.send({ type: "ping", nonce: "abuse" });
+  assert.equal((await client.closed).code, 1008);
+  await t.closedOnServer(client.id);
+  assert.equal(t.server.metrics.drops.get("rate-limited"), 1);
+  // The limit is per connection: others are untouched.
+  await bystander.expectQuiet();
+});
+
+Deno.test("heartbeat: a peer that stops answering pings is dropped, one that answers is kept", async () => {
+  await using t = await startTestServer({ heartbeatIntervalMs: 250 });
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const dead = await RawClient.connect(t.server.port);
+  assert.match(dead.status, / 101 /);
+  await dead.sendText(JSON.stringify({ type: "join-stream", streamId: "s" }));
+  const joined = await broadcaster.next("viewer-joined");
+  await broadcaster.next("viewer-count");
+  const silentSince = performance.now();
+
+  // The broadcaster's socket answers pings by itself; the raw one never reads.
+  const left = await broadcaster.next("viewer-left");
+  const silentFor = performance.now() - silentSince;
+  assert.equal(left.viewerId, joined.viewerId);
+  assert.equal(t.server.connections.has(joined.viewerId), false);
+  assert.ok(silentFor < 250 * 4, `dropped after ${silentFor} ms`);
+  // The broadcaster was as quiet at the application level, yet it stays.
+  assert.equal((await broadcaster.next("viewer-count")).count, 0);
+  await broadcaster.expectQuiet();
+  dead.close();
+});
+
+Deno.test("MAX_BUFFERED_BYTES: a viewer that stops reading is dropped, one that reads is kept", async () => {
+  await using t = await startTestServer({
+    maxBufferedBytes: 2 * 1024 * 1024,
+    rateLimitBurst: 100_000,
+    rateLimitPerSecond: 100_000,
+  });
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const healthy = await t.connect();
+  healthy.send({ type: "join-stream", streamId: "s" });
+  await healthy.next("join-accepted");
+  const stuck = await RawClient.connect(t.server.port);
+  await stuck.sendText(JSON.stringify({ type: "join-stream", streamId: "s" }));
+  await broadcaster.next("viewer-joined");
+  await broadcaster.next("viewer-count");
+  await broadcaster.next("viewer-joined");
+  await broadcaster.next("viewer-count");
+  const stuckId = [...t.server.registry.room("s")!.viewers.keys()]
+    .find((id) => id !== healthy.id)!;
+
+  const offer = { ...OFFER, sdp: OFFER.sdp + "a=x:" + "y".repeat(60_000) };
+  const BATCH = 10; // 600 KB a batch, well under the 2 MiB cap
+  let sent = 0;
+  let left;
+  // The kernel absorbs a few MB for the stuck peer before anything queues.
+  while (!left && sent < 1_000) {
+    for (let i = 0; i < BATCH; i++, sent++) {
+      for (const viewerId of [healthy.id, stuckId]) {
+        broadcaster.send({
+          type: "webrtc-offer",
+          streamId: "s",
+          viewerId,
+          offer,
+        });
+      }
+    }
+    left = (await broadcaster.sync()).find((m) => m.type === "viewer-left");
+    for (let i = 0; i < BATCH; i++) await healthy.next("webrtc-offer");
+  }
+  assert.ok(left, `not dropped after ${sent} offers of 60 KB`);
+  assert.equal(left.viewerId, stuckId);
+  assert.ok(sent > BATCH, "dropped by the first burst, not for being stuck");
+  assert.equal(t.server.metrics.drops.get("slow-consumer"), 1);
+  assert.deepEqual([...t.server.registry.room("s")!.viewers.keys()], [
+    healthy.id,
+  ]);
+  // Offers to the dropped viewer are now refused, not queued.
+  broadcaster.send({
+    type: "webrtc-offer",
+    streamId: "s",
+    viewerId: stuckId,
+    offer: OFFER,
+  });
+  const rest = await broadcaster.sync();
+  assert.equal(rest.find((m) => m.type === "error")?.type, "error");
+  stuck.close();
+});
+
+Deno.test("MAX_CONNECTIONS: the next upgrade gets 503 until a connection closes", async () => {
+  await using t = await startTestServer({ maxConnections: 2 });
+  const first = await t.connect();
+  await t.connect();
+  const refused = await RawClient.connect(t.server.port);
+  assert.match(refused.status, / 503 /);
+  refused.close();
+  assert.equal(t.server.metrics.connectionsRefused, 1);
+  await first.close();
+  await t.closedOnServer(first.id);
+  const admitted = await TestClient.connect(t.url);
+  assert.match(admitted.id, /^client_/);
+  await admitted.close();
+});

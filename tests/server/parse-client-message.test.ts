@@ -1,0 +1,72 @@
+/** The protocol validator on its own: shapes in, typed messages out. */
+import assert from "node:assert/strict";
+import {
+  parseClientMessage,
+  validateClientMessage,
+} from "../../protocol/parse-client-message.ts";
+
+Deno.test("a browser's RTCIceCandidate JSON passes and extra fields are dropped", () => {
+  const result = validateClientMessage({
+    type: "webrtc-ice-candidate",
+    streamId: "order-1",
+    viewerId: "client_x",
+    candidate: {
+      candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host",
+      sdpMid: "0",
+      sdpMLineIndex: 0,
+      usernameFragment: null,
+      smuggled: "<script>",
+    },
+    extra: { nested: true },
+  });
+  assert.deepEqual(result, {
+    ok: true,
+    message: {
+      type: "webrtc-ice-candidate",
+      streamId: "order-1",
+      viewerId: "client_x",
+      candidate: {
+        candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host",
+        sdpMid: "0",
+        sdpMLineIndex: 0,
+        usernameFragment: null,
+      },
+    },
+  });
+});
+
+Deno.test("viewerId is optional and null counts as absent", () => {
+  const result = parseClientMessage(
+    '{"type":"webrtc-answer","streamId":"s","viewerId":null,"answer":{"type":"answer","sdp":"v=0"}}',
+  );
+  assert.deepEqual(result, {
+    ok: true,
+    message: {
+      type: "webrtc-answer",
+      streamId: "s",
+      answer: { type: "answer", sdp: "v=0" },
+    },
+  });
+});
+
+Deno.test("stream ids: the allowed alphabet and the length bounds", () => {
+  const ok = (streamId: unknown) =>
+    validateClientMessage({ type: "join-stream", streamId }).ok;
+  assert.equal(ok("9c23f06d-2f69-46d6-8a81-3057e5d90a32"), true);
+  assert.equal(ok("shop:42.order_7"), true);
+  assert.equal(ok("x".repeat(128)), true);
+  assert.equal(ok("x".repeat(129)), false);
+  assert.equal(ok(""), false);
+  assert.equal(ok("订单"), false);
+  assert.equal(ok("a\nb"), false);
+});
+
+Deno.test("the first problem is the one reported", () => {
+  const result = validateClientMessage({
+    type: "webrtc-offer",
+    streamId: "bad id",
+    offer: 1,
+  });
+  assert.equal(result.ok, false);
+  if (!result.ok) assert.equal(result.error.code, "invalid-stream-id");
+});

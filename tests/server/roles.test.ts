@@ -1,0 +1,168 @@
+/** Roles come from the server's registry, never from what a message claims. */
+import assert from "node:assert/strict";
+import { ANSWER, candidate, OFFER } from "./fixtures.ts";
+import type { TestClient } from "./test-client.ts";
+import { startTestServer, type TestServer } from "./test-server.ts";
+
+/** A broadcaster on `streamId` with `n` viewers, all announcements consumed. */
+async function liveStream(t: TestServer, streamId: string, n: number) {
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId });
+  await broadcaster.next("broadcaster-accepted");
+  const viewers: TestClient[] = [];
+  for (let i = 0; i < n; i++) {
+    const viewer = await t.connect();
+    viewer.send({ type: "join-stream", streamId });
+    await viewer.next("join-accepted");
+    await broadcaster.next("viewer-joined");
+    await broadcaster.next("viewer-count");
+    viewers.push(viewer);
+  }
+  return { broadcaster, viewers };
+}
+
+Deno.test("a viewer's answer and candidates reach its broadcaster under its real id, whatever it claims", async () => {
+  await using t = await startTestServer();
+  const { broadcaster, viewers: [liar, victim] } = await liveStream(t, "s", 2);
+  liar.send({
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: victim.id,
+    answer: ANSWER,
+  });
+  liar.send({
+    type: "webrtc-ice-candidate",
+    streamId: "s",
+    viewerId: victim.id,
+    candidate: candidate(1),
+  });
+  const answer = await broadcaster.next("webrtc-answer");
+  assert.equal(answer.viewerId, liar.id);
+  const ice = await broadcaster.next("webrtc-ice-candidate");
+  assert.equal(ice.viewerId, liar.id);
+  await victim.expectQuiet();
+});
+
+Deno.test("only the broadcaster sends offers and only viewers send answers", async () => {
+  await using t = await startTestServer();
+  const { broadcaster, viewers: [viewer, other] } = await liveStream(t, "s", 2);
+  viewer.send({
+    type: "webrtc-offer",
+    streamId: "s",
+    viewerId: other.id,
+    offer: OFFER,
+  });
+  assert.deepEqual(await viewer.next("error"), {
+    type: "error",
+    code: "wrong-role",
+    message: "Only the broadcaster sends offers",
+    inReplyTo: "webrtc-offer",
+  });
+  broadcaster.send({
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: viewer.id,
+    answer: ANSWER,
+  });
+  assert.equal((await broadcaster.next("error")).code, "wrong-role");
+  await other.expectQuiet();
+  await broadcaster.expectQuiet();
+  assert.equal(t.server.metrics.messagesRouted, 0);
+});
+
+Deno.test("the broadcaster reaches only viewers of its own stream", async () => {
+  await using t = await startTestServer();
+  const a = await liveStream(t, "a", 1);
+  const b = await liveStream(t, "b", 1);
+  a.broadcaster.send({
+    type: "webrtc-offer",
+    streamId: "a",
+    viewerId: b.viewers[0].id,
+    offer: OFFER,
+  });
+  assert.equal((await a.broadcaster.next("error")).code, "unknown-viewer");
+  a.broadcaster.send({
+    type: "webrtc-offer",
+    streamId: "b",
+    viewerId: b.viewers[0].id,
+    offer: OFFER,
+  });
+  assert.equal((await a.broadcaster.next("error")).code, "not-in-stream");
+  a.broadcaster.send({ type: "webrtc-offer", streamId: "a", offer: OFFER });
+  const missing = await a.broadcaster.next("error");
+  assert.equal(missing.code, "invalid-field");
+  assert.match(missing.message, /viewerId/);
+  await b.viewers[0].expectQuiet();
+  await b.broadcaster.expectQuiet();
+});
+
+Deno.test("a client outside the stream cannot inject anything into it", async () => {
+  await using t = await startTestServer();
+  const { broadcaster, viewers: [viewer] } = await liveStream(t, "s", 1);
+  const outsider = await t.connect();
+  for (
+    const message of [
+      { type: "webrtc-answer", streamId: "s", answer: ANSWER },
+      { type: "webrtc-ice-candidate", streamId: "s", candidate: candidate(1) },
+      {
+        type: "webrtc-offer",
+        streamId: "s",
+        viewerId: viewer.id,
+        offer: OFFER,
+      },
+      {
+        type: "webrtc-ice-candidate",
+        streamId: "s",
+        viewerId: viewer.id,
+        candidate: candidate(2),
+      },
+      { type: "leave-stream", streamId: "s" },
+    ]
+  ) {
+    outsider.send(message);
+    const error = await outsider.next("error");
+    assert.equal(error.code, "not-in-stream", JSON.stringify(message));
+  }
+  // A viewer naming a stream other than its own is refused the same way.
+  viewer.send({ type: "webrtc-answer", streamId: "t", answer: ANSWER });
+  assert.equal((await viewer.next("error")).code, "not-in-stream");
+  await broadcaster.expectQuiet();
+  await viewer.expectQuiet();
+});
+
+Deno.test("broadcaster-ready on a taken stream gets stream-taken and changes nothing", async () => {
+  await using t = await startTestServer();
+  const { broadcaster, viewers: [viewer] } = await liveStream(t, "s", 1);
+  const usurper = await t.connect();
+  usurper.send({ type: "join-stream", streamId: "other" });
+  await usurper.next("join-accepted");
+  usurper.send({ type: "broadcaster-ready", streamId: "s" });
+  assert.deepEqual(await usurper.next("error"), {
+    type: "error",
+    code: "stream-taken",
+    message: "Stream s already has a broadcaster",
+    inReplyTo: "broadcaster-ready",
+  });
+  assert.equal(t.server.registry.room("s")?.broadcaster?.id, broadcaster.id);
+  assert.equal(
+    t.server.registry.membershipOf(usurper.id)?.room.streamId,
+    "other",
+  );
+  await broadcaster.expectQuiet();
+  await viewer.expectQuiet();
+});
+
+Deno.test("a viewer's answer while the broadcaster is away gets no-broadcaster", async () => {
+  await using t = await startTestServer();
+  const viewer = await t.connect();
+  viewer.send({ type: "join-stream", streamId: "s" });
+  await viewer.next("join-accepted");
+  viewer.send({ type: "webrtc-answer", streamId: "s", answer: ANSWER });
+  assert.equal((await viewer.next("error")).code, "no-broadcaster");
+  viewer.send({
+    type: "webrtc-ice-candidate",
+    streamId: "s",
+    candidate: candidate(1),
+  });
+  assert.equal((await viewer.next("error")).code, "no-broadcaster");
+});
