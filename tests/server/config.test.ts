@@ -1,0 +1,67 @@
+/** Environment variables in, a checked configuration out. */
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, loadConfig } from "../../server/config.ts";
+
+Deno.test("defaults when nothing is set", () => {
+  assert.deepEqual(loadConfig({}), DEFAULT_CONFIG);
+  assert.equal(DEFAULT_CONFIG.port, 5000);
+  assert.equal(DEFAULT_CONFIG.hostname, "0.0.0.0");
+  assert.equal(DEFAULT_CONFIG.maxViewersPerStream, 50);
+  assert.equal(DEFAULT_CONFIG.maxMessageBytes, 65536);
+});
+
+Deno.test("every variable is read", () => {
+  const config = loadConfig({
+    PORT: "8080",
+    HOSTNAME: "127.0.0.1",
+    MAX_VIEWERS_PER_STREAM: "10",
+    MAX_MESSAGE_BYTES: "4096",
+    RATE_LIMIT_PER_SECOND: "5",
+    RATE_LIMIT_BURST: "20",
+    RATE_LIMIT_MAX_REFUSALS: "7",
+    RATE_LIMIT_WINDOW_MS: "2000",
+    HEARTBEAT_INTERVAL_MS: "1000",
+    MAX_BUFFERED_BYTES: "65536",
+    MAX_CONNECTIONS: "100",
+    LOG_LEVEL: "DEBUG",
+  });
+  assert.deepEqual(config, {
+    port: 8080,
+    hostname: "127.0.0.1",
+    maxViewersPerStream: 10,
+    maxMessageBytes: 4096,
+    rateLimitPerSecond: 5,
+    rateLimitBurst: 20,
+    rateLimitMaxRefusals: 7,
+    rateLimitWindowMs: 2000,
+    heartbeatIntervalMs: 1000,
+    maxBufferedBytes: 65536,
+    maxConnections: 100,
+    logLevel: "debug",
+  });
+});
+
+Deno.test("bad values stop the start with every culprit named", () => {
+  assert.throws(
+    () =>
+      loadConfig({
+        PORT: "70000",
+        MAX_VIEWERS_PER_STREAM: "0",
+        MAX_MESSAGE_BYTES: "64k",
+        LOG_LEVEL: "loud",
+      }),
+    (error: Error) => {
+      for (
+        const name of [
+          "PORT",
+          "MAX_VIEWERS_PER_STREAM",
+          "MAX_MESSAGE_BYTES",
+          "LOG_LEVEL",
+        ]
+      ) {
+        assert.match(error.message, new RegExp(name));
+      }
+      return true;
+    },
+  );
+});

@@ -1,0 +1,67 @@
+/** `deno task start` as a real process: SIGTERM and SIGINT close sockets with 1001 and exit 0. */
+import assert from "node:assert/strict";
+import { TestClient } from "./test-client.ts";
+
+const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
+
+async function startProcess() {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", MAIN],
+    env: { PORT: "0", HOSTNAME: "127.0.0.1", LOG_LEVEL: "info" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream())
+    .pipeThrough(splitLines());
+  const reader = lines.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("server exited before listening");
+    const entry = JSON.parse(value);
+    if (entry.event === "listening") {
+      return { child, reader, port: entry.port as number };
+    }
+  }
+}
+
+function splitLines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const part of parts) if (part) controller.enqueue(part);
+    },
+  });
+}
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal}: sockets close with 1001 and the process exits 0`, async () => {
+    const { child, reader, port } = await startProcess();
+    const url = `ws://127.0.0.1:${port}/ws`;
+    const broadcaster = await TestClient.connect(url);
+    broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+    await broadcaster.next("broadcaster-accepted");
+    const viewer = await TestClient.connect(url);
+    viewer.send({ type: "join-stream", streamId: "s" });
+    await viewer.next("join-accepted");
+
+    child.kill(signal);
+    const [a, b, status] = await Promise.all([
+      broadcaster.closed,
+      viewer.closed,
+      child.status,
+    ]);
+    assert.equal(a.code, 1001);
+    assert.equal(b.code, 1001);
+    assert.equal(status.code, 0);
+    const rest: string[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest.push(JSON.parse(value).event);
+    }
+    assert.ok(rest.includes("stopped"), rest.join(","));
+    await child.stderr.cancel();
+  });
+}
