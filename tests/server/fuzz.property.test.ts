@@ -4,7 +4,7 @@
  * exchange afterwards, and holds nothing once everyone has gone.
  */
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@3.23.2";
+import fc from "fast-check";
 import { ERROR_CODES } from "../../protocol/error-codes.ts";
 import type { ServerMessage } from "../../protocol/messages.ts";
 import { ANSWER, candidate, OFFER } from "./fixtures.ts";

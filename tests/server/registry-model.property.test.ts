@@ -4,7 +4,7 @@
  * streams with no one in them.
  */
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@3.23.2";
+import fc from "fast-check";
 import type { TestClient } from "./test-client.ts";
 import { startTestServer, type TestServer } from "./test-server.ts";
 
