@@ -1,0 +1,78 @@
+/** SDP and candidates shaped like Chrome's for one audio and one video track (~2 KB). */
+export function realisticSdp(kind: "offer" | "answer", seed: number): string {
+  const lines = [
+    "v=0",
+    `o=- ${4611731400430051336n + BigInt(seed)} 2 IN IP4 127.0.0.1`,
+    "s=-",
+    "t=0 0",
+    "a=group:BUNDLE 0 1",
+    "a=extmap-allow-mixed",
+    "a=msid-semantic: WMS stream",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126",
+    "c=IN IP4 0.0.0.0",
+    "a=rtcp:9 IN IP4 0.0.0.0",
+    `a=ice-ufrag:${seed.toString(36).padStart(4, "u")}`,
+    "a=ice-pwd:asd88fgpdd777uzjYhagZg7xXbAW5Fj1",
+    "a=ice-options:trickle",
+    "a=fingerprint:sha-256 7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08",
+    `a=setup:${kind === "offer" ? "actpass" : "active"}`,
+    "a=mid:0",
+    "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+    "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+    "a=sendrecv",
+    "a=msid:stream audio-track",
+    "a=rtcp-mux",
+    "a=rtpmap:111 opus/48000/2",
+    "a=rtcp-fb:111 transport-cc",
+    "a=fmtp:111 minptime=10;useinbandfec=1",
+    "a=rtpmap:63 red/48000/2",
+    "a=fmtp:63 111/111",
+    `a=ssrc:${1000 + seed} cname:4TOk42mSjXCkVIa6`,
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 104 105 106 107",
+    "c=IN IP4 0.0.0.0",
+    "a=rtcp:9 IN IP4 0.0.0.0",
+    `a=ice-ufrag:${seed.toString(36).padStart(4, "u")}`,
+    "a=ice-pwd:asd88fgpdd777uzjYhagZg7xXbAW5Fj1",
+    "a=ice-options:trickle",
+    "a=mid:1",
+    "a=extmap:14 urn:ietf:params:rtp-hdrext:toffset",
+    "a=extmap:13 urn:3gpp:video-orientation",
+    "a=sendrecv",
+    "a=msid:stream video-track",
+    "a=rtcp-mux",
+    "a=rtcp-rsize",
+    "a=rtpmap:96 VP8/90000",
+    "a=rtcp-fb:96 goog-remb",
+    "a=rtcp-fb:96 transport-cc",
+    "a=rtcp-fb:96 ccm fir",
+    "a=rtcp-fb:96 nack",
+    "a=rtcp-fb:96 nack pli",
+    "a=rtpmap:97 rtx/90000",
+    "a=fmtp:97 apt=96",
+    "a=rtpmap:102 H264/90000",
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+    "a=rtpmap:103 rtx/90000",
+    "a=fmtp:103 apt=102",
+    "a=rtpmap:104 VP9/90000",
+    "a=fmtp:104 profile-id=0",
+    "a=rtpmap:105 rtx/90000",
+    "a=fmtp:105 apt=104",
+    `a=ssrc-group:FID ${2000 + seed} ${3000 + seed}`,
+    `a=ssrc:${2000 + seed} cname:4TOk42mSjXCkVIa6`,
+    `a=ssrc:${3000 + seed} cname:4TOk42mSjXCkVIa6`,
+  ];
+  return lines.join("\r\n") + "\r\n";
+}
+
+export function realisticCandidate(index: number, seed: number) {
+  const port = 50000 + ((seed * 7 + index) % 10000);
+  return {
+    candidate: `candidate:${842163049 + index} 1 udp 2122260223 192.168.1.${
+      10 + index
+    } ${port} typ host generation 0 ufrag u${seed} network-id ${index + 1}`,
+    sdpMid: String(index % 2),
+    sdpMLineIndex: index % 2,
+    usernameFragment: `u${seed}`,
+  };
+}

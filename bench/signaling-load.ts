@@ -1,0 +1,266 @@
+/**
+ * Signaling load: R rooms x (1 broadcaster + V viewers), every viewer running
+ * the seed's full handshake at once (join, viewer-joined, offer, answer, 4 ICE
+ * candidates each way, ~2 KB SDPs). Reports handshake latency (join sent ->
+ * both sides have everything), messages routed per wall second and per server
+ * CPU second, and server memory per connection.
+ *
+ *   deno task bench                         # 1,000 and 5,000 connections
+ *   deno task bench --connections 200 --viewers 9
+ *
+ * The load generator is this process, on the `ws` client; the server runs
+ * as its own process so /proc gives its RSS and CPU time alone. Client and
+ * server share this machine's cores: figures are for comparing
+ * runs on one machine, not capacity planning.
+ */
+import { parseArgs } from "node:util";
+// Deno's own WebSocket client leaves TCP_NODELAY off and stalls ~44 ms on
+// frames of a few KB (Nagle + delayed ACK): it would measure itself, not
+// the server. `ws` sets NODELAY, as browsers do.
+import WebSocket from "ws";
+import { realisticCandidate, realisticSdp } from "./realistic-sdp.ts";
+import { startServerProcess } from "./server-process.ts";
+
+const CANDIDATES = 4;
+const SCENARIO_DEADLINE_MS = 180_000;
+
+interface Result {
+  connections: number;
+  rooms: number;
+  viewersPerRoom: number;
+  connectSeconds: number;
+  p50: number;
+  p99: number;
+  max: number;
+  routed: number;
+  routedPerWallSecond: number;
+  routedPerCpuSecond: number;
+  rssPerConnection: number;
+}
+
+interface Pending {
+  sentAt: number;
+  viewerDone: number;
+  broadcasterDone: number;
+  answerSeen: boolean;
+  candidatesFromViewer: number;
+}
+
+async function scenario(
+  rooms: number,
+  viewersPerRoom: number,
+): Promise<Result> {
+  const limits = {
+    MAX_CONNECTIONS: "100000",
+    MAX_VIEWERS_PER_STREAM: String(Math.max(50, viewersPerRoom)),
+  };
+  await using server = await startServerProcess(limits);
+  const url = `ws://127.0.0.1:${server.port}/ws`;
+  const rssBefore = await server.rss();
+  const sockets: WebSocket[] = [];
+  const pending = new Map<string, Pending>();
+  const done = Promise.withResolvers<void>();
+  const deadline = setTimeout(
+    () => done.reject(new Error(`not done in ${SCENARIO_DEADLINE_MS} ms`)),
+    SCENARIO_DEADLINE_MS,
+  );
+  let completed = 0;
+  const total = rooms * viewersPerRoom;
+  const finish = (record: Pending) => {
+    if (record.viewerDone && record.broadcasterDone && ++completed === total) {
+      done.resolve();
+    }
+  };
+
+  // Connect everyone first: the measured phase is signaling, not TCP setup.
+  const connectStart = performance.now();
+  const open = (handler: (m: Record<string, unknown>, ws: WebSocket) => void) =>
+    new Promise<{ ws: WebSocket; id: string }>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      sockets.push(ws);
+      ws.on("error", () => reject(new Error("connect failed")));
+      ws.on("message", (data: Buffer) => {
+        const message = JSON.parse(data.toString());
+        if (message.type === "welcome") {
+          resolve({ ws, id: message.clientId });
+        } else handler(message, ws);
+      });
+    });
+  const broadcasters: { ws: WebSocket; streamId: string }[] = [];
+  const viewers: { ws: WebSocket; id: string; streamId: string }[] = [];
+  const batch = 200; // concurrent connects, below the listen backlog
+  for (let r = 0; r < rooms; r += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, rooms - r) }, async (_, i) => {
+        const streamId = `room-${r + i}`;
+        const { ws } = await open((message, socket) =>
+          onBroadcasterMessage(message, socket, streamId)
+        );
+        broadcasters.push({ ws, streamId });
+      }),
+    );
+  }
+  const viewerSpecs = Array.from({ length: total }, (_, i) => i);
+  for (let v = 0; v < total; v += batch) {
+    await Promise.all(
+      viewerSpecs.slice(v, v + batch).map(async (i) => {
+        const streamId = `room-${i % rooms}`;
+        const { ws, id } = await open((message, socket) =>
+          onViewerMessage(message, socket, id, streamId)
+        );
+        viewers.push({ ws, id, streamId });
+      }),
+    );
+  }
+  const connectSeconds = (performance.now() - connectStart) / 1000;
+  const rssConnected = await server.rss();
+
+  function onBroadcasterMessage(
+    message: Record<string, unknown>,
+    ws: WebSocket,
+    streamId: string,
+  ) {
+    const viewerId = message.viewerId as string;
+    if (message.type === "viewer-joined") {
+      const seed = Number(viewerId.length);
+      ws.send(JSON.stringify({
+        type: "webrtc-offer",
+        streamId,
+        viewerId,
+        offer: { type: "offer", sdp: realisticSdp("offer", seed) },
+      }));
+      for (let c = 0; c < CANDIDATES; c++) {
+        ws.send(JSON.stringify({
+          type: "webrtc-ice-candidate",
+          streamId,
+          viewerId,
+          candidate: realisticCandidate(c, seed),
+        }));
+      }
+      return;
+    }
+    const record = pending.get(viewerId);
+    if (!record) return;
+    if (message.type === "webrtc-answer") record.answerSeen = true;
+    if (message.type === "webrtc-ice-candidate") record.candidatesFromViewer++;
+    if (record.answerSeen && record.candidatesFromViewer === CANDIDATES) {
+      record.broadcasterDone = performance.now();
+      finish(record);
+    }
+  }
+
+  const candidatesSeen = new Map<string, number>();
+  function onViewerMessage(
+    message: Record<string, unknown>,
+    ws: WebSocket,
+    id: string,
+    streamId: string,
+  ) {
+    if (message.type === "webrtc-offer") {
+      ws.send(JSON.stringify({
+        type: "webrtc-answer",
+        streamId,
+        viewerId: id,
+        answer: { type: "answer", sdp: realisticSdp("answer", id.length) },
+      }));
+      for (let c = 0; c < CANDIDATES; c++) {
+        ws.send(JSON.stringify({
+          type: "webrtc-ice-candidate",
+          streamId,
+          viewerId: id,
+          candidate: realisticCandidate(c, id.length),
+        }));
+      }
+    } else if (message.type === "webrtc-ice-candidate") {
+      const seen = (candidatesSeen.get(id) ?? 0) + 1;
+      candidatesSeen.set(id, seen);
+      if (seen === CANDIDATES) {
+        const record = pending.get(id)!;
+        record.viewerDone = performance.now();
+        finish(record);
+      }
+    }
+  }
+
+  for (const { ws, streamId } of broadcasters) {
+    ws.send(JSON.stringify({ type: "broadcaster-ready", streamId }));
+  }
+  // Every viewer joins at once: the handshake phase under full load.
+  const routedBefore = await server.metric("live_messages_routed_total");
+  const cpuBefore = await server.cpuSeconds();
+  const start = performance.now();
+  for (const { ws, id, streamId } of viewers) {
+    pending.set(id, {
+      sentAt: performance.now(),
+      viewerDone: 0,
+      broadcasterDone: 0,
+      answerSeen: false,
+      candidatesFromViewer: 0,
+    });
+    ws.send(JSON.stringify({ type: "join-stream", streamId }));
+  }
+  await done.promise;
+  clearTimeout(deadline);
+  const wall = (performance.now() - start) / 1000;
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  const routed = (await server.metric("live_messages_routed_total")) -
+    routedBefore;
+
+  const latencies = [...pending.values()].map((r) =>
+    Math.max(r.viewerDone, r.broadcasterDone) - r.sentAt
+  ).sort((a, b) => a - b);
+  const closed = sockets.map((ws) =>
+    new Promise((resolve) => {
+      ws.on("close", resolve);
+      ws.close();
+    })
+  );
+  await Promise.all(closed);
+  const connections = rooms * (viewersPerRoom + 1);
+  return {
+    connections,
+    rooms,
+    viewersPerRoom,
+    connectSeconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    max: latencies.at(-1)!,
+    routed,
+    routedPerWallSecond: routed / wall,
+    routedPerCpuSecond: routed / Math.max(cpu, 0.01),
+    rssPerConnection: (rssConnected - rssBefore) / connections,
+  };
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function row(r: Result): string {
+  return `| ${r.connections} | ${r.rooms} x (1 + ${r.viewersPerRoom}) | ${
+    r.p50.toFixed(1)
+  } | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.routed} | ${
+    Math.round(r.routedPerWallSecond)
+  } | ${Math.round(r.routedPerCpuSecond)} | ${
+    (r.rssPerConnection / 1024).toFixed(1)
+  } |`;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      connections: { type: "string", default: "1000,5000" },
+      viewers: { type: "string", default: "9" },
+    },
+  });
+  const viewersPerRoom = Number(values.viewers);
+  console.log(
+    "| connections | rooms x (broadcaster + viewers) | handshake p50 ms | p99 ms | max ms | messages routed | routed/s (wall) | routed per server CPU-s | server RSS per connection (KiB) |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const connections of values.connections.split(",").map(Number)) {
+    const rooms = Math.max(1, Math.round(connections / (viewersPerRoom + 1)));
+    console.log(row(await scenario(rooms, viewersPerRoom)));
+  }
+}
