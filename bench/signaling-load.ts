@@ -23,6 +23,8 @@ import { startServerProcess } from "./server-process.ts";
 
 const CANDIDATES = 4;
 const SCENARIO_DEADLINE_MS = 180_000;
+/** Sequential handshakes after the burst: latency without queueing. */
+const IDLE_SAMPLES = 50;
 
 interface Result {
   connections: number;
@@ -32,6 +34,8 @@ interface Result {
   p50: number;
   p99: number;
   max: number;
+  idleP50: number;
+  idleP99: number;
   routed: number;
   routedPerWallSecond: number;
   routedPerCpuSecond: number;
@@ -44,6 +48,20 @@ interface Pending {
   broadcasterDone: number;
   answerSeen: boolean;
   candidatesFromViewer: number;
+  candidatesFromBroadcaster: number;
+  complete: PromiseWithResolvers<number>;
+}
+
+function newPending(): Pending {
+  return {
+    sentAt: performance.now(),
+    viewerDone: 0,
+    broadcasterDone: 0,
+    answerSeen: false,
+    candidatesFromViewer: 0,
+    candidatesFromBroadcaster: 0,
+    complete: Promise.withResolvers<number>(),
+  };
 }
 
 async function scenario(
@@ -59,16 +77,17 @@ async function scenario(
   const rssBefore = await server.rss();
   const sockets: WebSocket[] = [];
   const pending = new Map<string, Pending>();
-  const done = Promise.withResolvers<void>();
+  const timedOut = Promise.withResolvers<never>();
   const deadline = setTimeout(
-    () => done.reject(new Error(`not done in ${SCENARIO_DEADLINE_MS} ms`)),
+    () => timedOut.reject(new Error(`not done in ${SCENARIO_DEADLINE_MS} ms`)),
     SCENARIO_DEADLINE_MS,
   );
-  let completed = 0;
   const total = rooms * viewersPerRoom;
   const finish = (record: Pending) => {
-    if (record.viewerDone && record.broadcasterDone && ++completed === total) {
-      done.resolve();
+    if (record.viewerDone && record.broadcasterDone) {
+      record.complete.resolve(
+        Math.max(record.viewerDone, record.broadcasterDone) - record.sentAt,
+      );
     }
   };
 
@@ -149,7 +168,6 @@ async function scenario(
     }
   }
 
-  const candidatesSeen = new Map<string, number>();
   function onViewerMessage(
     message: Record<string, unknown>,
     ws: WebSocket,
@@ -172,10 +190,8 @@ async function scenario(
         }));
       }
     } else if (message.type === "webrtc-ice-candidate") {
-      const seen = (candidatesSeen.get(id) ?? 0) + 1;
-      candidatesSeen.set(id, seen);
-      if (seen === CANDIDATES) {
-        const record = pending.get(id)!;
+      const record = pending.get(id)!;
+      if (++record.candidatesFromBroadcaster === CANDIDATES) {
         record.viewerDone = performance.now();
         finish(record);
       }
@@ -189,26 +205,28 @@ async function scenario(
   const routedBefore = await server.metric("live_messages_routed_total");
   const cpuBefore = await server.cpuSeconds();
   const start = performance.now();
-  for (const { ws, id, streamId } of viewers) {
-    pending.set(id, {
-      sentAt: performance.now(),
-      viewerDone: 0,
-      broadcasterDone: 0,
-      answerSeen: false,
-      candidatesFromViewer: 0,
-    });
-    ws.send(JSON.stringify({ type: "join-stream", streamId }));
-  }
-  await done.promise;
-  clearTimeout(deadline);
+  const handshake = (viewer: typeof viewers[number]) => {
+    const record = newPending();
+    pending.set(viewer.id, record);
+    viewer.ws.send(
+      JSON.stringify({ type: "join-stream", streamId: viewer.streamId }),
+    );
+    return Promise.race([record.complete.promise, timedOut.promise]);
+  };
+  const latencies = (await Promise.all(viewers.map(handshake)))
+    .sort((a, b) => a - b);
   const wall = (performance.now() - start) / 1000;
   const cpu = (await server.cpuSeconds()) - cpuBefore;
   const routed = (await server.metric("live_messages_routed_total")) -
     routedBefore;
 
-  const latencies = [...pending.values()].map((r) =>
-    Math.max(r.viewerDone, r.broadcasterDone) - r.sentAt
-  ).sort((a, b) => a - b);
+  // One at a time on the loaded server: a re-join asks for a fresh offer.
+  const idle: number[] = [];
+  for (let i = 0; i < IDLE_SAMPLES; i++) {
+    idle.push(await handshake(viewers[(i * 97) % viewers.length]));
+  }
+  idle.sort((a, b) => a - b);
+  clearTimeout(deadline);
   const closed = sockets.map((ws) =>
     new Promise((resolve) => {
       ws.on("close", resolve);
@@ -225,6 +243,8 @@ async function scenario(
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
     max: latencies.at(-1)!,
+    idleP50: quantile(idle, 0.5),
+    idleP99: quantile(idle, 0.99),
     routed,
     routedPerWallSecond: routed / wall,
     routedPerCpuSecond: routed / Math.max(cpu, 0.01),
@@ -239,11 +259,11 @@ function quantile(sorted: number[], q: number): number {
 function row(r: Result): string {
   return `| ${r.connections} | ${r.rooms} x (1 + ${r.viewersPerRoom}) | ${
     r.p50.toFixed(1)
-  } | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.routed} | ${
-    Math.round(r.routedPerWallSecond)
-  } | ${Math.round(r.routedPerCpuSecond)} | ${
-    (r.rssPerConnection / 1024).toFixed(1)
-  } |`;
+  } | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.idleP50.toFixed(1)} | ${
+    r.idleP99.toFixed(1)
+  } | ${r.routed} | ${Math.round(r.routedPerWallSecond)} | ${
+    Math.round(r.routedPerCpuSecond)
+  } | ${(r.rssPerConnection / 1024).toFixed(1)} |`;
 }
 
 if (import.meta.main) {
@@ -256,9 +276,9 @@ if (import.meta.main) {
   });
   const viewersPerRoom = Number(values.viewers);
   console.log(
-    "| connections | rooms x (broadcaster + viewers) | handshake p50 ms | p99 ms | max ms | messages routed | routed/s (wall) | routed per server CPU-s | server RSS per connection (KiB) |",
+    "| connections | rooms x (broadcaster + viewers) | all at once: handshake p50 ms | p99 ms | max ms | one at a time: p50 ms | p99 ms | messages routed (burst) | routed/s (wall) | routed per server CPU-s | server RSS per connection (KiB) |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const connections of values.connections.split(",").map(Number)) {
     const rooms = Math.max(1, Math.round(connections / (viewersPerRoom + 1)));
     console.log(row(await scenario(rooms, viewersPerRoom)));
