@@ -61,8 +61,6 @@ export class Connection implements Peer {
     socket.addEventListener("close", (event) => {
       this.#transition("closed", `socket closed (${event.code})`);
     });
-    // An `error` event is always followed by `close`; nothing to do twice.
-    socket.addEventListener("error", () => {});
   }
 
   get state(): ConnectionState {

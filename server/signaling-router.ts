@@ -152,12 +152,8 @@ export class SignalingRouter {
     if (!again) {
       this.#logger.info("joined", { clientId: peer.id, streamId });
     }
-    peer.send({
-      type: "join-accepted",
-      streamId,
-      viewerId: peer.id,
-      live: joined.broadcaster !== undefined,
-    });
+    // The broadcaster first: if the reply below drops a slow viewer, its
+    // `viewer-left` then follows this `viewer-joined` instead of preceding it.
     // On a re-join too: a viewer whose connection failed asks for a new offer.
     if (joined.broadcaster) {
       joined.broadcaster.send({
@@ -167,6 +163,12 @@ export class SignalingRouter {
       });
       if (!again) this.#sendViewerCount(joined);
     }
+    peer.send({
+      type: "join-accepted",
+      streamId,
+      viewerId: peer.id,
+      live: joined.broadcaster !== undefined,
+    });
   }
 
   #leaveStream(peer: Peer, streamId: string): void {
