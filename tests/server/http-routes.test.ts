@@ -4,12 +4,7 @@ import { startTestServer } from "./test-server.ts";
 
 Deno.test("/healthz answers JSON with live counts", async () => {
   await using t = await startTestServer();
-  const broadcaster = await t.connect();
-  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-  await broadcaster.next("broadcaster-accepted");
-  const viewer = await t.connect();
-  viewer.send({ type: "join-stream", streamId: "s" });
-  await viewer.next("join-accepted");
+  await t.liveStream("s", 1);
   const response = await fetch(`http://127.0.0.1:${t.server.port}/healthz`);
   assert.equal(response.status, 200);
   assert.equal(response.headers.get("content-type"), "application/json");
@@ -24,12 +19,7 @@ Deno.test("/healthz answers JSON with live counts", async () => {
 
 Deno.test("/metrics answers Prometheus text with connections, streams, viewers and routed messages", async () => {
   await using t = await startTestServer();
-  const broadcaster = await t.connect();
-  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-  await broadcaster.next("broadcaster-accepted");
-  const viewer = await t.connect();
-  viewer.send({ type: "join-stream", streamId: "s" });
-  await viewer.next("join-accepted");
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
   broadcaster.send({
     type: "webrtc-offer",
     streamId: "s",

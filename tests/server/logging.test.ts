@@ -8,12 +8,7 @@ const MARKER = "SECRET-SDP-BODY-7f3a";
 for (const level of ["info", "debug"] as const) {
   Deno.test(`at ${level} level no SDP or candidate reaches the log`, async () => {
     await using t = await startTestServer({}, level);
-    const broadcaster = await t.connect();
-    broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-    await broadcaster.next("broadcaster-accepted");
-    const viewer = await t.connect();
-    viewer.send({ type: "join-stream", streamId: "s" });
-    await viewer.next("join-accepted");
+    const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
     const sdp = `v=0\r\na=${MARKER}\r\n`;
     broadcaster.send({
       type: "webrtc-offer",
@@ -39,7 +34,6 @@ for (const level of ["info", "debug"] as const) {
       offer: { type: MARKER, sdp },
     });
     await viewer.next("webrtc-offer");
-    await broadcaster.next("viewer-joined");
     await broadcaster.sync();
     await viewer.close();
     await t.closedOnServer(viewer.id);

@@ -1,29 +1,11 @@
 /** Roles come from the server's registry, never from what a message claims. */
 import assert from "node:assert/strict";
 import { ANSWER, candidate, OFFER } from "./fixtures.ts";
-import type { TestClient } from "./test-client.ts";
-import { startTestServer, type TestServer } from "./test-server.ts";
-
-/** A broadcaster on `streamId` with `n` viewers, all announcements consumed. */
-async function liveStream(t: TestServer, streamId: string, n: number) {
-  const broadcaster = await t.connect();
-  broadcaster.send({ type: "broadcaster-ready", streamId });
-  await broadcaster.next("broadcaster-accepted");
-  const viewers: TestClient[] = [];
-  for (let i = 0; i < n; i++) {
-    const viewer = await t.connect();
-    viewer.send({ type: "join-stream", streamId });
-    await viewer.next("join-accepted");
-    await broadcaster.next("viewer-joined");
-    await broadcaster.next("viewer-count");
-    viewers.push(viewer);
-  }
-  return { broadcaster, viewers };
-}
+import { startTestServer } from "./test-server.ts";
 
 Deno.test("a viewer's answer and candidates reach its broadcaster under its real id, whatever it claims", async () => {
   await using t = await startTestServer();
-  const { broadcaster, viewers: [liar, victim] } = await liveStream(t, "s", 2);
+  const { broadcaster, viewers: [liar, victim] } = await t.liveStream("s", 2);
   liar.send({
     type: "webrtc-answer",
     streamId: "s",
@@ -45,7 +27,7 @@ Deno.test("a viewer's answer and candidates reach its broadcaster under its real
 
 Deno.test("only the broadcaster sends offers and only viewers send answers", async () => {
   await using t = await startTestServer();
-  const { broadcaster, viewers: [viewer, other] } = await liveStream(t, "s", 2);
+  const { broadcaster, viewers: [viewer, other] } = await t.liveStream("s", 2);
   viewer.send({
     type: "webrtc-offer",
     streamId: "s",
@@ -72,8 +54,8 @@ Deno.test("only the broadcaster sends offers and only viewers send answers", asy
 
 Deno.test("the broadcaster reaches only viewers of its own stream", async () => {
   await using t = await startTestServer();
-  const a = await liveStream(t, "a", 1);
-  const b = await liveStream(t, "b", 1);
+  const a = await t.liveStream("a", 1);
+  const b = await t.liveStream("b", 1);
   a.broadcaster.send({
     type: "webrtc-offer",
     streamId: "a",
@@ -98,7 +80,7 @@ Deno.test("the broadcaster reaches only viewers of its own stream", async () => 
 
 Deno.test("a client outside the stream cannot inject anything into it", async () => {
   await using t = await startTestServer();
-  const { broadcaster, viewers: [viewer] } = await liveStream(t, "s", 1);
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
   const outsider = await t.connect();
   for (
     const message of [
@@ -132,7 +114,7 @@ Deno.test("a client outside the stream cannot inject anything into it", async ()
 
 Deno.test("broadcaster-ready on a taken stream gets stream-taken and changes nothing", async () => {
   await using t = await startTestServer();
-  const { broadcaster, viewers: [viewer] } = await liveStream(t, "s", 1);
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
   const usurper = await t.connect();
   usurper.send({ type: "join-stream", streamId: "other" });
   await usurper.next("join-accepted");

@@ -74,17 +74,10 @@ Deno.test("a viewer joining a live stream is announced with the new count", asyn
 
 Deno.test("a viewer that drops or leaves is reported to the broadcaster", async () => {
   await using t = await startTestServer();
-  const broadcaster = await t.connect();
-  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-  await broadcaster.next("broadcaster-accepted");
-  const leaver = await t.connect();
-  const dropper = await t.connect();
-  for (const viewer of [leaver, dropper]) {
-    viewer.send({ type: "join-stream", streamId: "s" });
-    await viewer.next("join-accepted");
-    await broadcaster.next("viewer-joined");
-    await broadcaster.next("viewer-count");
-  }
+  const { broadcaster, viewers: [leaver, dropper] } = await t.liveStream(
+    "s",
+    2,
+  );
 
   leaver.send({ type: "leave-stream", streamId: "s" });
   await leaver.expectQuiet();
@@ -163,14 +156,7 @@ Deno.test("an explicit leave by the broadcaster frees the stream for another", a
 
 Deno.test("re-announcing on the same socket replays viewer-joined without telling viewers twice", async () => {
   await using t = await startTestServer();
-  const broadcaster = await t.connect();
-  const viewer = await t.connect();
-  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-  await broadcaster.next("broadcaster-accepted");
-  viewer.send({ type: "join-stream", streamId: "s" });
-  await viewer.next("join-accepted");
-  await broadcaster.next("viewer-joined");
-  await broadcaster.next("viewer-count");
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
 
   broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
   assert.equal((await broadcaster.next("broadcaster-accepted")).viewerCount, 1);
@@ -181,14 +167,7 @@ Deno.test("re-announcing on the same socket replays viewer-joined without tellin
 
 Deno.test("a viewer re-joining asks its broadcaster for a fresh offer", async () => {
   await using t = await startTestServer();
-  const broadcaster = await t.connect();
-  const viewer = await t.connect();
-  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-  await broadcaster.next("broadcaster-accepted");
-  viewer.send({ type: "join-stream", streamId: "s" });
-  await viewer.next("join-accepted");
-  await broadcaster.next("viewer-joined");
-  await broadcaster.next("viewer-count");
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
 
   viewer.send({ type: "join-stream", streamId: "s" });
   assert.equal((await viewer.next("join-accepted")).live, true);
@@ -199,14 +178,7 @@ Deno.test("a viewer re-joining asks its broadcaster for a fresh offer", async ()
 
 Deno.test("joining another stream leaves the first one", async () => {
   await using t = await startTestServer();
-  const broadcaster = await t.connect();
-  const client = await t.connect();
-  broadcaster.send({ type: "broadcaster-ready", streamId: "a" });
-  await broadcaster.next("broadcaster-accepted");
-  client.send({ type: "join-stream", streamId: "a" });
-  await client.next("join-accepted");
-  await broadcaster.next("viewer-joined");
-  await broadcaster.next("viewer-count");
+  const { broadcaster, viewers: [client] } = await t.liveStream("a", 1);
 
   client.send({ type: "broadcaster-ready", streamId: "b" });
   await client.next("broadcaster-accepted");

@@ -14,6 +14,14 @@ export interface TestServer extends AsyncDisposable {
   logs: string[];
   /** Connects a client and waits for its `welcome`. */
   connect(): Promise<TestClient>;
+  /**
+   * A broadcaster on `streamId` and `viewers` viewers joined after it, every
+   * announcement consumed, so each test starts from quiet sockets.
+   */
+  liveStream(
+    streamId: string,
+    viewers: number,
+  ): Promise<{ broadcaster: TestClient; viewers: TestClient[] }>;
   /** Resolves once `clientId`'s connection is gone from the server. */
   closedOnServer(clientId: string): Promise<void>;
 }
@@ -34,7 +42,7 @@ export async function startTestServer(
   });
   const url = `ws://127.0.0.1:${server.port}/ws`;
   const clients: TestClient[] = [];
-  return {
+  const testServer: TestServer = {
     server,
     url,
     logs,
@@ -42,6 +50,21 @@ export async function startTestServer(
       const client = await TestClient.connect(url);
       clients.push(client);
       return client;
+    },
+    async liveStream(streamId, count) {
+      const broadcaster = await this.connect();
+      broadcaster.send({ type: "broadcaster-ready", streamId });
+      await broadcaster.next("broadcaster-accepted");
+      const viewers: TestClient[] = [];
+      for (let i = 0; i < count; i++) {
+        const viewer = await this.connect();
+        viewer.send({ type: "join-stream", streamId });
+        await viewer.next("join-accepted");
+        await broadcaster.next("viewer-joined");
+        await broadcaster.next("viewer-count");
+        viewers.push(viewer);
+      }
+      return { broadcaster, viewers };
     },
     closedOnServer(clientId) {
       if (!server.connections.has(clientId)) return Promise.resolve();
@@ -59,4 +82,5 @@ export async function startTestServer(
       await server.shutdown();
     },
   };
+  return testServer;
 }
