@@ -102,27 +102,24 @@ export class Connection implements Peer {
       ? exceedsUtf8Bytes(data, config.maxMessageBytes)
       : byteLength(data) > config.maxMessageBytes;
     if (tooLarge) {
-      router.refuse(
-        this,
-        "message-too-large",
-        `Message exceeds the limit of ${config.maxMessageBytes} bytes`,
-      );
+      router.refuse(this, {
+        code: "message-too-large",
+        message: `Message exceeds the limit of ${config.maxMessageBytes} bytes`,
+      });
       this.#drop("message-too-large", 1009, "Message too large");
       return;
     }
     if (!this.#withinRate()) return;
     if (typeof data !== "string") {
-      router.refuse(
-        this,
-        "binary-unsupported",
-        "Send JSON text frames, not binary",
-      );
+      router.refuse(this, {
+        code: "binary-unsupported",
+        message: "Send JSON text frames, not binary",
+      });
       return;
     }
     const parsed = parseClientMessage(data);
     if (!parsed.ok) {
-      const { code, message, inReplyTo } = parsed.error;
-      router.refuse(this, code, message, inReplyTo);
+      router.refuse(this, parsed.error);
       return;
     }
     try {
@@ -134,12 +131,11 @@ export class Connection implements Peer {
         type: parsed.message.type,
         error: String(error),
       });
-      router.refuse(
-        this,
-        "internal-error",
-        "The server failed on this message",
-        parsed.message.type,
-      );
+      router.refuse(this, {
+        code: "internal-error",
+        message: "The server failed on this message",
+        inReplyTo: parsed.message.type,
+      });
     }
   }
 
@@ -157,11 +153,11 @@ export class Connection implements Peer {
       this.#drop("rate-limited", 1008, "Rate limit exceeded");
       return false;
     }
-    router.refuse(
-      this,
-      "rate-limited",
-      `Too many messages: at most ${config.rateLimitPerSecond}/s (burst ${config.rateLimitBurst}); retry in ${this.#bucket.msUntilNext()} ms`,
-    );
+    router.refuse(this, {
+      code: "rate-limited",
+      message:
+        `Too many messages: at most ${config.rateLimitPerSecond}/s (burst ${config.rateLimitBurst}); retry in ${this.#bucket.msUntilNext()} ms`,
+    });
     return false;
   }
 

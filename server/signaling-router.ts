@@ -3,13 +3,13 @@
  * checks around them. Roles come from the registry, never from the message:
  * a viewer's answer goes only to its own broadcaster, under its real id.
  */
-import type { ErrorCode } from "../protocol/error-codes.ts";
 import type {
   ClientMessage,
   WebRtcAnswer,
   WebRtcIceCandidate,
   WebRtcOffer,
 } from "../protocol/messages.ts";
+import type { ProtocolError } from "../protocol/parse-client-message.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
@@ -85,12 +85,8 @@ export class SignalingRouter {
   }
 
   /** Sends an `error` and counts it. */
-  refuse(
-    peer: Peer,
-    code: ErrorCode,
-    message: string,
-    inReplyTo?: string,
-  ): void {
+  refuse(peer: Peer, error: ProtocolError): void {
+    const { code, message, inReplyTo } = error;
     this.#metrics.countError(code);
     this.#logger.debug("refused", { clientId: peer.id, code, inReplyTo });
     peer.send(
@@ -103,12 +99,11 @@ export class SignalingRouter {
   #announce(peer: Peer, streamId: string): void {
     const existing = this.#registry.room(streamId)?.broadcaster;
     if (existing && existing !== peer) {
-      return this.refuse(
-        peer,
-        "stream-taken",
-        `Stream ${streamId} already has a broadcaster`,
-        "broadcaster-ready",
-      );
+      return this.refuse(peer, {
+        code: "stream-taken",
+        message: `Stream ${streamId} already has a broadcaster`,
+        inReplyTo: "broadcaster-ready",
+      });
     }
     const current = this.#registry.membershipOf(peer.id);
     const again = current?.role === "broadcaster" &&
@@ -140,12 +135,12 @@ export class SignalingRouter {
       current.room.streamId === streamId;
     const room = this.#registry.room(streamId);
     if (!again && room && room.viewers.size >= this.#maxViewers) {
-      return this.refuse(
-        peer,
-        "stream-full",
-        `Stream ${streamId} has the maximum of ${this.#maxViewers} viewers`,
-        "join-stream",
-      );
+      return this.refuse(peer, {
+        code: "stream-full",
+        message:
+          `Stream ${streamId} has the maximum of ${this.#maxViewers} viewers`,
+        inReplyTo: "join-stream",
+      });
     }
     if (current && !again) this.leave(peer, "switched");
     const joined = this.#registry.addViewer(streamId, peer);
@@ -173,12 +168,11 @@ export class SignalingRouter {
 
   #leaveStream(peer: Peer, streamId: string): void {
     if (this.#registry.membershipOf(peer.id)?.room.streamId !== streamId) {
-      return this.refuse(
-        peer,
-        "not-in-stream",
-        `Not in stream ${streamId}`,
-        "leave-stream",
-      );
+      return this.refuse(peer, {
+        code: "not-in-stream",
+        message: `Not in stream ${streamId}`,
+        inReplyTo: "leave-stream",
+      });
     }
     this.leave(peer, "leave-stream");
   }
@@ -189,12 +183,11 @@ export class SignalingRouter {
   ): void {
     const membership = this.#registry.membershipOf(peer.id);
     if (membership?.room.streamId !== message.streamId) {
-      return this.refuse(
-        peer,
-        "not-in-stream",
-        `Not in stream ${message.streamId}`,
-        message.type,
-      );
+      return this.refuse(peer, {
+        code: "not-in-stream",
+        message: `Not in stream ${message.streamId}`,
+        inReplyTo: message.type,
+      });
     }
     if (membership.role === "broadcaster") {
       this.#toViewer(peer, membership.room, message);
@@ -209,29 +202,26 @@ export class SignalingRouter {
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
   ): void {
     if (message.type === "webrtc-answer") {
-      return this.refuse(
-        peer,
-        "wrong-role",
-        "Only viewers send answers",
-        message.type,
-      );
+      return this.refuse(peer, {
+        code: "wrong-role",
+        message: "Only viewers send answers",
+        inReplyTo: message.type,
+      });
     }
     if (message.viewerId === undefined) {
-      return this.refuse(
-        peer,
-        "invalid-field",
-        "`viewerId` is required from the broadcaster",
-        message.type,
-      );
+      return this.refuse(peer, {
+        code: "invalid-field",
+        message: "`viewerId` is required from the broadcaster",
+        inReplyTo: message.type,
+      });
     }
     const viewer = room.viewers.get(message.viewerId);
     if (!viewer) {
-      return this.refuse(
-        peer,
-        "unknown-viewer",
-        `Viewer ${message.viewerId} is not in stream ${room.streamId}`,
-        message.type,
-      );
+      return this.refuse(peer, {
+        code: "unknown-viewer",
+        message: `Viewer ${message.viewerId} is not in stream ${room.streamId}`,
+        inReplyTo: message.type,
+      });
     }
     viewer.send({ ...message, viewerId: viewer.id });
     this.#metrics.messagesRouted++;
@@ -243,21 +233,19 @@ export class SignalingRouter {
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
   ): void {
     if (message.type === "webrtc-offer") {
-      return this.refuse(
-        peer,
-        "wrong-role",
-        "Only the broadcaster sends offers",
-        message.type,
-      );
+      return this.refuse(peer, {
+        code: "wrong-role",
+        message: "Only the broadcaster sends offers",
+        inReplyTo: message.type,
+      });
     }
     const { broadcaster } = membership.room;
     if (!broadcaster) {
-      return this.refuse(
-        peer,
-        "no-broadcaster",
-        `Stream ${message.streamId} has no broadcaster right now`,
-        message.type,
-      );
+      return this.refuse(peer, {
+        code: "no-broadcaster",
+        message: `Stream ${message.streamId} has no broadcaster right now`,
+        inReplyTo: message.type,
+      });
     }
     // Attributed to the sender's real id, whatever `viewerId` it claimed.
     broadcaster.send({ ...message, viewerId: peer.id });
