@@ -5,8 +5,9 @@
  * Lifecycle is a small machine, `connecting -> open -> closed`, changed only
  * in {@link Connection.#transition}. Deno fires `close` twice when a peer stops
  * answering pings (1001, then 1005), and a socket the server closes may sit in
- * CLOSING for as long as a stuck peer keeps it, so the registry is freed the
- * moment the state becomes `closed`, once, never from the socket's events.
+ * CLOSING for as long as a stuck peer keeps it. So the registry is freed once,
+ * on entering `closed`, whichever comes first: the socket's `close` event or
+ * the server's own decision to drop the client.
  */
 import { PROTOCOL_VERSION, type ServerMessage } from "../protocol/messages.ts";
 import { parseClientMessage } from "../protocol/parse-client-message.ts";
