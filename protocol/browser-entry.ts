@@ -2,3 +2,4 @@
 export * from "./error-codes.ts";
 export * from "./messages.ts";
 export * from "./parse-client-message.ts";
+export * from "./parse-server-message.ts";

@@ -101,11 +101,20 @@ export type ClientMessageType = ClientMessage["type"];
 
 // ---- server -> client ------------------------------------------------------
 
+/** An ICE server, as `RTCIceServer` (kept here so the module needs no DOM types). */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
 /** First message on every connection: the server-assigned client id. */
 export interface Welcome {
   type: "welcome";
   clientId: string;
   protocolVersion: number;
+  /** ICE servers the clients should use (STUN/TURN), when the server has them. */
+  iceServers?: IceServer[];
 }
 
 /** `broadcaster-ready` was accepted; `viewer-joined` follows per viewer. */
