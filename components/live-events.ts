@@ -1,0 +1,56 @@
+/**
+ * Typed events fired by the elements. All bubble and cross shadow roots
+ * (`composed`), and are registered on `GlobalEventHandlersEventMap` so
+ * `el.addEventListener('live-state-change', e => e.state)` is typed.
+ */
+
+/** The element's `state` changed. */
+export class LiveStateChangeEvent<S extends string = string> extends Event {
+  static readonly eventName = "live-state-change";
+  readonly state: S;
+  readonly previous: S;
+  constructor(state: S, previous: S) {
+    super(LiveStateChangeEvent.eventName, { bubbles: true, composed: true });
+    this.state = state;
+    this.previous = previous;
+  }
+}
+
+/** Something went wrong that the person or the page may act on. */
+export class LiveErrorEvent extends Event {
+  static readonly eventName = "live-error";
+  /** A stable code: a camera error code, a server `error` code, or `signaling-unavailable`. */
+  readonly code: string;
+  readonly message: string;
+  readonly cause: unknown;
+  constructor(code: string, message: string, cause?: unknown) {
+    super(LiveErrorEvent.eventName, { bubbles: true, composed: true });
+    this.code = code;
+    this.message = message;
+    this.cause = cause;
+  }
+}
+
+/** On `<live-broadcaster>`: a viewer arrived (`viewer-joined`) or left (`viewer-left`). */
+export class ViewerEvent extends Event {
+  readonly viewerId: string;
+  readonly viewerCount: number;
+  constructor(
+    type: "viewer-joined" | "viewer-left",
+    viewerId: string,
+    viewerCount: number,
+  ) {
+    super(type, { bubbles: true, composed: true });
+    this.viewerId = viewerId;
+    this.viewerCount = viewerCount;
+  }
+}
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    "live-state-change": LiveStateChangeEvent;
+    "live-error": LiveErrorEvent;
+    "viewer-joined": ViewerEvent;
+    "viewer-left": ViewerEvent;
+  }
+}

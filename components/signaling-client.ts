@@ -1,0 +1,187 @@
+/**
+ * The elements' WebSocket to the signaling server. It reconnects with
+ * backoff and says so, and it detects a dead server with an application-level
+ * ping, because browsers expose no WebSocket pings and can take minutes to
+ * notice a dead TCP connection.
+ *
+ * State machine, changed only in {@link SignalingClient.#setState}:
+ * `idle -> connecting -> open -> (lost) waiting -> connecting ...`, and
+ * `closed` for good once {@link SignalingClient.close} is called.
+ */
+import type {
+  ClientMessage,
+  ServerMessage,
+  Welcome,
+} from "../protocol/messages.ts";
+import { parseServerMessage } from "../protocol/parse-server-message.ts";
+import {
+  backoffDelay,
+  type BackoffOptions,
+  DEFAULT_BACKOFF,
+} from "./backoff.ts";
+
+export type SignalingState =
+  | "idle"
+  | "connecting"
+  | "open"
+  | "waiting"
+  | "closed";
+
+export interface SignalingClientOptions {
+  url: string;
+  /** Each `welcome`: the first connection and every reconnection. */
+  onSession(welcome: Welcome): void;
+  onMessage(message: ServerMessage): void;
+  onState(state: SignalingState, retryInMs?: number): void;
+  backoff?: BackoffOptions;
+  /** How often to ping while open; no pong within `pongTimeoutMs` = lost. */
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+}
+
+export class SignalingClient {
+  #options: SignalingClientOptions;
+  #state: SignalingState = "idle";
+  #socket: WebSocket | undefined;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #pongDeadline: ReturnType<typeof setTimeout> | undefined;
+  #clientId: string | undefined;
+
+  constructor(options: SignalingClientOptions) {
+    this.#options = options;
+  }
+
+  get state(): SignalingState {
+    return this.#state;
+  }
+
+  /** This connection's id from the server's `welcome`. */
+  get clientId(): string | undefined {
+    return this.#clientId;
+  }
+
+  start(): void {
+    if (this.#state === "idle") this.#connect();
+  }
+
+  /** Sends if connected; returns whether it was sent. */
+  send(message: ClientMessage): boolean {
+    if (this.#state !== "open" || !this.#socket) return false;
+    this.#socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Closes for good: no reconnection after this. */
+  close(): void {
+    this.#setState("closed");
+  }
+
+  /** Drops the current socket and reconnects at once (tests, network change). */
+  reconnectNow(): void {
+    if (this.#state === "closed") return;
+    this.#attempt = 0;
+    this.#lost();
+  }
+
+  #connect(): void {
+    this.#setState("connecting");
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.#options.url);
+    } catch {
+      // A malformed URL will not get better by retrying soon, but may be fixed
+      // by the page; the backoff keeps this cheap.
+      this.#lost();
+      return;
+    }
+    this.#socket = socket;
+    socket.addEventListener("message", (event) => {
+      if (socket !== this.#socket) return;
+      const message = parseServerMessage(String(event.data));
+      if (!message) return;
+      if (message.type === "welcome") {
+        this.#clientId = message.clientId;
+        this.#attempt = 0;
+        this.#setState("open");
+        this.#options.onSession(message);
+        return;
+      }
+      if (message.type === "pong") {
+        clearTimeout(this.#pongDeadline);
+        this.#pongDeadline = undefined;
+      }
+      this.#options.onMessage(message);
+    });
+    socket.addEventListener("close", () => {
+      if (socket === this.#socket) this.#lost();
+    });
+  }
+
+  /** The socket is gone or presumed dead: schedule the next attempt. */
+  #lost(): void {
+    if (this.#state === "closed") return;
+    this.#setState("waiting");
+  }
+
+  /** The one place the state changes. */
+  #setState(next: SignalingState): void {
+    const previous = this.#state;
+    if (previous === "closed") return;
+    this.#state = next;
+    this.#stopPinging();
+    clearTimeout(this.#retryTimer);
+    let retryInMs: number | undefined;
+    switch (next) {
+      case "idle":
+      case "connecting":
+        break;
+      case "open":
+        this.#startPinging();
+        break;
+      case "waiting":
+        this.#dropSocket();
+        retryInMs = backoffDelay(
+          this.#attempt++,
+          this.#options.backoff ?? DEFAULT_BACKOFF,
+        );
+        this.#retryTimer = setTimeout(() => this.#connect(), retryInMs);
+        break;
+      case "closed":
+        this.#dropSocket();
+        break;
+      default:
+        return assertNever(next);
+    }
+    if (previous !== next || next === "waiting") {
+      this.#options.onState(next, retryInMs);
+    }
+  }
+
+  #dropSocket(): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
+  }
+
+  #startPinging(): void {
+    const interval = this.#options.pingIntervalMs ?? 10_000;
+    const timeout = this.#options.pongTimeoutMs ?? 5_000;
+    this.#pingTimer = setInterval(() => {
+      if (!this.send({ type: "ping" }) || this.#pongDeadline) return;
+      this.#pongDeadline = setTimeout(() => this.#lost(), timeout);
+    }, interval);
+  }
+
+  #stopPinging(): void {
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#pongDeadline);
+    this.#pingTimer = undefined;
+    this.#pongDeadline = undefined;
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unexpected state ${String(value)}`);
+}
