@@ -165,7 +165,11 @@ export class Connection implements Peer {
   #drop(why: DropReason, code: number, reason: string): void {
     if (this.#state === "closed") return;
     this.#context.metrics.countDrop(why);
-    this.#context.logger.warn("dropped", {
+    // Abuse and overload are worth a warning; a shutdown closes everyone.
+    const log = why === "shutdown"
+      ? this.#context.logger.debug
+      : this.#context.logger.warn;
+    log("dropped", {
       clientId: this.id,
       reason: why,
       remoteAddress: this.remoteAddress,

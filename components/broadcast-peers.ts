@@ -1,0 +1,232 @@
+/**
+ * The broadcaster's side of WebRTC: one RTCPeerConnection per viewer, in a
+ * map keyed by viewer id (the seed's key design decision). Each viewer is
+ * negotiated, recovered and closed on its own; nothing here touches another
+ * viewer's connection.
+ */
+import type {
+  ClientMessage,
+  IceCandidate,
+  SessionDescription,
+} from "../protocol/messages.ts";
+
+export interface BroadcastPeersOptions {
+  streamId(): string;
+  send(message: ClientMessage): void;
+  iceServers(): RTCIceServer[];
+  /** The stream whose tracks every viewer gets. */
+  stream(): MediaStream;
+  /** Video bits per second for each viewer when there are `viewers`. */
+  bitrateFor(viewers: number): number;
+  /** A viewer's connection state changed (for rendering). */
+  onChange(): void;
+}
+
+/** How long `disconnected` may last before it is treated as `failed`. */
+const DISCONNECTED_GRACE_MS = 4_000;
+/** Fresh connections tried for one viewer after an ICE restart did not help. */
+const MAX_REBUILDS = 3;
+
+interface Peer {
+  readonly viewerId: string;
+  readonly pc: RTCPeerConnection;
+  /** Serializes negotiation steps: each waits for the one before. */
+  queue: Promise<void>;
+  /** Candidates that arrived before the answer was applied. */
+  early: IceCandidate[];
+  iceRestarts: number;
+  rebuilds: number;
+  graceTimer?: ReturnType<typeof setTimeout>;
+}
+
+export class BroadcastPeers {
+  #options: BroadcastPeersOptions;
+  #peers = new Map<string, Peer>();
+
+  constructor(options: BroadcastPeersOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /** Each viewer's id and connection state, in join order. */
+  states(): { viewerId: string; state: RTCPeerConnectionState }[] {
+    return [...this.#peers.values()].map((peer) => ({
+      viewerId: peer.viewerId,
+      state: peer.pc.connectionState,
+    }));
+  }
+
+  has(viewerId: string): boolean {
+    return this.#peers.has(viewerId);
+  }
+
+  isHealthy(viewerId: string): boolean {
+    const state = this.#peers.get(viewerId)?.pc.connectionState;
+    return state === "connected" || state === "connecting" || state === "new";
+  }
+
+  /** A fresh connection to `viewerId`, replacing any earlier one. */
+  connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
+    this.close(viewerId);
+    const pc = new RTCPeerConnection({
+      iceServers: this.#options.iceServers(),
+    });
+    const peer: Peer = {
+      viewerId,
+      pc,
+      queue: Promise.resolve(),
+      early: [],
+      ...counters,
+    };
+    this.#peers.set(viewerId, peer);
+    const stream = this.#options.stream();
+    for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    pc.addEventListener("icecandidate", ({ candidate }) => {
+      // A null candidate marks the end of gathering; the seed never sent it.
+      if (!candidate || this.#peers.get(viewerId) !== peer) return;
+      this.#options.send({
+        type: "webrtc-ice-candidate",
+        streamId: this.#options.streamId(),
+        viewerId,
+        candidate: candidate.toJSON() as IceCandidate,
+      });
+    });
+    pc.addEventListener(
+      "connectionstatechange",
+      () => this.#onConnectionState(peer),
+    );
+    this.#negotiate(peer, false);
+    this.applyBitrates();
+    this.#options.onChange();
+  }
+
+  close(viewerId: string): void {
+    const peer = this.#peers.get(viewerId);
+    if (!peer) return;
+    clearTimeout(peer.graceTimer);
+    this.#peers.delete(viewerId);
+    peer.pc.close();
+    this.applyBitrates();
+    this.#options.onChange();
+  }
+
+  closeAll(): void {
+    for (const viewerId of [...this.#peers.keys()]) this.close(viewerId);
+  }
+
+  handleAnswer(viewerId: string, answer: SessionDescription<"answer">): void {
+    const peer = this.#peers.get(viewerId);
+    if (!peer) return;
+    this.#enqueue(peer, async () => {
+      if (peer.pc.signalingState !== "have-local-offer") return;
+      await peer.pc.setRemoteDescription(answer);
+      for (const candidate of peer.early.splice(0)) {
+        await peer.pc.addIceCandidate(candidate);
+      }
+      this.#applyBitrate(peer);
+    });
+  }
+
+  handleCandidate(viewerId: string, candidate: IceCandidate): void {
+    const peer = this.#peers.get(viewerId);
+    if (!peer) return;
+    this.#enqueue(peer, async () => {
+      if (!peer.pc.remoteDescription) peer.early.push(candidate);
+      else await peer.pc.addIceCandidate(candidate);
+    });
+  }
+
+  /** Swaps a track on every viewer's sender: no renegotiation. */
+  async replaceTrack(
+    kind: "audio" | "video",
+    track: MediaStreamTrack,
+  ): Promise<void> {
+    await Promise.all(
+      [...this.#peers.values()].map((peer) => {
+        const sender = peer.pc.getSenders().find((s) => s.track?.kind === kind);
+        return sender?.replaceTrack(track).catch((error) => {
+          console.warn(`replaceTrack failed for ${peer.viewerId}`, error);
+        });
+      }),
+    );
+  }
+
+  /** Shares the upload budget across the current viewers. */
+  applyBitrates(): void {
+    for (const peer of this.#peers.values()) this.#applyBitrate(peer);
+  }
+
+  #applyBitrate(peer: Peer): void {
+    const sender = peer.pc.getSenders().find((s) => s.track?.kind === "video");
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    // Before negotiation there are no encodings to limit; called again after.
+    if (!parameters.encodings?.length) return;
+    const bitrate = this.#options.bitrateFor(this.#peers.size);
+    if (parameters.encodings[0].maxBitrate === bitrate) return;
+    parameters.encodings[0].maxBitrate = bitrate;
+    sender.setParameters(parameters).catch(() => {
+      // A connection closing meanwhile; the next change applies again.
+    });
+  }
+
+  #negotiate(peer: Peer, iceRestart: boolean): void {
+    this.#enqueue(peer, async () => {
+      const offer = await peer.pc.createOffer({ iceRestart });
+      await peer.pc.setLocalDescription(offer);
+      this.#options.send({
+        type: "webrtc-offer",
+        streamId: this.#options.streamId(),
+        viewerId: peer.viewerId,
+        offer: { type: "offer", sdp: peer.pc.localDescription!.sdp },
+      });
+    });
+  }
+
+  #onConnectionState(peer: Peer): void {
+    if (this.#peers.get(peer.viewerId) !== peer) return;
+    clearTimeout(peer.graceTimer);
+    switch (peer.pc.connectionState) {
+      case "connected":
+        peer.iceRestarts = 0;
+        this.#applyBitrate(peer);
+        break;
+      case "disconnected":
+        // Often recovers by itself (a Wi-Fi blip): give it a moment first.
+        peer.graceTimer = setTimeout(
+          () => this.#recover(peer),
+          DISCONNECTED_GRACE_MS,
+        );
+        break;
+      case "failed":
+        this.#recover(peer);
+        break;
+    }
+    this.#options.onChange();
+  }
+
+  /** ICE restart first; if that does not help, a fresh connection. */
+  #recover(peer: Peer): void {
+    if (this.#peers.get(peer.viewerId) !== peer) return;
+    if (peer.iceRestarts === 0 && peer.pc.signalingState === "stable") {
+      peer.iceRestarts++;
+      this.#negotiate(peer, true);
+    } else if (peer.rebuilds < MAX_REBUILDS) {
+      this.connect(peer.viewerId, {
+        iceRestarts: 0,
+        rebuilds: peer.rebuilds + 1,
+      });
+    }
+    // Past that the viewer stays failed until it joins again.
+  }
+
+  #enqueue(peer: Peer, step: () => Promise<void>): void {
+    peer.queue = peer.queue.then(step).catch((error) => {
+      if (peer.pc.signalingState === "closed") return;
+      console.warn(`WebRTC step failed for viewer ${peer.viewerId}`, error);
+    });
+  }
+}

@@ -1,0 +1,102 @@
+/** One broadcaster, several viewers, real video in every one of them. */
+import { expect, fixture, html } from "@open-wc/testing";
+import "../../components/live-broadcaster.ts";
+import "../../components/live-viewer.ts";
+import type { LiveBroadcaster } from "../../components/live-broadcaster.ts";
+import type { LiveViewer } from "../../components/live-viewer.ts";
+import {
+  addViewer,
+  countResources,
+  frames,
+  startSignaling,
+  stateOf,
+  videoOf,
+  within,
+} from "./helpers.ts";
+
+describe("one broadcaster, three viewers, then a fourth", () => {
+  it("shows live video in all, closes exactly the leaver's connection, serves a late joiner", async () => {
+    const { url } = await startSignaling();
+    const streamId = `order-${crypto.randomUUID()}`;
+    const resources = countResources();
+    const broadcaster = await fixture<LiveBroadcaster>(html`
+      <live-broadcaster stream-id=${streamId} signaling-url=${url}
+        ice-servers="[]"></live-broadcaster>
+    `);
+    await broadcaster.start();
+    await stateOf(broadcaster, "live");
+
+    const viewers = [
+      addViewer(url, streamId),
+      addViewer(url, streamId),
+      addViewer(url, streamId),
+    ];
+    for (const v of viewers) {
+      await stateOf(v, "live");
+      expect(await frames(videoOf(v))).to.be.greaterThan(0);
+    }
+    expect(broadcaster.viewers.map((v) => v.state)).to.deep.equal([
+      "connected",
+      "connected",
+      "connected",
+    ]);
+
+    const leaving = broadcaster.viewers[1].viewerId;
+    const left = new Promise<string>((resolve) =>
+      broadcaster.addEventListener("viewer-left", (e) => resolve(e.viewerId), {
+        once: true,
+      })
+    );
+    const closedBefore = resources.counts.pcsClosed;
+    viewers[1].remove();
+    expect(await within(left, "viewer-left")).to.equal(leaving);
+    // Exactly two closed: the leaver's own and the broadcaster's for it.
+    expect(resources.counts.pcsClosed - closedBefore).to.equal(2);
+    expect(broadcaster.viewers.map((v) => v.viewerId)).to.not.include(leaving);
+    expect(broadcaster.viewers.length).to.equal(2);
+    // The others keep receiving.
+    for (const v of [viewers[0], viewers[2]]) await frames(videoOf(v));
+
+    const late = addViewer(url, streamId);
+    await stateOf(late, "live");
+    expect(await frames(videoOf(late))).to.be.greaterThan(0);
+    expect(broadcaster.viewers.length).to.equal(3);
+    for (const v of [viewers[0], viewers[2], late]) v.remove();
+    resources.restore();
+  });
+
+  it("switches camera under three viewers without renegotiating, and all keep receiving", async () => {
+    const { url } = await startSignaling();
+    const streamId = `order-${crypto.randomUUID()}`;
+    const resources = countResources();
+    const broadcaster = await fixture<LiveBroadcaster>(html`
+      <live-broadcaster stream-id=${streamId} signaling-url=${url}
+        ice-servers="[]"></live-broadcaster>
+    `);
+    await broadcaster.start();
+    const viewers = [
+      addViewer(url, streamId),
+      addViewer(url, streamId),
+      addViewer(url, streamId),
+    ];
+    for (const v of viewers) await stateOf(v, "live");
+
+    // Every offer after this point would be a renegotiation.
+    let negotiations = 0;
+    for (const pc of resources.pcs) {
+      pc.addEventListener("signalingstatechange", () => negotiations++);
+    }
+    const before = broadcaster.mediaStream!.getVideoTracks()[0];
+    await broadcaster.switchCamera();
+    const after = broadcaster.mediaStream!.getVideoTracks()[0];
+    expect(after).to.not.equal(before);
+    expect(before.readyState).to.equal("ended");
+    for (const v of viewers) {
+      expect(await frames(videoOf(v), 10)).to.be.greaterThan(0);
+    }
+    expect(negotiations).to.equal(0);
+    expect(resources.counts.pcsOpened).to.equal(6);
+    resources.restore();
+    for (const v of viewers) v.remove();
+  });
+});

@@ -1,0 +1,188 @@
+/** Shared pieces of the browser tests: servers, frames, states, counters. */
+import { executeServerCommand } from "@web/test-runner-commands";
+
+export const DEADLINE_MS = 20_000;
+
+export async function startSignaling(): Promise<{ url: string; port: number }> {
+  return (await executeServerCommand("signaling-start")) as {
+    url: string;
+    port: number;
+  };
+}
+
+export async function restartSignaling(port: number): Promise<void> {
+  await executeServerCommand("signaling-restart", { port });
+}
+
+export async function stopSignaling(port: number): Promise<void> {
+  await executeServerCommand("signaling-stop", { port });
+}
+
+/** Rejects after `ms` with `what` in the message, so a hang names itself. */
+export function within<T>(
+  promise: Promise<T>,
+  what: string,
+  ms = DEADLINE_MS,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Timed out waiting for ${what}`)),
+        ms,
+      );
+    }),
+  ]);
+}
+
+/** Resolves once `count` new frames have been presented by `video`. */
+export function frames(video: HTMLVideoElement, count = 5): Promise<number> {
+  return within(
+    new Promise((resolve) => {
+      let seen = 0;
+      const next = () => {
+        if (++seen >= count) resolve(video.videoWidth);
+        else video.requestVideoFrameCallback(next);
+      };
+      video.requestVideoFrameCallback(next);
+    }),
+    `${count} frames`,
+  );
+}
+
+interface StatefulElement extends HTMLElement {
+  state: string;
+}
+
+/** Resolves when `element.state` is `state` (now or after a `live-state-change`). */
+export function stateOf(
+  element: StatefulElement,
+  state: string,
+): Promise<void> {
+  if (element.state === state) return Promise.resolve();
+  return within(
+    new Promise((resolve) => {
+      const listener = () => {
+        if (element.state !== state) return;
+        element.removeEventListener("live-state-change", listener);
+        resolve();
+      };
+      element.addEventListener("live-state-change", listener);
+    }),
+    `${element.localName} to be ${state} (is ${element.state})`,
+  );
+}
+
+/** The `<video>` inside a viewer or broadcaster. */
+export function videoOf(element: HTMLElement): HTMLVideoElement {
+  return element.shadowRoot!.querySelector("video")!;
+}
+
+/**
+ * Counts RTCPeerConnections created and closed, camera/microphone tracks
+ * started and stopped, and WebSockets opened, from now on in this page.
+ */
+export function countResources() {
+  const counts = {
+    pcsOpened: 0,
+    pcsClosed: 0,
+    tracksStarted: 0,
+    tracksStopped: 0,
+  };
+  const pcs: RTCPeerConnection[] = [];
+  const Original = globalThis.RTCPeerConnection;
+  class Counted extends Original {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      counts.pcsOpened++;
+      pcs.push(this);
+    }
+    override close() {
+      if (this.signalingState !== "closed") counts.pcsClosed++;
+      super.close();
+    }
+  }
+  globalThis.RTCPeerConnection = Counted;
+  const tracks: MediaStreamTrack[] = [];
+  const originalGum = navigator.mediaDevices.getUserMedia.bind(
+    navigator.mediaDevices,
+  );
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await originalGum(constraints);
+    for (const track of stream.getTracks()) {
+      counts.tracksStarted++;
+      tracks.push(track);
+      const stop = track.stop.bind(track);
+      track.stop = () => {
+        if (track.readyState !== "ended") counts.tracksStopped++;
+        stop();
+      };
+    }
+    return stream;
+  };
+  const OriginalSocket = globalThis.WebSocket;
+  const sockets: WebSocket[] = [];
+  class CountedSocket extends OriginalSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      sockets.push(this);
+    }
+  }
+  globalThis.WebSocket = CountedSocket;
+  return {
+    counts,
+    pcs,
+    tracks,
+    sockets,
+    restore() {
+      globalThis.RTCPeerConnection = Original;
+      globalThis.WebSocket = OriginalSocket;
+      navigator.mediaDevices.getUserMedia = originalGum;
+    },
+  };
+}
+
+/** Resolves on the next `type` event from `target`. */
+export function nextEvent<E extends Event = Event>(
+  target: EventTarget,
+  type: string,
+): Promise<E> {
+  return within(
+    new Promise((resolve) =>
+      target.addEventListener(type, (e) => resolve(e as E), { once: true })
+    ),
+    `${type} event`,
+  );
+}
+
+/** A `<live-viewer>` appended to the page, watching `streamId`. */
+export function addViewer(
+  url: string,
+  streamId: string,
+  attributes: Record<string, string> = {},
+) {
+  const element = document.createElement("live-viewer");
+  element.setAttribute("signaling-url", url);
+  element.setAttribute("stream-id", streamId);
+  element.setAttribute("ice-servers", "[]");
+  for (const [name, value] of Object.entries(attributes)) {
+    element.setAttribute(name, value);
+  }
+  document.body.append(element);
+  return element;
+}
+
+/** A `<live-broadcaster>` appended to the page, not started. */
+export function addBroadcaster(url: string, streamId: string) {
+  const element = document.createElement("live-broadcaster");
+  element.setAttribute("signaling-url", url);
+  element.setAttribute("stream-id", streamId);
+  element.setAttribute("ice-servers", "[]");
+  document.body.append(element);
+  return element;
+}
+
+export function newStreamId(): string {
+  return `order-${crypto.randomUUID()}`;
+}

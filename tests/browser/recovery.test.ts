@@ -1,0 +1,120 @@
+/** Viewers and broadcaster recover by themselves: late start, restart, server restart. */
+import { expect } from "@open-wc/testing";
+import "../../components/live-broadcaster.ts";
+import "../../components/live-viewer.ts";
+import type { ViewerEvent } from "../../components/live-events.ts";
+import {
+  addBroadcaster,
+  addViewer,
+  frames,
+  newStreamId,
+  nextEvent,
+  restartSignaling,
+  startSignaling,
+  stateOf,
+  stopSignaling,
+  videoOf,
+} from "./helpers.ts";
+
+describe("recovery", () => {
+  afterEach(() => {
+    for (
+      const element of document.querySelectorAll(
+        "live-viewer, live-broadcaster",
+      )
+    ) element.remove();
+  });
+
+  it("a viewer who arrives first waits, then plays when the broadcaster starts", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "waiting");
+    const status =
+      viewer.shadowRoot!.querySelector("[part=status]")!.textContent;
+    expect(status).to.contain("Not live yet");
+
+    const broadcaster = addBroadcaster(url, streamId);
+    await broadcaster.start();
+    await stateOf(viewer, "live");
+    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+  });
+
+  it("the broadcaster stops and starts again: viewers keep the last frame, then resume", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const broadcaster = addBroadcaster(url, streamId);
+    await broadcaster.start();
+    const viewers = [addViewer(url, streamId), addViewer(url, streamId)];
+    for (const v of viewers) {
+      await stateOf(v, "live");
+      await frames(videoOf(v));
+    }
+
+    broadcaster.stop();
+    for (const v of viewers) {
+      await stateOf(v, "ended");
+      // Never a black box: the last frame stays, drawn on the canvas.
+      const canvas = v.shadowRoot!.querySelector("canvas")!;
+      expect(canvas.hidden).to.equal(false);
+      expect(canvas.width).to.be.greaterThan(0);
+    }
+
+    const restarted = viewers.map((v) => nextEvent(videoOf(v), "loadstart"));
+    await broadcaster.start();
+    await Promise.all(restarted);
+    for (const v of viewers) {
+      await stateOf(v, "live");
+      expect(await frames(videoOf(v))).to.be.greaterThan(0);
+    }
+  });
+
+  it("the signaling server restarts mid-stream: both sides reconnect and video flows again", async () => {
+    const { url, port } = await startSignaling();
+    const streamId = newStreamId();
+    const broadcaster = addBroadcaster(url, streamId);
+    await broadcaster.start();
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "live");
+    await frames(videoOf(viewer));
+    const before = broadcaster.viewers[0].viewerId;
+
+    const rejoined = nextEvent<ViewerEvent>(broadcaster, "viewer-joined");
+    const newStream = nextEvent(videoOf(viewer), "loadstart");
+    await restartSignaling(port);
+    await stateOf(broadcaster, "reconnecting");
+    await stateOf(broadcaster, "live");
+    // A new server knows the viewer by a new id; the old connection is gone.
+    const { viewerId } = await rejoined;
+    expect(viewerId).to.not.equal(before);
+    await newStream;
+    await stateOf(viewer, "live");
+    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    expect(broadcaster.viewers.map((v) => v.viewerId)).to.deep.equal([
+      viewerId,
+    ]);
+  });
+
+  it("the signaling server is down at start: a clear error, then live once it is up", async () => {
+    const { url, port } = await startSignaling();
+    await stopSignaling(port);
+    const broadcaster = addBroadcaster(url, newStreamId());
+    const error = nextEvent<Event & { code: string }>(
+      broadcaster,
+      "live-error",
+    );
+    await broadcaster.start();
+    await stateOf(broadcaster, "error");
+    expect((await error).code).to.equal("signaling-unavailable");
+    const message =
+      broadcaster.shadowRoot!.querySelector("[part=message]")!.textContent;
+    expect(message).to.contain("Cannot reach the live server");
+
+    await restartSignaling(port);
+    // The retry button reconnects at once instead of waiting out the backoff.
+    broadcaster.shadowRoot!.querySelector<HTMLButtonElement>(
+      "[part=message] button",
+    )!.click();
+    await stateOf(broadcaster, "live");
+  });
+});
