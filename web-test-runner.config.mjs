@@ -7,6 +7,8 @@ import { signalingPlugin } from "./tests/browser/signaling-plugin.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
+// BROWSERS=chromium or BROWSERS=firefox runs one; the default and CI run both.
+const wanted = (process.env.BROWSERS ?? "chromium,firefox").split(",");
 
 export default {
   files: ["tests/browser/**/*.test.ts"],
@@ -21,7 +23,7 @@ export default {
     signalingPlugin(),
   ],
   browsers: [
-    chromeLauncher({
+    wanted.includes("chromium") && chromeLauncher({
       launchOptions: {
         executablePath: CHROMIUM,
         args: [
@@ -36,7 +38,7 @@ export default {
         ],
       },
     }),
-    chromeLauncher({
+    wanted.includes("firefox") && chromeLauncher({
       puppeteer,
       launchOptions: {
         browser: "firefox",
@@ -48,5 +50,5 @@ export default {
         },
       },
     }),
-  ],
+  ].filter(Boolean),
 };

@@ -3,7 +3,6 @@ import { expect, fixture, html } from "@open-wc/testing";
 import "../../components/live-broadcaster.ts";
 import "../../components/live-viewer.ts";
 import type { LiveBroadcaster } from "../../components/live-broadcaster.ts";
-import type { LiveViewer } from "../../components/live-viewer.ts";
 import {
   addViewer,
   countResources,

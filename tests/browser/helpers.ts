@@ -1,3 +1,4 @@
+/// <reference types="mocha" />
 /** Shared pieces of the browser tests: servers, frames, states, counters. */
 import { executeServerCommand } from "@web/test-runner-commands";
 

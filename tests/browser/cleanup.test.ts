@@ -1,0 +1,63 @@
+/** Removing the elements closes every socket, peer connection and track they opened. */
+import { expect } from "@open-wc/testing";
+import "../../components/live-broadcaster.ts";
+import "../../components/live-viewer.ts";
+import {
+  addBroadcaster,
+  addViewer,
+  countResources,
+  frames,
+  newStreamId,
+  startSignaling,
+  stateOf,
+  videoOf,
+  within,
+} from "./helpers.ts";
+
+function allClosed(sockets: WebSocket[]): Promise<void> {
+  return within(
+    Promise.all(
+      sockets.map((socket) =>
+        socket.readyState === WebSocket.CLOSED
+          ? undefined
+          : new Promise((resolve) =>
+            socket.addEventListener("close", resolve, { once: true })
+          )
+      ),
+    ).then(() => undefined),
+    "every WebSocket to close",
+  );
+}
+
+describe("removal", () => {
+  it("closes every RTCPeerConnection, stops every track and closes every socket", async () => {
+    const resources = countResources();
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      const broadcaster = addBroadcaster(url, streamId);
+      await broadcaster.start();
+      const viewers = [addViewer(url, streamId), addViewer(url, streamId)];
+      for (const v of viewers) {
+        await stateOf(v, "live");
+        await frames(videoOf(v));
+      }
+      const { counts, pcs, tracks, sockets } = resources;
+      expect(counts.pcsOpened).to.equal(4); // one per viewer on each side
+      expect(counts.tracksStarted).to.equal(2); // camera and microphone
+      expect(sockets.length).to.equal(3);
+
+      for (const v of viewers) v.remove();
+      broadcaster.remove();
+      expect(counts.pcsClosed).to.equal(counts.pcsOpened);
+      expect(pcs.every((pc) => pc.signalingState === "closed")).to.equal(true);
+      expect(counts.tracksStopped).to.equal(counts.tracksStarted);
+      expect(tracks.every((track) => track.readyState === "ended")).to.equal(
+        true,
+      );
+      await allClosed(sockets);
+    } finally {
+      resources.restore();
+    }
+  });
+});
