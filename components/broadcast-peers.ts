@@ -154,12 +154,14 @@ export class BroadcastPeers {
     );
   }
 
-  /** Shares the upload budget across the current viewers. */
-  applyBitrates(): void {
-    for (const peer of this.#peers.values()) this.#applyBitrate(peer);
+  /** Shares the upload budget across the current viewers; settles once applied. */
+  applyBitrates(): Promise<void> {
+    return Promise.all(
+      [...this.#peers.values()].map((peer) => this.#applyBitrate(peer)),
+    ).then(() => undefined);
   }
 
-  #applyBitrate(peer: Peer): void {
+  async #applyBitrate(peer: Peer): Promise<void> {
     const sender = peer.pc.getSenders().find((s) => s.track?.kind === "video");
     if (!sender) return;
     const parameters = sender.getParameters();
@@ -168,7 +170,7 @@ export class BroadcastPeers {
     const bitrate = this.#options.bitrateFor(this.#peers.size);
     if (parameters.encodings[0].maxBitrate === bitrate) return;
     parameters.encodings[0].maxBitrate = bitrate;
-    sender.setParameters(parameters).catch(() => {
+    await sender.setParameters(parameters).catch(() => {
       // A connection closing meanwhile; the next change applies again.
     });
   }

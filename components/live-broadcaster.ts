@@ -149,6 +149,7 @@ export class LiveBroadcaster extends LitElement {
   #signaling: SignalingClient | undefined;
   #serverIceServers: RTCIceServer[] | undefined;
   #wakeLock = new ScreenWakeLock();
+  #bitrates: Promise<void> = Promise.resolve();
   #internals: ElementInternals | undefined;
   #peers = new BroadcastPeers({
     streamId: () => this.streamId!,
@@ -384,7 +385,16 @@ export class LiveBroadcaster extends LitElement {
       this.stop();
       this.start();
     }
-    if (changed.has("uploadBudget")) this.#peers.applyBitrates();
+    if (changed.has("uploadBudget")) {
+      this.#bitrates = this.#peers.applyBitrates();
+    }
+  }
+
+  /** Also waits for a changed upload budget to reach every connection. */
+  protected override async getUpdateComplete(): Promise<boolean> {
+    const result = await super.getUpdateComplete();
+    await this.#bitrates;
+    return result;
   }
 
   get #strings(): LiveStrings {

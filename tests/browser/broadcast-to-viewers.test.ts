@@ -13,6 +13,14 @@ import {
   within,
 } from "./helpers.ts";
 
+/** maxBitrate of every open sending connection's video sender. */
+function videoBitrates(pcs: RTCPeerConnection[]): (number | undefined)[] {
+  return pcs
+    .filter((pc) => pc.signalingState !== "closed")
+    .flatMap((pc) => pc.getSenders().filter((s) => s.track?.kind === "video"))
+    .map((sender) => sender.getParameters().encodings[0]?.maxBitrate);
+}
+
 describe("one broadcaster, three viewers, then a fourth", () => {
   it("shows live video in all, closes exactly the leaver's connection, serves a late joiner", async () => {
     const { url } = await startSignaling();
@@ -39,6 +47,12 @@ describe("one broadcaster, three viewers, then a fourth", () => {
       "connected",
       "connected",
     ]);
+    // The upload budget (4,000 kbit/s by default) is shared: 1,333 each.
+    expect(videoBitrates(resources.pcs)).to.deep.equal([
+      1_333_333,
+      1_333_333,
+      1_333_333,
+    ]);
 
     const leaving = broadcaster.viewers[1].viewerId;
     const left = new Promise<string>((resolve) =>
@@ -60,6 +74,13 @@ describe("one broadcaster, three viewers, then a fourth", () => {
     await stateOf(late, "live");
     expect(await frames(videoOf(late))).to.be.greaterThan(0);
     expect(broadcaster.viewers.length).to.equal(3);
+    broadcaster.setAttribute("upload-budget", "1500");
+    await broadcaster.updateComplete;
+    expect(videoBitrates(resources.pcs)).to.deep.equal([
+      500_000,
+      500_000,
+      500_000,
+    ]);
     for (const v of [viewers[0], viewers[2], late]) v.remove();
     resources.restore();
   });

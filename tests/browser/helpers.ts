@@ -1,4 +1,4 @@
-/// <reference types="mocha" />
+/// <reference types="npm:@types/mocha@10.0.10" />
 /** Shared pieces of the browser tests: servers, frames, states, counters. */
 import { executeServerCommand } from "@web/test-runner-commands";
 

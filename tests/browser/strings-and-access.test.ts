@@ -4,7 +4,12 @@ import "../../components/live-broadcaster.ts";
 import "../../components/live-viewer.ts";
 import type { LiveBroadcaster } from "../../components/live-broadcaster.ts";
 import type { LiveViewer } from "../../components/live-viewer.ts";
-import { newStreamId, startSignaling, stateOf } from "./helpers.ts";
+import {
+  countResources,
+  newStreamId,
+  startSignaling,
+  stateOf,
+} from "./helpers.ts";
 
 function statusOf(element: HTMLElement): string {
   return element.shadowRoot!.querySelector("[role=status]")!.textContent!
@@ -68,5 +73,22 @@ describe("strings and accessibility", () => {
     await expect(viewer).to.be.accessible();
     broadcaster.remove();
     viewer.remove();
+  });
+});
+
+describe("defaults", () => {
+  it("without signaling-url, connects to /ws on the origin the script came from", async () => {
+    const resources = countResources();
+    try {
+      const viewer = document.createElement("live-viewer");
+      viewer.setAttribute("stream-id", "order-1");
+      document.body.append(viewer);
+      expect(resources.sockets.map((s) => s.url)).to.deep.equal([
+        `ws://${location.host}/ws`,
+      ]);
+      viewer.remove();
+    } finally {
+      resources.restore();
+    }
   });
 });
