@@ -1,11 +1,18 @@
 /**
- * `deno task build`: bundles for the browser into `dist/`. Today that is the
- * protocol module (what the elements import); bundling it for
- * `platform: "browser"` also proves it uses no Deno or Node APIs.
+ * `deno task build`: bundles for the browser into `dist/`, each
+ * self-contained (Lit inside) for a plain `<script type="module">`:
+ * `live-widgets.js` (both elements), `live-viewer.js`, `live-broadcaster.js`,
+ * and `protocol.js`. Bundling for `platform: "browser"` also proves the
+ * shared protocol module uses no Deno or Node APIs.
  */
 import * as esbuild from "esbuild";
 
-const ENTRIES = { protocol: "protocol/browser-entry.ts" };
+const ENTRIES = {
+  "live-widgets": "components/live-elements.ts",
+  "live-viewer": "components/live-viewer.ts",
+  "live-broadcaster": "components/live-broadcaster.ts",
+  protocol: "protocol/browser-entry.ts",
+};
 
 export async function build(outdir = "dist"): Promise<esbuild.Metafile> {
   const result = await esbuild.build({
