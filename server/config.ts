@@ -27,6 +27,8 @@ export interface ServerConfig {
   /** Open WebSocket connections the server accepts; more get HTTP 503. */
   maxConnections: number;
   logLevel: LogLevel;
+  /** Directory served at `/` (the built `dist/`), or none. */
+  staticDir: string | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -42,6 +44,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   maxBufferedBytes: 1024 * 1024,
   maxConnections: 10_000,
   logLevel: "info",
+  staticDir: undefined,
 };
 
 /** Environment variable for each numeric setting. */
@@ -108,6 +111,17 @@ export function loadConfig(
   }
   const hostname = env.HOSTNAME?.trim();
   if (hostname) config.hostname = hostname;
+  const staticDir = env.STATIC_DIR?.trim();
+  if (staticDir) {
+    try {
+      if (!Deno.statSync(staticDir).isDirectory) throw new Error();
+      config.staticDir = staticDir;
+    } catch {
+      problems.push(
+        `STATIC_DIR must be a directory, got ${JSON.stringify(staticDir)}`,
+      );
+    }
+  }
   const level = env.LOG_LEVEL?.trim().toLowerCase();
   if (level) {
     if ((LOG_LEVELS as readonly string[]).includes(level)) {

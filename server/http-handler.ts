@@ -12,12 +12,14 @@ export interface HttpHandlerOptions {
   /** Upgrades an admitted request (the caller owns the socket). */
   upgrade(request: Request, remoteAddress: string): Response;
   startedAt: number;
+  /** Files (bundles, demo pages) for any other path; `undefined` = 404. */
+  files?: (request: Request) => Promise<Response | undefined>;
 }
 
 export type HttpHandler = (
   request: Request,
   info: Deno.ServeHandlerInfo,
-) => Response;
+) => Response | Promise<Response>;
 
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   return (request, info) => {
@@ -39,9 +41,17 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
             headers: { "content-type": "text/plain; version=0.0.4" },
           });
       default:
-        return json(404, { error: "not-found", message: "No such path" });
+        return files(request, options);
     }
   };
+}
+
+async function files(
+  request: Request,
+  options: HttpHandlerOptions,
+): Promise<Response> {
+  const found = await options.files?.(request);
+  return found ?? json(404, { error: "not-found", message: "No such path" });
 }
 
 function upgradeRoute(

@@ -6,6 +6,7 @@
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { startSignalingServer } from "./signaling-server.ts";
+import { createStaticHandler } from "./static-files.ts";
 
 /** A stuck peer can hold a closing socket open; do not wait on it forever. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -19,7 +20,11 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const logger = createLogger(config.logLevel);
-  const server = await startSignalingServer(config, { logger });
+  const server = await startSignalingServer(config, {
+    logger,
+    files: config.staticDir ? createStaticHandler(config.staticDir) : undefined,
+  });
+  if (config.staticDir) logger.info("serving-files", { dir: config.staticDir });
   logger.warn("open-development-mode", {
     message:
       "No authentication: anyone who can reach this server can broadcast or watch any stream",

@@ -31,6 +31,8 @@ export interface SignalingServer {
 
 export interface StartOptions {
   logger?: Logger;
+  /** Serves every path that is not /ws, /healthz or /metrics (bundles, pages). */
+  files?: (request: Request) => Promise<Response | undefined>;
 }
 
 type Lifecycle = "running" | "draining";
@@ -78,6 +80,7 @@ export function startSignalingServer(
     metrics,
     gauges,
     startedAt,
+    files: options.files,
     admit() {
       if (lifecycle === "draining") return "Server is shutting down";
       if (connections.size >= config.maxConnections) {

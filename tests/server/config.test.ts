@@ -24,6 +24,7 @@ Deno.test("every variable is read", () => {
     MAX_BUFFERED_BYTES: "65536",
     MAX_CONNECTIONS: "100",
     LOG_LEVEL: "DEBUG",
+    STATIC_DIR: ".",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -38,6 +39,7 @@ Deno.test("every variable is read", () => {
     maxBufferedBytes: 65536,
     maxConnections: 100,
     logLevel: "debug",
+    staticDir: ".",
   });
 });
 
@@ -49,6 +51,7 @@ Deno.test("bad values stop the start with every culprit named", () => {
         MAX_VIEWERS_PER_STREAM: "0",
         MAX_MESSAGE_BYTES: "64k",
         LOG_LEVEL: "loud",
+        STATIC_DIR: "/no/such/dir",
       }),
     (error: Error) => {
       for (
@@ -57,6 +60,7 @@ Deno.test("bad values stop the start with every culprit named", () => {
           "MAX_VIEWERS_PER_STREAM",
           "MAX_MESSAGE_BYTES",
           "LOG_LEVEL",
+          "STATIC_DIR",
         ]
       ) {
         assert.match(error.message, new RegExp(name));

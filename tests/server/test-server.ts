@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG, type ServerConfig } from "../../server/config.ts";
 import { createLogger, type LogLevel } from "../../server/logger.ts";
 import {
   type SignalingServer,
+  type StartOptions,
   startSignalingServer,
 } from "../../server/signaling-server.ts";
 import { TestClient } from "./test-client.ts";
@@ -29,6 +30,7 @@ export interface TestServer extends AsyncDisposable {
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
   logLevel: LogLevel = "debug",
+  options: Omit<StartOptions, "logger"> = {},
 ): Promise<TestServer> {
   const logs: string[] = [];
   const config = {
@@ -38,6 +40,7 @@ export async function startTestServer(
     ...overrides,
   };
   const server = await startSignalingServer(config, {
+    ...options,
     logger: createLogger(logLevel, (line) => logs.push(line)),
   });
   const url = `ws://127.0.0.1:${server.port}/ws`;
