@@ -33,6 +33,11 @@ export interface StartOptions {
   logger?: Logger;
   /** Serves every path that is not /ws, /healthz or /metrics (bundles, pages). */
   files?: (request: Request) => Promise<Response | undefined>;
+  /**
+   * A second, HTTPS listener on the same rooms (the dev server's, so a phone
+   * on the LAN may use its camera, which browsers allow only over HTTPS).
+   */
+  tls?: { port: number; cert: string; key: string };
 }
 
 type Lifecycle = "running" | "draining";
@@ -115,6 +120,15 @@ export function startSignalingServer(
     onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
   }, handler);
 
+  const secure = options.tls && Deno.serve({
+    port: options.tls.port,
+    hostname: config.hostname,
+    cert: options.tls.cert,
+    key: options.tls.key,
+    onListen: (addr) =>
+      logger.info("listening-tls", { port: (addr as Deno.NetAddr).port }),
+  }, handler);
+
   return listening.promise.then((addr) => {
     logger.info("listening", {
       hostname: addr.hostname,
@@ -136,7 +150,7 @@ export function startSignalingServer(
         for (const connection of [...connections.values()]) {
           connection.close(1001, "Server shutting down", "shutdown");
         }
-        await server.shutdown();
+        await Promise.all([server.shutdown(), secure?.shutdown()]);
       },
     };
   });

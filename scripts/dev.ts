@@ -1,0 +1,146 @@
+/**
+ * `deno task dev`: one process on PORT (5000) serving the signaling WebSocket
+ * at /ws, the demo pages from demo/, and the bundles, rebuilt in memory by
+ * esbuild whenever a source file changes. No second dev server and no proxy,
+ * so the seed's Vite-proxy WebSocket trap cannot happen.
+ */
+import * as esbuild from "esbuild";
+import { basename } from "node:path";
+import { loadConfig } from "../server/config.ts";
+import { createLogger, type Logger } from "../server/logger.ts";
+import { startSignalingServer } from "../server/signaling-server.ts";
+import { CORS_HEADERS, createStaticHandler } from "../server/static-files.ts";
+import selfsigned from "selfsigned";
+import { bundleOptions } from "./bundles.ts";
+
+const DEMO = new URL("../demo", import.meta.url).pathname;
+
+export interface DevServer {
+  port: number;
+  /** Resolves after the next rebuild, with its duration in ms. */
+  nextBuild(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startDevServer(
+  port: number,
+  logger: Logger,
+  tlsPort?: number,
+): Promise<DevServer> {
+  const outputs = new Map<string, string>();
+  let waiters: ((ms: number) => void)[] = [];
+  let startedAt = 0;
+  const context = await esbuild.context(bundleOptions({
+    outdir: "/bundles",
+    write: false,
+    minify: false,
+    sourcemap: "inline",
+    plugins: [{
+      name: "serve-from-memory",
+      setup(build) {
+        build.onStart(() => {
+          startedAt = performance.now();
+        });
+        build.onEnd((result) => {
+          const ms = Math.round(performance.now() - startedAt);
+          for (const file of result.outputFiles ?? []) {
+            outputs.set(`/${basename(file.path)}`, file.text);
+          }
+          const errors = result.errors.length;
+          if (errors) logger.error("rebuild-failed", { errors, ms });
+          else logger.info("rebuilt", { ms, bundles: outputs.size });
+          for (const resolve of waiters.splice(0)) resolve(ms);
+        });
+      },
+    }],
+  }));
+  const firstBuild = new Promise<number>((resolve) => waiters.push(resolve));
+  await context.watch();
+  await firstBuild;
+  const demo = createStaticHandler(DEMO, { cacheControl: "no-cache" });
+  const config = loadConfig({ ...Deno.env.toObject(), PORT: String(port) });
+  const server = await startSignalingServer(config, {
+    logger,
+    tls: tlsPort === undefined ? undefined : await devCertificate(tlsPort),
+    files: (request) => {
+      const bundle = outputs.get(new URL(request.url).pathname);
+      if (bundle) {
+        return Promise.resolve(
+          new Response(bundle, {
+            headers: {
+              "content-type": "text/javascript; charset=utf-8",
+              "cache-control": "no-cache",
+              ...CORS_HEADERS,
+            },
+          }),
+        );
+      }
+      return demo(request);
+    },
+  });
+  return {
+    port: server.port,
+    nextBuild: () => new Promise((resolve) => waiters.push(resolve)),
+    async close() {
+      waiters = [];
+      await context.dispose();
+      await server.shutdown();
+    },
+  };
+}
+
+/**
+ * A throwaway self-signed certificate: the phone shows a warning once, then
+ * allows the camera. Made fresh at each start; never for production.
+ */
+async function devCertificate(port: number) {
+  const pems = await selfsigned.generate(
+    [{ name: "commonName", value: "live-widgets dev" }],
+    { keySize: 2048, notAfterDate: new Date(Date.now() + 30 * 86_400_000) },
+  );
+  return { port, cert: pems.cert, key: pems.private };
+}
+
+/** Addresses a phone on the same network can use. */
+function lanAddresses(): string[] {
+  try {
+    return Deno.networkInterfaces()
+      .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+      .map((i) => i.address);
+  } catch {
+    return [];
+  }
+}
+
+if (import.meta.main) {
+  const config = loadConfig(Deno.env.toObject());
+  const logger = createLogger(config.logLevel);
+  const tlsPort = Number(Deno.env.get("DEV_HTTPS_PORT") ?? 5443);
+  const dev = await startDevServer(config.port, logger, tlsPort || undefined);
+  const local = `http://localhost:${dev.port}`;
+  console.log(`
+  live-widgets dev server
+
+    Demo:          ${local}/
+    Provider page: ${local}/provider.html
+    Order page:    ${local}/order.html
+    Theming:       ${local}/theming.html
+    Signaling:     ws://localhost:${dev.port}/ws
+${
+    lanAddresses().map((address) =>
+      `    On your LAN:   http://${address}:${dev.port}/order.html   (viewers)\n` +
+      (tlsPort
+        ? `                   https://${address}:${tlsPort}/provider.html   (phone camera; accept the self-signed certificate)`
+        : "")
+    ).join("\n")
+  }
+  Edit components/ and reload: bundles rebuild in memory.
+`);
+  const stop = async () => {
+    await dev.close();
+    await esbuild.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
