@@ -15,6 +15,12 @@ import {
   languageOf,
   type LiveStrings,
 } from "./strings.ts";
+import {
+  fullscreenIcon,
+  pictureInPictureIcon,
+  soundOffIcon,
+  soundOnIcon,
+} from "./viewer-icons.ts";
 import { ViewerPeer } from "./viewer-peer.ts";
 import { viewerStyles } from "./viewer-styles.ts";
 
@@ -155,11 +161,14 @@ export class LiveViewer extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.#start();
+    this.#syncStatsTimer();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#stop();
+    clearInterval(this.#statsTimer);
+    this.#statsTimer = undefined;
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -172,7 +181,7 @@ export class LiveViewer extends LitElement {
       this.#stop();
       this.#start();
     }
-    if (changed.has("showStats")) this.#syncStatsTimer();
+    if (changed.has("showStats") && this.isConnected) this.#syncStatsTimer();
   }
 
   get #strings(): LiveStrings {
@@ -217,8 +226,6 @@ export class LiveViewer extends LitElement {
     this.#media = "none";
     const video = this.video;
     if (video) video.srcObject = null;
-    clearInterval(this.#statsTimer);
-    this.#statsTimer = undefined;
   }
 
   #onSession(welcome: Welcome): void {
@@ -474,12 +481,12 @@ export class LiveViewer extends LitElement {
             muted ? "true" : "false"
           }
                 aria-label=${muted ? strings.unmute : strings.mute}>${
-            muted ? "🔇" : "🔊"
+            muted ? soundOffIcon : soundOnIcon
           }</button>
-              <button @click=${this.#toggleFullscreen} aria-label=${strings.fullscreen}>⛶</button>
+              <button @click=${this.#toggleFullscreen} aria-label=${strings.fullscreen}>${fullscreenIcon}</button>
               ${
             pipSupported
-              ? html`<button @click=${this.#togglePictureInPicture} aria-label=${strings.pictureInPicture}>⧉</button>`
+              ? html`<button @click=${this.#togglePictureInPicture} aria-label=${strings.pictureInPicture}>${pictureInPictureIcon}</button>`
               : nothing
           }
             </div>`

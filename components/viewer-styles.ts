@@ -66,7 +66,9 @@ export const viewerStyles = css`
     gap: 6px;
   }
   .controls button {
-    padding: 6px 10px;
+    display: grid;
+    place-items: center;
+    padding: 6px;
     background: rgb(0 0 0 / 60%);
     color: #fff;
   }
