@@ -1,0 +1,84 @@
+/**
+ * The built bundles as a shop would use them: size within budget, and
+ * `live-viewer.js` loaded alone by a plain HTML page (no build step, no
+ * `signaling-url`) defines the element and plays a stream, served by the
+ * production server with STATIC_DIR.
+ */
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+import { build } from "../../scripts/build.ts";
+import { DEFAULT_CONFIG } from "../../server/config.ts";
+import { createLogger } from "../../server/logger.ts";
+import { startSignalingServer } from "../../server/signaling-server.ts";
+import { createStaticHandler } from "../../server/static-files.ts";
+import { framesIn, launchChromium, waitForState } from "./chromium.ts";
+
+/** min+gzip budgets in bytes, Lit included (issue 4). */
+const BUDGETS = { "live-viewer.js": 14_000, "live-broadcaster.js": 16_000 };
+
+async function buildTo(): Promise<string> {
+  const outdir = await Deno.makeTempDir();
+  await build(outdir);
+  await esbuild.stop();
+  return outdir;
+}
+
+Deno.test("bundle sizes stay within budget (min+gzip, Lit included)", async () => {
+  const outdir = await buildTo();
+  try {
+    for (const [file, budget] of Object.entries(BUDGETS)) {
+      const bytes = await Deno.readFile(`${outdir}/${file}`);
+      const gzipped = gzipSync(bytes, { level: 9 }).length;
+      console.log(`${file}: ${bytes.length} B minified, ${gzipped} B gzipped (budget ${budget})`);
+      assert.ok(gzipped <= budget, `${file} is ${gzipped} B gzipped, budget ${budget}`);
+    }
+  } finally {
+    await Deno.remove(outdir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "a plain page with only live-viewer.js plays a stream from a page with only live-broadcaster.js",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const outdir = await buildTo();
+    await Deno.writeTextFile(
+      `${outdir}/watch.html`,
+      `<!doctype html><script type="module" src="/live-viewer.js"></script>
+<live-viewer stream-id="order-plain"></live-viewer>`,
+    );
+    await Deno.writeTextFile(
+      `${outdir}/send.html`,
+      `<!doctype html><script type="module" src="/live-broadcaster.js"></script>
+<live-broadcaster stream-id="order-plain" ice-servers="[]" autostart></live-broadcaster>`,
+    );
+    const server = await startSignalingServer(
+      { ...DEFAULT_CONFIG, hostname: "127.0.0.1", port: 0, staticDir: outdir },
+      { logger: createLogger("warn"), files: createStaticHandler(outdir) },
+    );
+    try {
+      await using browser = await launchChromium();
+      const base = `http://127.0.0.1:${server.port}`;
+      const sender = await browser.newPage();
+      await sender.goto(`${base}/send.html`);
+      await waitForState(sender, "live-broadcaster", "live");
+      const watcher = await browser.newPage();
+      await watcher.goto(`${base}/watch.html`);
+      assert.equal(
+        await watcher.evaluate(() =>
+          customElements.get("live-viewer")?.prototype instanceof HTMLElement
+        ),
+        true,
+      );
+      // Only the viewer bundle is on this page.
+      assert.equal(await watcher.evaluate(() => !!customElements.get("live-broadcaster")), false);
+      await waitForState(watcher, "live-viewer", "live");
+      assert.ok(await framesIn(watcher, "live-viewer") > 0);
+    } finally {
+      await server.shutdown();
+      await Deno.remove(outdir, { recursive: true });
+    }
+  },
+});
