@@ -47,6 +47,15 @@ type Intent = "stopped" | "capturing" | "broadcasting";
 /** How often a refused `broadcaster-ready` (stream taken) is tried again. */
 const RETAKE_INTERVAL_MS = 5_000;
 
+/** Everything render() reads that is not a public property. */
+interface BroadcasterView {
+  micOn: boolean;
+  cameraOn: boolean;
+  torchOn: boolean;
+  hidden: boolean;
+  viewerCount: number;
+}
+
 /**
  * Streams the camera live to every `<live-viewer>` with the same `stream-id`.
  *
@@ -95,7 +104,12 @@ const RETAKE_INTERVAL_MS = 5_000;
  * @cssprop [--live-notice-background=#7a5c00] - Notice background.
  * @cssprop [--live-focus-ring=#4c9ffe] - Keyboard focus outline.
  *
- * @cssstate live - And one state per value of `state`.
+ * @cssstate idle - `state` is `idle`.
+ * @cssstate starting-camera - `state` is `starting-camera`.
+ * @cssstate connecting - `state` is `connecting`.
+ * @cssstate live - `state` is `live`.
+ * @cssstate reconnecting - `state` is `reconnecting`.
+ * @cssstate error - `state` is `error`.
  */
 export class LiveBroadcaster extends LitElement {
   static override styles = broadcasterStyles;
@@ -113,7 +127,6 @@ export class LiveBroadcaster extends LitElement {
     videoHeight: { type: Number, attribute: "video-height" },
     noAudio: { type: Boolean, attribute: "no-audio" },
     strings: { attribute: false },
-    _view: { state: true },
   };
 
   declare streamId: string | null;
@@ -127,16 +140,15 @@ export class LiveBroadcaster extends LitElement {
   declare noAudio: boolean;
   declare strings: Partial<LiveStrings>;
 
-  /** Everything render() reads that is not a public property. */
-  declare _view: {
-    micOn: boolean;
-    cameraOn: boolean;
-    torchOn: boolean;
-    hidden: boolean;
-    viewerCount: number;
-  };
-
   #state: BroadcasterState = "idle";
+  /** Everything render() reads that is not a public property. */
+  #view: BroadcasterView = {
+    micOn: true,
+    cameraOn: true,
+    torchOn: false,
+    hidden: false,
+    viewerCount: 0,
+  };
   #intent: Intent = "stopped";
   #stream: MediaStream | undefined;
   #cameraError: CameraError | undefined;
@@ -165,10 +177,7 @@ export class LiveBroadcaster extends LitElement {
     onChange: () => this.requestUpdate(),
   });
   #onVisibility = () => {
-    this._view = {
-      ...this._view,
-      hidden: document.visibilityState === "hidden",
-    };
+    this.#setView({ hidden: document.visibilityState === "hidden" });
   };
 
   constructor() {
@@ -183,13 +192,6 @@ export class LiveBroadcaster extends LitElement {
     this.videoHeight = DEFAULT_CAPTURE.height;
     this.noAudio = false;
     this.strings = {};
-    this._view = {
-      micOn: true,
-      cameraOn: true,
-      torchOn: false,
-      hidden: false,
-      viewerCount: 0,
-    };
     try {
       this.#internals = this.attachInternals();
     } catch {
@@ -203,7 +205,7 @@ export class LiveBroadcaster extends LitElement {
   }
 
   get viewerCount(): number {
-    return this._view.viewerCount;
+    return this.#view.viewerCount;
   }
 
   /** Each connected viewer's id and RTCPeerConnection state. */
@@ -239,7 +241,7 @@ export class LiveBroadcaster extends LitElement {
       this.#intent = "stopped";
       this.#cameraError = classifyCameraError(error);
       this.#update();
-      this.dispatchEvent(
+      this.#emit(
         new LiveErrorEvent(
           this.#cameraError.code,
           this.#cameraError.message,
@@ -287,19 +289,19 @@ export class LiveBroadcaster extends LitElement {
     this.#wakeLock.release();
     const video = this.renderRoot.querySelector("video");
     if (video) video.srcObject = null;
-    this._view = { ...this._view, viewerCount: 0, torchOn: false };
+    this.#setView({ viewerCount: 0, torchOn: false });
     this.#update();
   }
 
   /** Mutes or unmutes the microphone (the track stays; viewers hear silence). */
   setMicrophone(on: boolean): void {
-    this._view = { ...this._view, micOn: on };
+    this.#setView({ micOn: on });
     this.#applyTrackSwitches();
   }
 
   /** Turns the camera picture on or off (viewers see black, nothing renegotiates). */
   setCamera(on: boolean): void {
-    this._view = { ...this._view, cameraOn: on };
+    this.#setView({ cameraOn: on });
     this.#applyTrackSwitches();
   }
 
@@ -330,7 +332,7 @@ export class LiveBroadcaster extends LitElement {
       } catch (error) {
         this.#cameraError = classifyCameraError(error);
         this.#update();
-        this.dispatchEvent(
+        this.#emit(
           new LiveErrorEvent(
             this.#cameraError.code,
             this.#cameraError.message,
@@ -341,12 +343,12 @@ export class LiveBroadcaster extends LitElement {
       }
     }
     if (!deviceId) this.facingMode = facingMode;
-    track.enabled = this._view.cameraOn;
+    track.enabled = this.#view.cameraOn;
     await this.#peers.replaceTrack("video", track);
     stream.removeTrack(old);
     stream.addTrack(track);
     old.stop();
-    this._view = { ...this._view, torchOn: false };
+    this.#setView({ torchOn: false });
     this.#showPreview();
   }
 
@@ -361,7 +363,7 @@ export class LiveBroadcaster extends LitElement {
     const track = this.#stream?.getVideoTracks()[0];
     if (!track || !hasTorch(track)) return;
     await setTorch(track, on);
-    this._view = { ...this._view, torchOn: on };
+    this.#setView({ torchOn: on });
   }
 
   override connectedCallback(): void {
@@ -421,10 +423,10 @@ export class LiveBroadcaster extends LitElement {
 
   #applyTrackSwitches(): void {
     for (const track of this.#stream?.getAudioTracks() ?? []) {
-      track.enabled = this._view.micOn;
+      track.enabled = this.#view.micOn;
     }
     for (const track of this.#stream?.getVideoTracks() ?? []) {
-      track.enabled = this._view.cameraOn;
+      track.enabled = this.#view.cameraOn;
     }
   }
 
@@ -464,7 +466,7 @@ export class LiveBroadcaster extends LitElement {
         this.#everAccepted = true;
         this.#serverError = undefined;
         this.#replay = { remaining: message.viewerCount, seen: new Set() };
-        this._view = { ...this._view, viewerCount: message.viewerCount };
+        this.#setView({ viewerCount: message.viewerCount });
         if (message.viewerCount === 0) this.#finishReplay();
         this.#wakeLock.hold();
         break;
@@ -473,12 +475,12 @@ export class LiveBroadcaster extends LitElement {
         break;
       case "viewer-left":
         this.#peers.close(message.viewerId);
-        this.dispatchEvent(
+        this.#emit(
           new ViewerEvent("viewer-left", message.viewerId, this.#peers.size),
         );
         break;
       case "viewer-count":
-        this._view = { ...this._view, viewerCount: message.count };
+        this.#setView({ viewerCount: message.count });
         break;
       case "webrtc-answer":
         this.#peers.handleAnswer(message.viewerId, message.answer);
@@ -504,7 +506,7 @@ export class LiveBroadcaster extends LitElement {
       // A viewer asking again wants a fresh connection.
       this.#peers.connect(viewerId);
     }
-    this.dispatchEvent(
+    this.#emit(
       new ViewerEvent("viewer-joined", viewerId, this.#peers.size),
     );
   }
@@ -532,7 +534,18 @@ export class LiveBroadcaster extends LitElement {
       return;
     }
     this.#serverError = { code, message };
-    this.dispatchEvent(new LiveErrorEvent(code, message));
+    this.#emit(new LiveErrorEvent(code, message));
+  }
+
+  /** Changes what render() shows; the one place that asks for a render. */
+  #setView(patch: Partial<BroadcasterView>): void {
+    this.#view = { ...this.#view, ...patch };
+    this.requestUpdate();
+  }
+
+  /** Fires one of the events listed under `@fires`. */
+  #emit(event: Event): void {
+    this.dispatchEvent(event);
   }
 
   /** Derives the state from the facts; the one place it changes. */
@@ -553,7 +566,7 @@ export class LiveBroadcaster extends LitElement {
       next === "error" && this.#signaling?.state === "waiting" &&
       !this.#serverError
     ) {
-      this.dispatchEvent(
+      this.#emit(
         new LiveErrorEvent(
           "signaling-unavailable",
           "Cannot reach the signaling server",
@@ -561,7 +574,7 @@ export class LiveBroadcaster extends LitElement {
       );
     }
     this.requestUpdate();
-    this.dispatchEvent(new LiveStateChangeEvent(next, previous));
+    this.#emit(new LiveStateChangeEvent(next, previous));
   }
 
   #derive(): BroadcasterState {
@@ -624,7 +637,7 @@ export class LiveBroadcaster extends LitElement {
     const track = this.#stream?.getVideoTracks()[0];
     const front = track?.getSettings().facingMode === "user" ||
       (!track?.getSettings().facingMode && this.facingMode === "user");
-    const { micOn, cameraOn, torchOn, hidden, viewerCount } = this._view;
+    const { micOn, cameraOn, torchOn, hidden, viewerCount } = this.#view;
     const viewers = this.#peers.states();
     return html`
       <div part="preview" class="preview">

@@ -42,6 +42,14 @@ type Presence = "unknown" | "waiting" | "present" | "left";
 const REJOIN_AFTER_FAILURE_MS = 3_000;
 const STATS_INTERVAL_MS = 1_000;
 
+/** Everything render() reads that is not a public property. */
+interface ViewerView {
+  block: PlaybackBlock;
+  muted: boolean;
+  stats?: LiveStats;
+  frozen: boolean;
+}
+
 /**
  * Plays a live stream from a `<live-broadcaster>` with the same `stream-id`.
  *
@@ -83,7 +91,14 @@ const STATS_INTERVAL_MS = 1_000;
  * @cssprop [--live-badge-background=#d21f3c] - "LIVE" badge background.
  * @cssprop [--live-focus-ring=#4c9ffe] - Keyboard focus outline.
  *
- * @cssstate live - And one state per value of `state`.
+ * @cssstate idle - `state` is `idle`.
+ * @cssstate connecting - `state` is `connecting`.
+ * @cssstate waiting - `state` is `waiting`.
+ * @cssstate negotiating - `state` is `negotiating`.
+ * @cssstate live - `state` is `live`.
+ * @cssstate reconnecting - `state` is `reconnecting`.
+ * @cssstate ended - `state` is `ended`.
+ * @cssstate error - `state` is `error`.
  */
 export class LiveViewer extends LitElement {
   static override styles = viewerStyles;
@@ -96,7 +111,6 @@ export class LiveViewer extends LitElement {
     },
     showStats: { type: Boolean, attribute: "stats", reflect: true },
     strings: { attribute: false },
-    _view: { state: true },
   };
 
   declare streamId: string | null;
@@ -105,16 +119,9 @@ export class LiveViewer extends LitElement {
   declare showStats: boolean;
   declare strings: Partial<LiveStrings>;
 
-  /** Everything render() reads that is not a public property. */
-  declare _view: {
-    block: PlaybackBlock;
-    muted: boolean;
-    stats?: LiveStats;
-    frozen: boolean;
-    error?: string;
-  };
-
   #state: ViewerState = "idle";
+  /** Everything render() reads that is not a public property. */
+  #view: ViewerView = { block: "none", muted: false, frozen: false };
   #signaling: SignalingClient | undefined;
   #peer: ViewerPeer | undefined;
   #presence: Presence = "unknown";
@@ -134,7 +141,6 @@ export class LiveViewer extends LitElement {
     this.iceServers = undefined;
     this.showStats = false;
     this.strings = {};
-    this._view = { block: "none", muted: false, frozen: false };
     try {
       this.#internals = this.attachInternals();
     } catch {
@@ -277,7 +283,7 @@ export class LiveViewer extends LitElement {
     ) {
       this.#fatal = { code, message };
       this.#signaling?.close();
-      this.dispatchEvent(new LiveErrorEvent(code, message));
+      this.#emit(new LiveErrorEvent(code, message));
     } else {
       console.warn(
         `live-viewer: server refused a message: ${code}: ${message}`,
@@ -309,11 +315,11 @@ export class LiveViewer extends LitElement {
     this.#hasStream = true;
     if (video.srcObject !== stream) video.srcObject = stream;
     video.requestVideoFrameCallback?.(() => {
-      this._view = { ...this._view, frozen: false };
+      this.#setView({ frozen: false });
     });
-    const block = await startPlayback(video, !this._view.muted);
+    const block = await startPlayback(video, !this.#view.muted);
     if (block !== "aborted") {
-      this._view = { ...this._view, block, muted: video.muted };
+      this.#setView({ block, muted: video.muted });
     }
     this.#update();
   }
@@ -322,11 +328,22 @@ export class LiveViewer extends LitElement {
   #freezeFrame(): void {
     const video = this.video;
     const canvas = this.renderRoot.querySelector("canvas");
-    if (!video || !canvas || !video.videoWidth || this._view.frozen) return;
+    if (!video || !canvas || !video.videoWidth || this.#view.frozen) return;
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     canvas.getContext("2d")?.drawImage(video, 0, 0);
-    this._view = { ...this._view, frozen: true };
+    this.#setView({ frozen: true });
+  }
+
+  /** Changes what render() shows; the one place that asks for a render. */
+  #setView(patch: Partial<ViewerView>): void {
+    this.#view = { ...this.#view, ...patch };
+    this.requestUpdate();
+  }
+
+  /** Fires one of the events listed under `@fires`. */
+  #emit(event: Event): void {
+    this.dispatchEvent(event);
   }
 
   /** Derives the state from the facts; the one place it changes. */
@@ -343,7 +360,7 @@ export class LiveViewer extends LitElement {
       // Older browsers without CustomStateSet.
     }
     this.requestUpdate();
-    this.dispatchEvent(new LiveStateChangeEvent(next, previous));
+    this.#emit(new LiveStateChangeEvent(next, previous));
   }
 
   #derive(): ViewerState {
@@ -379,7 +396,7 @@ export class LiveViewer extends LitElement {
       if (!pc) return;
       const { stats, sample } = await readStats(pc, previous);
       previous = sample;
-      this._view = { ...this._view, stats };
+      this.#setView({ stats });
     }, STATS_INTERVAL_MS);
   }
 
@@ -412,7 +429,7 @@ export class LiveViewer extends LitElement {
     // Inside the click: the gesture lets sound start too.
     const block = await startPlayback(video, true);
     if (block !== "aborted") {
-      this._view = { ...this._view, block, muted: video.muted };
+      this.#setView({ block, muted: video.muted });
     }
   }
 
@@ -420,11 +437,10 @@ export class LiveViewer extends LitElement {
     const video = this.video;
     if (!video) return;
     video.muted = !video.muted;
-    this._view = {
-      ...this._view,
+    this.#setView({
       muted: video.muted,
-      block: this._view.block === "muted" ? "none" : this._view.block,
-    };
+      block: this.#view.block === "muted" ? "none" : this.#view.block,
+    });
   }
 
   async #toggleFullscreen(): Promise<void> {
@@ -443,7 +459,7 @@ export class LiveViewer extends LitElement {
     const strings = this.#strings;
     const status = this.#statusText(strings);
     const live = this.#state === "live";
-    const { block, muted, stats, frozen } = this._view;
+    const { block, muted, stats, frozen } = this.#view;
     const showOverlay = !live || block === "gesture";
     const pipSupported = "pictureInPictureEnabled" in document &&
       document.pictureInPictureEnabled;

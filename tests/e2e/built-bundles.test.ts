@@ -30,8 +30,13 @@ Deno.test("bundle sizes stay within budget (min+gzip, Lit included)", async () =
     for (const [file, budget] of Object.entries(BUDGETS)) {
       const bytes = await Deno.readFile(`${outdir}/${file}`);
       const gzipped = gzipSync(bytes, { level: 9 }).length;
-      console.log(`${file}: ${bytes.length} B minified, ${gzipped} B gzipped (budget ${budget})`);
-      assert.ok(gzipped <= budget, `${file} is ${gzipped} B gzipped, budget ${budget}`);
+      console.log(
+        `${file}: ${bytes.length} B minified, ${gzipped} B gzipped (budget ${budget})`,
+      );
+      assert.ok(
+        gzipped <= budget,
+        `${file} is ${gzipped} B gzipped, budget ${budget}`,
+      );
     }
   } finally {
     await Deno.remove(outdir, { recursive: true });
@@ -39,7 +44,8 @@ Deno.test("bundle sizes stay within budget (min+gzip, Lit included)", async () =
 });
 
 Deno.test({
-  name: "a plain page with only live-viewer.js plays a stream from a page with only live-broadcaster.js",
+  name:
+    "a plain page with only live-viewer.js plays a stream from a page with only live-broadcaster.js",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -73,7 +79,10 @@ Deno.test({
         true,
       );
       // Only the viewer bundle is on this page.
-      assert.equal(await watcher.evaluate(() => !!customElements.get("live-broadcaster")), false);
+      assert.equal(
+        await watcher.evaluate(() => !!customElements.get("live-broadcaster")),
+        false,
+      );
       await waitForState(watcher, "live-viewer", "live");
       assert.ok(await framesIn(watcher, "live-viewer") > 0);
     } finally {

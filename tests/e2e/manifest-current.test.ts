@@ -1,0 +1,31 @@
+/** custom-elements.json is what the analyzer makes of the elements' JSDoc today. */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test("the committed custom-elements.json is current (run `deno task manifest`)", async () => {
+  const outdir = "test-results/manifest-check";
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "npm:@custom-elements-manifest/analyzer@0.11.0",
+      "analyze",
+      "--config",
+      "custom-elements-manifest.config.mjs",
+      "--outdir",
+      outdir,
+    ],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const fresh = JSON.parse(
+    await Deno.readTextFile(`${ROOT}${outdir}/custom-elements.json`),
+  );
+  const committed = JSON.parse(
+    await Deno.readTextFile(`${ROOT}custom-elements.json`),
+  );
+  assert.deepEqual(committed, fresh);
+});
