@@ -63,7 +63,7 @@ interface ViewerView {
  *
  * @prop {ViewerState} state - The current state.
  * @prop {Partial<LiveStrings>} strings - Overrides for any visible string.
- * @prop {RTCIceServer[] | undefined} iceServers - ICE servers (the attribute, parsed).
+ * @prop {RTCIceServer[] | undefined} iceServers - ICE servers for every connection (the attribute is JSON); default the seed's STUN server, or the server's list when it sends one.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
  * @fires live-error - Something failed (`event.code`, `event.message`).

@@ -1,5 +1,9 @@
-/** custom-elements.json is what the analyzer makes of the elements' JSDoc today. */
+/**
+ * custom-elements.json is what the analyzer makes of the elements' JSDoc
+ * today, and the README's API tables are what that manifest says.
+ */
 import assert from "node:assert/strict";
+import { formatMarkdown, withApiTables } from "../../scripts/readme-api.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -28,4 +32,12 @@ Deno.test("the committed custom-elements.json is current (run `deno task manifes
     await Deno.readTextFile(`${ROOT}custom-elements.json`),
   );
   assert.deepEqual(committed, fresh);
+});
+
+Deno.test("the README's API tables match custom-elements.json (run `deno task manifest`)", async () => {
+  const manifest = JSON.parse(
+    await Deno.readTextFile(`${ROOT}custom-elements.json`),
+  );
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  assert.equal(readme, await formatMarkdown(withApiTables(readme, manifest)));
 });
