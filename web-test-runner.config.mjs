@@ -3,10 +3,13 @@
 import { esbuildPlugin } from "@web/dev-server-esbuild";
 import { chromeLauncher } from "@web/test-runner-chrome";
 import puppeteer from "puppeteer-core";
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  FIREFOX_PATH,
+  FIREFOX_PREFS,
+} from "./scripts/browsers.ts";
 import { signalingPlugin } from "./tests/browser/signaling-plugin.ts";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 // BROWSERS=chromium or BROWSERS=firefox runs one; the default and CI run both.
 const wanted = (process.env.BROWSERS ?? "chromium,firefox").split(",");
 
@@ -24,30 +27,14 @@ export default {
   ],
   browsers: [
     wanted.includes("chromium") && chromeLauncher({
-      launchOptions: {
-        executablePath: CHROMIUM,
-        args: [
-          "--use-fake-device-for-media-stream",
-          "--use-fake-ui-for-media-stream",
-          "--autoplay-policy=no-user-gesture-required",
-          "--no-sandbox",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-        ],
-      },
+      launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
     }),
     wanted.includes("firefox") && chromeLauncher({
       puppeteer,
       launchOptions: {
         browser: "firefox",
-        executablePath: FIREFOX,
-        extraPrefsFirefox: {
-          "media.navigator.streams.fake": true,
-          "media.navigator.permission.disabled": true,
-          "media.autoplay.default": 0,
-        },
+        executablePath: FIREFOX_PATH,
+        extraPrefsFirefox: FIREFOX_PREFS,
       },
     }),
   ].filter(Boolean),

@@ -10,11 +10,10 @@
 import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
 import puppeteer from "puppeteer-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../scripts/browsers.ts";
 import { DEFAULT_CONFIG } from "../server/config.ts";
 import { createLogger } from "../server/logger.ts";
 import { startSignalingServer } from "../server/signaling-server.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -112,18 +111,9 @@ if (import.meta.main) {
         : new Response(PAGE, { headers: { "content-type": "text/html" } }),
   );
   const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--autoplay-policy=no-user-gesture-required",
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: CHROMIUM_ARGS,
   });
   try {
     const page = await browser.newPage();

@@ -10,9 +10,6 @@ export const broadcasterStyles = css`
     border-radius: var(--live-radius, 8px);
     overflow: hidden;
   }
-  :host([hidden]) {
-    display: none;
-  }
   .preview {
     position: relative;
     aspect-ratio: var(--live-aspect-ratio, 16 / 9);
@@ -73,13 +70,7 @@ export const broadcasterStyles = css`
     padding: 8px;
   }
   button {
-    font: inherit;
-    color: var(--live-button-color, #111);
-    background: var(--live-accent, #fff);
-    border: 0;
-    border-radius: 999px;
     padding: 6px 14px;
-    cursor: pointer;
   }
   button.primary {
     background: var(--live-primary, #d21f3c);
@@ -89,10 +80,6 @@ export const broadcasterStyles = css`
     background: var(--live-pressed, #555);
     color: #fff;
   }
-  button:focus-visible {
-    outline: 3px solid var(--live-focus-ring, #4c9ffe);
-    outline-offset: 2px;
-  }
   details {
     padding: 0 8px 8px;
     font-size: 13px;
@@ -100,13 +87,5 @@ export const broadcasterStyles = css`
   ul {
     margin: 4px 0 0;
     padding-left: 18px;
-  }
-  .sr-only {
-    position: absolute;
-    width: 1px;
-    height: 1px;
-    overflow: hidden;
-    clip: rect(0 0 0 0);
-    white-space: nowrap;
   }
 `;

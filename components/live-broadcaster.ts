@@ -2,6 +2,7 @@ import { html, LitElement, nothing, type PropertyValues } from "lit";
 import type { ServerMessage, Welcome } from "../protocol/messages.ts";
 import { DEFAULT_BUDGET, perViewerBitrate } from "./bitrate-budget.ts";
 import { BroadcastPeers } from "./broadcast-peers.ts";
+import { sharedStyles } from "./shared-styles.ts";
 import { broadcasterStyles } from "./broadcaster-styles.ts";
 import {
   type CameraError,
@@ -13,11 +14,8 @@ import {
   openVideoTrack,
   setTorch,
 } from "./camera.ts";
-import {
-  LiveErrorEvent,
-  LiveStateChangeEvent,
-  ViewerEvent,
-} from "./live-events.ts";
+import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
+import { PublishedState } from "./published-state.ts";
 import { SignalingClient } from "./signaling-client.ts";
 import {
   DEFAULT_ICE_SERVERS,
@@ -112,7 +110,7 @@ interface BroadcasterView {
  * @cssstate error - `state` is `error`.
  */
 export class LiveBroadcaster extends LitElement {
-  static override styles = broadcasterStyles;
+  static override styles = [sharedStyles, broadcasterStyles];
   static override properties = {
     streamId: { type: String, attribute: "stream-id", reflect: true },
     signalingUrl: { type: String, attribute: "signaling-url", reflect: true },
@@ -140,7 +138,7 @@ export class LiveBroadcaster extends LitElement {
   declare noAudio: boolean;
   declare strings: Partial<LiveStrings>;
 
-  #state: BroadcasterState = "idle";
+  #state = new PublishedState<BroadcasterState>(this, "idle");
   /** Everything render() reads that is not a public property. */
   #view: BroadcasterView = {
     micOn: true,
@@ -162,7 +160,6 @@ export class LiveBroadcaster extends LitElement {
   #serverIceServers: RTCIceServer[] | undefined;
   #wakeLock = new ScreenWakeLock();
   #bitrates: Promise<void> = Promise.resolve();
-  #internals: ElementInternals | undefined;
   #peers = new BroadcastPeers({
     streamId: () => this.streamId!,
     send: (message) => this.#signaling?.send(message),
@@ -192,16 +189,11 @@ export class LiveBroadcaster extends LitElement {
     this.videoHeight = DEFAULT_CAPTURE.height;
     this.noAudio = false;
     this.strings = {};
-    try {
-      this.#internals = this.attachInternals();
-    } catch {
-      // Custom states are an enhancement; the `state` attribute always works.
-    }
   }
 
   /** The current state (also reflected as the `state` attribute). */
   get state(): BroadcasterState {
-    return this.#state;
+    return this.#state.current;
   }
 
   get viewerCount(): number {
@@ -239,15 +231,7 @@ export class LiveBroadcaster extends LitElement {
     } catch (error) {
       if (this.#intent !== "capturing") return;
       this.#intent = "stopped";
-      this.#cameraError = classifyCameraError(error);
-      this.#update();
-      this.#emit(
-        new LiveErrorEvent(
-          this.#cameraError.code,
-          this.#cameraError.message,
-          error,
-        ),
-      );
+      this.#cameraFailed(error);
       return;
     }
     // stop() or removal while the permission prompt was open.
@@ -330,15 +314,7 @@ export class LiveBroadcaster extends LitElement {
       try {
         track = await openVideoTrack(options);
       } catch (error) {
-        this.#cameraError = classifyCameraError(error);
-        this.#update();
-        this.#emit(
-          new LiveErrorEvent(
-            this.#cameraError.code,
-            this.#cameraError.message,
-            error,
-          ),
-        );
+        this.#cameraFailed(error);
         return;
       }
     }
@@ -369,6 +345,7 @@ export class LiveBroadcaster extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener("visibilitychange", this.#onVisibility);
+    this.#update();
     if (this.autostart) this.start();
   }
 
@@ -543,6 +520,14 @@ export class LiveBroadcaster extends LitElement {
     this.requestUpdate();
   }
 
+  /** The camera could not be opened: the `error` state and a `live-error`. */
+  #cameraFailed(error: unknown): void {
+    const failure = classifyCameraError(error);
+    this.#cameraError = failure;
+    this.#update();
+    this.#emit(new LiveErrorEvent(failure.code, failure.message, error));
+  }
+
   /** Fires one of the events listed under `@fires`. */
   #emit(event: Event): void {
     this.dispatchEvent(event);
@@ -550,21 +535,11 @@ export class LiveBroadcaster extends LitElement {
 
   /** Derives the state from the facts; the one place it changes. */
   #update(): void {
+    const previous = this.#state.current;
     const next = this.#derive();
-    const previous = this.#state;
-    if (next === previous) return;
-    this.#state = next;
-    this.setAttribute("state", next);
-    try {
-      this.#internals?.states.delete(previous);
-      this.#internals?.states.add(next);
-    } catch {
-      // Older browsers without CustomStateSet.
-    }
-    if (previous === "live") this.#wakeLock.release();
     if (
-      next === "error" && this.#signaling?.state === "waiting" &&
-      !this.#serverError
+      next === "error" && previous !== "error" &&
+      this.#signaling?.state === "waiting" && !this.#serverError
     ) {
       this.#emit(
         new LiveErrorEvent(
@@ -573,8 +548,9 @@ export class LiveBroadcaster extends LitElement {
         ),
       );
     }
+    if (!this.#state.set(next)) return;
+    if (previous === "live") this.#wakeLock.release();
     this.requestUpdate();
-    this.#emit(new LiveStateChangeEvent(next, previous));
   }
 
   #derive(): BroadcasterState {
@@ -599,7 +575,7 @@ export class LiveBroadcaster extends LitElement {
   }
 
   #message(strings: LiveStrings): string | undefined {
-    switch (this.#state) {
+    switch (this.#state.current) {
       case "idle":
         return strings.broadcasterIdle;
       case "starting-camera":
@@ -633,7 +609,7 @@ export class LiveBroadcaster extends LitElement {
     const strings = this.#strings;
     const message = this.#message(strings);
     const on = this.#intent !== "stopped";
-    const live = this.#state === "live";
+    const live = this.#state.current === "live";
     const track = this.#stream?.getVideoTracks()[0];
     const front = track?.getSettings().facingMode === "user" ||
       (!track?.getSettings().facingMode && this.facingMode === "user");
@@ -659,7 +635,7 @@ export class LiveBroadcaster extends LitElement {
           ? html`<div part="message" class="message">
               <div>${message}</div>
               ${
-            this.#state === "error"
+            this.#state.current === "error"
               ? html`<button @click=${this.#retry}>${strings.retry}</button>`
               : nothing
           }

@@ -1,8 +1,9 @@
 import { html, LitElement, nothing, type PropertyValues } from "lit";
 import type { ServerMessage, Welcome } from "../protocol/messages.ts";
 import { type LiveStats, readStats } from "./connection-stats.ts";
-import { LiveErrorEvent, LiveStateChangeEvent } from "./live-events.ts";
+import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./playback.ts";
+import { PublishedState } from "./published-state.ts";
 import { SignalingClient, type SignalingState } from "./signaling-client.ts";
 import {
   DEFAULT_ICE_SERVERS,
@@ -22,6 +23,7 @@ import {
   soundOnIcon,
 } from "./viewer-icons.ts";
 import { ViewerPeer } from "./viewer-peer.ts";
+import { sharedStyles } from "./shared-styles.ts";
 import { viewerStyles } from "./viewer-styles.ts";
 
 /** What the person sees, one text each. */
@@ -101,7 +103,7 @@ interface ViewerView {
  * @cssstate error - `state` is `error`.
  */
 export class LiveViewer extends LitElement {
-  static override styles = viewerStyles;
+  static override styles = [sharedStyles, viewerStyles];
   static override properties = {
     streamId: { type: String, attribute: "stream-id", reflect: true },
     signalingUrl: { type: String, attribute: "signaling-url", reflect: true },
@@ -119,7 +121,7 @@ export class LiveViewer extends LitElement {
   declare showStats: boolean;
   declare strings: Partial<LiveStrings>;
 
-  #state: ViewerState = "idle";
+  #state = new PublishedState<ViewerState>(this, "idle");
   /** Everything render() reads that is not a public property. */
   #view: ViewerView = { block: "none", muted: false, frozen: false };
   #signaling: SignalingClient | undefined;
@@ -132,7 +134,6 @@ export class LiveViewer extends LitElement {
   #serverIceServers: RTCIceServer[] | undefined;
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
-  #internals: ElementInternals | undefined;
 
   constructor() {
     super();
@@ -141,16 +142,11 @@ export class LiveViewer extends LitElement {
     this.iceServers = undefined;
     this.showStats = false;
     this.strings = {};
-    try {
-      this.#internals = this.attachInternals();
-    } catch {
-      // Custom states are an enhancement; the `state` attribute always works.
-    }
   }
 
   /** The current state (also reflected as the `state` attribute). */
   get state(): ViewerState {
-    return this.#state;
+    return this.#state.current;
   }
 
   /** The `<video>` inside, for pages that want to measure or capture it. */
@@ -348,19 +344,7 @@ export class LiveViewer extends LitElement {
 
   /** Derives the state from the facts; the one place it changes. */
   #update(): void {
-    const next = this.#derive();
-    const previous = this.#state;
-    if (next === previous) return;
-    this.#state = next;
-    this.setAttribute("state", next);
-    try {
-      this.#internals?.states.delete(previous);
-      this.#internals?.states.add(next);
-    } catch {
-      // Older browsers without CustomStateSet.
-    }
-    this.requestUpdate();
-    this.#emit(new LiveStateChangeEvent(next, previous));
+    if (this.#state.set(this.#derive())) this.requestUpdate();
   }
 
   #derive(): ViewerState {
@@ -401,7 +385,7 @@ export class LiveViewer extends LitElement {
   }
 
   #statusText(strings: LiveStrings): string {
-    switch (this.#state) {
+    switch (this.#state.current) {
       case "idle":
         return strings.viewerIdle;
       case "connecting":
@@ -458,7 +442,7 @@ export class LiveViewer extends LitElement {
   protected override render() {
     const strings = this.#strings;
     const status = this.#statusText(strings);
-    const live = this.#state === "live";
+    const live = this.#state.current === "live";
     const { block, muted, stats, frozen } = this.#view;
     const showOverlay = !live || block === "gesture";
     const pipSupported = "pictureInPictureEnabled" in document &&
@@ -474,8 +458,9 @@ export class LiveViewer extends LitElement {
           ${block === "gesture" && this.#hasStream
             ? html`<button part="play-button" @click=${this.#onPlayClick}>${strings.clickToPlay}</button>`
             : html`
-              ${this.#state === "error" || this.#state === "waiting" ||
-                  this.#state === "ended"
+              ${this.#state.current === "error" ||
+                  this.#state.current === "waiting" ||
+                  this.#state.current === "ended"
                 ? nothing
                 : html`<div class="spinner" aria-hidden="true"></div>`}
               <div part="status">${status}</div>

@@ -12,9 +12,6 @@ export const viewerStyles = css`
     overflow: hidden;
     contain: content;
   }
-  :host([hidden]) {
-    display: none;
-  }
   .stage,
   video,
   canvas {
@@ -46,17 +43,7 @@ export const viewerStyles = css`
     display: none;
   }
   button {
-    font: inherit;
-    color: var(--live-button-color, #111);
-    background: var(--live-accent, #fff);
-    border: 0;
-    border-radius: 999px;
     padding: 8px 16px;
-    cursor: pointer;
-  }
-  button:focus-visible {
-    outline: 3px solid var(--live-focus-ring, #4c9ffe);
-    outline-offset: 2px;
   }
   .controls {
     position: absolute;
@@ -109,13 +96,5 @@ export const viewerStyles = css`
     .spinner {
       animation: none;
     }
-  }
-  .sr-only {
-    position: absolute;
-    width: 1px;
-    height: 1px;
-    overflow: hidden;
-    clip: rect(0 0 0 0);
-    white-space: nowrap;
   }
 `;

@@ -77,7 +77,7 @@ describe("strings and accessibility", () => {
 });
 
 describe("defaults", () => {
-  it("without signaling-url, connects to /ws on the origin the script came from", async () => {
+  it("without signaling-url, connects to /ws on the origin the script came from", () => {
     const resources = countResources();
     try {
       const viewer = document.createElement("live-viewer");

@@ -1,23 +1,15 @@
 /** Headless Chromium (Debian's) with a fake camera, for end-to-end tests. */
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../scripts/browsers.ts";
 
 export const SCREENSHOTS =
   new URL("../../test-results/screenshots/", import.meta.url).pathname;
 
 export async function launchChromium(): Promise<Browser & AsyncDisposable> {
   const browser = await puppeteer.launch({
-    executablePath: Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--autoplay-policy=no-user-gesture-required",
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: CHROMIUM_ARGS,
   });
   return Object.assign(browser, {
     [Symbol.asyncDispose]: () => browser.close(),
