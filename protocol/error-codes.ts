@@ -33,6 +33,26 @@ export const ERROR_CODES = [
   "rate-limited",
   /** The server failed on this message; it was dropped, the connection stays. */
   "internal-error",
+  /** The server requires a token (SIGNAL_SECRET is set) and none was sent. */
+  "token-required",
+  /** The token is not a well-formed JWT with the claims we need. */
+  "token-malformed",
+  /** The token's signature does not verify with the server's secret. */
+  "token-signature",
+  /** The token is signed with another algorithm than HS256 (or `none`). */
+  "token-algorithm",
+  /** The token's `exp` has passed. */
+  "token-expired",
+  /** The token's `nbf` is still ahead. */
+  "token-not-yet-valid",
+  /** The token is for another stream. */
+  "token-wrong-stream",
+  /** The token is for the other role. */
+  "token-wrong-role",
+  /** This broadcaster session was taken over by a newer one of the same subject; the socket is closed. */
+  "replaced",
+  /** Too many joins or announces from this IP address; try again later. */
+  "join-rate-limited",
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

@@ -37,12 +37,16 @@ export interface IceCandidate {
 export interface BroadcasterReady {
   type: "broadcaster-ready";
   streamId: string;
+  /** A broadcaster token for this stream; required when the server has SIGNAL_SECRET. */
+  token?: string;
 }
 
 /** Joins `streamId` as a viewer; waits if no broadcaster is there yet (seed). */
 export interface JoinStream {
   type: "join-stream";
   streamId: string;
+  /** A viewer token for this stream; required when the server has SIGNAL_SECRET. */
+  token?: string;
 }
 
 /** Leaves `streamId`, whichever role this connection has in it (addition). */
@@ -122,6 +126,8 @@ export interface BroadcasterAccepted {
   type: "broadcaster-accepted";
   streamId: string;
   viewerCount: number;
+  /** Time-limited TURN credentials and STUN servers, when the server has them. */
+  iceServers?: IceServer[];
 }
 
 /** `join-stream` was accepted. `live` says whether a broadcaster is there. */
@@ -130,6 +136,8 @@ export interface JoinAccepted {
   streamId: string;
   viewerId: string;
   live: boolean;
+  /** Time-limited TURN credentials and STUN servers, when the server has them. */
+  iceServers?: IceServer[];
 }
 
 /** To the broadcaster: a viewer wants the stream (seed). */

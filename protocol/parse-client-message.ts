@@ -26,6 +26,8 @@ export type ParseResult =
 
 /** Longest client id, viewer id or nonce accepted; ids we issue are far shorter. */
 export const MAX_ID_LENGTH = 128;
+/** Longest token accepted: a stream JWT is a few hundred characters. */
+export const MAX_TOKEN_LENGTH = 4096;
 
 /** Parses a text frame: JSON first, then {@link validateClientMessage}. */
 export function parseClientMessage(text: string): ParseResult {
@@ -52,6 +54,8 @@ export function validateClientMessage(value: unknown): ParseResult {
   switch (type) {
     case "broadcaster-ready":
     case "join-stream":
+      message = { type, streamId: fields.streamId(), token: fields.token() };
+      break;
     case "leave-stream":
       message = { type, streamId: fields.streamId() };
       break;
@@ -206,6 +210,19 @@ class FieldReader {
       sdpMLineIndex: sdpMLineIndex as number | null | undefined,
       usernameFragment: usernameFragment as string | null | undefined,
     });
+  }
+
+  token(): string | undefined {
+    const value = this.#record.token;
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "string" || value.length > MAX_TOKEN_LENGTH) {
+      return this.#fail(
+        "invalid-field",
+        `\`token\` must be a string of at most ${MAX_TOKEN_LENGTH} characters`,
+        undefined,
+      );
+    }
+    return value;
   }
 
   nonce(name: string): string | number | undefined {

@@ -4,6 +4,7 @@
  * the code share one vocabulary.
  */
 import type { LogLevel } from "./logger.ts";
+import { MIN_SECRET_BYTES } from "./tokens.ts";
 
 export interface ServerConfig {
   /** TCP port; 0 picks a free one (tests, benchmarks). */
@@ -29,6 +30,28 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Directory served at `/` (the built `dist/`), or none. */
   staticDir: string | undefined;
+  /** HS256 secret for stream tokens; unset = open development mode. */
+  signalSecret: string | undefined;
+  /** Origins allowed to open a WebSocket; unset = any. */
+  allowedOrigins: string[] | undefined;
+  /** Open WebSockets from one IP address; more get HTTP 429. */
+  maxConnectionsPerIp: number;
+  /** Announces and joins one IP address may make per minute (token bucket refill). */
+  joinRatePerIpPerMinute: number;
+  /** The burst of announces and joins one IP address may make at once. */
+  joinBurstPerIp: number;
+  /** Take the client address from X-Forwarded-For (only behind your own proxy). */
+  trustProxy: boolean;
+  /** Where audit events are POSTed, signed with webhookSecret. */
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
+  /** TURN server URLs for time-limited credentials (coturn `use-auth-secret`). */
+  turnUrls: string[] | undefined;
+  turnSecret: string | undefined;
+  /** Lifetime of issued TURN credentials, in seconds. */
+  turnTtlSeconds: number;
+  /** STUN URLs handed out beside TURN. */
+  stunUrls: string[] | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -45,6 +68,18 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   maxConnections: 10_000,
   logLevel: "info",
   staticDir: undefined,
+  signalSecret: undefined,
+  allowedOrigins: undefined,
+  maxConnectionsPerIp: 50,
+  joinRatePerIpPerMinute: 120,
+  joinBurstPerIp: 30,
+  trustProxy: false,
+  webhookUrl: undefined,
+  webhookSecret: undefined,
+  turnUrls: undefined,
+  turnSecret: undefined,
+  turnTtlSeconds: 3600,
+  stunUrls: undefined,
 };
 
 /** Environment variable for each numeric setting. */
@@ -59,6 +94,10 @@ export const ENV_NAMES = {
   heartbeatIntervalMs: "HEARTBEAT_INTERVAL_MS",
   maxBufferedBytes: "MAX_BUFFERED_BYTES",
   maxConnections: "MAX_CONNECTIONS",
+  maxConnectionsPerIp: "MAX_CONNECTIONS_PER_IP",
+  joinRatePerIpPerMinute: "JOIN_RATE_PER_IP_PER_MINUTE",
+  joinBurstPerIp: "JOIN_BURST_PER_IP",
+  turnTtlSeconds: "TURN_TTL_SECONDS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -81,6 +120,10 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   heartbeatIntervalMs: 100,
   maxBufferedBytes: 1024,
   maxConnections: 1,
+  maxConnectionsPerIp: 1,
+  joinRatePerIpPerMinute: 1,
+  joinBurstPerIp: 1,
+  turnTtlSeconds: 60,
 };
 
 /**
@@ -134,8 +177,65 @@ export function loadConfig(
       );
     }
   }
+  readSecurity(env, config, problems);
   if (problems.length > 0) {
     throw new Error(`Invalid configuration: ${problems.join("; ")}`);
   }
   return config;
+}
+
+/** Splits a comma-separated variable into trimmed, non-empty items. */
+function list(value: string | undefined): string[] | undefined {
+  const items = value?.split(",").map((item) => item.trim()).filter(Boolean);
+  return items?.length ? items : undefined;
+}
+
+function readSecurity(
+  env: Readonly<Record<string, string | undefined>>,
+  config: ServerConfig,
+  problems: string[],
+): void {
+  const secret = env.SIGNAL_SECRET;
+  if (secret) {
+    if (new TextEncoder().encode(secret).length < MIN_SECRET_BYTES) {
+      problems.push(`SIGNAL_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
+    } else config.signalSecret = secret;
+  }
+  config.allowedOrigins = list(env.ALLOWED_ORIGINS);
+  for (const origin of config.allowedOrigins ?? []) {
+    if (origin !== "*" && !/^https?:\/\/(\*\.)?[^/*]+$/.test(origin)) {
+      problems.push(
+        `ALLOWED_ORIGINS entries must look like https://shop.example or https://*.example.com, got ${
+          JSON.stringify(origin)
+        }`,
+      );
+    }
+  }
+  const trust = env.TRUST_PROXY?.trim().toLowerCase();
+  if (trust) {
+    if (trust === "1" || trust === "true") config.trustProxy = true;
+    else if (trust !== "0" && trust !== "false") {
+      problems.push(
+        `TRUST_PROXY must be 1/true or 0/false, got ${JSON.stringify(trust)}`,
+      );
+    }
+  }
+  config.webhookUrl = env.WEBHOOK_URL?.trim() || undefined;
+  config.webhookSecret = env.WEBHOOK_SECRET || undefined;
+  if (config.webhookUrl) {
+    if (!URL.canParse(config.webhookUrl)) {
+      problems.push(
+        `WEBHOOK_URL must be a URL, got ${JSON.stringify(config.webhookUrl)}`,
+      );
+    }
+    if (!config.webhookSecret) {
+      problems.push("WEBHOOK_URL needs WEBHOOK_SECRET to sign what it sends");
+    }
+  }
+  config.turnUrls = list(env.TURN_URLS);
+  config.turnSecret = env.TURN_SECRET || undefined;
+  config.stunUrls = list(env.STUN_URLS);
+  if (Boolean(config.turnUrls) !== Boolean(config.turnSecret)) {
+    problems.push("TURN_URLS and TURN_SECRET go together");
+  }
 }

@@ -39,6 +39,9 @@ export class Connection implements Peer {
   #bucket: TokenBucket;
   #windowStart = 0;
   #refusalsInWindow = 0;
+  /** Frames waiting for an earlier one's admission check to finish. */
+  #backlog: string[] = [];
+  #waiting = false;
 
   constructor(
     socket: WebSocket,
@@ -66,6 +69,10 @@ export class Connection implements Peer {
 
   get state(): ConnectionState {
     return this.#state;
+  }
+
+  get isOpen(): boolean {
+    return this.#state === "open";
   }
 
   /** Sends unless closed; drops the client if its outbound queue is too long. */
@@ -118,14 +125,37 @@ export class Connection implements Peer {
       });
       return;
     }
+    this.#backlog.push(data);
+    if (!this.#waiting) this.#drain();
+  }
+
+  /**
+   * Handles queued frames in arrival order. A handler that returns a promise
+   * (an admission being checked) holds back the rest until it settles: a
+   * viewer's answer must not overtake its own join.
+   */
+  #drain(): void {
+    while (this.#backlog.length > 0 && this.#state === "open") {
+      const pending = this.#dispatch(this.#backlog.shift()!);
+      if (pending) {
+        this.#waiting = true;
+        pending.finally(() => {
+          this.#waiting = false;
+          this.#drain();
+        });
+        return;
+      }
+    }
+  }
+
+  #dispatch(data: string): Promise<void> | undefined {
+    const { router } = this.#context;
     const parsed = parseClientMessage(data);
     if (!parsed.ok) {
       router.refuse(this, parsed.error);
       return;
     }
-    try {
-      router.handle(this, parsed.message);
-    } catch (error) {
+    const failed = (error: unknown) => {
       // A bug must cost one message, never the process or other clients.
       this.#context.logger.error("handler-failed", {
         clientId: this.id,
@@ -137,6 +167,11 @@ export class Connection implements Peer {
         message: "The server failed on this message",
         inReplyTo: parsed.message.type,
       });
+    };
+    try {
+      return router.handle(this, parsed.message)?.catch(failed);
+    } catch (error) {
+      failed(error);
     }
   }
 

@@ -7,8 +7,11 @@ import type { Gauges, Metrics } from "./metrics.ts";
 export interface HttpHandlerOptions {
   metrics: Metrics;
   gauges(): Gauges;
-  /** Whether a new WebSocket may be accepted; a string is the refusal. */
-  admit(): true | string;
+  /**
+   * Whether this upgrade may proceed: true, or the HTTP refusal (403 for a
+   * foreign Origin, 429 per IP, 503 at capacity or while shutting down).
+   */
+  admit(request: Request, remoteAddress: string): true | Refusal;
   /** Upgrades an admitted request (the caller owns the socket). */
   upgrade(request: Request, remoteAddress: string): Response;
   startedAt: number;
@@ -16,17 +19,30 @@ export interface HttpHandlerOptions {
   files?: (request: Request) => Promise<Response | undefined>;
 }
 
+export interface Refusal {
+  status: 403 | 429 | 503;
+  error: string;
+  message: string;
+}
+
 export type HttpHandler = (
   request: Request,
   info: Deno.ServeHandlerInfo,
 ) => Response | Promise<Response>;
 
-export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
+export function createHttpHandler(
+  options: HttpHandlerOptions,
+  trustProxy = false,
+): HttpHandler {
   return (request, info) => {
     const { pathname } = new URL(request.url);
     switch (pathname) {
       case "/ws":
-        return upgradeRoute(request, info, options);
+        return upgradeRoute(
+          request,
+          clientAddress(request, info, trustProxy),
+          options,
+        );
       case "/healthz":
         return getOnly(request) ?? json(200, {
           status: "ok",
@@ -54,9 +70,26 @@ async function files(
   return found ?? json(404, { error: "not-found", message: "No such path" });
 }
 
-function upgradeRoute(
+/**
+ * The client's address: the connection's peer, or with TRUST_PROXY the first
+ * X-Forwarded-For hop (only safe behind a proxy that sets it).
+ */
+function clientAddress(
   request: Request,
   info: Deno.ServeHandlerInfo,
+  trustProxy: boolean,
+): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]
+      ?.trim();
+    if (forwarded) return forwarded;
+  }
+  return (info.remoteAddr as Deno.NetAddr).hostname ?? "unknown";
+}
+
+function upgradeRoute(
+  request: Request,
+  remoteAddress: string,
   options: HttpHandlerOptions,
 ): Response {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -65,15 +98,17 @@ function upgradeRoute(
       message: "Connect with a WebSocket client to /ws",
     }, { upgrade: "websocket" });
   }
-  const admitted = options.admit();
+  const admitted = options.admit(request, remoteAddress);
   if (admitted !== true) {
     options.metrics.connectionsRefused++;
-    return json(503, { error: "unavailable", message: admitted }, {
-      "retry-after": "5",
-    });
+    const { status, error, message } = admitted;
+    return json(
+      status,
+      { error, message },
+      status === 403 ? {} : { "retry-after": "5" },
+    );
   }
-  const address = info.remoteAddr as Deno.NetAddr;
-  return options.upgrade(request, address.hostname ?? "unknown");
+  return options.upgrade(request, remoteAddress);
 }
 
 function getOnly(request: Request): Response | undefined {

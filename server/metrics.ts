@@ -17,6 +17,7 @@ export type DropReason =
   | "message-too-large"
   | "rate-limited"
   | "slow-consumer"
+  | "replaced"
   | "shutdown";
 
 export class Metrics {

@@ -1,7 +1,14 @@
 import type { ServerMessage } from "../protocol/messages.ts";
+import type { DropReason } from "./metrics.ts";
 
-/** A connected client as the routing logic sees it: an id and a way to reach it. */
+/** A connected client as the routing logic sees it. */
 export interface Peer {
   readonly id: string;
+  /** The client's address (X-Forwarded-For's first hop with TRUST_PROXY). */
+  readonly remoteAddress: string;
+  /** False once closed: an admission that finishes later must not add it. */
+  readonly isOpen: boolean;
   send(message: ServerMessage): void;
+  /** Closes from the server side, counting why. */
+  close(code: number, reason: string, why: DropReason): void;
 }

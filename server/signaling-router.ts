@@ -4,44 +4,66 @@
  * a viewer's answer goes only to its own broadcaster, under its real id.
  */
 import type {
+  BroadcasterReady,
   ClientMessage,
+  JoinStream,
   WebRtcAnswer,
   WebRtcIceCandidate,
   WebRtcOffer,
 } from "../protocol/messages.ts";
 import type { ProtocolError } from "../protocol/parse-client-message.ts";
+import type { Admission, Admitted, Decision } from "./admission.ts";
+import type { AuditTrail } from "./audit.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
-import type { Membership, Room, StreamRegistry } from "./stream-registry.ts";
+import type {
+  Membership,
+  Role,
+  Room,
+  StreamRegistry,
+} from "./stream-registry.ts";
 
 export interface RouterOptions {
   registry: StreamRegistry;
   metrics: Metrics;
   logger: Logger;
+  admission: Admission;
+  audit: AuditTrail;
   maxViewersPerStream: number;
 }
+
+/** Close code for a broadcaster session taken over by a newer one of the same subject. */
+export const REPLACED_CLOSE_CODE = 4001;
 
 export class SignalingRouter {
   #registry: StreamRegistry;
   #metrics: Metrics;
   #logger: Logger;
+  #admission: Admission;
+  #audit: AuditTrail;
   #maxViewers: number;
 
   constructor(options: RouterOptions) {
     this.#registry = options.registry;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+    this.#admission = options.admission;
+    this.#audit = options.audit;
     this.#maxViewers = options.maxViewersPerStream;
   }
 
-  /** Handles one validated message from `peer`. */
-  handle(peer: Peer, message: ClientMessage): void {
+  /**
+   * Handles one validated message from `peer`. Returns a promise only while
+   * an admission is being checked; the connection holds back the peer's
+   * later messages until it settles, so order is kept.
+   */
+  handle(peer: Peer, message: ClientMessage): void | Promise<void> {
     switch (message.type) {
       case "broadcaster-ready":
-        return this.#announce(peer, message.streamId);
+        return this.#enter(peer, message, "broadcaster");
       case "join-stream":
-        return this.#join(peer, message.streamId);
+        return this.#enter(peer, message, "viewer");
       case "leave-stream":
         return this.#leaveStream(peer, message.streamId);
       case "webrtc-offer":
@@ -63,11 +85,14 @@ export class SignalingRouter {
   leave(peer: Peer, reason: string): void {
     const membership = this.#registry.remove(peer.id);
     if (!membership) return;
-    const { room, role } = membership;
-    this.#logger.info("left", {
+    const { room, role, identity } = membership;
+    this.#audit.record({
+      kind: "left",
       clientId: peer.id,
       streamId: room.streamId,
       role,
+      subject: identity?.subject,
+      name: identity?.name,
       reason,
     });
     if (role === "broadcaster") {
@@ -96,23 +121,80 @@ export class SignalingRouter {
     );
   }
 
-  #announce(peer: Peer, streamId: string): void {
+  #enter(
+    peer: Peer,
+    message: BroadcasterReady | JoinStream,
+    role: Role,
+  ): void | Promise<void> {
+    const decision = this.#admission.decide(peer, message, role);
+    if (decision instanceof Promise) {
+      return decision.then((d) =>
+        this.#entered(peer, message.streamId, role, d)
+      );
+    }
+    this.#entered(peer, message.streamId, role, decision);
+  }
+
+  #entered(peer: Peer, streamId: string, role: Role, decision: Decision): void {
+    // The socket may have closed while a token was being checked.
+    if (!peer.isOpen) return;
+    if (!decision.ok) {
+      return this.#refuseEntry(peer, streamId, role, decision.error);
+    }
+    if (role === "broadcaster") this.#announce(peer, streamId, decision);
+    else this.#join(peer, streamId, decision);
+  }
+
+  /** A refused announce or join: the error, and a line in the audit trail. */
+  #refuseEntry(
+    peer: Peer,
+    streamId: string,
+    role: Role,
+    error: ProtocolError,
+  ): void {
+    this.#audit.record({
+      kind: "refused",
+      clientId: peer.id,
+      streamId,
+      role,
+      reason: error.code,
+      remoteAddress: peer.remoteAddress,
+    });
+    this.refuse(peer, error);
+  }
+
+  #announce(peer: Peer, streamId: string, admitted: Admitted): void {
     const existing = this.#registry.room(streamId)?.broadcaster;
     if (existing && existing !== peer) {
-      return this.refuse(peer, {
-        code: "stream-taken",
-        message: `Stream ${streamId} already has a broadcaster`,
-        inReplyTo: "broadcaster-ready",
+      const holder = this.#registry.membershipOf(existing.id)?.identity;
+      const sameSubject = holder !== undefined &&
+        holder.subject === admitted.identity?.subject;
+      if (!sameSubject) {
+        return this.#refuseEntry(peer, streamId, "broadcaster", {
+          code: "stream-taken",
+          message: `Stream ${streamId} already has a broadcaster`,
+          inReplyTo: "broadcaster-ready",
+        });
+      }
+      // The same user again, with a valid token: a stale session of theirs.
+      this.refuse(existing, {
+        code: "replaced",
+        message: "A newer session of this broadcaster took over the stream",
       });
+      existing.close(REPLACED_CLOSE_CODE, "Replaced", "replaced");
     }
     const current = this.#registry.membershipOf(peer.id);
     const again = current?.role === "broadcaster" &&
       current.room.streamId === streamId;
     // A connection holds one role in one stream: switching leaves the old one.
     if (current && !again) this.leave(peer, "switched");
-    const room = this.#registry.setBroadcaster(streamId, peer);
+    const room = this.#registry.setBroadcaster(
+      streamId,
+      peer,
+      admitted.identity,
+    );
     if (!again) {
-      this.#logger.info("broadcaster-ready", { clientId: peer.id, streamId });
+      this.#recordJoin(peer, streamId, "broadcaster", admitted);
       for (const viewer of room.viewers.values()) {
         viewer.send({ type: "broadcaster-joined", streamId });
       }
@@ -121,6 +203,7 @@ export class SignalingRouter {
       type: "broadcaster-accepted",
       streamId,
       viewerCount: room.viewers.size,
+      ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
     });
     // Every waiting viewer, again on a re-announce: the broadcaster may have
     // dropped its peer connections and needs a fresh offer for each.
@@ -129,24 +212,22 @@ export class SignalingRouter {
     }
   }
 
-  #join(peer: Peer, streamId: string): void {
+  #join(peer: Peer, streamId: string, admitted: Admitted): void {
     const current = this.#registry.membershipOf(peer.id);
     const again = current?.role === "viewer" &&
       current.room.streamId === streamId;
     const room = this.#registry.room(streamId);
-    if (!again && room && room.viewers.size >= this.#maxViewers) {
-      return this.refuse(peer, {
+    const cap = Math.min(this.#maxViewers, room?.viewerCap ?? Infinity);
+    if (!again && room && room.viewers.size >= cap) {
+      return this.#refuseEntry(peer, streamId, "viewer", {
         code: "stream-full",
-        message:
-          `Stream ${streamId} has the maximum of ${this.#maxViewers} viewers`,
+        message: `Stream ${streamId} has the maximum of ${cap} viewers`,
         inReplyTo: "join-stream",
       });
     }
     if (current && !again) this.leave(peer, "switched");
-    const joined = this.#registry.addViewer(streamId, peer);
-    if (!again) {
-      this.#logger.info("joined", { clientId: peer.id, streamId });
-    }
+    const joined = this.#registry.addViewer(streamId, peer, admitted.identity);
+    if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
     // The broadcaster first: if the reply below drops a slow viewer, its
     // `viewer-left` then follows this `viewer-joined` instead of preceding it.
     // On a re-join too: a viewer whose connection failed asks for a new offer.
@@ -163,6 +244,23 @@ export class SignalingRouter {
       streamId,
       viewerId: peer.id,
       live: joined.broadcaster !== undefined,
+      ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+    });
+  }
+
+  #recordJoin(
+    peer: Peer,
+    streamId: string,
+    role: Role,
+    admitted: Admitted,
+  ): void {
+    this.#audit.record({
+      kind: "joined",
+      clientId: peer.id,
+      streamId,
+      role,
+      subject: admitted.identity?.subject,
+      name: admitted.identity?.name,
     });
   }
 

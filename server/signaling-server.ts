@@ -3,14 +3,21 @@
  * WebSocket, all sharing one registry and router. Importable (tests and
  * benchmarks start it on port 0); `main.ts` is the command-line entry.
  */
+import { Admission } from "./admission.ts";
+import { AuditTrail } from "./audit.ts";
 import { newClientId } from "./client-id.ts";
 import type { ServerConfig } from "./config.ts";
 import { Connection, type ConnectionContext } from "./connection.ts";
-import { createHttpHandler } from "./http-handler.ts";
+import { createHttpHandler, type Refusal } from "./http-handler.ts";
+import { IpLimits } from "./ip-limits.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Gauges, Metrics } from "./metrics.ts";
 import { SignalingRouter } from "./signaling-router.ts";
+import { originCheck } from "./origins.ts";
 import { StreamRegistry } from "./stream-registry.ts";
+import { secretKey } from "./tokens.ts";
+import { TurnCredentials } from "./turn-credentials.ts";
+import { WebhookSender } from "./webhook.ts";
 
 export interface SignalingServer {
   /** The port actually bound (useful with `port: 0`). */
@@ -49,12 +56,47 @@ export function startSignalingServer(
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
   const registry = new StreamRegistry();
+  const webhook = config.webhookUrl && config.webhookSecret
+    ? new WebhookSender({
+      url: config.webhookUrl,
+      secret: config.webhookSecret,
+      logger,
+    })
+    : undefined;
+  const audit = new AuditTrail(
+    logger,
+    webhook ? [(event) => webhook.send(event)] : [],
+  );
+  const ipLimits = new IpLimits(
+    config.maxConnectionsPerIp,
+    config.joinRatePerIpPerMinute,
+    config.joinBurstPerIp,
+  );
+  const admission = new Admission({
+    ipLimits,
+    audit,
+    tokenKey: config.signalSecret ? secretKey(config.signalSecret) : undefined,
+    turn: config.turnUrls && config.turnSecret
+      ? new TurnCredentials({
+        urls: config.turnUrls,
+        secret: config.turnSecret,
+        ttlSeconds: config.turnTtlSeconds,
+        stunUrls: config.stunUrls,
+      })
+      : undefined,
+  });
   const router = new SignalingRouter({
     registry,
     metrics,
     logger,
+    admission,
+    audit,
     maxViewersPerStream: config.maxViewersPerStream,
   });
+  const allowedOrigin = originCheck(config.allowedOrigins);
+  // Addresses that left and whose join bucket refilled are forgotten.
+  const sweep = setInterval(() => ipLimits.sweep(performance.now()), 60_000);
+  Deno.unrefTimer(sweep);
   const connections = new Map<string, Connection>();
   const events = new EventTarget();
   let lifecycle: Lifecycle = "running";
@@ -67,6 +109,7 @@ export function startSignalingServer(
     logger,
     onClosed(connection) {
       connections.delete(connection.id);
+      ipLimits.disconnect(connection.remoteAddress, performance.now());
       logger.debug("disconnected", { clientId: connection.id });
       events.dispatchEvent(
         new CustomEvent("connection-closed", { detail: connection.id }),
@@ -81,19 +124,53 @@ export function startSignalingServer(
     viewers: registry.viewerCount,
   });
 
+  const refuse = (
+    status: Refusal["status"],
+    error: string,
+    message: string,
+    remoteAddress: string,
+  ): Refusal => {
+    audit.record({ kind: "refused", reason: error, remoteAddress });
+    return { status, error, message };
+  };
+
   const handler = createHttpHandler({
     metrics,
     gauges,
     startedAt,
     files: options.files,
-    admit() {
-      if (lifecycle === "draining") return "Server is shutting down";
+    admit(request, remoteAddress) {
+      if (!allowedOrigin(request.headers.get("origin"))) {
+        return refuse(
+          403,
+          "origin-not-allowed",
+          "This page's origin may not connect",
+          remoteAddress,
+        );
+      }
+      if (lifecycle === "draining") {
+        return refuse(
+          503,
+          "shutting-down",
+          "Server is shutting down",
+          remoteAddress,
+        );
+      }
       if (connections.size >= config.maxConnections) {
-        logger.warn("connection-refused", {
-          reason: "max-connections",
-          limit: config.maxConnections,
-        });
-        return `Server is at its limit of ${config.maxConnections} connections`;
+        return refuse(
+          503,
+          "server-full",
+          `Server is at its limit of ${config.maxConnections} connections`,
+          remoteAddress,
+        );
+      }
+      if (!ipLimits.connect(remoteAddress, performance.now())) {
+        return refuse(
+          429,
+          "too-many-connections",
+          `At most ${config.maxConnectionsPerIp} connections per address`,
+          remoteAddress,
+        );
       }
       return true;
     },
@@ -111,7 +188,7 @@ export function startSignalingServer(
       logger.debug("connected", { clientId: id, remoteAddress });
       return response;
     },
-  });
+  }, config.trustProxy);
 
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -147,10 +224,15 @@ export function startSignalingServer(
         if (lifecycle === "draining") return server.finished;
         lifecycle = "draining";
         logger.info("shutting-down", { connections: connections.size });
+        clearInterval(sweep);
         for (const connection of [...connections.values()]) {
           connection.close(1001, "Server shutting down", "shutdown");
         }
-        await Promise.all([server.shutdown(), secure?.shutdown()]);
+        await Promise.all([
+          server.shutdown(),
+          secure?.shutdown(),
+          webhook?.close(),
+        ]);
       },
     };
   });

@@ -10,13 +10,23 @@ export interface Room {
   broadcaster: Peer | undefined;
   /** Viewers by client id, in join order. */
   readonly viewers: Map<string, Peer>;
+  /** The broadcaster token's `maxViewers`, while that broadcaster is here. */
+  viewerCap: number | undefined;
 }
 
 export type Role = "broadcaster" | "viewer";
 
+/** Who a member is, from its token; absent in open development mode. */
+export interface Identity {
+  subject: string;
+  name?: string;
+  maxViewers?: number;
+}
+
 export interface Membership {
   readonly role: Role;
   readonly room: Room;
+  readonly identity?: Identity;
 }
 
 export class StreamRegistry {
@@ -54,17 +64,18 @@ export class StreamRegistry {
   }
 
   /** Makes `peer` the broadcaster of `streamId`; the caller checked it is free. */
-  setBroadcaster(streamId: string, peer: Peer): Room {
+  setBroadcaster(streamId: string, peer: Peer, identity?: Identity): Room {
     const room = this.#roomFor(streamId);
     room.broadcaster = peer;
-    this.#members.set(peer.id, { role: "broadcaster", room });
+    room.viewerCap = identity?.maxViewers;
+    this.#members.set(peer.id, { role: "broadcaster", room, identity });
     return room;
   }
 
-  addViewer(streamId: string, peer: Peer): Room {
+  addViewer(streamId: string, peer: Peer, identity?: Identity): Room {
     const room = this.#roomFor(streamId);
     room.viewers.set(peer.id, peer);
-    this.#members.set(peer.id, { role: "viewer", room });
+    this.#members.set(peer.id, { role: "viewer", room, identity });
     return room;
   }
 
@@ -74,8 +85,10 @@ export class StreamRegistry {
     if (!membership) return undefined;
     this.#members.delete(clientId);
     const { room } = membership;
-    if (membership.role === "broadcaster") room.broadcaster = undefined;
-    else room.viewers.delete(clientId);
+    if (membership.role === "broadcaster") {
+      room.broadcaster = undefined;
+      room.viewerCap = undefined;
+    } else room.viewers.delete(clientId);
     if (!room.broadcaster && room.viewers.size === 0) {
       this.#rooms.delete(room.streamId);
     }
@@ -85,7 +98,12 @@ export class StreamRegistry {
   #roomFor(streamId: string): Room {
     let room = this.#rooms.get(streamId);
     if (!room) {
-      room = { streamId, broadcaster: undefined, viewers: new Map() };
+      room = {
+        streamId,
+        broadcaster: undefined,
+        viewers: new Map(),
+        viewerCap: undefined,
+      };
       this.#rooms.set(streamId, room);
     }
     return room;

@@ -28,6 +28,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Whether the bucket has refilled completely by `now`. */
+  isFull(now: number): boolean {
+    const elapsed = Math.max(0, now - this.#updatedAt);
+    return this.#tokens + (elapsed * this.perSecond) / 1000 >= this.capacity;
+  }
+
   /** Milliseconds until the next token, for the error message. */
   msUntilNext(): number {
     return Math.max(0, Math.ceil(((1 - this.#tokens) * 1000) / this.perSecond));

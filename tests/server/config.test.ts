@@ -25,6 +25,18 @@ Deno.test("every variable is read", () => {
     MAX_CONNECTIONS: "100",
     LOG_LEVEL: "DEBUG",
     STATIC_DIR: ".",
+    SIGNAL_SECRET: "s".repeat(32),
+    ALLOWED_ORIGINS: "https://shop.example, https://*.example.com",
+    MAX_CONNECTIONS_PER_IP: "5",
+    JOIN_RATE_PER_IP_PER_MINUTE: "10",
+    JOIN_BURST_PER_IP: "3",
+    TRUST_PROXY: "1",
+    WEBHOOK_URL: "http://127.0.0.1:9/hook",
+    WEBHOOK_SECRET: "w",
+    TURN_URLS: "turn:127.0.0.1:3478",
+    TURN_SECRET: "t",
+    TURN_TTL_SECONDS: "600",
+    STUN_URLS: "stun:127.0.0.1:3478",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -40,6 +52,18 @@ Deno.test("every variable is read", () => {
     maxConnections: 100,
     logLevel: "debug",
     staticDir: ".",
+    signalSecret: "s".repeat(32),
+    allowedOrigins: ["https://shop.example", "https://*.example.com"],
+    maxConnectionsPerIp: 5,
+    joinRatePerIpPerMinute: 10,
+    joinBurstPerIp: 3,
+    trustProxy: true,
+    webhookUrl: "http://127.0.0.1:9/hook",
+    webhookSecret: "w",
+    turnUrls: ["turn:127.0.0.1:3478"],
+    turnSecret: "t",
+    turnTtlSeconds: 600,
+    stunUrls: ["stun:127.0.0.1:3478"],
   });
 });
 
@@ -52,6 +76,10 @@ Deno.test("bad values stop the start with every culprit named", () => {
         MAX_MESSAGE_BYTES: "64k",
         LOG_LEVEL: "loud",
         STATIC_DIR: "/no/such/dir",
+        SIGNAL_SECRET: "too-short",
+        ALLOWED_ORIGINS: "shop.example",
+        WEBHOOK_URL: "http://127.0.0.1:9/hook",
+        TURN_URLS: "turn:127.0.0.1:3478",
       }),
     (error: Error) => {
       for (
@@ -61,6 +89,10 @@ Deno.test("bad values stop the start with every culprit named", () => {
           "MAX_MESSAGE_BYTES",
           "LOG_LEVEL",
           "STATIC_DIR",
+          "SIGNAL_SECRET",
+          "ALLOWED_ORIGINS",
+          "WEBHOOK_SECRET",
+          "TURN_SECRET",
         ]
       ) {
         assert.match(error.message, new RegExp(name));

@@ -4,7 +4,10 @@
  * bug; the socket, connection and server loop around it are the real ones.
  */
 import assert from "node:assert/strict";
+import { Admission } from "../../server/admission.ts";
+import { AuditTrail } from "../../server/audit.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
+import { IpLimits } from "../../server/ip-limits.ts";
 import { Connection } from "../../server/connection.ts";
 import { createLogger } from "../../server/logger.ts";
 import { Metrics } from "../../server/metrics.ts";
@@ -15,9 +18,9 @@ import type { ClientMessage } from "../../protocol/messages.ts";
 import { TestClient } from "./test-client.ts";
 
 class BrokenOnJoin extends SignalingRouter {
-  override handle(peer: Peer, message: ClientMessage): void {
+  override handle(peer: Peer, message: ClientMessage): void | Promise<void> {
     if (message.type === "join-stream") throw new TypeError("boom");
-    super.handle(peer, message);
+    return super.handle(peer, message);
   }
 }
 
@@ -25,10 +28,13 @@ Deno.test("a handler that throws gets internal-error and the connection stays", 
   const logs: string[] = [];
   const logger = createLogger("info", (line) => logs.push(line));
   const metrics = new Metrics();
+  const audit = new AuditTrail(logger);
   const router = new BrokenOnJoin({
     registry: new StreamRegistry(),
     metrics,
     logger,
+    audit,
+    admission: new Admission({ ipLimits: new IpLimits(50, 120, 30), audit }),
     maxViewersPerStream: 50,
   });
   const server = Deno.serve(

@@ -45,9 +45,17 @@ for (const level of ["info", "debug"] as const) {
       assert.equal(typeof entry.event, "string");
       assert.ok(!line.includes(MARKER), `leaked: ${line}`);
     }
-    const events = t.logs.map((line) => JSON.parse(line).event);
-    for (const event of ["listening", "broadcaster-ready", "joined", "left"]) {
-      assert.ok(events.includes(event), `no ${event} line`);
-    }
+    const events = t.logs.map((line) => JSON.parse(line));
+    assert.ok(events.some((e) => e.event === "listening"), "no listening line");
+    const audit = events.filter((e) => e.event === "audit");
+    assert.deepEqual(
+      audit.map((e) => [e.kind, e.role, e.streamId]),
+      [
+        ["joined", "broadcaster", "s"],
+        ["joined", "viewer", "s"],
+        ["left", "viewer", "s"],
+      ],
+    );
+    assert.equal(audit.at(-1).clientId, viewer.id);
   });
 }

@@ -37,6 +37,11 @@ export async function startTestServer(
     ...DEFAULT_CONFIG,
     hostname: "127.0.0.1",
     port: 0,
+    // Every test client comes from 127.0.0.1: per-IP limits are tested on
+    // their own, with small values.
+    maxConnectionsPerIp: 100_000,
+    joinRatePerIpPerMinute: 6_000_000,
+    joinBurstPerIp: 100_000,
     ...overrides,
   };
   const server = await startSignalingServer(config, {

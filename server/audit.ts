@@ -1,0 +1,47 @@
+/**
+ * The audit trail: one JSON log line per admission, refusal, join and leave,
+ * with the stream, role, subject (from the token), client id, time and
+ * reason; the same events go to the webhook when one is configured.
+ */
+import type { Logger } from "./logger.ts";
+
+export type AuditKind = "admitted" | "refused" | "joined" | "left";
+
+export interface AuditEvent {
+  kind: AuditKind;
+  /** ISO 8601. */
+  time: string;
+  clientId?: string;
+  streamId?: string;
+  role?: "broadcaster" | "viewer";
+  /** `sub` of the token; absent in open development mode. */
+  subject?: string;
+  /** `name` of the token, for "watched by …". */
+  name?: string;
+  /** Why: an error code for refusals, the cause for leaves. */
+  reason?: string;
+  remoteAddress?: string;
+}
+
+export type AuditSink = (event: AuditEvent) => void;
+
+export class AuditTrail {
+  #logger: Logger;
+  #sinks: AuditSink[];
+
+  constructor(logger: Logger, sinks: AuditSink[] = []) {
+    this.#logger = logger;
+    this.#sinks = sinks;
+  }
+
+  record(event: Omit<AuditEvent, "time">): void {
+    const full = { time: new Date().toISOString(), ...event } as AuditEvent;
+    for (const key of Object.keys(full) as (keyof AuditEvent)[]) {
+      if (full[key] === undefined) delete full[key];
+    }
+    // The log line carries the logger's own timestamp.
+    const { time: _time, ...fields } = full;
+    this.#logger.info("audit", fields);
+    for (const sink of this.#sinks) sink(full);
+  }
+}
