@@ -98,7 +98,12 @@ if (import.meta.main) {
   await esbuild.stop();
   const bundle = await Deno.readTextFile(`${outdir}/elements.js`);
   const signaling = await startSignalingServer(
-    { ...DEFAULT_CONFIG, hostname: "127.0.0.1", port: 0 },
+    {
+      ...DEFAULT_CONFIG,
+      hostname: "127.0.0.1",
+      port: 0,
+      joinBurstPerIp: 10_000,
+    },
     { logger: createLogger("warn") },
   );
   const pages = Deno.serve(

@@ -19,6 +19,9 @@ function start(port: number): Promise<SignalingServer> {
       hostname: "127.0.0.1",
       port,
       heartbeatIntervalMs: 2_000,
+      // All test pages connect from 127.0.0.1.
+      maxConnectionsPerIp: 10_000,
+      joinBurstPerIp: 10_000,
     },
     { logger: createLogger("warn") },
   );
