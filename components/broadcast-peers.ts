@@ -13,7 +13,10 @@ import type {
 export interface BroadcastPeersOptions {
   streamId(): string;
   send(message: ClientMessage): void;
-  iceServers(): RTCIceServer[];
+  /** ICE servers and transport policy for each new connection. */
+  rtcConfiguration(): RTCConfiguration;
+  /** A STUN/TURN server refused or failed (401: TURN credentials refused). */
+  onIceError(code: number, text: string): void;
   /** The stream whose tracks every viewer gets. */
   stream(): MediaStream;
   /** Video bits per second for each viewer when there are `viewers`. */
@@ -71,9 +74,7 @@ export class BroadcastPeers {
   /** A fresh connection to `viewerId`, replacing any earlier one. */
   connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
     this.close(viewerId);
-    const pc = new RTCPeerConnection({
-      iceServers: this.#options.iceServers(),
-    });
+    const pc = new RTCPeerConnection(this.#options.rtcConfiguration());
     const peer: Peer = {
       viewerId,
       pc,
@@ -98,6 +99,10 @@ export class BroadcastPeers {
       "connectionstatechange",
       () => this.#onConnectionState(peer),
     );
+    pc.addEventListener("icecandidateerror", (event) => {
+      const { errorCode, errorText } = event as RTCPeerConnectionIceErrorEvent;
+      this.#options.onIceError(errorCode, errorText);
+    });
     this.#negotiate(peer, false);
     this.applyBitrates();
     this.#options.onChange();

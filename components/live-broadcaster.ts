@@ -28,6 +28,11 @@ import {
   languageOf,
   type LiveStrings,
 } from "./strings.ts";
+import {
+  isAuthRefusal,
+  StreamToken,
+  type TokenProvider,
+} from "./stream-token.ts";
 import { ScreenWakeLock } from "./wake-lock.ts";
 
 /** What the provider sees. */
@@ -68,14 +73,17 @@ interface BroadcasterView {
  * @attr video-width - Requested width (default 1280).
  * @attr video-height - Requested height (default 720).
  * @attr no-audio - Send video only.
+ * @attr ice-transport-policy - `all` (default) or `relay`: use only TURN relays.
+ * @attr token - A broadcaster token for this stream, when the server requires one (SIGNAL_SECRET).
  * @attr state - Reflects the current state, for styling (read-only).
  *
  * @prop {BroadcasterState} state - The current state.
  * @prop {Partial<LiveStrings>} strings - Overrides for any visible string.
  * @prop {number} viewerCount - Viewers in the stream, as the server counts them.
+ * @prop {TokenProvider | undefined} tokenProvider - Called for a token before announcing, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
- * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, ...).
+ * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, ...).
  * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`).
  * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`).
  *
@@ -124,6 +132,9 @@ export class LiveBroadcaster extends LitElement {
     videoWidth: { type: Number, attribute: "video-width" },
     videoHeight: { type: Number, attribute: "video-height" },
     noAudio: { type: Boolean, attribute: "no-audio" },
+    iceTransportPolicy: { type: String, attribute: "ice-transport-policy" },
+    token: { type: String },
+    tokenProvider: { attribute: false },
     strings: { attribute: false },
   };
 
@@ -136,6 +147,9 @@ export class LiveBroadcaster extends LitElement {
   declare videoWidth: number;
   declare videoHeight: number;
   declare noAudio: boolean;
+  declare iceTransportPolicy: RTCIceTransportPolicy;
+  declare token: string | null;
+  declare tokenProvider: TokenProvider | undefined;
   declare strings: Partial<LiveStrings>;
 
   #state = new PublishedState<BroadcasterState>(this, "idle");
@@ -160,11 +174,18 @@ export class LiveBroadcaster extends LitElement {
   #serverIceServers: RTCIceServer[] | undefined;
   #wakeLock = new ScreenWakeLock();
   #bitrates: Promise<void> = Promise.resolve();
+  #token = new StreamToken("broadcaster");
+  #tokenRetried = false;
+  #turnRefused = false;
   #peers = new BroadcastPeers({
     streamId: () => this.streamId!,
     send: (message) => this.#signaling?.send(message),
-    iceServers: () =>
-      this.iceServers ?? this.#serverIceServers ?? DEFAULT_ICE_SERVERS,
+    rtcConfiguration: () => ({
+      iceServers: this.iceServers ?? this.#serverIceServers ??
+        DEFAULT_ICE_SERVERS,
+      iceTransportPolicy: this.iceTransportPolicy,
+    }),
+    onIceError: (code) => this.#onIceError(code),
     stream: () => this.#stream!,
     bitrateFor: (viewers) =>
       perViewerBitrate(viewers, {
@@ -188,6 +209,9 @@ export class LiveBroadcaster extends LitElement {
     this.videoWidth = DEFAULT_CAPTURE.width;
     this.videoHeight = DEFAULT_CAPTURE.height;
     this.noAudio = false;
+    this.iceTransportPolicy = "all";
+    this.token = null;
+    this.tokenProvider = undefined;
     this.strings = {};
   }
 
@@ -423,12 +447,35 @@ export class LiveBroadcaster extends LitElement {
     this.#announce();
   }
 
-  #announce(): void {
+  /** Sends `broadcaster-ready`, with a token when there is one. */
+  async #announce(): Promise<void> {
     clearTimeout(this.#retakeTimer);
-    this.#signaling?.send({
+    const signaling = this.#signaling;
+    let token: string | undefined;
+    try {
+      token = await this.#token.get(this, this.streamId!);
+    } catch (error) {
+      return this.#onServerError("token-provider-failed", String(error));
+    }
+    // Still the same connection: the provider may have been slow.
+    if (signaling !== this.#signaling) return;
+    signaling?.send({
       type: "broadcaster-ready",
       streamId: this.streamId!,
+      ...(token ? { token } : {}),
     });
+  }
+
+  #onIceError(code: number): void {
+    // 401 from a TURN server: its credentials were refused.
+    if (code !== 401 || this.#turnRefused) return;
+    this.#turnRefused = true;
+    const message = "The TURN server refused the credentials";
+    if (this.iceTransportPolicy === "relay") {
+      this.#serverError = { code: "turn-auth-failed", message };
+      this.#update();
+    }
+    this.#emit(new LiveErrorEvent("turn-auth-failed", message));
   }
 
   #onSignaling(): void {
@@ -440,6 +487,8 @@ export class LiveBroadcaster extends LitElement {
     switch (message.type) {
       case "broadcaster-accepted":
         this.#accepted = true;
+        this.#tokenRetried = false;
+        if (message.iceServers) this.#serverIceServers = message.iceServers;
         this.#everAccepted = true;
         this.#serverError = undefined;
         this.#replay = { remaining: message.viewerCount, seen: new Set() };
@@ -498,19 +547,33 @@ export class LiveBroadcaster extends LitElement {
   }
 
   #onServerError(code: string, message: string): void {
-    if (code === "stream-taken") {
+    if (code === "token-expired" && this.tokenProvider && !this.#tokenRetried) {
+      // Expired on the way: one more try with a fresh token.
+      this.#tokenRetried = true;
+      this.#token.forget();
+      this.#announce();
+      return;
+    }
+    if (code === "replaced") {
+      // Our own newer session has the stream: stop, do not fight for it.
+      this.stop();
+    } else if (code === "stream-taken" || code === "join-rate-limited") {
       // Often a stale session of ours that the server has not dropped yet.
       this.#retakeTimer = setTimeout(
         () => this.#announce(),
         RETAKE_INTERVAL_MS,
       );
-    } else if (code !== "invalid-stream-id") {
+    } else if (
+      !isAuthRefusal(code) && code !== "invalid-stream-id" &&
+      code !== "token-provider-failed"
+    ) {
       console.warn(
         `live-broadcaster: server refused a message: ${code}: ${message}`,
       );
       return;
     }
     this.#serverError = { code, message };
+    this.#update();
     this.#emit(new LiveErrorEvent(code, message));
   }
 
@@ -598,8 +661,13 @@ export class LiveBroadcaster extends LitElement {
     if (this.#cameraError || this.#intent === "stopped") {
       this.stop();
       this.start();
-    } else if (this.#serverError?.code === "stream-taken") {
+    } else if (this.#serverError && this.#signaling?.state === "open") {
+      // Refused by the server: ask again (with a fresh token, if provided).
+      this.#serverError = undefined;
+      this.#token.forget();
+      this.#tokenRetried = false;
       this.#announce();
+      this.#update();
     } else {
       this.#signaling?.reconnectNow();
     }

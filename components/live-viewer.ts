@@ -22,6 +22,11 @@ import {
   soundOffIcon,
   soundOnIcon,
 } from "./viewer-icons.ts";
+import {
+  isAuthRefusal,
+  StreamToken,
+  type TokenProvider,
+} from "./stream-token.ts";
 import { ViewerPeer } from "./viewer-peer.ts";
 import { sharedStyles } from "./shared-styles.ts";
 import { viewerStyles } from "./viewer-styles.ts";
@@ -43,6 +48,8 @@ type Presence = "unknown" | "waiting" | "present" | "left";
 /** How long a failed connection waits for the broadcaster's own recovery before asking anew. */
 const REJOIN_AFTER_FAILURE_MS = 3_000;
 const STATS_INTERVAL_MS = 1_000;
+/** How long a viewer refused for too many joins from its network waits. */
+const RATE_LIMITED_RETRY_MS = 10_000;
 
 /** Everything render() reads that is not a public property. */
 interface ViewerView {
@@ -60,11 +67,14 @@ interface ViewerView {
  * @attr stream-id - The stream to watch (an order id, say).
  * @attr signaling-url - WebSocket URL of the signaling server; default `/ws` on the origin the script came from.
  * @attr ice-servers - JSON array of RTCIceServer; default the seed's STUN server, or the server's list when it sends one.
+ * @attr ice-transport-policy - `all` (default) or `relay`: use only TURN relays.
+ * @attr token - A viewer token for this stream, when the server requires one (SIGNAL_SECRET).
  * @attr stats - Show live statistics (resolution, fps, bitrate, round trip, candidate type).
  * @attr state - Reflects the current state, for styling (read-only).
  *
  * @prop {ViewerState} state - The current state.
  * @prop {Partial<LiveStrings>} strings - Overrides for any visible string.
+ * @prop {TokenProvider | undefined} tokenProvider - Called for a token before joining, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
  * @prop {RTCIceServer[] | undefined} iceServers - ICE servers for every connection (the attribute is JSON); default the seed's STUN server, or the server's list when it sends one.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
@@ -111,6 +121,9 @@ export class LiveViewer extends LitElement {
       attribute: "ice-servers",
       converter: { fromAttribute: parseIceServers },
     },
+    iceTransportPolicy: { type: String, attribute: "ice-transport-policy" },
+    token: { type: String },
+    tokenProvider: { attribute: false },
     showStats: { type: Boolean, attribute: "stats", reflect: true },
     strings: { attribute: false },
   };
@@ -118,6 +131,9 @@ export class LiveViewer extends LitElement {
   declare streamId: string | null;
   declare signalingUrl: string | null;
   declare iceServers: RTCIceServer[] | undefined;
+  declare iceTransportPolicy: RTCIceTransportPolicy;
+  declare token: string | null;
+  declare tokenProvider: TokenProvider | undefined;
   declare showStats: boolean;
   declare strings: Partial<LiveStrings>;
 
@@ -131,6 +147,9 @@ export class LiveViewer extends LitElement {
   #hasStream = false;
   #everOpen = false;
   #fatal: { code: string; message: string } | undefined;
+  #token = new StreamToken("viewer");
+  #tokenRetried = false;
+  #turnRefused = false;
   #serverIceServers: RTCIceServer[] | undefined;
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -140,6 +159,9 @@ export class LiveViewer extends LitElement {
     this.streamId = null;
     this.signalingUrl = null;
     this.iceServers = undefined;
+    this.iceTransportPolicy = "all";
+    this.token = null;
+    this.tokenProvider = undefined;
     this.showStats = false;
     this.strings = {};
   }
@@ -203,8 +225,12 @@ export class LiveViewer extends LitElement {
       streamId: () => this.streamId!,
       viewerId: () => this.#signaling?.clientId,
       send: (message) => this.#signaling?.send(message),
-      iceServers: () =>
-        this.iceServers ?? this.#serverIceServers ?? DEFAULT_ICE_SERVERS,
+      rtcConfiguration: () => ({
+        iceServers: this.iceServers ?? this.#serverIceServers ??
+          DEFAULT_ICE_SERVERS,
+        iceTransportPolicy: this.iceTransportPolicy,
+      }),
+      onIceError: (code) => this.#onIceError(code),
       onStream: (stream) => this.#showStream(stream),
       onConnectionState: (state) => this.#onMedia(state),
     });
@@ -233,8 +259,44 @@ export class LiveViewer extends LitElement {
   #onSession(welcome: Welcome): void {
     this.#everOpen = true;
     if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
-    this.#signaling?.send({ type: "join-stream", streamId: this.streamId! });
+    this.#join();
     this.#update();
+  }
+
+  /** Sends `join-stream`, with a token when there is one. */
+  async #join(): Promise<void> {
+    const signaling = this.#signaling;
+    let token: string | undefined;
+    try {
+      token = await this.#token.get(this, this.streamId!);
+    } catch (error) {
+      return this.#fail("token-provider-failed", String(error));
+    }
+    // Still the same connection: the provider may have been slow.
+    if (signaling !== this.#signaling) return;
+    signaling?.send({
+      type: "join-stream",
+      streamId: this.streamId!,
+      ...(token ? { token } : {}),
+    });
+  }
+
+  /** A failure retrying cannot fix: the error state, a `live-error`, no reconnecting. */
+  #fail(code: string, message: string): void {
+    this.#fatal = { code, message };
+    this.#signaling?.close();
+    this.#update();
+    this.#emit(new LiveErrorEvent(code, message));
+  }
+
+  #onIceError(code: number): void {
+    // 401 from a TURN server: its credentials were refused.
+    if (code !== 401 || this.#turnRefused) return;
+    this.#turnRefused = true;
+    const message = "The TURN server refused the credentials";
+    if (this.iceTransportPolicy === "relay") {
+      this.#fail("turn-auth-failed", message);
+    } else this.#emit(new LiveErrorEvent("turn-auth-failed", message));
   }
 
   #onSignaling(_state: SignalingState): void {
@@ -247,6 +309,8 @@ export class LiveViewer extends LitElement {
     switch (message.type) {
       case "join-accepted":
         this.#presence = message.live ? "present" : "waiting";
+        if (message.iceServers) this.#serverIceServers = message.iceServers;
+        this.#tokenRetried = false;
         break;
       case "broadcaster-joined":
         this.#presence = "present";
@@ -272,14 +336,19 @@ export class LiveViewer extends LitElement {
   }
 
   #onServerError(code: string, message: string): void {
-    // Refusals that retrying cannot fix; the rest are logged and ignored.
-    if (
-      code === "stream-full" || code === "invalid-stream-id" ||
-      code === "invalid-field"
+    if (code === "token-expired" && this.tokenProvider && !this.#tokenRetried) {
+      // Expired on the way: one more try with a fresh token.
+      this.#tokenRetried = true;
+      this.#token.forget();
+      this.#join();
+    } else if (code === "join-rate-limited") {
+      this.#rejoinTimer = setTimeout(() => this.#join(), RATE_LIMITED_RETRY_MS);
+    } else if (
+      isAuthRefusal(code) || code === "stream-full" ||
+      code === "invalid-stream-id" || code === "invalid-field"
     ) {
-      this.#fatal = { code, message };
-      this.#signaling?.close();
-      this.#emit(new LiveErrorEvent(code, message));
+      // Refusals that retrying cannot fix.
+      this.#fail(code, message);
     } else {
       console.warn(
         `live-viewer: server refused a message: ${code}: ${message}`,
@@ -295,10 +364,7 @@ export class LiveViewer extends LitElement {
       // The broadcaster retries by itself; if nothing new comes, ask for it.
       this.#rejoinTimer = setTimeout(() => {
         if (this.#media === "failed" || this.#media === "disconnected") {
-          this.#signaling?.send({
-            type: "join-stream",
-            streamId: this.streamId!,
-          });
+          this.#join();
         }
       }, REJOIN_AFTER_FAILURE_MS);
     }

@@ -53,6 +53,11 @@ export interface LiveStrings {
   streamFull: string;
   invalidStreamId: string;
   missingStreamId: string;
+  notAuthorized: string;
+  authExpired: string;
+  replaced: string;
+  turnAuthFailed: string;
+  tooManyAttempts: string;
 }
 
 export const EN: LiveStrings = {
@@ -104,6 +109,13 @@ export const EN: LiveStrings = {
   streamFull: "This stream has the maximum number of viewers.",
   invalidStreamId: "This stream id is not valid.",
   missingStreamId: "No stream id was given.",
+  notAuthorized: "You do not have access to this stream.",
+  authExpired:
+    "Your access to this stream has expired. Reload the page to continue.",
+  replaced: "This stream was taken over by your other device or tab.",
+  turnAuthFailed:
+    "The relay server refused its credentials, so video cannot connect on this network.",
+  tooManyAttempts: "Too many attempts from this network. Retrying shortly…",
 };
 
 export const ZH_CN: LiveStrings = {
@@ -153,6 +165,11 @@ export const ZH_CN: LiveStrings = {
   streamFull: "此直播观看人数已满。",
   invalidStreamId: "直播编号无效。",
   missingStreamId: "未提供直播编号。",
+  notAuthorized: "您无权观看此直播。",
+  authExpired: "您的观看权限已过期，请刷新页面。",
+  replaced: "此直播已由您的其他设备或页面接管。",
+  turnAuthFailed: "中继服务器拒绝了凭据，当前网络无法连接视频。",
+  tooManyAttempts: "当前网络尝试次数过多，稍后自动重试...",
 };
 
 /** The built-in set for a BCP 47 language tag: Chinese gets zh-CN, all else English. */
@@ -188,7 +205,17 @@ export function errorText(strings: LiveStrings, code: string): string {
       return strings.invalidStreamId;
     case "missing-stream-id":
       return strings.missingStreamId;
+    case "token-expired":
+      return strings.authExpired;
+    case "replaced":
+      return strings.replaced;
+    case "turn-auth-failed":
+      return strings.turnAuthFailed;
+    case "join-rate-limited":
+      return strings.tooManyAttempts;
     default:
-      return strings.cameraError;
+      return code.startsWith("token-")
+        ? strings.notAuthorized
+        : strings.cameraError;
   }
 }

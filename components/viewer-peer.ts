@@ -15,7 +15,10 @@ export interface ViewerPeerOptions {
   /** This viewer's id, sent as the seed does (the server overrides it). */
   viewerId(): string | undefined;
   send(message: ClientMessage): void;
-  iceServers(): RTCIceServer[];
+  /** ICE servers and transport policy for each new connection. */
+  rtcConfiguration(): RTCConfiguration;
+  /** A STUN/TURN server refused or failed (401: TURN credentials refused). */
+  onIceError(code: number, text: string): void;
   onStream(stream: MediaStream): void;
   onConnectionState(state: RTCPeerConnectionState): void;
 }
@@ -87,9 +90,7 @@ export class ViewerPeer {
   #open(session: string | undefined): void {
     this.#pc?.close();
     this.#early = [];
-    const pc = new RTCPeerConnection({
-      iceServers: this.#options.iceServers(),
-    });
+    const pc = new RTCPeerConnection(this.#options.rtcConfiguration());
     this.#pc = pc;
     this.#session = session;
     pc.addEventListener("track", (event) => {
@@ -110,6 +111,10 @@ export class ViewerPeer {
     });
     pc.addEventListener("connectionstatechange", () => {
       if (this.#pc === pc) this.#options.onConnectionState(pc.connectionState);
+    });
+    pc.addEventListener("icecandidateerror", (event) => {
+      const { errorCode, errorText } = event as RTCPeerConnectionIceErrorEvent;
+      if (this.#pc === pc) this.#options.onIceError(errorCode, errorText);
     });
   }
 
