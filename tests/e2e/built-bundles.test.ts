@@ -8,10 +8,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 import { build } from "../../scripts/build.ts";
-import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { createLogger } from "../../server/logger.ts";
-import { startSignalingServer } from "../../server/signaling-server.ts";
-import { createStaticHandler } from "../../server/static-files.ts";
+import { serveBundles } from "./bundle-site.ts";
 import { framesIn, launchChromium, waitForState } from "./chromium.ts";
 
 /** min+gzip budgets in bytes, Lit included (issue 4). */
@@ -49,45 +46,32 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const outdir = await buildTo();
-    await Deno.writeTextFile(
-      `${outdir}/watch.html`,
-      `<!doctype html><script type="module" src="/live-viewer.js"></script>
+    await using site = await serveBundles({
+      "watch.html":
+        `<!doctype html><script type="module" src="/live-viewer.js"></script>
 <live-viewer stream-id="order-plain"></live-viewer>`,
-    );
-    await Deno.writeTextFile(
-      `${outdir}/send.html`,
-      `<!doctype html><script type="module" src="/live-broadcaster.js"></script>
+      "send.html":
+        `<!doctype html><script type="module" src="/live-broadcaster.js"></script>
 <live-broadcaster stream-id="order-plain" ice-servers="[]" autostart></live-broadcaster>`,
+    });
+    await using browser = await launchChromium();
+    const sender = await browser.newPage();
+    await sender.goto(`${site.base}/send.html`);
+    await waitForState(sender, "live-broadcaster", "live");
+    const watcher = await browser.newPage();
+    await watcher.goto(`${site.base}/watch.html`);
+    assert.equal(
+      await watcher.evaluate(() =>
+        customElements.get("live-viewer")?.prototype instanceof HTMLElement
+      ),
+      true,
     );
-    const server = await startSignalingServer(
-      { ...DEFAULT_CONFIG, hostname: "127.0.0.1", port: 0, staticDir: outdir },
-      { logger: createLogger("warn"), files: createStaticHandler(outdir) },
+    // Only the viewer bundle is on this page.
+    assert.equal(
+      await watcher.evaluate(() => !!customElements.get("live-broadcaster")),
+      false,
     );
-    try {
-      await using browser = await launchChromium();
-      const base = `http://127.0.0.1:${server.port}`;
-      const sender = await browser.newPage();
-      await sender.goto(`${base}/send.html`);
-      await waitForState(sender, "live-broadcaster", "live");
-      const watcher = await browser.newPage();
-      await watcher.goto(`${base}/watch.html`);
-      assert.equal(
-        await watcher.evaluate(() =>
-          customElements.get("live-viewer")?.prototype instanceof HTMLElement
-        ),
-        true,
-      );
-      // Only the viewer bundle is on this page.
-      assert.equal(
-        await watcher.evaluate(() => !!customElements.get("live-broadcaster")),
-        false,
-      );
-      await waitForState(watcher, "live-viewer", "live");
-      assert.ok(await framesIn(watcher, "live-viewer") > 0);
-    } finally {
-      await server.shutdown();
-      await Deno.remove(outdir, { recursive: true });
-    }
+    await waitForState(watcher, "live-viewer", "live");
+    assert.ok(await framesIn(watcher, "live-viewer") > 0);
   },
 });
