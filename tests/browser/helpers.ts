@@ -4,11 +4,27 @@ import { executeServerCommand } from "@web/test-runner-commands";
 
 export const DEADLINE_MS = 20_000;
 
-export async function startSignaling(): Promise<{ url: string; port: number }> {
-  return (await executeServerCommand("signaling-start")) as {
+/** A real signaling server; with `secret`, one that requires stream tokens. */
+export async function startSignaling(
+  secret?: string,
+): Promise<{ url: string; port: number }> {
+  return (await executeServerCommand("signaling-start", { secret })) as {
     url: string;
     port: number;
   };
+}
+
+/** A token from the server side (as a shop's backend would mint it). */
+export async function mintToken(
+  port: number,
+  claims: { sub: string; stream: string; role: "broadcaster" | "viewer" },
+  ttlSeconds = 3600,
+): Promise<string> {
+  return (await executeServerCommand("mint-token", {
+    port,
+    claims,
+    ttlSeconds,
+  })) as string;
 }
 
 export async function restartSignaling(port: number): Promise<void> {
