@@ -72,6 +72,7 @@ async function scenario(
     MAX_CONNECTIONS: "100000",
     // All the load comes from one address, 127.0.0.1.
     MAX_CONNECTIONS_PER_IP: "100000",
+    CONNECT_BURST_PER_IP: "100000",
     JOIN_BURST_PER_IP: "100000",
     JOIN_RATE_PER_IP_PER_MINUTE: "6000000",
     MAX_VIEWERS_PER_STREAM: String(Math.max(50, viewersPerRoom)),

@@ -103,6 +103,7 @@ if (import.meta.main) {
       hostname: "127.0.0.1",
       port: 0,
       joinBurstPerIp: 10_000,
+      connectBurstPerIp: 10_000,
     },
     { logger: createLogger("warn") },
   );

@@ -58,7 +58,13 @@ export async function startDevServer(
   await context.watch();
   await firstBuild;
   const demo = createStaticHandler(DEMO, { cacheControl: "no-cache" });
-  const config = loadConfig({ ...Deno.env.toObject(), PORT: String(port) });
+  const config = loadConfig({
+    // A developer reloading pages all day is not an attack.
+    CONNECT_BURST_PER_IP: "1000",
+    JOIN_BURST_PER_IP: "1000",
+    ...Deno.env.toObject(),
+    PORT: String(port),
+  });
   const server = await startSignalingServer(config, {
     logger,
     tls: tlsPort === undefined ? undefined : await devCertificate(tlsPort),

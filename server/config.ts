@@ -18,6 +18,10 @@ export interface ServerConfig {
   rateLimitPerSecond: number;
   /** Token bucket size: the burst a connection may send at once. */
   rateLimitBurst: number;
+  /** Frame bytes per second each connection may send (text counted in characters). */
+  rateLimitBytesPerSecond: number;
+  /** The burst of frame bytes a connection may send at once; at least one largest frame. */
+  rateLimitBytesBurst: number;
   /** Refused messages within {@link rateLimitWindowMs} before closing with 1008. */
   rateLimitMaxRefusals: number;
   rateLimitWindowMs: number;
@@ -36,6 +40,10 @@ export interface ServerConfig {
   allowedOrigins: string[] | undefined;
   /** Open WebSockets from one IP address; more get HTTP 429. */
   maxConnectionsPerIp: number;
+  /** New WebSockets one IP address may open per minute (token bucket refill); more get HTTP 429. */
+  connectRatePerIpPerMinute: number;
+  /** The burst of new WebSockets one IP address may open at once. */
+  connectBurstPerIp: number;
   /** Announces and joins one IP address may make per minute (token bucket refill). */
   joinRatePerIpPerMinute: number;
   /** The burst of announces and joins one IP address may make at once. */
@@ -61,7 +69,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   maxMessageBytes: 64 * 1024,
   rateLimitPerSecond: 100,
   rateLimitBurst: 1000,
-  rateLimitMaxRefusals: 100,
+  rateLimitBytesPerSecond: 128 * 1024,
+  rateLimitBytesBurst: 512 * 1024,
+  rateLimitMaxRefusals: 20,
   rateLimitWindowMs: 10_000,
   heartbeatIntervalMs: 15_000,
   maxBufferedBytes: 1024 * 1024,
@@ -71,6 +81,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   signalSecret: undefined,
   allowedOrigins: undefined,
   maxConnectionsPerIp: 50,
+  connectRatePerIpPerMinute: 60,
+  connectBurstPerIp: 30,
   joinRatePerIpPerMinute: 120,
   joinBurstPerIp: 30,
   trustProxy: false,
@@ -89,12 +101,16 @@ export const ENV_NAMES = {
   maxMessageBytes: "MAX_MESSAGE_BYTES",
   rateLimitPerSecond: "RATE_LIMIT_PER_SECOND",
   rateLimitBurst: "RATE_LIMIT_BURST",
+  rateLimitBytesPerSecond: "RATE_LIMIT_BYTES_PER_SECOND",
+  rateLimitBytesBurst: "RATE_LIMIT_BYTES_BURST",
   rateLimitMaxRefusals: "RATE_LIMIT_MAX_REFUSALS",
   rateLimitWindowMs: "RATE_LIMIT_WINDOW_MS",
   heartbeatIntervalMs: "HEARTBEAT_INTERVAL_MS",
   maxBufferedBytes: "MAX_BUFFERED_BYTES",
   maxConnections: "MAX_CONNECTIONS",
   maxConnectionsPerIp: "MAX_CONNECTIONS_PER_IP",
+  connectRatePerIpPerMinute: "CONNECT_RATE_PER_IP_PER_MINUTE",
+  connectBurstPerIp: "CONNECT_BURST_PER_IP",
   joinRatePerIpPerMinute: "JOIN_RATE_PER_IP_PER_MINUTE",
   joinBurstPerIp: "JOIN_BURST_PER_IP",
   turnTtlSeconds: "TURN_TTL_SECONDS",
@@ -115,12 +131,16 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   maxMessageBytes: 256,
   rateLimitPerSecond: 1,
   rateLimitBurst: 1,
+  rateLimitBytesPerSecond: 1024,
+  rateLimitBytesBurst: 1024,
   rateLimitMaxRefusals: 1,
   rateLimitWindowMs: 100,
   heartbeatIntervalMs: 100,
   maxBufferedBytes: 1024,
   maxConnections: 1,
   maxConnectionsPerIp: 1,
+  connectRatePerIpPerMinute: 1,
+  connectBurstPerIp: 1,
   joinRatePerIpPerMinute: 1,
   joinBurstPerIp: 1,
   turnTtlSeconds: 60,
@@ -176,6 +196,11 @@ export function loadConfig(
         }`,
       );
     }
+  }
+  if (config.rateLimitBytesBurst < config.maxMessageBytes) {
+    problems.push(
+      "RATE_LIMIT_BYTES_BURST must be at least MAX_MESSAGE_BYTES, or the largest frames could never pass",
+    );
   }
   readSecurity(env, config, problems);
   if (problems.length > 0) {

@@ -37,6 +37,7 @@ export class Connection implements Peer {
   #context: ConnectionContext;
   #state: ConnectionState = "connecting";
   #bucket: TokenBucket;
+  #bytes: TokenBucket;
   #windowStart = 0;
   #refusalsInWindow = 0;
   /** Frames waiting for an earlier one's admission check to finish. */
@@ -54,11 +55,17 @@ export class Connection implements Peer {
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
     this.#context = context;
-    const { rateLimitBurst, rateLimitPerSecond } = context.config;
+    const { config } = context;
+    const now = performance.now();
     this.#bucket = new TokenBucket(
-      rateLimitBurst,
-      rateLimitPerSecond,
-      performance.now(),
+      config.rateLimitBurst,
+      config.rateLimitPerSecond,
+      now,
+    );
+    this.#bytes = new TokenBucket(
+      config.rateLimitBytesBurst,
+      config.rateLimitBytesPerSecond,
+      now,
     );
     socket.addEventListener("open", () => this.#onOpen());
     socket.addEventListener("message", (event) => this.#onMessage(event));
@@ -106,9 +113,12 @@ export class Connection implements Peer {
     const { config, metrics, router } = this.#context;
     metrics.messagesReceived++;
     const data: unknown = event.data;
+    const size = typeof data === "string" ? data.length : byteLength(data);
+    // Over the rate, a frame is dropped before any work that grows with it.
+    if (!this.#withinRate(size)) return;
     const tooLarge = typeof data === "string"
       ? exceedsUtf8Bytes(data, config.maxMessageBytes)
-      : byteLength(data) > config.maxMessageBytes;
+      : size > config.maxMessageBytes;
     if (tooLarge) {
       router.refuse(this, {
         code: "message-too-large",
@@ -117,7 +127,6 @@ export class Connection implements Peer {
       this.#drop("message-too-large", 1009, "Message too large");
       return;
     }
-    if (!this.#withinRate()) return;
     if (typeof data !== "string") {
       router.refuse(this, {
         code: "binary-unsupported",
@@ -175,10 +184,13 @@ export class Connection implements Peer {
     }
   }
 
-  /** Takes a token; on refusal sends `rate-limited` and may close (1008). */
-  #withinRate(): boolean {
+  /**
+   * Takes one message and `size` bytes from the buckets; on refusal sends
+   * `rate-limited` and may close (1008).
+   */
+  #withinRate(size: number): boolean {
     const now = performance.now();
-    if (this.#bucket.take(now)) return true;
+    if (this.#bytes.take(now, size) && this.#bucket.take(now)) return true;
     const { config, router } = this.#context;
     if (now - this.#windowStart > config.rateLimitWindowMs) {
       this.#windowStart = now;
@@ -192,7 +204,9 @@ export class Connection implements Peer {
     router.refuse(this, {
       code: "rate-limited",
       message:
-        `Too many messages: at most ${config.rateLimitPerSecond}/s (burst ${config.rateLimitBurst}); retry in ${this.#bucket.msUntilNext()} ms`,
+        `Too many messages: at most ${config.rateLimitPerSecond}/s (burst ${config.rateLimitBurst}) and ${
+          Math.round(config.rateLimitBytesPerSecond / 1024)
+        } KiB/s (burst ${Math.round(config.rateLimitBytesBurst / 1024)} KiB)`,
     });
     return false;
   }

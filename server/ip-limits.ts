@@ -1,7 +1,9 @@
 /**
- * Per-IP limits: open connections (MAX_CONNECTIONS_PER_IP) and the rate of
- * announces and joins (JOIN_RATE_PER_IP_PER_MINUTE, JOIN_BURST_PER_IP), so one
- * address cannot take the server's connections or churn through streams.
+ * Per-IP limits: open connections (MAX_CONNECTIONS_PER_IP), the rate of new
+ * ones (CONNECT_RATE_PER_IP_PER_MINUTE, CONNECT_BURST_PER_IP) and the rate of
+ * announces and joins (JOIN_RATE_PER_IP_PER_MINUTE, JOIN_BURST_PER_IP). The
+ * connection rate matters most: a client dropped for abuse would otherwise
+ * reconnect at once, with fresh per-connection budgets, again and again.
  * Entries are dropped once an address has no connection and a full bucket,
  * so the map does not grow with every address ever seen.
  */
@@ -9,19 +11,28 @@ import { TokenBucket } from "./token-bucket.ts";
 
 interface Entry {
   connections: number;
+  connects: TokenBucket;
   joins: TokenBucket;
 }
 
+/** Per-minute rates and bursts. */
+export interface IpLimitOptions {
+  maxConnections: number;
+  connectsPerMinute: number;
+  connectBurst: number;
+  joinsPerMinute: number;
+  joinBurst: number;
+}
+
+/** Why a connection from an address was refused. */
+export type ConnectRefusal = "too-many-connections" | "connect-rate-limited";
+
 export class IpLimits {
   #entries = new Map<string, Entry>();
-  #maxConnections: number;
-  #perMinute: number;
-  #burst: number;
+  #options: IpLimitOptions;
 
-  constructor(maxConnections: number, perMinute: number, burst: number) {
-    this.#maxConnections = maxConnections;
-    this.#perMinute = perMinute;
-    this.#burst = burst;
+  constructor(options: IpLimitOptions) {
+    this.#options = options;
   }
 
   /** Addresses tracked right now. */
@@ -29,10 +40,13 @@ export class IpLimits {
     return this.#entries.size;
   }
 
-  /** Counts a new connection from `ip`, or refuses it at the cap. */
-  connect(ip: string, now: number): boolean {
+  /** Counts a new connection from `ip`, or says why it is refused. */
+  connect(ip: string, now: number): true | ConnectRefusal {
     const entry = this.#entry(ip, now);
-    if (entry.connections >= this.#maxConnections) return false;
+    if (entry.connections >= this.#options.maxConnections) {
+      return "too-many-connections";
+    }
+    if (!entry.connects.take(now)) return "connect-rate-limited";
     entry.connections++;
     return true;
   }
@@ -57,9 +71,12 @@ export class IpLimits {
   #entry(ip: string, now: number): Entry {
     let entry = this.#entries.get(ip);
     if (!entry) {
+      const { connectBurst, connectsPerMinute, joinBurst, joinsPerMinute } =
+        this.#options;
       entry = {
         connections: 0,
-        joins: new TokenBucket(this.#burst, this.#perMinute / 60, now),
+        connects: new TokenBucket(connectBurst, connectsPerMinute / 60, now),
+        joins: new TokenBucket(joinBurst, joinsPerMinute / 60, now),
       };
       this.#entries.set(ip, entry);
     }
@@ -67,7 +84,10 @@ export class IpLimits {
   }
 
   #forgetIfIdle(ip: string, entry: Entry, now: number): void {
-    if (entry.connections === 0 && entry.joins.isFull(now)) {
+    if (
+      entry.connections === 0 && entry.joins.isFull(now) &&
+      entry.connects.isFull(now)
+    ) {
       this.#entries.delete(ip);
     }
   }

@@ -67,11 +67,13 @@ export function startSignalingServer(
     logger,
     webhook ? [(event) => webhook.send(event)] : [],
   );
-  const ipLimits = new IpLimits(
-    config.maxConnectionsPerIp,
-    config.joinRatePerIpPerMinute,
-    config.joinBurstPerIp,
-  );
+  const ipLimits = new IpLimits({
+    maxConnections: config.maxConnectionsPerIp,
+    connectsPerMinute: config.connectRatePerIpPerMinute,
+    connectBurst: config.connectBurstPerIp,
+    joinsPerMinute: config.joinRatePerIpPerMinute,
+    joinBurst: config.joinBurstPerIp,
+  });
   const admission = new Admission({
     ipLimits,
     audit,
@@ -164,11 +166,20 @@ export function startSignalingServer(
           remoteAddress,
         );
       }
-      if (!ipLimits.connect(remoteAddress, performance.now())) {
+      const counted = ipLimits.connect(remoteAddress, performance.now());
+      if (counted === "too-many-connections") {
         return refuse(
           429,
-          "too-many-connections",
+          counted,
           `At most ${config.maxConnectionsPerIp} connections per address`,
+          remoteAddress,
+        );
+      }
+      if (counted === "connect-rate-limited") {
+        return refuse(
+          429,
+          counted,
+          `At most ${config.connectRatePerIpPerMinute} new connections per minute per address`,
           remoteAddress,
         );
       }

@@ -15,16 +15,16 @@ export class TokenBucket {
     this.#updatedAt = now;
   }
 
-  /** Takes one token if there is one; `now` in milliseconds. */
-  take(now: number): boolean {
+  /** Takes `amount` tokens if there are that many; `now` in milliseconds. */
+  take(now: number, amount = 1): boolean {
     const elapsed = Math.max(0, now - this.#updatedAt);
     this.#tokens = Math.min(
       this.capacity,
       this.#tokens + (elapsed * this.perSecond) / 1000,
     );
     this.#updatedAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < amount) return false;
+    this.#tokens -= amount;
     return true;
   }
 
@@ -32,10 +32,5 @@ export class TokenBucket {
   isFull(now: number): boolean {
     const elapsed = Math.max(0, now - this.#updatedAt);
     return this.#tokens + (elapsed * this.perSecond) / 1000 >= this.capacity;
-  }
-
-  /** Milliseconds until the next token, for the error message. */
-  msUntilNext(): number {
-    return Math.max(0, Math.ceil(((1 - this.#tokens) * 1000) / this.perSecond));
   }
 }

@@ -23,6 +23,7 @@ function start(port: number, signalSecret?: string): Promise<SignalingServer> {
       heartbeatIntervalMs: 2_000,
       // All test pages connect from 127.0.0.1.
       maxConnectionsPerIp: 10_000,
+      connectBurstPerIp: 10_000,
       joinBurstPerIp: 10_000,
       signalSecret,
     },

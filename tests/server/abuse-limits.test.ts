@@ -123,3 +123,21 @@ Deno.test("without TRUST_PROXY a forged X-Forwarded-For changes nothing", async 
     / 429 /,
   );
 });
+
+Deno.test("CONNECT_RATE_PER_IP: an address that reconnects too fast gets 429", async () => {
+  await using t = await startTestServer({
+    connectBurstPerIp: 2,
+    connectRatePerIpPerMinute: 1,
+  });
+  const first = await t.connect();
+  const second = await t.connect();
+  // Closing does not give the tokens back: the rate counts new connections.
+  await first.close();
+  await t.closedOnServer(first.id);
+  assert.match(await upgradeStatus(t.server.port, {}), / 429 /);
+  const refusal = t.logs.map((l) => JSON.parse(l)).find((e) =>
+    e.kind === "refused"
+  );
+  assert.equal(refusal.reason, "connect-rate-limited");
+  await second.close();
+});

@@ -34,7 +34,16 @@ Deno.test("a handler that throws gets internal-error and the connection stays", 
     metrics,
     logger,
     audit,
-    admission: new Admission({ ipLimits: new IpLimits(50, 120, 30), audit }),
+    admission: new Admission({
+      ipLimits: new IpLimits({
+        maxConnections: 50,
+        connectsPerMinute: 60,
+        connectBurst: 30,
+        joinsPerMinute: 120,
+        joinBurst: 30,
+      }),
+      audit,
+    }),
     maxViewersPerStream: 50,
   });
   const server = Deno.serve(

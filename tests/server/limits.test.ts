@@ -112,6 +112,8 @@ Deno.test("MAX_BUFFERED_BYTES: a viewer that stops reading is dropped, one that 
     maxBufferedBytes: 2 * 1024 * 1024,
     rateLimitBurst: 100_000,
     rateLimitPerSecond: 100_000,
+    rateLimitBytesBurst: 1 << 30,
+    rateLimitBytesPerSecond: 1 << 30,
   });
   const broadcaster = await t.connect();
   broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
@@ -179,4 +181,27 @@ Deno.test("MAX_CONNECTIONS: the next upgrade gets 503 until a connection closes"
   const admitted = await TestClient.connect(t.url);
   assert.match(admitted.id, /^client_/);
   await admitted.close();
+});
+
+Deno.test("RATE_LIMIT_BYTES: large frames are limited by bytes, not only by count", async () => {
+  await using t = await startTestServer({
+    maxMessageBytes: 4096,
+    rateLimitBytesBurst: 8192,
+    rateLimitBytesPerSecond: 1024,
+  });
+  const client = await t.connect();
+  const frame = (n: number) =>
+    JSON.stringify({ type: "ping", nonce: n, pad: "x".repeat(3000) });
+  client.send(frame(1));
+  client.send(frame(2));
+  assert.equal((await client.next("pong")).nonce, 1);
+  assert.equal((await client.next("pong")).nonce, 2);
+  // About 6 KB of 8 KB spent: a third 3 KB frame is over the byte budget.
+  client.send(frame(3));
+  const error = await client.next("error");
+  assert.equal(error.code, "rate-limited");
+  assert.match(error.message, /1 KiB\/s \(burst 8 KiB\)/);
+  // Small frames still pass.
+  client.send({ type: "ping", nonce: 4 });
+  assert.equal((await client.next("pong")).nonce, 4);
 });

@@ -40,6 +40,7 @@ export async function startTestServer(
     // Every test client comes from 127.0.0.1: per-IP limits are tested on
     // their own, with small values.
     maxConnectionsPerIp: 100_000,
+    connectBurstPerIp: 100_000,
     joinRatePerIpPerMinute: 6_000_000,
     joinBurstPerIp: 100_000,
     ...overrides,
