@@ -32,6 +32,13 @@ void broadcaster.start();
 // @ts-expect-error upload-budget is a number
 broadcaster.uploadBudget = "fast";
 console.log(phase);
+
+// The backend helper, from the same package.
+import { mintToken } from "live-widgets/tokens";
+const token: Promise<string> = mintToken("x".repeat(32), { sub: "u", stream: "order-1", role: "viewer" });
+// @ts-expect-error roles are "broadcaster" or "viewer"
+void mintToken("x".repeat(32), { sub: "u", stream: "order-1", role: "admin" });
+void token;
 `;
 
 async function run(args: string[], cwd: string): Promise<void> {
@@ -81,10 +88,12 @@ Deno.test("exports resolve and a TypeScript consumer gets typed elements and eve
     }
     assert.ok((await Deno.stat(`${pkg}/${manifest.customElements}`)).isFile);
 
-    await Deno.symlink(
-      await Deno.realPath(`${ROOT}node_modules/lit`),
-      `${consumer}/node_modules/lit`,
-    );
+    for (const dependency of ["lit", "jose"]) {
+      await Deno.symlink(
+        await Deno.realPath(`${ROOT}node_modules/${dependency}`),
+        `${consumer}/node_modules/${dependency}`,
+      );
+    }
     await Deno.writeTextFile(`${consumer}/index.ts`, CONSUMER);
     await Deno.writeTextFile(
       `${consumer}/tsconfig.json`,
