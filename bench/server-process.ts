@@ -3,6 +3,7 @@
  * be read from /proc apart from the load generator's.
  */
 const MAIN = new URL("../server/main.ts", import.meta.url).pathname;
+export const BARE_RELAY = new URL("./bare-relay.ts", import.meta.url).pathname;
 
 export interface ServerProcess extends AsyncDisposable {
   port: number;
@@ -14,12 +15,14 @@ export interface ServerProcess extends AsyncDisposable {
   metric(name: string): Promise<number>;
 }
 
+/** `entry` is our server by default; the bench's bare relay for baselines. */
 export async function startServerProcess(
   env: Record<string, string> = {},
+  entry = MAIN,
 ): Promise<ServerProcess> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", MAIN],
+    args: ["run", "--allow-net", "--allow-env", entry],
     env: {
       PORT: String(port),
       HOSTNAME: "127.0.0.1",

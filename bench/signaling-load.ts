@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 // the server. `ws` sets NODELAY, as browsers do.
 import WebSocket from "ws";
 import { realisticCandidate, realisticSdp } from "./realistic-sdp.ts";
-import { startServerProcess } from "./server-process.ts";
+import { BARE_RELAY, startServerProcess } from "./server-process.ts";
 
 const CANDIDATES = 4;
 const SCENARIO_DEADLINE_MS = 180_000;
@@ -64,9 +64,12 @@ function newPending(): Pending {
   };
 }
 
+type Target = "ours" | "bare";
+
 async function scenario(
   rooms: number,
   viewersPerRoom: number,
+  target: Target = "ours",
 ): Promise<Result> {
   const limits = {
     MAX_CONNECTIONS: "100000",
@@ -77,7 +80,10 @@ async function scenario(
     JOIN_RATE_PER_IP_PER_MINUTE: "6000000",
     MAX_VIEWERS_PER_STREAM: String(Math.max(50, viewersPerRoom)),
   };
-  await using server = await startServerProcess(limits);
+  await using server = await startServerProcess(
+    limits,
+    target === "bare" ? BARE_RELAY : undefined,
+  );
   const url = `ws://127.0.0.1:${server.port}/ws`;
   const rssBefore = await server.rss();
   const sockets: WebSocket[] = [];
@@ -261,31 +267,63 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-function row(r: Result): string {
-  return `| ${r.connections} | ${r.rooms} x (1 + ${r.viewersPerRoom}) | ${
-    r.p50.toFixed(1)
-  } | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.idleP50.toFixed(1)} | ${
-    r.idleP99.toFixed(1)
-  } | ${r.routed} | ${Math.round(r.routedPerWallSecond)} | ${
-    Math.round(r.routedPerCpuSecond)
-  } | ${(r.rssPerConnection / 1024).toFixed(1)} |`;
+function row(r: Result, name: string): string {
+  return `| ${r.connections} | ${name} | ${r.p50.toFixed(1)} | ${
+    r.p99.toFixed(1)
+  } | ${r.idleP50.toFixed(2)} | ${r.idleP99.toFixed(2)} | ${
+    Math.round(r.routedPerWallSecond)
+  } | ${Math.round(r.routedPerCpuSecond)} | ${
+    (r.rssPerConnection / 1024).toFixed(1)
+  } |`;
+}
+
+/** Ours against the bare relay, as the targets are put: lower is better for the first two. */
+function ratios(ours: Result, bare: Result): string {
+  const p99 = ours.p99 / bare.p99;
+  const memory = ours.rssPerConnection / bare.rssPerConnection;
+  const throughput = ours.routedPerCpuSecond / bare.routedPerCpuSecond;
+  const mark = (ok: boolean) => (ok ? "meets" : "misses");
+  return `| ${ours.connections} | **ratio** | | ${p99.toFixed(2)}x (${
+    mark(p99 <= 1.25)
+  } ≤1.25x) | | | | ${throughput.toFixed(2)}x (${
+    mark(throughput >= 0.8)
+  } ≥0.8x) | ${memory.toFixed(2)}x (${mark(memory <= 1.15)} ≤1.15x) |`;
+}
+
+export async function signalingLoad(
+  connectionCounts: number[],
+  viewersPerRoom: number,
+): Promise<string> {
+  const lines = [
+    "| connections | server | all at once p50 ms | p99 ms | one at a time p50 ms | p99 ms | routed/s (wall) | routed per server CPU-s | server RSS per connection (KiB) |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const connections of connectionCounts) {
+    const rooms = Math.max(1, Math.round(connections / (viewersPerRoom + 1)));
+    // The baseline first, in the same run: the machine is shared and noisy.
+    const bare = await scenario(rooms, viewersPerRoom, "bare");
+    const ours = await scenario(rooms, viewersPerRoom, "ours");
+    lines.push(
+      row(bare, "bare relay"),
+      row(ours, "live-widgets"),
+      ratios(ours, bare),
+    );
+  }
+  return lines.join("\n");
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      connections: { type: "string", default: "1000,5000" },
+      connections: { type: "string", default: "1000,5000,10000" },
       viewers: { type: "string", default: "9" },
     },
   });
-  const viewersPerRoom = Number(values.viewers);
   console.log(
-    "| connections | rooms x (broadcaster + viewers) | all at once: handshake p50 ms | p99 ms | max ms | one at a time: p50 ms | p99 ms | messages routed (burst) | routed/s (wall) | routed per server CPU-s | server RSS per connection (KiB) |",
+    await signalingLoad(
+      values.connections.split(",").map(Number),
+      Number(values.viewers),
+    ),
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
-  for (const connections of values.connections.split(",").map(Number)) {
-    const rooms = Math.max(1, Math.round(connections / (viewersPerRoom + 1)));
-    console.log(row(await scenario(rooms, viewersPerRoom)));
-  }
 }

@@ -22,12 +22,12 @@ import {
   defaultSignalingUrl,
   parseIceServers,
 } from "./signaling-url.ts";
+import { errorText, languageOf, pickStrings } from "./strings.ts";
 import {
-  builtInStrings,
-  errorText,
-  languageOf,
-  type LiveStrings,
-} from "./strings.ts";
+  BROADCASTER_EN,
+  BROADCASTER_ZH_CN,
+  type BroadcasterStrings,
+} from "./broadcaster-strings.ts";
 import {
   isAuthRefusal,
   StreamToken,
@@ -78,7 +78,7 @@ interface BroadcasterView {
  * @attr state - Reflects the current state, for styling (read-only).
  *
  * @prop {BroadcasterState} state - The current state.
- * @prop {Partial<LiveStrings>} strings - Overrides for any visible string.
+ * @prop {Partial<BroadcasterStrings>} strings - Overrides for any visible string.
  * @prop {number} viewerCount - Viewers in the stream, as the server counts them.
  * @prop {TokenProvider | undefined} tokenProvider - Called for a token before announcing, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
  *
@@ -150,7 +150,7 @@ export class LiveBroadcaster extends LitElement {
   declare iceTransportPolicy: RTCIceTransportPolicy;
   declare token: string | null;
   declare tokenProvider: TokenProvider | undefined;
-  declare strings: Partial<LiveStrings>;
+  declare strings: Partial<BroadcasterStrings>;
 
   #state = new PublishedState<BroadcasterState>(this, "idle");
   /** Everything render() reads that is not a public property. */
@@ -400,8 +400,11 @@ export class LiveBroadcaster extends LitElement {
     return result;
   }
 
-  get #strings(): LiveStrings {
-    return { ...builtInStrings(languageOf(this)), ...this.strings };
+  get #strings(): BroadcasterStrings {
+    return {
+      ...pickStrings(languageOf(this), BROADCASTER_EN, BROADCASTER_ZH_CN),
+      ...this.strings,
+    };
   }
 
   #capture(): CaptureOptions {
@@ -637,7 +640,7 @@ export class LiveBroadcaster extends LitElement {
     return signaling === "waiting" ? "error" : "connecting";
   }
 
-  #message(strings: LiveStrings): string | undefined {
+  #message(strings: BroadcasterStrings): string | undefined {
     switch (this.#state.current) {
       case "idle":
         return strings.broadcasterIdle;
@@ -652,7 +655,7 @@ export class LiveBroadcaster extends LitElement {
       case "error": {
         const code = this.#cameraError?.code ?? this.#serverError?.code ??
           "signaling-unavailable";
-        return errorText(strings, code);
+        return errorText(strings, code, strings.cameraError);
       }
     }
   }

@@ -8,5 +8,7 @@ export {
   LiveStateChangeEvent,
   ViewerEvent,
 } from "./live-events.ts";
-export type { LiveStrings } from "./strings.ts";
-export { EN, ZH_CN } from "./strings.ts";
+export type { BroadcasterStrings } from "./broadcaster-strings.ts";
+export { BROADCASTER_EN, BROADCASTER_ZH_CN } from "./broadcaster-strings.ts";
+export type { ViewerStrings } from "./viewer-strings.ts";
+export { VIEWER_EN, VIEWER_ZH_CN } from "./viewer-strings.ts";

@@ -10,12 +10,12 @@ import {
   defaultSignalingUrl,
   parseIceServers,
 } from "./signaling-url.ts";
+import { errorText, languageOf, pickStrings } from "./strings.ts";
 import {
-  builtInStrings,
-  errorText,
-  languageOf,
-  type LiveStrings,
-} from "./strings.ts";
+  VIEWER_EN,
+  VIEWER_ZH_CN,
+  type ViewerStrings,
+} from "./viewer-strings.ts";
 import {
   fullscreenIcon,
   pictureInPictureIcon,
@@ -73,7 +73,7 @@ interface ViewerView {
  * @attr state - Reflects the current state, for styling (read-only).
  *
  * @prop {ViewerState} state - The current state.
- * @prop {Partial<LiveStrings>} strings - Overrides for any visible string.
+ * @prop {Partial<ViewerStrings>} strings - Overrides for any visible string.
  * @prop {TokenProvider | undefined} tokenProvider - Called for a token before joining, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
  * @prop {RTCIceServer[] | undefined} iceServers - ICE servers for every connection (the attribute is JSON); default the seed's STUN server, or the server's list when it sends one.
  *
@@ -135,7 +135,7 @@ export class LiveViewer extends LitElement {
   declare token: string | null;
   declare tokenProvider: TokenProvider | undefined;
   declare showStats: boolean;
-  declare strings: Partial<LiveStrings>;
+  declare strings: Partial<ViewerStrings>;
 
   #state = new PublishedState<ViewerState>(this, "idle");
   /** Everything render() reads that is not a public property. */
@@ -208,8 +208,11 @@ export class LiveViewer extends LitElement {
     if (changed.has("showStats") && this.isConnected) this.#syncStatsTimer();
   }
 
-  get #strings(): LiveStrings {
-    return { ...builtInStrings(languageOf(this)), ...this.strings };
+  get #strings(): ViewerStrings {
+    return {
+      ...pickStrings(languageOf(this), VIEWER_EN, VIEWER_ZH_CN),
+      ...this.strings,
+    };
   }
 
   #start(): void {
@@ -450,7 +453,7 @@ export class LiveViewer extends LitElement {
     }, STATS_INTERVAL_MS);
   }
 
-  #statusText(strings: LiveStrings): string {
+  #statusText(strings: ViewerStrings): string {
     switch (this.#state.current) {
       case "idle":
         return strings.viewerIdle;
@@ -468,7 +471,7 @@ export class LiveViewer extends LitElement {
         return strings.viewerEnded;
       case "error":
         return this.#fatal
-          ? errorText(strings, this.#fatal.code)
+          ? errorText(strings, this.#fatal.code, strings.viewerError)
           : strings.viewerError;
     }
   }

@@ -21,7 +21,16 @@ export interface ProtocolError {
 }
 
 export type ParseResult =
-  | { ok: true; message: ClientMessage }
+  | {
+    ok: true;
+    message: ClientMessage;
+    /**
+     * True when the frame held exactly the fields of `message`, at every
+     * level: then the frame's own text is the same JSON value as `message`,
+     * and a relay may forward it instead of serializing `message` again.
+     */
+    exact: boolean;
+  }
   | { ok: false; error: ProtocolError };
 
 /** Longest client id, viewer id or nonce accepted; ids we issue are far shorter. */
@@ -54,37 +63,44 @@ export function validateClientMessage(value: unknown): ParseResult {
   switch (type) {
     case "broadcaster-ready":
     case "join-stream":
-      message = { type, streamId: fields.streamId(), token: fields.token() };
+      message = withOptional(
+        { type, streamId: fields.streamId() },
+        "token",
+        fields.token(),
+      );
       break;
     case "leave-stream":
       message = { type, streamId: fields.streamId() };
       break;
-    case "webrtc-offer":
-      message = {
-        type,
-        streamId: fields.streamId(),
-        viewerId: fields.optionalId("viewerId"),
-        offer: fields.description("offer", "offer"),
-      };
+    case "webrtc-offer": {
+      const streamId = fields.streamId();
+      const viewerId = fields.optionalId("viewerId");
+      const offer = fields.description("offer", "offer");
+      message = viewerId === undefined
+        ? { type, streamId, offer }
+        : { type, streamId, viewerId, offer };
       break;
-    case "webrtc-answer":
-      message = {
-        type,
-        streamId: fields.streamId(),
-        viewerId: fields.optionalId("viewerId"),
-        answer: fields.description("answer", "answer"),
-      };
+    }
+    case "webrtc-answer": {
+      const streamId = fields.streamId();
+      const viewerId = fields.optionalId("viewerId");
+      const answer = fields.description("answer", "answer");
+      message = viewerId === undefined
+        ? { type, streamId, answer }
+        : { type, streamId, viewerId, answer };
       break;
-    case "webrtc-ice-candidate":
-      message = {
-        type,
-        streamId: fields.streamId(),
-        viewerId: fields.optionalId("viewerId"),
-        candidate: fields.candidate("candidate"),
-      };
+    }
+    case "webrtc-ice-candidate": {
+      const streamId = fields.streamId();
+      const viewerId = fields.optionalId("viewerId");
+      const candidate = fields.candidate("candidate");
+      message = viewerId === undefined
+        ? { type, streamId, candidate }
+        : { type, streamId, viewerId, candidate };
       break;
+    }
     case "ping":
-      message = { type, nonce: fields.nonce("nonce") };
+      message = withOptional({ type }, "nonce", fields.nonce("nonce"));
       break;
     default:
       return refuse(
@@ -93,7 +109,7 @@ export function validateClientMessage(value: unknown): ParseResult {
       );
   }
   if (fields.error) return { ok: false, error: fields.error };
-  return { ok: true, message: dropUndefined(message) };
+  return { ok: true, message, exact: sameShape(value, message) };
 }
 
 /** Reads typed fields, keeping the first problem; later reads return dummies. */
@@ -204,12 +220,15 @@ class FieldReader {
         dummy,
       );
     }
-    return dropUndefined({
-      candidate,
-      sdpMid: sdpMid as string | null | undefined,
-      sdpMLineIndex: sdpMLineIndex as number | null | undefined,
-      usernameFragment: usernameFragment as string | null | undefined,
-    });
+    const result: IceCandidate = { candidate };
+    if (sdpMid !== undefined) result.sdpMid = sdpMid as string | null;
+    if (sdpMLineIndex !== undefined) {
+      result.sdpMLineIndex = sdpMLineIndex as number | null;
+    }
+    if (usernameFragment !== undefined) {
+      result.usernameFragment = usernameFragment as string | null;
+    }
+    return result;
   }
 
   token(): string | undefined {
@@ -247,6 +266,23 @@ class FieldReader {
   }
 }
 
+/** Whether `raw` has no field that `message` dropped, one level deep. */
+function sameShape(raw: Record<string, unknown>, message: object): boolean {
+  const built = message as Record<string, unknown>;
+  const keys = Object.keys(built);
+  if (Object.keys(raw).length !== keys.length) return false;
+  for (const key of keys) {
+    const value = built[key];
+    if (typeof value === "object" && value !== null) {
+      const nested = raw[key] as Record<string, unknown>;
+      if (Object.keys(nested).length !== Object.keys(value).length) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 function refuse(code: ErrorCode, message: string): ParseResult {
   return { ok: false, error: { code, message } };
 }
@@ -267,10 +303,15 @@ function isOptional(value: unknown, check: (v: unknown) => boolean): boolean {
   return value === undefined || value === null || check(value);
 }
 
-/** Optional fields that were absent stay absent on the way out. */
-function dropUndefined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
-  }
-  return value;
+/**
+ * Adds `key` only when there is a value: absent fields stay absent on the way
+ * out, without `delete`, which would slow every later use of the object.
+ */
+function withOptional<T extends object, K extends string, V>(
+  base: T,
+  key: K,
+  value: V | undefined,
+): T {
+  if (value !== undefined) (base as Record<string, unknown>)[key] = value;
+  return base;
 }

@@ -83,13 +83,13 @@ export class Connection implements Peer {
   }
 
   /** Sends unless closed; drops the client if its outbound queue is too long. */
-  send(message: ServerMessage): void {
+  send(message: ServerMessage, text?: string): void {
     if (this.#state !== "open") return;
     if (this.#socket.bufferedAmount > this.#context.config.maxBufferedBytes) {
       this.#drop("slow-consumer", 1008, "Slow consumer");
       return;
     }
-    this.#socket.send(JSON.stringify(message));
+    this.#socket.send(text ?? JSON.stringify(message));
     this.#context.metrics.messagesSent++;
   }
 
@@ -178,7 +178,8 @@ export class Connection implements Peer {
       });
     };
     try {
-      return router.handle(this, parsed.message)?.catch(failed);
+      const text = parsed.exact ? data : undefined;
+      return router.handle(this, parsed.message, text)?.catch(failed);
     } catch (error) {
       failed(error);
     }

@@ -58,7 +58,12 @@ export class SignalingRouter {
    * an admission is being checked; the connection holds back the peer's
    * later messages until it settles, so order is kept.
    */
-  handle(peer: Peer, message: ClientMessage): void | Promise<void> {
+  handle(
+    peer: Peer,
+    message: ClientMessage,
+    /** The frame's text, when it is exactly `message` (see ParseResult). */
+    text?: string,
+  ): void | Promise<void> {
     switch (message.type) {
       case "broadcaster-ready":
         return this.#enter(peer, message, "broadcaster");
@@ -69,7 +74,7 @@ export class SignalingRouter {
       case "webrtc-offer":
       case "webrtc-answer":
       case "webrtc-ice-candidate":
-        return this.#route(peer, message);
+        return this.#route(peer, message, text);
       case "ping":
         return peer.send(
           message.nonce === undefined
@@ -278,6 +283,7 @@ export class SignalingRouter {
   #route(
     peer: Peer,
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+    text: string | undefined,
   ): void {
     const membership = this.#registry.membershipOf(peer.id);
     if (membership?.room.streamId !== message.streamId) {
@@ -288,9 +294,9 @@ export class SignalingRouter {
       });
     }
     if (membership.role === "broadcaster") {
-      this.#toViewer(peer, membership.room, message);
+      this.#toViewer(peer, membership.room, message, text);
     } else {
-      this.#toBroadcaster(peer, membership, message);
+      this.#toBroadcaster(peer, membership, message, text);
     }
   }
 
@@ -298,6 +304,7 @@ export class SignalingRouter {
     peer: Peer,
     room: Room,
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+    text: string | undefined,
   ): void {
     if (message.type === "webrtc-answer") {
       return this.refuse(peer, {
@@ -321,7 +328,8 @@ export class SignalingRouter {
         inReplyTo: message.type,
       });
     }
-    viewer.send({ ...message, viewerId: viewer.id });
+    // It named this viewer already, so the frame as received is the message.
+    viewer.send({ ...message, viewerId: viewer.id }, text);
     this.#metrics.messagesRouted++;
   }
 
@@ -329,6 +337,7 @@ export class SignalingRouter {
     peer: Peer,
     membership: Membership,
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+    text: string | undefined,
   ): void {
     if (message.type === "webrtc-offer") {
       return this.refuse(peer, {
@@ -346,7 +355,11 @@ export class SignalingRouter {
       });
     }
     // Attributed to the sender's real id, whatever `viewerId` it claimed.
-    broadcaster.send({ ...message, viewerId: peer.id });
+    // The frame as received only if it already carries the sender's real id.
+    broadcaster.send(
+      { ...message, viewerId: peer.id },
+      message.viewerId === peer.id ? text : undefined,
+    );
     this.#metrics.messagesRouted++;
   }
 

@@ -32,6 +32,7 @@ Deno.test("a browser's RTCIceCandidate JSON passes and extra fields are dropped"
         usernameFragment: null,
       },
     },
+    exact: false,
   });
 });
 
@@ -46,6 +47,7 @@ Deno.test("viewerId is optional and null counts as absent", () => {
       streamId: "s",
       answer: { type: "answer", sdp: "v=0" },
     },
+    exact: false,
   });
 });
 
@@ -69,4 +71,70 @@ Deno.test("the first problem is the one reported", () => {
   });
   assert.equal(result.ok, false);
   if (!result.ok) assert.equal(result.error.code, "invalid-stream-id");
+});
+
+Deno.test("exact: only a frame with no field beyond the message's may be forwarded as is", () => {
+  const exact = (value: unknown) => {
+    const result = validateClientMessage(value);
+    assert.equal(result.ok, true);
+    return result.ok && result.exact;
+  };
+  const candidate = {
+    candidate: "c",
+    sdpMid: "0",
+    sdpMLineIndex: 0,
+    usernameFragment: null,
+  };
+  assert.equal(
+    exact({
+      type: "webrtc-ice-candidate",
+      streamId: "s",
+      viewerId: "v",
+      candidate,
+    }),
+    true,
+  );
+  assert.equal(
+    exact({
+      type: "webrtc-answer",
+      streamId: "s",
+      answer: { type: "answer", sdp: "v=0" },
+    }),
+    true,
+  );
+  assert.equal(
+    exact({
+      type: "webrtc-ice-candidate",
+      streamId: "s",
+      viewerId: "v",
+      candidate,
+      extra: 1,
+    }),
+    false,
+  );
+  assert.equal(
+    exact({
+      type: "webrtc-ice-candidate",
+      streamId: "s",
+      viewerId: null,
+      candidate,
+    }),
+    false,
+  );
+  assert.equal(
+    exact({
+      type: "webrtc-ice-candidate",
+      streamId: "s",
+      candidate: { ...candidate, x: 1 },
+    }),
+    false,
+  );
+  assert.equal(
+    exact({
+      type: "webrtc-answer",
+      streamId: "s",
+      answer: { type: "answer", sdp: "v=0", x: 1 },
+    }),
+    false,
+  );
 });

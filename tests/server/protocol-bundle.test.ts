@@ -17,6 +17,7 @@ Deno.test("the protocol bundles for platform=browser with no Deno API inside", a
     assert.deepEqual(parsed, {
       ok: true,
       message: { type: "join-stream", streamId: "order-1" },
+      exact: true,
     });
     assert.ok(bundled.ERROR_CODES.includes("stream-full"));
   } finally {

@@ -148,3 +148,43 @@ Deno.test("a viewer's answer while the broadcaster is away gets no-broadcaster",
   });
   assert.equal((await viewer.next("error")).code, "no-broadcaster");
 });
+
+Deno.test("what reaches the broadcaster has no smuggled fields, whether forwarded as is or rebuilt", async () => {
+  await using t = await startTestServer();
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
+  // Exact frame with the viewer's real id: forwarded as received.
+  viewer.send({
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: viewer.id,
+    answer: ANSWER,
+  });
+  assert.deepEqual(await broadcaster.next("webrtc-answer"), {
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: viewer.id,
+    answer: ANSWER,
+  });
+  // Extra fields at either level: rebuilt without them.
+  viewer.send({
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: viewer.id,
+    answer: { ...ANSWER, script: "<x>" },
+    admin: true,
+  });
+  assert.deepEqual(await broadcaster.next("webrtc-answer"), {
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: viewer.id,
+    answer: ANSWER,
+  });
+  // A claimed id of someone else: rebuilt with the real one.
+  viewer.send({
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: "client_someoneelse",
+    answer: ANSWER,
+  });
+  assert.equal((await broadcaster.next("webrtc-answer")).viewerId, viewer.id);
+});

@@ -1,0 +1,58 @@
+/**
+ * Bundle sizes: minified and min+gzip (level 9) for each bundle, with Lit
+ * inside as shipped, and of our own code alone (Lit left out as external).
+ *
+ *   deno task bench:size
+ */
+import { gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+import { bundleOptions, BUNDLES } from "../scripts/bundles.ts";
+
+const LIT = [
+  "lit",
+  "lit/*",
+  "lit-html",
+  "lit-html/*",
+  "lit-element",
+  "lit-element/*",
+  "@lit/*",
+];
+
+async function sizes(
+  external: string[],
+): Promise<Map<string, { min: number; gzip: number }>> {
+  const result = await esbuild.build(
+    bundleOptions({ outdir: "/sizes", write: false, external }),
+  );
+  const out = new Map<string, { min: number; gzip: number }>();
+  for (const file of result.outputFiles) {
+    const name = file.path.split("/").pop()!;
+    out.set(name, {
+      min: file.contents.length,
+      gzip: gzipSync(file.contents, { level: 9 }).length,
+    });
+  }
+  return out;
+}
+
+export async function bundleSizes(): Promise<string> {
+  const shipped = await sizes([]);
+  const own = await sizes(LIT);
+  await esbuild.stop();
+  const lines = [
+    "| bundle | minified B | min+gzip B | our code alone, min+gzip B | Lit's share of min+gzip |",
+    "|---|---|---|---|---|",
+  ];
+  for (const name of Object.keys(BUNDLES).map((n) => `${n}.js`)) {
+    const s = shipped.get(name)!;
+    const o = own.get(name)!;
+    lines.push(
+      `| \`${name}\` | ${s.min} | ${s.gzip} | ${o.gzip} | ${
+        Math.round((1 - o.gzip / s.gzip) * 100)
+      }% |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) console.log(await bundleSizes());
