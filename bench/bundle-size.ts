@@ -25,7 +25,7 @@ async function sizes(
     bundleOptions({ outdir: "/sizes", write: false, external }),
   );
   const out = new Map<string, { min: number; gzip: number }>();
-  for (const file of result.outputFiles) {
+  for (const file of result.outputFiles ?? []) {
     const name = file.path.split("/").pop()!;
     out.set(name, {
       min: file.contents.length,

@@ -27,6 +27,19 @@ export interface BroadcastPeersOptions {
 
 /** How long `disconnected` may last before it is treated as `failed`. */
 const DISCONNECTED_GRACE_MS = 4_000;
+/**
+ * Above 360 lines the encoder starts at 360 lines: from WebRTC's low start
+ * bitrate it would scale down anyway, slowly, frame by frame; given 360
+ * lines at once its first frame comes ~100 ms sooner at 720p (measured:
+ * bench/time-to-first-frame.ts). Full resolution follows with the budget.
+ */
+function startEncoding(track: MediaStreamTrack): RTCRtpEncodingParameters {
+  const height = track.getSettings().height ?? 0;
+  return { scaleResolutionDownBy: height > 360 ? height / 360 : 1 };
+}
+
+/** How long after `connected` a viewer's share of the upload budget is set. */
+const BUDGET_DELAY_MS = 1_000;
 /** Fresh connections tried for one viewer after an ICE restart did not help. */
 const MAX_REBUILDS = 3;
 
@@ -40,6 +53,9 @@ interface Peer {
   iceRestarts: number;
   rebuilds: number;
   graceTimer?: ReturnType<typeof setTimeout>;
+  /** Set once video has had time to start; before that no maxBitrate is set. */
+  budgeted: boolean;
+  budgetTimer?: ReturnType<typeof setTimeout>;
 }
 
 export class BroadcastPeers {
@@ -80,11 +96,20 @@ export class BroadcastPeers {
       pc,
       queue: Promise.resolve(),
       early: [],
+      budgeted: false,
       ...counters,
     };
     this.#peers.set(viewerId, peer);
     const stream = this.#options.stream();
-    for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    for (const track of stream.getTracks()) {
+      pc.addTransceiver(track, {
+        direction: "sendonly",
+        streams: [stream],
+        ...(track.kind === "video"
+          ? { sendEncodings: [startEncoding(track)] }
+          : {}),
+      });
+    }
     pc.addEventListener("icecandidate", ({ candidate }) => {
       // A null candidate marks the end of gathering; the seed never sent it.
       if (!candidate || this.#peers.get(viewerId) !== peer) return;
@@ -112,6 +137,7 @@ export class BroadcastPeers {
     const peer = this.#peers.get(viewerId);
     if (!peer) return;
     clearTimeout(peer.graceTimer);
+    clearTimeout(peer.budgetTimer);
     this.#peers.delete(viewerId);
     peer.pc.close();
     this.applyBitrates();
@@ -167,14 +193,22 @@ export class BroadcastPeers {
   }
 
   async #applyBitrate(peer: Peer): Promise<void> {
+    // Any maxBitrate during start-up makes Chromium's first frame ~55 ms later
+    // and half the resolution (measured: bench/time-to-first-frame.ts).
+    if (!peer.budgeted) return;
     const sender = peer.pc.getSenders().find((s) => s.track?.kind === "video");
     if (!sender) return;
     const parameters = sender.getParameters();
     // Before negotiation there are no encodings to limit; called again after.
     if (!parameters.encodings?.length) return;
     const bitrate = this.#options.bitrateFor(this.#peers.size);
-    if (parameters.encodings[0].maxBitrate === bitrate) return;
-    parameters.encodings[0].maxBitrate = bitrate;
+    const encoding = parameters.encodings[0];
+    if (
+      encoding.maxBitrate === bitrate && encoding.scaleResolutionDownBy === 1
+    ) return;
+    encoding.maxBitrate = bitrate;
+    // Full resolution once started (see startEncoding).
+    encoding.scaleResolutionDownBy = 1;
     await sender.setParameters(parameters).catch(() => {
       // A connection closing meanwhile; the next change applies again.
     });
@@ -199,7 +233,13 @@ export class BroadcastPeers {
     switch (peer.pc.connectionState) {
       case "connected":
         peer.iceRestarts = 0;
-        this.#applyBitrate(peer);
+        if (!peer.budgeted) {
+          clearTimeout(peer.budgetTimer);
+          peer.budgetTimer = setTimeout(() => {
+            peer.budgeted = true;
+            this.#applyBitrate(peer);
+          }, BUDGET_DELAY_MS);
+        } else this.#applyBitrate(peer);
         break;
       case "disconnected":
         // Often recovers by itself (a Wi-Fi blip): give it a moment first.

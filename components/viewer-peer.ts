@@ -95,6 +95,9 @@ export class ViewerPeer {
     this.#session = session;
     pc.addEventListener("track", (event) => {
       if (this.#pc !== pc) return;
+      // Live, not a movie: play as soon as frames arrive (Chrome, Firefox 123+).
+      const receiver = event.receiver as { jitterBufferTarget?: number | null };
+      if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0;
       this.#options.onStream(
         event.streams[0] ?? new MediaStream([event.track]),
       );

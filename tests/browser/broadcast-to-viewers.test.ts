@@ -13,6 +13,30 @@ import {
   within,
 } from "./helpers.ts";
 
+/**
+ * Resolves once every open sending connection's video maxBitrate is
+ * `expected` (the budget is applied a second after each connects; no event
+ * says when, so this checks once per animation frame, with a deadline).
+ */
+function bitratesBecome(
+  pcs: RTCPeerConnection[],
+  expected: number[],
+): Promise<void> {
+  return within(
+    new Promise((resolve) => {
+      const check = () => {
+        if (JSON.stringify(videoBitrates(pcs)) === JSON.stringify(expected)) {
+          resolve();
+        } else requestAnimationFrame(check);
+      };
+      check();
+    }),
+    `video bitrates ${expected.join(", ")} (are ${
+      videoBitrates(pcs).join(", ")
+    })`,
+  );
+}
+
 /** maxBitrate of every open sending connection's video sender. */
 function videoBitrates(pcs: RTCPeerConnection[]): (number | undefined)[] {
   return pcs
@@ -48,7 +72,7 @@ describe("one broadcaster, three viewers, then a fourth", () => {
       "connected",
     ]);
     // The upload budget (4,000 kbit/s by default) is shared: 1,333 each.
-    expect(videoBitrates(resources.pcs)).to.deep.equal([
+    await bitratesBecome(resources.pcs, [
       1_333_333,
       1_333_333,
       1_333_333,
@@ -76,7 +100,7 @@ describe("one broadcaster, three viewers, then a fourth", () => {
     expect(broadcaster.viewers.length).to.equal(3);
     broadcaster.setAttribute("upload-budget", "1500");
     await broadcaster.updateComplete;
-    expect(videoBitrates(resources.pcs)).to.deep.equal([
+    await bitratesBecome(resources.pcs, [
       500_000,
       500_000,
       500_000,
