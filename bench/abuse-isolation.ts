@@ -194,24 +194,15 @@ async function sample(pairs: Pair[], count: number): Promise<number[]> {
   return times;
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      flooders: { type: "string", default: "20" },
-      handshakes: { type: "string", default: "1000" },
-      "flood-url": { type: "string" },
-    },
-  });
-  if (values["flood-url"]) {
-    // The child process: flood until killed.
-    flood(values["flood-url"], Number(values.flooders));
-    await new Promise(() => {});
-  }
-  const count = Number(values.handshakes);
+/** Stream B's handshake idle and under a flood of `flooders` connections on stream A. */
+export async function abuseIsolation(
+  flooders: number,
+  count: number,
+  serverEnv: Record<string, string> = {},
+): Promise<string> {
+  const out: string[] = [];
   await using server = await startServerProcess({
-    // Extra server settings to compare, e.g. BENCH_SERVER_ENV='{"RATE_LIMIT_MAX_REFUSALS":"20"}'.
-    ...JSON.parse(Deno.env.get("BENCH_SERVER_ENV") ?? "{}"),
+    ...serverEnv,
     MAX_CONNECTIONS_PER_IP: "100000",
     JOIN_BURST_PER_IP: "100000",
     JOIN_RATE_PER_IP_PER_MINUTE: "6000000",
@@ -229,7 +220,7 @@ if (import.meta.main) {
       "--flood-url",
       url,
       "--flooders",
-      values.flooders!,
+      String(flooders),
     ],
     stdout: "null",
     stderr: "null",
@@ -255,27 +246,27 @@ if (import.meta.main) {
   attacker.kill();
   await attacker.status;
   for (const pair of pairs) pair.close();
-  console.log(`| stream B handshake | p50 ms | p99 ms |`);
-  console.log(`|---|---|---|`);
-  console.log(
+  out.push(`| stream B handshake | p50 ms | p99 ms |`);
+  out.push(`|---|---|---|`);
+  out.push(
     `| idle | ${quantile(idle, 0.5).toFixed(2)} | ${
       quantile(idle, 0.99).toFixed(2)
     } |`,
   );
-  console.log(
+  out.push(
     `| during the flood on stream A | ${quantile(loaded, 0.5).toFixed(2)} | ${
       quantile(loaded, 0.99).toFixed(2)
     } |`,
   );
-  console.log(
+  out.push(
     `| ratio | ${(quantile(loaded, 0.5) / quantile(idle, 0.5)).toFixed(2)}x | ${
       (quantile(loaded, 0.99) / quantile(idle, 0.99)).toFixed(2)
     }x |`,
   );
-  console.log(
+  out.push(
     `\nWhile B was measured (${
       seconds.toFixed(1)
-    } s), ${values.flooders} flooders got ` +
+    } s), ${flooders} flooders got ` +
       `${flooded} frames (${
         Math.round(flooded / seconds)
       }/s, most of 60 KB) into the server; ` +
@@ -283,5 +274,30 @@ if (import.meta.main) {
       `connections closed for the rate limit. Server CPU: ${
         (cpu / seconds * 100).toFixed(0)
       }% of a core.`,
+  );
+  return out.join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      flooders: { type: "string", default: "20" },
+      handshakes: { type: "string", default: "1000" },
+      "flood-url": { type: "string" },
+    },
+  });
+  if (values["flood-url"]) {
+    // The child process: flood until killed.
+    flood(values["flood-url"], Number(values.flooders));
+    await new Promise(() => {});
+  }
+  console.log(
+    await abuseIsolation(
+      Number(values.flooders),
+      Number(values.handshakes),
+      // Extra server settings to compare, e.g. BENCH_SERVER_ENV='{"RATE_LIMIT_MAX_REFUSALS":"20"}'.
+      JSON.parse(Deno.env.get("BENCH_SERVER_ENV") ?? "{}"),
+    ),
   );
 }

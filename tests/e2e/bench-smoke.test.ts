@@ -1,0 +1,53 @@
+/**
+ * The benchmarks at toy size (`deno task bench --smoke`), so they do not rot:
+ * every section runs and reports figures. Speed is not asserted here; it is
+ * measured by `deno task bench` into bench/RESULTS.md.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test({
+  name: "every benchmark runs end to end at smoke size and reports figures",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "bench/run.ts", "--smoke"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(stdout);
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    for (
+      const section of [
+        "Signaling load",
+        "Time to first frame",
+        "Abuse isolation",
+        "Bundle sizes",
+        "Dev rebuild",
+      ]
+    ) {
+      assert.match(text, new RegExp(`### ${section}`));
+    }
+    // The baselines and ratios are there, with numbers in them.
+    assert.match(text, /\| 20 \| bare relay \| [\d.]+ \|/);
+    assert.match(text, /\*\*ratio\*\*.*\d+\.\d+x/);
+    assert.match(text, /bare RTCPeerConnection pair \| \d+ \/ \d+/);
+    assert.match(text, /first frame ratio\*\* \| p50 \d+\.\d+x/);
+    assert.match(text, /\| idle \| [\d.]+ \| [\d.]+ \|/);
+    assert.match(text, /`live-viewer\.js` \| \d+ \| \d+ \| \d+/);
+    assert.match(
+      text,
+      /from save to all 4 bundles rebuilt in memory: p50 \d+ ms/,
+    );
+    // The source edited by the rebuild bench is back as it was.
+    const status = await new Deno.Command("git", {
+      args: ["status", "--porcelain", "components/live-viewer.ts"],
+      cwd: ROOT,
+      stdout: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(status.stdout), "");
+  },
+});
