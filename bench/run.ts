@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { abuseIsolation } from "./abuse-isolation.ts";
+import { broadcasterScaling } from "./broadcaster-scaling.ts";
 import { bundleSizes } from "./bundle-size.ts";
 import { devRebuild } from "./dev-rebuild.ts";
 import { signalingLoad } from "./signaling-load.ts";
@@ -75,6 +76,11 @@ if (import.meta.main) {
       "Abuse isolation",
       "Ten streams B handshake one at a time, idle and then while a flooder sends 60 KB frames to stream A as fast as its socket takes them and reconnects whenever dropped. Default limits. Baseline: the same handshakes with the server idle, in the same run.",
       () => abuseIsolation(1, smoke ? 50 : 1000),
+    ],
+    [
+      "Broadcaster scaling",
+      "One `<live-broadcaster>` (1280x720 requested, default 4,000 kbit/s budget, each viewer 150-1,500) and N viewers, each in a Chromium process of its own, joining at once. CPU is the broadcaster's whole process tree per viewer; upload and fps are measured over a 5 s window after 2 s of settling. The fake camera delivers 20 fps, so 20 is the ceiling.",
+      () => broadcasterScaling(smoke ? [1] : [1, 2, 4, 8, 12]),
     ],
     [
       "Bundle sizes",

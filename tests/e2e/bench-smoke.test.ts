@@ -25,6 +25,7 @@ Deno.test({
         "Signaling load",
         "Time to first frame",
         "Abuse isolation",
+        "Broadcaster scaling",
         "Bundle sizes",
         "Dev rebuild",
       ]
@@ -37,6 +38,10 @@ Deno.test({
     assert.match(text, /bare RTCPeerConnection pair \| \d+ \/ \d+/);
     assert.match(text, /first frame ratio\*\* \| p50 \d+\.\d+x/);
     assert.match(text, /\| idle \| [\d.]+ \| [\d.]+ \|/);
+    assert.match(
+      text,
+      /\| 1 \| [\d.]+ \| \d+ \| 1500 \| [\d.]+ \/ [\d.]+ \| \d+ \|/,
+    );
     assert.match(text, /`live-viewer\.js` \| \d+ \| \d+ \| \d+/);
     assert.match(
       text,
