@@ -500,16 +500,15 @@ export class LiveBroadcaster extends LitElement {
         this.#wakeLock.hold();
         break;
       case "viewer-joined":
+        this.#countViewers(message.viewerCount);
         this.#onViewerJoined(message.viewerId);
         break;
       case "viewer-left":
+        this.#countViewers(message.viewerCount);
         this.#peers.close(message.viewerId);
         this.#emit(
           new ViewerEvent("viewer-left", message.viewerId, this.#peers.size),
         );
-        break;
-      case "viewer-count":
-        this.#setView({ viewerCount: message.count });
         break;
       case "webrtc-answer":
         this.#peers.handleAnswer(message.viewerId, message.answer);
@@ -538,6 +537,11 @@ export class LiveBroadcaster extends LitElement {
     this.#emit(
       new ViewerEvent("viewer-joined", viewerId, this.#peers.size),
     );
+  }
+
+  /** The server's count; absent from seed-protocol servers. */
+  #countViewers(count: number | undefined): void {
+    if (typeof count === "number") this.#setView({ viewerCount: count });
   }
 
   /** Connections to viewers the server no longer has (ids from before a restart). */

@@ -140,11 +140,15 @@ export interface JoinAccepted {
   iceServers?: IceServer[];
 }
 
-/** To the broadcaster: a viewer wants the stream (seed). */
+/**
+ * To the broadcaster: a viewer wants the stream (seed). `viewerCount` (an
+ * addition) is the stream's number of viewers with it.
+ */
 export interface ViewerJoined {
   type: "viewer-joined";
   streamId: string;
   viewerId: string;
+  viewerCount: number;
 }
 
 /** To the broadcaster: a viewer left or dropped; close its connection. */
@@ -152,13 +156,8 @@ export interface ViewerLeft {
   type: "viewer-left";
   streamId: string;
   viewerId: string;
-}
-
-/** To the broadcaster, whenever its number of viewers changes. */
-export interface ViewerCount {
-  type: "viewer-count";
-  streamId: string;
-  count: number;
+  /** The stream's number of viewers without it. */
+  viewerCount: number;
 }
 
 /** To every waiting viewer: a broadcaster is live; an offer follows. */
@@ -200,7 +199,6 @@ export type ServerMessage =
   | JoinAccepted
   | ViewerJoined
   | ViewerLeft
-  | ViewerCount
   | BroadcasterJoined
   | BroadcasterLeft
   | RoutedOffer

@@ -16,7 +16,6 @@ const REQUIRED: Record<ServerMessageType, Record<string, Kind>> = {
   "join-accepted": { streamId: "string", viewerId: "string", live: "boolean" },
   "viewer-joined": { viewerId: "string" },
   "viewer-left": { viewerId: "string" },
-  "viewer-count": { count: "number" },
   "broadcaster-joined": { streamId: "string" },
   "broadcaster-left": { streamId: "string" },
   // The seed server sent these without `streamId`; only what is used is required.

@@ -109,8 +109,8 @@ export class SignalingRouter {
         type: "viewer-left",
         streamId: room.streamId,
         viewerId: peer.id,
+        viewerCount: room.viewers.size,
       });
-      this.#sendViewerCount(room);
     }
   }
 
@@ -212,8 +212,9 @@ export class SignalingRouter {
     });
     // Every waiting viewer, again on a re-announce: the broadcaster may have
     // dropped its peer connections and needs a fresh offer for each.
+    const viewerCount = room.viewers.size;
     for (const viewerId of room.viewers.keys()) {
-      peer.send({ type: "viewer-joined", streamId, viewerId });
+      peer.send({ type: "viewer-joined", streamId, viewerId, viewerCount });
     }
   }
 
@@ -241,8 +242,8 @@ export class SignalingRouter {
         type: "viewer-joined",
         streamId,
         viewerId: peer.id,
+        viewerCount: joined.viewers.size,
       });
-      if (!again) this.#sendViewerCount(joined);
     }
     peer.send({
       type: "join-accepted",
@@ -361,14 +362,6 @@ export class SignalingRouter {
       message.viewerId === peer.id ? text : undefined,
     );
     this.#metrics.messagesRouted++;
-  }
-
-  #sendViewerCount(room: Room): void {
-    room.broadcaster?.send({
-      type: "viewer-count",
-      streamId: room.streamId,
-      count: room.viewers.size,
-    });
   }
 }
 

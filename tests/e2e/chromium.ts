@@ -22,14 +22,27 @@ export async function waitForState(
   selector: string,
   state: string,
 ): Promise<void> {
-  await page.waitForFunction(
-    (sel, wanted) =>
-      (document.querySelector(sel) as unknown as { state?: string })?.state ===
-        wanted,
-    { timeout: 20_000 },
-    selector,
-    state,
-  );
+  try {
+    await page.waitForFunction(
+      (sel, wanted) =>
+        (document.querySelector(sel) as unknown as { state?: string })
+          ?.state === wanted,
+      { timeout: 20_000 },
+      selector,
+      state,
+    );
+  } catch (error) {
+    // Say where it got stuck: a bare timeout tells nothing.
+    const actual = await page.evaluate(
+      (sel) =>
+        (document.querySelector(sel) as unknown as { state?: string })?.state,
+      selector,
+    ).catch(() => "unknown");
+    throw new Error(
+      `${selector} on ${page.url()} never became ${state} (is ${actual})`,
+      { cause: error },
+    );
+  }
 }
 
 /** Counts `count` presented frames of the video inside `selector`; returns its width. */

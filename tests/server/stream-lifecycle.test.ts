@@ -64,12 +64,9 @@ Deno.test("a viewer joining a live stream is announced with the new count", asyn
     type: "viewer-joined",
     streamId: "s",
     viewerId: viewer.id,
+    viewerCount: 1,
   });
-  assert.deepEqual(await broadcaster.next("viewer-count"), {
-    type: "viewer-count",
-    streamId: "s",
-    count: 1,
-  });
+  await broadcaster.expectQuiet();
 });
 
 Deno.test("a viewer that drops or leaves is reported to the broadcaster", async () => {
@@ -85,8 +82,8 @@ Deno.test("a viewer that drops or leaves is reported to the broadcaster", async 
     type: "viewer-left",
     streamId: "s",
     viewerId: leaver.id,
+    viewerCount: 1,
   });
-  assert.equal((await broadcaster.next("viewer-count")).count, 1);
   assert.equal(
     t.server.connections.has(leaver.id),
     true,
@@ -98,8 +95,8 @@ Deno.test("a viewer that drops or leaves is reported to the broadcaster", async 
     type: "viewer-left",
     streamId: "s",
     viewerId: dropper.id,
+    viewerCount: 0,
   });
-  assert.equal((await broadcaster.next("viewer-count")).count, 0);
   assert.equal(t.server.registry.viewerCount, 0);
 });
 

@@ -70,7 +70,6 @@ export async function startTestServer(
         viewer.send({ type: "join-stream", streamId });
         await viewer.next("join-accepted");
         await broadcaster.next("viewer-joined");
-        await broadcaster.next("viewer-count");
         viewers.push(viewer);
       }
       return { broadcaster, viewers };

@@ -38,7 +38,6 @@ async function liveWithTokens(t: TestServer, streamId: string) {
   });
   await viewer.next("join-accepted");
   await broadcaster.next("viewer-joined");
-  await broadcaster.next("viewer-count");
   return { broadcaster, viewer };
 }
 
