@@ -8,6 +8,7 @@
  *   deno task bench --smoke    # seconds: every bench at toy size, to stdout
  */
 import { parseArgs } from "node:util";
+import { formatMarkdown } from "../scripts/readme-api.ts";
 import { abuseIsolation } from "./abuse-isolation.ts";
 import { broadcasterScaling } from "./broadcaster-scaling.ts";
 import { bundleSizes } from "./bundle-size.ts";
@@ -125,7 +126,8 @@ if (import.meta.main) {
     const next = a >= 0 && b > a
       ? current.slice(0, a) + generated + current.slice(b + END.length)
       : current.replace(/^# .*\n/, (title) => `${title}\n${generated}\n`);
-    await Deno.writeTextFile(RESULTS, next);
+    // Formatted as `deno fmt` would, so a run leaves the tree fmt-clean.
+    await Deno.writeTextFile(RESULTS, await formatMarkdown(next));
     console.error(`bench/RESULTS.md written`);
   }
 }
