@@ -15,8 +15,8 @@ export interface BroadcastPeersOptions {
   send(message: ClientMessage): void;
   /** ICE servers and transport policy for each new connection. */
   rtcConfiguration(): RTCConfiguration;
-  /** A STUN/TURN server refused or failed (401: TURN credentials refused). */
-  onIceError(code: number, text: string): void;
+  /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
+  onTurnRefused(): void;
   /** The stream whose tracks every viewer gets. */
   stream(): MediaStream;
   /** Video bits per second for each viewer when there are `viewers`. */
@@ -125,8 +125,10 @@ export class BroadcastPeers {
       () => this.#onConnectionState(peer),
     );
     pc.addEventListener("icecandidateerror", (event) => {
-      const { errorCode, errorText } = event as RTCPeerConnectionIceErrorEvent;
-      this.#options.onIceError(errorCode, errorText);
+      const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
+      // 401 Unauthorized from a TURN server; other codes are routine
+      // (an unreachable STUN server, say) and ICE copes with them.
+      if (errorCode === 401) this.#options.onTurnRefused();
     });
     this.#negotiate(peer, false);
     this.applyBitrates();

@@ -185,7 +185,7 @@ export class LiveBroadcaster extends LitElement {
         DEFAULT_ICE_SERVERS,
       iceTransportPolicy: this.iceTransportPolicy,
     }),
-    onIceError: (code) => this.#onIceError(code),
+    onTurnRefused: () => this.#onTurnRefused(),
     stream: () => this.#stream!,
     bitrateFor: (viewers) =>
       perViewerBitrate(viewers, {
@@ -294,6 +294,9 @@ export class LiveBroadcaster extends LitElement {
     this.#everAccepted = false;
     this.#replay = undefined;
     this.#serverError = undefined;
+    // One-shot reactions belong to one run of the element.
+    this.#tokenRetried = false;
+    this.#turnRefused = false;
     this.#wakeLock.release();
     const video = this.renderRoot.querySelector("video");
     if (video) video.srcObject = null;
@@ -469,9 +472,8 @@ export class LiveBroadcaster extends LitElement {
     });
   }
 
-  #onIceError(code: number): void {
-    // 401 from a TURN server: its credentials were refused.
-    if (code !== 401 || this.#turnRefused) return;
+  #onTurnRefused(): void {
+    if (this.#turnRefused) return;
     this.#turnRefused = true;
     const message = "The TURN server refused the credentials";
     if (this.iceTransportPolicy === "relay") {

@@ -224,6 +224,9 @@ export class LiveViewer extends LitElement {
     this.#presence = "unknown";
     this.#everOpen = false;
     this.#fatal = undefined;
+    // One-shot reactions belong to one run of the element.
+    this.#tokenRetried = false;
+    this.#turnRefused = false;
     this.#peer = new ViewerPeer({
       streamId: () => this.streamId!,
       viewerId: () => this.#signaling?.clientId,
@@ -233,7 +236,7 @@ export class LiveViewer extends LitElement {
           DEFAULT_ICE_SERVERS,
         iceTransportPolicy: this.iceTransportPolicy,
       }),
-      onIceError: (code) => this.#onIceError(code),
+      onTurnRefused: () => this.#onTurnRefused(),
       onStream: (stream) => this.#showStream(stream),
       onConnectionState: (state) => this.#onMedia(state),
     });
@@ -292,9 +295,8 @@ export class LiveViewer extends LitElement {
     this.#emit(new LiveErrorEvent(code, message));
   }
 
-  #onIceError(code: number): void {
-    // 401 from a TURN server: its credentials were refused.
-    if (code !== 401 || this.#turnRefused) return;
+  #onTurnRefused(): void {
+    if (this.#turnRefused) return;
     this.#turnRefused = true;
     const message = "The TURN server refused the credentials";
     if (this.iceTransportPolicy === "relay") {

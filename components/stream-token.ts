@@ -15,7 +15,8 @@ export type TokenProvider = (
 const REFRESH_MARGIN_SECONDS = 30;
 
 export class StreamToken {
-  #cached: string | undefined;
+  /** A token is good for one stream: kept with the stream it was minted for. */
+  #cached: { token: string; streamId: string } | undefined;
   #role: TokenRole;
 
   constructor(role: TokenRole) {
@@ -28,12 +29,16 @@ export class StreamToken {
     streamId: string,
   ): Promise<string | undefined> {
     if (!source.tokenProvider) return source.token ?? undefined;
-    const left = this.#cached ? secondsLeft(this.#cached) : undefined;
-    if (this.#cached && (left === undefined || left > REFRESH_MARGIN_SECONDS)) {
-      return this.#cached;
+    const cached = this.#cached?.streamId === streamId
+      ? this.#cached.token
+      : undefined;
+    const left = cached ? secondsLeft(cached) : undefined;
+    if (cached && (left === undefined || left > REFRESH_MARGIN_SECONDS)) {
+      return cached;
     }
-    this.#cached = await source.tokenProvider({ streamId, role: this.#role });
-    return this.#cached;
+    const token = await source.tokenProvider({ streamId, role: this.#role });
+    this.#cached = { token, streamId };
+    return token;
   }
 
   /** Drops the cached token, so the next `get()` asks the provider again. */

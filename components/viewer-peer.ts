@@ -17,8 +17,8 @@ export interface ViewerPeerOptions {
   send(message: ClientMessage): void;
   /** ICE servers and transport policy for each new connection. */
   rtcConfiguration(): RTCConfiguration;
-  /** A STUN/TURN server refused or failed (401: TURN credentials refused). */
-  onIceError(code: number, text: string): void;
+  /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
+  onTurnRefused(): void;
   onStream(stream: MediaStream): void;
   onConnectionState(state: RTCPeerConnectionState): void;
 }
@@ -116,8 +116,10 @@ export class ViewerPeer {
       if (this.#pc === pc) this.#options.onConnectionState(pc.connectionState);
     });
     pc.addEventListener("icecandidateerror", (event) => {
-      const { errorCode, errorText } = event as RTCPeerConnectionIceErrorEvent;
-      if (this.#pc === pc) this.#options.onIceError(errorCode, errorText);
+      const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
+      // 401 Unauthorized from a TURN server; other codes are routine
+      // (an unreachable STUN server, say) and ICE copes with them.
+      if (errorCode === 401 && this.#pc === pc) this.#options.onTurnRefused();
     });
   }
 

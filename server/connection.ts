@@ -74,10 +74,6 @@ export class Connection implements Peer {
     });
   }
 
-  get state(): ConnectionState {
-    return this.#state;
-  }
-
   get isOpen(): boolean {
     return this.#state === "open";
   }

@@ -31,9 +31,10 @@ function bitratesBecome(
       };
       check();
     }),
-    `video bitrates ${expected.join(", ")} (are ${
-      videoBitrates(pcs).join(", ")
-    })`,
+    () =>
+      `video bitrates ${expected.join(", ")} (are ${
+        videoBitrates(pcs).join(", ")
+      })`,
   );
 }
 

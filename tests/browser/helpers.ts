@@ -38,17 +38,18 @@ export async function stopSignaling(port: number): Promise<void> {
 /** Rejects after `ms` with `what` in the message, so a hang names itself. */
 export function within<T>(
   promise: Promise<T>,
-  what: string,
+  what: string | (() => string),
   ms = DEADLINE_MS,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Timed out waiting for ${what}`)),
-        ms,
-      );
+      timer = setTimeout(() => {
+        // Described at the deadline, so it tells the state it ended in.
+        const described = typeof what === "string" ? what : what();
+        reject(new Error(`Timed out waiting for ${described}`));
+      }, ms);
     }),
   ]);
 }
@@ -87,7 +88,7 @@ export function stateOf(
       };
       element.addEventListener("live-state-change", listener);
     }),
-    `${element.localName} to be ${state} (is ${element.state})`,
+    () => `${element.localName} to be ${state} (is ${element.state})`,
   );
 }
 

@@ -102,6 +102,26 @@ describe("tokens", () => {
     expect(calls).to.deep.equal({ short: 2, long: 1 });
   });
 
+  it("a viewer moved to another order asks for a token for that order", async () => {
+    const { url, port } = await startSignaling(SECRET);
+    const [first, second] = [newStreamId(), newStreamId()];
+    const asked: string[] = [];
+    const viewer = addViewer(url, first);
+    viewer.tokenProvider = async ({ streamId }) => {
+      asked.push(streamId);
+      return await mintToken(port, {
+        sub: "c",
+        stream: streamId,
+        role: "viewer",
+      });
+    };
+    await stateOf(viewer, "waiting");
+    viewer.setAttribute("stream-id", second);
+    await stateOf(viewer, "connecting");
+    await stateOf(viewer, "waiting");
+    expect(asked).to.deep.equal([first, second]);
+  });
+
   it("the same provider signing in elsewhere takes over: the old broadcaster stops and says why", async () => {
     const { url, port } = await startSignaling(SECRET);
     const streamId = newStreamId();

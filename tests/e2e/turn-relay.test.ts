@@ -23,7 +23,9 @@ function freeUdpPort(): Promise<number> {
 }
 
 /** Starts turnserver and resolves once it says its UDP listener is open. */
-async function startCoturn(): Promise<{ port: number } & AsyncDisposable> {
+async function startCoturn(): Promise<
+  { port: number; recentLog(): string } & AsyncDisposable
+> {
   const port = await freeUdpPort();
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(
@@ -69,12 +71,19 @@ async function startCoturn(): Promise<{ port: number } & AsyncDisposable> {
     seen += value;
   }
   clearTimeout(deadline);
-  // Keep reading so its output never fills the pipe.
+  // Keep reading so its output never fills the pipe; the tail is kept for
+  // failure reports.
+  let tail = seen.slice(-4000);
   (async () => {
-    while (!(await lines.read()).done) { /* drain */ }
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) return;
+      tail = (tail + value).slice(-4000);
+    }
   })();
   return {
     port,
+    recentLog: () => tail,
     async [Symbol.asyncDispose]() {
       child.kill();
       await child.status;
@@ -87,8 +96,13 @@ const PAGES = {
   "send.html":
     `<!doctype html><script type="module" src="/live-broadcaster.js"></script>
 <live-broadcaster stream-id="turn-test" ice-transport-policy="relay" autostart></live-broadcaster>`,
-  "watch.html":
-    `<!doctype html><script type="module" src="/live-viewer.js"></script>
+  "watch.html": `<!doctype html><script>
+  // Kept for failure reports.
+  window.pcs = [];
+  const Native = RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native { constructor(c) { super(c); pcs.push(this); } };
+</script>
+<script type="module" src="/live-viewer.js"></script>
 <live-viewer stream-id="turn-test" ice-transport-policy="relay"></live-viewer>
 <script>
   window.liveErrors = [];
@@ -116,7 +130,40 @@ Deno.test({
       await waitForState(sender, "live-broadcaster", "live");
       const watcher = await browser.newPage();
       await watcher.goto(`${site.base}/watch.html`);
-      await waitForState(watcher, "live-viewer", "live");
+      try {
+        await waitForState(watcher, "live-viewer", "live");
+      } catch (error) {
+        // Seen twice in ~6 full runs, never alone: say what ICE and coturn saw.
+        const pairs = await watcher.evaluate(async () => {
+          const pcs = (window as unknown as { pcs: RTCPeerConnection[] }).pcs;
+          return JSON.stringify(
+            await Promise.all(pcs.map(async (pc) => {
+              const candidates: string[] = [];
+              (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+                if (s.type === "candidate-pair") {
+                  candidates.push(String(s.state));
+                }
+                if (
+                  s.type === "local-candidate" || s.type === "remote-candidate"
+                ) {
+                  candidates.push(`${s.type}:${s.candidateType}`);
+                }
+              });
+              return {
+                ice: pc.iceConnectionState,
+                gathering: pc.iceGatheringState,
+                connection: pc.connectionState,
+                candidates,
+              };
+            })),
+          );
+        }).catch(() => "unavailable");
+        throw new Error(
+          `${
+            (error as Error).message
+          }\nviewer stats: ${pairs}\ncoturn log tail:\n${coturn.recentLog()}`,
+        );
+      }
       assert.ok(await framesIn(watcher, "live-viewer") > 0);
       const stats = await watcher.evaluate(() =>
         (document.querySelector("live-viewer") as unknown as {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { mintToken } from "../../server/tokens.ts";
+import { TestClient } from "./test-client.ts";
 import { startTestServer } from "./test-server.ts";
 
 const TURN = {
@@ -41,8 +42,9 @@ Deno.test("join-accepted and broadcaster-accepted carry expiry:clientId and base
     assert.ok(!t.logs.some((line) => line.includes(turn.credential!)));
   }
   // Not before admission: the welcome has none.
-  const late = await t.connect();
-  assert.equal(t.logs.some((l) => l.includes("credential")), false);
+  const late = await TestClient.open(t.url);
+  const welcome = await late.next("welcome");
+  assert.equal(welcome.iceServers, undefined);
   await late.close();
 });
 
