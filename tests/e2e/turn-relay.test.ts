@@ -41,6 +41,11 @@ async function startCoturn(): Promise<
       "realm=live-widgets.test",
       "no-tls",
       "no-dtls",
+      // UDP only, as the test's TURN URL says. A TCP listener on the same port
+      // number, which freeUdpPort does not check, once found it taken late in
+      // a full run; coturn then retried the bind forever and never answered.
+      "no-tcp",
+      "no-tcp-relay",
       "no-cli",
       "allow-loopback-peers",
       "no-multicast-peers",
@@ -133,7 +138,7 @@ Deno.test({
       try {
         await waitForState(watcher, "live-viewer", "live");
       } catch (error) {
-        // Seen twice in ~6 full runs, never alone: say what ICE and coturn saw.
+        // If this fails, say what ICE and coturn saw.
         const pairs = await watcher.evaluate(async () => {
           const pcs = (window as unknown as { pcs: RTCPeerConnection[] }).pcs;
           return JSON.stringify(
