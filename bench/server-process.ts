@@ -13,6 +13,9 @@ export interface ServerProcess extends AsyncDisposable {
   /** User + system CPU seconds used so far. */
   cpuSeconds(): Promise<number>;
   metric(name: string): Promise<number>;
+  /** With BENCH_PROFILE=<dir>: a V8 CPU profile until profileEnd(). */
+  profile(label: string): void;
+  profileEnd(): Promise<void>;
 }
 
 /** `entry` is our server by default; the bench's bare relay for baselines. */
@@ -21,8 +24,13 @@ export async function startServerProcess(
   entry = MAIN,
 ): Promise<ServerProcess> {
   const port = freePort();
+  // BENCH_PROFILE=<dir>: V8 CPU profiles of the measured phases, through the
+  // inspector, as .cpuprofile files (Chrome DevTools opens them).
+  const profileDir = Deno.env.get("BENCH_PROFILE");
+  const inspectPort = profileDir ? freePort() : 0;
+  const v8Flags = profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", entry],
+    args: ["run", ...v8Flags, "--allow-net", "--allow-env", entry],
     env: {
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
@@ -33,7 +41,9 @@ export async function startServerProcess(
     stderr: "null",
   }).spawn();
   await waitForHealth(port);
-  const clockTicks = 100; // USER_HZ on Linux
+  const profiler = profileDir
+    ? await Profiler.connect(inspectPort, profileDir)
+    : undefined;
   return {
     port,
     pid: child.pid,
@@ -42,9 +52,16 @@ export async function startServerProcess(
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
     },
     async cpuSeconds() {
-      const stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+      // schedstat's first field is the thread's time on CPU in ns; /proc/pid/stat
+      // counts 10 ms ticks, too coarse for bursts of a tenth of a second.
+      let ns = 0;
+      for await (const task of Deno.readDir(`/proc/${child.pid}/task`)) {
+        const text = await Deno.readTextFile(
+          `/proc/${child.pid}/task/${task.name}/schedstat`,
+        ).catch(() => "0"); // a thread that just ended
+        ns += Number(text.split(" ")[0]);
+      }
+      return ns / 1e9;
     },
     async metric(name) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`))
@@ -52,7 +69,10 @@ export async function startServerProcess(
       const line = text.split("\n").find((l) => l.startsWith(`${name} `));
       return Number(line?.split(" ")[1] ?? NaN);
     },
+    profile: (label) => profiler?.start(label),
+    profileEnd: async () => await profiler?.stop(),
     async [Symbol.asyncDispose]() {
+      profiler?.close();
       child.kill("SIGTERM");
       await child.status;
     },
@@ -79,4 +99,87 @@ async function waitForHealth(port: number): Promise<void> {
     if (Date.now() > deadline) throw new Error("server did not start");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Just enough of the Chrome DevTools Protocol to take CPU profiles. */
+class Profiler {
+  #socket: WebSocket;
+  #next = 0;
+  #replies = new Map<number, (result: Record<string, unknown>) => void>();
+  #dir: string;
+  #label = "";
+
+  private constructor(socket: WebSocket, dir: string) {
+    this.#socket = socket;
+    this.#dir = dir;
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      this.#replies.get(message.id)?.(message.result);
+      this.#replies.delete(message.id);
+    };
+  }
+
+  static async connect(port: number, dir: string): Promise<Profiler> {
+    const [target] = await (await fetch(`http://127.0.0.1:${port}/json/list`))
+      .json();
+    const socket = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise((resolve) => (socket.onopen = resolve));
+    const profiler = new Profiler(socket, dir);
+    await profiler.#call("Profiler.enable");
+    await profiler.#call("Profiler.setSamplingInterval", { interval: 100 });
+    return profiler;
+  }
+
+  #call(
+    method: string,
+    params: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>> {
+    const id = ++this.#next;
+    this.#socket.send(JSON.stringify({ id, method, params }));
+    return new Promise((resolve) => this.#replies.set(id, resolve));
+  }
+
+  start(label: string): void {
+    this.#label = label;
+    this.#call("Profiler.start");
+  }
+
+  /** Writes the profile and prints where the time went, by function. */
+  async stop(): Promise<void> {
+    const { profile } = await this.#call("Profiler.stop") as {
+      profile: CpuProfile;
+    };
+    await Deno.writeTextFile(
+      `${this.#dir}/${this.#label}.cpuprofile`,
+      JSON.stringify(profile),
+    );
+    const self = new Map<string, number>();
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    profile.samples.forEach((id, i) => {
+      const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+      const key = `${functionName || "(anonymous)"} ${
+        url.replace(/^.*\//, "")
+      }:${lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + profile.timeDeltas[i]);
+    });
+    const total = profile.timeDeltas.reduce((a, b) => a + b, 0);
+    const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
+    console.error(`\n${this.#label}: ${(total / 1000).toFixed(0)} ms sampled`);
+    for (const [key, us] of top) {
+      console.error(`  ${(us / 1000).toFixed(1).padStart(7)} ms  ${key}`);
+    }
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }[];
+  samples: number[];
+  timeDeltas: number[];
 }

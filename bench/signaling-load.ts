@@ -19,12 +19,18 @@ import { parseArgs } from "node:util";
 // the server. `ws` sets NODELAY, as browsers do.
 import WebSocket from "ws";
 import { realisticCandidate, realisticSdp } from "./realistic-sdp.ts";
-import { BARE_RELAY, startServerProcess } from "./server-process.ts";
+import {
+  BARE_RELAY,
+  type ServerProcess,
+  startServerProcess,
+} from "./server-process.ts";
 
 const CANDIDATES = 4;
 const SCENARIO_DEADLINE_MS = 180_000;
 /** Sequential handshakes after the burst: latency without queueing. */
 const IDLE_SAMPLES = 50;
+/** Rooms that handshake, unmeasured, before the measured run. */
+const WARMUP_ROOMS = 20;
 
 interface Result {
   connections: number;
@@ -39,6 +45,7 @@ interface Result {
   routed: number;
   routedPerWallSecond: number;
   routedPerCpuSecond: number;
+  rssConnected: number;
   rssPerConnection: number;
 }
 
@@ -84,8 +91,35 @@ async function scenario(
     limits,
     target === "bare" ? BARE_RELAY : undefined,
   );
-  const url = `ws://127.0.0.1:${server.port}/ws`;
+  // Warm-up, the same for both servers: a few hundred handshakes that are
+  // not measured, so the figures are the steady state and not how much code
+  // V8 has to compile on first use.
+  // Its clients stay connected, idle: closed, they would leave free memory
+  // that the measured connections reused unseen.
+  const warm = await load(
+    server,
+    Math.min(rooms, WARMUP_ROOMS),
+    viewersPerRoom,
+    "warmup",
+  );
   const rssBefore = await server.rss();
+  const measured = await load(server, rooms, viewersPerRoom, target);
+  await Promise.all([...warm.sockets, ...measured.sockets].map(closeSocket));
+  const result = measured.result;
+  return {
+    ...result,
+    rssPerConnection: (result.rssConnected - rssBefore) / result.connections,
+  };
+}
+
+/** Connects `rooms` rooms, runs the burst and the sequential handshakes, closes. */
+async function load(
+  server: ServerProcess,
+  rooms: number,
+  viewersPerRoom: number,
+  label: string,
+): Promise<{ result: Result; sockets: WebSocket[] }> {
+  const url = `ws://127.0.0.1:${server.port}/ws`;
   const sockets: WebSocket[] = [];
   const pending = new Map<string, Pending>();
   const timedOut = Promise.withResolvers<never>();
@@ -122,7 +156,7 @@ async function scenario(
   for (let r = 0; r < rooms; r += batch) {
     await Promise.all(
       Array.from({ length: Math.min(batch, rooms - r) }, async (_, i) => {
-        const streamId = `room-${r + i}`;
+        const streamId = `${label}-${r + i}`;
         const { ws } = await open((message, socket) =>
           onBroadcasterMessage(message, socket, streamId)
         );
@@ -134,7 +168,7 @@ async function scenario(
   for (let v = 0; v < total; v += batch) {
     await Promise.all(
       viewerSpecs.slice(v, v + batch).map(async (i) => {
-        const streamId = `room-${i % rooms}`;
+        const streamId = `${label}-${i % rooms}`;
         const { ws, id } = await open((message, socket) =>
           onViewerMessage(message, socket, id, streamId)
         );
@@ -214,6 +248,7 @@ async function scenario(
   }
   // Every viewer joins at once: the handshake phase under full load.
   const routedBefore = await server.metric("live_messages_routed_total");
+  server.profile(`${label}-${rooms * (viewersPerRoom + 1)}`);
   const cpuBefore = await server.cpuSeconds();
   const start = performance.now();
   const handshake = (viewer: typeof viewers[number]) => {
@@ -228,6 +263,7 @@ async function scenario(
     .sort((a, b) => a - b);
   const wall = (performance.now() - start) / 1000;
   const cpu = (await server.cpuSeconds()) - cpuBefore;
+  await server.profileEnd();
   const routed = (await server.metric("live_messages_routed_total")) -
     routedBefore;
 
@@ -238,15 +274,8 @@ async function scenario(
   }
   idle.sort((a, b) => a - b);
   clearTimeout(deadline);
-  const closed = sockets.map((ws) =>
-    new Promise((resolve) => {
-      ws.on("close", resolve);
-      ws.close();
-    })
-  );
-  await Promise.all(closed);
   const connections = rooms * (viewersPerRoom + 1);
-  return {
+  const result: Result = {
     connections,
     rooms,
     viewersPerRoom,
@@ -259,8 +288,17 @@ async function scenario(
     routed,
     routedPerWallSecond: routed / wall,
     routedPerCpuSecond: routed / Math.max(cpu, 0.01),
-    rssPerConnection: (rssConnected - rssBefore) / connections,
+    rssConnected,
+    rssPerConnection: 0, // known only to the caller
   };
+  return { result, sockets };
+}
+
+function closeSocket(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    ws.on("close", () => resolve());
+    ws.close();
+  });
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -290,9 +328,15 @@ function ratios(ours: Result, bare: Result): string {
   } ≥0.8x) | ${memory.toFixed(2)}x (${mark(memory <= 1.15)} ≤1.15x) |`;
 }
 
+/**
+ * Each figure is the median of `rounds` runs, bare and ours alternating, so a
+ * burst of noise from a neighbour on this shared machine lands on one round of
+ * one side, not on the ratio.
+ */
 export async function signalingLoad(
   connectionCounts: number[],
   viewersPerRoom: number,
+  rounds = 3,
 ): Promise<string> {
   const lines = [
     "| connections | server | all at once p50 ms | p99 ms | one at a time p50 ms | p99 ms | routed/s (wall) | routed per server CPU-s | server RSS per connection (KiB) |",
@@ -300,16 +344,28 @@ export async function signalingLoad(
   ];
   for (const connections of connectionCounts) {
     const rooms = Math.max(1, Math.round(connections / (viewersPerRoom + 1)));
-    // The baseline first, in the same run: the machine is shared and noisy.
-    const bare = await scenario(rooms, viewersPerRoom, "bare");
-    const ours = await scenario(rooms, viewersPerRoom, "ours");
+    const bare: Result[] = [];
+    const ours: Result[] = [];
+    for (let round = 0; round < rounds; round++) {
+      bare.push(await scenario(rooms, viewersPerRoom, "bare"));
+      ours.push(await scenario(rooms, viewersPerRoom, "ours"));
+    }
     lines.push(
-      row(bare, "bare relay"),
-      row(ours, "live-widgets"),
-      ratios(ours, bare),
+      row(median(bare), "bare relay"),
+      row(median(ours), "live-widgets"),
+      ratios(median(ours), median(bare)),
     );
   }
   return lines.join("\n");
+}
+
+/** The median of each figure across rounds, separately. */
+function median(results: Result[]): Result {
+  const pick = (key: keyof Result) =>
+    quantile(results.map((r) => r[key]).sort((a, b) => a - b), 0.5);
+  const out = { ...results[0] };
+  for (const key of Object.keys(out) as (keyof Result)[]) out[key] = pick(key);
+  return out;
 }
 
 if (import.meta.main) {
@@ -318,12 +374,14 @@ if (import.meta.main) {
     options: {
       connections: { type: "string", default: "1000,5000,10000" },
       viewers: { type: "string", default: "9" },
+      rounds: { type: "string", default: "3" },
     },
   });
   console.log(
     await signalingLoad(
       values.connections.split(",").map(Number),
       Number(values.viewers),
+      Number(values.rounds),
     ),
   );
 }

@@ -35,13 +35,17 @@ export class AuditTrail {
   }
 
   record(event: Omit<AuditEvent, "time">): void {
-    const full = { time: new Date().toISOString(), ...event } as AuditEvent;
-    for (const key of Object.keys(full) as (keyof AuditEvent)[]) {
-      if (full[key] === undefined) delete full[key];
-    }
+    // Joins and leaves are the hot path: no work when nobody listens.
+    const logs = this.#logger.level === "info" ||
+      this.#logger.level === "debug";
+    if (!logs && this.#sinks.length === 0) return;
+    const fields = Object.fromEntries(
+      Object.entries(event).filter(([, value]) => value !== undefined),
+    ) as Omit<AuditEvent, "time">;
     // The log line carries the logger's own timestamp.
-    const { time: _time, ...fields } = full;
-    this.#logger.info("audit", fields);
+    if (logs) this.#logger.info("audit", fields);
+    if (this.#sinks.length === 0) return;
+    const full = { time: new Date().toISOString(), ...fields } as AuditEvent;
     for (const sink of this.#sinks) sink(full);
   }
 }

@@ -43,6 +43,9 @@ export class Connection implements Peer {
   /** Frames waiting for an earlier one's admission check to finish. */
   #backlog: string[] = [];
   #waiting = false;
+  /** `bufferedAmount` when last read, and bytes sent since (see sendRaw). */
+  #lastBuffered = 0;
+  #sentSinceRead = 0;
 
   constructor(
     socket: WebSocket,
@@ -79,13 +82,28 @@ export class Connection implements Peer {
   }
 
   /** Sends unless closed; drops the client if its outbound queue is too long. */
-  send(message: ServerMessage, text?: string): void {
+  send(message: ServerMessage): void {
+    this.sendRaw(JSON.stringify(message));
+  }
+
+  /** {@link send} for a frame that is a server message's JSON already. */
+  sendRaw(text: string): void {
     if (this.#state !== "open") return;
-    if (this.#socket.bufferedAmount > this.#context.config.maxBufferedBytes) {
-      this.#drop("slow-consumer", 1008, "Slow consumer");
-      return;
+    // `bufferedAmount` is an op call into the runtime. It grows only by what
+    // we send, so while our last reading plus everything sent since cannot
+    // exceed the cap, reading it again could not change the decision.
+    const cap = this.#context.config.maxBufferedBytes;
+    if (this.#lastBuffered + this.#sentSinceRead > cap) {
+      this.#lastBuffered = this.#socket.bufferedAmount;
+      this.#sentSinceRead = 0;
+      if (this.#lastBuffered > cap) {
+        this.#drop("slow-consumer", 1008, "Slow consumer");
+        return;
+      }
     }
-    this.#socket.send(text ?? JSON.stringify(message));
+    this.#socket.send(text);
+    // At most 3 UTF-8 bytes per UTF-16 unit: an upper bound, never under.
+    this.#sentSinceRead += text.length * 3;
     this.#context.metrics.messagesSent++;
   }
 
@@ -160,25 +178,27 @@ export class Connection implements Peer {
       router.refuse(this, parsed.error);
       return;
     }
-    const failed = (error: unknown) => {
-      // A bug must cost one message, never the process or other clients.
-      this.#context.logger.error("handler-failed", {
-        clientId: this.id,
-        type: parsed.message.type,
-        error: String(error),
-      });
-      router.refuse(this, {
-        code: "internal-error",
-        message: "The server failed on this message",
-        inReplyTo: parsed.message.type,
-      });
-    };
+    const { message } = parsed;
     try {
-      const text = parsed.exact ? data : undefined;
-      return router.handle(this, parsed.message, text)?.catch(failed);
+      return router.handle(this, message, parsed.exact ? data : undefined)
+        ?.catch((error) => this.#handlerFailed(message.type, error));
     } catch (error) {
-      failed(error);
+      this.#handlerFailed(message.type, error);
     }
+  }
+
+  /** A bug must cost one message, never the process or other clients. */
+  #handlerFailed(type: string, error: unknown): void {
+    this.#context.logger.error("handler-failed", {
+      clientId: this.id,
+      type,
+      error: String(error),
+    });
+    this.#context.router.refuse(this, {
+      code: "internal-error",
+      message: "The server failed on this message",
+      inReplyTo: type,
+    });
   }
 
   /**

@@ -8,11 +8,9 @@ export interface Peer {
   readonly remoteAddress: string;
   /** False once closed: an admission that finishes later must not add it. */
   readonly isOpen: boolean;
-  /**
-   * Sends `message`; `text`, when given, is its exact JSON already (a frame
-   * forwarded as received) and is sent instead of serializing it again.
-   */
-  send(message: ServerMessage, text?: string): void;
+  send(message: ServerMessage): void;
+  /** Sends `text`, which is a server message's exact JSON already: a frame forwarded as received. */
+  sendRaw(text: string): void;
   /** Closes from the server side, counting why. */
   close(code: number, reason: string, why: DropReason): void;
 }

@@ -330,7 +330,8 @@ export class SignalingRouter {
       });
     }
     // It named this viewer already, so the frame as received is the message.
-    viewer.send({ ...message, viewerId: viewer.id }, text);
+    if (text !== undefined) viewer.sendRaw(text);
+    else viewer.send({ ...message, viewerId: viewer.id });
     this.#metrics.messagesRouted++;
   }
 
@@ -357,10 +358,9 @@ export class SignalingRouter {
     }
     // Attributed to the sender's real id, whatever `viewerId` it claimed.
     // The frame as received only if it already carries the sender's real id.
-    broadcaster.send(
-      { ...message, viewerId: peer.id },
-      message.viewerId === peer.id ? text : undefined,
-    );
+    if (text !== undefined && message.viewerId === peer.id) {
+      broadcaster.sendRaw(text);
+    } else broadcaster.send({ ...message, viewerId: peer.id });
     this.#metrics.messagesRouted++;
   }
 }

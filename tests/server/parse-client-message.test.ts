@@ -1,9 +1,34 @@
 /** The protocol validator on its own: shapes in, typed messages out. */
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { STREAM_ID_PATTERN } from "../../protocol/messages.ts";
 import {
+  isStreamId,
   parseClientMessage,
   validateClientMessage,
 } from "../../protocol/parse-client-message.ts";
+
+Deno.test("isStreamId, the hot path's loop, agrees with STREAM_ID_PATTERN", () => {
+  // Mostly near-valid ids (the allowed set and its neighbours in ASCII),
+  // lengths around the 128 limit, and arbitrary Unicode.
+  const near = fc.constantFrom(..."AZaz09._:-/;@[`{ \u00e9\u{1F600}\n");
+  const ids = fc.oneof(
+    fc.string({ unit: near, maxLength: 140 }),
+    fc.string({
+      unit: fc.constantFrom(..."aZ9._:-"),
+      minLength: 120,
+      maxLength: 135,
+    }),
+    fc.string({ unit: "binary", maxLength: 20 }),
+  );
+  fc.assert(
+    fc.property(ids, (id) => isStreamId(id) === STREAM_ID_PATTERN.test(id)),
+    { numRuns: 5000 },
+  );
+  assert.ok(isStreamId("order-1:a.b_C"));
+  assert.ok(!isStreamId(""));
+  assert.ok(!isStreamId("x".repeat(129)));
+});
 
 Deno.test("a browser's RTCIceCandidate JSON passes and extra fields are dropped", () => {
   const result = validateClientMessage({
