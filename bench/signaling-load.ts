@@ -5,8 +5,10 @@
  * both sides have everything), messages routed per wall second and per server
  * CPU second, and server memory per connection.
  *
- *   deno task bench                         # 1,000 and 5,000 connections
- *   deno task bench --connections 200 --viewers 9
+ *   deno task bench:signaling     # 1,000, 5,000 and 10,000 connections
+ *   deno task bench:signaling --connections 200 --viewers 9 --rounds 1
+ *   BENCH_PROFILE=/tmp/prof deno task bench:signaling --rounds 1
+ *     # V8 CPU profile of each measured burst, top functions on stderr
  *
  * The load generator is this process, on the `ws` client; the server runs
  * as its own process so /proc gives its RSS and CPU time alone. Client and
