@@ -14,7 +14,7 @@ export interface ServerProcess extends AsyncDisposable {
   cpuSeconds(): Promise<number>;
   metric(name: string): Promise<number>;
   /** With BENCH_PROFILE=<dir>: a V8 CPU profile until profileEnd(). */
-  profile(label: string): void;
+  profile(label: string): Promise<void>;
   profileEnd(): Promise<void>;
 }
 
@@ -69,7 +69,7 @@ export async function startServerProcess(
       const line = text.split("\n").find((l) => l.startsWith(`${name} `));
       return Number(line?.split(" ")[1] ?? NaN);
     },
-    profile: (label) => profiler?.start(label),
+    profile: async (label) => await profiler?.start(label),
     profileEnd: async () => await profiler?.stop(),
     async [Symbol.asyncDispose]() {
       profiler?.close();
@@ -139,9 +139,9 @@ class Profiler {
     return new Promise((resolve) => this.#replies.set(id, resolve));
   }
 
-  start(label: string): void {
+  async start(label: string): Promise<void> {
     this.#label = label;
-    this.#call("Profiler.start");
+    await this.#call("Profiler.start");
   }
 
   /** Writes the profile and prints where the time went, by function. */

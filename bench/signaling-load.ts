@@ -250,7 +250,7 @@ async function load(
   }
   // Every viewer joins at once: the handshake phase under full load.
   const routedBefore = await server.metric("live_messages_routed_total");
-  server.profile(`${label}-${rooms * (viewersPerRoom + 1)}`);
+  await server.profile(`${label}-${rooms * (viewersPerRoom + 1)}`);
   const cpuBefore = await server.cpuSeconds();
   const start = performance.now();
   const handshake = (viewer: typeof viewers[number]) => {

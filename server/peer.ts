@@ -9,7 +9,10 @@ export interface Peer {
   /** False once closed: an admission that finishes later must not add it. */
   readonly isOpen: boolean;
   send(message: ServerMessage): void;
-  /** Sends `text`, which is a server message's exact JSON already: a frame forwarded as received. */
+  /**
+   * Sends `text`, which is a server message's exact JSON already: a frame
+   * forwarded as received.
+   */
   sendRaw(text: string): void;
   /** Closes from the server side, counting why. */
   close(code: number, reason: string, why: DropReason): void;
