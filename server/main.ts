@@ -20,14 +20,15 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const logger = createLogger(config.logLevel);
-  const server = await startSignalingServer(config, {
+  if (!config.signalSecret) {
+    logger.warn("open-development-mode", {
+      message:
+        "No authentication: anyone who can reach this server can broadcast or watch any stream",
+    });
+  }
+  const starting = startSignalingServer(config, {
     logger,
     files: config.staticDir ? createStaticHandler(config.staticDir) : undefined,
-  });
-  if (config.staticDir) logger.info("serving-files", { dir: config.staticDir });
-  logger.warn("open-development-mode", {
-    message:
-      "No authentication: anyone who can reach this server can broadcast or watch any stream",
   });
   const stop = async (signal: string) => {
     logger.info("signal", { signal });
@@ -35,11 +36,14 @@ if (import.meta.main) {
       logger.warn("shutdown-timeout", { afterMs: SHUTDOWN_GRACE_MS });
       Deno.exit(0);
     }, SHUTDOWN_GRACE_MS);
-    await server.shutdown();
+    await (await starting).shutdown();
     clearTimeout(grace);
     logger.info("stopped");
     Deno.exit(0);
   };
+  // Before "listening" is logged: a signal right after it is a clean stop too.
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  await starting;
+  if (config.staticDir) logger.info("serving-files", { dir: config.staticDir });
 }

@@ -1,13 +1,16 @@
-/** `deno task start` as a real process: SIGTERM and SIGINT close sockets with 1001 and exit 0. */
+/**
+ * `deno task start` as a real process: SIGTERM and SIGINT close sockets with
+ * 1001 and exit 0; the open-development-mode warning only without a secret.
+ */
 import assert from "node:assert/strict";
 import { TestClient } from "./test-client.ts";
 
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 
-async function startProcess() {
+async function startProcess(env: Record<string, string> = {}) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", MAIN],
-    env: { PORT: "0", HOSTNAME: "127.0.0.1", LOG_LEVEL: "info" },
+    env: { PORT: "0", HOSTNAME: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -63,5 +66,28 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     }
     assert.ok(rest.includes("stopped"), rest.join(","));
     await child.stderr.cancel();
+  });
+}
+
+for (
+  const [secret, warned] of [
+    [undefined, true],
+    ["a-production-secret-of-32-bytes-or-more", false],
+  ] as const
+) {
+  Deno.test(`open-development-mode warning ${warned ? "printed" : "not printed"} ${secret ? "with" : "without"} SIGNAL_SECRET`, async () => {
+    const { child, reader } = await startProcess(
+      secret ? { SIGNAL_SECRET: secret } : {},
+    );
+    child.kill("SIGTERM");
+    while (!(await reader.read()).done) {
+      // Drain stdout so the process can exit.
+    }
+    const stderr = await new Response(child.stderr).text();
+    assert.equal((await child.status).code, 0);
+    const events = stderr.split("\n").filter(Boolean).map((line) =>
+      JSON.parse(line).event
+    );
+    assert.equal(events.includes("open-development-mode"), warned, stderr);
   });
 }
