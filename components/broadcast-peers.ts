@@ -4,19 +4,10 @@
  * negotiated, recovered and closed on its own; nothing here touches another
  * viewer's connection.
  */
-import type {
-  ClientMessage,
-  IceCandidate,
-  SessionDescription,
-} from "../protocol/messages.ts";
+import type { IceCandidate, SessionDescription } from "../protocol/messages.ts";
+import type { PeerLink } from "./stream-session.ts";
 
 export interface BroadcastPeersOptions {
-  streamId(): string;
-  send(message: ClientMessage): void;
-  /** ICE servers and transport policy for each new connection. */
-  rtcConfiguration(): RTCConfiguration;
-  /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
-  onTurnRefused(): void;
   /** The stream whose tracks every viewer gets. */
   stream(): MediaStream;
   /** Video bits per second for each viewer when there are `viewers`. */
@@ -59,10 +50,12 @@ interface Peer {
 }
 
 export class BroadcastPeers {
+  #link: PeerLink;
   #options: BroadcastPeersOptions;
   #peers = new Map<string, Peer>();
 
-  constructor(options: BroadcastPeersOptions) {
+  constructor(link: PeerLink, options: BroadcastPeersOptions) {
+    this.#link = link;
     this.#options = options;
   }
 
@@ -78,10 +71,6 @@ export class BroadcastPeers {
     }));
   }
 
-  has(viewerId: string): boolean {
-    return this.#peers.has(viewerId);
-  }
-
   isHealthy(viewerId: string): boolean {
     const state = this.#peers.get(viewerId)?.pc.connectionState;
     return state === "connected" || state === "connecting" || state === "new";
@@ -90,7 +79,7 @@ export class BroadcastPeers {
   /** A fresh connection to `viewerId`, replacing any earlier one. */
   connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
     this.close(viewerId);
-    const pc = new RTCPeerConnection(this.#options.rtcConfiguration());
+    const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
     const peer: Peer = {
       viewerId,
       pc,
@@ -113,9 +102,9 @@ export class BroadcastPeers {
     pc.addEventListener("icecandidate", ({ candidate }) => {
       // A null candidate marks the end of gathering; the seed never sent it.
       if (!candidate || this.#peers.get(viewerId) !== peer) return;
-      this.#options.send({
+      this.#link.send({
         type: "webrtc-ice-candidate",
-        streamId: this.#options.streamId(),
+        streamId: this.#link.streamId!,
         viewerId,
         candidate: candidate.toJSON() as IceCandidate,
       });
@@ -128,7 +117,7 @@ export class BroadcastPeers {
       const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
       // 401 Unauthorized from a TURN server; other codes are routine
       // (an unreachable STUN server, say) and ICE copes with them.
-      if (errorCode === 401) this.#options.onTurnRefused();
+      if (errorCode === 401) this.#link.turnRefused();
     });
     this.#negotiate(peer, false);
     this.applyBitrates();
@@ -220,9 +209,9 @@ export class BroadcastPeers {
     this.#enqueue(peer, async () => {
       const offer = await peer.pc.createOffer({ iceRestart });
       await peer.pc.setLocalDescription(offer);
-      this.#options.send({
+      this.#link.send({
         type: "webrtc-offer",
-        streamId: this.#options.streamId(),
+        streamId: this.#link.streamId!,
         viewerId: peer.viewerId,
         offer: { type: "offer", sdp: peer.pc.localDescription!.sdp },
       });

@@ -97,3 +97,9 @@ export const BROADCASTER_ZH_CN: BroadcasterStrings = {
   replaced: "此直播已由您的其他设备或页面接管。",
   tooManyAttempts: "当前网络尝试次数过多，稍后自动重试...",
 };
+
+/** Both languages, for `stringsFor`. */
+export const BROADCASTER_STRINGS = {
+  en: BROADCASTER_EN,
+  zh: BROADCASTER_ZH_CN,
+};

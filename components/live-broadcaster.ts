@@ -1,11 +1,20 @@
-import { html, LitElement, nothing, type PropertyValues } from "lit";
-import type { ServerMessage, Welcome } from "../protocol/messages.ts";
+import { html, nothing, type PropertyValues } from "lit";
 import { DEFAULT_BUDGET, perViewerBitrate } from "./bitrate-budget.ts";
 import { BroadcastPeers } from "./broadcast-peers.ts";
-import { sharedStyles } from "./shared-styles.ts";
+import {
+  broadcasterError,
+  type BroadcasterFacts,
+  type BroadcasterState,
+  broadcasterState,
+  INITIAL_BROADCASTER_FACTS,
+  type Intent,
+} from "./broadcaster-state.ts";
+import {
+  BROADCASTER_STRINGS,
+  type BroadcasterStrings,
+} from "./broadcaster-strings.ts";
 import { broadcasterStyles } from "./broadcaster-styles.ts";
 import {
-  type CameraError,
   type CaptureOptions,
   classifyCameraError,
   DEFAULT_CAPTURE,
@@ -14,48 +23,36 @@ import {
   openVideoTrack,
   setTorch,
 } from "./camera.ts";
+import { errorText } from "./error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
-import { PublishedState } from "./published-state.ts";
-import { SignalingClient } from "./signaling-client.ts";
-import {
-  DEFAULT_ICE_SERVERS,
-  defaultSignalingUrl,
-  parseIceServers,
-} from "./signaling-url.ts";
-import { errorText, languageOf, pickStrings } from "./strings.ts";
-import {
-  BROADCASTER_EN,
-  BROADCASTER_ZH_CN,
-  type BroadcasterStrings,
-} from "./broadcaster-strings.ts";
-import {
-  isAuthRefusal,
-  StreamToken,
-  type TokenProvider,
-} from "./stream-token.ts";
+import { StateMachine } from "./state-machine.ts";
+import { sharedStyles } from "./shared-styles.ts";
+import type { SignalingState } from "./signaling-client.ts";
+import { StreamElement } from "./stream-element.ts";
+import type { SessionError, StreamMessage } from "./stream-session.ts";
+import { stringsFor } from "./strings.ts";
 import { ScreenWakeLock } from "./wake-lock.ts";
 
-/** What the provider sees. */
-export type BroadcasterState =
-  | "idle"
-  | "starting-camera"
-  | "connecting"
-  | "live"
-  | "reconnecting"
-  | "error";
+export type { BroadcasterState } from "./broadcaster-state.ts";
 
-/** What the provider asked for: the rest of the state follows from it. */
-type Intent = "stopped" | "capturing" | "broadcasting";
+/** The message over the preview in each state but `live` (none) and `error`. */
+const MESSAGE_KEYS = {
+  idle: "broadcasterIdle",
+  "starting-camera": "broadcasterStartingCamera",
+  connecting: "broadcasterConnecting",
+  reconnecting: "broadcasterReconnecting",
+} as const satisfies Record<
+  Exclude<BroadcasterState, "live" | "error">,
+  keyof BroadcasterStrings
+>;
 
-/** How often a refused `broadcaster-ready` (stream taken) is tried again. */
-const RETAKE_INTERVAL_MS = 5_000;
-
-/** Everything render() reads that is not a public property. */
+/** Everything render() reads that is neither a property nor the state. */
 interface BroadcasterView {
   micOn: boolean;
   cameraOn: boolean;
   torchOn: boolean;
   hidden: boolean;
+  /** The stream's viewers as the server counts them (our peers on a seed server). */
   viewerCount: number;
 }
 
@@ -83,9 +80,9 @@ interface BroadcasterView {
  * @prop {TokenProvider | undefined} tokenProvider - Called for a token before announcing, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
- * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, ...).
- * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`).
- * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`).
+ * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, ...: a `LiveErrorCode`).
+ * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, as `viewerCount`).
+ * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, as `viewerCount`).
  *
  * @slot overlay - Custom content over the preview.
  *
@@ -95,6 +92,11 @@ interface BroadcasterView {
  * @csspart message - The status or error message over the preview.
  * @csspart controls - The button bar.
  * @csspart start-button - The start/stop button.
+ * @csspart microphone-button - The microphone mute button.
+ * @csspart camera-button - The camera picture on/off button.
+ * @csspart switch-camera-button - The switch camera button.
+ * @csspart torch-button - The torch button (where the camera has one).
+ * @csspart retry-button - The "Try again" button under an error.
  * @csspart notice - The "page hidden" notice.
  * @csspart viewer-list - The per-viewer connection list.
  *
@@ -117,43 +119,31 @@ interface BroadcasterView {
  * @cssstate reconnecting - `state` is `reconnecting`.
  * @cssstate error - `state` is `error`.
  */
-export class LiveBroadcaster extends LitElement {
+export class LiveBroadcaster extends StreamElement {
   static override styles = [sharedStyles, broadcasterStyles];
   static override properties = {
-    streamId: { type: String, attribute: "stream-id", reflect: true },
-    signalingUrl: { type: String, attribute: "signaling-url", reflect: true },
-    iceServers: {
-      attribute: "ice-servers",
-      converter: { fromAttribute: parseIceServers },
-    },
     autostart: { type: Boolean, reflect: true },
     uploadBudget: { type: Number, attribute: "upload-budget", reflect: true },
     facingMode: { type: String, attribute: "facing-mode", reflect: true },
     videoWidth: { type: Number, attribute: "video-width" },
     videoHeight: { type: Number, attribute: "video-height" },
     noAudio: { type: Boolean, attribute: "no-audio" },
-    iceTransportPolicy: { type: String, attribute: "ice-transport-policy" },
-    token: { type: String },
-    tokenProvider: { attribute: false },
     strings: { attribute: false },
   };
 
-  declare streamId: string | null;
-  declare signalingUrl: string | null;
-  declare iceServers: RTCIceServer[] | undefined;
   declare autostart: boolean;
   declare uploadBudget: number;
   declare facingMode: "environment" | "user";
   declare videoWidth: number;
   declare videoHeight: number;
   declare noAudio: boolean;
-  declare iceTransportPolicy: RTCIceTransportPolicy;
-  declare token: string | null;
-  declare tokenProvider: TokenProvider | undefined;
   declare strings: Partial<BroadcasterStrings>;
 
-  #state = new PublishedState<BroadcasterState>(this, "idle");
-  /** Everything render() reads that is not a public property. */
+  #machine = new StateMachine(
+    this,
+    INITIAL_BROADCASTER_FACTS,
+    broadcasterState,
+  );
   #view: BroadcasterView = {
     micOn: true,
     cameraOn: true,
@@ -161,31 +151,12 @@ export class LiveBroadcaster extends LitElement {
     hidden: false,
     viewerCount: 0,
   };
-  #intent: Intent = "stopped";
   #stream: MediaStream | undefined;
-  #cameraError: CameraError | undefined;
-  #serverError: { code: string; message: string } | undefined;
-  #accepted = false;
-  #everAccepted = false;
   /** After `broadcaster-accepted`: the `viewer-joined` replay still to come. */
   #replay: { remaining: number; seen: Set<string> } | undefined;
-  #retakeTimer: ReturnType<typeof setTimeout> | undefined;
-  #signaling: SignalingClient | undefined;
-  #serverIceServers: RTCIceServer[] | undefined;
-  #wakeLock = new ScreenWakeLock();
   #bitrates: Promise<void> = Promise.resolve();
-  #token = new StreamToken("broadcaster");
-  #tokenRetried = false;
-  #turnRefused = false;
-  #peers = new BroadcastPeers({
-    streamId: () => this.streamId!,
-    send: (message) => this.#signaling?.send(message),
-    rtcConfiguration: () => ({
-      iceServers: this.iceServers ?? this.#serverIceServers ??
-        DEFAULT_ICE_SERVERS,
-      iceTransportPolicy: this.iceTransportPolicy,
-    }),
-    onTurnRefused: () => this.#onTurnRefused(),
+  #wakeLock = new ScreenWakeLock(this);
+  #peers = new BroadcastPeers(this.session, {
     stream: () => this.#stream!,
     bitrateFor: (viewers) =>
       perViewerBitrate(viewers, {
@@ -199,27 +170,22 @@ export class LiveBroadcaster extends LitElement {
   };
 
   constructor() {
-    super();
-    this.streamId = null;
-    this.signalingUrl = null;
-    this.iceServers = undefined;
+    super("broadcaster", false);
     this.autostart = false;
     this.uploadBudget = DEFAULT_BUDGET.totalKbps;
     this.facingMode = DEFAULT_CAPTURE.facingMode;
     this.videoWidth = DEFAULT_CAPTURE.width;
     this.videoHeight = DEFAULT_CAPTURE.height;
     this.noAudio = false;
-    this.iceTransportPolicy = "all";
-    this.token = null;
-    this.tokenProvider = undefined;
     this.strings = {};
   }
 
   /** The current state (also reflected as the `state` attribute). */
   get state(): BroadcasterState {
-    return this.#state.current;
+    return this.#machine.state;
   }
 
+  /** Viewers in the stream, as the server counts them. */
   get viewerCount(): number {
     return this.#view.viewerCount;
   }
@@ -236,72 +202,42 @@ export class LiveBroadcaster extends LitElement {
 
   /** Starts the camera and goes live. Never throws: failures become the `error` state. */
   async start(): Promise<void> {
-    if (this.#intent !== "stopped") return;
+    if (this.#machine.facts.intent !== "stopped") return;
     if (!this.streamId) {
-      this.#serverError = {
-        code: "missing-stream-id",
-        message: "No stream-id attribute",
-      };
-      this.#update();
-      return;
+      return this.session.report(
+        "missing-stream-id",
+        "No stream-id attribute",
+      );
     }
-    this.#cameraError = undefined;
-    this.#serverError = undefined;
-    this.#intent = "capturing";
-    this.#update();
+    this.#apply(
+      { intent: "capturing", failure: undefined, refusal: undefined },
+      "start",
+    );
     let stream: MediaStream;
     try {
       stream = await openCamera(this.#capture());
     } catch (error) {
-      if (this.#intent !== "capturing") return;
-      this.#intent = "stopped";
-      this.#cameraFailed(error);
+      if (this.#still("capturing")) this.#cameraFailed(error);
       return;
     }
     // stop() or removal while the permission prompt was open.
-    if (this.#intent !== "capturing") {
+    if (!this.#still("capturing")) {
       for (const track of stream.getTracks()) track.stop();
       return;
     }
     this.#stream = stream;
-    this.#intent = "broadcasting";
     this.#applyTrackSwitches();
+    this.#apply({ intent: "broadcasting" }, "camera started");
     await this.updateComplete;
+    if (this.#stream !== stream) return;
     this.#showPreview();
-    this.#signaling = new SignalingClient({
-      url: this.signalingUrl ?? defaultSignalingUrl(import.meta.url),
-      onSession: (welcome) => this.#onSession(welcome),
-      onMessage: (message) => this.#onMessage(message),
-      onState: () => this.#onSignaling(),
-    });
-    this.#signaling.start();
-    this.#update();
+    this.session.open();
   }
 
   /** Stops broadcasting: viewers are told, every connection and track is closed. */
   stop(): void {
-    if (this.#intent === "broadcasting" && this.streamId) {
-      this.#signaling?.send({ type: "leave-stream", streamId: this.streamId });
-    }
-    this.#intent = "stopped";
-    clearTimeout(this.#retakeTimer);
-    this.#signaling?.close();
-    this.#signaling = undefined;
-    this.#peers.closeAll();
-    for (const track of this.#stream?.getTracks() ?? []) track.stop();
-    this.#stream = undefined;
-    this.#accepted = false;
-    this.#everAccepted = false;
-    this.#replay = undefined;
-    this.#serverError = undefined;
-    // One-shot reactions belong to one run of the element.
-    this.#tokenRetried = false;
-    this.#turnRefused = false;
-    this.#wakeLock.release();
-    const video = this.renderRoot.querySelector("video");
-    if (video) video.srcObject = null;
-    this.#setView({ viewerCount: 0, torchOn: false });
-    this.#update();
+    this.#release();
+    this.#apply(INITIAL_BROADCASTER_FACTS, "stopped");
   }
 
   /** Mutes or unmutes the microphone (the track stays; viewers hear silence). */
@@ -372,7 +308,8 @@ export class LiveBroadcaster extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener("visibilitychange", this.#onVisibility);
-    this.#update();
+    // Publishes the first state (the attribute).
+    this.#apply({}, "on the page");
     if (this.autostart) this.start();
   }
 
@@ -383,14 +320,6 @@ export class LiveBroadcaster extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    const moved =
-      (changed.has("streamId") && changed.get("streamId") !== undefined) ||
-      (changed.has("signalingUrl") &&
-        changed.get("signalingUrl") !== undefined);
-    if (moved && this.#intent !== "stopped") {
-      this.stop();
-      this.start();
-    }
     if (changed.has("uploadBudget")) {
       this.#bitrates = this.#peers.applyBitrates();
     }
@@ -403,11 +332,141 @@ export class LiveBroadcaster extends LitElement {
     return result;
   }
 
-  get #strings(): BroadcasterStrings {
-    return {
-      ...pickStrings(languageOf(this), BROADCASTER_EN, BROADCASTER_ZH_CN),
-      ...this.strings,
-    };
+  /** Every change of the facts comes here; the machine publishes and logs. */
+  #apply(patch: Partial<BroadcasterFacts>, reason: string): void {
+    const previous = this.#machine.apply(patch, reason);
+    if (previous === undefined) return;
+    if (previous === "live") this.#wakeLock.release();
+    this.requestUpdate();
+  }
+
+  /** Whether `intent` is still what the provider wants, after an await. */
+  #still(intent: Intent): boolean {
+    return this.#machine.facts.intent === intent;
+  }
+
+  /** Closes the session, every connection and track; the facts are the caller's. */
+  #release(): void {
+    this.session.close();
+    this.#peers.closeAll();
+    for (const track of this.#stream?.getTracks() ?? []) track.stop();
+    this.#stream = undefined;
+    this.#replay = undefined;
+    this.#wakeLock.release();
+    const video = this.renderRoot.querySelector("video");
+    if (video) video.srcObject = null;
+    this.#setView({ viewerCount: 0, torchOn: false });
+  }
+
+  protected override onStreamChange(): void {
+    // The old stream's viewers are gone from this session.
+    this.#peers.closeAll();
+    this.#replay = undefined;
+    this.#setView({ viewerCount: 0 });
+    this.#apply(
+      { accepted: false, everAccepted: false, refusal: undefined },
+      "stream changed",
+    );
+    if (this.#machine.facts.intent === "broadcasting" && !this.streamId) {
+      this.session.report("missing-stream-id", "The stream-id was removed");
+    }
+  }
+
+  protected override onSignaling(state: SignalingState): void {
+    const { accepted, everAccepted, refusal } = this.#machine.facts;
+    this.#apply({
+      accepted: accepted && state === "open",
+      refusal: refusal === "signaling-unavailable" && state === "open"
+        ? undefined
+        : refusal,
+    }, `signaling ${state}`);
+    if (state === "waiting" && !everAccepted && !this.#machine.facts.refusal) {
+      // Never reached the server yet: say so, while retrying in the background.
+      this.session.report(
+        "signaling-unavailable",
+        "Cannot reach the signaling server",
+      );
+    }
+  }
+
+  protected override onStreamMessage(message: StreamMessage): void {
+    switch (message.type) {
+      case "broadcaster-accepted":
+        this.#replay = { remaining: message.viewerCount, seen: new Set() };
+        this.#countViewers(message.viewerCount);
+        if (message.viewerCount === 0) this.#finishReplay();
+        this.#wakeLock.hold();
+        return this.#apply(
+          { accepted: true, everAccepted: true, refusal: undefined },
+          "accepted",
+        );
+      case "viewer-joined":
+        this.#onViewerJoined(message.viewerId);
+        this.#countViewers(message.viewerCount);
+        return this.#emitViewer("viewer-joined", message.viewerId);
+      case "viewer-left":
+        this.#peers.close(message.viewerId);
+        this.#countViewers(message.viewerCount);
+        return this.#emitViewer("viewer-left", message.viewerId);
+      case "webrtc-answer":
+        return this.#peers.handleAnswer(message.viewerId, message.answer);
+      case "webrtc-ice-candidate":
+        return this.#peers.handleCandidate(message.viewerId, message.candidate);
+    }
+  }
+
+  protected override onSessionError(error: SessionError): void {
+    if (error.fatal) {
+      this.#release();
+      this.#apply(
+        { ...INITIAL_BROADCASTER_FACTS, failure: error.code },
+        error.code,
+      );
+    } else if (error.shown) {
+      this.#apply({ refusal: error.code }, error.code);
+    }
+    const event = new LiveErrorEvent(error.code, error.message, error.cause);
+    this.dispatchEvent(event);
+  }
+
+  #onViewerJoined(viewerId: string): void {
+    const replay = this.#replay;
+    if (replay) {
+      // After a reconnection: keep a connection that still works.
+      replay.seen.add(viewerId);
+      if (!this.#peers.isHealthy(viewerId)) this.#peers.connect(viewerId);
+      if (--replay.remaining <= 0) this.#finishReplay();
+    } else {
+      // A viewer asking again wants a fresh connection.
+      this.#peers.connect(viewerId);
+    }
+  }
+
+  /** The server's count; a seed-protocol server sends none, so count peers. */
+  #countViewers(count: number | undefined): void {
+    this.#setView({
+      viewerCount: typeof count === "number" ? count : this.#peers.size,
+    });
+  }
+
+  #emitViewer(type: "viewer-joined" | "viewer-left", viewerId: string): void {
+    const event = new ViewerEvent(type, viewerId, this.viewerCount);
+    this.dispatchEvent(event);
+  }
+
+  /** Connections to viewers the server no longer has (ids from before a restart). */
+  #finishReplay(): void {
+    const seen = this.#replay?.seen ?? new Set<string>();
+    this.#replay = undefined;
+    for (const { viewerId } of this.#peers.states()) {
+      if (!seen.has(viewerId)) this.#peers.close(viewerId);
+    }
+  }
+
+  /** The camera could not be opened: a fatal failure, by the error policy. */
+  #cameraFailed(error: unknown): void {
+    const failure = classifyCameraError(error);
+    this.session.report(failure.code, failure.message, error);
   }
 
   #capture(): CaptureOptions {
@@ -447,263 +506,72 @@ export class LiveBroadcaster extends LitElement {
     this.requestUpdate();
   }
 
-  #onSession(welcome: Welcome): void {
-    if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
-    this.#accepted = false;
-    this.#announce();
-  }
-
-  /** Sends `broadcaster-ready`, with a token when there is one. */
-  async #announce(): Promise<void> {
-    clearTimeout(this.#retakeTimer);
-    const signaling = this.#signaling;
-    let token: string | undefined;
-    try {
-      token = await this.#token.get(this, this.streamId!);
-    } catch (error) {
-      return this.#onServerError("token-provider-failed", String(error));
-    }
-    // Still the same connection: the provider may have been slow.
-    if (signaling !== this.#signaling) return;
-    signaling?.send({
-      type: "broadcaster-ready",
-      streamId: this.streamId!,
-      ...(token ? { token } : {}),
-    });
-  }
-
-  #onTurnRefused(): void {
-    if (this.#turnRefused) return;
-    this.#turnRefused = true;
-    const message = "The TURN server refused the credentials";
-    if (this.iceTransportPolicy === "relay") {
-      this.#serverError = { code: "turn-auth-failed", message };
-      this.#update();
-    }
-    this.#emit(new LiveErrorEvent("turn-auth-failed", message));
-  }
-
-  #onSignaling(): void {
-    if (this.#signaling?.state !== "open") this.#accepted = false;
-    this.#update();
-  }
-
-  #onMessage(message: ServerMessage): void {
-    switch (message.type) {
-      case "broadcaster-accepted":
-        this.#accepted = true;
-        this.#tokenRetried = false;
-        if (message.iceServers) this.#serverIceServers = message.iceServers;
-        this.#everAccepted = true;
-        this.#serverError = undefined;
-        this.#replay = { remaining: message.viewerCount, seen: new Set() };
-        this.#setView({ viewerCount: message.viewerCount });
-        if (message.viewerCount === 0) this.#finishReplay();
-        this.#wakeLock.hold();
-        break;
-      case "viewer-joined":
-        this.#countViewers(message.viewerCount);
-        this.#onViewerJoined(message.viewerId);
-        break;
-      case "viewer-left":
-        this.#countViewers(message.viewerCount);
-        this.#peers.close(message.viewerId);
-        this.#emit(
-          new ViewerEvent("viewer-left", message.viewerId, this.#peers.size),
-        );
-        break;
-      case "webrtc-answer":
-        this.#peers.handleAnswer(message.viewerId, message.answer);
-        break;
-      case "webrtc-ice-candidate":
-        this.#peers.handleCandidate(message.viewerId, message.candidate);
-        break;
-      case "error":
-        this.#onServerError(message.code, message.message);
-        break;
-    }
-    this.#update();
-  }
-
-  #onViewerJoined(viewerId: string): void {
-    const replay = this.#replay;
-    if (replay) {
-      // After a reconnection: keep a connection that still works.
-      replay.seen.add(viewerId);
-      if (!this.#peers.isHealthy(viewerId)) this.#peers.connect(viewerId);
-      if (--replay.remaining <= 0) this.#finishReplay();
-    } else {
-      // A viewer asking again wants a fresh connection.
-      this.#peers.connect(viewerId);
-    }
-    this.#emit(
-      new ViewerEvent("viewer-joined", viewerId, this.#peers.size),
-    );
-  }
-
-  /** The server's count; absent from seed-protocol servers. */
-  #countViewers(count: number | undefined): void {
-    if (typeof count === "number") this.#setView({ viewerCount: count });
-  }
-
-  /** Connections to viewers the server no longer has (ids from before a restart). */
-  #finishReplay(): void {
-    const seen = this.#replay?.seen ?? new Set<string>();
-    this.#replay = undefined;
-    for (const { viewerId } of this.#peers.states()) {
-      if (!seen.has(viewerId)) this.#peers.close(viewerId);
-    }
-  }
-
-  #onServerError(code: string, message: string): void {
-    if (code === "token-expired" && this.tokenProvider && !this.#tokenRetried) {
-      // Expired on the way: one more try with a fresh token.
-      this.#tokenRetried = true;
-      this.#token.forget();
-      this.#announce();
-      return;
-    }
-    if (code === "replaced") {
-      // Our own newer session has the stream: stop, do not fight for it.
-      this.stop();
-    } else if (code === "stream-taken" || code === "join-rate-limited") {
-      // Often a stale session of ours that the server has not dropped yet.
-      this.#retakeTimer = setTimeout(
-        () => this.#announce(),
-        RETAKE_INTERVAL_MS,
-      );
-    } else if (
-      !isAuthRefusal(code) && code !== "invalid-stream-id" &&
-      code !== "token-provider-failed"
-    ) {
-      console.warn(
-        `live-broadcaster: server refused a message: ${code}: ${message}`,
-      );
-      return;
-    }
-    this.#serverError = { code, message };
-    this.#update();
-    this.#emit(new LiveErrorEvent(code, message));
-  }
-
   /** Changes what render() shows; the one place that asks for a render. */
   #setView(patch: Partial<BroadcasterView>): void {
     this.#view = { ...this.#view, ...patch };
     this.requestUpdate();
   }
 
-  /** The camera could not be opened: the `error` state and a `live-error`. */
-  #cameraFailed(error: unknown): void {
-    const failure = classifyCameraError(error);
-    this.#cameraError = failure;
-    this.#update();
-    this.#emit(new LiveErrorEvent(failure.code, failure.message, error));
-  }
-
-  /** Fires one of the events listed under `@fires`. */
-  #emit(event: Event): void {
-    this.dispatchEvent(event);
-  }
-
-  /** Derives the state from the facts; the one place it changes. */
-  #update(): void {
-    const previous = this.#state.current;
-    const next = this.#derive();
-    if (
-      next === "error" && previous !== "error" &&
-      this.#signaling?.state === "waiting" && !this.#serverError
+  /** The "Try again" button: as much of a restart as the error needs. */
+  #retry(): void {
+    const { failure, refusal, intent } = this.#machine.facts;
+    if (failure || intent === "stopped") {
+      this.stop();
+      this.start();
+    } else if (
+      refusal && refusal !== "signaling-unavailable" &&
+      this.session.signalingState === "open"
     ) {
-      this.#emit(
-        new LiveErrorEvent(
-          "signaling-unavailable",
-          "Cannot reach the signaling server",
-        ),
-      );
+      // Refused by the server: ask again now.
+      this.#apply({ refusal: undefined }, "retry");
+      this.session.admit();
+    } else {
+      this.session.reconnectNow();
     }
-    if (!this.#state.set(next)) return;
-    if (previous === "live") this.#wakeLock.release();
-    this.requestUpdate();
-  }
-
-  #derive(): BroadcasterState {
-    if (this.#cameraError) return "error";
-    if (this.#serverError && this.#serverError.code !== "stream-taken") {
-      return "error";
-    }
-    switch (this.#intent) {
-      case "stopped":
-        return this.#serverError ? "error" : "idle";
-      case "capturing":
-        return "starting-camera";
-      case "broadcasting":
-        break;
-    }
-    if (this.#accepted) return "live";
-    if (this.#serverError) return "error";
-    const signaling = this.#signaling?.state;
-    if (this.#everAccepted) return "reconnecting";
-    // Never reached the server yet: say so, while retrying in the background.
-    return signaling === "waiting" ? "error" : "connecting";
   }
 
   #message(strings: BroadcasterStrings): string | undefined {
-    switch (this.#state.current) {
-      case "idle":
-        return strings.broadcasterIdle;
-      case "starting-camera":
-        return strings.broadcasterStartingCamera;
-      case "connecting":
-        return strings.broadcasterConnecting;
-      case "live":
-        return undefined;
-      case "reconnecting":
-        return strings.broadcasterReconnecting;
-      case "error": {
-        const code = this.#cameraError?.code ?? this.#serverError?.code ??
-          "signaling-unavailable";
-        return errorText(strings, code, strings.cameraError);
-      }
-    }
-  }
-
-  #retry(): void {
-    if (this.#cameraError || this.#intent === "stopped") {
-      this.stop();
-      this.start();
-    } else if (this.#serverError && this.#signaling?.state === "open") {
-      // Refused by the server: ask again (with a fresh token, if provided).
-      this.#serverError = undefined;
-      this.#token.forget();
-      this.#tokenRetried = false;
-      this.#announce();
-      this.#update();
-    } else {
-      this.#signaling?.reconnectNow();
-    }
+    const state = this.#machine.state;
+    if (state === "live") return undefined;
+    if (state !== "error") return strings[MESSAGE_KEYS[state]];
+    const code = broadcasterError(this.#machine.facts);
+    return errorText(code, strings, strings.broadcasterError);
   }
 
   protected override render() {
-    const strings = this.#strings;
+    const strings = stringsFor(this, BROADCASTER_STRINGS, this.strings);
     const message = this.#message(strings);
-    const on = this.#intent !== "stopped";
-    const live = this.#state.current === "live";
+    const on = this.#machine.facts.intent !== "stopped";
+    return html`
+      ${this.#renderPreview(strings, message)}
+      ${this.#view.hidden && on
+        ? html`<div part="notice" class="notice" role="alert">${strings.pageHidden}</div>`
+        : nothing}
+      ${this.#renderControls(strings, on)}
+      ${on ? this.#renderViewerList(strings) : nothing}
+      <div class="sr-only" role="status" aria-live="polite">${message ??
+        strings.broadcasterLive}</div>
+    `;
+  }
+
+  /** The camera preview, with the LIVE badge or the state's message over it. */
+  #renderPreview(strings: BroadcasterStrings, message: string | undefined) {
     const track = this.#stream?.getVideoTracks()[0];
     const front = track?.getSettings().facingMode === "user" ||
       (!track?.getSettings().facingMode && this.facingMode === "user");
-    const { micOn, cameraOn, torchOn, hidden, viewerCount } = this.#view;
-    const viewers = this.#peers.states();
+    const state = this.#machine.state;
     return html`
       <div part="preview" class="preview">
         <video part="video" class=${front
           ? "mirrored"
           : ""} muted playsinline></video>
-        ${live
+        ${state === "live"
           ? html`
             <div part="badge" class="badge">
               <span class="live">${strings.live}</span>
               <span class="count">${strings.viewers.replace(
                 "{count}",
-                String(viewerCount),
+                String(this.#view.viewerCount),
               )}</span>
             </div>
           `
@@ -712,41 +580,52 @@ export class LiveBroadcaster extends LitElement {
           ? html`<div part="message" class="message">
               <div>${message}</div>
               ${
-            this.#state.current === "error"
-              ? html`<button @click=${this.#retry}>${strings.retry}</button>`
+            state === "error"
+              ? html`<button part="retry-button" @click=${this.#retry}>${strings.retry}</button>`
               : nothing
           }
             </div>`
           : nothing}
         <slot name="overlay"></slot>
       </div>
-      ${hidden && on
-        ? html`<div part="notice" class="notice" role="alert">${strings.pageHidden}</div>`
-        : nothing}
+    `;
+  }
+
+  /** Start/stop, and while on: microphone, camera, switch camera, torch. */
+  #renderControls(strings: BroadcasterStrings, on: boolean) {
+    const stream = this.#stream;
+    const { micOn, cameraOn, torchOn } = this.#view;
+    return html`
       <div part="controls" class="controls">
         <button part="start-button" class=${on ? "" : "primary"}
           @click=${() => (on ? this.stop() : this.start())}>${on
             ? strings.stop
             : strings.start}</button>
-        ${on && this.#stream
+        ${on && stream
           ? html`
-            ${this.#stream.getAudioTracks().length
+            ${stream.getAudioTracks().length
               ? html`
-                <button aria-pressed=${micOn ? "false" : "true"}
+                <button part="microphone-button" aria-pressed=${micOn
+                  ? "false"
+                  : "true"}
                   @click=${() => this.setMicrophone(!micOn)}>${micOn
                     ? strings.muteMic
                     : strings.unmuteMic}</button>
               `
               : nothing}
-            <button aria-pressed=${cameraOn ? "false" : "true"}
+            <button part="camera-button" aria-pressed=${cameraOn
+              ? "false"
+              : "true"}
               @click=${() => this.setCamera(!cameraOn)}>${cameraOn
                 ? strings.cameraOff
                 : strings.cameraOn}</button>
-            <button @click=${() => this.switchCamera()}>${strings
-              .switchCamera}</button>
-            ${hasTorch(track)
+            <button part="switch-camera-button" @click=${() =>
+              this.switchCamera()}>${strings.switchCamera}</button>
+            ${hasTorch(stream.getVideoTracks()[0])
               ? html`
-                <button aria-pressed=${torchOn ? "true" : "false"}
+                <button part="torch-button" aria-pressed=${torchOn
+                  ? "true"
+                  : "false"}
                   @click=${() => this.setTorch(!torchOn)}>${torchOn
                     ? strings.torchOff
                     : strings.torchOn}</button>
@@ -755,18 +634,17 @@ export class LiveBroadcaster extends LitElement {
           `
           : nothing}
       </div>
-      ${on
-        ? html`
-          <details part="viewer-list">
-            <summary>${strings.viewerDetails} (${viewers.length})</summary>
-            <ul>${viewers.map((v) =>
-              html`<li>${v.viewerId}: ${v.state}</li>`
-            )}</ul>
-          </details>
-        `
-        : nothing}
-      <div class="sr-only" role="status" aria-live="polite">${message ??
-        strings.broadcasterLive}</div>
+    `;
+  }
+
+  /** Each viewer's connection state, folded away. */
+  #renderViewerList(strings: BroadcasterStrings) {
+    const viewers = this.#peers.states();
+    return html`
+      <details part="viewer-list">
+        <summary>${strings.viewerDetails} (${viewers.length})</summary>
+        <ul>${viewers.map((v) => html`<li>${v.viewerId}: ${v.state}</li>`)}</ul>
+      </details>
     `;
   }
 }

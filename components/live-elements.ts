@@ -11,4 +11,6 @@ export {
 export type { BroadcasterStrings } from "./broadcaster-strings.ts";
 export { BROADCASTER_EN, BROADCASTER_ZH_CN } from "./broadcaster-strings.ts";
 export type { ViewerStrings } from "./viewer-strings.ts";
+export type { LiveErrorCode } from "./error-policy.ts";
+export type { TokenProvider } from "./stream-token.ts";
 export { VIEWER_EN, VIEWER_ZH_CN } from "./viewer-strings.ts";

@@ -3,6 +3,7 @@
  * (`composed`), and are registered on `GlobalEventHandlersEventMap` so
  * `el.addEventListener('live-state-change', e => e.state)` is typed.
  */
+import type { LiveErrorCode } from "./error-policy.ts";
 
 /** The element's `state` changed. */
 export class LiveStateChangeEvent<S extends string = string> extends Event {
@@ -19,11 +20,11 @@ export class LiveStateChangeEvent<S extends string = string> extends Event {
 /** Something went wrong that the person or the page may act on. */
 export class LiveErrorEvent extends Event {
   static readonly eventName = "live-error";
-  /** A stable code: a camera error code, a server `error` code, or `signaling-unavailable`. */
-  readonly code: string;
+  /** A stable code: a server `error` code, a camera error code, or the element's own (`signaling-unavailable`, `token-provider-failed`, `turn-auth-failed`, `missing-stream-id`). */
+  readonly code: LiveErrorCode;
   readonly message: string;
   readonly cause: unknown;
-  constructor(code: string, message: string, cause?: unknown) {
+  constructor(code: LiveErrorCode, message: string, cause?: unknown) {
     super(LiveErrorEvent.eventName, { bubbles: true, composed: true });
     this.code = code;
     this.message = message;

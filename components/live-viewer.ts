@@ -1,57 +1,48 @@
-import { html, LitElement, nothing, type PropertyValues } from "lit";
-import type { ServerMessage, Welcome } from "../protocol/messages.ts";
+import { html, nothing } from "lit";
 import { type LiveStats, readStats } from "./connection-stats.ts";
+import { errorText } from "./error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./playback.ts";
-import { PublishedState } from "./published-state.ts";
-import { SignalingClient, type SignalingState } from "./signaling-client.ts";
+import { StateMachine } from "./state-machine.ts";
+import type { SignalingState } from "./signaling-client.ts";
+import { StatsSampler } from "./stats-sampler.ts";
+import { StreamElement } from "./stream-element.ts";
+import type { SessionError, StreamMessage } from "./stream-session.ts";
+import { stringsFor } from "./strings.ts";
 import {
-  DEFAULT_ICE_SERVERS,
-  defaultSignalingUrl,
-  parseIceServers,
-} from "./signaling-url.ts";
-import { errorText, languageOf, pickStrings } from "./strings.ts";
-import {
-  VIEWER_EN,
-  VIEWER_ZH_CN,
-  type ViewerStrings,
-} from "./viewer-strings.ts";
+  INITIAL_VIEWER_FACTS,
+  type ViewerFacts,
+  type ViewerState,
+  viewerState,
+} from "./viewer-state.ts";
+import { VIEWER_STRINGS, type ViewerStrings } from "./viewer-strings.ts";
 import {
   fullscreenIcon,
   pictureInPictureIcon,
   soundOffIcon,
   soundOnIcon,
 } from "./viewer-icons.ts";
-import {
-  isAuthRefusal,
-  StreamToken,
-  type TokenProvider,
-} from "./stream-token.ts";
 import { ViewerPeer } from "./viewer-peer.ts";
 import { sharedStyles } from "./shared-styles.ts";
 import { viewerStyles } from "./viewer-styles.ts";
 
-/** What the person sees, one text each. */
-export type ViewerState =
-  | "idle"
-  | "connecting"
-  | "waiting"
-  | "negotiating"
-  | "live"
-  | "reconnecting"
-  | "ended"
-  | "error";
-
-/** Whether the stream's broadcaster is there, as the server last said. */
-type Presence = "unknown" | "waiting" | "present" | "left";
+export type { ViewerState } from "./viewer-state.ts";
 
 /** How long a failed connection waits for the broadcaster's own recovery before asking anew. */
 const REJOIN_AFTER_FAILURE_MS = 3_000;
-const STATS_INTERVAL_MS = 1_000;
-/** How long a viewer refused for too many joins from its network waits. */
-const RATE_LIMITED_RETRY_MS = 10_000;
 
-/** Everything render() reads that is not a public property. */
+/** The text for each state but `error`, which says which error it is. */
+const STATUS_KEYS = {
+  idle: "viewerIdle",
+  connecting: "viewerConnecting",
+  waiting: "viewerWaiting",
+  negotiating: "viewerNegotiating",
+  live: "viewerLive",
+  reconnecting: "viewerReconnecting",
+  ended: "viewerEnded",
+} as const satisfies Record<Exclude<ViewerState, "error">, keyof ViewerStrings>;
+
+/** Everything render() reads that is neither a property nor the state. */
 interface ViewerView {
   block: PlaybackBlock;
   muted: boolean;
@@ -88,8 +79,11 @@ interface ViewerView {
  * @csspart status - The status text.
  * @csspart play-button - The "click to play" / "tap to unmute" button.
  * @csspart controls - The control bar.
+ * @csspart mute-button - The sound on/off button.
+ * @csspart fullscreen-button - The full screen button.
+ * @csspart picture-in-picture-button - The picture-in-picture button (where the browser has it).
  * @csspart badge - The "LIVE" badge.
- * @csspart stats - The statistics box.
+ * @csspart stats - The statistics box (while live).
  *
  * @cssprop [--live-aspect-ratio=16 / 9] - Box aspect ratio.
  * @cssprop [--live-background=#111] - Background behind the video.
@@ -112,63 +106,38 @@ interface ViewerView {
  * @cssstate ended - `state` is `ended`.
  * @cssstate error - `state` is `error`.
  */
-export class LiveViewer extends LitElement {
+export class LiveViewer extends StreamElement {
   static override styles = [sharedStyles, viewerStyles];
   static override properties = {
-    streamId: { type: String, attribute: "stream-id", reflect: true },
-    signalingUrl: { type: String, attribute: "signaling-url", reflect: true },
-    iceServers: {
-      attribute: "ice-servers",
-      converter: { fromAttribute: parseIceServers },
-    },
-    iceTransportPolicy: { type: String, attribute: "ice-transport-policy" },
-    token: { type: String },
-    tokenProvider: { attribute: false },
     showStats: { type: Boolean, attribute: "stats", reflect: true },
     strings: { attribute: false },
   };
 
-  declare streamId: string | null;
-  declare signalingUrl: string | null;
-  declare iceServers: RTCIceServer[] | undefined;
-  declare iceTransportPolicy: RTCIceTransportPolicy;
-  declare token: string | null;
-  declare tokenProvider: TokenProvider | undefined;
   declare showStats: boolean;
   declare strings: Partial<ViewerStrings>;
 
-  #state = new PublishedState<ViewerState>(this, "idle");
-  /** Everything render() reads that is not a public property. */
+  #machine = new StateMachine(this, INITIAL_VIEWER_FACTS, viewerState);
   #view: ViewerView = { block: "none", muted: false, frozen: false };
-  #signaling: SignalingClient | undefined;
-  #peer: ViewerPeer | undefined;
-  #presence: Presence = "unknown";
-  #media: RTCPeerConnectionState | "none" = "none";
-  #hasStream = false;
-  #everOpen = false;
-  #fatal: { code: string; message: string } | undefined;
-  #token = new StreamToken("viewer");
-  #tokenRetried = false;
-  #turnRefused = false;
-  #serverIceServers: RTCIceServer[] | undefined;
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
-  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #peer = new ViewerPeer(this.session, {
+    onStream: (stream) => this.#showStream(stream),
+    onConnectionState: (state) => this.#onMedia(state),
+  });
 
   constructor() {
-    super();
-    this.streamId = null;
-    this.signalingUrl = null;
-    this.iceServers = undefined;
-    this.iceTransportPolicy = "all";
-    this.token = null;
-    this.tokenProvider = undefined;
+    super("viewer", true);
     this.showStats = false;
     this.strings = {};
+    new StatsSampler(this, {
+      wanted: () => this.showStats,
+      connection: () => this.#peer.connection,
+      onStats: (stats) => this.#setView({ stats }),
+    });
   }
 
   /** The current state (also reflected as the `state` attribute). */
   get state(): ViewerState {
-    return this.#state.current;
+    return this.#machine.state;
   }
 
   /** The `<video>` inside, for pages that want to measure or capture it. */
@@ -178,208 +147,115 @@ export class LiveViewer extends LitElement {
 
   /** Current statistics of the connection, or `undefined` before one exists. */
   async getStats(): Promise<LiveStats | undefined> {
-    const pc = this.#peer?.connection;
+    const pc = this.#peer.connection;
     return pc ? (await readStats(pc)).stats : undefined;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.#start();
-    this.#syncStatsTimer();
+    // Publishes the first state (the attribute) even with no stream id.
+    this.#apply({}, "on the page");
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.#stop();
-    clearInterval(this.#statsTimer);
-    this.#statsTimer = undefined;
+    this.#release();
   }
 
-  protected override updated(changed: PropertyValues<this>): void {
-    if (
-      this.isConnected &&
-      (changed.has("streamId") || changed.has("signalingUrl")) &&
-      (changed.get("streamId") !== undefined ||
-        changed.get("signalingUrl") !== undefined)
-    ) {
-      this.#stop();
-      this.#start();
-    }
-    if (changed.has("showStats") && this.isConnected) this.#syncStatsTimer();
+  /** Every change of the facts comes here; the machine publishes and logs. */
+  #apply(patch: Partial<ViewerFacts>, reason: string): void {
+    if (this.#machine.apply(patch, reason) === undefined) return;
+    // Figures of a connection that is gone are not shown when video returns.
+    if (this.state !== "live") this.#view = { ...this.#view, stats: undefined };
+    this.requestUpdate();
   }
 
-  get #strings(): ViewerStrings {
-    return {
-      ...pickStrings(languageOf(this), VIEWER_EN, VIEWER_ZH_CN),
-      ...this.strings,
-    };
-  }
-
-  #start(): void {
-    if (!this.streamId) {
-      this.#fatal = undefined;
-      this.#update();
-      return;
-    }
-    this.#presence = "unknown";
-    this.#everOpen = false;
-    this.#fatal = undefined;
-    // One-shot reactions belong to one run of the element.
-    this.#tokenRetried = false;
-    this.#turnRefused = false;
-    this.#peer = new ViewerPeer({
-      streamId: () => this.streamId!,
-      viewerId: () => this.#signaling?.clientId,
-      send: (message) => this.#signaling?.send(message),
-      rtcConfiguration: () => ({
-        iceServers: this.iceServers ?? this.#serverIceServers ??
-          DEFAULT_ICE_SERVERS,
-        iceTransportPolicy: this.iceTransportPolicy,
-      }),
-      onTurnRefused: () => this.#onTurnRefused(),
-      onStream: (stream) => this.#showStream(stream),
-      onConnectionState: (state) => this.#onMedia(state),
-    });
-    this.#signaling = new SignalingClient({
-      url: this.signalingUrl ?? defaultSignalingUrl(import.meta.url),
-      onSession: (welcome) => this.#onSession(welcome),
-      onMessage: (message) => this.#onMessage(message),
-      onState: (state) => this.#onSignaling(state),
-    });
-    this.#signaling.start();
-    this.#update();
-  }
-
-  #stop(): void {
+  /** Closes the connection and empties the video (the socket is the session's). */
+  #release(): void {
     clearTimeout(this.#rejoinTimer);
-    this.#signaling?.close();
-    this.#signaling = undefined;
-    this.#peer?.close();
-    this.#peer = undefined;
-    this.#hasStream = false;
-    this.#media = "none";
+    this.#peer.close();
     const video = this.video;
     if (video) video.srcObject = null;
   }
 
-  #onSession(welcome: Welcome): void {
-    this.#everOpen = true;
-    if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
-    this.#join();
-    this.#update();
+  protected override onStreamChange(): void {
+    this.#release();
+    this.#apply({
+      hasStreamId: !!this.streamId,
+      failure: undefined,
+      // Still open: the same socket moved to another stream.
+      everOpen: this.#machine.facts.signaling === "open",
+      presence: "unknown",
+      media: "none",
+      hasStream: false,
+    }, "stream changed");
   }
 
-  /** Sends `join-stream`, with a token when there is one. */
-  async #join(): Promise<void> {
-    const signaling = this.#signaling;
-    let token: string | undefined;
-    try {
-      token = await this.#token.get(this, this.streamId!);
-    } catch (error) {
-      return this.#fail("token-provider-failed", String(error));
-    }
-    // Still the same connection: the provider may have been slow.
-    if (signaling !== this.#signaling) return;
-    signaling?.send({
-      type: "join-stream",
-      streamId: this.streamId!,
-      ...(token ? { token } : {}),
-    });
+  protected override onSignaling(state: SignalingState): void {
+    this.#apply({
+      signaling: state,
+      everOpen: this.#machine.facts.everOpen || state === "open",
+      // Only the server knew who was here; ask again once reconnected.
+      presence: state === "open" ? this.#machine.facts.presence : "unknown",
+    }, `signaling ${state}`);
   }
 
-  /** A failure retrying cannot fix: the error state, a `live-error`, no reconnecting. */
-  #fail(code: string, message: string): void {
-    this.#fatal = { code, message };
-    this.#signaling?.close();
-    this.#update();
-    this.#emit(new LiveErrorEvent(code, message));
-  }
-
-  #onTurnRefused(): void {
-    if (this.#turnRefused) return;
-    this.#turnRefused = true;
-    const message = "The TURN server refused the credentials";
-    if (this.iceTransportPolicy === "relay") {
-      this.#fail("turn-auth-failed", message);
-    } else this.#emit(new LiveErrorEvent("turn-auth-failed", message));
-  }
-
-  #onSignaling(_state: SignalingState): void {
-    // Only the server knew who was here; ask again once reconnected.
-    if (this.#signaling?.state !== "open") this.#presence = "unknown";
-    this.#update();
-  }
-
-  #onMessage(message: ServerMessage): void {
+  protected override onStreamMessage(message: StreamMessage): void {
     switch (message.type) {
       case "join-accepted":
-        this.#presence = message.live ? "present" : "waiting";
-        if (message.iceServers) this.#serverIceServers = message.iceServers;
-        this.#tokenRetried = false;
-        break;
+        return this.#apply(
+          { presence: message.live ? "present" : "waiting" },
+          message.live ? "joined, live" : "joined, not live yet",
+        );
       case "broadcaster-joined":
-        this.#presence = "present";
-        break;
+        return this.#apply({ presence: "present" }, "broadcaster joined");
       case "broadcaster-left":
-        this.#presence = "left";
         this.#freezeFrame();
-        this.#peer?.close();
-        break;
+        this.#peer.close();
+        return this.#apply({ presence: "left" }, "broadcaster left");
       case "webrtc-offer":
-        this.#presence = "present";
         clearTimeout(this.#rejoinTimer);
-        this.#peer?.handleOffer(message.offer);
-        break;
+        this.#peer.handleOffer(message.offer);
+        return this.#apply({ presence: "present" }, "offer received");
       case "webrtc-ice-candidate":
-        this.#peer?.handleCandidate(message.candidate);
-        break;
-      case "error":
-        this.#onServerError(message.code, message.message);
-        break;
-    }
-    this.#update();
-  }
-
-  #onServerError(code: string, message: string): void {
-    if (code === "token-expired" && this.tokenProvider && !this.#tokenRetried) {
-      // Expired on the way: one more try with a fresh token.
-      this.#tokenRetried = true;
-      this.#token.forget();
-      this.#join();
-    } else if (code === "join-rate-limited") {
-      this.#rejoinTimer = setTimeout(() => this.#join(), RATE_LIMITED_RETRY_MS);
-    } else if (
-      isAuthRefusal(code) || code === "stream-full" ||
-      code === "invalid-stream-id" || code === "invalid-field"
-    ) {
-      // Refusals that retrying cannot fix.
-      this.#fail(code, message);
-    } else {
-      console.warn(
-        `live-viewer: server refused a message: ${code}: ${message}`,
-      );
+        return this.#peer.handleCandidate(message.candidate);
     }
   }
 
-  #onMedia(state: RTCPeerConnectionState | "closed"): void {
-    this.#media = state;
+  protected override onSessionError(error: SessionError): void {
+    if (error.fatal) {
+      this.#release();
+      this.#apply({ failure: error.code }, error.code);
+    }
+    const event = new LiveErrorEvent(error.code, error.message, error.cause);
+    this.dispatchEvent(event);
+  }
+
+  #onMedia(state: RTCPeerConnectionState): void {
     clearTimeout(this.#rejoinTimer);
     if (state === "failed" || state === "disconnected") {
       this.#freezeFrame();
       // The broadcaster retries by itself; if nothing new comes, ask for it.
       this.#rejoinTimer = setTimeout(() => {
-        if (this.#media === "failed" || this.#media === "disconnected") {
-          this.#join();
+        const { media } = this.#machine.facts;
+        if (media === "failed" || media === "disconnected") {
+          this.session.admit();
         }
       }, REJOIN_AFTER_FAILURE_MS);
     }
-    this.#update();
+    this.#apply(
+      {
+        media: state,
+        hasStream: state !== "closed" && this.#machine.facts.hasStream,
+      },
+      `connection ${state}`,
+    );
   }
 
   async #showStream(stream: MediaStream): Promise<void> {
     const video = this.video;
     if (!video) return;
-    this.#hasStream = true;
+    this.#apply({ hasStream: true }, "video arrived");
     if (video.srcObject !== stream) video.srcObject = stream;
     video.requestVideoFrameCallback?.(() => {
       this.#setView({ frozen: false });
@@ -388,7 +264,6 @@ export class LiveViewer extends LitElement {
     if (block !== "aborted") {
       this.#setView({ block, muted: video.muted });
     }
-    this.#update();
   }
 
   /** Keeps the last frame visible while there is no video (never a black box). */
@@ -408,74 +283,11 @@ export class LiveViewer extends LitElement {
     this.requestUpdate();
   }
 
-  /** Fires one of the events listed under `@fires`. */
-  #emit(event: Event): void {
-    this.dispatchEvent(event);
-  }
-
-  /** Derives the state from the facts; the one place it changes. */
-  #update(): void {
-    if (this.#state.set(this.#derive())) this.requestUpdate();
-  }
-
-  #derive(): ViewerState {
-    if (this.#fatal) return "error";
-    if (!this.streamId) return "idle";
-    // Video flows peer to peer even while the signaling socket is down.
-    if (this.#media === "connected" && this.#hasStream) return "live";
-    const signaling = this.#signaling?.state ?? "idle";
-    if (signaling !== "open") {
-      return this.#everOpen ? "reconnecting" : "connecting";
-    }
-    switch (this.#presence) {
-      case "unknown":
-        return "connecting";
-      case "waiting":
-        return "waiting";
-      case "left":
-        return "ended";
-      case "present":
-        return this.#media === "failed" || this.#media === "disconnected"
-          ? "reconnecting"
-          : "negotiating";
-    }
-  }
-
-  #syncStatsTimer(): void {
-    clearInterval(this.#statsTimer);
-    this.#statsTimer = undefined;
-    if (!this.showStats) return;
-    let previous: { bytes: number; at: number } | undefined;
-    this.#statsTimer = setInterval(async () => {
-      const pc = this.#peer?.connection;
-      if (!pc) return;
-      const { stats, sample } = await readStats(pc, previous);
-      previous = sample;
-      this.#setView({ stats });
-    }, STATS_INTERVAL_MS);
-  }
-
   #statusText(strings: ViewerStrings): string {
-    switch (this.#state.current) {
-      case "idle":
-        return strings.viewerIdle;
-      case "connecting":
-        return strings.viewerConnecting;
-      case "waiting":
-        return strings.viewerWaiting;
-      case "negotiating":
-        return strings.viewerNegotiating;
-      case "live":
-        return strings.viewerLive;
-      case "reconnecting":
-        return strings.viewerReconnecting;
-      case "ended":
-        return strings.viewerEnded;
-      case "error":
-        return this.#fatal
-          ? errorText(strings, this.#fatal.code, strings.viewerError)
-          : strings.viewerError;
-    }
+    const state = this.#machine.state;
+    if (state !== "error") return strings[STATUS_KEYS[state]];
+    const { failure } = this.#machine.facts;
+    return errorText(failure, strings, strings.viewerError);
   }
 
   async #onPlayClick(): Promise<void> {
@@ -511,9 +323,9 @@ export class LiveViewer extends LitElement {
   }
 
   protected override render() {
-    const strings = this.#strings;
+    const strings = stringsFor(this, VIEWER_STRINGS, this.strings);
     const status = this.#statusText(strings);
-    const live = this.#state.current === "live";
+    const live = this.#machine.state === "live";
     const { block, muted, stats, frozen } = this.#view;
     const showOverlay = !live || block === "gesture";
     const pipSupported = "pictureInPictureEnabled" in document &&
@@ -526,12 +338,12 @@ export class LiveViewer extends LitElement {
           ? html`<span part="badge" class="badge">${strings.live}</span>`
           : nothing}
         <div part="overlay" class="overlay" ?hidden=${!showOverlay}>
-          ${block === "gesture" && this.#hasStream
+          ${block === "gesture" && this.#machine.facts.hasStream
             ? html`<button part="play-button" @click=${this.#onPlayClick}>${strings.clickToPlay}</button>`
             : html`
-              ${this.#state.current === "error" ||
-                  this.#state.current === "waiting" ||
-                  this.#state.current === "ended"
+              ${this.#machine.state === "error" ||
+                  this.#machine.state === "waiting" ||
+                  this.#machine.state === "ended"
                 ? nothing
                 : html`<div class="spinner" aria-hidden="true"></div>`}
               <div part="status">${status}</div>
@@ -549,21 +361,26 @@ export class LiveViewer extends LitElement {
           : nothing}
         ${live
           ? html`<div part="controls" class="controls">
-              <button @click=${this.#toggleMute} aria-pressed=${
+              <button part="mute-button" @click=${this.#toggleMute} aria-pressed=${
             muted ? "true" : "false"
           }
                 aria-label=${muted ? strings.unmute : strings.mute}>${
             muted ? soundOffIcon : soundOnIcon
           }</button>
-              <button @click=${this.#toggleFullscreen} aria-label=${strings.fullscreen}>${fullscreenIcon}</button>
+              <button part="fullscreen-button" @click=${this.#toggleFullscreen} aria-label=${strings.fullscreen}>${fullscreenIcon}</button>
               ${
             pipSupported
-              ? html`<button @click=${this.#togglePictureInPicture} aria-label=${strings.pictureInPicture}>${pictureInPictureIcon}</button>`
+              ? html`
+                <button part="picture-in-picture-button" @click=${this
+                  .#togglePictureInPicture}
+                  aria-label=${strings
+                    .pictureInPicture}>${pictureInPictureIcon}</button>
+              `
               : nothing
           }
             </div>`
           : nothing}
-        ${this.showStats && stats
+        ${live && this.showStats && stats
           ? html`<div part="stats" class="stats">${formatStats(stats)}</div>`
           : nothing}
         <slot name="overlay"></slot>

@@ -14,6 +14,7 @@ import type {
   Welcome,
 } from "../protocol/messages.ts";
 import { parseServerMessage } from "../protocol/parse-server-message.ts";
+import { assertNever } from "./assert-never.ts";
 import {
   backoffDelay,
   type BackoffOptions,
@@ -32,7 +33,7 @@ export interface SignalingClientOptions {
   /** Each `welcome`: the first connection and every reconnection. */
   onSession(welcome: Welcome): void;
   onMessage(message: ServerMessage): void;
-  onState(state: SignalingState, retryInMs?: number): void;
+  onState(state: SignalingState): void;
   backoff?: BackoffOptions;
   /** How often to ping while open; no pong within `pongTimeoutMs` = lost. */
   pingIntervalMs?: number;
@@ -132,7 +133,6 @@ export class SignalingClient {
     this.#state = next;
     this.#stopPinging();
     clearTimeout(this.#retryTimer);
-    let retryInMs: number | undefined;
     switch (next) {
       case "idle":
       case "connecting":
@@ -142,11 +142,13 @@ export class SignalingClient {
         break;
       case "waiting":
         this.#dropSocket();
-        retryInMs = backoffDelay(
-          this.#attempt++,
-          this.#options.backoff ?? DEFAULT_BACKOFF,
+        this.#retryTimer = setTimeout(
+          () => this.#connect(),
+          backoffDelay(
+            this.#attempt++,
+            this.#options.backoff ?? DEFAULT_BACKOFF,
+          ),
         );
-        this.#retryTimer = setTimeout(() => this.#connect(), retryInMs);
         break;
       case "closed":
         this.#dropSocket();
@@ -155,7 +157,7 @@ export class SignalingClient {
         return assertNever(next);
     }
     if (previous !== next || next === "waiting") {
-      this.#options.onState(next, retryInMs);
+      this.#options.onState(next);
     }
   }
 
@@ -180,8 +182,4 @@ export class SignalingClient {
     this.#pingTimer = undefined;
     this.#pongDeadline = undefined;
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`Unexpected state ${String(value)}`);
 }

@@ -63,8 +63,3 @@ export function secondsLeft(
     return undefined;
   }
 }
-
-/** Server refusals about who may enter, as opposed to transient ones. */
-export function isAuthRefusal(code: string): boolean {
-  return code.startsWith("token-") || code === "replaced";
-}

@@ -51,32 +51,14 @@ export function languageOf(element: Element): string | undefined {
     (document.documentElement.lang || navigator.language);
 }
 
-/** Which string explains which error code. */
-const ERROR_KEYS: Record<string, string> = {
-  "permission-denied": "permissionDenied",
-  "no-camera": "noCamera",
-  "camera-in-use": "cameraInUse",
-  "insecure-context": "insecureContext",
-  "camera-error": "cameraError",
-  "signaling-unavailable": "signalingUnavailable",
-  "stream-taken": "streamTaken",
-  "stream-full": "streamFull",
-  "invalid-stream-id": "invalidStreamId",
-  "missing-stream-id": "missingStreamId",
-  "token-expired": "authExpired",
-  "replaced": "replaced",
-  "turn-auth-failed": "turnAuthFailed",
-  "join-rate-limited": "tooManyAttempts",
-};
-
-/** The text for an error `code` from `strings`, or `fallback` if it has none. */
-export function errorText(
-  strings: object,
-  code: string,
-  fallback: string,
-): string {
-  const key = ERROR_KEYS[code] ??
-    (code.startsWith("token-") ? "notAuthorized" : undefined);
-  const text = key ? (strings as Record<string, string>)[key] : undefined;
-  return text ?? fallback;
+/** The strings `element` shows: the built-in set for its language, then the page's overrides. */
+export function stringsFor<T>(
+  element: Element,
+  builtIn: { en: T; zh: T },
+  overrides: Partial<T>,
+): T {
+  return {
+    ...pickStrings(languageOf(element), builtIn.en, builtIn.zh),
+    ...overrides,
+  };
 }

@@ -8,39 +8,32 @@ import type {
   ClientMessage,
   IceCandidate,
   SessionDescription,
+  WebRtcAnswer,
+  WebRtcIceCandidate,
 } from "../protocol/messages.ts";
+import type { PeerLink } from "./stream-session.ts";
 
 export interface ViewerPeerOptions {
-  streamId(): string;
-  /** This viewer's id, sent as the seed does (the server overrides it). */
-  viewerId(): string | undefined;
-  send(message: ClientMessage): void;
-  /** ICE servers and transport policy for each new connection. */
-  rtcConfiguration(): RTCConfiguration;
-  /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
-  onTurnRefused(): void;
   onStream(stream: MediaStream): void;
   onConnectionState(state: RTCPeerConnectionState): void;
 }
 
 export class ViewerPeer {
+  #link: PeerLink;
   #options: ViewerPeerOptions;
   #pc: RTCPeerConnection | undefined;
   #session: string | undefined;
   #queue: Promise<void> = Promise.resolve();
   #early: IceCandidate[] = [];
 
-  constructor(options: ViewerPeerOptions) {
+  constructor(link: PeerLink, options: ViewerPeerOptions) {
+    this.#link = link;
     this.#options = options;
   }
 
   /** The current connection, for statistics. */
   get connection(): RTCPeerConnection | undefined {
     return this.#pc;
-  }
-
-  get connectionState(): RTCPeerConnectionState | "none" {
-    return this.#pc?.connectionState ?? "none";
   }
 
   handleOffer(offer: SessionDescription<"offer">): void {
@@ -58,11 +51,8 @@ export class ViewerPeer {
         await pc.addIceCandidate(candidate).catch(() => {});
       }
       await pc.setLocalDescription(await pc.createAnswer());
-      const viewerId = this.#options.viewerId();
-      this.#options.send({
+      this.#send({
         type: "webrtc-answer",
-        streamId: this.#options.streamId(),
-        ...(viewerId ? { viewerId } : {}),
         answer: { type: "answer", sdp: pc.localDescription!.sdp },
       });
     });
@@ -90,7 +80,7 @@ export class ViewerPeer {
   #open(session: string | undefined): void {
     this.#pc?.close();
     this.#early = [];
-    const pc = new RTCPeerConnection(this.#options.rtcConfiguration());
+    const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
     this.#pc = pc;
     this.#session = session;
     pc.addEventListener("track", (event) => {
@@ -104,11 +94,8 @@ export class ViewerPeer {
     });
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (!candidate || this.#pc !== pc) return;
-      const viewerId = this.#options.viewerId();
-      this.#options.send({
+      this.#send({
         type: "webrtc-ice-candidate",
-        streamId: this.#options.streamId(),
-        ...(viewerId ? { viewerId } : {}),
         candidate: candidate.toJSON() as IceCandidate,
       });
     });
@@ -119,8 +106,22 @@ export class ViewerPeer {
       const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
       // 401 Unauthorized from a TURN server; other codes are routine
       // (an unreachable STUN server, say) and ICE copes with them.
-      if (errorCode === 401 && this.#pc === pc) this.#options.onTurnRefused();
+      if (errorCode === 401 && this.#pc === pc) this.#link.turnRefused();
     });
+  }
+
+  /** To the broadcaster, with our id as the seed sends it (the server sets it anyway). */
+  #send(
+    message:
+      | Pick<WebRtcAnswer, "type" | "answer">
+      | Pick<WebRtcIceCandidate, "type" | "candidate">,
+  ): void {
+    const viewerId = this.#link.clientId;
+    this.#link.send({
+      ...message,
+      streamId: this.#link.streamId!,
+      ...(viewerId ? { viewerId } : {}),
+    } as ClientMessage);
   }
 
   #enqueue(step: () => Promise<void>): void {

@@ -53,3 +53,6 @@ export const VIEWER_ZH_CN: ViewerStrings = {
   fullscreen: "全屏",
   pictureInPicture: "画中画",
 };
+
+/** Both languages, for `stringsFor`. */
+export const VIEWER_STRINGS = { en: VIEWER_EN, zh: VIEWER_ZH_CN };

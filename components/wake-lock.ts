@@ -1,13 +1,24 @@
+import type { ReactiveController, ReactiveControllerHost } from "lit";
+
 /**
  * Keeps a phone's screen on while broadcasting: the lock is released by the
- * browser whenever the page is hidden, so it is taken again on return.
+ * browser whenever the page is hidden, so it is taken again on return. A
+ * controller: leaving the page releases it.
  */
-export class ScreenWakeLock {
+export class ScreenWakeLock implements ReactiveController {
   #sentinel: { release(): Promise<void> } | undefined;
   #wanted = false;
   #onVisibility = () => {
     if (this.#wanted && document.visibilityState === "visible") this.#acquire();
   };
+
+  constructor(host: ReactiveControllerHost) {
+    host.addController(this);
+  }
+
+  hostDisconnected(): void {
+    this.release();
+  }
 
   hold(): void {
     if (this.#wanted) return;

@@ -1,0 +1,59 @@
+import type { ReactiveController, ReactiveControllerHost } from "lit";
+import { type LiveStats, readStats } from "./connection-stats.ts";
+
+/** How often the statistics box is refreshed. */
+const STATS_INTERVAL_MS = 1_000;
+
+export interface StatsSamplerOptions {
+  /** Whether to sample now (the `stats` attribute is set). */
+  wanted(): boolean;
+  /** The connection to read, if there is one. */
+  connection(): RTCPeerConnection | undefined;
+  onStats(stats: LiveStats): void;
+}
+
+/**
+ * Reads the viewer's connection statistics once a second while they are
+ * wanted and the element is on the page; a bitrate needs the sample before.
+ */
+export class StatsSampler implements ReactiveController {
+  #options: StatsSamplerOptions;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #onPage = false;
+
+  constructor(host: ReactiveControllerHost, options: StatsSamplerOptions) {
+    this.#options = options;
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    this.#onPage = true;
+    this.#sync();
+  }
+
+  hostDisconnected(): void {
+    this.#onPage = false;
+    this.#sync();
+  }
+
+  /** After each render: `stats` may have been set or removed. */
+  hostUpdated(): void {
+    this.#sync();
+  }
+
+  #sync(): void {
+    const wanted = this.#onPage && this.#options.wanted();
+    if (wanted === (this.#timer !== undefined)) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (!wanted) return;
+    let previous: { bytes: number; at: number } | undefined;
+    this.#timer = setInterval(async () => {
+      const pc = this.#options.connection();
+      if (!pc) return;
+      const { stats, sample } = await readStats(pc, previous);
+      previous = sample;
+      this.#options.onStats(stats);
+    }, STATS_INTERVAL_MS);
+  }
+}

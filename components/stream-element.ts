@@ -1,0 +1,76 @@
+import { LitElement, type PropertyDeclarations } from "lit";
+import type { Role } from "./error-policy.ts";
+import type { SignalingState } from "./signaling-client.ts";
+import { parseIceServers } from "./signaling-url.ts";
+import {
+  type SessionError,
+  type StreamMessage,
+  StreamSession,
+} from "./stream-session.ts";
+import type { TokenProvider } from "./stream-token.ts";
+
+/**
+ * What both elements share: which stream, on which server, with which ICE
+ * servers and credentials, and the {@link StreamSession} controller that
+ * acts on them. Each element adds its role by answering the session's four
+ * hooks.
+ *
+ * @attr stream-id - The stream (an order id, say).
+ * @attr signaling-url - WebSocket URL of the signaling server; default `/ws` on the origin the script came from.
+ * @attr ice-servers - JSON array of RTCIceServer; default the seed's STUN server, or the server's list when it sends one.
+ * @attr ice-transport-policy - `all` (default) or `relay`: use only TURN relays.
+ * @attr token - A token for this stream and role, when the server requires one (SIGNAL_SECRET).
+ *
+ * @prop {TokenProvider | undefined} tokenProvider - Called for a token before announcing or joining, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
+ */
+export abstract class StreamElement extends LitElement {
+  static override properties: PropertyDeclarations = {
+    streamId: { type: String, attribute: "stream-id", reflect: true },
+    signalingUrl: { type: String, attribute: "signaling-url", reflect: true },
+    iceServers: {
+      attribute: "ice-servers",
+      converter: { fromAttribute: parseIceServers },
+    },
+    iceTransportPolicy: { type: String, attribute: "ice-transport-policy" },
+    token: { type: String },
+    tokenProvider: { attribute: false },
+  };
+
+  declare streamId: string | null;
+  declare signalingUrl: string | null;
+  declare iceServers: RTCIceServer[] | undefined;
+  declare iceTransportPolicy: RTCIceTransportPolicy;
+  declare token: string | null;
+  declare tokenProvider: TokenProvider | undefined;
+
+  /** The signaling session: socket, stream, token, ICE servers, error policy. */
+  protected readonly session: StreamSession;
+
+  /** `auto`: the session opens whenever the element is on the page with a stream id. */
+  constructor(role: Role, auto: boolean) {
+    super();
+    this.streamId = null;
+    this.signalingUrl = null;
+    this.iceServers = undefined;
+    this.iceTransportPolicy = "all";
+    this.token = null;
+    this.tokenProvider = undefined;
+    this.session = new StreamSession(this, {
+      role,
+      auto,
+      onMessage: (message) => this.onStreamMessage(message),
+      onSignaling: (state) => this.onSignaling(state),
+      onStreamChange: () => this.onStreamChange(),
+      onError: (error) => this.onSessionError(error),
+    });
+  }
+
+  /** A server message about the session's stream. */
+  protected abstract onStreamMessage(message: StreamMessage): void;
+  /** The socket's state changed. */
+  protected abstract onSignaling(state: SignalingState): void;
+  /** The session opened, or moved to another stream (or none). */
+  protected abstract onStreamChange(): void;
+  /** An error the element shows or acts on (the error policy decided which). */
+  protected abstract onSessionError(error: SessionError): void;
+}

@@ -1,0 +1,133 @@
+/** Every error code has a reaction for each role and a text in both languages. */
+import assert from "node:assert/strict";
+import { ERROR_CODES } from "../../protocol/error-codes.ts";
+import {
+  BROADCASTER_EN,
+  BROADCASTER_ZH_CN,
+} from "../../components/broadcaster-strings.ts";
+import {
+  ERROR_POLICY,
+  errorText,
+  type LiveErrorCode,
+  reactionTo,
+  type Role,
+} from "../../components/error-policy.ts";
+import { VIEWER_EN, VIEWER_ZH_CN } from "../../components/viewer-strings.ts";
+
+const CODES = Object.keys(ERROR_POLICY) as LiveErrorCode[];
+const STRINGS = {
+  broadcaster: { en: BROADCASTER_EN, zh: BROADCASTER_ZH_CN },
+  viewer: { en: VIEWER_EN, zh: VIEWER_ZH_CN },
+};
+const ROLES: Role[] = ["broadcaster", "viewer"];
+
+Deno.test("every protocol error code has a rule", () => {
+  for (const code of ERROR_CODES) assert.ok(code in ERROR_POLICY, code);
+});
+
+Deno.test("the camera's and the element's own codes have rules", () => {
+  for (
+    const code of [
+      "permission-denied",
+      "no-camera",
+      "camera-in-use",
+      "insecure-context",
+      "camera-error",
+      "signaling-unavailable",
+      "token-provider-failed",
+      "turn-auth-failed",
+      "missing-stream-id",
+    ]
+  ) assert.ok(code in ERROR_POLICY, code);
+});
+
+Deno.test("every code has a string key present in EN and zh-CN of an element", () => {
+  for (const code of CODES) {
+    const { key } = ERROR_POLICY[code];
+    const en = (BROADCASTER_EN as unknown as Record<string, string>)[key] ??
+      (VIEWER_EN as unknown as Record<string, string>)[key];
+    const zh = (BROADCASTER_ZH_CN as unknown as Record<string, string>)[key] ??
+      (VIEWER_ZH_CN as unknown as Record<string, string>)[key];
+    assert.ok(en, `${code}: no English text for ${key}`);
+    assert.ok(zh, `${code}: no Chinese text for ${key}`);
+    assert.notEqual(en, zh, `${code}: ${key} is not translated`);
+  }
+});
+
+/** Codes only a broadcaster meets: the viewer opens no camera and is never replaced. */
+const BROADCASTER_ONLY = new Set([
+  "replaced",
+  "permission-denied",
+  "no-camera",
+  "camera-in-use",
+  "insecure-context",
+  "camera-error",
+]);
+
+Deno.test("every code a role shows is explained by that role's own strings", () => {
+  for (const role of ROLES) {
+    for (const lang of ["en", "zh"] as const) {
+      const strings = STRINGS[role][lang] as unknown as Record<string, string>;
+      for (const code of CODES) {
+        const reaction = reactionTo(code, role);
+        const shown = reaction.do === "fail" ||
+          reaction.do === "relay-only" ||
+          (reaction.do === "retry" && reaction.shown) ||
+          (reaction.do === "reconnect" && reaction.shown);
+        if (!shown || (role === "viewer" && BROADCASTER_ONLY.has(code))) {
+          continue;
+        }
+        const { key } = ERROR_POLICY[code];
+        assert.ok(strings[key], `${role} (${lang}) has no ${key} for ${code}`);
+        assert.equal(errorText(code, strings, "fallback"), strings[key]);
+      }
+    }
+  }
+});
+
+Deno.test("reactions per role", () => {
+  const table: [string, Role, string][] = [
+    ["stream-taken", "broadcaster", "retry"],
+    ["join-rate-limited", "broadcaster", "retry"],
+    ["join-rate-limited", "viewer", "retry"],
+    ["token-expired", "viewer", "renew-token"],
+    ["token-wrong-stream", "viewer", "fail"],
+    ["replaced", "broadcaster", "fail"],
+    ["stream-full", "viewer", "fail"],
+    ["invalid-field", "viewer", "fail"],
+    ["invalid-field", "broadcaster", "warn"],
+    ["rate-limited", "broadcaster", "warn"],
+    ["turn-auth-failed", "viewer", "relay-only"],
+    ["permission-denied", "broadcaster", "fail"],
+  ];
+  for (const [code, role, reaction] of table) {
+    assert.equal(reactionTo(code, role).do, reaction, `${role} ${code}`);
+  }
+  assert.deepEqual(reactionTo("turn-auth-failed", "broadcaster"), {
+    do: "relay-only",
+    then: "show",
+  });
+  assert.deepEqual(reactionTo("turn-auth-failed", "viewer"), {
+    do: "relay-only",
+    then: "fail",
+  });
+});
+
+Deno.test("a code newer than this client, or an inherited name, only warns", () => {
+  for (const code of ["some-future-code", "constructor", "__proto__"]) {
+    for (const role of ROLES) assert.equal(reactionTo(code, role).do, "warn");
+  }
+});
+
+Deno.test("errorText falls back for no code and for a key the strings lack", () => {
+  assert.equal(errorText(undefined, VIEWER_EN, "fallback"), "fallback");
+  assert.equal(errorText("stream-taken", VIEWER_EN, "fallback"), "fallback");
+  assert.equal(
+    errorText("stream-taken", BROADCASTER_ZH_CN, "fallback"),
+    BROADCASTER_ZH_CN.streamTaken,
+  );
+  assert.equal(
+    errorText("token-signature", VIEWER_EN, "fallback"),
+    VIEWER_EN.notAuthorized,
+  );
+});

@@ -1,0 +1,126 @@
+/** Every state of `<live-viewer>` as a pure function of its facts. */
+import assert from "node:assert/strict";
+import {
+  INITIAL_VIEWER_FACTS,
+  type ViewerFacts,
+  type ViewerState,
+  viewerState,
+} from "../../components/viewer-state.ts";
+
+/** A viewer on the page with a stream id, its socket open. */
+const OPEN: ViewerFacts = {
+  ...INITIAL_VIEWER_FACTS,
+  hasStreamId: true,
+  signaling: "open",
+  everOpen: true,
+};
+
+const CASES: [string, Partial<ViewerFacts>, ViewerState][] = [
+  ["no stream id", { hasStreamId: false }, "idle"],
+  ["no stream id beats everything but a failure", {
+    hasStreamId: false,
+    media: "connected",
+    hasStream: true,
+  }, "idle"],
+  ["a failure beats everything", {
+    failure: "stream-full",
+    media: "connected",
+    hasStream: true,
+  }, "error"],
+  ["a failure without a stream id", {
+    hasStreamId: false,
+    failure: "token-expired",
+  }, "error"],
+  ["first connection under way", {
+    signaling: "connecting",
+    everOpen: false,
+  }, "connecting"],
+  ["never reached the server, retrying", {
+    signaling: "waiting",
+    everOpen: false,
+  }, "connecting"],
+  ["lost the server after being connected", {
+    signaling: "waiting",
+    everOpen: true,
+  }, "reconnecting"],
+  ["connecting again after being connected", {
+    signaling: "connecting",
+    everOpen: true,
+  }, "reconnecting"],
+  ["open, join not answered yet", { presence: "unknown" }, "connecting"],
+  ["joined, no broadcaster yet", { presence: "waiting" }, "waiting"],
+  ["the broadcaster left", { presence: "left" }, "ended"],
+  ["broadcaster there, no connection yet", {
+    presence: "present",
+  }, "negotiating"],
+  ["broadcaster there, connection checking", {
+    presence: "present",
+    media: "connecting",
+  }, "negotiating"],
+  ["connected but no media stream yet", {
+    presence: "present",
+    media: "connected",
+  }, "negotiating"],
+  ["connected with a stream", {
+    presence: "present",
+    media: "connected",
+    hasStream: true,
+  }, "live"],
+  ["video flows while the socket is down", {
+    signaling: "waiting",
+    presence: "unknown",
+    media: "connected",
+    hasStream: true,
+  }, "live"],
+  ["video flows while the first socket is still connecting", {
+    signaling: "connecting",
+    everOpen: false,
+    media: "connected",
+    hasStream: true,
+  }, "live"],
+  ["connection failed", {
+    presence: "present",
+    media: "failed",
+    hasStream: true,
+  }, "reconnecting"],
+  ["connection disconnected", {
+    presence: "present",
+    media: "disconnected",
+    hasStream: true,
+  }, "reconnecting"],
+  ["connection closed, broadcaster still there", {
+    presence: "present",
+    media: "closed",
+  }, "negotiating"],
+  ["connection failed after the broadcaster left", {
+    presence: "left",
+    media: "failed",
+  }, "ended"],
+];
+
+for (const [name, patch, expected] of CASES) {
+  Deno.test(`viewer: ${name} -> ${expected}`, () => {
+    assert.equal(viewerState({ ...OPEN, ...patch }), expected);
+  });
+}
+
+Deno.test("viewer: the initial facts are idle", () => {
+  assert.equal(viewerState(INITIAL_VIEWER_FACTS), "idle");
+});
+
+Deno.test("viewer: every state is reachable", () => {
+  const reached = new Set(
+    CASES.map(([, patch]) => viewerState({ ...OPEN, ...patch })),
+  );
+  const all: ViewerState[] = [
+    "idle",
+    "connecting",
+    "waiting",
+    "negotiating",
+    "live",
+    "reconnecting",
+    "ended",
+    "error",
+  ];
+  assert.deepEqual([...reached].sort(), [...all].sort());
+});
