@@ -1,0 +1,123 @@
+/** The elements' socket: open on welcome, reconnect with backoff, detect a dead server. */
+import assert from "node:assert/strict";
+import {
+  SignalingClient,
+  type SignalingState,
+} from "../../components/signaling-client.ts";
+import { fakeClock } from "./support/clock.ts";
+import {
+  FakeSocket,
+  installFakeSocket,
+  lastSocket,
+} from "./support/fake-socket.ts";
+
+function client(options: { pingIntervalMs?: number } = {}) {
+  const states: SignalingState[] = [];
+  const messages: string[] = [];
+  const sessions: string[] = [];
+  const signaling = new SignalingClient({
+    url: "ws://signal.test/ws",
+    onSession: (welcome) => sessions.push(welcome.clientId),
+    onMessage: (message) => messages.push(message.type),
+    onState: (state) => states.push(state),
+    backoff: { initialMs: 1_000, maxMs: 1_000 },
+    pongTimeoutMs: 5_000,
+    ...options,
+  });
+  return { signaling, states, messages, sessions };
+}
+
+Deno.test("open on welcome: the client id, the session, then messages", () => {
+  using _socket = installFakeSocket();
+  using _clock = fakeClock();
+  const { signaling, states, messages, sessions } = client();
+  signaling.start();
+  assert.deepEqual(states, ["connecting"]);
+  const socket = lastSocket();
+  assert.equal(socket.url, "ws://signal.test/ws");
+  socket.welcome("client_a");
+  assert.equal(signaling.state, "open");
+  assert.equal(signaling.clientId, "client_a");
+  assert.deepEqual(sessions, ["client_a"]);
+  socket.receive({ type: "broadcaster-joined", streamId: "s" });
+  socket.receive({ type: "no-such-type" });
+  socket.receive({ type: "viewer-left" }); // missing its viewerId
+  assert.deepEqual(messages, ["broadcaster-joined"]);
+  assert.equal(signaling.send({ type: "ping" }), true);
+  signaling.close();
+  assert.equal(signaling.send({ type: "ping" }), false);
+  assert.equal(socket.closedWith, 1000);
+});
+
+Deno.test("a lost socket waits out the backoff, then connects again", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling, states, sessions } = client();
+  signaling.start();
+  lastSocket().welcome("client_a");
+  lastSocket().drop();
+  assert.equal(signaling.state, "waiting");
+  assert.equal(FakeSocket.created.length, 1);
+  clock.tick(1_000);
+  assert.equal(FakeSocket.created.length, 2);
+  lastSocket().welcome("client_b");
+  assert.deepEqual(sessions, ["client_a", "client_b"]);
+  assert.deepEqual(states, [
+    "connecting",
+    "open",
+    "waiting",
+    "connecting",
+    "open",
+  ]);
+  signaling.close();
+});
+
+Deno.test("never open: every failed attempt reports waiting again", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling, states } = client();
+  signaling.start();
+  lastSocket().drop();
+  clock.tick(1_000);
+  lastSocket().drop();
+  assert.deepEqual(states, ["connecting", "waiting", "connecting", "waiting"]);
+  signaling.close();
+  clock.tick(10_000);
+  assert.equal(FakeSocket.created.length, 2, "no attempt after close()");
+});
+
+Deno.test("a server that stops answering pings is dropped and reconnected", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling } = client({ pingIntervalMs: 10_000 });
+  signaling.start();
+  const first = lastSocket();
+  first.welcome("client_a");
+  clock.tick(10_000);
+  assert.equal(first.sentOf("ping").length, 1);
+  first.receive({ type: "pong" });
+  clock.tick(10_000);
+  assert.equal(first.sentOf("ping").length, 2);
+  // No pong this time: lost 5 s later.
+  clock.tick(5_000);
+  assert.equal(signaling.state, "waiting");
+  assert.equal(first.closedWith, 1000);
+  clock.tick(1_000);
+  assert.equal(FakeSocket.created.length, 2);
+  signaling.close();
+});
+
+Deno.test("reconnectNow drops the socket and tries again without the backoff's growth", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling } = client();
+  signaling.start();
+  lastSocket().welcome("client_a");
+  signaling.reconnectNow();
+  assert.equal(signaling.state, "waiting");
+  clock.tick(1_000);
+  assert.equal(FakeSocket.created.length, 2);
+  signaling.close();
+  signaling.reconnectNow();
+  assert.equal(signaling.state, "closed");
+});

@@ -1,0 +1,86 @@
+/**
+ * A stand-in for an element hosting a {@link StreamSession}: the properties
+ * it reads, and the Lit lifecycle calls (`connect`, `update`, `disconnect`)
+ * the test makes by hand.
+ */
+import type { ReactiveController } from "lit";
+import type { Role } from "../../../components/error-policy.ts";
+import type { SignalingState } from "../../../components/signaling-client.ts";
+import {
+  type SessionError,
+  type SessionHost,
+  type StreamMessage,
+  StreamSession,
+} from "../../../components/stream-session.ts";
+import type { TokenProvider } from "../../../components/stream-token.ts";
+
+export class FakeHost implements SessionHost {
+  streamId: string | null = "order-1";
+  signalingUrl: string | null = "ws://signal.test/ws";
+  iceServers: RTCIceServer[] | undefined = undefined;
+  iceTransportPolicy: RTCIceTransportPolicy = "all";
+  token: string | null = null;
+  tokenProvider: TokenProvider | undefined = undefined;
+  readonly updateComplete = Promise.resolve(true);
+  #controllers: ReactiveController[] = [];
+  #errorWaiters: ((error: SessionError) => void)[] = [];
+
+  /** What the session told the element, in order. */
+  readonly messages: StreamMessage[] = [];
+  readonly signaling: SignalingState[] = [];
+  readonly errors: SessionError[] = [];
+  streamChanges = 0;
+  readonly session: StreamSession;
+
+  constructor(role: Role, auto = role === "viewer") {
+    this.session = new StreamSession(this, {
+      role,
+      auto,
+      onMessage: (message) => this.messages.push(message),
+      onSignaling: (state) => this.signaling.push(state),
+      onStreamChange: () => this.streamChanges++,
+      onError: (error) => {
+        this.errors.push(error);
+        this.#errorWaiters.splice(0).forEach((resolve) => resolve(error));
+      },
+      signaling: { backoff: { initialMs: 1_000, maxMs: 1_000 } },
+    });
+  }
+
+  /** Resolves with the next error the session reports. */
+  nextError(): Promise<SessionError> {
+    return new Promise((resolve) => this.#errorWaiters.push(resolve));
+  }
+
+  addController(controller: ReactiveController): void {
+    this.#controllers.push(controller);
+  }
+
+  removeController(controller: ReactiveController): void {
+    this.#controllers = this.#controllers.filter((c) => c !== controller);
+  }
+
+  requestUpdate(): void {}
+
+  /** The element was added to the page. */
+  connect(): void {
+    for (const c of this.#controllers) c.hostConnected?.();
+  }
+
+  /** Properties changed: Lit's update runs each controller's hostUpdate. */
+  update(
+    patch: Partial<Pick<FakeHost, "streamId" | "signalingUrl">> = {},
+  ): void {
+    Object.assign(this, patch);
+    for (const c of this.#controllers) c.hostUpdate?.();
+  }
+
+  /** The element was removed from the page. */
+  disconnect(): void {
+    for (const c of this.#controllers) c.hostDisconnected?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.disconnect();
+  }
+}
