@@ -180,14 +180,13 @@ export class LiveViewer extends StreamElement {
 
   protected override onStreamChange(): void {
     this.#release();
+    const { signaling } = this.#machine.facts;
     this.#apply({
+      ...INITIAL_VIEWER_FACTS,
       hasStreamId: !!this.streamId,
-      failure: undefined,
+      signaling,
       // Still open: the same socket moved to another stream.
-      everOpen: this.#machine.facts.signaling === "open",
-      presence: "unknown",
-      media: "none",
-      hasStream: false,
+      everOpen: signaling === "open",
     }, "stream changed");
   }
 

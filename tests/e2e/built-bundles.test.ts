@@ -11,8 +11,12 @@ import { build } from "../../scripts/build.ts";
 import { serveBundles } from "./bundle-site.ts";
 import { framesIn, launchChromium, waitForState } from "./chromium.ts";
 
-/** min+gzip budgets in bytes, Lit included (issue 4). */
-const BUDGETS = { "live-viewer.js": 14_000, "live-broadcaster.js": 16_000 };
+/**
+ * min+gzip budgets in bytes, Lit included: 14 KiB and 16 KiB, as issue 10
+ * states them (issue 4 said "14 KB" and "16 KB"; this test read those as
+ * 14,000 and 16,000 until then).
+ */
+const BUDGETS = { "live-viewer.js": 14_336, "live-broadcaster.js": 16_384 };
 
 async function buildTo(): Promise<string> {
   const outdir = await Deno.makeTempDir();
