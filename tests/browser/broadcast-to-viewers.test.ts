@@ -3,6 +3,7 @@ import { expect, fixture, html } from "@open-wc/testing";
 import "../../components/live-broadcaster.ts";
 import "../../components/live-viewer.ts";
 import type { LiveBroadcaster } from "../../components/live-broadcaster.ts";
+import type { ViewerEvent } from "../../components/live-events.ts";
 import {
   addViewer,
   countResources,
@@ -80,14 +81,16 @@ describe("one broadcaster, three viewers, then a fourth", () => {
     ]);
 
     const leaving = broadcaster.viewers[1].viewerId;
-    const left = new Promise<string>((resolve) =>
-      broadcaster.addEventListener("viewer-left", (e) => resolve(e.viewerId), {
-        once: true,
-      })
+    const left = new Promise<ViewerEvent>((resolve) =>
+      broadcaster.addEventListener("viewer-left", resolve, { once: true })
     );
     const closedBefore = resources.counts.pcsClosed;
     viewers[1].remove();
-    expect(await within(left, "viewer-left")).to.equal(leaving);
+    const event = await within(left, "viewer-left");
+    expect(event.viewerId).to.equal(leaving);
+    // One count: the event's is the server's, as the element's.
+    expect(event.viewerCount).to.equal(2);
+    expect(broadcaster.viewerCount).to.equal(2);
     // Exactly two closed: the leaver's own and the broadcaster's for it.
     expect(resources.counts.pcsClosed - closedBefore).to.equal(2);
     expect(broadcaster.viewers.map((v) => v.viewerId)).to.not.include(leaving);
