@@ -6,6 +6,7 @@
  */
 import type { IceCandidate, SessionDescription } from "../protocol/messages.ts";
 import type { PeerLink } from "./stream-session.ts";
+import { ViewerReplay } from "./viewer-replay.ts";
 
 export interface BroadcastPeersOptions {
   /** The stream whose tracks every viewer gets. */
@@ -53,6 +54,7 @@ export class BroadcastPeers {
   #link: PeerLink;
   #options: BroadcastPeersOptions;
   #peers = new Map<string, Peer>();
+  #replay: ViewerReplay | undefined;
 
   constructor(link: PeerLink, options: BroadcastPeersOptions) {
     this.#link = link;
@@ -71,13 +73,44 @@ export class BroadcastPeers {
     }));
   }
 
-  isHealthy(viewerId: string): boolean {
+  /**
+   * Accepted as the broadcaster: `viewerCount` `viewer-joined` follow. After
+   * a reconnection, connections that still work are kept through them.
+   */
+  accepted(viewerCount: number): void {
+    this.#replay = new ViewerReplay(viewerCount);
+    this.#endReplay();
+  }
+
+  /** A `viewer-joined`: a connection to that viewer, fresh unless a replay keeps a working one. */
+  join(viewerId: string): void {
+    const replay = this.#replay;
+    if (!replay) {
+      // A viewer asking again wants a fresh connection.
+      return this.#connect(viewerId);
+    }
+    if (!this.#isHealthy(viewerId)) this.#connect(viewerId);
+    replay.name(viewerId);
+    this.#endReplay();
+  }
+
+  /** Once the replay is complete: close connections to viewers it did not name. */
+  #endReplay(): void {
+    const replay = this.#replay;
+    if (!replay?.complete) return;
+    this.#replay = undefined;
+    for (const viewerId of replay.stale(this.#peers.keys())) {
+      this.close(viewerId);
+    }
+  }
+
+  #isHealthy(viewerId: string): boolean {
     const state = this.#peers.get(viewerId)?.pc.connectionState;
     return state === "connected" || state === "connecting" || state === "new";
   }
 
   /** A fresh connection to `viewerId`, replacing any earlier one. */
-  connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
+  #connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
     this.close(viewerId);
     const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
     const peer: Peer = {
@@ -136,6 +169,7 @@ export class BroadcastPeers {
   }
 
   closeAll(): void {
+    this.#replay = undefined;
     for (const viewerId of [...this.#peers.keys()]) this.close(viewerId);
   }
 
@@ -253,7 +287,7 @@ export class BroadcastPeers {
       peer.iceRestarts++;
       this.#negotiate(peer, true);
     } else if (peer.rebuilds < MAX_REBUILDS) {
-      this.connect(peer.viewerId, {
+      this.#connect(peer.viewerId, {
         iceRestarts: 0,
         rebuilds: peer.rebuilds + 1,
       });

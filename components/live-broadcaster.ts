@@ -18,13 +18,10 @@ import {
   type CaptureOptions,
   classifyCameraError,
   DEFAULT_CAPTURE,
-  hasTorch,
-  openCamera,
-  openVideoTrack,
-  setTorch,
 } from "./camera.ts";
 import { errorText } from "./error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
+import { listCameras, LocalCamera } from "./local-camera.ts";
 import { StateMachine } from "./state-machine.ts";
 import { sharedStyles } from "./shared-styles.ts";
 import type { SignalingState } from "./signaling-client.ts";
@@ -48,9 +45,6 @@ const MESSAGE_KEYS = {
 
 /** Everything render() reads that is neither a property nor the state. */
 interface BroadcasterView {
-  micOn: boolean;
-  cameraOn: boolean;
-  torchOn: boolean;
   hidden: boolean;
   /** The stream's viewers as the server counts them (our peers on a seed server). */
   viewerCount: number;
@@ -144,25 +138,20 @@ export class LiveBroadcaster extends StreamElement {
     INITIAL_BROADCASTER_FACTS,
     broadcasterState,
   );
-  #view: BroadcasterView = {
-    micOn: true,
-    cameraOn: true,
-    torchOn: false,
-    hidden: false,
-    viewerCount: 0,
-  };
-  #stream: MediaStream | undefined;
-  /** After `broadcaster-accepted`: the `viewer-joined` replay still to come. */
-  #replay: { remaining: number; seen: Set<string> } | undefined;
+  #view: BroadcasterView = { hidden: false, viewerCount: 0 };
   #bitrates: Promise<void> = Promise.resolve();
   #wakeLock = new ScreenWakeLock(this);
-  #peers = new BroadcastPeers(this.session, {
-    stream: () => this.#stream!,
+  #peers: BroadcastPeers = new BroadcastPeers(this.session, {
+    stream: () => this.#camera.stream!,
     bitrateFor: (viewers) =>
       perViewerBitrate(viewers, {
         ...DEFAULT_BUDGET,
         totalKbps: this.uploadBudget,
       }),
+    onChange: () => this.requestUpdate(),
+  });
+  #camera: LocalCamera = new LocalCamera({
+    replaceVideo: (track) => this.#peers.replaceTrack("video", track),
     onChange: () => this.requestUpdate(),
   });
   #onVisibility = () => {
@@ -197,7 +186,7 @@ export class LiveBroadcaster extends StreamElement {
 
   /** The captured stream while broadcasting. */
   get mediaStream(): MediaStream | undefined {
-    return this.#stream;
+    return this.#camera.stream;
   }
 
   /** Starts the camera and goes live. Never throws: failures become the `error` state. */
@@ -213,23 +202,16 @@ export class LiveBroadcaster extends StreamElement {
       { intent: "capturing", failure: undefined, refusal: undefined },
       "start",
     );
-    let stream: MediaStream;
     try {
-      stream = await openCamera(this.#capture());
+      // False: stop() or removal while the permission prompt was open.
+      if (!(await this.#camera.open(this.#capture()))) return;
     } catch (error) {
       if (this.#still("capturing")) this.#cameraFailed(error);
       return;
     }
-    // stop() or removal while the permission prompt was open.
-    if (!this.#still("capturing")) {
-      for (const track of stream.getTracks()) track.stop();
-      return;
-    }
-    this.#stream = stream;
-    this.#applyTrackSwitches();
     this.#apply({ intent: "broadcasting" }, "camera started");
     await this.updateComplete;
-    if (this.#stream !== stream) return;
+    if (!this.#still("broadcasting")) return;
     this.#showPreview();
     this.session.open();
   }
@@ -242,14 +224,12 @@ export class LiveBroadcaster extends StreamElement {
 
   /** Mutes or unmutes the microphone (the track stays; viewers hear silence). */
   setMicrophone(on: boolean): void {
-    this.#setView({ micOn: on });
-    this.#applyTrackSwitches();
+    this.#camera.setMicrophone(on);
   }
 
   /** Turns the camera picture on or off (viewers see black, nothing renegotiates). */
   setCamera(on: boolean): void {
-    this.#setView({ cameraOn: on });
-    this.#applyTrackSwitches();
+    this.#camera.setCamera(on);
   }
 
   /**
@@ -258,51 +238,25 @@ export class LiveBroadcaster extends StreamElement {
    * connection, so nothing renegotiates.
    */
   async switchCamera(deviceId?: string): Promise<void> {
-    const stream = this.#stream;
-    const old = stream?.getVideoTracks()[0];
-    if (!stream || !old) return;
-    const target = deviceId ?? (await this.#nextCamera(old));
+    if (!this.#camera.stream) return;
     const facingMode = this.facingMode === "user" ? "environment" : "user";
-    const options: CaptureOptions = {
-      ...this.#capture(),
-      facingMode,
-      deviceId: target,
-    };
-    let track: MediaStreamTrack;
     try {
-      track = await openVideoTrack(options);
-    } catch {
-      // Phones often cannot open a second camera while one is open.
-      old.stop();
-      try {
-        track = await openVideoTrack(options);
-      } catch (error) {
-        this.#cameraFailed(error);
-        return;
-      }
+      await this.#camera.switchTo({ ...this.#capture(), facingMode, deviceId });
+    } catch (error) {
+      return this.#cameraFailed(error);
     }
     if (!deviceId) this.facingMode = facingMode;
-    track.enabled = this.#view.cameraOn;
-    await this.#peers.replaceTrack("video", track);
-    stream.removeTrack(old);
-    stream.addTrack(track);
-    old.stop();
-    this.#setView({ torchOn: false });
     this.#showPreview();
   }
 
   /** Cameras the browser offers (labels once permission was given). */
-  async getCameras(): Promise<MediaDeviceInfo[]> {
-    const devices = await navigator.mediaDevices.enumerateDevices();
-    return devices.filter((device) => device.kind === "videoinput");
+  getCameras(): Promise<MediaDeviceInfo[]> {
+    return listCameras();
   }
 
   /** Turns the torch on or off where the camera has one. */
   async setTorch(on: boolean): Promise<void> {
-    const track = this.#stream?.getVideoTracks()[0];
-    if (!track || !hasTorch(track)) return;
-    await setTorch(track, on);
-    this.#setView({ torchOn: on });
+    await this.#camera.setTorch(on);
   }
 
   override connectedCallback(): void {
@@ -349,19 +303,16 @@ export class LiveBroadcaster extends StreamElement {
   #release(): void {
     this.session.close();
     this.#peers.closeAll();
-    for (const track of this.#stream?.getTracks() ?? []) track.stop();
-    this.#stream = undefined;
-    this.#replay = undefined;
+    this.#camera.close();
     this.#wakeLock.release();
     const video = this.renderRoot.querySelector("video");
     if (video) video.srcObject = null;
-    this.#setView({ viewerCount: 0, torchOn: false });
+    this.#setView({ viewerCount: 0 });
   }
 
   protected override onStreamChange(): void {
     // The old stream's viewers are gone from this session.
     this.#peers.closeAll();
-    this.#replay = undefined;
     this.#setView({ viewerCount: 0 });
     this.#apply(
       { accepted: false, everAccepted: false, refusal: undefined },
@@ -392,16 +343,15 @@ export class LiveBroadcaster extends StreamElement {
   protected override onStreamMessage(message: StreamMessage): void {
     switch (message.type) {
       case "broadcaster-accepted":
-        this.#replay = { remaining: message.viewerCount, seen: new Set() };
+        this.#peers.accepted(message.viewerCount);
         this.#countViewers(message.viewerCount);
-        if (message.viewerCount === 0) this.#finishReplay();
         this.#wakeLock.hold();
         return this.#apply(
           { accepted: true, everAccepted: true, refusal: undefined },
           "accepted",
         );
       case "viewer-joined":
-        this.#onViewerJoined(message.viewerId);
+        this.#peers.join(message.viewerId);
         this.#countViewers(message.viewerCount);
         return this.#emitViewer("viewer-joined", message.viewerId);
       case "viewer-left":
@@ -429,19 +379,6 @@ export class LiveBroadcaster extends StreamElement {
     this.dispatchEvent(event);
   }
 
-  #onViewerJoined(viewerId: string): void {
-    const replay = this.#replay;
-    if (replay) {
-      // After a reconnection: keep a connection that still works.
-      replay.seen.add(viewerId);
-      if (!this.#peers.isHealthy(viewerId)) this.#peers.connect(viewerId);
-      if (--replay.remaining <= 0) this.#finishReplay();
-    } else {
-      // A viewer asking again wants a fresh connection.
-      this.#peers.connect(viewerId);
-    }
-  }
-
   /** The server's count; a seed-protocol server sends none, so count peers. */
   #countViewers(count: number | undefined): void {
     this.#setView({
@@ -452,15 +389,6 @@ export class LiveBroadcaster extends StreamElement {
   #emitViewer(type: "viewer-joined" | "viewer-left", viewerId: string): void {
     const event = new ViewerEvent(type, viewerId, this.viewerCount);
     this.dispatchEvent(event);
-  }
-
-  /** Connections to viewers the server no longer has (ids from before a restart). */
-  #finishReplay(): void {
-    const seen = this.#replay?.seen ?? new Set<string>();
-    this.#replay = undefined;
-    for (const { viewerId } of this.#peers.states()) {
-      if (!seen.has(viewerId)) this.#peers.close(viewerId);
-    }
   }
 
   /** The camera could not be opened: a fatal failure, by the error policy. */
@@ -479,27 +407,11 @@ export class LiveBroadcaster extends StreamElement {
     };
   }
 
-  async #nextCamera(current: MediaStreamTrack): Promise<string | undefined> {
-    const cameras = await this.getCameras();
-    if (cameras.length < 2) return undefined;
-    const currentId = current.getSettings().deviceId;
-    const index = cameras.findIndex((camera) => camera.deviceId === currentId);
-    return cameras[(index + 1) % cameras.length].deviceId || undefined;
-  }
-
-  #applyTrackSwitches(): void {
-    for (const track of this.#stream?.getAudioTracks() ?? []) {
-      track.enabled = this.#view.micOn;
-    }
-    for (const track of this.#stream?.getVideoTracks() ?? []) {
-      track.enabled = this.#view.cameraOn;
-    }
-  }
-
   #showPreview(): void {
     const video = this.renderRoot.querySelector("video");
-    if (!video || !this.#stream) return;
-    video.srcObject = this.#stream;
+    const stream = this.#camera.stream;
+    if (!video || !stream) return;
+    video.srcObject = stream;
     video.play().catch(() => {
       // Muted previews may autoplay; if not, the next user action plays it.
     });
@@ -556,7 +468,7 @@ export class LiveBroadcaster extends StreamElement {
 
   /** The camera preview, with the LIVE badge or the state's message over it. */
   #renderPreview(strings: BroadcasterStrings, message: string | undefined) {
-    const track = this.#stream?.getVideoTracks()[0];
+    const track = this.#camera.videoTrack;
     const front = track?.getSettings().facingMode === "user" ||
       (!track?.getSettings().facingMode && this.facingMode === "user");
     const state = this.#machine.state;
@@ -593,17 +505,17 @@ export class LiveBroadcaster extends StreamElement {
 
   /** Start/stop, and while on: microphone, camera, switch camera, torch. */
   #renderControls(strings: BroadcasterStrings, on: boolean) {
-    const stream = this.#stream;
-    const { micOn, cameraOn, torchOn } = this.#view;
+    const camera = this.#camera;
+    const { micOn, cameraOn, torchOn } = camera;
     return html`
       <div part="controls" class="controls">
         <button part="start-button" class=${on ? "" : "primary"}
           @click=${() => (on ? this.stop() : this.start())}>${on
             ? strings.stop
             : strings.start}</button>
-        ${on && stream
+        ${on && camera.stream
           ? html`
-            ${stream.getAudioTracks().length
+            ${camera.hasMicrophone
               ? html`
                 <button part="microphone-button" aria-pressed=${micOn
                   ? "false"
@@ -621,7 +533,7 @@ export class LiveBroadcaster extends StreamElement {
                 : strings.cameraOn}</button>
             <button part="switch-camera-button" @click=${() =>
               this.switchCamera()}>${strings.switchCamera}</button>
-            ${hasTorch(stream.getVideoTracks()[0])
+            ${camera.hasTorch
               ? html`
                 <button part="torch-button" aria-pressed=${torchOn
                   ? "true"
