@@ -75,8 +75,8 @@ interface BroadcasterView {
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
  * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, ...: a `LiveErrorCode`).
- * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, as `viewerCount`).
- * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, as `viewerCount`).
+ * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
+ * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
  *
  * @slot overlay - Custom content over the preview.
  *

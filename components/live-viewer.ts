@@ -69,7 +69,7 @@ interface ViewerView {
  * @prop {RTCIceServer[] | undefined} iceServers - ICE servers for every connection (the attribute is JSON); default the seed's STUN server, or the server's list when it sends one.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
- * @fires live-error - Something failed (`event.code`, `event.message`).
+ * @fires live-error - Something failed (`event.code`, a `LiveErrorCode`: `token-*`, `stream-full`, `invalid-stream-id`, `turn-auth-failed`, `token-provider-failed`, ...; `event.message`).
  *
  * @slot overlay - Custom content over the video (a logo, an order number).
  *
