@@ -257,6 +257,7 @@ export class StreamSession implements ReactiveController, PeerLink {
         fatal = true;
         break;
       case "retry":
+        clearTimeout(this.#retryTimer);
         this.#retryTimer = setTimeout(() => this.admit(), reaction.afterMs);
         if (!reaction.shown) return;
         shown = true;
