@@ -322,3 +322,23 @@ Deno.test("removal leaves the stream and closes the socket", async () => {
   assert.equal(socket.closedWith, 1000);
   assert.equal(host.signaling.at(-1), "closed");
 });
+
+Deno.test("a removed stream id leaves and closes; a new one opens again", async () => {
+  using _socket = installFakeSocket();
+  const { host, socket } = await joinedViewer();
+  using _host = host;
+  host.update({ streamId: null });
+  assert.deepEqual(socket.sentOf("leave-stream"), [
+    { type: "leave-stream", streamId: "order-1" },
+  ]);
+  assert.equal(socket.closedWith, 1000);
+  assert.equal(host.session.streamId, null);
+  assert.equal(host.streamChanges, 2);
+  host.update({ streamId: "order-1" });
+  assert.equal(FakeSocket.created.length, 2);
+  lastSocket().welcome("client_w");
+  assert.equal(
+    (await lastSocket().nextSent("join-stream")).streamId,
+    "order-1",
+  );
+});
