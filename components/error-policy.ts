@@ -80,7 +80,9 @@ export type LoggedCode =
   | "unknown-viewer"
   | "no-broadcaster"
   | "rate-limited"
-  | "internal-error";
+  | "internal-error"
+  // The session drops its resume claim and goes on under the id it has.
+  | "resume-refused";
 
 /** The rule of a {@link LoggedCode}, and of a code newer than this client. */
 const LOGGED = rule("broadcasterError", WARN);

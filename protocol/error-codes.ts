@@ -53,6 +53,12 @@ export const ERROR_CODES = [
   "replaced",
   /** Too many joins or announces from this IP address; try again later. */
   "join-rate-limited",
+  /**
+   * The resume claim was not honoured: malformed, badly signed or expired
+   * (the connection goes on under a new client id), or used for another
+   * stream or role than it was issued for (the socket is then closed, 4003).
+   */
+  "resume-refused",
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

@@ -47,6 +47,12 @@ export interface JoinStream {
   streamId: string;
   /** A viewer token for this stream; required when the server has SIGNAL_SECRET. */
   token?: string;
+  /**
+   * The SDP session id (`o=` line) of the broadcaster's offer this viewer
+   * still holds a connection for (addition). The broadcaster keeps that
+   * connection, or restarts its ICE, instead of building a new one.
+   */
+  session?: string;
 }
 
 /** Leaves `streamId`, whichever role this connection has in it (addition). */
@@ -117,6 +123,8 @@ export interface Welcome {
   type: "welcome";
   clientId: string;
   protocolVersion: number;
+  /** True when a resume claim kept this client's id from an earlier connection. */
+  resumed?: boolean;
   /** ICE servers the clients should use (STUN/TURN), when the server has them. */
   iceServers?: IceServer[];
 }
@@ -126,6 +134,8 @@ export interface BroadcasterAccepted {
   type: "broadcaster-accepted";
   streamId: string;
   viewerCount: number;
+  /** A resume claim for the next connection (see docs/protocol.md, Resuming). */
+  resume?: string;
   /** Time-limited TURN credentials and STUN servers, when the server has them. */
   iceServers?: IceServer[];
 }
@@ -136,6 +146,8 @@ export interface JoinAccepted {
   streamId: string;
   viewerId: string;
   live: boolean;
+  /** A resume claim for the next connection (see docs/protocol.md, Resuming). */
+  resume?: string;
   /** Time-limited TURN credentials and STUN servers, when the server has them. */
   iceServers?: IceServer[];
 }
@@ -149,6 +161,8 @@ export interface ViewerJoined {
   streamId: string;
   viewerId: string;
   viewerCount: number;
+  /** The viewer's `join-stream.session`: the connection it still holds. */
+  session?: string;
 }
 
 /** To the broadcaster: a viewer left or dropped; close its connection. */
@@ -181,6 +195,8 @@ export type RoutedIceCandidate = Required<WebRtcIceCandidate>;
 export interface Pong {
   type: "pong";
   nonce?: string | number;
+  /** A fresh resume claim, while the client is in a stream. */
+  resume?: string;
 }
 
 /** Something was refused. The connection stays open unless stated. */

@@ -61,11 +61,21 @@ export function validateClientMessage(value: unknown): ParseResult {
   let message: ClientMessage;
   switch (type) {
     case "broadcaster-ready":
-    case "join-stream":
       message = withOptional(
         { type, streamId: fields.streamId() },
         "token",
         fields.token(),
+      );
+      break;
+    case "join-stream":
+      message = withOptional(
+        withOptional(
+          { type, streamId: fields.streamId() },
+          "token",
+          fields.token(),
+        ),
+        "session",
+        fields.session(),
       );
       break;
     case "leave-stream":
@@ -237,6 +247,20 @@ class FieldReader {
       return this.#fail(
         "invalid-field",
         `\`token\` must be a string of at most ${MAX_TOKEN_LENGTH} characters`,
+        undefined,
+      );
+    }
+    return value;
+  }
+
+  /** An SDP `o=` session id: 1-64 letters and digits (browsers use digits). */
+  session(): string | undefined {
+    const value = this.#record.session;
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "string" || !/^[0-9A-Za-z]{1,64}$/.test(value)) {
+      return this.#fail(
+        "invalid-field",
+        "`session` must be 1-64 letters and digits (an SDP session id)",
         undefined,
       );
     }

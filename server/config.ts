@@ -60,6 +60,19 @@ export interface ServerConfig {
   turnTtlSeconds: number;
   /** STUN URLs handed out beside TURN. */
   stunUrls: string[] | undefined;
+  /**
+   * Key for resume claims (RESUME_SECRET, else derived from SIGNAL_SECRET);
+   * unset = a random key per process: sessions survive a reconnect, not a
+   * restart.
+   */
+  resumeSecret: string | undefined;
+  /** Lifetime of a resume claim; clients get a fresh one with every pong. */
+  resumeTtlSeconds: number;
+  /**
+   * How long a client whose socket dropped without a goodbye keeps its place
+   * before its peers are told it left; 0 = told at once.
+   */
+  reconnectGraceMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -92,6 +105,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   turnSecret: undefined,
   turnTtlSeconds: 3600,
   stunUrls: undefined,
+  resumeSecret: undefined,
+  resumeTtlSeconds: 120,
+  reconnectGraceMs: 5_000,
 };
 
 /** Environment variable for each numeric setting. */
@@ -114,6 +130,8 @@ export const ENV_NAMES = {
   joinRatePerIpPerMinute: "JOIN_RATE_PER_IP_PER_MINUTE",
   joinBurstPerIp: "JOIN_BURST_PER_IP",
   turnTtlSeconds: "TURN_TTL_SECONDS",
+  resumeTtlSeconds: "RESUME_TTL_SECONDS",
+  reconnectGraceMs: "RECONNECT_GRACE_MS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -144,6 +162,8 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   joinRatePerIpPerMinute: 1,
   joinBurstPerIp: 1,
   turnTtlSeconds: 60,
+  resumeTtlSeconds: 10,
+  reconnectGraceMs: 0,
 };
 
 /**
@@ -225,6 +245,12 @@ function readSecurity(
     if (new TextEncoder().encode(secret).length < MIN_SECRET_BYTES) {
       problems.push(`SIGNAL_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
     } else config.signalSecret = secret;
+  }
+  const resume = env.RESUME_SECRET;
+  if (resume) {
+    if (new TextEncoder().encode(resume).length < MIN_SECRET_BYTES) {
+      problems.push(`RESUME_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
+    } else config.resumeSecret = resume;
   }
   config.allowedOrigins = list(env.ALLOWED_ORIGINS);
   for (const origin of config.allowedOrigins ?? []) {

@@ -15,6 +15,7 @@ import type { ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { DropReason, Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
+import type { ResumeClaims } from "./resume-token.ts";
 import type { SignalingRouter } from "./signaling-router.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
@@ -30,9 +31,22 @@ export interface ConnectionContext {
   onClosed(connection: Connection): void;
 }
 
+/** How a connection began: resumed, a resume claim refused, or fresh. */
+export type Resumption =
+  | { resumed: true; claims: ResumeClaims }
+  | { resumed: false; refused?: string };
+
+/**
+ * Close codes a client sends when it means to go: normal, going away (a tab
+ * closed), or none given. Any other close, or none at all, is a drop.
+ */
+const GOODBYE_CODES = new Set([1000, 1001, 1005]);
+
 export class Connection implements Peer {
   readonly id: string;
   readonly remoteAddress: string;
+  resumed: ResumeClaims | undefined;
+  #resumption: Resumption;
   #socket: WebSocket;
   #context: ConnectionContext;
   #state: ConnectionState = "connecting";
@@ -52,9 +66,12 @@ export class Connection implements Peer {
     id: string,
     remoteAddress: string,
     context: ConnectionContext,
+    resumption: Resumption = { resumed: false },
   ) {
     this.id = id;
     this.remoteAddress = remoteAddress;
+    this.#resumption = resumption;
+    this.resumed = resumption.resumed ? resumption.claims : undefined;
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
     this.#context = context;
@@ -73,7 +90,9 @@ export class Connection implements Peer {
     socket.addEventListener("open", () => this.#onOpen());
     socket.addEventListener("message", (event) => this.#onMessage(event));
     socket.addEventListener("close", (event) => {
-      this.#transition("closed", `socket closed (${event.code})`);
+      // Deno reports a dead peer (no pong) as 1001 but not clean.
+      const goodbye = event.wasClean && GOODBYE_CODES.has(event.code);
+      this.#transition("closed", `socket closed (${event.code})`, goodbye);
     });
   }
 
@@ -115,11 +134,20 @@ export class Connection implements Peer {
   #onOpen(): void {
     if (this.#state !== "connecting") return;
     this.#transition("open", "socket open");
+    const resumption = this.#resumption;
     this.send({
       type: "welcome",
       clientId: this.id,
       protocolVersion: PROTOCOL_VERSION,
+      ...(resumption.resumed ? { resumed: true } : {}),
     });
+    if (!resumption.resumed && resumption.refused) {
+      this.#context.router.refuse(this, {
+        code: "resume-refused",
+        message:
+          `The resume claim was not honoured (${resumption.refused}): this is a new session`,
+      });
+    }
   }
 
   #onMessage(event: MessageEvent): void {
@@ -240,7 +268,8 @@ export class Connection implements Peer {
       reason: why,
       remoteAddress: this.remoteAddress,
     });
-    this.#transition("closed", why);
+    // The server's own close is a goodbye: the client is told why.
+    this.#transition("closed", why, true);
     try {
       this.#socket.close(code, reason);
     } catch {
@@ -249,7 +278,7 @@ export class Connection implements Peer {
   }
 
   /** The one place the state changes. */
-  #transition(next: ConnectionState, cause: string): void {
+  #transition(next: ConnectionState, cause: string, goodbye = false): void {
     const previous = this.#state;
     if (previous === next || previous === "closed") return;
     this.#state = next;
@@ -260,7 +289,7 @@ export class Connection implements Peer {
       cause,
     });
     if (next === "closed") {
-      this.#context.router.leave(this, cause);
+      this.#context.router.disconnected(this, cause, goodbye);
       this.#context.onClosed(this);
     }
   }

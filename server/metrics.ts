@@ -18,6 +18,8 @@ export type DropReason =
   | "rate-limited"
   | "slow-consumer"
   | "replaced"
+  | "resumed"
+  | "resume-mismatch"
   | "shutdown";
 
 export class Metrics {
@@ -27,6 +29,10 @@ export class Metrics {
   /** Offers, answers and candidates delivered to their peer. */
   messagesRouted = 0;
   messagesSent = 0;
+  /** Connections that took their client's place back with a resume claim. */
+  sessionsResumed = 0;
+  /** Members whose socket dropped and who were not back within the grace period. */
+  graceExpired = 0;
   readonly errors = new Map<ErrorCode, number>();
   readonly drops = new Map<DropReason, number>();
 
@@ -98,6 +104,18 @@ export class Metrics {
       "counter",
       "Frames sent to clients",
       [["", this.messagesSent]],
+    );
+    metric(
+      "live_sessions_resumed_total",
+      "counter",
+      "Connections that took their client's place back with a resume claim",
+      [["", this.sessionsResumed]],
+    );
+    metric(
+      "live_grace_expired_total",
+      "counter",
+      "Members whose socket dropped and who were not back within RECONNECT_GRACE_MS",
+      [["", this.graceExpired]],
     );
     metric(
       "live_errors_total",

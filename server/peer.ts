@@ -1,5 +1,6 @@
 import type { ServerMessage } from "../protocol/messages.ts";
 import type { DropReason } from "./metrics.ts";
+import type { ResumeClaims } from "./resume-token.ts";
 
 /** A connected client as the routing logic sees it. */
 export interface Peer {
@@ -8,6 +9,11 @@ export interface Peer {
   readonly remoteAddress: string;
   /** False once closed: an admission that finishes later must not add it. */
   readonly isOpen: boolean;
+  /**
+   * The resume claim this connection came with, until its first announce or
+   * join (which must be for the claim's stream and role).
+   */
+  resumed: ResumeClaims | undefined;
   send(message: ServerMessage): void;
   /**
    * Sends `text`, which is a server message's exact JSON already: a frame

@@ -17,6 +17,7 @@ import type { AuditTrail } from "./audit.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
+import type { ResumeClaims, ResumeTokens } from "./resume-token.ts";
 import type {
   Membership,
   Role,
@@ -31,10 +32,17 @@ export interface RouterOptions {
   admission: Admission;
   audit: AuditTrail;
   maxViewersPerStream: number;
+  resumeTokens: ResumeTokens;
+  /** RECONNECT_GRACE_MS: how long a dropped member keeps its place. */
+  reconnectGraceMs: number;
 }
 
 /** Close code for a broadcaster session taken over by a newer one of the same subject. */
 export const REPLACED_CLOSE_CODE = 4001;
+/** Close code for a stale socket whose client came back on a new one (resume). */
+export const RESUMED_CLOSE_CODE = 4002;
+/** Close code for a resume claim used for another stream or role. */
+export const RESUME_MISMATCH_CLOSE_CODE = 4003;
 
 export class SignalingRouter {
   #registry: StreamRegistry;
@@ -43,6 +51,15 @@ export class SignalingRouter {
   #admission: Admission;
   #audit: AuditTrail;
   #maxViewers: number;
+  #resumeTokens: ResumeTokens;
+  #graceMs: number;
+  /** Members whose socket dropped, by client id, until they are back or gone. */
+  #grace = new Map<
+    string,
+    { peer: Peer; timer: ReturnType<typeof setTimeout> }
+  >();
+  /** Shutting down: a closing socket is nobody leaving. */
+  #draining = false;
 
   constructor(options: RouterOptions) {
     this.#registry = options.registry;
@@ -51,6 +68,8 @@ export class SignalingRouter {
     this.#admission = options.admission;
     this.#audit = options.audit;
     this.#maxViewers = options.maxViewersPerStream;
+    this.#resumeTokens = options.resumeTokens;
+    this.#graceMs = options.reconnectGraceMs;
   }
 
   /**
@@ -75,19 +94,68 @@ export class SignalingRouter {
       case "webrtc-answer":
       case "webrtc-ice-candidate":
         return this.#route(peer, message, text);
-      case "ping":
-        return peer.send(
-          message.nonce === undefined
-            ? { type: "pong" }
-            : { type: "pong", nonce: message.nonce },
-        );
+      case "ping": {
+        // A member gets a fresh resume claim with each pong.
+        const resume = this.#resumeFor(peer);
+        return peer.send({
+          type: "pong",
+          ...(message.nonce === undefined ? {} : { nonce: message.nonce }),
+          ...(resume ? { resume } : {}),
+        });
+      }
       default:
         return assertNever(message);
     }
   }
 
+  /**
+   * `peer`'s socket closed. After a goodbye (a clean close, or one the
+   * server made) its peers are told at once; after a drop it keeps its place
+   * for RECONNECT_GRACE_MS, so a client that comes back with its resume claim
+   * finds everything as it was. While shutting down nobody is told anything:
+   * the clients reconnect to the next process.
+   */
+  disconnected(peer: Peer, cause: string, goodbye: boolean): void {
+    if (this.#draining) return;
+    if (goodbye || this.#graceMs === 0) return this.leave(peer, cause);
+    if (this.#registry.peerOf(peer.id) !== peer) return;
+    const timer = setTimeout(() => {
+      this.#grace.delete(peer.id);
+      this.#metrics.graceExpired++;
+      this.leave(peer, `${cause}; not back within ${this.#graceMs} ms`);
+    }, this.#graceMs);
+    this.#grace.set(peer.id, { peer, timer });
+  }
+
+  /**
+   * A new connection of a client that held `claims`' place: it takes the
+   * place (its stale socket, if any, is closed by the caller). Returns
+   * whether there was a place to take; after a restart there is none, and
+   * the client's next announce or join makes it anew under the same id.
+   */
+  resume(peer: Peer, claims: ResumeClaims): boolean {
+    const membership = this.#registry.membershipOf(peer.id);
+    if (
+      membership?.role !== claims.role ||
+      membership.room.streamId !== claims.streamId
+    ) return false;
+    this.#endGrace(peer.id);
+    this.#registry.replacePeer(peer);
+    this.#metrics.sessionsResumed++;
+    return true;
+  }
+
+  /** The server is shutting down: no leave is announced, no timer left. */
+  drain(): void {
+    this.#draining = true;
+    for (const id of [...this.#grace.keys()]) this.#endGrace(id);
+  }
+
   /** Removes `peer` from whatever it joined. Safe to call more than once. */
   leave(peer: Peer, reason: string): void {
+    if (this.#grace.get(peer.id)?.peer === peer) this.#endGrace(peer.id);
+    // A client back on a new connection holds the place now, not this one.
+    if (this.#registry.peerOf(peer.id) !== peer) return;
     const membership = this.#registry.remove(peer.id);
     if (!membership) return;
     const { room, role, identity } = membership;
@@ -114,6 +182,22 @@ export class SignalingRouter {
     }
   }
 
+  #endGrace(clientId: string): void {
+    clearTimeout(this.#grace.get(clientId)?.timer);
+    this.#grace.delete(clientId);
+  }
+
+  /** A resume claim for `peer`'s place, when it holds one. */
+  #resumeFor(peer: Peer): string | undefined {
+    const membership = this.#registry.membershipOf(peer.id);
+    if (!membership || this.#registry.peerOf(peer.id) !== peer) return;
+    return this.#resumeTokens.issue({
+      clientId: peer.id,
+      streamId: membership.room.streamId,
+      role: membership.role,
+    });
+  }
+
   /** Sends an `error` and counts it. */
   refuse(peer: Peer, error: ProtocolError): void {
     const { code, message, inReplyTo } = error;
@@ -131,23 +215,46 @@ export class SignalingRouter {
     message: BroadcasterReady | JoinStream,
     role: Role,
   ): void | Promise<void> {
+    const claimed = peer.resumed;
+    if (claimed) {
+      // A resume claim is good for its own stream and role only.
+      peer.resumed = undefined;
+      if (claimed.streamId !== message.streamId || claimed.role !== role) {
+        this.refuse(peer, {
+          code: "resume-refused",
+          message: "This resume claim is for another stream or role",
+          inReplyTo: message.type,
+        });
+        return peer.close(
+          RESUME_MISMATCH_CLOSE_CODE,
+          "Resume claim mismatch",
+          "resume-mismatch",
+        );
+      }
+    }
     const decision = this.#admission.decide(peer, message, role);
     if (decision instanceof Promise) {
-      return decision.then((d) =>
-        this.#entered(peer, message.streamId, role, d)
-      );
+      return decision.then((d) => this.#entered(peer, message, role, d));
     }
-    this.#entered(peer, message.streamId, role, decision);
+    this.#entered(peer, message, role, decision);
   }
 
-  #entered(peer: Peer, streamId: string, role: Role, decision: Decision): void {
+  #entered(
+    peer: Peer,
+    message: BroadcasterReady | JoinStream,
+    role: Role,
+    decision: Decision,
+  ): void {
+    const { streamId } = message;
     // The socket may have closed while a token was being checked.
     if (!peer.isOpen) return;
     if (!decision.ok) {
       return this.#refuseEntry(peer, streamId, role, decision.error);
     }
     if (role === "broadcaster") this.#announce(peer, streamId, decision);
-    else this.#join(peer, streamId, decision);
+    else {
+      this.#join(peer, streamId, decision, (message as JoinStream).session);
+    }
   }
 
   /** A refused announce or join: the error, and a line in the audit trail. */
@@ -187,6 +294,8 @@ export class SignalingRouter {
         message: "A newer session of this broadcaster took over the stream",
       });
       existing.close(REPLACED_CLOSE_CODE, "Replaced", "replaced");
+      // Closed already (in its grace period), its place is still to free.
+      this.leave(existing, "replaced");
     }
     const current = this.#registry.membershipOf(peer.id);
     const again = current?.role === "broadcaster" &&
@@ -209,16 +318,29 @@ export class SignalingRouter {
       streamId,
       viewerCount: room.viewers.size,
       ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+      resume: this.#resumeFor(peer)!,
     });
     // Every waiting viewer, again on a re-announce: the broadcaster may have
-    // dropped its peer connections and needs a fresh offer for each.
+    // dropped its peer connections; each viewer's session says which it kept.
     const viewerCount = room.viewers.size;
     for (const viewerId of room.viewers.keys()) {
-      peer.send({ type: "viewer-joined", streamId, viewerId, viewerCount });
+      const session = this.#registry.membershipOf(viewerId)?.session;
+      peer.send({
+        type: "viewer-joined",
+        streamId,
+        viewerId,
+        viewerCount,
+        ...(session ? { session } : {}),
+      });
     }
   }
 
-  #join(peer: Peer, streamId: string, admitted: Admitted): void {
+  #join(
+    peer: Peer,
+    streamId: string,
+    admitted: Admitted,
+    session: string | undefined,
+  ): void {
     const current = this.#registry.membershipOf(peer.id);
     const again = current?.role === "viewer" &&
       current.room.streamId === streamId;
@@ -232,7 +354,12 @@ export class SignalingRouter {
       });
     }
     if (current && !again) this.leave(peer, "switched");
-    const joined = this.#registry.addViewer(streamId, peer, admitted.identity);
+    const joined = this.#registry.addViewer(
+      streamId,
+      peer,
+      admitted.identity,
+      session,
+    );
     if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
     // The broadcaster first: if the reply below drops a slow viewer, its
     // `viewer-left` then follows this `viewer-joined` instead of preceding it.
@@ -243,6 +370,7 @@ export class SignalingRouter {
         streamId,
         viewerId: peer.id,
         viewerCount: joined.viewers.size,
+        ...(session ? { session } : {}),
       });
     }
     peer.send({
@@ -251,6 +379,7 @@ export class SignalingRouter {
       viewerId: peer.id,
       live: joined.broadcaster !== undefined,
       ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+      resume: this.#resumeFor(peer)!,
     });
   }
 

@@ -12,7 +12,8 @@ import { createHttpHandler, type Refusal } from "./http-handler.ts";
 import { IpLimits } from "./ip-limits.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Gauges, Metrics } from "./metrics.ts";
-import { SignalingRouter } from "./signaling-router.ts";
+import { ResumeTokens } from "./resume-token.ts";
+import { RESUMED_CLOSE_CODE, SignalingRouter } from "./signaling-router.ts";
 import { originCheck } from "./origins.ts";
 import { StreamRegistry } from "./stream-registry.ts";
 import { secretKey } from "./tokens.ts";
@@ -30,7 +31,11 @@ export interface SignalingServer {
   readonly connections: ReadonlyMap<string, Connection>;
   /** Fires `connection-closed` (a CustomEvent with the client id) per connection. */
   readonly events: EventTarget;
-  /** Closes every socket with 1001, then stops listening. */
+  /**
+   * Closes every socket with 1012 (service restart) and tells nobody anyone
+   * left: clients reconnect to the next process and resume. Then stops
+   * listening.
+   */
   shutdown(): Promise<void>;
   /** Settles when the HTTP server has stopped. */
   readonly finished: Promise<void>;
@@ -87,6 +92,10 @@ export function startSignalingServer(
       })
       : undefined,
   });
+  const resumeTokens = new ResumeTokens(
+    config.resumeSecret ?? config.signalSecret,
+    config.resumeTtlSeconds,
+  );
   const router = new SignalingRouter({
     registry,
     metrics,
@@ -94,6 +103,8 @@ export function startSignalingServer(
     admission,
     audit,
     maxViewersPerStream: config.maxViewersPerStream,
+    resumeTokens,
+    reconnectGraceMs: config.reconnectGraceMs,
   });
   const allowedOrigin = originCheck(config.allowedOrigins);
   // Addresses that left and whose join bucket refilled are forgotten.
@@ -110,7 +121,10 @@ export function startSignalingServer(
     metrics,
     logger,
     onClosed(connection) {
-      connections.delete(connection.id);
+      // A resumed client's new connection may hold the id already.
+      if (connections.get(connection.id) === connection) {
+        connections.delete(connection.id);
+      }
       ipLimits.disconnect(connection.remoteAddress, performance.now());
       logger.debug("disconnected", { clientId: connection.id });
       events.dispatchEvent(
@@ -190,10 +204,31 @@ export function startSignalingServer(
         // Deno pings after half of this of silence and closes after all of it.
         idleTimeout: (config.heartbeatIntervalMs * 2) / 1000,
       });
-      const id = newClientId((candidate) => connections.has(candidate));
-      connections.set(
+      const claim = new URL(request.url).searchParams.get("resume");
+      const check = claim ? resumeTokens.verify(claim) : undefined;
+      const id = check?.ok
+        ? check.claims.clientId
+        : newClientId((candidate) => connections.has(candidate));
+      const connection = new Connection(
+        socket,
         id,
-        new Connection(socket, id, remoteAddress, context),
+        remoteAddress,
+        context,
+        check?.ok
+          ? { resumed: true, claims: check.claims }
+          : { resumed: false, refused: check?.reason },
+      );
+      // The client's old socket, if the server has not noticed it die yet.
+      const stale = connections.get(id);
+      connections.set(id, connection);
+      if (check?.ok) {
+        const back = router.resume(connection, check.claims);
+        logger.debug("resumed", { clientId: id, back });
+      }
+      stale?.close(
+        RESUMED_CLOSE_CODE,
+        "Resumed on a new connection",
+        "resumed",
       );
       metrics.connectionsAccepted++;
       logger.debug("connected", { clientId: id, remoteAddress });
@@ -236,8 +271,9 @@ export function startSignalingServer(
         lifecycle = "draining";
         logger.info("shutting-down", { connections: connections.size });
         clearInterval(sweep);
+        router.drain();
         for (const connection of [...connections.values()]) {
-          connection.close(1001, "Server shutting down", "shutdown");
+          connection.close(1012, "Service restart", "shutdown");
         }
         await Promise.all([
           server.shutdown(),

@@ -27,6 +27,8 @@ export interface Membership {
   readonly role: Role;
   readonly room: Room;
   readonly identity?: Identity;
+  /** A viewer's `join-stream.session`: the connection it says it holds. */
+  session?: string;
 }
 
 export class StreamRegistry {
@@ -72,11 +74,34 @@ export class StreamRegistry {
     return room;
   }
 
-  addViewer(streamId: string, peer: Peer, identity?: Identity): Room {
+  addViewer(
+    streamId: string,
+    peer: Peer,
+    identity?: Identity,
+    session?: string,
+  ): Room {
     const room = this.#roomFor(streamId);
     room.viewers.set(peer.id, peer);
-    this.#members.set(peer.id, { role: "viewer", room, identity });
+    this.#members.set(peer.id, { role: "viewer", room, identity, session });
     return room;
+  }
+
+  /** The peer in `clientId`'s place, if it has one. */
+  peerOf(clientId: string): Peer | undefined {
+    const membership = this.#members.get(clientId);
+    if (!membership) return undefined;
+    return membership.role === "broadcaster"
+      ? membership.room.broadcaster
+      : membership.room.viewers.get(clientId);
+  }
+
+  /** Puts `peer` (a new connection of the same client) in its place. */
+  replacePeer(peer: Peer): Membership | undefined {
+    const membership = this.#members.get(peer.id);
+    if (!membership) return undefined;
+    if (membership.role === "broadcaster") membership.room.broadcaster = peer;
+    else membership.room.viewers.set(peer.id, peer);
+    return membership;
   }
 
   /** Removes `clientId` from its room, dropping the room if it empties. */

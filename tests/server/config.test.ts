@@ -41,6 +41,9 @@ Deno.test("every variable is read", () => {
     TURN_SECRET: "t",
     TURN_TTL_SECONDS: "600",
     STUN_URLS: "stun:127.0.0.1:3478",
+    RESUME_SECRET: "r".repeat(32),
+    RESUME_TTL_SECONDS: "90",
+    RECONNECT_GRACE_MS: "2500",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -72,6 +75,9 @@ Deno.test("every variable is read", () => {
     turnSecret: "t",
     turnTtlSeconds: 600,
     stunUrls: ["stun:127.0.0.1:3478"],
+    resumeSecret: "r".repeat(32),
+    resumeTtlSeconds: 90,
+    reconnectGraceMs: 2500,
   });
 });
 
@@ -107,5 +113,17 @@ Deno.test("bad values stop the start with every culprit named", () => {
       }
       return true;
     },
+  );
+});
+
+Deno.test("RESUME_SECRET must be long enough; RECONNECT_GRACE_MS may be 0", () => {
+  assert.throws(
+    () => loadConfig({ RESUME_SECRET: "short" }),
+    /RESUME_SECRET must be at least 32 bytes/,
+  );
+  assert.equal(loadConfig({ RECONNECT_GRACE_MS: "0" }).reconnectGraceMs, 0);
+  assert.throws(
+    () => loadConfig({ RESUME_TTL_SECONDS: "5" }),
+    /RESUME_TTL_SECONDS must be an integer from 10/,
   );
 });

@@ -11,6 +11,7 @@ import { IpLimits } from "../../server/ip-limits.ts";
 import { Connection } from "../../server/connection.ts";
 import { createLogger } from "../../server/logger.ts";
 import { Metrics } from "../../server/metrics.ts";
+import { ResumeTokens } from "../../server/resume-token.ts";
 import type { Peer } from "../../server/peer.ts";
 import { SignalingRouter } from "../../server/signaling-router.ts";
 import { StreamRegistry } from "../../server/stream-registry.ts";
@@ -45,6 +46,8 @@ Deno.test("a handler that throws gets internal-error and the connection stays", 
       audit,
     }),
     maxViewersPerStream: 50,
+    resumeTokens: new ResumeTokens(undefined, 120),
+    reconnectGraceMs: 0,
   });
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {} },

@@ -84,7 +84,12 @@ Deno.test("rate limit: over the burst gets rate-limited, abuse closes with 1008"
 });
 
 Deno.test("heartbeat: a peer that stops answering pings is dropped, one that answers is kept", async () => {
-  await using t = await startTestServer({ heartbeatIntervalMs: 250 });
+  // A dead peer keeps its place for the grace period, then leaves.
+  const grace = 200;
+  await using t = await startTestServer({
+    heartbeatIntervalMs: 250,
+    reconnectGraceMs: grace,
+  });
   const broadcaster = await t.connect();
   broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
   await broadcaster.next("broadcaster-accepted");
@@ -100,7 +105,8 @@ Deno.test("heartbeat: a peer that stops answering pings is dropped, one that ans
   assert.equal(left.viewerId, joined.viewerId);
   assert.equal(left.viewerCount, 0);
   assert.equal(t.server.connections.has(joined.viewerId), false);
-  assert.ok(silentFor < 250 * 4, `dropped after ${silentFor} ms`);
+  assert.ok(silentFor < 250 * 4 + grace, `dropped after ${silentFor} ms`);
+  assert.equal(t.server.metrics.graceExpired, 1);
   // The broadcaster was as quiet at the application level, yet it stays.
   await broadcaster.expectQuiet();
   dead.close();

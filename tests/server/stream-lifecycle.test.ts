@@ -24,21 +24,27 @@ Deno.test("viewers who join first wait, and all get an offer path when the broad
   const b = await t.connect();
   a.send({ type: "join-stream", streamId: "order-1" });
   b.send({ type: "join-stream", streamId: "order-1" });
-  assert.deepEqual(await a.next("join-accepted"), {
+  const { resume: viewerResume, ...accepted } = await a.next("join-accepted");
+  assert.deepEqual(accepted, {
     type: "join-accepted",
     streamId: "order-1",
     viewerId: a.id,
     live: false,
   });
+  assert.match(viewerResume!, /^v1\./);
   assert.equal((await b.next("join-accepted")).live, false);
 
   const broadcaster = await t.connect();
   broadcaster.send({ type: "broadcaster-ready", streamId: "order-1" });
-  assert.deepEqual(await broadcaster.next("broadcaster-accepted"), {
+  const { resume, ...announced0 } = await broadcaster.next(
+    "broadcaster-accepted",
+  );
+  assert.deepEqual(announced0, {
     type: "broadcaster-accepted",
     streamId: "order-1",
     viewerCount: 2,
   });
+  assert.match(resume!, /^v1\./);
   const announced = [
     (await broadcaster.next("viewer-joined")).viewerId,
     (await broadcaster.next("viewer-joined")).viewerId,
