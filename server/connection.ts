@@ -100,6 +100,14 @@ export class Connection implements Peer {
     return this.#state === "open";
   }
 
+  /** Resolves when the socket itself has closed (the close handshake done). */
+  socketClosed(): Promise<void> {
+    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) =>
+      this.#socket.addEventListener("close", () => resolve(), { once: true })
+    );
+  }
+
   /** Sends unless closed; drops the client if its outbound queue is too long. */
   send(message: ServerMessage): void {
     this.sendRaw(JSON.stringify(message));

@@ -54,6 +54,9 @@ export interface StartOptions {
 
 type Lifecycle = "running" | "draining";
 
+/** How long shutdown waits for clients to answer its close frames. */
+const SHUTDOWN_CLOSE_WAIT_MS = 1_000;
+
 export function startSignalingServer(
   config: ServerConfig,
   options: StartOptions = {},
@@ -272,9 +275,17 @@ export function startSignalingServer(
         logger.info("shutting-down", { connections: connections.size });
         clearInterval(sweep);
         router.drain();
-        for (const connection of [...connections.values()]) {
+        const closing = [...connections.values()].map((connection) => {
           connection.close(1012, "Service restart", "shutdown");
-        }
+          return connection.socketClosed();
+        });
+        // Our close frames first: stopping the listener closes with 1001.
+        await Promise.race([
+          Promise.all(closing),
+          new Promise((resolve) =>
+            Deno.unrefTimer(setTimeout(resolve, SHUTDOWN_CLOSE_WAIT_MS))
+          ),
+        ]);
         await Promise.all([
           server.shutdown(),
           secure?.shutdown(),

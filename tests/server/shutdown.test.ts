@@ -1,6 +1,7 @@
 /**
  * `deno task start` as a real process: SIGTERM and SIGINT close sockets with
- * 1001 and exit 0; the open-development-mode warning only without a secret.
+ * 1012 (service restart), tell nobody anyone left, and exit 0; the
+ * open-development-mode warning only without a secret.
  */
 import assert from "node:assert/strict";
 import { TestClient } from "./test-client.ts";
@@ -39,7 +40,7 @@ function splitLines(): TransformStream<string, string> {
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`${signal}: sockets close with 1001 and the process exits 0`, async () => {
+  Deno.test(`${signal}: sockets close with 1012, nobody is told anyone left, the process exits 0`, async () => {
     const { child, reader, port } = await startProcess();
     const url = `ws://127.0.0.1:${port}/ws`;
     const broadcaster = await TestClient.connect(url);
@@ -48,6 +49,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const viewer = await TestClient.connect(url);
     viewer.send({ type: "join-stream", streamId: "s" });
     await viewer.next("join-accepted");
+    await broadcaster.next("viewer-joined");
 
     child.kill(signal);
     const [a, b, status] = await Promise.all([
@@ -55,8 +57,11 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       viewer.closed,
       child.status,
     ]);
-    assert.equal(a.code, 1001);
-    assert.equal(b.code, 1001);
+    assert.equal(a.code, 1012);
+    assert.equal(b.code, 1012);
+    // A deploy, not an ending: the viewer keeps its peer connection.
+    assert.deepEqual(viewer.unread(), []);
+    assert.deepEqual(broadcaster.unread(), []);
     assert.equal(status.code, 0);
     const rest: string[] = [];
     for (;;) {

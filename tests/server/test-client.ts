@@ -18,6 +18,8 @@ export class TestClient {
   readonly socket: WebSocket;
   /** Server-assigned id from `welcome`. */
   id = "";
+  /** The `welcome` itself, once connected. */
+  welcome: Extract<ServerMessage, { type: "welcome" }> | undefined;
   /** Resolves with the close event, whoever closed. */
   readonly closed: Promise<CloseEvent>;
   #queue: ServerMessage[] = [];
@@ -48,6 +50,7 @@ export class TestClient {
     const client = await TestClient.open(url);
     const welcome = await client.next("welcome");
     client.id = welcome.clientId;
+    client.welcome = welcome;
     return client;
   }
 
@@ -108,6 +111,11 @@ export class TestClient {
         `Expected no messages on ${this.id}, got ${JSON.stringify(pending)}`,
       );
     }
+  }
+
+  /** Messages received and not yet taken (also after the socket closed). */
+  unread(): ServerMessage[] {
+    return this.#queue.splice(0);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,283 @@
+/**
+ * Sessions that survive a reconnect: a client back on a new socket keeps its
+ * id and its place; a dropped one keeps its place for the grace period; a
+ * restarted server with the same secret honours the claim; a forged, expired
+ * or misused claim is refused.
+ */
+import assert from "node:assert/strict";
+import { ResumeTokens } from "../../server/resume-token.ts";
+import type { ServerMessage } from "../../protocol/messages.ts";
+import { RawClient } from "./raw-client.ts";
+import { TestClient } from "./test-client.ts";
+import { startTestServer } from "./test-server.ts";
+
+const SECRET = "resume-test-secret-of-32-bytes-or-more";
+const GRACE_MS = 400;
+
+function secured(overrides = {}) {
+  return startTestServer({
+    resumeSecret: SECRET,
+    reconnectGraceMs: GRACE_MS,
+    ...overrides,
+  });
+}
+
+function withResume(url: string, claim: string): string {
+  return `${url}?resume=${encodeURIComponent(claim)}`;
+}
+
+/** The resume claim a message carries. */
+function claimOf(message: ServerMessage): string {
+  const claim = (message as { resume?: string }).resume;
+  assert.ok(claim, `no resume claim in ${JSON.stringify(message)}`);
+  return claim;
+}
+
+Deno.test("a viewer back on a new socket keeps its id and place; its stale socket is closed; the broadcaster hears of no leave", async () => {
+  await using t = await secured();
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const viewer = await t.connect();
+  viewer.send({ type: "join-stream", streamId: "s", session: "4611686018" });
+  const claim = claimOf(await viewer.next("join-accepted"));
+  assert.equal((await broadcaster.next("viewer-joined")).session, "4611686018");
+
+  const back = await TestClient.connect(withResume(t.url, claim));
+  assert.equal(back.id, viewer.id);
+  assert.equal(back.welcome!.resumed, true);
+  assert.equal((await viewer.closed).code, 4002);
+  back.send({ type: "join-stream", streamId: "s", session: "4611686018" });
+  const accepted = await back.next("join-accepted");
+  assert.equal(accepted.live, true);
+  // Told that the viewer still holds its connection, not that it left.
+  const joined = await broadcaster.next("viewer-joined");
+  assert.deepEqual(
+    [joined.viewerId, joined.viewerCount, joined.session],
+    [viewer.id, 1, "4611686018"],
+  );
+  await broadcaster.expectQuiet();
+  assert.equal(t.server.metrics.sessionsResumed, 1);
+  assert.equal(t.server.registry.viewerCount, 1);
+  await back.close();
+});
+
+Deno.test("a broadcaster back on a new socket is not refused by its own stale one; viewers hear nothing", async () => {
+  await using t = await secured();
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
+  broadcaster.send({ type: "ping" });
+  const claim = claimOf(await broadcaster.next("pong"));
+
+  const back = await TestClient.connect(withResume(t.url, claim));
+  assert.equal(back.id, broadcaster.id);
+  back.send({ type: "broadcaster-ready", streamId: "s" });
+  const accepted = await back.next("broadcaster-accepted");
+  assert.equal(accepted.viewerCount, 1);
+  assert.ok(accepted.resume);
+  assert.equal((await back.next("viewer-joined")).viewerId, viewer.id);
+  assert.equal((await broadcaster.closed).code, 4002);
+  await viewer.expectQuiet();
+  // Routing goes to the new socket.
+  viewer.send({
+    type: "webrtc-answer",
+    streamId: "s",
+    answer: { type: "answer", sdp: "v=0\r\n" },
+  });
+  assert.equal((await back.next("webrtc-answer")).viewerId, viewer.id);
+  await back.close();
+});
+
+Deno.test("a dropped broadcaster keeps its place for the grace period: back in time, viewers never hear it left", async () => {
+  await using t = await secured();
+  const raw = await RawClient.connect(t.server.port);
+  await raw.sendText(
+    JSON.stringify({ type: "broadcaster-ready", streamId: "s" }),
+  );
+  const viewer = await t.connect();
+  viewer.send({ type: "join-stream", streamId: "s" });
+  assert.equal((await viewer.next("join-accepted")).live, true);
+  const id = t.server.registry.room("s")!.broadcaster!.id;
+  const claim = new ResumeTokens(SECRET, 60).issue({
+    clientId: id,
+    streamId: "s",
+    role: "broadcaster",
+  });
+
+  raw.close(); // no close frame: a drop
+  await t.closedOnServer(id);
+  const back = await TestClient.connect(withResume(t.url, claim));
+  assert.equal(back.id, id);
+  back.send({ type: "broadcaster-ready", streamId: "s" });
+  assert.equal((await back.next("broadcaster-accepted")).viewerCount, 1);
+  await back.next("viewer-joined");
+  // Longer than the grace period: nothing was announced, nothing will be.
+  await new Promise((resolve) => setTimeout(resolve, GRACE_MS * 2));
+  await viewer.expectQuiet();
+  assert.equal(t.server.metrics.graceExpired, 0);
+  await back.close();
+});
+
+Deno.test("a dropped viewer not back within the grace period leaves then, not before", async () => {
+  await using t = await secured();
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const raw = await RawClient.connect(t.server.port);
+  await raw.sendText(JSON.stringify({ type: "join-stream", streamId: "s" }));
+  const { viewerId } = await broadcaster.next("viewer-joined");
+  raw.close();
+  await t.closedOnServer(viewerId);
+  const droppedAt = performance.now();
+  await broadcaster.expectQuiet();
+  const left = await broadcaster.next("viewer-left");
+  const after = performance.now() - droppedAt;
+  assert.equal(left.viewerId, viewerId);
+  assert.ok(after >= GRACE_MS - 50, `left after ${after} ms`);
+  assert.equal(t.server.metrics.graceExpired, 1);
+});
+
+Deno.test("a goodbye is announced at once: a clean close, or leave-stream", async () => {
+  await using t = await secured({ reconnectGraceMs: 60_000 });
+  const { broadcaster, viewers: [a, b] } = await t.liveStream("s", 2);
+  await a.close();
+  assert.equal((await broadcaster.next("viewer-left")).viewerId, a.id);
+  b.send({ type: "leave-stream", streamId: "s" });
+  assert.equal((await broadcaster.next("viewer-left")).viewerId, b.id);
+});
+
+Deno.test("after a restart with the same secret the claim keeps the id; the stream is made anew", async () => {
+  const first = await secured();
+  const { broadcaster, viewers: [viewer] } = await first.liveStream("s", 1);
+  viewer.send({ type: "ping" });
+  const viewerClaim = claimOf(await viewer.next("pong"));
+  broadcaster.send({ type: "ping" });
+  const broadcasterClaim = claimOf(await broadcaster.next("pong"));
+  const ids = { viewer: viewer.id, broadcaster: broadcaster.id };
+  await first[Symbol.asyncDispose]();
+
+  await using t = await secured();
+  const viewerBack = await TestClient.connect(withResume(t.url, viewerClaim));
+  assert.equal(viewerBack.id, ids.viewer);
+  viewerBack.send({ type: "join-stream", streamId: "s", session: "77" });
+  assert.equal((await viewerBack.next("join-accepted")).live, false);
+  const broadcasterBack = await TestClient.connect(
+    withResume(t.url, broadcasterClaim),
+  );
+  assert.equal(broadcasterBack.id, ids.broadcaster);
+  broadcasterBack.send({ type: "broadcaster-ready", streamId: "s" });
+  assert.equal(
+    (await broadcasterBack.next("broadcaster-accepted")).viewerCount,
+    1,
+  );
+  const joined = await broadcasterBack.next("viewer-joined");
+  assert.deepEqual([joined.viewerId, joined.session], [ids.viewer, "77"]);
+  await viewerBack.next("broadcaster-joined");
+});
+
+Deno.test("without a secret a claim holds within the process only", async () => {
+  const first = await startTestServer({ reconnectGraceMs: GRACE_MS });
+  const viewer = await first.connect();
+  viewer.send({ type: "join-stream", streamId: "s" });
+  const claim = claimOf(await viewer.next("join-accepted"));
+  const again = await TestClient.connect(withResume(first.url, claim));
+  assert.equal(again.id, viewer.id);
+  await again.close();
+  await first[Symbol.asyncDispose]();
+
+  await using t = await startTestServer({ reconnectGraceMs: GRACE_MS });
+  const fresh = await TestClient.connect(withResume(t.url, claim));
+  assert.notEqual(fresh.id, viewer.id);
+  const refused = await fresh.next("error");
+  assert.equal(refused.code, "resume-refused");
+  assert.match(refused.message, /signature/);
+  await fresh.close();
+});
+
+Deno.test("a forged, expired or malformed claim is refused: a new id, and why", async () => {
+  await using t = await secured();
+  const viewer = await t.connect();
+  viewer.send({ type: "join-stream", streamId: "s" });
+  const claim = claimOf(await viewer.next("join-accepted"));
+  const [version, body] = claim.split(".");
+  const otherKey = new ResumeTokens("another-secret-of-at-least-32-bytes!!", 60)
+    .issue({ clientId: viewer.id, streamId: "s", role: "viewer" });
+  const expired = new ResumeTokens(SECRET, 60).issue(
+    { clientId: viewer.id, streamId: "s", role: "viewer" },
+    Date.now() - 61_000,
+  );
+  // The body of one claim with the signature of another.
+  const spliced = `${version}.${body}.${otherKey.split(".")[2]}`;
+  for (
+    const [forged, reason] of [
+      [otherKey, "signature"],
+      [spliced, "signature"],
+      [expired, "expired"],
+      ["v1.bm90LWpzb24.c2ln", "signature"],
+      ["garbage", "malformed"],
+      ["x".repeat(600), "malformed"],
+    ]
+  ) {
+    const client = await TestClient.connect(withResume(t.url, forged));
+    assert.notEqual(client.id, viewer.id, forged);
+    assert.equal(client.welcome!.resumed, undefined);
+    const error = await client.next("error");
+    assert.equal(error.code, "resume-refused");
+    assert.match(error.message, new RegExp(reason));
+    await client.close();
+  }
+  // The real viewer was never displaced.
+  await viewer.expectQuiet();
+  assert.equal(t.server.metrics.sessionsResumed, 0);
+});
+
+Deno.test("a claim used for another stream or role is refused and the socket closed", async () => {
+  await using t = await secured();
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const viewer = await t.connect();
+  viewer.send({ type: "join-stream", streamId: "s" });
+  const claim = claimOf(await viewer.next("join-accepted"));
+  await broadcaster.next("viewer-joined");
+
+  // A viewer's claim does not make a broadcaster...
+  const asBroadcaster = await TestClient.connect(withResume(t.url, claim));
+  asBroadcaster.send({ type: "broadcaster-ready", streamId: "other" });
+  assert.equal((await asBroadcaster.next("error")).code, "resume-refused");
+  assert.equal((await asBroadcaster.closed).code, 4003);
+  // ...nor a viewer of another stream.
+  const elsewhere = await TestClient.connect(withResume(t.url, claim));
+  elsewhere.send({ type: "join-stream", streamId: "other" });
+  assert.equal((await elsewhere.next("error")).code, "resume-refused");
+  assert.equal((await elsewhere.closed).code, 4003);
+  assert.equal(t.server.registry.room("other"), undefined);
+  // The broadcaster of "s" still has it.
+  assert.equal(t.server.registry.room("s")!.broadcaster!.id, broadcaster.id);
+});
+
+Deno.test("pong carries a fresh claim while in a stream, none outside one", async () => {
+  await using t = await secured();
+  const client = await t.connect();
+  client.send({ type: "ping", nonce: 1 });
+  assert.deepEqual(await client.next("pong"), { type: "pong", nonce: 1 });
+  client.send({ type: "join-stream", streamId: "s" });
+  await client.next("join-accepted");
+  client.send({ type: "ping", nonce: 2 });
+  const pong = await client.next("pong");
+  assert.equal(pong.nonce, 2);
+  const check = new ResumeTokens(SECRET, 60).verify(claimOf(pong));
+  assert.ok(check.ok);
+  assert.deepEqual(
+    check.claims,
+    { ...check.claims, clientId: client.id, streamId: "s", role: "viewer" },
+  );
+});
+
+Deno.test("join-stream's session is checked: letters and digits only", async () => {
+  await using t = await secured();
+  const client = await t.connect();
+  client.send({ type: "join-stream", streamId: "s", session: "12 34" });
+  const error = await client.next("error");
+  assert.equal(error.code, "invalid-field");
+  assert.match(error.message, /session/);
+});
