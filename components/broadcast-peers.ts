@@ -6,6 +6,7 @@
  */
 import type { IceCandidate, SessionDescription } from "../protocol/messages.ts";
 import type { PeerLink } from "./stream-session.ts";
+import { sessionIdOf } from "./sdp-session.ts";
 import { ViewerReplay } from "./viewer-replay.ts";
 
 export interface BroadcastPeersOptions {
@@ -34,6 +35,8 @@ function startEncoding(track: MediaStreamTrack): RTCRtpEncodingParameters {
 const BUDGET_DELAY_MS = 1_000;
 /** Fresh connections tried for one viewer after an ICE restart did not help. */
 const MAX_REBUILDS = 3;
+/** How long a connection the server did not name after our reconnection is kept. */
+const STALE_GRACE_MS = 10_000;
 
 interface Peer {
   readonly viewerId: string;
@@ -45,6 +48,10 @@ interface Peer {
   iceRestarts: number;
   rebuilds: number;
   graceTimer?: ReturnType<typeof setTimeout>;
+  /** Set while the server has not named this viewer after our reconnection. */
+  staleTimer?: ReturnType<typeof setTimeout>;
+  /** Our SDP session id (`o=` line), once the first offer is set. */
+  session?: string;
   /** Set once video has had time to start; before that no maxBitrate is set. */
   budgeted: boolean;
   budgetTimer?: ReturnType<typeof setTimeout>;
@@ -55,6 +62,8 @@ export class BroadcastPeers {
   #options: BroadcastPeersOptions;
   #peers = new Map<string, Peer>();
   #replay: ViewerReplay | undefined;
+  /** Whether connections the replay did not name wait for their viewer. */
+  #keepUnnamed = false;
 
   constructor(link: PeerLink, options: BroadcastPeersOptions) {
     this.#link = link;
@@ -74,39 +83,81 @@ export class BroadcastPeers {
   }
 
   /**
-   * Accepted as the broadcaster: `viewerCount` `viewer-joined` follow. After
-   * a reconnection, connections that still work are kept through them.
+   * Accepted as the broadcaster: `viewerCount` `viewer-joined` follow, one
+   * per viewer the server has. Connections to viewers it does not name are
+   * closed: at once when the server gave us a new client id (it lost its
+   * memory and its claims: our viewers come back under new ids too), else
+   * {@link STALE_GRACE_MS} later unless named by then (after a restart with
+   * the same secret, viewers may come back after us).
    */
-  accepted(viewerCount: number): void {
+  accepted(viewerCount: number, resumed: boolean): void {
     this.#replay = new ViewerReplay(viewerCount);
+    this.#keepUnnamed = resumed;
     this.#endReplay();
   }
 
-  /** A `viewer-joined`: a connection to that viewer, fresh unless a replay keeps a working one. */
-  join(viewerId: string): void {
-    const replay = this.#replay;
-    if (!replay) {
-      // A viewer asking again wants a fresh connection.
-      return this.#connect(viewerId);
+  /**
+   * A `viewer-joined`. `session` is the SDP session of ours the viewer still
+   * holds: that connection is kept and its ICE restarted (a network change
+   * on either side needs new candidates; media flows on meanwhile). Without
+   * it the viewer needs a fresh connection, except a seed viewer named again
+   * after our reconnection whose connection still works.
+   */
+  join(viewerId: string, session?: string): void {
+    const peer = this.#peers.get(viewerId);
+    const replaying = this.#replay !== undefined;
+    this.#replay?.name(viewerId);
+    clearTimeout(peer?.staleTimer);
+    if (peer && session !== undefined && session === peer.session) {
+      this.#restartIce(peer);
+    } else if (
+      !(peer && session === undefined && replaying && this.#isHealthy(peer))
+    ) {
+      this.#connect(viewerId);
     }
-    if (!this.#isHealthy(viewerId)) this.#connect(viewerId);
-    replay.name(viewerId);
     this.#endReplay();
   }
 
-  /** Once the replay is complete: close connections to viewers it did not name. */
+  /**
+   * The device is back online: every connection not known to work restarts
+   * its ICE now instead of waiting out its own timers. An offer that cannot
+   * go out (the socket is still down) is sent again when the viewer is
+   * named after the reconnection.
+   */
+  restartBroken(): void {
+    for (const peer of this.#peers.values()) {
+      if (peer.pc.connectionState !== "connected") this.#restartIce(peer);
+    }
+  }
+
+  /** Once the replay is complete: viewers it did not name leave soon. */
   #endReplay(): void {
     const replay = this.#replay;
     if (!replay?.complete) return;
     this.#replay = undefined;
     for (const viewerId of replay.stale(this.#peers.keys())) {
-      this.close(viewerId);
+      const peer = this.#peers.get(viewerId)!;
+      clearTimeout(peer.staleTimer);
+      if (!this.#keepUnnamed) this.close(viewerId);
+      else {
+        peer.staleTimer = setTimeout(
+          () => this.close(viewerId),
+          STALE_GRACE_MS,
+        );
+      }
     }
   }
 
-  #isHealthy(viewerId: string): boolean {
-    const state = this.#peers.get(viewerId)?.pc.connectionState;
+  #isHealthy(peer: Peer): boolean {
+    const state = peer.pc.connectionState;
     return state === "connected" || state === "connecting" || state === "new";
+  }
+
+  #restartIce(peer: Peer): void {
+    if (peer.pc.signalingState === "closed") return;
+    clearTimeout(peer.graceTimer);
+    peer.iceRestarts++;
+    this.#negotiate(peer, true);
   }
 
   /** A fresh connection to `viewerId`, replacing any earlier one. */
@@ -162,6 +213,7 @@ export class BroadcastPeers {
     if (!peer) return;
     clearTimeout(peer.graceTimer);
     clearTimeout(peer.budgetTimer);
+    clearTimeout(peer.staleTimer);
     this.#peers.delete(viewerId);
     peer.pc.close();
     this.applyBitrates();
@@ -243,6 +295,7 @@ export class BroadcastPeers {
     this.#enqueue(peer, async () => {
       const offer = await peer.pc.createOffer({ iceRestart });
       await peer.pc.setLocalDescription(offer);
+      peer.session ??= sessionIdOf(peer.pc.localDescription!.sdp);
       this.#link.send({
         type: "webrtc-offer",
         streamId: this.#link.streamId!,
@@ -283,6 +336,10 @@ export class BroadcastPeers {
   /** ICE restart first; if that does not help, a fresh connection. */
   #recover(peer: Peer): void {
     if (this.#peers.get(peer.viewerId) !== peer) return;
+    // No way to reach the viewer now: once the socket is back, the server
+    // names it again and join() restarts its ICE; a rebuild here would be
+    // a connection the viewer never hears of.
+    if (!this.#link.connected) return;
     if (peer.iceRestarts === 0 && peer.pc.signalingState === "stable") {
       peer.iceRestarts++;
       this.#negotiate(peer, true);

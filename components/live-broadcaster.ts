@@ -343,7 +343,7 @@ export class LiveBroadcaster extends StreamElement {
   protected override onStreamMessage(message: StreamMessage): void {
     switch (message.type) {
       case "broadcaster-accepted":
-        this.#peers.accepted(message.viewerCount);
+        this.#peers.accepted(message.viewerCount, this.session.resumed);
         this.#countViewers(message.viewerCount);
         this.#wakeLock.hold();
         return this.#apply(
@@ -351,7 +351,7 @@ export class LiveBroadcaster extends StreamElement {
           "accepted",
         );
       case "viewer-joined":
-        this.#peers.join(message.viewerId);
+        this.#peers.join(message.viewerId, message.session);
         this.#countViewers(message.viewerCount);
         return this.#emitViewer("viewer-joined", message.viewerId);
       case "viewer-left":
@@ -363,6 +363,10 @@ export class LiveBroadcaster extends StreamElement {
       case "webrtc-ice-candidate":
         return this.#peers.handleCandidate(message.viewerId, message.candidate);
     }
+  }
+
+  protected override onNetworkChange(): void {
+    this.#peers.restartBroken();
   }
 
   protected override onSessionError(error: SessionError): void {

@@ -1,5 +1,7 @@
 import { html, nothing } from "lit";
+import type { JoinStream } from "../protocol/messages.ts";
 import { type LiveStats, readStats } from "./connection-stats.ts";
+import { FrameWatch } from "./frame-watch.ts";
 import { errorText } from "./error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./playback.ts";
@@ -123,6 +125,11 @@ export class LiveViewer extends StreamElement {
     onStream: (stream) => this.#showStream(stream),
     onConnectionState: (state) => this.#onMedia(state),
   });
+  #frames = new FrameWatch({
+    video: () => this.video,
+    connection: () => this.#peer.connection,
+    onChange: (frames) => this.#apply({ frames }, `frames ${frames}`),
+  });
 
   constructor() {
     super("viewer", true);
@@ -173,6 +180,7 @@ export class LiveViewer extends StreamElement {
   /** Closes the connection and empties the video (the socket is the session's). */
   #release(): void {
     clearTimeout(this.#rejoinTimer);
+    this.#frames.stop();
     this.#peer.close();
     const video = this.video;
     if (video) video.srcObject = null;
@@ -210,6 +218,7 @@ export class LiveViewer extends StreamElement {
         return this.#apply({ presence: "present" }, "broadcaster joined");
       case "broadcaster-left":
         this.#freezeFrame();
+        this.#frames.stop();
         this.#peer.close();
         return this.#apply({ presence: "left" }, "broadcaster left");
       case "webrtc-offer":
@@ -219,6 +228,17 @@ export class LiveViewer extends StreamElement {
       case "webrtc-ice-candidate":
         return this.#peer.handleCandidate(message.candidate);
     }
+  }
+
+  protected override joinFields(): Pick<JoinStream, "session"> {
+    const { session } = this.#peer;
+    return session ? { session } : {};
+  }
+
+  protected override onNetworkChange(): void {
+    const { media } = this.#machine.facts;
+    // Ask the broadcaster for an ICE restart now, not when a timer says.
+    if (media === "failed" || media === "disconnected") this.session.admit();
   }
 
   protected override onSessionError(error: SessionError): void {
@@ -256,6 +276,8 @@ export class LiveViewer extends StreamElement {
     if (!video) return;
     this.#apply({ hasStream: true }, "video arrived");
     if (video.srcObject !== stream) video.srcObject = stream;
+    // Live from its first frame on, not from the connection event.
+    this.#frames.start();
     video.requestVideoFrameCallback?.(() => {
       this.#setView({ frozen: false });
     });

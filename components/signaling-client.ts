@@ -21,6 +21,9 @@ import {
   DEFAULT_BACKOFF,
 } from "./backoff.ts";
 
+/** Close code for a socket dropped to reconnect (the server then waits for us). */
+export const RECONNECTING_CLOSE_CODE = 4000;
+
 export type SignalingState =
   | "idle"
   | "connecting"
@@ -29,7 +32,8 @@ export type SignalingState =
   | "closed";
 
 export interface SignalingClientOptions {
-  url: string;
+  /** Where to connect; a function is asked again before each attempt. */
+  url: string | (() => string);
   /** Each `welcome`: the first connection and every reconnection. */
   onSession(welcome: Welcome): void;
   onMessage(message: ServerMessage): void;
@@ -37,6 +41,8 @@ export interface SignalingClientOptions {
   backoff?: BackoffOptions;
   /** How often to ping while open; no pong within `pongTimeoutMs` = lost. */
   pingIntervalMs?: number;
+  /** No `welcome` this long after starting to connect = lost. */
+  connectTimeoutMs?: number;
   pongTimeoutMs?: number;
 }
 
@@ -47,7 +53,8 @@ export class SignalingClient {
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
-  #pongDeadline: ReturnType<typeof setTimeout> | undefined;
+  /** A pong (or, while connecting, the welcome) must come before this. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
   #clientId: string | undefined;
 
   constructor(options: SignalingClientOptions) {
@@ -79,6 +86,20 @@ export class SignalingClient {
     this.#setState("closed");
   }
 
+  /**
+   * The network may have changed: an open socket must answer a ping within
+   * `timeoutMs` or is dropped; a waiting one tries again now.
+   */
+  checkNow(timeoutMs = 2_000): void {
+    // An attempt under way may be stuck on the old path: start over.
+    if (this.#state === "waiting" || this.#state === "connecting") {
+      return this.reconnectNow();
+    }
+    if (this.#state !== "open" || !this.send({ type: "ping" })) return;
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => this.#lost(), timeoutMs);
+  }
+
   /** Drops the current socket and reconnects at once (tests, network change). */
   reconnectNow(): void {
     if (this.#state === "closed") return;
@@ -90,7 +111,8 @@ export class SignalingClient {
     this.#setState("connecting");
     let socket: WebSocket;
     try {
-      socket = new WebSocket(this.#options.url);
+      const { url } = this.#options;
+      socket = new WebSocket(typeof url === "function" ? url() : url);
     } catch {
       // A malformed URL will not get better by retrying soon, but may be fixed
       // by the page; the backoff keeps this cheap.
@@ -98,6 +120,11 @@ export class SignalingClient {
       return;
     }
     this.#socket = socket;
+    // A connect stuck on a dead path (SYNs unanswered) would wait minutes.
+    this.#deadline = setTimeout(
+      () => this.#lost(),
+      this.#options.connectTimeoutMs ?? 10_000,
+    );
     socket.addEventListener("message", (event) => {
       if (socket !== this.#socket) return;
       const message = parseServerMessage(String(event.data));
@@ -110,8 +137,8 @@ export class SignalingClient {
         return;
       }
       if (message.type === "pong") {
-        clearTimeout(this.#pongDeadline);
-        this.#pongDeadline = undefined;
+        clearTimeout(this.#deadline);
+        this.#deadline = undefined;
       }
       this.#options.onMessage(message);
     });
@@ -141,7 +168,8 @@ export class SignalingClient {
         this.#startPinging();
         break;
       case "waiting":
-        this.#dropSocket();
+        // Not a goodbye: the server keeps our place for a while.
+        this.#dropSocket(RECONNECTING_CLOSE_CODE);
         this.#retryTimer = setTimeout(
           () => this.#connect(),
           backoffDelay(
@@ -151,7 +179,7 @@ export class SignalingClient {
         );
         break;
       case "closed":
-        this.#dropSocket();
+        this.#dropSocket(1000);
         break;
       default:
         return assertNever(next);
@@ -161,25 +189,25 @@ export class SignalingClient {
     }
   }
 
-  #dropSocket(): void {
+  #dropSocket(code: number): void {
     const socket = this.#socket;
     this.#socket = undefined;
-    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(code);
   }
 
   #startPinging(): void {
     const interval = this.#options.pingIntervalMs ?? 10_000;
     const timeout = this.#options.pongTimeoutMs ?? 5_000;
     this.#pingTimer = setInterval(() => {
-      if (!this.send({ type: "ping" }) || this.#pongDeadline) return;
-      this.#pongDeadline = setTimeout(() => this.#lost(), timeout);
+      if (!this.send({ type: "ping" }) || this.#deadline) return;
+      this.#deadline = setTimeout(() => this.#lost(), timeout);
     }, interval);
   }
 
   #stopPinging(): void {
     clearInterval(this.#pingTimer);
-    clearTimeout(this.#pongDeadline);
+    clearTimeout(this.#deadline);
     this.#pingTimer = undefined;
-    this.#pongDeadline = undefined;
+    this.#deadline = undefined;
   }
 }

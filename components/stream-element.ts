@@ -1,4 +1,5 @@
 import { LitElement, type PropertyDeclarations } from "lit";
+import type { JoinStream } from "../protocol/messages.ts";
 import type { Role } from "./error-policy.ts";
 import type { SignalingState } from "./signaling-client.ts";
 import { parseIceServers } from "./signaling-url.ts";
@@ -12,7 +13,7 @@ import type { TokenProvider } from "./stream-token.ts";
 /**
  * What both elements share: which stream, on which server, with which ICE
  * servers and credentials, and the {@link StreamSession} controller that
- * acts on them. Each element adds its role by answering the session's four
+ * acts on them. Each element adds its role by answering the session's
  * hooks.
  *
  * @attr stream-id - The stream (an order id, say).
@@ -62,6 +63,8 @@ export abstract class StreamElement extends LitElement {
       onSignaling: (state) => this.onSignaling(state),
       onStreamChange: () => this.onStreamChange(),
       onError: (error) => this.onSessionError(error),
+      onNetworkChange: () => this.onNetworkChange(),
+      joinFields: () => this.joinFields(),
     });
   }
 
@@ -73,4 +76,12 @@ export abstract class StreamElement extends LitElement {
   protected abstract onStreamChange(): void;
   /** An error the element shows or acts on (the error policy decided which). */
   protected abstract onSessionError(error: SessionError): void;
+
+  /** The device came back online (the session is checking its socket). */
+  protected onNetworkChange(): void {}
+
+  /** Extra `join-stream` fields: the viewer says which connection it holds. */
+  protected joinFields(): Pick<JoinStream, "session"> {
+    return {};
+  }
 }

@@ -11,6 +11,7 @@
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import type {
   ClientMessage,
+  JoinStream,
   ServerMessage,
   Welcome,
 } from "../protocol/messages.ts";
@@ -57,6 +58,8 @@ export interface PeerLink {
   readonly streamId: string | null;
   /** This connection's id from the server's `welcome`. */
   readonly clientId: string | undefined;
+  /** The socket is open: what is sent now reaches the server. */
+  readonly connected: boolean;
   send(message: ClientMessage): boolean;
   /** ICE servers and transport policy for each new connection. */
   rtcConfiguration(): RTCConfiguration;
@@ -77,6 +80,10 @@ export interface StreamSessionOptions {
   /** The session opened, or moved to another stream (or none): drop the old stream's peers. */
   onStreamChange(): void;
   onError(error: SessionError): void;
+  /** The device is back online: connections may need an ICE restart. */
+  onNetworkChange?(): void;
+  /** Extra fields for `join-stream` (the viewer's `session`). */
+  joinFields?(): Pick<JoinStream, "session">;
   /** Backoff and ping timing, for tests. */
   signaling?: Pick<
     SignalingClientOptions,
@@ -97,6 +104,13 @@ export class StreamSession implements ReactiveController, PeerLink {
   #serverIceServers: RTCIceServer[] | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #onPage = false;
+  #resumed = false;
+  /** The server's latest resume claim, and the stream it is for. */
+  #resume: { claim: string; streamId: string } | undefined;
+  #onOnline = () => {
+    this.#signaling?.checkNow();
+    this.#options.onNetworkChange?.();
+  };
   // One-shot reactions belong to one run.
   #tokenRenewed = false;
   #turnRefused = false;
@@ -117,6 +131,15 @@ export class StreamSession implements ReactiveController, PeerLink {
     return this.#signaling?.state ?? "idle";
   }
 
+  get connected(): boolean {
+    return this.signalingState === "open";
+  }
+
+  /** The server kept our client id on this connection (a resume claim it honoured). */
+  get resumed(): boolean {
+    return this.#resumed;
+  }
+
   /** This connection's id from the server's `welcome`. */
   get clientId(): string | undefined {
     return this.#signaling?.clientId;
@@ -124,11 +147,13 @@ export class StreamSession implements ReactiveController, PeerLink {
 
   hostConnected(): void {
     this.#onPage = true;
+    globalThis.addEventListener?.("online", this.#onOnline);
     if (this.#options.auto && this.#host.streamId) this.open();
   }
 
   hostDisconnected(): void {
     this.#onPage = false;
+    globalThis.removeEventListener?.("online", this.#onOnline);
     this.close();
   }
 
@@ -160,7 +185,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.#turnRefused = false;
     const signaling = new SignalingClient({
       ...this.#options.signaling,
-      url: this.#url,
+      url: () => this.#connectUrl(),
       onSession: (welcome) => this.#onWelcome(welcome),
       onMessage: (message) => this.#onMessage(message),
       onState: (state) => this.#options.onSignaling(state),
@@ -173,6 +198,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   /** Leaves the stream and closes the socket for good. */
   close(): void {
     clearTimeout(this.#retryTimer);
+    this.#resume = undefined;
     const signaling = this.#signaling;
     if (!signaling) return;
     this.#leave();
@@ -216,12 +242,11 @@ export class StreamSession implements ReactiveController, PeerLink {
     }
     // Still the same session and stream: the provider may have been slow.
     if (this.#signaling !== signaling || this.#streamId !== streamId) return;
-    const type = this.#options.role === "broadcaster"
-      ? "broadcaster-ready"
-      : "join-stream";
-    if (signaling.send({ type, streamId, ...(token ? { token } : {}) })) {
-      this.#admitted = true;
-    }
+    const message: ClientMessage = this.#options.role === "broadcaster"
+      ? { type: "broadcaster-ready", streamId }
+      : { type: "join-stream", streamId, ...this.#options.joinFields?.() };
+    if (token) message.token = token;
+    if (signaling.send(message)) this.#admitted = true;
   }
 
   /** A TURN server refused its credentials: reported once per run. */
@@ -296,6 +321,30 @@ export class StreamSession implements ReactiveController, PeerLink {
     return this.#host.signalingUrl ?? defaultSignalingUrl(import.meta.url);
   }
 
+  /** The URL of the next attempt: with our resume claim, if it is for this stream. */
+  #connectUrl(): string {
+    const resume = this.#resume;
+    if (!resume || resume.streamId !== this.#streamId) return this.#url;
+    const url = new URL(this.#url);
+    url.searchParams.set("resume", resume.claim);
+    return url.href;
+  }
+
+  /** Keeps the server's resume claim with the stream it names (read, not verified). */
+  #keepClaim(claim: string | undefined): void {
+    if (!claim) return;
+    try {
+      const body = claim.split(".")[1].replaceAll("-", "+").replaceAll(
+        "_",
+        "/",
+      );
+      const { streamId } = JSON.parse(atob(body));
+      if (typeof streamId === "string") this.#resume = { claim, streamId };
+    } catch {
+      // Not a claim we can read: reconnect without one.
+    }
+  }
+
   #switchTo(streamId: string): void {
     clearTimeout(this.#retryTimer);
     this.#leave();
@@ -313,6 +362,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   }
 
   #onWelcome(welcome: Welcome): void {
+    this.#resumed = welcome.resumed === true;
     if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
     // A new socket is in no stream yet.
     this.#admitted = false;
@@ -322,8 +372,9 @@ export class StreamSession implements ReactiveController, PeerLink {
   #onMessage(message: ServerMessage): void {
     switch (message.type) {
       case "welcome":
-      case "pong":
         return;
+      case "pong":
+        return this.#keepClaim(message.resume);
       case "error":
         if (
           message.inReplyTo === "broadcaster-ready" ||
@@ -331,6 +382,8 @@ export class StreamSession implements ReactiveController, PeerLink {
         ) {
           this.#admitted = false;
         }
+        // The server would not honour it: the next attempt goes without.
+        if (message.code === "resume-refused") this.#resume = undefined;
         return this.report(message.code, message.message);
     }
     // A late message about the stream this session just left (a seed
@@ -342,6 +395,7 @@ export class StreamSession implements ReactiveController, PeerLink {
       message.type === "join-accepted"
     ) {
       if (message.iceServers) this.#serverIceServers = message.iceServers;
+      this.#keepClaim(message.resume);
       // Admitted: fresh credentials, so their refusal is news again.
       this.#tokenRenewed = false;
       this.#turnRefused = false;

@@ -11,6 +11,7 @@ import type {
   WebRtcAnswer,
   WebRtcIceCandidate,
 } from "../protocol/messages.ts";
+import { sessionIdOf } from "./sdp-session.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface ViewerPeerOptions {
@@ -34,6 +35,13 @@ export class ViewerPeer {
   /** The current connection, for statistics. */
   get connection(): RTCPeerConnection | undefined {
     return this.#pc;
+  }
+
+  /** The broadcaster's SDP session this viewer holds a connection for. */
+  get session(): string | undefined {
+    return this.#pc && this.#pc.signalingState !== "closed"
+      ? this.#session
+      : undefined;
   }
 
   handleOffer(offer: SessionDescription<"offer">): void {
@@ -129,9 +137,4 @@ export class ViewerPeer {
       console.warn("WebRTC step failed", error);
     });
   }
-}
-
-/** The `o=` line's session id: constant for one RTCPeerConnection (RFC 3264). */
-export function sessionIdOf(sdp: string): string | undefined {
-  return /^o=\S+ (\S+) /m.exec(sdp)?.[1];
 }

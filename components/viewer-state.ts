@@ -6,6 +6,7 @@
  */
 import { assertNever } from "./assert-never.ts";
 import type { LiveErrorCode } from "./error-policy.ts";
+import type { Frames } from "./frame-watch.ts";
 import type { SignalingState } from "./signaling-client.ts";
 
 /** What the person sees, one text each. */
@@ -35,6 +36,8 @@ export interface ViewerFacts {
   media: RTCPeerConnectionState | "none";
   /** A media stream has arrived on the current connection. */
   hasStream: boolean;
+  /** Whether its frames arrive: `none` before the first one. */
+  frames: Frames;
 }
 
 export const INITIAL_VIEWER_FACTS: ViewerFacts = {
@@ -45,13 +48,20 @@ export const INITIAL_VIEWER_FACTS: ViewerFacts = {
   presence: "unknown",
   media: "none",
   hasStream: false,
+  frames: "none",
 };
 
 export function viewerState(facts: ViewerFacts): ViewerState {
   if (facts.failure) return "error";
   if (!facts.hasStreamId) return "idle";
-  // Video flows peer to peer even while the signaling socket is down.
-  if (facts.media === "connected" && facts.hasStream) return "live";
+  if (facts.hasStream) {
+    // Frames, not the connection's state: video flows peer to peer even
+    // while the signaling socket is down, and a "connected" path may carry
+    // nothing.
+    if (facts.frames === "flowing") return "live";
+    // The picture froze on this connection: it is being recovered.
+    if (facts.frames === "stalled") return "reconnecting";
+  }
   if (facts.signaling !== "open") {
     return facts.everOpen ? "reconnecting" : "connecting";
   }

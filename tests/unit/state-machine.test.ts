@@ -107,15 +107,23 @@ Deno.test("viewer: joins, waits, plays, survives a socket drop, pauses, plays ag
     [{ media: "connecting" }, "connection connecting"],
     [{ hasStream: true }, "video arrived"],
     [{ media: "connected" }, "connection connected"],
+    [{ frames: "flowing" }, "frames flowing"],
     [{ signaling: "waiting", presence: "unknown" }, "signaling waiting"],
     [{ signaling: "open" }, "signaling open"],
     [{ presence: "present" }, "joined, live"],
+    [{ frames: "stalled" }, "frames stalled"],
+    [{ frames: "flowing" }, "frames flowing"],
     [{ presence: "left" }, "broadcaster left"],
-    [{ media: "closed", hasStream: false }, "connection closed"],
+    [
+      { media: "closed", hasStream: false, frames: "none" },
+      "connection closed",
+    ],
     [{ presence: "present" }, "offer received"],
     [{ media: "connected", hasStream: true }, "connection connected"],
-    [{ media: "disconnected" }, "connection disconnected"],
+    [{ frames: "flowing" }, "frames flowing"],
+    [{ media: "disconnected", frames: "stalled" }, "connection disconnected"],
     [{ media: "connected" }, "connection connected"],
+    [{ frames: "flowing" }, "frames flowing"],
   ];
   const { states, events, logged } = walk(
     "live-viewer",
@@ -131,14 +139,20 @@ Deno.test("viewer: joins, waits, plays, survives a socket drop, pauses, plays ag
     "negotiating",
     "negotiating",
     "negotiating",
+    // Connected is not live: the first frame is.
+    "negotiating",
     "live",
     "live",
     "live",
+    "live",
+    "reconnecting",
     "live",
     "live",
     "ended",
     "negotiating",
+    "negotiating",
     "live",
+    "reconnecting",
     "reconnecting",
     "live",
   ]);
@@ -147,6 +161,8 @@ Deno.test("viewer: joins, waits, plays, survives a socket drop, pauses, plays ag
     "connecting>waiting",
     "waiting>negotiating",
     "negotiating>live",
+    "live>reconnecting",
+    "reconnecting>live",
     "live>ended",
     "ended>negotiating",
     "negotiating>live",
@@ -154,9 +170,10 @@ Deno.test("viewer: joins, waits, plays, survives a socket drop, pauses, plays ag
     "reconnecting>live",
   ]);
   assert.equal(logged[0], "live-viewer: idle -> connecting (stream changed)");
+  assert.equal(logged[3], "live-viewer: negotiating -> live (frames flowing)");
   assert.equal(
-    logged[3],
-    "live-viewer: negotiating -> live (connection connected)",
+    logged[4],
+    "live-viewer: live -> reconnecting (frames stalled)",
   );
   assert.equal(logged.length, events.length);
 });

@@ -21,11 +21,13 @@ const CASES: [string, Partial<ViewerFacts>, ViewerState][] = [
     hasStreamId: false,
     media: "connected",
     hasStream: true,
+    frames: "flowing",
   }, "idle"],
   ["a failure beats everything", {
     failure: "stream-full",
     media: "connected",
     hasStream: true,
+    frames: "flowing",
   }, "error"],
   ["a failure without a stream id", {
     hasStreamId: false,
@@ -61,22 +63,54 @@ const CASES: [string, Partial<ViewerFacts>, ViewerState][] = [
     presence: "present",
     media: "connected",
   }, "negotiating"],
-  ["connected with a stream", {
+  ["connected with a stream, no frame yet", {
     presence: "present",
     media: "connected",
     hasStream: true,
+  }, "negotiating"],
+  ["connected with a stream, frames arriving", {
+    presence: "present",
+    media: "connected",
+    hasStream: true,
+    frames: "flowing",
+  }, "live"],
+  ["frames stopped while the connection says connected", {
+    presence: "present",
+    media: "connected",
+    hasStream: true,
+    frames: "stalled",
+  }, "reconnecting"],
+  ["frames stopped while the server says not live (a restart)", {
+    presence: "waiting",
+    media: "connected",
+    hasStream: true,
+    frames: "stalled",
+  }, "reconnecting"],
+  ["frames still arrive while the server says not live (a restart)", {
+    presence: "waiting",
+    media: "connected",
+    hasStream: true,
+    frames: "flowing",
   }, "live"],
   ["video flows while the socket is down", {
     signaling: "waiting",
     presence: "unknown",
     media: "connected",
     hasStream: true,
+    frames: "flowing",
   }, "live"],
   ["video flows while the first socket is still connecting", {
     signaling: "connecting",
     everOpen: false,
     media: "connected",
     hasStream: true,
+    frames: "flowing",
+  }, "live"],
+  ["frames flow on a path ICE calls disconnected", {
+    presence: "present",
+    media: "disconnected",
+    hasStream: true,
+    frames: "flowing",
   }, "live"],
   ["connection failed", {
     presence: "present",

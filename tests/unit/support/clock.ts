@@ -14,6 +14,7 @@ export function fakeClock(): Clock & Disposable {
       "setInterval",
       "clearInterval",
       "Date",
+      "performance",
     ],
   });
   return Object.assign(clock, { [Symbol.dispose]: () => clock.uninstall() });

@@ -1,0 +1,105 @@
+/**
+ * Whether the viewer's video really moves: the connection's state says a
+ * path exists, not that frames arrive. A frame is seen through
+ * `requestVideoFrameCallback` while the page is visible, and through
+ * `getStats()` (`framesDecoded`) while it is hidden (no callbacks there).
+ */
+export type Frames = "none" | "flowing" | "stalled";
+
+/** No new frame for this long while connected: the picture is frozen. */
+export const STALL_AFTER_MS = 1_500;
+/** How often stalls are checked (and, in hidden pages, frames counted). */
+const TICK_MS = 250;
+
+export interface FrameWatchOptions {
+  video(): HTMLVideoElement | null;
+  connection(): RTCPeerConnection | undefined;
+  onChange(frames: Frames): void;
+}
+
+export class FrameWatch {
+  #options: FrameWatchOptions;
+  #frames: Frames = "none";
+  #lastFrameAt = 0;
+  #decoded = -1;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Bumped by start/stop: a callback of an earlier watch does nothing. */
+  #generation = 0;
+
+  constructor(options: FrameWatchOptions) {
+    this.#options = options;
+  }
+
+  get frames(): Frames {
+    return this.#frames;
+  }
+
+  /** Watches the video from its next frame on (a new stream: `none` until then). */
+  start(): void {
+    this.stop();
+    const generation = this.#generation;
+    this.#timer = setInterval(() => this.#tick(generation), TICK_MS);
+    const video = this.#options.video();
+    if (!video?.requestVideoFrameCallback) return;
+    const loop = () => {
+      if (generation !== this.#generation) return;
+      this.#frame();
+      video.requestVideoFrameCallback(loop);
+    };
+    video.requestVideoFrameCallback(loop);
+  }
+
+  stop(): void {
+    this.#generation++;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#decoded = -1;
+    this.#set("none");
+  }
+
+  #frame(): void {
+    this.#lastFrameAt = performance.now();
+    this.#set("flowing");
+  }
+
+  async #tick(generation: number): Promise<void> {
+    const hidden = globalThis.document?.hidden ?? true;
+    if (hidden || !this.#options.video()?.requestVideoFrameCallback) {
+      const decoded = await framesDecoded(this.#options.connection());
+      if (generation !== this.#generation) return;
+      if (decoded !== undefined && decoded > this.#decoded) {
+        // The first reading is a baseline, not a frame.
+        if (this.#decoded >= 0) this.#frame();
+        this.#decoded = decoded;
+      }
+    }
+    if (
+      this.#frames === "flowing" &&
+      performance.now() - this.#lastFrameAt > STALL_AFTER_MS
+    ) this.#set("stalled");
+  }
+
+  #set(frames: Frames): void {
+    if (frames === this.#frames) return;
+    this.#frames = frames;
+    this.#options.onChange(frames);
+  }
+}
+
+/** Video frames decoded on `pc` so far, if it has a video receiver. */
+async function framesDecoded(
+  pc: RTCPeerConnection | undefined,
+): Promise<number | undefined> {
+  if (!pc || pc.signalingState === "closed") return undefined;
+  let decoded: number | undefined;
+  try {
+    (await pc.getStats()).forEach((entry: Record<string, unknown>) => {
+      if (entry.type === "inbound-rtp" && entry.kind === "video") {
+        decoded = entry.framesDecoded as number | undefined;
+      }
+    });
+  } catch {
+    // Closed meanwhile.
+  }
+  return decoded;
+}

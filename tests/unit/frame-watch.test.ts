@@ -1,0 +1,89 @@
+/** Live means frames: the watch says when they flow, stall and come back. */
+import assert from "node:assert/strict";
+import {
+  type Frames,
+  FrameWatch,
+  STALL_AFTER_MS,
+} from "../../components/frame-watch.ts";
+import { fakeClock } from "./support/clock.ts";
+
+/** A `<video>` whose frames the test presents by hand. */
+class FakeVideo {
+  #callbacks: (() => void)[] = [];
+  requestVideoFrameCallback(callback: () => void): number {
+    this.#callbacks.push(callback);
+    return this.#callbacks.length;
+  }
+  present(): void {
+    for (const callback of this.#callbacks.splice(0)) callback();
+  }
+}
+
+/** A connection whose `framesDecoded` the test sets (hidden pages). */
+function fakeConnection(decoded: { count: number }) {
+  return {
+    signalingState: "stable",
+    getStats: () =>
+      Promise.resolve(
+        new Map([["in", {
+          type: "inbound-rtp",
+          kind: "video",
+          framesDecoded: decoded.count,
+        }]]),
+      ),
+  } as unknown as RTCPeerConnection;
+}
+
+function watch(video: unknown, pc?: RTCPeerConnection) {
+  const seen: Frames[] = [];
+  const frames = new FrameWatch({
+    video: () => video as HTMLVideoElement,
+    connection: () => pc,
+    onChange: (state) => seen.push(state),
+  });
+  return { frames, seen };
+}
+
+Deno.test("visible page: flowing from the first presented frame, stalled after the threshold, flowing on the next", async () => {
+  using clock = fakeClock();
+  const video = new FakeVideo();
+  const { frames, seen } = watch(video);
+  frames.start();
+  await clock.tickAsync(1_000);
+  assert.equal(frames.frames, "none");
+  video.present();
+  assert.equal(frames.frames, "flowing");
+  for (let i = 0; i < 10; i++) {
+    await clock.tickAsync(100);
+    video.present();
+  }
+  assert.equal(frames.frames, "flowing");
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(frames.frames, "stalled");
+  video.present();
+  assert.equal(frames.frames, "flowing");
+  frames.stop();
+  assert.deepEqual(seen, ["flowing", "stalled", "flowing", "none"]);
+  // A stopped watch ignores a late callback.
+  video.present();
+  assert.equal(frames.frames, "none");
+});
+
+Deno.test("hidden page (no frame callbacks): frames counted from getStats", async () => {
+  using clock = fakeClock();
+  const decoded = { count: 100 };
+  // No requestVideoFrameCallback: as in a background page, or in Deno.
+  const { frames } = watch({}, fakeConnection(decoded));
+  frames.start();
+  await clock.tickAsync(250); // the baseline reading
+  assert.equal(frames.frames, "none");
+  decoded.count = 105;
+  await clock.tickAsync(250);
+  assert.equal(frames.frames, "flowing");
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(frames.frames, "stalled");
+  decoded.count = 106;
+  await clock.tickAsync(250);
+  assert.equal(frames.frames, "flowing");
+  frames.stop();
+});
