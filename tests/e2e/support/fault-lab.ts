@@ -1,0 +1,323 @@
+/**
+ * The fault lab: a signaling server, a web site and real browsers, each
+ * browser in its own network namespace (see test-network.ts), the browsers
+ * reporting what they see (lab-pages.ts). Tests and the recovery benchmark
+ * make faults (links down, addresses changed, the server killed) and read
+ * the reports: frames, states, peer connections, errors.
+ */
+import { build } from "../../../scripts/build.ts";
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  FIREFOX_PATH,
+  FIREFOX_PREFS,
+} from "../../../scripts/browsers.ts";
+import { broadcasterPage, viewerPage } from "./lab-pages.ts";
+import { type Host, TestNetwork } from "./test-network.ts";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const SIGNALING_PORT = 5000;
+const SITE_PORT_LINE = /"listening":(\d+)/;
+/** What every lab server shares: resume claims survive its restarts. */
+export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
+
+export interface LabEvent {
+  t: number;
+  kind: "pc" | "state" | "frame" | "error";
+  state?: string;
+  code?: string;
+}
+
+export type BrowserName = "chromium" | "firefox";
+
+export interface LabOptions {
+  /** Browser per host: host 0 broadcasts, the others watch. */
+  browsers: BrowserName[];
+  /** Extra environment for the signaling server. */
+  env?: Record<string, string>;
+}
+
+export class FaultLab implements AsyncDisposable {
+  readonly network: TestNetwork;
+  readonly streamId = `lab-${crypto.randomUUID().slice(0, 8)}`;
+  #dir: string;
+  #options: LabOptions;
+  #site: Deno.ChildProcess | undefined;
+  #sitePort = 0;
+  #signaling: Deno.ChildProcess | undefined;
+  #browsers: Deno.ChildProcess[] = [];
+  #profiles: string[] = [];
+  readonly #events = new Map<string, LabEvent[]>();
+  #waiters = new Set<() => void>();
+
+  private constructor(network: TestNetwork, dir: string, options: LabOptions) {
+    this.network = network;
+    this.#dir = dir;
+    this.#options = options;
+  }
+
+  /** The network, the bundles and pages, the site and the signaling server. */
+  static async start(options: LabOptions): Promise<FaultLab> {
+    const network = await TestNetwork.create(options.browsers.length);
+    const dir = await Deno.makeTempDir({ prefix: "fault-lab-" });
+    const lab = new FaultLab(network, dir, options);
+    try {
+      await build(dir);
+      await lab.#startSite();
+      await lab.startSignaling();
+    } catch (error) {
+      await lab[Symbol.asyncDispose]();
+      throw error;
+    }
+    return lab;
+  }
+
+  get signalingUrl(): string {
+    return `ws://${this.network.hub.address}:${SIGNALING_PORT}/ws`;
+  }
+
+  /** Host `index`'s page name: `b` for the broadcaster, `v1`, `v2`… */
+  name(index: number): string {
+    return index === 0 ? "b" : `v${index}`;
+  }
+
+  host(index: number): Host {
+    return this.network.hosts[index];
+  }
+
+  /** Opens every host's page in its browser: the broadcaster first. */
+  async openPages(): Promise<void> {
+    for (const [index, browser] of this.#options.browsers.entries()) {
+      const name = this.name(index);
+      const page = {
+        name,
+        signalingUrl: this.signalingUrl,
+        streamId: this.streamId,
+      };
+      const file = index === 0 ? "broadcaster.html" : "viewer.html";
+      await Deno.writeTextFile(
+        `${this.#dir}/${file}`,
+        index === 0 ? broadcasterPage(page) : viewerPage(page),
+      );
+      const url =
+        `http://${this.network.hub.address}:${this.#sitePort}/${file}?name=${name}`;
+      await this.#launch(this.network.hosts[index], browser, url);
+    }
+  }
+
+  /** `deno task start` in the hub; resolves once it listens. */
+  async startSignaling(): Promise<void> {
+    const child = this.network.command(this.network.hub.ns, Deno.execPath(), [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      `${ROOT}server/main.ts`,
+    ], {
+      env: {
+        PORT: String(SIGNALING_PORT),
+        HOSTNAME: this.network.hub.address,
+        LOG_LEVEL: "info",
+        RESUME_SECRET: LAB_SECRET,
+        ...this.#options.env,
+      },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#signaling = child;
+    await untilLine(child.stdout, (line) => line.includes('"listening"'));
+  }
+
+  /** Ends the signaling server: SIGTERM (a deploy) waits for its exit. */
+  async stopSignaling(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+    const child = this.#signaling;
+    this.#signaling = undefined;
+    if (!child) return;
+    child.kill(signal);
+    await child.status;
+  }
+
+  /** Everything host `name` reported so far. */
+  events(name: string): LabEvent[] {
+    return this.#events.get(name) ?? [];
+  }
+
+  /**
+   * Resolves once `check()` returns a value, checked again on every report;
+   * rejects after `timeoutMs` naming `what`.
+   */
+  until<T>(
+    what: string | (() => string),
+    check: () => T | undefined,
+    timeoutMs = 30_000,
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const attempt = () => {
+        const value = check();
+        if (value === undefined) return false;
+        cleanup();
+        resolve(value);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `Timed out waiting for ${typeof what === "string" ? what : what()}`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+      };
+      const waiter = () => void attempt();
+      if (!attempt()) this.#waiters.add(waiter);
+    });
+  }
+
+  /** The server's /healthz, asked from inside the hub. */
+  async healthz(): Promise<Record<string, number | string>> {
+    const { stdout, success } = await this.network.command(
+      this.network.hub.ns,
+      Deno.execPath(),
+      [
+        "eval",
+        `console.log(await (await fetch("http://${this.network.hub.address}:${SIGNALING_PORT}/healthz")).text())`,
+      ],
+      { stdout: "piped", stderr: "null" },
+    ).output();
+    if (!success) throw new Error("healthz could not be read");
+    return JSON.parse(new TextDecoder().decode(stdout));
+  }
+
+  async #startSite(): Promise<void> {
+    const child = this.network.command(this.network.hub.ns, Deno.execPath(), [
+      "run",
+      "-A",
+      `${ROOT}tests/e2e/support/lab-site.ts`,
+      this.#dir,
+      this.network.hub.address,
+    ], { stdout: "piped", stderr: "null" }).spawn();
+    this.#site = child;
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      .pipeThrough(splitLines()).getReader();
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error("The lab site exited before listening");
+      const port = SITE_PORT_LINE.exec(value);
+      if (port) {
+        this.#sitePort = Number(port[1]);
+        break;
+      }
+    }
+    // Reports from here on, for as long as the site runs.
+    (async () => {
+      for (;;) {
+        const { value, done } = await lines.read();
+        if (done) return;
+        this.#record(value);
+      }
+    })();
+  }
+
+  #record(line: string): void {
+    let report: { name: string; events: LabEvent[] };
+    try {
+      report = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const list = this.#events.get(report.name) ?? [];
+    list.push(...report.events);
+    this.#events.set(report.name, list);
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  async #launch(host: Host, browser: BrowserName, url: string): Promise<void> {
+    const profile = await Deno.makeTempDir({ prefix: "fault-lab-profile-" });
+    this.#profiles.push(profile);
+    const command = browser === "chromium"
+      ? this.network.command(host.ns, CHROMIUM_PATH, [
+        "--headless=new",
+        ...CHROMIUM_ARGS,
+        // Host candidates as addresses: no mDNS answers in a namespace.
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        // The camera needs a secure context; the lab site is plain http.
+        `--unsafely-treat-insecure-origin-as-secure=${new URL(url).origin}`,
+        `--user-data-dir=${profile}`,
+        url,
+      ], { stdout: "null", stderr: "null" })
+      : this.network.command(host.ns, FIREFOX_PATH, [
+        "--headless",
+        "--no-remote",
+        "--profile",
+        profile,
+        url,
+      ], { stdout: "null", stderr: "null", env: { MOZ_HEADLESS: "1" } });
+    if (browser === "firefox") {
+      const prefs = {
+        ...FIREFOX_PREFS,
+        "media.peerconnection.ice.obfuscate_host_addresses": false,
+        // The camera needs a secure context; the lab site is plain http.
+        "media.devices.insecure.enabled": true,
+        "media.getusermedia.insecure.enabled": true,
+        "browser.shell.checkDefaultBrowser": false,
+        "datareporting.policy.dataSubmissionEnabled": false,
+        "toolkit.telemetry.reportingpolicy.firstRun": false,
+      };
+      await Deno.writeTextFile(
+        `${profile}/user.js`,
+        Object.entries(prefs).map(([key, value]) =>
+          `user_pref(${JSON.stringify(key)}, ${JSON.stringify(value)});`
+        ).join("\n"),
+      );
+    }
+    this.#browsers.push(command.spawn());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const child of [...this.#browsers, this.#site, this.#signaling]) {
+      try {
+        child?.kill("SIGKILL");
+        await child?.status;
+      } catch {
+        // Exited already.
+      }
+    }
+    await this.network[Symbol.asyncDispose]();
+    for (const dir of [this.#dir, ...this.#profiles]) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+/** Reads `stream` until a line passes `test`; the rest is drained. */
+async function untilLine(
+  stream: ReadableStream<Uint8Array<ArrayBuffer>>,
+  test: (line: string) => boolean,
+): Promise<void> {
+  const reader = stream.pipeThrough(new TextDecoderStream())
+    .pipeThrough(splitLines()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("The process exited before it was ready");
+    if (test(value)) break;
+  }
+  (async () => {
+    while (!(await reader.read()).done) {
+      // Drained so the process never blocks on a full pipe.
+    }
+  })();
+}
+
+function splitLines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const part of parts) if (part) controller.enqueue(part);
+    },
+  });
+}
