@@ -16,6 +16,8 @@ export interface BroadcastPeersOptions {
   bitrateFor(viewers: number): number;
   /** A viewer's connection state changed (for rendering). */
   onChange(): void;
+  /** A connection lost its path: the network may have changed under us. */
+  onPathLost(): void;
 }
 
 /** How long `disconnected` may last before it is treated as `failed`. */
@@ -234,6 +236,8 @@ export class BroadcastPeers {
       for (const candidate of peer.early.splice(0)) {
         await peer.pc.addIceCandidate(candidate);
       }
+      // A restart of a connection that never dropped: it worked.
+      if (peer.pc.connectionState === "connected") peer.iceRestarts = 0;
       this.#applyBitrate(peer);
     });
   }
@@ -320,6 +324,7 @@ export class BroadcastPeers {
         } else this.#applyBitrate(peer);
         break;
       case "disconnected":
+        this.#options.onPathLost();
         // Often recovers by itself (a Wi-Fi blip): give it a moment first.
         peer.graceTimer = setTimeout(
           () => this.#recover(peer),
@@ -327,6 +332,7 @@ export class BroadcastPeers {
         );
         break;
       case "failed":
+        this.#options.onPathLost();
         this.#recover(peer);
         break;
     }
@@ -340,7 +346,11 @@ export class BroadcastPeers {
     // names it again and join() restarts its ICE; a rebuild here would be
     // a connection the viewer never hears of.
     if (!this.#link.connected) return;
-    if (peer.iceRestarts === 0 && peer.pc.signalingState === "stable") {
+    // Our offer is out: its answer, or the viewer coming back (it asks again
+    // with its session), decides; a viewer that cannot answer cannot be
+    // rebuilt to either.
+    if (peer.pc.signalingState === "have-local-offer") return;
+    if (peer.iceRestarts === 0) {
       peer.iceRestarts++;
       this.#negotiate(peer, true);
     } else if (peer.rebuilds < MAX_REBUILDS) {

@@ -149,6 +149,7 @@ export class LiveBroadcaster extends StreamElement {
         totalKbps: this.uploadBudget,
       }),
     onChange: () => this.requestUpdate(),
+    onPathLost: () => this.session.checkConnection(),
   });
   #camera: LocalCamera = new LocalCamera({
     replaceVideo: (track) => this.#peers.replaceTrack("video", track),

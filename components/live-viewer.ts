@@ -1,7 +1,7 @@
 import { html, nothing } from "lit";
 import type { JoinStream } from "../protocol/messages.ts";
 import { type LiveStats, readStats } from "./connection-stats.ts";
-import { FrameWatch } from "./frame-watch.ts";
+import { type Frames, FrameWatch } from "./frame-watch.ts";
 import { errorText } from "./error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./playback.ts";
@@ -32,6 +32,8 @@ export type { ViewerState } from "./viewer-state.ts";
 
 /** How long a failed connection waits for the broadcaster's own recovery before asking anew. */
 const REJOIN_AFTER_FAILURE_MS = 3_000;
+/** A frozen picture asks the broadcaster for an ICE restart at most this often. */
+const RESTART_ASK_INTERVAL_MS = 5_000;
 
 /** The text for each state but `error`, which says which error it is. */
 const STATUS_KEYS = {
@@ -128,8 +130,10 @@ export class LiveViewer extends StreamElement {
   #frames = new FrameWatch({
     video: () => this.video,
     connection: () => this.#peer.connection,
-    onChange: (frames) => this.#apply({ frames }, `frames ${frames}`),
+    onChange: (frames) => this.#onFrames(frames),
   });
+  /** When a frozen picture last asked the broadcaster for an ICE restart. */
+  #restartAskedAt = -Infinity;
 
   constructor() {
     super("viewer", true);
@@ -250,10 +254,24 @@ export class LiveViewer extends StreamElement {
     this.dispatchEvent(event);
   }
 
+  #onFrames(frames: Frames): void {
+    this.#apply({ frames }, `frames ${frames}`);
+    if (frames !== "stalled") return;
+    // Frozen: our socket may be dead too (a new address), and the path may
+    // need new candidates. At most once per 5 s: a camera turned off sends
+    // frames rarely, and that needs no repair.
+    this.session.checkConnection();
+    const now = performance.now();
+    if (now - this.#restartAskedAt < RESTART_ASK_INTERVAL_MS) return;
+    this.#restartAskedAt = now;
+    this.session.admit();
+  }
+
   #onMedia(state: RTCPeerConnectionState): void {
     clearTimeout(this.#rejoinTimer);
     if (state === "failed" || state === "disconnected") {
       this.#freezeFrame();
+      this.session.checkConnection();
       // The broadcaster retries by itself; if nothing new comes, ask for it.
       this.#rejoinTimer = setTimeout(() => {
         const { media } = this.#machine.facts;

@@ -91,6 +91,9 @@ export interface StreamSessionOptions {
   >;
 }
 
+/** The broadcaster pings every 2 s and gives up after 1.5 s without a pong. */
+const BROADCASTER_HEARTBEAT = { pingIntervalMs: 2_000, pongTimeoutMs: 1_500 };
+
 export class StreamSession implements ReactiveController, PeerLink {
   #host: SessionHost;
   #options: StreamSessionOptions;
@@ -184,6 +187,11 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.#tokenRenewed = false;
     this.#turnRefused = false;
     const signaling = new SignalingClient({
+      // The broadcaster's socket carries every viewer's recovery: find out
+      // fast that it died (a new address leaves it silently dead).
+      ...(this.#options.role === "broadcaster"
+        ? BROADCASTER_HEARTBEAT
+        : undefined),
       ...this.#options.signaling,
       url: () => this.#connectUrl(),
       onSession: (welcome) => this.#onWelcome(welcome),
@@ -214,6 +222,11 @@ export class StreamSession implements ReactiveController, PeerLink {
   /** Drops the socket and connects again at once (the retry button). */
   reconnectNow(): void {
     this.#signaling?.reconnectNow();
+  }
+
+  /** Media trouble: is the socket still alive? A pong within 1.5 s, or reconnect. */
+  checkConnection(): void {
+    this.#signaling?.checkNow(1_500);
   }
 
   /** ICE servers (the host's, else the server's, else the seed's) and policy. */

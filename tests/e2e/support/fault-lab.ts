@@ -23,7 +23,7 @@ export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
 
 export interface LabEvent {
   t: number;
-  kind: "pc" | "state" | "frame" | "error";
+  kind: "pc" | "ice" | "net" | "decoded" | "state" | "frame" | "error";
   state?: string;
   code?: string;
 }
@@ -85,6 +85,14 @@ export class FaultLab implements AsyncDisposable {
     return this.network.hosts[index];
   }
 
+  get viewerCount(): number {
+    return this.#options.browsers.length - 1;
+  }
+
+  viewerNames(): string[] {
+    return Array.from({ length: this.viewerCount }, (_, i) => this.name(i + 1));
+  }
+
   /** Opens every host's page in its browser: the broadcaster first. */
   async openPages(): Promise<void> {
     for (const [index, browser] of this.#options.browsers.entries()) {
@@ -125,8 +133,15 @@ export class FaultLab implements AsyncDisposable {
       stderr: "null",
     }).spawn();
     this.#signaling = child;
-    await untilLine(child.stdout, (line) => line.includes('"listening"'));
+    await untilLine(
+      child.stdout,
+      (line) => line.includes('"listening"'),
+      (line) => this.serverLog.push(line),
+    );
   }
+
+  /** The signaling server's log lines (JSON), across its restarts. */
+  readonly serverLog: string[] = [];
 
   /** Ends the signaling server: SIGTERM (a deploy) waits for its exit. */
   async stopSignaling(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
@@ -296,17 +311,22 @@ export class FaultLab implements AsyncDisposable {
 async function untilLine(
   stream: ReadableStream<Uint8Array<ArrayBuffer>>,
   test: (line: string) => boolean,
+  keep: (line: string) => void,
 ): Promise<void> {
   const reader = stream.pipeThrough(new TextDecoderStream())
     .pipeThrough(splitLines()).getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) throw new Error("The process exited before it was ready");
+    keep(value);
     if (test(value)) break;
   }
   (async () => {
-    while (!(await reader.read()).done) {
-      // Drained so the process never blocks on a full pipe.
+    // Drained so the process never blocks on a full pipe.
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      keep(value);
     }
   })();
 }

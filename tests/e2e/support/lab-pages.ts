@@ -22,8 +22,15 @@ const REPORTER = `
     constructor(config) {
       super(config);
       push({ kind: "pc" });
+      this.addEventListener("connectionstatechange", () =>
+        push({ kind: "ice", state: this.connectionState }));
     }
   };
+  for (const type of ["online", "offline"]) {
+    addEventListener(type, () => push({ kind: "net", state: type }));
+  }
+  navigator.connection?.addEventListener("change", () =>
+    push({ kind: "net", state: "change" }));
   let sending = false;
   setInterval(async () => {
     if (sending || queue.length === 0) return;
@@ -78,6 +85,10 @@ export function viewerPage(page: LabPage): string {
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
+  setInterval(async () => {
+    const stats = await element.getStats();
+    if (stats) labPush({ kind: "decoded", state: \`\${stats.width}x\${stats.height} \${stats.framesPerSecond} \${document.hidden}\` });
+  }, 500);
 </script>`;
 }
 

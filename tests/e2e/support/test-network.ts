@@ -134,8 +134,9 @@ export class TestNetwork implements AsyncDisposable {
   /** A new address while the link stays up (Wi-Fi to cellular). */
   async changeAddress(host: Host): Promise<void> {
     const next = `${SUBNET}.${100 + this.#addressCount++}`;
-    await ip("-n", host.ns, "addr", "add", `${next}/24`, "dev", "eth0");
+    // Old first: deleting a primary address takes its secondaries with it.
     await ip("-n", host.ns, "addr", "del", `${host.address}/24`, "dev", "eth0");
+    await ip("-n", host.ns, "addr", "add", `${next}/24`, "dev", "eth0");
     await ip(
       "-n",
       host.ns,

@@ -43,7 +43,11 @@ export class FakeHost implements SessionHost {
         this.errors.push(error);
         this.#errorWaiters.splice(0).forEach((resolve) => resolve(error));
       },
-      signaling: { backoff: { initialMs: 1_000, maxMs: 1_000 } },
+      // Heartbeats have tests of their own (signaling-client.test.ts).
+      signaling: {
+        backoff: { initialMs: 1_000, maxMs: 1_000 },
+        pingIntervalMs: 600_000,
+      },
     });
   }
 
