@@ -199,6 +199,14 @@ export class BroadcastPeers {
       "connectionstatechange",
       () => this.#onConnectionState(peer),
     );
+    pc.addEventListener("signalingstatechange", () => {
+      // A restart answered on a connection that never dropped: it worked.
+      if (
+        pc.signalingState === "stable" && pc.connectionState === "connected"
+      ) {
+        peer.iceRestarts = 0;
+      }
+    });
     pc.addEventListener("icecandidateerror", (event) => {
       const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
       // 401 Unauthorized from a TURN server; other codes are routine
@@ -236,8 +244,6 @@ export class BroadcastPeers {
       for (const candidate of peer.early.splice(0)) {
         await peer.pc.addIceCandidate(candidate);
       }
-      // A restart of a connection that never dropped: it worked.
-      if (peer.pc.connectionState === "connected") peer.iceRestarts = 0;
       this.#applyBitrate(peer);
     });
   }
@@ -297,8 +303,12 @@ export class BroadcastPeers {
 
   #negotiate(peer: Peer, iceRestart: boolean): void {
     this.#enqueue(peer, async () => {
-      const offer = await peer.pc.createOffer({ iceRestart });
-      await peer.pc.setLocalDescription(offer);
+      // An offer still unanswered (lost while the viewer was away) is sent
+      // again: a second one would make its late answer a mismatch.
+      if (peer.pc.signalingState !== "have-local-offer") {
+        const offer = await peer.pc.createOffer({ iceRestart });
+        await peer.pc.setLocalDescription(offer);
+      }
       peer.session ??= sessionIdOf(peer.pc.localDescription!.sdp);
       this.#link.send({
         type: "webrtc-offer",

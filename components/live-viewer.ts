@@ -32,8 +32,10 @@ export type { ViewerState } from "./viewer-state.ts";
 
 /** How long a failed connection waits for the broadcaster's own recovery before asking anew. */
 const REJOIN_AFTER_FAILURE_MS = 3_000;
-/** A frozen picture asks the broadcaster for an ICE restart at most this often. */
-const RESTART_ASK_INTERVAL_MS = 5_000;
+/** How often a frozen picture tries a repair (see #repair). */
+const REPAIR_INTERVAL_MS = 2_000;
+/** How long after a restart offer a still frozen picture asks for a new connection. */
+const REBUILD_AFTER_OFFER_MS = 4_000;
 
 /** The text for each state but `error`, which says which error it is. */
 const STATUS_KEYS = {
@@ -132,8 +134,11 @@ export class LiveViewer extends StreamElement {
     connection: () => this.#peer.connection,
     onChange: (frames) => this.#onFrames(frames),
   });
-  /** When a frozen picture last asked the broadcaster for an ICE restart. */
-  #restartAskedAt = -Infinity;
+  #repairTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When a frozen picture last asked for an ICE restart (0: not now). */
+  #askedAt = 0;
+  /** When the broadcaster's last offer came. */
+  #offerAt = 0;
 
   constructor() {
     super("viewer", true);
@@ -184,6 +189,7 @@ export class LiveViewer extends StreamElement {
   /** Closes the connection and empties the video (the socket is the session's). */
   #release(): void {
     clearTimeout(this.#rejoinTimer);
+    clearTimeout(this.#repairTimer);
     this.#frames.stop();
     this.#peer.close();
     const video = this.video;
@@ -226,6 +232,7 @@ export class LiveViewer extends StreamElement {
         this.#peer.close();
         return this.#apply({ presence: "left" }, "broadcaster left");
       case "webrtc-offer":
+        this.#offerAt = performance.now();
         clearTimeout(this.#rejoinTimer);
         this.#peer.handleOffer(message.offer);
         return this.#apply({ presence: "present" }, "offer received");
@@ -256,15 +263,36 @@ export class LiveViewer extends StreamElement {
 
   #onFrames(frames: Frames): void {
     this.#apply({ frames }, `frames ${frames}`);
-    if (frames !== "stalled") return;
-    // Frozen: our socket may be dead too (a new address), and the path may
-    // need new candidates. At most once per 5 s: a camera turned off sends
-    // frames rarely, and that needs no repair.
+    clearTimeout(this.#repairTimer);
+    this.#askedAt = 0;
+    if (frames === "stalled") this.#repair();
+  }
+
+  /**
+   * A frozen picture, every {@link REPAIR_INTERVAL_MS} until frames return:
+   * check our socket (a new address leaves it silently dead) and ask the
+   * broadcaster for an ICE restart. When it did restart and frames stayed
+   * away {@link REBUILD_AFTER_OFFER_MS} later, ask for a fresh connection
+   * instead: a restart does not bring media back in every case (seen with
+   * Firefox receiving from Chromium after a long outage). A request that
+   * cannot reach the broadcaster, or that it cannot answer, never throws
+   * away a connection that will carry video again once the network is back.
+   */
+  #repair(): void {
     this.session.checkConnection();
     const now = performance.now();
-    if (now - this.#restartAskedAt < RESTART_ASK_INTERVAL_MS) return;
-    this.#restartAskedAt = now;
-    this.session.admit();
+    if (this.session.connected) {
+      const restarted = this.#askedAt > 0 && this.#offerAt > this.#askedAt;
+      if (restarted && now - this.#offerAt >= REBUILD_AFTER_OFFER_MS) {
+        // Without a connection to name, the broadcaster builds a new one.
+        this.#peer.close();
+      }
+      if (!restarted || now - this.#offerAt >= REBUILD_AFTER_OFFER_MS) {
+        this.#askedAt = now;
+        this.session.admit();
+      }
+    }
+    this.#repairTimer = setTimeout(() => this.#repair(), REPAIR_INTERVAL_MS);
   }
 
   #onMedia(state: RTCPeerConnectionState): void {

@@ -125,7 +125,7 @@ export class FaultLab implements AsyncDisposable {
       env: {
         PORT: String(SIGNALING_PORT),
         HOSTNAME: this.network.hub.address,
-        LOG_LEVEL: "info",
+        LOG_LEVEL: "debug",
         RESUME_SECRET: LAB_SECRET,
         ...this.#options.env,
       },
@@ -189,6 +189,25 @@ export class FaultLab implements AsyncDisposable {
       const waiter = () => void attempt();
       if (!attempt()) this.#waiters.add(waiter);
     });
+  }
+
+  /**
+   * Resolves with /healthz once `check` passes on it (clients reconnect with
+   * backoff after a restart, and the server has no event to wait on).
+   */
+  async healthWhen(
+    check: (health: Record<string, number | string>) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, number | string>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const health = await this.healthz();
+      if (check(health)) return health;
+      if (Date.now() > deadline) {
+        throw new Error(`/healthz never passed: ${JSON.stringify(health)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   /** The server's /healthz, asked from inside the hub. */

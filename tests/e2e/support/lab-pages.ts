@@ -21,9 +21,12 @@ const REPORTER = `
   window.RTCPeerConnection = class extends Original {
     constructor(config) {
       super(config);
+      window.labPcs = [...(window.labPcs ?? []), this];
       push({ kind: "pc" });
       this.addEventListener("connectionstatechange", () =>
         push({ kind: "ice", state: this.connectionState }));
+      this.addEventListener("signalingstatechange", () =>
+        push({ kind: "ice", state: "sdp " + this.signalingState }));
     }
   };
   for (const type of ["online", "offline"]) {
@@ -86,9 +89,15 @@ export function viewerPage(page: LabPage): string {
   };
   video.requestVideoFrameCallback(onFrame);
   setInterval(async () => {
-    const stats = await element.getStats();
-    if (stats) labPush({ kind: "decoded", state: \`\${stats.width}x\${stats.height} \${stats.framesPerSecond} \${document.hidden}\` });
-  }, 500);
+    const pc = window.labPcs?.at(-1);
+    if (!pc || pc.signalingState === "closed") return;
+    const report = await pc.getStats();
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        labPush({ kind: "decoded", state: [s.bytesReceived, s.framesReceived, s.framesDecoded, s.keyFramesDecoded, s.pliCount, s.firCount, s.nackCount].join(" ") });
+      }
+    });
+  }, 1000);
 </script>`;
 }
 
@@ -99,5 +108,20 @@ export function broadcasterPage(page: LabPage): string {
 <live-broadcaster stream-id="${page.streamId}"
   signaling-url="${page.signalingUrl}" ice-servers="[]" autostart
   video-width="640" video-height="480"></live-broadcaster>
-<script type="module">${watch("live-broadcaster")}</script>`;
+<script type="module">${watch("live-broadcaster")}
+  setInterval(async () => {
+    for (const pc of window.labPcs ?? []) {
+      if (pc.signalingState === "closed") continue;
+      const report = await pc.getStats();
+      report.forEach((s) => {
+        if (s.type === "outbound-rtp" && s.kind === "video") {
+          labPush({ kind: "decoded", state: [s.bytesSent, s.framesEncoded, s.framesSent, s.qualityLimitationReason, s.targetBitrate, s.pliCount, s.active].join("/") });
+        }
+        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+          labPush({ kind: "decoded", state: "pair " + s.availableOutgoingBitrate + " " + s.bytesSent });
+        }
+      });
+    }
+  }, 1000);
+</script>`;
 }

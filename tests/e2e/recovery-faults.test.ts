@@ -1,0 +1,107 @@
+/**
+ * The everyday faults made for real (issue 11): each browser in its own
+ * network namespace, the server in the hub namespace; links taken down and
+ * up, an address changed, the server stopped with SIGTERM and SIGKILL and
+ * started again. Asserted on what the pages saw: frames, states, peer
+ * connections built, errors, and the server's /healthz at the end. How fast
+ * each recovers is measured by `deno task bench` (bench/recovery.ts).
+ */
+import assert from "node:assert/strict";
+import * as esbuild from "esbuild";
+import { FaultLab } from "./support/fault-lab.ts";
+import { type FaultResult, FAULTS, measure, steady } from "./support/faults.ts";
+
+const LAB = { sanitizeOps: false, sanitizeResources: false };
+
+/** Generous bounds: correctness here, the tight targets in the benchmark. */
+const STEADY_WITHIN_MS = 8_000;
+
+function assertRecovered(
+  result: FaultResult,
+  options: { maxGapMs?: number; rebuilds?: number; withinMs?: number } = {},
+) {
+  const rebuilds = options.rebuilds ?? 0;
+  for (const [name, viewer] of Object.entries(result.viewers)) {
+    const where = `${result.fault}, ${name}: ${JSON.stringify(viewer)}`;
+    assert.ok(
+      viewer.toSteadyMs <= (options.withinMs ?? STEADY_WITHIN_MS),
+      where,
+    );
+    // An ICE restart suffices for every one of these faults.
+    assert.ok(viewer.connectionsBuilt <= rebuilds, where);
+    // Live is what the frames say, not what the connection claims.
+    assert.ok(viewer.liveOverFrozenMs <= 2_000, where);
+    if (options.maxGapMs !== undefined) {
+      assert.ok(viewer.longestGapMs <= options.maxGapMs, where);
+    }
+  }
+  assert.ok(result.broadcasterConnections <= rebuilds, result.fault);
+  // Never "another device is broadcasting" for its own earlier session.
+  assert.deepEqual(result.broadcasterErrors, [], result.fault);
+  assert.ok(!result.broadcasterStates.includes("error"), result.fault);
+}
+
+Deno.test({
+  name:
+    "Chromium: address change, link drops, server SIGTERM and SIGKILL: video back without a rebuilt connection",
+  ...LAB,
+  async fn(t) {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium", "chromium"],
+    });
+    await esbuild.stop();
+    await lab.openPages();
+    await steady(lab);
+    for (const fault of FAULTS) {
+      await t.step(fault.name, async () => {
+        const result = await measure(lab, fault);
+        const deploy = fault.name.includes("SIGTERM");
+        // The viewer's own outage sometimes ends in one fresh connection
+        // (1 run in ~4 here; bench/RESULTS.md counts them): its restart
+        // request and the broadcaster's own recovery can cross.
+        const ownOutage = fault.name === "a viewer's link down 10 s";
+        // A deploy must look to viewers like nothing happened.
+        assertRecovered(
+          result,
+          deploy ? { maxGapMs: 1_000 } : { rebuilds: ownOutage ? 1 : 0 },
+        );
+        await steady(lab);
+      });
+    }
+    // Everyone back in the stream, and no one twice.
+    const health = await lab.healthWhen((h) => h.viewers === 2);
+    assert.equal(health.connections, 3);
+    assert.equal(health.liveStreams, 1);
+  },
+});
+
+Deno.test({
+  name:
+    "Firefox viewer: its link drops for 10 s (video back, one fresh connection), then a deploy (no gap)",
+  ...LAB,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "firefox"],
+    });
+    await esbuild.stop();
+    await lab.openPages();
+    await steady(lab);
+    const linkDown = FAULTS.find((f) =>
+      f.name === "a viewer's link down 10 s"
+    )!;
+    // Firefox counts no media bytes after the ICE restart although Chromium
+    // sends on the new pair: one repair step later the viewer asks for a
+    // fresh connection (see LiveViewer#repair).
+    // That takes a restart's wait, then a new connection: ~10 s here.
+    assertRecovered(await measure(lab, linkDown), {
+      rebuilds: 1,
+      withinMs: 15_000,
+    });
+    await steady(lab);
+    const deploy = FAULTS.find((f) => f.name.includes("SIGTERM"))!;
+    assertRecovered(await measure(lab, deploy), { maxGapMs: 1_000 });
+    const health = await lab.healthWhen((h) => h.viewers === 1);
+    assert.equal(health.connections, 2);
+    assert.equal(health.liveStreams, 1);
+  },
+});
