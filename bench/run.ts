@@ -13,6 +13,8 @@ import { abuseIsolation } from "./abuse-isolation.ts";
 import { broadcasterScaling } from "./broadcaster-scaling.ts";
 import { bundleSizes } from "./bundle-size.ts";
 import { devRebuild } from "./dev-rebuild.ts";
+import { recoveryBench } from "./recovery.ts";
+import { FAULTS } from "../tests/e2e/support/faults.ts";
 import { signalingLoad } from "./signaling-load.ts";
 import { timeToFirstFrame } from "./time-to-first-frame.ts";
 
@@ -87,6 +89,15 @@ if (import.meta.main) {
       "Broadcaster scaling",
       "One `<live-broadcaster>` (1280x720 requested, default 4,000 kbit/s budget, each viewer 150-1,500) and N viewers, each in a Chromium process of its own, joining at once. CPU is the broadcaster's whole process tree per viewer; upload and fps are measured over a 5 s window after 2 s of settling. The fake camera delivers 20 fps, so 20 is the ceiling.",
       () => broadcasterScaling(smoke ? [1] : [1, 2, 4, 8, 12]),
+    ],
+    [
+      "Recovery from faults",
+      "Issue 11's faults made for real: 1 broadcaster and 2 viewers (Chromium), each browser in its own network namespace, the server in a hub namespace; links down with `ip link`, an address changed with `ip addr`, the server stopped with SIGTERM or SIGKILL and started 3 s later (with RESUME_SECRET). Steady video = 1 s of frames no more than 250 ms apart (requestVideoFrameCallback in each viewer page). Connections built = RTCPeerConnections created by any page between the fault and steady video.",
+      () =>
+        recoveryBench(
+          smoke ? 1 : 5,
+          smoke ? FAULTS.filter((f) => f.name.includes("SIGTERM")) : FAULTS,
+        ),
     ],
     [
       "Bundle sizes",

@@ -29,6 +29,7 @@ Deno.test({
         "Time to first frame",
         "Abuse isolation",
         "Broadcaster scaling",
+        "Recovery from faults",
         "Bundle sizes",
         "Dev rebuild",
       ]
@@ -45,6 +46,7 @@ Deno.test({
       text,
       /\| 1 \| [\d.]+ \| \d+ \| 1500 \| [\d.]+ \/ [\d.]+ \| \d+ \|/,
     );
+    assert.match(text, /\| server SIGTERM[^|]*\| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
     assert.match(text, /`live-viewer\.js` \| \d+ \| \d+ \| \d+/);
     assert.match(
       text,

@@ -1,0 +1,123 @@
+/**
+ * Recovery from the everyday faults (issue 11), made for real in the fault
+ * lab (tests/e2e/support/): 1 broadcaster and 2 viewers, Chromium, each in
+ * its own network namespace, the server in the hub. For each fault, `runs`
+ * times: time from the end of the fault to steady video (1 s of frames no
+ * more than 250 ms apart), the longest frame gap, how long "live" stood over
+ * a frozen picture, and the connections built. Baseline, same run: the
+ * longest frame gap over a window of the same length without any fault.
+ *
+ *   deno task bench:recovery
+ */
+import * as esbuild from "esbuild";
+import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
+import {
+  type Fault,
+  FAULTS,
+  measure,
+  steady,
+} from "../tests/e2e/support/faults.ts";
+
+/** Issue 11's targets, by fault. */
+const TARGETS: Record<string, string> = {
+  "broadcaster's address changes (Wi-Fi to cellular)": "≤ 3 s to steady",
+  "broadcaster's link down 10 s": "≤ 3 s to steady after the link is back",
+  "server SIGTERM, started again 3 s later (a deploy)": "longest gap ≤ 500 ms",
+  "server SIGKILL, started again 3 s later": "no connection rebuilt",
+  "a viewer's link down 10 s": "",
+};
+
+interface Row {
+  toSteady: number[];
+  gap: number[];
+  frozen: number[];
+  built: number[];
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+const p50max = (values: number[]) =>
+  `${quantile(values, 0.5)} / ${Math.max(...values)}`;
+
+/** The longest frame gap of every viewer over `ms` of ordinary streaming. */
+async function noFault(lab: FaultLab, ms: number): Promise<number[]> {
+  const start = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const end = Date.now();
+  // Reports come in batches: wait for the window's last ones.
+  await lab.until(
+    "the no-fault window's reports",
+    () =>
+      lab.viewerNames().every((name) =>
+          lab.events(name).some((e) => e.kind === "frame" && e.t > end)
+        )
+        ? true
+        : undefined,
+  );
+  return lab.viewerNames().map((name) => {
+    const frames = lab.events(name).filter((e) =>
+      e.kind === "frame" && e.t >= start && e.t <= end
+    ).map((e) => e.t);
+    return Math.max(...frames.slice(1).map((t, i) => t - frames[i]));
+  });
+}
+
+export async function recoveryBench(
+  runs: number,
+  faults: Fault[] = FAULTS,
+): Promise<string> {
+  await using lab = await FaultLab.start({
+    browsers: ["chromium", "chromium", "chromium"],
+  });
+  await esbuild.stop();
+  await lab.openPages();
+  await steady(lab);
+  const baseline = await noFault(lab, 10_000);
+  const rows = new Map<string, Row>();
+  for (let run = 0; run < runs; run++) {
+    for (const fault of faults) {
+      const result = await measure(lab, fault);
+      const row = rows.get(fault.name) ??
+        { toSteady: [], gap: [], frozen: [], built: [] };
+      for (const viewer of Object.values(result.viewers)) {
+        row.toSteady.push(viewer.toSteadyMs);
+        row.gap.push(viewer.longestGapMs);
+        row.frozen.push(viewer.liveOverFrozenMs);
+      }
+      row.built.push(
+        result.broadcasterConnections +
+          Object.values(result.viewers).reduce(
+            (sum, v) => sum + v.connectionsBuilt,
+            0,
+          ),
+      );
+      rows.set(fault.name, row);
+      await steady(lab);
+    }
+  }
+  const lines = [
+    `${runs} run(s) per fault, 2 viewers each: figures are p50 / max over ${
+      runs * 2
+    } viewer recoveries (connections: over ${runs} runs, both sides counted). Baseline (no fault, same run): longest frame gap over 10 s, p50 / max ${
+      p50max(baseline)
+    } ms.`,
+    "",
+    "| fault | to steady video after the fault, ms | longest frame gap, ms | live over a frozen picture, ms | connections built per run | target |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const [name, row] of rows) {
+    lines.push(
+      `| ${name} | ${p50max(row.toSteady)} | ${p50max(row.gap)} | ${
+        p50max(row.frozen)
+      } | ${p50max(row.built)} | ${TARGETS[name] ?? ""} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  console.log(await recoveryBench(Number(Deno.args[0] ?? 5)));
+}
