@@ -122,3 +122,58 @@ Deno.test("reconnectNow drops the socket and tries again without the backoff's g
   signaling.reconnectNow();
   assert.equal(signaling.state, "closed");
 });
+
+Deno.test("checkNow: an open socket must answer a ping within the timeout", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling } = client({ pingIntervalMs: 600_000 });
+  signaling.start();
+  const socket = lastSocket();
+  socket.welcome("client_a");
+  signaling.checkNow(1_500);
+  assert.equal(socket.sentOf("ping").length, 1);
+  socket.receive({ type: "pong" });
+  clock.tick(2_000);
+  assert.equal(signaling.state, "open");
+  signaling.checkNow(1_500);
+  clock.tick(1_500);
+  assert.equal(signaling.state, "waiting");
+  assert.equal(socket.closedWith, 4000);
+  signaling.close();
+});
+
+Deno.test("checkNow while waiting or connecting tries again at once", () => {
+  using _socket = installFakeSocket();
+  using _clock = fakeClock();
+  const { signaling } = client();
+  signaling.start();
+  signaling.checkNow();
+  assert.equal(FakeSocket.created.length, 1);
+  // Still connecting: that attempt may be stuck on the old path.
+  assert.equal(signaling.state, "waiting");
+  lastSocket().drop();
+  signaling.checkNow();
+  assert.equal(signaling.state, "waiting");
+  signaling.close();
+});
+
+Deno.test("a connection attempt with no welcome within connectTimeoutMs is lost", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling, states } = client();
+  const slow = new SignalingClient({
+    url: "ws://signal.test/ws",
+    onSession: () => {},
+    onMessage: () => {},
+    onState: (state) => states.push(state),
+    connectTimeoutMs: 3_000,
+    backoff: { initialMs: 1_000, maxMs: 1_000 },
+  });
+  slow.start();
+  clock.tick(2_999);
+  assert.equal(slow.state, "connecting");
+  clock.tick(1);
+  assert.equal(slow.state, "waiting");
+  slow.close();
+  signaling.close();
+});

@@ -342,3 +342,91 @@ Deno.test("a removed stream id leaves and closes; a new one opens again", async 
     "order-1",
   );
 });
+
+/** A claim as the server makes them (the client reads, never verifies). */
+function claimFor(streamId: string): string {
+  const body = btoa(JSON.stringify({
+    clientId: "client_aaaaaaaaaaaa",
+    streamId,
+    role: "viewer",
+    exp: 1e10,
+  })).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return `v1.${body}.signature`;
+}
+
+Deno.test("a reconnection presents the latest resume claim for the stream it is in", async () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { host, socket } = await joinedViewer("order-1");
+  using _host = host;
+  socket.receive({
+    type: "join-accepted",
+    streamId: "order-1",
+    viewerId: "client_v",
+    live: true,
+    resume: claimFor("order-1"),
+  });
+  socket.receive({ type: "pong", resume: claimFor("order-1") + "x" });
+  socket.drop();
+  clock.tick(1_000);
+  const url = new URL(lastSocket().url);
+  assert.equal(url.searchParams.get("resume"), claimFor("order-1") + "x");
+  assert.equal(url.origin + url.pathname, "ws://signal.test/ws");
+});
+
+Deno.test("no claim for another stream, and none after the server refused one", async () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { host, socket } = await joinedViewer("order-1");
+  using _host = host;
+  socket.receive({ type: "pong", resume: claimFor("order-1") });
+  host.update({ streamId: "order-2" });
+  socket.drop();
+  clock.tick(1_000);
+  // The claim is for order-1; the session is in order-2 now.
+  assert.equal(new URL(lastSocket().url).searchParams.get("resume"), null);
+  lastSocket().welcome("client_w");
+  await lastSocket().nextSent("join-stream");
+  lastSocket().receive({ type: "pong", resume: claimFor("order-2") });
+  lastSocket().receive({
+    type: "error",
+    code: "resume-refused",
+    message: "The resume claim was not honoured (signature)",
+  });
+  lastSocket().drop();
+  clock.tick(1_000);
+  assert.equal(new URL(lastSocket().url).searchParams.get("resume"), null);
+});
+
+Deno.test("the viewer's join names the connection it holds", async () => {
+  using _socket = installFakeSocket();
+  using host = new FakeHost("viewer");
+  host.joinFields = () => ({ session: "4611686018" });
+  host.connect();
+  lastSocket().welcome("client_v");
+  assert.deepEqual(await lastSocket().nextSent("join-stream"), {
+    type: "join-stream",
+    streamId: "order-1",
+    session: "4611686018",
+  });
+});
+
+Deno.test("a broadcaster's socket pings every 2 s; a viewer's every 10 s", async () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  for (
+    const [role, interval] of [["broadcaster", 2_000], [
+      "viewer",
+      10_000,
+    ]] as const
+  ) {
+    using host = new FakeHost(role, true, { heartbeat: false });
+    host.connect();
+    const socket = lastSocket();
+    socket.welcome("client_x");
+    clock.tick(interval - 1);
+    assert.equal(socket.sentOf("ping").length, 0, role);
+    clock.tick(1);
+    assert.equal(socket.sentOf("ping").length, 1, role);
+  }
+});

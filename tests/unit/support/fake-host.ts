@@ -32,7 +32,15 @@ export class FakeHost implements SessionHost {
   streamChanges = 0;
   readonly session: StreamSession;
 
-  constructor(role: Role, auto = role === "viewer") {
+  /** Extra `join-stream` fields, as the viewer element gives them. */
+  joinFields: () => { session?: string } = () => ({});
+
+  /** `heartbeat: false` keeps the session's own ping timing (tests of it). */
+  constructor(
+    role: Role,
+    auto = role === "viewer",
+    { heartbeat = true }: { heartbeat?: boolean } = {},
+  ) {
     this.session = new StreamSession(this, {
       role,
       auto,
@@ -43,10 +51,11 @@ export class FakeHost implements SessionHost {
         this.errors.push(error);
         this.#errorWaiters.splice(0).forEach((resolve) => resolve(error));
       },
-      // Heartbeats have tests of their own (signaling-client.test.ts).
+      joinFields: () => this.joinFields(),
+      // Heartbeats have tests of their own.
       signaling: {
         backoff: { initialMs: 1_000, maxMs: 1_000 },
-        pingIntervalMs: 600_000,
+        ...(heartbeat ? { pingIntervalMs: 600_000 } : {}),
       },
     });
   }
