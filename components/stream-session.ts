@@ -345,17 +345,9 @@ export class StreamSession implements ReactiveController, PeerLink {
 
   /** Keeps the server's resume claim with the stream it names (read, not verified). */
   #keepClaim(claim: string | undefined): void {
-    if (!claim) return;
-    try {
-      const body = claim.split(".")[1].replaceAll("-", "+").replaceAll(
-        "_",
-        "/",
-      );
-      const { streamId } = JSON.parse(atob(body));
-      if (typeof streamId === "string") this.#resume = { claim, streamId };
-    } catch {
-      // Not a claim we can read: reconnect without one.
-    }
+    // `1~clientId~role~exp~streamId~mac`: the server's format (resume-token.ts).
+    const streamId = claim?.split("~")[4];
+    if (claim && streamId) this.#resume = { claim, streamId };
   }
 
   #switchTo(streamId: string): void {

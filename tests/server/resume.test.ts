@@ -198,21 +198,23 @@ Deno.test("a forged, expired or malformed claim is refused: a new id, and why", 
   const viewer = await t.connect();
   viewer.send({ type: "join-stream", streamId: "s" });
   const claim = claimOf(await viewer.next("join-accepted"));
-  const [version, body] = claim.split(".");
   const otherKey = new ResumeTokens("another-secret-of-at-least-32-bytes!!", 60)
     .issue({ clientId: viewer.id, streamId: "s", role: "viewer" });
   const expired = new ResumeTokens(SECRET, 60).issue(
     { clientId: viewer.id, streamId: "s", role: "viewer" },
     Date.now() - 61_000,
   );
-  // The body of one claim with the signature of another.
-  const spliced = `${version}.${body}.${otherKey.split(".")[2]}`;
+  // Our claim's fields with another key's signature; ours made a broadcaster's.
+  const mac = (token: string) => token.slice(token.lastIndexOf("~") + 1);
+  const spliced = claim.slice(0, claim.lastIndexOf("~") + 1) + mac(otherKey);
+  const promoted = claim.replace("~v~", "~b~");
   for (
     const [forged, reason] of [
       [otherKey, "signature"],
       [spliced, "signature"],
+      [promoted, "signature"],
       [expired, "expired"],
-      ["v1.bm90LWpzb24.c2ln", "signature"],
+      [`1~${viewer.id}~v~9999999999~s~${"A".repeat(43)}`, "signature"],
       ["garbage", "malformed"],
       ["x".repeat(600), "malformed"],
     ]
@@ -280,4 +282,22 @@ Deno.test("join-stream's session is checked: letters and digits only", async () 
   const error = await client.next("error");
   assert.equal(error.code, "invalid-field");
   assert.match(error.message, /session/);
+});
+
+Deno.test("the claim's MAC is HMAC-SHA256 (RFC 2104) under a key derived from the secret", async () => {
+  const { createHash, createHmac } = await import("node:crypto");
+  const key = createHash("sha256").update("live-widgets resume v1\0").update(
+    SECRET,
+  ).digest();
+  const claim = new ResumeTokens(SECRET, 60).issue({
+    clientId: "client_abcdefghijkl",
+    streamId: "order-1",
+    role: "broadcaster",
+  });
+  const at = claim.lastIndexOf("~");
+  assert.equal(
+    claim.slice(at + 1),
+    createHmac("sha256", key).update(claim.slice(0, at)).digest("base64url"),
+  );
+  assert.match(claim, /^1~client_abcdefghijkl~b~\d+~order-1~/);
 });
