@@ -37,8 +37,12 @@ function startEncoding(track: MediaStreamTrack): RTCRtpEncodingParameters {
 const BUDGET_DELAY_MS = 1_000;
 /** Fresh connections tried for one viewer after an ICE restart did not help. */
 const MAX_REBUILDS = 3;
-/** How long a connection the server did not name after our reconnection is kept. */
-const STALE_GRACE_MS = 10_000;
+/**
+ * How long a connection the server did not name after our reconnection is
+ * kept: after a restart, a viewer's own reconnection may back off for a
+ * while (the server was down), and its connection still works meanwhile.
+ */
+const STALE_GRACE_MS = 30_000;
 
 interface Peer {
   readonly viewerId: string;

@@ -125,7 +125,7 @@ export class FaultLab implements AsyncDisposable {
       env: {
         PORT: String(SIGNALING_PORT),
         HOSTNAME: this.network.hub.address,
-        LOG_LEVEL: "debug",
+        LOG_LEVEL: "info",
         RESUME_SECRET: LAB_SECRET,
         ...this.#options.env,
       },

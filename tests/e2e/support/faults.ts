@@ -86,8 +86,18 @@ export interface FaultResult {
   broadcasterErrors: string[];
 }
 
-/** Every viewer watching steadily: the lab is ready for a fault. */
+/**
+ * Every viewer watching steadily and every page back in the server's stream
+ * (video outlives a restart; the sockets come back with backoff): the lab is
+ * ready for the next fault, which must not overlap the last one's recovery.
+ */
 export async function steady(lab: FaultLab, timeoutMs = 30_000): Promise<void> {
+  await lab.healthWhen(
+    (health) =>
+      health.viewers === lab.viewerCount && health.liveStreams === 1 &&
+      health.connections === lab.viewerCount + 1,
+    timeoutMs,
+  );
   const since = Date.now();
   await lab.until(
     () => `steady video in every viewer (${describe(lab)})`,
