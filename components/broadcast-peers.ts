@@ -70,6 +70,8 @@ export class BroadcastPeers {
   #replay: ViewerReplay | undefined;
   /** Whether connections the replay did not name wait for their viewer. */
   #keepUnnamed = false;
+  /** Whether the replay restarts every named connection (our network may have changed). */
+  #restartReplayed = false;
 
   constructor(link: PeerLink, options: BroadcastPeersOptions) {
     this.#link = link;
@@ -96,26 +98,35 @@ export class BroadcastPeers {
    * {@link STALE_GRACE_MS} later unless named by then (after a restart with
    * the same secret, viewers may come back after us).
    */
-  accepted(viewerCount: number, resumed: boolean): void {
+  accepted(
+    viewerCount: number,
+    { resumed, restart }: { resumed: boolean; restart: boolean },
+  ): void {
     this.#replay = new ViewerReplay(viewerCount);
     this.#keepUnnamed = resumed;
+    this.#restartReplayed = restart;
     this.#endReplay();
   }
 
   /**
    * A `viewer-joined`. `session` is the SDP session of ours the viewer still
-   * holds: that connection is kept and its ICE restarted (a network change
-   * on either side needs new candidates; media flows on meanwhile). Without
-   * it the viewer needs a fresh connection, except a seed viewer named again
-   * after our reconnection whose connection still works.
+   * holds: that connection is kept, and its ICE restarted when there is a
+   * reason (the viewer asks with `restart`, it does not work, or our own
+   * network may have changed); never rebuilt. Without it the viewer needs a
+   * fresh connection, except a seed viewer named again after our
+   * reconnection whose connection still works.
    */
-  join(viewerId: string, session?: string): void {
+  join(viewerId: string, session?: string, restart = false): void {
     const peer = this.#peers.get(viewerId);
     const replaying = this.#replay !== undefined;
     this.#replay?.name(viewerId);
     clearTimeout(peer?.staleTimer);
     if (peer && session !== undefined && session === peer.session) {
-      this.#restartIce(peer);
+      const working = peer.pc.connectionState === "connected" &&
+        peer.pc.signalingState === "stable";
+      if (restart || !working || (replaying && this.#restartReplayed)) {
+        this.#restartIce(peer);
+      }
     } else if (
       !(peer && session === undefined && replaying && this.#isHealthy(peer))
     ) {

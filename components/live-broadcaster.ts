@@ -344,7 +344,10 @@ export class LiveBroadcaster extends StreamElement {
   protected override onStreamMessage(message: StreamMessage): void {
     switch (message.type) {
       case "broadcaster-accepted":
-        this.#peers.accepted(message.viewerCount, this.session.resumed);
+        this.#peers.accepted(message.viewerCount, {
+          resumed: this.session.resumed,
+          restart: this.session.networkSuspect,
+        });
         this.#countViewers(message.viewerCount);
         this.#wakeLock.hold();
         return this.#apply(
@@ -352,7 +355,7 @@ export class LiveBroadcaster extends StreamElement {
           "accepted",
         );
       case "viewer-joined":
-        this.#peers.join(message.viewerId, message.session);
+        this.#peers.join(message.viewerId, message.session, message.restart);
         this.#countViewers(message.viewerCount);
         return this.#emitViewer("viewer-joined", message.viewerId);
       case "viewer-left":

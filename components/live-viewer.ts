@@ -241,9 +241,14 @@ export class LiveViewer extends StreamElement {
     }
   }
 
-  protected override joinFields(): Pick<JoinStream, "session"> {
+  protected override joinFields(): Pick<JoinStream, "session" | "restart"> {
     const { session } = this.#peer;
-    return session ? { session } : {};
+    if (!session) return {};
+    // Restart only with a reason: a restart is not free (Firefox sometimes
+    // gets no media after one), and a deploy changes no path.
+    const restart = this.#machine.facts.frames === "stalled" ||
+      this.session.networkSuspect;
+    return restart ? { session, restart } : { session };
   }
 
   protected override onNetworkChange(): void {

@@ -56,6 +56,7 @@ export class SignalingClient {
   /** A pong (or, while connecting, the welcome) must come before this. */
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #clientId: string | undefined;
+  #lostBy: "silent" | "closed" | undefined;
 
   constructor(options: SignalingClientOptions) {
     this.#options = options;
@@ -68,6 +69,15 @@ export class SignalingClient {
   /** This connection's id from the server's `welcome`. */
   get clientId(): string | undefined {
     return this.#clientId;
+  }
+
+  /**
+   * How the last socket was lost: `silent` (no pong, no welcome, or dropped
+   * on request: our network may have changed) or `closed` (the server or
+   * the network closed it: a restart, a deploy).
+   */
+  get lostBy(): "silent" | "closed" | undefined {
+    return this.#lostBy;
   }
 
   start(): void {
@@ -97,14 +107,14 @@ export class SignalingClient {
     }
     if (this.#state !== "open" || !this.send({ type: "ping" })) return;
     clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => this.#lost(), timeoutMs);
+    this.#deadline = setTimeout(() => this.#lost("silent"), timeoutMs);
   }
 
   /** Drops the current socket and reconnects at once (tests, network change). */
   reconnectNow(): void {
     if (this.#state === "closed") return;
     this.#attempt = 0;
-    this.#lost();
+    this.#lost("silent");
   }
 
   #connect(): void {
@@ -116,13 +126,13 @@ export class SignalingClient {
     } catch {
       // A malformed URL will not get better by retrying soon, but may be fixed
       // by the page; the backoff keeps this cheap.
-      this.#lost();
+      this.#lost("closed");
       return;
     }
     this.#socket = socket;
     // A connect stuck on a dead path (SYNs unanswered) would wait minutes.
     this.#deadline = setTimeout(
-      () => this.#lost(),
+      () => this.#lost("silent"),
       this.#options.connectTimeoutMs ?? 10_000,
     );
     socket.addEventListener("message", (event) => {
@@ -143,13 +153,14 @@ export class SignalingClient {
       this.#options.onMessage(message);
     });
     socket.addEventListener("close", () => {
-      if (socket === this.#socket) this.#lost();
+      if (socket === this.#socket) this.#lost("closed");
     });
   }
 
   /** The socket is gone or presumed dead: schedule the next attempt. */
-  #lost(): void {
+  #lost(cause: "silent" | "closed"): void {
     if (this.#state === "closed") return;
+    this.#lostBy = cause;
     this.#setState("waiting");
   }
 
@@ -200,7 +211,7 @@ export class SignalingClient {
     const timeout = this.#options.pongTimeoutMs ?? 5_000;
     this.#pingTimer = setInterval(() => {
       if (!this.send({ type: "ping" }) || this.#deadline) return;
-      this.#deadline = setTimeout(() => this.#lost(), timeout);
+      this.#deadline = setTimeout(() => this.#lost("silent"), timeout);
     }, interval);
   }
 

@@ -81,7 +81,7 @@ export abstract class StreamElement extends LitElement {
   protected onNetworkChange(): void {}
 
   /** Extra `join-stream` fields: the viewer says which connection it holds. */
-  protected joinFields(): Pick<JoinStream, "session"> {
+  protected joinFields(): Pick<JoinStream, "session" | "restart"> {
     return {};
   }
 }

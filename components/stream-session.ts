@@ -82,8 +82,8 @@ export interface StreamSessionOptions {
   onError(error: SessionError): void;
   /** The device is back online: connections may need an ICE restart. */
   onNetworkChange?(): void;
-  /** Extra fields for `join-stream` (the viewer's `session`). */
-  joinFields?(): Pick<JoinStream, "session">;
+  /** Extra fields for `join-stream` (the viewer's `session` and `restart`). */
+  joinFields?(): Pick<JoinStream, "session" | "restart">;
   /** Backoff and ping timing, for tests. */
   signaling?: Pick<
     SignalingClientOptions,
@@ -136,6 +136,14 @@ export class StreamSession implements ReactiveController, PeerLink {
 
   get connected(): boolean {
     return this.signalingState === "open";
+  }
+
+  /**
+   * Our last socket went silent rather than closed: our own network may
+   * have changed, so our connections may need new ICE candidates.
+   */
+  get networkSuspect(): boolean {
+    return this.#signaling?.lostBy === "silent";
   }
 
   /** The server kept our client id on this connection (a resume claim it honoured). */

@@ -53,6 +53,11 @@ export interface JoinStream {
    * connection, or restarts its ICE, instead of building a new one.
    */
   session?: string;
+  /**
+   * With `session`: the path of that connection may have changed (the
+   * picture froze, or this client's own socket timed out): restart its ICE.
+   */
+  restart?: boolean;
 }
 
 /** Leaves `streamId`, whichever role this connection has in it (addition). */
@@ -163,6 +168,8 @@ export interface ViewerJoined {
   viewerCount: number;
   /** The viewer's `join-stream.session`: the connection it still holds. */
   session?: string;
+  /** The viewer's `join-stream.restart`: that connection needs an ICE restart. */
+  restart?: boolean;
 }
 
 /** To the broadcaster: a viewer left or dropped; close its connection. */

@@ -70,12 +70,16 @@ export function validateClientMessage(value: unknown): ParseResult {
     case "join-stream":
       message = withOptional(
         withOptional(
-          { type, streamId: fields.streamId() },
-          "token",
-          fields.token(),
+          withOptional(
+            { type, streamId: fields.streamId() },
+            "token",
+            fields.token(),
+          ),
+          "session",
+          fields.session(),
         ),
-        "session",
-        fields.session(),
+        "restart",
+        fields.flag("restart"),
       );
       break;
     case "leave-stream":
@@ -265,6 +269,22 @@ class FieldReader {
       );
     }
     return value;
+  }
+
+  /** An optional boolean; only `true` is kept (absent means false). */
+  flag(name: string): true | undefined {
+    const value = this.#record[name];
+    if (value === undefined || value === null || value === false) {
+      return undefined;
+    }
+    if (value !== true) {
+      return this.#fail(
+        "invalid-field",
+        `\`${name}\` must be a boolean`,
+        undefined,
+      );
+    }
+    return true;
   }
 
   nonce(name: string): string | number | undefined {

@@ -252,9 +252,7 @@ export class SignalingRouter {
       return this.#refuseEntry(peer, streamId, role, decision.error);
     }
     if (role === "broadcaster") this.#announce(peer, streamId, decision);
-    else {
-      this.#join(peer, streamId, decision, (message as JoinStream).session);
-    }
+    else this.#join(peer, message as JoinStream, decision);
   }
 
   /** A refused announce or join: the error, and a line in the audit trail. */
@@ -335,12 +333,8 @@ export class SignalingRouter {
     }
   }
 
-  #join(
-    peer: Peer,
-    streamId: string,
-    admitted: Admitted,
-    session: string | undefined,
-  ): void {
+  #join(peer: Peer, message: JoinStream, admitted: Admitted): void {
+    const { streamId, session, restart } = message;
     const current = this.#registry.membershipOf(peer.id);
     const again = current?.role === "viewer" &&
       current.room.streamId === streamId;
@@ -371,6 +365,7 @@ export class SignalingRouter {
         viewerId: peer.id,
         viewerCount: joined.viewers.size,
         ...(session ? { session } : {}),
+        ...(session && restart ? { restart } : {}),
       });
     }
     peer.send({

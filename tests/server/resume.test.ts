@@ -301,3 +301,33 @@ Deno.test("the claim's MAC is HMAC-SHA256 (RFC 2104) under a key derived from th
   );
   assert.match(claim, /^1~client_abcdefghijkl~b~\d+~order-1~/);
 });
+
+Deno.test("join-stream's restart reaches the broadcaster with the session it names, and must be a boolean", async () => {
+  await using t = await secured();
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const viewer = await t.connect();
+  viewer.send({
+    type: "join-stream",
+    streamId: "s",
+    session: "42",
+    restart: true,
+  });
+  const joined = await broadcaster.next("viewer-joined");
+  assert.deepEqual([joined.session, joined.restart], ["42", true]);
+  await viewer.next("join-accepted");
+  // Without a session there is no connection to restart.
+  viewer.send({ type: "join-stream", streamId: "s", restart: true });
+  assert.equal((await broadcaster.next("viewer-joined")).restart, undefined);
+  await viewer.next("join-accepted");
+  viewer.send({
+    type: "join-stream",
+    streamId: "s",
+    session: "42",
+    restart: "yes",
+  });
+  const error = await viewer.next("error");
+  assert.equal(error.code, "invalid-field");
+  assert.match(error.message, /restart/);
+});
