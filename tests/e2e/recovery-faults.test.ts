@@ -61,10 +61,13 @@ Deno.test({
         await steady(lab);
       });
     }
-    // Everyone back in the stream, and no one twice.
-    const health = await lab.healthWhen((h) => h.viewers === 2);
+    // Everyone back in the stream, and no one twice (no leftover sockets,
+    // no second stream).
+    const health = await lab.healthWhen((h) =>
+      h.viewers === 2 && h.liveStreams === 1
+    );
     assert.equal(health.connections, 3);
-    assert.equal(health.liveStreams, 1);
+    assert.equal(health.streams, 1);
   },
 });
 
@@ -93,8 +96,10 @@ Deno.test({
     await steady(lab);
     const deploy = FAULTS.find((f) => f.name.includes("SIGTERM"))!;
     assertRecovered(await measure(lab, deploy), { maxGapMs: 1_000 });
-    const health = await lab.healthWhen((h) => h.viewers === 1);
+    const health = await lab.healthWhen((h) =>
+      h.viewers === 1 && h.liveStreams === 1
+    );
     assert.equal(health.connections, 2);
-    assert.equal(health.liveStreams, 1);
+    assert.equal(health.streams, 1);
   },
 });
