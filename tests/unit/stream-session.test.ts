@@ -271,7 +271,7 @@ Deno.test("a refusal that only concerns one message is logged, nothing else", as
   assert.equal(socket.readyState, FakeSocket.OPEN);
 });
 
-Deno.test("turn refused: relay-only viewer fails, relay-only broadcaster shows it, policy all only reports", async () => {
+Deno.test("turn refused: relay-only viewer fails, relay-only broadcaster shows it, policy all only reports", () => {
   using _socket = installFakeSocket();
   const cases = [
     { role: "viewer", policy: "relay", fatal: true, shown: false },
@@ -405,7 +405,7 @@ Deno.test("the viewer's join names the connection it holds", async () => {
   });
 });
 
-Deno.test("a broadcaster's socket pings every 2 s; a viewer's every 10 s", async () => {
+Deno.test("a broadcaster's socket pings every 2 s; a viewer's every 10 s", () => {
   using _socket = installFakeSocket();
   using clock = fakeClock();
   for (
