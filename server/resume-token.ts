@@ -58,6 +58,11 @@ export class ResumeTokens {
     this.#ttlSeconds = ttlSeconds;
   }
 
+  /** How long a claim is valid. */
+  get ttlSeconds(): number {
+    return this.#ttlSeconds;
+  }
+
   issue(
     claims: Omit<ResumeClaims, "exp">,
     now: number = Date.now(),

@@ -58,6 +58,11 @@ export class SignalingRouter {
     string,
     { peer: Peer; timer: ReturnType<typeof setTimeout> }
   >();
+  /** The claim each connection was last given (see #resumeFor). */
+  #claims = new WeakMap<
+    Peer,
+    { claim: string; streamId: string; role: Role; freshUntil: number }
+  >();
   /** Shutting down: a closing socket is nobody leaving. */
   #draining = false;
 
@@ -187,15 +192,32 @@ export class SignalingRouter {
     this.#grace.delete(clientId);
   }
 
-  /** A resume claim for `peer`'s place, when it holds one. */
+  /**
+   * A resume claim for `peer`'s place, when it holds one. Pongs (every 2 s
+   * from a broadcaster) and repeated joins reuse it until half its lifetime
+   * has passed: signing is the costly part.
+   */
   #resumeFor(peer: Peer): string | undefined {
     const membership = this.#registry.membershipOf(peer.id);
     if (!membership || this.#registry.peerOf(peer.id) !== peer) return;
-    return this.#resumeTokens.issue({
-      clientId: peer.id,
-      streamId: membership.room.streamId,
+    const { streamId } = membership.room;
+    const now = Date.now();
+    const held = this.#claims.get(peer);
+    if (
+      held?.streamId === streamId && held.role === membership.role &&
+      now < held.freshUntil
+    ) return held.claim;
+    const claim = this.#resumeTokens.issue(
+      { clientId: peer.id, streamId, role: membership.role },
+      now,
+    );
+    this.#claims.set(peer, {
+      claim,
+      streamId,
       role: membership.role,
+      freshUntil: now + this.#resumeTokens.ttlSeconds * 500,
     });
+    return claim;
   }
 
   /** Sends an `error` and counts it. */

@@ -331,3 +331,16 @@ Deno.test("join-stream's restart reaches the broadcaster with the session it nam
   assert.equal(error.code, "invalid-field");
   assert.match(error.message, /restart/);
 });
+
+Deno.test("pongs reuse a claim until half its lifetime has passed; another stream gets its own", async () => {
+  await using t = await secured({ resumeTtlSeconds: 120 });
+  const client = await t.connect();
+  client.send({ type: "join-stream", streamId: "s" });
+  const first = claimOf(await client.next("join-accepted"));
+  client.send({ type: "ping" });
+  assert.equal(claimOf(await client.next("pong")), first);
+  client.send({ type: "join-stream", streamId: "other" });
+  const other = claimOf(await client.next("join-accepted"));
+  assert.notEqual(other, first);
+  assert.match(other, /~other~/);
+});
