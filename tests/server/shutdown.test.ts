@@ -4,6 +4,7 @@
  * open-development-mode warning only without a secret.
  */
 import assert from "node:assert/strict";
+import { splitLines } from "../e2e/support/lines.ts";
 import { TestClient } from "./test-client.ts";
 
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
@@ -26,17 +27,6 @@ async function startProcess(env: Record<string, string> = {}) {
       return { child, reader, port: entry.port as number };
     }
   }
-}
-
-function splitLines(): TransformStream<string, string> {
-  let rest = "";
-  return new TransformStream({
-    transform(chunk, controller) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const part of parts) if (part) controller.enqueue(part);
-    },
-  });
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

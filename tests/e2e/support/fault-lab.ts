@@ -13,6 +13,7 @@ import {
   FIREFOX_PREFS,
 } from "../../../scripts/browsers.ts";
 import { broadcasterPage, viewerPage } from "./lab-pages.ts";
+import { splitLines } from "./lines.ts";
 import { type Host, TestNetwork } from "./test-network.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -23,7 +24,7 @@ export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
 
 export interface LabEvent {
   t: number;
-  kind: "pc" | "ice" | "net" | "decoded" | "state" | "frame" | "error";
+  kind: "pc" | "ice" | "net" | "state" | "frame" | "error";
   state?: string;
   code?: string;
 }
@@ -348,15 +349,4 @@ async function untilLine(
       keep(value);
     }
   })();
-}
-
-function splitLines(): TransformStream<string, string> {
-  let rest = "";
-  return new TransformStream({
-    transform(chunk, controller) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const part of parts) if (part) controller.enqueue(part);
-    },
-  });
 }

@@ -21,7 +21,6 @@ const REPORTER = `
   window.RTCPeerConnection = class extends Original {
     constructor(config) {
       super(config);
-      window.labPcs = [...(window.labPcs ?? []), this];
       push({ kind: "pc" });
       this.addEventListener("connectionstatechange", () =>
         push({ kind: "ice", state: this.connectionState }));
@@ -88,16 +87,6 @@ export function viewerPage(page: LabPage): string {
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
-  setInterval(async () => {
-    const pc = window.labPcs?.at(-1);
-    if (!pc || pc.signalingState === "closed") return;
-    const report = await pc.getStats();
-    report.forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") {
-        labPush({ kind: "decoded", state: [s.bytesReceived, s.framesReceived, s.framesDecoded, s.keyFramesDecoded, s.pliCount, s.firCount, s.nackCount].join(" ") });
-      }
-    });
-  }, 1000);
 </script>`;
 }
 
@@ -109,19 +98,5 @@ export function broadcasterPage(page: LabPage): string {
   signaling-url="${page.signalingUrl}" ice-servers="[]" autostart
   video-width="640" video-height="480"></live-broadcaster>
 <script type="module">${watch("live-broadcaster")}
-  setInterval(async () => {
-    for (const pc of window.labPcs ?? []) {
-      if (pc.signalingState === "closed") continue;
-      const report = await pc.getStats();
-      report.forEach((s) => {
-        if (s.type === "outbound-rtp" && s.kind === "video") {
-          labPush({ kind: "decoded", state: [s.bytesSent, s.framesEncoded, s.framesSent, s.qualityLimitationReason, s.targetBitrate, s.pliCount, s.active].join("/") });
-        }
-        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
-          labPush({ kind: "decoded", state: "pair " + s.availableOutgoingBitrate + " " + s.bytesSent });
-        }
-      });
-    }
-  }, 1000);
 </script>`;
 }
