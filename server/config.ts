@@ -66,7 +66,7 @@ export interface ServerConfig {
    * restart.
    */
   resumeSecret: string | undefined;
-  /** Lifetime of a resume claim; clients get a fresh one with every pong. */
+  /** Lifetime of a resume claim; pongs renew it once half of it has passed. */
   resumeTtlSeconds: number;
   /**
    * How long a client whose socket dropped without a goodbye keeps its place
