@@ -53,6 +53,7 @@ export interface ErrorRule {
 const FAIL = { do: "fail" } as const;
 const WARN = { do: "warn" } as const;
 const RENEW = { do: "renew-token" } as const;
+const QUIET_RETRY = { do: "retry", afterMs: 2_000, shown: false } as const;
 /** A broadcaster refused for now (often its own stale session) asks again. */
 const RETAKE = { do: "retry", afterMs: 5_000, shown: true } as const;
 
@@ -131,6 +132,8 @@ export const ERROR_POLICY = {
     { do: "relay-only", then: "fail" },
   ),
   "missing-stream-id": rule("missingStreamId", FAIL),
+  // A cluster node lost Redis for a moment: ask again, say nothing yet.
+  "cluster-unavailable": rule("signalingUnavailable", QUIET_RETRY),
 } satisfies Record<Exclude<LiveErrorCode, LoggedCode>, ErrorRule>;
 
 /** The rule for `code`: its row, or logged (a {@link LoggedCode}, or unknown). */

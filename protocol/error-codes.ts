@@ -59,6 +59,12 @@ export const ERROR_CODES = [
    * stream or role than it was issued for (the socket is then closed, 4003).
    */
   "resume-refused",
+  /**
+   * The server cannot reach the store its cluster shares (REDIS_URL) right
+   * now: the message was not acted on; the connection stays. Try again
+   * shortly (the elements retry a join or announce after 2 s).
+   */
+  "cluster-unavailable",
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

@@ -73,6 +73,15 @@ export interface ServerConfig {
    * before its peers are told it left; 0 = told at once.
    */
   reconnectGraceMs: number;
+  /**
+   * Redis shared by every node (redis:// or rediss://, credentials in the
+   * URL); unset = one process, everything in memory.
+   */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel, so clusters can share a Redis. */
+  redisKeyPrefix: string;
+  /** A node silent this long is taken for dead and its members freed. */
+  nodeTtlMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -108,6 +117,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   resumeSecret: undefined,
   resumeTtlSeconds: 120,
   reconnectGraceMs: 5_000,
+  redisUrl: undefined,
+  redisKeyPrefix: "lw:",
+  nodeTtlMs: 5_000,
 };
 
 /** Environment variable for each numeric setting. */
@@ -132,6 +144,7 @@ export const ENV_NAMES = {
   turnTtlSeconds: "TURN_TTL_SECONDS",
   resumeTtlSeconds: "RESUME_TTL_SECONDS",
   reconnectGraceMs: "RECONNECT_GRACE_MS",
+  nodeTtlMs: "NODE_TTL_MS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -164,6 +177,7 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   turnTtlSeconds: 60,
   resumeTtlSeconds: 10,
   reconnectGraceMs: 0,
+  nodeTtlMs: 300,
 };
 
 /**
@@ -223,6 +237,7 @@ export function loadConfig(
     );
   }
   readSecurity(env, config, problems);
+  readCluster(env, config, problems);
   if (problems.length > 0) {
     throw new Error(`Invalid configuration: ${problems.join("; ")}`);
   }
@@ -288,5 +303,33 @@ function readSecurity(
   config.stunUrls = list(env.STUN_URLS);
   if (Boolean(config.turnUrls) !== Boolean(config.turnSecret)) {
     problems.push("TURN_URLS and TURN_SECRET go together");
+  }
+}
+
+function readCluster(
+  env: Readonly<Record<string, string | undefined>>,
+  config: ServerConfig,
+  problems: string[],
+): void {
+  const url = env.REDIS_URL?.trim();
+  if (url) {
+    const protocol = URL.canParse(url) ? new URL(url).protocol : "";
+    if (protocol !== "redis:" && protocol !== "rediss:") {
+      problems.push(
+        `REDIS_URL must be a redis:// or rediss:// URL, got ${
+          JSON.stringify(url.replace(/\/\/[^@/]*@/, "//…@"))
+        }`,
+      );
+    } else config.redisUrl = url;
+  }
+  const prefix = env.REDIS_KEY_PREFIX;
+  if (prefix !== undefined && prefix !== "") {
+    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(prefix)) {
+      problems.push(
+        `REDIS_KEY_PREFIX must be 1-32 characters of [A-Za-z0-9_.:-], got ${
+          JSON.stringify(prefix)
+        }`,
+      );
+    } else config.redisKeyPrefix = prefix;
   }
 }

@@ -108,6 +108,18 @@ export class Connection implements Peer {
     );
   }
 
+  /**
+   * Holds this client's messages until `step` settles (a resume being
+   * checked in the cluster store): they are handled after it, in order.
+   */
+  holdUntil(step: Promise<unknown>): void {
+    this.#waiting = true;
+    step.catch(() => {}).finally(() => {
+      this.#waiting = false;
+      this.#drain();
+    });
+  }
+
   /** Sends unless closed; drops the client if its outbound queue is too long. */
   send(message: ServerMessage): void {
     this.sendRaw(JSON.stringify(message));

@@ -8,6 +8,11 @@ export interface HttpHandlerOptions {
   metrics: Metrics;
   gauges(): Gauges;
   /**
+   * Whether this node can serve (a cluster node needs Redis), and what
+   * /healthz adds about it (node id, Redis state).
+   */
+  health(): { ready: boolean; details: Record<string, unknown> };
+  /**
    * Whether this upgrade may proceed: true, or the HTTP refusal (403 for a
    * foreign Origin, 429 per IP, 503 at capacity or while shutting down).
    */
@@ -43,14 +48,20 @@ export function createHttpHandler(
           clientAddress(request, info, trustProxy),
           options,
         );
-      case "/healthz":
-        return getOnly(request) ?? json(200, {
-          status: "ok",
+      case "/healthz": {
+        const refused = getOnly(request);
+        if (refused) return refused;
+        // Not ready = 503, so a load balancer sends new clients elsewhere.
+        const { ready, details } = options.health();
+        return json(ready ? 200 : 503, {
+          status: ready ? "ok" : "unavailable",
           uptimeSeconds: Math.round(
             (performance.now() - options.startedAt) / 1000,
           ),
+          ...details,
           ...options.gauges(),
         });
+      }
       case "/metrics":
         return getOnly(request) ??
           new Response(options.metrics.render(options.gauges()), {

@@ -10,6 +10,8 @@ export interface Gauges {
   streams: number;
   liveStreams: number;
   viewers: number;
+  /** With REDIS_URL: whether this node can use Redis (1) or not (0). */
+  storeUp?: number;
 }
 
 /** Why the server itself closed a connection. */
@@ -20,7 +22,9 @@ export type DropReason =
   | "replaced"
   | "resumed"
   | "resume-mismatch"
-  | "shutdown";
+  | "shutdown"
+  /** Cluster mode: this node lost its place in the cluster (Redis). */
+  | "cluster-lost";
 
 export class Metrics {
   connectionsAccepted = 0;
@@ -33,11 +37,29 @@ export class Metrics {
   sessionsResumed = 0;
   /** Members whose socket dropped and who were not back within the grace period. */
   graceExpired = 0;
+  /** Cluster mode: envelopes published to other nodes, received, lost on publish. */
+  clusterSent = 0;
+  clusterReceived = 0;
+  clusterLost = 0;
+  /** Cluster mode: Redis reconnection attempts. */
+  redisReconnects = 0;
+  /** Cluster mode: dead nodes this node reaped. */
+  clusterNodesReaped = 0;
+  /** Cluster mode: times this node found its registration gone. */
+  clusterRegistrationsLost = 0;
+  #redisRoundTripSum = 0;
+  #redisRoundTripCount = 0;
   readonly errors = new Map<ErrorCode, number>();
   readonly drops = new Map<DropReason, number>();
 
   countError(code: ErrorCode): void {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
+  /** One heartbeat's round trip to Redis, in milliseconds. */
+  observeRedisRoundTrip(ms: number): void {
+    this.#redisRoundTripSum += ms / 1000;
+    this.#redisRoundTripCount++;
   }
 
   countDrop(reason: DropReason): void {
@@ -46,9 +68,9 @@ export class Metrics {
 
   render(gauges: Gauges): string {
     const lines: string[] = [];
-    const metric = (
+    const metric: Emit = (
       name: string,
-      type: "gauge" | "counter",
+      type: "gauge" | "counter" | "summary",
       help: string,
       samples: [labels: string, value: number][],
     ) => {
@@ -129,6 +151,7 @@ export class Metrics {
       "Connections the server closed, by reason",
       labelled("reason", this.drops),
     );
+    if (gauges.storeUp !== undefined) this.#renderCluster(metric, gauges);
     const memory = Deno.memoryUsage();
     metric(
       "process_resident_memory_bytes",
@@ -142,7 +165,66 @@ export class Metrics {
     ]]);
     return lines.join("\n") + "\n";
   }
+
+  #renderCluster(metric: Emit, gauges: Gauges): void {
+    metric("live_redis_up", "gauge", "Whether this node can use Redis", [[
+      "",
+      gauges.storeUp ?? 0,
+    ]]);
+    metric(
+      "live_redis_roundtrip_seconds",
+      "summary",
+      "Heartbeat round trips to Redis",
+      [
+        ["_sum", this.#redisRoundTripSum],
+        ["_count", this.#redisRoundTripCount],
+      ],
+    );
+    metric(
+      "live_redis_reconnects_total",
+      "counter",
+      "Reconnection attempts to Redis",
+      [["", this.redisReconnects]],
+    );
+    metric(
+      "live_cluster_messages_sent_total",
+      "counter",
+      "Frames published for clients on other nodes",
+      [["", this.clusterSent]],
+    );
+    metric(
+      "live_cluster_messages_received_total",
+      "counter",
+      "Frames received from other nodes for this node's clients",
+      [["", this.clusterReceived]],
+    );
+    metric(
+      "live_cluster_messages_lost_total",
+      "counter",
+      "Frames for other nodes that could not be published (Redis unreachable)",
+      [["", this.clusterLost]],
+    );
+    metric(
+      "live_cluster_nodes_reaped_total",
+      "counter",
+      "Dead nodes whose members this node freed",
+      [["", this.clusterNodesReaped]],
+    );
+    metric(
+      "live_cluster_registrations_lost_total",
+      "counter",
+      "Times this node found itself forgotten by the cluster and closed its sockets",
+      [["", this.clusterRegistrationsLost]],
+    );
+  }
 }
+
+type Emit = (
+  name: string,
+  type: "gauge" | "counter" | "summary",
+  help: string,
+  samples: [labels: string, value: number][],
+) => void;
 
 function labelled(
   label: string,

@@ -1,7 +1,13 @@
 /**
  * The routing rules of the seed protocol plus our additions, and the role
- * checks around them. Roles come from the registry, never from the message:
+ * checks around them. Roles come from the directory, never from the message:
  * a viewer's answer goes only to its own broadcaster, under its real id.
+ *
+ * The router keeps no room state: the {@link Directory} (in memory, or in
+ * Redis for a cluster) does, and answers each step atomically. The router
+ * keeps only what is about this node's own sockets: which connection is each
+ * local client's current one, the places they hold (for resume claims and
+ * gauges), and the grace timers of dropped ones.
  */
 import type {
   BroadcasterReady,
@@ -18,15 +24,22 @@ import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
 import type { ResumeClaims, ResumeTokens } from "./resume-token.ts";
-import type {
-  Membership,
-  Role,
-  Room,
-  StreamRegistry,
-} from "./stream-registry.ts";
+import {
+  type Departure,
+  type Directory,
+  type Eventually,
+  type Role,
+  type Route,
+  type Seat,
+  StoreUnavailable,
+  then,
+} from "./directory.ts";
+import type { Delivery, Envelope } from "./delivery.ts";
 
 export interface RouterOptions {
-  registry: StreamRegistry;
+  directory: Directory;
+  /** How seats on other nodes are reached (`LOCAL_DELIVERY` for one process). */
+  delivery: Delivery;
   metrics: Metrics;
   logger: Logger;
   admission: Admission;
@@ -44,8 +57,22 @@ export const RESUMED_CLOSE_CODE = 4002;
 /** Close code for a resume claim used for another stream or role. */
 export const RESUME_MISMATCH_CLOSE_CODE = 4003;
 
+/** A place a local client holds, mirrored from the directory. */
+interface LocalPlace {
+  streamId: string;
+  role: Role;
+}
+
+/** Counts of this node's own members, for /healthz and /metrics. */
+export interface LocalCounts {
+  streams: number;
+  liveStreams: number;
+  viewers: number;
+}
+
 export class SignalingRouter {
-  #registry: StreamRegistry;
+  #directory: Directory;
+  #delivery: Delivery;
   #metrics: Metrics;
   #logger: Logger;
   #admission: Admission;
@@ -53,6 +80,10 @@ export class SignalingRouter {
   #maxViewers: number;
   #resumeTokens: ResumeTokens;
   #graceMs: number;
+  /** Each local client's current connection (a newer one replaces it). */
+  #current = new Map<string, Peer>();
+  /** Places local clients hold, by client id. */
+  #places = new Map<string, LocalPlace>();
   /** Members whose socket dropped, by client id, until they are back or gone. */
   #grace = new Map<
     string,
@@ -63,11 +94,14 @@ export class SignalingRouter {
     Peer,
     { claim: string; streamId: string; role: Role; freshUntil: number }
   >();
+  /** Leaves the store could not take, retried by {@link retryLeaves}. */
+  #unsettled = new Map<string, { node: string; reason: string }>();
   /** Shutting down: a closing socket is nobody leaving. */
   #draining = false;
 
   constructor(options: RouterOptions) {
-    this.#registry = options.registry;
+    this.#directory = options.directory;
+    this.#delivery = options.delivery;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#admission = options.admission;
@@ -77,10 +111,32 @@ export class SignalingRouter {
     this.#graceMs = options.reconnectGraceMs;
   }
 
+  get #node(): string {
+    return this.#delivery.node;
+  }
+
+  /** This node's members by kind (cluster-wide counts live in the store). */
+  localCounts(): LocalCounts {
+    const streams = new Set<string>();
+    let liveStreams = 0;
+    let viewers = 0;
+    for (const { streamId, role } of this.#places.values()) {
+      streams.add(streamId);
+      if (role === "broadcaster") liveStreams++;
+      else viewers++;
+    }
+    return { streams: streams.size, liveStreams, viewers };
+  }
+
+  /** A new connection for `peer.id`: it is the client's current one now. */
+  connected(peer: Peer): void {
+    this.#current.set(peer.id, peer);
+  }
+
   /**
-   * Handles one validated message from `peer`. Returns a promise only while
-   * an admission is being checked; the connection holds back the peer's
-   * later messages until it settles, so order is kept.
+   * Handles one validated message from `peer`. Returns a promise while an
+   * admission or a store step is under way; the connection holds back the
+   * peer's later messages until it settles, so order is kept.
    */
   handle(
     peer: Peer,
@@ -113,6 +169,18 @@ export class SignalingRouter {
     }
   }
 
+  /** An envelope from another node for one of this node's clients. */
+  deliver(envelope: Envelope): void {
+    const peer = this.#current.get(envelope.to);
+    if (envelope.kind === "text") {
+      peer?.sendRaw(envelope.text);
+      return;
+    }
+    if (envelope.text !== undefined) peer?.sendRaw(envelope.text);
+    this.#forget(envelope.to);
+    peer?.close(envelope.code, envelope.reason, envelope.why);
+  }
+
   /**
    * `peer`'s socket closed. After a goodbye (a clean close, or one the
    * server made) its peers are told at once; after a drop it keeps its place
@@ -122,8 +190,10 @@ export class SignalingRouter {
    */
   disconnected(peer: Peer, cause: string, goodbye: boolean): void {
     if (this.#draining) return;
-    if (goodbye || this.#graceMs === 0) return this.leave(peer, cause);
-    if (this.#registry.peerOf(peer.id) !== peer) return;
+    if (this.#current.get(peer.id) !== peer) return;
+    if (goodbye || this.#graceMs === 0 || !this.#places.has(peer.id)) {
+      return this.leave(peer, cause);
+    }
     const timer = setTimeout(() => {
       this.#grace.delete(peer.id);
       this.#metrics.graceExpired++;
@@ -133,21 +203,35 @@ export class SignalingRouter {
   }
 
   /**
-   * A new connection of a client that held `claims`' place: it takes the
-   * place (its stale socket, if any, is closed by the caller). Returns
-   * whether there was a place to take; after a restart there is none, and
-   * the client's next announce or join makes it anew under the same id.
+   * A new connection of a client that held `claims`' place, here or on
+   * another node: it takes the place (its stale socket is closed, here by
+   * the caller, elsewhere by that node). Resolves to whether there was a
+   * place to take; after a restart there is none, and the client's next
+   * announce or join makes it anew under the same id.
    */
-  resume(peer: Peer, claims: ResumeClaims): boolean {
-    const membership = this.#registry.membershipOf(peer.id);
-    if (
-      membership?.role !== claims.role ||
-      membership.room.streamId !== claims.streamId
-    ) return false;
-    this.#endGrace(peer.id);
-    this.#registry.replacePeer(peer);
-    this.#metrics.sessionsResumed++;
-    return true;
+  resume(peer: Peer, claims: ResumeClaims): Eventually<boolean> {
+    const claimed = { streamId: claims.streamId, role: claims.role };
+    return then(
+      this.#directory.resume(peer.id, claimed, this.#node),
+      (previous) => {
+        if (previous === undefined) return false;
+        this.#endGrace(peer.id);
+        if (this.#current.get(peer.id) === peer) {
+          this.#places.set(peer.id, claimed);
+        }
+        if (previous !== this.#node) {
+          this.#delivery.toNode(previous, {
+            kind: "evict",
+            to: peer.id,
+            code: RESUMED_CLOSE_CODE,
+            reason: "Resumed on a new connection",
+            why: "resumed",
+          });
+        }
+        this.#metrics.sessionsResumed++;
+        return true;
+      },
+    );
   }
 
   /** The server is shutting down: no leave is announced, no timer left. */
@@ -156,35 +240,101 @@ export class SignalingRouter {
     for (const id of [...this.#grace.keys()]) this.#endGrace(id);
   }
 
-  /** Removes `peer` from whatever it joined. Safe to call more than once. */
+  /**
+   * This node lost its place in the cluster (the store forgot it): every
+   * local client is forgotten without a departure, since the store no
+   * longer lists them; the caller closes their sockets.
+   */
+  forgetAll(): void {
+    for (const id of [...this.#current.keys()]) this.#forget(id);
+    this.#unsettled.clear();
+  }
+
+  /** Members another node's death freed (this node reaped it): tell their peers. */
+  tellDepartures(departures: readonly Departure[], reason: string): void {
+    for (const departure of departures) {
+      this.#tellDeparture(departure, reason);
+    }
+  }
+
+  /** Removes `peer` from whatever it joined, for good. Safe to call more than once. */
   leave(peer: Peer, reason: string): void {
     if (this.#grace.get(peer.id)?.peer === peer) this.#endGrace(peer.id);
     // A client back on a new connection holds the place now, not this one.
-    if (this.#registry.peerOf(peer.id) !== peer) return;
-    const membership = this.#registry.remove(peer.id);
-    if (!membership) return;
-    const { room, role, identity } = membership;
+    if (this.#current.get(peer.id) !== peer) return;
+    this.#current.delete(peer.id);
+    this.#vacate(peer.id, reason);
+  }
+
+  /** Leaves the store refused during an outage, tried again now it is back. */
+  retryLeaves(): void {
+    for (const [id, { node, reason }] of [...this.#unsettled]) {
+      this.#unsettled.delete(id);
+      this.#vacateAs(id, node, reason);
+    }
+  }
+
+  /** Frees `clientId`'s place in the directory and tells its peers. */
+  #vacate(clientId: string, reason: string): void {
+    if (!this.#places.delete(clientId) && !this.#delivery.clustered) {
+      // In memory the mirror is exact: no place, nothing to free.
+      return;
+    }
+    this.#vacateAs(clientId, this.#node, reason);
+  }
+
+  #vacateAs(clientId: string, node: string, reason: string): void {
+    const settled = this.#guard(
+      () => this.#directory.leave(clientId, node),
+      (departure) => {
+        if (departure) this.#tellDeparture(departure, reason);
+      },
+    );
+    settled?.catch(() => this.#unsettled.set(clientId, { node, reason }));
+  }
+
+  /** The audit line and the messages for one member's departure. */
+  #tellDeparture(departure: Departure, reason: string): void {
+    const { clientId, place } = departure;
     this.#audit.record({
       kind: "left",
-      clientId: peer.id,
-      streamId: room.streamId,
-      role,
-      subject: identity?.subject,
-      name: identity?.name,
+      clientId,
+      streamId: place.streamId,
+      role: place.role,
+      subject: place.identity?.subject,
+      name: place.identity?.name,
       reason,
     });
-    if (role === "broadcaster") {
-      for (const viewer of room.viewers.values()) {
-        viewer.send({ type: "broadcaster-left", streamId: room.streamId });
-      }
-    } else if (room.broadcaster) {
-      room.broadcaster.send({
-        type: "viewer-left",
-        streamId: room.streamId,
-        viewerId: peer.id,
-        viewerCount: room.viewers.size,
+    if (place.role === "broadcaster") {
+      const text = JSON.stringify({
+        type: "broadcaster-left",
+        streamId: place.streamId,
       });
+      for (const viewer of departure.viewers) this.#sendTo(viewer, text);
+    } else if (departure.broadcaster) {
+      this.#sendTo(
+        departure.broadcaster,
+        JSON.stringify({
+          type: "viewer-left",
+          streamId: place.streamId,
+          viewerId: clientId,
+          viewerCount: departure.viewerCount,
+        }),
+      );
     }
+  }
+
+  /** Sends a server message's JSON to a seat, here or on its node. */
+  #sendTo(seat: Seat, text: string): void {
+    if (seat.node === this.#node) this.#current.get(seat.id)?.sendRaw(text);
+    else this.#delivery.toNode(seat.node, { kind: "text", to: seat.id, text });
+  }
+
+  /** Forgets a local client without any departure (its place is gone or moved). */
+  #forget(clientId: string): void {
+    this.#endGrace(clientId);
+    this.#current.delete(clientId);
+    this.#places.delete(clientId);
   }
 
   #endGrace(clientId: string): void {
@@ -193,28 +343,45 @@ export class SignalingRouter {
   }
 
   /**
+   * Runs one directory step and then `next`, synchronously when the step is
+   * (in memory). A failed step is logged; the returned promise rejects so
+   * the caller can refuse or retry.
+   */
+  #guard<T>(
+    step: () => Eventually<T>,
+    next: (value: T) => void,
+  ): Promise<void> | undefined {
+    const value = step();
+    if (!(value instanceof Promise)) return void next(value);
+    return value.then(next, (error) => {
+      this.#logger.warn("store-step-failed", { error: String(error) });
+      throw error;
+    });
+  }
+
+  /**
    * A resume claim for `peer`'s place, when it holds one. Pongs (every 2 s
    * from a broadcaster) and repeated joins reuse it until half its lifetime
    * has passed: signing is the costly part.
    */
   #resumeFor(peer: Peer): string | undefined {
-    const membership = this.#registry.membershipOf(peer.id);
-    if (!membership || this.#registry.peerOf(peer.id) !== peer) return;
-    const { streamId } = membership.room;
+    const place = this.#places.get(peer.id);
+    if (!place || this.#current.get(peer.id) !== peer) return;
+    const { streamId, role } = place;
     const now = Date.now();
     const held = this.#claims.get(peer);
     if (
-      held?.streamId === streamId && held.role === membership.role &&
+      held?.streamId === streamId && held.role === role &&
       now < held.freshUntil
     ) return held.claim;
     const claim = this.#resumeTokens.issue(
-      { clientId: peer.id, streamId, role: membership.role },
+      { clientId: peer.id, streamId, role },
       now,
     );
     this.#claims.set(peer, {
       claim,
       streamId,
-      role: membership.role,
+      role,
       freshUntil: now + this.#resumeTokens.ttlSeconds * 500,
     });
     return claim;
@@ -230,6 +397,16 @@ export class SignalingRouter {
         ? { type: "error", code, message }
         : { type: "error", code, message, inReplyTo },
     );
+  }
+
+  /** A store step for `peer`'s message failed: say so, keep the connection. */
+  #storeFailed(peer: Peer, inReplyTo: string): void {
+    this.refuse(peer, {
+      code: "cluster-unavailable",
+      message:
+        "The server cannot reach its cluster store right now; try again shortly",
+      inReplyTo,
+    });
   }
 
   #enter(
@@ -258,7 +435,7 @@ export class SignalingRouter {
     if (decision instanceof Promise) {
       return decision.then((d) => this.#entered(peer, message, role, d));
     }
-    this.#entered(peer, message, role, decision);
+    return this.#entered(peer, message, role, decision);
   }
 
   #entered(
@@ -266,15 +443,20 @@ export class SignalingRouter {
     message: BroadcasterReady | JoinStream,
     role: Role,
     decision: Decision,
-  ): void {
+  ): void | Promise<void> {
     const { streamId } = message;
     // The socket may have closed while a token was being checked.
     if (!peer.isOpen) return;
     if (!decision.ok) {
       return this.#refuseEntry(peer, streamId, role, decision.error);
     }
-    if (role === "broadcaster") this.#announce(peer, streamId, decision);
-    else this.#join(peer, message as JoinStream, decision);
+    const entered = role === "broadcaster"
+      ? this.#announce(peer, streamId, decision)
+      : this.#join(peer, message as JoinStream, decision);
+    return entered?.catch((error) => {
+      if (!(error instanceof StoreUnavailable)) throw error;
+      this.#storeFailed(peer, message.type);
+    });
   }
 
   /** A refused announce or join: the error, and a line in the audit trail. */
@@ -295,109 +477,148 @@ export class SignalingRouter {
     this.refuse(peer, error);
   }
 
-  #announce(peer: Peer, streamId: string, admitted: Admitted): void {
-    const existing = this.#registry.room(streamId)?.broadcaster;
-    if (existing && existing !== peer) {
-      const holder = this.#registry.membershipOf(existing.id)?.identity;
-      const sameSubject = holder !== undefined &&
-        holder.subject === admitted.identity?.subject;
-      if (!sameSubject) {
-        return this.#refuseEntry(peer, streamId, "broadcaster", {
-          code: "stream-taken",
-          message: `Stream ${streamId} already has a broadcaster`,
-          inReplyTo: "broadcaster-ready",
-        });
-      }
-      // The same user again, with a valid token: a stale session of theirs.
-      this.refuse(existing, {
-        code: "replaced",
-        message: "A newer session of this broadcaster took over the stream",
-      });
-      existing.close(REPLACED_CLOSE_CODE, "Replaced", "replaced");
-      // Closed already (in its grace period), its place is still to free.
-      this.leave(existing, "replaced");
-    }
-    const current = this.#registry.membershipOf(peer.id);
-    const again = current?.role === "broadcaster" &&
-      current.room.streamId === streamId;
-    // A connection holds one role in one stream: switching leaves the old one.
-    if (current && !again) this.leave(peer, "switched");
-    const room = this.#registry.setBroadcaster(
-      streamId,
-      peer,
-      admitted.identity,
-    );
-    if (!again) {
-      this.#recordJoin(peer, streamId, "broadcaster", admitted);
-      for (const viewer of room.viewers.values()) {
-        viewer.send({ type: "broadcaster-joined", streamId });
-      }
-    }
-    peer.send({
-      type: "broadcaster-accepted",
-      streamId,
-      viewerCount: room.viewers.size,
-      ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
-      resume: this.#resumeFor(peer)!,
-    });
-    // Every waiting viewer, again on a re-announce: the broadcaster may have
-    // dropped its peer connections; each viewer's session says which it kept.
-    const viewerCount = room.viewers.size;
-    for (const viewerId of room.viewers.keys()) {
-      const session = this.#registry.membershipOf(viewerId)?.session;
-      peer.send({
-        type: "viewer-joined",
-        streamId,
-        viewerId,
-        viewerCount,
-        ...(session ? { session } : {}),
-      });
+  /** Records a place the directory gave `peer`, unless it is gone meanwhile. */
+  #hold(peer: Peer, place: LocalPlace): void {
+    if (this.#current.get(peer.id) === peer && peer.isOpen) {
+      this.#places.set(peer.id, place);
     }
   }
 
-  #join(peer: Peer, message: JoinStream, admitted: Admitted): void {
-    const { streamId, session, restart } = message;
-    const current = this.#registry.membershipOf(peer.id);
-    const again = current?.role === "viewer" &&
-      current.room.streamId === streamId;
-    const room = this.#registry.room(streamId);
-    const cap = Math.min(this.#maxViewers, room?.viewerCap ?? Infinity);
-    if (!again && room && room.viewers.size >= cap) {
-      return this.#refuseEntry(peer, streamId, "viewer", {
-        code: "stream-full",
-        message: `Stream ${streamId} has the maximum of ${cap} viewers`,
-        inReplyTo: "join-stream",
-      });
-    }
-    if (current && !again) this.leave(peer, "switched");
-    const joined = this.#registry.addViewer(
-      streamId,
-      peer,
-      admitted.identity,
-      session,
+  #announce(
+    peer: Peer,
+    streamId: string,
+    admitted: Admitted,
+  ): Promise<void> | undefined {
+    const entrant = {
+      clientId: peer.id,
+      node: this.#node,
+      identity: admitted.identity,
+    };
+    return this.#guard(
+      () => this.#directory.announce(streamId, entrant),
+      (result) => {
+        if (!result.ok) {
+          return this.#refuseEntry(peer, streamId, "broadcaster", {
+            code: "stream-taken",
+            message: `Stream ${streamId} already has a broadcaster`,
+            inReplyTo: "broadcaster-ready",
+          });
+        }
+        const { replaced, switched, again, viewers } = result;
+        if (replaced) {
+          // The same user again, with a valid token: a stale session of theirs.
+          this.#evict(
+            { id: replaced.clientId, node: replaced.place.node },
+            {
+              code: REPLACED_CLOSE_CODE,
+              reason: "Replaced",
+              why: "replaced",
+              text: JSON.stringify({
+                type: "error",
+                code: "replaced",
+                message:
+                  "A newer session of this broadcaster took over the stream",
+              }),
+            },
+          );
+          this.#metrics.countError("replaced");
+          this.#tellDeparture(replaced, "replaced");
+        }
+        if (switched) this.#tellDeparture(switched, "switched");
+        this.#hold(peer, { streamId, role: "broadcaster" });
+        if (!again) {
+          this.#recordJoin(peer, streamId, "broadcaster", admitted);
+          const joined = JSON.stringify({
+            type: "broadcaster-joined",
+            streamId,
+          });
+          for (const viewer of viewers) this.#sendTo(viewer, joined);
+        }
+        peer.send({
+          type: "broadcaster-accepted",
+          streamId,
+          viewerCount: viewers.length,
+          ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+          resume: this.#resumeFor(peer)!,
+        });
+        // Every waiting viewer, again on a re-announce: the broadcaster may
+        // have dropped its peer connections; each viewer's session says which
+        // it kept.
+        const viewerCount = viewers.length;
+        for (const viewer of viewers) {
+          peer.send({
+            type: "viewer-joined",
+            streamId,
+            viewerId: viewer.id,
+            viewerCount,
+            ...(viewer.session ? { session: viewer.session } : {}),
+          });
+        }
+      },
     );
-    if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
-    // The broadcaster first: if the reply below drops a slow viewer, its
-    // `viewer-left` then follows this `viewer-joined` instead of preceding it.
-    // On a re-join too: a viewer whose connection failed asks for a new offer.
-    if (joined.broadcaster) {
-      joined.broadcaster.send({
-        type: "viewer-joined",
-        streamId,
-        viewerId: peer.id,
-        viewerCount: joined.viewers.size,
-        ...(session ? { session } : {}),
-        ...(session && restart ? { restart } : {}),
-      });
-    }
-    peer.send({
-      type: "join-accepted",
-      streamId,
-      viewerId: peer.id,
-      live: joined.broadcaster !== undefined,
-      ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
-      resume: this.#resumeFor(peer)!,
-    });
+  }
+
+  /** Closes a seat's socket wherever it is, without a departure. */
+  #evict(seat: Seat, how: Omit<Envelope & { kind: "evict" }, "kind" | "to">) {
+    const envelope: Envelope = { kind: "evict", to: seat.id, ...how };
+    if (seat.node === this.#node) this.deliver(envelope);
+    else this.#delivery.toNode(seat.node, envelope);
+  }
+
+  #join(
+    peer: Peer,
+    message: JoinStream,
+    admitted: Admitted,
+  ): Promise<void> | undefined {
+    const { streamId, session, restart } = message;
+    const entrant = {
+      clientId: peer.id,
+      node: this.#node,
+      identity: admitted.identity,
+      session,
+    };
+    return this.#guard(
+      () => this.#directory.join(streamId, entrant, this.#maxViewers),
+      (result) => {
+        if (!result.ok) {
+          return this.#refuseEntry(peer, streamId, "viewer", {
+            code: "stream-full",
+            message:
+              `Stream ${streamId} has the maximum of ${result.cap} viewers`,
+            inReplyTo: "join-stream",
+          });
+        }
+        const { switched, again, broadcaster, viewerCount } = result;
+        if (switched) this.#tellDeparture(switched, "switched");
+        this.#hold(peer, { streamId, role: "viewer" });
+        if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
+        // The broadcaster first: if the reply below drops a slow viewer, its
+        // `viewer-left` then follows this `viewer-joined` instead of
+        // preceding it. On a re-join too: a viewer whose connection failed
+        // asks for a new offer.
+        if (broadcaster) {
+          this.#sendTo(
+            broadcaster,
+            JSON.stringify({
+              type: "viewer-joined",
+              streamId,
+              viewerId: peer.id,
+              viewerCount,
+              ...(session ? { session } : {}),
+              ...(session && restart ? { restart } : {}),
+            }),
+          );
+        }
+        peer.send({
+          type: "join-accepted",
+          streamId,
+          viewerId: peer.id,
+          live: broadcaster !== undefined,
+          ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+          resume: this.#resumeFor(peer)!,
+        });
+      },
+    );
   }
 
   #recordJoin(
@@ -417,96 +638,110 @@ export class SignalingRouter {
   }
 
   #leaveStream(peer: Peer, streamId: string): void {
-    if (this.#registry.membershipOf(peer.id)?.room.streamId !== streamId) {
+    if (this.#places.get(peer.id)?.streamId !== streamId) {
       return this.refuse(peer, {
         code: "not-in-stream",
         message: `Not in stream ${streamId}`,
         inReplyTo: "leave-stream",
       });
     }
-    this.leave(peer, "leave-stream");
+    this.#vacate(peer.id, "leave-stream");
   }
 
+  /**
+   * Offers, answers and candidates. Never holds the connection's later
+   * messages: store steps run in the order they are sent, so their replies
+   * (and the frames they route) keep the sender's order anyway.
+   */
   #route(
     peer: Peer,
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
     text: string | undefined,
   ): void {
-    const membership = this.#registry.membershipOf(peer.id);
-    if (membership?.room.streamId !== message.streamId) {
+    const { streamId, viewerId } = message;
+    this.#guard(
+      () => this.#directory.route(peer.id, this.#node, streamId, viewerId),
+      (route) => this.#routed(peer, message, text, route),
+    )?.catch((error) => {
+      if (error instanceof StoreUnavailable) {
+        this.#storeFailed(peer, message.type);
+      } else {
+        this.#logger.error("handler-failed", {
+          clientId: peer.id,
+          type: message.type,
+          error: String(error),
+        });
+        this.refuse(peer, {
+          code: "internal-error",
+          message: "The server failed on this message",
+          inReplyTo: message.type,
+        });
+      }
+    });
+  }
+
+  #routed(
+    peer: Peer,
+    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+    text: string | undefined,
+    route: Route,
+  ): void {
+    const { type, streamId } = message;
+    if (route.role === undefined) {
       return this.refuse(peer, {
         code: "not-in-stream",
-        message: `Not in stream ${message.streamId}`,
-        inReplyTo: message.type,
+        message: `Not in stream ${streamId}`,
+        inReplyTo: type,
       });
     }
-    if (membership.role === "broadcaster") {
-      this.#toViewer(peer, membership.room, message, text);
+    if (route.role === "broadcaster") {
+      if (type === "webrtc-answer") {
+        return this.refuse(peer, {
+          code: "wrong-role",
+          message: "Only viewers send answers",
+          inReplyTo: type,
+        });
+      }
+      if (message.viewerId === undefined) {
+        return this.refuse(peer, {
+          code: "invalid-field",
+          message: "`viewerId` is required from the broadcaster",
+          inReplyTo: type,
+        });
+      }
+      if (!route.to) {
+        return this.refuse(peer, {
+          code: "unknown-viewer",
+          message: `Viewer ${message.viewerId} is not in stream ${streamId}`,
+          inReplyTo: type,
+        });
+      }
+      // It named this viewer already, so the frame as received is the message.
+      this.#sendTo(route.to, text ?? JSON.stringify(message));
     } else {
-      this.#toBroadcaster(peer, membership, message, text);
+      if (type === "webrtc-offer") {
+        return this.refuse(peer, {
+          code: "wrong-role",
+          message: "Only the broadcaster sends offers",
+          inReplyTo: type,
+        });
+      }
+      if (!route.to) {
+        return this.refuse(peer, {
+          code: "no-broadcaster",
+          message: `Stream ${streamId} has no broadcaster right now`,
+          inReplyTo: type,
+        });
+      }
+      // Attributed to the sender's real id, whatever `viewerId` it claimed.
+      // The frame as received only if it already carries the sender's real id.
+      this.#sendTo(
+        route.to,
+        text !== undefined && message.viewerId === peer.id
+          ? text
+          : JSON.stringify({ ...message, viewerId: peer.id }),
+      );
     }
-  }
-
-  #toViewer(
-    peer: Peer,
-    room: Room,
-    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
-    text: string | undefined,
-  ): void {
-    if (message.type === "webrtc-answer") {
-      return this.refuse(peer, {
-        code: "wrong-role",
-        message: "Only viewers send answers",
-        inReplyTo: message.type,
-      });
-    }
-    if (message.viewerId === undefined) {
-      return this.refuse(peer, {
-        code: "invalid-field",
-        message: "`viewerId` is required from the broadcaster",
-        inReplyTo: message.type,
-      });
-    }
-    const viewer = room.viewers.get(message.viewerId);
-    if (!viewer) {
-      return this.refuse(peer, {
-        code: "unknown-viewer",
-        message: `Viewer ${message.viewerId} is not in stream ${room.streamId}`,
-        inReplyTo: message.type,
-      });
-    }
-    // It named this viewer already, so the frame as received is the message.
-    if (text !== undefined) viewer.sendRaw(text);
-    else viewer.send({ ...message, viewerId: viewer.id });
-    this.#metrics.messagesRouted++;
-  }
-
-  #toBroadcaster(
-    peer: Peer,
-    membership: Membership,
-    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
-    text: string | undefined,
-  ): void {
-    if (message.type === "webrtc-offer") {
-      return this.refuse(peer, {
-        code: "wrong-role",
-        message: "Only the broadcaster sends offers",
-        inReplyTo: message.type,
-      });
-    }
-    const { broadcaster } = membership.room;
-    if (!broadcaster) {
-      return this.refuse(peer, {
-        code: "no-broadcaster",
-        message: `Stream ${message.streamId} has no broadcaster right now`,
-        inReplyTo: message.type,
-      });
-    }
-    // Attributed to the sender's real id, whatever `viewerId` it claimed.
-    // The frame as received only if it already carries the sender's real id.
-    if (text !== undefined && message.viewerId === peer.id) {
-      broadcaster.sendRaw(text);
-    } else broadcaster.send({ ...message, viewerId: peer.id });
     this.#metrics.messagesRouted++;
   }
 }

@@ -12,6 +12,8 @@ import { createHttpHandler, type Refusal } from "./http-handler.ts";
 import { IpLimits } from "./ip-limits.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Gauges, Metrics } from "./metrics.ts";
+import { LOCAL_DELIVERY } from "./delivery.ts";
+import { RedisCluster } from "./redis-cluster.ts";
 import { ResumeTokens } from "./resume-token.ts";
 import { RESUMED_CLOSE_CODE, SignalingRouter } from "./signaling-router.ts";
 import { originCheck } from "./origins.ts";
@@ -24,8 +26,13 @@ export interface SignalingServer {
   /** The port actually bound (useful with `port: 0`). */
   readonly port: number;
   readonly hostname: string;
-  /** Read-only use in tests: who is in which stream. */
+  /**
+   * Read-only use in tests: who is in which stream. One process only: with
+   * REDIS_URL the directory is in Redis, and reading this throws.
+   */
   readonly registry: StreamRegistry;
+  /** With REDIS_URL: this node's membership in the cluster. */
+  readonly cluster: RedisCluster | undefined;
   readonly metrics: Metrics;
   /** Open connections by client id. */
   readonly connections: ReadonlyMap<string, Connection>;
@@ -63,7 +70,16 @@ export function startSignalingServer(
 ): Promise<SignalingServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const registry = new StreamRegistry();
+  const cluster = config.redisUrl
+    ? new RedisCluster({
+      url: config.redisUrl,
+      prefix: config.redisKeyPrefix,
+      nodeTtlMs: config.nodeTtlMs,
+      logger,
+      metrics,
+    })
+    : undefined;
+  const registry = cluster ? undefined : new StreamRegistry();
   const webhook = config.webhookUrl && config.webhookSecret
     ? new WebhookSender({
       url: config.webhookUrl,
@@ -100,7 +116,8 @@ export function startSignalingServer(
     config.resumeTtlSeconds,
   );
   const router = new SignalingRouter({
-    registry,
+    directory: cluster?.directory ?? registry!,
+    delivery: cluster ?? LOCAL_DELIVERY,
     metrics,
     logger,
     admission,
@@ -136,11 +153,39 @@ export function startSignalingServer(
     },
   };
 
-  const gauges = (): Gauges => ({
-    connections: connections.size,
-    streams: registry.roomCount,
-    liveStreams: registry.liveCount,
-    viewers: registry.viewerCount,
+  // In a cluster the counts are this node's members; the cluster's are the
+  // sum over nodes.
+  const gauges = (): Gauges =>
+    registry
+      ? {
+        connections: connections.size,
+        streams: registry.roomCount,
+        liveStreams: registry.liveCount,
+        viewers: registry.viewerCount,
+      }
+      : {
+        connections: connections.size,
+        ...router.localCounts(),
+        storeUp: cluster!.ready ? 1 : 0,
+      };
+
+  /** Closes every socket: this node's places are gone from the cluster. */
+  const closeAll = (code: number, reason: string) => {
+    router.forgetAll();
+    for (const connection of [...connections.values()]) {
+      connection.close(code, reason, "cluster-lost");
+    }
+  };
+  cluster?.start({
+    envelope: (envelope) => router.deliver(envelope),
+    reaped: (departures) => router.tellDepartures(departures, "node lost"),
+    // Forgotten: reconnect now (here, registered anew, or elsewhere). An
+    // outage: try again later, elsewhere if the balancer has a healthy node.
+    lost: (why) =>
+      why === "forgotten"
+        ? closeAll(1012, "Cluster state lost; reconnect")
+        : closeAll(1013, "Cluster store unavailable"),
+    back: () => router.retryLeaves(),
   });
 
   const refuse = (
@@ -156,6 +201,13 @@ export function startSignalingServer(
   const handler = createHttpHandler({
     metrics,
     gauges,
+    health: () =>
+      cluster
+        ? {
+          ready: cluster.ready,
+          details: { node: cluster.node, redis: cluster.state },
+        }
+        : { ready: true, details: {} },
     startedAt,
     files: options.files,
     admit(request, remoteAddress) {
@@ -172,6 +224,14 @@ export function startSignalingServer(
           503,
           "shutting-down",
           "Server is shutting down",
+          remoteAddress,
+        );
+      }
+      if (cluster && !cluster.ready) {
+        return refuse(
+          503,
+          "cluster-unavailable",
+          "This node cannot reach its cluster store (Redis) right now",
           remoteAddress,
         );
       }
@@ -212,6 +272,8 @@ export function startSignalingServer(
       const id = check?.ok
         ? check.claims.clientId
         : newClientId((candidate) => connections.has(candidate));
+      // (Across nodes ids are 62 random bits; the store's scripts refuse an
+      // id another node holds, should two ever meet.)
       const connection = new Connection(
         socket,
         id,
@@ -224,9 +286,22 @@ export function startSignalingServer(
       // The client's old socket, if the server has not noticed it die yet.
       const stale = connections.get(id);
       connections.set(id, connection);
+      router.connected(connection);
       if (check?.ok) {
         const back = router.resume(connection, check.claims);
-        logger.debug("resumed", { clientId: id, back });
+        if (back instanceof Promise) {
+          // Its messages wait until its place is settled (or found gone).
+          connection.holdUntil(
+            back.then(
+              (found) => logger.debug("resumed", { clientId: id, back: found }),
+              (error) =>
+                logger.warn("resume-failed", {
+                  clientId: id,
+                  error: String(error),
+                }),
+            ),
+          );
+        } else logger.debug("resumed", { clientId: id, back });
       }
       stale?.close(
         RESUMED_CLOSE_CODE,
@@ -264,7 +339,13 @@ export function startSignalingServer(
     return {
       port: addr.port,
       hostname: addr.hostname,
-      registry,
+      get registry(): StreamRegistry {
+        if (!registry) {
+          throw new Error("The directory is in Redis (REDIS_URL is set)");
+        }
+        return registry;
+      },
+      cluster,
       metrics,
       connections,
       events,
@@ -290,6 +371,7 @@ export function startSignalingServer(
           server.shutdown(),
           secure?.shutdown(),
           webhook?.close(),
+          cluster?.stop(),
         ]);
       },
     };

@@ -1,15 +1,25 @@
 /**
- * Who is in which stream. Pure bookkeeping, no I/O: the router decides what to
- * send. Invariant: a room exists only while someone is in it, and every
- * member is in exactly one room, so the maps never hold leftovers.
+ * The in-memory {@link Directory}: who is in which stream, for one process.
+ * Pure bookkeeping, no I/O: the router decides what to send. Invariant: a
+ * room exists only while someone is in it, and every member is in exactly
+ * one room, so the maps never hold leftovers.
  */
-import type { Peer } from "./peer.ts";
+import type {
+  Announced,
+  Departure,
+  Directory,
+  Entrant,
+  Joined,
+  Route,
+  Seat,
+  ViewerSeat,
+} from "./directory.ts";
 
 export interface Room {
   readonly streamId: string;
-  broadcaster: Peer | undefined;
+  broadcaster: Seat | undefined;
   /** Viewers by client id, in join order. */
-  readonly viewers: Map<string, Peer>;
+  readonly viewers: Map<string, ViewerSeat>;
   /** The broadcaster token's `maxViewers`, while that broadcaster is here. */
   viewerCap: number | undefined;
 }
@@ -26,12 +36,13 @@ export interface Identity {
 export interface Membership {
   readonly role: Role;
   readonly room: Room;
+  node: string;
   readonly identity?: Identity;
   /** A viewer's `join-stream.session`: the connection it says it holds. */
-  session?: string;
+  readonly session?: string;
 }
 
-export class StreamRegistry {
+export class StreamRegistry implements Directory {
   #rooms = new Map<string, Room>();
   #members = new Map<string, Membership>();
 
@@ -65,59 +76,140 @@ export class StreamRegistry {
     return this.#members.get(clientId);
   }
 
-  /** Makes `peer` the broadcaster of `streamId`; the caller checked it is free. */
-  setBroadcaster(streamId: string, peer: Peer, identity?: Identity): Room {
+  announce(streamId: string, entrant: Entrant): Announced {
+    const { clientId, node, identity } = entrant;
+    const current = this.#members.get(clientId);
+    const again = current?.role === "broadcaster" &&
+      current.room.streamId === streamId;
+    const holder = this.#rooms.get(streamId)?.broadcaster;
+    let replaced: Departure | undefined;
+    if (holder && holder.id !== clientId) {
+      const held = this.#members.get(holder.id)?.identity;
+      if (held === undefined || held.subject !== identity?.subject) {
+        return { ok: false, reason: "taken" };
+      }
+      // The same user again, with a valid token: a stale session of theirs.
+      replaced = this.#remove(holder.id);
+    }
+    // A client holds one role in one stream: switching leaves the old one.
+    const switched = current && !again ? this.#remove(clientId) : undefined;
     const room = this.#roomFor(streamId);
-    room.broadcaster = peer;
+    room.broadcaster = { id: clientId, node };
     room.viewerCap = identity?.maxViewers;
-    this.#members.set(peer.id, { role: "broadcaster", room, identity });
-    return room;
+    this.#members.set(clientId, { role: "broadcaster", room, node, identity });
+    return {
+      ok: true,
+      again,
+      replaced,
+      switched,
+      viewers: [...room.viewers.values()],
+    };
   }
 
-  addViewer(
+  join(
     streamId: string,
-    peer: Peer,
-    identity?: Identity,
-    session?: string,
-  ): Room {
+    entrant: Entrant & { session?: string },
+    cap: number,
+  ): Joined {
+    const { clientId, node, identity, session } = entrant;
+    const current = this.#members.get(clientId);
+    const again = current?.role === "viewer" &&
+      current.room.streamId === streamId;
+    const existing = this.#rooms.get(streamId);
+    const limit = Math.min(cap, existing?.viewerCap ?? Infinity);
+    if (!again && existing && existing.viewers.size >= limit) {
+      return { ok: false, reason: "full", cap: limit };
+    }
+    const switched = current && !again ? this.#remove(clientId) : undefined;
     const room = this.#roomFor(streamId);
-    room.viewers.set(peer.id, peer);
-    this.#members.set(peer.id, { role: "viewer", room, identity, session });
-    return room;
+    room.viewers.set(clientId, { id: clientId, node, session });
+    this.#members.set(clientId, {
+      role: "viewer",
+      room,
+      node,
+      identity,
+      session,
+    });
+    return {
+      ok: true,
+      again,
+      switched,
+      broadcaster: room.broadcaster,
+      viewerCount: room.viewers.size,
+    };
   }
 
-  /** The peer in `clientId`'s place, if it has one. */
-  peerOf(clientId: string): Peer | undefined {
+  leave(clientId: string, node: string): Departure | undefined {
+    if (this.#members.get(clientId)?.node !== node) return undefined;
+    return this.#remove(clientId);
+  }
+
+  route(
+    clientId: string,
+    node: string,
+    streamId: string,
+    viewerId: string | undefined,
+  ): Route {
     const membership = this.#members.get(clientId);
-    if (!membership) return undefined;
+    if (membership?.node !== node || membership.room.streamId !== streamId) {
+      return { role: undefined };
+    }
+    const { room } = membership;
     return membership.role === "broadcaster"
-      ? membership.room.broadcaster
-      : membership.room.viewers.get(clientId);
+      ? {
+        role: "broadcaster",
+        to: viewerId === undefined ? undefined : room.viewers.get(viewerId),
+      }
+      : { role: "viewer", to: room.broadcaster };
   }
 
-  /** Puts `peer` (a new connection of the same client) in its place. */
-  replacePeer(peer: Peer): Membership | undefined {
-    const membership = this.#members.get(peer.id);
-    if (!membership) return undefined;
-    if (membership.role === "broadcaster") membership.room.broadcaster = peer;
-    else membership.room.viewers.set(peer.id, peer);
-    return membership;
+  resume(
+    clientId: string,
+    claimed: { streamId: string; role: Role },
+    node: string,
+  ): string | undefined {
+    const membership = this.#members.get(clientId);
+    if (
+      membership?.role !== claimed.role ||
+      membership.room.streamId !== claimed.streamId
+    ) return undefined;
+    const previous = membership.node;
+    membership.node = node;
+    const { room } = membership;
+    if (membership.role === "broadcaster") {
+      room.broadcaster = { id: clientId, node };
+    } else {
+      room.viewers.set(clientId, {
+        id: clientId,
+        node,
+        session: membership.session,
+      });
+    }
+    return previous;
   }
 
   /** Removes `clientId` from its room, dropping the room if it empties. */
-  remove(clientId: string): Membership | undefined {
+  #remove(clientId: string): Departure | undefined {
     const membership = this.#members.get(clientId);
     if (!membership) return undefined;
     this.#members.delete(clientId);
-    const { room } = membership;
-    if (membership.role === "broadcaster") {
+    const { room, role, node, identity, session } = membership;
+    let viewers: Seat[] = [];
+    if (role === "broadcaster") {
       room.broadcaster = undefined;
       room.viewerCap = undefined;
+      viewers = [...room.viewers.values()];
     } else room.viewers.delete(clientId);
     if (!room.broadcaster && room.viewers.size === 0) {
       this.#rooms.delete(room.streamId);
     }
-    return membership;
+    return {
+      clientId,
+      place: { streamId: room.streamId, role, node, identity, session },
+      broadcaster: role === "viewer" ? room.broadcaster : undefined,
+      viewers,
+      viewerCount: room.viewers.size,
+    };
   }
 
   #roomFor(streamId: string): Room {

@@ -44,6 +44,9 @@ Deno.test("every variable is read", () => {
     RESUME_SECRET: "r".repeat(32),
     RESUME_TTL_SECONDS: "90",
     RECONNECT_GRACE_MS: "2500",
+    REDIS_URL: "rediss://user:pw@redis.internal:6380/0",
+    REDIS_KEY_PREFIX: "shop1:",
+    NODE_TTL_MS: "3000",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -78,6 +81,9 @@ Deno.test("every variable is read", () => {
     resumeSecret: "r".repeat(32),
     resumeTtlSeconds: 90,
     reconnectGraceMs: 2500,
+    redisUrl: "rediss://user:pw@redis.internal:6380/0",
+    redisKeyPrefix: "shop1:",
+    nodeTtlMs: 3000,
   });
 });
 
@@ -125,5 +131,32 @@ Deno.test("RESUME_SECRET must be long enough; RECONNECT_GRACE_MS may be 0", () =
   assert.throws(
     () => loadConfig({ RESUME_TTL_SECONDS: "5" }),
     /RESUME_TTL_SECONDS must be an integer from 10/,
+  );
+});
+
+Deno.test("REDIS_URL must be redis:// or rediss:// and its password stays out of the error", () => {
+  assert.equal(loadConfig({}).redisUrl, undefined);
+  assert.equal(
+    loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redisUrl,
+    "redis://127.0.0.1:6379",
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_URL: "http://user:hunter2@redis:6379" }),
+    (error: Error) => {
+      assert.match(
+        error.message,
+        /REDIS_URL must be a redis:\/\/ or rediss:\/\//,
+      );
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_KEY_PREFIX: "has space" }),
+    /REDIS_KEY_PREFIX must be 1-32 characters/,
+  );
+  assert.throws(
+    () => loadConfig({ NODE_TTL_MS: "100" }),
+    /NODE_TTL_MS must be an integer from 300/,
   );
 });

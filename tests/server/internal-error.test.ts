@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Admission } from "../../server/admission.ts";
 import { AuditTrail } from "../../server/audit.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
+import { LOCAL_DELIVERY } from "../../server/delivery.ts";
 import { IpLimits } from "../../server/ip-limits.ts";
 import { Connection } from "../../server/connection.ts";
 import { createLogger } from "../../server/logger.ts";
@@ -31,7 +32,8 @@ Deno.test("a handler that throws gets internal-error and the connection stays", 
   const metrics = new Metrics();
   const audit = new AuditTrail(logger);
   const router = new BrokenOnJoin({
-    registry: new StreamRegistry(),
+    directory: new StreamRegistry(),
+    delivery: LOCAL_DELIVERY,
     metrics,
     logger,
     audit,

@@ -1,0 +1,134 @@
+/**
+ * The directory: who is in which stream, and where their sockets live. The
+ * router asks it and never keeps room state itself, so one router serves one
+ * process (`StreamRegistry`, in memory) or a cluster (`RedisDirectory`).
+ * Every step that checks and changes a room is one atomic call: two nodes
+ * racing for a broadcaster slot or the last viewer seat get one winner.
+ */
+import type { Identity, Role } from "./stream-registry.ts";
+
+export type { Identity, Role };
+
+/** A member's client id and the node whose socket serves it. */
+export interface Seat {
+  readonly id: string;
+  readonly node: string;
+}
+
+/** A waiting viewer as a new broadcaster hears of it. */
+export interface ViewerSeat extends Seat {
+  /** Its `join-stream.session`: the peer connection it says it holds. */
+  readonly session?: string;
+}
+
+/** A member's place: its stream, role and node. */
+export interface Place {
+  readonly streamId: string;
+  readonly role: Role;
+  readonly node: string;
+  readonly identity?: Identity;
+  readonly session?: string;
+}
+
+/** What one member's leaving changed, so the router can tell the others. */
+export interface Departure {
+  readonly clientId: string;
+  readonly place: Place;
+  /** A viewer left: its stream's broadcaster, if there is one. */
+  readonly broadcaster?: Seat;
+  /** A broadcaster left: the viewers waiting in its stream. */
+  readonly viewers: readonly Seat[];
+  /** Viewers left in the stream. */
+  readonly viewerCount: number;
+}
+
+/** Who is entering, from which node, with what token. */
+export interface Entrant {
+  readonly clientId: string;
+  readonly node: string;
+  readonly identity?: Identity;
+}
+
+export type Announced =
+  | {
+    ok: true;
+    /** The same client announced this stream before: nobody new to tell. */
+    again: boolean;
+    /** The same token subject's older session, taken over. */
+    replaced?: Departure;
+    /** The place this client held elsewhere, left for this one. */
+    switched?: Departure;
+    /** Every viewer waiting in the stream. */
+    viewers: readonly ViewerSeat[];
+  }
+  | { ok: false; reason: "taken" };
+
+export type Joined =
+  | {
+    ok: true;
+    again: boolean;
+    switched?: Departure;
+    broadcaster?: Seat;
+    viewerCount: number;
+  }
+  | { ok: false; reason: "full"; cap: number };
+
+/** Where a member's offer, answer or candidate goes. */
+export type Route =
+  /** The sender is not (or no longer) in that stream on this node. */
+  | { role: undefined }
+  /** `to`: the viewer it named, when that viewer is in the stream. */
+  | { role: "broadcaster"; to?: Seat }
+  /** `to`: the stream's broadcaster, when there is one. */
+  | { role: "viewer"; to?: Seat };
+
+/** A result now (in memory) or later (a store round trip). */
+export type Eventually<T> = T | Promise<T>;
+
+export interface Directory {
+  /** Makes the entrant the stream's broadcaster unless another subject holds it. */
+  announce(streamId: string, entrant: Entrant): Eventually<Announced>;
+  /** Seats the entrant as a viewer unless the stream is at `cap` viewers. */
+  join(
+    streamId: string,
+    entrant: Entrant & { session?: string },
+    cap: number,
+  ): Eventually<Joined>;
+  /** Frees the client's place, if `node` holds it. */
+  leave(clientId: string, node: string): Eventually<Departure | undefined>;
+  /** Where a message from the client to `viewerId` (or its broadcaster) goes. */
+  route(
+    clientId: string,
+    node: string,
+    streamId: string,
+    viewerId: string | undefined,
+  ): Eventually<Route>;
+  /**
+   * Moves the client's place to `node` if it is the claimed one; returns the
+   * node that held it, or undefined when there is no such place.
+   */
+  resume(
+    clientId: string,
+    claimed: { streamId: string; role: Role },
+    node: string,
+  ): Eventually<string | undefined>;
+}
+
+/** Runs `next` on a value now or once it arrives, staying synchronous if it can. */
+export function then<T, R>(
+  value: Eventually<T>,
+  next: (value: T) => Eventually<R>,
+): Eventually<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/**
+ * The shared store could not be reached (a cluster node without Redis): the
+ * step did not happen, and the client is told `cluster-unavailable`.
+ */
+export class StoreUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`Shared store unavailable: ${String(cause)}`, { cause });
+    this.name = "StoreUnavailable";
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The directory's atomic steps as Lua scripts: each checks and changes a
+ * room in one go inside Redis, so two nodes racing for the broadcaster slot
+ * or the last seat get exactly one winner. Every script takes the key prefix
+ * as ARGV[1]. Keys (P = prefix):
+ *
+ * - `P c:<client>`  hash: s (stream), r (b|v), n (node), sub, name, ses
+ * - `P s:<stream>`  hash: b (broadcaster id), bn (its node), cap (maxViewers)
+ * - `P v:<stream>`  hash: viewer id -> "<node> <session>"
+ * - `P m:<node>`    set: the node's members (what a reaper frees)
+ * - `P n:<node>`    string with a TTL: the node is alive
+ * - `P nodes`       set: registered nodes
+ *
+ * Redis deletes a hash or set when its last field goes, so a stream with no
+ * one in it leaves no key behind. The keys are computed inside the scripts:
+ * one Redis (or a replicated primary), not Redis Cluster.
+ */
+
+/**
+ * Shared by every script. `depart` frees one client's place and returns the
+ * departure flat: id, stream, role, node, sub, name, session, viewer count,
+ * broadcaster id, broadcaster node, then (a broadcaster left) viewer id and
+ * node pairs.
+ */
+const LIBRARY = `
+local P = ARGV[1]
+local function split(value)
+  local i = string.find(value, ' ', 1, true)
+  if not i then return value, '' end
+  return string.sub(value, 1, i - 1), string.sub(value, i + 1)
+end
+local function depart(id)
+  local ck = P .. 'c:' .. id
+  local c = redis.call('HMGET', ck, 's', 'r', 'n', 'sub', 'name', 'ses')
+  local s, r, n = c[1], c[2], c[3]
+  if not s then return false end
+  redis.call('DEL', ck)
+  redis.call('SREM', P .. 'm:' .. n, id)
+  local sk, vk = P .. 's:' .. s, P .. 'v:' .. s
+  local out = {id, s, r, n, c[4] or '', c[5] or '', c[6] or '', 0, '', ''}
+  if r == 'b' then
+    redis.call('DEL', sk)
+    local vs = redis.call('HGETALL', vk)
+    for i = 1, #vs, 2 do
+      local node = split(vs[i + 1])
+      out[#out + 1] = vs[i]
+      out[#out + 1] = node
+    end
+    out[8] = #vs / 2
+  else
+    redis.call('HDEL', vk, id)
+    local b = redis.call('HMGET', sk, 'b', 'bn')
+    if b[1] then
+      out[9] = b[1]
+      out[10] = b[2]
+    end
+    out[8] = redis.call('HLEN', vk)
+  end
+  return out
+end
+local function place(id, s, r, n, sub, name, ses)
+  redis.call('HSET', P .. 'c:' .. id, 's', s, 'r', r, 'n', n, 'sub', sub,
+    'name', name, 'ses', ses)
+  redis.call('SADD', P .. 'm:' .. n, id)
+end
+`;
+
+/**
+ * ARGV: P, stream, client, node, subject, name, cap ('' = none).
+ * Returns {'taken'}, {'conflict'} or {'ok', again, replaced, switched,
+ * viewers (id, node, session triples)}.
+ */
+const ANNOUNCE = `
+local s, id, node, sub, name, cap =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local cur = redis.call('HMGET', P .. 'c:' .. id, 's', 'r', 'n')
+if cur[3] and cur[3] ~= node then return {'conflict'} end
+local again = cur[1] == s and cur[2] == 'b'
+local sk = P .. 's:' .. s
+local holder = redis.call('HGET', sk, 'b')
+local replaced = false
+if holder and holder ~= id then
+  local held = redis.call('HGET', P .. 'c:' .. holder, 'sub')
+  if sub == '' or not held or held ~= sub then return {'taken'} end
+  replaced = depart(holder)
+end
+local switched = false
+if cur[1] and not again then switched = depart(id) end
+redis.call('HSET', sk, 'b', id, 'bn', node, 'cap', cap)
+place(id, s, 'b', node, sub, name, '')
+local viewers = {}
+local vs = redis.call('HGETALL', P .. 'v:' .. s)
+for i = 1, #vs, 2 do
+  local n, ses = split(vs[i + 1])
+  viewers[#viewers + 1] = vs[i]
+  viewers[#viewers + 1] = n
+  viewers[#viewers + 1] = ses
+end
+return {'ok', again and 1 or 0, replaced, switched, viewers}
+`;
+
+/**
+ * ARGV: P, stream, client, node, subject, name, session, maxViewers.
+ * Returns {'full', cap}, {'conflict'} or {'ok', again, switched,
+ * broadcaster id, broadcaster node, viewer count}.
+ */
+const JOIN = `
+local s, id, node, sub, name, ses, max =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+local cur = redis.call('HMGET', P .. 'c:' .. id, 's', 'r', 'n')
+if cur[3] and cur[3] ~= node then return {'conflict'} end
+local again = cur[1] == s and cur[2] == 'v'
+local sk, vk = P .. 's:' .. s, P .. 'v:' .. s
+local cap = tonumber(redis.call('HGET', sk, 'cap') or '')
+if cap and cap < max then max = cap end
+if not again and redis.call('HLEN', vk) >= max then return {'full', max} end
+local switched = false
+if cur[1] and not again then switched = depart(id) end
+redis.call('HSET', vk, id, node .. ' ' .. ses)
+place(id, s, 'v', node, sub, name, ses)
+local b = redis.call('HMGET', sk, 'b', 'bn')
+return {'ok', again and 1 or 0, switched, b[1] or '', b[2] or '',
+  redis.call('HLEN', vk)}
+`;
+
+/** ARGV: P, client, node. The departure, or false if `node` holds no place for it. */
+const LEAVE = `
+if redis.call('HGET', P .. 'c:' .. ARGV[2], 'n') ~= ARGV[3] then return false end
+return depart(ARGV[2])
+`;
+
+/**
+ * ARGV: P, client, node, stream, viewer ('' = none). Returns {''} (not in
+ * that stream on that node), or {role, target id, target node} with the
+ * target left out when there is none.
+ */
+const ROUTE = `
+local id, node, s, viewer = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local c = redis.call('HMGET', P .. 'c:' .. id, 's', 'r', 'n')
+if c[1] ~= s or c[3] ~= node then return {''} end
+if c[2] == 'b' then
+  if viewer == '' then return {'b'} end
+  local v = redis.call('HGET', P .. 'v:' .. s, viewer)
+  if not v then return {'b'} end
+  local n = split(v)
+  return {'b', viewer, n}
+end
+local b = redis.call('HMGET', P .. 's:' .. s, 'b', 'bn')
+if not b[1] then return {'v'} end
+return {'v', b[1], b[2]}
+`;
+
+/**
+ * ARGV: P, client, stream, role (b|v), node. Moves the place to `node` if it
+ * is the claimed one; returns the node that held it, or false.
+ */
+const RESUME = `
+local id, s, r, node = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local ck = P .. 'c:' .. id
+local c = redis.call('HMGET', ck, 's', 'r', 'n', 'ses')
+if c[1] ~= s or c[2] ~= r then return false end
+local old = c[3]
+if old ~= node then
+  redis.call('HSET', ck, 'n', node)
+  redis.call('SREM', P .. 'm:' .. old, id)
+  redis.call('SADD', P .. 'm:' .. node, id)
+  if r == 'b' then
+    redis.call('HSET', P .. 's:' .. s, 'bn', node)
+  else
+    redis.call('HSET', P .. 'v:' .. s, id, node .. ' ' .. (c[4] or ''))
+  end
+end
+return old
+`;
+
+/** ARGV: P, node, ttl ms. 1 if registered, 0 if that id is alive already. */
+const REGISTER = `
+if not redis.call('SET', P .. 'n:' .. ARGV[2], '1', 'PX', ARGV[3], 'NX') then
+  return 0
+end
+redis.call('SADD', P .. 'nodes', ARGV[2])
+return 1
+`;
+
+/** ARGV: P, node, ttl ms. 1 if still registered (TTL renewed), 0 if forgotten. */
+const HEARTBEAT = `
+if redis.call('SISMEMBER', P .. 'nodes', ARGV[2]) == 0 then return 0 end
+if not redis.call('SET', P .. 'n:' .. ARGV[2], '1', 'PX', ARGV[3], 'XX') then
+  return 0
+end
+return 1
+`;
+
+/**
+ * ARGV: P. Frees every member of every registered node whose TTL ran out.
+ * Returns {dead node ids, departures}; atomic, so one reaper gets each.
+ */
+const REAP = `
+local dead, departures = {}, {}
+for _, node in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
+  if redis.call('EXISTS', P .. 'n:' .. node) == 0 then
+    redis.call('SREM', P .. 'nodes', node)
+    dead[#dead + 1] = node
+    local mk = P .. 'm:' .. node
+    for _, id in ipairs(redis.call('SMEMBERS', mk)) do
+      local d = depart(id)
+      if d then departures[#departures + 1] = d end
+    end
+    redis.call('DEL', mk)
+  end
+end
+return {dead, departures}
+`;
+
+/** Script bodies by command name, each with the library in front. */
+export const SCRIPTS = {
+  lwAnnounce: LIBRARY + ANNOUNCE,
+  lwJoin: LIBRARY + JOIN,
+  lwLeave: LIBRARY + LEAVE,
+  lwRoute: LIBRARY + ROUTE,
+  lwResume: LIBRARY + RESUME,
+  lwRegister: LIBRARY + REGISTER,
+  lwHeartbeat: LIBRARY + HEARTBEAT,
+  lwReap: LIBRARY + REAP,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
