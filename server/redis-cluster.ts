@@ -34,6 +34,12 @@ export interface ClusterOptions {
   nodeTtlMs: number;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Without RESUME_SECRET or SIGNAL_SECRET: the resume key this node
+   * proposes (hex). The cluster keeps the first proposal in Redis and
+   * {@link ClusterHandlers.resumeKey} hands it to every node.
+   */
+  resumeKey?: string;
 }
 
 export interface ClusterHandlers {
@@ -48,6 +54,8 @@ export interface ClusterHandlers {
   lost(why: "forgotten" | "outage"): void;
   /** Redis is back with this node's registration intact. */
   back(): void;
+  /** The resume key the cluster shares (only with a proposed one). */
+  resumeKey(hexKey: string): void;
 }
 
 /** Command timeout: a Redis that stopped answering counts as gone. */
@@ -56,6 +64,8 @@ const COMMAND_TIMEOUT_MS = 1_000;
 export class RedisCluster implements Delivery {
   readonly clustered = true;
   readonly directory: RedisDirectory;
+  /** Fires `state` (a CustomEvent with the new {@link StoreState}) on each change. */
+  readonly events = new EventTarget();
   #node = newNodeId();
   #state: StoreState = "connecting";
   #options: ClusterOptions;
@@ -70,10 +80,12 @@ export class RedisCluster implements Delivery {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #reaper: ReturnType<typeof setInterval> | undefined;
   #ticking = false;
+  #resumeKey: string | undefined;
   #stopped = false;
 
   constructor(options: ClusterOptions) {
     this.#options = options;
+    this.#resumeKey = options.resumeKey;
     const common = {
       lazyConnect: true,
       commandTimeout: COMMAND_TIMEOUT_MS,
@@ -116,6 +128,19 @@ export class RedisCluster implements Delivery {
 
   get ready(): boolean {
     return this.#state === "ready";
+  }
+
+  /** Resolves when the store is in `state` (at once if it is). */
+  when(state: StoreState): Promise<void> {
+    if (this.#state === state) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (event: Event) => {
+        if ((event as CustomEvent<StoreState>).detail !== state) return;
+        this.events.removeEventListener("state", listener);
+        resolve();
+      };
+      this.events.addEventListener("state", listener);
+    });
   }
 
   /** Connects, registers, and starts the heartbeat and the reaper. */
@@ -197,16 +222,27 @@ export class RedisCluster implements Delivery {
   /** Registers under a node id nobody holds, and listens on its channel. */
   async #register(): Promise<void> {
     const { prefix, nodeTtlMs } = this.#options;
-    while (
-      await runScript(
+    for (;;) {
+      const started = performance.now();
+      const [registered, key] = await runScript(
         this.#redis,
         prefix,
         "lwRegister",
         this.#node,
         nodeTtlMs,
-      ) !==
-        1
-    ) this.#node = newNodeId();
+        this.#resumeKey ?? "",
+      ) as [number, string?];
+      this.#options.metrics.observeRedisRoundTrip(performance.now() - started);
+      if (registered === 1) {
+        if (key) {
+          // Proposed again should Redis forget it: claims keep verifying.
+          this.#resumeKey = key;
+          this.#handlers?.resumeKey(key);
+        }
+        break;
+      }
+      this.#node = newNodeId();
+    }
     const channel = this.#channel(this.#node);
     if (this.#listening !== channel) {
       await this.#subscriber.subscribe(channel);
@@ -270,6 +306,7 @@ export class RedisCluster implements Delivery {
     if (previous === next) return;
     this.#state = next;
     if (next === "ready") clearTimeout(this.#outageTimer);
+    this.events.dispatchEvent(new CustomEvent("state", { detail: next }));
     const log = next === "ready"
       ? this.#options.logger.info
       : this.#options.logger.warn;

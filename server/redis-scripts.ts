@@ -10,6 +10,7 @@
  * - `P m:<node>`    set: the node's members (what a reaper frees)
  * - `P n:<node>`    string with a TTL: the node is alive
  * - `P nodes`       set: registered nodes
+ * - `P resume-key`  the key of resume claims, when no secret is configured
  *
  * Redis deletes a hash or set when its last field goes, so a stream with no
  * one in it leaves no key behind. The keys are computed inside the scripts:
@@ -173,13 +174,19 @@ end
 return old
 `;
 
-/** ARGV: P, node, ttl ms. 1 if registered, 0 if that id is alive already. */
+/**
+ * ARGV: P, node, ttl ms, proposed resume key ('' = none wanted). Returns
+ * {0} if that node id is alive already, else {1, the cluster's resume key}:
+ * the first node's proposal wins and stays while Redis does.
+ */
 const REGISTER = `
 if not redis.call('SET', P .. 'n:' .. ARGV[2], '1', 'PX', ARGV[3], 'NX') then
-  return 0
+  return {0}
 end
 redis.call('SADD', P .. 'nodes', ARGV[2])
-return 1
+if ARGV[4] == '' then return {1, ''} end
+redis.call('SET', P .. 'resume-key', ARGV[4], 'NX')
+return {1, redis.call('GET', P .. 'resume-key')}
 `;
 
 /** ARGV: P, node, ttl ms. 1 if still registered (TTL renewed), 0 if forgotten. */

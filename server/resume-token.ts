@@ -58,6 +58,15 @@ export class ResumeTokens {
     this.#ttlSeconds = ttlSeconds;
   }
 
+  /**
+   * Replaces a random key with the one the cluster shares (kept in Redis),
+   * so a claim issued by one node verifies on every other. Only for a
+   * server without RESUME_SECRET or SIGNAL_SECRET.
+   */
+  useSharedKey(hexKey: string): void {
+    this.#keyed = hmac.create(sha256, Buffer.from(hexKey, "hex"));
+  }
+
   /** How long a claim is valid. */
   get ttlSeconds(): number {
     return this.#ttlSeconds;

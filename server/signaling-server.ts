@@ -77,6 +77,13 @@ export function startSignalingServer(
       nodeTtlMs: config.nodeTtlMs,
       logger,
       metrics,
+      // Without a configured key, claims must still verify on every node.
+      resumeKey: config.resumeSecret ?? config.signalSecret
+        ? undefined
+        : Array.from(
+          crypto.getRandomValues(new Uint8Array(32)),
+          (b) => b.toString(16).padStart(2, "0"),
+        ).join(""),
     })
     : undefined;
   const registry = cluster ? undefined : new StreamRegistry();
@@ -186,6 +193,7 @@ export function startSignalingServer(
         ? closeAll(1012, "Cluster state lost; reconnect")
         : closeAll(1013, "Cluster store unavailable"),
     back: () => router.retryLeaves(),
+    resumeKey: (key) => resumeTokens.useSharedKey(key),
   });
 
   const refuse = (

@@ -1,0 +1,91 @@
+/**
+ * A real `redis-server` (Debian's) on a free loopback port, for one test:
+ * started, stopped and restarted on the same port (state is not saved, so a
+ * restart is an empty Redis), and inspected with its own client.
+ */
+import { Redis } from "ioredis";
+import { splitLines } from "../../e2e/support/lines.ts";
+
+export class RedisProcess implements AsyncDisposable {
+  readonly port: number;
+  #child: Deno.ChildProcess | undefined;
+  #inspector: Redis | undefined;
+
+  private constructor(port: number) {
+    this.port = port;
+  }
+
+  static async start(): Promise<RedisProcess> {
+    const redis = new RedisProcess(freePort());
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** A client for looking at what the nodes stored. */
+  get inspector(): Redis {
+    this.#inspector ??= new Redis(this.url, { lazyConnect: false });
+    this.#inspector.on("error", () => {});
+    return this.#inspector;
+  }
+
+  /** Every key, sorted (a test's view of what Redis holds). */
+  async keys(prefix = "lw:"): Promise<string[]> {
+    return (await this.inspector.keys(`${prefix}*`)).sort();
+  }
+
+  /** Starts (again) on the same port; resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    const child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#child = child;
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .pipeThrough(splitLines()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("redis-server exited before it was ready");
+      if (value.includes("Ready to accept connections")) break;
+    }
+    // Keep draining its output so it never blocks on a full pipe.
+    (async () => {
+      while (!(await reader.read()).done);
+    })().catch(() => {});
+  }
+
+  /** Stops it the hard way (SIGKILL): connections drop without a word. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await child.status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#inspector?.disconnect();
+    await this.kill();
+  }
+}
+
+/** A loopback port nobody listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
