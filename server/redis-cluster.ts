@@ -106,9 +106,12 @@ export class RedisCluster implements Delivery {
       // ioredis logs unhandled errors itself; state is followed below.
       link.on("error", () => {});
     }
-    this.#redis.on("close", () => this.#unreachable("connection closed"));
-    this.#redis.on("reconnecting", () => options.metrics.redisReconnects++);
-    this.#redis.on("ready", () => this.#tick());
+    for (const link of [this.#redis, this.#subscriber]) {
+      // Either link lost loses something: commands, or frames for us.
+      link.on("close", () => this.#unreachable("connection closed"));
+      link.on("reconnecting", () => options.metrics.redisReconnects++);
+      link.on("ready", () => this.#tick());
+    }
     this.#subscriber.on("messageBuffer", () => {});
     this.#subscriber.on("message", (_channel: string, payload: string) => {
       const envelope = decode(payload);
@@ -151,7 +154,7 @@ export class RedisCluster implements Delivery {
     this.#subscriber.connect().catch(() => {});
     this.#heartbeat = setInterval(() => this.#tick(), nodeTtlMs / 3);
     this.#reaper = setInterval(() => this.#reap(), reapIntervalMs(nodeTtlMs));
-    this.#tick();
+    // The first tick comes with the links' `ready`.
   }
 
   /** Sends `envelope` to `node`'s channel. */
@@ -208,6 +211,8 @@ export class RedisCluster implements Delivery {
         }
       }
       if (this.#state !== "ready") {
+        // Ready means listening too: resubscribed, confirmed by Redis.
+        if (this.#listening) await this.#subscriber.subscribe(this.#listening);
         const was = this.#state;
         this.#set("ready", "registered");
         if (was === "unavailable") this.#handlers?.back();
