@@ -64,7 +64,10 @@ const COMMAND_TIMEOUT_MS = 1_000;
 export class RedisCluster implements Delivery {
   readonly clustered = true;
   readonly directory: RedisDirectory;
-  /** Fires `state` (a CustomEvent with the new {@link StoreState}) on each change. */
+  /**
+   * Fires `state` (a CustomEvent with the new {@link StoreState}) on each
+   * change, and `reaped` (with the dead node ids) after freeing their members.
+   */
   readonly events = new EventTarget();
   #node = newNodeId();
   #state: StoreState = "connecting";
@@ -155,6 +158,14 @@ export class RedisCluster implements Delivery {
     this.#heartbeat = setInterval(() => this.#tick(), nodeTtlMs / 3);
     this.#reaper = setInterval(() => this.#reap(), reapIntervalMs(nodeTtlMs));
     // The first tick comes with the links' `ready`.
+  }
+
+  /**
+   * Resolves once every store step this node sent before it is done (one
+   * link, answered in order): tests read Redis after it.
+   */
+  async barrier(): Promise<void> {
+    await this.#redis.ping();
   }
 
   /** Sends `envelope` to `node`'s channel. */
@@ -295,6 +306,7 @@ export class RedisCluster implements Delivery {
       if (dead.length === 0) return;
       const departures = flat.map((d) => parseDeparture(d as never)!);
       this.#options.metrics.clusterNodesReaped += dead.length;
+      this.events.dispatchEvent(new CustomEvent("reaped", { detail: dead }));
       this.#options.logger.warn("cluster-node-reaped", {
         nodes: dead,
         members: departures.length,

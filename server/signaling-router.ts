@@ -275,22 +275,29 @@ export class SignalingRouter {
   }
 
   /** Frees `clientId`'s place in the directory and tells its peers. */
-  #vacate(clientId: string, reason: string): void {
+  #vacate(clientId: string, reason: string): Promise<void> | undefined {
     if (!this.#places.delete(clientId) && !this.#delivery.clustered) {
       // In memory the mirror is exact: no place, nothing to free.
       return;
     }
-    this.#vacateAs(clientId, this.#node, reason);
+    return this.#vacateAs(clientId, this.#node, reason);
   }
 
-  #vacateAs(clientId: string, node: string, reason: string): void {
+  /** Settles (never rejects) once the store has taken the leave or refused it. */
+  #vacateAs(
+    clientId: string,
+    node: string,
+    reason: string,
+  ): Promise<void> | undefined {
     const settled = this.#guard(
       () => this.#directory.leave(clientId, node),
       (departure) => {
         if (departure) this.#tellDeparture(departure, reason);
       },
     );
-    settled?.catch(() => this.#unsettled.set(clientId, { node, reason }));
+    return settled?.catch(() => {
+      this.#unsettled.set(clientId, { node, reason });
+    });
   }
 
   /** The audit line and the messages for one member's departure. */
@@ -637,7 +644,7 @@ export class SignalingRouter {
     });
   }
 
-  #leaveStream(peer: Peer, streamId: string): void {
+  #leaveStream(peer: Peer, streamId: string): void | Promise<void> {
     if (this.#places.get(peer.id)?.streamId !== streamId) {
       return this.refuse(peer, {
         code: "not-in-stream",
@@ -645,7 +652,7 @@ export class SignalingRouter {
         inReplyTo: "leave-stream",
       });
     }
-    this.#vacate(peer.id, "leave-stream");
+    return this.#vacate(peer.id, "leave-stream");
   }
 
   /**

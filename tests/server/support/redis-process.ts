@@ -27,8 +27,10 @@ export class RedisProcess implements AsyncDisposable {
 
   /** A client for looking at what the nodes stored. */
   get inspector(): Redis {
-    this.#inspector ??= new Redis(this.url, { lazyConnect: false });
-    this.#inspector.on("error", () => {});
+    if (!this.#inspector) {
+      this.#inspector = new Redis(this.url);
+      this.#inspector.on("error", () => {});
+    }
     return this.#inspector;
   }
 
