@@ -1,8 +1,11 @@
 /**
  * A @web/test-runner plugin that gives browser tests real signaling servers:
  * `signaling-start` (a new server on a free port), `signaling-restart` (stop
- * and start again on the same port) and `signaling-stop`.
+ * and start again on the same port) and `signaling-stop`; and
+ * `cluster-start` / `cluster-stop`: a real redis-server and several nodes
+ * sharing it.
  */
+import { RedisProcess } from "../server/support/redis-process.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
 import { createLogger } from "../../server/logger.ts";
 import { mintToken, type StreamClaims } from "../../server/tokens.ts";
@@ -13,8 +16,17 @@ import {
 
 const servers = new Map<number, SignalingServer>();
 const secrets = new Map<number, string | undefined>();
+/** Clusters by the Redis port: its process and its nodes. */
+const clusters = new Map<
+  number,
+  { redis: RedisProcess; nodes: SignalingServer[] }
+>();
 
-function start(port: number, signalSecret?: string): Promise<SignalingServer> {
+function start(
+  port: number,
+  signalSecret?: string,
+  redisUrl?: string,
+): Promise<SignalingServer> {
   return startSignalingServer(
     {
       ...DEFAULT_CONFIG,
@@ -26,6 +38,7 @@ function start(port: number, signalSecret?: string): Promise<SignalingServer> {
       connectBurstPerIp: 10_000,
       joinBurstPerIp: 10_000,
       signalSecret,
+      redisUrl,
     },
     { logger: createLogger("warn") },
   );
@@ -42,6 +55,7 @@ export function signalingPlugin() {
           secret?: string;
           claims?: StreamClaims;
           ttlSeconds?: number;
+          nodes?: number;
         };
       },
     ) {
@@ -72,6 +86,29 @@ export function signalingPlugin() {
           servers.delete(port);
           return { port };
         }
+        case "cluster-start": {
+          const redis = await RedisProcess.start();
+          const nodes: SignalingServer[] = [];
+          for (let i = 0; i < (payload?.nodes ?? 2); i++) {
+            const node = await start(0, undefined, redis.url);
+            await node.cluster!.when("ready");
+            nodes.push(node);
+          }
+          clusters.set(redis.port, { redis, nodes });
+          return {
+            redisPort: redis.port,
+            urls: nodes.map((node) => `ws://127.0.0.1:${node.port}/ws`),
+          };
+        }
+        case "cluster-stop": {
+          const cluster = clusters.get(payload!.port!);
+          clusters.delete(payload!.port!);
+          await Promise.all(
+            cluster?.nodes.map((node) => node.shutdown()) ?? [],
+          );
+          await cluster?.redis[Symbol.asyncDispose]();
+          return { port: payload!.port };
+        }
         default:
           return undefined;
       }
@@ -80,6 +117,10 @@ export function signalingPlugin() {
       await Promise.all(
         [...servers.values()].map((server) => server.shutdown()),
       );
+      for (const { redis, nodes } of clusters.values()) {
+        await Promise.all(nodes.map((node) => node.shutdown()));
+        await redis[Symbol.asyncDispose]();
+      }
     },
   };
 }
