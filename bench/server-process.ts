@@ -51,18 +51,7 @@ export async function startServerProcess(
       const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
     },
-    async cpuSeconds() {
-      // schedstat's first field is the thread's time on CPU in ns; /proc/pid/stat
-      // counts 10 ms ticks, too coarse for bursts of a tenth of a second.
-      let ns = 0;
-      for await (const task of Deno.readDir(`/proc/${child.pid}/task`)) {
-        const text = await Deno.readTextFile(
-          `/proc/${child.pid}/task/${task.name}/schedstat`,
-        ).catch(() => "0"); // a thread that just ended
-        ns += Number(text.split(" ")[0]);
-      }
-      return ns / 1e9;
-    },
+    cpuSeconds: () => processCpuSeconds(child.pid),
     async metric(name) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`))
         .text();
@@ -73,10 +62,28 @@ export async function startServerProcess(
     profileEnd: async () => await profiler?.stop(),
     async [Symbol.asyncDispose]() {
       profiler?.close();
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Killed already (the cluster bench kills nodes with SIGKILL).
+      }
       await child.status;
     },
   };
+}
+
+/** User + system CPU seconds process `pid` has used so far. */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  // schedstat's first field is the thread's time on CPU in ns; /proc/pid/stat
+  // counts 10 ms ticks, too coarse for bursts of a tenth of a second.
+  let ns = 0;
+  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+    const text = await Deno.readTextFile(
+      `/proc/${pid}/task/${task.name}/schedstat`,
+    ).catch(() => "0"); // a thread that just ended
+    ns += Number(text.split(" ")[0]);
+  }
+  return ns / 1e9;
 }
 
 function freePort(): number {

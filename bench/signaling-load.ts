@@ -34,7 +34,7 @@ const IDLE_SAMPLES = 50;
 /** Rooms that handshake, unmeasured, before the measured run. */
 const WARMUP_ROOMS = 20;
 
-interface Result {
+export interface Result {
   connections: number;
   rooms: number;
   viewersPerRoom: number;
@@ -99,13 +99,13 @@ async function scenario(
   // Its clients stay connected, idle: closed, they would leave free memory
   // that the measured connections reused unseen.
   const warm = await load(
-    server,
+    [server],
     Math.min(rooms, WARMUP_ROOMS),
     viewersPerRoom,
     "warmup",
   );
   const rssBefore = await server.rss();
-  const measured = await load(server, rooms, viewersPerRoom, target);
+  const measured = await load([server], rooms, viewersPerRoom, target);
   await Promise.all([...warm.sockets, ...measured.sockets].map(closeSocket));
   const result = measured.result;
   return {
@@ -114,14 +114,28 @@ async function scenario(
   };
 }
 
-/** Connects `rooms` rooms, runs the burst and the sequential handshakes, closes. */
-async function load(
-  server: ServerProcess,
+/**
+ * Connects `rooms` rooms, runs the burst and the sequential handshakes.
+ * With several servers (a cluster), broadcasters alternate between them and
+ * every viewer connects to another node than its broadcaster's, so every
+ * handshake crosses nodes; routed messages and CPU are summed over them and
+ * `extraCpuSeconds` (Redis's).
+ */
+export async function load(
+  servers: ServerProcess[],
   rooms: number,
   viewersPerRoom: number,
   label: string,
+  extraCpuSeconds: () => Promise<number> = () => Promise.resolve(0),
 ): Promise<{ result: Result; sockets: WebSocket[] }> {
-  const url = `ws://127.0.0.1:${server.port}/ws`;
+  const urls = servers.map((server) => `ws://127.0.0.1:${server.port}/ws`);
+  const nodeOf = (room: number) => room % urls.length;
+  const viewerNode = (room: number) =>
+    urls.length > 1 ? (nodeOf(room) + 1) % urls.length : 0;
+  const sum = async (read: (server: ServerProcess) => Promise<number>) =>
+    (await Promise.all(servers.map(read))).reduce((a, b) => a + b, 0);
+  const cpuSeconds = async () =>
+    await sum((server) => server.cpuSeconds()) + await extraCpuSeconds();
   const sockets: WebSocket[] = [];
   const pending = new Map<string, Pending>();
   const timedOut = Promise.withResolvers<never>();
@@ -140,7 +154,10 @@ async function load(
 
   // Connect everyone first: the measured phase is signaling, not TCP setup.
   const connectStart = performance.now();
-  const open = (handler: (m: Record<string, unknown>, ws: WebSocket) => void) =>
+  const open = (
+    url: string,
+    handler: (m: Record<string, unknown>, ws: WebSocket) => void,
+  ) =>
     new Promise<{ ws: WebSocket; id: string }>((resolve, reject) => {
       const ws = new WebSocket(url);
       sockets.push(ws);
@@ -159,8 +176,9 @@ async function load(
     await Promise.all(
       Array.from({ length: Math.min(batch, rooms - r) }, async (_, i) => {
         const streamId = `${label}-${r + i}`;
-        const { ws } = await open((message, socket) =>
-          onBroadcasterMessage(message, socket, streamId)
+        const { ws } = await open(
+          urls[nodeOf(r + i)],
+          (message, socket) => onBroadcasterMessage(message, socket, streamId),
         );
         broadcasters.push({ ws, streamId });
       }),
@@ -171,15 +189,16 @@ async function load(
     await Promise.all(
       viewerSpecs.slice(v, v + batch).map(async (i) => {
         const streamId = `${label}-${i % rooms}`;
-        const { ws, id } = await open((message, socket) =>
-          onViewerMessage(message, socket, id, streamId)
+        const { ws, id } = await open(
+          urls[viewerNode(i % rooms)],
+          (message, socket) => onViewerMessage(message, socket, id, streamId),
         );
         viewers.push({ ws, id, streamId });
       }),
     );
   }
   const connectSeconds = (performance.now() - connectStart) / 1000;
-  const rssConnected = await server.rss();
+  const rssConnected = await sum((server) => server.rss());
 
   function onBroadcasterMessage(
     message: Record<string, unknown>,
@@ -249,9 +268,11 @@ async function load(
     ws.send(JSON.stringify({ type: "broadcaster-ready", streamId }));
   }
   // Every viewer joins at once: the handshake phase under full load.
-  const routedBefore = await server.metric("live_messages_routed_total");
-  await server.profile(`${label}-${rooms * (viewersPerRoom + 1)}`);
-  const cpuBefore = await server.cpuSeconds();
+  const routed = () =>
+    sum((server) => server.metric("live_messages_routed_total"));
+  const routedBefore = await routed();
+  await servers[0].profile(`${label}-${rooms * (viewersPerRoom + 1)}`);
+  const cpuBefore = await cpuSeconds();
   const start = performance.now();
   const handshake = (viewer: typeof viewers[number]) => {
     const record = newPending();
@@ -264,10 +285,9 @@ async function load(
   const latencies = (await Promise.all(viewers.map(handshake)))
     .sort((a, b) => a - b);
   const wall = (performance.now() - start) / 1000;
-  const cpu = (await server.cpuSeconds()) - cpuBefore;
-  await server.profileEnd();
-  const routed = (await server.metric("live_messages_routed_total")) -
-    routedBefore;
+  const cpu = (await cpuSeconds()) - cpuBefore;
+  await servers[0].profileEnd();
+  const routedCount = (await routed()) - routedBefore;
 
   // One at a time on the loaded server: a re-join asks for a fresh offer.
   const idle: number[] = [];
@@ -287,23 +307,23 @@ async function load(
     max: latencies.at(-1)!,
     idleP50: quantile(idle, 0.5),
     idleP99: quantile(idle, 0.99),
-    routed,
-    routedPerWallSecond: routed / wall,
-    routedPerCpuSecond: routed / Math.max(cpu, 0.01),
+    routed: routedCount,
+    routedPerWallSecond: routedCount / wall,
+    routedPerCpuSecond: routedCount / Math.max(cpu, 0.01),
     rssConnected,
     rssPerConnection: 0, // known only to the caller
   };
   return { result, sockets };
 }
 
-function closeSocket(ws: WebSocket): Promise<void> {
+export function closeSocket(ws: WebSocket): Promise<void> {
   return new Promise((resolve) => {
     ws.on("close", () => resolve());
     ws.close();
   });
 }
 
-function quantile(sorted: number[], q: number): number {
+export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
@@ -362,7 +382,7 @@ export async function signalingLoad(
 }
 
 /** The median of each figure across rounds, separately. */
-function median(results: Result[]): Result {
+export function median(results: Result[]): Result {
   const pick = (key: keyof Result) =>
     quantile(results.map((r) => r[key]).sort((a, b) => a - b), 0.5);
   const out = { ...results[0] };

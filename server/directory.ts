@@ -75,12 +75,15 @@ export type Joined =
 
 /** Where a member's offer, answer or candidate goes. */
 export type Route =
-  /** The sender is not (or no longer) in that stream on this node. */
-  | { role: undefined }
-  /** `to`: the viewer it named, when that viewer is in the stream. */
-  | { role: "broadcaster"; to?: Seat }
-  /** `to`: the stream's broadcaster, when there is one. */
-  | { role: "viewer"; to?: Seat };
+  /** The sender is not (or no longer) in that stream, in that role, on this node. */
+  | { found: "no-sender" }
+  /** The viewer it named is not in the stream, or the stream has no broadcaster. */
+  | { found: "no-target" }
+  /**
+   * `to`: the viewer it named, or the stream's broadcaster. `sent`: the
+   * store delivered the frame itself (the target is on another node).
+   */
+  | { found: "target"; to: Seat; sent: boolean };
 
 /** A result now (in memory) or later (a store round trip). */
 export type Eventually<T> = T | Promise<T>;
@@ -96,12 +99,17 @@ export interface Directory {
   ): Eventually<Joined>;
   /** Frees the client's place, if `node` holds it. */
   leave(clientId: string, node: string): Eventually<Departure | undefined>;
-  /** Where a message from the client to `viewerId` (or its broadcaster) goes. */
+  /**
+   * Where a frame from the client, as `role`, goes: to `viewerId` (from the
+   * broadcaster) or to the stream's broadcaster (from a viewer). A store
+   * shared by nodes also sends `text` on when the target is on another node,
+   * in the same step: one round trip per routed frame.
+   */
   route(
-    clientId: string,
-    node: string,
+    from: { clientId: string; node: string; role: Role },
     streamId: string,
     viewerId: string | undefined,
+    text: string,
   ): Eventually<Route>;
   /**
    * Moves the client's place to `node` if it is the claimed one; returns the

@@ -138,24 +138,28 @@ export class RedisDirectory implements Directory {
   }
 
   async route(
-    clientId: string,
-    node: string,
+    from: { clientId: string; node: string; role: Role },
     streamId: string,
     viewerId: string | undefined,
+    text: string,
   ): Promise<Route> {
     const reply = await this.#run(
       "lwRoute",
-      clientId,
-      node,
+      from.clientId,
+      from.node,
+      from.role === "broadcaster" ? "b" : "v",
       streamId,
       viewerId ?? "",
-    ) as string[];
-    const to: Seat | undefined = reply[1]
-      ? { id: reply[1], node: reply[2] }
-      : undefined;
-    if (reply[0] === "b") return { role: "broadcaster", to };
-    if (reply[0] === "v") return { role: "viewer", to };
-    return { role: undefined };
+      text,
+    ) as (string | number)[];
+    if (reply[0] !== "target") {
+      return { found: reply[0] === "no-target" ? "no-target" : "no-sender" };
+    }
+    return {
+      found: "target",
+      to: { id: reply[1] as string, node: reply[2] as string },
+      sent: reply[3] === 1,
+    };
   }
 
   async resume(

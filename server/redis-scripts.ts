@@ -11,6 +11,7 @@
  * - `P n:<node>`    string with a TTL: the node is alive
  * - `P nodes`       set: registered nodes
  * - `P resume-key`  the key of resume claims, when no secret is configured
+ * - `P d:<node>`    the pub/sub channel of a node's clients' frames
  *
  * Redis deletes a hash or set when its last field goes, so a stream with no
  * one in it leaves no key behind. The keys are computed inside the scripts:
@@ -131,24 +132,29 @@ return depart(ARGV[2])
 `;
 
 /**
- * ARGV: P, client, node, stream, viewer ('' = none). Returns {''} (not in
- * that stream on that node), or {role, target id, target node} with the
- * target left out when there is none.
+ * ARGV: P, client, node, role (b|v), stream, viewer ('' = none), frame.
+ * Returns {'no-sender'}, {'no-target'}, or {'target', id, node, sent}: a
+ * target on another node gets the frame published to that node's channel
+ * here, in the same step (sent = 1).
  */
 const ROUTE = `
-local id, node, s, viewer = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local id, node, r, s, viewer, text =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local c = redis.call('HMGET', P .. 'c:' .. id, 's', 'r', 'n')
-if c[1] ~= s or c[3] ~= node then return {''} end
-if c[2] == 'b' then
-  if viewer == '' then return {'b'} end
-  local v = redis.call('HGET', P .. 'v:' .. s, viewer)
-  if not v then return {'b'} end
-  local n = split(v)
-  return {'b', viewer, n}
+if c[1] ~= s or c[2] ~= r or c[3] ~= node then return {'no-sender'} end
+local target, tnode
+if r == 'b' then
+  local v = viewer ~= '' and redis.call('HGET', P .. 'v:' .. s, viewer)
+  if not v then return {'no-target'} end
+  target, tnode = viewer, split(v)
+else
+  local b = redis.call('HMGET', P .. 's:' .. s, 'b', 'bn')
+  if not b[1] then return {'no-target'} end
+  target, tnode = b[1], b[2]
 end
-local b = redis.call('HMGET', P .. 's:' .. s, 'b', 'bn')
-if not b[1] then return {'v'} end
-return {'v', b[1], b[2]}
+if tnode == node then return {'target', target, tnode, 0} end
+redis.call('PUBLISH', P .. 'd:' .. tnode, 't ' .. target .. ' ' .. text)
+return {'target', target, tnode, 1}
 `;
 
 /**

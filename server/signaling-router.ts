@@ -656,32 +656,73 @@ export class SignalingRouter {
   }
 
   /**
-   * Offers, answers and candidates. Never holds the connection's later
-   * messages: store steps run in the order they are sent, so their replies
-   * (and the frames they route) keep the sender's order anyway.
+   * Offers, answers and candidates. The sender's role comes from this node's
+   * own record of its place; the store then finds the target (and, across
+   * nodes, sends the frame on) in one step. Never holds the connection's
+   * later messages: store steps run in the order they are sent, so their
+   * replies (and the frames they route) keep the sender's order anyway.
    */
   #route(
     peer: Peer,
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
     text: string | undefined,
   ): void {
-    const { streamId, viewerId } = message;
+    const { type, streamId } = message;
+    const place = this.#places.get(peer.id);
+    if (place?.streamId !== streamId) {
+      return this.refuse(peer, {
+        code: "not-in-stream",
+        message: `Not in stream ${streamId}`,
+        inReplyTo: type,
+      });
+    }
+    const { role } = place;
+    if (role === "broadcaster" && type === "webrtc-answer") {
+      return this.refuse(peer, {
+        code: "wrong-role",
+        message: "Only viewers send answers",
+        inReplyTo: type,
+      });
+    }
+    if (role === "viewer" && type === "webrtc-offer") {
+      return this.refuse(peer, {
+        code: "wrong-role",
+        message: "Only the broadcaster sends offers",
+        inReplyTo: type,
+      });
+    }
+    if (role === "broadcaster" && message.viewerId === undefined) {
+      return this.refuse(peer, {
+        code: "invalid-field",
+        message: "`viewerId` is required from the broadcaster",
+        inReplyTo: type,
+      });
+    }
+    // A broadcaster's frame names its viewer already, so the frame as
+    // received is the message. A viewer's is attributed to its real id,
+    // whatever `viewerId` it claimed: as received only if that is the one.
+    const frame = role === "broadcaster"
+      ? text ?? JSON.stringify(message)
+      : text !== undefined && message.viewerId === peer.id
+      ? text
+      : JSON.stringify({ ...message, viewerId: peer.id });
+    const from = { clientId: peer.id, node: this.#node, role };
     this.#guard(
-      () => this.#directory.route(peer.id, this.#node, streamId, viewerId),
-      (route) => this.#routed(peer, message, text, route),
+      () => this.#directory.route(from, streamId, message.viewerId, frame),
+      (route) => this.#routed(peer, message, role, route, frame),
     )?.catch((error) => {
       if (error instanceof StoreUnavailable) {
-        this.#storeFailed(peer, message.type);
+        this.#storeFailed(peer, type);
       } else {
         this.#logger.error("handler-failed", {
           clientId: peer.id,
-          type: message.type,
+          type,
           error: String(error),
         });
         this.refuse(peer, {
           code: "internal-error",
           message: "The server failed on this message",
-          inReplyTo: message.type,
+          inReplyTo: type,
         });
       }
     });
@@ -690,69 +731,45 @@ export class SignalingRouter {
   #routed(
     peer: Peer,
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
-    text: string | undefined,
+    role: Role,
     route: Route,
+    frame: string,
   ): void {
     const { type, streamId } = message;
-    if (route.role === undefined) {
-      return this.refuse(peer, {
-        code: "not-in-stream",
-        message: `Not in stream ${streamId}`,
-        inReplyTo: type,
-      });
+    switch (route.found) {
+      case "no-sender":
+        return this.refuse(peer, {
+          code: "not-in-stream",
+          message: `Not in stream ${streamId}`,
+          inReplyTo: type,
+        });
+      case "no-target":
+        return this.refuse(
+          peer,
+          role === "broadcaster"
+            ? {
+              code: "unknown-viewer",
+              message:
+                `Viewer ${message.viewerId} is not in stream ${streamId}`,
+              inReplyTo: type,
+            }
+            : {
+              code: "no-broadcaster",
+              message: `Stream ${streamId} has no broadcaster right now`,
+              inReplyTo: type,
+            },
+        );
+      case "target":
+        if (route.sent) this.#metrics.clusterSent++;
+        else this.#sendTo(route.to, frame);
+        this.#metrics.messagesRouted++;
+        return;
+      default:
+        return assertNever(route);
     }
-    if (route.role === "broadcaster") {
-      if (type === "webrtc-answer") {
-        return this.refuse(peer, {
-          code: "wrong-role",
-          message: "Only viewers send answers",
-          inReplyTo: type,
-        });
-      }
-      if (message.viewerId === undefined) {
-        return this.refuse(peer, {
-          code: "invalid-field",
-          message: "`viewerId` is required from the broadcaster",
-          inReplyTo: type,
-        });
-      }
-      if (!route.to) {
-        return this.refuse(peer, {
-          code: "unknown-viewer",
-          message: `Viewer ${message.viewerId} is not in stream ${streamId}`,
-          inReplyTo: type,
-        });
-      }
-      // It named this viewer already, so the frame as received is the message.
-      this.#sendTo(route.to, text ?? JSON.stringify(message));
-    } else {
-      if (type === "webrtc-offer") {
-        return this.refuse(peer, {
-          code: "wrong-role",
-          message: "Only the broadcaster sends offers",
-          inReplyTo: type,
-        });
-      }
-      if (!route.to) {
-        return this.refuse(peer, {
-          code: "no-broadcaster",
-          message: `Stream ${streamId} has no broadcaster right now`,
-          inReplyTo: type,
-        });
-      }
-      // Attributed to the sender's real id, whatever `viewerId` it claimed.
-      // The frame as received only if it already carries the sender's real id.
-      this.#sendTo(
-        route.to,
-        text !== undefined && message.viewerId === peer.id
-          ? text
-          : JSON.stringify({ ...message, viewerId: peer.id }),
-      );
-    }
-    this.#metrics.messagesRouted++;
   }
 }
 
 function assertNever(value: never): never {
-  throw new Error(`Unhandled message ${JSON.stringify(value)}`);
+  throw new Error(`Unhandled case ${JSON.stringify(value)}`);
 }

@@ -145,22 +145,20 @@ export class StreamRegistry implements Directory {
   }
 
   route(
-    clientId: string,
-    node: string,
+    from: { clientId: string; node: string; role: Role },
     streamId: string,
     viewerId: string | undefined,
   ): Route {
-    const membership = this.#members.get(clientId);
-    if (membership?.node !== node || membership.room.streamId !== streamId) {
-      return { role: undefined };
-    }
+    const membership = this.#members.get(from.clientId);
+    if (
+      membership?.node !== from.node || membership.role !== from.role ||
+      membership.room.streamId !== streamId
+    ) return { found: "no-sender" };
     const { room } = membership;
-    return membership.role === "broadcaster"
-      ? {
-        role: "broadcaster",
-        to: viewerId === undefined ? undefined : room.viewers.get(viewerId),
-      }
-      : { role: "viewer", to: room.broadcaster };
+    const to = from.role === "broadcaster"
+      ? viewerId === undefined ? undefined : room.viewers.get(viewerId)
+      : room.broadcaster;
+    return to ? { found: "target", to, sent: false } : { found: "no-target" };
   }
 
   resume(

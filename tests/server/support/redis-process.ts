@@ -21,6 +21,11 @@ export class RedisProcess implements AsyncDisposable {
     return redis;
   }
 
+  /** The running redis-server's process id. */
+  get pid(): number {
+    return this.#child!.pid;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
