@@ -70,6 +70,8 @@ export type Joined =
     switched?: Departure;
     broadcaster?: Seat;
     viewerCount: number;
+    /** The store sent the broadcaster its `viewer-joined` (another node's). */
+    told: boolean;
   }
   | { ok: false; reason: "full"; cap: number };
 
@@ -91,11 +93,16 @@ export type Eventually<T> = T | Promise<T>;
 export interface Directory {
   /** Makes the entrant the stream's broadcaster unless another subject holds it. */
   announce(streamId: string, entrant: Entrant): Eventually<Announced>;
-  /** Seats the entrant as a viewer unless the stream is at `cap` viewers. */
+  /**
+   * Seats the entrant as a viewer unless the stream is at `cap` viewers. A
+   * store shared by nodes also sends the broadcaster, when it is on another
+   * node, `tell` + the viewer count + `}` (its `viewer-joined`) in the same step.
+   */
   join(
     streamId: string,
     entrant: Entrant & { session?: string },
     cap: number,
+    tell: string,
   ): Eventually<Joined>;
   /** Frees the client's place, if `node` holds it. */
   leave(clientId: string, node: string): Eventually<Departure | undefined>;

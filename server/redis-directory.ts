@@ -105,6 +105,7 @@ export class RedisDirectory implements Directory {
     streamId: string,
     entrant: Entrant & { session?: string },
     cap: number,
+    tell: string,
   ): Promise<Joined> {
     const { clientId, node, identity, session } = entrant;
     const reply = await this.#run(
@@ -116,6 +117,7 @@ export class RedisDirectory implements Directory {
       identity?.name ?? "",
       session ?? "",
       cap,
+      tell,
     ) as Reply[];
     if (reply[0] === "conflict") throw new ClientIdConflict(clientId);
     if (reply[0] === "full") {
@@ -130,6 +132,7 @@ export class RedisDirectory implements Directory {
         ? { id: broadcaster, node: reply[4] as string }
         : undefined,
       viewerCount: reply[5] as number,
+      told: reply[6] === 1,
     };
   }
 

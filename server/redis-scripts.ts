@@ -102,9 +102,11 @@ return {'ok', again and 1 or 0, replaced, switched, viewers}
 `;
 
 /**
- * ARGV: P, stream, client, node, subject, name, session, maxViewers.
- * Returns {'full', cap}, {'conflict'} or {'ok', again, switched,
- * broadcaster id, broadcaster node, viewer count}.
+ * ARGV: P, stream, client, node, subject, name, session, maxViewers, and
+ * the broadcaster's viewer-joined frame up to its count. Returns {'full',
+ * cap}, {'conflict'} or {'ok', again, switched, broadcaster id, broadcaster
+ * node, viewer count, told}: a broadcaster on another node is sent the
+ * frame here, in the same step (told = 1).
  */
 const JOIN = `
 local s, id, node, sub, name, ses, max =
@@ -121,8 +123,14 @@ if cur[1] and not again then switched = depart(id) end
 redis.call('HSET', vk, id, node .. ' ' .. ses)
 place(id, s, 'v', node, sub, name, ses)
 local b = redis.call('HMGET', sk, 'b', 'bn')
-return {'ok', again and 1 or 0, switched, b[1] or '', b[2] or '',
-  redis.call('HLEN', vk)}
+local count = redis.call('HLEN', vk)
+local told = 0
+if b[1] and b[2] ~= node then
+  redis.call('PUBLISH', P .. 'd:' .. b[2],
+    't ' .. b[1] .. ' ' .. ARGV[9] .. count .. '}')
+  told = 1
+end
+return {'ok', again and 1 or 0, switched, b[1] or '', b[2] or '', count, told}
 `;
 
 /** ARGV: P, client, node. The departure, or false if `node` holds no place for it. */

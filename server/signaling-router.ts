@@ -584,8 +584,17 @@ export class SignalingRouter {
       identity: admitted.identity,
       session,
     };
+    // The broadcaster's `viewer-joined`, but for the count the directory
+    // knows: on another node the store sends it in the same step.
+    const tell = JSON.stringify({
+      type: "viewer-joined",
+      streamId,
+      viewerId: peer.id,
+      ...(session ? { session } : {}),
+      ...(session && restart ? { restart } : {}),
+    }).slice(0, -1) + ',"viewerCount":';
     return this.#guard(
-      () => this.#directory.join(streamId, entrant, this.#maxViewers),
+      () => this.#directory.join(streamId, entrant, this.#maxViewers, tell),
       (result) => {
         if (!result.ok) {
           return this.#refuseEntry(peer, streamId, "viewer", {
@@ -595,7 +604,7 @@ export class SignalingRouter {
             inReplyTo: "join-stream",
           });
         }
-        const { switched, again, broadcaster, viewerCount } = result;
+        const { switched, again, broadcaster, viewerCount, told } = result;
         if (switched) this.#tellDeparture(switched, "switched");
         this.#hold(peer, { streamId, role: "viewer" });
         if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
@@ -603,18 +612,9 @@ export class SignalingRouter {
         // `viewer-left` then follows this `viewer-joined` instead of
         // preceding it. On a re-join too: a viewer whose connection failed
         // asks for a new offer.
-        if (broadcaster) {
-          this.#sendTo(
-            broadcaster,
-            JSON.stringify({
-              type: "viewer-joined",
-              streamId,
-              viewerId: peer.id,
-              viewerCount,
-              ...(session ? { session } : {}),
-              ...(session && restart ? { restart } : {}),
-            }),
-          );
+        if (told) this.#metrics.clusterSent++;
+        else if (broadcaster) {
+          this.#sendTo(broadcaster, `${tell}${viewerCount}}`);
         }
         peer.send({
           type: "join-accepted",

@@ -136,6 +136,7 @@ export class StreamRegistry implements Directory {
       switched,
       broadcaster: room.broadcaster,
       viewerCount: room.viewers.size,
+      told: false,
     };
   }
 
