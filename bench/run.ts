@@ -12,6 +12,7 @@ import { formatMarkdown } from "../scripts/readme-api.ts";
 import { abuseIsolation } from "./abuse-isolation.ts";
 import { broadcasterScaling } from "./broadcaster-scaling.ts";
 import { bundleSizes } from "./bundle-size.ts";
+import { clusterLoad } from "./cluster-load.ts";
 import { devRebuild } from "./dev-rebuild.ts";
 import { recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
@@ -69,6 +70,17 @@ if (import.meta.main) {
           smoke ? [20] : [1000, 5000, 10000],
           smoke ? 1 : 9,
           smoke ? 1 : 5,
+        ),
+    ],
+    [
+      "Cluster",
+      "The signaling load above spread over 2 nodes sharing one Redis (`REDIS_URL`; Debian's redis-server 7, on loopback, no persistence): broadcasters alternate between the nodes and every viewer connects to the other node than its broadcaster's, so every handshake crosses nodes (join, offer, answer and candidates each go node → Redis → node). Baseline: 1 node in memory, the same load, in the same run. Server CPU is both nodes' plus Redis's. Median of 3 rounds. Then a node with a live broadcaster is killed with SIGKILL, and a viewer on the surviving node waits for `broadcaster-left`. Targets: cross-node one-at-a-time p50 ≤ 1 ms; burst p99 ≤ 1.5x the single node; a killed node noticed ≤ 10 s.",
+      () =>
+        clusterLoad(
+          smoke ? [20] : [5000],
+          smoke ? 1 : 9,
+          smoke ? 1 : 3,
+          smoke ? 1 : 10,
         ),
     ],
     [

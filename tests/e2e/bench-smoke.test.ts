@@ -26,6 +26,7 @@ Deno.test({
     for (
       const section of [
         "Signaling load",
+        "Cluster",
         "Time to first frame",
         "Abuse isolation",
         "Broadcaster scaling",
@@ -39,6 +40,8 @@ Deno.test({
     // The baselines and ratios are there, with numbers in them.
     assert.match(text, /\| 20 \| bare relay \| [\d.]+ \|/);
     assert.match(text, /\*\*ratio\*\*.*\d+\.\d+x/);
+    assert.match(text, /\| 20 \| 2 nodes \+ Redis[^|]*\| [\d.]+ \|/);
+    assert.match(text, /noticed by a viewer on another node.*p50 [\d.]+ s/);
     assert.match(text, /bare RTCPeerConnection pair \| \d+ \/ \d+/);
     assert.match(text, /first frame ratio\*\* \| p50 \d+\.\d+x/);
     assert.match(text, /\| idle \| [\d.]+ \| [\d.]+ \|/);
