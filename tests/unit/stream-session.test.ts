@@ -245,6 +245,24 @@ Deno.test("join-rate-limited: the viewer joins again 10 s later without showing 
   await socket.nextSent("join-stream", 1);
 });
 
+Deno.test("cluster-unavailable: the viewer joins again 2 s later without showing an error", async () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { host, socket } = await joinedViewer();
+  using _host = host;
+  socket.receive({
+    type: "error",
+    code: "cluster-unavailable",
+    message: "No Redis right now",
+    inReplyTo: "join-stream",
+  });
+  assert.equal(host.errors.length, 0);
+  clock.tick(1_999);
+  assert.equal(socket.sentOf("join-stream").length, 1);
+  clock.tick(1);
+  await socket.nextSent("join-stream", 1);
+});
+
 Deno.test("a refusal that only concerns one message is logged, nothing else", async () => {
   using _socket = installFakeSocket();
   const { host, socket } = await joinedViewer();
