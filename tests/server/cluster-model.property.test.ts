@@ -11,19 +11,22 @@ import { startClusterNodes } from "./support/cluster-nodes.ts";
 import { RedisProcess } from "./support/redis-process.ts";
 import type { TestClient } from "./test-client.ts";
 import type { TestServer } from "./test-server.ts";
+import {
+  applyToModel,
+  MAX_VIEWERS,
+  type Model,
+  occupancy,
+  STREAMS,
+} from "./support/membership-model.ts";
 
 const NODES = 3;
 const CLIENTS = 5;
-const STREAMS = ["a", "b", "c"];
-const MAX_VIEWERS = 2;
 
 type Op =
   | { kind: "broadcast" | "join" | "leave"; client: number; stream: string }
   | { kind: "drop"; client: number }
   | { kind: "reconnect"; client: number; node: number }
   | { kind: "kill"; node: number };
-
-type Model = Map<number, { role: "broadcaster" | "viewer"; stream: string }>;
 
 function op(): fc.Arbitrary<Op> {
   const client = fc.nat(CLIENTS - 1);
@@ -47,43 +50,6 @@ function op(): fc.Arbitrary<Op> {
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("kill"), node }) },
   ) as fc.Arbitrary<Op>;
-}
-
-/** The rules, written the simplest way (as for one node). */
-function applyToModel(model: Model, op: Op, onDeadNode: number[]): void {
-  if (op.kind === "kill") {
-    for (const client of onDeadNode) model.delete(client);
-    return;
-  }
-  const mine = model.get(op.client);
-  switch (op.kind) {
-    case "broadcast": {
-      const taken = [...model].some(([id, m]) =>
-        id !== op.client && m.role === "broadcaster" && m.stream === op.stream
-      );
-      if (!taken) {
-        model.set(op.client, { role: "broadcaster", stream: op.stream });
-      }
-      return;
-    }
-    case "join": {
-      const again = mine?.role === "viewer" && mine.stream === op.stream;
-      const viewers =
-        [...model.values()].filter((m) =>
-          m.role === "viewer" && m.stream === op.stream
-        ).length;
-      if (again || viewers < MAX_VIEWERS) {
-        model.set(op.client, { role: "viewer", stream: op.stream });
-      }
-      return;
-    }
-    case "leave":
-      if (mine?.stream === op.stream) model.delete(op.client);
-      return;
-    case "drop":
-    case "reconnect":
-      model.delete(op.client);
-  }
 }
 
 interface World {
@@ -185,6 +151,7 @@ async function assertMatches(
   }
   const members = await inspector.keys("lw:c:*");
   assert.equal(members.length, model.size, "member keys");
+  const { viewers } = occupancy(model);
   const expected = new Set<string>();
   for (const { role, stream } of model.values()) {
     expected.add(role === "broadcaster" ? `lw:s:${stream}` : `lw:v:${stream}`);
@@ -195,10 +162,11 @@ async function assertMatches(
   ];
   assert.deepEqual(rooms.sort(), [...expected].sort(), "room keys");
   for (const stream of STREAMS) {
-    const viewers = [...model.values()].filter((m) =>
-      m.role === "viewer" && m.stream === stream
-    ).length;
-    assert.equal(await inspector.hlen(`lw:v:${stream}`), viewers, stream);
+    assert.equal(
+      await inspector.hlen(`lw:v:${stream}`),
+      viewers.get(stream) ?? 0,
+      stream,
+    );
   }
 }
 
@@ -231,12 +199,19 @@ Deno.test("cluster: Redis follows the model through any sequence across nodes an
                 entry?.node === step.node ? [i] : []
               );
               await applyToCluster(world, step);
-              applyToModel(model, step, onDead);
+              for (const client of onDead) {
+                applyToModel(model, { kind: "gone", client });
+              }
             } else {
               const present = world.clients[step.client] !== undefined;
               await applyToCluster(world, step);
-              if (present || step.kind === "reconnect") {
-                applyToModel(model, step, []);
+              if (present) {
+                applyToModel(
+                  model,
+                  step.kind === "drop" || step.kind === "reconnect"
+                    ? { kind: "gone", client: step.client }
+                    : step,
+                );
               }
             }
             await assertMatches(redis, world, model);

@@ -6,17 +6,20 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { TestClient } from "./test-client.ts";
+import {
+  applyToModel,
+  MAX_VIEWERS,
+  type MemberOp,
+  type Model,
+  STREAMS,
+} from "./support/membership-model.ts";
 import { startTestServer, type TestServer } from "./test-server.ts";
 
 const CLIENTS = 5;
-const STREAMS = ["a", "b", "c"];
-const MAX_VIEWERS = 2;
 
 type Op =
   | { kind: "broadcast" | "join" | "leave"; client: number; stream: string }
   | { kind: "drop" | "reconnect"; client: number };
-
-type Model = Map<number, { role: "broadcaster" | "viewer"; stream: string }>;
 
 function op(): fc.Arbitrary<Op> {
   const client = fc.nat(CLIENTS - 1);
@@ -38,36 +41,14 @@ function op(): fc.Arbitrary<Op> {
   );
 }
 
-/** The rules, written the simplest way. */
-function applyToModel(model: Model, op: Op): void {
-  const mine = model.get(op.client);
+/** A step as the shared model sees it: dropped or reconnected is gone. */
+function asMemberOp(op: Op): MemberOp {
   switch (op.kind) {
-    case "broadcast": {
-      const taken = [...model].some(([id, m]) =>
-        id !== op.client && m.role === "broadcaster" && m.stream === op.stream
-      );
-      if (!taken) {
-        model.set(op.client, { role: "broadcaster", stream: op.stream });
-      }
-      return;
-    }
-    case "join": {
-      const again = mine?.role === "viewer" && mine.stream === op.stream;
-      const viewers =
-        [...model.values()].filter((m) =>
-          m.role === "viewer" && m.stream === op.stream
-        ).length;
-      if (again || viewers < MAX_VIEWERS) {
-        model.set(op.client, { role: "viewer", stream: op.stream });
-      }
-      return;
-    }
-    case "leave":
-      if (mine?.stream === op.stream) model.delete(op.client);
-      return;
     case "drop":
     case "reconnect":
-      model.delete(op.client);
+      return { kind: "gone", client: op.client };
+    default:
+      return op;
   }
 }
 
@@ -148,7 +129,7 @@ Deno.test("the registry follows the model through any sequence and ends empty", 
         for (const step of ops) {
           const present = clients[step.client] !== undefined;
           await applyToServer(t, clients, step);
-          if (present) applyToModel(model, step);
+          if (present) applyToModel(model, asMemberOp(step));
           assertMatches(t, clients, model);
         }
         for (const client of clients) {
