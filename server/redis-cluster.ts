@@ -58,8 +58,12 @@ export interface ClusterHandlers {
   resumeKey(hexKey: string): void;
 }
 
-/** Command timeout: a Redis that stopped answering counts as gone. */
-const COMMAND_TIMEOUT_MS = 1_000;
+/**
+ * A heartbeat unanswered this long: Redis counts as gone, and the links are
+ * reset so that steps waiting on them fail instead of hanging. (Per-command
+ * timeouts would cost a timer per routed frame.)
+ */
+const HEARTBEAT_TIMEOUT_MS = 1_000;
 
 export class RedisCluster implements Delivery {
   readonly clustered = true;
@@ -91,7 +95,6 @@ export class RedisCluster implements Delivery {
     this.#resumeKey = options.resumeKey;
     const common = {
       lazyConnect: true,
-      commandTimeout: COMMAND_TIMEOUT_MS,
       // Reconnect quickly, then every second at most.
       retryStrategy: (times: number) => Math.min(times * 50, 1_000),
       maxRetriesPerRequest: 0,
@@ -101,6 +104,9 @@ export class RedisCluster implements Delivery {
     this.#redis = new Redis(options.url, {
       ...common,
       enableOfflineQueue: false,
+      // A step sent before a disconnection fails; it is never sent again
+      // after it (a join or a frame replayed late, perhaps twice).
+      autoResendUnfulfilledCommands: false,
     });
     this.#subscriber = new Redis(options.url, common);
     defineScripts(this.#redis);
@@ -200,38 +206,55 @@ export class RedisCluster implements Delivery {
   async #tick(): Promise<void> {
     if (this.#ticking || this.#stopped) return;
     this.#ticking = true;
-    const { prefix, nodeTtlMs, metrics, logger } = this.#options;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<"silent">((resolve) => {
+      timer = setTimeout(() => resolve("silent"), HEARTBEAT_TIMEOUT_MS);
+    });
     try {
-      const started = performance.now();
-      if (!this.#registered) {
-        await this.#register();
-      } else {
-        const alive = await runScript(
-          this.#redis,
-          prefix,
-          "lwHeartbeat",
-          this.#node,
-          nodeTtlMs,
-        );
-        metrics.observeRedisRoundTrip(performance.now() - started);
-        if (alive !== 1) {
-          logger.warn("cluster-registration-lost", { node: this.#node });
-          metrics.clusterRegistrationsLost++;
-          this.#forgotten("forgotten");
-          await this.#register();
-        }
-      }
-      if (this.#state !== "ready") {
-        // Ready means listening too: resubscribed, confirmed by Redis.
-        if (this.#listening) await this.#subscriber.subscribe(this.#listening);
-        const was = this.#state;
-        this.#set("ready", "registered");
-        if (was === "unavailable") this.#handlers?.back();
+      if (await Promise.race([this.#renew(), silent]) === "silent") {
+        const cause = `no reply in ${HEARTBEAT_TIMEOUT_MS} ms`;
+        this.#unreachable(cause);
+        // Steps waiting on a silent Redis fail now rather than hang, and the
+        // links start over.
+        this.directory.abandon(cause);
+        this.#redis.disconnect(true);
+        this.#subscriber.disconnect(true);
       }
     } catch (error) {
       this.#unreachable(String(error));
     } finally {
+      clearTimeout(timer);
       this.#ticking = false;
+    }
+  }
+
+  async #renew(): Promise<void> {
+    const { prefix, nodeTtlMs, metrics, logger } = this.#options;
+    const started = performance.now();
+    if (!this.#registered) {
+      await this.#register();
+    } else {
+      const alive = await runScript(
+        this.#redis,
+        prefix,
+        "lwHeartbeat",
+        this.#node,
+        nodeTtlMs,
+      );
+      metrics.observeRedisRoundTrip(performance.now() - started);
+      if (alive !== 1) {
+        logger.warn("cluster-registration-lost", { node: this.#node });
+        metrics.clusterRegistrationsLost++;
+        this.#forgotten("forgotten");
+        await this.#register();
+      }
+    }
+    if (this.#state !== "ready") {
+      // Ready means listening too: resubscribed, confirmed by Redis.
+      if (this.#listening) await this.#subscriber.subscribe(this.#listening);
+      const was = this.#state;
+      this.#set("ready", "registered");
+      if (was === "unavailable") this.#handlers?.back();
     }
   }
 

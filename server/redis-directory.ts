@@ -60,14 +60,32 @@ export async function runScript(
 export class RedisDirectory implements Directory {
   #redis: Redis;
   #prefix: string;
+  /** Rejects the steps under way when Redis stops answering (see abandon). */
+  #silence = Promise.withResolvers<never>();
 
   constructor(redis: Redis, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
+    this.#silence.promise.catch(() => {});
+  }
+
+  /**
+   * Fails every step waiting for a reply: Redis has stopped answering, and a
+   * link closed gracefully would hold them until it answers again. (Redis
+   * may still carry one out later; the client was told it did not happen,
+   * asks again, and the repeat is idempotent.)
+   */
+  abandon(reason: string): void {
+    this.#silence.reject(new StoreUnavailable(reason));
+    this.#silence = Promise.withResolvers<never>();
+    this.#silence.promise.catch(() => {});
   }
 
   #run(name: ScriptName, ...args: (string | number)[]): Promise<Reply> {
-    return runScript(this.#redis, this.#prefix, name, ...args);
+    return Promise.race([
+      runScript(this.#redis, this.#prefix, name, ...args),
+      this.#silence.promise,
+    ]);
   }
 
   async announce(streamId: string, entrant: Entrant): Promise<Announced> {

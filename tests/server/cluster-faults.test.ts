@@ -36,7 +36,7 @@ async function startNodeProcess(redis: RedisProcess) {
     if (done) throw new Error("node exited before it registered");
     const entry = JSON.parse(value);
     if (entry.event === "listening") port = entry.port;
-    if (entry.event === "cluster-registered" && port) break;
+    if (entry.event === "cluster-store" && entry.to === "ready" && port) break;
   }
   (async () => {
     while (!(await reader.read()).done);
@@ -119,8 +119,8 @@ Deno.test("cluster: a node killed with SIGKILL is noticed; its members leave and
 });
 
 /** Two in-process nodes on `redis`, and a live stream across them. */
-async function liveAcross(redis: RedisProcess) {
-  const nodes = await startClusterNodes(redis, 2, { nodeTtlMs: NODE_TTL_MS });
+async function liveAcross(redis: RedisProcess, nodeTtlMs = NODE_TTL_MS) {
+  const nodes = await startClusterNodes(redis, 2, { nodeTtlMs });
   const [a, b] = nodes;
   const broadcaster = await live(a, "s");
   const { viewer, claim } = await watch(b, "s", broadcaster);
@@ -261,4 +261,28 @@ Deno.test("cluster: nodes' Redis connections cut: they reconnect and keep their 
   const text = await (await fetch(`http://127.0.0.1:${a.server.port}/metrics`))
     .text();
   assert.match(text, /^live_redis_reconnects_total [1-9]/m);
+});
+
+Deno.test("cluster: a Redis that stops answering (SIGSTOP) is noticed; waiting steps fail instead of hanging", async () => {
+  await using redis = await RedisProcess.start();
+  // A TTL longer than the pause: the nodes' registrations outlive it.
+  await using s = await liveAcross(redis, 5_000);
+  const { a } = s;
+  redis.pause();
+  try {
+    // Sent into the silence: refused once the heartbeat gives up, not lost.
+    s.broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+    await a.server.cluster!.when("unavailable");
+    assert.equal(
+      (await s.broadcaster.next("error")).code,
+      "cluster-unavailable",
+    );
+    assert.equal((await health(a)).status, 503);
+  } finally {
+    redis.resume();
+  }
+  await a.server.cluster!.when("ready");
+  assert.equal((await health(a)).status, 200);
+  s.broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  assert.equal((await s.broadcaster.next()).type, "broadcaster-accepted");
 });

@@ -74,6 +74,16 @@ export class RedisProcess implements AsyncDisposable {
     })().catch(() => {});
   }
 
+  /** Freezes it (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  /** Thaws it (SIGCONT). */
+  resume(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
   /** Stops it the hard way (SIGKILL): connections drop without a word. */
   async kill(): Promise<void> {
     const child = this.#child;
