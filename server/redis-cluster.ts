@@ -112,16 +112,13 @@ export class RedisCluster implements Delivery {
     defineScripts(this.#redis);
     this.directory = new RedisDirectory(this.#redis, options.prefix);
     for (const link of [this.#redis, this.#subscriber]) {
-      // ioredis logs unhandled errors itself; state is followed below.
+      // Without a listener ioredis prints every error; state is followed here.
       link.on("error", () => {});
-    }
-    for (const link of [this.#redis, this.#subscriber]) {
       // Either link lost loses something: commands, or frames for us.
       link.on("close", () => this.#unreachable("connection closed"));
       link.on("reconnecting", () => options.metrics.redisReconnects++);
       link.on("ready", () => this.#tick());
     }
-    this.#subscriber.on("messageBuffer", () => {});
     this.#subscriber.on("message", (_channel: string, payload: string) => {
       const envelope = decode(payload);
       if (!envelope) return;
