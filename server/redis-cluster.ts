@@ -326,12 +326,12 @@ export class RedisCluster implements Delivery {
       if (dead.length === 0) return;
       const departures = flat.map((d) => parseDeparture(d as never)!);
       this.#options.metrics.clusterNodesReaped += dead.length;
-      this.events.dispatchEvent(new CustomEvent("reaped", { detail: dead }));
       this.#options.logger.warn("cluster-node-reaped", {
         nodes: dead,
         members: departures.length,
       });
       this.#handlers?.reaped(departures, dead);
+      this.events.dispatchEvent(new CustomEvent("reaped", { detail: dead }));
     } catch (error) {
       this.#unreachable(String(error));
     }
