@@ -1,0 +1,208 @@
+/**
+ * A real Janus (Debian's 1.1.2) for one test: its own config folder with
+ * only the VideoRoom plugin and the WebSocket transport (API and admin API)
+ * on free loopback ports, started and killed by the test.
+ *
+ * On loopback in the root namespace its API works but it gathers no ICE
+ * candidates (../shared/design/real-parts.md): tests that send media run it
+ * inside a namespace (`netns`) with `iceInterface` set.
+ */
+import { freePort } from "../../server/support/redis-process.ts";
+import { splitLines } from "./lines.ts";
+
+const LIB = "/usr/lib/x86_64-linux-gnu/janus";
+export const ADMIN_SECRET = "janus-test-admin-secret";
+
+export interface JanusOptions {
+  /** Seconds of silence before Janus drops a session (its default: 60). */
+  sessionTimeout?: number;
+  /** Run inside this network namespace. */
+  netns?: string;
+  /** The only interface Janus gathers ICE candidates on. */
+  iceInterface?: string;
+}
+
+export class JanusProcess implements AsyncDisposable {
+  readonly port: number;
+  readonly adminPort: number;
+  #dir: string;
+  #child: Deno.ChildProcess | undefined;
+  #options: JanusOptions;
+  /** Janus's log lines so far (for a failing test to show). */
+  readonly log: string[] = [];
+
+  private constructor(dir: string, options: JanusOptions) {
+    this.#dir = dir;
+    this.#options = options;
+    this.port = freePort();
+    this.adminPort = freePort();
+  }
+
+  static async start(options: JanusOptions = {}): Promise<JanusProcess> {
+    const janus = new JanusProcess(
+      await Deno.makeTempDir({ prefix: "janus-" }),
+      options,
+    );
+    await janus.#writeConfig();
+    await janus.restart();
+    return janus;
+  }
+
+  /** The WebSocket API's URL (from inside its namespace, when it has one). */
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/`;
+  }
+
+  get adminUrl(): string {
+    return `ws://127.0.0.1:${this.adminPort}/`;
+  }
+
+  /** Starts (again) on the same ports; resolves once the API listens. */
+  async restart(): Promise<void> {
+    const janus = ["janus", "-F", this.#dir, "-C", `${this.#dir}/janus.jcfg`];
+    const command = this.#options.netns
+      ? ["ip", "netns", "exec", this.#options.netns, ...janus]
+      : janus;
+    const child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      .pipeThrough(splitLines()).getReader();
+    child.stderr.cancel().catch(() => {});
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) {
+        throw new Error(`janus exited at start:\n${this.log.join("\n")}`);
+      }
+      this.log.push(value);
+      // The admin listener comes up after the API one.
+      if (value.includes("JANUS WebSockets transport plugin initialized")) {
+        break;
+      }
+    }
+    (async () => {
+      for (;;) {
+        const { value, done } = await lines.read();
+        if (done) return;
+        this.log.push(value);
+      }
+    })().catch(() => {});
+  }
+
+  /** Kills it with SIGKILL (a crash, as far as its clients can tell). */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child) return;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await child.status;
+  }
+
+  /** Sessions Janus holds now, from its admin API. */
+  async sessions(): Promise<number[]> {
+    const reply = await adminRequest(this.adminUrl, { janus: "list_sessions" });
+    return (reply.sessions as number[]) ?? [];
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill();
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+
+  async #writeConfig(): Promise<void> {
+    const { sessionTimeout = 60, iceInterface } = this.#options;
+    const disabled = (kind: string, keep: string[]) =>
+      [...Deno.readDirSync(`${LIB}/${kind}`)]
+        .map((entry) => entry.name)
+        .filter((name) => name.endsWith(".so") && !keep.includes(name))
+        .join(",");
+    await Deno.writeTextFile(
+      `${this.#dir}/janus.jcfg`,
+      `general: {
+  configs_folder = "${this.#dir}"
+  plugins_folder = "${LIB}/plugins"
+  transports_folder = "${LIB}/transports"
+  events_folder = "${LIB}/events"
+  loggers_folder = "${LIB}/loggers"
+  debug_level = 4
+  session_timeout = ${sessionTimeout}
+  admin_secret = "${ADMIN_SECRET}"
+}
+media: {
+  rtp_port_range = "20000-20999"
+}
+nat: {
+${iceInterface ? `  ice_enforce_list = "${iceInterface}"` : ""}
+}
+plugins: {
+  disable = "${disabled("plugins", ["libjanus_videoroom.so"])}"
+}
+transports: {
+  disable = "${disabled("transports", ["libjanus_websockets.so"])}"
+}
+events: {
+  broadcast = false
+  disable = "${disabled("events", [])}"
+}
+loggers: {
+  disable = "${disabled("loggers", [])}"
+}
+`,
+    );
+    await Deno.writeTextFile(
+      `${this.#dir}/janus.transport.websockets.jcfg`,
+      `general: {
+  json = "plain"
+  ws = true
+  ws_port = ${this.port}
+  ws_ip = "127.0.0.1"
+  wss = false
+}
+admin: {
+  admin_ws = true
+  admin_ws_port = ${this.adminPort}
+  admin_ws_ip = "127.0.0.1"
+  admin_wss = false
+}
+`,
+    );
+    await Deno.writeTextFile(
+      `${this.#dir}/janus.plugin.videoroom.jcfg`,
+      "general: {\n}\n",
+    );
+  }
+}
+
+/** One request to the admin API (sub-protocol `janus-admin-protocol`). */
+async function adminRequest(
+  url: string,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const socket = new WebSocket(url, "janus-admin-protocol");
+  try {
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve, { once: true });
+      socket.addEventListener("error", reject, { once: true });
+    });
+    const reply = new Promise<Record<string, unknown>>((resolve) =>
+      socket.addEventListener(
+        "message",
+        (event) => resolve(JSON.parse(event.data as string)),
+        { once: true },
+      )
+    );
+    socket.send(
+      JSON.stringify({ ...body, transaction: "a", admin_secret: ADMIN_SECRET }),
+    );
+    return await reply;
+  } finally {
+    socket.close();
+  }
+}
