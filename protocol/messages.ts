@@ -102,6 +102,23 @@ export interface Ping {
   nonce?: string | number;
 }
 
+/**
+ * Broadcaster -> server, after `sfu-publish`: the offer of its one
+ * connection to the SFU (addition). Answered by `sfu-answer`.
+ */
+export interface SfuOffer {
+  type: "sfu-offer";
+  streamId: string;
+  offer: SessionDescription<"offer">;
+}
+
+/** Broadcaster -> server: a candidate of its connection to the SFU (addition). */
+export interface SfuIceCandidate {
+  type: "sfu-ice-candidate";
+  streamId: string;
+  candidate: IceCandidate;
+}
+
 /** Every message a client may send. */
 export type ClientMessage =
   | BroadcasterReady
@@ -110,6 +127,8 @@ export type ClientMessage =
   | WebRtcOffer
   | WebRtcAnswer
   | WebRtcIceCandidate
+  | SfuOffer
+  | SfuIceCandidate
   | Ping;
 
 export type ClientMessageType = ClientMessage["type"];
@@ -215,6 +234,23 @@ export interface ErrorMessage {
   inReplyTo?: string;
 }
 
+/**
+ * To the broadcaster: publish one connection to the SFU (send `sfu-offer`);
+ * its viewers will get the video from the SFU (addition). A broadcaster that
+ * does not know it keeps sending to each viewer itself.
+ */
+export interface SfuPublish {
+  type: "sfu-publish";
+  streamId: string;
+}
+
+/** To the broadcaster: the SFU's answer to its `sfu-offer` (addition). */
+export interface SfuAnswer {
+  type: "sfu-answer";
+  streamId: string;
+  answer: SessionDescription<"answer">;
+}
+
 /** Every message the server may send. */
 export type ServerMessage =
   | Welcome
@@ -227,6 +263,8 @@ export type ServerMessage =
   | RoutedOffer
   | RoutedAnswer
   | RoutedIceCandidate
+  | SfuPublish
+  | SfuAnswer
   | Pong
   | ErrorMessage;
 

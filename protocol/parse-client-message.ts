@@ -112,6 +112,20 @@ export function validateClientMessage(value: unknown): ParseResult {
         : { type, streamId, viewerId, candidate };
       break;
     }
+    case "sfu-offer":
+      message = {
+        type,
+        streamId: fields.streamId(),
+        offer: fields.description("offer", "offer"),
+      };
+      break;
+    case "sfu-ice-candidate":
+      message = {
+        type,
+        streamId: fields.streamId(),
+        candidate: fields.candidate("candidate"),
+      };
+      break;
     case "ping":
       message = withOptional({ type }, "nonce", fields.nonce("nonce"));
       break;

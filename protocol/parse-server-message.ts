@@ -22,6 +22,8 @@ const REQUIRED: Record<ServerMessageType, Record<string, Kind>> = {
   "webrtc-offer": { viewerId: "string", offer: "object" },
   "webrtc-answer": { viewerId: "string", answer: "object" },
   "webrtc-ice-candidate": { viewerId: "string", candidate: "object" },
+  "sfu-publish": { streamId: "string" },
+  "sfu-answer": { streamId: "string", answer: "object" },
   "pong": {},
   "error": { code: "string", message: "string" },
 };

@@ -82,6 +82,14 @@ export interface ServerConfig {
   redisKeyPrefix: string;
   /** A node silent this long is taken for dead and its members freed. */
   nodeTtlMs: number;
+  /** Janus's WebSocket API (ws:// or wss://); unset = peer to peer only. */
+  janusUrl: string | undefined;
+  /**
+   * A stream goes through the SFU once it has more viewers than this; 0 =
+   * every stream through the SFU. (Moving a live stream over is not built
+   * yet: today only 0 sends streams through Janus.)
+   */
+  sfuAfterViewers: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -120,6 +128,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   redisUrl: undefined,
   redisKeyPrefix: "lw:",
   nodeTtlMs: 5_000,
+  janusUrl: undefined,
+  sfuAfterViewers: 3,
 };
 
 /** Environment variable for each numeric setting. */
@@ -145,6 +155,7 @@ export const ENV_NAMES = {
   resumeTtlSeconds: "RESUME_TTL_SECONDS",
   reconnectGraceMs: "RECONNECT_GRACE_MS",
   nodeTtlMs: "NODE_TTL_MS",
+  sfuAfterViewers: "SFU_AFTER_VIEWERS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -178,6 +189,7 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   resumeTtlSeconds: 10,
   reconnectGraceMs: 0,
   nodeTtlMs: 300,
+  sfuAfterViewers: 0,
 };
 
 /**
@@ -321,6 +333,21 @@ function readCluster(
         }`,
       );
     } else config.redisUrl = url;
+  }
+  const janus = env.JANUS_URL?.trim();
+  if (janus) {
+    const protocol = URL.canParse(janus) ? new URL(janus).protocol : "";
+    if (protocol !== "ws:" && protocol !== "wss:") {
+      problems.push(
+        `JANUS_URL must be Janus's WebSocket API, ws:// or wss://, got ${
+          JSON.stringify(janus)
+        }`,
+      );
+    } else if (config.redisUrl) {
+      problems.push(
+        "JANUS_URL and REDIS_URL together are not supported yet: the SFU runs on one node",
+      );
+    } else config.janusUrl = janus;
   }
   const prefix = env.REDIS_KEY_PREFIX;
   if (prefix !== undefined && prefix !== "") {

@@ -49,6 +49,8 @@ export class Metrics {
   clusterRegistrationsLost = 0;
   #redisRoundTripSum = 0;
   #redisRoundTripCount = 0;
+  /** Streams sent back to peer to peer from the SFU, by why. */
+  readonly sfuFallbacks = new Map<string, number>();
   readonly errors = new Map<ErrorCode, number>();
   readonly drops = new Map<DropReason, number>();
 
@@ -60,6 +62,10 @@ export class Metrics {
   observeRedisRoundTrip(ms: number): void {
     this.#redisRoundTripSum += ms / 1000;
     this.#redisRoundTripCount++;
+  }
+
+  countSfuFallback(why: string): void {
+    this.sfuFallbacks.set(why, (this.sfuFallbacks.get(why) ?? 0) + 1);
   }
 
   countDrop(reason: DropReason): void {
@@ -152,6 +158,14 @@ export class Metrics {
       labelled("reason", this.drops),
     );
     if (gauges.storeUp !== undefined) this.#renderCluster(metric, gauges);
+    if (this.sfuFallbacks.size > 0) {
+      metric(
+        "live_sfu_fallbacks_total",
+        "counter",
+        "Streams that stayed on or went back to peer to peer instead of the SFU, by why",
+        labelled("why", this.sfuFallbacks),
+      );
+    }
     const memory = Deno.memoryUsage();
     metric(
       "process_resident_memory_bytes",

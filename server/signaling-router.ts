@@ -35,6 +35,7 @@ import {
   then,
 } from "./directory.ts";
 import type { Delivery, Envelope } from "./delivery.ts";
+import type { SfuRelay } from "./sfu/sfu-relay.ts";
 
 export interface RouterOptions {
   directory: Directory;
@@ -48,6 +49,10 @@ export interface RouterOptions {
   resumeTokens: ResumeTokens;
   /** RECONNECT_GRACE_MS: how long a dropped member keeps its place. */
   reconnectGraceMs: number;
+  /** With JANUS_URL: the SFU's side of routing. */
+  sfu?: SfuRelay;
+  /** SFU_AFTER_VIEWERS (0: every stream through the SFU). */
+  sfuAfterViewers?: number;
 }
 
 /** Close code for a broadcaster session taken over by a newer one of the same subject. */
@@ -80,6 +85,8 @@ export class SignalingRouter {
   #maxViewers: number;
   #resumeTokens: ResumeTokens;
   #graceMs: number;
+  #sfu: SfuRelay | undefined;
+  #sfuAfterViewers: number;
   /** Each local client's current connection (a newer one replaces it). */
   #current = new Map<string, Peer>();
   /** Places local clients hold, by client id. */
@@ -109,6 +116,8 @@ export class SignalingRouter {
     this.#maxViewers = options.maxViewersPerStream;
     this.#resumeTokens = options.resumeTokens;
     this.#graceMs = options.reconnectGraceMs;
+    this.#sfu = options.sfu;
+    this.#sfuAfterViewers = options.sfuAfterViewers ?? 3;
   }
 
   get #node(): string {
@@ -155,6 +164,17 @@ export class SignalingRouter {
       case "webrtc-answer":
       case "webrtc-ice-candidate":
         return this.#route(peer, message, text);
+      case "sfu-offer":
+        if (!this.#isBroadcasterOf(peer, message.streamId, message.type)) {
+          return;
+        }
+        // Held: its candidates follow once Janus has its publisher.
+        return this.#sfu?.offer(peer, message);
+      case "sfu-ice-candidate":
+        if (!this.#isBroadcasterOf(peer, message.streamId, message.type)) {
+          return;
+        }
+        return this.#sfu?.candidate(peer, message);
       case "ping": {
         // A member gets a fresh resume claim with each pong.
         const resume = this.#resumeFor(peer);
@@ -303,6 +323,7 @@ export class SignalingRouter {
   /** The audit line and the messages for one member's departure. */
   #tellDeparture(departure: Departure, reason: string): void {
     const { clientId, place } = departure;
+    this.#sfu?.departed(departure);
     this.#audit.record({
       kind: "left",
       clientId,
@@ -548,6 +569,16 @@ export class SignalingRouter {
           ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
           resume: this.#resumeFor(peer)!,
         });
+        // Through the SFU, the broadcaster publishes once and is not told of
+        // each viewer (it would connect to each).
+        if (
+          this.#sfu && this.#sfuAfterViewers === 0 &&
+          this.#sfu.announced(
+            streamId,
+            { id: peer.id, node: this.#node },
+            viewers,
+          )
+        ) return;
         // Every waiting viewer, again on a re-announce: the broadcaster may
         // have dropped its peer connections; each viewer's session says which
         // it kept.
@@ -612,8 +643,11 @@ export class SignalingRouter {
         // `viewer-left` then follows this `viewer-joined` instead of
         // preceding it. On a re-join too: a viewer whose connection failed
         // asks for a new offer.
+        const seat = { id: peer.id, node: this.#node, session };
         if (told) this.#metrics.clusterSent++;
-        else if (broadcaster) {
+        else if (this.#sfu?.joined(streamId, seat)) {
+          // Janus's offer comes instead of the broadcaster's.
+        } else if (broadcaster) {
           this.#sendTo(broadcaster, `${tell}${viewerCount}}`);
         }
         peer.send({
@@ -655,6 +689,20 @@ export class SignalingRouter {
     return this.#vacate(peer.id, "leave-stream");
   }
 
+  /** Whether `peer` broadcasts `streamId` here; refused with why if not. */
+  #isBroadcasterOf(peer: Peer, streamId: string, type: string): boolean {
+    const place = this.#places.get(peer.id);
+    if (place?.streamId === streamId && place.role === "broadcaster") {
+      return true;
+    }
+    this.refuse(peer, {
+      code: place?.streamId === streamId ? "wrong-role" : "not-in-stream",
+      message: `Only the broadcaster of ${streamId} publishes to the SFU`,
+      inReplyTo: type,
+    });
+    return false;
+  }
+
   /**
    * Offers, answers and candidates. The sender's role comes from this node's
    * own record of its place; the store then finds the target (and, across
@@ -677,6 +725,13 @@ export class SignalingRouter {
       });
     }
     const { role } = place;
+    if (
+      role === "viewer" && type !== "webrtc-offer" &&
+      this.#sfu?.fromViewer(peer, message as WebRtcAnswer | WebRtcIceCandidate)
+    ) {
+      this.#metrics.messagesRouted++;
+      return;
+    }
     if (role === "broadcaster" && type === "webrtc-answer") {
       return this.refuse(peer, {
         code: "wrong-role",

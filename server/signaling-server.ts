@@ -14,6 +14,8 @@ import { createLogger, type Logger } from "./logger.ts";
 import { type Gauges, Metrics } from "./metrics.ts";
 import { LOCAL_DELIVERY } from "./delivery.ts";
 import { RedisCluster } from "./redis-cluster.ts";
+import { SfuGateway } from "./sfu/sfu-gateway.ts";
+import { SfuRelay } from "./sfu/sfu-relay.ts";
 import { ResumeTokens } from "./resume-token.ts";
 import { RESUMED_CLOSE_CODE, SignalingRouter } from "./signaling-router.ts";
 import { originCheck } from "./origins.ts";
@@ -33,6 +35,8 @@ export interface SignalingServer {
   readonly registry: StreamRegistry;
   /** With REDIS_URL: this node's membership in the cluster. */
   readonly cluster: RedisCluster | undefined;
+  /** With JANUS_URL: this server's use of Janus. */
+  readonly sfu: SfuGateway | undefined;
   readonly metrics: Metrics;
   /** Open connections by client id. */
   readonly connections: ReadonlyMap<string, Connection>;
@@ -60,6 +64,9 @@ export interface StartOptions {
 }
 
 type Lifecycle = "running" | "draining";
+
+/** How long a broadcaster asked to publish to the SFU has to offer. */
+const SFU_OFFER_TIMEOUT_MS = 5_000;
 
 /** How long shutdown waits for clients to answer its close frames. */
 const SHUTDOWN_CLOSE_WAIT_MS = 1_000;
@@ -122,7 +129,23 @@ export function startSignalingServer(
     config.resumeSecret ?? config.signalSecret,
     config.resumeTtlSeconds,
   );
-  const router = new SignalingRouter({
+  const gateway = config.janusUrl
+    ? new SfuGateway(config.janusUrl, logger)
+    : undefined;
+  // The SFU runs on one node (config refuses it with REDIS_URL): every seat
+  // it sends to is a socket of this process.
+  const sfu = gateway &&
+    new SfuRelay({
+      gateway,
+      logger,
+      metrics,
+      sendTo: (seat, text) =>
+        router.deliver({ kind: "text", to: seat.id, text }),
+      offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
+    });
+  const router: SignalingRouter = new SignalingRouter({
+    sfu,
+    sfuAfterViewers: config.sfuAfterViewers,
     directory: cluster?.directory ?? registry!,
     delivery: cluster ?? LOCAL_DELIVERY,
     metrics,
@@ -354,6 +377,7 @@ export function startSignalingServer(
         return registry;
       },
       cluster,
+      sfu: gateway,
       metrics,
       connections,
       events,
@@ -380,6 +404,7 @@ export function startSignalingServer(
           secure?.shutdown(),
           webhook?.close(),
           cluster?.stop(),
+          gateway?.close(),
         ]);
       },
     };

@@ -1,5 +1,5 @@
 /**
- * The Janus client (server/janus/janus-client.ts) against a real Janus:
+ * The Janus client (server/sfu/janus-client.ts) against a real Janus:
  * sessions, handles, VideoRoom requests, errors with their codes, keepalive,
  * and Janus dying under it. Control only: no media, so Janus runs on
  * loopback (media tests run it inside a network namespace).
@@ -10,7 +10,7 @@ import {
   JanusError,
   JanusSession,
   JanusUnavailable,
-} from "../../server/janus/janus-client.ts";
+} from "../../server/sfu/janus-client.ts";
 import { JanusProcess } from "./support/janus-process.ts";
 
 const VIDEOROOM = "janus.plugin.videoroom";

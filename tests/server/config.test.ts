@@ -47,6 +47,7 @@ Deno.test("every variable is read", () => {
     REDIS_URL: "rediss://user:pw@redis.internal:6380/0",
     REDIS_KEY_PREFIX: "shop1:",
     NODE_TTL_MS: "3000",
+    SFU_AFTER_VIEWERS: "0",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -84,6 +85,8 @@ Deno.test("every variable is read", () => {
     redisUrl: "rediss://user:pw@redis.internal:6380/0",
     redisKeyPrefix: "shop1:",
     nodeTtlMs: 3000,
+    janusUrl: undefined,
+    sfuAfterViewers: 0,
   });
 });
 
@@ -159,4 +162,24 @@ Deno.test("REDIS_URL must be redis:// or rediss:// and its password stays out of
     () => loadConfig({ NODE_TTL_MS: "100" }),
     /NODE_TTL_MS must be an integer from 300/,
   );
+});
+
+Deno.test("JANUS_URL must be a ws:// URL, and not with REDIS_URL yet", () => {
+  assert.equal(
+    loadConfig({ JANUS_URL: "ws://127.0.0.1:8188/" }).janusUrl,
+    "ws://127.0.0.1:8188/",
+  );
+  assert.throws(
+    () => loadConfig({ JANUS_URL: "http://127.0.0.1:8088/janus" }),
+    /JANUS_URL must be Janus's WebSocket API/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        JANUS_URL: "ws://127.0.0.1:8188/",
+        REDIS_URL: "redis://127.0.0.1:6379",
+      }),
+    /JANUS_URL and REDIS_URL together are not supported yet/,
+  );
+  assert.equal(loadConfig({}).sfuAfterViewers, 3);
 });

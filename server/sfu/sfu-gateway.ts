@@ -1,0 +1,192 @@
+/**
+ * This server's use of Janus: one WebSocket link and one session (kept
+ * alive), a VideoRoom room per stream on the SFU, the broadcaster's publisher
+ * handle and a subscriber handle per viewer. It knows Janus, not the
+ * protocol: the router's SFU relay (sfu-relay.ts) decides what goes where.
+ */
+import type { Logger } from "../logger.ts";
+import {
+  JanusClient,
+  type JanusHandle,
+  type JanusSession,
+  JanusUnavailable,
+} from "./janus-client.ts";
+import {
+  createRoom,
+  destroyRoom,
+  type Jsep,
+  listRooms,
+  newRoomId,
+  publish,
+  start,
+  subscribe,
+} from "./video-room.ts";
+
+const VIDEOROOM = "janus.plugin.videoroom";
+
+interface StreamOnSfu {
+  room: number;
+  publisher?: JanusHandle;
+  /** The publisher's feed id, once Janus answered its offer. */
+  feed?: number;
+  subscribers: Map<string, JanusHandle>;
+}
+
+export class SfuGateway {
+  /** Fires `down` (Janus's link closed; every stream on it is gone). */
+  readonly events = new EventTarget();
+  #url: string;
+  #logger: Logger;
+  #link:
+    | Promise<
+      { client: JanusClient; session: JanusSession; control: JanusHandle }
+    >
+    | undefined;
+  #streams = new Map<string, StreamOnSfu>();
+
+  constructor(url: string, logger: Logger) {
+    this.#url = url;
+    this.#logger = logger;
+  }
+
+  /** Whether `streamId` has a publisher Janus answered. */
+  isPublished(streamId: string): boolean {
+    return this.#streams.get(streamId)?.feed !== undefined;
+  }
+
+  /** The broadcaster's offer to Janus (a room made if needed): Janus's answer. */
+  async publish(streamId: string, offer: Jsep): Promise<Jsep> {
+    const { session, control } = await this.#connected();
+    let stream = this.#streams.get(streamId);
+    if (!stream) {
+      stream = { room: newRoomId(), subscribers: new Map() };
+      this.#streams.set(streamId, stream);
+    }
+    await createRoom(control, stream.room, streamId);
+    // A new publish replaces the old one (the broadcaster reconnected).
+    await stream.publisher?.detach().catch(() => {});
+    stream.feed = undefined;
+    const handle = await session.attach(VIDEOROOM);
+    stream.publisher = handle;
+    const { answer, feed } = await publish(
+      handle,
+      stream.room,
+      offer,
+      streamId,
+    );
+    stream.feed = feed;
+    this.#logger.info("sfu-published", { streamId, room: stream.room, feed });
+    return answer;
+  }
+
+  /** Subscribes `viewerId` to the stream's feed: Janus's offer for it. */
+  async subscribe(streamId: string, viewerId: string): Promise<Jsep> {
+    const { session } = await this.#connected();
+    const stream = this.#streams.get(streamId);
+    if (stream?.feed === undefined) {
+      throw new Error(`Stream ${streamId} is not published on the SFU`);
+    }
+    await stream.subscribers.get(viewerId)?.detach().catch(() => {});
+    const handle = await session.attach(VIDEOROOM);
+    stream.subscribers.set(viewerId, handle);
+    return await subscribe(handle, stream.room, stream.feed);
+  }
+
+  /** The viewer's answer to Janus's offer. */
+  async answer(
+    streamId: string,
+    viewerId: string,
+    answer: Jsep,
+  ): Promise<void> {
+    const handle = this.#streams.get(streamId)?.subscribers.get(viewerId);
+    if (!handle) throw new Error(`Viewer ${viewerId} is not subscribed`);
+    await start(handle, answer);
+  }
+
+  /** A candidate from the broadcaster (no `viewerId`) or from a viewer. */
+  async trickle(
+    streamId: string,
+    viewerId: string | undefined,
+    candidate: RTCIceCandidateInit,
+  ): Promise<void> {
+    const stream = this.#streams.get(streamId);
+    const handle = viewerId === undefined
+      ? stream?.publisher
+      : stream?.subscribers.get(viewerId);
+    await handle?.trickle(candidate);
+  }
+
+  /** Whether `viewerId` watches `streamId` through the SFU. */
+  isSubscribed(streamId: string, viewerId: string): boolean {
+    return this.#streams.get(streamId)?.subscribers.has(viewerId) ?? false;
+  }
+
+  /** The viewer left: its subscription goes. */
+  async unsubscribe(streamId: string, viewerId: string): Promise<void> {
+    const stream = this.#streams.get(streamId);
+    const handle = stream?.subscribers.get(viewerId);
+    stream?.subscribers.delete(viewerId);
+    await handle?.detach().catch(() => {});
+  }
+
+  /** The stream ended: every handle detached and its room destroyed. */
+  async end(streamId: string): Promise<void> {
+    const stream = this.#streams.get(streamId);
+    if (!stream) return;
+    this.#streams.delete(streamId);
+    const handles = [stream.publisher, ...stream.subscribers.values()];
+    await Promise.all(
+      handles.map((handle) => handle?.detach().catch(() => {})),
+    );
+    const link = await this.#link?.catch(() => undefined);
+    if (link && !link.client.closed) {
+      await destroyRoom(link.control, stream.room).catch((error) =>
+        this.#logger.warn("sfu-room-not-destroyed", {
+          streamId,
+          error: String(error),
+        })
+      );
+    }
+  }
+
+  /** The rooms Janus holds for this server (tests check nothing leaked). */
+  async rooms(): Promise<number[]> {
+    const { control } = await this.#connected();
+    return await listRooms(control);
+  }
+
+  /** Ends every stream and the session, and closes the link. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#streams.keys()].map((id) => this.end(id)));
+    const link = await this.#link?.catch(() => undefined);
+    this.#link = undefined;
+    if (!link) return;
+    await link.session.destroy().catch(() => {});
+    link.client.close();
+  }
+
+  /** The link, session and control handle, made once and again after a loss. */
+  #connected(): Promise<
+    { client: JanusClient; session: JanusSession; control: JanusHandle }
+  > {
+    this.#link ??= (async () => {
+      const client = await JanusClient.connect(this.#url);
+      client.events.addEventListener("closed", () => {
+        this.#link = undefined;
+        const lost = [...this.#streams.keys()];
+        this.#streams.clear();
+        this.#logger.warn("sfu-down", { streams: lost.length });
+        this.events.dispatchEvent(new CustomEvent("down", { detail: lost }));
+      }, { once: true });
+      const session = await client.createSession();
+      const control = await session.attach(VIDEOROOM);
+      return { client, session, control };
+    })();
+    return this.#link.catch((error) => {
+      this.#link = undefined;
+      throw error instanceof JanusUnavailable
+        ? error
+        : new JanusUnavailable(String(error));
+    });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The Janus VideoRoom requests the server uses, over one plugin handle each:
+ * a room per stream, one publisher (the broadcaster), one subscriber handle
+ * per viewer (Janus 1.x multistream API).
+ */
+import { JanusError, type JanusHandle } from "./janus-client.ts";
+
+export interface Jsep {
+  type: "offer" | "answer";
+  sdp: string;
+}
+
+/** VideoRoom error: the room exists already. */
+const ROOM_EXISTS = 427;
+/** VideoRoom error: no such room. */
+const NO_SUCH_ROOM = 426;
+
+/** A room id Janus accepts (numeric ids; a random one per stream). */
+export function newRoomId(): number {
+  return (crypto.getRandomValues(new Uint32Array(1))[0] & 0x7fffffff) || 1;
+}
+
+/** Creates room `room` for one publisher; an existing one is fine. */
+export async function createRoom(
+  handle: JanusHandle,
+  room: number,
+  description: string,
+): Promise<void> {
+  try {
+    await handle.message({
+      request: "create",
+      room,
+      description: description.slice(0, 64),
+      publishers: 1,
+      // Simulcast layers are chosen per subscriber; no cap on the publisher.
+      bitrate: 0,
+      videocodec: "vp8,h264,vp9",
+      audiocodec: "opus",
+      notify_joining: false,
+    });
+  } catch (error) {
+    if (!(error instanceof JanusError && error.code === ROOM_EXISTS)) {
+      throw error;
+    }
+  }
+}
+
+/** Destroys room `room`; one already gone is fine. */
+export async function destroyRoom(
+  handle: JanusHandle,
+  room: number,
+): Promise<void> {
+  try {
+    await handle.message({ request: "destroy", room });
+  } catch (error) {
+    if (!(error instanceof JanusError && error.code === NO_SUCH_ROOM)) {
+      throw error;
+    }
+  }
+}
+
+/** Joins `room` as its publisher with `offer`; Janus's answer and the feed id. */
+export async function publish(
+  handle: JanusHandle,
+  room: number,
+  offer: Jsep,
+  display: string,
+): Promise<{ answer: Jsep; feed: number }> {
+  const reply = await handle.message({
+    request: "joinandconfigure",
+    room,
+    ptype: "publisher",
+    display: display.slice(0, 64),
+    audio: true,
+    video: true,
+  }, offer);
+  if (!reply.jsep || typeof reply.data.id !== "number") {
+    throw new Error("Janus did not answer the publisher's offer");
+  }
+  return { answer: reply.jsep, feed: reply.data.id };
+}
+
+/** Subscribes to `feed` in `room`: Janus's offer for the viewer. */
+export async function subscribe(
+  handle: JanusHandle,
+  room: number,
+  feed: number,
+): Promise<Jsep> {
+  const reply = await handle.message({
+    request: "join",
+    room,
+    ptype: "subscriber",
+    streams: [{ feed }],
+  });
+  if (!reply.jsep) throw new Error("Janus sent no offer for the subscriber");
+  return reply.jsep;
+}
+
+/** Hands Janus the viewer's answer: the subscription starts. */
+export async function start(handle: JanusHandle, answer: Jsep): Promise<void> {
+  await handle.message({ request: "start" }, answer);
+}
+
+/** The rooms Janus holds now (for checks that nothing leaked). */
+export async function listRooms(handle: JanusHandle): Promise<number[]> {
+  const reply = await handle.message({ request: "list" });
+  return (reply.data.list as { room: number }[]).map((r) => r.room);
+}
