@@ -29,6 +29,11 @@ interface StreamOnSfu {
   publisher?: JanusHandle;
   /** The publisher's feed id, once Janus answered its offer. */
   feed?: number;
+  /**
+   * Settles once the publisher's connection to Janus is up: before that
+   * Janus has no feed to subscribe to (error 428).
+   */
+  up?: Promise<void>;
   subscribers: Map<string, JanusHandle>;
 }
 
@@ -68,6 +73,13 @@ export class SfuGateway {
     stream.feed = undefined;
     const handle = await session.attach(VIDEOROOM);
     stream.publisher = handle;
+    // Janus has the feed once the publisher's connection is up
+    // (`webrtcup`); a subscriber before that gets "no such feed" (428).
+    stream.up = new Promise((resolve) =>
+      handle.events.addEventListener("webrtcup", () => resolve(), {
+        once: true,
+      })
+    );
     const { answer, feed } = await publish(
       handle,
       stream.room,
@@ -79,12 +91,19 @@ export class SfuGateway {
     return answer;
   }
 
-  /** Subscribes `viewerId` to the stream's feed: Janus's offer for it. */
+  /**
+   * Subscribes `viewerId` to the stream's feed, once the publisher's
+   * connection is up: Janus's offer for the viewer.
+   */
   async subscribe(streamId: string, viewerId: string): Promise<Jsep> {
     const { session } = await this.#connected();
     const stream = this.#streams.get(streamId);
     if (stream?.feed === undefined) {
       throw new Error(`Stream ${streamId} is not published on the SFU`);
+    }
+    await stream.up;
+    if (this.#streams.get(streamId) !== stream) {
+      throw new Error(`Stream ${streamId} ended before it was up`);
     }
     await stream.subscribers.get(viewerId)?.detach().catch(() => {});
     const handle = await session.attach(VIDEOROOM);

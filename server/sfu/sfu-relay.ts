@@ -191,8 +191,10 @@ export class SfuRelay {
 
   #subscribe(streamId: string, viewer: ViewerSeat): void {
     const { gateway, sendTo, logger } = this.#options;
+    logger.debug("sfu-subscribing", { streamId, viewerId: viewer.id });
     gateway.subscribe(streamId, viewer.id).then((offer) => {
       if (!this.#streams.get(streamId)?.viewers.has(viewer.id)) return;
+      logger.debug("sfu-subscribed", { streamId, viewerId: viewer.id });
       sendTo(
         viewer,
         JSON.stringify({

@@ -12,7 +12,8 @@ import {
   FIREFOX_PATH,
   FIREFOX_PREFS,
 } from "../../../scripts/browsers.ts";
-import { broadcasterPage, viewerPage } from "./lab-pages.ts";
+import { JanusProcess } from "./janus-process.ts";
+import { broadcasterPage, type LabPage, viewerPage } from "./lab-pages.ts";
 import { splitLines } from "./lines.ts";
 import { type Host, TestNetwork } from "./test-network.ts";
 
@@ -36,6 +37,13 @@ export interface LabOptions {
   browsers: BrowserName[];
   /** Extra environment for the signaling server. */
   env?: Record<string, string>;
+  /**
+   * Runs a Janus in the hub (ICE on the hub's bridge) and gives the
+   * signaling server its JANUS_URL.
+   */
+  janus?: boolean;
+  /** Page per host instead of the elements' (host 0 the broadcaster). */
+  pages?: ((page: LabPage) => string)[];
 }
 
 export class FaultLab implements AsyncDisposable {
@@ -46,6 +54,8 @@ export class FaultLab implements AsyncDisposable {
   #site: Deno.ChildProcess | undefined;
   #sitePort = 0;
   #signaling: Deno.ChildProcess | undefined;
+  /** With `janus`: the Janus in the hub. */
+  janus: JanusProcess | undefined;
   #browsers: Deno.ChildProcess[] = [];
   #profiles: string[] = [];
   readonly #events = new Map<string, LabEvent[]>();
@@ -65,6 +75,12 @@ export class FaultLab implements AsyncDisposable {
     try {
       await build(dir);
       await lab.#startSite();
+      if (options.janus) {
+        lab.janus = await JanusProcess.start({
+          netns: network.hub.ns,
+          iceInterface: "br0",
+        });
+      }
       await lab.startSignaling();
     } catch (error) {
       await lab[Symbol.asyncDispose]();
@@ -103,10 +119,15 @@ export class FaultLab implements AsyncDisposable {
         signalingUrl: this.signalingUrl,
         streamId: this.streamId,
       };
-      const file = index === 0 ? "broadcaster.html" : "viewer.html";
+      const file = `${name}.html`;
+      const custom = this.#options.pages?.[index];
       await Deno.writeTextFile(
         `${this.#dir}/${file}`,
-        index === 0 ? broadcasterPage(page) : viewerPage(page),
+        custom
+          ? custom(page)
+          : index === 0
+          ? broadcasterPage(page)
+          : viewerPage(page),
       );
       const url =
         `http://${this.network.hub.address}:${this.#sitePort}/${file}?name=${name}`;
@@ -128,12 +149,16 @@ export class FaultLab implements AsyncDisposable {
         HOSTNAME: this.network.hub.address,
         LOG_LEVEL: "info",
         RESUME_SECRET: LAB_SECRET,
+        ...(this.janus ? { JANUS_URL: this.janus.url } : {}),
         ...this.#options.env,
       },
       stdout: "piped",
-      stderr: "null",
+      stderr: "piped",
     }).spawn();
     this.#signaling = child;
+    // Warnings and errors go to stderr: kept in the same log.
+    untilLine(child.stderr, () => false, (line) => this.serverLog.push(line))
+      .catch(() => {});
     await untilLine(
       child.stdout,
       (line) => line.includes('"listening"'),
@@ -312,6 +337,7 @@ export class FaultLab implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    await this.janus?.[Symbol.asyncDispose]();
     for (const child of [...this.#browsers, this.#site, this.#signaling]) {
       try {
         child?.kill("SIGKILL");

@@ -100,3 +100,101 @@ export function broadcasterPage(page: LabPage): string {
 <script type="module">${watch("live-broadcaster")}
 </script>`;
 }
+
+/**
+ * A viewer written from the seed note alone, on a bare RTCPeerConnection:
+ * `join-stream`, then answer whatever `webrtc-offer` comes. It cannot know
+ * whether the offer is the broadcaster's or the SFU's.
+ */
+export function seedViewerPage(page: LabPage): string {
+  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script type="module">
+  const video = document.querySelector("video");
+  const ws = new WebSocket("${page.signalingUrl}");
+  let pc;
+  ws.onmessage = async ({ data }) => {
+    const message = JSON.parse(data);
+    if (message.type === "welcome") {
+      ws.send(JSON.stringify({ type: "join-stream", streamId: "${page.streamId}" }));
+    } else if (message.type === "webrtc-offer") {
+      pc?.close();
+      pc = new RTCPeerConnection();
+      pc.ontrack = ({ streams }) => { video.srcObject = streams[0]; };
+      pc.onicecandidate = ({ candidate }) => {
+        if (candidate) {
+          ws.send(JSON.stringify({
+            type: "webrtc-ice-candidate",
+            streamId: "${page.streamId}",
+            candidate: candidate.toJSON(),
+          }));
+        }
+      };
+      await pc.setRemoteDescription(message.offer);
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      ws.send(JSON.stringify({
+        type: "webrtc-answer",
+        streamId: "${page.streamId}",
+        answer: { type: "answer", sdp: answer.sdp },
+      }));
+    } else if (message.type === "webrtc-ice-candidate") {
+      await pc?.addIceCandidate(message.candidate);
+    } else if (message.type === "error") {
+      labPush({ kind: "error", code: message.code });
+    }
+  };
+  const onFrame = () => {
+    labPush({ kind: "frame" });
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+</script>`;
+}
+
+/**
+ * A broadcaster that publishes to the SFU when the server asks
+ * (`sfu-publish`), on a bare RTCPeerConnection: what `<live-broadcaster>`
+ * will do, written out for the server's side to be tested first.
+ */
+export function sfuPublisherPage(page: LabPage): string {
+  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<script type="module">
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { width: 640, height: 480 },
+    audio: true,
+  });
+  const ws = new WebSocket("${page.signalingUrl}");
+  const send = (message) =>
+    ws.send(JSON.stringify({ streamId: "${page.streamId}", ...message }));
+  let pc;
+  ws.onmessage = async ({ data }) => {
+    const message = JSON.parse(data);
+    if (message.type === "welcome") {
+      send({ type: "broadcaster-ready" });
+    } else if (message.type === "sfu-publish") {
+      pc?.close();
+      pc = new RTCPeerConnection();
+      for (const track of stream.getTracks()) pc.addTrack(track, stream);
+      pc.onicecandidate = ({ candidate }) => {
+        if (candidate) {
+          send({ type: "sfu-ice-candidate", candidate: candidate.toJSON() });
+        }
+      };
+      pc.onconnectionstatechange = () =>
+        labPush({ kind: "state", state: "sfu " + pc.connectionState });
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      send({ type: "sfu-offer", offer: { type: "offer", sdp: offer.sdp } });
+    } else if (message.type === "sfu-answer") {
+      await pc.setRemoteDescription(message.answer);
+    } else if (message.type === "viewer-joined") {
+      labPush({ kind: "state", state: "asked for peer to peer" });
+    } else if (message.type === "error") {
+      labPush({ kind: "error", code: message.code });
+    }
+  };
+</script>`;
+}

@@ -1,0 +1,50 @@
+/**
+ * Streams through a real Janus (issue 13): Janus, the signaling server and
+ * the site in a hub namespace, each browser in its own, joined by a bridge
+ * (Janus gathers no candidates on loopback). Needs root, like the fault
+ * tests; CI runs as root.
+ */
+import assert from "node:assert/strict";
+import { FaultLab } from "./support/fault-lab.ts";
+import { seedViewerPage, sfuPublisherPage } from "./support/lab-pages.ts";
+import { TestNetwork } from "./support/test-network.ts";
+
+const canRun = await TestNetwork.available();
+
+Deno.test({
+  name:
+    "sfu: a publisher on Janus, seed viewers on bare RTCPeerConnections get frames through it",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium", "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+      pages: [sfuPublisherPage, seedViewerPage, seedViewerPage],
+    });
+    await lab.openPages();
+    const framesOf = (name: string) =>
+      lab.events(name).filter((e) => e.kind === "frame").length;
+    await lab.until(
+      () =>
+        `frames in both viewers (${framesOf("v1")}, ${framesOf("v2")}); ` +
+        `publisher: ${JSON.stringify(lab.events("b").slice(-5))}; ` +
+        `server: ${lab.serverLog.filter((l) => l.includes("sfu") || l.includes("refused") || l.includes("DEBUG")).join(" ")}; v1: ${JSON.stringify(lab.events("v1").slice(-6))}; janus: ${lab.janus?.log.slice(-40).join(" | ")}`,
+      () => framesOf("v1") >= 10 && framesOf("v2") >= 10 ? true : undefined,
+    );
+    const publisher = lab.events("b");
+    // One connection carries the video: the publisher's, to Janus.
+    assert.equal(publisher.filter((e) => e.kind === "pc").length, 1);
+    assert.ok(publisher.some((e) => e.state === "sfu connected"));
+    assert.ok(!publisher.some((e) => e.state === "asked for peer to peer"));
+    for (const viewer of ["v1", "v2"]) {
+      assert.equal(
+        lab.events(viewer).filter((e) => e.kind === "error").length,
+        0,
+        viewer,
+      );
+    }
+  },
+});
