@@ -12,6 +12,8 @@ export interface Gauges {
   viewers: number;
   /** With REDIS_URL: whether this node can use Redis (1) or not (0). */
   storeUp?: number;
+  /** With JANUS_URL: whether Janus is linked (1) or not (0). */
+  sfuUp?: number;
 }
 
 /** Why the server itself closed a connection. */
@@ -158,6 +160,12 @@ export class Metrics {
       labelled("reason", this.drops),
     );
     if (gauges.storeUp !== undefined) this.#renderCluster(metric, gauges);
+    if (gauges.sfuUp !== undefined) {
+      metric("live_sfu_up", "gauge", "Whether Janus (JANUS_URL) is linked", [[
+        "",
+        gauges.sfuUp,
+      ]]);
+    }
     if (this.sfuFallbacks.size > 0) {
       metric(
         "live_sfu_fallbacks_total",

@@ -132,6 +132,7 @@ export function startSignalingServer(
   const gateway = config.janusUrl
     ? new SfuGateway(config.janusUrl, logger)
     : undefined;
+  gateway?.start();
   // The SFU runs on one node (config refuses it with REDIS_URL): every seat
   // it sends to is a socket of this process.
   const sfu = gateway &&
@@ -192,6 +193,7 @@ export function startSignalingServer(
         streams: registry.roomCount,
         liveStreams: registry.liveCount,
         viewers: registry.viewerCount,
+        ...(gateway ? { sfuUp: gateway.up ? 1 : 0 } : {}),
       }
       : {
         connections: connections.size,

@@ -37,11 +37,21 @@ interface StreamOnSfu {
   subscribers: Map<string, JanusHandle>;
 }
 
+/** Reconnection delays after Janus is lost: quick, then every 5 s. */
+const RETRY_MS = [250, 1_000, 2_000, 5_000];
+
 export class SfuGateway {
-  /** Fires `down` (Janus's link closed; every stream on it is gone). */
+  /**
+   * Fires `down` (Janus's link closed; every stream on it is gone, as
+   * detail) and `up` (linked to Janus again).
+   */
   readonly events = new EventTarget();
   #url: string;
   #logger: Logger;
+  #up = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #closed = false;
   #link:
     | Promise<
       { client: JanusClient; session: JanusSession; control: JanusHandle }
@@ -52,6 +62,16 @@ export class SfuGateway {
   constructor(url: string, logger: Logger) {
     this.#url = url;
     this.#logger = logger;
+  }
+
+  /** Whether Janus is linked now: streams go to the SFU only then. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Links to Janus now, and again whenever the link is lost. */
+  start(): void {
+    this.#connected().catch(() => {});
   }
 
   /** Whether `streamId` has a publisher Janus answered. */
@@ -166,6 +186,7 @@ export class SfuGateway {
         })
       );
     }
+    this.#logger.info("sfu-ended", { streamId, room: stream.room });
   }
 
   /** The rooms Janus holds for this server (tests check nothing leaked). */
@@ -176,12 +197,24 @@ export class SfuGateway {
 
   /** Ends every stream and the session, and closes the link. */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
     await Promise.all([...this.#streams.keys()].map((id) => this.end(id)));
     const link = await this.#link?.catch(() => undefined);
     this.#link = undefined;
     if (!link) return;
     await link.session.destroy().catch(() => {});
     link.client.close();
+  }
+
+  /** Tries the link again after a growing delay (unless closed). */
+  #again(): void {
+    if (this.#closed || this.#retry) return;
+    const delay = RETRY_MS[Math.min(this.#attempt++, RETRY_MS.length - 1)];
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#connected().catch(() => {});
+    }, delay);
   }
 
   /** The link, session and control handle, made once and again after a loss. */
@@ -192,17 +225,28 @@ export class SfuGateway {
       const client = await JanusClient.connect(this.#url);
       client.events.addEventListener("closed", () => {
         this.#link = undefined;
+        this.#up = false;
         const lost = [...this.#streams.keys()];
         this.#streams.clear();
         this.#logger.warn("sfu-down", { streams: lost.length });
         this.events.dispatchEvent(new CustomEvent("down", { detail: lost }));
+        this.#again();
       }, { once: true });
       const session = await client.createSession();
       const control = await session.attach(VIDEOROOM);
+      this.#up = true;
+      this.#attempt = 0;
+      this.#logger.info("sfu-up", { url: this.#url });
+      this.events.dispatchEvent(new Event("up"));
       return { client, session, control };
     })();
     return this.#link.catch((error) => {
       this.#link = undefined;
+      this.#logger.debug("sfu-link-failed", {
+        error: String(error),
+        attempt: this.#attempt,
+      });
+      this.#again();
       throw error instanceof JanusUnavailable
         ? error
         : new JanusUnavailable(String(error));

@@ -6,7 +6,9 @@
  * broadcaster, its answer and candidates going to Janus: a viewer that knows
  * only the seed protocol cannot tell.
  *
- * A stream's topology is a small machine, changed only in #set:
+ * Janus not linked when a broadcaster announces: the stream stays peer to
+ * peer (counted, logged). A stream's topology is a small machine, changed
+ * only in #set:
  * `asked -> publishing -> published`, or back to peer to peer (the entry
  * gone, the broadcaster told of every viewer) when the broadcaster does not
  * publish in time (a seed broadcaster never will) or Janus fails.
@@ -72,6 +74,15 @@ export class SfuRelay {
   ): boolean {
     const previous = this.#streams.get(streamId);
     clearTimeout(previous?.fallback);
+    if (!this.#options.gateway.up) {
+      this.#streams.delete(streamId);
+      this.#options.metrics.countSfuFallback("janus-down");
+      this.#options.logger.warn("sfu-fallback", {
+        streamId,
+        why: "janus-down",
+      });
+      return false;
+    }
     const topology: Topology = {
       phase: "asked",
       broadcaster,

@@ -21,7 +21,8 @@ Deno.test({
     await using lab = await FaultLab.start({
       browsers: ["chromium", "chromium", "chromium"],
       janus: true,
-      env: { SFU_AFTER_VIEWERS: "0" },
+      // The broadcaster's end is announced at once when its browser dies.
+      env: { SFU_AFTER_VIEWERS: "0", RECONNECT_GRACE_MS: "0" },
       pages: [sfuPublisherPage, seedViewerPage, seedViewerPage],
     });
     await lab.openPages();
@@ -31,7 +32,13 @@ Deno.test({
       () =>
         `frames in both viewers (${framesOf("v1")}, ${framesOf("v2")}); ` +
         `publisher: ${JSON.stringify(lab.events("b").slice(-5))}; ` +
-        `server: ${lab.serverLog.filter((l) => l.includes("sfu") || l.includes("refused") || l.includes("DEBUG")).join(" ")}; v1: ${JSON.stringify(lab.events("v1").slice(-6))}; janus: ${lab.janus?.log.slice(-40).join(" | ")}`,
+        `server: ${
+          lab.serverLog.filter((l) =>
+            l.includes("sfu") || l.includes("refused") || l.includes("DEBUG")
+          ).join(" ")
+        }; v1: ${JSON.stringify(lab.events("v1").slice(-6))}; janus: ${
+          lab.janus?.log.slice(-40).join(" | ")
+        }`,
       () => framesOf("v1") >= 10 && framesOf("v2") >= 10 ? true : undefined,
     );
     const publisher = lab.events("b");
@@ -46,5 +53,82 @@ Deno.test({
         viewer,
       );
     }
+    const janus = lab.janus!;
+    const [session] = await janus.sessions();
+    // The server's control handle, the publisher, one per viewer.
+    assert.equal((await janus.handles(session)).length, 4);
+    assert.equal((await janus.rooms()).length, 1);
+
+    // The broadcaster goes: its room and handles go with it.
+    await lab.closeBrowser(0);
+    await lab.until(
+      "the stream ended on the SFU",
+      () => lab.serverLog.some((l) => l.includes('"sfu-ended"')) || undefined,
+    );
+    assert.deepEqual(await janus.rooms(), []);
+    assert.deepEqual(await janus.sessions(), [session]);
+    assert.equal((await janus.handles(session)).length, 1);
+  },
+});
+
+const framesOf = (lab: FaultLab, name: string) =>
+  lab.events(name).filter((e) => e.kind === "frame").length;
+
+Deno.test({
+  name: "sfu: Janus down: streams stay peer to peer, and the log says why",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+    });
+    const logged = (event: string) => () =>
+      lab.serverLog.some((l) => l.includes(`"${event}"`)) || undefined;
+    await lab.until("the server to link to Janus", logged("sfu-up"));
+    await lab.janus!.kill();
+    await lab.until(
+      "the server to notice Janus is gone",
+      logged("sfu-down"),
+    );
+    await lab.openPages();
+    await lab.until(
+      () => `frames in the viewer (${framesOf(lab, "v1")})`,
+      () => framesOf(lab, "v1") >= 10 || undefined,
+    );
+    assert.ok(
+      lab.serverLog.some((l) =>
+        l.includes('"sfu-fallback"') && l.includes('"janus-down"')
+      ),
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "sfu: a broadcaster that does not publish to the SFU (ours, today; a seed one) stays peer to peer",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+    });
+    await lab.openPages();
+    await lab.until(
+      () => `frames in the viewer (${framesOf(lab, "v1")})`,
+      () => framesOf(lab, "v1") >= 10 || undefined,
+    );
+    assert.ok(
+      lab.serverLog.some((l) =>
+        l.includes('"sfu-fallback"') && l.includes('"no-sfu-offer"')
+      ),
+    );
+    // Nothing was left in Janus by the offer that never came.
+    assert.deepEqual(await lab.janus!.rooms(), []);
   },
 });

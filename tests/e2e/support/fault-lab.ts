@@ -157,12 +157,15 @@ export class FaultLab implements AsyncDisposable {
     }).spawn();
     this.#signaling = child;
     // Warnings and errors go to stderr: kept in the same log.
-    untilLine(child.stderr, () => false, (line) => this.serverLog.push(line))
-      .catch(() => {});
+    const keep = (line: string) => {
+      this.serverLog.push(line);
+      this.#notify();
+    };
+    untilLine(child.stderr, () => false, keep).catch(() => {});
     await untilLine(
       child.stdout,
       (line) => line.includes('"listening"'),
-      (line) => this.serverLog.push(line),
+      keep,
     );
   }
 
@@ -291,7 +294,23 @@ export class FaultLab implements AsyncDisposable {
     const list = this.#events.get(report.name) ?? [];
     list.push(...report.events);
     this.#events.set(report.name, list);
+    this.#notify();
+  }
+
+  /** Something was reported or logged: `until` checks again. */
+  #notify(): void {
     for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  /** Kills host `index`'s browser (SIGKILL): its sockets drop, no goodbye. */
+  async closeBrowser(index: number): Promise<void> {
+    const child = this.#browsers[index];
+    try {
+      child?.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await child?.status;
   }
 
   async #launch(host: Host, browser: BrowserName, url: string): Promise<void> {

@@ -78,8 +78,8 @@ export class JanusProcess implements AsyncDisposable {
         throw new Error(`janus exited at start:\n${this.log.join("\n")}`);
       }
       this.log.push(value);
-      // The admin listener comes up after the API one.
-      if (value.includes("JANUS WebSockets transport plugin initialized")) {
+      // Its listeners accept connections once its service thread runs.
+      if (value.includes("WebSockets thread started")) {
         break;
       }
     }
@@ -107,8 +107,53 @@ export class JanusProcess implements AsyncDisposable {
 
   /** Sessions Janus holds now, from its admin API. */
   async sessions(): Promise<number[]> {
-    const reply = await adminRequest(this.adminUrl, { janus: "list_sessions" });
+    const reply = await this.admin({ janus: "list_sessions" });
     return (reply.sessions as number[]) ?? [];
+  }
+
+  /** Handles in `session`, from its admin API. */
+  async handles(session: number): Promise<number[]> {
+    const reply = await this.admin({
+      janus: "list_handles",
+      session_id: session,
+    });
+    return (reply.handles as number[]) ?? [];
+  }
+
+  /** VideoRoom rooms Janus holds now (asked through the admin API). */
+  async rooms(): Promise<number[]> {
+    const reply = await this.admin({
+      janus: "message_plugin",
+      plugin: "janus.plugin.videoroom",
+      request: { request: "list" },
+    });
+    const data = reply.response as { list?: { room: number }[] } | undefined;
+    return (data?.list ?? []).map((room) => room.room);
+  }
+
+  /**
+   * One admin request. Inside a namespace the request is made from inside
+   * it (a child process there), since its loopback is its own.
+   */
+  async admin(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (!this.#options.netns) return await adminRequest(this.adminUrl, body);
+    const { stdout, success } = await new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        this.#options.netns,
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL(import.meta.url).pathname,
+        this.adminUrl,
+        JSON.stringify(body),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!success) throw new Error("the Janus admin request failed");
+    return JSON.parse(new TextDecoder().decode(stdout));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -205,4 +250,11 @@ async function adminRequest(
   } finally {
     socket.close();
   }
+}
+
+// `deno run janus-process.ts <admin url> <json>`: one admin request, the
+// reply on stdout (how a test asks a Janus inside a namespace).
+if (import.meta.main) {
+  const [url, body] = Deno.args;
+  console.log(JSON.stringify(await adminRequest(url, JSON.parse(body))));
 }
