@@ -28,6 +28,7 @@ import type { SignalingState } from "./signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
 import type { SessionError, StreamMessage } from "./stream-session.ts";
 import { stringsFor } from "./strings.ts";
+import { SfuUplink } from "./sfu-uplink.ts";
 import { ScreenWakeLock } from "./wake-lock.ts";
 
 export type { BroadcasterState } from "./broadcaster-state.ts";
@@ -151,8 +152,17 @@ export class LiveBroadcaster extends StreamElement {
     onChange: () => this.requestUpdate(),
     onPathLost: () => this.session.checkConnection(),
   });
+  #uplink: SfuUplink = new SfuUplink(this.session, {
+    stream: () => this.#camera.stream!,
+    budgetKbps: () => this.uploadBudget,
+    onChange: () => this.requestUpdate(),
+  });
   #camera: LocalCamera = new LocalCamera({
-    replaceVideo: (track) => this.#peers.replaceTrack("video", track),
+    replaceVideo: (track) =>
+      Promise.all([
+        this.#peers.replaceTrack("video", track),
+        this.#uplink.replaceTrack("video", track),
+      ]).then(() => undefined),
     onChange: () => this.requestUpdate(),
   });
   #onVisibility = () => {
@@ -304,6 +314,7 @@ export class LiveBroadcaster extends StreamElement {
   #release(): void {
     this.session.close();
     this.#peers.closeAll();
+    this.#uplink.close();
     this.#camera.close();
     this.#wakeLock.release();
     const video = this.renderRoot.querySelector("video");
@@ -314,6 +325,7 @@ export class LiveBroadcaster extends StreamElement {
   protected override onStreamChange(): void {
     // The old stream's viewers are gone from this session.
     this.#peers.closeAll();
+    this.#uplink.close();
     this.#setView({ viewerCount: 0 });
     this.#apply(
       { accepted: false, everAccepted: false, refusal: undefined },
@@ -366,6 +378,15 @@ export class LiveBroadcaster extends StreamElement {
         return this.#peers.handleAnswer(message.viewerId, message.answer);
       case "webrtc-ice-candidate":
         return this.#peers.handleCandidate(message.viewerId, message.candidate);
+      // Through the SFU: one connection up, whatever the number of viewers.
+      case "sfu-publish":
+        return void this.#uplink.publish().catch((error) =>
+          console.warn("live-broadcaster: publishing to the SFU failed", error)
+        );
+      case "sfu-answer":
+        return void this.#uplink.answer(message.answer).catch((error) =>
+          console.warn("live-broadcaster: the SFU's answer failed", error)
+        );
     }
   }
 

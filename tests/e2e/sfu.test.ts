@@ -6,7 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { FaultLab } from "./support/fault-lab.ts";
-import { seedViewerPage, sfuPublisherPage } from "./support/lab-pages.ts";
+import {
+  seedBroadcasterPage,
+  seedViewerPage,
+  sfuPublisherPage,
+} from "./support/lab-pages.ts";
 import { TestNetwork } from "./support/test-network.ts";
 
 const canRun = await TestNetwork.available();
@@ -108,7 +112,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "sfu: a broadcaster that does not publish to the SFU (ours, today; a seed one) stays peer to peer",
+    "sfu: a seed broadcaster, which cannot publish to the SFU, stays peer to peer",
   ignore: !canRun,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -117,6 +121,7 @@ Deno.test({
       browsers: ["chromium", "chromium"],
       janus: true,
       env: { SFU_AFTER_VIEWERS: "0" },
+      pages: [seedBroadcasterPage, seedViewerPage],
     });
     await lab.openPages();
     await lab.until(
@@ -130,5 +135,41 @@ Deno.test({
     );
     // Nothing was left in Janus by the offer that never came.
     assert.deepEqual(await lab.janus!.rooms(), []);
+  },
+});
+
+Deno.test({
+  name:
+    "sfu: <live-broadcaster> publishes once to Janus; <live-viewer>s in Chromium and Firefox play through it",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium", "firefox"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+    });
+    await lab.openPages();
+    await lab.until(
+      () =>
+        `frames in both viewers (${framesOf(lab, "v1")}, ${
+          framesOf(lab, "v2")
+        }); server: ${
+          lab.serverLog.filter((l) => l.includes("sfu")).join(" ")
+        }; v2: ${JSON.stringify(lab.events("v2").slice(-8))}`,
+      () => framesOf(lab, "v1") >= 10 && framesOf(lab, "v2") >= 10 || undefined,
+    );
+    // One connection up, to Janus; none per viewer.
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
+    assert.ok(!lab.serverLog.some((l) => l.includes('"sfu-fallback"')));
+    for (const viewer of ["v1", "v2"]) {
+      assert.ok(
+        lab.events(viewer).some((e) =>
+          e.kind === "state" && e.state === "live"
+        ),
+        viewer,
+      );
+    }
   },
 });

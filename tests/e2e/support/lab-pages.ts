@@ -198,3 +198,47 @@ export function sfuPublisherPage(page: LabPage): string {
   };
 </script>`;
 }
+
+/**
+ * A broadcaster written from the seed note alone: one bare
+ * RTCPeerConnection per `viewer-joined`. It knows nothing of the SFU.
+ */
+export function seedBroadcasterPage(page: LabPage): string {
+  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<script type="module">
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { width: 640, height: 480 },
+    audio: true,
+  });
+  const ws = new WebSocket("${page.signalingUrl}");
+  const send = (message) =>
+    ws.send(JSON.stringify({ streamId: "${page.streamId}", ...message }));
+  const peers = new Map();
+  ws.onmessage = async ({ data }) => {
+    const message = JSON.parse(data);
+    if (message.type === "welcome") {
+      send({ type: "broadcaster-ready" });
+    } else if (message.type === "viewer-joined") {
+      const viewerId = message.viewerId;
+      const pc = new RTCPeerConnection();
+      peers.set(viewerId, pc);
+      for (const track of stream.getTracks()) pc.addTrack(track, stream);
+      pc.onicecandidate = ({ candidate }) => {
+        if (candidate) {
+          send({ type: "webrtc-ice-candidate", viewerId, candidate: candidate.toJSON() });
+        }
+      };
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      send({ type: "webrtc-offer", viewerId, offer: { type: "offer", sdp: offer.sdp } });
+    } else if (message.type === "webrtc-answer") {
+      await peers.get(message.viewerId)?.setRemoteDescription(message.answer);
+    } else if (message.type === "webrtc-ice-candidate") {
+      await peers.get(message.viewerId)?.addIceCandidate(message.candidate);
+    } else if (message.type === "sfu-publish") {
+      labPush({ kind: "state", state: "asked to publish" });
+    }
+  };
+</script>`;
+}
