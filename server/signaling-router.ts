@@ -645,7 +645,7 @@ export class SignalingRouter {
         // asks for a new offer.
         const seat = { id: peer.id, node: this.#node, session };
         if (told) this.#metrics.clusterSent++;
-        else if (this.#sfu?.joined(streamId, seat)) {
+        else if (this.#sfu?.joined(streamId, seat, restart)) {
           // Janus's offer comes instead of the broadcaster's.
         } else if (broadcaster) {
           this.#sendTo(broadcaster, `${tell}${viewerCount}}`);

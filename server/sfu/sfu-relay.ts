@@ -29,6 +29,7 @@ export type SfuPhase = "asked" | "publishing" | "published";
 
 interface Topology {
   phase: SfuPhase;
+  /** Its seat (the node may change when it resumes elsewhere). */
   broadcaster: Seat;
   viewers: Map<string, ViewerSeat>;
   fallback?: ReturnType<typeof setTimeout>;
@@ -73,6 +74,15 @@ export class SfuRelay {
     viewers: readonly ViewerSeat[],
   ): boolean {
     const previous = this.#streams.get(streamId);
+    // The same broadcaster again (it reconnected and resumed): its
+    // connection to the SFU carries on, and so does every viewer's.
+    if (
+      previous?.broadcaster.id === broadcaster.id &&
+      previous.phase === "published"
+    ) {
+      previous.broadcaster = broadcaster;
+      return true;
+    }
     clearTimeout(previous?.fallback);
     if (!this.#options.gateway.up) {
       this.#streams.delete(streamId);
@@ -101,14 +111,32 @@ export class SfuRelay {
   }
 
   /**
-   * A viewer joined a stream: on the SFU it is subscribed (now, or once the
-   * broadcaster has published). Returns whether the SFU takes it.
+   * A viewer joined a stream (or joined again): on the SFU it is subscribed
+   * (now, or once the broadcaster has published). Returns whether the SFU
+   * takes it.
    */
-  joined(streamId: string, viewer: ViewerSeat): boolean {
+  joined(streamId: string, viewer: ViewerSeat, restart = false): boolean {
     const topology = this.#streams.get(streamId);
     if (!topology) return false;
     topology.viewers.set(viewer.id, viewer);
-    if (topology.phase === "published") this.#subscribe(streamId, viewer);
+    if (topology.phase !== "published") return true;
+    const { gateway } = this.#options;
+    // It holds its connection to the SFU: keep it. A frozen picture is
+    // nearly always the broadcaster's upload (its own link to Janus is
+    // fine), and comes back by itself; a viewer whose own connection died
+    // asks for a fresh one (a join without a session), subscribed anew
+    // below. (Janus's ICE restart of a subscriber, `configure` with
+    // `restart`, was answered with error 469 here: not used yet.)
+    if (viewer.session && gateway.isSubscribed(streamId, viewer.id)) {
+      if (restart) {
+        this.#options.logger.debug("sfu-restart-not-needed", {
+          streamId,
+          viewerId: viewer.id,
+        });
+      }
+      return true;
+    }
+    this.#subscribe(streamId, viewer);
     return true;
   }
 
@@ -201,18 +229,29 @@ export class SfuRelay {
   }
 
   #subscribe(streamId: string, viewer: ViewerSeat): void {
-    const { gateway, sendTo, logger } = this.#options;
-    logger.debug("sfu-subscribing", { streamId, viewerId: viewer.id });
-    gateway.subscribe(streamId, viewer.id).then((offer) => {
+    this.#options.logger.debug("sfu-subscribing", {
+      streamId,
+      viewerId: viewer.id,
+    });
+    this.#offer(
+      streamId,
+      viewer,
+      this.#options.gateway.subscribe(streamId, viewer.id),
+    );
+  }
+
+  /** Sends Janus's offer to the viewer as its broadcaster's would come. */
+  #offer(streamId: string, viewer: ViewerSeat, offer: Promise<unknown>): void {
+    const { sendTo, logger } = this.#options;
+    offer.then((jsep) => {
       if (!this.#streams.get(streamId)?.viewers.has(viewer.id)) return;
-      logger.debug("sfu-subscribed", { streamId, viewerId: viewer.id });
       sendTo(
         viewer,
         JSON.stringify({
           type: "webrtc-offer",
           streamId,
           viewerId: viewer.id,
-          offer,
+          offer: jsep,
         }),
       );
     }, (error) =>

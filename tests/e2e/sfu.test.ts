@@ -173,3 +173,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "sfu: a broadcaster whose link drops for 3 s resumes on the SFU: no new connection anywhere",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      // Debug: the log shows the broadcaster's resume.
+      env: { SFU_AFTER_VIEWERS: "0", LOG_LEVEL: "debug" },
+    });
+    await lab.openPages();
+    await lab.until(
+      () => `frames in the viewer (${framesOf(lab, "v1")})`,
+      () => framesOf(lab, "v1") >= 10 || undefined,
+    );
+    await lab.network.linkDown(lab.host(0));
+    // The fault's own length, not a wait for an event.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await lab.network.linkUp(lab.host(0));
+    const upAt = Date.now();
+    await lab.until(
+      () =>
+        `frames after the fault (${
+          lab.events("v1").filter((e) => e.kind === "frame" && e.t > upAt)
+            .length
+        }); server: ${
+          lab.serverLog.filter((l) => l.includes("sfu")).join(" ")
+        }`,
+      () =>
+        lab.events("v1").filter((e) => e.kind === "frame" && e.t > upAt)
+            .length >= 10 || undefined,
+    );
+    // Its socket did drop and come back, with its place.
+    assert.ok(
+      lab.serverLog.some((l) =>
+        l.includes('"event":"resumed"') && l.includes('"back":true')
+      ),
+    );
+    // Published once, connected once: the resume kept everything.
+    assert.equal(
+      lab.serverLog.filter((l) => l.includes('"sfu-published"')).length,
+      1,
+    );
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
+    assert.equal(lab.events("v1").filter((e) => e.kind === "pc").length, 1);
+  },
+});
