@@ -165,16 +165,12 @@ export class SignalingRouter {
       case "webrtc-ice-candidate":
         return this.#route(peer, message, text);
       case "sfu-offer":
-        if (!this.#isBroadcasterOf(peer, message.streamId, message.type)) {
-          return;
-        }
+        if (!this.#publishing(peer, message.streamId, message.type)) return;
         // Held: its candidates follow once Janus has its publisher.
-        return this.#sfu?.offer(peer, message);
+        return this.#sfu!.offer(peer, message);
       case "sfu-ice-candidate":
-        if (!this.#isBroadcasterOf(peer, message.streamId, message.type)) {
-          return;
-        }
-        return this.#sfu?.candidate(peer, message);
+        if (!this.#publishing(peer, message.streamId, message.type)) return;
+        return this.#sfu!.candidate(peer, message);
       case "ping": {
         // A member gets a fresh resume claim with each pong.
         const resume = this.#resumeFor(peer);
@@ -689,9 +685,20 @@ export class SignalingRouter {
     return this.#vacate(peer.id, "leave-stream");
   }
 
-  /** Whether `peer` broadcasts `streamId` here; refused with why if not. */
-  #isBroadcasterOf(peer: Peer, streamId: string, type: string): boolean {
+  /**
+   * Whether `peer` may publish `streamId` to the SFU (this server has one,
+   * and `peer` broadcasts that stream); refused with why if not.
+   */
+  #publishing(peer: Peer, streamId: string, type: string): boolean {
     const place = this.#places.get(peer.id);
+    if (!this.#sfu) {
+      this.refuse(peer, {
+        code: "not-in-stream",
+        message: "This server sends no stream through an SFU",
+        inReplyTo: type,
+      });
+      return false;
+    }
     if (place?.streamId === streamId && place.role === "broadcaster") {
       return true;
     }

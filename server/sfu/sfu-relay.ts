@@ -35,8 +35,22 @@ interface Topology {
   fallback?: ReturnType<typeof setTimeout>;
 }
 
+/** What the relay uses of the gateway (a fake stands in for it in unit tests). */
+export type Gateway = Pick<
+  SfuGateway,
+  | "events"
+  | "up"
+  | "publish"
+  | "subscribe"
+  | "answer"
+  | "trickle"
+  | "isSubscribed"
+  | "unsubscribe"
+  | "end"
+>;
+
 export interface SfuRelayOptions {
-  gateway: SfuGateway;
+  gateway: Gateway;
   logger: Logger;
   metrics: Metrics;
   /** Sends a server message's JSON to a seat (the router's delivery). */

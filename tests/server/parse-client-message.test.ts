@@ -163,3 +163,39 @@ Deno.test("exact: only a frame with no field beyond the message's may be forward
     false,
   );
 });
+
+Deno.test("sfu-offer and sfu-ice-candidate: checked like offers and candidates", () => {
+  assert.deepEqual(
+    parseClientMessage(JSON.stringify({
+      type: "sfu-offer",
+      streamId: "order-1",
+      offer: { type: "offer", sdp: "v=0" },
+      extra: 1,
+    })),
+    {
+      ok: true,
+      message: {
+        type: "sfu-offer",
+        streamId: "order-1",
+        offer: { type: "offer", sdp: "v=0" },
+      },
+      exact: false,
+    },
+  );
+  const wrongKind = parseClientMessage(JSON.stringify({
+    type: "sfu-offer",
+    streamId: "order-1",
+    offer: { type: "answer", sdp: "v=0" },
+  }));
+  assert.equal(wrongKind.ok, false);
+  const candidate = parseClientMessage(JSON.stringify({
+    type: "sfu-ice-candidate",
+    streamId: "order-1",
+    candidate: { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" },
+  }));
+  assert.equal(candidate.ok && candidate.message.type, "sfu-ice-candidate");
+  const missing = parseClientMessage(
+    JSON.stringify({ type: "sfu-ice-candidate", streamId: "order-1" }),
+  );
+  assert.equal(!missing.ok && missing.error.code, "invalid-field");
+});

@@ -188,3 +188,22 @@ Deno.test("what reaches the broadcaster has no smuggled fields, whether forwarde
   });
   assert.equal((await broadcaster.next("webrtc-answer")).viewerId, viewer.id);
 });
+
+Deno.test("sfu messages: refused with why on a server without an SFU, and from a viewer", async () => {
+  await using t = await startTestServer();
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
+  broadcaster.send({
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "v=0" },
+  });
+  const refused = await broadcaster.next("error");
+  assert.equal(refused.code, "not-in-stream");
+  assert.match(refused.message, /no stream through an SFU/);
+  viewer.send({
+    type: "sfu-ice-candidate",
+    streamId: "s",
+    candidate: { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" },
+  });
+  assert.equal((await viewer.next("error")).inReplyTo, "sfu-ice-candidate");
+});

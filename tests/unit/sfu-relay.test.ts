@@ -1,0 +1,271 @@
+/**
+ * The router's SFU side (server/sfu/sfu-relay.ts) against a fake gateway and
+ * a fake clock: which streams go through the SFU, what each party is sent,
+ * and every way back to peer to peer. Janus itself: tests/e2e/sfu.test.ts.
+ */
+import assert from "node:assert/strict";
+import { createLogger } from "../../server/logger.ts";
+import { Metrics } from "../../server/metrics.ts";
+import type { Peer } from "../../server/peer.ts";
+import type { Gateway } from "../../server/sfu/sfu-relay.ts";
+import { SfuRelay } from "../../server/sfu/sfu-relay.ts";
+import type { Jsep } from "../../server/sfu/video-room.ts";
+import type { ServerMessage } from "../../protocol/messages.ts";
+import { fakeClock } from "./support/clock.ts";
+
+const OFFER_TIMEOUT_MS = 5_000;
+const B = { id: "client_broadcaster", node: "local" };
+const V1 = { id: "client_viewer1aa", node: "local" };
+const V2 = { id: "client_viewer2aa", node: "local" };
+
+/** Janus as the relay sees it: calls recorded, answers given at once. */
+class FakeGateway implements Gateway {
+  readonly events = new EventTarget();
+  up = true;
+  calls: string[] = [];
+  subscribed = new Set<string>();
+  failPublish = false;
+
+  publish(streamId: string, _offer: Jsep): Promise<Jsep> {
+    this.calls.push(`publish ${streamId}`);
+    if (this.failPublish) return Promise.reject(new Error("Janus refused"));
+    return Promise.resolve({ type: "answer", sdp: "janus-answer" });
+  }
+  subscribe(streamId: string, viewerId: string): Promise<Jsep> {
+    this.calls.push(`subscribe ${streamId} ${viewerId}`);
+    this.subscribed.add(viewerId);
+    return Promise.resolve({ type: "offer", sdp: `janus-offer-${viewerId}` });
+  }
+  answer(streamId: string, viewerId: string): Promise<void> {
+    this.calls.push(`answer ${streamId} ${viewerId}`);
+    return Promise.resolve();
+  }
+  trickle(streamId: string, viewerId: string | undefined): Promise<void> {
+    this.calls.push(`trickle ${streamId} ${viewerId ?? "publisher"}`);
+    return Promise.resolve();
+  }
+  isSubscribed(_streamId: string, viewerId: string): boolean {
+    return this.subscribed.has(viewerId);
+  }
+  unsubscribe(streamId: string, viewerId: string): Promise<void> {
+    this.calls.push(`unsubscribe ${streamId} ${viewerId}`);
+    this.subscribed.delete(viewerId);
+    return Promise.resolve();
+  }
+  end(streamId: string): Promise<void> {
+    this.calls.push(`end ${streamId}`);
+    return Promise.resolve();
+  }
+}
+
+function setUp() {
+  const gateway = new FakeGateway();
+  const sent: { to: string; message: ServerMessage }[] = [];
+  const metrics = new Metrics();
+  const relay = new SfuRelay({
+    gateway,
+    logger: createLogger("silent"),
+    metrics,
+    sendTo: (seat, text) =>
+      sent.push({ to: seat.id, message: JSON.parse(text) }),
+    offerTimeoutMs: OFFER_TIMEOUT_MS,
+  });
+  const broadcaster = {
+    id: B.id,
+    send: (message: ServerMessage) => sent.push({ to: B.id, message }),
+  } as unknown as Peer;
+  const viewer = (id: string) => ({ id } as unknown as Peer);
+  return { gateway, sent, metrics, relay, broadcaster, viewer };
+}
+
+/** Lets the fake gateway's resolved promises run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer gets Janus's answer and every viewer an offer from Janus", async () => {
+  const { gateway, sent, relay, broadcaster, viewer } = setUp();
+  assert.equal(relay.announced("s", B, [V1]), true);
+  assert.deepEqual(sent.splice(0), [{
+    to: B.id,
+    message: { type: "sfu-publish", streamId: "s" },
+  }]);
+  assert.equal(relay.phaseOf("s"), "asked");
+  // A viewer joining meanwhile waits for the publisher.
+  assert.equal(relay.joined("s", V2), true);
+  assert.equal(sent.length, 0);
+
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "broadcaster-offer" },
+  });
+  await settle();
+  assert.equal(relay.phaseOf("s"), "published");
+  assert.deepEqual(sent.map(({ to, message }) => [to, message.type]), [
+    [B.id, "sfu-answer"],
+    [V1.id, "webrtc-offer"],
+    [V2.id, "webrtc-offer"],
+  ]);
+  // Seed-shaped: the viewer's own id, an ordinary offer.
+  assert.deepEqual(sent[1].message, {
+    type: "webrtc-offer",
+    streamId: "s",
+    viewerId: V1.id,
+    offer: { type: "offer", sdp: `janus-offer-${V1.id}` },
+  });
+  assert.deepEqual(gateway.calls, [
+    "publish s",
+    `subscribe s ${V1.id}`,
+    `subscribe s ${V2.id}`,
+  ]);
+
+  // The viewer's answer and candidates go to Janus, not to the broadcaster.
+  assert.equal(
+    relay.fromViewer(viewer(V1.id), {
+      type: "webrtc-answer",
+      streamId: "s",
+      answer: { type: "answer", sdp: "viewer-answer" },
+    }),
+    true,
+  );
+  assert.equal(
+    relay.fromViewer(viewer(V1.id), {
+      type: "webrtc-ice-candidate",
+      streamId: "s",
+      candidate: { candidate: "candidate:1" },
+    }),
+    true,
+  );
+  // The broadcaster's own candidates go to its publisher handle.
+  relay.candidate(broadcaster, {
+    type: "sfu-ice-candidate",
+    streamId: "s",
+    candidate: { candidate: "candidate:2" },
+  });
+  assert.deepEqual(gateway.calls.slice(3), [
+    `answer s ${V1.id}`,
+    `trickle s ${V1.id}`,
+    "trickle s publisher",
+  ]);
+});
+
+Deno.test("sfu relay: a broadcaster silent after sfu-publish (a seed one) gets every viewer, peer to peer", () => {
+  using clock = fakeClock();
+  const { gateway, sent, metrics, relay } = setUp();
+  relay.announced("s", B, [V1]);
+  relay.joined("s", { ...V2, session: "42" });
+  sent.splice(0);
+  clock.tick(OFFER_TIMEOUT_MS - 1);
+  assert.equal(sent.length, 0);
+  clock.tick(1);
+  assert.equal(relay.phaseOf("s"), undefined);
+  assert.deepEqual(sent.map(({ message }) => message), [
+    { type: "viewer-joined", streamId: "s", viewerId: V1.id, viewerCount: 2 },
+    {
+      type: "viewer-joined",
+      streamId: "s",
+      viewerId: V2.id,
+      viewerCount: 2,
+      session: "42",
+    },
+  ]);
+  assert.equal(metrics.sfuFallbacks.get("no-sfu-offer"), 1);
+  assert.deepEqual(gateway.calls, ["end s"]);
+  // Later joins are peer to peer: the relay does not take them.
+  assert.equal(relay.joined("s", V1), false);
+});
+
+Deno.test("sfu relay: Janus down at the announce keeps the stream peer to peer; Janus refusing the publish sends it back", async () => {
+  const { gateway, sent, metrics, relay, broadcaster } = setUp();
+  gateway.up = false;
+  assert.equal(relay.announced("s", B, [V1]), false);
+  assert.equal(sent.length, 0);
+  assert.equal(metrics.sfuFallbacks.get("janus-down"), 1);
+
+  gateway.up = true;
+  gateway.failPublish = true;
+  relay.announced("t", B, [V1]);
+  sent.splice(0);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "t",
+    offer: { type: "offer", sdp: "x" },
+  });
+  assert.equal(relay.phaseOf("t"), undefined);
+  assert.equal(metrics.sfuFallbacks.get("publish-failed"), 1);
+  assert.deepEqual(sent.map(({ message }) => message.type), ["viewer-joined"]);
+});
+
+Deno.test("sfu relay: Janus lost while published: its streams go back to peer to peer", async () => {
+  const { gateway, sent, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "x" },
+  });
+  await settle();
+  sent.splice(0);
+  gateway.events.dispatchEvent(new CustomEvent("down", { detail: ["s"] }));
+  assert.equal(relay.phaseOf("s"), undefined);
+  assert.deepEqual(sent.map(({ to, message }) => [to, message.type]), [
+    [B.id, "viewer-joined"],
+  ]);
+});
+
+Deno.test("sfu relay: a resumed broadcaster and a re-joining viewer keep their connections; leaving frees them", async () => {
+  const { gateway, sent, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "x" },
+  });
+  await settle();
+  sent.splice(0);
+  gateway.calls.length = 0;
+  // The broadcaster comes back on another node: nothing is asked again.
+  assert.equal(relay.announced("s", { ...B, node: "other" }, [V1]), true);
+  // The viewer re-joins naming its connection, asking for a restart.
+  assert.equal(relay.joined("s", { ...V1, session: "7" }, true), true);
+  // A viewer with no connection is subscribed anew.
+  relay.joined("s", V2);
+  await settle();
+  assert.deepEqual(gateway.calls, [`subscribe s ${V2.id}`]);
+  assert.deepEqual(sent.map(({ to }) => to), [V2.id]);
+
+  gateway.calls.length = 0;
+  const place = (role: "viewer" | "broadcaster") => ({
+    streamId: "s",
+    role,
+    node: "local",
+  });
+  relay.departed({
+    clientId: V1.id,
+    place: place("viewer"),
+    viewers: [],
+    viewerCount: 1,
+  });
+  relay.departed({
+    clientId: B.id,
+    place: place("broadcaster"),
+    viewers: [V2],
+    viewerCount: 1,
+  });
+  assert.deepEqual(gateway.calls, [`unsubscribe s ${V1.id}`, "end s"]);
+  assert.equal(relay.phaseOf("s"), undefined);
+});
+
+Deno.test("sfu relay: an sfu-offer from someone it did not ask is refused", async () => {
+  const { sent, relay } = setUp();
+  const stranger = {
+    id: "client_stranger1",
+    send: (message: ServerMessage) =>
+      sent.push({ to: "client_stranger1", message }),
+  } as unknown as Peer;
+  await relay.offer(stranger, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "x" },
+  });
+  assert.equal(sent[0].message.type, "error");
+});
