@@ -224,3 +224,44 @@ Deno.test({
     assert.equal(lab.events("v1").filter((e) => e.kind === "pc").length, 1);
   },
 });
+
+Deno.test({
+  name:
+    "sfu: Janus killed mid-stream: the stream goes back to peer to peer and the viewer plays again",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+    });
+    await lab.openPages();
+    await lab.until(
+      () => `frames in the viewer (${framesOf(lab, "v1")})`,
+      () => framesOf(lab, "v1") >= 10 || undefined,
+    );
+    await lab.janus!.kill();
+    const killedAt = Date.now();
+    await lab.until(
+      () =>
+        `frames after Janus died (${
+          lab.events("v1").filter((e) => e.kind === "frame" && e.t > killedAt)
+            .length
+        }); server: ${
+          lab.serverLog.filter((l) => l.includes("sfu")).join(" ")
+        }`,
+      () =>
+        lab.events("v1").filter((e) => e.kind === "frame" && e.t > killedAt)
+            .length >= 10 || undefined,
+    );
+    assert.ok(
+      lab.serverLog.some((l) =>
+        l.includes('"sfu-fallback"') && l.includes('"janus-down"')
+      ),
+    );
+    // The broadcaster now sends to the viewer itself: a second connection.
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 2);
+  },
+});
