@@ -367,7 +367,10 @@ export class LiveBroadcaster extends StreamElement {
           "accepted",
         );
       case "viewer-joined":
-        this.#peers.join(message.viewerId, message.session, message.restart);
+        // Through the SFU the viewer is counted, not connected to.
+        if (!message.sfu) {
+          this.#peers.join(message.viewerId, message.session, message.restart);
+        }
         this.#countViewers(message.viewerCount);
         return this.#emitViewer("viewer-joined", message.viewerId);
       case "viewer-left":

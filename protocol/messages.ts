@@ -189,6 +189,12 @@ export interface ViewerJoined {
   session?: string;
   /** The viewer's `join-stream.restart`: that connection needs an ICE restart. */
   restart?: boolean;
+  /**
+   * The viewer watches through the SFU this broadcaster publishes to: count
+   * it, do not connect to it (addition; sent only to a broadcaster that
+   * answered `sfu-publish`).
+   */
+  sfu?: boolean;
 }
 
 /** To the broadcaster: a viewer left or dropped; close its connection. */

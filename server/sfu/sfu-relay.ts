@@ -132,7 +132,11 @@ export class SfuRelay {
   joined(streamId: string, viewer: ViewerSeat, restart = false): boolean {
     const topology = this.#streams.get(streamId);
     if (!topology) return false;
+    const known = topology.viewers.has(viewer.id);
     topology.viewers.set(viewer.id, viewer);
+    if (topology.phase === "asked") return true;
+    // It publishes, so it knows the SFU: it counts the viewer, no more.
+    if (!known) this.#tellBroadcaster(streamId, topology, viewer);
     if (topology.phase !== "published") return true;
     const { gateway } = this.#options;
     // It holds its connection to the SFU: keep it. A frozen picture is
@@ -185,6 +189,9 @@ export class SfuRelay {
     }
     clearTimeout(topology.fallback);
     this.#set(streamId, topology, "publishing");
+    for (const viewer of topology.viewers.values()) {
+      this.#tellBroadcaster(streamId, topology, viewer);
+    }
     try {
       const answer = await this.#options.gateway.publish(
         streamId,
@@ -301,6 +308,24 @@ export class SfuRelay {
         }),
       );
     }
+  }
+
+  /** `viewer-joined` for a broadcaster on the SFU: counted, not connected to. */
+  #tellBroadcaster(
+    streamId: string,
+    topology: Topology,
+    viewer: ViewerSeat,
+  ): void {
+    this.#options.sendTo(
+      topology.broadcaster,
+      JSON.stringify({
+        type: "viewer-joined",
+        streamId,
+        viewerId: viewer.id,
+        viewerCount: topology.viewers.size,
+        sfu: true,
+      }),
+    );
   }
 
   /** The one place a stream's phase changes. */

@@ -50,6 +50,11 @@ Deno.test({
     assert.equal(publisher.filter((e) => e.kind === "pc").length, 1);
     assert.ok(publisher.some((e) => e.state === "sfu connected"));
     assert.ok(!publisher.some((e) => e.state === "asked for peer to peer"));
+    // It is told of both viewers, to count them.
+    assert.equal(
+      publisher.filter((e) => e.state === "viewer counted").length,
+      2,
+    );
     for (const viewer of ["v1", "v2"]) {
       assert.equal(
         lab.events(viewer).filter((e) => e.kind === "error").length,

@@ -101,12 +101,22 @@ Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer get
   await settle();
   assert.equal(relay.phaseOf("s"), "published");
   assert.deepEqual(sent.map(({ to, message }) => [to, message.type]), [
+    // Once it publishes, the broadcaster counts its viewers (no connecting).
+    [B.id, "viewer-joined"],
+    [B.id, "viewer-joined"],
     [B.id, "sfu-answer"],
     [V1.id, "webrtc-offer"],
     [V2.id, "webrtc-offer"],
   ]);
-  // Seed-shaped: the viewer's own id, an ordinary offer.
   assert.deepEqual(sent[1].message, {
+    type: "viewer-joined",
+    streamId: "s",
+    viewerId: V2.id,
+    viewerCount: 2,
+    sfu: true,
+  });
+  // Seed-shaped: the viewer's own id, an ordinary offer.
+  assert.deepEqual(sent[3].message, {
     type: "webrtc-offer",
     streamId: "s",
     viewerId: V1.id,
@@ -192,7 +202,15 @@ Deno.test("sfu relay: Janus down at the announce keeps the stream peer to peer; 
   });
   assert.equal(relay.phaseOf("t"), undefined);
   assert.equal(metrics.sfuFallbacks.get("publish-failed"), 1);
-  assert.deepEqual(sent.map(({ message }) => message.type), ["viewer-joined"]);
+  // Counted while it published, then connected to, peer to peer.
+  assert.deepEqual(
+    sent.map(({ message }) =>
+      message.type === "viewer-joined"
+        ? `viewer-joined sfu=${!!message.sfu}`
+        : message.type
+    ),
+    ["viewer-joined sfu=true", "viewer-joined sfu=false"],
+  );
 });
 
 Deno.test("sfu relay: Janus lost while published: its streams go back to peer to peer", async () => {
@@ -231,7 +249,8 @@ Deno.test("sfu relay: a resumed broadcaster and a re-joining viewer keep their c
   relay.joined("s", V2);
   await settle();
   assert.deepEqual(gateway.calls, [`subscribe s ${V2.id}`]);
-  assert.deepEqual(sent.map(({ to }) => to), [V2.id]);
+  // The new viewer: counted by the broadcaster, offered by Janus.
+  assert.deepEqual(sent.map(({ to }) => to), [B.id, V2.id]);
 
   gateway.calls.length = 0;
   const place = (role: "viewer" | "broadcaster") => ({

@@ -191,7 +191,10 @@ export function sfuPublisherPage(page: LabPage): string {
     } else if (message.type === "sfu-answer") {
       await pc.setRemoteDescription(message.answer);
     } else if (message.type === "viewer-joined") {
-      labPush({ kind: "state", state: "asked for peer to peer" });
+      labPush({
+        kind: "state",
+        state: message.sfu ? "viewer counted" : "asked for peer to peer",
+      });
     } else if (message.type === "error") {
       labPush({ kind: "error", code: message.code });
     }
