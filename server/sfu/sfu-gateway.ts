@@ -15,7 +15,6 @@ import {
   createRoom,
   destroyRoom,
   type Jsep,
-  listRooms,
   newRoomId,
   publish,
   start,
@@ -72,11 +71,6 @@ export class SfuGateway {
   /** Links to Janus now, and again whenever the link is lost. */
   start(): void {
     this.#connected().catch(() => {});
-  }
-
-  /** Whether `streamId` has a publisher Janus answered. */
-  isPublished(streamId: string): boolean {
-    return this.#streams.get(streamId)?.feed !== undefined;
   }
 
   /** The broadcaster's offer to Janus (a room made if needed): Janus's answer. */
@@ -187,12 +181,6 @@ export class SfuGateway {
       );
     }
     this.#logger.info("sfu-ended", { streamId, room: stream.room });
-  }
-
-  /** The rooms Janus holds for this server (tests check nothing leaked). */
-  async rooms(): Promise<number[]> {
-    const { control } = await this.#connected();
-    return await listRooms(control);
   }
 
   /** Ends every stream and the session, and closes the link. */

@@ -100,9 +100,3 @@ export async function subscribe(
 export async function start(handle: JanusHandle, answer: Jsep): Promise<void> {
   await handle.message({ request: "start" }, answer);
 }
-
-/** The rooms Janus holds now (for checks that nothing leaked). */
-export async function listRooms(handle: JanusHandle): Promise<number[]> {
-  const reply = await handle.message({ request: "list" });
-  return (reply.data.list as { room: number }[]).map((r) => r.room);
-}

@@ -15,6 +15,24 @@ import { TestNetwork } from "./support/test-network.ts";
 
 const canRun = await TestNetwork.available();
 
+/** Frames viewer `name` presented after `since` (epoch ms). */
+function framesOf(lab: FaultLab, name: string, since = 0): number {
+  return lab.events(name).filter((e) => e.kind === "frame" && e.t > since)
+    .length;
+}
+
+/** Resolves once each of `names` presented 10 frames after `since`. */
+function playing(lab: FaultLab, names: string[], since = 0): Promise<true> {
+  return lab.until(
+    () =>
+      `10 frames after ${since} in ${
+        names.map((name) => `${name} (${framesOf(lab, name, since)})`)
+          .join(", ")
+      }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
+    () => names.every((name) => framesOf(lab, name, since) >= 10) || undefined,
+  );
+}
+
 Deno.test({
   name:
     "sfu: a publisher on Janus, seed viewers on bare RTCPeerConnections get frames through it",
@@ -30,21 +48,7 @@ Deno.test({
       pages: [sfuPublisherPage, seedViewerPage, seedViewerPage],
     });
     await lab.openPages();
-    const framesOf = (name: string) =>
-      lab.events(name).filter((e) => e.kind === "frame").length;
-    await lab.until(
-      () =>
-        `frames in both viewers (${framesOf("v1")}, ${framesOf("v2")}); ` +
-        `publisher: ${JSON.stringify(lab.events("b").slice(-5))}; ` +
-        `server: ${
-          lab.serverLog.filter((l) =>
-            l.includes("sfu") || l.includes("refused") || l.includes("DEBUG")
-          ).join(" ")
-        }; v1: ${JSON.stringify(lab.events("v1").slice(-6))}; janus: ${
-          lab.janus?.log.slice(-40).join(" | ")
-        }`,
-      () => framesOf("v1") >= 10 && framesOf("v2") >= 10 ? true : undefined,
-    );
+    await playing(lab, ["v1", "v2"]);
     const publisher = lab.events("b");
     // One connection carries the video: the publisher's, to Janus.
     assert.equal(publisher.filter((e) => e.kind === "pc").length, 1);
@@ -80,9 +84,6 @@ Deno.test({
   },
 });
 
-const framesOf = (lab: FaultLab, name: string) =>
-  lab.events(name).filter((e) => e.kind === "frame").length;
-
 Deno.test({
   name: "sfu: Janus down: streams stay peer to peer, and the log says why",
   ignore: !canRun,
@@ -103,10 +104,7 @@ Deno.test({
       logged("sfu-down"),
     );
     await lab.openPages();
-    await lab.until(
-      () => `frames in the viewer (${framesOf(lab, "v1")})`,
-      () => framesOf(lab, "v1") >= 10 || undefined,
-    );
+    await playing(lab, ["v1"]);
     assert.ok(
       lab.serverLog.some((l) =>
         l.includes('"sfu-fallback"') && l.includes('"janus-down"')
@@ -129,10 +127,7 @@ Deno.test({
       pages: [seedBroadcasterPage, seedViewerPage],
     });
     await lab.openPages();
-    await lab.until(
-      () => `frames in the viewer (${framesOf(lab, "v1")})`,
-      () => framesOf(lab, "v1") >= 10 || undefined,
-    );
+    await playing(lab, ["v1"]);
     assert.ok(
       lab.serverLog.some((l) =>
         l.includes('"sfu-fallback"') && l.includes('"no-sfu-offer"')
@@ -156,15 +151,7 @@ Deno.test({
       env: { SFU_AFTER_VIEWERS: "0" },
     });
     await lab.openPages();
-    await lab.until(
-      () =>
-        `frames in both viewers (${framesOf(lab, "v1")}, ${
-          framesOf(lab, "v2")
-        }); server: ${
-          lab.serverLog.filter((l) => l.includes("sfu")).join(" ")
-        }; v2: ${JSON.stringify(lab.events("v2").slice(-8))}`,
-      () => framesOf(lab, "v1") >= 10 && framesOf(lab, "v2") >= 10 || undefined,
-    );
+    await playing(lab, ["v1", "v2"]);
     // One connection up, to Janus; none per viewer.
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
     assert.ok(!lab.serverLog.some((l) => l.includes('"sfu-fallback"')));
@@ -193,27 +180,13 @@ Deno.test({
       env: { SFU_AFTER_VIEWERS: "0", LOG_LEVEL: "debug" },
     });
     await lab.openPages();
-    await lab.until(
-      () => `frames in the viewer (${framesOf(lab, "v1")})`,
-      () => framesOf(lab, "v1") >= 10 || undefined,
-    );
+    await playing(lab, ["v1"]);
     await lab.network.linkDown(lab.host(0));
     // The fault's own length, not a wait for an event.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await lab.network.linkUp(lab.host(0));
     const upAt = Date.now();
-    await lab.until(
-      () =>
-        `frames after the fault (${
-          lab.events("v1").filter((e) => e.kind === "frame" && e.t > upAt)
-            .length
-        }); server: ${
-          lab.serverLog.filter((l) => l.includes("sfu")).join(" ")
-        }`,
-      () =>
-        lab.events("v1").filter((e) => e.kind === "frame" && e.t > upAt)
-            .length >= 10 || undefined,
-    );
+    await playing(lab, ["v1"], upAt);
     // Its socket did drop and come back, with its place.
     assert.ok(
       lab.serverLog.some((l) =>
@@ -243,24 +216,10 @@ Deno.test({
       env: { SFU_AFTER_VIEWERS: "0" },
     });
     await lab.openPages();
-    await lab.until(
-      () => `frames in the viewer (${framesOf(lab, "v1")})`,
-      () => framesOf(lab, "v1") >= 10 || undefined,
-    );
+    await playing(lab, ["v1"]);
     await lab.janus!.kill();
     const killedAt = Date.now();
-    await lab.until(
-      () =>
-        `frames after Janus died (${
-          lab.events("v1").filter((e) => e.kind === "frame" && e.t > killedAt)
-            .length
-        }); server: ${
-          lab.serverLog.filter((l) => l.includes("sfu")).join(" ")
-        }`,
-      () =>
-        lab.events("v1").filter((e) => e.kind === "frame" && e.t > killedAt)
-            .length >= 10 || undefined,
-    );
+    await playing(lab, ["v1"], killedAt);
     assert.ok(
       lab.serverLog.some((l) =>
         l.includes('"sfu-fallback"') && l.includes('"janus-down"')
