@@ -6,7 +6,7 @@
  */
 import type { IceCandidate, SessionDescription } from "../protocol/messages.ts";
 import type { PeerLink } from "./stream-session.ts";
-import { sessionIdOf } from "./sdp-session.ts";
+import { sessionIdOf } from "../protocol/sdp-session.ts";
 import { ViewerReplay } from "./viewer-replay.ts";
 
 export interface BroadcastPeersOptions {

@@ -37,9 +37,14 @@ export class FrameWatch {
     return this.#frames;
   }
 
-  /** Watches the video from its next frame on (a new stream: `none` until then). */
-  start(): void {
-    this.stop();
+  /**
+   * Watches the video from its next frame on: a new stream is `none` until
+   * then, unless it takes over from one that was flowing (`takeover`): that
+   * picture stays up meanwhile, and a stall still shows.
+   */
+  start(takeover = false): void {
+    if (takeover) this.#halt();
+    else this.stop();
     const generation = this.#generation;
     this.#timer = setInterval(() => this.#tick(generation), TICK_MS);
     const video = this.#options.video();
@@ -53,11 +58,15 @@ export class FrameWatch {
   }
 
   stop(): void {
+    this.#halt();
+    this.#set("none");
+  }
+
+  #halt(): void {
     this.#generation++;
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#decoded = -1;
-    this.#set("none");
   }
 
   #frame(): void {
@@ -90,7 +99,7 @@ export class FrameWatch {
 }
 
 /** Video frames decoded on `pc` so far, if it has a video receiver. */
-async function framesDecoded(
+export async function framesDecoded(
   pc: RTCPeerConnection | undefined,
 ): Promise<number | undefined> {
   if (!pc || pc.signalingState === "closed") return undefined;

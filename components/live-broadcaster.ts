@@ -377,6 +377,9 @@ export class LiveBroadcaster extends StreamElement {
         this.#peers.close(message.viewerId);
         this.#countViewers(message.viewerCount);
         return this.#emitViewer("viewer-left", message.viewerId);
+      // It watches through the SFU now: still a viewer, no longer ours.
+      case "viewer-moved":
+        return this.#peers.close(message.viewerId);
       case "webrtc-answer":
         return this.#peers.handleAnswer(message.viewerId, message.answer);
       case "webrtc-ice-candidate":

@@ -1,5 +1,4 @@
 import { html, nothing } from "lit";
-import type { JoinStream } from "../protocol/messages.ts";
 import { type LiveStats, readStats } from "./connection-stats.ts";
 import { type Frames, FrameWatch } from "./frame-watch.ts";
 import { errorText } from "./error-policy.ts";
@@ -9,7 +8,11 @@ import { StateMachine } from "./state-machine.ts";
 import type { SignalingState } from "./signaling-client.ts";
 import { StatsSampler } from "./stats-sampler.ts";
 import { StreamElement } from "./stream-element.ts";
-import type { SessionError, StreamMessage } from "./stream-session.ts";
+import type {
+  JoinFields,
+  SessionError,
+  StreamMessage,
+} from "./stream-session.ts";
 import { stringsFor } from "./strings.ts";
 import {
   INITIAL_VIEWER_FACTS,
@@ -126,7 +129,7 @@ export class LiveViewer extends StreamElement {
   #view: ViewerView = { block: "none", muted: false, frozen: false };
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
   #peer = new ViewerPeer(this.session, {
-    onStream: (stream) => this.#showStream(stream),
+    onStream: (stream, takeover) => this.#showStream(stream, takeover),
     onConnectionState: (state) => this.#onMedia(state),
   });
   #frames = new FrameWatch({
@@ -241,14 +244,17 @@ export class LiveViewer extends StreamElement {
     }
   }
 
-  protected override joinFields(): Pick<JoinStream, "session" | "restart"> {
+  protected override joinFields(): JoinFields {
     const { session } = this.#peer;
-    if (!session) return {};
+    // This viewer switches connections make before break (viewer-peer.ts).
+    if (!session) return { overlap: true };
     // Restart only with a reason: a restart is not free (Firefox sometimes
     // gets no media after one), and a deploy changes no path.
     const restart = this.#machine.facts.frames === "stalled" ||
       this.session.networkSuspect;
-    return restart ? { session, restart } : { session };
+    return restart
+      ? { session, restart, overlap: true }
+      : { session, overlap: true };
   }
 
   protected override onNetworkChange(): void {
@@ -322,13 +328,18 @@ export class LiveViewer extends StreamElement {
     );
   }
 
-  async #showStream(stream: MediaStream): Promise<void> {
+  async #showStream(stream: MediaStream, takeover = false): Promise<void> {
     const video = this.video;
     if (!video) return;
     this.#apply({ hasStream: true }, "video arrived");
-    if (video.srcObject !== stream) video.srcObject = stream;
-    // Live from its first frame on, not from the connection event.
-    this.#frames.start();
+    const shown = video.srcObject;
+    if (takeover && shown instanceof MediaStream) {
+      for (const track of shown.getTracks()) shown.removeTrack(track);
+      for (const track of stream.getTracks()) shown.addTrack(track);
+    } else if (shown !== stream) video.srcObject = stream;
+    // Live from its first frame on, not from the connection event; a
+    // connection taking over stays live (its frames are decoding already).
+    this.#frames.start(takeover);
     video.requestVideoFrameCallback?.(() => {
       this.#setView({ frozen: false });
     });

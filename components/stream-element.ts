@@ -1,9 +1,9 @@
 import { LitElement, type PropertyDeclarations } from "lit";
-import type { JoinStream } from "../protocol/messages.ts";
 import type { Role } from "./error-policy.ts";
 import type { SignalingState } from "./signaling-client.ts";
 import { parseIceServers } from "./signaling-url.ts";
 import {
+  type JoinFields,
   type SessionError,
   type StreamMessage,
   StreamSession,
@@ -81,7 +81,7 @@ export abstract class StreamElement extends LitElement {
   protected onNetworkChange(): void {}
 
   /** Extra `join-stream` fields: the viewer says which connection it holds. */
-  protected joinFields(): Pick<JoinStream, "session" | "restart"> {
+  protected joinFields(): JoinFields {
     return {};
   }
 }

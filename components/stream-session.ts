@@ -46,6 +46,9 @@ export interface SessionError {
   cause?: unknown;
 }
 
+/** What a viewer adds to its `join-stream`. */
+export type JoinFields = Pick<JoinStream, "session" | "restart" | "overlap">;
+
 /** Server messages about the session's stream. */
 export type StreamMessage = Exclude<
   ServerMessage,
@@ -82,8 +85,8 @@ export interface StreamSessionOptions {
   onError(error: SessionError): void;
   /** The device is back online: connections may need an ICE restart. */
   onNetworkChange?(): void;
-  /** Extra fields for `join-stream` (the viewer's `session` and `restart`). */
-  joinFields?(): Pick<JoinStream, "session" | "restart">;
+  /** Extra fields for `join-stream` (the viewer's `session`, `restart`, `overlap`). */
+  joinFields?(): JoinFields;
   /** Backoff and ping timing, for tests. */
   signaling?: Pick<
     SignalingClientOptions,

@@ -3,6 +3,8 @@
  * answering its offers. An offer from a new broadcaster connection (a new
  * SDP session id in the `o=` line) gets a new RTCPeerConnection; an offer
  * within the same session (an ICE restart) is applied to the current one.
+ * While the current one is connected, the new one takes over only once it
+ * decodes frames (a stream moving to the SFU, say): no gap in the picture.
  */
 import type {
   ClientMessage,
@@ -11,19 +13,30 @@ import type {
   WebRtcAnswer,
   WebRtcIceCandidate,
 } from "../protocol/messages.ts";
-import { sessionIdOf } from "./sdp-session.ts";
+import { sessionIdOf } from "../protocol/sdp-session.ts";
+import { framesDecoded } from "./frame-watch.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface ViewerPeerOptions {
-  onStream(stream: MediaStream): void;
+  /** Video to show; `takeover`: it replaces a connection whose video played. */
+  onStream(stream: MediaStream, takeover?: boolean): void;
   onConnectionState(state: RTCPeerConnectionState): void;
 }
+
+/** How often a connection waiting to take over checks for decoded frames. */
+const TAKEOVER_POLL_MS = 40;
 
 export class ViewerPeer {
   #link: PeerLink;
   #options: ViewerPeerOptions;
   #pc: RTCPeerConnection | undefined;
   #session: string | undefined;
+  /**
+   * A connection of another session (the SFU's, when the stream moves to
+   * it) made while the current one plays: it takes over once it has
+   * decoded frames, so the picture never stops (make before break).
+   */
+  #next: { pc: RTCPeerConnection; session: string | undefined } | undefined;
   #queue: Promise<void> = Promise.resolve();
   #early: IceCandidate[] = [];
 
@@ -47,13 +60,21 @@ export class ViewerPeer {
   handleOffer(offer: SessionDescription<"offer">): void {
     this.#enqueue(async () => {
       const session = sessionIdOf(offer.sdp);
-      if (
-        !this.#pc || this.#pc.signalingState === "closed" ||
-        session !== this.#session
-      ) {
-        this.#open(session);
+      let pc = this.#next?.session === session ? this.#next?.pc : undefined;
+      if (!pc && this.session !== undefined && session === this.#session) {
+        pc = this.#pc;
       }
-      const pc = this.#pc!;
+      if (!pc) {
+        this.#drop();
+        if (this.#pc?.connectionState === "connected") {
+          pc = this.#open();
+          this.#next = { pc, session };
+        } else {
+          this.#pc?.close();
+          pc = this.#pc = this.#open();
+          this.#session = session;
+        }
+      }
       await pc.setRemoteDescription(offer);
       for (const candidate of this.#early.splice(0)) {
         await pc.addIceCandidate(candidate).catch(() => {});
@@ -68,16 +89,18 @@ export class ViewerPeer {
 
   handleCandidate(candidate: IceCandidate): void {
     this.#enqueue(async () => {
-      if (!this.#pc?.remoteDescription) {
+      const pc = this.#next?.pc ?? this.#pc;
+      if (!pc?.remoteDescription) {
         this.#early.push(candidate);
         return;
       }
       // A late candidate of a replaced session fails harmlessly.
-      await this.#pc.addIceCandidate(candidate).catch(() => {});
+      await pc.addIceCandidate(candidate).catch(() => {});
     });
   }
 
   close(): void {
+    this.#drop();
     this.#pc?.close();
     this.#pc = undefined;
     this.#session = undefined;
@@ -85,23 +108,54 @@ export class ViewerPeer {
     this.#options.onConnectionState("closed");
   }
 
-  #open(session: string | undefined): void {
+  /** Gives up the connection waiting to take over. */
+  #drop(): void {
+    this.#next?.pc.close();
+    this.#next = undefined;
+  }
+
+  /** The waiting connection decodes frames: it replaces the current one. */
+  #takeOver(stream: MediaStream): void {
+    const next = this.#next!;
+    this.#next = undefined;
     this.#pc?.close();
+    this.#pc = next.pc;
+    this.#session = next.session;
+    this.#options.onStream(stream, true);
+    this.#options.onConnectionState(next.pc.connectionState);
+    this.#link.send({
+      type: "viewer-playing",
+      streamId: this.#link.streamId!,
+      session: next.session ?? "",
+    });
+  }
+
+  /** Takes over once it has decoded a frame, unless replaced first. */
+  async #whenDecoding(pc: RTCPeerConnection, stream: MediaStream) {
+    while (this.#next?.pc === pc) {
+      if ((await framesDecoded(pc) ?? 0) > 0) {
+        if (this.#next?.pc === pc) this.#takeOver(stream);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
+    }
+  }
+
+  #open(): RTCPeerConnection {
     this.#early = [];
     const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
-    this.#pc = pc;
-    this.#session = session;
     pc.addEventListener("track", (event) => {
-      if (this.#pc !== pc) return;
       // Live, not a movie: play as soon as frames arrive (Chrome, Firefox 123+).
       const receiver = event.receiver as { jitterBufferTarget?: number | null };
       if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0;
-      this.#options.onStream(
-        event.streams[0] ?? new MediaStream([event.track]),
-      );
+      const stream = event.streams[0] ?? new MediaStream([event.track]);
+      if (this.#pc === pc) this.#options.onStream(stream);
+      else if (event.track.kind === "video") {
+        this.#whenDecoding(pc, stream);
+      }
     });
     pc.addEventListener("icecandidate", ({ candidate }) => {
-      if (!candidate || this.#pc !== pc) return;
+      if (!candidate || (this.#pc !== pc && this.#next?.pc !== pc)) return;
       this.#send({
         type: "webrtc-ice-candidate",
         candidate: candidate.toJSON() as IceCandidate,
@@ -109,6 +163,10 @@ export class ViewerPeer {
     });
     pc.addEventListener("connectionstatechange", () => {
       if (this.#pc === pc) this.#options.onConnectionState(pc.connectionState);
+      // The new connection failed: the current one plays on.
+      else if (this.#next?.pc === pc && pc.connectionState === "failed") {
+        this.#drop();
+      }
     });
     pc.addEventListener("icecandidateerror", (event) => {
       const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
@@ -116,6 +174,7 @@ export class ViewerPeer {
       // (an unreachable STUN server, say) and ICE copes with them.
       if (errorCode === 401 && this.#pc === pc) this.#link.turnRefused();
     });
+    return pc;
   }
 
   /** To the broadcaster, with our id as the seed sends it (the server sets it anyway). */

@@ -58,6 +58,14 @@ export interface JoinStream {
    * picture froze, or this client's own socket timed out): restart its ICE.
    */
   restart?: boolean;
+  /**
+   * This viewer switches connections make before break (addition): given
+   * an offer of another session, it keeps playing the connection it has
+   * until the new one presents frames, then closes the old one and says
+   * `viewer-playing`. Without it, the server takes a new offer to end the
+   * old connection at once (as a seed viewer does).
+   */
+  overlap?: boolean;
 }
 
 /** Leaves `streamId`, whichever role this connection has in it (addition). */
@@ -96,6 +104,16 @@ export interface WebRtcIceCandidate {
   candidate: IceCandidate;
 }
 
+/**
+ * Viewer -> server: it now plays the connection of SDP session `session`
+ * and has closed any other (addition; sent by `overlap` viewers).
+ */
+export interface ViewerPlaying {
+  type: "viewer-playing";
+  streamId: string;
+  session: string;
+}
+
 /** Application-level liveness check; the server answers `pong` (addition). */
 export interface Ping {
   type: "ping";
@@ -129,6 +147,7 @@ export type ClientMessage =
   | WebRtcIceCandidate
   | SfuOffer
   | SfuIceCandidate
+  | ViewerPlaying
   | Ping;
 
 export type ClientMessageType = ClientMessage["type"];
@@ -206,6 +225,17 @@ export interface ViewerLeft {
   viewerCount: number;
 }
 
+/**
+ * To the broadcaster on the SFU: this viewer now plays the SFU's video.
+ * Close your connection to it without trying to recover it; it is still a
+ * viewer (addition).
+ */
+export interface ViewerMoved {
+  type: "viewer-moved";
+  streamId: string;
+  viewerId: string;
+}
+
 /** To every waiting viewer: a broadcaster is live; an offer follows. */
 export interface BroadcasterJoined {
   type: "broadcaster-joined";
@@ -264,6 +294,7 @@ export type ServerMessage =
   | JoinAccepted
   | ViewerJoined
   | ViewerLeft
+  | ViewerMoved
   | BroadcasterJoined
   | BroadcasterLeft
   | RoutedOffer

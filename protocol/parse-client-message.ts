@@ -81,6 +81,7 @@ export function validateClientMessage(value: unknown): ParseResult {
         "restart",
         fields.flag("restart"),
       );
+      message = withOptional(message, "overlap", fields.flag("overlap"));
       break;
     case "leave-stream":
       message = { type, streamId: fields.streamId() };
@@ -124,6 +125,13 @@ export function validateClientMessage(value: unknown): ParseResult {
         type,
         streamId: fields.streamId(),
         candidate: fields.candidate("candidate"),
+      };
+      break;
+    case "viewer-playing":
+      message = {
+        type,
+        streamId: fields.streamId(),
+        session: fields.session() ?? fields.missing("session", ""),
       };
       break;
     case "ping":
@@ -283,6 +291,11 @@ class FieldReader {
       );
     }
     return value;
+  }
+
+  /** A required field that is absent. */
+  missing<T>(name: string, dummy: T): T {
+    return this.#fail("invalid-field", `\`${name}\` is required`, dummy);
   }
 
   /** An optional boolean; only `true` is kept (absent means false). */

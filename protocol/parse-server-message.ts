@@ -16,6 +16,7 @@ const REQUIRED: Record<ServerMessageType, Record<string, Kind>> = {
   "join-accepted": { streamId: "string", viewerId: "string", live: "boolean" },
   "viewer-joined": { viewerId: "string" },
   "viewer-left": { viewerId: "string" },
+  "viewer-moved": { viewerId: "string" },
   "broadcaster-joined": { streamId: "string" },
   "broadcaster-left": { streamId: "string" },
   // The seed server sent these without `streamId`; only what is used is required.

@@ -51,6 +51,8 @@ export class Metrics {
   clusterRegistrationsLost = 0;
   #redisRoundTripSum = 0;
   #redisRoundTripCount = 0;
+  /** Viewers switched from the broadcaster's connection to the SFU's. */
+  sfuSwitches = 0;
   /** Streams sent back to peer to peer from the SFU, by why. */
   readonly sfuFallbacks = new Map<string, number>();
   readonly errors = new Map<ErrorCode, number>();
@@ -165,6 +167,14 @@ export class Metrics {
         "",
         gauges.sfuUp,
       ]]);
+    }
+    if (gauges.sfuUp !== undefined) {
+      metric(
+        "live_sfu_switches_total",
+        "counter",
+        "Viewers moved from the broadcaster's own connection to the SFU's",
+        [["", this.sfuSwitches]],
+      );
     }
     if (this.sfuFallbacks.size > 0) {
       metric(

@@ -49,10 +49,8 @@ export interface RouterOptions {
   resumeTokens: ResumeTokens;
   /** RECONNECT_GRACE_MS: how long a dropped member keeps its place. */
   reconnectGraceMs: number;
-  /** With JANUS_URL: the SFU's side of routing. */
+  /** With JANUS_URL: the SFU's side of routing (it applies SFU_AFTER_VIEWERS). */
   sfu?: SfuRelay;
-  /** SFU_AFTER_VIEWERS (0: every stream through the SFU). */
-  sfuAfterViewers?: number;
 }
 
 /** Close code for a broadcaster session taken over by a newer one of the same subject. */
@@ -86,7 +84,6 @@ export class SignalingRouter {
   #resumeTokens: ResumeTokens;
   #graceMs: number;
   #sfu: SfuRelay | undefined;
-  #sfuAfterViewers: number;
   /** Each local client's current connection (a newer one replaces it). */
   #current = new Map<string, Peer>();
   /** Places local clients hold, by client id. */
@@ -117,7 +114,6 @@ export class SignalingRouter {
     this.#resumeTokens = options.resumeTokens;
     this.#graceMs = options.reconnectGraceMs;
     this.#sfu = options.sfu;
-    this.#sfuAfterViewers = options.sfuAfterViewers ?? 3;
   }
 
   get #node(): string {
@@ -171,6 +167,12 @@ export class SignalingRouter {
       case "sfu-ice-candidate":
         if (!this.#publishing(peer, message.streamId, message.type)) return;
         return this.#sfu!.candidate(peer, message);
+      case "viewer-playing":
+        // Only a switch to the SFU waits for it; elsewhere nothing to do.
+        if (this.#places.get(peer.id)?.streamId === message.streamId) {
+          this.#sfu?.playing(peer, message);
+        }
+        return;
       case "ping": {
         // A member gets a fresh resume claim with each pong.
         const resume = this.#resumeFor(peer);
@@ -565,21 +567,17 @@ export class SignalingRouter {
           ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
           resume: this.#resumeFor(peer)!,
         });
-        // Through the SFU, the broadcaster publishes once and is not told of
-        // each viewer (it would connect to each).
-        if (
-          this.#sfu && this.#sfuAfterViewers === 0 &&
-          this.#sfu.announced(
-            streamId,
-            { id: peer.id, node: this.#node },
-            viewers,
-          )
-        ) return;
         // Every waiting viewer, again on a re-announce: the broadcaster may
         // have dropped its peer connections; each viewer's session says which
-        // it kept.
+        // it kept. Through the SFU, the broadcaster publishes once and is not
+        // told of the viewers the SFU serves (it would connect to each).
         const viewerCount = viewers.length;
-        for (const viewer of viewers) {
+        const direct = this.#sfu?.announced(
+          streamId,
+          { id: peer.id, node: this.#node },
+          viewers,
+        ) ?? viewers;
+        for (const viewer of direct) {
           peer.send({
             type: "viewer-joined",
             streamId,
@@ -641,7 +639,9 @@ export class SignalingRouter {
         // asks for a new offer.
         const seat = { id: peer.id, node: this.#node, session };
         if (told) this.#metrics.clusterSent++;
-        else if (this.#sfu?.joined(streamId, seat, restart)) {
+        else if (
+          this.#sfu?.joined(streamId, seat, restart, message.overlap)
+        ) {
           // Janus's offer comes instead of the broadcaster's.
         } else if (broadcaster) {
           this.#sendTo(broadcaster, `${tell}${viewerCount}}`);
@@ -759,6 +759,18 @@ export class SignalingRouter {
         message: "`viewerId` is required from the broadcaster",
         inReplyTo: type,
       });
+    }
+    // Its viewer watches through the SFU (or is about to): a seed viewer
+    // would drop the SFU's connection for this offer.
+    if (
+      role === "broadcaster" && this.#sfu?.blocks(streamId, message.viewerId!)
+    ) {
+      this.#logger.debug("p2p-dropped", {
+        streamId,
+        viewerId: message.viewerId,
+        type,
+      });
+      return;
     }
     // A broadcaster's frame names its viewer already, so the frame as
     // received is the message. A viewer's is attributed to its real id,

@@ -67,6 +67,8 @@ type Lifecycle = "running" | "draining";
 
 /** How long a broadcaster asked to publish to the SFU has to offer. */
 const SFU_OFFER_TIMEOUT_MS = 5_000;
+/** How long a viewer switching to the SFU has before it stays peer to peer. */
+const SFU_SWITCH_TIMEOUT_MS = 10_000;
 
 /** How long shutdown waits for clients to answer its close frames. */
 const SHUTDOWN_CLOSE_WAIT_MS = 1_000;
@@ -142,11 +144,12 @@ export function startSignalingServer(
       metrics,
       sendTo: (seat, text) =>
         router.deliver({ kind: "text", to: seat.id, text }),
+      afterViewers: config.sfuAfterViewers,
       offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
+      switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,
     });
   const router: SignalingRouter = new SignalingRouter({
     sfu,
-    sfuAfterViewers: config.sfuAfterViewers,
     directory: cluster?.directory ?? registry!,
     delivery: cluster ?? LOCAL_DELIVERY,
     metrics,

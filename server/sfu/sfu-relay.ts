@@ -6,32 +6,58 @@
  * broadcaster, its answer and candidates going to Janus: a viewer that knows
  * only the seed protocol cannot tell.
  *
- * Janus not linked when a broadcaster announces: the stream stays peer to
- * peer (counted, logged). A stream's topology is a small machine, changed
- * only in #set:
- * `asked -> publishing -> published`, or back to peer to peer (the entry
- * gone, the broadcaster told of every viewer) when the broadcaster does not
- * publish in time (a seed broadcaster never will) or Janus fails.
+ * A stream moves to the SFU once it has more than `afterViewers` viewers
+ * (0: from its start). Viewers already watching peer to peer switch make
+ * before break: a viewer that said `overlap` keeps its peer-to-peer video
+ * until the SFU's connection presents frames (`viewer-playing`), and only
+ * then is the broadcaster told to close its connection (`viewer-moved`).
+ *
+ * A stream's topology is a small machine, changed only in #set:
+ * `p2p -> asked -> publishing -> published`, or back to `p2p` when the
+ * broadcaster does not publish in time (a seed broadcaster never will; it is
+ * not asked again), Janus refuses, or Janus is lost. Once Janus is linked
+ * again, streams past the threshold are asked again. A stream never goes
+ * back because viewers left: a second switch costs more than it saves.
  */
 import type {
   SfuIceCandidate,
   SfuOffer,
+  ViewerPlaying,
   WebRtcAnswer,
   WebRtcIceCandidate,
 } from "../../protocol/messages.ts";
+import { sessionIdOf } from "../../protocol/sdp-session.ts";
 import type { Departure, Seat, ViewerSeat } from "../directory.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Peer } from "../peer.ts";
 import type { SfuGateway } from "./sfu-gateway.ts";
 
-export type SfuPhase = "asked" | "publishing" | "published";
+export type SfuPhase = "p2p" | "asked" | "publishing" | "published";
+
+/**
+ * How a viewer gets the video: from the broadcaster (`p2p`), waiting for
+ * the stream to publish (`held`), from the SFU while its peer-to-peer
+ * video still plays (`switching`), or from the SFU alone (`sfu`).
+ */
+export type ViewerRoute = "p2p" | "held" | "switching" | "sfu";
+
+interface Watcher {
+  seat: ViewerSeat;
+  /** It keeps its connection until a new one plays (`join-stream.overlap`). */
+  overlap: boolean;
+  route: ViewerRoute;
+  /** The SDP session of Janus's offer to it. */
+  session?: string;
+  timer?: ReturnType<typeof setTimeout>;
+}
 
 interface Topology {
   phase: SfuPhase;
-  /** Its seat (the node may change when it resumes elsewhere). */
-  broadcaster: Seat;
-  viewers: Map<string, ViewerSeat>;
+  broadcaster?: Seat;
+  viewers: Map<string, Watcher>;
+  /** Its broadcaster did not publish when asked: peer to peer it stays. */
+  declined: boolean;
   fallback?: ReturnType<typeof setTimeout>;
 }
 
@@ -55,8 +81,15 @@ export interface SfuRelayOptions {
   metrics: Metrics;
   /** Sends a server message's JSON to a seat (the router's delivery). */
   sendTo(seat: Seat, text: string): void;
+  /** A stream with more viewers than this goes to the SFU (0: every stream). */
+  afterViewers: number;
   /** How long a broadcaster has to answer `sfu-publish` with `sfu-offer`. */
   offerTimeoutMs: number;
+  /**
+   * How long an `overlap` viewer's SFU connection has to play; after that
+   * it stays peer to peer (its video never stopped).
+   */
+  switchTimeoutMs: number;
 }
 
 export class SfuRelay {
@@ -65,96 +98,135 @@ export class SfuRelay {
 
   constructor(options: SfuRelayOptions) {
     this.#options = options;
-    options.gateway.events.addEventListener("down", (event) => {
-      for (const streamId of (event as CustomEvent<string[]>).detail) {
-        this.#toPeerToPeer(streamId, "janus-down");
+    options.gateway.events.addEventListener("down", () => {
+      for (const [streamId, topology] of this.#streams) {
+        if (topology.phase !== "p2p") {
+          this.#toPeerToPeer(streamId, "janus-down");
+        }
+      }
+    });
+    options.gateway.events.addEventListener("up", () => {
+      for (const [streamId, topology] of this.#streams) {
+        if (this.#wanted(topology)) this.#ask(streamId, topology);
       }
     });
   }
 
-  /** The phase of `streamId` on the SFU, if it is on it. */
+  /** The phase of `streamId`, if this relay knows it. */
   phaseOf(streamId: string): SfuPhase | undefined {
     return this.#streams.get(streamId)?.phase;
   }
 
+  /** How `viewerId` gets the video of `streamId`. */
+  routeOf(streamId: string, viewerId: string): ViewerRoute | undefined {
+    return this.#streams.get(streamId)?.viewers.get(viewerId)?.route;
+  }
+
   /**
-   * A broadcaster announced: the stream goes to the SFU. Returns true when
-   * the broadcaster was asked to publish; the router then does not tell it
-   * of each viewer (it would connect to each).
+   * Whether the broadcaster's own offers and candidates to `viewerId` are
+   * dropped: the viewer gets (or is about to get) its video from the SFU,
+   * and a seed viewer would give up the SFU's connection for a new offer.
+   */
+  blocks(streamId: string, viewerId: string): boolean {
+    const route = this.routeOf(streamId, viewerId);
+    return route !== undefined && route !== "p2p";
+  }
+
+  /**
+   * A broadcaster announced. Returns the viewers it is to hear of and
+   * connect to itself: every one when the stream stays peer to peer; when
+   * the SFU takes it, only those that say they hold a connection (they
+   * switch to the SFU make before break), and none when it resumed its place
+   * on the SFU.
    */
   announced(
     streamId: string,
     broadcaster: Seat,
     viewers: readonly ViewerSeat[],
-  ): boolean {
-    const previous = this.#streams.get(streamId);
+  ): readonly ViewerSeat[] {
+    const topology = this.#topology(streamId);
     // The same broadcaster again (it reconnected and resumed): its
     // connection to the SFU carries on, and so does every viewer's.
     if (
-      previous?.broadcaster.id === broadcaster.id &&
-      previous.phase === "published"
+      topology.broadcaster?.id === broadcaster.id &&
+      topology.phase === "published"
     ) {
-      previous.broadcaster = broadcaster;
-      return true;
+      topology.broadcaster = broadcaster;
+      return [];
     }
-    clearTimeout(previous?.fallback);
-    if (!this.#options.gateway.up) {
-      this.#streams.delete(streamId);
-      this.#options.metrics.countSfuFallback("janus-down");
-      this.#options.logger.warn("sfu-fallback", {
-        streamId,
-        why: "janus-down",
+    this.#reset(streamId, topology);
+    topology.broadcaster = broadcaster;
+    topology.declined = false;
+    for (const seat of viewers) {
+      const known = topology.viewers.get(seat.id);
+      topology.viewers.set(seat.id, {
+        seat,
+        overlap: known?.overlap ?? false,
+        route: "p2p",
       });
-      return false;
     }
-    const topology: Topology = {
-      phase: "asked",
-      broadcaster,
-      viewers: new Map(viewers.map((viewer) => [viewer.id, viewer])),
-    };
-    topology.fallback = setTimeout(
-      () => this.#toPeerToPeer(streamId, "no-sfu-offer"),
-      this.#options.offerTimeoutMs,
-    );
-    this.#streams.set(streamId, topology);
-    this.#options.sendTo(
-      broadcaster,
-      JSON.stringify({ type: "sfu-publish", streamId }),
-    );
-    return true;
+    if (!this.#wanted(topology)) return viewers;
+    for (const watcher of topology.viewers.values()) {
+      if (!watcher.seat.session) watcher.route = "held";
+    }
+    if (this.#ask(streamId, topology)) {
+      return viewers.filter((seat) => seat.session);
+    }
+    for (const watcher of topology.viewers.values()) watcher.route = "p2p";
+    return viewers;
   }
 
   /**
-   * A viewer joined a stream (or joined again): on the SFU it is subscribed
-   * (now, or once the broadcaster has published). Returns whether the SFU
-   * takes it.
+   * A viewer joined a stream (or joined again). Returns whether the SFU
+   * takes it: it is subscribed (now, or once the broadcaster has published)
+   * and the broadcaster is not asked to connect to it.
    */
-  joined(streamId: string, viewer: ViewerSeat, restart = false): boolean {
-    const topology = this.#streams.get(streamId);
-    if (!topology) return false;
-    const known = topology.viewers.has(viewer.id);
-    topology.viewers.set(viewer.id, viewer);
+  joined(
+    streamId: string,
+    seat: ViewerSeat,
+    restart = false,
+    overlap = false,
+  ): boolean {
+    const topology = this.#topology(streamId);
+    const known = topology.viewers.get(seat.id);
+    const watcher: Watcher = known ?? { seat, overlap, route: "p2p" };
+    watcher.seat = seat;
+    watcher.overlap = overlap;
+    topology.viewers.set(seat.id, watcher);
+    if (topology.phase === "p2p") {
+      if (known || !this.#wanted(topology)) return false;
+      watcher.route = "held";
+      if (this.#ask(streamId, topology)) return true;
+      watcher.route = "p2p";
+      return false;
+    }
+    if (!known) watcher.route = "held";
+    // Watching peer to peer while the stream moves: the broadcaster
+    // answers it (a restart, say) until the viewer is switched.
+    if (watcher.route === "p2p") return false;
     if (topology.phase === "asked") return true;
     // It publishes, so it knows the SFU: it counts the viewer, no more.
-    if (!known) this.#tellBroadcaster(streamId, topology, viewer);
+    if (!known) this.#tellBroadcaster(streamId, topology, watcher);
     if (topology.phase !== "published") return true;
-    const { gateway } = this.#options;
     // It holds its connection to the SFU: keep it. A frozen picture is
     // nearly always the broadcaster's upload (its own link to Janus is
     // fine), and comes back by itself; a viewer whose own connection died
     // asks for a fresh one (a join without a session), subscribed anew
     // below. (Janus's ICE restart of a subscriber, `configure` with
     // `restart`, was answered with error 469 here: not used yet.)
-    if (viewer.session && gateway.isSubscribed(streamId, viewer.id)) {
+    if (
+      seat.session &&
+      this.#options.gateway.isSubscribed(streamId, seat.id)
+    ) {
       if (restart) {
         this.#options.logger.debug("sfu-restart-not-needed", {
           streamId,
-          viewerId: viewer.id,
+          viewerId: seat.id,
         });
       }
       return true;
     }
-    this.#subscribe(streamId, viewer);
+    this.#subscribe(streamId, topology, watcher);
     return true;
   }
 
@@ -163,23 +235,28 @@ export class SfuRelay {
     const { streamId, role } = departure.place;
     const topology = this.#streams.get(streamId);
     if (!topology) return;
-    const { gateway } = this.#options;
     if (role === "viewer") {
+      const watcher = topology.viewers.get(departure.clientId);
+      clearTimeout(watcher?.timer);
       topology.viewers.delete(departure.clientId);
-      gateway.unsubscribe(streamId, departure.clientId).catch(() => {});
-      return;
+      if (watcher && watcher.route !== "p2p") {
+        this.#options.gateway.unsubscribe(streamId, departure.clientId)
+          .catch(() => {});
+      }
+    } else if (topology.broadcaster?.id === departure.clientId) {
+      this.#reset(streamId, topology);
+      topology.broadcaster = undefined;
     }
-    if (topology.broadcaster.id !== departure.clientId) return;
-    clearTimeout(topology.fallback);
-    this.#streams.delete(streamId);
-    gateway.end(streamId).catch(() => {});
+    if (!topology.broadcaster && topology.viewers.size === 0) {
+      this.#streams.delete(streamId);
+    }
   }
 
   /** The broadcaster's offer for its connection to the SFU. */
   async offer(peer: Peer, message: SfuOffer): Promise<void> {
     const { streamId } = message;
     const topology = this.#streams.get(streamId);
-    if (!topology || topology.broadcaster.id !== peer.id) {
+    if (topology?.broadcaster?.id !== peer.id || topology.phase !== "asked") {
       return peer.send({
         type: "error",
         code: "not-in-stream",
@@ -189,25 +266,28 @@ export class SfuRelay {
     }
     clearTimeout(topology.fallback);
     this.#set(streamId, topology, "publishing");
-    for (const viewer of topology.viewers.values()) {
-      this.#tellBroadcaster(streamId, topology, viewer);
+    for (const watcher of topology.viewers.values()) {
+      if (watcher.route !== "p2p") {
+        this.#tellBroadcaster(streamId, topology, watcher);
+      }
     }
     try {
       const answer = await this.#options.gateway.publish(
         streamId,
         message.offer,
       );
-      if (this.#streams.get(streamId) !== topology) return;
+      if (this.phaseOf(streamId) !== "publishing") return;
       peer.send({
         type: "sfu-answer",
         streamId,
         answer: answer as { type: "answer"; sdp: string },
       });
       this.#set(streamId, topology, "published");
-      for (const viewer of topology.viewers.values()) {
-        this.#subscribe(streamId, viewer);
+      for (const watcher of topology.viewers.values()) {
+        this.#subscribe(streamId, topology, watcher);
       }
     } catch (error) {
+      if (this.phaseOf(streamId) !== "publishing") return;
       this.#options.logger.warn("sfu-publish-failed", {
         streamId,
         error: String(error),
@@ -219,12 +299,26 @@ export class SfuRelay {
   /** A candidate of the broadcaster's connection to the SFU. */
   candidate(peer: Peer, message: SfuIceCandidate): void {
     const topology = this.#streams.get(message.streamId);
-    if (topology?.broadcaster.id !== peer.id) return;
+    if (topology?.broadcaster?.id !== peer.id) return;
     this.#options.gateway.trickle(
       message.streamId,
       undefined,
       message.candidate,
     ).catch(() => {});
+  }
+
+  /**
+   * The viewer plays the connection of `session`: when that is the SFU's,
+   * its switch is done and the broadcaster closes its own connection to it.
+   */
+  playing(peer: Peer, message: ViewerPlaying): void {
+    const topology = this.#streams.get(message.streamId);
+    const watcher = topology?.viewers.get(peer.id);
+    if (
+      !topology || watcher?.route !== "switching" ||
+      (watcher.session !== undefined && watcher.session !== message.session)
+    ) return;
+    this.#moved(message.streamId, topology, watcher);
   }
 
   /**
@@ -234,7 +328,8 @@ export class SfuRelay {
   fromViewer(peer: Peer, message: WebRtcAnswer | WebRtcIceCandidate): boolean {
     const { streamId } = message;
     const { gateway, logger } = this.#options;
-    if (!gateway.isSubscribed(streamId, peer.id)) return false;
+    if (!this.blocks(streamId, peer.id)) return false;
+    if (!gateway.isSubscribed(streamId, peer.id)) return true;
     const step = message.type === "webrtc-answer"
       ? gateway.answer(streamId, peer.id, message.answer)
       : gateway.trickle(streamId, peer.id, message.candidate);
@@ -249,64 +344,147 @@ export class SfuRelay {
     return true;
   }
 
-  #subscribe(streamId: string, viewer: ViewerSeat): void {
-    this.#options.logger.debug("sfu-subscribing", {
-      streamId,
-      viewerId: viewer.id,
-    });
-    this.#offer(
-      streamId,
-      viewer,
-      this.#options.gateway.subscribe(streamId, viewer.id),
-    );
+  /** Whether the stream should be on the SFU (Janus permitting). */
+  #wanted(topology: Topology): boolean {
+    return topology.phase === "p2p" && topology.broadcaster !== undefined &&
+      !topology.declined &&
+      (this.#options.afterViewers === 0 ||
+        topology.viewers.size > this.#options.afterViewers);
   }
 
-  /** Sends Janus's offer to the viewer as its broadcaster's would come. */
-  #offer(streamId: string, viewer: ViewerSeat, offer: Promise<unknown>): void {
-    const { sendTo, logger } = this.#options;
-    offer.then((jsep) => {
-      if (!this.#streams.get(streamId)?.viewers.has(viewer.id)) return;
-      sendTo(
-        viewer,
+  /** Asks the broadcaster to publish; true when it was asked. */
+  #ask(streamId: string, topology: Topology): boolean {
+    if (!this.#options.gateway.up) {
+      this.#options.metrics.countSfuFallback("janus-down");
+      this.#options.logger.warn("sfu-fallback", {
+        streamId,
+        why: "janus-down",
+      });
+      return false;
+    }
+    this.#set(streamId, topology, "asked");
+    topology.fallback = setTimeout(
+      () => this.#toPeerToPeer(streamId, "no-sfu-offer"),
+      this.#options.offerTimeoutMs,
+    );
+    this.#options.sendTo(
+      topology.broadcaster!,
+      JSON.stringify({ type: "sfu-publish", streamId }),
+    );
+    return true;
+  }
+
+  #subscribe(streamId: string, topology: Topology, watcher: Watcher): void {
+    const { id } = watcher.seat;
+    const { gateway, logger, switchTimeoutMs } = this.#options;
+    logger.debug("sfu-subscribing", { streamId, viewerId: id });
+    const fromBroadcaster = watcher.route === "p2p";
+    // Watching peer to peer: its video plays on until the SFU's does.
+    watcher.route = fromBroadcaster && watcher.overlap ? "switching" : "sfu";
+    clearTimeout(watcher.timer);
+    if (watcher.route === "switching") {
+      watcher.timer = setTimeout(() => {
+        if (watcher.route !== "switching") return;
+        watcher.route = "p2p";
+        this.#options.metrics.countSfuFallback("switch-timeout");
+        logger.warn("sfu-switch-failed", { streamId, viewerId: id });
+        gateway.unsubscribe(streamId, id).catch(() => {});
+      }, switchTimeoutMs);
+    }
+    gateway.subscribe(streamId, id).then((jsep) => {
+      if (topology.viewers.get(id) !== watcher || watcher.route === "p2p") {
+        return;
+      }
+      watcher.session = sessionIdOf((jsep as { sdp?: string }).sdp ?? "");
+      this.#options.sendTo(
+        watcher.seat,
         JSON.stringify({
           type: "webrtc-offer",
           streamId,
-          viewerId: viewer.id,
+          viewerId: id,
           offer: jsep,
         }),
       );
+      // A seed viewer drops its connection for a new offer: the
+      // broadcaster's is of no use from now on.
+      if (fromBroadcaster && !watcher.overlap) {
+        this.#moved(streamId, topology, watcher);
+      }
     }, (error) =>
       logger.warn("sfu-subscribe-failed", {
         streamId,
-        viewerId: viewer.id,
+        viewerId: id,
         error: String(error),
       }));
   }
 
   /**
-   * Back to peer to peer: the broadcaster hears of every viewer, as if the
-   * SFU had never been asked.
+   * The viewer watches through the SFU now: the broadcaster closes its own
+   * connection to it (no recovery) and keeps counting it.
+   */
+  #moved(streamId: string, topology: Topology, watcher: Watcher): void {
+    clearTimeout(watcher.timer);
+    watcher.route = "sfu";
+    this.#options.metrics.sfuSwitches++;
+    this.#options.logger.info("sfu-viewer-moved", {
+      streamId,
+      viewerId: watcher.seat.id,
+      overlap: watcher.overlap,
+    });
+    if (!topology.broadcaster) return;
+    this.#options.sendTo(
+      topology.broadcaster,
+      JSON.stringify({
+        type: "viewer-moved",
+        streamId,
+        viewerId: watcher.seat.id,
+      }),
+    );
+  }
+
+  /**
+   * Back to peer to peer: the broadcaster hears of every viewer it does not
+   * hold a connection to, as if the SFU had never been asked.
    */
   #toPeerToPeer(streamId: string, why: string): void {
     const topology = this.#streams.get(streamId);
-    if (!topology) return;
-    clearTimeout(topology.fallback);
-    this.#streams.delete(streamId);
+    if (!topology || topology.phase === "p2p") return;
+    const { broadcaster } = topology;
+    const orphans = [...topology.viewers.values()].filter((watcher) =>
+      watcher.route === "held" || watcher.route === "sfu"
+    );
+    this.#reset(streamId, topology);
+    // A broadcaster that never published will not: do not ask it again.
+    if (why === "no-sfu-offer") topology.declined = true;
     this.#options.metrics.countSfuFallback(why);
     this.#options.logger.warn("sfu-fallback", { streamId, why });
-    this.#options.gateway.end(streamId).catch(() => {});
+    if (!broadcaster) return;
     const viewerCount = topology.viewers.size;
-    for (const viewer of topology.viewers.values()) {
+    for (const { seat } of orphans) {
       this.#options.sendTo(
-        topology.broadcaster,
+        broadcaster,
         JSON.stringify({
           type: "viewer-joined",
           streamId,
-          viewerId: viewer.id,
+          viewerId: seat.id,
           viewerCount,
-          ...(viewer.session ? { session: viewer.session } : {}),
+          ...(seat.session ? { session: seat.session } : {}),
         }),
       );
+    }
+  }
+
+  /** The stream leaves the SFU: Janus's side ended, every viewer peer to peer. */
+  #reset(streamId: string, topology: Topology): void {
+    clearTimeout(topology.fallback);
+    if (topology.phase !== "p2p") {
+      this.#set(streamId, topology, "p2p");
+      this.#options.gateway.end(streamId).catch(() => {});
+    }
+    for (const watcher of topology.viewers.values()) {
+      clearTimeout(watcher.timer);
+      watcher.route = "p2p";
+      watcher.session = undefined;
     }
   }
 
@@ -314,18 +492,27 @@ export class SfuRelay {
   #tellBroadcaster(
     streamId: string,
     topology: Topology,
-    viewer: ViewerSeat,
+    watcher: Watcher,
   ): void {
     this.#options.sendTo(
-      topology.broadcaster,
+      topology.broadcaster!,
       JSON.stringify({
         type: "viewer-joined",
         streamId,
-        viewerId: viewer.id,
+        viewerId: watcher.seat.id,
         viewerCount: topology.viewers.size,
         sfu: true,
       }),
     );
+  }
+
+  #topology(streamId: string): Topology {
+    let topology = this.#streams.get(streamId);
+    if (!topology) {
+      topology = { phase: "p2p", viewers: new Map(), declined: false };
+      this.#streams.set(streamId, topology);
+    }
+    return topology;
   }
 
   /** The one place a stream's phase changes. */

@@ -16,8 +16,10 @@ import { framesIn, launchChromium, waitForState } from "./chromium.ts";
  * (read here as 14,000 and 16,000), issue 10 14 KiB and 16 KiB; issue 11's
  * recovery (resume claims, ICE restarts by session, frame-based live state)
  * took the viewer to 14.6 KiB, so the budgets are 15 KiB and 17 KiB since.
+ * Issue 13's switch to the SFU without a gap (a second connection held
+ * until it decodes, `viewer-playing`) took the viewer to 15.1 KiB: 16 KiB.
  */
-const BUDGETS = { "live-viewer.js": 15_360, "live-broadcaster.js": 17_408 };
+const BUDGETS = { "live-viewer.js": 16_384, "live-broadcaster.js": 17_408 };
 
 async function buildTo(): Promise<string> {
   const outdir = await Deno.makeTempDir();

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { FaultLab } from "./support/fault-lab.ts";
 import {
+  broadcasterPage,
+  crowdPage,
   seedBroadcasterPage,
   seedViewerPage,
   sfuPublisherPage,
@@ -81,6 +83,135 @@ Deno.test({
     assert.deepEqual(await janus.rooms(), []);
     assert.deepEqual(await janus.sessions(), [session]);
     assert.equal((await janus.handles(session)).length, 1);
+  },
+});
+
+/** The longest time between two frames `who` presented after its 10th. */
+function longestGap(lab: FaultLab, page: string, who: string): number {
+  const times = lab.events(page).filter((e) =>
+    e.kind === "frame" && e.who === who
+  ).map((e) => e.t).slice(10);
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) {
+    longest = Math.max(longest, times[i] - times[i - 1]);
+  }
+  return longest;
+}
+
+/**
+ * Waits until the crowd page's viewers `who` all play, `moved` of them were
+ * moved to the SFU and the broadcaster holds no connection of its own; then
+ * checks they go on playing, and that each of `overlapping` (elements that
+ * watched before the switch) stayed `live` throughout. Returns their
+ * longest gaps between frames.
+ */
+async function expectSwitched(
+  lab: FaultLab,
+  who: string[],
+  moved: number,
+  overlapping: string[],
+): Promise<number[]> {
+  const framesOfWho = (name: string, since = 0) =>
+    lab.events("v1").filter((e) =>
+      e.kind === "frame" && e.who === name && e.t > since
+    ).length;
+  const movedNow = () =>
+    lab.serverLog.filter((l) => l.includes('"sfu-viewer-moved"')).length;
+  const peers = () =>
+    lab.events("b").filter((e) => e.kind === "peers").at(-1)?.state;
+  await lab.until(
+    () =>
+      `every viewer playing, ${moved} moved (${movedNow()}), no peer-to-peer left (${peers()}): ${
+        who.map((name) => `${name} ${framesOfWho(name)}`).join(", ")
+      }`,
+    () =>
+      (who.every((name) => framesOfWho(name) >= 10) &&
+        movedNow() === moved && peers() === "0") || undefined,
+    90_000,
+  );
+  const after = Date.now();
+  await lab.until(
+    () =>
+      `10 more frames in every viewer: ${
+        who.map((name) => `${name} ${framesOfWho(name, after)}`).join(", ")
+      }`,
+    () => who.every((name) => framesOfWho(name, after) >= 10) || undefined,
+  );
+  // The broadcaster: a connection per viewer before, then its one to Janus.
+  assert.equal(
+    lab.events("b").filter((e) => e.kind === "pc").length,
+    moved + 1,
+  );
+  assert.equal(
+    lab.serverLog.filter((l) => l.includes('"sfu-published"')).length,
+    1,
+  );
+  // The elements that watched before the switch overlapped.
+  assert.equal(
+    lab.serverLog.filter((l) =>
+      l.includes('"sfu-viewer-moved"') && l.includes('"overlap":true')
+    ).length,
+    overlapping.length,
+  );
+  assert.deepEqual(
+    lab.events("v1").filter((e) => e.kind === "error"),
+    [],
+  );
+  return overlapping.map((name) => {
+    const states = lab.events("v1").filter((e) =>
+      e.kind === "state" && e.who === name
+    ).map((e) => e.state);
+    // Live once, and never anything else after.
+    assert.equal(states.at(-1), "live", name);
+    assert.equal(states.indexOf("live"), states.length - 1, name);
+    const gap = longestGap(lab, "v1", name);
+    console.log(`${name}: longest gap between frames ${gap} ms`);
+    return gap;
+  });
+}
+
+Deno.test({
+  name:
+    "sfu: 1 -> 6 viewers past SFU_AFTER_VIEWERS=3: the stream moves to Janus make before break, the picture stays live, one broadcaster connection carries it after",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "3" },
+      // v2 is a seed viewer: it cannot overlap, and is moved at its offer.
+      pages: [broadcasterPage, crowdPage(6, [2])],
+    });
+    await lab.openPages();
+    await expectSwitched(lab, ["v1", "v2", "v3", "v4", "v5", "v6"], 3, [
+      "v1",
+      "v3",
+    ]);
+    const janus = lab.janus!;
+    const [session] = await janus.sessions();
+    // Control handle, publisher, one subscriber per viewer.
+    assert.equal((await janus.handles(session)).length, 8);
+    assert.equal((await janus.rooms()).length, 1);
+  },
+});
+
+Deno.test({
+  name:
+    "sfu: a <live-viewer> in Firefox switches to Janus make before break too",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "firefox"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "1" },
+      pages: [broadcasterPage, crowdPage(2)],
+    });
+    await lab.openPages();
+    await expectSwitched(lab, ["v1", "v2"], 1, ["v1"]);
   },
 });
 

@@ -199,3 +199,57 @@ Deno.test("sfu-offer and sfu-ice-candidate: checked like offers and candidates",
   );
   assert.equal(!missing.ok && missing.error.code, "invalid-field");
 });
+
+Deno.test("viewer-playing needs a session id; join-stream keeps overlap only when true", () => {
+  assert.deepEqual(
+    parseClientMessage(JSON.stringify({
+      type: "viewer-playing",
+      streamId: "order-1",
+      session: "8163904312207410925",
+    })),
+    {
+      ok: true,
+      message: {
+        type: "viewer-playing",
+        streamId: "order-1",
+        session: "8163904312207410925",
+      },
+      exact: true,
+    },
+  );
+  for (const session of [undefined, "", "a b", 42]) {
+    const refused = parseClientMessage(
+      JSON.stringify({ type: "viewer-playing", streamId: "order-1", session }),
+    );
+    assert.equal(
+      !refused.ok && refused.error.code,
+      "invalid-field",
+      String(session),
+    );
+  }
+  const join = parseClientMessage(JSON.stringify({
+    type: "join-stream",
+    streamId: "order-1",
+    overlap: true,
+  }));
+  assert.deepEqual(join.ok && join.message, {
+    type: "join-stream",
+    streamId: "order-1",
+    overlap: true,
+  });
+  const no = parseClientMessage(JSON.stringify({
+    type: "join-stream",
+    streamId: "order-1",
+    overlap: false,
+  }));
+  assert.deepEqual(no.ok && no.message, {
+    type: "join-stream",
+    streamId: "order-1",
+  });
+  const bad = parseClientMessage(JSON.stringify({
+    type: "join-stream",
+    streamId: "order-1",
+    overlap: "yes",
+  }));
+  assert.equal(!bad.ok && bad.error.code, "invalid-field");
+});

@@ -14,9 +14,15 @@ import type { ServerMessage } from "../../protocol/messages.ts";
 import { fakeClock } from "./support/clock.ts";
 
 const OFFER_TIMEOUT_MS = 5_000;
+const SWITCH_TIMEOUT_MS = 10_000;
 const B = { id: "client_broadcaster", node: "local" };
 const V1 = { id: "client_viewer1aa", node: "local" };
 const V2 = { id: "client_viewer2aa", node: "local" };
+const V3 = { id: "client_viewer3aa", node: "local" };
+/** The SDP session of every offer the fake Janus makes. */
+const JANUS_SESSION = "777";
+const janusOffer = (viewerId: string) =>
+  `v=0\r\no=- ${JANUS_SESSION} 1 IN IP4 0.0.0.0\r\ns=${viewerId}\r\n`;
 
 /** Janus as the relay sees it: calls recorded, answers given at once. */
 class FakeGateway implements Gateway {
@@ -34,7 +40,7 @@ class FakeGateway implements Gateway {
   subscribe(streamId: string, viewerId: string): Promise<Jsep> {
     this.calls.push(`subscribe ${streamId} ${viewerId}`);
     this.subscribed.add(viewerId);
-    return Promise.resolve({ type: "offer", sdp: `janus-offer-${viewerId}` });
+    return Promise.resolve({ type: "offer", sdp: janusOffer(viewerId) });
   }
   answer(streamId: string, viewerId: string): Promise<void> {
     this.calls.push(`answer ${streamId} ${viewerId}`);
@@ -58,7 +64,7 @@ class FakeGateway implements Gateway {
   }
 }
 
-function setUp() {
+function setUp(afterViewers = 0) {
   const gateway = new FakeGateway();
   const sent: { to: string; message: ServerMessage }[] = [];
   const metrics = new Metrics();
@@ -68,7 +74,9 @@ function setUp() {
     metrics,
     sendTo: (seat, text) =>
       sent.push({ to: seat.id, message: JSON.parse(text) }),
+    afterViewers,
     offerTimeoutMs: OFFER_TIMEOUT_MS,
+    switchTimeoutMs: SWITCH_TIMEOUT_MS,
   });
   const broadcaster = {
     id: B.id,
@@ -83,7 +91,8 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer gets Janus's answer and every viewer an offer from Janus", async () => {
   const { gateway, sent, relay, broadcaster, viewer } = setUp();
-  assert.equal(relay.announced("s", B, [V1]), true);
+  // No viewer to connect to: the SFU takes them all.
+  assert.deepEqual(relay.announced("s", B, [V1]), []);
   assert.deepEqual(sent.splice(0), [{
     to: B.id,
     message: { type: "sfu-publish", streamId: "s" },
@@ -120,7 +129,7 @@ Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer get
     type: "webrtc-offer",
     streamId: "s",
     viewerId: V1.id,
-    offer: { type: "offer", sdp: `janus-offer-${V1.id}` },
+    offer: { type: "offer", sdp: janusOffer(V1.id) },
   });
   assert.deepEqual(gateway.calls, [
     "publish s",
@@ -167,7 +176,7 @@ Deno.test("sfu relay: a broadcaster silent after sfu-publish (a seed one) gets e
   clock.tick(OFFER_TIMEOUT_MS - 1);
   assert.equal(sent.length, 0);
   clock.tick(1);
-  assert.equal(relay.phaseOf("s"), undefined);
+  assert.equal(relay.phaseOf("s"), "p2p");
   assert.deepEqual(sent.map(({ message }) => message), [
     { type: "viewer-joined", streamId: "s", viewerId: V1.id, viewerCount: 2 },
     {
@@ -180,14 +189,17 @@ Deno.test("sfu relay: a broadcaster silent after sfu-publish (a seed one) gets e
   ]);
   assert.equal(metrics.sfuFallbacks.get("no-sfu-offer"), 1);
   assert.deepEqual(gateway.calls, ["end s"]);
-  // Later joins are peer to peer: the relay does not take them.
+  // Later joins are peer to peer: the relay does not take them, nor asks
+  // that broadcaster again.
   assert.equal(relay.joined("s", V1), false);
+  assert.equal(relay.joined("s", V3), false);
+  assert.equal(sent.length, 2);
 });
 
 Deno.test("sfu relay: Janus down at the announce keeps the stream peer to peer; Janus refusing the publish sends it back", async () => {
   const { gateway, sent, metrics, relay, broadcaster } = setUp();
   gateway.up = false;
-  assert.equal(relay.announced("s", B, [V1]), false);
+  assert.deepEqual(relay.announced("s", B, [V1]), [V1]);
   assert.equal(sent.length, 0);
   assert.equal(metrics.sfuFallbacks.get("janus-down"), 1);
 
@@ -200,7 +212,7 @@ Deno.test("sfu relay: Janus down at the announce keeps the stream peer to peer; 
     streamId: "t",
     offer: { type: "offer", sdp: "x" },
   });
-  assert.equal(relay.phaseOf("t"), undefined);
+  assert.equal(relay.phaseOf("t"), "p2p");
   assert.equal(metrics.sfuFallbacks.get("publish-failed"), 1);
   // Counted while it published, then connected to, peer to peer.
   assert.deepEqual(
@@ -224,7 +236,7 @@ Deno.test("sfu relay: Janus lost while published: its streams go back to peer to
   await settle();
   sent.splice(0);
   gateway.events.dispatchEvent(new CustomEvent("down", { detail: ["s"] }));
-  assert.equal(relay.phaseOf("s"), undefined);
+  assert.equal(relay.phaseOf("s"), "p2p");
   assert.deepEqual(sent.map(({ to, message }) => [to, message.type]), [
     [B.id, "viewer-joined"],
   ]);
@@ -242,7 +254,7 @@ Deno.test("sfu relay: a resumed broadcaster and a re-joining viewer keep their c
   sent.splice(0);
   gateway.calls.length = 0;
   // The broadcaster comes back on another node: nothing is asked again.
-  assert.equal(relay.announced("s", { ...B, node: "other" }, [V1]), true);
+  assert.deepEqual(relay.announced("s", { ...B, node: "other" }, [V1]), []);
   // The viewer re-joins naming its connection, asking for a restart.
   assert.equal(relay.joined("s", { ...V1, session: "7" }, true), true);
   // A viewer with no connection is subscribed anew.
@@ -271,6 +283,14 @@ Deno.test("sfu relay: a resumed broadcaster and a re-joining viewer keep their c
     viewerCount: 1,
   });
   assert.deepEqual(gateway.calls, [`unsubscribe s ${V1.id}`, "end s"]);
+  // V2 waits for a broadcaster, peer to peer until one comes.
+  assert.equal(relay.phaseOf("s"), "p2p");
+  relay.departed({
+    clientId: V2.id,
+    place: place("viewer"),
+    viewers: [],
+    viewerCount: 0,
+  });
   assert.equal(relay.phaseOf("s"), undefined);
 });
 
@@ -287,4 +307,167 @@ Deno.test("sfu relay: an sfu-offer from someone it did not ask is refused", asyn
     offer: { type: "offer", sdp: "x" },
   });
   assert.equal(sent[0].message.type, "error");
+});
+
+/** The viewer `id` as the router seats it (overlap: it switches make before break). */
+const join = (
+  relay: SfuRelay,
+  seat: { id: string; node: string; session?: string },
+  overlap: boolean,
+) => relay.joined("s", seat, false, overlap);
+
+Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that overlaps keeps its peer-to-peer video until it plays the SFU's, a seed viewer is moved at its offer", async () => {
+  const { gateway, sent, metrics, relay, broadcaster, viewer } = setUp(2);
+  assert.deepEqual(relay.announced("s", B, []), []);
+  // Up to 2 viewers: peer to peer, the broadcaster connects to each.
+  assert.equal(join(relay, V1, true), false);
+  assert.equal(join(relay, V2, false), false);
+  assert.equal(relay.phaseOf("s"), "p2p");
+  assert.equal(sent.length, 0);
+  // The third: the broadcaster is asked to publish; the newcomer waits.
+  assert.equal(join(relay, V3, true), true);
+  assert.deepEqual(sent.splice(0).map(({ message }) => message.type), [
+    "sfu-publish",
+  ]);
+  assert.equal(relay.routeOf("s", V1.id), "p2p");
+  assert.equal(relay.routeOf("s", V3.id), "held");
+
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "x" },
+  });
+  await settle();
+  const summary = sent.splice(0).map(({ to, message }) =>
+    `${to} ${message.type}${
+      message.type === "viewer-joined" ? ` ${message.viewerId}` : ""
+    }${message.type === "viewer-moved" ? ` ${message.viewerId}` : ""}`
+  );
+  assert.deepEqual(summary, [
+    // Only the newcomer is new to the broadcaster.
+    `${B.id} viewer-joined ${V3.id}`,
+    `${B.id} sfu-answer`,
+    `${V1.id} webrtc-offer`,
+    `${V2.id} webrtc-offer`,
+    // A seed viewer drops its connection for the new offer: the
+    // broadcaster closes its own now.
+    `${B.id} viewer-moved ${V2.id}`,
+    `${V3.id} webrtc-offer`,
+  ]);
+  assert.equal(relay.routeOf("s", V1.id), "switching");
+  assert.equal(relay.routeOf("s", V2.id), "sfu");
+  assert.equal(relay.routeOf("s", V3.id), "sfu");
+  // While V1 switches, the broadcaster's restarts do not reach it.
+  assert.equal(relay.blocks("s", V1.id), true);
+  // A report of another connection changes nothing...
+  relay.playing(viewer(V1.id), {
+    type: "viewer-playing",
+    streamId: "s",
+    session: "1234",
+  });
+  assert.equal(sent.length, 0);
+  // ...the SFU's playing moves it.
+  relay.playing(viewer(V1.id), {
+    type: "viewer-playing",
+    streamId: "s",
+    session: JANUS_SESSION,
+  });
+  assert.deepEqual(sent.splice(0), [{
+    to: B.id,
+    message: { type: "viewer-moved", streamId: "s", viewerId: V1.id },
+  }]);
+  assert.equal(relay.routeOf("s", V1.id), "sfu");
+  assert.equal(metrics.sfuSwitches, 2);
+  assert.deepEqual(gateway.calls, [
+    "publish s",
+    `subscribe s ${V1.id}`,
+    `subscribe s ${V2.id}`,
+    `subscribe s ${V3.id}`,
+  ]);
+  // Fewer viewers do not send the stream back.
+  relay.departed({
+    clientId: V3.id,
+    place: { streamId: "s", role: "viewer", node: "local" },
+    viewers: [],
+    viewerCount: 2,
+  });
+  assert.equal(relay.phaseOf("s"), "published");
+});
+
+Deno.test("sfu relay: a viewer whose SFU connection never plays stays peer to peer (its video never stopped)", async () => {
+  using clock = fakeClock();
+  const { gateway, sent, metrics, relay, broadcaster, viewer } = setUp(1);
+  relay.announced("s", B, []);
+  join(relay, V1, true);
+  join(relay, V2, true);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "x" },
+  });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.equal(relay.routeOf("s", V1.id), "switching");
+  sent.splice(0);
+  clock.tick(SWITCH_TIMEOUT_MS);
+  assert.equal(relay.routeOf("s", V1.id), "p2p");
+  assert.equal(relay.blocks("s", V1.id), false);
+  assert.equal(metrics.sfuFallbacks.get("switch-timeout"), 1);
+  assert.ok(gateway.calls.includes(`unsubscribe s ${V1.id}`));
+  // Nothing to tell anyone: the broadcaster still sends to it.
+  assert.equal(sent.length, 0);
+  // Its answers go to the broadcaster again, not to Janus.
+  assert.equal(
+    relay.fromViewer(viewer(V1.id), {
+      type: "webrtc-ice-candidate",
+      streamId: "s",
+      candidate: { candidate: "candidate:1" },
+    }),
+    false,
+  );
+});
+
+Deno.test("sfu relay: Janus back after a loss: streams past the threshold are asked to publish again, and their viewers switch again", async () => {
+  const { gateway, sent, relay, broadcaster } = setUp(1);
+  relay.announced("s", B, []);
+  join(relay, V1, true);
+  join(relay, V2, true);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "x" },
+  });
+  await settle();
+  sent.splice(0);
+  gateway.up = false;
+  gateway.events.dispatchEvent(new CustomEvent("down", { detail: ["s"] }));
+  assert.equal(relay.phaseOf("s"), "p2p");
+  // V2 had no connection but the SFU's: the broadcaster connects to it.
+  // V1 was still switching, its peer-to-peer video playing: nothing to do.
+  assert.deepEqual(
+    sent.splice(0).filter(({ message }) => message.type === "viewer-joined")
+      .map(({ message }) =>
+        message.type === "viewer-joined" && message.viewerId
+      ),
+    [V2.id],
+  );
+  gateway.up = true;
+  gateway.events.dispatchEvent(new Event("up"));
+  assert.equal(relay.phaseOf("s"), "asked");
+  assert.deepEqual(sent.splice(0).map(({ message }) => message.type), [
+    "sfu-publish",
+  ]);
+  gateway.calls.length = 0;
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "y" },
+  });
+  await settle();
+  assert.equal(relay.routeOf("s", V1.id), "switching");
+  assert.equal(relay.routeOf("s", V2.id), "switching");
+  assert.deepEqual(gateway.calls, [
+    "publish s",
+    `subscribe s ${V1.id}`,
+    `subscribe s ${V2.id}`,
+  ]);
 });

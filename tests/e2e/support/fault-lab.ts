@@ -25,9 +25,11 @@ export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
 
 export interface LabEvent {
   t: number;
-  kind: "pc" | "ice" | "net" | "state" | "frame" | "error";
+  kind: "pc" | "ice" | "net" | "state" | "frame" | "error" | "peers";
   state?: string;
   code?: string;
+  /** In a page with several viewers: which one (`crowdPage`). */
+  who?: string;
 }
 
 export type BrowserName = "chromium" | "firefox";

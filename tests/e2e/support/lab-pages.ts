@@ -98,6 +98,102 @@ export function broadcasterPage(page: LabPage): string {
   signaling-url="${page.signalingUrl}" ice-servers="[]" autostart
   video-width="640" video-height="480"></live-broadcaster>
 <script type="module">${watch("live-broadcaster")}
+  // Its own connections to viewers (the SFU's not among them).
+  let peers = 0;
+  setInterval(() => {
+    if (element.viewers.length === peers) return;
+    peers = element.viewers.length;
+    labPush({ kind: "peers", state: String(peers) });
+  }, 100);
+</script>`;
+}
+
+/**
+ * `count` viewers in one page, joining one at a time: each joins once the
+ * one before it presented 10 frames. Viewers listed in `seed` are bare
+ * RTCPeerConnections written from the seed note; the others `<live-viewer>`s.
+ * Every event names its viewer in `who` (`v1`, `v2`…).
+ */
+export function crowdPage(count: number, seed: number[] = []) {
+  return (page: LabPage): string =>
+    `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<script type="module" src="/live-viewer.js"></script>
+<style>live-viewer, video { width: 160px; height: 90px; display: inline-block; }</style>
+<script type="module">
+  await customElements.whenDefined("live-viewer");
+  const frames = new Map();
+  const watchFrames = (who, video) => {
+    frames.set(who, 0);
+    const onFrame = () => {
+      frames.set(who, frames.get(who) + 1);
+      labPush({ kind: "frame", who });
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  };
+  const element = async (who) => {
+    const viewer = document.createElement("live-viewer");
+    viewer.setAttribute("stream-id", "${page.streamId}");
+    viewer.setAttribute("signaling-url", "${page.signalingUrl}");
+    viewer.setAttribute("ice-servers", "[]");
+    viewer.addEventListener("live-state-change", (event) =>
+      labPush({ kind: "state", state: event.state, who }));
+    viewer.addEventListener("live-error", (event) =>
+      labPush({ kind: "error", code: event.code, who }));
+    document.body.append(viewer);
+    await viewer.updateComplete;
+    watchFrames(who, viewer.video);
+  };
+  const seed = (who) => {
+    const video = document.createElement("video");
+    video.autoplay = video.muted = video.playsInline = true;
+    document.body.append(video);
+    const ws = new WebSocket("${page.signalingUrl}");
+    let pc;
+    ws.onmessage = async ({ data }) => {
+      const message = JSON.parse(data);
+      if (message.type === "welcome") {
+        ws.send(JSON.stringify({ type: "join-stream", streamId: "${page.streamId}" }));
+      } else if (message.type === "webrtc-offer") {
+        pc?.close();
+        pc = new RTCPeerConnection();
+        pc.ontrack = ({ streams }) => { video.srcObject = streams[0]; };
+        pc.onicecandidate = ({ candidate }) => {
+          if (candidate) {
+            ws.send(JSON.stringify({
+              type: "webrtc-ice-candidate",
+              streamId: "${page.streamId}",
+              candidate: candidate.toJSON(),
+            }));
+          }
+        };
+        await pc.setRemoteDescription(message.offer);
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        ws.send(JSON.stringify({
+          type: "webrtc-answer",
+          streamId: "${page.streamId}",
+          answer: { type: "answer", sdp: answer.sdp },
+        }));
+      } else if (message.type === "webrtc-ice-candidate") {
+        await pc?.addIceCandidate(message.candidate);
+      } else if (message.type === "error") {
+        labPush({ kind: "error", code: message.code, who });
+      }
+    };
+    watchFrames(who, video);
+  };
+  const seedViewers = new Set(${JSON.stringify(seed)});
+  for (let i = 1; i <= ${count}; i++) {
+    const who = "v" + i;
+    if (seedViewers.has(i)) seed(who);
+    else await element(who);
+    await new Promise((resolve) => {
+      const check = () => frames.get(who) >= 10 ? resolve() : setTimeout(check, 50);
+      check();
+    });
+  }
 </script>`;
 }
 
