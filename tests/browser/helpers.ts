@@ -161,6 +161,23 @@ export function countResources() {
   };
 }
 
+/**
+ * Resolves once `check()` holds, checked every animation frame: for state
+ * that changes without an event (a broadcaster's peer connections).
+ */
+export function eventually(
+  check: () => boolean,
+  what: string | (() => string),
+): Promise<void> {
+  return within(
+    new Promise<void>((resolve) => {
+      const poll = () => check() ? resolve() : requestAnimationFrame(poll);
+      poll();
+    }),
+    what,
+  );
+}
+
 /** Resolves on the next `type` event from `target`. */
 export function nextEvent<E extends Event = Event>(
   target: EventTarget,
