@@ -336,7 +336,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "sfu: Janus killed mid-stream: the stream goes back to peer to peer and the viewer plays again",
+    "sfu: Janus killed mid-stream: the stream goes back to peer to peer and the viewer plays again; Janus restarted: back on the SFU, make before break",
   ignore: !canRun,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -358,5 +358,31 @@ Deno.test({
     );
     // The broadcaster now sends to the viewer itself: a second connection.
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 2);
+
+    // Janus back: the server links again by itself, the broadcaster
+    // publishes again, and the viewer moves over without a stop.
+    const states = () =>
+      lab.events("v1").filter((e) => e.kind === "state").map((e) => e.state);
+    const liveStates = states().length;
+    await lab.janus!.restart();
+    await lab.until(
+      "a second publish and the viewer moved to the SFU again",
+      () =>
+        (lab.serverLog.filter((l) => l.includes('"sfu-published"')).length ===
+            2 &&
+          lab.serverLog.some((l) =>
+            l.includes('"sfu-viewer-moved"') && l.includes('"overlap":true')
+          )) || undefined,
+    );
+    await playing(lab, ["v1"], Date.now());
+    assert.deepEqual(states().slice(liveStates), []);
+    // Its own connection closed: the SFU's carries the video alone.
+    await lab.until(
+      "the broadcaster to close its connection to the viewer",
+      () =>
+        lab.events("b").filter((e) => e.kind === "peers").at(-1)?.state ===
+          "0" || undefined,
+    );
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 3);
   },
 });
