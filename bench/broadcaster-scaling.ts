@@ -18,7 +18,7 @@ const WINDOW_MS = 5_000;
 const TICKS = 100; // USER_HZ
 
 /** User + system CPU seconds of `pid` and all its descendants. */
-async function treeCpuSeconds(pid: number): Promise<number> {
+export async function treeCpuSeconds(pid: number): Promise<number> {
   const parents = new Map<number, number>();
   const cpu = new Map<number, number>();
   for await (const entry of Deno.readDir("/proc")) {

@@ -77,7 +77,8 @@ export class FrameWatch {
   async #tick(generation: number): Promise<void> {
     const hidden = globalThis.document?.hidden ?? true;
     if (hidden || !this.#options.video()?.requestVideoFrameCallback) {
-      const decoded = await framesDecoded(this.#options.connection());
+      const decoded = (await inboundVideo(this.#options.connection()))
+        ?.framesDecoded;
       if (generation !== this.#generation) return;
       if (decoded !== undefined && decoded > this.#decoded) {
         // The first reading is a baseline, not a frame.
@@ -98,20 +99,20 @@ export class FrameWatch {
   }
 }
 
-/** Video frames decoded on `pc` so far, if it has a video receiver. */
-export async function framesDecoded(
+/** The `inbound-rtp` statistics of `pc`'s video, if it receives any. */
+export async function inboundVideo(
   pc: RTCPeerConnection | undefined,
-): Promise<number | undefined> {
+): Promise<Record<string, number> | undefined> {
   if (!pc || pc.signalingState === "closed") return undefined;
-  let decoded: number | undefined;
+  let video: Record<string, number> | undefined;
   try {
     (await pc.getStats()).forEach((entry: Record<string, unknown>) => {
       if (entry.type === "inbound-rtp" && entry.kind === "video") {
-        decoded = entry.framesDecoded as number | undefined;
+        video = entry as Record<string, number>;
       }
     });
   } catch {
     // Closed meanwhile.
   }
-  return decoded;
+  return video;
 }

@@ -334,15 +334,19 @@ export class LiveViewer extends StreamElement {
     this.#apply({ hasStream: true }, "video arrived");
     const shown = video.srcObject;
     if (takeover && shown instanceof MediaStream) {
+      // The same stream object, its tracks replaced: the element keeps
+      // playing (a new srcObject would blank it for a moment). Removed
+      // first: Firefox keeps showing the first video track it has.
       for (const track of shown.getTracks()) shown.removeTrack(track);
       for (const track of stream.getTracks()) shown.addTrack(track);
-    } else if (shown !== stream) video.srcObject = stream;
+    } else if (video.srcObject !== stream) video.srcObject = stream;
     // Live from its first frame on, not from the connection event; a
     // connection taking over stays live (its frames are decoding already).
     this.#frames.start(takeover);
     video.requestVideoFrameCallback?.(() => {
       this.#setView({ frozen: false });
     });
+    // Again after a takeover: Firefox ends playback when the last track goes.
     const block = await startPlayback(video, !this.#view.muted);
     if (block !== "aborted") {
       this.#setView({ block, muted: video.muted });

@@ -14,17 +14,19 @@ import type {
   WebRtcIceCandidate,
 } from "../protocol/messages.ts";
 import { sessionIdOf } from "../protocol/sdp-session.ts";
-import { framesDecoded } from "./frame-watch.ts";
+import { inboundVideo } from "./frame-watch.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface ViewerPeerOptions {
   /** Video to show; `takeover`: it replaces a connection whose video played. */
-  onStream(stream: MediaStream, takeover?: boolean): void;
+  onStream(stream: MediaStream, takeover?: boolean): void | Promise<void>;
   onConnectionState(state: RTCPeerConnectionState): void;
 }
 
 /** How often a connection waiting to take over checks for decoded frames. */
 const TAKEOVER_POLL_MS = 40;
+/** How long a new connection's picture size must hold before it takes over. */
+const TAKEOVER_STABLE_MS = 300;
 
 export class ViewerPeer {
   #link: PeerLink;
@@ -37,6 +39,8 @@ export class ViewerPeer {
    * decoded frames, so the picture never stops (make before break).
    */
   #next: { pc: RTCPeerConnection; session: string | undefined } | undefined;
+  /** The connection a new one took over from, until that one is shown. */
+  #leaving: RTCPeerConnection | undefined;
   #queue: Promise<void> = Promise.resolve();
   #early: IceCandidate[] = [];
 
@@ -101,6 +105,7 @@ export class ViewerPeer {
 
   close(): void {
     this.#drop();
+    this.#leaving?.close();
     this.#pc?.close();
     this.#pc = undefined;
     this.#session = undefined;
@@ -115,14 +120,17 @@ export class ViewerPeer {
   }
 
   /** The waiting connection decodes frames: it replaces the current one. */
-  #takeOver(stream: MediaStream): void {
+  async #takeOver(stream: MediaStream): Promise<void> {
     const next = this.#next!;
     this.#next = undefined;
-    this.#pc?.close();
+    this.#leaving = this.#pc;
     this.#pc = next.pc;
     this.#session = next.session;
-    this.#options.onStream(stream, true);
     this.#options.onConnectionState(next.pc.connectionState);
+    // The old connection plays until the new one is on screen.
+    await this.#options.onStream(stream, true);
+    this.#leaving?.close();
+    this.#leaving = undefined;
     this.#link.send({
       type: "viewer-playing",
       streamId: this.#link.streamId!,
@@ -130,12 +138,25 @@ export class ViewerPeer {
     });
   }
 
-  /** Takes over once it has decoded a frame, unless replaced first. */
+  /**
+   * Takes over once its decoded picture size held for
+   * {@link TAKEOVER_STABLE_MS}: an SFU starts on whichever simulcast
+   * layer's keyframe comes first and moves up to its best layer right
+   * after, a stall in the picture that stays hidden this way.
+   */
   async #whenDecoding(pc: RTCPeerConnection, stream: MediaStream) {
+    let width = 0;
+    let since = 0;
     while (this.#next?.pc === pc) {
-      if ((await framesDecoded(pc) ?? 0) > 0) {
-        if (this.#next?.pc === pc) this.#takeOver(stream);
-        return;
+      const video = await inboundVideo(pc);
+      if (video?.framesDecoded) {
+        if (video.frameWidth !== width) {
+          width = video.frameWidth;
+          since = performance.now();
+        } else if (performance.now() - since >= TAKEOVER_STABLE_MS) {
+          if (this.#next?.pc === pc) this.#takeOver(stream);
+          return;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
     }

@@ -79,6 +79,9 @@ describe("recovery", () => {
     await stateOf(viewer, "live");
     await frames(videoOf(viewer));
     const before = broadcaster.viewers[0].viewerId;
+    const trackOf = () =>
+      (videoOf(viewer).srcObject as MediaStream).getVideoTracks()[0];
+    const trackBefore = trackOf();
     const states: string[] = [];
     viewer.addEventListener(
       "live-state-change",
@@ -103,6 +106,11 @@ describe("recovery", () => {
         `one connection, to ${viewerId}: ${
           JSON.stringify(broadcaster.viewers)
         }`,
+    );
+    // The new connection's track replaces the old one in the same video.
+    await eventually(
+      () => trackOf() !== trackBefore,
+      "the new connection's track on screen",
     );
     expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
     // The old connection played on meanwhile.

@@ -25,9 +25,20 @@ export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
 
 export interface LabEvent {
   t: number;
-  kind: "pc" | "ice" | "net" | "state" | "frame" | "error" | "peers";
+  kind:
+    | "pc"
+    | "ice"
+    | "net"
+    | "state"
+    | "frame"
+    | "error"
+    | "peers"
+    | "attach"
+    | "bytes";
   state?: string;
   code?: string;
+  /** `bytes`: video bytes the page's connections sent so far. */
+  value?: number;
   /** In a page with several viewers: which one (`crowdPage`). */
   who?: string;
 }
@@ -46,6 +57,8 @@ export interface LabOptions {
   janus?: boolean;
   /** Page per host instead of the elements' (host 0 the broadcaster). */
   pages?: ((page: LabPage) => string)[];
+  /** The broadcaster's page reports the video bytes it sent (`bytes`). */
+  meter?: boolean;
 }
 
 export class FaultLab implements AsyncDisposable {
@@ -132,7 +145,9 @@ export class FaultLab implements AsyncDisposable {
           : viewerPage(page),
       );
       const url =
-        `http://${this.network.hub.address}:${this.#sitePort}/${file}?name=${name}`;
+        `http://${this.network.hub.address}:${this.#sitePort}/${file}?name=${name}${
+          index === 0 && this.#options.meter ? "&meter" : ""
+        }`;
       await this.#launch(this.network.hosts[index], browser, url);
     }
   }
@@ -302,6 +317,11 @@ export class FaultLab implements AsyncDisposable {
   /** Something was reported or logged: `until` checks again. */
   #notify(): void {
     for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  /** The process id of host `index`'s browser (for its CPU time). */
+  browserPid(index: number): number {
+    return this.#browsers[index].pid;
   }
 
   /** Kills host `index`'s browser (SIGKILL): its sockets drop, no goodbye. */

@@ -17,10 +17,12 @@ const REPORTER = `
   const name = params.get("name");
   const queue = [];
   const push = (event) => queue.push({ t: Date.now(), ...event });
+  const labPcs = [];
   const Original = RTCPeerConnection;
   window.RTCPeerConnection = class extends Original {
     constructor(config) {
       super(config);
+      labPcs.push(this);
       push({ kind: "pc" });
       this.addEventListener("connectionstatechange", () =>
         push({ kind: "ice", state: this.connectionState }));
@@ -51,6 +53,19 @@ const REPORTER = `
     sending = false;
   }, 250);
   window.labPush = push;
+  // Video bytes sent by every connection of the page (with ?meter).
+  if (params.has("meter")) {
+    setInterval(async () => {
+      let bytes = 0;
+      for (const pc of labPcs) {
+        if (pc.signalingState === "closed") continue;
+        (await pc.getStats().catch(() => [])).forEach((s) => {
+          if (s.type === "outbound-rtp" && s.kind === "video") bytes += s.bytesSent;
+        });
+      }
+      push({ kind: "bytes", value: bytes });
+    }, 500);
+  }
 `;
 
 function watch(tag: string): string {
@@ -73,20 +88,32 @@ function watch(tag: string): string {
   `;
 }
 
+/**
+ * JS: calls `onFrame()` for each frame the `<live-viewer>` `viewer`
+ * presents, on whichever of its videos is in front (`viewer.video`: a
+ * connection taking over brings the other one to the front).
+ */
+const FOLLOW_FRAMES = `
+  const followFrames = (viewer, onFrame) => {
+    for (const video of viewer.shadowRoot.querySelectorAll("video")) {
+      const loop = () => {
+        if (video === viewer.video) onFrame();
+        video.requestVideoFrameCallback(loop);
+      };
+      video.requestVideoFrameCallback(loop);
+    }
+  };
+`;
+
 export function viewerPage(page: LabPage): string {
   return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
 <script>${REPORTER}</script>
 <script type="module" src="/live-viewer.js"></script>
 <live-viewer stream-id="${page.streamId}" signaling-url="${page.signalingUrl}"
   ice-servers="[]"></live-viewer>
-<script type="module">${watch("live-viewer")}
+<script type="module">${watch("live-viewer")}${FOLLOW_FRAMES}
   await element.updateComplete;
-  const video = element.video;
-  const onFrame = () => {
-    labPush({ kind: "frame" });
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
+  followFrames(element, () => labPush({ kind: "frame" }));
 </script>`;
 }
 
@@ -120,17 +147,19 @@ export function crowdPage(count: number, seed: number[] = []) {
 <script>${REPORTER}</script>
 <script type="module" src="/live-viewer.js"></script>
 <style>live-viewer, video { width: 160px; height: 90px; display: inline-block; }</style>
-<script type="module">
+<script type="module">${FOLLOW_FRAMES}
   await customElements.whenDefined("live-viewer");
   const frames = new Map();
+  const onFrame = (who) => () => {
+    frames.set(who, (frames.get(who) ?? 0) + 1);
+    labPush({ kind: "frame", who });
+  };
   const watchFrames = (who, video) => {
-    frames.set(who, 0);
-    const onFrame = () => {
-      frames.set(who, frames.get(who) + 1);
-      labPush({ kind: "frame", who });
-      video.requestVideoFrameCallback(onFrame);
+    const loop = () => {
+      onFrame(who)();
+      video.requestVideoFrameCallback(loop);
     };
-    video.requestVideoFrameCallback(onFrame);
+    video.requestVideoFrameCallback(loop);
   };
   const element = async (who) => {
     const viewer = document.createElement("live-viewer");
@@ -141,9 +170,10 @@ export function crowdPage(count: number, seed: number[] = []) {
       labPush({ kind: "state", state: event.state, who }));
     viewer.addEventListener("live-error", (event) =>
       labPush({ kind: "error", code: event.code, who }));
+    labPush({ kind: "attach", who });
     document.body.append(viewer);
     await viewer.updateComplete;
-    watchFrames(who, viewer.video);
+    followFrames(viewer, onFrame(who));
   };
   const seed = (who) => {
     const video = document.createElement("video");
@@ -190,7 +220,7 @@ export function crowdPage(count: number, seed: number[] = []) {
     if (seedViewers.has(i)) seed(who);
     else await element(who);
     await new Promise((resolve) => {
-      const check = () => frames.get(who) >= 10 ? resolve() : setTimeout(check, 50);
+      const check = () => (frames.get(who) ?? 0) >= 10 ? resolve() : setTimeout(check, 50);
       check();
     });
   }
