@@ -16,6 +16,7 @@ import { clusterLoad } from "./cluster-load.ts";
 import { devRebuild } from "./dev-rebuild.ts";
 import { recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
+import { sfuScaling } from "./sfu-scaling.ts";
 import { signalingLoad } from "./signaling-load.ts";
 import { timeToFirstFrame } from "./time-to-first-frame.ts";
 
@@ -101,6 +102,11 @@ if (import.meta.main) {
       "Broadcaster scaling",
       "One `<live-broadcaster>` (1280x720 requested, default 4,000 kbit/s budget, each viewer 150-1,500) and N viewers, each in a Chromium process of its own, joining at once. CPU is the broadcaster's whole process tree per viewer; upload and fps are measured over a 5 s window after 2 s of settling. The fake camera delivers 20 fps, so 20 is the ceiling.",
       () => broadcasterScaling(smoke ? [1] : [1, 2, 4, 8, 12]),
+    ],
+    [
+      "Through the SFU",
+      "Issue 13, in the fault lab (Janus from Debian and the server in a hub namespace, each browser in its own). One `<live-broadcaster>` (640x480, default 4,000 kbit/s budget; through the SFU one connection, simulcast in 3 layers capped at 65/25/10% of the budget and 1,500 kbit/s each) and N `<live-viewer>`s in one other Chromium page, joining one at a time; peer to peer (SFU_AFTER_VIEWERS=100) against through Janus (SFU_AFTER_VIEWERS=0), the same N in the same run. Upload = video bytes sent by all the broadcaster's connections, CPU = its browser's process tree, both over 5 s after 2 s of settling. Time to first frame = element attached to its first presented frame (the stream already live). The switch: SFU_AFTER_VIEWERS=1, one viewer watching peer to peer, a second joining moves the stream; the first viewer's longest gap between presented frames within 1.5 s of its move, against the same viewer over 3 s before the second joined. Targets: SFU upload at 12 viewers ≤ 1.2x at 1; first frame via the SFU ≤ 1.5x peer to peer; switch gap ≤ 100 ms.",
+      () => sfuScaling(smoke ? [1] : [1, 4, 8, 12], smoke ? 1 : 10),
     ],
     [
       "Recovery from faults",

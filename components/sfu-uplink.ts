@@ -6,6 +6,7 @@
  * network carries; the upload budget is this connection's.
  */
 import type { IceCandidate, SessionDescription } from "../protocol/messages.ts";
+import { DEFAULT_BUDGET } from "./bitrate-budget.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface SfuUplinkOptions {
@@ -16,6 +17,9 @@ export interface SfuUplinkOptions {
   /** The connection's state changed (for rendering). */
   onChange(): void;
 }
+
+/** A layer's ceiling: what one viewer gets at most peer to peer. */
+const MAX_LAYER_BPS = DEFAULT_BUDGET.maxPerViewerKbps * 1000;
 
 /** Layers, highest first, with their share of the budget. */
 const LAYERS = [
@@ -57,7 +61,8 @@ export class SfuUplink {
             sendEncodings: LAYERS.map(({ rid, scale, share }) => ({
               rid,
               scaleResolutionDownBy: scale,
-              maxBitrate: Math.round(budget * share),
+              // No layer above what one viewer gets peer to peer.
+              maxBitrate: Math.round(Math.min(budget * share, MAX_LAYER_BPS)),
             })),
           }
           : {}),

@@ -53,6 +53,8 @@ export class Metrics {
   #redisRoundTripCount = 0;
   /** Viewers switched from the broadcaster's connection to the SFU's. */
   sfuSwitches = 0;
+  /** Simulcast layer changes asked of the SFU for a viewer's link. */
+  sfuLayerChanges = 0;
   /** Streams sent back to peer to peer from the SFU, by why. */
   readonly sfuFallbacks = new Map<string, number>();
   readonly errors = new Map<ErrorCode, number>();
@@ -174,6 +176,12 @@ export class Metrics {
         "counter",
         "Viewers moved from the broadcaster's own connection to the SFU's",
         [["", this.sfuSwitches]],
+      );
+      metric(
+        "live_sfu_layer_changes_total",
+        "counter",
+        "Simulcast layer changes for a viewer's link (Janus slowlink, then quiet)",
+        [["", this.sfuLayerChanges]],
       );
     }
     if (this.sfuFallbacks.size > 0) {

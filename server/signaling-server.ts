@@ -411,6 +411,7 @@ export function startSignalingServer(
           cluster?.stop(),
           gateway?.close(),
         ]);
+        sfu?.close();
       },
     };
   });

@@ -17,6 +17,7 @@ import {
   type Jsep,
   newRoomId,
   publish,
+  setSubstream,
   start,
   subscribe,
 } from "./video-room.ts";
@@ -33,7 +34,13 @@ interface StreamOnSfu {
    * Janus has no feed to subscribe to (error 428).
    */
   up?: Promise<void>;
-  subscribers: Map<string, JanusHandle>;
+  subscribers: Map<string, Subscriber>;
+}
+
+interface Subscriber {
+  handle: JanusHandle;
+  /** Its video's `mid`, for choosing its simulcast layer. */
+  videoMid?: string;
 }
 
 /** Reconnection delays after Janus is lost: quick, then every 5 s. */
@@ -42,7 +49,8 @@ const RETRY_MS = [250, 1_000, 2_000, 5_000];
 export class SfuGateway {
   /**
    * Fires `down` (Janus's link closed; every stream on it is gone, as
-   * detail) and `up` (linked to Janus again).
+   * detail), `up` (linked to Janus again) and `slowlink` (a viewer's link
+   * loses the video Janus sends it; `{ streamId, viewerId }` as detail).
    */
   readonly events = new EventTarget();
   #url: string;
@@ -119,10 +127,45 @@ export class SfuGateway {
     if (this.#streams.get(streamId) !== stream) {
       throw new Error(`Stream ${streamId} ended before it was up`);
     }
-    await stream.subscribers.get(viewerId)?.detach().catch(() => {});
+    await stream.subscribers.get(viewerId)?.handle.detach().catch(() => {});
     const handle = await session.attach(VIDEOROOM);
-    stream.subscribers.set(viewerId, handle);
-    return await subscribe(handle, stream.room, stream.feed);
+    const subscriber: Subscriber = { handle };
+    stream.subscribers.set(viewerId, subscriber);
+    // Janus's own count of the packets the viewer asks again for (its
+    // NACKs; `slowlink_threshold` in janus.jcfg). For a subscriber Janus
+    // says `uplink: true` (seen here with loss on the viewer's side only).
+    handle.events.addEventListener("slowlink", (event) => {
+      const { media, uplink, lost } = (event as CustomEvent).detail;
+      this.#logger.debug("sfu-slowlink", {
+        streamId,
+        viewerId,
+        media,
+        uplink,
+        lost,
+      });
+      if (media !== "video" || uplink !== true) return;
+      this.events.dispatchEvent(
+        new CustomEvent("slowlink", { detail: { streamId, viewerId } }),
+      );
+    });
+    const { offer, videoMid } = await subscribe(
+      handle,
+      stream.room,
+      stream.feed,
+    );
+    subscriber.videoMid = videoMid;
+    return offer;
+  }
+
+  /** Sends `viewerId` simulcast layer `substream` of the stream's video. */
+  async setLayer(
+    streamId: string,
+    viewerId: string,
+    substream: number,
+  ): Promise<void> {
+    const subscriber = this.#streams.get(streamId)?.subscribers.get(viewerId);
+    if (!subscriber?.videoMid) return;
+    await setSubstream(subscriber.handle, subscriber.videoMid, substream);
   }
 
   /** The viewer's answer to Janus's offer. */
@@ -131,9 +174,9 @@ export class SfuGateway {
     viewerId: string,
     answer: Jsep,
   ): Promise<void> {
-    const handle = this.#streams.get(streamId)?.subscribers.get(viewerId);
-    if (!handle) throw new Error(`Viewer ${viewerId} is not subscribed`);
-    await start(handle, answer);
+    const subscriber = this.#streams.get(streamId)?.subscribers.get(viewerId);
+    if (!subscriber) throw new Error(`Viewer ${viewerId} is not subscribed`);
+    await start(subscriber.handle, answer);
   }
 
   /** A candidate from the broadcaster (no `viewerId`) or from a viewer. */
@@ -145,7 +188,7 @@ export class SfuGateway {
     const stream = this.#streams.get(streamId);
     const handle = viewerId === undefined
       ? stream?.publisher
-      : stream?.subscribers.get(viewerId);
+      : stream?.subscribers.get(viewerId)?.handle;
     await handle?.trickle(candidate);
   }
 
@@ -157,9 +200,9 @@ export class SfuGateway {
   /** The viewer left: its subscription goes. */
   async unsubscribe(streamId: string, viewerId: string): Promise<void> {
     const stream = this.#streams.get(streamId);
-    const handle = stream?.subscribers.get(viewerId);
+    const subscriber = stream?.subscribers.get(viewerId);
     stream?.subscribers.delete(viewerId);
-    await handle?.detach().catch(() => {});
+    await subscriber?.handle.detach().catch(() => {});
   }
 
   /** The stream ended: every handle detached and its room destroyed. */
@@ -167,7 +210,10 @@ export class SfuGateway {
     const stream = this.#streams.get(streamId);
     if (!stream) return;
     this.#streams.delete(streamId);
-    const handles = [stream.publisher, ...stream.subscribers.values()];
+    const handles = [
+      stream.publisher,
+      ...[...stream.subscribers.values()].map(({ handle }) => handle),
+    ];
     await Promise.all(
       handles.map((handle) => handle?.detach().catch(() => {})),
     );

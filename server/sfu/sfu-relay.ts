@@ -31,6 +31,7 @@ import type { Departure, Seat, ViewerSeat } from "../directory.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Peer } from "../peer.ts";
+import { LayerPolicy, type LayerPolicyOptions } from "./layer-policy.ts";
 import type { SfuGateway } from "./sfu-gateway.ts";
 
 export type SfuPhase = "p2p" | "asked" | "publishing" | "published";
@@ -50,6 +51,8 @@ interface Watcher {
   /** The SDP session of Janus's offer to it. */
   session?: string;
   timer?: ReturnType<typeof setTimeout>;
+  /** The simulcast layer its link takes (made on its first `slowlink`). */
+  layers?: LayerPolicy;
 }
 
 interface Topology {
@@ -73,6 +76,7 @@ export type Gateway = Pick<
   | "isSubscribed"
   | "unsubscribe"
   | "end"
+  | "setLayer"
 >;
 
 export interface SfuRelayOptions {
@@ -90,14 +94,33 @@ export interface SfuRelayOptions {
    * it stays peer to peer (its video never stopped).
    */
   switchTimeoutMs: number;
+  /** The per-viewer simulcast layer policy's timing (defaults in layer-policy.ts). */
+  layers?: LayerPolicyOptions;
 }
+
+/** How often viewers on a lower simulcast layer are checked for a step up. */
+const LAYER_TICK_MS = 1_000;
 
 export class SfuRelay {
   #options: SfuRelayOptions;
   #streams = new Map<string, Topology>();
+  #layerTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SfuRelayOptions) {
     this.#options = options;
+    options.gateway.events.addEventListener("slowlink", (event) => {
+      const { streamId, viewerId } = (event as CustomEvent<
+        { streamId: string; viewerId: string }
+      >).detail;
+      const watcher = this.#streams.get(streamId)?.viewers.get(viewerId);
+      if (watcher?.route !== "sfu" && watcher?.route !== "switching") return;
+      watcher.layers ??= new LayerPolicy(options.layers);
+      this.#setLayer(streamId, watcher, watcher.layers.slow(Date.now()));
+      this.#layerTimer ??= setInterval(
+        () => this.#tickLayers(),
+        LAYER_TICK_MS,
+      );
+    });
     options.gateway.events.addEventListener("down", () => {
       for (const [streamId, topology] of this.#streams) {
         if (topology.phase !== "p2p") {
@@ -344,6 +367,41 @@ export class SfuRelay {
     return true;
   }
 
+  /** Stops the relay's own timer (the server is closing). */
+  close(): void {
+    clearInterval(this.#layerTimer);
+    this.#layerTimer = undefined;
+  }
+
+  /** Viewers sent a smaller layer try one up after a quiet while. */
+  #tickLayers(): void {
+    let lowered = false;
+    for (const [streamId, topology] of this.#streams) {
+      for (const watcher of topology.viewers.values()) {
+        if (!watcher.layers || watcher.route !== "sfu") continue;
+        this.#setLayer(streamId, watcher, watcher.layers.tick(Date.now()));
+        if (watcher.layers.layer < (this.#options.layers?.top ?? 2)) {
+          lowered = true;
+        }
+      }
+    }
+    if (!lowered) this.close();
+  }
+
+  #setLayer(streamId: string, watcher: Watcher, layer: number | undefined) {
+    if (layer === undefined) return;
+    const viewerId = watcher.seat.id;
+    this.#options.logger.info("sfu-layer", { streamId, viewerId, layer });
+    this.#options.metrics.sfuLayerChanges++;
+    this.#options.gateway.setLayer(streamId, viewerId, layer).catch((error) =>
+      this.#options.logger.warn("sfu-layer-failed", {
+        streamId,
+        viewerId,
+        error: String(error),
+      })
+    );
+  }
+
   /** Whether the stream should be on the SFU (Janus permitting). */
   #wanted(topology: Topology): boolean {
     return topology.phase === "p2p" && topology.broadcaster !== undefined &&
@@ -379,6 +437,8 @@ export class SfuRelay {
     const { gateway, logger, switchTimeoutMs } = this.#options;
     logger.debug("sfu-subscribing", { streamId, viewerId: id });
     const fromBroadcaster = watcher.route === "p2p";
+    // Janus starts a new subscription on its best layer.
+    watcher.layers = undefined;
     // Watching peer to peer: its video plays on until the SFU's does.
     watcher.route = fromBroadcaster && watcher.overlap ? "switching" : "sfu";
     clearTimeout(watcher.timer);

@@ -80,12 +80,15 @@ export async function publish(
   return { answer: reply.jsep, feed: reply.data.id };
 }
 
-/** Subscribes to `feed` in `room`: Janus's offer for the viewer. */
+/**
+ * Subscribes to `feed` in `room`: Janus's offer for the viewer, and the
+ * `mid` of its video (to choose its simulcast layer later).
+ */
 export async function subscribe(
   handle: JanusHandle,
   room: number,
   feed: number,
-): Promise<Jsep> {
+): Promise<{ offer: Jsep; videoMid?: string }> {
   const reply = await handle.message({
     request: "join",
     room,
@@ -93,7 +96,21 @@ export async function subscribe(
     streams: [{ feed }],
   });
   if (!reply.jsep) throw new Error("Janus sent no offer for the subscriber");
-  return reply.jsep;
+  const streams = (reply.data.streams ?? []) as {
+    type?: string;
+    mid?: string;
+  }[];
+  const video = streams.find((stream) => stream.type === "video");
+  return { offer: reply.jsep, videoMid: video?.mid };
+}
+
+/** Sends the subscriber simulcast layer `substream` (0 the smallest) of its video. */
+export async function setSubstream(
+  handle: JanusHandle,
+  mid: string,
+  substream: number,
+): Promise<void> {
+  await handle.message({ request: "configure", streams: [{ mid, substream }] });
 }
 
 /** Hands Janus the viewer's answer: the subscription starts. */

@@ -386,3 +386,46 @@ Deno.test({
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 3);
   },
 });
+
+Deno.test({
+  name:
+    "sfu: a viewer on a lossy link is sent a smaller simulcast layer and keeps playing; the other keeps the full picture",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium", "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+    });
+    await lab.openPages();
+    await playing(lab, ["v1", "v2"]);
+    // v1 loses a fifth of what reaches it.
+    await lab.network.loss(lab.host(1), 0.2);
+    const layers = (viewer: string) =>
+      lab.serverLog.filter((l) => l.includes('"sfu-layer"')).map((l) =>
+        JSON.parse(l)
+      ).filter((e) => e.viewerId === viewer).map((e) => e.layer);
+    const ids = () =>
+      lab.serverLog.filter((l) => l.includes('"sfu-subscribing"')).map((l) =>
+        JSON.parse(l).viewerId
+      );
+    const lowered = await lab.until(
+      () =>
+        `a smaller layer for a viewer: ${
+          lab.serverLog.filter((l) => l.includes("layer")).join(" ")
+        }`,
+      () => lab.serverLog.find((l) => l.includes('"sfu-layer"')),
+      30_000,
+    );
+    const lossy = JSON.parse(lowered).viewerId;
+    assert.ok(JSON.parse(lowered).layer < 2);
+    await playing(lab, ["v1"], Date.now());
+    await lab.network.noLoss(lab.host(1));
+    // Only the lossy viewer was touched.
+    for (const id of ids()) {
+      if (id !== lossy) assert.deepEqual(layers(id), [], id);
+    }
+  },
+});

@@ -62,6 +62,10 @@ class FakeGateway implements Gateway {
     this.calls.push(`end ${streamId}`);
     return Promise.resolve();
   }
+  setLayer(streamId: string, viewerId: string, layer: number): Promise<void> {
+    this.calls.push(`layer ${streamId} ${viewerId} ${layer}`);
+    return Promise.resolve();
+  }
 }
 
 function setUp(afterViewers = 0) {
@@ -470,4 +474,37 @@ Deno.test("sfu relay: Janus back after a loss: streams past the threshold are as
     `subscribe s ${V1.id}`,
     `subscribe s ${V2.id}`,
   ]);
+});
+
+Deno.test("sfu relay: Janus's slowlink for a viewer steps its simulcast layer down; a quiet while brings it back up", async () => {
+  using clock = fakeClock();
+  const { gateway, metrics, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1, V2]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: "x" },
+  });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  gateway.calls.length = 0;
+  const slow = (viewerId: string) =>
+    gateway.events.dispatchEvent(
+      new CustomEvent("slowlink", { detail: { streamId: "s", viewerId } }),
+    );
+  slow(V1.id);
+  slow(V1.id);
+  // One step per report burst; the other viewer keeps the full picture.
+  assert.deepEqual(gateway.calls, [`layer s ${V1.id} 1`]);
+  clock.tick(2_000);
+  slow(V1.id);
+  assert.deepEqual(gateway.calls.slice(1), [`layer s ${V1.id} 0`]);
+  clock.tick(15_000);
+  assert.deepEqual(gateway.calls.slice(2), [`layer s ${V1.id} 1`]);
+  clock.tick(15_000);
+  assert.deepEqual(gateway.calls.slice(3), [`layer s ${V1.id} 2`]);
+  assert.equal(metrics.sfuLayerChanges, 4);
+  // An unknown viewer's report changes nothing.
+  slow("client_nobody0000");
+  assert.equal(gateway.calls.length, 4);
+  relay.close();
 });

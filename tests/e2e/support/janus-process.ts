@@ -182,6 +182,8 @@ export class JanusProcess implements AsyncDisposable {
 }
 media: {
   rtp_port_range = "20000-20999"
+  # Lost packets per second that make Janus report a viewer's link (slowlink).
+  slowlink_threshold = 4
 }
 nat: {
 ${iceInterface ? `  ice_enforce_list = "${iceInterface}"` : ""}

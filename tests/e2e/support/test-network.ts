@@ -131,6 +131,36 @@ export class TestNetwork implements AsyncDisposable {
     );
   }
 
+  /**
+   * The host loses `fraction` of the UDP packets it receives (a weak
+   * signal): iptables inside its own namespace, gone with it.
+   */
+  async loss(host: Host, fraction: number): Promise<void> {
+    await ip(
+      "netns",
+      "exec",
+      host.ns,
+      "iptables",
+      "-A",
+      "INPUT",
+      "-p",
+      "udp",
+      "-m",
+      "statistic",
+      "--mode",
+      "random",
+      "--probability",
+      String(fraction),
+      "-j",
+      "DROP",
+    );
+  }
+
+  /** The host's loss ends. */
+  async noLoss(host: Host): Promise<void> {
+    await ip("netns", "exec", host.ns, "iptables", "-F", "INPUT");
+  }
+
   /** A new address while the link stays up (Wi-Fi to cellular). */
   async changeAddress(host: Host): Promise<void> {
     const next = `${SUBNET}.${100 + this.#addressCount++}`;
