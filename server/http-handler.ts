@@ -20,6 +20,8 @@ export interface HttpHandlerOptions {
   /** Upgrades an admitted request (the caller owns the socket). */
   upgrade(request: Request, remoteAddress: string): Response;
   startedAt: number;
+  /** WHIP ingest (`/whip/...`), when the server has an SFU. */
+  whip?: (request: Request, remoteAddress: string) => Promise<Response>;
   /** Files (bundles, demo pages) for any other path; `undefined` = 404. */
   files?: (request: Request) => Promise<Response | undefined>;
 }
@@ -68,6 +70,12 @@ export function createHttpHandler(
             headers: { "content-type": "text/plain; version=0.0.4" },
           });
       default:
+        if (options.whip && pathname.startsWith("/whip/")) {
+          return options.whip(
+            request,
+            clientAddress(request, info, trustProxy),
+          );
+        }
         return files(request, options);
     }
   };

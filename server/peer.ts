@@ -14,6 +14,11 @@ export interface Peer {
    * join (which must be for the claim's stream and role).
    */
   resumed: ResumeClaims | undefined;
+  /**
+   * It publishes through the SFU only (a WHIP sender): its stream goes to
+   * the SFU whatever SFU_AFTER_VIEWERS says.
+   */
+  readonly sfuOnly?: boolean;
   send(message: ServerMessage): void;
   /**
    * Sends `text`, which is a server message's exact JSON already: a frame

@@ -576,6 +576,7 @@ export class SignalingRouter {
           streamId,
           { id: peer.id, node: this.#node },
           viewers,
+          peer.sfuOnly,
         ) ?? viewers;
         for (const viewer of direct) {
           peer.send({

@@ -16,6 +16,7 @@ import { LOCAL_DELIVERY } from "./delivery.ts";
 import { RedisCluster } from "./redis-cluster.ts";
 import { SfuGateway } from "./sfu/sfu-gateway.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
+import { WhipEndpoint } from "./whip.ts";
 import { ResumeTokens } from "./resume-token.ts";
 import { RESUMED_CLOSE_CODE, SignalingRouter } from "./signaling-router.ts";
 import { originCheck } from "./origins.ts";
@@ -161,6 +162,17 @@ export function startSignalingServer(
     reconnectGraceMs: config.reconnectGraceMs,
   });
   const allowedOrigin = originCheck(config.allowedOrigins);
+  // WHIP publishers: broadcasters without a socket, through the SFU only.
+  const whip = gateway &&
+    new WhipEndpoint({
+      sfuUp: () => gateway.up,
+      newId: () => newClientId((candidate) => connections.has(candidate)),
+      connected: (peer) => router.connected(peer),
+      handle: (peer, message) => router.handle(peer, message),
+      leave: (peer, cause) => router.leave(peer, cause),
+      originAllowed: (origin) => allowedOrigin(origin),
+    });
+  gateway?.events.addEventListener("down", () => whip?.endAll("sfu-down"));
   // Addresses that left and whose join bucket refilled are forgotten.
   const sweep = setInterval(() => ipLimits.sweep(performance.now()), 60_000);
   Deno.unrefTimer(sweep);
@@ -246,6 +258,9 @@ export function startSignalingServer(
         : { ready: true, details: {} },
     startedAt,
     files: options.files,
+    ...(whip
+      ? { whip: (request, address) => whip.handle(request, address) }
+      : {}),
     admit(request, remoteAddress) {
       if (!allowedOrigin(request.headers.get("origin"))) {
         return refuse(

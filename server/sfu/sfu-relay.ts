@@ -61,6 +61,8 @@ interface Topology {
   viewers: Map<string, Watcher>;
   /** Its broadcaster did not publish when asked: peer to peer it stays. */
   declined: boolean;
+  /** Its broadcaster publishes through the SFU only (WHIP). */
+  sfuOnly?: boolean;
   fallback?: ReturnType<typeof setTimeout>;
 }
 
@@ -166,6 +168,7 @@ export class SfuRelay {
     streamId: string,
     broadcaster: Seat,
     viewers: readonly ViewerSeat[],
+    sfuOnly = false,
   ): readonly ViewerSeat[] {
     const topology = this.#topology(streamId);
     // The same broadcaster again (it reconnected and resumed): its
@@ -180,6 +183,7 @@ export class SfuRelay {
     this.#reset(streamId, topology);
     topology.broadcaster = broadcaster;
     topology.declined = false;
+    topology.sfuOnly = sfuOnly;
     for (const seat of viewers) {
       const known = topology.viewers.get(seat.id);
       topology.viewers.set(seat.id, {
@@ -406,7 +410,7 @@ export class SfuRelay {
   #wanted(topology: Topology): boolean {
     return topology.phase === "p2p" && topology.broadcaster !== undefined &&
       !topology.declined &&
-      (this.#options.afterViewers === 0 ||
+      (topology.sfuOnly || this.#options.afterViewers === 0 ||
         topology.viewers.size > this.#options.afterViewers);
   }
 
@@ -519,6 +523,17 @@ export class SfuRelay {
     this.#options.metrics.countSfuFallback(why);
     this.#options.logger.warn("sfu-fallback", { streamId, why });
     if (!broadcaster) return;
+    // A WHIP sender cannot go peer to peer: it is told the SFU failed.
+    if (topology.sfuOnly) {
+      return this.#options.sendTo(
+        broadcaster,
+        JSON.stringify({
+          type: "error",
+          code: "internal-error",
+          message: `The SFU could not take the stream (${why})`,
+        }),
+      );
+    }
     const viewerCount = topology.viewers.size;
     for (const { seat } of orphans) {
       this.#options.sendTo(

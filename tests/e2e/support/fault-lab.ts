@@ -127,7 +127,15 @@ export class FaultLab implements AsyncDisposable {
 
   /** Opens every host's page in its browser: the broadcaster first. */
   async openPages(): Promise<void> {
-    for (const [index, browser] of this.#options.browsers.entries()) {
+    for (const index of this.#options.browsers.keys()) {
+      await this.openPage(index);
+    }
+  }
+
+  /** Opens host `index`'s page in its browser. */
+  async openPage(index: number): Promise<void> {
+    const browser = this.#options.browsers[index];
+    {
       const name = this.name(index);
       const page = {
         name,
@@ -374,7 +382,7 @@ export class FaultLab implements AsyncDisposable {
         ).join("\n"),
       );
     }
-    this.#browsers.push(command.spawn());
+    this.#browsers[this.network.hosts.indexOf(host)] = command.spawn();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,223 @@
+/**
+ * WHIP ingest's HTTP surface (server/whip.ts) against a real Janus on
+ * loopback: status codes, CORS, tokens, and nothing left behind in Janus or
+ * in the registry after refusals. Control only; media: tests/e2e/whip.test.ts.
+ */
+import assert from "node:assert/strict";
+import { mintToken } from "../../server/tokens.ts";
+import { startTestServer } from "../server/test-server.ts";
+import { JanusProcess } from "./support/janus-process.ts";
+
+const SECRET = "a-test-secret-of-at-least-32-bytes!!";
+
+/** A browser-shaped offer with one video section (enough for Janus to answer). */
+async function browserlessOffer(): Promise<string> {
+  // Janus parses the offer; a minimal valid VP8 sendonly section.
+  return [
+    "v=0",
+    "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+    "s=-",
+    "t=0 0",
+    "a=group:BUNDLE 0",
+    "a=msid-semantic: WMS",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96",
+    "c=IN IP4 0.0.0.0",
+    "a=rtcp:9 IN IP4 0.0.0.0",
+    "a=ice-ufrag:abcd",
+    "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+    "a=ice-options:trickle",
+    "a=fingerprint:sha-256 " +
+    "12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0",
+    "a=setup:actpass",
+    "a=mid:0",
+    "a=sendonly",
+    "a=rtcp-mux",
+    "a=rtpmap:96 VP8/90000",
+    "a=ssrc:1 cname:test",
+    "",
+  ].join("\r\n");
+}
+
+Deno.test({
+  name:
+    "whip: status codes, CORS and tokens at /whip/{streamId}; refusals leave nothing in Janus or the registry",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using janus = await JanusProcess.start();
+    await using t = await startTestServer({
+      janusUrl: janus.url,
+      signalSecret: SECRET,
+      allowedOrigins: ["https://shop.example"],
+    }, "error");
+    await new Promise<void>((resolve) =>
+      t.server.sfu!.up
+        ? resolve()
+        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
+          once: true,
+        })
+    );
+    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const offer = await browserlessOffer();
+    const post = (
+      path: string,
+      body: string,
+      headers: Record<string, string> = {},
+    ) =>
+      fetch(`${base}${path}`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/sdp", ...headers },
+      });
+    const token = (
+      stream: string,
+      role: "broadcaster" | "viewer" = "broadcaster",
+    ) => mintToken(SECRET, { sub: "shop", stream, role });
+    const drain = async (response: Response) => {
+      await response.body?.cancel();
+      return response.status;
+    };
+
+    // CORS preflight from an allowed origin: the headers WHIP clients need.
+    const preflight = await fetch(`${base}/whip/order-1`, {
+      method: "OPTIONS",
+      headers: { origin: "https://shop.example" },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(
+      preflight.headers.get("access-control-allow-origin"),
+      "https://shop.example",
+    );
+    assert.match(
+      preflight.headers.get("access-control-expose-headers")!,
+      /location/,
+    );
+    assert.match(
+      preflight.headers.get("access-control-allow-headers")!,
+      /authorization/,
+    );
+    // A foreign origin gets no CORS grant.
+    const foreign = await fetch(`${base}/whip/order-1`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example" },
+    });
+    await foreign.body?.cancel();
+    assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+
+    assert.equal(await drain(await fetch(`${base}/whip/order-1`)), 405);
+    assert.equal(
+      await drain(
+        await post("/whip/order-1", offer, { "content-type": "text/plain" }),
+      ),
+      415,
+    );
+    assert.equal(
+      await drain(
+        await post("/whip/order-1", "hello", {
+          authorization: `Bearer ${await token("order-1")}`,
+        }),
+      ),
+      400,
+    );
+    assert.equal(
+      await drain(await post("/whip/order-1", "v=0\r\n".padEnd(70_000, "x"))),
+      413,
+    );
+    assert.equal(await drain(await post("/whip/bad id!", offer)), 404);
+    // No token, a token for another stream, a viewer's token.
+    assert.equal(await drain(await post("/whip/order-1", offer)), 401);
+    assert.equal(
+      await drain(
+        await post("/whip/order-1", offer, {
+          authorization: `Bearer ${await token("order-2")}`,
+        }),
+      ),
+      403,
+    );
+    assert.equal(
+      await drain(
+        await post("/whip/order-1", offer, {
+          authorization: `Bearer ${await token("order-1", "viewer")}`,
+        }),
+      ),
+      403,
+    );
+    // Unknown sessions.
+    for (const method of ["PATCH", "DELETE"]) {
+      const response = await fetch(`${base}/whip/order-1/nope`, {
+        method,
+        headers: { "content-type": "application/trickle-ice-sdpfrag" },
+        body: method === "PATCH" ? "a=mid:0\r\n" : undefined,
+      });
+      assert.equal(await drain(response), 404, method);
+    }
+    // Nothing was made anywhere by the refusals.
+    assert.deepEqual(await janus.rooms(), []);
+    const health = await (await fetch(`${base}/healthz`)).json();
+    assert.equal(health.streams, 0);
+
+    // A good one: 201, the answer, a Location to PATCH and DELETE.
+    const created = await post("/whip/order-1", offer, {
+      authorization: `Bearer ${await token("order-1")}`,
+      origin: "https://shop.example",
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    assert.equal(created.headers.get("content-type"), "application/sdp");
+    assert.match(await created.text(), /^v=0/);
+    const location = created.headers.get("location")!;
+    assert.match(location, /^\/whip\/order-1\/[0-9a-f-]{36}$/);
+    assert.equal(
+      created.headers.get("access-control-allow-origin"),
+      "https://shop.example",
+    );
+    assert.equal((await janus.rooms()).length, 1);
+    // The stream is taken: another WHIP sender of another subject gets 409.
+    const taken = await post("/whip/order-1", offer, {
+      authorization: `Bearer ${await mintToken(SECRET, {
+        sub: "someone-else",
+        stream: "order-1",
+        role: "broadcaster",
+      })}`,
+    });
+    assert.equal(await drain(taken), 409);
+    // Trickle, wrong type, ICE restart.
+    const patch = (body: string, type = "application/trickle-ice-sdpfrag") =>
+      fetch(`${base}${location}`, {
+        method: "PATCH",
+        headers: { "content-type": type },
+        body,
+      });
+    assert.equal(
+      await drain(
+        await patch(
+          "a=mid:0\r\na=candidate:1 1 udp 2113937151 127.0.0.1 40000 typ host\r\n",
+        ),
+      ),
+      204,
+    );
+    assert.equal(await drain(await patch("a=mid:0\r\n", "text/plain")), 415);
+    assert.equal(
+      await drain(
+        await patch(
+          "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n",
+        ),
+      ),
+      422,
+    );
+    // DELETE ends it: the room goes, the registry is empty.
+    assert.equal(
+      await drain(await fetch(`${base}${location}`, { method: "DELETE" })),
+      200,
+    );
+    assert.equal(
+      await drain(await fetch(`${base}${location}`, { method: "DELETE" })),
+      404,
+    );
+    for (let i = 0; i < 50 && (await janus.rooms()).length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(await janus.rooms(), []);
+    const after = await (await fetch(`${base}/healthz`)).json();
+    assert.equal(after.streams, 0);
+  },
+});

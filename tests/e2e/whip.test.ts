@@ -1,0 +1,66 @@
+/**
+ * WHIP ingest with media: Debian's `whip-client` (GStreamer, nobody here
+ * wrote it) publishes a test pattern to our `/whip/{streamId}` from its own
+ * network namespace; our `<live-viewer>` in Chromium plays it through
+ * Janus; the client's DELETE ends the stream for the viewer. Needs root,
+ * like the other lab tests.
+ */
+import assert from "node:assert/strict";
+import { FaultLab } from "./support/fault-lab.ts";
+import { TestNetwork } from "./support/test-network.ts";
+import { WhipClient } from "./support/whip-client.ts";
+
+// Root for the namespaces; whip-client and gcc must be there (.ci/run
+// installs them): a missing one fails the test rather than skipping it.
+const canRun = await TestNetwork.available();
+
+Deno.test({
+  name:
+    "whip: simple-whip-client publishes to /whip/{streamId}; a <live-viewer> plays it through Janus; its DELETE ends the stream",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+    });
+    // Host 0 runs the WHIP client instead of a browser.
+    await lab.openPage(1);
+    await lab.until(
+      "the viewer waiting",
+      () => lab.events("v1").some((e) => e.state === "waiting") || undefined,
+    );
+    const url = lab.signalingUrl.replace("ws://", "http://").replace(
+      /\/ws$/,
+      `/whip/${lab.streamId}`,
+    );
+    await using client = await WhipClient.start({
+      url,
+      netns: lab.host(0).ns,
+    });
+    const frames = (since = 0) =>
+      lab.events("v1").filter((e) => e.kind === "frame" && e.t > since)
+        .length;
+    await lab.until(
+      () =>
+        `10 frames from the WHIP client (${frames()}); client: ${
+          client.log.slice(-5).join(" | ")
+        }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
+      () => frames() >= 10 || undefined,
+    );
+    assert.ok(lab.events("v1").some((e) => e.state === "live"));
+    assert.equal((await lab.janus!.rooms()).length, 1);
+    // SIGINT: the client sends its DELETE; the viewer hears the end.
+    await client.stop();
+    await lab.until(
+      "the viewer to hear the broadcaster left",
+      () => lab.events("v1").some((e) => e.state === "ended") || undefined,
+    );
+    await lab.until(
+      "the room gone from Janus",
+      () => lab.serverLog.some((l) => l.includes('"sfu-ended"')) || undefined,
+    );
+    assert.deepEqual(await lab.janus!.rooms(), []);
+  },
+});
