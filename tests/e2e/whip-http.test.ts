@@ -49,6 +49,8 @@ Deno.test({
       janusUrl: janus.url,
       signalSecret: SECRET,
       allowedOrigins: ["https://shop.example"],
+      turnUrls: ["turn:turn.example.net:3478?transport=udp"],
+      turnSecret: "a-turn-secret-of-some-length",
     }, "error");
     await new Promise<void>((resolve) =>
       t.server.sfu!.up
@@ -170,6 +172,11 @@ Deno.test({
       created.headers.get("access-control-allow-origin"),
       "https://shop.example",
     );
+    // The ICE servers as Link headers, TURN with its credentials.
+    assert.match(
+      created.headers.get("link")!,
+      /<turn:turn\.example\.net:3478\?transport=udp>; rel="ice-server"; username="[^"]+"; credential="[^"]+"; credential-type="password"/,
+    );
     assert.equal((await janus.rooms()).length, 1);
     // The stream is taken: another WHIP sender of another subject gets 409.
     const taken = await post("/whip/order-1", offer, {
@@ -219,5 +226,27 @@ Deno.test({
     assert.deepEqual(await janus.rooms(), []);
     const after = await (await fetch(`${base}/healthz`)).json();
     assert.equal(after.streams, 0);
+
+    // Janus lost: a WHIP sender cannot go peer to peer, its session ends.
+    const again = await post("/whip/order-3", offer, {
+      authorization: `Bearer ${await token("order-3")}`,
+    });
+    assert.equal(again.status, 201);
+    await again.body?.cancel();
+    const down = new Promise((resolve) =>
+      t.server.sfu!.events.addEventListener("down", resolve, { once: true })
+    );
+    await janus.kill();
+    await down;
+    assert.equal(
+      await drain(
+        await fetch(`${base}${again.headers.get("location")}`, {
+          method: "DELETE",
+        }),
+      ),
+      404,
+    );
+    assert.equal((await (await fetch(`${base}/healthz`)).json()).streams, 0);
+    assert.equal(await drain(await post("/whip/order-3", offer)), 503);
   },
 });
