@@ -189,7 +189,9 @@ nat: {
 ${iceInterface ? `  ice_enforce_list = "${iceInterface}"` : ""}
 }
 plugins: {
-  disable = "${disabled("plugins", ["libjanus_videoroom.so"])}"
+  disable = "${
+      disabled("plugins", ["libjanus_videoroom.so", "libjanus_streaming.so"])
+    }"
 }
 transports: {
   disable = "${disabled("transports", ["libjanus_websockets.so"])}"
@@ -220,10 +222,12 @@ admin: {
 }
 `,
     );
-    await Deno.writeTextFile(
-      `${this.#dir}/janus.plugin.videoroom.jcfg`,
-      "general: {\n}\n",
-    );
+    for (const plugin of ["videoroom", "streaming"]) {
+      await Deno.writeTextFile(
+        `${this.#dir}/janus.plugin.${plugin}.jcfg`,
+        "general: {\n}\n",
+      );
+    }
   }
 }
 
