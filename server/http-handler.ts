@@ -22,6 +22,8 @@ export interface HttpHandlerOptions {
   startedAt: number;
   /** WHIP ingest (`/whip/...`), when the server has an SFU. */
   whip?: (request: Request, remoteAddress: string) => Promise<Response>;
+  /** WHEP playback (`/whep/...`), when the server has an SFU. */
+  whep?: (request: Request, remoteAddress: string) => Promise<Response>;
   /** Files (bundles, demo pages) for any other path; `undefined` = 404. */
   files?: (request: Request) => Promise<Response | undefined>;
 }
@@ -72,6 +74,12 @@ export function createHttpHandler(
       default:
         if (options.whip && pathname.startsWith("/whip/")) {
           return options.whip(
+            request,
+            clientAddress(request, info, trustProxy),
+          );
+        }
+        if (options.whep && pathname.startsWith("/whep/")) {
+          return options.whep(
             request,
             clientAddress(request, info, trustProxy),
           );

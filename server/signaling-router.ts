@@ -641,7 +641,13 @@ export class SignalingRouter {
         const seat = { id: peer.id, node: this.#node, session };
         if (told) this.#metrics.clusterSent++;
         else if (
-          this.#sfu?.joined(streamId, seat, restart, message.overlap)
+          this.#sfu?.joined(
+            streamId,
+            seat,
+            restart,
+            message.overlap,
+            peer.sfuOnly,
+          )
         ) {
           // Janus's offer comes instead of the broadcaster's.
         } else if (broadcaster) {

@@ -16,7 +16,8 @@ import { LOCAL_DELIVERY } from "./delivery.ts";
 import { RedisCluster } from "./redis-cluster.ts";
 import { SfuGateway } from "./sfu/sfu-gateway.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
-import { WhipEndpoint } from "./whip.ts";
+import { WhepEndpoint } from "./whep.ts";
+import { WhipEndpoint, type WhipHost } from "./whip.ts";
 import { ResumeTokens } from "./resume-token.ts";
 import { RESUMED_CLOSE_CODE, SignalingRouter } from "./signaling-router.ts";
 import { originCheck } from "./origins.ts";
@@ -163,16 +164,21 @@ export function startSignalingServer(
   });
   const allowedOrigin = originCheck(config.allowedOrigins);
   // WHIP publishers: broadcasters without a socket, through the SFU only.
-  const whip = gateway &&
-    new WhipEndpoint({
-      sfuUp: () => gateway.up,
-      newId: () => newClientId((candidate) => connections.has(candidate)),
-      connected: (peer) => router.connected(peer),
-      handle: (peer, message) => router.handle(peer, message),
-      leave: (peer, cause) => router.leave(peer, cause),
-      originAllowed: (origin) => allowedOrigin(origin),
-    });
-  gateway?.events.addEventListener("down", () => whip?.endAll("sfu-down"));
+  const socketless: WhipHost | undefined = gateway && {
+    sfuUp: () => gateway.up,
+    newId: () => newClientId((candidate) => connections.has(candidate)),
+    connected: (peer) => router.connected(peer),
+    handle: (peer, message) => router.handle(peer, message),
+    leave: (peer, cause) => router.leave(peer, cause),
+    originAllowed: (origin) => allowedOrigin(origin),
+  };
+  const whip = socketless && new WhipEndpoint(socketless);
+  // WHEP players: viewers without a socket, through the SFU only.
+  const whep = socketless && new WhepEndpoint(socketless);
+  gateway?.events.addEventListener("down", () => {
+    whip?.endAll("sfu-down");
+    whep?.endAll("sfu-down");
+  });
   // Addresses that left and whose join bucket refilled are forgotten.
   const sweep = setInterval(() => ipLimits.sweep(performance.now()), 60_000);
   Deno.unrefTimer(sweep);
@@ -258,8 +264,11 @@ export function startSignalingServer(
         : { ready: true, details: {} },
     startedAt,
     files: options.files,
-    ...(whip
-      ? { whip: (request, address) => whip.handle(request, address) }
+    ...(whip && whep
+      ? {
+        whip: (request, address) => whip.handle(request, address),
+        whep: (request, address) => whep.handle(request, address),
+      }
       : {}),
     admit(request, remoteAddress) {
       if (!allowedOrigin(request.headers.get("origin"))) {

@@ -35,11 +35,11 @@ export const MAX_WHIP_SDP_BYTES = 64 * 1024;
 /** How long the SFU has to answer before the POST fails with 503. */
 const ANSWER_TIMEOUT_MS = 10_000;
 
-const SDP = "application/sdp";
-const TRICKLE = "application/trickle-ice-sdpfrag";
+export const SDP = "application/sdp";
+export const TRICKLE = "application/trickle-ice-sdpfrag";
 
 /** A refusal as an HTTP status, from the router's error codes. */
-const STATUS: Record<string, number> = {
+export const STATUS: Record<string, number> = {
   "token-required": 401,
   "token-malformed": 401,
   "token-signature": 401,
@@ -55,7 +55,7 @@ const STATUS: Record<string, number> = {
   "cluster-unavailable": 503,
 };
 
-class WhipRefused extends Error {
+export class WhipRefused extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
   }
@@ -340,22 +340,16 @@ export class WhipEndpoint {
   }
 
   #cors(request: Request): Record<string, string> {
-    const origin = request.headers.get("origin");
-    if (!origin || !this.#host.originAllowed(origin)) return {};
-    return {
-      "access-control-allow-origin": origin,
-      "access-control-expose-headers": "location, link, etag",
-      vary: "origin",
-    };
+    return corsHeaders(request, this.#host);
   }
 }
 
-function contentType(request: Request): string | undefined {
+export function contentType(request: Request): string | undefined {
   return request.headers.get("content-type")?.split(";")[0].trim()
     .toLowerCase();
 }
 
-function bearer(request: Request): string | undefined {
+export function bearer(request: Request): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(
     request.headers.get("authorization") ?? "",
   );
@@ -363,7 +357,7 @@ function bearer(request: Request): string | undefined {
 }
 
 /** The body as text, or undefined past `limit` bytes. */
-async function readLimited(
+export async function readLimited(
   request: Request,
   limit: number,
 ): Promise<string | undefined> {
@@ -386,7 +380,7 @@ export function iceServerLinks(servers: IceServer[] | undefined): string[] {
   return links;
 }
 
-function problem(
+export function problem(
   status: number,
   error: string,
   message: string,
@@ -396,4 +390,18 @@ function problem(
     status,
     headers: { ...headers, "content-type": "application/json" },
   });
+}
+
+/** CORS grant for an allowed Origin (WHIP and WHEP clients read these headers). */
+export function corsHeaders(
+  request: Request,
+  host: Pick<WhipHost, "originAllowed">,
+): Record<string, string> {
+  const origin = request.headers.get("origin");
+  if (!origin || !host.originAllowed(origin)) return {};
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-expose-headers": "location, link, etag",
+    vary: "origin",
+  };
 }

@@ -53,6 +53,8 @@ interface Watcher {
   timer?: ReturnType<typeof setTimeout>;
   /** The simulcast layer its link takes (made on its first `slowlink`). */
   layers?: LayerPolicy;
+  /** It watches through the SFU only (WHEP): its stream goes there for it. */
+  sfuOnly?: boolean;
 }
 
 interface Topology {
@@ -213,12 +215,14 @@ export class SfuRelay {
     seat: ViewerSeat,
     restart = false,
     overlap = false,
+    sfuOnly = false,
   ): boolean {
     const topology = this.#topology(streamId);
     const known = topology.viewers.get(seat.id);
     const watcher: Watcher = known ?? { seat, overlap, route: "p2p" };
     watcher.seat = seat;
     watcher.overlap = overlap;
+    watcher.sfuOnly = sfuOnly;
     topology.viewers.set(seat.id, watcher);
     if (topology.phase === "p2p") {
       if (known || !this.#wanted(topology)) return false;
@@ -411,6 +415,7 @@ export class SfuRelay {
     return topology.phase === "p2p" && topology.broadcaster !== undefined &&
       !topology.declined &&
       (topology.sfuOnly || this.#options.afterViewers === 0 ||
+        [...topology.viewers.values()].some((watcher) => watcher.sfuOnly) ||
         topology.viewers.size > this.#options.afterViewers);
   }
 

@@ -190,8 +190,8 @@ ${iceInterface ? `  ice_enforce_list = "${iceInterface}"` : ""}
 }
 plugins: {
   disable = "${
-      disabled("plugins", ["libjanus_videoroom.so", "libjanus_streaming.so"])
-    }"
+        disabled("plugins", ["libjanus_videoroom.so", "libjanus_streaming.so"])
+      }"
 }
 transports: {
   disable = "${disabled("transports", ["libjanus_websockets.so"])}"

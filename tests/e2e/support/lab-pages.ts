@@ -371,3 +371,49 @@ export function seedBroadcasterPage(page: LabPage): string {
   };
 </script>`;
 }
+
+/**
+ * A standard WHEP player on a bare RTCPeerConnection (the draft's flow, no
+ * library): recvonly offer with every candidate, POST to /whep/{streamId},
+ * the answer applied.
+ */
+export function whepPlayerPage(page: LabPage): string {
+  const whep = page.signalingUrl.replace("ws://", "http://").replace(
+    /\/ws$/,
+    `/whep/${page.streamId}`,
+  );
+  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script type="module">
+  const video = document.querySelector("video");
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.ontrack = ({ streams, track }) => {
+    video.srcObject = streams[0] ?? new MediaStream([track]);
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") resolve();
+    pc.onicegatheringstatechange = () =>
+      pc.iceGatheringState === "complete" && resolve();
+  });
+  const response = await fetch("${whep}", {
+    method: "POST",
+    headers: { "content-type": "application/sdp" },
+    body: pc.localDescription.sdp,
+  });
+  labPush({ kind: "state", state: "whep " + response.status });
+  if (response.ok) {
+    await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  } else {
+    labPush({ kind: "error", code: await response.text() });
+  }
+  const onFrame = () => {
+    labPush({ kind: "frame" });
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+</script>`;
+}

@@ -1,0 +1,56 @@
+/**
+ * WHEP playback with media: a standard WHEP player (a bare
+ * RTCPeerConnection following the draft: recvonly offer POSTed, answer
+ * applied) in Chromium plays a `<live-broadcaster>`'s stream through our
+ * `/whep/{streamId}` and Janus, while an element viewer watches peer to
+ * peer (the stream moves to the SFU for the WHEP player). Needs root.
+ */
+import assert from "node:assert/strict";
+import { FaultLab } from "./support/fault-lab.ts";
+import {
+  broadcasterPage,
+  viewerPage,
+  whepPlayerPage,
+} from "./support/lab-pages.ts";
+import { TestNetwork } from "./support/test-network.ts";
+
+const canRun = await TestNetwork.available();
+
+Deno.test({
+  name:
+    "whep: a standard WHEP player plays a <live-broadcaster> through /whep/{streamId} and Janus",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium", "chromium"],
+      janus: true,
+      pages: [broadcasterPage, viewerPage, whepPlayerPage],
+    });
+    await lab.openPage(0);
+    await lab.openPage(1);
+    const frames = (name: string, since = 0) =>
+      lab.events(name).filter((e) => e.kind === "frame" && e.t > since)
+        .length;
+    await lab.until(
+      "the element viewer playing",
+      () => frames("v1") >= 10 || undefined,
+    );
+    await lab.openPage(2);
+    await lab.until(
+      () =>
+        `10 frames at the WHEP player (${frames("v2")}): ${
+          JSON.stringify(lab.events("v2").filter((e) => e.kind !== "frame"))
+        }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
+      () => frames("v2") >= 10 || undefined,
+    );
+    assert.ok(lab.events("v2").some((e) => e.state === "whep 201"));
+    // The element viewer went on playing (moved to the SFU too, make before break).
+    const after = Date.now();
+    await lab.until(
+      "the element viewer still playing",
+      () => frames("v1", after) >= 10 || undefined,
+    );
+  },
+});
