@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { FaultLab } from "./support/fault-lab.ts";
 import {
   broadcasterPage,
+  npmWhepPlayerPage,
   viewerPage,
   whepPlayerPage,
 } from "./support/lab-pages.ts";
@@ -52,5 +53,37 @@ Deno.test({
       "the element viewer still playing",
       () => frames("v1", after) >= 10 || undefined,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "whep: npm's whip-whep WHEPClient (offer at once, candidates by PATCH) plays through /whep/{streamId}",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      pages: [broadcasterPage, npmWhepPlayerPage],
+    });
+    await lab.openPage(0);
+    // A player of a stream that is not live gets 404 (it may try again).
+    await lab.until(
+      "the broadcaster live",
+      () => lab.events("b").some((e) => e.state === "live") || undefined,
+    );
+    await lab.openPage(1);
+    const frames = () =>
+      lab.events("v1").filter((e) => e.kind === "frame").length;
+    await lab.until(
+      () =>
+        `10 frames at the npm WHEP player (${frames()}): ${
+          JSON.stringify(lab.events("v1").filter((e) => e.kind !== "frame"))
+        }`,
+      () => frames() >= 10 || undefined,
+    );
+    assert.ok(lab.events("v1").some((e) => e.state === "whep viewing"));
   },
 });

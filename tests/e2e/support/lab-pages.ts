@@ -417,3 +417,41 @@ export function whepPlayerPage(page: LabPage): string {
   video.requestVideoFrameCallback(onFrame);
 </script>`;
 }
+
+/**
+ * A WHEP player nobody here wrote: \`WHEPClient\` from npm's \`whip-whep\`
+ * (Medooze), which POSTs its offer at once and trickles candidates by PATCH.
+ */
+export function npmWhepPlayerPage(page: LabPage): string {
+  const whep = page.signalingUrl.replace("ws://", "http://").replace(
+    /\/ws$/,
+    `/whep/${page.streamId}`,
+  );
+  const client = Deno.readTextFileSync(
+    new URL("../../../node_modules/whip-whep/whep.js", import.meta.url),
+  );
+  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script type="module">
+${client}
+  const video = document.querySelector("video");
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.ontrack = ({ streams, track }) => {
+    video.srcObject = streams[0] ?? new MediaStream([track]);
+  };
+  try {
+    await new WHEPClient().view(pc, "${whep}");
+    labPush({ kind: "state", state: "whep viewing" });
+  } catch (error) {
+    labPush({ kind: "error", code: String(error) });
+  }
+  const onFrame = () => {
+    labPush({ kind: "frame" });
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+</script>`;
+}
