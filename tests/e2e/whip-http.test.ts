@@ -250,3 +250,66 @@ Deno.test({
     assert.equal(await drain(await post("/whip/order-3", offer)), 503);
   },
 });
+
+Deno.test({
+  name:
+    "whep: refusals at /whep/{streamId} (content type, SDP, not live, tokens, unknown sessions) leave nothing behind",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using janus = await JanusProcess.start();
+    await using t = await startTestServer({
+      janusUrl: janus.url,
+      signalSecret: SECRET,
+    }, "error");
+    await new Promise<void>((resolve) =>
+      t.server.sfu!.up
+        ? resolve()
+        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
+          once: true,
+        })
+    );
+    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const offer = (await browserlessOffer()).replace(
+      "a=sendonly",
+      "a=recvonly",
+    );
+    const viewerToken = (stream: string) =>
+      mintToken(SECRET, { sub: "customer", stream, role: "viewer" });
+    const post = async (
+      body: string,
+      headers: Record<string, string> = {},
+      stream = "order-9",
+    ) => {
+      const response = await fetch(`${base}/whep/${stream}`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/sdp", ...headers },
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    const auth = async (stream: string) => ({
+      authorization: `Bearer ${await viewerToken(stream)}`,
+    });
+    assert.equal(await post(offer, { "content-type": "text/plain" }), 415);
+    assert.equal(await post("nonsense", await auth("order-9")), 400);
+    assert.equal(await post(offer), 401);
+    assert.equal(await post(offer, await auth("order-10")), 403);
+    // A valid viewer of a stream nobody broadcasts: 404, not a hang.
+    assert.equal(await post(offer, await auth("order-9")), 404);
+    for (const method of ["PATCH", "DELETE"]) {
+      const response = await fetch(`${base}/whep/order-9/nope`, {
+        method,
+        headers: { "content-type": "application/trickle-ice-sdpfrag" },
+        body: method === "PATCH" ? "a=mid:0\r\n" : undefined,
+      });
+      await response.body?.cancel();
+      assert.equal(response.status, 404, method);
+    }
+    const health = await (await fetch(`${base}/healthz`)).json();
+    assert.equal(health.viewers, 0);
+    assert.equal(health.streams, 0);
+    assert.deepEqual(await janus.rooms(), []);
+  },
+});
