@@ -28,6 +28,7 @@ import {
   soundOnIcon,
 } from "./viewer-icons.ts";
 import { ViewerPeer } from "./viewer-peer.ts";
+import { WhepPlayer } from "./whep-player.ts";
 import { sharedStyles } from "./shared-styles.ts";
 import { viewerStyles } from "./viewer-styles.ts";
 
@@ -70,6 +71,7 @@ interface ViewerView {
  * @attr ice-transport-policy - `all` (default) or `relay`: use only TURN relays.
  * @attr token - A viewer token for this stream, when the server requires one (SIGNAL_SECRET).
  * @attr stats - Show live statistics (resolution, fps, bitrate, round trip, candidate type).
+ * @attr whep-url - Play from this WHEP endpoint (any standard one) instead of the signaling server; `token` goes as its Bearer token. Use it without `stream-id`.
  * @attr state - Reflects the current state, for styling (read-only).
  *
  * @prop {ViewerState} state - The current state.
@@ -120,10 +122,14 @@ export class LiveViewer extends StreamElement {
   static override properties = {
     showStats: { type: Boolean, attribute: "stats", reflect: true },
     strings: { attribute: false },
+    whepUrl: { type: String, attribute: "whep-url" },
   };
 
   declare showStats: boolean;
   declare strings: Partial<ViewerStrings>;
+  declare whepUrl: string | null;
+  /** Playing from a WHEP endpoint instead of the signaling server. */
+  #whep: WhepPlayer | undefined;
 
   #machine = new StateMachine(this, INITIAL_VIEWER_FACTS, viewerState);
   #view: ViewerView = { block: "none", muted: false, frozen: false };
@@ -134,7 +140,7 @@ export class LiveViewer extends StreamElement {
   });
   #frames = new FrameWatch({
     video: () => this.video,
-    connection: () => this.#peer.connection,
+    connection: () => this.#connection,
     onChange: (frames) => this.#onFrames(frames),
   });
   #repairTimer: ReturnType<typeof setTimeout> | undefined;
@@ -147,9 +153,10 @@ export class LiveViewer extends StreamElement {
     super("viewer", true);
     this.showStats = false;
     this.strings = {};
+    this.whepUrl = null;
     new StatsSampler(this, {
       wanted: () => this.showStats,
-      connection: () => this.#peer.connection,
+      connection: () => this.#connection,
       onStats: (stats) => this.#setView({ stats }),
     });
   }
@@ -164,14 +171,21 @@ export class LiveViewer extends StreamElement {
     return this.renderRoot.querySelector("video");
   }
 
+  /** The connection playing now (the WHEP one with `whep-url`). */
+  get #connection(): RTCPeerConnection | undefined {
+    return this.#whep?.connection ?? this.#peer.connection;
+  }
+
   /** Current statistics of the connection, or `undefined` before one exists. */
   async getStats(): Promise<LiveStats | undefined> {
-    const pc = this.#peer.connection;
+    const pc = this.#connection;
     return pc ? (await readStats(pc)).stats : undefined;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
+    // Back on the page: play again (the first time, updated() starts it).
+    if (this.hasUpdated) this.#playWhep();
     // Publishes the first state (the attribute) even with no stream id.
     this.#apply({}, "on the page");
   }
@@ -179,6 +193,48 @@ export class LiveViewer extends StreamElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#release();
+  }
+
+  protected override updated(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has("whepUrl")) this.#playWhep();
+  }
+
+  /** With `whep-url`: plays from that endpoint, no signaling server. */
+  #playWhep(): void {
+    this.#whep?.stop();
+    this.#whep = undefined;
+    const url = this.whepUrl;
+    if (!url || !this.isConnected) return;
+    this.#release();
+    const player = new WhepPlayer({
+      url,
+      token: () => this.token,
+      rtcConfiguration: () => this.session.rtcConfiguration(),
+      onStream: (stream) => this.#showStream(stream),
+      onConnectionState: (state) => this.#onMedia(state),
+      onStatus: (status) =>
+        this.#apply({
+          hasStreamId: true,
+          signaling: "open",
+          everOpen: true,
+          presence: status === "open"
+            ? "present"
+            : status === "waiting"
+            ? "waiting"
+            : "unknown",
+        }, `whep ${status}`),
+      onRefused: (status, message) => {
+        const code = status === 401
+          ? "token-required"
+          : status === 403
+          ? "token-wrong-stream"
+          : "invalid-field";
+        this.#apply({ failure: code }, `whep refused ${status}`);
+        this.dispatchEvent(new LiveErrorEvent(code, message));
+      },
+    });
+    this.#whep = player;
+    void player.start();
   }
 
   /** Every change of the facts comes here; the machine publishes and logs. */
@@ -191,6 +247,7 @@ export class LiveViewer extends StreamElement {
 
   /** Closes the connection and empties the video (the socket is the session's). */
   #release(): void {
+    this.#whep?.stop();
     clearTimeout(this.#rejoinTimer);
     clearTimeout(this.#repairTimer);
     this.#frames.stop();

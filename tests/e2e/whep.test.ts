@@ -12,6 +12,7 @@ import {
   npmWhepPlayerPage,
   viewerPage,
   whepPlayerPage,
+  whepViewerPage,
 } from "./support/lab-pages.ts";
 import { TestNetwork } from "./support/test-network.ts";
 
@@ -85,5 +86,40 @@ Deno.test({
       () => frames() >= 10 || undefined,
     );
     assert.ok(lab.events("v1").some((e) => e.state === "whep viewing"));
+  },
+});
+
+Deno.test({
+  name:
+    "whep: <live-viewer whep-url> plays from a WHEP endpoint without the signaling socket, waits while the stream is not live, and goes live",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      pages: [broadcasterPage, whepViewerPage],
+    });
+    // The viewer first: 404 (not live), shown as waiting, asked again.
+    await lab.openPage(1);
+    await lab.until(
+      () => `the WHEP viewer waiting: ${JSON.stringify(lab.events("v1"))}`,
+      () => lab.events("v1").some((e) => e.state === "waiting") || undefined,
+    );
+    await lab.openPage(0);
+    const frames = () =>
+      lab.events("v1").filter((e) => e.kind === "frame").length;
+    await lab.until(
+      () =>
+        `10 frames at <live-viewer whep-url> (${frames()}): ${
+          JSON.stringify(lab.events("v1").filter((e) => e.kind !== "frame"))
+        }`,
+      () => frames() >= 10 || undefined,
+    );
+    assert.ok(lab.events("v1").some((e) => e.state === "live"));
+    assert.deepEqual(lab.events("v1").filter((e) => e.kind === "error"), []);
+    // It never opened the signaling socket: only the broadcaster's.
+    assert.equal((await lab.healthz()).connections, 1);
   },
 });

@@ -455,3 +455,15 @@ ${client}
   video.requestVideoFrameCallback(onFrame);
 </script>`;
 }
+
+/** \`<live-viewer whep-url>\` playing our own /whep/{streamId}: no signaling server. */
+export function whepViewerPage(page: LabPage): string {
+  const whep = page.signalingUrl.replace("ws://", "http://").replace(
+    /\/ws$/,
+    `/whep/${page.streamId}`,
+  );
+  return viewerPage(page).replace(
+    /<live-viewer stream-id="[^"]*" signaling-url="[^"]*"/,
+    `<live-viewer whep-url="${whep}"`,
+  );
+}
