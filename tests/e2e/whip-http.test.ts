@@ -313,3 +313,33 @@ Deno.test({
     assert.deepEqual(await janus.rooms(), []);
   },
 });
+
+Deno.test({
+  name:
+    "whep: a WHEP player counts against MAX_VIEWERS_PER_STREAM (503 when full)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using janus = await JanusProcess.start();
+    await using t = await startTestServer({
+      janusUrl: janus.url,
+      maxViewersPerStream: 1,
+    }, "error");
+    const broadcaster = await t.connect();
+    broadcaster.send({ type: "broadcaster-ready", streamId: "full" });
+    await broadcaster.next("broadcaster-accepted");
+    const viewer = await t.connect();
+    viewer.send({ type: "join-stream", streamId: "full" });
+    await viewer.next("join-accepted");
+    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const response = await fetch(`${base}/whep/full`, {
+      method: "POST",
+      headers: { "content-type": "application/sdp" },
+      body: (await browserlessOffer()).replace("a=sendonly", "a=recvonly"),
+    });
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get("retry-after"), "5");
+    assert.equal((await response.json()).error, "stream-full");
+    assert.equal((await (await fetch(`${base}/healthz`)).json()).viewers, 1);
+  },
+});
