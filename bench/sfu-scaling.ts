@@ -18,7 +18,12 @@
 import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
 import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
-import { broadcasterPage, crowdPage } from "../tests/e2e/support/lab-pages.ts";
+import {
+  broadcasterPage,
+  crowdPage,
+  type LabPage,
+  whepCrowdPage,
+} from "../tests/e2e/support/lab-pages.ts";
 import { treeCpuSeconds } from "./broadcaster-scaling.ts";
 
 const SETTLE_MS = 2_000;
@@ -152,6 +157,44 @@ async function oneSwitch(): Promise<{ gap: number; baseline: number }> {
   };
 }
 
+/**
+ * Issue 14: first frames of `count` WHEP players (our /whep) and of `count`
+ * `<live-viewer>`s through the SFU, each joining a live stream one after
+ * another, in labs of the same shape.
+ */
+async function whepFirstFrames(count: number) {
+  const run = async (page: (p: LabPage) => string) => {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+      pages: [broadcasterPage, page],
+    });
+    await esbuild.stop();
+    await lab.openPage(0);
+    await lab.until(
+      "the broadcaster live",
+      () => lab.events("b").some((e) => e.state === "live") || undefined,
+    );
+    await lab.openPage(1);
+    const who = names(count);
+    await lab.until(
+      () => `${count} players playing`,
+      () =>
+        who.every((name) => frameTimes(lab, name).length >= 10) || undefined,
+      120_000,
+    );
+    return who.map((name) =>
+      frameTimes(lab, name)[0] -
+      lab.events("v1").find((e) => e.kind === "attach" && e.who === name)!.t
+    );
+  };
+  return {
+    whep: await run(whepCrowdPage(count)),
+    element: await run(crowdPage(count)),
+  };
+}
+
 export async function sfuScaling(
   counts: number[],
   switches: number,
@@ -162,6 +205,7 @@ export async function sfuScaling(
       rows.push(await scenario(mode, viewers));
     }
   }
+  const first = await whepFirstFrames(Math.max(2, Math.min(10, switches)));
   const gaps: number[] = [];
   const baselines: number[] = [];
   for (let i = 0; i < switches; i++) {
@@ -212,6 +256,19 @@ export async function sfuScaling(
     } ms** (target ≤ 100 ms); baseline, the same viewer over 3 s before the switch: ${
       quantile(baselines, 0.5)
     } / ${Math.max(...baselines)} ms.`,
+  );
+  lines.push(
+    `- WHEP (issue 14): first frame of a standard WHEP player (bare RTCPeerConnection, candidates gathered before the POST, through our \`/whep\` and the SDP bridge) p50 ${
+      quantile(first.whep, 0.5)
+    } ms (p90 ${
+      quantile(first.whep, 0.9)
+    }) against a \`<live-viewer>\` through the SFU p50 ${
+      quantile(first.element, 0.5)
+    } ms (p90 ${
+      quantile(first.element, 0.9)
+    }), ${first.whep.length} players each, joining a live stream one after another: **${
+      (quantile(first.whep, 0.5) / quantile(first.element, 0.5)).toFixed(2)
+    }x**.`,
   );
   return lines.join("\n");
 }

@@ -467,3 +467,57 @@ export function whepViewerPage(page: LabPage): string {
     `<live-viewer whep-url="${whep}"`,
   );
 }
+
+/**
+ * \`count\` standard WHEP players (bare RTCPeerConnections, as
+ * \`whepPlayerPage\`) in one page, one after another: each starts once the
+ * one before it presented 10 frames. Events name the player in \`who\`,
+ * \`attach\` when it starts.
+ */
+export function whepCrowdPage(count: number) {
+  return (page: LabPage): string => {
+    const whep = page.signalingUrl.replace("ws://", "http://").replace(
+      /\/ws$/,
+      `/whep/${page.streamId}`,
+    );
+    return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<style>video { width: 160px; height: 90px; }</style>
+<script type="module">
+  const play = async (who) => {
+    labPush({ kind: "attach", who });
+    const video = document.createElement("video");
+    video.autoplay = video.muted = video.playsInline = true;
+    document.body.append(video);
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.ontrack = ({ streams, track }) => {
+      video.srcObject = streams[0] ?? new MediaStream([track]);
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      setTimeout(resolve, 1000);
+      pc.onicegatheringstatechange = () =>
+        pc.iceGatheringState === "complete" && resolve();
+    });
+    const response = await fetch("${whep}", {
+      method: "POST",
+      headers: { "content-type": "application/sdp" },
+      body: pc.localDescription.sdp,
+    });
+    await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+    let frames = 0;
+    await new Promise((resolve) => {
+      const onFrame = () => {
+        labPush({ kind: "frame", who });
+        if (++frames === 10) resolve();
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    });
+  };
+  for (let i = 1; i <= ${count}; i++) await play("v" + i);
+</script>`;
+  };
+}
