@@ -85,11 +85,12 @@ export interface ServerConfig {
   /** Janus's WebSocket API (ws:// or wss://); unset = peer to peer only. */
   janusUrl: string | undefined;
   /**
-   * A stream goes through the SFU once it has more viewers than this; 0 =
-   * every stream through the SFU. (Moving a live stream over is not built
-   * yet: today only 0 sends streams through Janus.)
+   * A stream moves to the SFU (make before break) once it has more viewers
+   * than this; 0 = every stream through the SFU from its start.
    */
   sfuAfterViewers: number;
+  /** Open WHIP and WHEP sessions (they hold no socket); more get HTTP 503. */
+  maxHttpSessions: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -130,6 +131,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   nodeTtlMs: 5_000,
   janusUrl: undefined,
   sfuAfterViewers: 3,
+  maxHttpSessions: 1_000,
 };
 
 /** Environment variable for each numeric setting. */
@@ -156,6 +158,7 @@ export const ENV_NAMES = {
   reconnectGraceMs: "RECONNECT_GRACE_MS",
   nodeTtlMs: "NODE_TTL_MS",
   sfuAfterViewers: "SFU_AFTER_VIEWERS",
+  maxHttpSessions: "MAX_HTTP_SESSIONS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -190,6 +193,7 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   reconnectGraceMs: 0,
   nodeTtlMs: 300,
   sfuAfterViewers: 0,
+  maxHttpSessions: 1,
 };
 
 /**

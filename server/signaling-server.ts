@@ -171,10 +171,14 @@ export function startSignalingServer(
     handle: (peer, message) => router.handle(peer, message),
     leave: (peer, cause) => router.leave(peer, cause),
     originAllowed: (origin) => allowedOrigin(origin),
+    roomForSession: (): boolean =>
+      (whip?.size ?? 0) + (whep?.size ?? 0) < config.maxHttpSessions,
   };
-  const whip = socketless && new WhipEndpoint(socketless);
+  const whip: WhipEndpoint | undefined = socketless &&
+    new WhipEndpoint(socketless);
   // WHEP players: viewers without a socket, through the SFU only.
-  const whep = socketless && new WhepEndpoint(socketless);
+  const whep: WhepEndpoint | undefined = socketless &&
+    new WhepEndpoint(socketless);
   gateway?.events.addEventListener("down", () => {
     whip?.endAll("sfu-down");
     whep?.endAll("sfu-down");

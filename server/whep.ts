@@ -24,6 +24,7 @@ import {
   MAX_WHIP_SDP_BYTES,
   problem,
   readLimited,
+  refuseWhenFull,
   SDP,
   STATUS,
   TRICKLE,
@@ -259,12 +260,8 @@ export class WhepEndpoint {
     if (!/^v=0\r?\n/.test(offer) || !/^m=(video|audio) /m.test(offer)) {
       return problem(400, "bad-sdp", "The body is not an SDP offer", cors);
     }
-    if (!this.#host.sfuUp()) {
-      return problem(503, "sfu-unavailable", "The SFU is not reachable", {
-        ...cors,
-        "retry-after": "5",
-      });
-    }
+    const full = refuseWhenFull(this.#host, cors);
+    if (full) return full;
     const session = new WhepSession(
       this.#host,
       streamId,

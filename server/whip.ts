@@ -28,6 +28,8 @@ export interface WhipHost {
   leave(peer: Peer, cause: string): void;
   /** Whether `origin` may use the endpoint (CORS, as for WebSockets). */
   originAllowed(origin: string | null): boolean;
+  /** Whether another WHIP or WHEP session fits (MAX_HTTP_SESSIONS). */
+  roomForSession(): boolean;
 }
 
 /** Largest SDP offer accepted (a browser's is a few KB). */
@@ -234,12 +236,8 @@ export class WhipEndpoint {
         cors,
       );
     }
-    if (!this.#host.sfuUp()) {
-      return problem(503, "sfu-unavailable", "The SFU is not reachable", {
-        ...cors,
-        "retry-after": "5",
-      });
-    }
+    const full = refuseWhenFull(this.#host, cors);
+    if (full) return full;
     const session = new WhipSession(
       this.#host,
       streamId,
@@ -404,4 +402,23 @@ export function corsHeaders(
     "access-control-expose-headers": "location, link, etag",
     vary: "origin",
   };
+}
+
+/** 503 when Janus is not linked or MAX_HTTP_SESSIONS are open, else undefined. */
+export function refuseWhenFull(
+  host: WhipHost,
+  cors: Record<string, string>,
+): Response | undefined {
+  const retry = { ...cors, "retry-after": "5" };
+  if (!host.sfuUp()) {
+    return problem(503, "sfu-unavailable", "The SFU is not reachable", retry);
+  }
+  if (!host.roomForSession()) {
+    return problem(
+      503,
+      "server-full",
+      "The server is at its limit of WHIP and WHEP sessions",
+      retry,
+    );
+  }
 }

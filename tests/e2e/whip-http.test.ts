@@ -343,3 +343,52 @@ Deno.test({
     assert.equal((await (await fetch(`${base}/healthz`)).json()).viewers, 1);
   },
 });
+
+Deno.test({
+  name:
+    "whip/whep: MAX_HTTP_SESSIONS caps the sessions without a socket (503 server-full)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using janus = await JanusProcess.start();
+    await using t = await startTestServer({
+      janusUrl: janus.url,
+      maxHttpSessions: 1,
+    }, "error");
+    await new Promise<void>((resolve) =>
+      t.server.sfu!.up
+        ? resolve()
+        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
+          once: true,
+        })
+    );
+    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const offer = await browserlessOffer();
+    const post = (path: string, body: string) =>
+      fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/sdp" },
+        body,
+      });
+    const first = await post("/whip/cap-1", offer);
+    assert.equal(first.status, 201);
+    await first.body?.cancel();
+    for (const path of ["/whip/cap-2", "/whep/cap-1"]) {
+      const refused = await post(
+        path,
+        path.startsWith("/whep")
+          ? offer.replace("a=sendonly", "a=recvonly")
+          : offer,
+      );
+      assert.equal(refused.status, 503, path);
+      assert.equal((await refused.json()).error, "server-full", path);
+    }
+    // Its DELETE makes room again.
+    await (await fetch(`${base}${first.headers.get("location")}`, {
+      method: "DELETE",
+    })).body?.cancel();
+    const again = await post("/whip/cap-2", offer);
+    assert.equal(again.status, 201);
+    await again.body?.cancel();
+  },
+});

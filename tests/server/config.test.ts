@@ -48,6 +48,7 @@ Deno.test("every variable is read", () => {
     REDIS_KEY_PREFIX: "shop1:",
     NODE_TTL_MS: "3000",
     SFU_AFTER_VIEWERS: "0",
+    MAX_HTTP_SESSIONS: "50",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -87,6 +88,7 @@ Deno.test("every variable is read", () => {
     nodeTtlMs: 3000,
     janusUrl: undefined,
     sfuAfterViewers: 0,
+    maxHttpSessions: 50,
   });
 });
 
