@@ -325,6 +325,13 @@ Deno.test({
       janusUrl: janus.url,
       maxViewersPerStream: 1,
     }, "error");
+    await new Promise<void>((resolve) =>
+      t.server.sfu!.up
+        ? resolve()
+        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
+          once: true,
+        })
+    );
     const broadcaster = await t.connect();
     broadcaster.send({ type: "broadcaster-ready", streamId: "full" });
     await broadcaster.next("broadcaster-accepted");
