@@ -16,8 +16,9 @@ import { LOCAL_DELIVERY } from "./delivery.ts";
 import { RedisCluster } from "./redis-cluster.ts";
 import { SfuGateway } from "./sfu/sfu-gateway.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
-import { WhepEndpoint } from "./whep.ts";
-import { WhipEndpoint, type WhipHost } from "./whip.ts";
+import { SessionEndpoint, type SessionHost } from "./http-sessions.ts";
+import { WHEP, type WhepSession } from "./whep.ts";
+import { WHIP, type WhipSession } from "./whip.ts";
 import { ResumeTokens } from "./resume-token.ts";
 import { RESUMED_CLOSE_CODE, SignalingRouter } from "./signaling-router.ts";
 import { originCheck } from "./origins.ts";
@@ -164,7 +165,7 @@ export function startSignalingServer(
   });
   const allowedOrigin = originCheck(config.allowedOrigins);
   // WHIP publishers: broadcasters without a socket, through the SFU only.
-  const socketless: WhipHost | undefined = gateway && {
+  const socketless: SessionHost | undefined = gateway && {
     sfuUp: () => gateway.up,
     newId: () => newClientId((candidate) => connections.has(candidate)),
     connected: (peer) => router.connected(peer),
@@ -174,11 +175,11 @@ export function startSignalingServer(
     roomForSession: (): boolean =>
       (whip?.size ?? 0) + (whep?.size ?? 0) < config.maxHttpSessions,
   };
-  const whip: WhipEndpoint | undefined = socketless &&
-    new WhipEndpoint(socketless);
+  const whip: SessionEndpoint<WhipSession> | undefined = socketless &&
+    new SessionEndpoint(socketless, WHIP);
   // WHEP players: viewers without a socket, through the SFU only.
-  const whep: WhepEndpoint | undefined = socketless &&
-    new WhepEndpoint(socketless);
+  const whep: SessionEndpoint<WhepSession> | undefined = socketless &&
+    new SessionEndpoint(socketless, WHEP);
   gateway?.events.addEventListener("down", () => {
     whip?.endAll("sfu-down");
     whep?.endAll("sfu-down");

@@ -23,13 +23,7 @@ Deno.test({
       maxViewersPerStream: 1,
       signalSecret: SECRET,
     }, "error");
-    await new Promise<void>((resolve) =>
-      t.server.sfu!.up
-        ? resolve()
-        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
-          once: true,
-        })
-    );
+    await t.sfuLinked();
     const broadcaster = await t.connect();
     broadcaster.send({
       type: "broadcaster-ready",

@@ -11,32 +11,29 @@ import { JanusProcess } from "./support/janus-process.ts";
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
 
 /** A browser-shaped offer with one video section (enough for Janus to answer). */
-async function browserlessOffer(): Promise<string> {
-  // Janus parses the offer; a minimal valid VP8 sendonly section.
-  return [
-    "v=0",
-    "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
-    "s=-",
-    "t=0 0",
-    "a=group:BUNDLE 0",
-    "a=msid-semantic: WMS",
-    "m=video 9 UDP/TLS/RTP/SAVPF 96",
-    "c=IN IP4 0.0.0.0",
-    "a=rtcp:9 IN IP4 0.0.0.0",
-    "a=ice-ufrag:abcd",
-    "a=ice-pwd:abcdefghijklmnopqrstuvwx",
-    "a=ice-options:trickle",
-    "a=fingerprint:sha-256 " +
-    "12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0",
-    "a=setup:actpass",
-    "a=mid:0",
-    "a=sendonly",
-    "a=rtcp-mux",
-    "a=rtpmap:96 VP8/90000",
-    "a=ssrc:1 cname:test",
-    "",
-  ].join("\r\n");
-}
+const OFFER = [
+  "v=0",
+  "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+  "s=-",
+  "t=0 0",
+  "a=group:BUNDLE 0",
+  "a=msid-semantic: WMS",
+  "m=video 9 UDP/TLS/RTP/SAVPF 96",
+  "c=IN IP4 0.0.0.0",
+  "a=rtcp:9 IN IP4 0.0.0.0",
+  "a=ice-ufrag:abcd",
+  "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+  "a=ice-options:trickle",
+  "a=fingerprint:sha-256 " +
+  "12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0",
+  "a=setup:actpass",
+  "a=mid:0",
+  "a=sendonly",
+  "a=rtcp-mux",
+  "a=rtpmap:96 VP8/90000",
+  "a=ssrc:1 cname:test",
+  "",
+].join("\r\n");
 
 Deno.test({
   name:
@@ -52,15 +49,9 @@ Deno.test({
       turnUrls: ["turn:turn.example.net:3478?transport=udp"],
       turnSecret: "a-turn-secret-of-some-length",
     }, "error");
-    await new Promise<void>((resolve) =>
-      t.server.sfu!.up
-        ? resolve()
-        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
-          once: true,
-        })
-    );
+    await t.sfuLinked();
     const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
-    const offer = await browserlessOffer();
+    const offer = OFFER;
     const post = (
       path: string,
       body: string,
@@ -262,15 +253,9 @@ Deno.test({
       janusUrl: janus.url,
       signalSecret: SECRET,
     }, "error");
-    await new Promise<void>((resolve) =>
-      t.server.sfu!.up
-        ? resolve()
-        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
-          once: true,
-        })
-    );
+    await t.sfuLinked();
     const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
-    const offer = (await browserlessOffer()).replace(
+    const offer = OFFER.replace(
       "a=sendonly",
       "a=recvonly",
     );
@@ -325,13 +310,7 @@ Deno.test({
       janusUrl: janus.url,
       maxViewersPerStream: 1,
     }, "error");
-    await new Promise<void>((resolve) =>
-      t.server.sfu!.up
-        ? resolve()
-        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
-          once: true,
-        })
-    );
+    await t.sfuLinked();
     const broadcaster = await t.connect();
     broadcaster.send({ type: "broadcaster-ready", streamId: "full" });
     await broadcaster.next("broadcaster-accepted");
@@ -342,7 +321,7 @@ Deno.test({
     const response = await fetch(`${base}/whep/full`, {
       method: "POST",
       headers: { "content-type": "application/sdp" },
-      body: (await browserlessOffer()).replace("a=sendonly", "a=recvonly"),
+      body: OFFER.replace("a=sendonly", "a=recvonly"),
     });
     assert.equal(response.status, 503);
     assert.equal(response.headers.get("retry-after"), "5");
@@ -362,15 +341,9 @@ Deno.test({
       janusUrl: janus.url,
       maxHttpSessions: 1,
     }, "error");
-    await new Promise<void>((resolve) =>
-      t.server.sfu!.up
-        ? resolve()
-        : t.server.sfu!.events.addEventListener("up", () => resolve(), {
-          once: true,
-        })
-    );
+    await t.sfuLinked();
     const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
-    const offer = await browserlessOffer();
+    const offer = OFFER;
     const post = (path: string, body: string) =>
       fetch(`${base}${path}`, {
         method: "POST",

@@ -25,6 +25,8 @@ export interface TestServer extends AsyncDisposable {
   ): Promise<{ broadcaster: TestClient; viewers: TestClient[] }>;
   /** Resolves once `clientId`'s connection is gone from the server. */
   closedOnServer(clientId: string): Promise<void>;
+  /** With `janusUrl`: resolves once the server is linked to Janus. */
+  sfuLinked(): Promise<void>;
 }
 
 export async function startTestServer(
@@ -55,6 +57,16 @@ export async function startTestServer(
     server,
     url,
     logs,
+    sfuLinked() {
+      const gateway = server.sfu!;
+      return new Promise<void>((resolve) =>
+        gateway.up
+          ? resolve()
+          : gateway.events.addEventListener("up", () => resolve(), {
+            once: true,
+          })
+      );
+    },
     async connect() {
       const client = await TestClient.connect(url);
       clients.push(client);

@@ -147,7 +147,7 @@ export function crowdPage(count: number, seed: number[] = []) {
 <script>${REPORTER}</script>
 <script type="module" src="/live-viewer.js"></script>
 <style>live-viewer, video { width: 160px; height: 90px; display: inline-block; }</style>
-<script type="module">${FOLLOW_FRAMES}
+<script type="module">${FOLLOW_FRAMES}${seedViewerScript(page)}
   await customElements.whenDefined("live-viewer");
   const frames = new Map();
   const onFrame = (who) => () => {
@@ -179,6 +179,50 @@ export function crowdPage(count: number, seed: number[] = []) {
     const video = document.createElement("video");
     video.autoplay = video.muted = video.playsInline = true;
     document.body.append(video);
+    seedViewer(video, who);
+    watchFrames(who, video);
+  };
+  const seedViewers = new Set(${JSON.stringify(seed)});
+  for (let i = 1; i <= ${count}; i++) {
+    const who = "v" + i;
+    if (seedViewers.has(i)) seed(who);
+    else await element(who);
+    await new Promise((resolve) => {
+      const check = () => (frames.get(who) ?? 0) >= 10 ? resolve() : setTimeout(check, 50);
+      check();
+    });
+  }
+</script>`;
+}
+
+/**
+ * A viewer written from the seed note alone, on a bare RTCPeerConnection:
+ * `join-stream`, then answer whatever `webrtc-offer` comes. It cannot know
+ * whether the offer is the broadcaster's or the SFU's.
+ */
+export function seedViewerPage(page: LabPage): string {
+  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script type="module">${seedViewerScript(page)}
+  const video = document.querySelector("video");
+  seedViewer(video);
+  const onFrame = () => {
+    labPush({ kind: "frame" });
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+</script>`;
+}
+
+/**
+ * JS: \`seedViewer(video, who)\` joins the page's stream as a viewer written
+ * from the seed note alone would, and plays into \`video\`; errors are
+ * reported (with \`who\` when given).
+ */
+function seedViewerScript(page: LabPage): string {
+  return `
+  const seedViewer = (video, who) => {
     const ws = new WebSocket("${page.signalingUrl}");
     let pc;
     ws.onmessage = async ({ data }) => {
@@ -209,74 +253,11 @@ export function crowdPage(count: number, seed: number[] = []) {
       } else if (message.type === "webrtc-ice-candidate") {
         await pc?.addIceCandidate(message.candidate);
       } else if (message.type === "error") {
-        labPush({ kind: "error", code: message.code, who });
+        labPush({ kind: "error", code: message.code, ...(who ? { who } : {}) });
       }
     };
-    watchFrames(who, video);
   };
-  const seedViewers = new Set(${JSON.stringify(seed)});
-  for (let i = 1; i <= ${count}; i++) {
-    const who = "v" + i;
-    if (seedViewers.has(i)) seed(who);
-    else await element(who);
-    await new Promise((resolve) => {
-      const check = () => (frames.get(who) ?? 0) >= 10 ? resolve() : setTimeout(check, 50);
-      check();
-    });
-  }
-</script>`;
-}
-
-/**
- * A viewer written from the seed note alone, on a bare RTCPeerConnection:
- * `join-stream`, then answer whatever `webrtc-offer` comes. It cannot know
- * whether the offer is the broadcaster's or the SFU's.
- */
-export function seedViewerPage(page: LabPage): string {
-  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
-<script>${REPORTER}</script>
-<video autoplay muted playsinline></video>
-<script type="module">
-  const video = document.querySelector("video");
-  const ws = new WebSocket("${page.signalingUrl}");
-  let pc;
-  ws.onmessage = async ({ data }) => {
-    const message = JSON.parse(data);
-    if (message.type === "welcome") {
-      ws.send(JSON.stringify({ type: "join-stream", streamId: "${page.streamId}" }));
-    } else if (message.type === "webrtc-offer") {
-      pc?.close();
-      pc = new RTCPeerConnection();
-      pc.ontrack = ({ streams }) => { video.srcObject = streams[0]; };
-      pc.onicecandidate = ({ candidate }) => {
-        if (candidate) {
-          ws.send(JSON.stringify({
-            type: "webrtc-ice-candidate",
-            streamId: "${page.streamId}",
-            candidate: candidate.toJSON(),
-          }));
-        }
-      };
-      await pc.setRemoteDescription(message.offer);
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      ws.send(JSON.stringify({
-        type: "webrtc-answer",
-        streamId: "${page.streamId}",
-        answer: { type: "answer", sdp: answer.sdp },
-      }));
-    } else if (message.type === "webrtc-ice-candidate") {
-      await pc?.addIceCandidate(message.candidate);
-    } else if (message.type === "error") {
-      labPush({ kind: "error", code: message.code });
-    }
-  };
-  const onFrame = () => {
-    labPush({ kind: "frame" });
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-</script>`;
+`;
 }
 
 /**
@@ -372,50 +353,20 @@ export function seedBroadcasterPage(page: LabPage): string {
 </script>`;
 }
 
-/**
- * A standard WHEP player on a bare RTCPeerConnection (the draft's flow, no
- * library): recvonly offer with every candidate, POST to /whep/{streamId},
- * the answer applied.
- */
-export function whepPlayerPage(page: LabPage): string {
-  const whep = page.signalingUrl.replace("ws://", "http://").replace(
+/** The server's WHEP endpoint for the page's stream. */
+export function whepUrlOf(page: LabPage): string {
+  return page.signalingUrl.replace("ws://", "http://").replace(
     /\/ws$/,
     `/whep/${page.streamId}`,
   );
-  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
-<script>${REPORTER}</script>
-<video autoplay muted playsinline></video>
-<script type="module">
-  const video = document.querySelector("video");
-  const pc = new RTCPeerConnection();
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addTransceiver("audio", { direction: "recvonly" });
-  pc.ontrack = ({ streams, track }) => {
-    video.srcObject = streams[0] ?? new MediaStream([track]);
-  };
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((resolve) => {
-    if (pc.iceGatheringState === "complete") resolve();
-    pc.onicegatheringstatechange = () =>
-      pc.iceGatheringState === "complete" && resolve();
-  });
-  const response = await fetch("${whep}", {
-    method: "POST",
-    headers: { "content-type": "application/sdp" },
-    body: pc.localDescription.sdp,
-  });
-  labPush({ kind: "state", state: "whep " + response.status });
-  if (response.ok) {
-    await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
-  } else {
-    labPush({ kind: "error", code: await response.text() });
-  }
-  const onFrame = () => {
-    labPush({ kind: "frame" });
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-</script>`;
+}
+
+/**
+ * A standard WHEP player on a bare RTCPeerConnection (the draft's flow, no
+ * library): a crowd of one (\`whepCrowdPage\`).
+ */
+export function whepPlayerPage(page: LabPage): string {
+  return whepCrowdPage(1)(page);
 }
 
 /**
@@ -423,10 +374,7 @@ export function whepPlayerPage(page: LabPage): string {
  * (Medooze), which POSTs its offer at once and trickles candidates by PATCH.
  */
 export function npmWhepPlayerPage(page: LabPage): string {
-  const whep = page.signalingUrl.replace("ws://", "http://").replace(
-    /\/ws$/,
-    `/whep/${page.streamId}`,
-  );
+  const whep = whepUrlOf(page);
   const client = Deno.readTextFileSync(
     new URL("../../../node_modules/whip-whep/whep.js", import.meta.url),
   );
@@ -458,10 +406,7 @@ ${client}
 
 /** \`<live-viewer whep-url>\` playing our own /whep/{streamId}: no signaling server. */
 export function whepViewerPage(page: LabPage): string {
-  const whep = page.signalingUrl.replace("ws://", "http://").replace(
-    /\/ws$/,
-    `/whep/${page.streamId}`,
-  );
+  const whep = whepUrlOf(page);
   return viewerPage(page).replace(
     /<live-viewer stream-id="[^"]*" signaling-url="[^"]*"/,
     `<live-viewer whep-url="${whep}"`,
@@ -469,17 +414,15 @@ export function whepViewerPage(page: LabPage): string {
 }
 
 /**
- * \`count\` standard WHEP players (bare RTCPeerConnections, as
- * \`whepPlayerPage\`) in one page, one after another: each starts once the
- * one before it presented 10 frames. Events name the player in \`who\`,
- * \`attach\` when it starts.
+ * \`count\` standard WHEP players on bare RTCPeerConnections (the draft's
+ * flow, no library: recvonly offer with the candidates gathered, POST, the
+ * answer applied) in one page, one after another: each starts once the one
+ * before it presented 10 frames. Events name the player in \`who\`,
+ * \`attach\` when it starts, \`whep <status>\` for the POST.
  */
 export function whepCrowdPage(count: number) {
   return (page: LabPage): string => {
-    const whep = page.signalingUrl.replace("ws://", "http://").replace(
-      /\/ws$/,
-      `/whep/${page.streamId}`,
-    );
+    const whep = whepUrlOf(page);
     return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
 <script>${REPORTER}</script>
 <style>video { width: 160px; height: 90px; }</style>
@@ -506,6 +449,10 @@ export function whepCrowdPage(count: number) {
       headers: { "content-type": "application/sdp" },
       body: pc.localDescription.sdp,
     });
+    labPush({ kind: "state", state: "whep " + response.status, who });
+    if (!response.ok) {
+      return labPush({ kind: "error", code: await response.text(), who });
+    }
     await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
     let frames = 0;
     await new Promise((resolve) => {

@@ -1,0 +1,424 @@
+/**
+ * What WHIP (server/whip.ts) and WHEP (server/whep.ts) share: a session is a
+ * client without a socket, a {@link Peer} the router treats like any other
+ * (tokens, caps, takeover, audit, rate limits), opened by POSTing an SDP
+ * offer and answered in the 201; `PATCH` carries trickled candidates
+ * (RFC 8840 fragments) and `DELETE` ends it. One {@link SessionEndpoint}
+ * serves `/{kind}/{streamId}` and `/{kind}/{streamId}/{resource}` for
+ * either kind.
+ */
+import type {
+  ClientMessage,
+  IceServer,
+  ServerMessage,
+} from "../protocol/messages.ts";
+import { STREAM_ID_PATTERN } from "../protocol/messages.ts";
+import type { DropReason } from "./metrics.ts";
+import type { Peer } from "./peer.ts";
+
+/** What the endpoints need of the server. */
+export interface SessionHost {
+  /** Whether Janus is linked (else 503: these clients need the SFU). */
+  sfuUp(): boolean;
+  /** A fresh client id. */
+  newId(): string;
+  connected(peer: Peer): void;
+  handle(peer: Peer, message: ClientMessage): void | Promise<void>;
+  /** The session ended (DELETE, refused, or closed by the server). */
+  leave(peer: Peer, cause: string): void;
+  /** Whether `origin` may use the endpoint (CORS, as for WebSockets). */
+  originAllowed(origin: string | null): boolean;
+  /** Whether another WHIP or WHEP session fits (MAX_HTTP_SESSIONS). */
+  roomForSession(): boolean;
+}
+
+/** Largest SDP offer or trickle fragment accepted (a browser's is a few KB). */
+export const MAX_SDP_BYTES = 64 * 1024;
+/** How long the SFU has to answer before the POST fails with 503. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+const SDP = "application/sdp";
+const TRICKLE = "application/trickle-ice-sdpfrag";
+
+/** A refusal as an HTTP status, from the router's error codes. */
+const STATUS: Record<string, number> = {
+  "token-required": 401,
+  "token-malformed": 401,
+  "token-signature": 401,
+  "token-algorithm": 401,
+  "token-expired": 401,
+  "token-not-yet-valid": 401,
+  "token-wrong-stream": 403,
+  "token-wrong-role": 403,
+  "stream-taken": 409,
+  "invalid-stream-id": 400,
+  "join-rate-limited": 429,
+  "rate-limited": 429,
+  // A full stream, a store or SFU away: try again later.
+  "stream-full": 503,
+  "cluster-unavailable": 503,
+};
+
+/** Why a POST is not answered with 201. */
+export class Refused extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** A client without a socket, as the router sees it. */
+export abstract class HttpSession implements Peer {
+  readonly id: string;
+  readonly remoteAddress: string;
+  /** Through the SFU only: it cannot exchange media with a browser peer. */
+  readonly sfuOnly = true;
+  /** The resource's unguessable name in its URL (PATCH and DELETE). */
+  readonly resource = crypto.randomUUID();
+  readonly streamId: string;
+  /** The client's offer. */
+  readonly offer: string;
+  resumed = undefined;
+  isOpen = true;
+  /** The ICE servers the server grants it (for the `Link` headers). */
+  iceServers: IceServer[] | undefined;
+  protected readonly host: SessionHost;
+  #answer = Promise.withResolvers<string>();
+  #onEnd: (session: HttpSession, cause: string) => void;
+
+  constructor(
+    host: SessionHost,
+    streamId: string,
+    offer: string,
+    remoteAddress: string,
+    onEnd: (session: HttpSession, cause: string) => void,
+  ) {
+    this.host = host;
+    this.id = host.newId();
+    this.streamId = streamId;
+    this.offer = offer;
+    this.remoteAddress = remoteAddress;
+    this.#onEnd = onEnd;
+    this.#answer.promise.catch(() => {});
+  }
+
+  /** The answer for the client, or why not. */
+  get answer(): Promise<string> {
+    return this.#answer.promise;
+  }
+
+  /** Its announce or join, with the POST's token. */
+  abstract enter(token: string | undefined): ClientMessage;
+
+  /** A server message for this client. */
+  abstract send(message: ServerMessage): void;
+
+  /** A candidate the client trickled, under its `mid`. */
+  abstract trickle(
+    candidate: string,
+    mid: string | undefined,
+  ): void | Promise<void>;
+
+  sendRaw(text: string): void {
+    this.send(JSON.parse(text) as ServerMessage);
+  }
+
+  close(_code: number, reason: string, _why: DropReason): void {
+    if (!this.isOpen) return;
+    this.refuse(409, "replaced", reason);
+    this.end("closed");
+  }
+
+  protected answered(sdp: string): void {
+    this.#answer.resolve(sdp);
+  }
+
+  protected refuse(status: number, code: string, message: string): void {
+    this.#answer.reject(new Refused(status, code, message));
+  }
+
+  /** Refused by the server before it was answered: the POST says why. */
+  protected refused(message: ServerMessage & { type: "error" }): void {
+    this.refuse(STATUS[message.code] ?? 503, message.code, message.message);
+  }
+
+  protected end(cause: string): void {
+    this.#onEnd(this, cause);
+  }
+}
+
+/** One kind of session: how it is made, and what its offer must hold. */
+export interface SessionKind<S extends HttpSession> {
+  /** The path's first segment: `whip` or `whep`. */
+  name: string;
+  /** Whether the offer is one this kind can use (else 400). */
+  usable(offer: string): boolean;
+  open(
+    host: SessionHost,
+    streamId: string,
+    offer: string,
+    remoteAddress: string,
+    onEnd: (session: HttpSession, cause: string) => void,
+  ): S;
+}
+
+/** `/{kind}/{streamId}` and `/{kind}/{streamId}/{resource}`. */
+export class SessionEndpoint<S extends HttpSession> {
+  #host: SessionHost;
+  #kind: SessionKind<S>;
+  #sessions = new Map<string, S>();
+
+  constructor(host: SessionHost, kind: SessionKind<S>) {
+    this.#host = host;
+    this.#kind = kind;
+  }
+
+  /** Sessions open now. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Janus lost: every session with it (none can go peer to peer). */
+  endAll(cause: string): void {
+    for (const session of [...this.#sessions.values()]) {
+      this.#end(session, cause);
+    }
+  }
+
+  async handle(request: Request, remoteAddress: string): Promise<Response> {
+    const url = new URL(request.url);
+    const [, , rawStream, resource, extra] = url.pathname.split("/");
+    const streamId = decodeURIComponent(rawStream ?? "");
+    const cors = corsHeaders(request, this.#host);
+    const name = this.#kind.name.toUpperCase();
+    if (extra !== undefined || !STREAM_ID_PATTERN.test(streamId)) {
+      return problem(404, "not-found", `No such ${name} resource`, cors);
+    }
+    if (request.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...cors,
+          "access-control-allow-methods": resource
+            ? "PATCH, DELETE, OPTIONS"
+            : "POST, OPTIONS",
+          "access-control-allow-headers":
+            "authorization, content-type, if-match",
+          "access-control-max-age": "600",
+          "accept-post": SDP,
+        },
+      });
+    }
+    if (resource === undefined) {
+      if (request.method !== "POST") {
+        return problem(405, "method-not-allowed", "POST an SDP offer", {
+          ...cors,
+          allow: "POST, OPTIONS",
+        });
+      }
+      return await this.#open(request, streamId, remoteAddress, cors);
+    }
+    const session = this.#sessions.get(resource);
+    if (!session || session.streamId !== streamId) {
+      return problem(404, "not-found", `No such ${name} session`, cors);
+    }
+    switch (request.method) {
+      case "DELETE":
+        this.#end(session, `${this.#kind.name}-delete`);
+        return new Response(null, { status: 200, headers: cors });
+      case "PATCH":
+        return await this.#patch(request, session, cors);
+      default:
+        return problem(405, "method-not-allowed", "PATCH or DELETE", {
+          ...cors,
+          allow: "PATCH, DELETE, OPTIONS",
+        });
+    }
+  }
+
+  async #open(
+    request: Request,
+    streamId: string,
+    remoteAddress: string,
+    cors: Record<string, string>,
+  ): Promise<Response> {
+    if (contentType(request) !== SDP) {
+      return problem(415, "unsupported-media-type", `Send ${SDP}`, cors);
+    }
+    const offer = await readLimited(request, MAX_SDP_BYTES);
+    if (offer === undefined) {
+      return problem(
+        413,
+        "too-large",
+        `An offer has at most ${MAX_SDP_BYTES} bytes`,
+        cors,
+      );
+    }
+    if (!/^v=0\r?\n/.test(offer) || !this.#kind.usable(offer)) {
+      return problem(
+        400,
+        "bad-sdp",
+        "The body is not a usable SDP offer",
+        cors,
+      );
+    }
+    const retry = { ...cors, "retry-after": "5" };
+    if (!this.#host.sfuUp()) {
+      return problem(503, "sfu-unavailable", "The SFU is not reachable", retry);
+    }
+    if (!this.#host.roomForSession()) {
+      return problem(
+        503,
+        "server-full",
+        "The server is at its limit of WHIP and WHEP sessions",
+        retry,
+      );
+    }
+    const session = this.#kind.open(
+      this.#host,
+      streamId,
+      offer,
+      remoteAddress,
+      (ended, cause) => this.#end(ended as S, cause),
+    );
+    this.#sessions.set(session.resource, session);
+    this.#host.connected(session);
+    void this.#host.handle(session, session.enter(bearer(request)));
+    const timer = setTimeout(
+      () =>
+        session.send({
+          type: "error",
+          code: "internal-error",
+          message: "The SFU did not answer in time",
+        }),
+      ANSWER_TIMEOUT_MS,
+    );
+    try {
+      const answer = await session.answer;
+      const location = `/${this.#kind.name}/${
+        encodeURIComponent(streamId)
+      }/${session.resource}`;
+      return new Response(answer, {
+        status: 201,
+        headers: new Headers([
+          ...Object.entries(cors),
+          ["content-type", SDP],
+          ["location", location],
+          ...iceServerLinks(session.iceServers).map((
+            link,
+          ): [string, string] => ["link", link]),
+        ]),
+      });
+    } catch (error) {
+      this.#end(session, `${this.#kind.name}-refused`);
+      const refused = error instanceof Refused
+        ? error
+        : new Refused(500, "internal-error", String(error));
+      return problem(
+        refused.status,
+        refused.code,
+        refused.message,
+        refused.status === 503 || refused.status === 429 ? retry : cors,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Trickled candidates (RFC 8840 fragments) for the client's connection. */
+  async #patch(
+    request: Request,
+    session: S,
+    cors: Record<string, string>,
+  ): Promise<Response> {
+    if (contentType(request) !== TRICKLE) {
+      return problem(415, "unsupported-media-type", `Send ${TRICKLE}`, cors);
+    }
+    const fragment = await readLimited(request, MAX_SDP_BYTES);
+    if (fragment === undefined) {
+      return problem(413, "too-large", "Fragment too large", cors);
+    }
+    // New credentials are an ICE restart, which the SFU side does not do yet.
+    if (/^a=ice-ufrag:/m.test(fragment) && /^a=ice-pwd:/m.test(fragment)) {
+      return problem(
+        422,
+        "ice-restart-unsupported",
+        "ICE restarts are not supported; start a new session",
+        cors,
+      );
+    }
+    let mid: string | undefined;
+    for (const line of fragment.split(/\r?\n/)) {
+      if (line.startsWith("a=mid:")) mid = line.slice(6);
+      else if (line.startsWith("a=candidate:")) {
+        await session.trickle(line.slice(2), mid);
+      }
+    }
+    return new Response(null, { status: 204, headers: cors });
+  }
+
+  #end(session: S, cause: string): void {
+    if (!this.#sessions.delete(session.resource)) return;
+    session.isOpen = false;
+    this.#host.leave(session, cause);
+  }
+}
+
+function contentType(request: Request): string | undefined {
+  return request.headers.get("content-type")?.split(";")[0].trim()
+    .toLowerCase();
+}
+
+function bearer(request: Request): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")
+    ?.[1];
+}
+
+/** The body as text, or undefined past `limit` bytes. */
+async function readLimited(
+  request: Request,
+  limit: number,
+): Promise<string | undefined> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  return bytes.length > limit ? undefined : new TextDecoder().decode(bytes);
+}
+
+/** RFC 9725 `Link` headers for ICE servers (TURN with its credentials). */
+export function iceServerLinks(servers: IceServer[] | undefined): string[] {
+  const links: string[] = [];
+  for (const server of servers ?? []) {
+    const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
+    for (const url of urls) {
+      const credentials = server.username !== undefined
+        ? `; username="${server.username}"; credential="${server.credential}"; credential-type="password"`
+        : "";
+      links.push(`<${url}>; rel="ice-server"${credentials}`);
+    }
+  }
+  return links;
+}
+
+function problem(
+  status: number,
+  error: string,
+  message: string,
+  headers: Record<string, string>,
+): Response {
+  return new Response(JSON.stringify({ error, message }), {
+    status,
+    headers: { ...headers, "content-type": "application/json" },
+  });
+}
+
+/** CORS grant for an allowed Origin (WHIP and WHEP clients read these headers). */
+function corsHeaders(
+  request: Request,
+  host: Pick<SessionHost, "originAllowed">,
+): Record<string, string> {
+  const origin = request.headers.get("origin");
+  if (!origin || !host.originAllowed(origin)) return {};
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-expose-headers": "location, link, etag",
+    vary: "origin",
+  };
+}
