@@ -106,7 +106,8 @@ if (import.meta.main) {
     [
       "Through the SFU",
       "Issue 13, in the fault lab (Janus from Debian and the server in a hub namespace, each browser in its own). One `<live-broadcaster>` (640x480, default 4,000 kbit/s budget; through the SFU one connection, simulcast in 3 layers capped at 65/25/10% of the budget and 1,500 kbit/s each) and N `<live-viewer>`s in one other Chromium page, joining one at a time; peer to peer (SFU_AFTER_VIEWERS=100) against through Janus (SFU_AFTER_VIEWERS=0), the same N in the same run. Upload = video bytes sent by all the broadcaster's connections, CPU = its browser's process tree, both over 5 s after 2 s of settling. Time to first frame = element attached to its first presented frame (the stream already live). The switch: SFU_AFTER_VIEWERS=1, one viewer watching peer to peer, a second joining moves the stream; the first viewer's longest gap between presented frames within 1.5 s of its move, against the same viewer over 3 s before the second joined. Targets: SFU upload at 12 viewers ≤ 1.2x at 1; first frame via the SFU ≤ 1.5x peer to peer; switch gap ≤ 100 ms. Then (issue 14) 10 standard WHEP players through `/whep` against 10 `<live-viewer>`s through the SFU, each lab the same shape, first frames from the player's start.",
-      () => sfuScaling(smoke ? [1] : [1, 4, 8, 12], smoke ? 1 : 10),
+      () =>
+        sfuScaling(smoke ? [1] : [1, 4, 8, 12], smoke ? 1 : 10, smoke ? 2 : 10),
     ],
     [
       "Recovery from faults",

@@ -198,6 +198,7 @@ async function whepFirstFrames(count: number) {
 export async function sfuScaling(
   counts: number[],
   switches: number,
+  players: number,
 ): Promise<string> {
   const rows: Row[] = [];
   for (const viewers of counts) {
@@ -205,7 +206,7 @@ export async function sfuScaling(
       rows.push(await scenario(mode, viewers));
     }
   }
-  const first = await whepFirstFrames(Math.max(2, Math.min(10, switches)));
+  const first = await whepFirstFrames(players);
   const gaps: number[] = [];
   const baselines: number[] = [];
   for (let i = 0; i < switches; i++) {
@@ -279,12 +280,14 @@ if (import.meta.main) {
     options: {
       viewers: { type: "string", default: "1,4,8,12" },
       switches: { type: "string", default: "10" },
+      players: { type: "string", default: "10" },
     },
   });
   console.log(
     await sfuScaling(
       values.viewers.split(",").map(Number),
       Number(values.switches),
+      Number(values.players),
     ),
   );
 }

@@ -383,7 +383,7 @@ async function readLimited(
 }
 
 /** RFC 9725 `Link` headers for ICE servers (TURN with its credentials). */
-export function iceServerLinks(servers: IceServer[] | undefined): string[] {
+function iceServerLinks(servers: IceServer[] | undefined): string[] {
   const links: string[] = [];
   for (const server of servers ?? []) {
     const urls = Array.isArray(server.urls) ? server.urls : [server.urls];

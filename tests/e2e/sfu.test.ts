@@ -414,6 +414,13 @@ Deno.test({
     const lossy = JSON.parse(lowered).viewerId;
     assert.ok(JSON.parse(lowered).layer < 2);
     await playing(lab, ["v1"], Date.now());
+    // The smaller layer is v1's (the lossy one): its picture is narrower.
+    const width = (name: string) =>
+      lab.events(name).findLast((e) => e.kind === "width")?.value ?? 0;
+    await lab.until(
+      () => `v1 narrower than v2 (${width("v1")} / ${width("v2")})`,
+      () => (width("v1") > 0 && width("v1") < width("v2")) || undefined,
+    );
     await lab.network.noLoss(lab.host(1));
     // Only the lossy viewer was touched, and Janus took every change.
     const changes = lab.serverLog.filter((l) => l.includes('"sfu-layer"'))

@@ -34,10 +34,11 @@ export interface LabEvent {
     | "error"
     | "peers"
     | "attach"
-    | "bytes";
+    | "bytes"
+    | "width";
   state?: string;
   code?: string;
-  /** `bytes`: video bytes the page's connections sent so far. */
+  /** `bytes`: video bytes the page's connections sent so far; `width`: the decoded picture's. */
   value?: number;
   /** In a page with several viewers: which one (`crowdPage`). */
   who?: string;

@@ -114,6 +114,15 @@ export function viewerPage(page: LabPage): string {
 <script type="module">${watch("live-viewer")}${FOLLOW_FRAMES}
   await element.updateComplete;
   followFrames(element, () => labPush({ kind: "frame" }));
+  // The decoded picture's width, when it changes (the SFU's layer shows in it).
+  let width = 0;
+  setInterval(async () => {
+    const stats = await element.getStats();
+    if (stats?.width && stats.width !== width) {
+      width = stats.width;
+      labPush({ kind: "width", value: width });
+    }
+  }, 250);
 </script>`;
 }
 
