@@ -28,7 +28,8 @@ import type { SignalingState } from "./signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
 import type { SessionError, StreamMessage } from "./stream-session.ts";
 import { stringsFor } from "./strings.ts";
-import { SfuUplink } from "./sfu-uplink.ts";
+import { addCamera, SfuUplink } from "./sfu-uplink.ts";
+import type { HttpMediaSession } from "./http-media-session.ts";
 import { ScreenWakeLock } from "./wake-lock.ts";
 
 export type { BroadcasterState } from "./broadcaster-state.ts";
@@ -66,7 +67,8 @@ interface BroadcasterView {
  * @attr video-height - Requested height (default 720).
  * @attr no-audio - Send video only.
  * @attr ice-transport-policy - `all` (default) or `relay`: use only TURN relays.
- * @attr token - A broadcaster token for this stream, when the server requires one (SIGNAL_SECRET).
+ * @attr token - A broadcaster token for this stream, when the server requires one (SIGNAL_SECRET); with `whip-url`, the endpoint's Bearer token.
+ * @attr whip-url - Publish to this WHIP endpoint (any standard one: ours, a media server's) instead of the signaling server. Use it without `stream-id`.
  * @attr state - Reflects the current state, for styling (read-only).
  *
  * @prop {BroadcasterState} state - The current state.
@@ -124,6 +126,7 @@ export class LiveBroadcaster extends StreamElement {
     videoHeight: { type: Number, attribute: "video-height" },
     noAudio: { type: Boolean, attribute: "no-audio" },
     strings: { attribute: false },
+    whipUrl: { type: String, attribute: "whip-url" },
   };
 
   declare autostart: boolean;
@@ -133,6 +136,9 @@ export class LiveBroadcaster extends StreamElement {
   declare videoHeight: number;
   declare noAudio: boolean;
   declare strings: Partial<BroadcasterStrings>;
+  declare whipUrl: string | null;
+  /** Publishing to a WHIP endpoint instead of the signaling server. */
+  #whip: HttpMediaSession | undefined;
 
   #machine = new StateMachine(
     this,
@@ -162,6 +168,9 @@ export class LiveBroadcaster extends StreamElement {
       Promise.all([
         this.#peers.replaceTrack("video", track),
         this.#uplink.replaceTrack("video", track),
+        this.#whip?.connection?.getSenders()
+          .find((sender) => sender.track?.kind === "video")
+          ?.replaceTrack(track),
       ]).then(() => undefined),
     onChange: () => this.requestUpdate(),
   });
@@ -178,6 +187,7 @@ export class LiveBroadcaster extends StreamElement {
     this.videoHeight = DEFAULT_CAPTURE.height;
     this.noAudio = false;
     this.strings = {};
+    this.whipUrl = null;
   }
 
   /** The current state (also reflected as the `state` attribute). */
@@ -203,7 +213,7 @@ export class LiveBroadcaster extends StreamElement {
   /** Starts the camera and goes live. Never throws: failures become the `error` state. */
   async start(): Promise<void> {
     if (this.#machine.facts.intent !== "stopped") return;
-    if (!this.streamId) {
+    if (!this.streamId && !this.whipUrl) {
       return this.session.report(
         "missing-stream-id",
         "No stream-id attribute",
@@ -224,7 +234,8 @@ export class LiveBroadcaster extends StreamElement {
     await this.updateComplete;
     if (!this.#still("broadcasting")) return;
     this.#showPreview();
-    this.session.open();
+    if (this.whipUrl) await this.#publishWhip(this.whipUrl);
+    else this.session.open();
   }
 
   /** Stops broadcasting: viewers are told, every connection and track is closed. */
@@ -285,6 +296,14 @@ export class LiveBroadcaster extends StreamElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
+    // Another endpoint while on: publish there instead.
+    if (
+      changed.has("whipUrl") && changed.get("whipUrl") !== undefined &&
+      this.#machine.facts.intent === "broadcasting"
+    ) {
+      this.stop();
+      void this.start();
+    }
     if (changed.has("uploadBudget")) {
       this.#bitrates = this.#peers.applyBitrates();
     }
@@ -312,6 +331,8 @@ export class LiveBroadcaster extends StreamElement {
 
   /** Closes the session, every connection and track; the facts are the caller's. */
   #release(): void {
+    this.#whip?.stop();
+    this.#whip = undefined;
     this.session.close();
     this.#peers.closeAll();
     this.#uplink.close();
@@ -412,6 +433,33 @@ export class LiveBroadcaster extends StreamElement {
     }
     const event = new LiveErrorEvent(error.code, error.message, error.cause);
     this.dispatchEvent(event);
+  }
+
+  /**
+   * With `whip-url`: one connection to that endpoint, no signaling server
+   * (the WHIP client is a chunk of its own, loaded only here). The camera
+   * goes up in the same simulcast layers as to our SFU.
+   */
+  async #publishWhip(url: string): Promise<void> {
+    const { whipPublisher } = await import("./whip-publisher.ts");
+    if (!this.#still("broadcasting") || this.#whip) return;
+    this.#whip = whipPublisher({
+      url,
+      token: () => this.token,
+      rtcConfiguration: () => this.session.rtcConfiguration(),
+      setup: (pc) => addCamera(pc, this.#camera.stream!, this.uploadBudget),
+      apply: (patch, reason) => this.#apply(patch, reason),
+      everAccepted: () => this.#machine.facts.everAccepted,
+      onLive: () => this.#wakeLock.hold(),
+      onError: (code, message, fatal) => {
+        if (fatal) {
+          this.#release();
+          this.#apply({ ...INITIAL_BROADCASTER_FACTS, failure: code }, code);
+        }
+        this.dispatchEvent(new LiveErrorEvent(code, message));
+      },
+    });
+    await this.#whip.start();
   }
 
   /** The server's count; a seed-protocol server sends none, so count peers. */
@@ -516,10 +564,14 @@ export class LiveBroadcaster extends StreamElement {
           ? html`
             <div part="badge" class="badge">
               <span class="live">${strings.live}</span>
-              <span class="count">${strings.viewers.replace(
-                "{count}",
-                String(this.#view.viewerCount),
-              )}</span>
+              ${this.whipUrl
+                ? nothing
+                : html`<span class="count">${
+                  strings.viewers.replace(
+                    "{count}",
+                    String(this.#view.viewerCount),
+                  )
+                }</span>`}
             </div>
           `
           : nothing}

@@ -28,7 +28,7 @@ import {
   soundOnIcon,
 } from "./viewer-icons.ts";
 import { ViewerPeer } from "./viewer-peer.ts";
-import { WhepPlayer } from "./whep-player.ts";
+import type { HttpMediaSession } from "./http-media-session.ts";
 import { sharedStyles } from "./shared-styles.ts";
 import { viewerStyles } from "./viewer-styles.ts";
 
@@ -129,7 +129,7 @@ export class LiveViewer extends StreamElement {
   declare strings: Partial<ViewerStrings>;
   declare whepUrl: string | null;
   /** Playing from a WHEP endpoint instead of the signaling server. */
-  #whep: WhepPlayer | undefined;
+  #whep: HttpMediaSession | undefined;
 
   #machine = new StateMachine(this, INITIAL_VIEWER_FACTS, viewerState);
   #view: ViewerView = { block: "none", muted: false, frozen: false };
@@ -185,7 +185,7 @@ export class LiveViewer extends StreamElement {
   override connectedCallback(): void {
     super.connectedCallback();
     // Back on the page: play again (the first time, updated() starts it).
-    if (this.hasUpdated) this.#playWhep();
+    if (this.hasUpdated) void this.#playWhep();
     // Publishes the first state (the attribute) even with no stream id.
     this.#apply({}, "on the page");
   }
@@ -196,42 +196,31 @@ export class LiveViewer extends StreamElement {
   }
 
   protected override updated(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has("whepUrl")) this.#playWhep();
+    if (changed.has("whepUrl")) void this.#playWhep();
   }
 
-  /** With `whep-url`: plays from that endpoint, no signaling server. */
-  #playWhep(): void {
+  /**
+   * With `whep-url`: plays from that endpoint, no signaling server. The
+   * WHEP client is a chunk of its own, loaded only here.
+   */
+  async #playWhep(): Promise<void> {
     this.#whep?.stop();
     this.#whep = undefined;
     const url = this.whepUrl;
     if (!url || !this.isConnected) return;
     this.#release();
-    const player = new WhepPlayer({
+    const { whepPlayer } = await import("./whep-player.ts");
+    // Changed or removed while the chunk loaded.
+    if (url !== this.whepUrl || !this.isConnected || this.#whep) return;
+    const player = whepPlayer({
       url,
       token: () => this.token,
       rtcConfiguration: () => this.session.rtcConfiguration(),
       onStream: (stream) => this.#showStream(stream),
       onConnectionState: (state) => this.#onMedia(state),
-      onStatus: (status) =>
-        this.#apply({
-          hasStreamId: true,
-          signaling: "open",
-          everOpen: true,
-          presence: status === "open"
-            ? "present"
-            : status === "waiting"
-            ? "waiting"
-            : "unknown",
-        }, `whep ${status}`),
-      onRefused: (status, message) => {
-        const code = status === 401
-          ? "token-required"
-          : status === 403
-          ? "token-wrong-stream"
-          : "invalid-field";
-        this.#apply({ failure: code }, `whep refused ${status}`);
-        this.dispatchEvent(new LiveErrorEvent(code, message));
-      },
+      apply: (patch, reason) => this.#apply(patch, reason),
+      onRefused: (code, message) =>
+        this.dispatchEvent(new LiveErrorEvent(code, message)),
     });
     this.#whep = player;
     void player.start();

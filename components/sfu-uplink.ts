@@ -28,6 +28,34 @@ const LAYERS = [
   { rid: "l", scale: 4, share: 0.1 },
 ];
 
+/**
+ * The camera's tracks, send-only, video in the simulcast layers sharing
+ * `budgetKbps` (also what `<live-broadcaster whip-url>` publishes).
+ */
+export function addCamera(
+  pc: RTCPeerConnection,
+  stream: MediaStream,
+  budgetKbps: number,
+): void {
+  const budget = budgetKbps * 1000;
+  for (const track of stream.getTracks()) {
+    pc.addTransceiver(track, {
+      direction: "sendonly",
+      streams: [stream],
+      ...(track.kind === "video"
+        ? {
+          sendEncodings: LAYERS.map(({ rid, scale, share }) => ({
+            rid,
+            scaleResolutionDownBy: scale,
+            // No layer above what one viewer gets peer to peer.
+            maxBitrate: Math.round(Math.min(budget * share, MAX_LAYER_BPS)),
+          })),
+        }
+        : {}),
+    });
+  }
+}
+
 export class SfuUplink {
   #link: PeerLink;
   #options: SfuUplinkOptions;
@@ -50,24 +78,7 @@ export class SfuUplink {
     if (!streamId) return;
     const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
     this.#pc = pc;
-    const stream = this.#options.stream();
-    const budget = this.#options.budgetKbps() * 1000;
-    for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, {
-        direction: "sendonly",
-        streams: [stream],
-        ...(track.kind === "video"
-          ? {
-            sendEncodings: LAYERS.map(({ rid, scale, share }) => ({
-              rid,
-              scaleResolutionDownBy: scale,
-              // No layer above what one viewer gets peer to peer.
-              maxBitrate: Math.round(Math.min(budget * share, MAX_LAYER_BPS)),
-            })),
-          }
-          : {}),
-      });
-    }
+    addCamera(pc, this.#options.stream(), this.#options.budgetKbps());
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || this.#pc !== pc) return;
       this.#link.send({

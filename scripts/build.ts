@@ -1,16 +1,23 @@
 /**
- * `deno task build`: writes the bundles of scripts/bundles.ts to `dist/`.
- * Bundling the protocol for `platform: "browser"` also proves it uses no
- * Deno or Node APIs.
+ * `deno task build`: writes the bundles of scripts/bundles.ts (and their
+ * lazy chunks) to `dist/`. Bundling the protocol for `platform: "browser"`
+ * also proves it uses no Deno or Node APIs.
  */
 import * as esbuild from "esbuild";
-import { bundleOptions } from "./bundles.ts";
+import { bundleBuilds } from "./bundles.ts";
 
 export async function build(outdir = "dist"): Promise<esbuild.Metafile> {
-  const result = await esbuild.build(
-    bundleOptions({ outdir, metafile: true }),
+  const results = await Promise.all(
+    bundleBuilds({ outdir, metafile: true }).map((options) =>
+      esbuild.build(options)
+    ),
   );
-  return result.metafile!;
+  const metafile: esbuild.Metafile = { inputs: {}, outputs: {} };
+  for (const { metafile: one } of results) {
+    Object.assign(metafile.inputs, one!.inputs);
+    Object.assign(metafile.outputs, one!.outputs);
+  }
+  return metafile;
 }
 
 if (import.meta.main) {

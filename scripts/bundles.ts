@@ -1,7 +1,11 @@
 /**
  * The browser bundles, one definition for `deno task build` (to disk) and
  * `deno task dev` (in memory, rebuilt on change): each self-contained with
- * Lit inside, for a plain `<script type="module">`.
+ * Lit inside, for a plain `<script type="module">`. Each is built on its own
+ * (a shared build would move Lit into a chunk every bundle imports), with
+ * code splitting for what only some pages need: the WHIP/WHEP client is a
+ * chunk beside the bundle, loaded by `import()` when an element is given
+ * `whip-url` or `whep-url`.
  */
 import type * as esbuild from "esbuild";
 
@@ -14,12 +18,15 @@ export const BUNDLES = {
   protocol: `${root}protocol/browser-entry.ts`,
 };
 
-export function bundleOptions(
+/** One build per bundle, `overrides` applied to each. */
+export function bundleBuilds(
   overrides: esbuild.BuildOptions = {},
-): esbuild.BuildOptions {
-  return {
-    entryPoints: BUNDLES,
+): esbuild.BuildOptions[] {
+  return Object.entries(BUNDLES).map(([name, entry]) => ({
+    entryPoints: { [name]: entry },
     bundle: true,
+    splitting: true,
+    chunkNames: "[name]-[hash]",
     format: "esm",
     platform: "browser",
     target: "es2022",
@@ -27,5 +34,5 @@ export function bundleOptions(
     legalComments: "none",
     logLevel: "warning",
     ...overrides,
-  };
+  }));
 }

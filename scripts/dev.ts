@@ -11,7 +11,7 @@ import { createLogger, type Logger } from "../server/logger.ts";
 import { startSignalingServer } from "../server/signaling-server.ts";
 import { CORS_HEADERS, createStaticHandler } from "../server/static-files.ts";
 import selfsigned from "selfsigned";
-import { bundleOptions } from "./bundles.ts";
+import { bundleBuilds } from "./bundles.ts";
 
 const DEMO = new URL("../demo", import.meta.url).pathname;
 
@@ -30,33 +30,39 @@ export async function startDevServer(
   const outputs = new Map<string, string>();
   let waiters: ((ms: number) => void)[] = [];
   let startedAt = 0;
-  const context = await esbuild.context(bundleOptions({
-    outdir: "/bundles",
-    write: false,
-    minify: false,
-    sourcemap: "inline",
-    plugins: [{
-      name: "serve-from-memory",
-      setup(build) {
-        build.onStart(() => {
-          startedAt = performance.now();
-        });
-        build.onEnd((result) => {
-          const ms = Math.round(performance.now() - startedAt);
-          for (const file of result.outputFiles ?? []) {
-            outputs.set(`/${basename(file.path)}`, file.text);
-          }
-          const errors = result.errors.length;
-          if (errors) logger.error("rebuild-failed", { errors, ms });
-          else logger.info("rebuilt", { ms, bundles: outputs.size });
-          for (const resolve of waiters.splice(0)) resolve(ms);
-        });
-      },
-    }],
-  }));
-  const firstBuild = new Promise<number>((resolve) => waiters.push(resolve));
-  await context.watch();
-  await firstBuild;
+  // One context per bundle (scripts/bundles.ts): a change rebuilds those
+  // that use the file; the waiters hear when the last of them is done.
+  let building = 0;
+  const contexts = await Promise.all(
+    bundleBuilds({
+      outdir: "/bundles",
+      write: false,
+      minify: false,
+      sourcemap: "inline",
+      plugins: [{
+        name: "serve-from-memory",
+        setup(build) {
+          build.onStart(() => {
+            if (building++ === 0) startedAt = performance.now();
+          });
+          build.onEnd((result) => {
+            for (const file of result.outputFiles ?? []) {
+              outputs.set(`/${basename(file.path)}`, file.text);
+            }
+            const errors = result.errors.length;
+            const ms = Math.round(performance.now() - startedAt);
+            if (errors) logger.error("rebuild-failed", { errors, ms });
+            if (--building > 0) return;
+            if (!errors) logger.info("rebuilt", { ms, bundles: outputs.size });
+            for (const resolve of waiters.splice(0)) resolve(ms);
+          });
+        },
+      }],
+    }).map((options) => esbuild.context(options)),
+  );
+  // Every bundle built once before the first request.
+  await Promise.all(contexts.map((context) => context.rebuild()));
+  await Promise.all(contexts.map((context) => context.watch()));
   const demo = createStaticHandler(DEMO, { cacheControl: "no-cache" });
   const config = loadConfig({
     // A developer reloading pages all day is not an attack.
@@ -89,7 +95,7 @@ export async function startDevServer(
     nextBuild: () => new Promise((resolve) => waiters.push(resolve)),
     async close() {
       waiters = [];
-      await context.dispose();
+      await Promise.all(contexts.map((context) => context.dispose()));
       await server.shutdown();
     },
   };

@@ -13,6 +13,15 @@ import type {
   ServerMessage,
 } from "../protocol/messages.ts";
 import { STREAM_ID_PATTERN } from "../protocol/messages.ts";
+import {
+  fragmentOf,
+  iceCredentials,
+  parseFragment,
+  type SdpFragment,
+  TRICKLE_ICE_SDPFRAG,
+  withIce,
+} from "../protocol/sdp-fragment.ts";
+import type { Logger } from "./logger.ts";
 import type { DropReason } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
 
@@ -30,6 +39,19 @@ export interface SessionHost {
   originAllowed(origin: string | null): boolean;
   /** Whether another WHIP or WHEP session fits (MAX_HTTP_SESSIONS). */
   roomForSession(): boolean;
+  /** ICE restarts with Janus (they concern only the client and Janus). */
+  ice: IceRestarts;
+  logger: Logger;
+}
+
+/** What an ICE restart by PATCH asks of Janus (server/sfu/sfu-gateway.ts). */
+export interface IceRestarts {
+  /** The publisher's offer with new credentials: Janus's answer. */
+  publisher(streamId: string, offer: string): Promise<string>;
+  /** A subscriber's restart: Janus's new offer. */
+  subscriber(streamId: string, viewerId: string): Promise<string>;
+  /** The subscriber's answer to that offer. */
+  answer(streamId: string, viewerId: string, answer: string): Promise<void>;
 }
 
 /** Largest SDP offer or trickle fragment accepted (a browser's is a few KB). */
@@ -38,7 +60,7 @@ export const MAX_SDP_BYTES = 64 * 1024;
 const ANSWER_TIMEOUT_MS = 10_000;
 
 const SDP = "application/sdp";
-const TRICKLE = "application/trickle-ice-sdpfrag";
+const TRICKLE = TRICKLE_ICE_SDPFRAG;
 
 /** A refusal as an HTTP status, from the router's error codes. */
 const STATUS: Record<string, number> = {
@@ -75,8 +97,10 @@ export abstract class HttpSession implements Peer {
   /** The resource's unguessable name in its URL (PATCH and DELETE). */
   readonly resource = crypto.randomUUID();
   readonly streamId: string;
-  /** The client's offer. */
-  readonly offer: string;
+  /** The client's offer (with its current ICE credentials after a restart). */
+  offer: string;
+  /** The entity tag of the ICE session (RFC 9725 §4.3): new at each restart. */
+  etag = newEtag();
   resumed = undefined;
   isOpen = true;
   /** The ICE servers the server grants it (for the `Link` headers). */
@@ -111,6 +135,12 @@ export abstract class HttpSession implements Peer {
 
   /** A server message for this client. */
   abstract send(message: ServerMessage): void;
+
+  /**
+   * An ICE restart: `offer` is the client's offer with its new credentials
+   * (candidates come after, trickled); the answer whose ICE part goes back.
+   */
+  abstract restartIce(offer: string): Promise<string>;
 
   /** A candidate the client trickled, under its `mid`. */
   abstract trickle(
@@ -303,6 +333,8 @@ export class SessionEndpoint<S extends HttpSession> {
           ...Object.entries(cors),
           ["content-type", SDP],
           ["location", location],
+          ["etag", session.etag],
+          ["accept-patch", TRICKLE],
           ...iceServerLinks(session.iceServers).map((
             link,
           ): [string, string] => ["link", link]),
@@ -337,23 +369,79 @@ export class SessionEndpoint<S extends HttpSession> {
     if (fragment === undefined) {
       return problem(413, "too-large", "Fragment too large", cors);
     }
-    // New credentials are an ICE restart, which the SFU side does not do yet.
-    if (/^a=ice-ufrag:/m.test(fragment) && /^a=ice-pwd:/m.test(fragment)) {
+    const parsed = parseFragment(fragment);
+    const current = iceCredentials(session.offer);
+    const restart = parsed.ufrag !== undefined &&
+      parsed.ufrag !== current?.ufrag;
+    // RFC 9725 §4.3: a restart carries `If-Match: "*"`; a trickle the
+    // entity tag it knows, if any; an old one is a lost race.
+    const ifMatch = request.headers.get("if-match")?.trim();
+    if (restart && ifMatch === undefined) {
       return problem(
-        422,
-        "ice-restart-unsupported",
-        "ICE restarts are not supported; start a new session",
+        428,
+        "if-match-required",
+        'An ICE restart needs If-Match: "*"',
         cors,
       );
     }
-    let mid: string | undefined;
-    for (const line of fragment.split(/\r?\n/)) {
-      if (line.startsWith("a=mid:")) mid = line.slice(6);
-      else if (line.startsWith("a=candidate:")) {
-        await session.trickle(line.slice(2), mid);
-      }
+    if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== session.etag) {
+      return problem(412, "etag-mismatch", "Another ICE session is current", {
+        ...cors,
+        etag: session.etag,
+      });
+    }
+    if (restart) return await this.#restart(session, parsed, cors);
+    for (const { candidate, mid } of parsed.candidates) {
+      await session.trickle(candidate, mid);
     }
     return new Response(null, { status: 204, headers: cors });
+  }
+
+  /** New ICE credentials: the client and Janus restart ICE (200, new ETag). */
+  async #restart(
+    session: S,
+    fragment: SdpFragment,
+    cors: Record<string, string>,
+  ): Promise<Response> {
+    if (!fragment.pwd) {
+      return problem(
+        400,
+        "bad-fragment",
+        "A new ice-ufrag needs its ice-pwd",
+        cors,
+      );
+    }
+    // The candidates follow, trickled, once Janus knows the new credentials.
+    const offer = withIce(session.offer, { ...fragment, candidates: [] });
+    let answer: string;
+    try {
+      answer = await session.restartIce(offer);
+    } catch (error) {
+      // The session stays: the client may try again or start anew.
+      this.#host.logger.warn(`${this.#kind.name}-ice-restart-failed`, {
+        streamId: session.streamId,
+        error: String(error),
+      });
+      return problem(
+        503,
+        "ice-restart-failed",
+        "The SFU did not restart ICE",
+        { ...cors, "retry-after": "2" },
+      );
+    }
+    session.offer = offer;
+    session.etag = newEtag();
+    for (const { candidate, mid } of fragment.candidates) {
+      await session.trickle(candidate, mid);
+    }
+    this.#host.logger.info(`${this.#kind.name}-ice-restart`, {
+      streamId: session.streamId,
+      clientId: session.id,
+    });
+    return new Response(fragmentOf(answer), {
+      status: 200,
+      headers: { ...cors, "content-type": TRICKLE, etag: session.etag },
+    });
   }
 
   #end(session: S, cause: string): void {
@@ -361,6 +449,11 @@ export class SessionEndpoint<S extends HttpSession> {
     session.isOpen = false;
     this.#host.leave(session, cause);
   }
+}
+
+/** A strong entity tag, quoted (RFC 9110 §8.8.3). */
+function newEtag(): string {
+  return `"${crypto.randomUUID()}"`;
 }
 
 function contentType(request: Request): string | undefined {

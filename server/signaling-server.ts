@@ -174,6 +174,15 @@ export function startSignalingServer(
     originAllowed: (origin) => allowedOrigin(origin),
     roomForSession: (): boolean =>
       (whip?.size ?? 0) + (whep?.size ?? 0) < config.maxHttpSessions,
+    ice: {
+      publisher: async (streamId, sdp) =>
+        (await gateway.restartPublisher(streamId, { type: "offer", sdp })).sdp,
+      subscriber: async (streamId, viewerId) =>
+        (await gateway.restartSubscriber(streamId, viewerId)).sdp,
+      answer: (streamId, viewerId, sdp) =>
+        gateway.answer(streamId, viewerId, { type: "answer", sdp }),
+    },
+    logger,
   };
   const whip: SessionEndpoint<WhipSession> | undefined = socketless &&
     new SessionEndpoint(socketless, WHIP);

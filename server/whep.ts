@@ -44,6 +44,15 @@ export class WhepSession extends HttpSession {
     }
   }
 
+  /** Janus offers anew; the player's new credentials answer it (bridged). */
+  async restartIce(offer: string): Promise<string> {
+    const janusOffer = await this.host.ice.subscriber(this.streamId, this.id);
+    const { toPlayer, toJanus } = bridge(offer, janusOffer);
+    await this.host.ice.answer(this.streamId, this.id, toJanus);
+    this.#janusOffer = janusOffer;
+    return toPlayer;
+  }
+
   trickle(candidate: string, mid: string | undefined): void | Promise<void> {
     const sdpMid = this.#janusOffer
       ? janusMid(this.offer, this.#janusOffer, mid ?? "")

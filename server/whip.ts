@@ -41,6 +41,10 @@ export class WhipSession extends HttpSession {
     }
   }
 
+  restartIce(offer: string): Promise<string> {
+    return this.host.ice.publisher(this.streamId, offer);
+  }
+
   trickle(candidate: string, mid: string | undefined): void | Promise<void> {
     return this.host.handle(this, {
       type: "sfu-ice-candidate",

@@ -17,6 +17,8 @@ import {
   type Jsep,
   newRoomId,
   publish,
+  restartPublisher,
+  restartSubscriber,
   setSubstream,
   start,
   subscribe,
@@ -177,6 +179,26 @@ export class SfuGateway {
     const subscriber = this.#streams.get(streamId)?.subscribers.get(viewerId);
     if (!subscriber) throw new Error(`Viewer ${viewerId} is not subscribed`);
     await start(subscriber.handle, answer);
+  }
+
+  /**
+   * An ICE restart between the publisher and Janus (WHIP's PATCH): its offer
+   * with new credentials; Janus's answer.
+   */
+  async restartPublisher(streamId: string, offer: Jsep): Promise<Jsep> {
+    const publisher = this.#streams.get(streamId)?.publisher;
+    if (!publisher) throw new Error(`Stream ${streamId} has no publisher`);
+    return await restartPublisher(publisher, offer);
+  }
+
+  /**
+   * An ICE restart between a viewer and Janus (WHEP's PATCH): Janus's new
+   * offer; the viewer's answer goes to {@link answer} as at the start.
+   */
+  async restartSubscriber(streamId: string, viewerId: string): Promise<Jsep> {
+    const subscriber = this.#streams.get(streamId)?.subscribers.get(viewerId);
+    if (!subscriber) throw new Error(`Viewer ${viewerId} is not subscribed`);
+    return await restartSubscriber(subscriber.handle);
   }
 
   /** A candidate from the broadcaster (no `viewerId`) or from a viewer. */

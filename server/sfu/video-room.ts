@@ -117,3 +117,23 @@ export async function setSubstream(
 export async function start(handle: JanusHandle, answer: Jsep): Promise<void> {
   await handle.message({ request: "start" }, answer);
 }
+
+/**
+ * An ICE restart of the publisher: its offer with new ICE credentials, as
+ * a `configure`; Janus's answer (with its own new credentials).
+ */
+export async function restartPublisher(
+  handle: JanusHandle,
+  offer: Jsep,
+): Promise<Jsep> {
+  const reply = await handle.message({ request: "configure" }, offer);
+  if (!reply.jsep) throw new Error("Janus did not answer the ICE restart");
+  return reply.jsep;
+}
+
+/** An ICE restart of a subscriber: Janus's new offer (new credentials). */
+export async function restartSubscriber(handle: JanusHandle): Promise<Jsep> {
+  const reply = await handle.message({ request: "configure", restart: true });
+  if (!reply.jsep) throw new Error("Janus sent no offer for the ICE restart");
+  return reply.jsep;
+}
