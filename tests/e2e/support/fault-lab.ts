@@ -56,6 +56,8 @@ export interface LabOptions {
    * signaling server its JANUS_URL.
    */
   janus?: boolean;
+  /** Janus's API also on the hub's address (`janusHubUrl`), for pages. */
+  janusApiOnHub?: boolean;
   /** Page per host instead of the elements' (host 0 the broadcaster). */
   pages?: ((page: LabPage) => string)[];
   /** The broadcaster's page reports the video bytes it sent (`bytes`). */
@@ -95,6 +97,7 @@ export class FaultLab implements AsyncDisposable {
         lab.janus = await JanusProcess.start({
           netns: network.hub.ns,
           iceInterface: "br0",
+          apiOnAllAddresses: options.janusApiOnHub,
         });
       }
       await lab.startSignaling();
@@ -107,6 +110,11 @@ export class FaultLab implements AsyncDisposable {
 
   get signalingUrl(): string {
     return `ws://${this.network.hub.address}:${SIGNALING_PORT}/ws`;
+  }
+
+  /** With `janusApiOnHub`: Janus's API as a page in a host reaches it. */
+  get janusHubUrl(): string {
+    return `ws://${this.network.hub.address}:${this.janus?.port}/`;
   }
 
   /** Host `index`'s page name: `b` for the broadcaster, `v1`, `v2`… */

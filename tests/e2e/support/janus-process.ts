@@ -20,6 +20,11 @@ export interface JanusOptions {
   netns?: string;
   /** The only interface Janus gathers ICE candidates on. */
   iceInterface?: string;
+  /**
+   * The API (not the admin API) on every address of its namespace, for a
+   * page in another namespace to speak Janus's API itself.
+   */
+  apiOnAllAddresses?: boolean;
 }
 
 export class JanusProcess implements AsyncDisposable {
@@ -211,7 +216,7 @@ loggers: {
   json = "plain"
   ws = true
   ws_port = ${this.port}
-  ws_ip = "127.0.0.1"
+${this.#options.apiOnAllAddresses ? "" : '  ws_ip = "127.0.0.1"'}
   wss = false
 }
 admin: {

@@ -477,3 +477,113 @@ export function whepCrowdPage(count: number) {
 </script>`;
   };
 }
+
+/** The server's WHIP endpoint for the page's stream. */
+export function whipUrlOf(page: LabPage): string {
+  return whepUrlOf(page).replace(/\/whep\//, "/whip/");
+}
+
+/**
+ * `<live-broadcaster whip-url>` publishing to `url(page)` (default: our own
+ * /whip/{streamId}): no signaling server.
+ */
+export function whipBroadcasterPage(
+  url: (page: LabPage) => string = whipUrlOf,
+) {
+  return (page: LabPage): string =>
+    broadcasterPage(page).replace(
+      /<live-broadcaster stream-id="[^"]*"\s+signaling-url="[^"]*"/,
+      `<live-broadcaster whip-url="${url(page)}"`,
+    );
+}
+
+/**
+ * A subscriber written against Janus's own API (WebSocket, VideoRoom, no
+ * library): waits for a publisher in `room`, subscribes, answers Janus's
+ * offer and reports each presented frame. For checking what reached a
+ * Janus that is not ours to drive (simple-whip-server's).
+ */
+export function janusSubscriberPage(janusUrl: string, room: number) {
+  return (page: LabPage): string =>
+    `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script type="module">
+  const ws = new WebSocket("${janusUrl}", "janus-protocol");
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  const pending = new Map();
+  const events = [];
+  let onEvent = () => {};
+  ws.onmessage = ({ data }) => {
+    const message = JSON.parse(data);
+    if (message.janus === "ack") return;
+    const wait = pending.get(message.transaction);
+    if (wait && message.janus !== "event") {
+      pending.delete(message.transaction);
+      return wait(message);
+    }
+    if (message.janus === "event") {
+      events.push(message);
+      onEvent();
+    }
+  };
+  const send = (body) => new Promise((resolve) => {
+    const transaction = crypto.randomUUID();
+    pending.set(transaction, resolve);
+    ws.send(JSON.stringify({ ...body, transaction }));
+  });
+  const session = (await send({ janus: "create" })).data.id;
+  setInterval(() => send({ janus: "keepalive", session_id: session }), 15000);
+  const handle = (await send({
+    janus: "attach", session_id: session, plugin: "janus.plugin.videoroom",
+  })).data.id;
+  const request = (body, jsep) => send({
+    janus: "message", session_id: session, handle_id: handle, body,
+    ...(jsep ? { jsep } : {}),
+  });
+  let feed;
+  while (!feed) {
+    const reply = await request({ request: "listparticipants", room: ${room} });
+    feed = reply.plugindata?.data?.participants?.find((p) => p.publisher)?.id;
+    if (!feed) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  labPush({ kind: "state", state: "janus feed " + feed });
+  const offered = new Promise((resolve) => {
+    onEvent = () => {
+      const withJsep = events.find((e) => e.jsep);
+      if (withJsep) resolve(withJsep.jsep);
+    };
+  });
+  ws.send(JSON.stringify({
+    janus: "message", session_id: session, handle_id: handle,
+    transaction: crypto.randomUUID(),
+    body: { request: "join", ptype: "subscriber", room: ${room}, streams: [{ feed }] },
+  }));
+  const offer = await offered;
+  const video = document.querySelector("video");
+  const pc = new RTCPeerConnection();
+  pc.ontrack = ({ streams, track }) => {
+    video.srcObject = streams[0] ?? new MediaStream([track]);
+  };
+  await pc.setRemoteDescription(offer);
+  await pc.setLocalDescription();
+  await new Promise((resolve) => {
+    setTimeout(resolve, 1000);
+    pc.onicegatheringstatechange = () =>
+      pc.iceGatheringState === "complete" && resolve();
+  });
+  ws.send(JSON.stringify({
+    janus: "message", session_id: session, handle_id: handle,
+    transaction: crypto.randomUUID(), body: { request: "start" },
+    jsep: { type: "answer", sdp: pc.localDescription.sdp },
+  }));
+  const onFrame = () => {
+    labPush({ kind: "frame" });
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+</script>`;
+}
