@@ -18,8 +18,12 @@ import { framesIn, launchChromium, waitForState } from "./chromium.ts";
  * took the viewer to 14.6 KiB, so the budgets are 15 KiB and 17 KiB since.
  * Issue 13's switch to the SFU without a gap (a second connection held
  * until it decodes, `viewer-playing`) took the viewer to 15.1 KiB: 16 KiB.
+ * Issue 14's WHIP/WHEP client is a lazy chunk (2.3 KB, loaded only with
+ * `whip-url`/`whep-url`); what stays in the bundles to load and drive it
+ * took the broadcaster past 17 KiB: 18 KiB. Issue 14 asked the viewer for
+ * 14 KiB: missed (15.4 KiB; see bench/RESULTS.md), the budget stays.
  */
-const BUDGETS = { "live-viewer.js": 16_384, "live-broadcaster.js": 17_408 };
+const BUDGETS = { "live-viewer.js": 16_384, "live-broadcaster.js": 18_432 };
 
 async function buildTo(): Promise<string> {
   const outdir = await Deno.makeTempDir();
@@ -40,6 +44,14 @@ Deno.test("bundle sizes stay within budget (min+gzip, Lit included)", async () =
       assert.ok(
         gzipped <= budget,
         `${file} is ${gzipped} B gzipped, budget ${budget}`,
+      );
+      // Self-contained: a bundle imports nothing statically (Lit is
+      // inside); only what it loads lazily comes from a chunk beside it.
+      const text = new TextDecoder().decode(bytes);
+      assert.doesNotMatch(text, /(?:^|[;}\n])\s*import\s*[{*"'\w]/);
+      assert.match(
+        text,
+        /import\("\.\/(whep-player|whip-publisher)-\w+\.js"\)/,
       );
     }
   } finally {

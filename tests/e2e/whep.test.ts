@@ -91,7 +91,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "whep: <live-viewer whep-url> plays from a WHEP endpoint without the signaling socket, waits while the stream is not live, and goes live",
+    "whep: <live-viewer whep-url> plays from a WHEP endpoint without the signaling socket, waits while the stream is not live, goes live, and is repaired by an ICE restart by PATCH after an address change",
   ignore: !canRun,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -121,5 +121,37 @@ Deno.test({
     assert.deepEqual(lab.events("v1").filter((e) => e.kind === "error"), []);
     // It never opened the signaling socket: only the broadcaster's.
     assert.equal((await lab.healthz()).connections, 1);
+    // Wi-Fi to cellular: an ICE restart by PATCH, the same session.
+    await lab.network.changeAddress(lab.host(1));
+    const changed = Date.now();
+    await lab.until(
+      () =>
+        `an ICE restart by PATCH: v1 ${
+          JSON.stringify(
+            lab.events("v1").filter((e) => e.t > changed && e.kind !== "frame"),
+          )
+        }; server: ${
+          lab.serverLog.filter((l) => l.includes("whep")).join(" ")
+        }`,
+      () =>
+        lab.serverLog.some((l) => l.includes('"whep-ice-restart"')) ||
+        undefined,
+    );
+    const sinceFrames = () =>
+      lab.events("v1").filter((e) => e.kind === "frame" && e.t > changed)
+        .length;
+    await lab.until(
+      () => `frames again after the restart (${sinceFrames()})`,
+      () => sinceFrames() >= 20 || undefined,
+    );
+    // Repaired in place: no new connection, no new session.
+    assert.equal(
+      lab.events("v1").filter((e) => e.kind === "pc" && e.t > changed).length,
+      0,
+    );
+    assert.equal(
+      lab.serverLog.filter((l) => l.includes('"whep-ice-restart"')).length,
+      1,
+    );
   },
 });

@@ -178,29 +178,60 @@ Deno.test({
       })}`,
     });
     assert.equal(await drain(taken), 409);
-    // Trickle, wrong type, ICE restart.
-    const patch = (body: string, type = "application/trickle-ice-sdpfrag") =>
+    // Trickle, wrong type, entity tags, ICE restart (RFC 9725 §4.3).
+    const etag = created.headers.get("etag")!;
+    assert.match(etag, /^"[0-9a-f-]{36}"$/);
+    assert.equal(
+      created.headers.get("accept-patch"),
+      "application/trickle-ice-sdpfrag",
+    );
+    const patch = (
+      body: string,
+      type = "application/trickle-ice-sdpfrag",
+      headers: Record<string, string> = {},
+    ) =>
       fetch(`${base}${location}`, {
         method: "PATCH",
-        headers: { "content-type": type },
+        headers: { "content-type": type, ...headers },
         body,
       });
+    const candidate =
+      "a=mid:0\r\na=candidate:1 1 udp 2113937151 127.0.0.1 40000 typ host\r\n";
+    assert.equal(await drain(await patch(candidate)), 204);
     assert.equal(
-      await drain(
-        await patch(
-          "a=mid:0\r\na=candidate:1 1 udp 2113937151 127.0.0.1 40000 typ host\r\n",
-        ),
-      ),
+      await drain(await patch(candidate, undefined, { "if-match": etag })),
       204,
     );
+    const stale = await patch(candidate, undefined, { "if-match": '"old"' });
+    assert.equal(stale.status, 412);
+    assert.equal(stale.headers.get("etag"), etag);
+    await stale.body?.cancel();
     assert.equal(await drain(await patch("a=mid:0\r\n", "text/plain")), 415);
+    const restartFragment =
+      "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n";
+    // A restart without If-Match: refused, the session stays.
+    assert.equal(await drain(await patch(restartFragment)), 428);
+    // With If-Match "*": Janus restarts; its new credentials, a new tag.
+    const restarted = await patch(restartFragment, undefined, {
+      "if-match": "*",
+    });
+    const fragment = await restarted.text();
+    assert.equal(restarted.status, 200, fragment);
     assert.equal(
-      await drain(
-        await patch(
-          "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n",
-        ),
-      ),
-      422,
+      restarted.headers.get("content-type"),
+      "application/trickle-ice-sdpfrag",
+    );
+    assert.match(fragment, /^a=ice-ufrag:\S+\r\na=ice-pwd:\S+\r\n/);
+    const newEtag = restarted.headers.get("etag")!;
+    assert.notEqual(newEtag, etag);
+    // The old tag is stale now; the new one trickles.
+    assert.equal(
+      await drain(await patch(candidate, undefined, { "if-match": etag })),
+      412,
+    );
+    assert.equal(
+      await drain(await patch(candidate, undefined, { "if-match": newEtag })),
+      204,
     );
     // DELETE ends it: the room goes, the registry is empty.
     assert.equal(
