@@ -6,7 +6,7 @@
  */
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
-import { bundleBuilds, BUNDLES } from "../scripts/bundles.ts";
+import { bundleBuilds } from "../scripts/bundles.ts";
 
 const LIT = [
   "lit",
@@ -21,22 +21,23 @@ const LIT = [
 async function sizes(
   external: string[],
 ): Promise<Map<string, { min: number; gzip: number }>> {
-  const results = await Promise.all(
-    bundleBuilds({ outdir: "/sizes", write: false, external }).map((options) =>
-      esbuild.build(options)
-    ),
-  );
   const out = new Map<string, { min: number; gzip: number }>();
-  for (const file of results.flatMap((result) => result.outputFiles ?? [])) {
-    // A lazy chunk by its module's name, without the hash.
-    const name = file.path.split("/").pop()!.replace(
-      /-[A-Z0-9]{8}\.js$/,
-      ".js",
-    );
-    out.set(name, {
-      min: file.contents.length,
-      gzip: gzipSync(file.contents, { level: 9 }).length,
-    });
+  for (
+    const options of bundleBuilds({ outdir: "/sizes", write: false, external })
+  ) {
+    const bundle = `${Object.keys(options.entryPoints as object)[0]}.js`;
+    const result = await esbuild.build(options);
+    for (const file of result.outputFiles ?? []) {
+      const name = file.path.split("/").pop()!;
+      // A lazy chunk by its bundle and module, without the hash.
+      const key = name === bundle
+        ? bundle
+        : `${bundle}, lazy: ${name.replace(/-[A-Z0-9]{8}\.js$/, "")}`;
+      out.set(key, {
+        min: file.contents.length,
+        gzip: gzipSync(file.contents, { level: 9 }).length,
+      });
+    }
   }
   return out;
 }
@@ -51,11 +52,8 @@ export async function bundleSizes(): Promise<string> {
   ];
   for (const [name, s] of shipped) {
     const o = own.get(name)!;
-    const lazy = Object.keys(BUNDLES).includes(name.slice(0, -3))
-      ? ""
-      : " (lazy chunk)";
     lines.push(
-      `| \`${name}\`${lazy} | ${s.min} | ${s.gzip} | ${o.gzip} | ${
+      `| \`${name}\` | ${s.min} | ${s.gzip} | ${o.gzip} | ${
         Math.round((1 - o.gzip / s.gzip) * 100)
       }% |`,
     );
