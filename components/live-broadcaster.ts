@@ -27,7 +27,6 @@ import { sharedStyles } from "./shared-styles.ts";
 import type { SignalingState } from "./signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
 import type { SessionError, StreamMessage } from "./stream-session.ts";
-import { stringsFor } from "./strings.ts";
 import { addCamera, SfuUplink } from "./sfu-uplink.ts";
 import type { HttpMediaSession } from "./http-media-session.ts";
 import { ScreenWakeLock } from "./wake-lock.ts";
@@ -118,6 +117,9 @@ interface BroadcasterView {
  */
 export class LiveBroadcaster extends StreamElement {
   static override styles = [sharedStyles, broadcasterStyles];
+  protected override get builtInStrings(): typeof BROADCASTER_STRINGS {
+    return BROADCASTER_STRINGS;
+  }
   static override properties = {
     autostart: { type: Boolean, reflect: true },
     uploadBudget: { type: Number, attribute: "upload-budget", reflect: true },
@@ -534,7 +536,7 @@ export class LiveBroadcaster extends StreamElement {
   }
 
   protected override render() {
-    const strings = stringsFor(this, BROADCASTER_STRINGS, this.strings);
+    const strings = BROADCASTER_STRINGS.for(this, this.strings);
     const message = this.#message(strings);
     const on = this.#machine.facts.intent !== "stopped";
     return html`

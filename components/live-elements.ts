@@ -9,8 +9,10 @@ export {
   ViewerEvent,
 } from "./live-events.ts";
 export type { BroadcasterStrings } from "./broadcaster-strings.ts";
-export { BROADCASTER_EN, BROADCASTER_ZH_CN } from "./broadcaster-strings.ts";
+export { BROADCASTER_EN } from "./broadcaster-strings.ts";
+export { BROADCASTER_ZH_CN } from "./broadcaster-strings-zh.ts";
 export type { ViewerStrings } from "./viewer-strings.ts";
 export type { LiveErrorCode } from "./error-policy.ts";
 export type { TokenProvider } from "./stream-token.ts";
-export { VIEWER_EN, VIEWER_ZH_CN } from "./viewer-strings.ts";
+export { VIEWER_EN } from "./viewer-strings.ts";
+export { VIEWER_ZH_CN } from "./viewer-strings-zh.ts";

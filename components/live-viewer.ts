@@ -13,7 +13,6 @@ import type {
   SessionError,
   StreamMessage,
 } from "./stream-session.ts";
-import { stringsFor } from "./strings.ts";
 import {
   INITIAL_VIEWER_FACTS,
   type ViewerFacts,
@@ -119,6 +118,9 @@ interface ViewerView {
  */
 export class LiveViewer extends StreamElement {
   static override styles = [sharedStyles, viewerStyles];
+  protected override get builtInStrings(): typeof VIEWER_STRINGS {
+    return VIEWER_STRINGS;
+  }
   static override properties = {
     showStats: { type: Boolean, attribute: "stats", reflect: true },
     strings: { attribute: false },
@@ -456,7 +458,7 @@ export class LiveViewer extends StreamElement {
   }
 
   protected override render() {
-    const strings = stringsFor(this, VIEWER_STRINGS, this.strings);
+    const strings = VIEWER_STRINGS.for(this, this.strings);
     const status = this.#statusText(strings);
     const live = this.#machine.state === "live";
     const { block, muted, stats, frozen } = this.#view;

@@ -9,6 +9,7 @@ import {
   StreamSession,
 } from "./stream-session.ts";
 import type { TokenProvider } from "./stream-token.ts";
+import type { BuiltInStrings } from "./strings.ts";
 
 /**
  * What both elements share: which stream, on which server, with which ICE
@@ -66,6 +67,20 @@ export abstract class StreamElement extends LitElement {
       onNetworkChange: () => this.onNetworkChange(),
       joinFields: () => this.joinFields(),
     });
+  }
+
+  /** The element's built-in strings (English inside, others loaded). */
+  protected abstract get builtInStrings(): BuiltInStrings<unknown>;
+
+  /**
+   * A page in a language whose strings are not loaded yet renders once
+   * they are (a chunk, a few ms): never English first.
+   */
+  protected override scheduleUpdate(): void | Promise<unknown> {
+    const ready = this.builtInStrings.ready(this);
+    return ready
+      ? ready.then(() => super.scheduleUpdate())
+      : super.scheduleUpdate();
   }
 
   /** A server message about the session's stream. */

@@ -28,22 +28,6 @@ export const COMMON_EN: CommonStrings = {
     "The relay server refused its credentials, so video cannot connect on this network.",
 };
 
-export const COMMON_ZH_CN: CommonStrings = {
-  live: "直播",
-  signalingUnavailable: "无法连接直播服务器，正在重试...",
-  streamFull: "此直播观看人数已满。",
-  invalidStreamId: "直播编号无效。",
-  missingStreamId: "未提供直播编号。",
-  notAuthorized: "您无权观看此直播。",
-  authExpired: "您的观看权限已过期，请刷新页面。",
-  turnAuthFailed: "中继服务器拒绝了凭据，当前网络无法连接视频。",
-};
-
-/** The built-in set for a BCP 47 language tag: Chinese gets zh-CN, all else English. */
-export function pickStrings<T>(lang: string | undefined, en: T, zh: T): T {
-  return lang?.toLowerCase().startsWith("zh") ? zh : en;
-}
-
 /** The language in effect for `element`: its own `lang`, an ancestor's, or the page's. */
 export function languageOf(element: Element): string | undefined {
   const withLang = element.closest("[lang]");
@@ -51,14 +35,41 @@ export function languageOf(element: Element): string | undefined {
     (document.documentElement.lang || navigator.language);
 }
 
-/** The strings `element` shows: the built-in set for its language, then the page's overrides. */
-export function stringsFor<T>(
-  element: Element,
-  builtIn: { en: T; zh: T },
-  overrides: Partial<T>,
-): T {
-  return {
-    ...pickStrings(languageOf(element), builtIn.en, builtIn.zh),
-    ...overrides,
-  };
+/** Whether a BCP 47 tag gets the Chinese set (zh-CN); all else English. */
+export function isChinese(lang: string | undefined): boolean {
+  return !!lang?.toLowerCase().startsWith("zh");
+}
+
+/**
+ * An element's built-in strings: English inside the bundle, Chinese a chunk
+ * of its own loaded when a page in Chinese needs it (most pages never do).
+ * The element waits for it before rendering ({@link ready}), so a Chinese
+ * page never shows English first.
+ */
+export class BuiltInStrings<T> {
+  readonly en: T;
+  #loadZh: () => Promise<T>;
+  #zh: T | undefined;
+  #loading: Promise<void> | undefined;
+
+  constructor(en: T, loadZh: () => Promise<T>) {
+    this.en = en;
+    this.#loadZh = loadZh;
+  }
+
+  /** Undefined when `element`'s strings are here; else when they will be. */
+  ready(element: Element): Promise<void> | undefined {
+    if (this.#zh || !isChinese(languageOf(element))) return undefined;
+    // A chunk that cannot load leaves English.
+    return this.#loading ??= this.#loadZh().then(
+      (zh) => void (this.#zh = zh),
+      () => {},
+    );
+  }
+
+  /** The strings `element` shows: its language's set, then the page's overrides. */
+  for(element: Element, overrides: Partial<T>): T {
+    const zh = isChinese(languageOf(element)) ? this.#zh : undefined;
+    return { ...(zh ?? this.en), ...overrides };
+  }
 }

@@ -12,7 +12,7 @@ import type * as esbuild from "esbuild";
 const root = new URL("..", import.meta.url).pathname;
 
 export const BUNDLES = {
-  "live-widgets": `${root}components/live-elements.ts`,
+  "live-widgets": `${root}components/live-widgets-bundle.ts`,
   "live-viewer": `${root}components/live-viewer.ts`,
   "live-broadcaster": `${root}components/live-broadcaster.ts`,
   protocol: `${root}protocol/browser-entry.ts`,

@@ -24,6 +24,8 @@ describe("strings and accessibility", () => {
           signaling-url="ws://127.0.0.1:9/ws"></live-viewer>
       </div>
     `).then((div) => div.querySelector("live-viewer")!);
+    // The first render waits for the Chinese strings (a chunk of their own).
+    await viewer.updateComplete;
     expect(statusOf(viewer)).to.equal("正在连接直播...");
     viewer.remove();
   });

@@ -18,12 +18,12 @@ import { framesIn, launchChromium, waitForState } from "./chromium.ts";
  * took the viewer to 14.6 KiB, so the budgets are 15 KiB and 17 KiB since.
  * Issue 13's switch to the SFU without a gap (a second connection held
  * until it decodes, `viewer-playing`) took the viewer to 15.1 KiB: 16 KiB.
- * Issue 14's WHIP/WHEP client is a lazy chunk (2.3 KB, loaded only with
- * `whip-url`/`whep-url`); what stays in the bundles to load and drive it
- * took the broadcaster past 17 KiB: 18 KiB. Issue 14 asked the viewer for
- * 14 KiB: missed (15.4 KiB; see bench/RESULTS.md), the budget stays.
+ * Issue 14's WHIP/WHEP client and the Chinese strings are chunks beside
+ * the bundles, loaded only with `whip-url`/`whep-url` or on a Chinese page
+ * (viewer 15.0 KiB, broadcaster 16.5 KiB after that). Issue 14 asked the
+ * viewer for 14 KiB: missed (bench/RESULTS.md says what else could go).
  */
-const BUDGETS = { "live-viewer.js": 16_384, "live-broadcaster.js": 18_432 };
+const BUDGETS = { "live-viewer.js": 16_384, "live-broadcaster.js": 17_408 };
 
 async function buildTo(): Promise<string> {
   const outdir = await Deno.makeTempDir();
@@ -45,15 +45,18 @@ Deno.test("bundle sizes stay within budget (min+gzip, Lit included)", async () =
         gzipped <= budget,
         `${file} is ${gzipped} B gzipped, budget ${budget}`,
       );
-      // Self-contained: a bundle imports nothing statically (Lit is
-      // inside); only what it loads lazily comes from a chunk beside it.
-      const text = new TextDecoder().decode(bytes);
-      assert.doesNotMatch(text, /(?:^|[;}\n])\s*import\s*[{*"'\w]/);
-      assert.match(
-        text,
-        /import\("\.\/(whep-player|whip-publisher)-\w+\.js"\)/,
-      );
     }
+    // Self-contained: a bundle imports nothing statically (Lit is inside);
+    // only what it loads lazily is a chunk beside it.
+    for (
+      const file of ["live-widgets.js", ...Object.keys(BUDGETS), "protocol.js"]
+    ) {
+      const text = await Deno.readTextFile(`${outdir}/${file}`);
+      assert.doesNotMatch(text, /(?:^|[;}\n])\s*import\s*[{*"'\w]/, file);
+    }
+    const viewer = await Deno.readTextFile(`${outdir}/live-viewer.js`);
+    assert.match(viewer, /import\("\.\/whep-player-\w+\.js"\)/);
+    assert.match(viewer, /import\("\.\/viewer-strings-zh-\w+\.js"\)/);
   } finally {
     await Deno.remove(outdir, { recursive: true });
   }
@@ -66,8 +69,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using site = await serveBundles({
+      // In Chinese: its strings are a chunk beside the bundle.
       "watch.html":
-        `<!doctype html><script type="module" src="/live-viewer.js"></script>
+        `<!doctype html><html lang="zh-CN"><script type="module" src="/live-viewer.js"></script>
 <live-viewer stream-id="order-plain"></live-viewer>`,
       "send.html":
         `<!doctype html><script type="module" src="/live-broadcaster.js"></script>
@@ -92,5 +96,12 @@ Deno.test({
     );
     await waitForState(watcher, "live-viewer", "live");
     assert.ok(await framesIn(watcher, "live-viewer") > 0);
+    assert.equal(
+      await watcher.evaluate(() =>
+        document.querySelector("live-viewer")!.shadowRoot!
+          .querySelector("[role=status]")!.textContent!.trim()
+      ),
+      "直播中",
+    );
   },
 });
