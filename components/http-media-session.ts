@@ -142,15 +142,22 @@ export class HttpMediaSession {
         body: fragmentOf(pc.localDescription!.sdp),
       });
       if (this.#pc !== pc) return;
-      if (response?.status !== 200) {
-        console.info(`live: ICE restart refused (${response?.status ?? 0})`);
+      const status = response?.status ?? 0;
+      if (status === 429 || status === 503 || status === 0) {
+        // Busy or unreachable: the same session, asked again later.
+        this.#timer = setTimeout(() => void this.restart(), RETRY_MS);
+        return;
+      }
+      if (status !== 200) {
+        // It cannot restart (405, 422, 501…) or lost the session (404).
+        console.info(`live: ICE restart refused (${status})`);
         return void this.start();
       }
-      this.#etag = response.headers.get("etag") ?? this.#etag;
+      this.#etag = response!.headers.get("etag") ?? this.#etag;
       const remote = pc.remoteDescription!.sdp;
       await pc.setRemoteDescription({
         type: "answer",
-        sdp: withIce(remote, parseFragment(await response.text())),
+        sdp: withIce(remote, parseFragment(await response!.text())),
       });
     } catch (error) {
       console.info("live: ICE restart failed", error);

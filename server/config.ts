@@ -91,6 +91,11 @@ export interface ServerConfig {
   sfuAfterViewers: number;
   /** Open WHIP and WHEP sessions (they hold no socket); more get HTTP 503. */
   maxHttpSessions: number;
+  /**
+   * A WHIP or WHEP session's ICE restarts (PATCH) at most one per this
+   * interval (each one is work for Janus); sooner gets HTTP 429.
+   */
+  iceRestartIntervalMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -132,6 +137,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   janusUrl: undefined,
   sfuAfterViewers: 3,
   maxHttpSessions: 1_000,
+  iceRestartIntervalMs: 2_000,
 };
 
 /** Environment variable for each numeric setting. */
@@ -159,6 +165,7 @@ export const ENV_NAMES = {
   nodeTtlMs: "NODE_TTL_MS",
   sfuAfterViewers: "SFU_AFTER_VIEWERS",
   maxHttpSessions: "MAX_HTTP_SESSIONS",
+  iceRestartIntervalMs: "ICE_RESTART_INTERVAL_MS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -194,6 +201,7 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   nodeTtlMs: 300,
   sfuAfterViewers: 0,
   maxHttpSessions: 1,
+  iceRestartIntervalMs: 0,
 };
 
 /**

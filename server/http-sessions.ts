@@ -41,6 +41,8 @@ export interface SessionHost {
   roomForSession(): boolean;
   /** ICE restarts with Janus (they concern only the client and Janus). */
   ice: IceRestarts;
+  /** A session's ICE restarts at most one per this (ICE_RESTART_INTERVAL_MS). */
+  iceRestartIntervalMs: number;
   logger: Logger;
 }
 
@@ -101,6 +103,10 @@ export abstract class HttpSession implements Peer {
   offer: string;
   /** The entity tag of the ICE session (RFC 9725 §4.3): new at each restart. */
   etag = newEtag();
+  /** When its last ICE restart began (`performance.now()`). */
+  restartedAt = -Infinity;
+  /** An ICE restart is under way (with Janus). */
+  restarting = false;
   resumed = undefined;
   isOpen = true;
   /** The ICE servers the server grants it (for the `Link` headers). */
@@ -411,12 +417,27 @@ export class SessionEndpoint<S extends HttpSession> {
         cors,
       );
     }
+    // One at a time, and not more often than the interval: each is work
+    // for Janus.
+    const wait = session.restarting
+      ? Math.max(1_000, this.#host.iceRestartIntervalMs)
+      : session.restartedAt + this.#host.iceRestartIntervalMs -
+        performance.now();
+    if (wait > 0) {
+      return problem(429, "ice-restart-too-soon", "ICE restarted just now", {
+        ...cors,
+        "retry-after": String(Math.max(1, Math.ceil(wait / 1000))),
+      });
+    }
+    session.restartedAt = performance.now();
+    session.restarting = true;
     // The candidates follow, trickled, once Janus knows the new credentials.
     const offer = withIce(session.offer, { ...fragment, candidates: [] });
     let answer: string;
     try {
       answer = await session.restartIce(offer);
     } catch (error) {
+      session.restarting = false;
       // The session stays: the client may try again or start anew.
       this.#host.logger.warn(`${this.#kind.name}-ice-restart-failed`, {
         streamId: session.streamId,
@@ -429,6 +450,7 @@ export class SessionEndpoint<S extends HttpSession> {
         { ...cors, "retry-after": "2" },
       );
     }
+    session.restarting = false;
     session.offer = offer;
     session.etag = newEtag();
     for (const { candidate, mid } of fragment.candidates) {

@@ -182,6 +182,7 @@ export function startSignalingServer(
       answer: (streamId, viewerId, sdp) =>
         gateway.answer(streamId, viewerId, { type: "answer", sdp }),
     },
+    iceRestartIntervalMs: config.iceRestartIntervalMs,
     logger,
   };
   const whip: SessionEndpoint<WhipSession> | undefined = socketless &&

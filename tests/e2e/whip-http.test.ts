@@ -224,6 +224,15 @@ Deno.test({
     assert.match(fragment, /^a=ice-ufrag:\S+\r\na=ice-pwd:\S+\r\n/);
     const newEtag = restarted.headers.get("etag")!;
     assert.notEqual(newEtag, etag);
+    // Another one at once: too soon (ICE_RESTART_INTERVAL_MS), still current.
+    const tooSoon = await patch(
+      restartFragment.replace("new1", "new2"),
+      undefined,
+      { "if-match": "*" },
+    );
+    assert.equal(tooSoon.status, 429);
+    assert.equal(tooSoon.headers.get("retry-after"), "2");
+    await tooSoon.body?.cancel();
     // The old tag is stale now; the new one trickles.
     assert.equal(
       await drain(await patch(candidate, undefined, { "if-match": etag })),

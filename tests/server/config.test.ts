@@ -49,6 +49,7 @@ Deno.test("every variable is read", () => {
     NODE_TTL_MS: "3000",
     SFU_AFTER_VIEWERS: "0",
     MAX_HTTP_SESSIONS: "50",
+    ICE_RESTART_INTERVAL_MS: "500",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -89,6 +90,7 @@ Deno.test("every variable is read", () => {
     janusUrl: undefined,
     sfuAfterViewers: 0,
     maxHttpSessions: 50,
+    iceRestartIntervalMs: 500,
   });
 });
 
