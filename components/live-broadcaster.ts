@@ -443,7 +443,19 @@ export class LiveBroadcaster extends StreamElement {
    * goes up in the same simulcast layers as to our SFU.
    */
   async #publishWhip(url: string): Promise<void> {
-    const { whipPublisher } = await import("./whip-publisher.ts");
+    let chunk: typeof import("./whip-publisher.ts");
+    try {
+      chunk = await import("./whip-publisher.ts");
+    } catch (error) {
+      // Its chunk did not load (offline, not served beside the bundle).
+      this.#release();
+      const code = "signaling-unavailable";
+      this.#apply({ ...INITIAL_BROADCASTER_FACTS, failure: code }, code);
+      return void this.dispatchEvent(
+        new LiveErrorEvent(code, "The WHIP client did not load", error),
+      );
+    }
+    const { whipPublisher } = chunk;
     if (!this.#still("broadcasting") || this.#whip) return;
     this.#whip = whipPublisher({
       url,

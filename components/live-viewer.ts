@@ -211,7 +211,18 @@ export class LiveViewer extends StreamElement {
     const url = this.whepUrl;
     if (!url || !this.isConnected) return;
     this.#release();
-    const { whepPlayer } = await import("./whep-player.ts");
+    let chunk: typeof import("./whep-player.ts");
+    try {
+      chunk = await import("./whep-player.ts");
+    } catch (error) {
+      // Its chunk did not load (offline, not served beside the bundle).
+      const code = "signaling-unavailable";
+      this.#apply({ failure: code }, "whep client not loaded");
+      return void this.dispatchEvent(
+        new LiveErrorEvent(code, "The WHEP client did not load", error),
+      );
+    }
+    const { whepPlayer } = chunk;
     // Changed or removed while the chunk loaded.
     if (url !== this.whepUrl || !this.isConnected || this.#whep) return;
     const player = whepPlayer({
