@@ -137,3 +137,34 @@ Deno.test({
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
   },
 });
+
+Deno.test({
+  name:
+    "whip element: <live-broadcaster whip-url> in Firefox publishes to our /whip; a <live-viewer> in Chromium plays it",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["firefox", "chromium"],
+      janus: true,
+      pages: [whipBroadcasterPage(), viewerPage],
+    });
+    await lab.openPage(0);
+    await lab.until(
+      () => `the Firefox broadcaster live: ${JSON.stringify(lab.events("b"))}`,
+      () => lab.events("b").some((e) => e.state === "live") || undefined,
+    );
+    await lab.openPage(1);
+    const frames = () =>
+      lab.events("v1").filter((e) => e.kind === "frame").length;
+    await lab.until(
+      () =>
+        `10 frames from Firefox's WHIP (${frames()}): ${
+          JSON.stringify(lab.events("v1").filter((e) => e.kind !== "frame"))
+        }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
+      () => frames() >= 10 || undefined,
+    );
+    assert.deepEqual(lab.events("b").filter((e) => e.kind === "error"), []);
+  },
+});
