@@ -1,10 +1,14 @@
 /**
  * `<live-viewer whep-url>`: plays any WHEP endpoint over one
  * {@link HttpMediaSession}, what the endpoint says turned into the viewer's
- * facts. A chunk of its own, loaded only with `whep-url`.
+ * facts ({@link whepFacts}). A chunk of its own, loaded only with
+ * `whep-url`.
  */
 import type { LiveErrorCode } from "./error-policy.ts";
-import { HttpMediaSession } from "./http-media-session.ts";
+import {
+  HttpMediaSession,
+  type HttpMediaStatus,
+} from "./http-media-session.ts";
 import type { ViewerFacts } from "./viewer-state.ts";
 
 export interface WhepPlayerHost {
@@ -16,6 +20,43 @@ export interface WhepPlayerHost {
   apply(patch: Partial<ViewerFacts>, reason: string): void;
   /** Refused for good. */
   onRefused(code: LiveErrorCode, message: string): void;
+}
+
+/**
+ * The facts after `status`: there is no socket, so the endpoint stands for
+ * it (`signaling: "open"`); answered is the broadcaster present, 404 not
+ * live yet (`waiting`), anything else retried is unknown; a refusal is the
+ * error (401 token-required, 403 token-wrong-stream, other invalid-field).
+ */
+export function whepFacts(
+  status: HttpMediaStatus,
+): {
+  patch: Partial<ViewerFacts>;
+  refused?: { code: LiveErrorCode; message: string };
+} {
+  if (status.kind === "refused") {
+    const code = status.status === 401
+      ? "token-required"
+      : status.status === 403
+      ? "token-wrong-stream"
+      : "invalid-field";
+    return {
+      patch: { failure: code },
+      refused: { code, message: status.message },
+    };
+  }
+  return {
+    patch: {
+      hasStreamId: true,
+      signaling: "open",
+      everOpen: true,
+      presence: status.kind === "open"
+        ? "present"
+        : status.kind === "retrying" && status.status === 404
+        ? "waiting"
+        : "unknown",
+    },
+  };
 }
 
 export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
@@ -36,25 +77,9 @@ export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
     },
     onConnectionState: host.onConnectionState,
     onStatus: (status) => {
-      if (status.kind === "refused") {
-        const code = status.status === 401
-          ? "token-required"
-          : status.status === 403
-          ? "token-wrong-stream"
-          : "invalid-field";
-        host.apply({ failure: code }, `whep refused ${status.status}`);
-        return host.onRefused(code, status.message);
-      }
-      host.apply({
-        hasStreamId: true,
-        signaling: "open",
-        everOpen: true,
-        presence: status.kind === "open"
-          ? "present"
-          : status.kind === "retrying" && status.status === 404
-          ? "waiting"
-          : "unknown",
-      }, `whep ${status.kind}`);
+      const { patch, refused } = whepFacts(status);
+      host.apply(patch, `whep ${status.kind}`);
+      if (refused) host.onRefused(refused.code, refused.message);
     },
     // Not live yet, busy or unreachable: ask again.
     retryable: (status) => status === 404 || status === 429 || status >= 500,

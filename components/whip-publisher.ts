@@ -1,11 +1,15 @@
 /**
  * `<live-broadcaster whip-url>`: the camera to any WHIP endpoint over one
  * {@link HttpMediaSession}, what the endpoint says turned into the
- * broadcaster's facts. A chunk of its own, loaded only with `whip-url`.
+ * broadcaster's facts ({@link whipFacts}). A chunk of its own, loaded only
+ * with `whip-url`.
  */
 import type { BroadcasterFacts } from "./broadcaster-state.ts";
 import type { LiveErrorCode } from "./error-policy.ts";
-import { HttpMediaSession } from "./http-media-session.ts";
+import {
+  HttpMediaSession,
+  type HttpMediaStatus,
+} from "./http-media-session.ts";
 
 export interface WhipPublisherHost {
   url: string;
@@ -20,6 +24,60 @@ export interface WhipPublisherHost {
   onLive(): void;
   /** A refusal (`fatal`: for good, everything released) or a reason for waiting. */
   onError(code: LiveErrorCode, message: string, fatal: boolean): void;
+}
+
+/** What one answer of the endpoint means for the broadcaster. */
+export interface WhipOutcome {
+  patch: Partial<BroadcasterFacts>;
+  error?: { code: LiveErrorCode; message: string; fatal: boolean };
+}
+
+/**
+ * The facts after `status`: answered is live; taken (409), busy (429) or
+ * unreachable is a refusal shown while asking again (unreachable after it
+ * was live: `reconnecting`, as over WebSocket); 401/403/other is fatal.
+ */
+export function whipFacts(
+  status: HttpMediaStatus,
+  everAccepted: boolean,
+): WhipOutcome {
+  switch (status.kind) {
+    case "connecting":
+      return { patch: { accepted: false } };
+    case "open":
+      return {
+        patch: { accepted: true, everAccepted: true, refusal: undefined },
+      };
+    case "retrying": {
+      const code = status.status === 409
+        ? "stream-taken"
+        : status.status === 429
+        ? "rate-limited"
+        : "signaling-unavailable";
+      const shown = code !== "signaling-unavailable" || !everAccepted;
+      return {
+        patch: { accepted: false, refusal: shown ? code : undefined },
+        error: {
+          code,
+          message: `WHIP answered ${status.status}`,
+          fatal: false,
+        },
+      };
+    }
+    case "refused":
+      return {
+        patch: {},
+        error: {
+          code: status.status === 401
+            ? "token-required"
+            : status.status === 403
+            ? "token-wrong-stream"
+            : "invalid-field",
+          message: status.message,
+          fatal: true,
+        },
+      };
+  }
 }
 
 export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
@@ -37,41 +95,10 @@ export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
       }
     },
     onStatus: (status) => {
-      switch (status.kind) {
-        case "connecting":
-          return host.apply({ accepted: false }, "whip connecting");
-        case "open":
-          host.onLive();
-          return host.apply(
-            { accepted: true, everAccepted: true, refusal: undefined },
-            "whip answered",
-          );
-        case "retrying": {
-          const code = status.status === 409
-            ? "stream-taken"
-            : status.status === 429
-            ? "rate-limited"
-            : "signaling-unavailable";
-          // Unreachable after it was live: `reconnecting`, as over WebSocket.
-          const shown = code !== "signaling-unavailable" ||
-            !host.everAccepted();
-          host.apply(
-            { accepted: false, refusal: shown ? code : undefined },
-            `whip ${status.status}`,
-          );
-          return host.onError(code, `WHIP answered ${status.status}`, false);
-        }
-        case "refused":
-          return host.onError(
-            status.status === 401
-              ? "token-required"
-              : status.status === 403
-              ? "token-wrong-stream"
-              : "invalid-field",
-            status.message,
-            true,
-          );
-      }
+      const { patch, error } = whipFacts(status, host.everAccepted());
+      if (status.kind === "open") host.onLive();
+      if (!error?.fatal) host.apply(patch, `whip ${status.kind}`);
+      if (error) host.onError(error.code, error.message, error.fatal);
     },
     // Taken by someone else, busy or unreachable: ask again.
     retryable: (status) => status === 409 || status === 429 || status >= 500,
