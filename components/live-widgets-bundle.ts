@@ -3,7 +3,7 @@
  * `live-elements.ts` exports, but the Chinese string sets, which stay chunks
  * of their own in the bundle (loaded by Chinese pages only; importing them
  * here would pull them into a chunk every page loads). The npm package's
- * `live-elements` exports them.
+ * `live-elements.ts` exports this and them.
  */
 export { LiveBroadcaster } from "./live-broadcaster.ts";
 export type { BroadcasterState } from "./live-broadcaster.ts";

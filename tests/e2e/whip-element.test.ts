@@ -54,23 +54,9 @@ Deno.test({
     await server.createEndpoint("shop-camera", room);
     endpoint = server.endpointUrl("shop-camera");
     await lab.openPage(0);
-    await lab.until(
-      () =>
-        `the broadcaster live: ${JSON.stringify(lab.events("b"))}; server: ${
-          server.log.slice(-5).join(" | ")
-        }`,
-      () => lab.events("b").some((e) => e.state === "live") || undefined,
-    );
+    await lab.untilState("b", "live");
     await lab.openPage(1);
-    const frames = () =>
-      lab.events("v1").filter((e) => e.kind === "frame").length;
-    await lab.until(
-      () =>
-        `10 frames through simple-whip-server (${frames()}): ${
-          JSON.stringify(lab.events("v1").filter((e) => e.kind !== "frame"))
-        }`,
-      () => frames() >= 10 || undefined,
-    );
+    await lab.untilFrames("v1", 10);
     assert.ok(
       server.log.some((line) => line.includes("Publishing to WHIP endpoint")),
     );
@@ -94,46 +80,16 @@ Deno.test({
       pages: [whipBroadcasterPage(), viewerPage],
     });
     await lab.openPage(1);
-    await lab.until(
-      "the viewer waiting",
-      () => lab.events("v1").some((e) => e.state === "waiting") || undefined,
-    );
+    await lab.untilState("v1", "waiting");
     await lab.openPage(0);
-    const frames = (since = 0) =>
-      lab.events("v1").filter((e) => e.kind === "frame" && e.t > since)
-        .length;
-    await lab.until(
-      () =>
-        `10 frames from the WHIP element (${frames()}): b ${
-          JSON.stringify(lab.events("b"))
-        }; server: ${
-          lab.serverLog.filter((l) => l.includes("whip")).join(" ")
-        }`,
-      () => frames() >= 10 || undefined,
-    );
+    await lab.untilFrames("v1", 10);
     // Wi-Fi to cellular: the broadcaster's address changes.
     await lab.network.changeAddress(lab.host(0));
     const changed = Date.now();
-    await lab.until(
-      () =>
-        `an ICE restart by PATCH: b ${
-          JSON.stringify(lab.events("b").filter((e) => e.t > changed))
-        }; server: ${
-          lab.serverLog.filter((l) => l.includes("whip")).join(" ")
-        }`,
-      () =>
-        lab.serverLog.some((l) => l.includes('"whip-ice-restart"')) ||
-        undefined,
-    );
-    await lab.until(
-      () => `frames again after the restart (${frames(changed)})`,
-      () => frames(changed) >= 20 || undefined,
-    );
+    await lab.untilLogged("whip-ice-restart");
+    await lab.untilFrames("v1", 20, changed);
     // Repaired in place: one publish, one connection, no second POST.
-    assert.equal(
-      lab.serverLog.filter((l) => l.includes('"sfu-published"')).length,
-      1,
-    );
+    assert.equal(lab.logged("sfu-published"), 1);
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
   },
 });
@@ -151,20 +107,9 @@ Deno.test({
       pages: [whipBroadcasterPage(), viewerPage],
     });
     await lab.openPage(0);
-    await lab.until(
-      () => `the Firefox broadcaster live: ${JSON.stringify(lab.events("b"))}`,
-      () => lab.events("b").some((e) => e.state === "live") || undefined,
-    );
+    await lab.untilState("b", "live");
     await lab.openPage(1);
-    const frames = () =>
-      lab.events("v1").filter((e) => e.kind === "frame").length;
-    await lab.until(
-      () =>
-        `10 frames from Firefox's WHIP (${frames()}): ${
-          JSON.stringify(lab.events("v1").filter((e) => e.kind !== "frame"))
-        }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
-      () => frames() >= 10 || undefined,
-    );
+    await lab.untilFrames("v1", 10);
     assert.deepEqual(lab.events("b").filter((e) => e.kind === "error"), []);
   },
 });

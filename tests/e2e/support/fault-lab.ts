@@ -254,6 +254,51 @@ export class FaultLab implements AsyncDisposable {
     });
   }
 
+  /** Frames host `name` presented after `since` (wall-clock ms). */
+  frames(name: string, since = 0): number {
+    return this.events(name).filter((e) => e.kind === "frame" && e.t > since)
+      .length;
+  }
+
+  /** Resolves once host `name` reported `state`. */
+  untilState(name: string, state: string): Promise<true> {
+    return this.until(
+      () => `${name} ${state}: ${JSON.stringify(this.events(name))}`,
+      () => this.events(name).some((e) => e.state === state) || undefined,
+    );
+  }
+
+  /**
+   * Resolves once host `name` presented `count` frames after `since`; a
+   * timeout says what else it reported and what the server logged.
+   */
+  untilFrames(name: string, count: number, since = 0): Promise<true> {
+    return this.until(
+      () =>
+        `${count} frames at ${name} (${this.frames(name, since)}): ${
+          JSON.stringify(
+            this.events(name).filter((e) => e.t > since && e.kind !== "frame"),
+          )
+        }; server: ${this.serverLog.slice(-20).join(" ")}`,
+      () => this.frames(name, since) >= count || undefined,
+    );
+  }
+
+  /** Resolves once the server logged `event` (its log line's name). */
+  untilLogged(event: string): Promise<true> {
+    return this.until(
+      () =>
+        `the server to log ${event}: ${this.serverLog.slice(-20).join(" ")}`,
+      () => this.logged(event) > 0 || undefined,
+    );
+  }
+
+  /** How often the server logged `event`. */
+  logged(event: string): number {
+    return this.serverLog.filter((line) => line.includes(`"${event}"`))
+      .length;
+  }
+
   /**
    * Resolves with /healthz once `check` passes on it (clients reconnect with
    * backoff after a restart, and the server has no event to wait on).
