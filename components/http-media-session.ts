@@ -24,7 +24,10 @@ export type HttpMediaStatus =
   | { kind: "open" }
   /** Not now (0: unreachable, 404, 409, 429, 5xx): asked again later. */
   | { kind: "retrying"; status: number }
-  /** Refused for good (400, 401, 403, 415, 422…): not asked again. */
+  /**
+   * Refused for good (400, 401, 403, 415, 422…; 409 on a session: taken
+   * over by a newer one): not asked again.
+   */
   | { kind: "refused"; status: number; message: string };
 
 export interface HttpMediaSessionOptions {
@@ -147,6 +150,12 @@ export class HttpMediaSession {
         // Busy or unreachable: the same session, asked again later.
         this.#timer = setTimeout(() => void this.restart(), RETRY_MS);
         return;
+      }
+      if (status === 409) {
+        // Taken over by a newer session of ours (another tab): not again.
+        const message = await response!.text().catch(() => "");
+        this.#end();
+        return this.#options.onStatus({ kind: "refused", status, message });
       }
       if (status !== 200) {
         // It cannot restart (405, 422, 501…) or lost the session (404).

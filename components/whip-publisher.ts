@@ -35,7 +35,8 @@ export interface WhipOutcome {
 /**
  * The facts after `status`: answered is live; taken (409), busy (429) or
  * unreachable is a refusal shown while asking again (unreachable after it
- * was live: `reconnecting`, as over WebSocket); 401/403/other is fatal.
+ * was live: `reconnecting`, as over WebSocket); 401/403/other is fatal, and
+ * so is a live session's 409 (taken over by a newer one: `replaced`).
  */
 export function whipFacts(
   status: HttpMediaStatus,
@@ -72,6 +73,8 @@ export function whipFacts(
             ? "token-required"
             : status.status === 403
             ? "token-wrong-stream"
+            : status.status === 409
+            ? "replaced"
             : "invalid-field",
           message: status.message,
           fatal: true,

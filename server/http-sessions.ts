@@ -39,6 +39,8 @@ export interface SessionHost {
   originAllowed(origin: string | null): boolean;
   /** Whether another WHIP or WHEP session fits (MAX_HTTP_SESSIONS). */
   roomForSession(): boolean;
+  /** MAX_HTTP_SESSIONS (also bounds what is remembered of ended ones). */
+  maxSessions: number;
   /** ICE restarts with Janus (they concern only the client and Janus). */
   ice: IceRestarts;
   /** A session's ICE restarts at most one per this (ICE_RESTART_INTERVAL_MS). */
@@ -158,10 +160,12 @@ export abstract class HttpSession implements Peer {
     this.send(JSON.parse(text) as ServerMessage);
   }
 
-  close(_code: number, reason: string, _why: DropReason): void {
+  close(_code: number, reason: string, why: DropReason): void {
     if (!this.isOpen) return;
     this.refuse(409, "replaced", reason);
-    this.end("closed");
+    // Taken over by a newer session of the same sender: remembered, so the
+    // old one learns it rather than coming back for the stream.
+    this.end(why === "replaced" ? "replaced" : "closed");
   }
 
   protected answered(sdp: string): void {
@@ -197,11 +201,20 @@ export interface SessionKind<S extends HttpSession> {
   ): S;
 }
 
+/** How long a session taken over is remembered (PATCH then gets 409). */
+const REPLACED_MEMORY_MS = 10 * 60_000;
+
 /** `/{kind}/{streamId}` and `/{kind}/{streamId}/{resource}`. */
 export class SessionEndpoint<S extends HttpSession> {
   #host: SessionHost;
   #kind: SessionKind<S>;
   #sessions = new Map<string, S>();
+  /**
+   * Sessions a newer one of the same sender took over, with when: their
+   * client hears 409 `replaced` instead of 404 (after which it would POST
+   * again and take the stream back: two tabs taking turns).
+   */
+  #replaced = new Map<string, number>();
 
   constructor(host: SessionHost, kind: SessionKind<S>) {
     this.#host = host;
@@ -255,6 +268,14 @@ export class SessionEndpoint<S extends HttpSession> {
     }
     const session = this.#sessions.get(resource);
     if (!session || session.streamId !== streamId) {
+      if (this.#wasReplaced(resource)) {
+        return problem(
+          409,
+          "replaced",
+          "A newer session of this sender took over the stream",
+          cors,
+        );
+      }
       return problem(404, "not-found", `No such ${name} session`, cors);
     }
     switch (request.method) {
@@ -466,8 +487,26 @@ export class SessionEndpoint<S extends HttpSession> {
     });
   }
 
+  #wasReplaced(resource: string): boolean {
+    const at = this.#replaced.get(resource);
+    return at !== undefined && performance.now() - at < REPLACED_MEMORY_MS;
+  }
+
   #end(session: S, cause: string): void {
     if (!this.#sessions.delete(session.resource)) return;
+    if (cause === "replaced") {
+      const now = performance.now();
+      // Oldest first: forget what is past its time, and never more than
+      // there may be sessions.
+      for (const [resource, at] of this.#replaced) {
+        if (
+          now - at < REPLACED_MEMORY_MS &&
+          this.#replaced.size < this.#host.maxSessions
+        ) break;
+        this.#replaced.delete(resource);
+      }
+      this.#replaced.set(session.resource, now);
+    }
     session.isOpen = false;
     this.#host.leave(session, cause);
   }

@@ -183,6 +183,7 @@ export function startSignalingServer(
         gateway.answer(streamId, viewerId, { type: "answer", sdp }),
     },
     iceRestartIntervalMs: config.iceRestartIntervalMs,
+    maxSessions: config.maxHttpSessions,
     logger,
   };
   const whip: SessionEndpoint<WhipSession> | undefined = socketless &&

@@ -157,7 +157,7 @@ Deno.test({
     assert.equal(created.status, 201, await created.clone().text());
     assert.equal(created.headers.get("content-type"), "application/sdp");
     assert.match(await created.text(), /^v=0/);
-    const location = created.headers.get("location")!;
+    let location = created.headers.get("location")!;
     assert.match(location, /^\/whip\/order-1\/[0-9a-f-]{36}$/);
     assert.equal(
       created.headers.get("access-control-allow-origin"),
@@ -242,6 +242,24 @@ Deno.test({
       await drain(await patch(candidate, undefined, { "if-match": newEtag })),
       204,
     );
+    // The same sender again (another tab): it takes over; the old session
+    // hears 409 replaced on its next PATCH (not 404, which would send it
+    // back for the stream).
+    const takeover = await post("/whip/order-1", offer, {
+      authorization: `Bearer ${await token("order-1")}`,
+    });
+    assert.equal(takeover.status, 201, await takeover.clone().text());
+    await takeover.body?.cancel();
+    const old = await patch(
+      restartFragment.replace("new1", "new3"),
+      undefined,
+      {
+        "if-match": "*",
+      },
+    );
+    assert.equal(old.status, 409);
+    assert.equal((await old.json()).error, "replaced");
+    location = takeover.headers.get("location")!;
     // DELETE ends it: the room goes, the registry is empty.
     assert.equal(
       await drain(await fetch(`${base}${location}`, { method: "DELETE" })),

@@ -78,11 +78,12 @@ Deno.test("whip: taken or busy is shown while it asks again; unreachable after l
   );
 });
 
-Deno.test("whip: 401, 403 and other refusals are fatal with their codes", () => {
+Deno.test("whip: 401, 403, a session's 409 (taken over) and other refusals are fatal with their codes", () => {
   for (
     const [status, code] of [
       [401, "token-required"],
       [403, "token-wrong-stream"],
+      [409, "replaced"],
       [400, "invalid-field"],
     ] as const
   ) {
