@@ -168,11 +168,16 @@ export abstract class HttpSession implements Peer {
     this.end(why === "replaced" ? "replaced" : "closed");
   }
 
+  /** The POST was answered (201): later refusals end the session instead. */
+  protected settled = false;
+
   protected answered(sdp: string): void {
+    this.settled = true;
     this.#answer.resolve(sdp);
   }
 
   protected refuse(status: number, code: string, message: string): void {
+    this.settled = true;
     this.#answer.reject(new Refused(status, code, message));
   }
 

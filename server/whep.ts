@@ -40,6 +40,12 @@ export class WhepSession extends HttpSession {
         // A WHEP player cannot wait for the next broadcaster: it ends.
         return this.end("broadcaster-left");
       case "error":
+        // The SFU gave up on the stream while it played (the broadcaster
+        // went peer to peer): a WHEP player cannot follow, it ends.
+        if (message.code === "internal-error") {
+          if (this.settled) return this.end("sfu-fallback");
+          return this.refuse(503, "sfu-unavailable", message.message);
+        }
         return this.refused(message);
     }
   }

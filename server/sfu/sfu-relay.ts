@@ -191,18 +191,51 @@ export class SfuRelay {
       topology.viewers.set(seat.id, {
         seat,
         overlap: known?.overlap ?? false,
+        sfuOnly: known?.sfuOnly,
         route: "p2p",
       });
     }
-    if (!this.#wanted(topology)) return viewers;
-    for (const watcher of topology.viewers.values()) {
-      if (!watcher.seat.session) watcher.route = "held";
+    if (this.#wanted(topology)) {
+      for (const watcher of topology.viewers.values()) {
+        if (!watcher.seat.session) watcher.route = "held";
+      }
+      if (this.#ask(streamId, topology)) {
+        return viewers.filter((seat) => seat.session);
+      }
+      for (const watcher of topology.viewers.values()) watcher.route = "p2p";
     }
-    if (this.#ask(streamId, topology)) {
-      return viewers.filter((seat) => seat.session);
-    }
-    for (const watcher of topology.viewers.values()) watcher.route = "p2p";
-    return viewers;
+    return this.#direct(streamId, topology, viewers);
+  }
+
+  /**
+   * Peer to peer after all: the viewers the broadcaster is to connect to.
+   * A viewer that can only be served by the SFU (WHEP) is told it cannot
+   * be, never handed to the broadcaster (it cannot answer a browser).
+   */
+  #direct(
+    streamId: string,
+    topology: Topology,
+    viewers: readonly ViewerSeat[],
+  ): readonly ViewerSeat[] {
+    return viewers.filter((seat) => {
+      const watcher = topology.viewers.get(seat.id);
+      if (!watcher?.sfuOnly) return true;
+      this.#cannotServe(streamId, watcher);
+      return false;
+    });
+  }
+
+  /** Tells an SFU-only viewer the SFU will not serve this stream now. */
+  #cannotServe(streamId: string, watcher: Watcher): void {
+    this.#options.sendTo(
+      watcher.seat,
+      JSON.stringify({
+        type: "error",
+        code: "internal-error",
+        message:
+          `The SFU cannot serve stream ${streamId} now (its broadcaster stays peer to peer)`,
+      }),
+    );
   }
 
   /**
@@ -225,11 +258,16 @@ export class SfuRelay {
     watcher.sfuOnly = sfuOnly;
     topology.viewers.set(seat.id, watcher);
     if (topology.phase === "p2p") {
-      if (known || !this.#wanted(topology)) return false;
-      watcher.route = "held";
-      if (this.#ask(streamId, topology)) return true;
-      watcher.route = "p2p";
-      return false;
+      if (!known && this.#wanted(topology)) {
+        watcher.route = "held";
+        if (this.#ask(streamId, topology)) return true;
+        watcher.route = "p2p";
+      }
+      // Not live yet (the join's reply says so), or peer to peer: an
+      // SFU-only viewer is told, not handed to the broadcaster.
+      if (!sfuOnly || topology.broadcaster === undefined) return false;
+      this.#cannotServe(streamId, watcher);
+      return true;
     }
     if (!known) watcher.route = "held";
     // Watching peer to peer while the stream moves: the broadcaster
@@ -540,7 +578,12 @@ export class SfuRelay {
       );
     }
     const viewerCount = topology.viewers.size;
-    for (const { seat } of orphans) {
+    const direct = this.#direct(
+      streamId,
+      topology,
+      orphans.map(({ seat }) => seat),
+    );
+    for (const seat of direct) {
       this.#options.sendTo(
         broadcaster,
         JSON.stringify({

@@ -10,6 +10,7 @@ import { FaultLab } from "./support/fault-lab.ts";
 import {
   broadcasterPage,
   npmWhepPlayerPage,
+  seedBroadcasterPage,
   viewerPage,
   whepPlayerPage,
   whepViewerPage,
@@ -132,5 +133,30 @@ Deno.test({
       0,
     );
     assert.equal(lab.logged("whep-ice-restart"), 1);
+  },
+});
+
+Deno.test({
+  name:
+    "whep: a player of a seed broadcaster's stream (it never publishes to the SFU) gets 503 sfu-unavailable, not an answer that never plays",
+  ignore: !canRun,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await FaultLab.start({
+      browsers: ["chromium", "chromium"],
+      janus: true,
+      pages: [seedBroadcasterPage, whepPlayerPage],
+    });
+    await lab.openPage(0);
+    await lab.healthWhen((health) => health.streams === 1);
+    await lab.openPage(1);
+    // Asked to publish, the seed broadcaster stays silent; after the offer
+    // timeout the player hears why.
+    await lab.untilState("b", "asked to publish");
+    await lab.untilState("v1", "whep 503");
+    const error = lab.events("v1").find((e) => e.kind === "error")!;
+    assert.equal(JSON.parse(error.code!).error, "sfu-unavailable");
+    assert.equal(lab.logged("sfu-fallback"), 1);
   },
 });

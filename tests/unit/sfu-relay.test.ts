@@ -200,6 +200,54 @@ Deno.test("sfu relay: a broadcaster silent after sfu-publish (a seed one) gets e
   assert.equal(sent.length, 2);
 });
 
+Deno.test("sfu relay: a WHEP viewer of a broadcaster that stays peer to peer is told so, never handed to the broadcaster", () => {
+  using clock = fakeClock();
+  const { sent, relay } = setUp(3);
+  relay.announced("s", B, []);
+  // SFU-only: the stream is asked to publish for it.
+  assert.equal(relay.joined("s", V1, false, false, true), true);
+  assert.deepEqual(sent.splice(0).map(({ message }) => message.type), [
+    "sfu-publish",
+  ]);
+  // A seed broadcaster never publishes: the WHEP viewer hears it cannot be
+  // served (its POST gets 503); the broadcaster hears nothing of it.
+  clock.tick(OFFER_TIMEOUT_MS);
+  assert.deepEqual(sent.splice(0).map(({ to, message }) => [to, message]), [[
+    V1.id,
+    {
+      type: "error",
+      code: "internal-error",
+      message:
+        "The SFU cannot serve stream s now (its broadcaster stays peer to peer)",
+    },
+  ]]);
+  // Another one later: told at once (the stream is not asked again).
+  assert.equal(relay.joined("s", V2, false, false, true), true);
+  assert.deepEqual(
+    sent.splice(0).map(({ to, message }) => [to, message.type]),
+    [
+      [V2.id, "error"],
+    ],
+  );
+  // A browser viewer is the broadcaster's, as before.
+  assert.equal(relay.joined("s", V3), false);
+  // The broadcaster reconnects (announces again): asked again (as any
+  // broadcaster announcing anew), silent again; the browser viewer is
+  // handed to it, the WHEP viewers still in the stream are not.
+  sent.splice(0);
+  assert.deepEqual(relay.announced("s", B, [V1, V3]), []);
+  clock.tick(OFFER_TIMEOUT_MS);
+  assert.deepEqual(
+    sent.splice(0).map(({ to, message }) => [to, message.type]),
+    [
+      [B.id, "sfu-publish"],
+      [V1.id, "error"],
+      [V2.id, "error"],
+      [B.id, "viewer-joined"],
+    ],
+  );
+});
+
 Deno.test("sfu relay: Janus down at the announce keeps the stream peer to peer; Janus refusing the publish sends it back", async () => {
   const { gateway, sent, metrics, relay, broadcaster } = setUp();
   gateway.up = false;
