@@ -1,4 +1,7 @@
-/** A person-readable summary of a receiving RTCPeerConnection's statistics. */
+/**
+ * A person-readable summary of a receiving RTCPeerConnection's statistics.
+ * Loaded lazily (the `stats` box, `getStats()`): most pages never ask.
+ */
 export interface LiveStats {
   width?: number;
   height?: number;
@@ -60,4 +63,22 @@ export async function readStats(
     );
   }
   return { stats, sample };
+}
+
+/** The `stats` box's lines. */
+export function formatStats(stats: LiveStats): string {
+  const lines = [
+    stats.width ? `${stats.width}x${stats.height}` : undefined,
+    stats.framesPerSecond !== undefined
+      ? `${Math.round(stats.framesPerSecond)} fps`
+      : undefined,
+    stats.bitrate !== undefined
+      ? `${Math.round(stats.bitrate / 1000)} kbit/s`
+      : undefined,
+    stats.roundTripTime !== undefined
+      ? `RTT ${Math.round(stats.roundTripTime * 1000)} ms`
+      : undefined,
+    stats.candidateType,
+  ];
+  return lines.filter(Boolean).join("\n");
 }

@@ -1,5 +1,4 @@
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { type LiveStats, readStats } from "./connection-stats.ts";
 
 /** How often the statistics box is refreshed. */
 const STATS_INTERVAL_MS = 1_000;
@@ -9,12 +8,14 @@ export interface StatsSamplerOptions {
   wanted(): boolean;
   /** The connection to read, if there is one. */
   connection(): RTCPeerConnection | undefined;
-  onStats(stats: LiveStats): void;
+  /** The `stats` box's text. */
+  onStats(text: string): void;
 }
 
 /**
  * Reads the viewer's connection statistics once a second while they are
  * wanted and the element is on the page; a bitrate needs the sample before.
+ * The reader (connection-stats.ts) is a chunk loaded the first time.
  */
 export class StatsSampler implements ReactiveController {
   #options: StatsSamplerOptions;
@@ -51,9 +52,12 @@ export class StatsSampler implements ReactiveController {
     this.#timer = setInterval(async () => {
       const pc = this.#options.connection();
       if (!pc) return;
+      const { readStats, formatStats } = await import(
+        "./connection-stats.ts"
+      );
       const { stats, sample } = await readStats(pc, previous);
       previous = sample;
-      this.#options.onStats(stats);
+      this.#options.onStats(formatStats(stats));
     }, STATS_INTERVAL_MS);
   }
 }
