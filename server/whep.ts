@@ -39,14 +39,18 @@ export class WhepSession extends HttpSession {
       case "broadcaster-left":
         // A WHEP player cannot wait for the next broadcaster: it ends.
         return this.end("broadcaster-left");
-      case "error":
-        // The SFU gave up on the stream while it played (the broadcaster
-        // went peer to peer): a WHEP player cannot follow, it ends.
-        if (message.code === "internal-error") {
-          if (this.settled) return this.end("sfu-fallback");
+      case "error": {
+        // Its join refused: before the answer, the POST says why (the SFU
+        // not serving the stream is 503 sfu-unavailable); after it (the
+        // stream left the SFU), a WHEP player cannot follow and ends. A
+        // refusal of one trickled candidate changes nothing.
+        const ofJoin = message.inReplyTo === "join-stream";
+        if (this.settled) return ofJoin ? this.end("refused") : undefined;
+        if (ofJoin && message.code === "internal-error") {
           return this.refuse(503, "sfu-unavailable", message.message);
         }
         return this.refused(message);
+      }
     }
   }
 

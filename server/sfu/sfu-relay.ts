@@ -234,6 +234,8 @@ export class SfuRelay {
         code: "internal-error",
         message:
           `The SFU cannot serve stream ${streamId} now (its broadcaster stays peer to peer)`,
+        // Its join is what is refused (not one message of it).
+        inReplyTo: "join-stream",
       }),
     );
   }

@@ -219,6 +219,7 @@ Deno.test("sfu relay: a WHEP viewer of a broadcaster that stays peer to peer is 
       code: "internal-error",
       message:
         "The SFU cannot serve stream s now (its broadcaster stays peer to peer)",
+      inReplyTo: "join-stream",
     },
   ]]);
   // Another one later: told at once (the stream is not asked again).
