@@ -33,28 +33,12 @@ Deno.test({
     });
     await lab.openPage(0);
     await lab.openPage(1);
-    const frames = (name: string, since = 0) =>
-      lab.events(name).filter((e) => e.kind === "frame" && e.t > since)
-        .length;
-    await lab.until(
-      "the element viewer playing",
-      () => frames("v1") >= 10 || undefined,
-    );
+    await lab.untilFrames("v1", 10);
     await lab.openPage(2);
-    await lab.until(
-      () =>
-        `10 frames at the WHEP player (${frames("v2")}): ${
-          JSON.stringify(lab.events("v2").filter((e) => e.kind !== "frame"))
-        }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
-      () => frames("v2") >= 10 || undefined,
-    );
+    await lab.untilFrames("v2", 10);
     assert.ok(lab.events("v2").some((e) => e.state === "whep 201"));
     // The element viewer went on playing (moved to the SFU too, make before break).
-    const after = Date.now();
-    await lab.until(
-      "the element viewer still playing",
-      () => frames("v1", after) >= 10 || undefined,
-    );
+    await lab.untilFrames("v1", 10, Date.now());
   },
 });
 
@@ -72,20 +56,9 @@ Deno.test({
     });
     await lab.openPage(0);
     // A player of a stream that is not live gets 404 (it may try again).
-    await lab.until(
-      "the broadcaster live",
-      () => lab.events("b").some((e) => e.state === "live") || undefined,
-    );
+    await lab.untilState("b", "live");
     await lab.openPage(1);
-    const frames = () =>
-      lab.events("v1").filter((e) => e.kind === "frame").length;
-    await lab.until(
-      () =>
-        `10 frames at the npm WHEP player (${frames()}): ${
-          JSON.stringify(lab.events("v1").filter((e) => e.kind !== "frame"))
-        }`,
-      () => frames() >= 10 || undefined,
-    );
+    await lab.untilFrames("v1", 10);
     assert.ok(lab.events("v1").some((e) => e.state === "whep viewing"));
   },
 });
@@ -104,20 +77,9 @@ Deno.test({
     });
     // The viewer first: 404 (not live), shown as waiting, asked again.
     await lab.openPage(1);
-    await lab.until(
-      () => `the WHEP viewer waiting: ${JSON.stringify(lab.events("v1"))}`,
-      () => lab.events("v1").some((e) => e.state === "waiting") || undefined,
-    );
+    await lab.untilState("v1", "waiting");
     await lab.openPage(0);
-    const frames = () =>
-      lab.events("v1").filter((e) => e.kind === "frame").length;
-    await lab.until(
-      () =>
-        `10 frames at <live-viewer whep-url> (${frames()}): ${
-          JSON.stringify(lab.events("v1").filter((e) => e.kind !== "frame"))
-        }`,
-      () => frames() >= 10 || undefined,
-    );
+    await lab.untilFrames("v1", 10);
     assert.ok(lab.events("v1").some((e) => e.state === "live"));
     assert.deepEqual(lab.events("v1").filter((e) => e.kind === "error"), []);
     // It never opened the signaling socket: only the broadcaster's.

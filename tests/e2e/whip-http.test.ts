@@ -10,6 +10,10 @@ import { JanusProcess } from "./support/janus-process.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
 
+/** The server's HTTP origin, from its WebSocket URL. */
+const httpBase = (wsUrl: string) =>
+  wsUrl.replace("ws://", "http://").replace(/\/ws$/, "");
+
 /** A browser-shaped offer with one video section (enough for Janus to answer). */
 const OFFER = [
   "v=0",
@@ -50,7 +54,7 @@ Deno.test({
       turnSecret: "a-turn-secret-of-some-length",
     }, "error");
     await t.sfuLinked();
-    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const base = httpBase(t.url);
     const offer = OFFER;
     const post = (
       path: string,
@@ -312,7 +316,7 @@ Deno.test({
       signalSecret: SECRET,
     }, "error");
     await t.sfuLinked();
-    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const base = httpBase(t.url);
     const offer = OFFER.replace(
       "a=sendonly",
       "a=recvonly",
@@ -375,7 +379,7 @@ Deno.test({
     const viewer = await t.connect();
     viewer.send({ type: "join-stream", streamId: "full" });
     await viewer.next("join-accepted");
-    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const base = httpBase(t.url);
     const response = await fetch(`${base}/whep/full`, {
       method: "POST",
       headers: { "content-type": "application/sdp" },
@@ -400,7 +404,7 @@ Deno.test({
       maxHttpSessions: 1,
     }, "error");
     await t.sfuLinked();
-    const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+    const base = httpBase(t.url);
     const offer = OFFER;
     const post = (path: string, body: string) =>
       fetch(`${base}${path}`, {

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { FaultLab } from "./support/fault-lab.ts";
+import { whipUrlOf } from "./support/lab-pages.ts";
 import { TestNetwork } from "./support/test-network.ts";
 import { WhipClient } from "./support/whip-client.ts";
 
@@ -27,40 +28,29 @@ Deno.test({
     });
     // Host 0 runs the WHIP client instead of a browser.
     await lab.openPage(1);
-    await lab.until(
-      "the viewer waiting",
-      () => lab.events("v1").some((e) => e.state === "waiting") || undefined,
-    );
-    const url = lab.signalingUrl.replace("ws://", "http://").replace(
-      /\/ws$/,
-      `/whip/${lab.streamId}`,
-    );
+    await lab.untilState("v1", "waiting");
     await using client = await WhipClient.start({
-      url,
+      url: whipUrlOf({
+        name: "b",
+        signalingUrl: lab.signalingUrl,
+        streamId: lab.streamId,
+      }),
       netns: lab.host(0).ns,
     });
-    const frames = (since = 0) =>
-      lab.events("v1").filter((e) => e.kind === "frame" && e.t > since)
-        .length;
     await lab.until(
       () =>
-        `10 frames from the WHIP client (${frames()}); client: ${
+        `10 frames from the WHIP client (${lab.frames("v1")}); client: ${
           client.log.slice(-5).join(" | ")
-        }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
-      () => frames() >= 10 || undefined,
+        }`,
+      () => lab.frames("v1") >= 10 || undefined,
     );
     assert.ok(lab.events("v1").some((e) => e.state === "live"));
     assert.equal((await lab.janus!.rooms()).length, 1);
     // SIGINT: the client sends its DELETE; the viewer hears the end.
     await client.stop();
-    await lab.until(
-      "the viewer to hear the broadcaster left",
-      () => lab.events("v1").some((e) => e.state === "ended") || undefined,
-    );
-    await lab.until(
-      "the room gone from Janus",
-      () => lab.serverLog.some((l) => l.includes('"sfu-ended"')) || undefined,
-    );
+    await lab.untilState("v1", "ended");
+    // The room gone from Janus.
+    await lab.untilLogged("sfu-ended");
     assert.deepEqual(await lab.janus!.rooms(), []);
   },
 });
