@@ -82,6 +82,8 @@ export type LoggedCode =
   | "no-broadcaster"
   | "rate-limited"
   | "internal-error"
+  // A browser's own SDP is never refused; another client's is its bug.
+  | "bad-sdp"
   // The session drops its resume claim and goes on under the id it has.
   | "resume-refused";
 

@@ -65,6 +65,12 @@ export const ERROR_CODES = [
    * shortly (the elements retry a join or announce after 2 s).
    */
   "cluster-unavailable",
+  /**
+   * An offer or answer over the limits (MAX_SDP_MEDIA_SECTIONS, MAX_SDP_LINES,
+   * MAX_SDP_LINE_BYTES), or one bound for the SFU that Janus could not
+   * parse: the message was dropped, the connection stays.
+   */
+  "bad-sdp",
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

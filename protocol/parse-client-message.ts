@@ -11,6 +11,11 @@ import {
   type IceCandidate,
   type SessionDescription,
 } from "./messages.ts";
+import {
+  DEFAULT_SDP_LIMITS,
+  sdpLimitProblem,
+  type SdpLimits,
+} from "./sdp-check.ts";
 
 /** Why a frame was refused, ready to send back as an `error` message. */
 export interface ProtocolError {
@@ -37,19 +42,28 @@ export const MAX_ID_LENGTH = 128;
 /** Longest token accepted: a stream JWT is a few hundred characters. */
 export const MAX_TOKEN_LENGTH = 4096;
 
-/** Parses a text frame: JSON first, then {@link validateClientMessage}. */
-export function parseClientMessage(text: string): ParseResult {
+/**
+ * Parses a text frame: JSON first, then {@link validateClientMessage}
+ * (offers and answers within `sdpLimits`).
+ */
+export function parseClientMessage(
+  text: string,
+  sdpLimits: SdpLimits = DEFAULT_SDP_LIMITS,
+): ParseResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return refuse("bad-json", "Message is not valid JSON");
   }
-  return validateClientMessage(value);
+  return validateClientMessage(value, sdpLimits);
 }
 
 /** Checks an already-parsed JSON value against the client message union. */
-export function validateClientMessage(value: unknown): ParseResult {
+export function validateClientMessage(
+  value: unknown,
+  sdpLimits: SdpLimits = DEFAULT_SDP_LIMITS,
+): ParseResult {
   if (!isRecord(value)) {
     return refuse("bad-message", "Message must be a JSON object");
   }
@@ -57,7 +71,7 @@ export function validateClientMessage(value: unknown): ParseResult {
   if (typeof type !== "string") {
     return refuse("bad-message", "Message needs a string field `type`");
   }
-  const fields = new FieldReader(value, type);
+  const fields = new FieldReader(value, type, sdpLimits);
   let message: ClientMessage;
   switch (type) {
     case "broadcaster-ready":
@@ -152,8 +166,14 @@ class FieldReader {
   error: ProtocolError | undefined;
   #record: Record<string, unknown>;
   #type: string;
+  #sdpLimits: SdpLimits;
 
-  constructor(record: Record<string, unknown>, type: string) {
+  constructor(
+    record: Record<string, unknown>,
+    type: string,
+    sdpLimits: SdpLimits,
+  ) {
+    this.#sdpLimits = sdpLimits;
     this.#record = record;
     this.#type = type;
   }
@@ -213,6 +233,8 @@ class FieldReader {
         dummy,
       );
     }
+    const tooLarge = sdpLimitProblem(value.sdp, this.#sdpLimits);
+    if (tooLarge) return this.#fail("bad-sdp", tooLarge, dummy);
     return { type: kind, sdp: value.sdp };
   }
 

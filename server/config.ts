@@ -5,6 +5,7 @@
  */
 import type { LogLevel } from "./logger.ts";
 import { MIN_SECRET_BYTES } from "./tokens.ts";
+import { DEFAULT_SDP_LIMITS, type SdpLimits } from "../protocol/sdp-check.ts";
 
 export interface ServerConfig {
   /** TCP port; 0 picks a free one (tests, benchmarks). */
@@ -96,6 +97,26 @@ export interface ServerConfig {
    * interval (each one is work for Janus); sooner gets HTTP 429.
    */
   iceRestartIntervalMs: number;
+  /**
+   * A WebSocket upgrade that has not opened this long after it was answered
+   * is released (its slot, its per-IP count): a client that reset the
+   * connection mid-handshake never opens.
+   */
+  handshakeTimeoutMs: number;
+  /** Largest WHIP/WHEP body (an offer, an answer or a trickle fragment), in bytes; more gets HTTP 413. */
+  maxSdpBytes: number;
+  /** Media sections (`m=` lines) in one SDP a client sends; more is refused (`bad-sdp`). */
+  maxSdpMediaSections: number;
+  /** Lines in one SDP a client sends; more is refused (`bad-sdp`). */
+  maxSdpLines: number;
+  /** Characters in one line of an SDP a client sends; longer is refused (`bad-sdp`). */
+  maxSdpLineBytes: number;
+  /**
+   * A WHIP or WHEP session whose media has not connected to Janus this long
+   * after its 201 ends (stream no longer live, Janus's room and handles
+   * gone); so does one whose Janus handle hangs up.
+   */
+  mediaConnectTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -138,6 +159,12 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   sfuAfterViewers: 3,
   maxHttpSessions: 1_000,
   iceRestartIntervalMs: 2_000,
+  handshakeTimeoutMs: 10_000,
+  maxSdpBytes: 64 * 1024,
+  maxSdpMediaSections: DEFAULT_SDP_LIMITS.maxMediaSections,
+  maxSdpLines: DEFAULT_SDP_LIMITS.maxLines,
+  maxSdpLineBytes: DEFAULT_SDP_LIMITS.maxLineBytes,
+  mediaConnectTimeoutMs: 20_000,
 };
 
 /** Environment variable for each numeric setting. */
@@ -166,6 +193,12 @@ export const ENV_NAMES = {
   sfuAfterViewers: "SFU_AFTER_VIEWERS",
   maxHttpSessions: "MAX_HTTP_SESSIONS",
   iceRestartIntervalMs: "ICE_RESTART_INTERVAL_MS",
+  handshakeTimeoutMs: "HANDSHAKE_TIMEOUT_MS",
+  maxSdpBytes: "MAX_SDP_BYTES",
+  maxSdpMediaSections: "MAX_SDP_MEDIA_SECTIONS",
+  maxSdpLines: "MAX_SDP_LINES",
+  maxSdpLineBytes: "MAX_SDP_LINE_BYTES",
+  mediaConnectTimeoutMs: "MEDIA_CONNECT_TIMEOUT_MS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -202,6 +235,12 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   sfuAfterViewers: 0,
   maxHttpSessions: 1,
   iceRestartIntervalMs: 0,
+  handshakeTimeoutMs: 100,
+  maxSdpBytes: 1024,
+  maxSdpMediaSections: 1,
+  maxSdpLines: 10,
+  maxSdpLineBytes: 100,
+  mediaConnectTimeoutMs: 500,
 };
 
 /**
@@ -266,6 +305,15 @@ export function loadConfig(
     throw new Error(`Invalid configuration: ${problems.join("; ")}`);
   }
   return config;
+}
+
+/** The SDP limits of `config`, as the checks in protocol/sdp-check.ts take them. */
+export function sdpLimits(config: ServerConfig): SdpLimits {
+  return {
+    maxMediaSections: config.maxSdpMediaSections,
+    maxLines: config.maxSdpLines,
+    maxLineBytes: config.maxSdpLineBytes,
+  };
 }
 
 /** Splits a comma-separated variable into trimmed, non-empty items. */

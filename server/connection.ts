@@ -11,7 +11,8 @@
  */
 import { PROTOCOL_VERSION, type ServerMessage } from "../protocol/messages.ts";
 import { parseClientMessage } from "../protocol/parse-client-message.ts";
-import type { ServerConfig } from "./config.ts";
+import type { SdpLimits } from "../protocol/sdp-check.ts";
+import { sdpLimits, type ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { DropReason, Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
@@ -60,6 +61,9 @@ export class Connection implements Peer {
   /** `bufferedAmount` when last read, and bytes sent since (see sendRaw). */
   #lastBuffered = 0;
   #sentSinceRead = 0;
+  #sdpLimits: SdpLimits;
+  /** Releases the upgrade if it has not opened by HANDSHAKE_TIMEOUT_MS. */
+  #handshake: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     socket: WebSocket,
@@ -87,6 +91,14 @@ export class Connection implements Peer {
       config.rateLimitBytesPerSecond,
       now,
     );
+    this.#sdpLimits = sdpLimits(config);
+    // An upgrade whose client reset the connection before it opened gets
+    // neither `open` nor `close` from Deno: only this deadline frees it.
+    this.#handshake = setTimeout(
+      () => this.#drop("handshake-timeout", 1008, "Handshake timed out"),
+      config.handshakeTimeoutMs,
+    );
+    Deno.unrefTimer(this.#handshake);
     socket.addEventListener("open", () => this.#onOpen());
     socket.addEventListener("message", (event) => this.#onMessage(event));
     socket.addEventListener("close", (event) => {
@@ -152,6 +164,11 @@ export class Connection implements Peer {
   }
 
   #onOpen(): void {
+    if (this.#state === "closed") {
+      // Released at its deadline, then opened after all: nobody owns it.
+      this.#socket.close(1008, "Handshake timed out");
+      return;
+    }
     if (this.#state !== "connecting") return;
     this.#transition("open", "socket open");
     const resumption = this.#resumption;
@@ -176,8 +193,9 @@ export class Connection implements Peer {
     metrics.messagesReceived++;
     const data: unknown = event.data;
     const size = typeof data === "string" ? data.length : byteLength(data);
-    // Over the rate, a frame is dropped before any work that grows with it.
-    if (!this.#withinRate(size)) return;
+    // The size cap comes first: a frame over it closes the socket whatever
+    // the rate budget says, so no client gets to send a second one (Deno
+    // buffers each whole frame, up to 64 MiB, before we see it).
     const tooLarge = typeof data === "string"
       ? exceedsUtf8Bytes(data, config.maxMessageBytes)
       : size > config.maxMessageBytes;
@@ -189,6 +207,8 @@ export class Connection implements Peer {
       this.#drop("message-too-large", 1009, "Message too large");
       return;
     }
+    // Over the rate, a frame is dropped before any work that grows with it.
+    if (!this.#withinRate(size)) return;
     if (typeof data !== "string") {
       router.refuse(this, {
         code: "binary-unsupported",
@@ -221,7 +241,7 @@ export class Connection implements Peer {
 
   #dispatch(data: string): Promise<void> | undefined {
     const { router } = this.#context;
-    const parsed = parseClientMessage(data);
+    const parsed = parseClientMessage(data, this.#sdpLimits);
     if (!parsed.ok) {
       router.refuse(this, parsed.error);
       return;
@@ -302,6 +322,7 @@ export class Connection implements Peer {
     const previous = this.#state;
     if (previous === next || previous === "closed") return;
     this.#state = next;
+    clearTimeout(this.#handshake);
     this.#context.logger.debug("connection-state", {
       clientId: this.id,
       from: previous,

@@ -26,6 +26,8 @@ export interface HttpHandlerOptions {
   whep?: (request: Request, remoteAddress: string) => Promise<Response>;
   /** Files (bundles, demo pages) for any other path; `undefined` = 404. */
   files?: (request: Request) => Promise<Response | undefined>;
+  /** A handler threw: our bug, answered 500 (never for what a client sent). */
+  onError?: (error: unknown, request: Request) => void;
 }
 
 export interface Refusal {
@@ -43,15 +45,32 @@ export function createHttpHandler(
   options: HttpHandlerOptions,
   trustProxy = false,
 ): HttpHandler {
+  const route = routes(options, trustProxy);
+  const failed = (error: unknown, request: Request): Response => {
+    options.onError?.(error, request);
+    return json(500, {
+      error: "internal-error",
+      message: "The server failed on this request",
+    });
+  };
+  return (request, info) => {
+    try {
+      const response = route(request, info);
+      return response instanceof Promise
+        ? response.catch((error) => failed(error, request))
+        : response;
+    } catch (error) {
+      return failed(error, request);
+    }
+  };
+}
+
+function routes(options: HttpHandlerOptions, trustProxy: boolean): HttpHandler {
   return (request, info) => {
     const { pathname } = new URL(request.url);
     switch (pathname) {
       case "/ws":
-        return upgradeRoute(
-          request,
-          clientAddress(request, info, trustProxy),
-          options,
-        );
+        return upgradeRoute(request, info, trustProxy, options);
       case "/healthz": {
         const refused = getOnly(request);
         if (refused) return refused;
@@ -114,9 +133,17 @@ function clientAddress(
   return (info.remoteAddr as Deno.NetAddr).hostname ?? "unknown";
 }
 
+/**
+ * Deno's peer address of a connection that was reset before the handler
+ * ran. Upgrading it would never open and, in Deno 2.9, holds its file
+ * descriptor for good; a plain answer to it frees the connection.
+ */
+const GONE = new Set(["0.0.0.0", "::"]);
+
 function upgradeRoute(
   request: Request,
-  remoteAddress: string,
+  info: Deno.ServeHandlerInfo,
+  trustProxy: boolean,
   options: HttpHandlerOptions,
 ): Response {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -125,6 +152,19 @@ function upgradeRoute(
       message: "Connect with a WebSocket client to /ws",
     }, { upgrade: "websocket" });
   }
+  const malformed = badUpgrade(request);
+  if (malformed) {
+    options.metrics.connectionsRefused++;
+    return malformed;
+  }
+  if (GONE.has((info.remoteAddr as Deno.NetAddr).hostname)) {
+    options.metrics.connectionsRefused++;
+    return json(400, {
+      error: "connection-gone",
+      message: "The connection closed before the upgrade",
+    });
+  }
+  const remoteAddress = clientAddress(request, info, trustProxy);
   const admitted = options.admit(request, remoteAddress);
   if (admitted !== true) {
     options.metrics.connectionsRefused++;
@@ -136,6 +176,41 @@ function upgradeRoute(
     );
   }
   return options.upgrade(request, remoteAddress);
+}
+
+/**
+ * What RFC 6455 §4.2.1 asks of an upgrade request, checked before anything
+ * is counted (Deno's upgrade would throw on some of it, after).
+ */
+function badUpgrade(request: Request): Response | undefined {
+  if (request.method !== "GET") {
+    return json(405, {
+      error: "method-not-allowed",
+      message: "A WebSocket upgrade is a GET",
+    }, { allow: "GET" });
+  }
+  const connection = request.headers.get("connection") ?? "";
+  if (!connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade")) {
+    return json(400, {
+      error: "bad-upgrade",
+      message: "A WebSocket upgrade needs Connection: Upgrade",
+    });
+  }
+  // 16 random bytes in base64.
+  const key = request.headers.get("sec-websocket-key")?.trim() ?? "";
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) {
+    return json(400, {
+      error: "bad-upgrade",
+      message: "A WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes",
+    });
+  }
+  if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
+    return json(426, {
+      error: "unsupported-websocket-version",
+      message: "This server speaks WebSocket version 13",
+    }, { "sec-websocket-version": "13" });
+  }
+  return undefined;
 }
 
 function getOnly(request: Request): Response | undefined {

@@ -14,6 +14,12 @@ import type {
 } from "../protocol/messages.ts";
 import { STREAM_ID_PATTERN } from "../protocol/messages.ts";
 import {
+  type SdpLimits,
+  sdpLimitProblem,
+  sdpSyntaxProblem,
+  withCrlf,
+} from "../protocol/sdp-check.ts";
+import {
   fragmentOf,
   iceCredentials,
   parseFragment,
@@ -24,6 +30,7 @@ import {
 import type { Logger } from "./logger.ts";
 import type { DropReason } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
+import type { MediaEvent } from "./sfu/sfu-gateway.ts";
 
 /** What the endpoints need of the server. */
 export interface SessionHost {
@@ -45,6 +52,12 @@ export interface SessionHost {
   ice: IceRestarts;
   /** A session's ICE restarts at most one per this (ICE_RESTART_INTERVAL_MS). */
   iceRestartIntervalMs: number;
+  /** Largest body (MAX_SDP_BYTES): read no further than this. */
+  maxSdpBytes: number;
+  /** Bounds on an offer or fragment (MAX_SDP_MEDIA_SECTIONS, _LINES, _LINE_BYTES). */
+  sdpLimits: SdpLimits;
+  /** A session whose media is not up this long after its 201 ends (MEDIA_CONNECT_TIMEOUT_MS). */
+  mediaConnectTimeoutMs: number;
   logger: Logger;
 }
 
@@ -58,8 +71,6 @@ export interface IceRestarts {
   answer(streamId: string, viewerId: string, answer: string): Promise<void>;
 }
 
-/** Largest SDP offer or trickle fragment accepted (a browser's is a few KB). */
-export const MAX_SDP_BYTES = 64 * 1024;
 /** How long the SFU has to answer before the POST fails with 503. */
 const ANSWER_TIMEOUT_MS = 10_000;
 
@@ -113,6 +124,10 @@ export abstract class HttpSession implements Peer {
   isOpen = true;
   /** The ICE servers the server grants it (for the `Link` headers). */
   iceServers: IceServer[] | undefined;
+  /** Janus said its media connection is up (`webrtcup`). */
+  mediaUp = false;
+  /** Ends it if its media is not up in time (MEDIA_CONNECT_TIMEOUT_MS). */
+  mediaDeadline: ReturnType<typeof setTimeout> | undefined;
   protected readonly host: SessionHost;
   #answer = Promise.withResolvers<string>();
   #onEnd: (session: HttpSession, cause: string) => void;
@@ -195,8 +210,12 @@ export abstract class HttpSession implements Peer {
 export interface SessionKind<S extends HttpSession> {
   /** The path's first segment: `whip` or `whep`. */
   name: string;
-  /** Whether the offer is one this kind can use (else 400). */
+  /** Whether the offer is one this kind can use (else 400 with `unusable`). */
   usable(offer: string): boolean;
+  /** Why an offer that is not {@link usable} is refused. */
+  unusable: string;
+  /** Its sessions publish their stream (WHIP), rather than watch it (WHEP). */
+  publishes: boolean;
   open(
     host: SessionHost,
     streamId: string,
@@ -214,6 +233,8 @@ export class SessionEndpoint<S extends HttpSession> {
   #host: SessionHost;
   #kind: SessionKind<S>;
   #sessions = new Map<string, S>();
+  /** The same sessions by client id (Janus's media events name those). */
+  #byId = new Map<string, S>();
   /**
    * Sessions a newer one of the same sender took over, with when: their
    * client hears 409 `replaced` instead of 404 (after which it would POST
@@ -231,6 +252,38 @@ export class SessionEndpoint<S extends HttpSession> {
     return this.#sessions.size;
   }
 
+  /**
+   * Janus's word on a session's media: up (its deadline is met), or hung up
+   * (ICE or DTLS failed, the client closed): the session ends. WHIP
+   * sessions are the stream's publisher (no viewer), WHEP ones a viewer.
+   */
+  media(event: MediaEvent): void {
+    const session = event.viewerId === undefined
+      ? this.#publisherOf(event.streamId)
+      : this.#byId.get(event.viewerId);
+    if (!session || session.streamId !== event.streamId) return;
+    if (event.up) {
+      session.mediaUp = true;
+      clearTimeout(session.mediaDeadline);
+      return;
+    }
+    this.#host.logger.info(`${this.#kind.name}-hangup`, {
+      streamId: session.streamId,
+      clientId: session.id,
+      reason: event.reason,
+    });
+    this.#end(session, `${this.#kind.name}-hangup`);
+  }
+
+  /** The session that publishes `streamId`, if this endpoint's are publishers. */
+  #publisherOf(streamId: string): S | undefined {
+    if (!this.#kind.publishes) return undefined;
+    for (const session of this.#byId.values()) {
+      if (session.streamId === streamId) return session;
+    }
+    return undefined;
+  }
+
   /** Janus lost: every session with it (none can go peer to peer). */
   endAll(cause: string): void {
     for (const session of [...this.#sessions.values()]) {
@@ -239,10 +292,23 @@ export class SessionEndpoint<S extends HttpSession> {
   }
 
   async handle(request: Request, remoteAddress: string): Promise<Response> {
+    const cors = corsHeaders(request, this.#host);
+    try {
+      return await this.#route(request, remoteAddress, cors);
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error;
+      return problem(error.status, error.code, error.message, cors);
+    }
+  }
+
+  async #route(
+    request: Request,
+    remoteAddress: string,
+    cors: Record<string, string>,
+  ): Promise<Response> {
     const url = new URL(request.url);
     const [, , rawStream, resource, extra] = url.pathname.split("/");
-    const streamId = decodeURIComponent(rawStream ?? "");
-    const cors = corsHeaders(request, this.#host);
+    const streamId = decoded(rawStream ?? "");
     const name = this.#kind.name.toUpperCase();
     if (extra !== undefined || !STREAM_ID_PATTERN.test(streamId)) {
       return problem(404, "not-found", `No such ${name} resource`, cors);
@@ -306,23 +372,13 @@ export class SessionEndpoint<S extends HttpSession> {
     if (contentType(request) !== SDP) {
       return problem(415, "unsupported-media-type", `Send ${SDP}`, cors);
     }
-    const offer = await readLimited(request, MAX_SDP_BYTES);
-    if (offer === undefined) {
-      return problem(
-        413,
-        "too-large",
-        `An offer has at most ${MAX_SDP_BYTES} bytes`,
-        cors,
-      );
-    }
-    if (!/^v=0\r?\n/.test(offer) || !this.#kind.usable(offer)) {
-      return problem(
-        400,
-        "bad-sdp",
-        "The body is not a usable SDP offer",
-        cors,
-      );
-    }
+    const body = await readLimited(request, this.#host.maxSdpBytes);
+    // Refused here, at once: Janus would take 10 s to fail on some of it.
+    const unusable = sdpLimitProblem(body, this.#host.sdpLimits) ??
+      sdpSyntaxProblem(body) ??
+      (this.#kind.usable(body) ? undefined : this.#kind.unusable);
+    if (unusable) return problem(400, "bad-sdp", unusable, cors);
+    const offer = withCrlf(body);
     const retry = { ...cors, "retry-after": "5" };
     if (!this.#host.sfuUp()) {
       return problem(503, "sfu-unavailable", "The SFU is not reachable", retry);
@@ -343,6 +399,7 @@ export class SessionEndpoint<S extends HttpSession> {
       (ended, cause) => this.#end(ended as S, cause),
     );
     this.#sessions.set(session.resource, session);
+    this.#byId.set(session.id, session);
     this.#host.connected(session);
     void this.#host.handle(session, session.enter(bearer(request)));
     const timer = setTimeout(
@@ -359,6 +416,7 @@ export class SessionEndpoint<S extends HttpSession> {
       const location = `/${this.#kind.name}/${
         encodeURIComponent(streamId)
       }/${session.resource}`;
+      this.#awaitMedia(session);
       return new Response(answer, {
         status: 201,
         headers: new Headers([
@@ -397,10 +455,9 @@ export class SessionEndpoint<S extends HttpSession> {
     if (contentType(request) !== TRICKLE) {
       return problem(415, "unsupported-media-type", `Send ${TRICKLE}`, cors);
     }
-    const fragment = await readLimited(request, MAX_SDP_BYTES);
-    if (fragment === undefined) {
-      return problem(413, "too-large", "Fragment too large", cors);
-    }
+    const fragment = await readLimited(request, this.#host.maxSdpBytes);
+    const tooLarge = sdpLimitProblem(fragment, this.#host.sdpLimits);
+    if (tooLarge) return problem(400, "bad-sdp", tooLarge, cors);
     const parsed = parseFragment(fragment);
     const current = iceCredentials(session.offer);
     const restart = parsed.ufrag !== undefined &&
@@ -497,8 +554,24 @@ export class SessionEndpoint<S extends HttpSession> {
     return at !== undefined && performance.now() - at < REPLACED_MEMORY_MS;
   }
 
+  /** Ends `session` unless Janus says its media is up in time. */
+  #awaitMedia(session: S): void {
+    if (session.mediaUp || !session.isOpen) return;
+    session.mediaDeadline = setTimeout(() => {
+      if (session.mediaUp) return;
+      this.#host.logger.warn(`${this.#kind.name}-media-timeout`, {
+        streamId: session.streamId,
+        clientId: session.id,
+        afterMs: this.#host.mediaConnectTimeoutMs,
+      });
+      this.#end(session, `${this.#kind.name}-media-timeout`);
+    }, this.#host.mediaConnectTimeoutMs);
+  }
+
   #end(session: S, cause: string): void {
     if (!this.#sessions.delete(session.resource)) return;
+    this.#byId.delete(session.id);
+    clearTimeout(session.mediaDeadline);
     if (cause === "replaced") {
       const now = performance.now();
       // Oldest first: forget what is past its time, and never more than
@@ -532,13 +605,57 @@ function bearer(request: Request): string | undefined {
     ?.[1];
 }
 
-/** The body as text, or undefined past `limit` bytes. */
-async function readLimited(
-  request: Request,
-  limit: number,
-): Promise<string | undefined> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  return bytes.length > limit ? undefined : new TextDecoder().decode(bytes);
+/**
+ * The body as text, read no further than `limit` bytes: a larger declared
+ * length is refused before reading, a longer stream as soon as it passes
+ * the limit (413 either way).
+ */
+async function readLimited(request: Request, limit: number): Promise<string> {
+  const tooLarge = new Refused(
+    413,
+    "too-large",
+    `A body has at most ${limit} bytes`,
+  );
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  if (declared > limit) {
+    await reader.cancel().catch(() => {});
+    throw tooLarge;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge;
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof Refused) throw error;
+    throw new Refused(400, "bad-body", "The body could not be read");
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** A path segment decoded, or "" when its percent-encoding is broken. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return "";
+  }
 }
 
 /** RFC 9725 `Link` headers for ICE servers (TURN with its credentials). */

@@ -25,6 +25,8 @@ export type DropReason =
   | "resumed"
   | "resume-mismatch"
   | "shutdown"
+  /** The upgrade never opened within HANDSHAKE_TIMEOUT_MS (a client that reset it). */
+  | "handshake-timeout"
   /** Cluster mode: this node lost its place in the cluster (Redis). */
   | "cluster-lost";
 

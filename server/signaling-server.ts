@@ -6,7 +6,7 @@
 import { Admission } from "./admission.ts";
 import { AuditTrail } from "./audit.ts";
 import { newClientId } from "./client-id.ts";
-import type { ServerConfig } from "./config.ts";
+import { sdpLimits, type ServerConfig } from "./config.ts";
 import { Connection, type ConnectionContext } from "./connection.ts";
 import { createHttpHandler, type Refusal } from "./http-handler.ts";
 import { IpLimits } from "./ip-limits.ts";
@@ -14,7 +14,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { type Gauges, Metrics } from "./metrics.ts";
 import { LOCAL_DELIVERY } from "./delivery.ts";
 import { RedisCluster } from "./redis-cluster.ts";
-import { SfuGateway } from "./sfu/sfu-gateway.ts";
+import { type MediaEvent, SfuGateway } from "./sfu/sfu-gateway.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
 import { SessionEndpoint, type SessionHost } from "./http-sessions.ts";
 import { WHEP, type WhepSession } from "./whep.ts";
@@ -184,6 +184,9 @@ export function startSignalingServer(
     },
     iceRestartIntervalMs: config.iceRestartIntervalMs,
     maxSessions: config.maxHttpSessions,
+    maxSdpBytes: config.maxSdpBytes,
+    sdpLimits: sdpLimits(config),
+    mediaConnectTimeoutMs: config.mediaConnectTimeoutMs,
     logger,
   };
   const whip: SessionEndpoint<WhipSession> | undefined = socketless &&
@@ -191,6 +194,11 @@ export function startSignalingServer(
   // WHEP players: viewers without a socket, through the SFU only.
   const whep: SessionEndpoint<WhepSession> | undefined = socketless &&
     new SessionEndpoint(socketless, WHEP);
+  gateway?.events.addEventListener("media", (event) => {
+    const detail = (event as CustomEvent<MediaEvent>).detail;
+    whip?.media(detail);
+    whep?.media(detail);
+  });
   gateway?.events.addEventListener("down", () => {
     whip?.endAll("sfu-down");
     whep?.endAll("sfu-down");
@@ -280,6 +288,12 @@ export function startSignalingServer(
         : { ready: true, details: {} },
     startedAt,
     files: options.files,
+    onError: (error, request) =>
+      logger.error("http-handler-failed", {
+        method: request.method,
+        path: new URL(request.url).pathname.slice(0, 200),
+        error: String(error),
+      }),
     ...(whip && whep
       ? {
         whip: (request, address) => whip.handle(request, address),
@@ -339,10 +353,24 @@ export function startSignalingServer(
       return true;
     },
     upgrade(request, remoteAddress) {
-      const { socket, response } = Deno.upgradeWebSocket(request, {
-        // Deno pings after half of this of silence and closes after all of it.
-        idleTimeout: (config.heartbeatIntervalMs * 2) / 1000,
-      });
+      let upgraded: Deno.WebSocketUpgrade;
+      try {
+        upgraded = Deno.upgradeWebSocket(request, {
+          // Deno pings after half of this of silence and closes after all of it.
+          idleTimeout: (config.heartbeatIntervalMs * 2) / 1000,
+        });
+      } catch (error) {
+        // A request the checks before let through: its slot goes back.
+        ipLimits.disconnect(remoteAddress, performance.now());
+        metrics.connectionsRefused++;
+        return Response.json({
+          error: "bad-upgrade",
+          message: `Not a WebSocket upgrade this server can take: ${
+            (error as Error).message
+          }`,
+        }, { status: 400 });
+      }
+      const { socket, response } = upgraded;
       const claim = new URL(request.url).searchParams.get("resume");
       const check = claim ? resumeTokens.verify(claim) : undefined;
       const id = check?.ok

@@ -99,5 +99,7 @@ export class WhepSession extends HttpSession {
 export const WHEP: SessionKind<WhepSession> = {
   name: "whep",
   usable: (offer) => /^m=(video|audio) /m.test(offer),
+  unusable: "A WHEP offer receives audio or video (an m=audio or m=video section)",
+  publishes: false,
   open: (host: SessionHost, ...rest) => new WhepSession(host, ...rest),
 };

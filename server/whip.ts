@@ -58,5 +58,7 @@ export const WHIP: SessionKind<WhipSession> = {
   name: "whip",
   // A broadcaster sends video.
   usable: (offer) => /^m=video /m.test(offer),
+  unusable: "A WHIP offer sends video (an m=video section)",
+  publishes: true,
   open: (host: SessionHost, ...rest) => new WhipSession(host, ...rest),
 };

@@ -45,6 +45,16 @@ interface Subscriber {
   videoMid?: string;
 }
 
+/** A connection to Janus came up, or Janus hung it up (`up: false`). */
+export interface MediaEvent {
+  streamId: string;
+  /** The subscriber's viewer, or undefined for the stream's publisher. */
+  viewerId: string | undefined;
+  up: boolean;
+  /** Janus's reason for a hangup ("ICE failed", "DTLS alert", ...). */
+  reason?: string;
+}
+
 /** Reconnection delays after Janus is lost: quick, then every 5 s. */
 const RETRY_MS = [250, 1_000, 2_000, 5_000];
 
@@ -52,7 +62,9 @@ export class SfuGateway {
   /**
    * Fires `down` (Janus's link closed; every stream on it is gone, as
    * detail), `up` (linked to Janus again) and `slowlink` (a viewer's link
-   * loses the video Janus sends it; `{ streamId, viewerId }` as detail).
+   * loses the video Janus sends it; `{ streamId, viewerId }` as detail) and
+   * `media` (a publisher's or subscriber's connection to Janus came up or
+   * was hung up by Janus: a {@link MediaEvent} as detail).
    */
   readonly events = new EventTarget();
   #url: string;
@@ -97,6 +109,7 @@ export class SfuGateway {
     stream.feed = undefined;
     const handle = await session.attach(VIDEOROOM);
     stream.publisher = handle;
+    this.#watchMedia(handle, streamId, undefined);
     // Janus has the feed once the publisher's connection is up
     // (`webrtcup`); a subscriber before that gets "no such feed" (428).
     stream.up = new Promise((resolve) =>
@@ -133,6 +146,7 @@ export class SfuGateway {
     const handle = await session.attach(VIDEOROOM);
     const subscriber: Subscriber = { handle };
     stream.subscribers.set(viewerId, subscriber);
+    this.#watchMedia(handle, streamId, viewerId);
     // Janus's own count of the packets the viewer asks again for (its
     // NACKs; `slowlink_threshold` in janus.jcfg). For a subscriber Janus
     // says `uplink: true` (seen here with loss on the viewer's side only).
@@ -261,6 +275,35 @@ export class SfuGateway {
     if (!link) return;
     await link.session.destroy().catch(() => {});
     link.client.close();
+  }
+
+  /**
+   * Tells `media` listeners when the handle's connection comes up or Janus
+   * hangs it up, while it is still the stream's publisher or the viewer's
+   * subscriber (a detached handle says nothing more).
+   */
+  #watchMedia(
+    handle: JanusHandle,
+    streamId: string,
+    viewerId: string | undefined,
+  ): void {
+    const current = () => {
+      const stream = this.#streams.get(streamId);
+      return viewerId === undefined
+        ? stream?.publisher === handle
+        : stream?.subscribers.get(viewerId)?.handle === handle;
+    };
+    const tell = (up: boolean, reason?: string) => {
+      if (!current()) return;
+      const detail: MediaEvent = { streamId, viewerId, up, reason };
+      this.events.dispatchEvent(new CustomEvent("media", { detail }));
+    };
+    handle.events.addEventListener("webrtcup", () => tell(true));
+    handle.events.addEventListener("hangup", (event) => {
+      const reason = (event as CustomEvent).detail?.reason;
+      this.#logger.info("sfu-hangup", { streamId, viewerId, reason });
+      tell(false, typeof reason === "string" ? reason : "hangup");
+    });
   }
 
   /** Tries the link again after a growing delay (unless closed). */

@@ -19,6 +19,7 @@
  * again, streams past the threshold are asked again. A stream never goes
  * back because viewers left: a second switch costs more than it saves.
  */
+import { sdpSyntaxProblem } from "../../protocol/sdp-check.ts";
 import type {
   SfuIceCandidate,
   SfuOffer,
@@ -335,6 +336,16 @@ export class SfuRelay {
         inReplyTo: message.type,
       });
     }
+    // Janus would refuse it after a round trip, or not answer at all.
+    const unparsable = sdpSyntaxProblem(message.offer.sdp);
+    if (unparsable) {
+      return peer.send({
+        type: "error",
+        code: "bad-sdp",
+        message: unparsable,
+        inReplyTo: message.type,
+      });
+    }
     clearTimeout(topology.fallback);
     this.#set(streamId, topology, "publishing");
     for (const watcher of topology.viewers.values()) {
@@ -401,6 +412,18 @@ export class SfuRelay {
     const { gateway, logger } = this.#options;
     if (!this.blocks(streamId, peer.id)) return false;
     if (!gateway.isSubscribed(streamId, peer.id)) return true;
+    const unparsable = message.type === "webrtc-answer"
+      ? sdpSyntaxProblem(message.answer.sdp)
+      : undefined;
+    if (unparsable) {
+      peer.send({
+        type: "error",
+        code: "bad-sdp",
+        message: unparsable,
+        inReplyTo: message.type,
+      });
+      return true;
+    }
     const step = message.type === "webrtc-answer"
       ? gateway.answer(streamId, peer.id, message.answer)
       : gateway.trickle(streamId, peer.id, message.candidate);

@@ -168,7 +168,12 @@ Deno.test("cluster: Redis killed and restarted empty: nodes say so, re-register,
   assert.equal((await s.viewer.next("error")).code, "cluster-unavailable");
   // New ones are turned away at the door, for the balancer to send elsewhere.
   const refused = await fetch(`http://127.0.0.1:${a.server.port}/ws`, {
-    headers: { upgrade: "websocket" },
+    headers: {
+      upgrade: "websocket",
+      connection: "upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
   });
   assert.equal(refused.status, 503);
   assert.equal((await refused.json()).error, "cluster-unavailable");

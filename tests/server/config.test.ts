@@ -50,6 +50,12 @@ Deno.test("every variable is read", () => {
     SFU_AFTER_VIEWERS: "0",
     MAX_HTTP_SESSIONS: "50",
     ICE_RESTART_INTERVAL_MS: "500",
+    HANDSHAKE_TIMEOUT_MS: "3000",
+    MAX_SDP_BYTES: "32768",
+    MAX_SDP_MEDIA_SECTIONS: "4",
+    MAX_SDP_LINES: "500",
+    MAX_SDP_LINE_BYTES: "512",
+    MEDIA_CONNECT_TIMEOUT_MS: "8000",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -91,6 +97,12 @@ Deno.test("every variable is read", () => {
     sfuAfterViewers: 0,
     maxHttpSessions: 50,
     iceRestartIntervalMs: 500,
+    handshakeTimeoutMs: 3000,
+    maxSdpBytes: 32768,
+    maxSdpMediaSections: 4,
+    maxSdpLines: 500,
+    maxSdpLineBytes: 512,
+    mediaConnectTimeoutMs: 8000,
   });
 });
 

@@ -133,7 +133,11 @@ Deno.test("MAX_BUFFERED_BYTES: a viewer that stops reading is dropped, one that 
   const stuckId = [...t.server.registry.room("s")!.viewers.keys()]
     .find((id) => id !== healthy.id)!;
 
-  const offer = { ...OFFER, sdp: OFFER.sdp + "a=x:" + "y".repeat(60_000) };
+  // 60 KB in lines a browser could send (MAX_SDP_LINE_BYTES).
+  const offer = {
+    ...OFFER,
+    sdp: OFFER.sdp + `a=x:${"y".repeat(1_000)}\r\n`.repeat(60),
+  };
   const BATCH = 10; // 600 KB a batch, well under the 2 MiB cap
   let sent = 0;
   let left;

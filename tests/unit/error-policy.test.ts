@@ -52,6 +52,7 @@ Deno.test("a protocol code without a row is one that is only logged", () => {
     "rate-limited",
     "internal-error",
     "resume-refused",
+    "bad-sdp",
   ]);
   for (const code of logged) {
     for (const role of ROLES) assert.equal(reactionTo(code, role).do, "warn");

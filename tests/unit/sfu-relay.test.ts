@@ -19,6 +19,10 @@ const B = { id: "client_broadcaster", node: "local" };
 const V1 = { id: "client_viewer1aa", node: "local" };
 const V2 = { id: "client_viewer2aa", node: "local" };
 const V3 = { id: "client_viewer3aa", node: "local" };
+/** A description Janus could parse (the relay checks what goes to Janus). */
+const sdp = (session: string) =>
+  `v=0\r\no=- ${session} 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n` +
+  "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
 /** The SDP session of every offer the fake Janus makes. */
 const JANUS_SESSION = "777";
 const janusOffer = (viewerId: string) =>
@@ -109,7 +113,7 @@ Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer get
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "broadcaster-offer" },
+    offer: { type: "offer", sdp: sdp("1") },
   });
   await settle();
   assert.equal(relay.phaseOf("s"), "published");
@@ -146,7 +150,7 @@ Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer get
     relay.fromViewer(viewer(V1.id), {
       type: "webrtc-answer",
       streamId: "s",
-      answer: { type: "answer", sdp: "viewer-answer" },
+      answer: { type: "answer", sdp: sdp("2") },
     }),
     true,
   );
@@ -263,7 +267,7 @@ Deno.test("sfu relay: Janus down at the announce keeps the stream peer to peer; 
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "t",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   assert.equal(relay.phaseOf("t"), "p2p");
   assert.equal(metrics.sfuFallbacks.get("publish-failed"), 1);
@@ -284,7 +288,7 @@ Deno.test("sfu relay: Janus lost while published: its streams go back to peer to
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   await settle();
   sent.splice(0);
@@ -301,7 +305,7 @@ Deno.test("sfu relay: a resumed broadcaster and a re-joining viewer keep their c
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   await settle();
   sent.splice(0);
@@ -357,7 +361,7 @@ Deno.test("sfu relay: an sfu-offer from someone it did not ask is refused", asyn
   await relay.offer(stranger, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   assert.equal(sent[0].message.type, "error");
 });
@@ -388,7 +392,7 @@ Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that ove
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   await settle();
   const summary = sent.splice(0).map(({ to, message }) =>
@@ -456,7 +460,7 @@ Deno.test("sfu relay: a viewer whose SFU connection never plays stays peer to pe
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   for (let i = 0; i < 5; i++) await Promise.resolve();
   assert.equal(relay.routeOf("s", V1.id), "switching");
@@ -487,7 +491,7 @@ Deno.test("sfu relay: Janus back after a loss: streams past the threshold are as
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   await settle();
   sent.splice(0);
@@ -513,7 +517,7 @@ Deno.test("sfu relay: Janus back after a loss: streams past the threshold are as
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "y" },
+    offer: { type: "offer", sdp: sdp("4") },
   });
   await settle();
   assert.equal(relay.routeOf("s", V1.id), "switching");
@@ -532,7 +536,7 @@ Deno.test("sfu relay: Janus's slowlink for a viewer steps its simulcast layer do
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
-    offer: { type: "offer", sdp: "x" },
+    offer: { type: "offer", sdp: sdp("3") },
   });
   for (let i = 0; i < 5; i++) await Promise.resolve();
   gateway.calls.length = 0;
@@ -556,4 +560,53 @@ Deno.test("sfu relay: Janus's slowlink for a viewer steps its simulcast layer do
   slow("client_nobody0000");
   assert.equal(gateway.calls.length, 4);
   relay.close();
+});
+
+Deno.test("sfu relay: an offer or answer Janus could not parse gets bad-sdp and never reaches Janus", async () => {
+  const { gateway, sent, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1]);
+  sent.length = 0;
+  // No o= line, and a NUL byte: Janus refuses both (or never answers).
+  for (const bad of ["v=0\r\ns=-\r\nt=0 0\r\nm=video 9 RTP 96\r\n", "v=0\0"]) {
+    await relay.offer(broadcaster, {
+      type: "sfu-offer",
+      streamId: "s",
+      offer: { type: "offer", sdp: bad },
+    });
+  }
+  assert.deepEqual(
+    sent.splice(0).map(({ message }) =>
+      message.type === "error" && [message.code, message.inReplyTo]
+    ),
+    [["bad-sdp", "sfu-offer"], ["bad-sdp", "sfu-offer"]],
+  );
+  assert.equal(relay.phaseOf("s"), "asked");
+  assert.deepEqual(gateway.calls, []);
+  // A good offer after that is taken.
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("5") },
+  });
+  await settle();
+  assert.equal(relay.phaseOf("s"), "published");
+  const viewer1 = {
+    id: V1.id,
+    send: (message: ServerMessage) => sent.push({ to: V1.id, message }),
+  } as unknown as Peer;
+  sent.length = 0;
+  gateway.calls.length = 0;
+  assert.equal(
+    relay.fromViewer(viewer1, {
+      type: "webrtc-answer",
+      streamId: "s",
+      answer: { type: "answer", sdp: "v=0\r\nbroken" },
+    }),
+    true,
+  );
+  assert.deepEqual(
+    sent.map(({ to, message }) => message.type === "error" && [to, message.code]),
+    [[V1.id, "bad-sdp"]],
+  );
+  assert.deepEqual(gateway.calls, []);
 });
