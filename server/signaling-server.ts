@@ -473,8 +473,13 @@ export function startSignalingServer(
           ),
         ]);
         await Promise.all([
-          server.shutdown(),
-          secure?.shutdown(),
+          // Deno 2.9 never finishes a shutdown while it holds an upgrade
+          // whose client reset mid-handshake (docs/server.md): stop waiting.
+          untilOr(server.shutdown(), SHUTDOWN_CLOSE_WAIT_MS, () =>
+            logger.warn("shutdown-upgrades-stuck", {
+              afterMs: SHUTDOWN_CLOSE_WAIT_MS,
+            })),
+          secure && untilOr(secure.shutdown(), SHUTDOWN_CLOSE_WAIT_MS),
           webhook?.close(),
           cluster?.stop(),
           gateway?.close(),
@@ -483,4 +488,21 @@ export function startSignalingServer(
       },
     };
   });
+}
+
+/** `step`, or after `ms` whatever it has not done yet (`late` is told). */
+function untilOr(
+  step: Promise<void>,
+  ms: number,
+  late?: () => void,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      late?.();
+      resolve();
+    }, ms);
+    Deno.unrefTimer(timer);
+  });
+  return Promise.race([step.finally(() => clearTimeout(timer)), deadline]);
 }

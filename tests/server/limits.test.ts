@@ -47,6 +47,23 @@ Deno.test("MAX_MESSAGE_BYTES: a frame one byte over is refused and the socket cl
   assert.equal(t.server.metrics.drops.get("message-too-large"), 1);
 });
 
+Deno.test("MAX_MESSAGE_BYTES before the byte rate: a frame over both gets message-too-large and 1009, at any size", async () => {
+  await using t = await startTestServer({
+    maxMessageBytes: 4096,
+    rateLimitBytesBurst: 8192,
+  });
+  for (const size of [8193, 1 << 20]) {
+    const client = await t.connect();
+    client.send(JSON.stringify({ type: "ping", nonce: "n".repeat(size) }));
+    const error = await client.next("error");
+    assert.equal(error.code, "message-too-large");
+    assert.equal((await client.closed).code, 1009);
+    await t.closedOnServer(client.id);
+  }
+  assert.equal(t.server.metrics.drops.get("message-too-large"), 2);
+  assert.equal(t.server.metrics.errors.get("rate-limited"), undefined);
+});
+
 Deno.test("MAX_MESSAGE_BYTES counts UTF-8 bytes, not characters", async () => {
   await using t = await startTestServer({ maxMessageBytes: 1024 });
   const client = await t.connect();
@@ -211,4 +228,48 @@ Deno.test("RATE_LIMIT_BYTES: large frames are limited by bytes, not only by coun
   // Small frames still pass.
   client.send({ type: "ping", nonce: 4 });
   assert.equal((await client.next("pong")).nonce, 4);
+});
+
+Deno.test("MAX_SDP_MEDIA_SECTIONS, MAX_SDP_LINES, MAX_SDP_LINE_BYTES: an offer or answer over one gets bad-sdp; the connection stays", async () => {
+  await using t = await startTestServer({
+    maxSdpMediaSections: 2,
+    maxSdpLines: 50,
+    maxSdpLineBytes: 200,
+  });
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
+  const section = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n";
+  const cases: [string, RegExp][] = [
+    [OFFER.sdp + section.repeat(3), /at most 2 media sections/],
+    [OFFER.sdp + "a=x:y\r\n".repeat(50), /at most 50 lines/],
+    [OFFER.sdp + `a=x:${"y".repeat(200)}\r\n`, /at most 200 characters/],
+  ];
+  for (const [sdp, reason] of cases) {
+    broadcaster.send({
+      type: "webrtc-offer",
+      streamId: "s",
+      viewerId: viewer.id,
+      offer: { type: "offer", sdp },
+    });
+    const error = await broadcaster.next("error");
+    assert.equal(error.code, "bad-sdp");
+    assert.equal(error.inReplyTo, "webrtc-offer");
+    assert.match(error.message, reason);
+    viewer.send({
+      type: "webrtc-answer",
+      streamId: "s",
+      answer: { type: "answer", sdp },
+    });
+    assert.equal((await viewer.next("error")).code, "bad-sdp");
+  }
+  // Within the limits it is relayed as before.
+  broadcaster.send({
+    type: "webrtc-offer",
+    streamId: "s",
+    viewerId: viewer.id,
+    offer: { type: "offer", sdp: OFFER.sdp + section.repeat(2) },
+  });
+  assert.equal(
+    (await viewer.next("webrtc-offer")).offer.sdp,
+    OFFER.sdp + section.repeat(2),
+  );
 });
