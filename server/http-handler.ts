@@ -190,7 +190,9 @@ function badUpgrade(request: Request): Response | undefined {
     }, { allow: "GET" });
   }
   const connection = request.headers.get("connection") ?? "";
-  if (!connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade")) {
+  if (
+    !connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade")
+  ) {
     return json(400, {
       error: "bad-upgrade",
       message: "A WebSocket upgrade needs Connection: Upgrade",

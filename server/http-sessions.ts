@@ -14,8 +14,8 @@ import type {
 } from "../protocol/messages.ts";
 import { STREAM_ID_PATTERN } from "../protocol/messages.ts";
 import {
-  type SdpLimits,
   sdpLimitProblem,
+  type SdpLimits,
   sdpSyntaxProblem,
   withCrlf,
 } from "../protocol/sdp-check.ts";
@@ -258,9 +258,12 @@ export class SessionEndpoint<S extends HttpSession> {
    * sessions are the stream's publisher (no viewer), WHEP ones a viewer.
    */
   media(event: MediaEvent): void {
-    const session = event.viewerId === undefined
+    // A WHIP session is its stream's publisher, a WHEP one a subscriber.
+    const publisher = event.viewerId === undefined;
+    if (publisher !== this.#kind.publishes) return;
+    const session = publisher
       ? this.#publisherOf(event.streamId)
-      : this.#byId.get(event.viewerId);
+      : this.#byId.get(event.viewerId!);
     if (!session || session.streamId !== event.streamId) return;
     if (event.up) {
       session.mediaUp = true;
@@ -275,9 +278,8 @@ export class SessionEndpoint<S extends HttpSession> {
     this.#end(session, `${this.#kind.name}-hangup`);
   }
 
-  /** The session that publishes `streamId`, if this endpoint's are publishers. */
+  /** The session that publishes `streamId`. */
   #publisherOf(streamId: string): S | undefined {
-    if (!this.#kind.publishes) return undefined;
     for (const session of this.#byId.values()) {
       if (session.streamId === streamId) return session;
     }

@@ -475,10 +475,14 @@ export function startSignalingServer(
         await Promise.all([
           // Deno 2.9 never finishes a shutdown while it holds an upgrade
           // whose client reset mid-handshake (docs/server.md): stop waiting.
-          untilOr(server.shutdown(), SHUTDOWN_CLOSE_WAIT_MS, () =>
-            logger.warn("shutdown-upgrades-stuck", {
-              afterMs: SHUTDOWN_CLOSE_WAIT_MS,
-            })),
+          untilOr(
+            server.shutdown(),
+            SHUTDOWN_CLOSE_WAIT_MS,
+            () =>
+              logger.warn("shutdown-upgrades-stuck", {
+                afterMs: SHUTDOWN_CLOSE_WAIT_MS,
+              }),
+          ),
           secure && untilOr(secure.shutdown(), SHUTDOWN_CLOSE_WAIT_MS),
           webhook?.close(),
           cluster?.stop(),

@@ -99,7 +99,8 @@ export class WhepSession extends HttpSession {
 export const WHEP: SessionKind<WhepSession> = {
   name: "whep",
   usable: (offer) => /^m=(video|audio) /m.test(offer),
-  unusable: "A WHEP offer receives audio or video (an m=audio or m=video section)",
+  unusable:
+    "A WHEP offer receives audio or video (an m=audio or m=video section)",
   publishes: false,
   open: (host: SessionHost, ...rest) => new WhepSession(host, ...rest),
 };

@@ -434,3 +434,67 @@ Deno.test({
     await again.body?.cancel();
   },
 });
+
+Deno.test({
+  name:
+    "whip: what Janus cannot parse is 400 bad-sdp at once (1,000 m-lines, NUL, no o=), LF line endings are taken; a session whose media never connects ends at MEDIA_CONNECT_TIMEOUT_MS and leaves nothing in Janus",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using janus = await JanusProcess.start();
+    await using t = await startTestServer({
+      janusUrl: janus.url,
+      mediaConnectTimeoutMs: 1_500,
+    }, "info");
+    await t.sfuLinked();
+    const base = httpBase(t.url);
+    const post = (body: string) =>
+      fetch(`${base}/whip/order-9`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/sdp" },
+      });
+    const refusals: [string, RegExp][] = [
+      [
+        OFFER + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:x\r\n".repeat(1_000),
+        /at most 16 media sections/,
+      ],
+      [OFFER.replace("s=-", "s=-\0"), /control characters/],
+      [OFFER.replace(/^o=.*\r\n/m, ""), /one o= line/],
+    ];
+    for (const [body, reason] of refusals) {
+      const refused = await post(body);
+      assert.equal(refused.status, 400);
+      const problem = await refused.json();
+      assert.equal(problem.error, "bad-sdp");
+      assert.match(problem.message, reason);
+    }
+    assert.deepEqual(await janus.rooms(), []);
+
+    // LF line endings (RFC 8866 asks parsers to take them): made CRLF.
+    const created = await post(OFFER.replaceAll("\r\n", "\n"));
+    assert.equal(created.status, 201, await created.clone().text());
+    assert.match(await created.text(), /^v=0\r\n/);
+    const location = created.headers.get("location")!;
+    const viewer = await t.connect();
+    viewer.send({ type: "join-stream", streamId: "order-9" });
+    assert.equal((await viewer.next("join-accepted")).live, true);
+    assert.equal((await janus.rooms()).length, 1);
+
+    // This offer's ICE never connects: at the deadline the stream ends.
+    await viewer.next("broadcaster-left");
+    assert.ok(t.logs.some((line) => line.includes('"whip-media-timeout"')));
+    const health = await (await fetch(`${base}/healthz`)).json();
+    assert.equal(health.liveStreams, 0);
+    const gone = await fetch(`${base}${location}`, { method: "DELETE" });
+    assert.equal(gone.status, 404);
+    await gone.body?.cancel();
+    for (let i = 0; i < 50 && (await janus.rooms()).length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(await janus.rooms(), []);
+    // Only the server's own control handle is left in Janus.
+    const [session] = await janus.sessions();
+    assert.equal((await janus.handles(session)).length, 1);
+  },
+});

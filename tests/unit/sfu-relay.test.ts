@@ -605,7 +605,9 @@ Deno.test("sfu relay: an offer or answer Janus could not parse gets bad-sdp and 
     true,
   );
   assert.deepEqual(
-    sent.map(({ to, message }) => message.type === "error" && [to, message.code]),
+    sent.map(({ to, message }) =>
+      message.type === "error" && [to, message.code]
+    ),
     [[V1.id, "bad-sdp"]],
   );
   assert.deepEqual(gateway.calls, []);
