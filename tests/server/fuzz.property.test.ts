@@ -7,55 +7,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ERROR_CODES } from "../../protocol/error-codes.ts";
 import type { ServerMessage } from "../../protocol/messages.ts";
-import { ANSWER, candidate, OFFER } from "./fixtures.ts";
+import { ANSWER, OFFER } from "./fixtures.ts";
+import { frame } from "./support/fuzz-frames.ts";
 import { startTestServer } from "./test-server.ts";
-
-const TYPES = [
-  "broadcaster-ready",
-  "join-stream",
-  "leave-stream",
-  "webrtc-offer",
-  "webrtc-answer",
-  "webrtc-ice-candidate",
-  "ping",
-  "pong",
-  "error",
-  "welcome",
-];
-const STREAMS = ["s1", "s2", "bad id", "", "x".repeat(130)];
-
-/** Frames: raw strings, arbitrary JSON, and near-valid messages with random fields. */
-function frame(): fc.Arbitrary<string> {
-  const nearValid = fc.record(
-    {
-      type: fc.oneof(fc.constantFrom(...TYPES), fc.string()),
-      streamId: fc.oneof(fc.constantFrom(...STREAMS), fc.jsonValue()),
-      viewerId: fc.oneof(fc.string(), fc.jsonValue()),
-      offer: fc.oneof(fc.constant(OFFER), fc.jsonValue()),
-      answer: fc.oneof(fc.constant(ANSWER), fc.jsonValue()),
-      candidate: fc.oneof(fc.constant(candidate(9)), fc.jsonValue()),
-      nonce: fc.jsonValue(),
-    },
-    { requiredKeys: [] },
-  ).map((value) => JSON.stringify(value));
-  // Mostly valid messages, so routing and role checks are reached, not only
-  // parsing. `$n` stands for the id of fuzz client n, filled in when sent.
-  const valid = fc.record({
-    type: fc.constantFrom(...TYPES.slice(0, 7)),
-    streamId: fc.constantFrom("s1", "s2"),
-    viewerId: fc.constantFrom("$0", "$1", "$2", "$3", "client_gone"),
-    offer: fc.constant(OFFER),
-    answer: fc.constant(ANSWER),
-    candidate: fc.constant(candidate(9)),
-  }).map((value) => JSON.stringify(value));
-  return fc.oneof(
-    { arbitrary: fc.string({ maxLength: 200 }), weight: 1 },
-    { arbitrary: fc.fullUnicodeString({ maxLength: 50 }), weight: 1 },
-    { arbitrary: fc.json({ maxDepth: 4 }), weight: 1 },
-    { arbitrary: nearValid, weight: 2 },
-    { arbitrary: valid, weight: 5 },
-  );
-}
 
 function isWellFormed(message: ServerMessage): boolean {
   if (typeof message.type !== "string") return false;
