@@ -1,6 +1,6 @@
 /** Environment variables in, a checked configuration out. */
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, loadConfig } from "../../server/config.ts";
+import { DEFAULT_CONFIG, ENV_NAMES, loadConfig } from "../../server/config.ts";
 
 Deno.test("defaults when nothing is set", () => {
   assert.deepEqual(loadConfig({}), DEFAULT_CONFIG);
@@ -198,4 +198,13 @@ Deno.test("JANUS_URL must be a ws:// URL, and not with REDIS_URL yet", () => {
     /JANUS_URL and REDIS_URL together are not supported yet/,
   );
   assert.equal(loadConfig({}).sfuAfterViewers, 3);
+});
+
+Deno.test("every numeric variable is in the README's configuration table", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../../README.md", import.meta.url),
+  );
+  for (const name of Object.values(ENV_NAMES)) {
+    assert.match(readme, new RegExp(`^\\| \`${name}\` +\\|`, "m"), name);
+  }
 });
