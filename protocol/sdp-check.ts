@@ -4,7 +4,8 @@
  *
  * - {@link sdpLimitProblem}: the size of the description (media sections,
  *   lines, line length), for every SDP, so no client makes a peer or Janus
- *   allocate for a thousand m-lines. Cost bounded by the limits.
+ *   allocate for a thousand m-lines. One pass over the text, whose length
+ *   the caller has capped (MAX_MESSAGE_BYTES, MAX_SDP_BYTES).
  * - {@link sdpSyntaxProblem}: the lines Janus's parser needs
  *   (`janus_sdp_parse`: `v=` first, one well-formed `o=`, `s=`, `t=`, every
  *   line `x=` and 3 or more characters, `m=` lines of at most 200
@@ -20,11 +21,11 @@ export interface SdpLimits {
   maxMediaSections: number;
   /** Lines in all: a browser's audio and video offer is 80-200. */
   maxLines: number;
-  /** Characters in one line: a browser's longest is about 150. */
+  /** UTF-8 bytes in one line: a browser's longest is about 150. */
   maxLineBytes: number;
 }
 
-/** The defaults, about ten times what a browser sends (docs/server.md says why). */
+/** The defaults, about ten times what a browser sends (README, Configuration). */
 export const DEFAULT_SDP_LIMITS: Readonly<SdpLimits> = {
   maxMediaSections: 16,
   maxLines: 2_000,
@@ -32,8 +33,8 @@ export const DEFAULT_SDP_LIMITS: Readonly<SdpLimits> = {
 };
 
 /**
- * Why `sdp` is over `limits`, or undefined. Reads at most `maxLines` lines
- * of at most `maxLineBytes` each before it decides.
+ * Why `sdp` is over `limits`, or undefined. Stops at the first line past a
+ * limit.
  */
 export function sdpLimitProblem(
   sdp: string,
@@ -45,12 +46,12 @@ export function sdpLimitProblem(
   while (start < sdp.length) {
     let end = sdp.indexOf("\n", start);
     if (end === -1) end = sdp.length;
-    const length = end - start - (sdp.charCodeAt(end - 1) === 13 ? 1 : 0);
+    const stop = end - (sdp.charCodeAt(end - 1) === 13 ? 1 : 0);
     if (++lines > limits.maxLines) {
       return `An SDP has at most ${limits.maxLines} lines`;
     }
-    if (length > limits.maxLineBytes) {
-      return `An SDP line has at most ${limits.maxLineBytes} characters`;
+    if (utf8Exceeds(sdp, start, stop, limits.maxLineBytes)) {
+      return `An SDP line has at most ${limits.maxLineBytes} bytes`;
     }
     if (sdp.startsWith("m=", start) && ++sections > limits.maxMediaSections) {
       return `An SDP has at most ${limits.maxMediaSections} media sections`;
@@ -58,6 +59,30 @@ export function sdpLimitProblem(
     start = end + 1;
   }
   return undefined;
+}
+
+/** Whether `text[start, stop)` is over `limit` bytes in UTF-8. */
+function utf8Exceeds(
+  text: string,
+  start: number,
+  stop: number,
+  limit: number,
+): boolean {
+  // Every UTF-16 unit is 1 to 3 UTF-8 bytes: most lines decide here.
+  const units = stop - start;
+  if (units > limit) return true;
+  if (units * 3 <= limit) return false;
+  let bytes = 0;
+  for (let i = start; i < stop; i++) {
+    const unit = text.charCodeAt(i);
+    // A surrogate pair is 4 bytes: 2 for each half.
+    bytes += unit < 0x80
+      ? 1
+      : unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff)
+      ? 2
+      : 3;
+  }
+  return bytes > limit;
 }
 
 /** Janus's parser refuses longer `m=` lines (janus_sdp_parse). */
@@ -89,6 +114,8 @@ export function sdpSyntaxProblem(sdp: string): string | undefined {
     const line = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
     if (line.includes("\r")) return "An SDP line ends with CRLF or LF";
     if (i === 0 && line !== "v=0") return "An SDP starts with v=0";
+    // Janus skips empty lines (a body may end with a blank one).
+    if (line === "") continue;
     if (!LINE.test(line) || line.length < 3) {
       return `Not an SDP line: ${JSON.stringify(line.slice(0, 40))}`;
     }
@@ -113,8 +140,9 @@ export function sdpSyntaxProblem(sdp: string): string | undefined {
         media++;
         break;
       case "a":
-        // `a=name` or `a=name:value`, the value not empty.
-        if (line.endsWith(":")) return bad("a=");
+        // `a=name` or `a=name:value`, the value not empty (it may hold more
+        // colons: `a=rtcp:9 IN IP6 ::`).
+        if (line.indexOf(":") === line.length - 1) return bad("a=");
         break;
     }
   }

@@ -109,7 +109,7 @@ export interface ServerConfig {
   maxSdpMediaSections: number;
   /** Lines in one SDP a client sends; more is refused (`bad-sdp`). */
   maxSdpLines: number;
-  /** Characters in one line of an SDP a client sends; longer is refused (`bad-sdp`). */
+  /** UTF-8 bytes in one line of an SDP a client sends; longer is refused (`bad-sdp`). */
   maxSdpLineBytes: number;
   /**
    * A WHIP or WHEP session whose media has not connected to Janus this long

@@ -64,6 +64,8 @@ export class Connection implements Peer {
   #sdpLimits: SdpLimits;
   /** Releases the upgrade if it has not opened by HANDSHAKE_TIMEOUT_MS. */
   #handshake: ReturnType<typeof setTimeout> | undefined;
+  /** How the server closed it, for a socket that opens only after that. */
+  #closedWith: { code: number; reason: string } | undefined;
 
   constructor(
     socket: WebSocket,
@@ -95,7 +97,9 @@ export class Connection implements Peer {
     // An upgrade whose client reset the connection before it opened gets
     // neither `open` nor `close` from Deno: only this deadline frees it.
     this.#handshake = setTimeout(
-      () => this.#drop("handshake-timeout", 1008, "Handshake timed out"),
+      // Not a goodbye: a resumed client's retry that failed mid-handshake
+      // keeps its place for RECONNECT_GRACE_MS, as any drop does.
+      () => this.#drop("handshake-timeout", 1008, "Handshake timed out", false),
       config.handshakeTimeoutMs,
     );
     Deno.unrefTimer(this.#handshake);
@@ -165,8 +169,12 @@ export class Connection implements Peer {
 
   #onOpen(): void {
     if (this.#state === "closed") {
-      // Released at its deadline, then opened after all: nobody owns it.
-      this.#socket.close(1008, "Handshake timed out");
+      // Closed by the server while connecting, then opened after all.
+      const { code, reason } = this.#closedWith ?? {
+        code: 1008,
+        reason: "Closed",
+      };
+      this.#socket.close(code, reason);
       return;
     }
     if (this.#state !== "connecting") return;
@@ -296,8 +304,10 @@ export class Connection implements Peer {
     return false;
   }
 
-  #drop(why: DropReason, code: number, reason: string): void {
+  /** Closes from the server side; `goodbye` unless the client may come back. */
+  #drop(why: DropReason, code: number, reason: string, goodbye = true): void {
     if (this.#state === "closed") return;
+    this.#closedWith = { code, reason };
     this.#context.metrics.countDrop(why);
     // Abuse and overload are worth a warning; a shutdown closes everyone.
     const log = why === "shutdown"
@@ -309,7 +319,7 @@ export class Connection implements Peer {
       remoteAddress: this.remoteAddress,
     });
     // The server's own close is a goodbye: the client is told why.
-    this.#transition("closed", why, true);
+    this.#transition("closed", why, goodbye);
     try {
       this.#socket.close(code, reason);
     } catch {

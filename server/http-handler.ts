@@ -17,8 +17,11 @@ export interface HttpHandlerOptions {
    * foreign Origin, 429 per IP, 503 at capacity or while shutting down).
    */
   admit(request: Request, remoteAddress: string): true | Refusal;
-  /** Upgrades an admitted request (the caller owns the socket). */
-  upgrade(request: Request, remoteAddress: string): Response;
+  /**
+   * Upgrades an admitted request (the caller owns the socket), or says why
+   * Deno would not (its slot given back).
+   */
+  upgrade(request: Request, remoteAddress: string): Response | Refusal;
   startedAt: number;
   /** WHIP ingest (`/whip/...`), when the server has an SFU. */
   whip?: (request: Request, remoteAddress: string) => Promise<Response>;
@@ -31,7 +34,7 @@ export interface HttpHandlerOptions {
 }
 
 export interface Refusal {
-  status: 403 | 429 | 503;
+  status: 400 | 403 | 429 | 503;
   error: string;
   message: string;
 }
@@ -172,10 +175,16 @@ function upgradeRoute(
     return json(
       status,
       { error, message },
-      status === 403 ? {} : { "retry-after": "5" },
+      status === 403 || status === 400 ? {} : { "retry-after": "5" },
     );
   }
-  return options.upgrade(request, remoteAddress);
+  const upgraded = options.upgrade(request, remoteAddress);
+  if (upgraded instanceof Response) return upgraded;
+  options.metrics.connectionsRefused++;
+  return json(upgraded.status, {
+    error: upgraded.error,
+    message: upgraded.message,
+  });
 }
 
 /**

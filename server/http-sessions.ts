@@ -31,6 +31,7 @@ import type { Logger } from "./logger.ts";
 import type { DropReason } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
 import type { MediaEvent } from "./sfu/sfu-gateway.ts";
+import { decoded, readLimited, Refused } from "./http-body.ts";
 
 /** What the endpoints need of the server. */
 export interface SessionHost {
@@ -95,13 +96,6 @@ const STATUS: Record<string, number> = {
   "stream-full": 503,
   "cluster-unavailable": 503,
 };
-
-/** Why a POST is not answered with 201. */
-export class Refused extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 /** A client without a socket, as the router sees it. */
 export abstract class HttpSession implements Peer {
@@ -204,6 +198,16 @@ export abstract class HttpSession implements Peer {
   protected end(cause: string): void {
     this.#onEnd(this, cause);
   }
+
+  /** Ended before its POST was answered: the POST hears it now, not at its timeout. */
+  abandoned(): void {
+    if (this.settled) return;
+    this.refuse(
+      503,
+      "sfu-unavailable",
+      "The session ended before the SFU answered",
+    );
+  }
 }
 
 /** One kind of session: how it is made, and what its offer must hold. */
@@ -258,12 +262,11 @@ export class SessionEndpoint<S extends HttpSession> {
    * sessions are the stream's publisher (no viewer), WHEP ones a viewer.
    */
   media(event: MediaEvent): void {
-    // A WHIP session is its stream's publisher, a WHEP one a subscriber.
-    const publisher = event.viewerId === undefined;
-    if (publisher !== this.#kind.publishes) return;
-    const session = publisher
-      ? this.#publisherOf(event.streamId)
-      : this.#byId.get(event.viewerId!);
+    // A WHIP session is its stream's publisher, a WHEP one a subscriber:
+    // each named by its client id (another broadcaster of the same stream,
+    // over WebSocket, is not this endpoint's).
+    if ((event.viewerId === undefined) !== this.#kind.publishes) return;
+    const session = event.clientId && this.#byId.get(event.clientId);
     if (!session || session.streamId !== event.streamId) return;
     if (event.up) {
       session.mediaUp = true;
@@ -276,14 +279,6 @@ export class SessionEndpoint<S extends HttpSession> {
       reason: event.reason,
     });
     this.#end(session, `${this.#kind.name}-hangup`);
-  }
-
-  /** The session that publishes `streamId`. */
-  #publisherOf(streamId: string): S | undefined {
-    for (const session of this.#byId.values()) {
-      if (session.streamId === streamId) return session;
-    }
-    return undefined;
   }
 
   /** Janus lost: every session with it (none can go peer to peer). */
@@ -434,14 +429,13 @@ export class SessionEndpoint<S extends HttpSession> {
       });
     } catch (error) {
       this.#end(session, `${this.#kind.name}-refused`);
-      const refused = error instanceof Refused
-        ? error
-        : new Refused(500, "internal-error", String(error));
+      // Our bug: the HTTP handler logs it and answers a plain 500.
+      if (!(error instanceof Refused)) throw error;
       return problem(
-        refused.status,
-        refused.code,
-        refused.message,
-        refused.status === 503 || refused.status === 429 ? retry : cors,
+        error.status,
+        error.code,
+        error.message,
+        error.status === 503 || error.status === 429 ? retry : cors,
       );
     } finally {
       clearTimeout(timer);
@@ -538,6 +532,11 @@ export class SessionEndpoint<S extends HttpSession> {
     session.restarting = false;
     session.offer = offer;
     session.etag = newEtag();
+    // A restart while it first connects: its media has a new chance.
+    if (!session.mediaUp) {
+      clearTimeout(session.mediaDeadline);
+      this.#awaitMedia(session);
+    }
     for (const { candidate, mid } of fragment.candidates) {
       await session.trickle(candidate, mid);
     }
@@ -574,6 +573,7 @@ export class SessionEndpoint<S extends HttpSession> {
     if (!this.#sessions.delete(session.resource)) return;
     this.#byId.delete(session.id);
     clearTimeout(session.mediaDeadline);
+    session.abandoned();
     if (cause === "replaced") {
       const now = performance.now();
       // Oldest first: forget what is past its time, and never more than
@@ -605,59 +605,6 @@ function contentType(request: Request): string | undefined {
 function bearer(request: Request): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")
     ?.[1];
-}
-
-/**
- * The body as text, read no further than `limit` bytes: a larger declared
- * length is refused before reading, a longer stream as soon as it passes
- * the limit (413 either way).
- */
-async function readLimited(request: Request, limit: number): Promise<string> {
-  const tooLarge = new Refused(
-    413,
-    "too-large",
-    `A body has at most ${limit} bytes`,
-  );
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  if (declared > limit) {
-    await reader.cancel().catch(() => {});
-    throw tooLarge;
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge;
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (error instanceof Refused) throw error;
-    throw new Refused(400, "bad-body", "The body could not be read");
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
-/** A path segment decoded, or "" when its percent-encoding is broken. */
-function decoded(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return "";
-  }
 }
 
 /** RFC 9725 `Link` headers for ICE servers (TURN with its credentials). */

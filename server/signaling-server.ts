@@ -209,6 +209,8 @@ export function startSignalingServer(
   const connections = new Map<string, Connection>();
   const events = new EventTarget();
   let lifecycle: Lifecycle = "running";
+  /** The one shutdown, once asked for. */
+  let stopping: Promise<void> | undefined;
   const startedAt = performance.now();
 
   const context: ConnectionContext = {
@@ -360,15 +362,15 @@ export function startSignalingServer(
           idleTimeout: (config.heartbeatIntervalMs * 2) / 1000,
         });
       } catch (error) {
-        // A request the checks before let through: its slot goes back.
+        // One the checks before let through: its slot goes back.
         ipLimits.disconnect(remoteAddress, performance.now());
-        metrics.connectionsRefused++;
-        return Response.json({
+        return {
+          status: 400,
           error: "bad-upgrade",
           message: `Not a WebSocket upgrade this server can take: ${
             (error as Error).message
           }`,
-        }, { status: 400 });
+        };
       }
       const { socket, response } = upgraded;
       const claim = new URL(request.url).searchParams.get("resume");
@@ -455,43 +457,50 @@ export function startSignalingServer(
       connections,
       events,
       finished: server.finished,
-      async shutdown() {
-        if (lifecycle === "draining") return server.finished;
-        lifecycle = "draining";
-        logger.info("shutting-down", { connections: connections.size });
-        clearInterval(sweep);
-        router.drain();
-        const closing = [...connections.values()].map((connection) => {
-          connection.close(1012, "Service restart", "shutdown");
-          return connection.socketClosed();
-        });
-        // Our close frames first: stopping the listener closes with 1001.
-        await Promise.race([
-          Promise.all(closing),
-          new Promise((resolve) =>
-            Deno.unrefTimer(setTimeout(resolve, SHUTDOWN_CLOSE_WAIT_MS))
-          ),
-        ]);
-        await Promise.all([
-          // Deno 2.9 never finishes a shutdown while it holds an upgrade
-          // whose client reset mid-handshake (docs/server.md): stop waiting.
-          untilOr(
-            server.shutdown(),
-            SHUTDOWN_CLOSE_WAIT_MS,
-            () =>
-              logger.warn("shutdown-upgrades-stuck", {
-                afterMs: SHUTDOWN_CLOSE_WAIT_MS,
-              }),
-          ),
-          secure && untilOr(secure.shutdown(), SHUTDOWN_CLOSE_WAIT_MS),
-          webhook?.close(),
-          cluster?.stop(),
-          gateway?.close(),
-        ]);
-        sfu?.close();
+      shutdown() {
+        // Once: a second call waits for the same (`finished` may never
+        // settle while Deno holds a stuck upgrade).
+        stopping ??= stop();
+        return stopping;
       },
     };
   });
+
+  async function stop(): Promise<void> {
+    lifecycle = "draining";
+    logger.info("shutting-down", { connections: connections.size });
+    clearInterval(sweep);
+    router.drain();
+    const closing = [...connections.values()].map((connection) => {
+      connection.close(1012, "Service restart", "shutdown");
+      return connection.socketClosed();
+    });
+    // Our close frames first: stopping the listener closes with 1001.
+    await Promise.race([
+      Promise.all(closing),
+      new Promise((resolve) =>
+        Deno.unrefTimer(setTimeout(resolve, SHUTDOWN_CLOSE_WAIT_MS))
+      ),
+    ]);
+    await Promise.all([
+      // Deno 2.9 never finishes a shutdown while it holds an upgrade
+      // whose client reset mid-handshake (docs/protocol.md, HTTP
+      // answers): stop waiting.
+      untilOr(
+        server.shutdown(),
+        SHUTDOWN_CLOSE_WAIT_MS,
+        () =>
+          logger.warn("shutdown-upgrades-stuck", {
+            afterMs: SHUTDOWN_CLOSE_WAIT_MS,
+          }),
+      ),
+      secure && untilOr(secure.shutdown(), SHUTDOWN_CLOSE_WAIT_MS),
+      webhook?.close(),
+      cluster?.stop(),
+      gateway?.close(),
+    ]);
+    sfu?.close();
+  }
 }
 
 /** `step`, or after `ms` whatever it has not done yet (`late` is told). */

@@ -87,11 +87,12 @@ export class WhepSession extends HttpSession {
       });
       this.answered(toPlayer);
     } catch (error) {
-      this.refuse(
-        error instanceof SdpBridgeError ? 422 : 500,
-        "unplayable-offer",
-        String((error as Error).message ?? error),
-      );
+      if (error instanceof SdpBridgeError) {
+        return this.refuse(422, "unplayable-offer", error.message);
+      }
+      // Our bug, not the player's: logged, and no detail goes out.
+      this.host.logger.error("whep-bridge-failed", { error: String(error) });
+      this.refuse(500, "internal-error", "The server failed on this offer");
     }
   }
 }

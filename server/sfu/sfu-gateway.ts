@@ -50,6 +50,8 @@ export interface MediaEvent {
   streamId: string;
   /** The subscriber's viewer, or undefined for the stream's publisher. */
   viewerId: string | undefined;
+  /** The client whose connection it is: the viewer, or the publisher when known. */
+  clientId: string | undefined;
   up: boolean;
   /** Janus's reason for a hangup ("ICE failed", "DTLS alert", ...). */
   reason?: string;
@@ -95,8 +97,16 @@ export class SfuGateway {
     this.#connected().catch(() => {});
   }
 
-  /** The broadcaster's offer to Janus (a room made if needed): Janus's answer. */
-  async publish(streamId: string, offer: Jsep): Promise<Jsep> {
+  /**
+   * The broadcaster's offer to Janus (a room made if needed): Janus's
+   * answer. `publisherId` is the broadcaster's client id, named in its
+   * `media` events.
+   */
+  async publish(
+    streamId: string,
+    offer: Jsep,
+    publisherId?: string,
+  ): Promise<Jsep> {
     const { session, control } = await this.#connected();
     let stream = this.#streams.get(streamId);
     if (!stream) {
@@ -109,7 +119,7 @@ export class SfuGateway {
     stream.feed = undefined;
     const handle = await session.attach(VIDEOROOM);
     stream.publisher = handle;
-    this.#watchMedia(handle, streamId, undefined);
+    this.#watchMedia(handle, streamId, undefined, publisherId);
     // Janus has the feed once the publisher's connection is up
     // (`webrtcup`); a subscriber before that gets "no such feed" (428).
     stream.up = new Promise((resolve) =>
@@ -286,6 +296,7 @@ export class SfuGateway {
     handle: JanusHandle,
     streamId: string,
     viewerId: string | undefined,
+    publisherId?: string,
   ): void {
     const current = () => {
       const stream = this.#streams.get(streamId);
@@ -295,7 +306,13 @@ export class SfuGateway {
     };
     const tell = (up: boolean, reason?: string) => {
       if (!current()) return;
-      const detail: MediaEvent = { streamId, viewerId, up, reason };
+      const detail: MediaEvent = {
+        streamId,
+        viewerId,
+        clientId: viewerId ?? publisherId,
+        up,
+        reason,
+      };
       this.events.dispatchEvent(new CustomEvent("media", { detail }));
     };
     handle.events.addEventListener("webrtcup", () => tell(true));

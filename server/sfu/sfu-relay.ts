@@ -357,6 +357,7 @@ export class SfuRelay {
       const answer = await this.#options.gateway.publish(
         streamId,
         message.offer,
+        peer.id,
       );
       if (this.phaseOf(streamId) !== "publishing") return;
       peer.send({

@@ -241,7 +241,7 @@ Deno.test("MAX_SDP_MEDIA_SECTIONS, MAX_SDP_LINES, MAX_SDP_LINE_BYTES: an offer o
   const cases: [string, RegExp][] = [
     [OFFER.sdp + section.repeat(3), /at most 2 media sections/],
     [OFFER.sdp + "a=x:y\r\n".repeat(50), /at most 50 lines/],
-    [OFFER.sdp + `a=x:${"y".repeat(200)}\r\n`, /at most 200 characters/],
+    [OFFER.sdp + `a=x:${"y".repeat(200)}\r\n`, /at most 200 bytes/],
   ];
   for (const [sdp, reason] of cases) {
     broadcaster.send({

@@ -29,19 +29,21 @@ const OFFER = [
   "",
 ].join("\r\n");
 
-function setUp() {
+function setUp(janusAnswers = true) {
   const left: [string, string][] = [];
+  /** Settles when the router first hears of a session. */
+  const entered = Promise.withResolvers<void>();
   let ids = 0;
   const host: SessionHost = {
     sfuUp: () => true,
     newId: () => `client_${++ids}`,
-    connected: () => {},
+    connected: () => entered.resolve(),
     // The router and Janus in one: accepted, asked to publish, answered.
     handle(peer: Peer, message: ClientMessage) {
       const streamId = "s";
       if (message.type === "broadcaster-ready") {
         peer.send({ type: "sfu-publish", streamId });
-      } else if (message.type === "sfu-offer") {
+      } else if (message.type === "sfu-offer" && janusAnswers) {
         peer.send({
           type: "sfu-answer",
           streamId,
@@ -65,6 +67,15 @@ function setUp() {
     logger: createLogger("silent"),
   };
   const endpoint = new SessionEndpoint<HttpSession>(host, WHIP);
+  const request = () =>
+    endpoint.handle(
+      new Request("http://server.test/whip/s", {
+        method: "POST",
+        body: OFFER,
+        headers: { "content-type": "application/sdp" },
+      }),
+      "192.0.2.1",
+    );
   const post = async () => {
     const response = await endpoint.handle(
       new Request("http://server.test/whip/s", {
@@ -82,7 +93,7 @@ function setUp() {
       new Request(`http://server.test${location}`, { method: "DELETE" }),
       "192.0.2.1",
     )).status;
-  return { endpoint, left, post, deleted };
+  return { endpoint, left, post, deleted, request, entered: entered.promise };
 }
 
 Deno.test("a session whose media is not up by MEDIA_CONNECT_TIMEOUT_MS ends; one whose media came up stays", async () => {
@@ -96,7 +107,12 @@ Deno.test("a session whose media is not up by MEDIA_CONNECT_TIMEOUT_MS ends; one
   assert.equal(await deleted(silent), 404);
 
   const connected = await post();
-  endpoint.media({ streamId: "s", viewerId: undefined, up: true });
+  endpoint.media({
+    streamId: "s",
+    viewerId: undefined,
+    clientId: "client_2",
+    up: true,
+  });
   clock.tick(TIMEOUT_MS * 10);
   assert.equal(left.length, 1);
   assert.equal(endpoint.size, 1);
@@ -104,20 +120,41 @@ Deno.test("a session whose media is not up by MEDIA_CONNECT_TIMEOUT_MS ends; one
   assert.deepEqual(left.at(-1), ["client_2", "whip-delete"]);
 });
 
-Deno.test("Janus hanging up a session's handle ends it; another stream's or a viewer's hangup does not", async () => {
+Deno.test("Janus hanging up a session's handle ends it; another publisher's, another stream's or a viewer's hangup does not", async () => {
   using _clock = fakeClock();
   const { endpoint, left, post, deleted } = setUp();
   const location = await post();
-  endpoint.media({ streamId: "s", viewerId: undefined, up: true });
-  endpoint.media({ streamId: "other", viewerId: undefined, up: false });
-  endpoint.media({ streamId: "s", viewerId: "client_1", up: false });
+  const publisher = {
+    streamId: "s",
+    viewerId: undefined,
+    clientId: "client_1",
+  };
+  endpoint.media({ ...publisher, up: true });
+  // A WebSocket broadcaster of the same stream, the same id on another
+  // stream, a viewer with the session's id: none is this session.
+  endpoint.media({ ...publisher, clientId: "client_ws", up: false });
+  endpoint.media({ ...publisher, streamId: "other", up: false });
+  endpoint.media({ ...publisher, viewerId: "client_1", up: false });
   assert.deepEqual(left, []);
+  endpoint.media({ ...publisher, up: false, reason: "ICE failed" });
+  assert.deepEqual(left, [["client_1", "whip-hangup"]]);
+  assert.equal(await deleted(location), 404);
+});
+
+Deno.test("a session Janus hangs up before it answered: its POST hears 503 at once, not at the answer timeout", async () => {
+  using _clock = fakeClock();
+  const { endpoint, left, request, entered } = setUp(false);
+  const pending = request();
+  // Its publish is under way: Janus hangs the handle up.
+  await entered;
   endpoint.media({
     streamId: "s",
     viewerId: undefined,
+    clientId: "client_1",
     up: false,
-    reason: "ICE failed",
   });
+  const response = await pending;
+  assert.equal(response.status, 503);
+  assert.equal((await response.json()).error, "sfu-unavailable");
   assert.deepEqual(left, [["client_1", "whip-hangup"]]);
-  assert.equal(await deleted(location), 404);
 });

@@ -70,17 +70,22 @@ Deno.test("limits: media sections, lines and line length, each named in the refu
   );
   assert.equal(
     sdpLimitProblem(`${BROWSER_OFFER}a=x:${"y".repeat(197)}\r\n`, limits),
-    "An SDP line has at most 200 characters",
+    "An SDP line has at most 200 bytes",
   );
   // Exactly at the line limit passes (CR not counted).
   assert.equal(
     sdpLimitProblem(`${BROWSER_OFFER}a=x:${"y".repeat(196)}\r\n`, limits),
     undefined,
   );
-  // One endless line is refused without splitting it.
+  // One endless line is refused at its end, not split into lines first.
   assert.match(
     sdpLimitProblem("v=0".padEnd(1_000_000, "x"), DEFAULT_SDP_LIMITS)!,
-    /at most 1024 characters/,
+    /at most 1024 bytes/,
+  );
+  // Bytes in UTF-8, not characters: 70 Chinese characters are 210 bytes.
+  assert.match(
+    sdpLimitProblem(`${BROWSER_OFFER}s=${"订".repeat(70)}\r\n`, limits)!,
+    /at most 200 bytes/,
   );
 });
 
@@ -114,6 +119,19 @@ Deno.test("syntax: what Janus cannot parse is refused with the reason", () => {
   for (const [sdp, reason] of cases) {
     assert.match(sdpSyntaxProblem(sdp) ?? "passed", reason, sdp.slice(0, 80));
   }
+});
+
+Deno.test("syntax: what Janus takes is taken: IPv6 addresses ending in a colon, blank lines", () => {
+  const ipv6 = BROWSER_OFFER.replace(
+    "a=rtcp:9 IN IP4 0.0.0.0",
+    "a=rtcp:9 IN IP6 ::",
+  ).replace("c=IN IP4 0.0.0.0", "c=IN IP6 ::");
+  assert.equal(sdpSyntaxProblem(ipv6), undefined);
+  assert.equal(sdpSyntaxProblem(BROWSER_OFFER + "\r\n"), undefined);
+  assert.equal(
+    sdpSyntaxProblem(BROWSER_OFFER.replace("a=mid:1", "a=mid:1\r\n")),
+    undefined,
+  );
 });
 
 Deno.test("syntax: LF line endings parse (RFC 8866 §5) and are made CRLF for Janus", () => {
