@@ -51,7 +51,7 @@ function open(url: string, seen: Seen) {
   const closed = Promise.withResolvers<number>();
   const pongs = new Map<string, () => void>();
   /** Resolvers waiting for the next `rate-limited`. */
-  let limited: (() => void)[] = [];
+  const limited: (() => void)[] = [];
   let ours = false;
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data as string) as ServerMessage;
