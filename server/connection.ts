@@ -10,6 +10,7 @@
  * the server's own decision to drop the client.
  */
 import { PROTOCOL_VERSION, type ServerMessage } from "../protocol/messages.ts";
+import { encodeServerMessage } from "../protocol/encode-server-message.ts";
 import { parseClientMessage } from "../protocol/parse-client-message.ts";
 import type { SdpLimits } from "../protocol/sdp-check.ts";
 import { sdpLimits, type ServerConfig } from "./config.ts";
@@ -138,7 +139,7 @@ export class Connection implements Peer {
 
   /** Sends unless closed; drops the client if its outbound queue is too long. */
   send(message: ServerMessage): void {
-    this.sendRaw(JSON.stringify(message));
+    this.sendRaw(encodeServerMessage(message));
   }
 
   /** {@link send} for a frame that is a server message's JSON already. */

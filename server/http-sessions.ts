@@ -165,8 +165,9 @@ export abstract class HttpSession implements Peer {
     mid: string | undefined,
   ): void | Promise<void>;
 
-  sendRaw(text: string): void {
-    this.send(JSON.parse(text) as ServerMessage);
+  sendRaw(text: string, message?: ServerMessage): void {
+    // Only a frame from another node comes without its message.
+    this.send(message ?? JSON.parse(text) as ServerMessage);
   }
 
   close(_code: number, reason: string, why: DropReason): void {

@@ -21,10 +21,11 @@ export interface Peer {
   readonly sfuOnly?: boolean;
   send(message: ServerMessage): void;
   /**
-   * Sends `text`, which is a server message's exact JSON already: a frame
-   * forwarded as received.
+   * Sends `text`, which is a server message's exact JSON already (a frame
+   * forwarded as received, or encoded once for many), with the message
+   * itself when this node has it (a peer without a socket takes that).
    */
-  sendRaw(text: string): void;
+  sendRaw(text: string, message?: ServerMessage): void;
   /** Closes from the server side, counting why. */
   close(code: number, reason: string, why: DropReason): void;
 }

@@ -9,10 +9,16 @@
  * local client's current one, the places they hold (for resume claims and
  * gauges), and the grace timers of dropped ones.
  */
+import {
+  completeViewerJoined,
+  encodeServerMessage,
+  viewerJoinedPrefix,
+} from "../protocol/encode-server-message.ts";
 import type {
   BroadcasterReady,
   ClientMessage,
   JoinStream,
+  ServerMessage,
   WebRtcAnswer,
   WebRtcIceCandidate,
   WebRtcOffer,
@@ -332,28 +338,41 @@ export class SignalingRouter {
       reason,
     });
     if (place.role === "broadcaster") {
-      const text = JSON.stringify({
+      const left: ServerMessage = {
         type: "broadcaster-left",
         streamId: place.streamId,
-      });
-      for (const viewer of departure.viewers) this.#sendTo(viewer, text);
+      };
+      // Encoded once for every viewer.
+      const text = encodeServerMessage(left);
+      for (const viewer of departure.viewers) {
+        this.sendTo(viewer, left, text);
+      }
     } else if (departure.broadcaster) {
-      this.#sendTo(
-        departure.broadcaster,
-        JSON.stringify({
-          type: "viewer-left",
-          streamId: place.streamId,
-          viewerId: clientId,
-          viewerCount: departure.viewerCount,
-        }),
-      );
+      this.sendTo(departure.broadcaster, {
+        type: "viewer-left",
+        streamId: place.streamId,
+        viewerId: clientId,
+        viewerCount: departure.viewerCount,
+      });
     }
   }
 
-  /** Sends a server message's JSON to a seat, here or on its node. */
-  #sendTo(seat: Seat, text: string): void {
-    if (seat.node === this.#node) this.#current.get(seat.id)?.sendRaw(text);
-    else this.#delivery.toNode(seat.node, { kind: "text", to: seat.id, text });
+  /**
+   * Sends `message` to a seat, here or on its node (the SFU relay's
+   * messages come this way too). `text` is its frame when already encoded.
+   */
+  sendTo(
+    seat: Seat,
+    message: ServerMessage,
+    text = encodeServerMessage(message),
+  ): void {
+    if (seat.node === this.#node) {
+      this.#current.get(seat.id)?.sendRaw(text, message);
+    } else {this.#delivery.toNode(seat.node, {
+        kind: "text",
+        to: seat.id,
+        text,
+      });}
   }
 
   /** Forgets a local client without any departure (its place is gone or moved). */
@@ -539,7 +558,7 @@ export class SignalingRouter {
               code: REPLACED_CLOSE_CODE,
               reason: "Replaced",
               why: "replaced",
-              text: JSON.stringify({
+              text: encodeServerMessage({
                 type: "error",
                 code: "replaced",
                 message:
@@ -554,11 +573,12 @@ export class SignalingRouter {
         this.#hold(peer, { streamId, role: "broadcaster" });
         if (!again) {
           this.#recordJoin(peer, streamId, "broadcaster", admitted);
-          const joined = JSON.stringify({
+          const joined: ServerMessage = {
             type: "broadcaster-joined",
             streamId,
-          });
-          for (const viewer of viewers) this.#sendTo(viewer, joined);
+          };
+          const text = encodeServerMessage(joined);
+          for (const viewer of viewers) this.sendTo(viewer, joined, text);
         }
         peer.send({
           type: "broadcaster-accepted",
@@ -612,13 +632,14 @@ export class SignalingRouter {
     };
     // The broadcaster's `viewer-joined`, but for the count the directory
     // knows: on another node the store sends it in the same step.
-    const tell = JSON.stringify({
-      type: "viewer-joined",
+    const joined = {
+      type: "viewer-joined" as const,
       streamId,
       viewerId: peer.id,
       ...(session ? { session } : {}),
       ...(session && restart ? { restart } : {}),
-    }).slice(0, -1) + ',"viewerCount":';
+    };
+    const tell = viewerJoinedPrefix(joined);
     return this.#guard(
       () => this.#directory.join(streamId, entrant, this.#maxViewers, tell),
       (result) => {
@@ -651,7 +672,11 @@ export class SignalingRouter {
         ) {
           // Janus's offer comes instead of the broadcaster's.
         } else if (broadcaster) {
-          this.#sendTo(broadcaster, `${tell}${viewerCount}}`);
+          this.sendTo(
+            broadcaster,
+            { ...joined, viewerCount },
+            completeViewerJoined(tell, viewerCount),
+          );
         }
         peer.send({
           type: "join-accepted",
@@ -782,15 +807,20 @@ export class SignalingRouter {
     // A broadcaster's frame names its viewer already, so the frame as
     // received is the message. A viewer's is attributed to its real id,
     // whatever `viewerId` it claimed: as received only if that is the one.
-    const frame = role === "broadcaster"
-      ? text ?? JSON.stringify(message)
-      : text !== undefined && message.viewerId === peer.id
+    const asReceived = role === "broadcaster" || message.viewerId === peer.id;
+    // Server-side these name their viewer: a broadcaster's is routed only
+    // if it does, a viewer's is its own id.
+    const forwarded =
+      (asReceived
+        ? message
+        : { ...message, viewerId: peer.id }) as ServerMessage;
+    const frame = asReceived && text !== undefined
       ? text
-      : JSON.stringify({ ...message, viewerId: peer.id });
+      : encodeServerMessage(forwarded);
     const from = { clientId: peer.id, node: this.#node, role };
     this.#guard(
       () => this.#directory.route(from, streamId, message.viewerId, frame),
-      (route) => this.#routed(peer, message, role, route, frame),
+      (route) => this.#routed(peer, message, role, route, forwarded, frame),
     )?.catch((error) => {
       if (error instanceof StoreUnavailable) {
         this.#storeFailed(peer, type);
@@ -814,6 +844,7 @@ export class SignalingRouter {
     message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
     role: Role,
     route: Route,
+    forwarded: ServerMessage,
     frame: string,
   ): void {
     const { type, streamId } = message;
@@ -842,7 +873,7 @@ export class SignalingRouter {
         );
       case "target":
         if (route.sent) this.#metrics.clusterSent++;
-        else this.#sendTo(route.to, frame);
+        else this.sendTo(route.to, forwarded, frame);
         this.#metrics.messagesRouted++;
         return;
       default:

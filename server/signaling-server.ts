@@ -145,8 +145,7 @@ export function startSignalingServer(
       gateway,
       logger,
       metrics,
-      sendTo: (seat, text) =>
-        router.deliver({ kind: "text", to: seat.id, text }),
+      sendTo: (seat, message) => router.sendTo(seat, message),
       afterViewers: config.sfuAfterViewers,
       offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
       switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,

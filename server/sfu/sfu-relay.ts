@@ -19,6 +19,7 @@
  * again, streams past the threshold are asked again. A stream never goes
  * back because viewers left: a second switch costs more than it saves.
  */
+import type { ServerMessage } from "../../protocol/messages.ts";
 import { sdpSyntaxProblem } from "../../protocol/sdp-check.ts";
 import type {
   SfuIceCandidate,
@@ -88,8 +89,8 @@ export interface SfuRelayOptions {
   gateway: Gateway;
   logger: Logger;
   metrics: Metrics;
-  /** Sends a server message's JSON to a seat (the router's delivery). */
-  sendTo(seat: Seat, text: string): void;
+  /** Sends a server message to a seat (the router's delivery). */
+  sendTo(seat: Seat, message: ServerMessage): void;
   /** A stream with more viewers than this goes to the SFU (0: every stream). */
   afterViewers: number;
   /** How long a broadcaster has to answer `sfu-publish` with `sfu-offer`. */
@@ -230,14 +231,14 @@ export class SfuRelay {
   #cannotServe(streamId: string, watcher: Watcher): void {
     this.#options.sendTo(
       watcher.seat,
-      JSON.stringify({
+      {
         type: "error",
         code: "internal-error",
         message:
           `The SFU cannot serve stream ${streamId} now (its broadcaster stays peer to peer)`,
         // Its join is what is refused (not one message of it).
         inReplyTo: "join-stream",
-      }),
+      },
     );
   }
 
@@ -500,7 +501,7 @@ export class SfuRelay {
     );
     this.#options.sendTo(
       topology.broadcaster!,
-      JSON.stringify({ type: "sfu-publish", streamId }),
+      { type: "sfu-publish", streamId },
     );
     return true;
   }
@@ -528,16 +529,14 @@ export class SfuRelay {
       if (topology.viewers.get(id) !== watcher || watcher.route === "p2p") {
         return;
       }
-      watcher.session = sessionIdOf((jsep as { sdp?: string }).sdp ?? "");
-      this.#options.sendTo(
-        watcher.seat,
-        JSON.stringify({
-          type: "webrtc-offer",
-          streamId,
-          viewerId: id,
-          offer: jsep,
-        }),
-      );
+      watcher.session = sessionIdOf(jsep.sdp);
+      // Janus's subscriber jsep is always an offer.
+      this.#options.sendTo(watcher.seat, {
+        type: "webrtc-offer",
+        streamId,
+        viewerId: id,
+        offer: { type: "offer", sdp: jsep.sdp },
+      });
       // A seed viewer drops its connection for a new offer: the
       // broadcaster's is of no use from now on.
       if (fromBroadcaster && !watcher.overlap) {
@@ -567,11 +566,11 @@ export class SfuRelay {
     if (!topology.broadcaster) return;
     this.#options.sendTo(
       topology.broadcaster,
-      JSON.stringify({
+      {
         type: "viewer-moved",
         streamId,
         viewerId: watcher.seat.id,
-      }),
+      },
     );
   }
 
@@ -596,11 +595,11 @@ export class SfuRelay {
     if (topology.sfuOnly) {
       return this.#options.sendTo(
         broadcaster,
-        JSON.stringify({
+        {
           type: "error",
           code: "internal-error",
           message: `The SFU could not take the stream (${why})`,
-        }),
+        },
       );
     }
     const viewerCount = topology.viewers.size;
@@ -612,13 +611,13 @@ export class SfuRelay {
     for (const seat of direct) {
       this.#options.sendTo(
         broadcaster,
-        JSON.stringify({
+        {
           type: "viewer-joined",
           streamId,
           viewerId: seat.id,
           viewerCount,
           ...(seat.session ? { session: seat.session } : {}),
-        }),
+        },
       );
     }
   }
@@ -645,13 +644,13 @@ export class SfuRelay {
   ): void {
     this.#options.sendTo(
       topology.broadcaster!,
-      JSON.stringify({
+      {
         type: "viewer-joined",
         streamId,
         viewerId: watcher.seat.id,
         viewerCount: topology.viewers.size,
         sfu: true,
-      }),
+      },
     );
   }
 

@@ -80,8 +80,7 @@ function setUp(afterViewers = 0) {
     gateway,
     logger: createLogger("silent"),
     metrics,
-    sendTo: (seat, text) =>
-      sent.push({ to: seat.id, message: JSON.parse(text) }),
+    sendTo: (seat, message) => sent.push({ to: seat.id, message }),
     afterViewers,
     offerTimeoutMs: OFFER_TIMEOUT_MS,
     switchTimeoutMs: SWITCH_TIMEOUT_MS,
