@@ -5,96 +5,20 @@
  * POST; time is a fake clock. With Janus: tests/e2e/whip-http.test.ts.
  */
 import assert from "node:assert/strict";
-import type { ClientMessage } from "../../protocol/messages.ts";
-import { DEFAULT_SDP_LIMITS } from "../../protocol/sdp-check.ts";
-import {
-  type HttpSession,
-  SessionEndpoint,
-  type SessionHost,
-} from "../../server/http-sessions.ts";
-import { createLogger } from "../../server/logger.ts";
-import type { Peer } from "../../server/peer.ts";
-import { WHIP } from "../../server/whip.ts";
 import { fakeClock } from "./support/clock.ts";
+import {
+  MEDIA_TIMEOUT_MS as TIMEOUT_MS,
+  whipEndpoint,
+} from "./support/fake-session-host.ts";
 
-const TIMEOUT_MS = 5_000;
-const OFFER = [
-  "v=0",
-  "o=- 1 2 IN IP4 127.0.0.1",
-  "s=-",
-  "t=0 0",
-  "m=video 9 UDP/TLS/RTP/SAVPF 96",
-  "a=mid:0",
-  "a=rtpmap:96 VP8/90000",
-  "",
-].join("\r\n");
-
-function setUp(janusAnswers = true) {
-  const left: [string, string][] = [];
-  /** Settles when the router first hears of a session. */
-  const entered = Promise.withResolvers<void>();
-  let ids = 0;
-  const host: SessionHost = {
-    sfuUp: () => true,
-    newId: () => `client_${++ids}`,
-    connected: () => entered.resolve(),
-    // The router and Janus in one: accepted, asked to publish, answered.
-    handle(peer: Peer, message: ClientMessage) {
-      const streamId = "s";
-      if (message.type === "broadcaster-ready") {
-        peer.send({ type: "sfu-publish", streamId });
-      } else if (message.type === "sfu-offer" && janusAnswers) {
-        peer.send({
-          type: "sfu-answer",
-          streamId,
-          answer: { type: "answer", sdp: OFFER },
-        });
-      }
-    },
-    leave: (peer, cause) => left.push([peer.id, cause]),
-    originAllowed: () => true,
-    roomForSession: () => true,
-    maxSessions: 10,
-    ice: {
-      publisher: () => Promise.reject(new Error("unused")),
-      subscriber: () => Promise.reject(new Error("unused")),
-      answer: () => Promise.reject(new Error("unused")),
-    },
-    iceRestartIntervalMs: 0,
-    maxSdpBytes: 64 * 1024,
-    sdpLimits: DEFAULT_SDP_LIMITS,
-    mediaConnectTimeoutMs: TIMEOUT_MS,
-    logger: createLogger("silent"),
+const setUp = (janusAnswers = true) => {
+  const fake = whipEndpoint({ janusAnswers });
+  return {
+    ...fake,
+    post: async () => (await fake.post()).location,
+    request: () => fake.request(),
   };
-  const endpoint = new SessionEndpoint<HttpSession>(host, WHIP);
-  const request = () =>
-    endpoint.handle(
-      new Request("http://server.test/whip/s", {
-        method: "POST",
-        body: OFFER,
-        headers: { "content-type": "application/sdp" },
-      }),
-      "192.0.2.1",
-    );
-  const post = async () => {
-    const response = await endpoint.handle(
-      new Request("http://server.test/whip/s", {
-        method: "POST",
-        body: OFFER,
-        headers: { "content-type": "application/sdp" },
-      }),
-      "192.0.2.1",
-    );
-    assert.equal(response.status, 201);
-    return response.headers.get("location")!;
-  };
-  const deleted = async (location: string) =>
-    (await endpoint.handle(
-      new Request(`http://server.test${location}`, { method: "DELETE" }),
-      "192.0.2.1",
-    )).status;
-  return { endpoint, left, post, deleted, request, entered: entered.promise };
-}
+};
 
 Deno.test("a session whose media is not up by MEDIA_CONNECT_TIMEOUT_MS ends; one whose media came up stays", async () => {
   using clock = fakeClock();
