@@ -9,7 +9,7 @@ import type { ProtocolError } from "../protocol/parse-client-message.ts";
 import type { AuditTrail } from "./audit.ts";
 import type { IpLimits } from "./ip-limits.ts";
 import type { Peer } from "./peer.ts";
-import type { Identity, Role } from "./stream-registry.ts";
+import type { Identity, Role } from "./directory.ts";
 import { verifyToken } from "./tokens.ts";
 import type { TurnCredentials } from "./turn-credentials.ts";
 

@@ -5,9 +5,16 @@
  * Every step that checks and changes a room is one atomic call: two nodes
  * racing for a broadcaster slot or the last viewer seat get one winner.
  */
-import type { Identity, Role } from "./stream-registry.ts";
 
-export type { Identity, Role };
+/** A member's part in a stream. */
+export type Role = "broadcaster" | "viewer";
+
+/** Who a member is, from its token; absent in open development mode. */
+export interface Identity {
+  subject: string;
+  name?: string;
+  maxViewers?: number;
+}
 
 /** A member's client id and the node whose socket serves it. */
 export interface Seat {

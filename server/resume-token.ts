@@ -18,7 +18,7 @@ import { Buffer } from "node:buffer";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import type { Role } from "./stream-registry.ts";
+import type { Role } from "./directory.ts";
 
 const encoder = new TextEncoder();
 

@@ -9,11 +9,15 @@ import type {
   Departure,
   Directory,
   Entrant,
+  Identity,
   Joined,
+  Role,
   Route,
   Seat,
   ViewerSeat,
 } from "./directory.ts";
+
+export type { Identity, Role };
 
 export interface Room {
   readonly streamId: string;
@@ -22,15 +26,6 @@ export interface Room {
   readonly viewers: Map<string, ViewerSeat>;
   /** The broadcaster token's `maxViewers`, while that broadcaster is here. */
   viewerCap: number | undefined;
-}
-
-export type Role = "broadcaster" | "viewer";
-
-/** Who a member is, from its token; absent in open development mode. */
-export interface Identity {
-  subject: string;
-  name?: string;
-  maxViewers?: number;
 }
 
 export interface Membership {
