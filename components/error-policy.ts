@@ -84,6 +84,8 @@ export type LoggedCode =
   | "internal-error"
   // A browser's own SDP is never refused; another client's is its bug.
   | "bad-sdp"
+  // Sent only to viewers that watch through the SFU alone (WHEP players).
+  | "sfu-unavailable"
   // The session drops its resume claim and goes on under the id it has.
   | "resume-refused";
 

@@ -71,6 +71,12 @@ export const ERROR_CODES = [
    * parse: the message was dropped, the connection stays.
    */
   "bad-sdp",
+  /**
+   * The SFU cannot serve this stream now (its broadcaster stays peer to
+   * peer, or Janus is away), and this viewer can watch only through it (a
+   * WHEP player): its join is refused.
+   */
+  "sfu-unavailable",
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

@@ -95,6 +95,7 @@ const STATUS: Record<string, number> = {
   // A full stream, a store or SFU away: try again later.
   "stream-full": 503,
   "cluster-unavailable": 503,
+  "sfu-unavailable": 503,
 };
 
 /** A client without a socket, as the router sees it. */

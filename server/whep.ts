@@ -46,9 +46,6 @@ export class WhepSession extends HttpSession {
         // refusal of one trickled candidate changes nothing.
         const ofJoin = message.inReplyTo === "join-stream";
         if (this.settled) return ofJoin ? this.end("refused") : undefined;
-        if (ofJoin && message.code === "internal-error") {
-          return this.refuse(503, "sfu-unavailable", message.message);
-        }
         return this.refused(message);
       }
     }

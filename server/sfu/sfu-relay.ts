@@ -233,7 +233,7 @@ export class SfuRelay {
       watcher.seat,
       {
         type: "error",
-        code: "internal-error",
+        code: "sfu-unavailable",
         message:
           `The SFU cannot serve stream ${streamId} now (its broadcaster stays peer to peer)`,
         // Its join is what is refused (not one message of it).

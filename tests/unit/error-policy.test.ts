@@ -53,6 +53,7 @@ Deno.test("a protocol code without a row is one that is only logged", () => {
     "internal-error",
     "resume-refused",
     "bad-sdp",
+    "sfu-unavailable",
   ]);
   for (const code of logged) {
     for (const role of ROLES) assert.equal(reactionTo(code, role).do, "warn");

@@ -219,7 +219,7 @@ Deno.test("sfu relay: a WHEP viewer of a broadcaster that stays peer to peer is 
     V1.id,
     {
       type: "error",
-      code: "internal-error",
+      code: "sfu-unavailable",
       message:
         "The SFU cannot serve stream s now (its broadcaster stays peer to peer)",
       inReplyTo: "join-stream",
