@@ -3,6 +3,7 @@
  * A plain `(request, info) => Response` so tests can call it without a socket.
  */
 import type { Gauges, Metrics } from "./metrics.ts";
+import { problem } from "./problem-details.ts";
 
 export interface HttpHandlerOptions {
   metrics: Metrics;
@@ -51,10 +52,7 @@ export function createHttpHandler(
   const route = routes(options, trustProxy);
   const failed = (error: unknown, request: Request): Response => {
     options.onError?.(error, request);
-    return json(500, {
-      error: "internal-error",
-      message: "The server failed on this request",
-    });
+    return problem(500, "internal-error", "The server failed on this request");
   };
   return (request, info) => {
     try {
@@ -116,7 +114,7 @@ async function files(
   options: HttpHandlerOptions,
 ): Promise<Response> {
   const found = await options.files?.(request);
-  return found ?? json(404, { error: "not-found", message: "No such path" });
+  return found ?? problem(404, "not-found", "No such path");
 }
 
 /**
@@ -150,10 +148,12 @@ function upgradeRoute(
   options: HttpHandlerOptions,
 ): Response {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return json(426, {
-      error: "upgrade-required",
-      message: "Connect with a WebSocket client to /ws",
-    }, { upgrade: "websocket" });
+    return problem(
+      426,
+      "upgrade-required",
+      "Connect with a WebSocket client to /ws",
+      { upgrade: "websocket" },
+    );
   }
   const malformed = badUpgrade(request);
   if (malformed) {
@@ -162,29 +162,28 @@ function upgradeRoute(
   }
   if (GONE.has((info.remoteAddr as Deno.NetAddr).hostname)) {
     options.metrics.connectionsRefused++;
-    return json(400, {
-      error: "connection-gone",
-      message: "The connection closed before the upgrade",
-    });
+    return problem(
+      400,
+      "connection-gone",
+      "The connection closed before the upgrade",
+    );
   }
   const remoteAddress = clientAddress(request, info, trustProxy);
   const admitted = options.admit(request, remoteAddress);
   if (admitted !== true) {
     options.metrics.connectionsRefused++;
     const { status, error, message } = admitted;
-    return json(
+    return problem(
       status,
-      { error, message },
+      error,
+      message,
       status === 403 || status === 400 ? {} : { "retry-after": "5" },
     );
   }
   const upgraded = options.upgrade(request, remoteAddress);
   if (upgraded instanceof Response) return upgraded;
   options.metrics.connectionsRefused++;
-  return json(upgraded.status, {
-    error: upgraded.error,
-    message: upgraded.message,
-  });
+  return problem(upgraded.status, upgraded.error, upgraded.message);
 }
 
 /**
@@ -193,40 +192,43 @@ function upgradeRoute(
  */
 function badUpgrade(request: Request): Response | undefined {
   if (request.method !== "GET") {
-    return json(405, {
-      error: "method-not-allowed",
-      message: "A WebSocket upgrade is a GET",
-    }, { allow: "GET" });
+    return problem(405, "method-not-allowed", "A WebSocket upgrade is a GET", {
+      allow: "GET",
+    });
   }
   const connection = request.headers.get("connection") ?? "";
   if (
     !connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade")
   ) {
-    return json(400, {
-      error: "bad-upgrade",
-      message: "A WebSocket upgrade needs Connection: Upgrade",
-    });
+    return problem(
+      400,
+      "bad-upgrade",
+      "A WebSocket upgrade needs Connection: Upgrade",
+    );
   }
   // 16 random bytes in base64.
   const key = request.headers.get("sec-websocket-key")?.trim() ?? "";
   if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) {
-    return json(400, {
-      error: "bad-upgrade",
-      message: "A WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes",
-    });
+    return problem(
+      400,
+      "bad-upgrade",
+      "A WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes",
+    );
   }
   if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
-    return json(426, {
-      error: "unsupported-websocket-version",
-      message: "This server speaks WebSocket version 13",
-    }, { "sec-websocket-version": "13" });
+    return problem(
+      426,
+      "unsupported-websocket-version",
+      "This server speaks WebSocket version 13",
+      { "sec-websocket-version": "13" },
+    );
   }
   return undefined;
 }
 
 function getOnly(request: Request): Response | undefined {
   if (request.method === "GET" || request.method === "HEAD") return undefined;
-  return json(405, { error: "method-not-allowed", message: "Use GET" }, {
+  return problem(405, "method-not-allowed", "Use GET", {
     allow: "GET, HEAD",
   });
 }

@@ -31,6 +31,7 @@ import type { Logger } from "./logger.ts";
 import type { DropReason } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
 import type { MediaEvent } from "./sfu/sfu-gateway.ts";
+import { problem } from "./problem-details.ts";
 import { decoded, readLimited, Refused } from "./http-body.ts";
 
 /** What the endpoints need of the server. */
@@ -622,18 +623,6 @@ function iceServerLinks(servers: IceServer[] | undefined): string[] {
     }
   }
   return links;
-}
-
-function problem(
-  status: number,
-  error: string,
-  message: string,
-  headers: Record<string, string>,
-): Response {
-  return new Response(JSON.stringify({ error, message }), {
-    status,
-    headers: { ...headers, "content-type": "application/json" },
-  });
 }
 
 /** CORS grant for an allowed Origin (WHIP and WHEP clients read these headers). */

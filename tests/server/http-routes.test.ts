@@ -63,3 +63,21 @@ Deno.test("plain HTTP: 426 on /ws without upgrade, 404 elsewhere, 405 on POST", 
   assert.equal(post.headers.get("allow"), "GET, HEAD");
   await post.body?.cancel();
 });
+
+Deno.test("refusals are RFC 9457 problem details with our code in `error`", async () => {
+  await using t = await startTestServer();
+  const response = await fetch(`http://127.0.0.1:${t.server.port}/nope`);
+  assert.equal(response.status, 404);
+  assert.equal(
+    response.headers.get("content-type"),
+    "application/problem+json",
+  );
+  assert.deepEqual(await response.json(), {
+    type: "about:blank",
+    title: "Not Found",
+    status: 404,
+    detail: "No such path",
+    error: "not-found",
+    message: "No such path",
+  });
+});
