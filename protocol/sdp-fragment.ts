@@ -3,7 +3,7 @@
  * WHEP carry them in PATCH: trickled candidates under their `a=mid`, and,
  * for an ICE restart, new `a=ice-ufrag`/`a=ice-pwd`. Read by the server
  * (server/http-sessions.ts) and written and read by the elements' WHIP and
- * WHEP clients (components/http-signal.ts).
+ * WHEP clients (components/http-media-session.ts).
  */
 
 /** MIME type of a fragment. */

@@ -1,6 +1,6 @@
 /**
  * `deno task start`: reads the configuration from the environment, starts
- * the signaling server, and on SIGINT/SIGTERM closes every socket with 1001
+ * the signaling server, and on SIGINT/SIGTERM closes every socket with 1012
  * and exits 0.
  */
 import { loadConfig } from "./config.ts";

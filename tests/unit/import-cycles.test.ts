@@ -1,6 +1,7 @@
 /**
- * The layers point one way: no module of protocol/, server/ or components/
- * reaches itself again through its imports (type imports included).
+ * The layers point one way: protocol/ imports neither side, server/ and
+ * components/ do not import each other, and no module reaches itself again
+ * through its imports (type imports included).
  */
 import assert from "node:assert/strict";
 
@@ -24,7 +25,7 @@ async function modules(dir: string): Promise<string[]> {
   return found;
 }
 
-Deno.test("no import cycle in protocol/, server/ or components/", async () => {
+Deno.test("imports go protocol -> server and protocol -> components, never back or across, and never cycle", async () => {
   const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const graph = new Map<string, string[]>();
   for (const dir of ["protocol", "server", "components"]) {
@@ -50,6 +51,22 @@ Deno.test("no import cycle in protocol/, server/ or components/", async () => {
   };
   for (const path of graph.keys()) visit(path, []);
   assert.deepEqual(cycles, []);
+  // protocol -> server and protocol -> components, never back or across.
+  const layer = (path: string) => path.slice(root.length + 1).split("/")[0];
+  const forbidden: Record<string, string[]> = {
+    protocol: ["server", "components"],
+    server: ["components"],
+    components: ["server"],
+  };
+  const against: string[] = [];
+  for (const [path, imports] of graph) {
+    for (const target of imports) {
+      if (forbidden[layer(path)].includes(layer(target))) {
+        against.push(`${path.slice(root.length + 1)} -> ${layer(target)}/`);
+      }
+    }
+  }
+  assert.deepEqual(against, []);
   // The walk saw the code it is about.
   assert.ok(graph.size > 60, `${graph.size} modules`);
 });
