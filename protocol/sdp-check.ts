@@ -15,6 +15,8 @@
  * Browser-safe: no Deno or Node APIs.
  */
 
+import { exceedsUtf8Bytes } from "./utf8-limit.ts";
+
 /** How large a client's SDP may be (MAX_SDP_* in the server's configuration). */
 export interface SdpLimits {
   /** `m=` sections: a camera and a microphone are 2. */
@@ -50,7 +52,7 @@ export function sdpLimitProblem(
     if (++lines > limits.maxLines) {
       return `An SDP has at most ${limits.maxLines} lines`;
     }
-    if (utf8Exceeds(sdp, start, stop, limits.maxLineBytes)) {
+    if (exceedsUtf8Bytes(sdp, limits.maxLineBytes, start, stop)) {
       return `An SDP line has at most ${limits.maxLineBytes} bytes`;
     }
     if (sdp.startsWith("m=", start) && ++sections > limits.maxMediaSections) {
@@ -59,30 +61,6 @@ export function sdpLimitProblem(
     start = end + 1;
   }
   return undefined;
-}
-
-/** Whether `text[start, stop)` is over `limit` bytes in UTF-8. */
-function utf8Exceeds(
-  text: string,
-  start: number,
-  stop: number,
-  limit: number,
-): boolean {
-  // Every UTF-16 unit is 1 to 3 UTF-8 bytes: most lines decide here.
-  const units = stop - start;
-  if (units > limit) return true;
-  if (units * 3 <= limit) return false;
-  let bytes = 0;
-  for (let i = start; i < stop; i++) {
-    const unit = text.charCodeAt(i);
-    // A surrogate pair is 4 bytes: 2 for each half.
-    bytes += unit < 0x80
-      ? 1
-      : unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff)
-      ? 2
-      : 3;
-  }
-  return bytes > limit;
 }
 
 /** Janus's parser refuses longer `m=` lines (janus_sdp_parse). */

@@ -12,6 +12,7 @@
 import { PROTOCOL_VERSION, type ServerMessage } from "../protocol/messages.ts";
 import { encodeServerMessage } from "../protocol/encode-server-message.ts";
 import { parseClientMessage } from "../protocol/parse-client-message.ts";
+import { exceedsUtf8Bytes } from "../protocol/utf8-limit.ts";
 import type { SdpLimits } from "../protocol/sdp-check.ts";
 import { sdpLimits, type ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
@@ -345,27 +346,6 @@ export class Connection implements Peer {
       this.#context.onClosed(this);
     }
   }
-}
-
-/**
- * Whether `text` is longer than `limit` bytes in UTF-8, at a cost bounded by
- * the limit rather than by what a client sends.
- */
-export function exceedsUtf8Bytes(text: string, limit: number): boolean {
-  // Every UTF-16 unit is 1 to 3 UTF-8 bytes: most frames decide here.
-  if (text.length > limit) return true;
-  if (text.length * 3 <= limit) return false;
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    // A surrogate pair is 4 bytes: 2 for each half.
-    bytes += unit < 0x80
-      ? 1
-      : unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff)
-      ? 2
-      : 3;
-  }
-  return bytes > limit;
 }
 
 function byteLength(data: unknown): number {

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { fakeClock } from "./support/clock.ts";
 import { OFFER, whipEndpoint } from "./support/fake-session-host.ts";
 
-const TRICKLE = { "content-type": "application/trickle-ice-sdpfrag" };
 const CANDIDATE =
   "a=mid:0\r\na=candidate:1 1 udp 2113937151 192.0.2.1 40000 typ host\r\n";
 const RESTART =
@@ -63,14 +62,11 @@ Deno.test("OPTIONS, methods and paths: 204 with the methods each URL takes, 405 
 });
 
 Deno.test("trickle by PATCH: 204; If-Match with the current tag 204, an old one 412 with the current tag; 415 and limits", async () => {
-  const { post, send } = whipEndpoint({ maxSdpBytes: 2_048 });
+  const fake = whipEndpoint({ maxSdpBytes: 2_048 });
+  const { post } = fake;
   const { location, etag } = await post();
-  const patch = (body: string, headers: Record<string, string> = {}) =>
-    send(location, {
-      method: "PATCH",
-      body,
-      headers: { ...TRICKLE, ...headers },
-    });
+  const patch = (body: string, headers?: Record<string, string>) =>
+    fake.patch(location, body, headers);
   assert.equal((await patch(CANDIDATE)).status, 204);
   assert.equal((await patch(CANDIDATE, { "if-match": etag })).status, 204);
   const stale = await patch(CANDIDATE, { "if-match": '"old"' });
@@ -90,16 +86,11 @@ Deno.test("trickle by PATCH: 204; If-Match with the current tag 204, an old one 
 
 Deno.test('ICE restart by PATCH: If-Match: "*" needed (428), Janus\'s new credentials and a new tag (200), one per ICE_RESTART_INTERVAL_MS (429)', async () => {
   using clock = fakeClock();
-  const { post, send, restarts } = whipEndpoint({
-    iceRestartIntervalMs: 2_000,
-  });
+  const fake = whipEndpoint({ iceRestartIntervalMs: 2_000 });
+  const { post, restarts } = fake;
   const { location, etag } = await post();
-  const patch = (body: string, headers: Record<string, string> = {}) =>
-    send(location, {
-      method: "PATCH",
-      body,
-      headers: { ...TRICKLE, ...headers },
-    });
+  const patch = (body: string, headers?: Record<string, string>) =>
+    fake.patch(location, body, headers);
   const withoutMatch = await patch(RESTART);
   assert.equal(withoutMatch.status, 428);
   assert.equal((await withoutMatch.json()).error, "if-match-required");

@@ -105,6 +105,20 @@ export function whipEndpoint(options: FakeHostOptions = {}) {
       response,
     };
   };
+  /** A PATCH of `location` with a trickle fragment. */
+  const patch = (
+    location: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ) =>
+    send(location, {
+      method: "PATCH",
+      body,
+      headers: {
+        "content-type": "application/trickle-ice-sdpfrag",
+        ...headers,
+      },
+    });
   const deleted = async (location: string) =>
     (await send(location, { method: "DELETE" })).status;
   return {
@@ -114,6 +128,7 @@ export function whipEndpoint(options: FakeHostOptions = {}) {
     post,
     request,
     send,
+    patch,
     deleted,
     entered: entered.promise,
   };
