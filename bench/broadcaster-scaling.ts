@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import puppeteer, { type Browser } from "puppeteer-core";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../scripts/browsers.ts";
-import { serveBundles } from "../tests/e2e/bundle-site.ts";
+import { serveBundles } from "../tests/e2e/support/bundle-site.ts";
 
 const WINDOW_MS = 5_000;
 const TICKS = 100; // USER_HZ

@@ -6,7 +6,7 @@
  *   deno task bench:rebuild
  */
 import * as esbuild from "esbuild";
-import { createLogger } from "../server/logger.ts";
+import { createLogger } from "../server/observe/logger.ts";
 import { startDevServer } from "../scripts/dev.ts";
 
 const FILE = new URL("../components/live-viewer.ts", import.meta.url).pathname;

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import puppeteer from "puppeteer-core";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../scripts/browsers.ts";
 import { DEFAULT_CONFIG } from "../server/config.ts";
-import { createLogger } from "../server/logger.ts";
+import { createLogger } from "../server/observe/logger.ts";
 import { startSignalingServer } from "../server/signaling-server.ts";
 
 const PAGE = `<!doctype html>

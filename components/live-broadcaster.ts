@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues } from "lit";
-import { DEFAULT_BUDGET, perViewerBitrate } from "./bitrate-budget.ts";
-import { BroadcastPeers } from "./broadcast-peers.ts";
+import { DEFAULT_BUDGET, perViewerBitrate } from "./media/bitrate-budget.ts";
+import { BroadcastPeers } from "./session/broadcast-peers.ts";
 import {
   broadcasterError,
   type BroadcasterFacts,
@@ -8,30 +8,30 @@ import {
   broadcasterState,
   INITIAL_BROADCASTER_FACTS,
   type Intent,
-} from "./broadcaster-state.ts";
+} from "./state/broadcaster-state.ts";
 import {
   BROADCASTER_STRINGS,
   type BroadcasterStrings,
-} from "./broadcaster-strings.ts";
-import { broadcasterStyles } from "./broadcaster-styles.ts";
+} from "./ui/broadcaster-strings.ts";
+import { broadcasterStyles } from "./ui/broadcaster-styles.ts";
 import {
   type CaptureOptions,
   classifyCameraError,
   DEFAULT_CAPTURE,
-} from "./camera.ts";
-import { errorText } from "./error-policy.ts";
+} from "./media/camera.ts";
+import { errorText } from "./session/error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
-import { listCameras, LocalCamera } from "./local-camera.ts";
-import { StateMachine } from "./state-machine.ts";
-import { sharedStyles } from "./shared-styles.ts";
-import type { SignalingState } from "./signaling-client.ts";
+import { listCameras, LocalCamera } from "./media/local-camera.ts";
+import { StateMachine } from "./state/state-machine.ts";
+import { sharedStyles } from "./ui/shared-styles.ts";
+import type { SignalingState } from "./session/signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
-import type { SessionError, StreamMessage } from "./stream-session.ts";
-import { addCamera, SfuUplink } from "./sfu-uplink.ts";
-import type { HttpMediaSession } from "./http-media-session.ts";
-import { ScreenWakeLock } from "./wake-lock.ts";
+import type { SessionError, StreamMessage } from "./session/stream-session.ts";
+import { addCamera, SfuUplink } from "./session/sfu-uplink.ts";
+import type { HttpMediaSession } from "./session/http-media-session.ts";
+import { ScreenWakeLock } from "./media/wake-lock.ts";
 
-export type { BroadcasterState } from "./broadcaster-state.ts";
+export type { BroadcasterState } from "./state/broadcaster-state.ts";
 
 /** The message over the preview in each state but `live` (none) and `error`. */
 const MESSAGE_KEYS = {
@@ -443,9 +443,9 @@ export class LiveBroadcaster extends StreamElement {
    * goes up in the same simulcast layers as to our SFU.
    */
   async #publishWhip(url: string): Promise<void> {
-    let chunk: typeof import("./whip-publisher.ts");
+    let chunk: typeof import("./session/whip-publisher.ts");
     try {
-      chunk = await import("./whip-publisher.ts");
+      chunk = await import("./session/whip-publisher.ts");
     } catch (error) {
       // Its chunk did not load (offline, not served beside the bundle).
       this.#release();

@@ -4,5 +4,5 @@
  * (in the bundle they are chunks loaded by Chinese pages only).
  */
 export * from "./live-widgets-bundle.ts";
-export { BROADCASTER_ZH_CN } from "./broadcaster-strings-zh.ts";
-export { VIEWER_ZH_CN } from "./viewer-strings-zh.ts";
+export { BROADCASTER_ZH_CN } from "./ui/broadcaster-strings-zh.ts";
+export { VIEWER_ZH_CN } from "./ui/viewer-strings-zh.ts";

@@ -3,7 +3,7 @@
  * (`composed`), and are registered on `GlobalEventHandlersEventMap` so
  * `el.addEventListener('live-state-change', e => e.state)` is typed.
  */
-import type { LiveErrorCode } from "./error-policy.ts";
+import type { LiveErrorCode } from "./session/error-policy.ts";
 
 /** The element's `state` changed. */
 export class LiveStateChangeEvent<S extends string = string> extends Event {

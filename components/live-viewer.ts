@@ -1,37 +1,37 @@
 import { html, nothing } from "lit";
-import type { LiveStats } from "./connection-stats.ts";
-import { type Frames, FrameWatch } from "./frame-watch.ts";
-import { errorText } from "./error-policy.ts";
+import type { LiveStats } from "./media/connection-stats.ts";
+import { type Frames, FrameWatch } from "./media/frame-watch.ts";
+import { errorText } from "./session/error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
-import { type PlaybackBlock, startPlayback } from "./playback.ts";
-import { StateMachine } from "./state-machine.ts";
-import type { SignalingState } from "./signaling-client.ts";
-import { StatsSampler } from "./stats-sampler.ts";
+import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
+import { StateMachine } from "./state/state-machine.ts";
+import type { SignalingState } from "./session/signaling-client.ts";
+import { StatsSampler } from "./media/stats-sampler.ts";
 import { StreamElement } from "./stream-element.ts";
 import type {
   JoinFields,
   SessionError,
   StreamMessage,
-} from "./stream-session.ts";
+} from "./session/stream-session.ts";
 import {
   INITIAL_VIEWER_FACTS,
   type ViewerFacts,
   type ViewerState,
   viewerState,
-} from "./viewer-state.ts";
-import { VIEWER_STRINGS, type ViewerStrings } from "./viewer-strings.ts";
+} from "./state/viewer-state.ts";
+import { VIEWER_STRINGS, type ViewerStrings } from "./ui/viewer-strings.ts";
 import {
   fullscreenIcon,
   pictureInPictureIcon,
   soundOffIcon,
   soundOnIcon,
-} from "./viewer-icons.ts";
-import { ViewerPeer } from "./viewer-peer.ts";
-import type { HttpMediaSession } from "./http-media-session.ts";
-import { sharedStyles } from "./shared-styles.ts";
-import { viewerStyles } from "./viewer-styles.ts";
+} from "./ui/viewer-icons.ts";
+import { ViewerPeer } from "./session/viewer-peer.ts";
+import type { HttpMediaSession } from "./session/http-media-session.ts";
+import { sharedStyles } from "./ui/shared-styles.ts";
+import { viewerStyles } from "./ui/viewer-styles.ts";
 
-export type { ViewerState } from "./viewer-state.ts";
+export type { ViewerState } from "./state/viewer-state.ts";
 
 /** How long a failed connection waits for the broadcaster's own recovery before asking anew. */
 const REJOIN_AFTER_FAILURE_MS = 3_000;
@@ -183,7 +183,7 @@ export class LiveViewer extends StreamElement {
     const pc = this.#connection;
     if (!pc) return undefined;
     // Few pages ask: the reader is a chunk of its own.
-    const { readStats } = await import("./connection-stats.ts");
+    const { readStats } = await import("./media/connection-stats.ts");
     return (await readStats(pc)).stats;
   }
 
@@ -214,9 +214,9 @@ export class LiveViewer extends StreamElement {
     const url = this.whepUrl;
     if (!url || !this.isConnected) return;
     this.#release();
-    let chunk: typeof import("./whep-player.ts");
+    let chunk: typeof import("./session/whep-player.ts");
     try {
-      chunk = await import("./whep-player.ts");
+      chunk = await import("./session/whep-player.ts");
     } catch (error) {
       // Its chunk did not load (offline, not served beside the bundle).
       const code = "signaling-unavailable";

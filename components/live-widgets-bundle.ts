@@ -14,9 +14,9 @@ export {
   LiveStateChangeEvent,
   ViewerEvent,
 } from "./live-events.ts";
-export type { BroadcasterStrings } from "./broadcaster-strings.ts";
-export { BROADCASTER_EN } from "./broadcaster-strings.ts";
-export type { ViewerStrings } from "./viewer-strings.ts";
-export type { LiveErrorCode } from "./error-policy.ts";
-export type { TokenProvider } from "./stream-token.ts";
-export { VIEWER_EN } from "./viewer-strings.ts";
+export type { BroadcasterStrings } from "./ui/broadcaster-strings.ts";
+export { BROADCASTER_EN } from "./ui/broadcaster-strings.ts";
+export type { ViewerStrings } from "./ui/viewer-strings.ts";
+export type { LiveErrorCode } from "./session/error-policy.ts";
+export type { TokenProvider } from "./session/stream-token.ts";
+export { VIEWER_EN } from "./ui/viewer-strings.ts";

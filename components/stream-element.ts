@@ -1,15 +1,15 @@
 import { LitElement, type PropertyDeclarations } from "lit";
-import type { Role } from "./error-policy.ts";
-import type { SignalingState } from "./signaling-client.ts";
-import { parseIceServers } from "./signaling-url.ts";
+import type { Role } from "./session/error-policy.ts";
+import type { SignalingState } from "./session/signaling-client.ts";
+import { parseIceServers } from "./session/signaling-url.ts";
 import {
   type JoinFields,
   type SessionError,
   type StreamMessage,
   StreamSession,
-} from "./stream-session.ts";
-import type { TokenProvider } from "./stream-token.ts";
-import type { BuiltInStrings } from "./strings.ts";
+} from "./session/stream-session.ts";
+import type { TokenProvider } from "./session/stream-token.ts";
+import type { BuiltInStrings } from "./ui/strings.ts";
 
 /**
  * What both elements share: which stream, on which server, with which ICE

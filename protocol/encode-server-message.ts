@@ -3,7 +3,7 @@
  * builds no frame by hand. Every frame is the JSON of a {@link ServerMessage};
  * the one exception is `viewer-joined` across nodes, whose count only the
  * cluster store knows when it sends it: the store completes a prefix made
- * here (the Redis script in server/redis-scripts.ts appends the count and
+ * here (the Redis script in server/cluster/redis-scripts.ts appends the count and
  * `}`, as {@link completeViewerJoined} does).
  *
  * Browser-safe: no Deno or Node APIs.

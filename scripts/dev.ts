@@ -7,9 +7,12 @@
 import * as esbuild from "esbuild";
 import { basename } from "node:path";
 import { loadConfig } from "../server/config.ts";
-import { createLogger, type Logger } from "../server/logger.ts";
+import { createLogger, type Logger } from "../server/observe/logger.ts";
 import { startSignalingServer } from "../server/signaling-server.ts";
-import { CORS_HEADERS, createStaticHandler } from "../server/static-files.ts";
+import {
+  CORS_HEADERS,
+  createStaticHandler,
+} from "../server/http/static-files.ts";
 import selfsigned from "selfsigned";
 import { bundleBuilds } from "./bundles.ts";
 

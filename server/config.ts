@@ -3,8 +3,8 @@
  * the environment variable that sets it, so the README table, the tests and
  * the code share one vocabulary.
  */
-import type { LogLevel } from "./logger.ts";
-import { MIN_SECRET_BYTES } from "./tokens.ts";
+import type { LogLevel } from "./observe/logger.ts";
+import { MIN_SECRET_BYTES } from "./security/tokens.ts";
 import { DEFAULT_SDP_LIMITS, type SdpLimits } from "../protocol/sdp-check.ts";
 
 export interface ServerConfig {

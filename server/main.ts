@@ -4,9 +4,9 @@
  * and exits 0.
  */
 import { loadConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger } from "./observe/logger.ts";
 import { startSignalingServer } from "./signaling-server.ts";
-import { createStaticHandler } from "./static-files.ts";
+import { createStaticHandler } from "./http/static-files.ts";
 
 /** A stuck peer can hold a closing socket open; do not wait on it forever. */
 const SHUTDOWN_GRACE_MS = 5_000;

@@ -3,29 +3,32 @@
  * WebSocket, all sharing one registry and router. Importable (tests and
  * benchmarks start it on port 0); `main.ts` is the command-line entry.
  */
-import { Admission } from "./admission.ts";
-import { AuditTrail } from "./audit.ts";
-import { newClientId } from "./client-id.ts";
+import { Admission } from "./security/admission.ts";
+import { AuditTrail } from "./observe/audit.ts";
+import { newClientId } from "./signaling/client-id.ts";
 import { sdpLimits, type ServerConfig } from "./config.ts";
-import { Connection, type ConnectionContext } from "./connection.ts";
-import { createHttpHandler, type Refusal } from "./http-handler.ts";
-import { IpLimits } from "./ip-limits.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { type Gauges, Metrics } from "./metrics.ts";
-import { LOCAL_DELIVERY } from "./delivery.ts";
-import { RedisCluster } from "./redis-cluster.ts";
+import { Connection, type ConnectionContext } from "./signaling/connection.ts";
+import { createHttpHandler, type Refusal } from "./http/http-handler.ts";
+import { IpLimits } from "./security/ip-limits.ts";
+import { createLogger, type Logger } from "./observe/logger.ts";
+import { type Gauges, Metrics } from "./observe/metrics.ts";
+import { LOCAL_DELIVERY } from "./signaling/delivery.ts";
+import { RedisCluster } from "./cluster/redis-cluster.ts";
 import { type MediaEvent, SfuGateway } from "./sfu/sfu-gateway.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
-import { SessionEndpoint, type SessionHost } from "./http-sessions.ts";
-import { WHEP, type WhepSession } from "./whep.ts";
-import { WHIP, type WhipSession } from "./whip.ts";
-import { ResumeTokens } from "./resume-token.ts";
-import { RESUMED_CLOSE_CODE, SignalingRouter } from "./signaling-router.ts";
-import { originCheck } from "./origins.ts";
-import { StreamRegistry } from "./stream-registry.ts";
-import { secretKey } from "./tokens.ts";
-import { TurnCredentials } from "./turn-credentials.ts";
-import { WebhookSender } from "./webhook.ts";
+import { SessionEndpoint, type SessionHost } from "./http/http-sessions.ts";
+import { WHEP, type WhepSession } from "./http/whep.ts";
+import { WHIP, type WhipSession } from "./http/whip.ts";
+import { ResumeTokens } from "./security/resume-token.ts";
+import {
+  RESUMED_CLOSE_CODE,
+  SignalingRouter,
+} from "./signaling/signaling-router.ts";
+import { originCheck } from "./security/origins.ts";
+import { StreamRegistry } from "./signaling/stream-registry.ts";
+import { secretKey } from "./security/tokens.ts";
+import { TurnCredentials } from "./security/turn-credentials.ts";
+import { WebhookSender } from "./observe/webhook.ts";
 
 export interface SignalingServer {
   /** The port actually bound (useful with `port: 0`). */

@@ -4,7 +4,7 @@
  * handle and a subscriber handle per viewer. It knows Janus, not the
  * protocol: the router's SFU relay (sfu-relay.ts) decides what goes where.
  */
-import type { Logger } from "../logger.ts";
+import type { Logger } from "../observe/logger.ts";
 import {
   JanusClient,
   type JanusHandle,

@@ -29,10 +29,10 @@ import type {
   WebRtcIceCandidate,
 } from "../../protocol/messages.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
-import type { Departure, Seat, ViewerSeat } from "../directory.ts";
-import type { Logger } from "../logger.ts";
-import type { Metrics } from "../metrics.ts";
-import type { Peer } from "../peer.ts";
+import type { Departure, Seat, ViewerSeat } from "../signaling/directory.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import type { Peer } from "../signaling/peer.ts";
 import { LayerPolicy, type LayerPolicyOptions } from "./layer-policy.ts";
 import type { SfuGateway } from "./sfu-gateway.ts";
 

@@ -7,8 +7,8 @@
  */
 import { RedisProcess } from "../server/support/redis-process.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { createLogger } from "../../server/logger.ts";
-import { mintToken, type StreamClaims } from "../../server/tokens.ts";
+import { createLogger } from "../../server/observe/logger.ts";
+import { mintToken, type StreamClaims } from "../../server/security/tokens.ts";
 import {
   type SignalingServer,
   startSignalingServer,

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 import { build } from "../../scripts/build.ts";
-import { serveBundles } from "./bundle-site.ts";
-import { framesIn, launchChromium, waitForState } from "./chromium.ts";
+import { serveBundles } from "./support/bundle-site.ts";
+import { framesIn, launchChromium, waitForState } from "./support/chromium.ts";
 
 /**
  * min+gzip budgets in bytes, Lit included. Issue 4 said "14 KB" and "16 KB"

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import * as esbuild from "esbuild";
-import { createLogger } from "../../server/logger.ts";
+import { createLogger } from "../../server/observe/logger.ts";
 import { startDevServer } from "../../scripts/dev.ts";
 import {
   clickInShadow,
@@ -13,7 +13,7 @@ import {
   launchChromium,
   SCREENSHOTS,
   waitForState,
-} from "./chromium.ts";
+} from "./support/chromium.ts";
 
 Deno.test({
   name:

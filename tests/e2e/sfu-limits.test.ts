@@ -4,8 +4,8 @@
  * media): Janus on loopback, real WebSocket clients.
  */
 import assert from "node:assert/strict";
-import { mintToken } from "../../server/tokens.ts";
-import { startTestServer } from "../server/test-server.ts";
+import { mintToken } from "../../server/security/tokens.ts";
+import { startTestServer } from "../server/support/test-server.ts";
 import { JanusProcess } from "./support/janus-process.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";

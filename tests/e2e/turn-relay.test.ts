@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
-import { framesIn, launchChromium, waitForState } from "./chromium.ts";
-import { serveBundles } from "./bundle-site.ts";
+import { framesIn, launchChromium, waitForState } from "./support/chromium.ts";
+import { serveBundles } from "./support/bundle-site.ts";
 
 const TURN_SECRET = "coturn-shared-secret-for-tests";
 

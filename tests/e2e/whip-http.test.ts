@@ -1,11 +1,11 @@
 /**
- * WHIP ingest's HTTP surface (server/whip.ts) against a real Janus on
+ * WHIP ingest's HTTP surface (server/http/whip.ts) against a real Janus on
  * loopback: status codes, CORS, tokens, and nothing left behind in Janus or
  * in the registry after refusals. Control only; media: tests/e2e/whip.test.ts.
  */
 import assert from "node:assert/strict";
-import { mintToken } from "../../server/tokens.ts";
-import { startTestServer } from "../server/test-server.ts";
+import { mintToken } from "../../server/security/tokens.ts";
+import { startTestServer } from "../server/support/test-server.ts";
 import { JanusProcess } from "./support/janus-process.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";

@@ -1,6 +1,6 @@
 /** ALLOWED_ORIGINS, per-IP connection cap, per-IP join rate, TRUST_PROXY. */
 import assert from "node:assert/strict";
-import { startTestServer } from "./test-server.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 /** The upgrade's HTTP status line, for a request with these headers. */
 async function upgradeStatus(

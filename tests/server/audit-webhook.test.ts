@@ -1,8 +1,8 @@
 /** The audit trail reaches WEBHOOK_URL as signed POSTs, retried, and never in signaling's way. */
 import assert from "node:assert/strict";
-import { createLogger } from "../../server/logger.ts";
-import { signWebhook, WebhookSender } from "../../server/webhook.ts";
-import { startTestServer } from "./test-server.ts";
+import { createLogger } from "../../server/observe/logger.ts";
+import { signWebhook, WebhookSender } from "../../server/observe/webhook.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const SECRET = "webhook-secret";
 

@@ -4,10 +4,10 @@
  * SFU that is away), never a 500, and the server logs no failure.
  */
 import assert from "node:assert/strict";
-import { createStaticHandler } from "../../server/static-files.ts";
+import { createStaticHandler } from "../../server/http/static-files.ts";
 import { rawRequest, upgradeHead } from "./support/raw-http.ts";
 import { freePort } from "./support/redis-process.ts";
-import { startTestServer } from "./test-server.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const OFFER = [
   "v=0",

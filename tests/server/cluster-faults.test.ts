@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { splitLines } from "../e2e/support/lines.ts";
-import { OFFER } from "./fixtures.ts";
+import { OFFER } from "./support/fixtures.ts";
 import { startClusterNodes } from "./support/cluster-nodes.ts";
 import { RedisProcess } from "./support/redis-process.ts";
-import { TestClient } from "./test-client.ts";
-import type { TestServer } from "./test-server.ts";
+import { TestClient } from "./support/test-client.ts";
+import type { TestServer } from "./support/test-server.ts";
 
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 const NODE_TTL_MS = 1_000;

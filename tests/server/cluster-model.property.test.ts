@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { startClusterNodes } from "./support/cluster-nodes.ts";
 import { RedisProcess } from "./support/redis-process.ts";
-import type { TestClient } from "./test-client.ts";
-import type { TestServer } from "./test-server.ts";
+import type { TestClient } from "./support/test-client.ts";
+import type { TestServer } from "./support/test-server.ts";
 import {
   applyToModel,
   MAX_VIEWERS,

@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import {
   REPLACED_CLOSE_CODE,
   RESUMED_CLOSE_CODE,
-} from "../../server/signaling-router.ts";
-import { mintToken } from "../../server/tokens.ts";
-import { ANSWER, candidate, OFFER } from "./fixtures.ts";
+} from "../../server/signaling/signaling-router.ts";
+import { mintToken } from "../../server/security/tokens.ts";
+import { ANSWER, candidate, OFFER } from "./support/fixtures.ts";
 import { startClusterNodes } from "./support/cluster-nodes.ts";
 import { RedisProcess } from "./support/redis-process.ts";
-import { TestClient } from "./test-client.ts";
-import type { TestServer } from "./test-server.ts";
+import { TestClient } from "./support/test-client.ts";
+import type { TestServer } from "./support/test-server.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
 

@@ -17,7 +17,7 @@ import {
   rawRequest,
   upgradeHead,
 } from "./support/raw-http.ts";
-import { RawClient } from "./raw-client.ts";
+import { RawClient } from "./support/raw-client.ts";
 
 const SEED = 20_2026;
 const FRAMES = 20_000;

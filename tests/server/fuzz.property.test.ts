@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ERROR_CODES } from "../../protocol/error-codes.ts";
 import type { ServerMessage } from "../../protocol/messages.ts";
-import { ANSWER, OFFER } from "./fixtures.ts";
+import { ANSWER, OFFER } from "./support/fixtures.ts";
 import { frame } from "./support/fuzz-frames.ts";
-import { startTestServer } from "./test-server.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 function isWellFormed(message: ServerMessage): boolean {
   if (typeof message.type !== "string") return false;

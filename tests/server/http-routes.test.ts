@@ -1,6 +1,6 @@
 /** /healthz, /metrics, and what the server says to plain HTTP. */
 import assert from "node:assert/strict";
-import { startTestServer } from "./test-server.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 Deno.test("/healthz answers JSON with live counts", async () => {
   await using t = await startTestServer();

@@ -4,20 +4,20 @@
  * bug; the socket, connection and server loop around it are the real ones.
  */
 import assert from "node:assert/strict";
-import { Admission } from "../../server/admission.ts";
-import { AuditTrail } from "../../server/audit.ts";
+import { Admission } from "../../server/security/admission.ts";
+import { AuditTrail } from "../../server/observe/audit.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { LOCAL_DELIVERY } from "../../server/delivery.ts";
-import { IpLimits } from "../../server/ip-limits.ts";
-import { Connection } from "../../server/connection.ts";
-import { createLogger } from "../../server/logger.ts";
-import { Metrics } from "../../server/metrics.ts";
-import { ResumeTokens } from "../../server/resume-token.ts";
-import type { Peer } from "../../server/peer.ts";
-import { SignalingRouter } from "../../server/signaling-router.ts";
-import { StreamRegistry } from "../../server/stream-registry.ts";
+import { LOCAL_DELIVERY } from "../../server/signaling/delivery.ts";
+import { IpLimits } from "../../server/security/ip-limits.ts";
+import { Connection } from "../../server/signaling/connection.ts";
+import { createLogger } from "../../server/observe/logger.ts";
+import { Metrics } from "../../server/observe/metrics.ts";
+import { ResumeTokens } from "../../server/security/resume-token.ts";
+import type { Peer } from "../../server/signaling/peer.ts";
+import { SignalingRouter } from "../../server/signaling/signaling-router.ts";
+import { StreamRegistry } from "../../server/signaling/stream-registry.ts";
 import type { ClientMessage } from "../../protocol/messages.ts";
-import { TestClient } from "./test-client.ts";
+import { TestClient } from "./support/test-client.ts";
 
 class BrokenOnJoin extends SignalingRouter {
   override handle(peer: Peer, message: ClientMessage): void | Promise<void> {

@@ -1,6 +1,6 @@
 /** Per-address bookkeeping holds nothing for addresses that are gone. */
 import assert from "node:assert/strict";
-import { IpLimits } from "../../server/ip-limits.ts";
+import { IpLimits } from "../../server/security/ip-limits.ts";
 
 const limits = () =>
   new IpLimits({

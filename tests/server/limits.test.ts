@@ -1,9 +1,9 @@
 /** Every limit the server enforces, each at a small configured value. */
 import assert from "node:assert/strict";
-import { OFFER } from "./fixtures.ts";
-import { RawClient } from "./raw-client.ts";
-import { TestClient } from "./test-client.ts";
-import { startTestServer } from "./test-server.ts";
+import { OFFER } from "./support/fixtures.ts";
+import { RawClient } from "./support/raw-client.ts";
+import { TestClient } from "./support/test-client.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 Deno.test("MAX_VIEWERS_PER_STREAM: one more viewer gets stream-full and joins once a seat frees", async () => {
   await using t = await startTestServer({ maxViewersPerStream: 2 });

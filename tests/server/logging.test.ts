@@ -1,7 +1,7 @@
 /** Logs are JSON lines, one per event, and never carry SDP or candidates. */
 import assert from "node:assert/strict";
-import { candidate } from "./fixtures.ts";
-import { startTestServer } from "./test-server.ts";
+import { candidate } from "./support/fixtures.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const MARKER = "SECRET-SDP-BODY-7f3a";
 

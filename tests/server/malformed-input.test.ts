@@ -1,6 +1,6 @@
 /** Any malformed frame gets a typed error and the connection stays usable. */
 import assert from "node:assert/strict";
-import { startTestServer } from "./test-server.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const CASES: [frame: string | Uint8Array, code: string][] = [
   ["not json", "bad-json"],

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { TestClient } from "./test-client.ts";
+import type { TestClient } from "./support/test-client.ts";
 import {
   applyToModel,
   MAX_VIEWERS,
@@ -13,7 +13,7 @@ import {
   type Model,
   STREAMS,
 } from "./support/membership-model.ts";
-import { startTestServer, type TestServer } from "./test-server.ts";
+import { startTestServer, type TestServer } from "./support/test-server.ts";
 
 const CLIENTS = 5;
 

@@ -5,11 +5,11 @@
  * or misused claim is refused.
  */
 import assert from "node:assert/strict";
-import { ResumeTokens } from "../../server/resume-token.ts";
+import { ResumeTokens } from "../../server/security/resume-token.ts";
 import type { ServerMessage } from "../../protocol/messages.ts";
-import { RawClient } from "./raw-client.ts";
-import { TestClient } from "./test-client.ts";
-import { startTestServer } from "./test-server.ts";
+import { RawClient } from "./support/raw-client.ts";
+import { TestClient } from "./support/test-client.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const SECRET = "resume-test-secret-of-32-bytes-or-more";
 const GRACE_MS = 400;

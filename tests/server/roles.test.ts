@@ -1,7 +1,7 @@
 /** Roles come from the server's registry, never from what a message claims. */
 import assert from "node:assert/strict";
-import { ANSWER, candidate, OFFER } from "./fixtures.ts";
-import { startTestServer } from "./test-server.ts";
+import { ANSWER, candidate, OFFER } from "./support/fixtures.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 Deno.test("a viewer's answer and candidates reach its broadcaster under its real id, whatever it claims", async () => {
   await using t = await startTestServer();

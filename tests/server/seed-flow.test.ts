@@ -3,9 +3,9 @@
  * nothing of our additions.
  */
 import assert from "node:assert/strict";
-import { ANSWER, candidate, OFFER } from "./fixtures.ts";
-import { SeedClient } from "./seed-client.ts";
-import { startTestServer } from "./test-server.ts";
+import { ANSWER, candidate, OFFER } from "./support/fixtures.ts";
+import { SeedClient } from "./support/seed-client.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 Deno.test("a seed-only broadcaster and two seed-only viewers complete the exchange", async () => {
   await using t = await startTestServer();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { splitLines } from "../e2e/support/lines.ts";
-import { TestClient } from "./test-client.ts";
+import { TestClient } from "./support/test-client.ts";
 
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 

@@ -1,7 +1,7 @@
 /** The server's file serving (STATIC_DIR): types, caching, CORS, and no escaping the root. */
 import assert from "node:assert/strict";
-import { createStaticHandler } from "../../server/static-files.ts";
-import { startTestServer } from "./test-server.ts";
+import { createStaticHandler } from "../../server/http/static-files.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 async function withFiles() {
   const root = await Deno.makeTempDir();

@@ -1,8 +1,8 @@
 /** Our additions to the seed: welcome, waiting viewers, leaving, re-announcing. */
 import assert from "node:assert/strict";
 import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
-import { TestClient } from "./test-client.ts";
-import { startTestServer } from "./test-server.ts";
+import { TestClient } from "./support/test-client.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 Deno.test("every connection is welcomed with a unique server-assigned id", async () => {
   await using t = await startTestServer();

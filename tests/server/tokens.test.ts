@@ -1,9 +1,9 @@
 /** SIGNAL_SECRET set: announces and joins need a valid stream token. */
 import assert from "node:assert/strict";
 import { SignJWT, UnsecuredJWT } from "jose";
-import { REPLACED_CLOSE_CODE } from "../../server/signaling-router.ts";
-import { mintToken, type StreamClaims } from "../../server/tokens.ts";
-import { startTestServer, type TestServer } from "./test-server.ts";
+import { REPLACED_CLOSE_CODE } from "../../server/signaling/signaling-router.ts";
+import { mintToken, type StreamClaims } from "../../server/security/tokens.ts";
+import { startTestServer, type TestServer } from "./support/test-server.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
 const viewerOf = (stream: string, sub = "customer-1"): StreamClaims => ({
@@ -245,7 +245,7 @@ Deno.test("`deno task token` prints a token the server accepts, on its last line
     args: [
       "run",
       "--allow-env",
-      "server/mint-token.ts",
+      "server/security/mint-token.ts",
       "--stream",
       "order-9",
       "--role",

@@ -1,9 +1,9 @@
 /** TURN_URLS + TURN_SECRET: admitted clients get coturn-style time-limited credentials. */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { mintToken } from "../../server/tokens.ts";
-import { TestClient } from "./test-client.ts";
-import { startTestServer } from "./test-server.ts";
+import { mintToken } from "../../server/security/tokens.ts";
+import { TestClient } from "./support/test-client.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const TURN = {
   turnUrls: ["turn:127.0.0.1:3478?transport=udp"],

@@ -11,8 +11,8 @@ import {
   upgradeThenReset,
 } from "./support/raw-http.ts";
 import { startServerProcess } from "../../bench/server-process.ts";
-import { TestClient } from "./test-client.ts";
-import { startTestServer } from "./test-server.ts";
+import { TestClient } from "./support/test-client.ts";
+import { startTestServer } from "./support/test-server.ts";
 
 const replace = (from: string, to: string) =>
   upgradeHead().map((line) => line.startsWith(from) ? to : line);

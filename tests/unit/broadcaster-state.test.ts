@@ -6,8 +6,8 @@ import {
   type BroadcasterState,
   broadcasterState,
   INITIAL_BROADCASTER_FACTS,
-} from "../../components/broadcaster-state.ts";
-import type { LiveErrorCode } from "../../components/error-policy.ts";
+} from "../../components/state/broadcaster-state.ts";
+import type { LiveErrorCode } from "../../components/session/error-policy.ts";
 
 const BROADCASTING: BroadcasterFacts = {
   ...INITIAL_BROADCASTER_FACTS,

@@ -1,6 +1,9 @@
 /** getUserMedia rejections, classified by name into what a provider can act on. */
 import assert from "node:assert/strict";
-import { CameraError, classifyCameraError } from "../../components/camera.ts";
+import {
+  CameraError,
+  classifyCameraError,
+} from "../../components/media/camera.ts";
 
 const CASES: [string, string][] = [
   ["NotAllowedError", "permission-denied"],

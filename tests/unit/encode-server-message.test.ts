@@ -25,7 +25,7 @@ Deno.test("a viewer-joined prefix completed with its count is the message's fram
 Deno.test("no server → client message is built by hand in server/", async () => {
   // JSON the server writes that is not a protocol message: log lines,
   // Janus's own API.
-  const allowed = new Set(["logger.ts", "sfu/janus-client.ts"]);
+  const allowed = new Set(["observe/logger.ts", "sfu/janus-client.ts"]);
   const root = new URL("../../server/", import.meta.url);
   const found: string[] = [];
   const walk = async (dir: URL, prefix: string) => {

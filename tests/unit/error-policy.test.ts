@@ -1,8 +1,8 @@
 /** Every error code has a reaction for each role and a text in both languages. */
 import assert from "node:assert/strict";
 import { ERROR_CODES } from "../../protocol/error-codes.ts";
-import { BROADCASTER_EN } from "../../components/broadcaster-strings.ts";
-import { BROADCASTER_ZH_CN } from "../../components/broadcaster-strings-zh.ts";
+import { BROADCASTER_EN } from "../../components/ui/broadcaster-strings.ts";
+import { BROADCASTER_ZH_CN } from "../../components/ui/broadcaster-strings-zh.ts";
 import {
   ERROR_POLICY,
   errorText,
@@ -10,9 +10,9 @@ import {
   reactionTo,
   type Role,
   ruleFor,
-} from "../../components/error-policy.ts";
-import { VIEWER_EN } from "../../components/viewer-strings.ts";
-import { VIEWER_ZH_CN } from "../../components/viewer-strings-zh.ts";
+} from "../../components/session/error-policy.ts";
+import { VIEWER_EN } from "../../components/ui/viewer-strings.ts";
+import { VIEWER_ZH_CN } from "../../components/ui/viewer-strings-zh.ts";
 
 /** The element's own codes and the camera's, beside the protocol's. */
 const CLIENT_CODES: LiveErrorCode[] = [

@@ -4,7 +4,7 @@ import {
   type Frames,
   FrameWatch,
   STALL_AFTER_MS,
-} from "../../components/frame-watch.ts";
+} from "../../components/media/frame-watch.ts";
 import { fakeClock } from "./support/clock.ts";
 
 /** A `<video>` whose frames the test presents by hand. */

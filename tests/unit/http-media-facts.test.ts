@@ -1,6 +1,6 @@
 /**
  * What a WHIP or WHEP endpoint's answers mean for the elements' states
- * (components/whip-publisher.ts, components/whep-player.ts), through the
+ * (components/session/whip-publisher.ts, components/session/whep-player.ts), through the
  * same state functions the elements publish.
  */
 import assert from "node:assert/strict";
@@ -8,15 +8,15 @@ import {
   type BroadcasterFacts,
   broadcasterState,
   INITIAL_BROADCASTER_FACTS,
-} from "../../components/broadcaster-state.ts";
-import type { HttpMediaStatus } from "../../components/http-media-session.ts";
+} from "../../components/state/broadcaster-state.ts";
+import type { HttpMediaStatus } from "../../components/session/http-media-session.ts";
 import {
   INITIAL_VIEWER_FACTS,
   type ViewerFacts,
   viewerState,
-} from "../../components/viewer-state.ts";
-import { whepFacts } from "../../components/whep-player.ts";
-import { whipFacts } from "../../components/whip-publisher.ts";
+} from "../../components/state/viewer-state.ts";
+import { whepFacts } from "../../components/session/whep-player.ts";
+import { whipFacts } from "../../components/session/whip-publisher.ts";
 
 /** The broadcaster's state after `statuses`, from broadcasting on. */
 function broadcaster(...statuses: HttpMediaStatus[]) {

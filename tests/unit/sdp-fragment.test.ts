@@ -1,6 +1,6 @@
 /**
  * RFC 8840 fragments as WHIP/WHEP carry them (protocol/sdp-fragment.ts) and
- * RFC 9725 ICE-server `Link` headers (components/http-media-session.ts).
+ * RFC 9725 ICE-server `Link` headers (components/session/http-media-session.ts).
  */
 import assert from "node:assert/strict";
 import {
@@ -9,7 +9,7 @@ import {
   parseFragment,
   withIce,
 } from "../../protocol/sdp-fragment.ts";
-import { linkedIceServers } from "../../components/http-media-session.ts";
+import { linkedIceServers } from "../../components/session/http-media-session.ts";
 
 const OFFER = [
   "v=0",

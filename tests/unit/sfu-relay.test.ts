@@ -4,9 +4,9 @@
  * and every way back to peer to peer. Janus itself: tests/e2e/sfu.test.ts.
  */
 import assert from "node:assert/strict";
-import { createLogger } from "../../server/logger.ts";
-import { Metrics } from "../../server/metrics.ts";
-import type { Peer } from "../../server/peer.ts";
+import { createLogger } from "../../server/observe/logger.ts";
+import { Metrics } from "../../server/observe/metrics.ts";
+import type { Peer } from "../../server/signaling/peer.ts";
 import type { Gateway } from "../../server/sfu/sfu-relay.ts";
 import { SfuRelay } from "../../server/sfu/sfu-relay.ts";
 import type { Jsep } from "../../server/sfu/video-room.ts";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {
   SignalingClient,
   type SignalingState,
-} from "../../components/signaling-client.ts";
+} from "../../components/session/signaling-client.ts";
 import { fakeClock } from "./support/clock.ts";
 import {
   FakeSocket,

@@ -8,14 +8,14 @@ import {
   type BroadcasterFacts,
   broadcasterState,
   INITIAL_BROADCASTER_FACTS,
-} from "../../components/broadcaster-state.ts";
+} from "../../components/state/broadcaster-state.ts";
 import type { LiveStateChangeEvent } from "../../components/live-events.ts";
-import { StateMachine } from "../../components/state-machine.ts";
+import { StateMachine } from "../../components/state/state-machine.ts";
 import {
   INITIAL_VIEWER_FACTS,
   type ViewerFacts,
   viewerState,
-} from "../../components/viewer-state.ts";
+} from "../../components/state/viewer-state.ts";
 
 /** Enough of an element for PublishedState: attribute, events, a tag name. */
 class FakeElement extends EventTarget {

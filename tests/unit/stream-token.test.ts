@@ -1,6 +1,9 @@
 /** The token an element sends: the attribute, or the provider's, refreshed near expiry. */
 import assert from "node:assert/strict";
-import { secondsLeft, StreamToken } from "../../components/stream-token.ts";
+import {
+  secondsLeft,
+  StreamToken,
+} from "../../components/session/stream-token.ts";
 
 /** An unsigned JWT-shaped token with `exp` (the client reads, never verifies). */
 function jwt(claims: Record<string, unknown>): string {

@@ -1,10 +1,13 @@
 /** Backoff, the upload budget and token expiry: arithmetic with edges. */
 import assert from "node:assert/strict";
-import { backoffDelay, DEFAULT_BACKOFF } from "../../components/backoff.ts";
+import {
+  backoffDelay,
+  DEFAULT_BACKOFF,
+} from "../../components/session/backoff.ts";
 import {
   DEFAULT_BUDGET,
   perViewerBitrate,
-} from "../../components/bitrate-budget.ts";
+} from "../../components/media/bitrate-budget.ts";
 
 Deno.test("backoff: the cap doubles per attempt up to maxMs", () => {
   const top = () => 1;

@@ -1,6 +1,6 @@
 /** Which connections a reconnected broadcaster keeps: the replay names the viewers the server has. */
 import assert from "node:assert/strict";
-import { ViewerReplay } from "../../components/viewer-replay.ts";
+import { ViewerReplay } from "../../components/session/viewer-replay.ts";
 
 Deno.test("no viewers: complete at once, every old connection is stale", () => {
   const replay = new ViewerReplay(0);

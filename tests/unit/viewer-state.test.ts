@@ -5,7 +5,7 @@ import {
   type ViewerFacts,
   type ViewerState,
   viewerState,
-} from "../../components/viewer-state.ts";
+} from "../../components/state/viewer-state.ts";
 
 /** A viewer on the page with a stream id, its socket open. */
 const OPEN: ViewerFacts = {

@@ -6,7 +6,7 @@
  *
  * `deno run -A lab-site.ts DIR HOSTNAME`
  */
-import { createStaticHandler } from "../../../server/static-files.ts";
+import { createStaticHandler } from "../../../server/http/static-files.ts";
 
 const [dir, hostname] = Deno.args;
 const files = createStaticHandler(dir);

@@ -4,8 +4,8 @@
  * through Redis.
  */
 import type { ServerConfig } from "../../../server/config.ts";
-import type { LogLevel } from "../../../server/logger.ts";
-import { startTestServer, type TestServer } from "../test-server.ts";
+import type { LogLevel } from "../../../server/observe/logger.ts";
+import { startTestServer, type TestServer } from "./test-server.ts";
 import type { RedisProcess } from "./redis-process.ts";
 
 export async function startClusterNodes(

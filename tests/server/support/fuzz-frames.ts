@@ -5,7 +5,7 @@
  * frame stands for the id of fuzz client n, filled in when sent.
  */
 import fc from "fast-check";
-import { ANSWER, candidate, OFFER } from "../fixtures.ts";
+import { ANSWER, candidate, OFFER } from "./fixtures.ts";
 
 const TYPES = [
   "broadcaster-ready",

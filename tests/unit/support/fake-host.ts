@@ -4,15 +4,15 @@
  * the test makes by hand.
  */
 import type { ReactiveController } from "lit";
-import type { Role } from "../../../components/error-policy.ts";
-import type { SignalingState } from "../../../components/signaling-client.ts";
+import type { Role } from "../../../components/session/error-policy.ts";
+import type { SignalingState } from "../../../components/session/signaling-client.ts";
 import {
   type SessionError,
   type SessionHost,
   type StreamMessage,
   StreamSession,
-} from "../../../components/stream-session.ts";
-import type { TokenProvider } from "../../../components/stream-token.ts";
+} from "../../../components/session/stream-session.ts";
+import type { TokenProvider } from "../../../components/session/stream-token.ts";
 
 export class FakeHost implements SessionHost {
   streamId: string | null = "order-1";

@@ -1,5 +1,5 @@
 /**
- * A WHIP endpoint (server/http-sessions.ts) over a stand-in for the router
+ * A WHIP endpoint (server/http/http-sessions.ts) over a stand-in for the router
  * and Janus: the router admits, asks to publish and Janus answers at once
  * (or never, with `janusAnswers: false`); ICE restarts answer with new
  * credentials. Requests go to `endpoint.handle` as plain `Request`s.
@@ -10,10 +10,10 @@ import {
   type HttpSession,
   SessionEndpoint,
   type SessionHost,
-} from "../../../server/http-sessions.ts";
-import { createLogger } from "../../../server/logger.ts";
-import type { Peer } from "../../../server/peer.ts";
-import { WHIP } from "../../../server/whip.ts";
+} from "../../../server/http/http-sessions.ts";
+import { createLogger } from "../../../server/observe/logger.ts";
+import type { Peer } from "../../../server/signaling/peer.ts";
+import { WHIP } from "../../../server/http/whip.ts";
 
 export const MEDIA_TIMEOUT_MS = 5_000;
 export const OFFER = [

@@ -1,0 +1,399 @@
+/**
+ * The broadcaster's side of WebRTC: one RTCPeerConnection per viewer, in a
+ * map keyed by viewer id (the seed's key design decision). Each viewer is
+ * negotiated, recovered and closed on its own; nothing here touches another
+ * viewer's connection.
+ */
+import type {
+  IceCandidate,
+  SessionDescription,
+} from "../../protocol/messages.ts";
+import type { PeerLink } from "./stream-session.ts";
+import { sessionIdOf } from "../../protocol/sdp-session.ts";
+import { ViewerReplay } from "./viewer-replay.ts";
+
+export interface BroadcastPeersOptions {
+  /** The stream whose tracks every viewer gets. */
+  stream(): MediaStream;
+  /** Video bits per second for each viewer when there are `viewers`. */
+  bitrateFor(viewers: number): number;
+  /** A viewer's connection state changed (for rendering). */
+  onChange(): void;
+  /** A connection lost its path: the network may have changed under us. */
+  onPathLost(): void;
+}
+
+/** How long `disconnected` may last before it is treated as `failed`. */
+const DISCONNECTED_GRACE_MS = 4_000;
+/**
+ * Above 360 lines the encoder starts at 360 lines: from WebRTC's low start
+ * bitrate it would scale down anyway, slowly, frame by frame; given 360
+ * lines at once its first frame comes ~100 ms sooner at 720p (measured:
+ * bench/time-to-first-frame.ts). Full resolution follows with the budget.
+ */
+function startEncoding(track: MediaStreamTrack): RTCRtpEncodingParameters {
+  const height = track.getSettings().height ?? 0;
+  return { scaleResolutionDownBy: height > 360 ? height / 360 : 1 };
+}
+
+/** How long after `connected` a viewer's share of the upload budget is set. */
+const BUDGET_DELAY_MS = 1_000;
+/** Fresh connections tried for one viewer after an ICE restart did not help. */
+const MAX_REBUILDS = 3;
+/**
+ * How long a connection the server did not name after our reconnection is
+ * kept: after a restart, a viewer's own reconnection may back off for a
+ * while (the server was down), and its connection still works meanwhile.
+ */
+const STALE_GRACE_MS = 30_000;
+
+interface Peer {
+  readonly viewerId: string;
+  readonly pc: RTCPeerConnection;
+  /** Serializes negotiation steps: each waits for the one before. */
+  queue: Promise<void>;
+  /** Candidates that arrived before the answer was applied. */
+  early: IceCandidate[];
+  iceRestarts: number;
+  rebuilds: number;
+  graceTimer?: ReturnType<typeof setTimeout>;
+  /** Set while the server has not named this viewer after our reconnection. */
+  staleTimer?: ReturnType<typeof setTimeout>;
+  /** Our SDP session id (`o=` line), once the first offer is set. */
+  session?: string;
+  /** Set once video has had time to start; before that no maxBitrate is set. */
+  budgeted: boolean;
+  budgetTimer?: ReturnType<typeof setTimeout>;
+}
+
+export class BroadcastPeers {
+  #link: PeerLink;
+  #options: BroadcastPeersOptions;
+  #peers = new Map<string, Peer>();
+  #replay: ViewerReplay | undefined;
+  /** Whether connections the replay did not name wait for their viewer. */
+  #keepUnnamed = false;
+  /** Whether the replay restarts every named connection (our network may have changed). */
+  #restartReplayed = false;
+
+  constructor(link: PeerLink, options: BroadcastPeersOptions) {
+    this.#link = link;
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /** Each viewer's id and connection state, in join order. */
+  states(): { viewerId: string; state: RTCPeerConnectionState }[] {
+    return [...this.#peers.values()].map((peer) => ({
+      viewerId: peer.viewerId,
+      state: peer.pc.connectionState,
+    }));
+  }
+
+  /**
+   * Accepted as the broadcaster: `viewerCount` `viewer-joined` follow, one
+   * per viewer the server has. Connections to viewers it does not name are
+   * closed: at once when the server gave us a new client id (it lost its
+   * memory and its claims: our viewers come back under new ids too), else
+   * {@link STALE_GRACE_MS} later unless named by then (after a restart with
+   * the same secret, viewers may come back after us).
+   */
+  accepted(
+    viewerCount: number,
+    { resumed, restart }: { resumed: boolean; restart: boolean },
+  ): void {
+    this.#replay = new ViewerReplay(viewerCount);
+    this.#keepUnnamed = resumed;
+    this.#restartReplayed = restart;
+    this.#endReplay();
+  }
+
+  /**
+   * A `viewer-joined`. `session` is the SDP session of ours the viewer still
+   * holds: that connection is kept, and its ICE restarted when there is a
+   * reason (the viewer asks with `restart`, it does not work, or our own
+   * network may have changed); never rebuilt. Without it the viewer needs a
+   * fresh connection, except a seed viewer named again after our
+   * reconnection whose connection still works.
+   */
+  join(viewerId: string, session?: string, restart = false): void {
+    const peer = this.#peers.get(viewerId);
+    const replaying = this.#replay !== undefined;
+    this.#replay?.name(viewerId);
+    clearTimeout(peer?.staleTimer);
+    if (peer && session !== undefined && session === peer.session) {
+      const working = peer.pc.connectionState === "connected" &&
+        peer.pc.signalingState === "stable";
+      if (restart || !working || (replaying && this.#restartReplayed)) {
+        this.#restartIce(peer);
+      }
+    } else if (
+      !(peer && session === undefined && replaying && this.#isHealthy(peer))
+    ) {
+      this.#connect(viewerId);
+    }
+    this.#endReplay();
+  }
+
+  /**
+   * The device is back online: every connection not known to work restarts
+   * its ICE now instead of waiting out its own timers. An offer that cannot
+   * go out (the socket is still down) is sent again when the viewer is
+   * named after the reconnection.
+   */
+  restartBroken(): void {
+    for (const peer of this.#peers.values()) {
+      if (peer.pc.connectionState !== "connected") this.#restartIce(peer);
+    }
+  }
+
+  /** Once the replay is complete: viewers it did not name leave soon. */
+  #endReplay(): void {
+    const replay = this.#replay;
+    if (!replay?.complete) return;
+    this.#replay = undefined;
+    for (const viewerId of replay.stale(this.#peers.keys())) {
+      const peer = this.#peers.get(viewerId)!;
+      clearTimeout(peer.staleTimer);
+      if (!this.#keepUnnamed) this.close(viewerId);
+      else {
+        peer.staleTimer = setTimeout(
+          () => this.close(viewerId),
+          STALE_GRACE_MS,
+        );
+      }
+    }
+  }
+
+  #isHealthy(peer: Peer): boolean {
+    const state = peer.pc.connectionState;
+    return state === "connected" || state === "connecting" || state === "new";
+  }
+
+  #restartIce(peer: Peer): void {
+    if (peer.pc.signalingState === "closed") return;
+    clearTimeout(peer.graceTimer);
+    peer.iceRestarts++;
+    this.#negotiate(peer, true);
+  }
+
+  /** A fresh connection to `viewerId`, replacing any earlier one. */
+  #connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
+    this.close(viewerId);
+    const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
+    const peer: Peer = {
+      viewerId,
+      pc,
+      queue: Promise.resolve(),
+      early: [],
+      budgeted: false,
+      ...counters,
+    };
+    this.#peers.set(viewerId, peer);
+    const stream = this.#options.stream();
+    for (const track of stream.getTracks()) {
+      pc.addTransceiver(track, {
+        direction: "sendonly",
+        streams: [stream],
+        ...(track.kind === "video"
+          ? { sendEncodings: [startEncoding(track)] }
+          : {}),
+      });
+    }
+    pc.addEventListener("icecandidate", ({ candidate }) => {
+      // A null candidate marks the end of gathering; the seed never sent it.
+      if (!candidate || this.#peers.get(viewerId) !== peer) return;
+      this.#link.send({
+        type: "webrtc-ice-candidate",
+        streamId: this.#link.streamId!,
+        viewerId,
+        candidate: candidate.toJSON() as IceCandidate,
+      });
+    });
+    pc.addEventListener(
+      "connectionstatechange",
+      () => this.#onConnectionState(peer),
+    );
+    pc.addEventListener("signalingstatechange", () => {
+      // A restart answered on a connection that never dropped: it worked.
+      if (
+        pc.signalingState === "stable" && pc.connectionState === "connected"
+      ) {
+        peer.iceRestarts = 0;
+      }
+    });
+    pc.addEventListener("icecandidateerror", (event) => {
+      const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
+      // 401 Unauthorized from a TURN server; other codes are routine
+      // (an unreachable STUN server, say) and ICE copes with them.
+      if (errorCode === 401) this.#link.turnRefused();
+    });
+    this.#negotiate(peer, false);
+    this.applyBitrates();
+    this.#options.onChange();
+  }
+
+  close(viewerId: string): void {
+    const peer = this.#peers.get(viewerId);
+    if (!peer) return;
+    clearTimeout(peer.graceTimer);
+    clearTimeout(peer.budgetTimer);
+    clearTimeout(peer.staleTimer);
+    this.#peers.delete(viewerId);
+    peer.pc.close();
+    this.applyBitrates();
+    this.#options.onChange();
+  }
+
+  closeAll(): void {
+    this.#replay = undefined;
+    for (const viewerId of [...this.#peers.keys()]) this.close(viewerId);
+  }
+
+  handleAnswer(viewerId: string, answer: SessionDescription<"answer">): void {
+    const peer = this.#peers.get(viewerId);
+    if (!peer) return;
+    this.#enqueue(peer, async () => {
+      if (peer.pc.signalingState !== "have-local-offer") return;
+      await peer.pc.setRemoteDescription(answer);
+      for (const candidate of peer.early.splice(0)) {
+        await peer.pc.addIceCandidate(candidate);
+      }
+      this.#applyBitrate(peer);
+    });
+  }
+
+  handleCandidate(viewerId: string, candidate: IceCandidate): void {
+    const peer = this.#peers.get(viewerId);
+    if (!peer) return;
+    this.#enqueue(peer, async () => {
+      if (!peer.pc.remoteDescription) peer.early.push(candidate);
+      else await peer.pc.addIceCandidate(candidate);
+    });
+  }
+
+  /** Swaps a track on every viewer's sender: no renegotiation. */
+  async replaceTrack(
+    kind: "audio" | "video",
+    track: MediaStreamTrack,
+  ): Promise<void> {
+    await Promise.all(
+      [...this.#peers.values()].map((peer) => {
+        const sender = peer.pc.getSenders().find((s) => s.track?.kind === kind);
+        return sender?.replaceTrack(track).catch((error) => {
+          console.warn(`replaceTrack failed for ${peer.viewerId}`, error);
+        });
+      }),
+    );
+  }
+
+  /** Shares the upload budget across the current viewers; settles once applied. */
+  applyBitrates(): Promise<void> {
+    return Promise.all(
+      [...this.#peers.values()].map((peer) => this.#applyBitrate(peer)),
+    ).then(() => undefined);
+  }
+
+  async #applyBitrate(peer: Peer): Promise<void> {
+    // Any maxBitrate during start-up makes Chromium's first frame ~55 ms later
+    // and half the resolution (measured: bench/time-to-first-frame.ts).
+    if (!peer.budgeted) return;
+    const sender = peer.pc.getSenders().find((s) => s.track?.kind === "video");
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    // Before negotiation there are no encodings to limit; called again after.
+    if (!parameters.encodings?.length) return;
+    const bitrate = this.#options.bitrateFor(this.#peers.size);
+    const encoding = parameters.encodings[0];
+    if (
+      encoding.maxBitrate === bitrate && encoding.scaleResolutionDownBy === 1
+    ) return;
+    encoding.maxBitrate = bitrate;
+    // Full resolution once started (see startEncoding).
+    encoding.scaleResolutionDownBy = 1;
+    await sender.setParameters(parameters).catch(() => {
+      // A connection closing meanwhile; the next change applies again.
+    });
+  }
+
+  #negotiate(peer: Peer, iceRestart: boolean): void {
+    this.#enqueue(peer, async () => {
+      // An offer still unanswered (lost while the viewer was away) is sent
+      // again: a second one would make its late answer a mismatch.
+      if (peer.pc.signalingState !== "have-local-offer") {
+        const offer = await peer.pc.createOffer({ iceRestart });
+        await peer.pc.setLocalDescription(offer);
+      }
+      peer.session ??= sessionIdOf(peer.pc.localDescription!.sdp);
+      this.#link.send({
+        type: "webrtc-offer",
+        streamId: this.#link.streamId!,
+        viewerId: peer.viewerId,
+        offer: { type: "offer", sdp: peer.pc.localDescription!.sdp },
+      });
+    });
+  }
+
+  #onConnectionState(peer: Peer): void {
+    if (this.#peers.get(peer.viewerId) !== peer) return;
+    clearTimeout(peer.graceTimer);
+    switch (peer.pc.connectionState) {
+      case "connected":
+        peer.iceRestarts = 0;
+        if (!peer.budgeted) {
+          clearTimeout(peer.budgetTimer);
+          peer.budgetTimer = setTimeout(() => {
+            peer.budgeted = true;
+            this.#applyBitrate(peer);
+          }, BUDGET_DELAY_MS);
+        } else this.#applyBitrate(peer);
+        break;
+      case "disconnected":
+        this.#options.onPathLost();
+        // Often recovers by itself (a Wi-Fi blip): give it a moment first.
+        peer.graceTimer = setTimeout(
+          () => this.#recover(peer),
+          DISCONNECTED_GRACE_MS,
+        );
+        break;
+      case "failed":
+        this.#options.onPathLost();
+        this.#recover(peer);
+        break;
+    }
+    this.#options.onChange();
+  }
+
+  /** ICE restart first; if that does not help, a fresh connection. */
+  #recover(peer: Peer): void {
+    if (this.#peers.get(peer.viewerId) !== peer) return;
+    // No way to reach the viewer now: once the socket is back, the server
+    // names it again and join() restarts its ICE; a rebuild here would be
+    // a connection the viewer never hears of.
+    if (!this.#link.connected) return;
+    // Our offer is out: its answer, or the viewer coming back (it asks again
+    // with its session), decides; a viewer that cannot answer cannot be
+    // rebuilt to either.
+    if (peer.pc.signalingState === "have-local-offer") return;
+    if (peer.iceRestarts === 0) {
+      peer.iceRestarts++;
+      this.#negotiate(peer, true);
+    } else if (peer.rebuilds < MAX_REBUILDS) {
+      this.#connect(peer.viewerId, {
+        iceRestarts: 0,
+        rebuilds: peer.rebuilds + 1,
+      });
+    }
+    // Past that the viewer stays failed until it joins again.
+  }
+
+  #enqueue(peer: Peer, step: () => Promise<void>): void {
+    peer.queue = peer.queue.then(step).catch((error) => {
+      if (peer.pc.signalingState === "closed") return;
+      console.warn(`WebRTC step failed for viewer ${peer.viewerId}`, error);
+    });
+  }
+}

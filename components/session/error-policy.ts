@@ -1,0 +1,163 @@
+/**
+ * Every error an element can meet, what each role does about it, and which
+ * string explains it: one table. Adding a code is one row (or one name in
+ * {@link LoggedCode}), and the compiler asks for it: the table `satisfies`
+ * a record of every other `LiveErrorCode`, and no code may be in both.
+ */
+import type { ErrorCode } from "../../protocol/error-codes.ts";
+import type { BroadcasterStrings } from "../ui/broadcaster-strings.ts";
+import type { CameraErrorCode } from "../media/camera.ts";
+import type { ViewerStrings } from "../ui/viewer-strings.ts";
+
+/** Failures an element finds by itself rather than hears from the server. */
+export type ClientErrorCode =
+  | "signaling-unavailable"
+  | "token-provider-failed"
+  | "turn-auth-failed"
+  | "missing-stream-id";
+
+/** Every `live-error` code: the server's, the camera's and the element's own. */
+export type LiveErrorCode = ErrorCode | CameraErrorCode | ClientErrorCode;
+
+export type Role = "broadcaster" | "viewer";
+
+/** What an element does about an error. */
+export type Reaction =
+  /** Nothing retrying can fix: the error state, everything released, a `live-error`. */
+  | { do: "fail" }
+  /** Announce or join again after `afterMs`; if `shown`, the error state and a `live-error` meanwhile. */
+  | { do: "retry"; afterMs: number; shown: boolean }
+  /** Once per run with a fresh token from `tokenProvider`; without one, or a second time, `fail`. */
+  | { do: "renew-token" }
+  /**
+   * When only relays may be used (`ice-transport-policy="relay"`), `then`
+   * (`show`: the error state until "Try again" asks for fresh credentials);
+   * otherwise a `live-error` and go on, since direct paths may still work.
+   */
+  | { do: "relay-only"; then: "fail" | "show" }
+  /** The signaling client retries by itself with backoff; if `shown`, the error state and a `live-error` meanwhile. */
+  | { do: "reconnect"; shown: boolean }
+  /** Log and go on: one message was refused, the session is fine. */
+  | { do: "warn" };
+
+/** A key of either element's strings; the element without it shows its generic error. */
+export type ErrorKey = keyof BroadcasterStrings | keyof ViewerStrings;
+
+/** What each role does about one code, and the string that explains it. */
+export interface ErrorRule {
+  key: ErrorKey;
+  broadcaster: Reaction;
+  viewer: Reaction;
+}
+
+const FAIL = { do: "fail" } as const;
+const WARN = { do: "warn" } as const;
+const RENEW = { do: "renew-token" } as const;
+const QUIET_RETRY = { do: "retry", afterMs: 2_000, shown: false } as const;
+/** A broadcaster refused for now (often its own stale session) asks again. */
+const RETAKE = { do: "retry", afterMs: 5_000, shown: true } as const;
+
+function rule(
+  key: ErrorKey,
+  broadcaster: Reaction,
+  viewer: Reaction = broadcaster,
+): ErrorRule {
+  return { key, broadcaster, viewer };
+}
+
+/**
+ * Refusals of one message that do not concern the person: logged, and the
+ * session goes on. Listed here rather than as rows (the table would name
+ * each code in every bundle); the compiler still asks where a new code goes.
+ */
+export type LoggedCode =
+  | "bad-json"
+  | "binary-unsupported"
+  | "bad-message"
+  | "unknown-type"
+  | "message-too-large"
+  | "not-in-stream"
+  | "wrong-role"
+  | "unknown-viewer"
+  | "no-broadcaster"
+  | "rate-limited"
+  | "internal-error"
+  // A browser's own SDP is never refused; another client's is its bug.
+  | "bad-sdp"
+  // Sent only to viewers that watch through the SFU alone (WHEP players).
+  | "sfu-unavailable"
+  // The session drops its resume claim and goes on under the id it has.
+  | "resume-refused";
+
+/** The rule of a {@link LoggedCode}, and of a code newer than this client. */
+const LOGGED = rule("broadcasterError", WARN);
+/** A refused token, or no token where one is needed. */
+const REFUSED = rule("notAuthorized", FAIL);
+
+export const ERROR_POLICY = {
+  // A viewer sends little besides its join: a malformed one will not heal.
+  "invalid-field": rule("viewerError", WARN, FAIL),
+  "invalid-stream-id": rule("invalidStreamId", FAIL),
+  "stream-taken": rule("streamTaken", RETAKE, WARN),
+  "stream-full": rule("streamFull", WARN, FAIL),
+  "token-required": REFUSED,
+  "token-malformed": REFUSED,
+  "token-signature": REFUSED,
+  "token-algorithm": REFUSED,
+  "token-expired": rule("authExpired", RENEW),
+  "token-not-yet-valid": REFUSED,
+  "token-wrong-stream": REFUSED,
+  "token-wrong-role": REFUSED,
+  // Our own newer session has the stream: stop, do not fight for it.
+  "replaced": rule("replaced", FAIL),
+  // The viewer keeps saying "connecting": it is, a little later.
+  "join-rate-limited": rule(
+    "tooManyAttempts",
+    RETAKE,
+    { do: "retry", afterMs: 10_000, shown: false },
+  ),
+  // Only the broadcaster opens a camera.
+  "permission-denied": rule("permissionDenied", FAIL),
+  "no-camera": rule("noCamera", FAIL),
+  "camera-in-use": rule("cameraInUse", FAIL),
+  "insecure-context": rule("insecureContext", FAIL),
+  "camera-error": rule("cameraError", FAIL),
+  // The broadcaster says so while retrying; the viewer says "connecting".
+  "signaling-unavailable": rule(
+    "signalingUnavailable",
+    { do: "reconnect", shown: true },
+    { do: "reconnect", shown: false },
+  ),
+  "token-provider-failed": REFUSED,
+  // The broadcaster keeps its camera: "Try again" brings fresh credentials.
+  "turn-auth-failed": rule(
+    "turnAuthFailed",
+    { do: "relay-only", then: "show" },
+    { do: "relay-only", then: "fail" },
+  ),
+  "missing-stream-id": rule("missingStreamId", FAIL),
+  // A cluster node lost Redis for a moment: ask again, say nothing yet.
+  "cluster-unavailable": rule("signalingUnavailable", QUIET_RETRY),
+} satisfies Record<Exclude<LiveErrorCode, LoggedCode>, ErrorRule>;
+
+/** The rule for `code`: its row, or logged (a {@link LoggedCode}, or unknown). */
+export function ruleFor(code: string): ErrorRule {
+  return Object.hasOwn(ERROR_POLICY, code)
+    ? ERROR_POLICY[code as keyof typeof ERROR_POLICY]
+    : LOGGED;
+}
+
+/** What `role` does about `code` (any string a server may send). */
+export function reactionTo(code: string, role: Role): Reaction {
+  return ruleFor(code)[role];
+}
+
+/** The text explaining `code` from an element's `strings`, else `fallback`. */
+export function errorText(
+  code: LiveErrorCode | undefined,
+  strings: object,
+  fallback: string,
+): string {
+  const key = code && ruleFor(code).key;
+  return (key && (strings as Record<string, string>)[key]) || fallback;
+}

@@ -1,0 +1,293 @@
+/**
+ * The elements' WHIP and WHEP client: one RTCPeerConnection signaled over
+ * HTTP to any standard endpoint, no signaling server. The offer, with the
+ * candidates gathered in at most {@link GATHER_MS}, is POSTed; the rest are
+ * trickled by PATCH. A connection that drops is repaired by an ICE restart
+ * by PATCH (RFC 9725 §4.4: `If-Match: "*"`, the server's new credentials in
+ * the 200); an endpoint that cannot restart gets a new session (a fresh
+ * POST, the one path every server takes). DELETE when done.
+ *
+ * Loaded only by elements given `whip-url` or `whep-url` (a chunk of its
+ * own), so it imports nothing the elements' bundles hold.
+ */
+import {
+  fragmentOf,
+  parseFragment,
+  TRICKLE_ICE_SDPFRAG,
+  withIce,
+} from "../../protocol/sdp-fragment.ts";
+
+export type HttpMediaStatus =
+  /** Asking the endpoint. */
+  | { kind: "connecting" }
+  /** Answered (201): media is on its way. */
+  | { kind: "open" }
+  /** Not now (0: unreachable, 404, 409, 429, 5xx): asked again later. */
+  | { kind: "retrying"; status: number }
+  /**
+   * Refused for good (400, 401, 403, 415, 422…; 409 on a session: taken
+   * over by a newer one): not asked again.
+   */
+  | { kind: "refused"; status: number; message: string };
+
+export interface HttpMediaSessionOptions {
+  url: string;
+  token(): string | null;
+  rtcConfiguration(): RTCConfiguration;
+  /** Adds the transceivers (and handlers) to a new connection. */
+  setup(pc: RTCPeerConnection): void;
+  onConnectionState(state: RTCPeerConnectionState): void;
+  onStatus(status: HttpMediaStatus): void;
+  /** Whether `status` is worth asking again (default: 404, 409, 429, 5xx). */
+  retryable?(status: number): boolean;
+}
+
+/** The longest wait for candidates before the offer goes without the rest. */
+const GATHER_MS = 1_000;
+/** How long before asking again (not live, busy, unreachable). */
+const RETRY_MS = 3_000;
+/** A disconnected connection gets this long to come back by itself. */
+const DISCONNECTED_GRACE_MS = 2_000;
+
+const defaultRetryable = (status: number) =>
+  status === 404 || status === 409 || status === 429 || status >= 500;
+
+export class HttpMediaSession {
+  #options: HttpMediaSessionOptions;
+  #pc: RTCPeerConnection | undefined;
+  #resource: string | undefined;
+  #etag: string | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #restarting = false;
+  #stopped = true;
+  /** Candidates found after the POST, waiting for the session's URL. */
+  #late: RTCIceCandidate[] = [];
+  #onOnline = () => {
+    const state = this.#pc?.connectionState;
+    if (state === "disconnected" || state === "failed") void this.restart();
+  };
+
+  constructor(options: HttpMediaSessionOptions) {
+    this.#options = options;
+  }
+
+  get connection(): RTCPeerConnection | undefined {
+    return this.#pc;
+  }
+
+  /** Starts (or starts again) with a new session. */
+  async start(): Promise<void> {
+    if (this.#stopped) addEventListener("online", this.#onOnline);
+    this.#stopped = false;
+    this.#end();
+    const options = this.#options;
+    options.onStatus({ kind: "connecting" });
+    const pc = new RTCPeerConnection(options.rtcConfiguration());
+    this.#pc = pc;
+    options.setup(pc);
+    pc.onconnectionstatechange = () => this.#onState(pc);
+    pc.onicecandidate = ({ candidate }) => {
+      // Before the 201 they wait; during a restart they go in its PATCH.
+      if (candidate && this.#pc === pc && !this.#restarting) {
+        this.#late.push(candidate);
+        if (this.#resource) this.#trickle();
+      }
+    };
+    await pc.setLocalDescription();
+    await gathered(pc);
+    if (this.#pc !== pc) return;
+    // Sent in the offer: not trickled again.
+    this.#late = [];
+    const response = await this.#fetch(options.url, {
+      method: "POST",
+      headers: { "content-type": "application/sdp" },
+      body: pc.localDescription!.sdp,
+    });
+    if (this.#pc !== pc) return;
+    if (response?.status !== 201) return this.#refused(response);
+    const location = response.headers.get("location");
+    this.#resource = location ? new URL(location, options.url).href : undefined;
+    this.#etag = response.headers.get("etag") ?? undefined;
+    const iceServers = linkedIceServers(response.headers.get("link"));
+    if (iceServers.length) {
+      // Used from the next restart on (RFC 9725 §4.6).
+      try {
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+      } catch {
+        // A browser that cannot change them keeps its own.
+      }
+    }
+    await pc.setRemoteDescription({
+      type: "answer",
+      sdp: await response.text(),
+    });
+    options.onStatus({ kind: "open" });
+    this.#trickle();
+  }
+
+  /**
+   * An ICE restart by PATCH; an endpoint that cannot do one (or a session
+   * it no longer knows) gets a new session instead.
+   */
+  async restart(): Promise<void> {
+    const pc = this.#pc;
+    const resource = this.#resource;
+    if (!pc || this.#restarting || this.#stopped) return;
+    if (!resource) return this.#again(0);
+    this.#restarting = true;
+    try {
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      await gathered(pc);
+      if (this.#pc !== pc) return;
+      const response = await this.#fetch(resource, {
+        method: "PATCH",
+        headers: { "content-type": TRICKLE_ICE_SDPFRAG, "if-match": "*" },
+        body: fragmentOf(pc.localDescription!.sdp),
+      });
+      if (this.#pc !== pc) return;
+      const status = response?.status ?? 0;
+      if (status === 429 || status === 503 || status === 0) {
+        // Busy or unreachable: the same session, asked again later.
+        this.#timer = setTimeout(() => void this.restart(), RETRY_MS);
+        return;
+      }
+      if (status === 409) {
+        // Taken over by a newer session of ours (another tab): not again.
+        const message = await response!.text().catch(() => "");
+        this.#end();
+        return this.#options.onStatus({ kind: "refused", status, message });
+      }
+      if (status !== 200) {
+        // It cannot restart (405, 422, 501…) or lost the session (404).
+        console.info(`live: ICE restart refused (${status})`);
+        return void this.start();
+      }
+      this.#etag = response!.headers.get("etag") ?? this.#etag;
+      const remote = pc.remoteDescription!.sdp;
+      await pc.setRemoteDescription({
+        type: "answer",
+        sdp: withIce(remote, parseFragment(await response!.text())),
+      });
+    } catch (error) {
+      console.info("live: ICE restart failed", error);
+      if (this.#pc === pc) void this.start();
+    } finally {
+      this.#restarting = false;
+    }
+  }
+
+  /** Stops and ends the session on the server. */
+  stop(): void {
+    this.#stopped = true;
+    removeEventListener("online", this.#onOnline);
+    this.#end();
+  }
+
+  #onState(pc: RTCPeerConnection): void {
+    if (this.#pc !== pc) return;
+    const state = pc.connectionState;
+    this.#options.onConnectionState(state);
+    clearTimeout(this.#timer);
+    if (state === "failed") void this.restart();
+    else if (state === "disconnected") {
+      this.#timer = setTimeout(
+        () => void this.restart(),
+        DISCONNECTED_GRACE_MS,
+      );
+    }
+  }
+
+  /** Candidates found since, in one PATCH (lost ones cost only a path). */
+  #trickle(): void {
+    const resource = this.#resource;
+    const pc = this.#pc;
+    const late = this.#late.splice(0);
+    if (!resource || !pc || !late.length) return;
+    const lines = late.map((c) => `a=${c.candidate}`);
+    const mid = late[0].sdpMid;
+    const body = (mid !== null ? [`a=mid:${mid}`] : []).concat(lines)
+      .join("\r\n") + "\r\n";
+    void this.#fetch(resource, {
+      method: "PATCH",
+      headers: {
+        "content-type": TRICKLE_ICE_SDPFRAG,
+        ...(this.#etag ? { "if-match": this.#etag } : {}),
+      },
+      body,
+    });
+  }
+
+  /** The POST was not answered: ask again later, or give up. */
+  async #refused(response: Response | undefined): Promise<void> {
+    const status = response?.status ?? 0;
+    const message = await response?.text().catch(() => "") ?? "";
+    const retryable = this.#options.retryable ?? defaultRetryable;
+    if (!status || retryable(status)) return this.#again(status);
+    this.#end();
+    this.#options.onStatus({ kind: "refused", status, message });
+  }
+
+  #again(status: number): void {
+    if (this.#stopped) return;
+    this.#options.onStatus({ kind: "retrying", status });
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.start(), RETRY_MS);
+  }
+
+  /** `fetch` with the Bearer token; undefined when the network failed. */
+  async #fetch(url: string, init: RequestInit): Promise<Response | undefined> {
+    const token = this.#options.token();
+    const headers = new Headers(init.headers);
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    try {
+      return await fetch(url, { ...init, headers });
+    } catch {
+      return undefined;
+    }
+  }
+
+  #end(): void {
+    clearTimeout(this.#timer);
+    this.#pc?.close();
+    this.#pc = undefined;
+    this.#late = [];
+    this.#etag = undefined;
+    const resource = this.#resource;
+    this.#resource = undefined;
+    if (resource) {
+      // keepalive: the DELETE still goes when the page is closing.
+      void this.#fetch(resource, { method: "DELETE", keepalive: true });
+    }
+  }
+}
+
+/** Resolves when gathering completes, or after {@link GATHER_MS}. */
+function gathered(pc: RTCPeerConnection): Promise<void> {
+  return new Promise<void>((done) => {
+    if (pc.iceGatheringState === "complete") return done();
+    setTimeout(done, GATHER_MS);
+    pc.addEventListener(
+      "icegatheringstatechange",
+      () => pc.iceGatheringState === "complete" && done(),
+    );
+  });
+}
+
+/** RFC 9725 §4.6 `Link: <turn:…>; rel="ice-server"; username=…` headers. */
+export function linkedIceServers(header: string | null): RTCIceServer[] {
+  const servers: RTCIceServer[] = [];
+  for (const link of header?.split(/,(?=\s*<)/) ?? []) {
+    const url = /<([^>]+)>/.exec(link)?.[1];
+    if (!url || !/;\s*rel="?ice-server"?/i.test(link)) continue;
+    const param = (name: string) =>
+      new RegExp(`;\\s*${name}="([^"]*)"`, "i").exec(link)?.[1];
+    const username = param("username");
+    const credential = param("credential");
+    servers.push(
+      username !== undefined && credential !== undefined
+        ? { urls: url, username, credential }
+        : { urls: url },
+    );
+  }
+  return servers;
+}

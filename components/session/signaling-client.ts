@@ -1,0 +1,224 @@
+/**
+ * The elements' WebSocket to the signaling server. It reconnects with
+ * backoff and says so, and it detects a dead server with an application-level
+ * ping, because browsers expose no WebSocket pings and can take minutes to
+ * notice a dead TCP connection.
+ *
+ * State machine, changed only in {@link SignalingClient.#setState}:
+ * `idle -> connecting -> open -> (lost) waiting -> connecting ...`, and
+ * `closed` for good once {@link SignalingClient.close} is called.
+ */
+import type {
+  ClientMessage,
+  ServerMessage,
+  Welcome,
+} from "../../protocol/messages.ts";
+import { parseServerMessage } from "../../protocol/parse-server-message.ts";
+import { assertNever } from "../state/assert-never.ts";
+import {
+  backoffDelay,
+  type BackoffOptions,
+  DEFAULT_BACKOFF,
+} from "./backoff.ts";
+
+/** Close code for a socket dropped to reconnect (the server then waits for us). */
+export const RECONNECTING_CLOSE_CODE = 4000;
+
+export type SignalingState =
+  | "idle"
+  | "connecting"
+  | "open"
+  | "waiting"
+  | "closed";
+
+export interface SignalingClientOptions {
+  /** Where to connect; a function is asked again before each attempt. */
+  url: string | (() => string);
+  /** Each `welcome`: the first connection and every reconnection. */
+  onSession(welcome: Welcome): void;
+  onMessage(message: ServerMessage): void;
+  onState(state: SignalingState): void;
+  backoff?: BackoffOptions;
+  /** How often to ping while open; no pong within `pongTimeoutMs` = lost. */
+  pingIntervalMs?: number;
+  /** No `welcome` this long after starting to connect = lost. */
+  connectTimeoutMs?: number;
+  pongTimeoutMs?: number;
+}
+
+export class SignalingClient {
+  #options: SignalingClientOptions;
+  #state: SignalingState = "idle";
+  #socket: WebSocket | undefined;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** A pong (or, while connecting, the welcome) must come before this. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  #clientId: string | undefined;
+  #lostBy: "silent" | "closed" | undefined;
+
+  constructor(options: SignalingClientOptions) {
+    this.#options = options;
+  }
+
+  get state(): SignalingState {
+    return this.#state;
+  }
+
+  /** This connection's id from the server's `welcome`. */
+  get clientId(): string | undefined {
+    return this.#clientId;
+  }
+
+  /**
+   * How the last socket was lost: `silent` (no pong, no welcome, or dropped
+   * on request: our network may have changed) or `closed` (the server or
+   * the network closed it: a restart, a deploy).
+   */
+  get lostBy(): "silent" | "closed" | undefined {
+    return this.#lostBy;
+  }
+
+  start(): void {
+    if (this.#state === "idle") this.#connect();
+  }
+
+  /** Sends if connected; returns whether it was sent. */
+  send(message: ClientMessage): boolean {
+    if (this.#state !== "open" || !this.#socket) return false;
+    this.#socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Closes for good: no reconnection after this. */
+  close(): void {
+    this.#setState("closed");
+  }
+
+  /**
+   * The network may have changed: an open socket must answer a ping within
+   * `timeoutMs` or is dropped; a waiting one tries again now.
+   */
+  checkNow(timeoutMs = 2_000): void {
+    // An attempt under way may be stuck on the old path: start over.
+    if (this.#state === "waiting" || this.#state === "connecting") {
+      return this.reconnectNow();
+    }
+    if (this.#state !== "open" || !this.send({ type: "ping" })) return;
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => this.#lost("silent"), timeoutMs);
+  }
+
+  /** Drops the current socket and reconnects at once (tests, network change). */
+  reconnectNow(): void {
+    if (this.#state === "closed") return;
+    this.#attempt = 0;
+    this.#lost("silent");
+  }
+
+  #connect(): void {
+    this.#setState("connecting");
+    let socket: WebSocket;
+    try {
+      const { url } = this.#options;
+      socket = new WebSocket(typeof url === "function" ? url() : url);
+    } catch {
+      // A malformed URL will not get better by retrying soon, but may be fixed
+      // by the page; the backoff keeps this cheap.
+      this.#lost("closed");
+      return;
+    }
+    this.#socket = socket;
+    // A connect stuck on a dead path (SYNs unanswered) would wait minutes.
+    this.#deadline = setTimeout(
+      () => this.#lost("silent"),
+      this.#options.connectTimeoutMs ?? 10_000,
+    );
+    socket.addEventListener("message", (event) => {
+      if (socket !== this.#socket) return;
+      const message = parseServerMessage(String(event.data));
+      if (!message) return;
+      if (message.type === "welcome") {
+        this.#clientId = message.clientId;
+        this.#attempt = 0;
+        this.#setState("open");
+        this.#options.onSession(message);
+        return;
+      }
+      if (message.type === "pong") {
+        clearTimeout(this.#deadline);
+        this.#deadline = undefined;
+      }
+      this.#options.onMessage(message);
+    });
+    socket.addEventListener("close", () => {
+      if (socket === this.#socket) this.#lost("closed");
+    });
+  }
+
+  /** The socket is gone or presumed dead: schedule the next attempt. */
+  #lost(cause: "silent" | "closed"): void {
+    if (this.#state === "closed") return;
+    this.#lostBy = cause;
+    this.#setState("waiting");
+  }
+
+  /** The one place the state changes. */
+  #setState(next: SignalingState): void {
+    const previous = this.#state;
+    if (previous === "closed") return;
+    this.#state = next;
+    this.#stopPinging();
+    clearTimeout(this.#retryTimer);
+    switch (next) {
+      case "idle":
+      case "connecting":
+        break;
+      case "open":
+        this.#startPinging();
+        break;
+      case "waiting":
+        // Not a goodbye: the server keeps our place for a while.
+        this.#dropSocket(RECONNECTING_CLOSE_CODE);
+        this.#retryTimer = setTimeout(
+          () => this.#connect(),
+          backoffDelay(
+            this.#attempt++,
+            this.#options.backoff ?? DEFAULT_BACKOFF,
+          ),
+        );
+        break;
+      case "closed":
+        this.#dropSocket(1000);
+        break;
+      default:
+        return assertNever(next);
+    }
+    if (previous !== next || next === "waiting") {
+      this.#options.onState(next);
+    }
+  }
+
+  #dropSocket(code: number): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(code);
+  }
+
+  #startPinging(): void {
+    const interval = this.#options.pingIntervalMs ?? 10_000;
+    const timeout = this.#options.pongTimeoutMs ?? 5_000;
+    this.#pingTimer = setInterval(() => {
+      if (!this.send({ type: "ping" }) || this.#deadline) return;
+      this.#deadline = setTimeout(() => this.#lost("silent"), timeout);
+    }, interval);
+  }
+
+  #stopPinging(): void {
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#deadline);
+    this.#pingTimer = undefined;
+    this.#deadline = undefined;
+  }
+}

@@ -1,0 +1,421 @@
+/**
+ * The signaling session both elements share, as a Lit `ReactiveController`:
+ * the socket to the signaling server, the stream it is in, the token, the ICE
+ * servers and the error policy. Each element keeps only its role: what to do
+ * with an offer, a `viewer-joined`, a camera.
+ *
+ * Changing `stream-id` on an open session reuses the socket (`leave-stream`,
+ * then join or announce the new stream): a page that switches orders quickly
+ * must not spend its network's per-IP connection allowance.
+ */
+import type { ReactiveController, ReactiveControllerHost } from "lit";
+import type {
+  ClientMessage,
+  JoinStream,
+  ServerMessage,
+  Welcome,
+} from "../../protocol/messages.ts";
+import { assertNever } from "../state/assert-never.ts";
+import { type LiveErrorCode, reactionTo, type Role } from "./error-policy.ts";
+import {
+  SignalingClient,
+  type SignalingClientOptions,
+  type SignalingState,
+} from "./signaling-client.ts";
+import { DEFAULT_ICE_SERVERS, defaultSignalingUrl } from "./signaling-url.ts";
+import { StreamToken, type TokenProvider } from "./stream-token.ts";
+
+/** The element properties a session reads. */
+export interface SessionHost extends ReactiveControllerHost {
+  readonly streamId: string | null;
+  readonly signalingUrl: string | null;
+  readonly iceServers: RTCIceServer[] | undefined;
+  readonly iceTransportPolicy: RTCIceTransportPolicy;
+  readonly token: string | null;
+  readonly tokenProvider: TokenProvider | undefined;
+}
+
+/** An error the element shows or acts on; the policy has decided the rest. */
+export interface SessionError {
+  code: LiveErrorCode;
+  message: string;
+  /** Nothing retrying can fix: the session has closed; release everything. */
+  fatal: boolean;
+  /** Not fatal, but shown (the error state) until the retry succeeds. */
+  shown: boolean;
+  cause?: unknown;
+}
+
+/** What a viewer adds to its `join-stream`. */
+export type JoinFields = Pick<JoinStream, "session" | "restart" | "overlap">;
+
+/** Server messages about the session's stream. */
+export type StreamMessage = Exclude<
+  ServerMessage,
+  { type: "welcome" | "pong" | "error" }
+>;
+
+/** What a peer connection needs from the session it signals through. */
+export interface PeerLink {
+  /** The stream the session is in. */
+  readonly streamId: string | null;
+  /** This connection's id from the server's `welcome`. */
+  readonly clientId: string | undefined;
+  /** The socket is open: what is sent now reaches the server. */
+  readonly connected: boolean;
+  send(message: ClientMessage): boolean;
+  /** ICE servers and transport policy for each new connection. */
+  rtcConfiguration(): RTCConfiguration;
+  /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
+  turnRefused(): void;
+}
+
+export interface StreamSessionOptions {
+  role: Role;
+  /**
+   * Open whenever the host is on the page with a stream id (the viewer);
+   * otherwise only on {@link StreamSession.open} (the broadcaster, once its
+   * camera runs).
+   */
+  auto: boolean;
+  onMessage(message: StreamMessage): void;
+  onSignaling(state: SignalingState): void;
+  /** The session opened, or moved to another stream (or none): drop the old stream's peers. */
+  onStreamChange(): void;
+  onError(error: SessionError): void;
+  /** The device is back online: connections may need an ICE restart. */
+  onNetworkChange?(): void;
+  /** Extra fields for `join-stream` (the viewer's `session`, `restart`, `overlap`). */
+  joinFields?(): JoinFields;
+  /** Backoff and ping timing, for tests. */
+  signaling?: Pick<
+    SignalingClientOptions,
+    "backoff" | "pingIntervalMs" | "pongTimeoutMs"
+  >;
+}
+
+/** The broadcaster pings every 2 s and gives up after 1.5 s without a pong. */
+const BROADCASTER_HEARTBEAT = { pingIntervalMs: 2_000, pongTimeoutMs: 1_500 };
+
+export class StreamSession implements ReactiveController, PeerLink {
+  #host: SessionHost;
+  #options: StreamSessionOptions;
+  #signaling: SignalingClient | undefined;
+  /** The stream and URL the open session is for. */
+  #streamId: string | null = null;
+  #url = "";
+  /** An announce or join was sent on this socket: leave before another. */
+  #admitted = false;
+  #token: StreamToken;
+  #serverIceServers: RTCIceServer[] | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #onPage = false;
+  #resumed = false;
+  /** The server's latest resume claim, and the stream it is for. */
+  #resume: { claim: string; streamId: string } | undefined;
+  #onOnline = () => {
+    this.#signaling?.checkNow();
+    this.#options.onNetworkChange?.();
+  };
+  // One-shot reactions belong to one run.
+  #tokenRenewed = false;
+  #turnRefused = false;
+
+  constructor(host: SessionHost, options: StreamSessionOptions) {
+    this.#host = host;
+    this.#options = options;
+    this.#token = new StreamToken(options.role);
+    host.addController(this);
+  }
+
+  /** The stream the session is in (or joining). */
+  get streamId(): string | null {
+    return this.#streamId;
+  }
+
+  get signalingState(): SignalingState {
+    return this.#signaling?.state ?? "idle";
+  }
+
+  get connected(): boolean {
+    return this.signalingState === "open";
+  }
+
+  /**
+   * Our last socket went silent rather than closed: our own network may
+   * have changed, so our connections may need new ICE candidates.
+   */
+  get networkSuspect(): boolean {
+    return this.#signaling?.lostBy === "silent";
+  }
+
+  /** The server kept our client id on this connection (a resume claim it honoured). */
+  get resumed(): boolean {
+    return this.#resumed;
+  }
+
+  /** This connection's id from the server's `welcome`. */
+  get clientId(): string | undefined {
+    return this.#signaling?.clientId;
+  }
+
+  hostConnected(): void {
+    this.#onPage = true;
+    globalThis.addEventListener?.("online", this.#onOnline);
+    if (this.#options.auto && this.#host.streamId) this.open();
+  }
+
+  hostDisconnected(): void {
+    this.#onPage = false;
+    globalThis.removeEventListener?.("online", this.#onOnline);
+    this.close();
+  }
+
+  /** Before each render: follow a changed `stream-id` or `signaling-url`. */
+  hostUpdate(): void {
+    if (!this.#onPage) return;
+    const wanted = this.#host.streamId;
+    if (!this.#signaling) {
+      // Closed after a fatal failure: only another stream or server reopens.
+      const moved = wanted !== this.#streamId ||
+        this.#resolveUrl() !== this.#url;
+      if (this.#options.auto && wanted && moved) this.open();
+      return;
+    }
+    if (!wanted) {
+      this.close();
+      this.#streamId = null;
+      this.#options.onStreamChange();
+    } else if (this.#resolveUrl() !== this.#url) this.open();
+    else if (wanted !== this.#streamId) this.#switchTo(wanted);
+  }
+
+  /** Connects (again, if open) to the server for the host's stream. */
+  open(): void {
+    this.close();
+    this.#streamId = this.#host.streamId;
+    this.#url = this.#resolveUrl();
+    this.#tokenRenewed = false;
+    this.#turnRefused = false;
+    const signaling = new SignalingClient({
+      // The broadcaster's socket carries every viewer's recovery: find out
+      // fast that it died (a new address leaves it silently dead).
+      ...(this.#options.role === "broadcaster"
+        ? BROADCASTER_HEARTBEAT
+        : undefined),
+      ...this.#options.signaling,
+      url: () => this.#connectUrl(),
+      onSession: (welcome) => this.#onWelcome(welcome),
+      onMessage: (message) => this.#onMessage(message),
+      onState: (state) => this.#options.onSignaling(state),
+    });
+    this.#signaling = signaling;
+    this.#options.onStreamChange();
+    signaling.start();
+  }
+
+  /** Leaves the stream and closes the socket for good. */
+  close(): void {
+    clearTimeout(this.#retryTimer);
+    this.#resume = undefined;
+    const signaling = this.#signaling;
+    if (!signaling) return;
+    this.#leave();
+    this.#signaling = undefined;
+    signaling.close();
+  }
+
+  /** Sends if connected; returns whether it was sent. */
+  send(message: ClientMessage): boolean {
+    return this.#signaling?.send(message) ?? false;
+  }
+
+  /** Drops the socket and connects again at once (the retry button). */
+  reconnectNow(): void {
+    this.#signaling?.reconnectNow();
+  }
+
+  /** Media trouble: is the socket still alive? A pong within 1.5 s, or reconnect. */
+  checkConnection(): void {
+    this.#signaling?.checkNow(1_500);
+  }
+
+  /** ICE servers (the host's, else the server's, else the seed's) and policy. */
+  rtcConfiguration(): RTCConfiguration {
+    return {
+      iceServers: this.#host.iceServers ?? this.#serverIceServers ??
+        DEFAULT_ICE_SERVERS,
+      iceTransportPolicy: this.#host.iceTransportPolicy,
+    };
+  }
+
+  /** Sends `broadcaster-ready` or `join-stream`, with a token when there is one. */
+  async admit(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    const signaling = this.#signaling;
+    const streamId = this.#streamId;
+    if (!signaling || !streamId) return;
+    let token: string | undefined;
+    try {
+      token = await this.#token.get(this.#host, streamId);
+    } catch (error) {
+      if (this.#signaling === signaling && this.#streamId === streamId) {
+        this.report("token-provider-failed", String(error), error);
+      }
+      return;
+    }
+    // Still the same session and stream: the provider may have been slow.
+    if (this.#signaling !== signaling || this.#streamId !== streamId) return;
+    const message: ClientMessage = this.#options.role === "broadcaster"
+      ? { type: "broadcaster-ready", streamId }
+      : { type: "join-stream", streamId, ...this.#options.joinFields?.() };
+    if (token) message.token = token;
+    if (signaling.send(message)) this.#admitted = true;
+  }
+
+  /** A TURN server refused its credentials: reported once per run. */
+  turnRefused(): void {
+    if (this.#turnRefused) return;
+    this.#turnRefused = true;
+    this.report("turn-auth-failed", "The TURN server refused the credentials");
+  }
+
+  /**
+   * Applies the error policy to `code` (a server's, the camera's or the
+   * element's own): retries, renews the token, closes on a fatal one, and
+   * tells the element what it must show.
+   */
+  report(code: string, message: string, cause?: unknown): void {
+    const reaction = reactionTo(code, this.#options.role);
+    let fatal = false;
+    let shown = false;
+    switch (reaction.do) {
+      case "warn":
+        console.warn(
+          `live-${this.#options.role}: server refused a message: ${code}: ${message}`,
+        );
+        return;
+      case "renew-token":
+        if (this.#host.tokenProvider && !this.#tokenRenewed) {
+          // Expired on the way: one more try with a fresh token.
+          this.#tokenRenewed = true;
+          this.#token.forget();
+          this.admit();
+          return;
+        }
+        fatal = true;
+        break;
+      case "retry":
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = setTimeout(() => this.admit(), reaction.afterMs);
+        if (!reaction.shown) return;
+        shown = true;
+        break;
+      case "reconnect":
+        if (!reaction.shown) return;
+        shown = true;
+        break;
+      case "relay-only":
+        if (this.#host.iceTransportPolicy !== "relay") break;
+        fatal = reaction.then === "fail";
+        shown = !fatal;
+        break;
+      case "fail":
+        fatal = true;
+        break;
+      default:
+        assertNever(reaction);
+    }
+    if (fatal) {
+      // A refused token is not asked for again; the next run gets a new one.
+      this.#token.forget();
+      this.close();
+    }
+    this.#options.onError({
+      // Every code but an unknown one has a rule; unknown ones only warn.
+      code: code as LiveErrorCode,
+      message,
+      fatal,
+      shown,
+      cause,
+    });
+  }
+
+  #resolveUrl(): string {
+    return this.#host.signalingUrl ?? defaultSignalingUrl(import.meta.url);
+  }
+
+  /** The URL of the next attempt: with our resume claim, if it is for this stream. */
+  #connectUrl(): string {
+    const resume = this.#resume;
+    if (!resume || resume.streamId !== this.#streamId) return this.#url;
+    const url = new URL(this.#url);
+    url.searchParams.set("resume", resume.claim);
+    return url.href;
+  }
+
+  /** Keeps the server's resume claim with the stream it names (read, not verified). */
+  #keepClaim(claim: string | undefined): void {
+    // `1~clientId~role~exp~streamId~mac`: the server's format (resume-token.ts).
+    const streamId = claim?.split("~")[4];
+    if (claim && streamId) this.#resume = { claim, streamId };
+  }
+
+  #switchTo(streamId: string): void {
+    clearTimeout(this.#retryTimer);
+    this.#leave();
+    this.#streamId = streamId;
+    this.#tokenRenewed = false;
+    this.#options.onStreamChange();
+    if (this.signalingState === "open") this.admit();
+  }
+
+  #leave(): void {
+    if (this.#admitted && this.#streamId) {
+      this.send({ type: "leave-stream", streamId: this.#streamId });
+    }
+    this.#admitted = false;
+  }
+
+  #onWelcome(welcome: Welcome): void {
+    this.#resumed = welcome.resumed === true;
+    if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
+    // A new socket is in no stream yet.
+    this.#admitted = false;
+    this.admit();
+  }
+
+  #onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case "welcome":
+        return;
+      case "pong":
+        return this.#keepClaim(message.resume);
+      case "error":
+        if (
+          message.inReplyTo === "broadcaster-ready" ||
+          message.inReplyTo === "join-stream"
+        ) {
+          this.#admitted = false;
+        }
+        // The server would not honour it: the next attempt goes without.
+        if (message.code === "resume-refused") this.#resume = undefined;
+        return this.report(message.code, message.message);
+    }
+    // A late message about the stream this session just left (a seed
+    // server sends offers, answers and candidates without a stream id).
+    const { streamId } = message as { streamId?: string };
+    if (streamId !== undefined && streamId !== this.#streamId) return;
+    if (
+      message.type === "broadcaster-accepted" ||
+      message.type === "join-accepted"
+    ) {
+      if (message.iceServers) this.#serverIceServers = message.iceServers;
+      this.#keepClaim(message.resume);
+      // Admitted: fresh credentials, so their refusal is news again.
+      this.#tokenRenewed = false;
+      this.#turnRefused = false;
+    }
+    this.#options.onMessage(message);
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The viewer's side of WebRTC: one RTCPeerConnection to the broadcaster,
+ * answering its offers. An offer from a new broadcaster connection (a new
+ * SDP session id in the `o=` line) gets a new RTCPeerConnection; an offer
+ * within the same session (an ICE restart) is applied to the current one.
+ * While the current one is connected, the new one takes over only once it
+ * decodes frames (a stream moving to the SFU, say): no gap in the picture.
+ */
+import type {
+  ClientMessage,
+  IceCandidate,
+  SessionDescription,
+  WebRtcAnswer,
+  WebRtcIceCandidate,
+} from "../../protocol/messages.ts";
+import { sessionIdOf } from "../../protocol/sdp-session.ts";
+import { inboundVideo } from "../media/frame-watch.ts";
+import type { PeerLink } from "./stream-session.ts";
+
+export interface ViewerPeerOptions {
+  /** Video to show; `takeover`: it replaces a connection whose video played. */
+  onStream(stream: MediaStream, takeover?: boolean): void | Promise<void>;
+  onConnectionState(state: RTCPeerConnectionState): void;
+}
+
+/** How often a connection waiting to take over checks for decoded frames. */
+const TAKEOVER_POLL_MS = 40;
+/** How long a new connection's picture size must hold before it takes over. */
+const TAKEOVER_STABLE_MS = 300;
+
+export class ViewerPeer {
+  #link: PeerLink;
+  #options: ViewerPeerOptions;
+  #pc: RTCPeerConnection | undefined;
+  #session: string | undefined;
+  /**
+   * A connection of another session (the SFU's, when the stream moves to
+   * it) made while the current one plays: it takes over once it has
+   * decoded frames, so the picture never stops (make before break).
+   */
+  #next: { pc: RTCPeerConnection; session: string | undefined } | undefined;
+  /** The connection a new one took over from, until that one is shown. */
+  #leaving: RTCPeerConnection | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #early: IceCandidate[] = [];
+
+  constructor(link: PeerLink, options: ViewerPeerOptions) {
+    this.#link = link;
+    this.#options = options;
+  }
+
+  /** The current connection, for statistics. */
+  get connection(): RTCPeerConnection | undefined {
+    return this.#pc;
+  }
+
+  /** The broadcaster's SDP session this viewer holds a connection for. */
+  get session(): string | undefined {
+    return this.#pc && this.#pc.signalingState !== "closed"
+      ? this.#session
+      : undefined;
+  }
+
+  handleOffer(offer: SessionDescription<"offer">): void {
+    this.#enqueue(async () => {
+      const session = sessionIdOf(offer.sdp);
+      let pc = this.#next?.session === session ? this.#next?.pc : undefined;
+      if (!pc && this.session !== undefined && session === this.#session) {
+        pc = this.#pc;
+      }
+      if (!pc) {
+        this.#drop();
+        if (this.#pc?.connectionState === "connected") {
+          pc = this.#open();
+          this.#next = { pc, session };
+        } else {
+          this.#pc?.close();
+          pc = this.#pc = this.#open();
+          this.#session = session;
+        }
+      }
+      await pc.setRemoteDescription(offer);
+      for (const candidate of this.#early.splice(0)) {
+        await pc.addIceCandidate(candidate).catch(() => {});
+      }
+      await pc.setLocalDescription(await pc.createAnswer());
+      this.#send({
+        type: "webrtc-answer",
+        answer: { type: "answer", sdp: pc.localDescription!.sdp },
+      });
+    });
+  }
+
+  handleCandidate(candidate: IceCandidate): void {
+    this.#enqueue(async () => {
+      const pc = this.#next?.pc ?? this.#pc;
+      if (!pc?.remoteDescription) {
+        this.#early.push(candidate);
+        return;
+      }
+      // A late candidate of a replaced session fails harmlessly.
+      await pc.addIceCandidate(candidate).catch(() => {});
+    });
+  }
+
+  close(): void {
+    this.#drop();
+    this.#leaving?.close();
+    this.#pc?.close();
+    this.#pc = undefined;
+    this.#session = undefined;
+    this.#early = [];
+    this.#options.onConnectionState("closed");
+  }
+
+  /** Gives up the connection waiting to take over. */
+  #drop(): void {
+    this.#next?.pc.close();
+    this.#next = undefined;
+  }
+
+  /** The waiting connection decodes frames: it replaces the current one. */
+  async #takeOver(stream: MediaStream): Promise<void> {
+    const next = this.#next!;
+    this.#next = undefined;
+    this.#leaving = this.#pc;
+    this.#pc = next.pc;
+    this.#session = next.session;
+    this.#options.onConnectionState(next.pc.connectionState);
+    // The old connection plays until the new one is on screen.
+    await this.#options.onStream(stream, true);
+    this.#leaving?.close();
+    this.#leaving = undefined;
+    this.#link.send({
+      type: "viewer-playing",
+      streamId: this.#link.streamId!,
+      session: next.session ?? "",
+    });
+  }
+
+  /**
+   * Takes over once its decoded picture size held for
+   * {@link TAKEOVER_STABLE_MS}: an SFU starts on whichever simulcast
+   * layer's keyframe comes first and moves up to its best layer right
+   * after, a stall in the picture that stays hidden this way.
+   */
+  async #whenDecoding(pc: RTCPeerConnection, stream: MediaStream) {
+    let width = 0;
+    let since = 0;
+    while (this.#next?.pc === pc) {
+      const video = await inboundVideo(pc);
+      if (video?.framesDecoded) {
+        if (video.frameWidth !== width) {
+          width = video.frameWidth;
+          since = performance.now();
+        } else if (performance.now() - since >= TAKEOVER_STABLE_MS) {
+          if (this.#next?.pc === pc) this.#takeOver(stream);
+          return;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
+    }
+  }
+
+  #open(): RTCPeerConnection {
+    this.#early = [];
+    const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
+    pc.addEventListener("track", (event) => {
+      // Live, not a movie: play as soon as frames arrive (Chrome, Firefox 123+).
+      const receiver = event.receiver as { jitterBufferTarget?: number | null };
+      if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0;
+      const stream = event.streams[0] ?? new MediaStream([event.track]);
+      if (this.#pc === pc) this.#options.onStream(stream);
+      else if (event.track.kind === "video") {
+        this.#whenDecoding(pc, stream);
+      }
+    });
+    pc.addEventListener("icecandidate", ({ candidate }) => {
+      if (!candidate || (this.#pc !== pc && this.#next?.pc !== pc)) return;
+      this.#send({
+        type: "webrtc-ice-candidate",
+        candidate: candidate.toJSON() as IceCandidate,
+      });
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (this.#pc === pc) this.#options.onConnectionState(pc.connectionState);
+      // The new connection failed: the current one plays on.
+      else if (this.#next?.pc === pc && pc.connectionState === "failed") {
+        this.#drop();
+      }
+    });
+    pc.addEventListener("icecandidateerror", (event) => {
+      const { errorCode } = event as RTCPeerConnectionIceErrorEvent;
+      // 401 Unauthorized from a TURN server; other codes are routine
+      // (an unreachable STUN server, say) and ICE copes with them.
+      if (errorCode === 401 && this.#pc === pc) this.#link.turnRefused();
+    });
+    return pc;
+  }
+
+  /** To the broadcaster, with our id as the seed sends it (the server sets it anyway). */
+  #send(
+    message:
+      | Pick<WebRtcAnswer, "type" | "answer">
+      | Pick<WebRtcIceCandidate, "type" | "candidate">,
+  ): void {
+    const viewerId = this.#link.clientId;
+    this.#link.send({
+      ...message,
+      streamId: this.#link.streamId!,
+      ...(viewerId ? { viewerId } : {}),
+    } as ClientMessage);
+  }
+
+  #enqueue(step: () => Promise<void>): void {
+    this.#queue = this.#queue.then(step).catch((error) => {
+      console.warn("WebRTC step failed", error);
+    });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * `<live-broadcaster whip-url>`: the camera to any WHIP endpoint over one
+ * {@link HttpMediaSession}, what the endpoint says turned into the
+ * broadcaster's facts ({@link whipFacts}). A chunk of its own, loaded only
+ * with `whip-url`.
+ */
+import type { BroadcasterFacts } from "../state/broadcaster-state.ts";
+import type { LiveErrorCode } from "./error-policy.ts";
+import {
+  HttpMediaSession,
+  type HttpMediaStatus,
+} from "./http-media-session.ts";
+
+export interface WhipPublisherHost {
+  url: string;
+  token(): string | null;
+  rtcConfiguration(): RTCConfiguration;
+  /** Adds the camera's tracks. */
+  setup(pc: RTCPeerConnection): void;
+  apply(patch: Partial<BroadcasterFacts>, reason: string): void;
+  /** Whether it was live before (a drop is then a reconnection). */
+  everAccepted(): boolean;
+  /** Answered: the stream is live. */
+  onLive(): void;
+  /** A refusal (`fatal`: for good, everything released) or a reason for waiting. */
+  onError(code: LiveErrorCode, message: string, fatal: boolean): void;
+}
+
+/** What one answer of the endpoint means for the broadcaster. */
+export interface WhipOutcome {
+  patch: Partial<BroadcasterFacts>;
+  error?: { code: LiveErrorCode; message: string; fatal: boolean };
+}
+
+/**
+ * The facts after `status`: answered is live; taken (409), busy (429) or
+ * unreachable is a refusal shown while asking again (unreachable after it
+ * was live: `reconnecting`, as over WebSocket); 401/403/other is fatal, and
+ * so is a live session's 409 (taken over by a newer one: `replaced`).
+ */
+export function whipFacts(
+  status: HttpMediaStatus,
+  everAccepted: boolean,
+): WhipOutcome {
+  switch (status.kind) {
+    case "connecting":
+      return { patch: { accepted: false } };
+    case "open":
+      return {
+        patch: { accepted: true, everAccepted: true, refusal: undefined },
+      };
+    case "retrying": {
+      const code = status.status === 409
+        ? "stream-taken"
+        : status.status === 429
+        ? "rate-limited"
+        : "signaling-unavailable";
+      const shown = code !== "signaling-unavailable" || !everAccepted;
+      return {
+        patch: { accepted: false, refusal: shown ? code : undefined },
+        error: {
+          code,
+          message: `WHIP answered ${status.status}`,
+          fatal: false,
+        },
+      };
+    }
+    case "refused":
+      return {
+        patch: {},
+        error: {
+          code: status.status === 401
+            ? "token-required"
+            : status.status === 403
+            ? "token-wrong-stream"
+            : status.status === 409
+            ? "replaced"
+            : "invalid-field",
+          message: status.message,
+          fatal: true,
+        },
+      };
+  }
+}
+
+export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
+  return new HttpMediaSession({
+    url: host.url,
+    token: host.token,
+    rtcConfiguration: host.rtcConfiguration,
+    setup: host.setup,
+    onConnectionState: (state) => {
+      // Repaired by an ICE restart meanwhile (http-media-session.ts).
+      if (state === "failed" || state === "disconnected") {
+        host.apply({ accepted: false }, `whip ${state}`);
+      } else if (state === "connected") {
+        host.apply({ accepted: true }, "whip connected");
+      }
+    },
+    onStatus: (status) => {
+      const { patch, error } = whipFacts(status, host.everAccepted());
+      if (status.kind === "open") host.onLive();
+      if (!error?.fatal) host.apply(patch, `whip ${status.kind}`);
+      if (error) host.onError(error.code, error.message, error.fatal);
+    },
+    // Taken by someone else, busy or unreachable: ask again.
+    retryable: (status) => status === 409 || status === 429 || status >= 500,
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * What `<live-viewer>` shows, as a pure function of what it knows. The
+ * element keeps one {@link ViewerFacts} record, changes it in one place, and
+ * publishes `viewerState(facts)`; tests/unit/viewer-state.test.ts covers
+ * every case.
+ */
+import { assertNever } from "./assert-never.ts";
+import type { LiveErrorCode } from "../session/error-policy.ts";
+import type { Frames } from "../media/frame-watch.ts";
+import type { SignalingState } from "../session/signaling-client.ts";
+
+/** What the person sees, one text each. */
+export type ViewerState =
+  | "idle"
+  | "connecting"
+  | "waiting"
+  | "negotiating"
+  | "live"
+  | "reconnecting"
+  | "ended"
+  | "error";
+
+/** Whether the stream's broadcaster is there, as the server last said. */
+export type Presence = "unknown" | "waiting" | "present" | "left";
+
+export interface ViewerFacts {
+  /** The element has a `stream-id`. */
+  hasStreamId: boolean;
+  /** A failure retrying cannot fix. */
+  failure: LiveErrorCode | undefined;
+  signaling: SignalingState;
+  /** The socket was open at least once: a later drop is a reconnection. */
+  everOpen: boolean;
+  presence: Presence;
+  /** The peer connection's state, `none` before there is one. */
+  media: RTCPeerConnectionState | "none";
+  /** A media stream has arrived on the current connection. */
+  hasStream: boolean;
+  /** Whether its frames arrive: `none` before the first one. */
+  frames: Frames;
+}
+
+export const INITIAL_VIEWER_FACTS: ViewerFacts = {
+  hasStreamId: false,
+  failure: undefined,
+  signaling: "idle",
+  everOpen: false,
+  presence: "unknown",
+  media: "none",
+  hasStream: false,
+  frames: "none",
+};
+
+export function viewerState(facts: ViewerFacts): ViewerState {
+  if (facts.failure) return "error";
+  if (!facts.hasStreamId) return "idle";
+  if (facts.hasStream) {
+    // Frames, not the connection's state: video flows peer to peer even
+    // while the signaling socket is down, and a "connected" path may carry
+    // nothing.
+    if (facts.frames === "flowing") return "live";
+    // The picture froze on this connection: it is being recovered.
+    if (facts.frames === "stalled") return "reconnecting";
+  }
+  if (facts.signaling !== "open") {
+    return facts.everOpen ? "reconnecting" : "connecting";
+  }
+  switch (facts.presence) {
+    case "unknown":
+      return "connecting";
+    case "waiting":
+      return "waiting";
+    case "left":
+      return "ended";
+    case "present":
+      return facts.media === "failed" || facts.media === "disconnected"
+        ? "reconnecting"
+        : "negotiating";
+    default:
+      return assertNever(facts.presence);
+  }
+}

@@ -1,0 +1,402 @@
+/**
+ * This node's membership in a cluster sharing one Redis: registration with a
+ * TTL renewed by a heartbeat, a reaper that frees the members of nodes whose
+ * TTL ran out, and pub/sub delivery to other nodes' clients.
+ *
+ * Store state is a small machine, changed only in {@link RedisCluster.#set}:
+ * `connecting -> ready <-> unavailable`. Unavailable for longer than the
+ * node TTL, the others have reaped (or Redis forgot) this node's members, so
+ * it closes its sockets and, once Redis is back, registers under a new node
+ * id. Pub/sub is at most once: a frame published while a subscriber is
+ * reconnecting is lost, never repeated; the elements repair what a lost
+ * candidate or offer costs.
+ */
+import { Redis } from "ioredis";
+import type { Departure } from "../signaling/directory.ts";
+import type { Delivery, Envelope } from "../signaling/delivery.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import {
+  defineScripts,
+  parseDeparture,
+  RedisDirectory,
+  runScript,
+} from "./redis-directory.ts";
+
+export type StoreState = "connecting" | "ready" | "unavailable";
+
+export interface ClusterOptions {
+  /** REDIS_URL: redis:// or rediss://, credentials in the URL. */
+  url: string;
+  /** REDIS_KEY_PREFIX: every key and channel starts with it. */
+  prefix: string;
+  /** NODE_TTL_MS: a silent node is reaped after this long. */
+  nodeTtlMs: number;
+  logger: Logger;
+  metrics: Metrics;
+  /**
+   * Without RESUME_SECRET or SIGNAL_SECRET: the resume key this node
+   * proposes (hex). The cluster keeps the first proposal in Redis and
+   * {@link ClusterHandlers.resumeKey} hands it to every node.
+   */
+  resumeKey?: string;
+}
+
+export interface ClusterHandlers {
+  /** An envelope from another node for one of this node's clients. */
+  envelope(envelope: Envelope): void;
+  /** Members of dead nodes this node reaped: their peers are to be told. */
+  reaped(departures: Departure[], deadNodes: string[]): void;
+  /**
+   * This node's members are no longer in the store (reaped, or Redis lost
+   * them, or unreachable for longer than the TTL): close their sockets.
+   */
+  lost(why: "forgotten" | "outage"): void;
+  /** Redis is back with this node's registration intact. */
+  back(): void;
+  /** The resume key the cluster shares (only with a proposed one). */
+  resumeKey(hexKey: string): void;
+}
+
+/**
+ * A heartbeat unanswered this long: Redis counts as gone, and the links are
+ * reset so that steps waiting on them fail instead of hanging. (Per-command
+ * timeouts would cost a timer per routed frame.)
+ */
+const HEARTBEAT_TIMEOUT_MS = 1_000;
+
+export class RedisCluster implements Delivery {
+  readonly clustered = true;
+  readonly directory: RedisDirectory;
+  /**
+   * Fires `state` (a CustomEvent with the new {@link StoreState}) on each
+   * change, and `reaped` (with the dead node ids) after freeing their members.
+   */
+  readonly events = new EventTarget();
+  #node = newNodeId();
+  #state: StoreState = "connecting";
+  #options: ClusterOptions;
+  #redis: Redis;
+  #subscriber: Redis;
+  #handlers: ClusterHandlers | undefined;
+  #registered = false;
+  /** The channel subscribed to: this node id's. */
+  #listening: string | undefined;
+  #unavailableSince = 0;
+  #outageTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #reaper: ReturnType<typeof setInterval> | undefined;
+  #ticking = false;
+  #resumeKey: string | undefined;
+  #stopped = false;
+
+  constructor(options: ClusterOptions) {
+    this.#options = options;
+    this.#resumeKey = options.resumeKey;
+    const common = {
+      lazyConnect: true,
+      // Reconnect quickly, then every second at most.
+      retryStrategy: (times: number) => Math.min(times * 50, 1_000),
+      maxRetriesPerRequest: 0,
+    };
+    // Commands fail at once while disconnected rather than queueing: a
+    // queued join or candidate would be acted on late and out of order.
+    this.#redis = new Redis(options.url, {
+      ...common,
+      enableOfflineQueue: false,
+      // A step sent before a disconnection fails; it is never sent again
+      // after it (a join or a frame replayed late, perhaps twice).
+      autoResendUnfulfilledCommands: false,
+    });
+    this.#subscriber = new Redis(options.url, common);
+    defineScripts(this.#redis);
+    this.directory = new RedisDirectory(this.#redis, options.prefix);
+    for (const link of [this.#redis, this.#subscriber]) {
+      // Without a listener ioredis prints every error; state is followed here.
+      link.on("error", () => {});
+      // Either link lost loses something: commands, or frames for us.
+      link.on("close", () => this.#unreachable("connection closed"));
+      link.on("reconnecting", () => options.metrics.redisReconnects++);
+      link.on("ready", () => this.#tick());
+    }
+    this.#subscriber.on("message", (_channel: string, payload: string) => {
+      const envelope = decode(payload);
+      if (!envelope) return;
+      options.metrics.clusterReceived++;
+      this.#handlers?.envelope(envelope);
+    });
+  }
+
+  get node(): string {
+    return this.#node;
+  }
+
+  get state(): StoreState {
+    return this.#state;
+  }
+
+  get ready(): boolean {
+    return this.#state === "ready";
+  }
+
+  /** Resolves when the store is in `state` (at once if it is). */
+  when(state: StoreState): Promise<void> {
+    if (this.#state === state) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (event: Event) => {
+        if ((event as CustomEvent<StoreState>).detail !== state) return;
+        this.events.removeEventListener("state", listener);
+        resolve();
+      };
+      this.events.addEventListener("state", listener);
+    });
+  }
+
+  /** Connects, registers, and starts the heartbeat and the reaper. */
+  start(handlers: ClusterHandlers): void {
+    this.#handlers = handlers;
+    const { nodeTtlMs } = this.#options;
+    this.#redis.connect().catch(() => {});
+    this.#subscriber.connect().catch(() => {});
+    this.#heartbeat = setInterval(() => this.#tick(), nodeTtlMs / 3);
+    this.#reaper = setInterval(() => this.#reap(), reapIntervalMs(nodeTtlMs));
+    // The first tick comes with the links' `ready`.
+  }
+
+  /**
+   * Resolves once every store step this node sent before it is done (one
+   * link, answered in order): tests read Redis after it.
+   */
+  async barrier(): Promise<void> {
+    await this.#redis.ping();
+  }
+
+  /** Sends `envelope` to `node`'s channel. */
+  toNode(node: string, envelope: Envelope): void {
+    const metrics = this.#options.metrics;
+    metrics.clusterSent++;
+    this.#redis.publish(this.#channel(node), encode(envelope)).catch(() =>
+      metrics.clusterLost++
+    );
+  }
+
+  /**
+   * Stops heartbeating and disconnects. The registration is left to expire:
+   * clients that reconnect elsewhere resume their places meanwhile, and a
+   * reaper frees the rest after NODE_TTL_MS.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#reaper);
+    clearTimeout(this.#outageTimer);
+    await Promise.allSettled([this.#redis.quit(), this.#subscriber.quit()]);
+    this.#redis.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  #channel(node: string): string {
+    return `${this.#options.prefix}d:${node}`;
+  }
+
+  /** Registers (again, under a new id if needed) or renews the TTL. */
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#stopped) return;
+    this.#ticking = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<"silent">((resolve) => {
+      timer = setTimeout(() => resolve("silent"), HEARTBEAT_TIMEOUT_MS);
+    });
+    try {
+      if (await Promise.race([this.#renew(), silent]) === "silent") {
+        const cause = `no reply in ${HEARTBEAT_TIMEOUT_MS} ms`;
+        this.#unreachable(cause);
+        // Steps waiting on a silent Redis fail now rather than hang, and the
+        // links start over.
+        this.directory.abandon(cause);
+        this.#redis.disconnect(true);
+        this.#subscriber.disconnect(true);
+      }
+    } catch (error) {
+      this.#unreachable(String(error));
+    } finally {
+      clearTimeout(timer);
+      this.#ticking = false;
+    }
+  }
+
+  async #renew(): Promise<void> {
+    const { prefix, nodeTtlMs, metrics, logger } = this.#options;
+    const started = performance.now();
+    if (!this.#registered) {
+      await this.#register();
+    } else {
+      const alive = await runScript(
+        this.#redis,
+        prefix,
+        "lwHeartbeat",
+        this.#node,
+        nodeTtlMs,
+      );
+      metrics.observeRedisRoundTrip(performance.now() - started);
+      if (alive !== 1) {
+        logger.warn("cluster-registration-lost", { node: this.#node });
+        metrics.clusterRegistrationsLost++;
+        this.#forgotten("forgotten");
+        await this.#register();
+      }
+    }
+    if (this.#state !== "ready") {
+      // Ready means listening too: resubscribed, confirmed by Redis.
+      if (this.#listening) await this.#subscriber.subscribe(this.#listening);
+      const was = this.#state;
+      this.#set("ready", "registered");
+      if (was === "unavailable") this.#handlers?.back();
+    }
+  }
+
+  /** Registers under a node id nobody holds, and listens on its channel. */
+  async #register(): Promise<void> {
+    const { prefix, nodeTtlMs } = this.#options;
+    for (;;) {
+      const started = performance.now();
+      const [registered, key] = await runScript(
+        this.#redis,
+        prefix,
+        "lwRegister",
+        this.#node,
+        nodeTtlMs,
+        this.#resumeKey ?? "",
+      ) as [number, string?];
+      this.#options.metrics.observeRedisRoundTrip(performance.now() - started);
+      if (registered === 1) {
+        if (key) {
+          // Proposed again should Redis forget it: claims keep verifying.
+          this.#resumeKey = key;
+          this.#handlers?.resumeKey(key);
+        }
+        break;
+      }
+      this.#node = newNodeId();
+    }
+    const channel = this.#channel(this.#node);
+    if (this.#listening !== channel) {
+      await this.#subscriber.subscribe(channel);
+      // The old id's members are reaped; frames still sent to it are void.
+      if (this.#listening) await this.#subscriber.unsubscribe(this.#listening);
+      this.#listening = channel;
+    }
+    this.#registered = true;
+    this.#options.logger.info("cluster-registered", { node: this.#node });
+  }
+
+  #unreachable(cause: string): void {
+    if (this.#stopped || this.#state === "unavailable") return;
+    this.#set("unavailable", cause);
+    this.#unavailableSince = performance.now();
+    clearTimeout(this.#outageTimer);
+    // Past the TTL the others reap this node's members (or Redis lost
+    // them): its sockets stand for places that no longer exist.
+    this.#outageTimer = setTimeout(() => {
+      if (this.#state !== "unavailable") return;
+      this.#options.metrics.clusterRegistrationsLost++;
+      this.#forgotten("outage");
+    }, this.#options.nodeTtlMs);
+  }
+
+  /**
+   * This node's members are gone from the store, or about to be: a new id
+   * (the old one's leftovers are reaped under it), and the sockets closed.
+   */
+  #forgotten(why: "forgotten" | "outage"): void {
+    this.#registered = false;
+    this.#node = newNodeId();
+    this.#handlers?.lost(why);
+  }
+
+  async #reap(): Promise<void> {
+    if (this.#state !== "ready") return;
+    try {
+      const reply = await runScript(
+        this.#redis,
+        this.#options.prefix,
+        "lwReap",
+      ) as [string[], unknown[]];
+      const [dead, flat] = reply;
+      if (dead.length === 0) return;
+      const departures = flat.map((d) => parseDeparture(d as never)!);
+      this.#options.metrics.clusterNodesReaped += dead.length;
+      this.#options.logger.warn("cluster-node-reaped", {
+        nodes: dead,
+        members: departures.length,
+      });
+      this.#handlers?.reaped(departures, dead);
+      this.events.dispatchEvent(new CustomEvent("reaped", { detail: dead }));
+    } catch (error) {
+      this.#unreachable(String(error));
+    }
+  }
+
+  /** The one place the store state changes. */
+  #set(next: StoreState, cause: string): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    if (next === "ready") clearTimeout(this.#outageTimer);
+    this.events.dispatchEvent(new CustomEvent("state", { detail: next }));
+    const log = next === "ready"
+      ? this.#options.logger.info
+      : this.#options.logger.warn;
+    log("cluster-store", {
+      node: this.#node,
+      from: previous,
+      to: next,
+      cause,
+      ...(previous === "unavailable"
+        ? { downMs: Math.round(performance.now() - this.#unavailableSince) }
+        : {}),
+    });
+  }
+}
+
+/** How often each node looks for dead ones: a killed node is noticed within TTL + this. */
+export function reapIntervalMs(nodeTtlMs: number): number {
+  return Math.max(100, Math.min(1_000, Math.round(nodeTtlMs / 5)));
+}
+
+function newNodeId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return "node_" +
+    [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * `t <to> <text>` for a frame (the text as is: no second JSON encoding on
+ * the hot path), `e <json>` for an eviction.
+ */
+export function encode(envelope: Envelope): string {
+  return envelope.kind === "text"
+    ? `t ${envelope.to} ${envelope.text}`
+    : `e ${JSON.stringify(envelope)}`;
+}
+
+export function decode(payload: string): Envelope | undefined {
+  if (payload.startsWith("t ")) {
+    const space = payload.indexOf(" ", 2);
+    if (space < 0) return undefined;
+    return {
+      kind: "text",
+      to: payload.slice(2, space),
+      text: payload.slice(space + 1),
+    };
+  }
+  if (payload.startsWith("e ")) {
+    try {
+      const envelope = JSON.parse(payload.slice(2));
+      return envelope?.kind === "evict" ? envelope : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,278 @@
+/**
+ * Counters kept while the server runs, rendered as Prometheus text
+ * exposition format (version 0.0.4) for `GET /metrics`.
+ */
+import type { ErrorCode } from "../../protocol/error-codes.ts";
+
+/** Point-in-time values read when /metrics is scraped. */
+export interface Gauges {
+  connections: number;
+  streams: number;
+  liveStreams: number;
+  viewers: number;
+  /** With REDIS_URL: whether this node can use Redis (1) or not (0). */
+  storeUp?: number;
+  /** With JANUS_URL: whether Janus is linked (1) or not (0). */
+  sfuUp?: number;
+}
+
+/** Why the server itself closed a connection. */
+export type DropReason =
+  | "message-too-large"
+  | "rate-limited"
+  | "slow-consumer"
+  | "replaced"
+  | "resumed"
+  | "resume-mismatch"
+  | "shutdown"
+  /** The upgrade never opened within HANDSHAKE_TIMEOUT_MS (a client that reset it). */
+  | "handshake-timeout"
+  /** Cluster mode: this node lost its place in the cluster (Redis). */
+  | "cluster-lost";
+
+export class Metrics {
+  connectionsAccepted = 0;
+  connectionsRefused = 0;
+  messagesReceived = 0;
+  /** Offers, answers and candidates delivered to their peer. */
+  messagesRouted = 0;
+  messagesSent = 0;
+  /** Connections that took their client's place back with a resume claim. */
+  sessionsResumed = 0;
+  /** Members whose socket dropped and who were not back within the grace period. */
+  graceExpired = 0;
+  /** Cluster mode: envelopes published to other nodes, received, lost on publish. */
+  clusterSent = 0;
+  clusterReceived = 0;
+  clusterLost = 0;
+  /** Cluster mode: Redis reconnection attempts. */
+  redisReconnects = 0;
+  /** Cluster mode: dead nodes this node reaped. */
+  clusterNodesReaped = 0;
+  /** Cluster mode: times this node found its registration gone. */
+  clusterRegistrationsLost = 0;
+  #redisRoundTripSum = 0;
+  #redisRoundTripCount = 0;
+  /** Viewers switched from the broadcaster's connection to the SFU's. */
+  sfuSwitches = 0;
+  /** Simulcast layer changes asked of the SFU for a viewer's link. */
+  sfuLayerChanges = 0;
+  /** Streams sent back to peer to peer from the SFU, by why. */
+  readonly sfuFallbacks = new Map<string, number>();
+  readonly errors = new Map<ErrorCode, number>();
+  readonly drops = new Map<DropReason, number>();
+
+  countError(code: ErrorCode): void {
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
+  /** One heartbeat's round trip to Redis, in milliseconds. */
+  observeRedisRoundTrip(ms: number): void {
+    this.#redisRoundTripSum += ms / 1000;
+    this.#redisRoundTripCount++;
+  }
+
+  countSfuFallback(why: string): void {
+    this.sfuFallbacks.set(why, (this.sfuFallbacks.get(why) ?? 0) + 1);
+  }
+
+  countDrop(reason: DropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  render(gauges: Gauges): string {
+    const lines: string[] = [];
+    const metric: Emit = (
+      name: string,
+      type: "gauge" | "counter" | "summary",
+      help: string,
+      samples: [labels: string, value: number][],
+    ) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) {
+        lines.push(`${name}${labels} ${value}`);
+      }
+    };
+    metric("live_connections", "gauge", "Open WebSocket connections", [[
+      "",
+      gauges.connections,
+    ]]);
+    metric("live_streams", "gauge", "Streams with anyone in them", [[
+      "",
+      gauges.streams,
+    ]]);
+    metric(
+      "live_streams_live",
+      "gauge",
+      "Streams whose broadcaster is connected",
+      [["", gauges.liveStreams]],
+    );
+    metric("live_viewers", "gauge", "Viewers in all streams", [[
+      "",
+      gauges.viewers,
+    ]]);
+    metric(
+      "live_connections_accepted_total",
+      "counter",
+      "WebSocket upgrades accepted",
+      [["", this.connectionsAccepted]],
+    );
+    metric(
+      "live_connections_refused_total",
+      "counter",
+      "WebSocket upgrades refused (connection cap or shutdown)",
+      [["", this.connectionsRefused]],
+    );
+    metric(
+      "live_messages_received_total",
+      "counter",
+      "Frames received from clients",
+      [["", this.messagesReceived]],
+    );
+    metric(
+      "live_messages_routed_total",
+      "counter",
+      "Offers, answers and ICE candidates delivered to their peer",
+      [["", this.messagesRouted]],
+    );
+    metric(
+      "live_messages_sent_total",
+      "counter",
+      "Frames sent to clients",
+      [["", this.messagesSent]],
+    );
+    metric(
+      "live_sessions_resumed_total",
+      "counter",
+      "Connections that took their client's place back with a resume claim",
+      [["", this.sessionsResumed]],
+    );
+    metric(
+      "live_grace_expired_total",
+      "counter",
+      "Members whose socket dropped and who were not back within RECONNECT_GRACE_MS",
+      [["", this.graceExpired]],
+    );
+    metric(
+      "live_errors_total",
+      "counter",
+      "Error messages sent, by code",
+      labelled("code", this.errors),
+    );
+    metric(
+      "live_connections_dropped_total",
+      "counter",
+      "Connections the server closed, by reason",
+      labelled("reason", this.drops),
+    );
+    if (gauges.storeUp !== undefined) this.#renderCluster(metric, gauges);
+    if (gauges.sfuUp !== undefined) {
+      metric("live_sfu_up", "gauge", "Whether Janus (JANUS_URL) is linked", [[
+        "",
+        gauges.sfuUp,
+      ]]);
+    }
+    if (gauges.sfuUp !== undefined) {
+      metric(
+        "live_sfu_switches_total",
+        "counter",
+        "Viewers moved from the broadcaster's own connection to the SFU's",
+        [["", this.sfuSwitches]],
+      );
+      metric(
+        "live_sfu_layer_changes_total",
+        "counter",
+        "Simulcast layer changes for a viewer's link (Janus slowlink, then quiet)",
+        [["", this.sfuLayerChanges]],
+      );
+    }
+    if (this.sfuFallbacks.size > 0) {
+      metric(
+        "live_sfu_fallbacks_total",
+        "counter",
+        "Streams that stayed on or went back to peer to peer instead of the SFU, by why",
+        labelled("why", this.sfuFallbacks),
+      );
+    }
+    const memory = Deno.memoryUsage();
+    metric(
+      "process_resident_memory_bytes",
+      "gauge",
+      "Resident set size of the server process",
+      [["", memory.rss]],
+    );
+    metric("deno_heap_used_bytes", "gauge", "V8 heap in use", [[
+      "",
+      memory.heapUsed,
+    ]]);
+    return lines.join("\n") + "\n";
+  }
+
+  #renderCluster(metric: Emit, gauges: Gauges): void {
+    metric("live_redis_up", "gauge", "Whether this node can use Redis", [[
+      "",
+      gauges.storeUp ?? 0,
+    ]]);
+    metric(
+      "live_redis_roundtrip_seconds",
+      "summary",
+      "Heartbeat round trips to Redis",
+      [
+        ["_sum", this.#redisRoundTripSum],
+        ["_count", this.#redisRoundTripCount],
+      ],
+    );
+    metric(
+      "live_redis_reconnects_total",
+      "counter",
+      "Reconnection attempts to Redis",
+      [["", this.redisReconnects]],
+    );
+    metric(
+      "live_cluster_messages_sent_total",
+      "counter",
+      "Frames published for clients on other nodes",
+      [["", this.clusterSent]],
+    );
+    metric(
+      "live_cluster_messages_received_total",
+      "counter",
+      "Frames received from other nodes for this node's clients",
+      [["", this.clusterReceived]],
+    );
+    metric(
+      "live_cluster_messages_lost_total",
+      "counter",
+      "Frames for other nodes that could not be published (Redis unreachable)",
+      [["", this.clusterLost]],
+    );
+    metric(
+      "live_cluster_nodes_reaped_total",
+      "counter",
+      "Dead nodes whose members this node freed",
+      [["", this.clusterNodesReaped]],
+    );
+    metric(
+      "live_cluster_registrations_lost_total",
+      "counter",
+      "Times this node found itself forgotten by the cluster and closed its sockets",
+      [["", this.clusterRegistrationsLost]],
+    );
+  }
+}
+
+type Emit = (
+  name: string,
+  type: "gauge" | "counter" | "summary",
+  help: string,
+  samples: [labels: string, value: number][],
+) => void;
+
+function labelled(
+  label: string,
+  counts: Map<string, number>,
+): [string, number][] {
+  return [...counts].map((
+    [key, value],
+  ) => [`{${label}=${JSON.stringify(key)}}`, value]);
+}

@@ -1,0 +1,117 @@
+/**
+ * Resume claims: a short-lived token the server hands a client in a stream,
+ * which the client presents when it reconnects (`/ws?resume=…`) to keep its
+ * client id and take its place back. Signed with HMAC-SHA256, so a restarted
+ * server, or another node with the same secret, verifies it without shared
+ * memory; bound to client id, stream and role, so it cannot be used for
+ * another stream or to change role.
+ *
+ * Format: `1~<clientId>~<b|v>~<exp>~<streamId>~<base64url HMAC of the rest>`;
+ * `~` appears in none of the fields (stream ids are `[A-Za-z0-9._:-]`), and
+ * the whole is URL-safe. Every join gets one, so it is made cheaply:
+ * `@noble/hashes` (audited, pure JS, synchronous) from a keyed HMAC state
+ * cloned per claim. node:crypto's `createHmac` took as long per call, but
+ * its native objects and their finalizers cost the signaling benchmark
+ * ~15% of its CPU where this costs ~8% (bench/RESULTS.md).
+ */
+import { Buffer } from "node:buffer";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { Role } from "../signaling/directory.ts";
+
+const encoder = new TextEncoder();
+
+export interface ResumeClaims {
+  clientId: string;
+  streamId: string;
+  role: Role;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+export type ResumeCheck =
+  | { ok: true; claims: ResumeClaims }
+  | { ok: false; reason: "malformed" | "signature" | "expired" };
+
+const VERSION = "1";
+/** Longest claim accepted before any work: ours are ~90 + stream id characters. */
+export const MAX_RESUME_LENGTH = 512;
+const CLAIM =
+  /^1~(client_[0-9a-z]{12})~([bv])~(\d{1,12})~([A-Za-z0-9._:-]{1,128})~([A-Za-z0-9_-]{43})$/;
+export class ResumeTokens {
+  /** HMAC state with the key absorbed; cloned for each claim. */
+  #keyed: ReturnType<typeof hmac.create>;
+  #ttlSeconds: number;
+
+  /**
+   * `secret`: RESUME_SECRET, else SIGNAL_SECRET (a key is derived from it,
+   * never used as is); without either a random key of this process, so
+   * claims survive a reconnect but not a restart.
+   */
+  constructor(secret: string | undefined, ttlSeconds: number) {
+    const key = secret
+      ? createHash("sha256").update("live-widgets resume v1\0").update(secret)
+        .digest()
+      : randomBytes(32);
+    this.#keyed = hmac.create(sha256, key);
+    this.#ttlSeconds = ttlSeconds;
+  }
+
+  /**
+   * Replaces a random key with the one the cluster shares (kept in Redis),
+   * so a claim issued by one node verifies on every other. Only for a
+   * server without RESUME_SECRET or SIGNAL_SECRET.
+   */
+  useSharedKey(hexKey: string): void {
+    this.#keyed = hmac.create(sha256, Buffer.from(hexKey, "hex"));
+  }
+
+  /** How long a claim is valid. */
+  get ttlSeconds(): number {
+    return this.#ttlSeconds;
+  }
+
+  issue(
+    claims: Omit<ResumeClaims, "exp">,
+    now: number = Date.now(),
+  ): string {
+    const exp = Math.floor(now / 1000) + this.#ttlSeconds;
+    const body = `${VERSION}~${claims.clientId}~${
+      claims.role === "broadcaster" ? "b" : "v"
+    }~${exp}~${claims.streamId}`;
+    return `${body}~${this.#mac(body)}`;
+  }
+
+  verify(token: string, now: number = Date.now()): ResumeCheck {
+    if (token.length > MAX_RESUME_LENGTH) return refused("malformed");
+    const match = CLAIM.exec(token);
+    if (!match) return refused("malformed");
+    const [, clientId, role, exp, streamId, mac] = match;
+    const body = token.slice(0, token.length - mac.length - 1);
+    const expected = Buffer.from(this.#mac(body));
+    if (!timingSafeEqual(expected, Buffer.from(mac))) {
+      return refused("signature");
+    }
+    if (Number(exp) * 1000 <= now) return refused("expired");
+    return {
+      ok: true,
+      claims: {
+        clientId,
+        streamId,
+        role: role === "b" ? "broadcaster" : "viewer",
+        exp: Number(exp),
+      },
+    };
+  }
+
+  /** HMAC-SHA256 of `body`, base64url. */
+  #mac(body: string): string {
+    const mac = this.#keyed.clone().update(encoder.encode(body)).digest();
+    return Buffer.from(mac).toString("base64url");
+  }
+}
+
+function refused(reason: "malformed" | "signature" | "expired"): ResumeCheck {
+  return { ok: false, reason };
+}
