@@ -1,5 +1,6 @@
 // Browser tests: real Chromium and Firefox from Debian, fake cameras, real
-// WebRTC between real elements, real signaling servers (signaling-plugin.ts).
+// WebRTC between real elements, real signaling servers
+// (tests/browser/support/signaling-plugin.ts).
 import { esbuildPlugin } from "@web/dev-server-esbuild";
 import { chromeLauncher } from "@web/test-runner-chrome";
 import puppeteer from "puppeteer-core";
@@ -9,7 +10,7 @@ import {
   FIREFOX_PATH,
   FIREFOX_PREFS,
 } from "./scripts/browsers.ts";
-import { signalingPlugin } from "./tests/browser/signaling-plugin.ts";
+import { signalingPlugin } from "./tests/browser/support/signaling-plugin.ts";
 // BROWSERS=chromium or BROWSERS=firefox runs one; the default and CI run both.
 const wanted = (process.env.BROWSERS ?? "chromium,firefox").split(",");
 

@@ -14,7 +14,7 @@ import {
   stateOf,
   videoOf,
   within,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 type Policy = "allow" | "muted-only" | "deny";
 

@@ -12,7 +12,7 @@ import {
   stateOf,
   videoOf,
   within,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 /**
  * Resolves once every open sending connection's video maxBitrate is

@@ -8,7 +8,7 @@ import {
   nextEvent,
   startSignaling,
   stateOf,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 function refuseCamera(name: string) {
   const original = navigator.mediaDevices.getUserMedia;

@@ -15,7 +15,7 @@ import {
   startSignaling,
   stateOf,
   videoOf,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 /** Long enough for every repair step to have run (2 s apart, 4 s wait). */
 const CAMERA_OFF_MS = 10_000;

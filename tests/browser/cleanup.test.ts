@@ -12,7 +12,7 @@ import {
   stateOf,
   videoOf,
   within,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 function allClosed(sockets: WebSocket[]): Promise<void> {
   return within(

@@ -15,7 +15,7 @@ import {
   newStreamId,
   stateOf,
   videoOf,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 describe("a cluster of two nodes", () => {
   let cluster: { redisPort: number; urls: string[] };

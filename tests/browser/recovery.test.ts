@@ -15,7 +15,7 @@ import {
   stateOf,
   stopSignaling,
   videoOf,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 describe("recovery", () => {
   afterEach(() => {

@@ -18,7 +18,7 @@ import {
   stateOf,
   videoOf,
   within,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 /** Resolves when `socket` is closed (now or later). */
 function closed(socket: WebSocket): Promise<unknown> {

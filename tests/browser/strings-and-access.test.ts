@@ -9,7 +9,7 @@ import {
   newStreamId,
   startSignaling,
   stateOf,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 function statusOf(element: HTMLElement): string {
   return element.shadowRoot!.querySelector("[role=status]")!.textContent!

@@ -14,7 +14,7 @@ import {
   startSignaling,
   stateOf,
   videoOf,
-} from "./helpers.ts";
+} from "./support/helpers.ts";
 
 const SECRET = "browser-test-secret-of-32-bytes-or-more";
 

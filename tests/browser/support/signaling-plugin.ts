@@ -5,14 +5,17 @@
  * `cluster-start` / `cluster-stop`: a real redis-server and several nodes
  * sharing it.
  */
-import { RedisProcess } from "../server/support/redis-process.ts";
-import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { createLogger } from "../../server/observe/logger.ts";
-import { mintToken, type StreamClaims } from "../../server/security/tokens.ts";
+import { RedisProcess } from "../../server/support/redis-process.ts";
+import { DEFAULT_CONFIG } from "../../../server/config.ts";
+import { createLogger } from "../../../server/observe/logger.ts";
+import {
+  mintToken,
+  type StreamClaims,
+} from "../../../server/security/tokens.ts";
 import {
   type SignalingServer,
   startSignalingServer,
-} from "../../server/signaling-server.ts";
+} from "../../../server/signaling-server.ts";
 
 const servers = new Map<number, SignalingServer>();
 const secrets = new Map<number, string | undefined>();
