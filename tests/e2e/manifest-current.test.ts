@@ -1,9 +1,13 @@
 /**
  * custom-elements.json is what the analyzer makes of the elements' JSDoc
- * today, and the README's API tables are what that manifest says.
+ * today, and the API tables in docs/elements.md are what that manifest says.
  */
 import assert from "node:assert/strict";
-import { formatMarkdown, withApiTables } from "../../scripts/readme-api.ts";
+import {
+  ELEMENTS_PAGE,
+  formatMarkdown,
+  withApiTables,
+} from "../../scripts/elements-api.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -34,10 +38,10 @@ Deno.test("the committed custom-elements.json is current (run `deno task manifes
   assert.deepEqual(committed, fresh);
 });
 
-Deno.test("the README's API tables match custom-elements.json (run `deno task manifest`)", async () => {
+Deno.test("the API tables in docs/elements.md match custom-elements.json (run `deno task manifest`)", async () => {
   const manifest = JSON.parse(
     await Deno.readTextFile(`${ROOT}custom-elements.json`),
   );
-  const readme = await Deno.readTextFile(`${ROOT}README.md`);
-  assert.equal(readme, await formatMarkdown(withApiTables(readme, manifest)));
+  const page = await Deno.readTextFile(`${ROOT}${ELEMENTS_PAGE}`);
+  assert.equal(page, await formatMarkdown(withApiTables(page, manifest)));
 });

@@ -1,9 +1,12 @@
 /**
- * Writes each element's API tables into README.md from custom-elements.json,
- * between `<!-- api:TAG -->` and `<!-- /api:TAG -->`. Run by
- * `deno task manifest`; tests/e2e/manifest-current.test.ts fails when the
- * README says something else.
+ * Writes each element's API tables into docs/elements.md from
+ * custom-elements.json, between `<!-- api:TAG -->` and `<!-- /api:TAG -->`.
+ * Run by `deno task manifest`; tests/e2e/manifest-current.test.ts fails when
+ * the page says something else.
  */
+/** Where the tables go, from the repository root. */
+export const ELEMENTS_PAGE = "docs/elements.md";
+
 interface Item {
   name: string;
   description?: string;
@@ -143,16 +146,16 @@ export function apiTables(element: Declaration): string {
     ],
   ];
   return sections.filter(([, body]) => body).map(([title, body]) =>
-    `#### ${title}\n\n${body}`
+    `### ${title}\n\n${body}`
   ).join("\n");
 }
 
-/** README text with every element's block replaced from `manifest`. */
+/** The page's text with every element's block replaced from `manifest`. */
 export function withApiTables(
-  readme: string,
+  page: string,
   manifest: { modules: { declarations?: Declaration[] }[] },
 ): string {
-  let text = readme;
+  let text = page;
   for (const module of manifest.modules) {
     for (const element of module.declarations ?? []) {
       if (!element.tagName) continue;
@@ -161,7 +164,7 @@ export function withApiTables(
       const start = text.indexOf(open);
       const end = text.indexOf(close);
       if (start < 0 || end < start) {
-        throw new Error(`README has no ${open} … ${close} block`);
+        throw new Error(`The page has no ${open} … ${close} block`);
       }
       text = text.slice(0, start + open.length) +
         "\n\n<!-- generated from custom-elements.json by deno task manifest -->\n\n" +
@@ -182,7 +185,7 @@ export async function formatMarkdown(text: string): Promise<string> {
   await writer.write(new TextEncoder().encode(text));
   await writer.close();
   const { stdout, success } = await child.output();
-  if (!success) throw new Error("deno fmt failed on the README");
+  if (!success) throw new Error("deno fmt failed on the API tables");
   return new TextDecoder().decode(stdout);
 }
 
@@ -191,10 +194,10 @@ if (import.meta.main) {
   const manifest = JSON.parse(
     await Deno.readTextFile(`${root}custom-elements.json`),
   );
-  const readme = await Deno.readTextFile(`${root}README.md`);
+  const page = await Deno.readTextFile(`${root}${ELEMENTS_PAGE}`);
   await Deno.writeTextFile(
-    `${root}README.md`,
-    await formatMarkdown(withApiTables(readme, manifest)),
+    `${root}${ELEMENTS_PAGE}`,
+    await formatMarkdown(withApiTables(page, manifest)),
   );
-  console.log("README.md API tables updated from custom-elements.json");
+  console.log(`${ELEMENTS_PAGE} API tables updated from custom-elements.json`);
 }
