@@ -5,25 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { mintToken } from "../../server/security/tokens.ts";
-import { startTestServer } from "../server/support/test-server.ts";
-import { JanusProcess } from "./support/janus-process.ts";
+import { janusLinkedTest } from "./support/janus-linked.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
 
-Deno.test({
-  name:
-    "sfu: tokens and MAX_VIEWERS_PER_STREAM still hold on a stream through the SFU",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using janus = await JanusProcess.start();
-    await using t = await startTestServer({
-      janusUrl: janus.url,
+janusLinkedTest(
+  "sfu: tokens and MAX_VIEWERS_PER_STREAM still hold on a stream through the SFU",
+  {
+    config: {
       sfuAfterViewers: 0,
       maxViewersPerStream: 1,
       signalSecret: SECRET,
-    }, "error");
-    await t.sfuLinked();
+    },
+  },
+  async ({ server: t }) => {
     const broadcaster = await t.connect();
     broadcaster.send({
       type: "broadcaster-ready",
@@ -58,4 +53,4 @@ Deno.test({
     // told of no one (it publishes once).
     await broadcaster.expectQuiet();
   },
-});
+);

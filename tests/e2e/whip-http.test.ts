@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { mintToken } from "../../server/security/tokens.ts";
-import { startTestServer } from "../server/support/test-server.ts";
-import { JanusProcess } from "./support/janus-process.ts";
+import { janusLinkedTest } from "./support/janus-linked.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
 
@@ -39,21 +38,17 @@ const OFFER = [
   "",
 ].join("\r\n");
 
-Deno.test({
-  name:
-    "whip: status codes, CORS and tokens at /whip/{streamId}; refusals leave nothing in Janus or the registry",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using janus = await JanusProcess.start();
-    await using t = await startTestServer({
-      janusUrl: janus.url,
+janusLinkedTest(
+  "whip: status codes, CORS and tokens at /whip/{streamId}; refusals leave nothing in Janus or the registry",
+  {
+    config: {
       signalSecret: SECRET,
       allowedOrigins: ["https://shop.example"],
       turnUrls: ["turn:turn.example.net:3478?transport=udp"],
       turnSecret: "a-turn-secret-of-some-length",
-    }, "error");
-    await t.sfuLinked();
+    },
+  },
+  async ({ janus, server: t }) => {
     const base = httpBase(t.url);
     const offer = OFFER;
     const post = (
@@ -302,20 +297,12 @@ Deno.test({
     assert.equal((await (await fetch(`${base}/healthz`)).json()).streams, 0);
     assert.equal(await drain(await post("/whip/order-3", offer)), 503);
   },
-});
+);
 
-Deno.test({
-  name:
-    "whep: refusals at /whep/{streamId} (content type, SDP, not live, tokens, unknown sessions) leave nothing behind",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using janus = await JanusProcess.start();
-    await using t = await startTestServer({
-      janusUrl: janus.url,
-      signalSecret: SECRET,
-    }, "error");
-    await t.sfuLinked();
+janusLinkedTest(
+  "whep: refusals at /whep/{streamId} (content type, SDP, not live, tokens, unknown sessions) leave nothing behind",
+  { config: { signalSecret: SECRET } },
+  async ({ janus, server: t }) => {
     const base = httpBase(t.url);
     const offer = OFFER.replace(
       "a=sendonly",
@@ -359,20 +346,12 @@ Deno.test({
     assert.equal(health.streams, 0);
     assert.deepEqual(await janus.rooms(), []);
   },
-});
+);
 
-Deno.test({
-  name:
-    "whep: a WHEP player counts against MAX_VIEWERS_PER_STREAM (503 when full)",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using janus = await JanusProcess.start();
-    await using t = await startTestServer({
-      janusUrl: janus.url,
-      maxViewersPerStream: 1,
-    }, "error");
-    await t.sfuLinked();
+janusLinkedTest(
+  "whep: a WHEP player counts against MAX_VIEWERS_PER_STREAM (503 when full)",
+  { config: { maxViewersPerStream: 1 } },
+  async ({ server: t }) => {
     const broadcaster = await t.connect();
     broadcaster.send({ type: "broadcaster-ready", streamId: "full" });
     await broadcaster.next("broadcaster-accepted");
@@ -390,20 +369,12 @@ Deno.test({
     assert.equal((await response.json()).error, "stream-full");
     assert.equal((await (await fetch(`${base}/healthz`)).json()).viewers, 1);
   },
-});
+);
 
-Deno.test({
-  name:
-    "whip/whep: MAX_HTTP_SESSIONS caps the sessions without a socket (503 server-full)",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using janus = await JanusProcess.start();
-    await using t = await startTestServer({
-      janusUrl: janus.url,
-      maxHttpSessions: 1,
-    }, "error");
-    await t.sfuLinked();
+janusLinkedTest(
+  "whip/whep: MAX_HTTP_SESSIONS caps the sessions without a socket (503 server-full)",
+  { config: { maxHttpSessions: 1 } },
+  async ({ server: t }) => {
     const base = httpBase(t.url);
     const offer = OFFER;
     const post = (path: string, body: string) =>
@@ -433,20 +404,13 @@ Deno.test({
     assert.equal(again.status, 201);
     await again.body?.cancel();
   },
-});
+);
 
-Deno.test({
-  name:
-    "whip: what Janus cannot parse is 400 bad-sdp at once (1,000 m-lines, NUL, no o=), LF line endings are taken; a session whose media never connects ends at MEDIA_CONNECT_TIMEOUT_MS and leaves nothing in Janus",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using janus = await JanusProcess.start();
-    await using t = await startTestServer({
-      janusUrl: janus.url,
-      mediaConnectTimeoutMs: 1_500,
-    }, "info");
-    await t.sfuLinked();
+janusLinkedTest(
+  "whip: what Janus cannot parse is 400 bad-sdp at once (1,000 m-lines, NUL, no o=), LF line endings are taken; a session whose media never connects ends at MEDIA_CONNECT_TIMEOUT_MS and leaves nothing in Janus",
+  // Info: the test reads the server's whip-media-timeout line.
+  { config: { mediaConnectTimeoutMs: 1_500 }, logLevel: "info" },
+  async ({ janus, server: t }) => {
     const base = httpBase(t.url);
     const post = (body: string) =>
       fetch(`${base}/whip/order-9`, {
@@ -497,4 +461,4 @@ Deno.test({
     const [session] = await janus.sessions();
     assert.equal((await janus.handles(session)).length, 1);
   },
-});
+);
