@@ -200,9 +200,9 @@ Deno.test("JANUS_URL must be a ws:// URL, and not with REDIS_URL yet", () => {
   assert.equal(loadConfig({}).sfuAfterViewers, 3);
 });
 
-Deno.test("every numeric variable is in the README's configuration table", async () => {
+Deno.test("every numeric variable is in docs/server.md's configuration table", async () => {
   const readme = await Deno.readTextFile(
-    new URL("../../README.md", import.meta.url),
+    new URL("../../docs/server.md", import.meta.url),
   );
   for (const name of Object.values(ENV_NAMES)) {
     assert.match(readme, new RegExp(`^\\| \`${name}\` +\\|`, "m"), name);
