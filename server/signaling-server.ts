@@ -148,7 +148,7 @@ export function startSignalingServer(
       gateway,
       logger,
       metrics,
-      sendTo: (seat, message) => router.sendTo(seat, message),
+      post: (out) => router.post(out),
       afterViewers: config.sfuAfterViewers,
       offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
       switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,

@@ -41,7 +41,7 @@ import {
   then,
 } from "./directory.ts";
 import type { Delivery, Envelope } from "./delivery.ts";
-import type { SfuRelay } from "../sfu/sfu-relay.ts";
+import type { Outbound, SfuRelay } from "../sfu/sfu-relay.ts";
 
 export interface RouterOptions {
   directory: Directory;
@@ -166,17 +166,20 @@ export class SignalingRouter {
       case "webrtc-answer":
       case "webrtc-ice-candidate":
         return this.#route(peer, message, text);
-      case "sfu-offer":
+      case "sfu-offer": {
         if (!this.#publishing(peer, message.streamId, message.type)) return;
         // Held: its candidates follow once Janus has its publisher.
-        return this.#sfu!.offer(peer, message);
+        const { out, published } = this.#sfu!.offer(peer, message);
+        this.post(out);
+        return published;
+      }
       case "sfu-ice-candidate":
         if (!this.#publishing(peer, message.streamId, message.type)) return;
         return this.#sfu!.candidate(peer, message);
       case "viewer-playing":
         // Only a switch to the SFU waits for it; elsewhere nothing to do.
         if (this.#places.get(peer.id)?.streamId === message.streamId) {
-          this.#sfu?.playing(peer, message);
+          this.post(this.#sfu?.playing(peer, message) ?? []);
         }
         return;
       case "ping": {
@@ -358,8 +361,8 @@ export class SignalingRouter {
   }
 
   /**
-   * Sends `message` to a seat, here or on its node (the SFU relay's
-   * messages come this way too). `text` is its frame when already encoded.
+   * Sends `message` to a seat, here or on its node. `text` is its frame
+   * when already encoded.
    */
   sendTo(
     seat: Seat,
@@ -373,6 +376,11 @@ export class SignalingRouter {
         to: seat.id,
         text,
       });}
+  }
+
+  /** Sends what the SFU relay's step sends, in order. */
+  post(out: readonly Outbound[]): void {
+    for (const { to, message } of out) this.sendTo(to, message);
   }
 
   /** Forgets a local client without any departure (its place is gone or moved). */
@@ -592,12 +600,14 @@ export class SignalingRouter {
         // it kept. Through the SFU, the broadcaster publishes once and is not
         // told of the viewers the SFU serves (it would connect to each).
         const viewerCount = viewers.length;
-        const direct = this.#sfu?.announced(
+        const sfu = this.#sfu?.announced(
           streamId,
           { id: peer.id, node: this.#node },
           viewers,
           peer.sfuOnly,
-        ) ?? viewers;
+        );
+        if (sfu) this.post(sfu.out);
+        const direct = sfu?.direct ?? viewers;
         for (const viewer of direct) {
           peer.send({
             type: "viewer-joined",
@@ -661,22 +671,23 @@ export class SignalingRouter {
         // asks for a new offer.
         const seat = { id: peer.id, node: this.#node, session };
         if (told) this.#metrics.clusterSent++;
-        else if (
-          this.#sfu?.joined(
+        else {
+          const sfu = this.#sfu?.joined(
             streamId,
             seat,
             restart,
             message.overlap,
             peer.sfuOnly,
-          )
-        ) {
-          // Janus's offer comes instead of the broadcaster's.
-        } else if (broadcaster) {
-          this.sendTo(
-            broadcaster,
-            { ...joined, viewerCount },
-            completeViewerJoined(tell, viewerCount),
           );
+          if (sfu) this.post(sfu.out);
+          // Taken by the SFU: Janus's offer comes instead of the broadcaster's.
+          if (!sfu?.taken && broadcaster) {
+            this.sendTo(
+              broadcaster,
+              { ...joined, viewerCount },
+              completeViewerJoined(tell, viewerCount),
+            );
+          }
         }
         peer.send({
           type: "join-accepted",

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../../server/observe/logger.ts";
 import { Metrics } from "../../server/observe/metrics.ts";
 import type { Peer } from "../../server/signaling/peer.ts";
-import type { Gateway } from "../../server/sfu/sfu-relay.ts";
+import type { Gateway, Outbound } from "../../server/sfu/sfu-relay.ts";
 import { SfuRelay } from "../../server/sfu/sfu-relay.ts";
 import type { Jsep } from "../../server/sfu/video-room.ts";
 import type { ServerMessage } from "../../protocol/messages.ts";
@@ -76,11 +76,14 @@ function setUp(afterViewers = 0) {
   const gateway = new FakeGateway();
   const sent: { to: string; message: ServerMessage }[] = [];
   const metrics = new Metrics();
-  const relay = new SfuRelay({
+  const record = (out: readonly Outbound[]) => {
+    for (const { to, message } of out) sent.push({ to: to.id, message });
+  };
+  const sfu = new SfuRelay({
     gateway,
     logger: createLogger("silent"),
     metrics,
-    sendTo: (seat, message) => sent.push({ to: seat.id, message }),
+    post: record,
     afterViewers,
     offerTimeoutMs: OFFER_TIMEOUT_MS,
     switchTimeoutMs: SWITCH_TIMEOUT_MS,
@@ -90,6 +93,38 @@ function setUp(afterViewers = 0) {
     send: (message: ServerMessage) => sent.push({ to: B.id, message }),
   } as unknown as Peer;
   const viewer = (id: string) => ({ id } as unknown as Peer);
+  // The router's part: it sends what each step hands back, in order.
+  const relay = {
+    phaseOf: (streamId: string) => sfu.phaseOf(streamId),
+    routeOf: (streamId: string, viewerId: string) =>
+      sfu.routeOf(streamId, viewerId),
+    blocks: (streamId: string, viewerId: string) =>
+      sfu.blocks(streamId, viewerId),
+    announced: (...args: Parameters<SfuRelay["announced"]>) => {
+      const { direct, out } = sfu.announced(...args);
+      record(out);
+      return direct;
+    },
+    joined: (...args: Parameters<SfuRelay["joined"]>) => {
+      const { taken, out } = sfu.joined(...args);
+      record(out);
+      return taken;
+    },
+    offer: (...args: Parameters<SfuRelay["offer"]>) => {
+      const { out, published } = sfu.offer(...args);
+      record(out);
+      return published;
+    },
+    playing: (...args: Parameters<SfuRelay["playing"]>) =>
+      record(sfu.playing(...args)),
+    departed: (...args: Parameters<SfuRelay["departed"]>) =>
+      sfu.departed(...args),
+    candidate: (...args: Parameters<SfuRelay["candidate"]>) =>
+      sfu.candidate(...args),
+    fromViewer: (...args: Parameters<SfuRelay["fromViewer"]>) =>
+      sfu.fromViewer(...args),
+    close: () => sfu.close(),
+  };
   return { gateway, sent, metrics, relay, broadcaster, viewer };
 }
 
@@ -367,7 +402,7 @@ Deno.test("sfu relay: an sfu-offer from someone it did not ask is refused", asyn
 
 /** The viewer `id` as the router seats it (overlap: it switches make before break). */
 const join = (
-  relay: SfuRelay,
+  relay: ReturnType<typeof setUp>["relay"],
   seat: { id: string; node: string; session?: string },
   overlap: boolean,
 ) => relay.joined("s", seat, false, overlap);

@@ -1,0 +1,580 @@
+/**
+ * A stream's SFU topology as data: its phase, each viewer's route, and one
+ * `transition(state, event) → { state, effects }` that says what changes and
+ * what to do about it. Pure: no timers, no Janus, no sockets, no clock. The
+ * relay (sfu-relay.ts) keeps the states, feeds it events and executes the
+ * effects; the state is plain JSON so a store can keep it and apply a step
+ * atomically (the next step puts the SFU on every node).
+ *
+ * The phases: `p2p -> asked -> publishing -> published`, or back to `p2p`
+ * when the broadcaster does not publish in time (a seed broadcaster never
+ * will; it is not asked again), Janus refuses, or Janus is lost. A stream
+ * never goes back because viewers left: a second switch costs more than it
+ * saves.
+ *
+ * A viewer's route: from the broadcaster (`p2p`), waiting for the stream to
+ * publish (`held`), from the SFU while its peer-to-peer video still plays
+ * (`switching`: it said `overlap`, make before break), or from the SFU alone
+ * (`sfu`).
+ */
+import type { ServerMessage } from "../../protocol/messages.ts";
+import { sessionIdOf } from "../../protocol/sdp-session.ts";
+import type { Seat, ViewerSeat } from "../signaling/directory.ts";
+
+export type SfuPhase = "p2p" | "asked" | "publishing" | "published";
+export type ViewerRoute = "p2p" | "held" | "switching" | "sfu";
+
+/** The phase moves a step may make; anything else is a bug (it throws). */
+export const PHASE_MOVES: Readonly<Record<SfuPhase, readonly SfuPhase[]>> = {
+  p2p: ["asked"],
+  asked: ["p2p", "publishing"],
+  publishing: ["p2p", "published"],
+  published: ["p2p"],
+};
+
+export interface ViewerEntry {
+  readonly seat: ViewerSeat;
+  /** It keeps its connection until a new one plays (`join-stream.overlap`). */
+  readonly overlap: boolean;
+  /** It watches through the SFU only (WHEP): its stream goes there for it. */
+  readonly sfuOnly: boolean;
+  readonly route: ViewerRoute;
+  /** Its current subscription (answers to older ones are stale). */
+  readonly attempt?: number;
+  /** Janus's offer to it closes its broadcaster's connection (a seed viewer). */
+  readonly movesOnOffer?: boolean;
+  /** The SDP session of Janus's offer to it. */
+  readonly janusSession?: string;
+}
+
+export interface StreamTopology {
+  readonly streamId: string;
+  readonly phase: SfuPhase;
+  readonly broadcaster?: Seat;
+  /** Its broadcaster did not publish when asked: peer to peer it stays. */
+  readonly declined: boolean;
+  /** Its broadcaster publishes through the SFU only (WHIP). */
+  readonly sfuOnly: boolean;
+  /** By client id, in the order they came. */
+  readonly viewers: Readonly<Record<string, ViewerEntry>>;
+  /** Subscriptions made so far (numbers each one). */
+  readonly attempts: number;
+}
+
+export interface TopologyConfig {
+  /** A stream with more viewers than this goes to the SFU (0: every stream). */
+  readonly afterViewers: number;
+}
+
+/** What happened to a stream. `sfuUp`: Janus is linked now. */
+export type TopologyEvent =
+  | {
+    kind: "announce";
+    broadcaster: Seat;
+    viewers: readonly ViewerSeat[];
+    sfuOnly: boolean;
+    sfuUp: boolean;
+  }
+  | {
+    kind: "join";
+    viewer: ViewerSeat;
+    restart: boolean;
+    overlap: boolean;
+    sfuOnly: boolean;
+    sfuUp: boolean;
+    /** Janus holds a subscription for it already. */
+    subscribed: boolean;
+  }
+  | { kind: "depart"; clientId: string; role: "broadcaster" | "viewer" }
+  | { kind: "offer"; from: string; sdp: string }
+  /** Janus answered the offer of `from` (the broadcaster it was asked of). */
+  | { kind: "published"; from: string; sdp: string }
+  | { kind: "publish-failed"; from: string }
+  | { kind: "offer-timeout" }
+  | { kind: "subscribed"; viewerId: string; attempt: number; sdp: string }
+  | { kind: "playing"; viewerId: string; session?: string }
+  | { kind: "switch-timeout"; viewerId: string }
+  | { kind: "sfu-down" }
+  | { kind: "sfu-up" };
+
+/** Why a stream went back to peer to peer (a metric label). */
+export type FallbackWhy =
+  | "janus-down"
+  | "no-sfu-offer"
+  | "publish-failed"
+  | "switch-timeout";
+
+/** What the relay does after a step, in order. */
+export type Effect =
+  | { kind: "send"; to: Seat; message: ServerMessage }
+  | { kind: "publish"; from: string; sdp: string }
+  | { kind: "subscribe"; viewerId: string; attempt: number }
+  | { kind: "unsubscribe"; viewerId: string }
+  /** Janus's side of the stream ends. */
+  | { kind: "end" }
+  | { kind: "start-timer"; timer: "offer" }
+  | { kind: "start-timer"; timer: "switch"; viewerId: string }
+  | { kind: "stop-timer"; timer: "offer" }
+  | { kind: "stop-timer"; timer: "switch"; viewerId: string }
+  /** Its simulcast layer choice starts over (a new subscription). */
+  | { kind: "forget-layers"; viewerId: string }
+  | { kind: "fallback"; why: FallbackWhy; viewerId?: string }
+  | { kind: "moved"; viewerId: string; overlap: boolean }
+  | { kind: "restart-not-needed"; viewerId: string };
+
+export type Step =
+  | {
+    ok: true;
+    state: StreamTopology;
+    effects: readonly Effect[];
+    /** `join`: the SFU takes the viewer (the broadcaster is not told to connect). */
+    taken?: boolean;
+    /** `announce`: the viewers the broadcaster connects to itself. */
+    direct?: readonly ViewerSeat[];
+  }
+  | { ok: false; why: string };
+
+/** A stream nothing has happened to yet. */
+export function emptyTopology(streamId: string): StreamTopology {
+  return {
+    streamId,
+    phase: "p2p",
+    declined: false,
+    sfuOnly: false,
+    viewers: {},
+    attempts: 0,
+  };
+}
+
+/** No broadcaster and no viewer: nothing to keep. */
+export function isEmpty(state: StreamTopology): boolean {
+  return !state.broadcaster && Object.keys(state.viewers).length === 0;
+}
+
+/**
+ * The one place a stream's topology changes. Refuses (`ok: false`) an
+ * event that does not apply in this state: a stale answer from Janus, a
+ * timer that lost its race, an offer nobody asked for.
+ */
+export function transition(
+  state: StreamTopology,
+  event: TopologyEvent,
+  config: TopologyConfig,
+): Step {
+  const step = new Draft(state, config);
+  const why = step.apply(event);
+  if (why !== undefined) return { ok: false, why };
+  return {
+    ok: true,
+    state: step.state,
+    effects: step.effects,
+    ...(step.taken === undefined ? {} : { taken: step.taken }),
+    ...(step.direct === undefined ? {} : { direct: step.direct }),
+  };
+}
+
+/** Whether the stream should be on the SFU (Janus permitting). */
+export function wanted(state: StreamTopology, config: TopologyConfig): boolean {
+  if (state.phase !== "p2p" || !state.broadcaster || state.declined) {
+    return false;
+  }
+  const viewers = Object.values(state.viewers);
+  return state.sfuOnly || config.afterViewers === 0 ||
+    viewers.some((viewer) => viewer.sfuOnly) ||
+    viewers.length > config.afterViewers;
+}
+
+/** A step under way: a copy of the state, changed in place, and its effects. */
+class Draft {
+  state: {
+    -readonly [K in keyof StreamTopology]: StreamTopology[K];
+  };
+  viewers: Record<string, ViewerEntry>;
+  effects: Effect[] = [];
+  taken?: boolean;
+  direct?: readonly ViewerSeat[];
+  #config: TopologyConfig;
+
+  constructor(state: StreamTopology, config: TopologyConfig) {
+    this.viewers = { ...state.viewers };
+    this.state = { ...state, viewers: this.viewers };
+    this.#config = config;
+  }
+
+  /** Applies `event`; returns why it is refused, if it is. */
+  apply(event: TopologyEvent): string | undefined {
+    const { phase } = this.state;
+    switch (event.kind) {
+      case "announce":
+        return this.#announce(event);
+      case "join":
+        return this.#join(event);
+      case "depart":
+        return this.#depart(event.clientId, event.role);
+      case "offer":
+        if (phase !== "asked") return `no offer is asked for in ${phase}`;
+        if (this.state.broadcaster?.id !== event.from) {
+          return "the offer is not from the stream's broadcaster";
+        }
+        this.effects.push({ kind: "stop-timer", timer: "offer" });
+        this.#phase("publishing");
+        for (const viewer of Object.values(this.viewers)) {
+          if (viewer.route !== "p2p") this.#tellBroadcaster(viewer);
+        }
+        this.effects.push({
+          kind: "publish",
+          from: event.from,
+          sdp: event.sdp,
+        });
+        return;
+      case "published":
+        if (phase !== "publishing") return `not publishing (${phase})`;
+        if (this.state.broadcaster?.id !== event.from) return "a stale publish";
+        this.#send(this.state.broadcaster!, {
+          type: "sfu-answer",
+          streamId: this.state.streamId,
+          answer: { type: "answer", sdp: event.sdp },
+        });
+        this.#phase("published");
+        for (const viewer of Object.values(this.viewers)) {
+          this.#subscribe(viewer);
+        }
+        return;
+      case "publish-failed":
+        if (phase !== "publishing") return `not publishing (${phase})`;
+        if (this.state.broadcaster?.id !== event.from) return "a stale publish";
+        return this.#toPeerToPeer("publish-failed");
+      case "offer-timeout":
+        if (phase !== "asked") return `not asked (${phase})`;
+        return this.#toPeerToPeer("no-sfu-offer");
+      case "sfu-down":
+        if (phase === "p2p") return "peer to peer already";
+        return this.#toPeerToPeer("janus-down");
+      case "sfu-up":
+        if (phase !== "p2p") return `on the SFU already (${phase})`;
+        if (wanted(this.state, this.#config)) this.#ask(true);
+        return;
+      case "subscribed":
+        return this.#subscribed(event.viewerId, event.attempt, event.sdp);
+      case "playing": {
+        const viewer = this.viewers[event.viewerId];
+        if (viewer?.route !== "switching") return "not switching";
+        if (
+          viewer.janusSession !== undefined &&
+          viewer.janusSession !== event.session
+        ) return "it plays another connection";
+        return this.#moved(viewer);
+      }
+      case "switch-timeout": {
+        const viewer = this.viewers[event.viewerId];
+        if (viewer?.route !== "switching") return "not switching";
+        this.#put(viewer, { route: "p2p" });
+        this.effects.push(
+          { kind: "fallback", why: "switch-timeout", viewerId: event.viewerId },
+          { kind: "unsubscribe", viewerId: event.viewerId },
+        );
+        return;
+      }
+    }
+  }
+
+  #announce(
+    event: TopologyEvent & { kind: "announce" },
+  ): string | undefined {
+    const { broadcaster, viewers } = event;
+    // The same broadcaster again (it reconnected and resumed): its
+    // connection to the SFU carries on, and so does every viewer's.
+    if (
+      this.state.broadcaster?.id === broadcaster.id &&
+      this.state.phase === "published"
+    ) {
+      this.state.broadcaster = broadcaster;
+      this.direct = [];
+      return;
+    }
+    this.#reset();
+    this.state.broadcaster = broadcaster;
+    this.state.declined = false;
+    this.state.sfuOnly = event.sfuOnly;
+    for (const seat of viewers) {
+      const known = this.viewers[seat.id];
+      this.viewers[seat.id] = {
+        seat,
+        overlap: known?.overlap ?? false,
+        sfuOnly: known?.sfuOnly ?? false,
+        route: "p2p",
+      };
+    }
+    if (wanted(this.state, this.#config) && this.#ask(event.sfuUp)) {
+      // Those that hold a connection switch make before break; the rest
+      // wait for the publisher.
+      for (const viewer of Object.values(this.viewers)) {
+        if (!viewer.seat.session) this.#put(viewer, { route: "held" });
+      }
+      this.direct = viewers.filter((seat) => seat.session);
+      return;
+    }
+    this.direct = this.#directOnly(viewers);
+  }
+
+  #join(event: TopologyEvent & { kind: "join" }): string | undefined {
+    const { viewer: seat, overlap, sfuOnly } = event;
+    const known = this.viewers[seat.id];
+    let viewer: ViewerEntry = {
+      ...(known ?? { route: "p2p" }),
+      seat,
+      overlap,
+      sfuOnly,
+    };
+    this.viewers[seat.id] = viewer;
+    const { phase } = this.state;
+    if (phase === "p2p") {
+      if (
+        !known && wanted(this.state, this.#config) && this.#ask(event.sfuUp)
+      ) {
+        this.#put(viewer, { route: "held" });
+        this.taken = true;
+        return;
+      }
+      // Not live yet (the join's reply says so), or peer to peer: an
+      // SFU-only viewer is told, not handed to the broadcaster.
+      this.taken = sfuOnly && this.state.broadcaster !== undefined;
+      if (this.taken) this.#cannotServe(seat);
+      return;
+    }
+    if (!known) viewer = this.#put(viewer, { route: "held" });
+    // Watching peer to peer while the stream moves: the broadcaster
+    // answers it (a restart, say) until the viewer is switched.
+    this.taken = viewer.route !== "p2p";
+    if (!this.taken || phase === "asked") return;
+    // It publishes, so it knows the SFU: it counts the viewer, no more.
+    if (!known) this.#tellBroadcaster(viewer);
+    if (phase !== "published") return;
+    // It holds its connection to the SFU: keep it. A frozen picture is
+    // nearly always the broadcaster's upload (its own link to Janus is
+    // fine), and comes back by itself; a viewer whose own connection died
+    // asks for a fresh one (a join without a session), subscribed anew.
+    // (Janus's ICE restart of a subscriber, `configure` with `restart`,
+    // was answered with error 469 here: not used yet.)
+    if (seat.session && event.subscribed) {
+      if (event.restart) {
+        this.effects.push({ kind: "restart-not-needed", viewerId: seat.id });
+      }
+      return;
+    }
+    this.#subscribe(viewer);
+  }
+
+  #depart(clientId: string, role: "broadcaster" | "viewer"): undefined {
+    if (role === "viewer") {
+      const viewer = this.viewers[clientId];
+      if (!viewer) return;
+      delete this.viewers[clientId];
+      this.effects.push(
+        { kind: "stop-timer", timer: "switch", viewerId: clientId },
+        { kind: "forget-layers", viewerId: clientId },
+      );
+      if (viewer.route !== "p2p") {
+        this.effects.push({ kind: "unsubscribe", viewerId: clientId });
+      }
+    } else if (this.state.broadcaster?.id === clientId) {
+      this.#reset();
+      // Absent, not undefined: the state stays plain JSON.
+      delete this.state.broadcaster;
+    }
+  }
+
+  /** Janus's offer for a subscription: to its viewer, if still wanted. */
+  #subscribed(viewerId: string, attempt: number, sdp: string) {
+    const viewer = this.viewers[viewerId];
+    if (!viewer || viewer.attempt !== attempt) return "a stale subscription";
+    if (viewer.route === "p2p" || viewer.route === "held") {
+      return `the viewer is ${viewer.route}`;
+    }
+    const current = this.#put(viewer, { janusSession: sessionIdOf(sdp) });
+    // Janus's subscriber jsep is always an offer.
+    this.#send(viewer.seat, {
+      type: "webrtc-offer",
+      streamId: this.state.streamId,
+      viewerId,
+      offer: { type: "offer", sdp },
+    });
+    // A seed viewer drops its connection for a new offer: the
+    // broadcaster's is of no use from now on.
+    if (current.movesOnOffer) this.#moved(current);
+  }
+
+  /** Asks the broadcaster to publish; whether it was asked. */
+  #ask(sfuUp: boolean): boolean {
+    if (!sfuUp) {
+      this.effects.push({ kind: "fallback", why: "janus-down" });
+      return false;
+    }
+    this.#phase("asked");
+    this.effects.push({ kind: "start-timer", timer: "offer" });
+    this.#send(this.state.broadcaster!, {
+      type: "sfu-publish",
+      streamId: this.state.streamId,
+    });
+    return true;
+  }
+
+  #subscribe(viewer: ViewerEntry): void {
+    const fromBroadcaster = viewer.route === "p2p";
+    const attempt = ++this.state.attempts;
+    const viewerId = viewer.seat.id;
+    // Watching peer to peer: its video plays on until the SFU's does.
+    const route = fromBroadcaster && viewer.overlap ? "switching" : "sfu";
+    // A new subscription: Janus's offer to it is still to come.
+    const { janusSession: _, ...rest } = viewer;
+    this.viewers[viewerId] = {
+      ...rest,
+      route,
+      attempt,
+      movesOnOffer: fromBroadcaster && !viewer.overlap,
+    };
+    // Janus starts a new subscription on its best layer.
+    this.effects.push(
+      { kind: "forget-layers", viewerId },
+      { kind: "stop-timer", timer: "switch", viewerId },
+    );
+    if (route === "switching") {
+      this.effects.push({ kind: "start-timer", timer: "switch", viewerId });
+    }
+    this.effects.push({ kind: "subscribe", viewerId, attempt });
+  }
+
+  /**
+   * The viewer watches through the SFU now: the broadcaster closes its own
+   * connection to it (no recovery) and keeps counting it.
+   */
+  #moved(viewer: ViewerEntry): undefined {
+    const viewerId = viewer.seat.id;
+    this.#put(viewer, { route: "sfu", movesOnOffer: false });
+    this.effects.push(
+      { kind: "stop-timer", timer: "switch", viewerId },
+      { kind: "moved", viewerId, overlap: viewer.overlap },
+    );
+    if (this.state.broadcaster) {
+      this.#send(this.state.broadcaster, {
+        type: "viewer-moved",
+        streamId: this.state.streamId,
+        viewerId,
+      });
+    }
+  }
+
+  /**
+   * Back to peer to peer: the broadcaster hears of every viewer it does not
+   * hold a connection to, as if the SFU had never been asked.
+   */
+  #toPeerToPeer(why: FallbackWhy): undefined {
+    const { broadcaster } = this.state;
+    const orphans = Object.values(this.viewers).filter((viewer) =>
+      viewer.route === "held" || viewer.route === "sfu"
+    );
+    this.#reset();
+    // A broadcaster that never published will not: do not ask it again.
+    if (why === "no-sfu-offer") this.state.declined = true;
+    this.effects.push({ kind: "fallback", why });
+    if (!broadcaster) return;
+    // A WHIP sender cannot go peer to peer: it is told the SFU failed.
+    if (this.state.sfuOnly) {
+      this.#send(broadcaster, {
+        type: "error",
+        code: "internal-error",
+        message: `The SFU could not take the stream (${why})`,
+      });
+      return;
+    }
+    const viewerCount = Object.keys(this.viewers).length;
+    for (const seat of this.#directOnly(orphans.map(({ seat }) => seat))) {
+      this.#send(broadcaster, {
+        type: "viewer-joined",
+        streamId: this.state.streamId,
+        viewerId: seat.id,
+        viewerCount,
+        ...(seat.session ? { session: seat.session } : {}),
+      });
+    }
+  }
+
+  /**
+   * Peer to peer after all: the viewers the broadcaster is to connect to.
+   * A viewer that can only be served by the SFU (WHEP) is told it cannot
+   * be, never handed to the broadcaster (it cannot answer a browser).
+   */
+  #directOnly(seats: readonly ViewerSeat[]): readonly ViewerSeat[] {
+    return seats.filter((seat) => {
+      if (!this.viewers[seat.id]?.sfuOnly) return true;
+      this.#cannotServe(seat);
+      return false;
+    });
+  }
+
+  #cannotServe(seat: Seat): void {
+    this.#send(seat, {
+      type: "error",
+      code: "sfu-unavailable",
+      message:
+        `The SFU cannot serve stream ${this.state.streamId} now (its broadcaster stays peer to peer)`,
+      // Its join is what is refused (not one message of it).
+      inReplyTo: "join-stream",
+    });
+  }
+
+  /** The stream leaves the SFU: Janus's side ended, every viewer peer to peer. */
+  #reset(): void {
+    this.effects.push({ kind: "stop-timer", timer: "offer" });
+    if (this.state.phase !== "p2p") {
+      this.#phase("p2p");
+      this.effects.push({ kind: "end" });
+    }
+    for (const viewer of Object.values(this.viewers)) {
+      if (viewer.route === "switching") {
+        this.effects.push({
+          kind: "stop-timer",
+          timer: "switch",
+          viewerId: viewer.seat.id,
+        });
+      }
+      this.viewers[viewer.seat.id] = {
+        seat: viewer.seat,
+        overlap: viewer.overlap,
+        sfuOnly: viewer.sfuOnly,
+        route: "p2p",
+      };
+    }
+  }
+
+  /** `viewer-joined` for a broadcaster on the SFU: counted, not connected to. */
+  #tellBroadcaster(viewer: ViewerEntry): void {
+    this.#send(this.state.broadcaster!, {
+      type: "viewer-joined",
+      streamId: this.state.streamId,
+      viewerId: viewer.seat.id,
+      viewerCount: Object.keys(this.viewers).length,
+      sfu: true,
+    });
+  }
+
+  /** Messages name their stream when the relay sends them (it knows the id). */
+  #send(to: Seat, message: ServerMessage): void {
+    this.effects.push({ kind: "send", to, message });
+  }
+
+  #put(viewer: ViewerEntry, change: Partial<ViewerEntry>): ViewerEntry {
+    const next = { ...viewer, ...change };
+    this.viewers[viewer.seat.id] = next;
+    return next;
+  }
+
+  /** The one place the phase changes: a move not in PHASE_MOVES is a bug. */
+  #phase(next: SfuPhase): void {
+    const from = this.state.phase;
+    if (!PHASE_MOVES[from].includes(next)) {
+      throw new Error(`SFU phase ${from} -> ${next} is not a move`);
+    }
+    this.state.phase = next;
+  }
+}

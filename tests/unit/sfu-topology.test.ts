@@ -1,0 +1,402 @@
+/**
+ * The SFU topology's transition table (server/sfu/topology.ts), without a
+ * relay: every event in every phase and every viewer route, which ones are
+ * refused, where the accepted ones lead; then random walks that keep the
+ * invariants and keep the state plain JSON (a store will hold it).
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  emptyTopology,
+  PHASE_MOVES,
+  type SfuPhase,
+  type StreamTopology,
+  type TopologyEvent,
+  transition,
+  type ViewerEntry,
+  type ViewerRoute,
+} from "../../server/sfu/topology.ts";
+
+const B = { id: "client_b", node: "n1" };
+const B2 = { id: "client_b2", node: "n1" };
+const V1 = { id: "client_v1", node: "n1" };
+const V2 = { id: "client_v2", node: "n1" };
+const config = { afterViewers: 0 };
+const OFFER = "v=0\r\no=- 777 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
+
+function viewer(route: ViewerRoute, extra: Partial<ViewerEntry> = {}) {
+  return { seat: V1, overlap: false, sfuOnly: false, route, ...extra };
+}
+
+/** A stream in `phase` with one viewer, as the relay would have it. */
+function inPhase(phase: SfuPhase): StreamTopology {
+  const route: ViewerRoute = phase === "p2p"
+    ? "p2p"
+    : phase === "published"
+    ? "sfu"
+    : "held";
+  return {
+    ...emptyTopology("s"),
+    phase,
+    broadcaster: B,
+    // Peer to peer after a seed broadcaster declined (else it is asked).
+    declined: phase === "p2p",
+    viewers: {
+      [V1.id]: viewer(
+        route,
+        route === "sfu" ? { attempt: 1, janusSession: "777" } : {},
+      ),
+    },
+    attempts: phase === "published" ? 1 : 0,
+  };
+}
+
+const EVENTS: Record<string, TopologyEvent> = {
+  "announce again": {
+    kind: "announce",
+    broadcaster: B,
+    viewers: [V1],
+    sfuOnly: false,
+    sfuUp: true,
+  },
+  "announce, another broadcaster": {
+    kind: "announce",
+    broadcaster: B2,
+    viewers: [V1],
+    sfuOnly: false,
+    sfuUp: true,
+  },
+  "join": {
+    kind: "join",
+    viewer: V2,
+    restart: false,
+    overlap: false,
+    sfuOnly: false,
+    sfuUp: true,
+    subscribed: false,
+  },
+  "viewer departs": { kind: "depart", clientId: V1.id, role: "viewer" },
+  "broadcaster departs": {
+    kind: "depart",
+    clientId: B.id,
+    role: "broadcaster",
+  },
+  "offer": { kind: "offer", from: B.id, sdp: OFFER },
+  "offer from a stranger": { kind: "offer", from: V1.id, sdp: OFFER },
+  "published": { kind: "published", from: B.id, sdp: "answer" },
+  "published, stale": { kind: "published", from: B2.id, sdp: "answer" },
+  "publish failed": { kind: "publish-failed", from: B.id },
+  "offer timeout": { kind: "offer-timeout" },
+  "sfu down": { kind: "sfu-down" },
+  "sfu up": { kind: "sfu-up" },
+};
+
+/** Where each event takes each phase ("refused": not applied). */
+const PHASES: Record<string, Record<SfuPhase, SfuPhase | "refused">> = {
+  "announce again": {
+    p2p: "asked",
+    asked: "asked",
+    publishing: "asked",
+    // It resumed its place: its publisher carries on.
+    published: "published",
+  },
+  "announce, another broadcaster": {
+    p2p: "asked",
+    asked: "asked",
+    publishing: "asked",
+    published: "asked",
+  },
+  "join": {
+    p2p: "p2p",
+    asked: "asked",
+    publishing: "publishing",
+    published: "published",
+  },
+  "viewer departs": {
+    p2p: "p2p",
+    asked: "asked",
+    publishing: "publishing",
+    published: "published",
+  },
+  "broadcaster departs": {
+    p2p: "p2p",
+    asked: "p2p",
+    publishing: "p2p",
+    published: "p2p",
+  },
+  "offer": {
+    p2p: "refused",
+    asked: "publishing",
+    publishing: "refused",
+    published: "refused",
+  },
+  "offer from a stranger": {
+    p2p: "refused",
+    asked: "refused",
+    publishing: "refused",
+    published: "refused",
+  },
+  "published": {
+    p2p: "refused",
+    asked: "refused",
+    publishing: "published",
+    published: "refused",
+  },
+  "published, stale": {
+    p2p: "refused",
+    asked: "refused",
+    publishing: "refused",
+    published: "refused",
+  },
+  "publish failed": {
+    p2p: "refused",
+    asked: "refused",
+    publishing: "p2p",
+    published: "refused",
+  },
+  "offer timeout": {
+    p2p: "refused",
+    asked: "p2p",
+    publishing: "refused",
+    published: "refused",
+  },
+  "sfu down": {
+    p2p: "refused",
+    asked: "p2p",
+    publishing: "p2p",
+    published: "p2p",
+  },
+  "sfu up": {
+    p2p: "p2p",
+    asked: "refused",
+    publishing: "refused",
+    published: "refused",
+  },
+};
+
+for (const [name, event] of Object.entries(EVENTS)) {
+  Deno.test(`sfu topology: ${name} in every phase`, () => {
+    for (const phase of Object.keys(PHASE_MOVES) as SfuPhase[]) {
+      const before = inPhase(phase);
+      const frozen = structuredClone(before);
+      const step = transition(before, event, config);
+      const expected = PHASES[name][phase];
+      assert.equal(step.ok ? step.state.phase : "refused", expected, phase);
+      // Pure: the state it was given is untouched.
+      assert.deepEqual(before, frozen);
+      if (!step.ok) assert.match(step.why, /\w/);
+    }
+  });
+}
+
+Deno.test("sfu topology: a declined stream goes to the SFU again on a new announce, not on Janus's return", () => {
+  const declined = inPhase("p2p");
+  const up = transition(declined, EVENTS["sfu up"], config);
+  assert.ok(up.ok);
+  assert.equal(up.state.phase, "p2p");
+  assert.deepEqual(up.effects, []);
+});
+
+/** Where each event takes a published stream's viewer, by its route. */
+const ROUTES: Record<
+  string,
+  { event: TopologyEvent; to: Record<ViewerRoute, ViewerRoute | "refused"> }
+> = {
+  "playing the SFU's connection": {
+    event: { kind: "playing", viewerId: V1.id, session: "777" },
+    to: { p2p: "refused", held: "refused", switching: "sfu", sfu: "refused" },
+  },
+  "playing another connection": {
+    event: { kind: "playing", viewerId: V1.id, session: "1" },
+    to: {
+      p2p: "refused",
+      held: "refused",
+      switching: "refused",
+      sfu: "refused",
+    },
+  },
+  "switch timeout": {
+    event: { kind: "switch-timeout", viewerId: V1.id },
+    to: { p2p: "refused", held: "refused", switching: "p2p", sfu: "refused" },
+  },
+  "Janus's offer": {
+    event: { kind: "subscribed", viewerId: V1.id, attempt: 1, sdp: OFFER },
+    to: {
+      p2p: "refused",
+      held: "refused",
+      switching: "switching",
+      sfu: "sfu",
+    },
+  },
+  "Janus's offer, stale": {
+    event: { kind: "subscribed", viewerId: V1.id, attempt: 0, sdp: OFFER },
+    to: {
+      p2p: "refused",
+      held: "refused",
+      switching: "refused",
+      sfu: "refused",
+    },
+  },
+};
+
+for (const [name, { event, to }] of Object.entries(ROUTES)) {
+  Deno.test(`sfu topology: ${name}, from every route`, () => {
+    for (const route of Object.keys(to) as ViewerRoute[]) {
+      const state = {
+        ...inPhase("published"),
+        viewers: {
+          [V1.id]: viewer(route, {
+            attempt: 1,
+            ...(route === "switching" || route === "sfu"
+              ? { janusSession: "777" }
+              : {}),
+          }),
+        },
+      };
+      const step = transition(state, event, config);
+      assert.equal(
+        step.ok ? step.state.viewers[V1.id].route : "refused",
+        to[route],
+        route,
+      );
+    }
+  });
+}
+
+Deno.test("sfu topology: a switch ends in viewer-moved to the broadcaster; a timeout unsubscribes", () => {
+  const switching = {
+    ...inPhase("published"),
+    viewers: {
+      [V1.id]: viewer("switching", { attempt: 1, janusSession: "777" }),
+    },
+  };
+  const played = transition(
+    switching,
+    ROUTES["playing the SFU's connection"].event,
+    config,
+  );
+  assert.ok(played.ok);
+  assert.deepEqual(played.effects, [
+    { kind: "stop-timer", timer: "switch", viewerId: V1.id },
+    { kind: "moved", viewerId: V1.id, overlap: false },
+    {
+      kind: "send",
+      to: B,
+      message: { type: "viewer-moved", streamId: "s", viewerId: V1.id },
+    },
+  ]);
+  const timedOut = transition(
+    switching,
+    ROUTES["switch timeout"].event,
+    config,
+  );
+  assert.ok(timedOut.ok);
+  assert.deepEqual(timedOut.effects, [
+    { kind: "fallback", why: "switch-timeout", viewerId: V1.id },
+    { kind: "unsubscribe", viewerId: V1.id },
+  ]);
+});
+
+Deno.test("sfu topology: asking with Janus down is a fallback, not a phase", () => {
+  const step = transition(emptyTopology("s"), {
+    ...EVENTS["announce again"],
+    sfuUp: false,
+  } as TopologyEvent, config);
+  assert.ok(step.ok);
+  assert.equal(step.state.phase, "p2p");
+  assert.deepEqual(step.direct, [V1]);
+  assert.deepEqual(
+    step.effects.filter(({ kind }) => kind === "fallback"),
+    [{ kind: "fallback", why: "janus-down" }],
+  );
+});
+
+const seats = [V1, V2, { ...V2, id: "client_v3", session: "42" }];
+const anEvent: fc.Arbitrary<TopologyEvent> = fc.oneof(
+  fc.record({
+    kind: fc.constant("announce" as const),
+    broadcaster: fc.constantFrom(B, B2),
+    viewers: fc.subarray(seats),
+    sfuOnly: fc.boolean(),
+    sfuUp: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant("join" as const),
+    viewer: fc.constantFrom(...seats),
+    restart: fc.boolean(),
+    overlap: fc.boolean(),
+    sfuOnly: fc.boolean(),
+    sfuUp: fc.boolean(),
+    subscribed: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant("depart" as const),
+    clientId: fc.constantFrom(B.id, B2.id, ...seats.map(({ id }) => id)),
+    role: fc.constantFrom("broadcaster" as const, "viewer" as const),
+  }),
+  fc.record({
+    kind: fc.constant("offer" as const),
+    from: fc.constantFrom(B.id, B2.id),
+    sdp: fc.constant(OFFER),
+  }),
+  fc.record({
+    kind: fc.constantFrom("published" as const),
+    from: fc.constantFrom(B.id, B2.id),
+    sdp: fc.constant("answer"),
+  }),
+  fc.record({
+    kind: fc.constant("publish-failed" as const),
+    from: fc.constantFrom(B.id, B2.id),
+  }),
+  fc.constantFrom(
+    { kind: "offer-timeout" as const },
+    { kind: "sfu-down" as const },
+    { kind: "sfu-up" as const },
+  ),
+  fc.record({
+    kind: fc.constant("subscribed" as const),
+    viewerId: fc.constantFrom(...seats.map(({ id }) => id)),
+    attempt: fc.integer({ min: 0, max: 8 }),
+    sdp: fc.constant(OFFER),
+  }),
+  fc.record({
+    kind: fc.constantFrom("playing" as const, "switch-timeout" as const),
+    viewerId: fc.constantFrom(...seats.map(({ id }) => id)),
+    session: fc.constantFrom("777", "1"),
+  }).map((event) =>
+    event.kind === "playing"
+      ? event
+      : { kind: event.kind, viewerId: event.viewerId }
+  ) as fc.Arbitrary<TopologyEvent>,
+);
+
+Deno.test("sfu topology: any sequence keeps the invariants and stays plain JSON", () => {
+  fc.assert(
+    fc.property(
+      fc.array(anEvent, { maxLength: 40 }),
+      fc.integer({ min: 0, max: 2 }),
+      (events, afterViewers) => {
+        let state = emptyTopology("s");
+        for (const event of events) {
+          const step = transition(state, event, { afterViewers });
+          if (!step.ok) continue;
+          assert.ok(
+            step.state.phase === state.phase ||
+              PHASE_MOVES[state.phase].includes(step.state.phase) ||
+              // A new announce restarts: back to p2p, asked at once.
+              (event.kind === "announce" && step.state.phase === "asked"),
+          );
+          state = step.state;
+          assert.deepEqual(JSON.parse(JSON.stringify(state)), state);
+          for (const entry of Object.values(state.viewers)) {
+            if (state.phase === "p2p") assert.equal(entry.route, "p2p");
+            if (entry.route === "switching" || entry.route === "sfu") {
+              assert.equal(state.phase, "published");
+            }
+          }
+        }
+      },
+    ),
+    { numRuns: 2_000 },
+  );
+});
