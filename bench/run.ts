@@ -8,7 +8,7 @@
  *   deno task bench --smoke    # seconds: every bench at toy size, to stdout
  */
 import { parseArgs } from "node:util";
-import { formatMarkdown } from "../scripts/readme-api.ts";
+import { formatMarkdown } from "../scripts/elements-api.ts";
 import { abuseIsolation } from "./abuse-isolation.ts";
 import { broadcasterScaling } from "./broadcaster-scaling.ts";
 import { bundleSizes } from "./bundle-size.ts";
