@@ -18,7 +18,6 @@
  * router sends them, the relay never calls into it. Messages that arise
  * later (Janus answered, a timer fired) go to `post`.
  */
-import type { ServerMessage } from "../../protocol/messages.ts";
 import { sdpSyntaxProblem } from "../../protocol/sdp-check.ts";
 import type {
   SfuIceCandidate,
@@ -28,11 +27,9 @@ import type {
   WebRtcIceCandidate,
 } from "../../protocol/messages.ts";
 import type { Departure, Seat, ViewerSeat } from "../signaling/directory.ts";
-import type { Logger } from "../observe/logger.ts";
-import type { Metrics } from "../observe/metrics.ts";
 import type { Peer } from "../signaling/peer.ts";
-import { LayerPolicy, type LayerPolicyOptions } from "./layer-policy.ts";
-import type { SfuGateway } from "./sfu-gateway.ts";
+import type { Outbound, SfuRelayOptions } from "./relay-options.ts";
+import { keyOf, ViewerLayers } from "./viewer-layers.ts";
 import {
   type Effect,
   emptyTopology,
@@ -47,49 +44,7 @@ import {
 } from "./topology.ts";
 
 export type { SfuPhase, ViewerRoute } from "./topology.ts";
-
-/** A message a step sends, and to whom. */
-export interface Outbound {
-  readonly to: Seat;
-  readonly message: ServerMessage;
-}
-
-/** What the relay uses of the gateway (a fake stands in for it in unit tests). */
-export type Gateway = Pick<
-  SfuGateway,
-  | "events"
-  | "up"
-  | "publish"
-  | "subscribe"
-  | "answer"
-  | "trickle"
-  | "isSubscribed"
-  | "unsubscribe"
-  | "end"
-  | "setLayer"
->;
-
-export interface SfuRelayOptions {
-  gateway: Gateway;
-  logger: Logger;
-  metrics: Metrics;
-  /** Sends what a step started by Janus or a timer sends (the router's delivery). */
-  post(out: readonly Outbound[]): void;
-  /** A stream with more viewers than this goes to the SFU (0: every stream). */
-  afterViewers: number;
-  /** How long a broadcaster has to answer `sfu-publish` with `sfu-offer`. */
-  offerTimeoutMs: number;
-  /**
-   * How long an `overlap` viewer's SFU connection has to play; after that
-   * it stays peer to peer (its video never stopped).
-   */
-  switchTimeoutMs: number;
-  /** The per-viewer simulcast layer policy's timing (defaults in layer-policy.ts). */
-  layers?: LayerPolicyOptions;
-}
-
-/** How often viewers on a lower simulcast layer are checked for a step up. */
-const LAYER_TICK_MS = 1_000;
+export type { Gateway, Outbound, SfuRelayOptions } from "./relay-options.ts";
 
 /** What a step left to do: its messages, and Janus's publish if it began one. */
 interface Done {
@@ -103,29 +58,23 @@ export class SfuRelay {
   #streams = new Map<string, StreamTopology>();
   /** Offer timers by stream, switch timers by stream and viewer. */
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Each SFU viewer's simulcast layer choice (made on its first `slowlink`). */
-  #layers = new Map<string, LayerPolicy>();
-  #layerTimer: ReturnType<typeof setInterval> | undefined;
+  /** Each SFU viewer's simulcast layer (chosen from its first `slowlink`). */
+  #layers: ViewerLayers;
 
   constructor(options: SfuRelayOptions) {
     this.#options = options;
     this.#config = { afterViewers: options.afterViewers };
+    this.#layers = new ViewerLayers({
+      ...options,
+      onSfu: (streamId, viewerId) => this.routeOf(streamId, viewerId) === "sfu",
+    });
     options.gateway.events.addEventListener("slowlink", (event) => {
       const { streamId, viewerId } = (event as CustomEvent<
         { streamId: string; viewerId: string }
       >).detail;
       const route = this.routeOf(streamId, viewerId);
       if (route !== "sfu" && route !== "switching") return;
-      const key = keyOf(streamId, viewerId);
-      let layers = this.#layers.get(key);
-      if (!layers) {
-        this.#layers.set(key, layers = new LayerPolicy(options.layers));
-      }
-      this.#setLayer(streamId, viewerId, layers.slow(Date.now()));
-      this.#layerTimer ??= setInterval(
-        () => this.#tickLayers(),
-        LAYER_TICK_MS,
-      );
+      this.#layers.slow(streamId, viewerId);
     });
     options.gateway.events.addEventListener("down", () => {
       for (const streamId of [...this.#streams.keys()]) {
@@ -320,8 +269,7 @@ export class SfuRelay {
 
   /** Stops the relay's own timer (the server is closing). */
   close(): void {
-    clearInterval(this.#layerTimer);
-    this.#layerTimer = undefined;
+    this.#layers.close();
   }
 
   /** The step `event` makes on its stream (not yet taken). */
@@ -422,7 +370,7 @@ export class SfuRelay {
         return;
       }
       case "forget-layers":
-        this.#layers.delete(keyOf(streamId, effect.viewerId));
+        this.#layers.forget(streamId, effect.viewerId);
         return;
       case "fallback":
         metrics.countSfuFallback(effect.why);
@@ -488,34 +436,4 @@ export class SfuRelay {
         }),
     );
   }
-
-  /** Viewers sent a smaller layer try one up after a quiet while. */
-  #tickLayers(): void {
-    let lowered = false;
-    for (const [key, layers] of this.#layers) {
-      const [streamId, viewerId] = key.split("\n");
-      if (this.routeOf(streamId, viewerId) !== "sfu") continue;
-      this.#setLayer(streamId, viewerId, layers.tick(Date.now()));
-      if (layers.layer < (this.#options.layers?.top ?? 2)) lowered = true;
-    }
-    if (!lowered) this.close();
-  }
-
-  #setLayer(streamId: string, viewerId: string, layer: number | undefined) {
-    if (layer === undefined) return;
-    this.#options.logger.info("sfu-layer", { streamId, viewerId, layer });
-    this.#options.metrics.sfuLayerChanges++;
-    this.#options.gateway.setLayer(streamId, viewerId, layer).catch((error) =>
-      this.#options.logger.warn("sfu-layer-failed", {
-        streamId,
-        viewerId,
-        error: String(error),
-      })
-    );
-  }
-}
-
-/** A viewer's key in the relay's maps (stream ids hold no newline). */
-function keyOf(streamId: string, viewerId: string): string {
-  return `${streamId}\n${viewerId}`;
 }

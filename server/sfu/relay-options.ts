@@ -1,0 +1,50 @@
+/**
+ * What the SFU relay is given and hands back: its options, the part of the
+ * gateway it uses, and the messages its steps send.
+ */
+import type { ServerMessage } from "../../protocol/messages.ts";
+import type { Seat } from "../signaling/directory.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import type { LayerPolicyOptions } from "./layer-policy.ts";
+import type { SfuGateway } from "./sfu-gateway.ts";
+
+/** A message a step sends, and to whom. */
+export interface Outbound {
+  readonly to: Seat;
+  readonly message: ServerMessage;
+}
+
+/** What the relay uses of the gateway (a fake stands in for it in unit tests). */
+export type Gateway = Pick<
+  SfuGateway,
+  | "events"
+  | "up"
+  | "publish"
+  | "subscribe"
+  | "answer"
+  | "trickle"
+  | "isSubscribed"
+  | "unsubscribe"
+  | "end"
+  | "setLayer"
+>;
+
+export interface SfuRelayOptions {
+  gateway: Gateway;
+  logger: Logger;
+  metrics: Metrics;
+  /** Sends what a step started by Janus or a timer sends (the router's delivery). */
+  post(out: readonly Outbound[]): void;
+  /** A stream with more viewers than this goes to the SFU (0: every stream). */
+  afterViewers: number;
+  /** How long a broadcaster has to answer `sfu-publish` with `sfu-offer`. */
+  offerTimeoutMs: number;
+  /**
+   * How long an `overlap` viewer's SFU connection has to play; after that
+   * it stays peer to peer (its video never stopped).
+   */
+  switchTimeoutMs: number;
+  /** The per-viewer simulcast layer policy's timing (defaults in layer-policy.ts). */
+  layers?: LayerPolicyOptions;
+}
