@@ -1,6 +1,6 @@
 /**
- * Request bodies and paths as the WHIP and WHEP endpoints read them: never
- * more of a body than its limit, never a throw for a broken path.
+ * Request bodies as the WHIP and WHEP endpoints read them: never more of a
+ * body than its limit. (Paths are read in routes.ts.)
  */
 
 /** Why a request is not answered as asked: its status, code and message. */
@@ -55,13 +55,4 @@ export async function readLimited(
     at += chunk.byteLength;
   }
   return new TextDecoder().decode(bytes);
-}
-
-/** A path segment decoded, or "" when its percent-encoding is broken. */
-export function decoded(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return "";
-  }
 }

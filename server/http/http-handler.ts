@@ -1,9 +1,12 @@
 /**
- * The HTTP surface: `/ws` (WebSocket upgrade), `/healthz`, `/metrics`.
- * A plain `(request, info) => Response` so tests can call it without a socket.
+ * The HTTP surface: `/ws` (WebSocket upgrade), `/healthz`, `/metrics`,
+ * WHIP and WHEP, files; dispatched by the route table (routes.ts). A plain
+ * `(request, info) => Response` so tests can call it without a socket.
  */
 import type { Gauges, Metrics } from "../observe/metrics.ts";
+import { json } from "./json-response.ts";
 import { problem } from "./problem-details.ts";
+import { route, type SessionRoute } from "./routes.ts";
 
 export interface HttpHandlerOptions {
   metrics: Metrics;
@@ -24,15 +27,24 @@ export interface HttpHandlerOptions {
    */
   upgrade(request: Request, remoteAddress: string): Response | Refusal;
   startedAt: number;
-  /** WHIP ingest (`/whip/...`), when the server has an SFU. */
-  whip?: (request: Request, remoteAddress: string) => Promise<Response>;
+  /**
+   * WHIP ingest (`/whip/...`), when the server has an SFU; `route` is the
+   * path as the route table read it (SessionEndpoint.handle takes it).
+   */
+  whip?: SessionHandler;
   /** WHEP playback (`/whep/...`), when the server has an SFU. */
-  whep?: (request: Request, remoteAddress: string) => Promise<Response>;
+  whep?: SessionHandler;
   /** Files (bundles, demo pages) for any other path; `undefined` = 404. */
   files?: (request: Request) => Promise<Response | undefined>;
   /** A handler threw: our bug, answered 500 (never for what a client sent). */
   onError?: (error: unknown, request: Request) => void;
 }
+
+export type SessionHandler = (
+  request: Request,
+  remoteAddress: string,
+  route: SessionRoute,
+) => Promise<Response>;
 
 export interface Refusal {
   status: 400 | 403 | 429 | 503;
@@ -68,11 +80,11 @@ export function createHttpHandler(
 
 function routes(options: HttpHandlerOptions, trustProxy: boolean): HttpHandler {
   return (request, info) => {
-    const { pathname } = new URL(request.url);
-    switch (pathname) {
-      case "/ws":
+    const matched = route(new URL(request.url).pathname);
+    switch (matched?.name) {
+      case "ws":
         return upgradeRoute(request, info, trustProxy, options);
-      case "/healthz": {
+      case "healthz": {
         const refused = getOnly(request);
         if (refused) return refused;
         // Not ready = 503, so a load balancer sends new clients elsewhere.
@@ -86,24 +98,21 @@ function routes(options: HttpHandlerOptions, trustProxy: boolean): HttpHandler {
           ...options.gauges(),
         });
       }
-      case "/metrics":
+      case "metrics":
         return getOnly(request) ??
           new Response(options.metrics.render(options.gauges()), {
             headers: { "content-type": "text/plain; version=0.0.4" },
           });
-      default:
-        if (options.whip && pathname.startsWith("/whip/")) {
-          return options.whip(
-            request,
-            clientAddress(request, info, trustProxy),
-          );
-        }
-        if (options.whep && pathname.startsWith("/whep/")) {
-          return options.whep(
-            request,
-            clientAddress(request, info, trustProxy),
-          );
-        }
+      case "stream":
+      case "session":
+      case "unknown": {
+        // Without an SFU these paths are files like any other.
+        const endpoint = options[matched.kind];
+        if (!endpoint) return files(request, options);
+        const address = clientAddress(request, info, trustProxy);
+        return endpoint(request, address, matched);
+      }
+      case undefined:
         return files(request, options);
     }
   };
@@ -230,16 +239,5 @@ function getOnly(request: Request): Response | undefined {
   if (request.method === "GET" || request.method === "HEAD") return undefined;
   return problem(405, "method-not-allowed", "Use GET", {
     allow: "GET, HEAD",
-  });
-}
-
-function json(
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
   });
 }

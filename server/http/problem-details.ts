@@ -4,6 +4,7 @@
  * `detail`: clients that read `{error, message}` before read the same, and
  * RFC 9457 readers get `title`, `status` and `detail`.
  */
+import { json } from "./json-response.ts";
 
 /** The reason phrases of the statuses the server refuses with. */
 const TITLES: Record<number, string> = {
@@ -41,8 +42,5 @@ export function problem(
     error,
     message,
   };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { ...headers, "content-type": PROBLEM_JSON },
-  });
+  return json(status, body, { headers, type: PROBLEM_JSON });
 }

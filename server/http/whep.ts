@@ -1,16 +1,12 @@
 /**
  * WHEP playback (draft-ietf-wish-whep) through Janus: `POST /whep/{streamId}`
  * with the player's offer makes it a viewer (the HTTP side is
- * http-sessions.ts). Its stream goes to the SFU if it is not there yet (a
+ * session-endpoint.ts). Its stream goes to the SFU if it is not there yet (a
  * browser broadcaster cannot answer a WHEP player); Janus's subscriber offer
  * and the player's offer are answered from each other (sfu/sdp-bridge.ts).
  */
 import type { ClientMessage, ServerMessage } from "../../protocol/messages.ts";
-import {
-  HttpSession,
-  type SessionHost,
-  type SessionKind,
-} from "./http-sessions.ts";
+import { HttpSession, type SessionKind } from "./http-session.ts";
 import { bridge, janusMid, SdpBridgeError } from "../sfu/sdp-bridge.ts";
 
 /** One WHEP player. */
@@ -100,5 +96,5 @@ export const WHEP: SessionKind<WhepSession> = {
   unusable:
     "A WHEP offer receives audio or video (an m=audio or m=video section)",
   publishes: false,
-  open: (host: SessionHost, ...rest) => new WhepSession(host, ...rest),
+  open: (host, init) => new WhepSession(host, init),
 };

@@ -1,16 +1,12 @@
 /**
  * WHIP ingest (RFC 9725) with Janus behind: `POST /whip/{streamId}` makes
  * the sender that stream's broadcaster, through the SFU (the HTTP side is
- * http-sessions.ts). Its `broadcaster-ready` and `sfu-offer` come from the
+ * session-endpoint.ts). Its `broadcaster-ready` and `sfu-offer` come from the
  * POST; the `sfu-answer` goes back in the 201; DELETE ends the stream
  * (viewers hear `broadcaster-left`).
  */
 import type { ClientMessage, ServerMessage } from "../../protocol/messages.ts";
-import {
-  HttpSession,
-  type SessionHost,
-  type SessionKind,
-} from "./http-sessions.ts";
+import { HttpSession, type SessionKind } from "./http-session.ts";
 
 /** One WHIP publisher. */
 export class WhipSession extends HttpSession {
@@ -60,5 +56,5 @@ export const WHIP: SessionKind<WhipSession> = {
   usable: (offer) => /^m=video /m.test(offer),
   unusable: "A WHIP offer sends video (an m=video section)",
   publishes: true,
-  open: (host: SessionHost, ...rest) => new WhipSession(host, ...rest),
+  open: (host, init) => new WhipSession(host, init),
 };

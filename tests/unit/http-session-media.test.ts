@@ -1,5 +1,5 @@
 /**
- * A WHIP or WHEP session's media (server/http/http-sessions.ts): ended when Janus
+ * A WHIP or WHEP session's media (server/http/session-endpoint.ts): ended when Janus
  * hangs its handle up, or when its media is not up by
  * MEDIA_CONNECT_TIMEOUT_MS; kept once it is. A router stand-in answers the
  * POST; time is a fake clock. With Janus: tests/e2e/whip-http.test.ts.

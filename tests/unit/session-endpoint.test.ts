@@ -1,5 +1,5 @@
 /**
- * The WHIP/WHEP endpoint's HTTP rules (server/http/http-sessions.ts) without
+ * The WHIP/WHEP endpoint's HTTP rules (server/http/session-endpoint.ts) without
  * Janus or root: Location and entity tags, trickle and ICE restarts by
  * PATCH (RFC 9725 §4.3: 412, 428, 429), CORS, body limits. Against Janus:
  * tests/e2e/whip-http.test.ts.

@@ -1,16 +1,14 @@
 /**
- * A WHIP endpoint (server/http/http-sessions.ts) over a stand-in for the router
+ * A WHIP endpoint (server/http/session-endpoint.ts) over a stand-in for the router
  * and Janus: the router admits, asks to publish and Janus answers at once
  * (or never, with `janusAnswers: false`); ICE restarts answer with new
  * credentials. Requests go to `endpoint.handle` as plain `Request`s.
  */
 import type { ClientMessage } from "../../../protocol/messages.ts";
 import { DEFAULT_SDP_LIMITS } from "../../../protocol/sdp-check.ts";
-import {
-  type HttpSession,
-  SessionEndpoint,
-  type SessionHost,
-} from "../../../server/http/http-sessions.ts";
+import type { HttpSession } from "../../../server/http/http-session.ts";
+import { SessionEndpoint } from "../../../server/http/session-endpoint.ts";
+import type { SessionHost } from "../../../server/http/session-host.ts";
 import { createLogger } from "../../../server/observe/logger.ts";
 import type { Peer } from "../../../server/signaling/peer.ts";
 import { WHIP } from "../../../server/http/whip.ts";

@@ -1,0 +1,380 @@
+/**
+ * One endpoint serves WHIP (whip.ts) or WHEP (whep.ts) over HTTP:
+ * `POST /{kind}/{streamId}` with an SDP offer opens a session
+ * (http-session.ts), answered in the 201; `PATCH` on its resource carries
+ * trickled candidates (RFC 8840 fragments) or an ICE restart (RFC 9725
+ * §4.3, with entity tags), `DELETE` ends it. Paths are read by the route
+ * table (routes.ts), refusals are problem details (problem-details.ts).
+ */
+import {
+  sdpLimitProblem,
+  sdpSyntaxProblem,
+  withCrlf,
+} from "../../protocol/sdp-check.ts";
+import {
+  fragmentOf,
+  iceCredentials,
+  parseFragment,
+  type SdpFragment,
+  withIce,
+} from "../../protocol/sdp-fragment.ts";
+import type { MediaEvent } from "../sfu/sfu-gateway.ts";
+import { readLimited, Refused } from "./http-body.ts";
+import type { HttpSession, SessionKind } from "./http-session.ts";
+import { problem } from "./problem-details.ts";
+import { type Route, route as routeOf } from "./routes.ts";
+import {
+  bearer,
+  contentType,
+  corsHeaders,
+  iceServerLinks,
+  newEtag,
+  SDP,
+  TRICKLE,
+} from "./session-headers.ts";
+import type { SessionHost } from "./session-host.ts";
+import { restartWait } from "./session-state.ts";
+
+/** How long the SFU has to answer before the POST fails with 503. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/** How long a session taken over is remembered (PATCH then gets 409). */
+const REPLACED_MEMORY_MS = 10 * 60_000;
+
+type Cors = Record<string, string>;
+
+/** `/{kind}/{streamId}` and `/{kind}/{streamId}/{resource}`. */
+export class SessionEndpoint<S extends HttpSession> {
+  #host: SessionHost;
+  #kind: SessionKind<S>;
+  #sessions = new Map<string, S>();
+  /** The same sessions by client id (Janus's media events name those). */
+  #byId = new Map<string, S>();
+  /**
+   * Sessions a newer one of the same sender took over, with when: their
+   * client hears 409 `replaced` instead of 404 (after which it would POST
+   * again and take the stream back: two tabs taking turns).
+   */
+  #replaced = new Map<string, number>();
+
+  constructor(host: SessionHost, kind: SessionKind<S>) {
+    this.#host = host;
+    this.#kind = kind;
+  }
+
+  /** Sessions open now. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Janus's word on a session's media: up (its deadline is met), or hung up
+   * (ICE or DTLS failed, the client closed): the session ends.
+   */
+  media(event: MediaEvent): void {
+    // A WHIP session is its stream's publisher, a WHEP one a subscriber:
+    // each named by its client id (another broadcaster of the same stream,
+    // over WebSocket, is not this endpoint's).
+    if ((event.viewerId === undefined) !== this.#kind.publishes) return;
+    const session = event.clientId && this.#byId.get(event.clientId);
+    if (!session || session.streamId !== event.streamId) return;
+    if (event.up) return session.mediaUp();
+    this.#host.logger.info(`${this.#kind.name}-hangup`, {
+      streamId: session.streamId,
+      clientId: session.id,
+      reason: event.reason,
+    });
+    this.#end(session, `${this.#kind.name}-hangup`);
+  }
+
+  /** Janus lost: every session with it (none can go peer to peer). */
+  endAll(cause: string): void {
+    for (const session of [...this.#sessions.values()]) {
+      this.#end(session, cause);
+    }
+  }
+
+  /**
+   * Answers `request`; `route` is its match in the route table, when the
+   * caller has it already.
+   */
+  async handle(
+    request: Request,
+    remoteAddress: string,
+    route: Route | undefined = routeOf(new URL(request.url).pathname),
+  ): Promise<Response> {
+    const cors = corsHeaders(request, (o) => this.#host.originAllowed(o));
+    try {
+      return await this.#route(request, remoteAddress, route, cors);
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error;
+      return problem(error.status, error.code, error.message, cors);
+    }
+  }
+
+  async #route(
+    request: Request,
+    remoteAddress: string,
+    route: Route | undefined,
+    cors: Cors,
+  ): Promise<Response> {
+    const name = this.#kind.name.toUpperCase();
+    if (
+      (route?.name !== "stream" && route?.name !== "session") ||
+      route.kind !== this.#kind.name
+    ) {
+      return problem(404, "not-found", `No such ${name} resource`, cors);
+    }
+    if (request.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...cors,
+          "access-control-allow-methods": route.name === "session"
+            ? "PATCH, DELETE, OPTIONS"
+            : "POST, OPTIONS",
+          "access-control-allow-headers":
+            "authorization, content-type, if-match",
+          "access-control-max-age": "600",
+          "accept-post": SDP,
+        },
+      });
+    }
+    if (route.name === "stream") {
+      if (request.method !== "POST") {
+        return problem(405, "method-not-allowed", "POST an SDP offer", {
+          ...cors,
+          allow: "POST, OPTIONS",
+        });
+      }
+      return await this.#open(request, route.streamId, remoteAddress, cors);
+    }
+    const session = this.#sessions.get(route.resource);
+    if (!session || session.streamId !== route.streamId) {
+      if (this.#wasReplaced(route.resource)) {
+        return problem(
+          409,
+          "replaced",
+          "A newer session of this sender took over the stream",
+          cors,
+        );
+      }
+      return problem(404, "not-found", `No such ${name} session`, cors);
+    }
+    switch (request.method) {
+      case "DELETE":
+        this.#end(session, `${this.#kind.name}-delete`);
+        return new Response(null, { status: 200, headers: cors });
+      case "PATCH":
+        return await this.#patch(request, session, cors);
+      default:
+        return problem(405, "method-not-allowed", "PATCH or DELETE", {
+          ...cors,
+          allow: "PATCH, DELETE, OPTIONS",
+        });
+    }
+  }
+
+  async #open(
+    request: Request,
+    streamId: string,
+    remoteAddress: string,
+    cors: Cors,
+  ): Promise<Response> {
+    if (contentType(request) !== SDP) {
+      return problem(415, "unsupported-media-type", `Send ${SDP}`, cors);
+    }
+    const body = await readLimited(request, this.#host.maxSdpBytes);
+    // Refused here, at once: Janus would take 10 s to fail on some of it.
+    const unusable = sdpLimitProblem(body, this.#host.sdpLimits) ??
+      sdpSyntaxProblem(body) ??
+      (this.#kind.usable(body) ? undefined : this.#kind.unusable);
+    if (unusable) return problem(400, "bad-sdp", unusable, cors);
+    const retry = { ...cors, "retry-after": "5" };
+    if (!this.#host.sfuUp()) {
+      return problem(503, "sfu-unavailable", "The SFU is not reachable", retry);
+    }
+    if (!this.#host.roomForSession()) {
+      return problem(
+        503,
+        "server-full",
+        "The server is at its limit of WHIP and WHEP sessions",
+        retry,
+      );
+    }
+    const session = this.#kind.open(this.#host, {
+      kind: this.#kind.name,
+      streamId,
+      offer: withCrlf(body),
+      remoteAddress,
+      onEnd: (ended, cause) => this.#end(ended as S, cause),
+    });
+    this.#sessions.set(session.resource, session);
+    this.#byId.set(session.id, session);
+    this.#host.connected(session);
+    void this.#host.handle(session, session.enter(bearer(request)));
+    const timer = setTimeout(
+      () =>
+        session.send({
+          type: "error",
+          code: "internal-error",
+          message: "The SFU did not answer in time",
+        }),
+      ANSWER_TIMEOUT_MS,
+    );
+    try {
+      const answer = await session.answer;
+      const location = `/${this.#kind.name}/${
+        encodeURIComponent(streamId)
+      }/${session.resource}`;
+      return new Response(answer, {
+        status: 201,
+        headers: new Headers([
+          ...Object.entries(cors),
+          ["content-type", SDP],
+          ["location", location],
+          ["etag", session.etag],
+          ["accept-patch", TRICKLE],
+          ...iceServerLinks(session.iceServers).map((
+            link,
+          ): [string, string] => ["link", link]),
+        ]),
+      });
+    } catch (error) {
+      this.#end(session, `${this.#kind.name}-refused`);
+      // Our bug: the HTTP handler logs it and answers a plain 500.
+      if (!(error instanceof Refused)) throw error;
+      return problem(
+        error.status,
+        error.code,
+        error.message,
+        error.status === 503 || error.status === 429 ? retry : cors,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Trickled candidates (RFC 8840 fragments) for the client's connection. */
+  async #patch(request: Request, session: S, cors: Cors): Promise<Response> {
+    if (contentType(request) !== TRICKLE) {
+      return problem(415, "unsupported-media-type", `Send ${TRICKLE}`, cors);
+    }
+    const fragment = await readLimited(request, this.#host.maxSdpBytes);
+    const tooLarge = sdpLimitProblem(fragment, this.#host.sdpLimits);
+    if (tooLarge) return problem(400, "bad-sdp", tooLarge, cors);
+    const parsed = parseFragment(fragment);
+    const current = iceCredentials(session.offer);
+    const restart = parsed.ufrag !== undefined &&
+      parsed.ufrag !== current?.ufrag;
+    // RFC 9725 §4.3: a restart carries `If-Match: "*"`; a trickle the
+    // entity tag it knows, if any; an old one is a lost race.
+    const ifMatch = request.headers.get("if-match")?.trim();
+    if (restart && ifMatch === undefined) {
+      return problem(
+        428,
+        "if-match-required",
+        'An ICE restart needs If-Match: "*"',
+        cors,
+      );
+    }
+    if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== session.etag) {
+      return problem(412, "etag-mismatch", "Another ICE session is current", {
+        ...cors,
+        etag: session.etag,
+      });
+    }
+    if (restart) return await this.#restart(session, parsed, cors);
+    for (const { candidate, mid } of parsed.candidates) {
+      await session.trickle(candidate, mid);
+    }
+    return new Response(null, { status: 204, headers: cors });
+  }
+
+  /** New ICE credentials: the client and Janus restart ICE (200, new ETag). */
+  async #restart(
+    session: S,
+    fragment: SdpFragment,
+    cors: Cors,
+  ): Promise<Response> {
+    if (!fragment.pwd) {
+      return problem(
+        400,
+        "bad-fragment",
+        "A new ice-ufrag needs its ice-pwd",
+        cors,
+      );
+    }
+    // One at a time, and not more often than the interval: each is work
+    // for Janus.
+    const interval = this.#host.iceRestartIntervalMs;
+    const wait = restartWait(session.state, performance.now(), interval);
+    if (wait > 0) {
+      return problem(429, "ice-restart-too-soon", "ICE restarted just now", {
+        ...cors,
+        "retry-after": String(Math.max(1, Math.ceil(wait / 1000))),
+      });
+    }
+    session.restartBegan(performance.now());
+    // The candidates follow, trickled, once Janus knows the new credentials.
+    const offer = withIce(session.offer, { ...fragment, candidates: [] });
+    let answer: string;
+    try {
+      answer = await session.restartIce(offer);
+    } catch (error) {
+      session.restartEnded(false);
+      // The session stays: the client may try again or start anew.
+      this.#host.logger.warn(`${this.#kind.name}-ice-restart-failed`, {
+        streamId: session.streamId,
+        error: String(error),
+      });
+      return problem(
+        503,
+        "ice-restart-failed",
+        "The SFU did not restart ICE",
+        { ...cors, "retry-after": "2" },
+      );
+    }
+    session.offer = offer;
+    session.etag = newEtag();
+    session.restartEnded(true);
+    for (const { candidate, mid } of fragment.candidates) {
+      await session.trickle(candidate, mid);
+    }
+    this.#host.logger.info(`${this.#kind.name}-ice-restart`, {
+      streamId: session.streamId,
+      clientId: session.id,
+    });
+    return new Response(fragmentOf(answer), {
+      status: 200,
+      headers: { ...cors, "content-type": TRICKLE, etag: session.etag },
+    });
+  }
+
+  #wasReplaced(resource: string): boolean {
+    const at = this.#replaced.get(resource);
+    return at !== undefined && performance.now() - at < REPLACED_MEMORY_MS;
+  }
+
+  #end(session: S, cause: string): void {
+    if (!this.#sessions.delete(session.resource)) return;
+    this.#byId.delete(session.id);
+    session.ended();
+    if (cause === "replaced") this.#rememberReplaced(session.resource);
+    this.#host.leave(session, cause);
+  }
+
+  #rememberReplaced(resource: string): void {
+    const now = performance.now();
+    // Oldest first: forget what is past its time, and never more than
+    // there may be sessions.
+    for (const [old, at] of this.#replaced) {
+      if (
+        now - at < REPLACED_MEMORY_MS &&
+        this.#replaced.size < this.#host.maxSessions
+      ) break;
+      this.#replaced.delete(old);
+    }
+    this.#replaced.set(resource, now);
+  }
+}
