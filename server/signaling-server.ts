@@ -16,6 +16,8 @@ import { LOCAL_DELIVERY } from "./signaling/delivery.ts";
 import { RedisCluster } from "./cluster/redis-cluster.ts";
 import { type MediaEvent, SfuGateway } from "./sfu/sfu-gateway.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
+import { LocalClients } from "./signaling/local-clients.ts";
+import { Postman } from "./signaling/postman.ts";
 import { SessionEndpoint, type SessionHost } from "./http/http-sessions.ts";
 import { WHEP, type WhepSession } from "./http/whep.ts";
 import { WHIP, type WhipSession } from "./http/whip.ts";
@@ -141,6 +143,11 @@ export function startSignalingServer(
     ? new SfuGateway(config.janusUrl, logger)
     : undefined;
   gateway?.start();
+  const delivery = cluster ?? LOCAL_DELIVERY;
+  // This node's clients, and the postman that reaches them or their node:
+  // the router and the SFU relay's later steps send through it.
+  const clients = new LocalClients();
+  const postman = new Postman(clients, delivery);
   // The SFU runs on one node (config refuses it with REDIS_URL): every seat
   // it sends to is a socket of this process.
   const sfu = gateway &&
@@ -148,15 +155,17 @@ export function startSignalingServer(
       gateway,
       logger,
       metrics,
-      post: (out) => router.post(out),
+      post: (out) => postman.post(out),
       afterViewers: config.sfuAfterViewers,
       offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
       switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,
     });
   const router: SignalingRouter = new SignalingRouter({
     sfu,
+    clients,
+    postman,
     directory: cluster?.directory ?? registry!,
-    delivery: cluster ?? LOCAL_DELIVERY,
+    delivery,
     metrics,
     logger,
     admission,

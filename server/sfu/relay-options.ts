@@ -2,18 +2,11 @@
  * What the SFU relay is given and hands back: its options, the part of the
  * gateway it uses, and the messages its steps send.
  */
-import type { ServerMessage } from "../../protocol/messages.ts";
-import type { Seat } from "../signaling/directory.ts";
+import type { Outbound } from "../signaling/postman.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { LayerPolicyOptions } from "./layer-policy.ts";
 import type { SfuGateway } from "./sfu-gateway.ts";
-
-/** A message a step sends, and to whom. */
-export interface Outbound {
-  readonly to: Seat;
-  readonly message: ServerMessage;
-}
 
 /** What the relay uses of the gateway (a fake stands in for it in unit tests). */
 export type Gateway = Pick<
@@ -48,3 +41,5 @@ export interface SfuRelayOptions {
   /** The per-viewer simulcast layer policy's timing (defaults in layer-policy.ts). */
   layers?: LayerPolicyOptions;
 }
+
+export type { Outbound };

@@ -41,7 +41,11 @@ import {
   then,
 } from "./directory.ts";
 import type { Delivery, Envelope } from "./delivery.ts";
-import type { Outbound, SfuRelay } from "../sfu/sfu-relay.ts";
+import type { SfuRelay } from "../sfu/sfu-relay.ts";
+import { Departures } from "./departures.ts";
+import { LocalClients, type LocalPlace } from "./local-clients.ts";
+import { type Outbound, Postman } from "./postman.ts";
+import { storeStep } from "./store-step.ts";
 
 export interface RouterOptions {
   directory: Directory;
@@ -57,6 +61,9 @@ export interface RouterOptions {
   reconnectGraceMs: number;
   /** With JANUS_URL: the SFU's side of routing (it applies SFU_AFTER_VIEWERS). */
   sfu?: SfuRelay;
+  /** This node's clients, shared with the postman the SFU relay posts through. */
+  clients?: LocalClients;
+  postman?: Postman;
 }
 
 /** Close code for a broadcaster session taken over by a newer one of the same subject. */
@@ -65,12 +72,6 @@ export const REPLACED_CLOSE_CODE = 4001;
 export const RESUMED_CLOSE_CODE = 4002;
 /** Close code for a resume claim used for another stream or role. */
 export const RESUME_MISMATCH_CLOSE_CODE = 4003;
-
-/** A place a local client holds, mirrored from the directory. */
-interface LocalPlace {
-  streamId: string;
-  role: Role;
-}
 
 /** Counts of this node's own members, for /healthz and /metrics. */
 export interface LocalCounts {
@@ -90,22 +91,15 @@ export class SignalingRouter {
   #resumeTokens: ResumeTokens;
   #graceMs: number;
   #sfu: SfuRelay | undefined;
-  /** Each local client's current connection (a newer one replaces it). */
-  #current = new Map<string, Peer>();
-  /** Places local clients hold, by client id. */
-  #places = new Map<string, LocalPlace>();
-  /** Members whose socket dropped, by client id, until they are back or gone. */
-  #grace = new Map<
-    string,
-    { peer: Peer; timer: ReturnType<typeof setTimeout> }
-  >();
+  /** Each local client's connection, place and grace: one state each. */
+  #clients: LocalClients;
+  #postman: Postman;
+  #departures: Departures;
   /** The claim each connection was last given (see #resumeFor). */
   #claims = new WeakMap<
     Peer,
     { claim: string; streamId: string; role: Role; freshUntil: number }
   >();
-  /** Leaves the store could not take, retried by {@link retryLeaves}. */
-  #unsettled = new Map<string, { node: string; reason: string }>();
   /** Shutting down: a closing socket is nobody leaving. */
   #draining = false;
 
@@ -120,6 +114,17 @@ export class SignalingRouter {
     this.#resumeTokens = options.resumeTokens;
     this.#graceMs = options.reconnectGraceMs;
     this.#sfu = options.sfu;
+    this.#clients = options.clients ?? new LocalClients();
+    this.#postman = options.postman ??
+      new Postman(this.#clients, options.delivery);
+    this.#departures = new Departures({
+      directory: options.directory,
+      audit: options.audit,
+      logger: options.logger,
+      postman: this.#postman,
+      departed: options.sfu &&
+        ((departure) => options.sfu!.departed(departure)),
+    });
   }
 
   get #node(): string {
@@ -131,7 +136,7 @@ export class SignalingRouter {
     const streams = new Set<string>();
     let liveStreams = 0;
     let viewers = 0;
-    for (const { streamId, role } of this.#places.values()) {
+    for (const { streamId, role } of this.#clients.places()) {
       streams.add(streamId);
       if (role === "broadcaster") liveStreams++;
       else viewers++;
@@ -141,7 +146,7 @@ export class SignalingRouter {
 
   /** A new connection for `peer.id`: it is the client's current one now. */
   connected(peer: Peer): void {
-    this.#current.set(peer.id, peer);
+    this.#clients.apply(peer.id, { kind: "connect", peer });
   }
 
   /**
@@ -178,7 +183,7 @@ export class SignalingRouter {
         return this.#sfu!.candidate(peer, message);
       case "viewer-playing":
         // Only a switch to the SFU waits for it; elsewhere nothing to do.
-        if (this.#places.get(peer.id)?.streamId === message.streamId) {
+        if (this.#clients.place(peer.id)?.streamId === message.streamId) {
           this.post(this.#sfu?.playing(peer, message) ?? []);
         }
         return;
@@ -198,13 +203,13 @@ export class SignalingRouter {
 
   /** An envelope from another node for one of this node's clients. */
   deliver(envelope: Envelope): void {
-    const peer = this.#current.get(envelope.to);
+    const peer = this.#clients.peer(envelope.to);
     if (envelope.kind === "text") {
       peer?.sendRaw(envelope.text);
       return;
     }
     if (envelope.text !== undefined) peer?.sendRaw(envelope.text);
-    this.#forget(envelope.to);
+    this.#clients.apply(envelope.to, { kind: "forget" });
     peer?.close(envelope.code, envelope.reason, envelope.why);
   }
 
@@ -217,16 +222,16 @@ export class SignalingRouter {
    */
   disconnected(peer: Peer, cause: string, goodbye: boolean): void {
     if (this.#draining) return;
-    if (this.#current.get(peer.id) !== peer) return;
-    if (goodbye || this.#graceMs === 0 || !this.#places.has(peer.id)) {
+    if (!this.#clients.isCurrent(peer)) return;
+    if (goodbye || this.#graceMs === 0 || !this.#clients.place(peer.id)) {
       return this.leave(peer, cause);
     }
     const timer = setTimeout(() => {
-      this.#grace.delete(peer.id);
+      this.#clients.apply(peer.id, { kind: "end-grace" });
       this.#metrics.graceExpired++;
       this.leave(peer, `${cause}; not back within ${this.#graceMs} ms`);
     }, this.#graceMs);
-    this.#grace.set(peer.id, { peer, timer });
+    this.#clients.apply(peer.id, { kind: "drop", peer, timer });
   }
 
   /**
@@ -242,10 +247,8 @@ export class SignalingRouter {
       this.#directory.resume(peer.id, claimed, this.#node),
       (previous) => {
         if (previous === undefined) return false;
-        this.#endGrace(peer.id);
-        if (this.#current.get(peer.id) === peer) {
-          this.#places.set(peer.id, claimed);
-        }
+        this.#clients.apply(peer.id, { kind: "end-grace" });
+        this.#clients.apply(peer.id, { kind: "hold", peer, place: claimed });
         if (previous !== this.#node) {
           this.#delivery.toNode(previous, {
             kind: "evict",
@@ -264,7 +267,9 @@ export class SignalingRouter {
   /** The server is shutting down: no leave is announced, no timer left. */
   drain(): void {
     this.#draining = true;
-    for (const id of [...this.#grace.keys()]) this.#endGrace(id);
+    for (const id of this.#clients.inGrace()) {
+      this.#clients.apply(id, { kind: "end-grace" });
+    }
   }
 
   /**
@@ -273,143 +278,65 @@ export class SignalingRouter {
    * longer lists them; the caller closes their sockets.
    */
   forgetAll(): void {
-    for (const id of [...this.#current.keys()]) this.#forget(id);
-    this.#unsettled.clear();
+    for (const id of this.#clients.ids()) {
+      this.#clients.apply(id, { kind: "forget" });
+    }
+    this.#departures.clear();
   }
 
   /** Members another node's death freed (this node reaped it): tell their peers. */
   tellDepartures(departures: readonly Departure[], reason: string): void {
     for (const departure of departures) {
-      this.#tellDeparture(departure, reason);
+      this.#departures.tell(departure, reason);
     }
   }
 
   /** Removes `peer` from whatever it joined, for good. Safe to call more than once. */
   leave(peer: Peer, reason: string): void {
-    if (this.#grace.get(peer.id)?.peer === peer) this.#endGrace(peer.id);
     // A client back on a new connection holds the place now, not this one.
-    if (this.#current.get(peer.id) !== peer) return;
-    this.#current.delete(peer.id);
-    this.#vacate(peer.id, reason);
+    const before = this.#clients.apply(peer.id, { kind: "leave", peer });
+    if (before?.peer !== peer) return;
+    this.#vacate(peer.id, before.kind !== "connected", reason);
   }
 
   /** Leaves the store refused during an outage, tried again now it is back. */
   retryLeaves(): void {
-    for (const [id, { node, reason }] of [...this.#unsettled]) {
-      this.#unsettled.delete(id);
-      this.#vacateAs(id, node, reason);
-    }
+    this.#departures.retry();
   }
 
   /** Frees `clientId`'s place in the directory and tells its peers. */
-  #vacate(clientId: string, reason: string): Promise<void> | undefined {
-    if (!this.#places.delete(clientId) && !this.#delivery.clustered) {
-      // In memory the mirror is exact: no place, nothing to free.
-      return;
-    }
-    return this.#vacateAs(clientId, this.#node, reason);
-  }
-
-  /** Settles (never rejects) once the store has taken the leave or refused it. */
-  #vacateAs(
+  #vacate(
     clientId: string,
-    node: string,
+    placed: boolean,
     reason: string,
   ): Promise<void> | undefined {
-    const settled = this.#guard(
-      () => this.#directory.leave(clientId, node),
-      (departure) => {
-        if (departure) this.#tellDeparture(departure, reason);
-      },
-    );
-    return settled?.catch(() => {
-      this.#unsettled.set(clientId, { node, reason });
-    });
-  }
-
-  /** The audit line and the messages for one member's departure. */
-  #tellDeparture(departure: Departure, reason: string): void {
-    const { clientId, place } = departure;
-    this.#sfu?.departed(departure);
-    this.#audit.record({
-      kind: "left",
-      clientId,
-      streamId: place.streamId,
-      role: place.role,
-      subject: place.identity?.subject,
-      name: place.identity?.name,
-      reason,
-    });
-    if (place.role === "broadcaster") {
-      const left: ServerMessage = {
-        type: "broadcaster-left",
-        streamId: place.streamId,
-      };
-      // Encoded once for every viewer.
-      const text = encodeServerMessage(left);
-      for (const viewer of departure.viewers) {
-        this.sendTo(viewer, left, text);
-      }
-    } else if (departure.broadcaster) {
-      this.sendTo(departure.broadcaster, {
-        type: "viewer-left",
-        streamId: place.streamId,
-        viewerId: clientId,
-        viewerCount: departure.viewerCount,
-      });
-    }
+    // In memory the mirror is exact: no place, nothing to free.
+    if (!placed && !this.#delivery.clustered) return;
+    return this.#departures.vacate(clientId, this.#node, reason);
   }
 
   /**
    * Sends `message` to a seat, here or on its node. `text` is its frame
    * when already encoded.
    */
-  sendTo(
-    seat: Seat,
-    message: ServerMessage,
-    text = encodeServerMessage(message),
-  ): void {
-    if (seat.node === this.#node) {
-      this.#current.get(seat.id)?.sendRaw(text, message);
-    } else {this.#delivery.toNode(seat.node, {
-        kind: "text",
-        to: seat.id,
-        text,
-      });}
+  sendTo(seat: Seat, message: ServerMessage, text?: string): void {
+    this.#postman.sendTo(seat, message, text);
   }
 
   /** Sends what the SFU relay's step sends, in order. */
   post(out: readonly Outbound[]): void {
-    for (const { to, message } of out) this.sendTo(to, message);
-  }
-
-  /** Forgets a local client without any departure (its place is gone or moved). */
-  #forget(clientId: string): void {
-    this.#endGrace(clientId);
-    this.#current.delete(clientId);
-    this.#places.delete(clientId);
-  }
-
-  #endGrace(clientId: string): void {
-    clearTimeout(this.#grace.get(clientId)?.timer);
-    this.#grace.delete(clientId);
+    this.#postman.post(out);
   }
 
   /**
-   * Runs one directory step and then `next`, synchronously when the step is
-   * (in memory). A failed step is logged; the returned promise rejects so
-   * the caller can refuse or retry.
+   * Runs one directory step and then `next` (see storeStep): synchronously
+   * in memory; a failed step is logged and rejects.
    */
   #guard<T>(
     step: () => Eventually<T>,
     next: (value: T) => void,
   ): Promise<void> | undefined {
-    const value = step();
-    if (!(value instanceof Promise)) return void next(value);
-    return value.then(next, (error) => {
-      this.#logger.warn("store-step-failed", { error: String(error) });
-      throw error;
-    });
+    return storeStep(this.#logger, step, next);
   }
 
   /**
@@ -418,8 +345,8 @@ export class SignalingRouter {
    * has passed: signing is the costly part.
    */
   #resumeFor(peer: Peer): string | undefined {
-    const place = this.#places.get(peer.id);
-    if (!place || this.#current.get(peer.id) !== peer) return;
+    const place = this.#clients.placeOf(peer);
+    if (!place) return;
     const { streamId, role } = place;
     const now = Date.now();
     const held = this.#claims.get(peer);
@@ -532,8 +459,8 @@ export class SignalingRouter {
 
   /** Records a place the directory gave `peer`, unless it is gone meanwhile. */
   #hold(peer: Peer, place: LocalPlace): void {
-    if (this.#current.get(peer.id) === peer && peer.isOpen) {
-      this.#places.set(peer.id, place);
+    if (peer.isOpen) {
+      this.#clients.apply(peer.id, { kind: "hold", peer, place });
     }
   }
 
@@ -575,9 +502,9 @@ export class SignalingRouter {
             },
           );
           this.#metrics.countError("replaced");
-          this.#tellDeparture(replaced, "replaced");
+          this.#departures.tell(replaced, "replaced");
         }
-        if (switched) this.#tellDeparture(switched, "switched");
+        if (switched) this.#departures.tell(switched, "switched");
         this.#hold(peer, { streamId, role: "broadcaster" });
         if (!again) {
           this.#recordJoin(peer, streamId, "broadcaster", admitted);
@@ -662,7 +589,7 @@ export class SignalingRouter {
           });
         }
         const { switched, again, broadcaster, viewerCount, told } = result;
-        if (switched) this.#tellDeparture(switched, "switched");
+        if (switched) this.#departures.tell(switched, "switched");
         this.#hold(peer, { streamId, role: "viewer" });
         if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
         // The broadcaster first: if the reply below drops a slow viewer, its
@@ -718,14 +645,15 @@ export class SignalingRouter {
   }
 
   #leaveStream(peer: Peer, streamId: string): void | Promise<void> {
-    if (this.#places.get(peer.id)?.streamId !== streamId) {
+    if (this.#clients.place(peer.id)?.streamId !== streamId) {
       return this.refuse(peer, {
         code: "not-in-stream",
         message: `Not in stream ${streamId}`,
         inReplyTo: "leave-stream",
       });
     }
-    return this.#vacate(peer.id, "leave-stream");
+    this.#clients.apply(peer.id, { kind: "release" });
+    return this.#vacate(peer.id, true, "leave-stream");
   }
 
   /**
@@ -733,7 +661,7 @@ export class SignalingRouter {
    * and `peer` broadcasts that stream); refused with why if not.
    */
   #publishing(peer: Peer, streamId: string, type: string): boolean {
-    const place = this.#places.get(peer.id);
+    const place = this.#clients.place(peer.id);
     if (!this.#sfu) {
       this.refuse(peer, {
         code: "not-in-stream",
@@ -766,7 +694,7 @@ export class SignalingRouter {
     text: string | undefined,
   ): void {
     const { type, streamId } = message;
-    const place = this.#places.get(peer.id);
+    const place = this.#clients.place(peer.id);
     if (place?.streamId !== streamId) {
       return this.refuse(peer, {
         code: "not-in-stream",
