@@ -82,3 +82,37 @@ Deno.test("a session Janus hangs up before it answered: its POST hears 503 at on
   assert.equal((await response.json()).error, "sfu-unavailable");
   assert.deepEqual(left, [["client_1", "whip-hangup"]]);
 });
+
+Deno.test("an ICE restart while its media is still not up gives it a new MEDIA_CONNECT_TIMEOUT_MS; once up, a restart sets no deadline", async () => {
+  using clock = fakeClock();
+  const fake = whipEndpoint();
+  const { location } = await fake.post();
+  const restart = (ufrag: string) =>
+    fake.patch(
+      location,
+      `a=ice-ufrag:${ufrag}\r\na=ice-pwd:newpasswordnewpassword12\r\n`,
+      { "if-match": "*" },
+    );
+  clock.tick(TIMEOUT_MS - 1);
+  assert.equal((await restart("new1")).status, 200);
+  clock.tick(TIMEOUT_MS - 1);
+  assert.deepEqual(fake.left, []);
+  clock.tick(1);
+  assert.deepEqual(fake.left, [["client_1", "whip-media-timeout"]]);
+
+  const second = await fake.post();
+  fake.endpoint.media({
+    streamId: "s",
+    viewerId: undefined,
+    clientId: "client_2",
+    up: true,
+  });
+  const restarted = await fake.patch(
+    second.location,
+    "a=ice-ufrag:new2\r\na=ice-pwd:newpasswordnewpassword12\r\n",
+    { "if-match": "*" },
+  );
+  assert.equal(restarted.status, 200);
+  clock.tick(TIMEOUT_MS * 10);
+  assert.equal(fake.endpoint.size, 1);
+});

@@ -1,11 +1,13 @@
 /**
  * The WHIP/WHEP endpoint's HTTP rules (server/http/session-endpoint.ts) without
  * Janus or root: Location and entity tags, trickle and ICE restarts by
- * PATCH (RFC 9725 §4.3: 412, 428, 429), CORS, body limits. Against Janus:
+ * PATCH (RFC 9725 §4.3: 412, 428, 429), CORS, body and session limits,
+ * the router's refusals as statuses, takeovers. Against Janus:
  * tests/e2e/whip-http.test.ts.
  */
 import assert from "node:assert/strict";
 import { fakeClock } from "./support/clock.ts";
+import type { Peer } from "../../server/signaling/peer.ts";
 import { OFFER, whipEndpoint } from "./support/fake-session-host.ts";
 
 const CANDIDATE =
@@ -138,4 +140,179 @@ Deno.test("POST bodies: a larger Content-Length is refused before reading (413),
   const text = await request({ "content-type": "text/plain" });
   assert.equal(text.status, 415);
   await text.body?.cancel();
+});
+
+Deno.test("CORS: a preflight names the methods and headers a client sends; refusals carry the grant for an allowed origin, as problem+json; no Origin, no grant", async () => {
+  const { post, send, patch } = whipEndpoint();
+  const { location } = await post();
+  const shop = { origin: "https://shop.example" };
+  const preflight = await send("/whip/s", { method: "OPTIONS", headers: shop });
+  assert.equal(preflight.status, 204);
+  assert.equal(
+    preflight.headers.get("access-control-allow-headers"),
+    "authorization, content-type, if-match",
+  );
+  assert.equal(preflight.headers.get("access-control-max-age"), "600");
+  assert.equal(preflight.headers.get("accept-post"), "application/sdp");
+  assert.equal(
+    preflight.headers.get("access-control-allow-origin"),
+    shop.origin,
+  );
+  const refusals = [
+    await send("/whip/s/nope", { method: "DELETE", headers: shop }),
+    await send("/whip/s", { headers: shop }),
+    await patch(location, CANDIDATE, { ...shop, "if-match": '"old"' }),
+  ];
+  for (const response of refusals) {
+    assert.equal(
+      response.headers.get("content-type"),
+      "application/problem+json",
+    );
+    assert.equal(
+      response.headers.get("access-control-allow-origin"),
+      shop.origin,
+    );
+    assert.equal(response.headers.get("vary"), "origin");
+    const body = await response.json();
+    assert.equal(body.status, response.status);
+    assert.equal(typeof body.error, "string");
+    assert.equal(body.detail, body.message);
+  }
+  // The 412's current tag is readable cross-origin.
+  assert.match(
+    refusals[2].headers.get("access-control-expose-headers")!,
+    /etag/,
+  );
+  const plain = await send("/whip/s/nope", { method: "DELETE" });
+  assert.equal(plain.headers.get("access-control-allow-origin"), null);
+  await plain.body?.cancel();
+});
+
+Deno.test("the router's refusals before the answer: the status from the error-code table, the code in the problem body, Retry-After when it is worth asking again; the session ends", async () => {
+  const cases = [
+    ["token-expired", 401, null],
+    ["token-wrong-role", 403, null],
+    ["stream-taken", 409, null],
+    ["replaced", 409, null],
+    ["join-rate-limited", 429, "5"],
+    ["cluster-unavailable", 503, "5"],
+    ["internal-error", 503, "5"],
+  ] as const;
+  for (const [code, status, retryAfter] of cases) {
+    const { request, left } = whipEndpoint({
+      handle: (peer) =>
+        peer.send({ type: "error", code, message: `refused: ${code}` }),
+    });
+    const response = await request({ origin: "https://shop.example" });
+    assert.equal(response.status, status, code);
+    assert.equal(response.headers.get("retry-after"), retryAfter, code);
+    assert.equal(
+      response.headers.get("access-control-allow-origin"),
+      "https://shop.example",
+    );
+    const body = await response.json();
+    assert.equal(body.error, code);
+    assert.equal(body.message, `refused: ${code}`);
+    assert.deepEqual(left, [["client_1", "whip-refused"]], code);
+  }
+});
+
+Deno.test("limits: no SFU or MAX_HTTP_SESSIONS reached is 503 with Retry-After, before the router hears of it; an offer over the SDP limits 400 bad-sdp", async () => {
+  for (
+    const [overrides, code] of [
+      [{ sfuUp: () => false }, "sfu-unavailable"],
+      [{ roomForSession: () => false }, "server-full"],
+    ] as const
+  ) {
+    let heard = 0;
+    const { request } = whipEndpoint({
+      ...overrides,
+      connected: () => void heard++,
+    });
+    const response = await request();
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get("retry-after"), "5");
+    assert.equal((await response.json()).error, code);
+    assert.equal(heard, 0);
+  }
+  const { request } = whipEndpoint({
+    sdpLimits: { maxMediaSections: 1, maxLines: 2_000, maxLineBytes: 1_024 },
+  });
+  const twoSections = await request(
+    {},
+    OFFER + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\n",
+  );
+  assert.equal(twoSections.status, 400);
+  assert.equal((await twoSections.json()).error, "bad-sdp");
+});
+
+Deno.test("ICE restart: a second one while Janus works on the first is 429; Janus failing is 503 ice-restart-failed, the session and its tag kept", async () => {
+  const janus = Promise.withResolvers<string>();
+  const fake = whipEndpoint({
+    ice: {
+      publisher: () => janus.promise,
+      subscriber: () => Promise.reject(new Error("no subscribers here")),
+      answer: () => Promise.reject(new Error("no subscribers here")),
+    },
+  });
+  const { location, etag } = await fake.post();
+  const first = fake.patch(location, RESTART, { "if-match": "*" });
+  const second = await fake.patch(
+    location,
+    RESTART.replace("new1", "new2"),
+    { "if-match": "*" },
+  );
+  assert.equal(second.status, 429);
+  assert.equal(second.headers.get("retry-after"), "1");
+  assert.equal((await second.json()).error, "ice-restart-too-soon");
+  janus.reject(new Error("Janus said no"));
+  const failed = await first;
+  assert.equal(failed.status, 503);
+  assert.equal(failed.headers.get("retry-after"), "2");
+  assert.equal((await failed.json()).error, "ice-restart-failed");
+  // Still the same ICE session: its tag holds, and DELETE finds it.
+  assert.equal(
+    (await fake.patch(location, CANDIDATE, { "if-match": etag })).status,
+    204,
+  );
+  assert.equal(await fake.deleted(location), 200);
+});
+
+Deno.test("takeover: a session a newer one of its sender replaced answers 409 replaced (a waiting POST too), one closed otherwise 404; the memory holds at most MAX_HTTP_SESSIONS", async () => {
+  const peers: Peer[] = [];
+  const fake = whipEndpoint({
+    maxSessions: 2,
+    connected: (peer) => void peers.push(peer),
+  });
+  const replaced = await fake.post();
+  const closed = await fake.post();
+  peers[0].close(4001, "Replaced", "replaced");
+  peers[1].close(1001, "Going away", "shutdown");
+  assert.deepEqual(fake.left, [
+    ["client_1", "replaced"],
+    ["client_2", "closed"],
+  ]);
+  const patched = await fake.patch(replaced.location, CANDIDATE);
+  assert.equal(patched.status, 409);
+  assert.equal((await patched.json()).error, "replaced");
+  assert.equal(await fake.deleted(closed.location), 404);
+
+  // Replaced while its POST waited for Janus: the POST hears it.
+  const entered = Promise.withResolvers<Peer>();
+  const waiting = whipEndpoint({
+    janusAnswers: false,
+    connected: (peer) => entered.resolve(peer),
+  });
+  const pending = waiting.request();
+  (await entered.promise).close(4001, "Replaced", "replaced");
+  const response = await pending;
+  assert.equal(response.status, 409);
+  assert.equal((await response.json()).error, "replaced");
+
+  // Two more taken over: the first is forgotten (404, not 409).
+  for (let i = 0; i < 2; i++) {
+    await fake.post();
+    peers.at(-1)!.close(4001, "Replaced", "replaced");
+  }
+  assert.equal(await fake.deleted(replaced.location), 404);
 });
