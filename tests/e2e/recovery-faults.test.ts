@@ -8,10 +8,8 @@
  */
 import assert from "node:assert/strict";
 import * as esbuild from "esbuild";
-import { FaultLab } from "./support/fault-lab.ts";
 import { type FaultResult, FAULTS, measure, steady } from "./support/faults.ts";
-
-const LAB = { sanitizeOps: false, sanitizeResources: false };
+import { labTest } from "./support/lab-test.ts";
 
 /** Generous bounds: correctness here, the tight targets in the benchmark. */
 const STEADY_WITHIN_MS = 8_000;
@@ -41,14 +39,10 @@ function assertRecovered(
   assert.ok(!result.broadcasterStates.includes("error"), result.fault);
 }
 
-Deno.test({
-  name:
-    "Chromium: address change, link drops, server SIGTERM and SIGKILL: video back without a rebuilt connection",
-  ...LAB,
-  async fn(t) {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium", "chromium"],
-    });
+labTest(
+  "Chromium: address change, link drops, server SIGTERM and SIGKILL: video back without a rebuilt connection",
+  { browsers: ["chromium", "chromium", "chromium"] },
+  async (lab, t) => {
     await esbuild.stop();
     await lab.openPages();
     await steady(lab);
@@ -69,16 +63,12 @@ Deno.test({
     assert.equal(health.connections, 3);
     assert.equal(health.streams, 1);
   },
-});
+);
 
-Deno.test({
-  name:
-    "Firefox viewer: its link drops for 10 s (video back, one fresh connection), then a deploy (no gap)",
-  ...LAB,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "firefox"],
-    });
+labTest(
+  "Firefox viewer: its link drops for 10 s (video back, one fresh connection), then a deploy (no gap)",
+  { browsers: ["chromium", "firefox"] },
+  async (lab) => {
     await esbuild.stop();
     await lab.openPages();
     await steady(lab);
@@ -102,4 +92,4 @@ Deno.test({
     assert.equal(health.connections, 2);
     assert.equal(health.streams, 1);
   },
-});
+);

@@ -5,7 +5,7 @@
  * tests; CI runs as root.
  */
 import assert from "node:assert/strict";
-import { FaultLab } from "./support/fault-lab.ts";
+import type { FaultLab } from "./support/fault-lab.ts";
 import {
   broadcasterPage,
   crowdPage,
@@ -13,9 +13,7 @@ import {
   seedViewerPage,
   sfuPublisherPage,
 } from "./support/lab-pages.ts";
-import { TestNetwork } from "./support/test-network.ts";
-
-const canRun = await TestNetwork.available();
+import { labTest } from "./support/lab-test.ts";
 
 /** Frames viewer `name` presented after `since` (epoch ms). */
 function framesOf(lab: FaultLab, name: string, since = 0): number {
@@ -35,20 +33,16 @@ function playing(lab: FaultLab, names: string[], since = 0): Promise<true> {
   );
 }
 
-Deno.test({
-  name:
-    "sfu: a publisher on Janus, seed viewers on bare RTCPeerConnections get frames through it",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium", "chromium"],
-      janus: true,
-      // The broadcaster's end is announced at once when its browser dies.
-      env: { SFU_AFTER_VIEWERS: "0", RECONNECT_GRACE_MS: "0" },
-      pages: [sfuPublisherPage, seedViewerPage, seedViewerPage],
-    });
+labTest(
+  "sfu: a publisher on Janus, seed viewers on bare RTCPeerConnections get frames through it",
+  {
+    browsers: ["chromium", "chromium", "chromium"],
+    janus: true,
+    // The broadcaster's end is announced at once when its browser dies.
+    env: { SFU_AFTER_VIEWERS: "0", RECONNECT_GRACE_MS: "0" },
+    pages: [sfuPublisherPage, seedViewerPage, seedViewerPage],
+  },
+  async (lab) => {
     await lab.openPages();
     await playing(lab, ["v1", "v2"]);
     const publisher = lab.events("b");
@@ -84,7 +78,7 @@ Deno.test({
     assert.deepEqual(await janus.sessions(), [session]);
     assert.equal((await janus.handles(session)).length, 1);
   },
-});
+);
 
 /** The longest time between two frames `who` presented after its 10th. */
 function longestGap(lab: FaultLab, page: string, who: string): number {
@@ -170,20 +164,16 @@ async function expectSwitched(
   });
 }
 
-Deno.test({
-  name:
-    "sfu: 1 -> 6 viewers past SFU_AFTER_VIEWERS=3: the stream moves to Janus make before break, the picture stays live, one broadcaster connection carries it after",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      env: { SFU_AFTER_VIEWERS: "3" },
-      // v2 is a seed viewer: it cannot overlap, and is moved at its offer.
-      pages: [broadcasterPage, crowdPage(6, [2])],
-    });
+labTest(
+  "sfu: 1 -> 6 viewers past SFU_AFTER_VIEWERS=3: the stream moves to Janus make before break, the picture stays live, one broadcaster connection carries it after",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    env: { SFU_AFTER_VIEWERS: "3" },
+    // v2 is a seed viewer: it cannot overlap, and is moved at its offer.
+    pages: [broadcasterPage, crowdPage(6, [2])],
+  },
+  async (lab) => {
     await lab.openPages();
     await expectSwitched(lab, ["v1", "v2", "v3", "v4", "v5", "v6"], 3, [
       "v1",
@@ -195,37 +185,30 @@ Deno.test({
     assert.equal((await janus.handles(session)).length, 8);
     assert.equal((await janus.rooms()).length, 1);
   },
-});
+);
 
-Deno.test({
-  name:
-    "sfu: a <live-viewer> in Firefox switches to Janus make before break too",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "firefox"],
-      janus: true,
-      env: { SFU_AFTER_VIEWERS: "1" },
-      pages: [broadcasterPage, crowdPage(2)],
-    });
+labTest(
+  "sfu: a <live-viewer> in Firefox switches to Janus make before break too",
+  {
+    browsers: ["chromium", "firefox"],
+    janus: true,
+    env: { SFU_AFTER_VIEWERS: "1" },
+    pages: [broadcasterPage, crowdPage(2)],
+  },
+  async (lab) => {
     await lab.openPages();
     await expectSwitched(lab, ["v1", "v2"], 1, ["v1"]);
   },
-});
+);
 
-Deno.test({
-  name: "sfu: Janus down: streams stay peer to peer, and the log says why",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      env: { SFU_AFTER_VIEWERS: "0" },
-    });
+labTest(
+  "sfu: Janus down: streams stay peer to peer, and the log says why",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    env: { SFU_AFTER_VIEWERS: "0" },
+  },
+  async (lab) => {
     const logged = (event: string) => () =>
       lab.serverLog.some((l) => l.includes(`"${event}"`)) || undefined;
     await lab.until("the server to link to Janus", logged("sfu-up"));
@@ -242,21 +225,17 @@ Deno.test({
       ),
     );
   },
-});
+);
 
-Deno.test({
-  name:
-    "sfu: a seed broadcaster, which cannot publish to the SFU, stays peer to peer",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      env: { SFU_AFTER_VIEWERS: "0" },
-      pages: [seedBroadcasterPage, seedViewerPage],
-    });
+labTest(
+  "sfu: a seed broadcaster, which cannot publish to the SFU, stays peer to peer",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    env: { SFU_AFTER_VIEWERS: "0" },
+    pages: [seedBroadcasterPage, seedViewerPage],
+  },
+  async (lab) => {
     await lab.openPages();
     await playing(lab, ["v1"]);
     assert.ok(
@@ -267,20 +246,16 @@ Deno.test({
     // Nothing was left in Janus by the offer that never came.
     assert.deepEqual(await lab.janus!.rooms(), []);
   },
-});
+);
 
-Deno.test({
-  name:
-    "sfu: <live-broadcaster> publishes once to Janus; <live-viewer>s in Chromium and Firefox play through it",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium", "firefox"],
-      janus: true,
-      env: { SFU_AFTER_VIEWERS: "0" },
-    });
+labTest(
+  "sfu: <live-broadcaster> publishes once to Janus; <live-viewer>s in Chromium and Firefox play through it",
+  {
+    browsers: ["chromium", "chromium", "firefox"],
+    janus: true,
+    env: { SFU_AFTER_VIEWERS: "0" },
+  },
+  async (lab) => {
     await lab.openPages();
     await playing(lab, ["v1", "v2"]);
     // One connection up, to Janus; none per viewer.
@@ -295,21 +270,17 @@ Deno.test({
       );
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "sfu: a broadcaster whose link drops for 3 s resumes on the SFU: no new connection anywhere",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      // Debug: the log shows the broadcaster's resume.
-      env: { SFU_AFTER_VIEWERS: "0", LOG_LEVEL: "debug" },
-    });
+labTest(
+  "sfu: a broadcaster whose link drops for 3 s resumes on the SFU: no new connection anywhere",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    // Debug: the log shows the broadcaster's resume.
+    env: { SFU_AFTER_VIEWERS: "0", LOG_LEVEL: "debug" },
+  },
+  async (lab) => {
     await lab.openPages();
     await playing(lab, ["v1"]);
     await lab.network.linkDown(lab.host(0));
@@ -332,20 +303,16 @@ Deno.test({
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
     assert.equal(lab.events("v1").filter((e) => e.kind === "pc").length, 1);
   },
-});
+);
 
-Deno.test({
-  name:
-    "sfu: Janus killed mid-stream: the stream goes back to peer to peer and the viewer plays again; Janus restarted: back on the SFU, make before break",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      env: { SFU_AFTER_VIEWERS: "0" },
-    });
+labTest(
+  "sfu: Janus killed mid-stream: the stream goes back to peer to peer and the viewer plays again; Janus restarted: back on the SFU, make before break",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    env: { SFU_AFTER_VIEWERS: "0" },
+  },
+  async (lab) => {
     await lab.openPages();
     await playing(lab, ["v1"]);
     await lab.janus!.kill();
@@ -385,20 +352,16 @@ Deno.test({
     );
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 3);
   },
-});
+);
 
-Deno.test({
-  name:
-    "sfu: a viewer on a lossy link is sent a smaller simulcast layer and keeps playing; the other keeps the full picture",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium", "chromium"],
-      janus: true,
-      env: { SFU_AFTER_VIEWERS: "0" },
-    });
+labTest(
+  "sfu: a viewer on a lossy link is sent a smaller simulcast layer and keeps playing; the other keeps the full picture",
+  {
+    browsers: ["chromium", "chromium", "chromium"],
+    janus: true,
+    env: { SFU_AFTER_VIEWERS: "0" },
+  },
+  async (lab) => {
     await lab.openPages();
     await playing(lab, ["v1", "v2"]);
     // v1 loses a fifth of what reaches it.
@@ -431,4 +394,4 @@ Deno.test({
     );
     assert.ok(!lab.serverLog.some((l) => l.includes('"sfu-layer-failed"')));
   },
-});
+);

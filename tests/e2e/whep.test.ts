@@ -6,7 +6,6 @@
  * peer (the stream moves to the SFU for the WHEP player). Needs root.
  */
 import assert from "node:assert/strict";
-import { FaultLab } from "./support/fault-lab.ts";
 import {
   broadcasterPage,
   npmWhepPlayerPage,
@@ -15,24 +14,18 @@ import {
   whepPlayerPage,
   whepViewerPage,
 } from "./support/lab-pages.ts";
-import { TestNetwork } from "./support/test-network.ts";
+import { labTest } from "./support/lab-test.ts";
 
-const canRun = await TestNetwork.available();
-
-Deno.test({
-  name:
-    "whep: a standard WHEP player plays a <live-broadcaster> through /whep/{streamId} and Janus",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium", "chromium"],
-      janus: true,
-      pages: [broadcasterPage, viewerPage, whepPlayerPage],
-      // Janus says the player's media is up well before this.
-      env: { MEDIA_CONNECT_TIMEOUT_MS: "3000" },
-    });
+labTest(
+  "whep: a standard WHEP player plays a <live-broadcaster> through /whep/{streamId} and Janus",
+  {
+    browsers: ["chromium", "chromium", "chromium"],
+    janus: true,
+    pages: [broadcasterPage, viewerPage, whepPlayerPage],
+    // Janus says the player's media is up well before this.
+    env: { MEDIA_CONNECT_TIMEOUT_MS: "3000" },
+  },
+  async (lab) => {
     await lab.openPage(0);
     await lab.openPage(1);
     await lab.untilFrames("v1", 10);
@@ -46,20 +39,16 @@ Deno.test({
     // The element viewer went on playing (moved to the SFU too, make before break).
     await lab.untilFrames("v1", 10, Date.now());
   },
-});
+);
 
-Deno.test({
-  name:
-    "whep: npm's whip-whep WHEPClient (offer at once, candidates by PATCH) plays through /whep/{streamId}",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      pages: [broadcasterPage, npmWhepPlayerPage],
-    });
+labTest(
+  "whep: npm's whip-whep WHEPClient (offer at once, candidates by PATCH) plays through /whep/{streamId}",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    pages: [broadcasterPage, npmWhepPlayerPage],
+  },
+  async (lab) => {
     await lab.openPage(0);
     // A player of a stream that is not live gets 404 (it may try again).
     await lab.untilState("b", "live");
@@ -67,20 +56,16 @@ Deno.test({
     await lab.untilFrames("v1", 10);
     assert.ok(lab.events("v1").some((e) => e.state === "whep viewing"));
   },
-});
+);
 
-Deno.test({
-  name:
-    "whep: <live-viewer whep-url> plays from a WHEP endpoint without the signaling socket, waits while the stream is not live, goes live, and is repaired by an ICE restart by PATCH after an address change",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      pages: [broadcasterPage, whepViewerPage],
-    });
+labTest(
+  "whep: <live-viewer whep-url> plays from a WHEP endpoint without the signaling socket, waits while the stream is not live, goes live, and is repaired by an ICE restart by PATCH after an address change",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    pages: [broadcasterPage, whepViewerPage],
+  },
+  async (lab) => {
     // The viewer first: 404 (not live), shown as waiting, asked again.
     await lab.openPage(1);
     await lab.untilState("v1", "waiting");
@@ -102,20 +87,16 @@ Deno.test({
     );
     assert.equal(lab.logged("whep-ice-restart"), 1);
   },
-});
+);
 
-Deno.test({
-  name:
-    "whep: a player of a seed broadcaster's stream (it never publishes to the SFU) gets 503 sfu-unavailable, not an answer that never plays",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      pages: [seedBroadcasterPage, whepPlayerPage],
-    });
+labTest(
+  "whep: a player of a seed broadcaster's stream (it never publishes to the SFU) gets 503 sfu-unavailable, not an answer that never plays",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    pages: [seedBroadcasterPage, whepPlayerPage],
+  },
+  async (lab) => {
     await lab.openPage(0);
     await lab.healthWhen((health) => health.streams === 1);
     await lab.openPage(1);
@@ -127,4 +108,4 @@ Deno.test({
     assert.equal(JSON.parse(error.code!).error, "sfu-unavailable");
     assert.equal(lab.logged("sfu-fallback"), 1);
   },
-});
+);

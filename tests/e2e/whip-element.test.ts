@@ -6,40 +6,39 @@
  * address change by an ICE restart by PATCH (no new session). Needs root.
  */
 import assert from "node:assert/strict";
-import { FaultLab } from "./support/fault-lab.ts";
 import {
   janusSubscriberPage,
   viewerPage,
   whipBroadcasterPage,
 } from "./support/lab-pages.ts";
+import { labTest } from "./support/lab-test.ts";
+import { installed } from "./support/requirements.ts";
 import { SimpleWhipServer } from "./support/simple-whip-server.ts";
-import { TestNetwork } from "./support/test-network.ts";
 
-const canRun = await TestNetwork.available();
 const SIMPLE_WHIP_PORT = 7080;
+const SIMPLE_WHIP_ROOM = 4242;
+/** simple-whip-server's endpoint, made by the test before the page opens. */
+let simpleWhipEndpoint = "";
 
-Deno.test({
-  name:
-    "whip element: <live-broadcaster whip-url> publishes to Debian's simple-whip-server; Janus's subscriber gets frames",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    assert.ok(
-      SimpleWhipServer.installed(),
-      "simple-whip-server is not installed (.ci/run installs it)",
-    );
-    const room = 4242;
-    let endpoint = "";
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      janusApiOnHub: true,
-      pages: [
-        whipBroadcasterPage(() => endpoint),
-        (page) => janusSubscriberPage(lab.janusHubUrl, room)(page),
-      ],
-    });
+labTest(
+  "whip element: <live-broadcaster whip-url> publishes to Debian's simple-whip-server; Janus's subscriber gets frames",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    janusApiOnHub: true,
+    pages: [
+      whipBroadcasterPage(() => simpleWhipEndpoint),
+      (page, lab) =>
+        janusSubscriberPage(lab.janusHubUrl, SIMPLE_WHIP_ROOM)(page),
+    ],
+    // .ci/run installs it from its .deb and npm; it runs on Node.
+    requires: {
+      "simple-whip-server": SimpleWhipServer.installed(),
+      node: installed("node"),
+    },
+  },
+  async (lab) => {
+    const room = SIMPLE_WHIP_ROOM;
     await using server = await SimpleWhipServer.start({
       netns: lab.network.hub.ns,
       janusUrl: lab.janus!.url,
@@ -52,7 +51,7 @@ Deno.test({
       request: { request: "create", room, publishers: 1, bitrate: 0 },
     });
     await server.createEndpoint("shop-camera", room);
-    endpoint = server.endpointUrl("shop-camera");
+    simpleWhipEndpoint = server.endpointUrl("shop-camera");
     await lab.openPage(0);
     await lab.untilState("b", "live");
     await lab.openPage(1);
@@ -65,20 +64,16 @@ Deno.test({
       [],
     );
   },
-});
+);
 
-Deno.test({
-  name:
-    "whip element: <live-broadcaster whip-url> publishes to our /whip/{streamId}; a <live-viewer> plays it; a new address is repaired by an ICE restart by PATCH",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-      pages: [whipBroadcasterPage(), viewerPage],
-    });
+labTest(
+  "whip element: <live-broadcaster whip-url> publishes to our /whip/{streamId}; a <live-viewer> plays it; a new address is repaired by an ICE restart by PATCH",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    pages: [whipBroadcasterPage(), viewerPage],
+  },
+  async (lab) => {
     await lab.openPage(1);
     await lab.untilState("v1", "waiting");
     await lab.openPage(0);
@@ -92,22 +87,18 @@ Deno.test({
     assert.equal(lab.logged("sfu-published"), 1);
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
   },
-});
+);
 
-Deno.test({
-  name:
-    "whip element: <live-broadcaster whip-url> in Firefox publishes to our /whip; a <live-viewer> in Chromium plays it",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["firefox", "chromium"],
-      janus: true,
-      pages: [whipBroadcasterPage(), viewerPage],
-      // Janus says the publisher's media is up well before this.
-      env: { MEDIA_CONNECT_TIMEOUT_MS: "3000" },
-    });
+labTest(
+  "whip element: <live-broadcaster whip-url> in Firefox publishes to our /whip; a <live-viewer> in Chromium plays it",
+  {
+    browsers: ["firefox", "chromium"],
+    janus: true,
+    pages: [whipBroadcasterPage(), viewerPage],
+    // Janus says the publisher's media is up well before this.
+    env: { MEDIA_CONNECT_TIMEOUT_MS: "3000" },
+  },
+  async (lab) => {
     await lab.openPage(0);
     await lab.untilState("b", "live");
     await lab.openPage(1);
@@ -118,4 +109,4 @@ Deno.test({
     assert.equal(lab.logged("whip-hangup"), 0);
     assert.deepEqual(lab.events("b").filter((e) => e.kind === "error"), []);
   },
-});
+);

@@ -6,26 +6,23 @@
  * like the other lab tests.
  */
 import assert from "node:assert/strict";
-import { FaultLab } from "./support/fault-lab.ts";
 import { whipUrlOf } from "./support/lab-pages.ts";
-import { TestNetwork } from "./support/test-network.ts";
+import { labTest } from "./support/lab-test.ts";
+import { installed } from "./support/requirements.ts";
 import { WhipClient } from "./support/whip-client.ts";
 
-// Root for the namespaces; whip-client and gcc must be there (.ci/run
-// installs them): a missing one fails the test rather than skipping it.
-const canRun = await TestNetwork.available();
-
-Deno.test({
-  name:
-    "whip: simple-whip-client publishes to /whip/{streamId}; a <live-viewer> plays it through Janus; its DELETE ends the stream",
-  ignore: !canRun,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await using lab = await FaultLab.start({
-      browsers: ["chromium", "chromium"],
-      janus: true,
-    });
+labTest(
+  "whip: simple-whip-client publishes to /whip/{streamId}; a <live-viewer> plays it through Janus; its DELETE ends the stream",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    // Its stand-in library is built with gcc (whip-client.ts).
+    requires: {
+      "whip-client": installed("whip-client"),
+      gcc: installed("gcc"),
+    },
+  },
+  async (lab) => {
     // Host 0 runs the WHIP client instead of a browser.
     await lab.openPage(1);
     await lab.untilState("v1", "waiting");
@@ -53,4 +50,4 @@ Deno.test({
     await lab.untilLogged("sfu-ended");
     assert.deepEqual(await lab.janus!.rooms(), []);
   },
-});
+);

@@ -58,8 +58,11 @@ export interface LabOptions {
   janus?: boolean;
   /** Janus's API also on the hub's address (`janusHubUrl`), for pages. */
   janusApiOnHub?: boolean;
-  /** Page per host instead of the elements' (host 0 the broadcaster). */
-  pages?: ((page: LabPage) => string)[];
+  /**
+   * Page per host instead of the elements' (host 0 the broadcaster), made
+   * when it opens: the lab's URLs (`janusHubUrl`) are known by then.
+   */
+  pages?: ((page: LabPage, lab: FaultLab) => string)[];
   /** The broadcaster's page reports the video bytes it sent (`bytes`). */
   meter?: boolean;
 }
@@ -156,7 +159,7 @@ export class FaultLab implements AsyncDisposable {
       await Deno.writeTextFile(
         `${this.#dir}/${file}`,
         custom
-          ? custom(page)
+          ? custom(page, this)
           : index === 0
           ? broadcasterPage(page)
           : viewerPage(page),
