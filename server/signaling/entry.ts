@@ -1,0 +1,281 @@
+/**
+ * Entering a stream: a broadcaster's announce and a viewer's join. Admission
+ * first (token, origin, limits), then one directory step that checks and
+ * takes the place atomically, then the messages: to the entrant, to its
+ * peers, and through the SFU's side when it takes the stream.
+ */
+import {
+  completeViewerJoined,
+  encodeServerMessage,
+  viewerJoinedPrefix,
+} from "../../protocol/encode-server-message.ts";
+import type {
+  BroadcasterReady,
+  JoinStream,
+  ServerMessage,
+} from "../../protocol/messages.ts";
+import type { ProtocolError } from "../../protocol/parse-client-message.ts";
+import type { Admitted, Decision } from "../security/admission.ts";
+import type { Peer } from "./peer.ts";
+import { type Role, StoreUnavailable } from "./directory.ts";
+
+import type { RouterCore } from "./router-core.ts";
+import {
+  REPLACED_CLOSE_CODE,
+  RESUME_MISMATCH_CLOSE_CODE,
+} from "./router-core.ts";
+
+export class Entry {
+  #core: RouterCore;
+
+  constructor(core: RouterCore) {
+    this.#core = core;
+  }
+
+  enter(
+    peer: Peer,
+    message: BroadcasterReady | JoinStream,
+    role: Role,
+  ): void | Promise<void> {
+    const claimed = peer.resumed;
+    if (claimed) {
+      // A resume claim is good for its own stream and role only.
+      peer.resumed = undefined;
+      if (claimed.streamId !== message.streamId || claimed.role !== role) {
+        this.#core.refuse(peer, {
+          code: "resume-refused",
+          message: "This resume claim is for another stream or role",
+          inReplyTo: message.type,
+        });
+        return peer.close(
+          RESUME_MISMATCH_CLOSE_CODE,
+          "Resume claim mismatch",
+          "resume-mismatch",
+        );
+      }
+    }
+    const decision = this.#core.admission.decide(peer, message, role);
+    if (decision instanceof Promise) {
+      return decision.then((d) => this.#entered(peer, message, role, d));
+    }
+    return this.#entered(peer, message, role, decision);
+  }
+
+  #entered(
+    peer: Peer,
+    message: BroadcasterReady | JoinStream,
+    role: Role,
+    decision: Decision,
+  ): void | Promise<void> {
+    const { streamId } = message;
+    // The socket may have closed while a token was being checked.
+    if (!peer.isOpen) return;
+    if (!decision.ok) {
+      return this.#refuseEntry(peer, streamId, role, decision.error);
+    }
+    const entered = role === "broadcaster"
+      ? this.#announce(peer, streamId, decision)
+      : this.#join(peer, message as JoinStream, decision);
+    return entered?.catch((error) => {
+      if (!(error instanceof StoreUnavailable)) throw error;
+      this.#core.storeFailed(peer, message.type);
+    });
+  }
+
+  /** A refused announce or join: the error, and a line in the audit trail. */
+  #refuseEntry(
+    peer: Peer,
+    streamId: string,
+    role: Role,
+    error: ProtocolError,
+  ): void {
+    this.#core.audit.record({
+      kind: "refused",
+      clientId: peer.id,
+      streamId,
+      role,
+      reason: error.code,
+      remoteAddress: peer.remoteAddress,
+    });
+    this.#core.refuse(peer, error);
+  }
+
+  #announce(
+    peer: Peer,
+    streamId: string,
+    admitted: Admitted,
+  ): Promise<void> | undefined {
+    const entrant = {
+      clientId: peer.id,
+      node: this.#core.node,
+      identity: admitted.identity,
+    };
+    return this.#core.guard(
+      () => this.#core.directory.announce(streamId, entrant),
+      (result) => {
+        if (!result.ok) {
+          return this.#refuseEntry(peer, streamId, "broadcaster", {
+            code: "stream-taken",
+            message: `Stream ${streamId} already has a broadcaster`,
+            inReplyTo: "broadcaster-ready",
+          });
+        }
+        const { replaced, switched, again, viewers } = result;
+        if (replaced) {
+          // The same user again, with a valid token: a stale session of theirs.
+          this.#core.evict(
+            { id: replaced.clientId, node: replaced.place.node },
+            {
+              code: REPLACED_CLOSE_CODE,
+              reason: "Replaced",
+              why: "replaced",
+              text: encodeServerMessage({
+                type: "error",
+                code: "replaced",
+                message:
+                  "A newer session of this broadcaster took over the stream",
+              }),
+            },
+          );
+          this.#core.metrics.countError("replaced");
+          this.#core.departures.tell(replaced, "replaced");
+        }
+        if (switched) this.#core.departures.tell(switched, "switched");
+        this.#core.hold(peer, { streamId, role: "broadcaster" });
+        if (!again) {
+          this.#recordJoin(peer, streamId, "broadcaster", admitted);
+          const joined: ServerMessage = {
+            type: "broadcaster-joined",
+            streamId,
+          };
+          const text = encodeServerMessage(joined);
+          for (const viewer of viewers) this.#core.sendTo(viewer, joined, text);
+        }
+        peer.send({
+          type: "broadcaster-accepted",
+          streamId,
+          viewerCount: viewers.length,
+          ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+          resume: this.#core.resumeFor(peer)!,
+        });
+        // Every waiting viewer, again on a re-announce: the broadcaster may
+        // have dropped its peer connections; each viewer's session says which
+        // it kept. Through the SFU, the broadcaster publishes once and is not
+        // told of the viewers the SFU serves (it would connect to each).
+        const viewerCount = viewers.length;
+        const sfu = this.#core.sfu?.announced(
+          streamId,
+          { id: peer.id, node: this.#core.node },
+          viewers,
+          peer.sfuOnly,
+        );
+        if (sfu) this.#core.post(sfu.out);
+        const direct = sfu?.direct ?? viewers;
+        for (const viewer of direct) {
+          peer.send({
+            type: "viewer-joined",
+            streamId,
+            viewerId: viewer.id,
+            viewerCount,
+            ...(viewer.session ? { session: viewer.session } : {}),
+          });
+        }
+      },
+    );
+  }
+
+  #join(
+    peer: Peer,
+    message: JoinStream,
+    admitted: Admitted,
+  ): Promise<void> | undefined {
+    const { streamId, session, restart } = message;
+    const entrant = {
+      clientId: peer.id,
+      node: this.#core.node,
+      identity: admitted.identity,
+      session,
+    };
+    // The broadcaster's `viewer-joined`, but for the count the directory
+    // knows: on another node the store sends it in the same step.
+    const joined = {
+      type: "viewer-joined" as const,
+      streamId,
+      viewerId: peer.id,
+      ...(session ? { session } : {}),
+      ...(session && restart ? { restart } : {}),
+    };
+    const tell = viewerJoinedPrefix(joined);
+    return this.#core.guard(
+      () =>
+        this.#core.directory.join(
+          streamId,
+          entrant,
+          this.#core.maxViewers,
+          tell,
+        ),
+      (result) => {
+        if (!result.ok) {
+          return this.#refuseEntry(peer, streamId, "viewer", {
+            code: "stream-full",
+            message:
+              `Stream ${streamId} has the maximum of ${result.cap} viewers`,
+            inReplyTo: "join-stream",
+          });
+        }
+        const { switched, again, broadcaster, viewerCount, told } = result;
+        if (switched) this.#core.departures.tell(switched, "switched");
+        this.#core.hold(peer, { streamId, role: "viewer" });
+        if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
+        // The broadcaster first: if the reply below drops a slow viewer, its
+        // `viewer-left` then follows this `viewer-joined` instead of
+        // preceding it. On a re-join too: a viewer whose connection failed
+        // asks for a new offer.
+        const seat = { id: peer.id, node: this.#core.node, session };
+        if (told) this.#core.metrics.clusterSent++;
+        else {
+          const sfu = this.#core.sfu?.joined(
+            streamId,
+            seat,
+            restart,
+            message.overlap,
+            peer.sfuOnly,
+          );
+          if (sfu) this.#core.post(sfu.out);
+          // Taken by the SFU: Janus's offer comes instead of the broadcaster's.
+          if (!sfu?.taken && broadcaster) {
+            this.#core.sendTo(
+              broadcaster,
+              { ...joined, viewerCount },
+              completeViewerJoined(tell, viewerCount),
+            );
+          }
+        }
+        peer.send({
+          type: "join-accepted",
+          streamId,
+          viewerId: peer.id,
+          live: broadcaster !== undefined,
+          ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+          resume: this.#core.resumeFor(peer)!,
+        });
+      },
+    );
+  }
+
+  #recordJoin(
+    peer: Peer,
+    streamId: string,
+    role: Role,
+    admitted: Admitted,
+  ): void {
+    this.#core.audit.record({
+      kind: "joined",
+      clientId: peer.id,
+      streamId,
+      role,
+      subject: admitted.identity?.subject,
+      name: admitted.identity?.name,
+    });
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Offers, answers and candidates between a stream's members (and the SFU's
+ * publish steps' role check). Roles come from this node's record of each
+ * member's place, never from the message: a viewer's answer goes only to its
+ * own broadcaster, under its real id.
+ */
+import { encodeServerMessage } from "../../protocol/encode-server-message.ts";
+import type {
+  ServerMessage,
+  WebRtcAnswer,
+  WebRtcIceCandidate,
+  WebRtcOffer,
+} from "../../protocol/messages.ts";
+import type { Peer } from "./peer.ts";
+import { type Role, type Route, StoreUnavailable } from "./directory.ts";
+
+import type { RouterCore } from "./router-core.ts";
+
+export class MediaRoute {
+  #core: RouterCore;
+
+  constructor(core: RouterCore) {
+    this.#core = core;
+  }
+
+  /**
+   * Whether `peer` may publish `streamId` to the SFU (this server has one,
+   * and `peer` broadcasts that stream); refused with why if not.
+   */
+  publishing(peer: Peer, streamId: string, type: string): boolean {
+    const place = this.#core.clients.place(peer.id);
+    if (!this.#core.sfu) {
+      this.#core.refuse(peer, {
+        code: "not-in-stream",
+        message: "This server sends no stream through an SFU",
+        inReplyTo: type,
+      });
+      return false;
+    }
+    if (place?.streamId === streamId && place.role === "broadcaster") {
+      return true;
+    }
+    this.#core.refuse(peer, {
+      code: place?.streamId === streamId ? "wrong-role" : "not-in-stream",
+      message: `Only the broadcaster of ${streamId} publishes to the SFU`,
+      inReplyTo: type,
+    });
+    return false;
+  }
+
+  /**
+   * Offers, answers and candidates. The sender's role comes from this node's
+   * own record of its place; the store then finds the target (and, across
+   * nodes, sends the frame on) in one step. Never holds the connection's
+   * later messages: store steps run in the order they are sent, so their
+   * replies (and the frames they route) keep the sender's order anyway.
+   */
+  route(
+    peer: Peer,
+    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+    text: string | undefined,
+  ): void {
+    const { type, streamId } = message;
+    const place = this.#core.clients.place(peer.id);
+    if (place?.streamId !== streamId) {
+      return this.#core.refuse(peer, {
+        code: "not-in-stream",
+        message: `Not in stream ${streamId}`,
+        inReplyTo: type,
+      });
+    }
+    const { role } = place;
+    if (
+      role === "viewer" && type !== "webrtc-offer" &&
+      this.#core.sfu?.fromViewer(
+        peer,
+        message as WebRtcAnswer | WebRtcIceCandidate,
+      )
+    ) {
+      this.#core.metrics.messagesRouted++;
+      return;
+    }
+    if (role === "broadcaster" && type === "webrtc-answer") {
+      return this.#core.refuse(peer, {
+        code: "wrong-role",
+        message: "Only viewers send answers",
+        inReplyTo: type,
+      });
+    }
+    if (role === "viewer" && type === "webrtc-offer") {
+      return this.#core.refuse(peer, {
+        code: "wrong-role",
+        message: "Only the broadcaster sends offers",
+        inReplyTo: type,
+      });
+    }
+    if (role === "broadcaster" && message.viewerId === undefined) {
+      return this.#core.refuse(peer, {
+        code: "invalid-field",
+        message: "`viewerId` is required from the broadcaster",
+        inReplyTo: type,
+      });
+    }
+    // Its viewer watches through the SFU (or is about to): a seed viewer
+    // would drop the SFU's connection for this offer.
+    if (
+      role === "broadcaster" &&
+      this.#core.sfu?.blocks(streamId, message.viewerId!)
+    ) {
+      this.#core.logger.debug("p2p-dropped", {
+        streamId,
+        viewerId: message.viewerId,
+        type,
+      });
+      return;
+    }
+    // A broadcaster's frame names its viewer already, so the frame as
+    // received is the message. A viewer's is attributed to its real id,
+    // whatever `viewerId` it claimed: as received only if that is the one.
+    const asReceived = role === "broadcaster" || message.viewerId === peer.id;
+    // Server-side these name their viewer: a broadcaster's is routed only
+    // if it does, a viewer's is its own id.
+    const forwarded =
+      (asReceived
+        ? message
+        : { ...message, viewerId: peer.id }) as ServerMessage;
+    const frame = asReceived && text !== undefined
+      ? text
+      : encodeServerMessage(forwarded);
+    const from = { clientId: peer.id, node: this.#core.node, role };
+    this.#core.guard(
+      () => this.#core.directory.route(from, streamId, message.viewerId, frame),
+      (route) => this.#routed(peer, message, role, route, forwarded, frame),
+    )?.catch((error) => {
+      if (error instanceof StoreUnavailable) {
+        this.#core.storeFailed(peer, type);
+      } else {
+        this.#core.logger.error("handler-failed", {
+          clientId: peer.id,
+          type,
+          error: String(error),
+        });
+        this.#core.refuse(peer, {
+          code: "internal-error",
+          message: "The server failed on this message",
+          inReplyTo: type,
+        });
+      }
+    });
+  }
+
+  #routed(
+    peer: Peer,
+    message: WebRtcOffer | WebRtcAnswer | WebRtcIceCandidate,
+    role: Role,
+    route: Route,
+    forwarded: ServerMessage,
+    frame: string,
+  ): void {
+    const { type, streamId } = message;
+    switch (route.found) {
+      case "no-sender":
+        return this.#core.refuse(peer, {
+          code: "not-in-stream",
+          message: `Not in stream ${streamId}`,
+          inReplyTo: type,
+        });
+      case "no-target":
+        return this.#core.refuse(
+          peer,
+          role === "broadcaster"
+            ? {
+              code: "unknown-viewer",
+              message:
+                `Viewer ${message.viewerId} is not in stream ${streamId}`,
+              inReplyTo: type,
+            }
+            : {
+              code: "no-broadcaster",
+              message: `Stream ${streamId} has no broadcaster right now`,
+              inReplyTo: type,
+            },
+        );
+      case "target":
+        if (route.sent) this.#core.metrics.clusterSent++;
+        else this.#core.sendTo(route.to, forwarded, frame);
+        this.#core.metrics.messagesRouted++;
+        return;
+      default:
+        return assertNever(route);
+    }
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled case ${JSON.stringify(value)}`);
+}
