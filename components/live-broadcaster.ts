@@ -19,7 +19,7 @@ import {
   classifyCameraError,
   DEFAULT_CAPTURE,
 } from "./media/camera.ts";
-import { errorText } from "./session/error-policy.ts";
+import { errorText, ruling } from "./session/error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
 import { listCameras, LocalCamera } from "./media/local-camera.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -465,6 +465,7 @@ export class LiveBroadcaster extends StreamElement {
       apply: (patch, reason) => this.#apply(patch, reason),
       everAccepted: () => this.#machine.facts.everAccepted,
       onLive: () => this.#wakeLock.hold(),
+      ruling,
       onError: (code, message, fatal) => {
         if (fatal) {
           this.#release();

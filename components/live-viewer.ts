@@ -1,7 +1,7 @@
 import { html, nothing } from "lit";
 import type { LiveStats } from "./media/connection-stats.ts";
 import { type Frames, FrameWatch } from "./media/frame-watch.ts";
-import { errorText } from "./session/error-policy.ts";
+import { errorText, ruling } from "./session/error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -237,6 +237,7 @@ export class LiveViewer extends StreamElement {
       apply: (patch, reason) => this.#apply(patch, reason),
       onRefused: (code, message) =>
         this.dispatchEvent(new LiveErrorEvent(code, message)),
+      ruling,
     });
     this.#whep = player;
     void player.start();

@@ -147,6 +147,31 @@ export function ruleFor(code: string): ErrorRule {
     : LOGGED;
 }
 
+/** A code the table has a row for. */
+export type RuledCode = keyof typeof ERROR_POLICY;
+
+/** The table's word on a code it has a row for: the code, and what a role does. */
+export interface Ruling {
+  code: RuledCode;
+  reaction: Reaction;
+}
+
+/**
+ * The row for `code`, if the table has one. A code read from an HTTP
+ * answer (a WHIP or WHEP problem body) is acted on only then: a code that
+ * is only logged, or newer than this client, leaves its status to decide.
+ */
+export function ruling(
+  code: string | undefined,
+  role: Role,
+): Ruling | undefined {
+  if (code === undefined || !Object.hasOwn(ERROR_POLICY, code)) {
+    return undefined;
+  }
+  const ruled = code as RuledCode;
+  return { code: ruled, reaction: ERROR_POLICY[ruled][role] };
+}
+
 /** What `role` does about `code` (any string a server may send). */
 export function reactionTo(code: string, role: Role): Reaction {
   return ruleFor(code)[role];

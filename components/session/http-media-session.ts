@@ -8,8 +8,10 @@
  * POST, the one path every server takes). DELETE when done.
  *
  * Loaded only by elements given `whip-url` or `whep-url` (a chunk of its
- * own), so it imports nothing the elements' bundles hold.
+ * own), so it imports nothing the elements' bundles hold (the error policy
+ * comes in through its host, types only here).
  */
+import type { Ruling } from "./error-policy.ts";
 import {
   fragmentOf,
   parseFragment,
@@ -22,13 +24,23 @@ export type HttpMediaStatus =
   | { kind: "connecting" }
   /** Answered (201): media is on its way. */
   | { kind: "open" }
-  /** Not now (0: unreachable, 404, 409, 429, 5xx): asked again later. */
-  | { kind: "retrying"; status: number }
+  /**
+   * Not now (0: unreachable, 404, 409, 429, 5xx; or a code the error
+   * policy retries): asked again later. `code`: the problem body's.
+   */
+  | { kind: "retrying"; status: number; code?: string }
   /**
    * Refused for good (400, 401, 403, 415, 422…; 409 on a session: taken
-   * over by a newer one): not asked again.
+   * over by a newer one): not asked again. `code`: the problem body's.
    */
-  | { kind: "refused"; status: number; message: string };
+  | { kind: "refused"; status: number; code?: string; message: string };
+
+/** What a refusal's body says (RFC 9457 problem details, or its text). */
+export interface RefusalBody {
+  /** Our error code (`error`), when the body has one. */
+  code?: string;
+  message: string;
+}
 
 export interface HttpMediaSessionOptions {
   url: string;
@@ -38,8 +50,11 @@ export interface HttpMediaSessionOptions {
   setup(pc: RTCPeerConnection): void;
   onConnectionState(state: RTCPeerConnectionState): void;
   onStatus(status: HttpMediaStatus): void;
-  /** Whether `status` is worth asking again (default: 404, 409, 429, 5xx). */
-  retryable?(status: number): boolean;
+  /**
+   * Whether a refusal with `status` and the body's `code` is worth asking
+   * again (default, by the status: 404, 409, 429, 5xx).
+   */
+  retryable?(status: number, code: string | undefined): boolean;
 }
 
 /** The longest wait for candidates before the offer goes without the rest. */
@@ -153,9 +168,14 @@ export class HttpMediaSession {
       }
       if (status === 409) {
         // Taken over by a newer session of ours (another tab): not again.
-        const message = await response!.text().catch(() => "");
+        const { code, message } = await readRefusal(response!);
         this.#end();
-        return this.#options.onStatus({ kind: "refused", status, message });
+        return this.#options.onStatus({
+          kind: "refused",
+          status,
+          ...(code !== undefined ? { code } : {}),
+          message,
+        });
       }
       if (status !== 200) {
         // It cannot restart (405, 422, 501…) or lost the session (404).
@@ -220,16 +240,27 @@ export class HttpMediaSession {
   /** The POST was not answered: ask again later, or give up. */
   async #refused(response: Response | undefined): Promise<void> {
     const status = response?.status ?? 0;
-    const message = await response?.text().catch(() => "") ?? "";
+    const { code, message } = response
+      ? await readRefusal(response)
+      : { message: "" };
     const retryable = this.#options.retryable ?? defaultRetryable;
-    if (!status || retryable(status)) return this.#again(status);
+    if (!status || retryable(status, code)) return this.#again(status, code);
     this.#end();
-    this.#options.onStatus({ kind: "refused", status, message });
+    this.#options.onStatus({
+      kind: "refused",
+      status,
+      ...(code !== undefined ? { code } : {}),
+      message,
+    });
   }
 
-  #again(status: number): void {
+  #again(status: number, code?: string): void {
     if (this.#stopped) return;
-    this.#options.onStatus({ kind: "retrying", status });
+    this.#options.onStatus({
+      kind: "retrying",
+      status,
+      ...(code !== undefined ? { code } : {}),
+    });
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.start(), RETRY_MS);
   }
@@ -258,6 +289,57 @@ export class HttpMediaSession {
       // keepalive: the DELETE still goes when the page is closing.
       void this.#fetch(resource, { method: "DELETE", keepalive: true });
     }
+  }
+}
+
+/**
+ * What a refusal says: an RFC 9457 problem (`application/problem+json`),
+ * or JSON with `error`, gives our code and its `detail` (or `message`);
+ * any other body is the message as it is, without a code.
+ */
+export async function readRefusal(response: Response): Promise<RefusalBody> {
+  const text = await response.text().catch(() => "");
+  if (!/json/i.test(response.headers.get("content-type") ?? "")) {
+    return { message: text };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { message: text };
+  }
+  if (!body || typeof body !== "object") return { message: text };
+  const { error, detail, message } = body as Record<string, unknown>;
+  const said = typeof detail === "string"
+    ? detail
+    : typeof message === "string"
+    ? message
+    : text;
+  return typeof error === "string" && error
+    ? { code: error, message: said }
+    : { message: said };
+}
+
+/**
+ * Whether to ask again, by the error policy's `ruled` reaction to the
+ * body's code where it has one (retry: yes; fail, or a token to renew: no),
+ * else `byStatus`. A token cannot be renewed here: these clients send the
+ * element's `token` and never ask a `tokenProvider`, so, as a session
+ * without a provider does, they fail.
+ */
+export function retriesBy(
+  ruled: Ruling | undefined,
+  byStatus: boolean,
+): boolean {
+  switch (ruled?.reaction.do) {
+    case "retry":
+      return true;
+    case "fail":
+    case "renew-token":
+      return false;
+    default:
+      // Logged codes, the client's own, none: the status says.
+      return byStatus;
   }
 }
 

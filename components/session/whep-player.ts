@@ -4,10 +4,11 @@
  * facts ({@link whepFacts}). A chunk of its own, loaded only with
  * `whep-url`.
  */
-import type { LiveErrorCode } from "./error-policy.ts";
+import type { LiveErrorCode, Role, Ruling } from "./error-policy.ts";
 import {
   HttpMediaSession,
   type HttpMediaStatus,
+  retriesBy,
 } from "./http-media-session.ts";
 import type { ViewerFacts } from "../state/viewer-state.ts";
 
@@ -20,26 +21,38 @@ export interface WhepPlayerHost {
   apply(patch: Partial<ViewerFacts>, reason: string): void;
   /** Refused for good. */
   onRefused(code: LiveErrorCode, message: string): void;
+  /**
+   * The error policy's row for a code (error-policy.ts's `ruling`), passed
+   * in: this chunk imports nothing the element's bundle holds.
+   */
+  ruling(code: string | undefined, role: Role): Ruling | undefined;
 }
+
+/** The policy's row for a code, for a viewer. */
+export type ViewerRule = (code: string | undefined) => Ruling | undefined;
 
 /**
  * The facts after `status`: there is no socket, so the endpoint stands for
  * it (`signaling: "open"`); answered is the broadcaster present, 404 not
  * live yet (`waiting`), anything else retried is unknown; a refusal is the
- * error (401 token-required, 403 token-wrong-stream, other invalid-field).
+ * error, its code the body's where the policy has a row for it, else from
+ * the status (401 token-required, 403 token-wrong-stream, other
+ * invalid-field).
  */
 export function whepFacts(
   status: HttpMediaStatus,
+  rule: ViewerRule,
 ): {
   patch: Partial<ViewerFacts>;
   refused?: { code: LiveErrorCode; message: string };
 } {
   if (status.kind === "refused") {
-    const code = status.status === 401
-      ? "token-required"
-      : status.status === 403
-      ? "token-wrong-stream"
-      : "invalid-field";
+    const code = rule(status.code)?.code ??
+      (status.status === 401
+        ? "token-required"
+        : status.status === 403
+        ? "token-wrong-stream"
+        : "invalid-field");
     return {
       patch: { failure: code },
       refused: { code, message: status.message },
@@ -59,7 +72,24 @@ export function whepFacts(
   };
 }
 
+/**
+ * Whether to ask again: as the policy says for the body's code (a full
+ * stream fails, as over the socket), else not live yet, busy or
+ * unreachable.
+ */
+export function whepRetries(
+  status: number,
+  code: string | undefined,
+  rule: ViewerRule,
+): boolean {
+  return retriesBy(
+    rule(code),
+    status === 404 || status === 429 || status >= 500,
+  );
+}
+
 export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
+  const rule: ViewerRule = (code) => host.ruling(code, "viewer");
   const player: HttpMediaSession = new HttpMediaSession({
     url: host.url,
     token: host.token,
@@ -77,12 +107,11 @@ export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
     },
     onConnectionState: host.onConnectionState,
     onStatus: (status) => {
-      const { patch, refused } = whepFacts(status);
+      const { patch, refused } = whepFacts(status, rule);
       host.apply(patch, `whep ${status.kind}`);
       if (refused) host.onRefused(refused.code, refused.message);
     },
-    // Not live yet, busy or unreachable: ask again.
-    retryable: (status) => status === 404 || status === 429 || status >= 500,
+    retryable: (status, code) => whepRetries(status, code, rule),
   });
   return player;
 }

@@ -5,10 +5,11 @@
  * with `whip-url`.
  */
 import type { BroadcasterFacts } from "../state/broadcaster-state.ts";
-import type { LiveErrorCode } from "./error-policy.ts";
+import type { LiveErrorCode, Role, Ruling } from "./error-policy.ts";
 import {
   HttpMediaSession,
   type HttpMediaStatus,
+  retriesBy,
 } from "./http-media-session.ts";
 
 export interface WhipPublisherHost {
@@ -24,7 +25,15 @@ export interface WhipPublisherHost {
   onLive(): void;
   /** A refusal (`fatal`: for good, everything released) or a reason for waiting. */
   onError(code: LiveErrorCode, message: string, fatal: boolean): void;
+  /**
+   * The error policy's row for a code (error-policy.ts's `ruling`), passed
+   * in: this chunk imports nothing the element's bundle holds.
+   */
+  ruling(code: string | undefined, role: Role): Ruling | undefined;
 }
+
+/** The policy's row for a code, for a broadcaster. */
+export type BroadcasterRule = (code: string | undefined) => Ruling | undefined;
 
 /** What one answer of the endpoint means for the broadcaster. */
 export interface WhipOutcome {
@@ -36,11 +45,14 @@ export interface WhipOutcome {
  * The facts after `status`: answered is live; taken (409), busy (429) or
  * unreachable is a refusal shown while asking again (unreachable after it
  * was live: `reconnecting`, as over WebSocket); 401/403/other is fatal, and
- * so is a live session's 409 (taken over by a newer one: `replaced`).
+ * so is a live session's 409 (taken over by a newer one: `replaced`). The
+ * code is the body's where the policy has a row for it (shown as its retry
+ * says), else it comes from the status.
  */
 export function whipFacts(
   status: HttpMediaStatus,
   everAccepted: boolean,
+  rule: BroadcasterRule,
 ): WhipOutcome {
   switch (status.kind) {
     case "connecting":
@@ -50,12 +62,16 @@ export function whipFacts(
         patch: { accepted: true, everAccepted: true, refusal: undefined },
       };
     case "retrying": {
-      const code = status.status === 409
-        ? "stream-taken"
-        : status.status === 429
-        ? "rate-limited"
-        : "signaling-unavailable";
-      const shown = code !== "signaling-unavailable" || !everAccepted;
+      const ruled = rule(status.code);
+      const code = ruled?.code ??
+        (status.status === 409
+          ? "stream-taken"
+          : status.status === 429
+          ? "rate-limited"
+          : "signaling-unavailable");
+      const shown = ruled?.reaction.do === "retry"
+        ? ruled.reaction.shown
+        : code !== "signaling-unavailable" || !everAccepted;
       return {
         patch: { accepted: false, refusal: shown ? code : undefined },
         error: {
@@ -69,13 +85,14 @@ export function whipFacts(
       return {
         patch: {},
         error: {
-          code: status.status === 401
-            ? "token-required"
-            : status.status === 403
-            ? "token-wrong-stream"
-            : status.status === 409
-            ? "replaced"
-            : "invalid-field",
+          code: rule(status.code)?.code ??
+            (status.status === 401
+              ? "token-required"
+              : status.status === 403
+              ? "token-wrong-stream"
+              : status.status === 409
+              ? "replaced"
+              : "invalid-field"),
           message: status.message,
           fatal: true,
         },
@@ -83,7 +100,24 @@ export function whipFacts(
   }
 }
 
+/**
+ * Whether to ask again: as the policy says for the body's code (a session
+ * replaced by a newer one of ours stops), else taken by someone else, busy
+ * or unreachable.
+ */
+export function whipRetries(
+  status: number,
+  code: string | undefined,
+  rule: BroadcasterRule,
+): boolean {
+  return retriesBy(
+    rule(code),
+    status === 409 || status === 429 || status >= 500,
+  );
+}
+
 export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
+  const rule: BroadcasterRule = (code) => host.ruling(code, "broadcaster");
   return new HttpMediaSession({
     url: host.url,
     token: host.token,
@@ -98,12 +132,11 @@ export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
       }
     },
     onStatus: (status) => {
-      const { patch, error } = whipFacts(status, host.everAccepted());
+      const { patch, error } = whipFacts(status, host.everAccepted(), rule);
       if (status.kind === "open") host.onLive();
       if (!error?.fatal) host.apply(patch, `whip ${status.kind}`);
       if (error) host.onError(error.code, error.message, error.fatal);
     },
-    // Taken by someone else, busy or unreachable: ask again.
-    retryable: (status) => status === 409 || status === 429 || status >= 500,
+    retryable: (status, code) => whipRetries(status, code, rule),
   });
 }

@@ -10,6 +10,7 @@ import {
   reactionTo,
   type Role,
   ruleFor,
+  ruling,
 } from "../../components/session/error-policy.ts";
 import { VIEWER_EN } from "../../components/ui/viewer-strings.ts";
 import { VIEWER_ZH_CN } from "../../components/ui/viewer-strings-zh.ts";
@@ -149,4 +150,27 @@ Deno.test("errorText falls back for no code and for a key the strings lack", () 
     errorText("token-signature", VIEWER_EN, "fallback"),
     VIEWER_EN.notAuthorized,
   );
+});
+
+Deno.test("ruling: the row's code and reaction for a code with a row; none for a logged code, an unknown one, an inherited name or no code", () => {
+  assert.deepEqual(ruling("token-expired", "viewer"), {
+    code: "token-expired",
+    reaction: { do: "renew-token" },
+  });
+  assert.deepEqual(ruling("stream-taken", "broadcaster")?.reaction, {
+    do: "retry",
+    afterMs: 5_000,
+    shown: true,
+  });
+  for (
+    const code of [
+      "sfu-unavailable",
+      "bad-sdp",
+      "not-found",
+      "constructor",
+      undefined,
+    ]
+  ) {
+    for (const role of ROLES) assert.equal(ruling(code, role), undefined);
+  }
 });

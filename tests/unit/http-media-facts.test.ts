@@ -9,14 +9,28 @@ import {
   broadcasterState,
   INITIAL_BROADCASTER_FACTS,
 } from "../../components/state/broadcaster-state.ts";
-import type { HttpMediaStatus } from "../../components/session/http-media-session.ts";
+import { ruling } from "../../components/session/error-policy.ts";
+import {
+  type HttpMediaStatus,
+  readRefusal,
+} from "../../components/session/http-media-session.ts";
 import {
   INITIAL_VIEWER_FACTS,
   type ViewerFacts,
   viewerState,
 } from "../../components/state/viewer-state.ts";
-import { whepFacts } from "../../components/session/whep-player.ts";
-import { whipFacts } from "../../components/session/whip-publisher.ts";
+import {
+  whepFacts,
+  whepRetries,
+} from "../../components/session/whep-player.ts";
+import {
+  whipFacts,
+  whipRetries,
+} from "../../components/session/whip-publisher.ts";
+
+/** The error policy, as the elements pass it in. */
+const asBroadcaster = (code: string | undefined) => ruling(code, "broadcaster");
+const asViewer = (code: string | undefined) => ruling(code, "viewer");
 
 /** The broadcaster's state after `statuses`, from broadcasting on. */
 function broadcaster(...statuses: HttpMediaStatus[]) {
@@ -26,7 +40,7 @@ function broadcaster(...statuses: HttpMediaStatus[]) {
   };
   let error;
   for (const status of statuses) {
-    const outcome = whipFacts(status, facts.everAccepted);
+    const outcome = whipFacts(status, facts.everAccepted, asBroadcaster);
     facts = { ...facts, ...outcome.patch };
     if (outcome.error?.fatal) facts = { ...facts, failure: outcome.error.code };
     error = outcome.error;
@@ -38,7 +52,7 @@ function viewer(...statuses: HttpMediaStatus[]) {
   let facts: ViewerFacts = INITIAL_VIEWER_FACTS;
   let refused;
   for (const status of statuses) {
-    const outcome = whepFacts(status);
+    const outcome = whepFacts(status, asViewer);
     facts = { ...facts, ...outcome.patch };
     refused = outcome.refused;
   }
@@ -108,4 +122,153 @@ Deno.test("whep: 404 is waiting, answered is negotiating until frames, refusals 
     code: "token-wrong-stream",
     message: "other",
   });
+});
+
+Deno.test("whip: the problem body's code where the policy has a row for it, shown as its retry says; else the status's", () => {
+  const expired = broadcaster({
+    kind: "refused",
+    status: 401,
+    code: "token-expired",
+    message: "Token has expired",
+  });
+  assert.equal(expired.state, "error");
+  assert.deepEqual(expired.error, {
+    code: "token-expired",
+    message: "Token has expired",
+    fatal: true,
+  });
+  // Said nothing the policy knows: the status's guess, as before.
+  for (const code of [undefined, "unsupported-media-type", "bad-sdp"]) {
+    assert.equal(
+      broadcaster({ kind: "refused", status: 401, code, message: "" }).error
+        ?.code,
+      "token-required",
+    );
+  }
+  const limited = broadcaster({
+    kind: "retrying",
+    status: 429,
+    code: "join-rate-limited",
+  });
+  assert.equal(limited.state, "error");
+  assert.equal(limited.error?.code, "join-rate-limited");
+  // A store away for a moment: asked again quietly, as over the socket.
+  const store = broadcaster({
+    kind: "retrying",
+    status: 503,
+    code: "cluster-unavailable",
+  });
+  assert.equal(store.state, "connecting");
+  assert.equal(store.error?.code, "cluster-unavailable");
+  // A logged code: the status decides, as before.
+  const sfu = broadcaster(
+    { kind: "open" },
+    { kind: "retrying", status: 503, code: "sfu-unavailable" },
+  );
+  assert.equal(sfu.state, "reconnecting");
+  assert.equal(sfu.error?.code, "signaling-unavailable");
+});
+
+Deno.test("whip: asked again as the policy says for the body's code (a POST replaced by our newer session stops), else by the status", () => {
+  const cases: [number, string | undefined, boolean][] = [
+    [409, "stream-taken", true],
+    [409, "replaced", false],
+    [409, undefined, true],
+    [429, "join-rate-limited", true],
+    [503, "cluster-unavailable", true],
+    [503, "sfu-unavailable", true],
+    [503, "server-full", true],
+    [401, "token-expired", false],
+    [400, "invalid-stream-id", false],
+    [415, "unsupported-media-type", false],
+  ];
+  for (const [status, code, again] of cases) {
+    assert.equal(whipRetries(status, code, asBroadcaster), again, `${code}`);
+  }
+});
+
+Deno.test("whep: token-expired is its own failure (nothing to renew the token from: not asked again); a full stream fails as over the socket; the rest as the status says", () => {
+  const expired = viewer({
+    kind: "refused",
+    status: 401,
+    code: "token-expired",
+    message: "Token has expired",
+  });
+  assert.equal(expired.state, "error");
+  assert.deepEqual(expired.refused, {
+    code: "token-expired",
+    message: "Token has expired",
+  });
+  assert.equal(whepRetries(401, "token-expired", asViewer), false);
+  assert.equal(whepRetries(503, "stream-full", asViewer), false);
+  assert.equal(
+    viewer({ kind: "refused", status: 503, code: "stream-full", message: "" })
+      .refused?.code,
+    "stream-full",
+  );
+  const cases: [number, string | undefined, boolean][] = [
+    [404, "not-live", true],
+    [404, undefined, true],
+    [429, "join-rate-limited", true],
+    [503, "cluster-unavailable", true],
+    [503, "sfu-unavailable", true],
+    [503, undefined, true],
+    [403, "token-wrong-stream", false],
+    [422, "unplayable-offer", false],
+  ];
+  for (const [status, code, again] of cases) {
+    assert.equal(whepRetries(status, code, asViewer), again, `${code}`);
+  }
+  // 422's code has no row: the status's guess.
+  assert.equal(
+    viewer({
+      kind: "refused",
+      status: 422,
+      code: "unplayable-offer",
+      message: "",
+    }).refused?.code,
+    "invalid-field",
+  );
+});
+
+Deno.test("a refusal's body: problem details or JSON with error give the code and the detail; any other body is its text, without a code", async () => {
+  const answer = (body: string, type: string) =>
+    new Response(body, { status: 401, headers: { "content-type": type } });
+  assert.deepEqual(
+    await readRefusal(answer(
+      JSON.stringify({
+        type: "about:blank",
+        title: "Unauthorized",
+        status: 401,
+        detail: "Token has expired",
+        error: "token-expired",
+        message: "Token has expired",
+      }),
+      "application/problem+json",
+    )),
+    { code: "token-expired", message: "Token has expired" },
+  );
+  assert.deepEqual(
+    await readRefusal(answer(
+      '{"error":"stream-taken","message":"Taken"}',
+      "application/json; charset=utf-8",
+    )),
+    { code: "stream-taken", message: "Taken" },
+  );
+  assert.deepEqual(
+    await readRefusal(
+      answer('{"title":"Nope","detail":"No"}', "application/problem+json"),
+    ),
+    { message: "No" },
+  );
+  for (
+    const [body, type] of [
+      ["Unauthorized", "text/plain"],
+      ['{"error":"token-expired"}', "text/plain"],
+      ["{not json", "application/json"],
+      ['"token-expired"', "application/json"],
+    ]
+  ) {
+    assert.deepEqual(await readRefusal(answer(body, type)), { message: body });
+  }
 });
