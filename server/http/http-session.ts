@@ -4,7 +4,7 @@
  * limits). Its offer came in a POST, which its answer (or refusal) settles;
  * whip.ts and whep.ts say what each kind does with the router's messages,
  * session-endpoint.ts serves it over HTTP. Its state is one union changed
- * in one place ({@link HttpSession.apply}, by session-state.ts).
+ * in one place (`#apply`, by session-state.ts's `transition`).
  */
 import type {
   ClientMessage,
@@ -130,35 +130,38 @@ export abstract class HttpSession implements Peer {
 
   /** Janus says its media is up: its deadline is met. */
   mediaUp(): void {
-    this.apply({ type: "media-up" });
+    this.#apply({ type: "media-up" });
   }
 
   /** An ICE restart begins (the endpoint checked it may: restartWait). */
   restartBegan(at: number): void {
-    this.apply({ type: "restart", at });
+    this.#apply({ type: "restart", at });
   }
 
   /** The ICE restart is over; `ok`: Janus has the new credentials. */
   restartEnded(ok: boolean): void {
-    this.apply({ type: "restarted", ok });
+    this.#apply({ type: "restarted", ok });
   }
 
   /** The endpoint forgot it: over (a POST still waiting hears 503). */
   ended(): void {
-    this.apply({ type: "end" });
+    this.#apply({ type: "end" });
   }
 
-  /** Whether its POST was answered or refused (later refusals end it instead). */
+  /** Whether its POST was answered or refused already. */
   protected get settled(): boolean {
     return this.#state.phase !== "offered";
   }
 
   protected answered(sdp: string): void {
-    this.apply({ type: "answer", sdp });
+    this.#apply({ type: "answer", sdp });
   }
 
   protected refuse(status: number, code: string, message: string): void {
-    this.apply({ type: "refuse", refusal: new Refused(status, code, message) });
+    this.#apply({
+      type: "refuse",
+      refusal: new Refused(status, code, message),
+    });
   }
 
   /** Refused by the router before it was answered: the POST says why. */
@@ -174,7 +177,7 @@ export abstract class HttpSession implements Peer {
   }
 
   /** The one place its state changes; a move that does not apply is dropped. */
-  protected apply(event: SessionEvent): void {
+  #apply(event: SessionEvent): void {
     const next = transition(this.#state, event);
     if (!next) return;
     const from = this.#state.phase;
