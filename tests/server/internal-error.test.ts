@@ -4,18 +4,12 @@
  * bug; the socket, connection and server loop around it are the real ones.
  */
 import assert from "node:assert/strict";
-import { Admission } from "../../server/security/admission.ts";
-import { AuditTrail } from "../../server/observe/audit.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { LOCAL_DELIVERY } from "../../server/signaling/delivery.ts";
-import { IpLimits } from "../../server/security/ip-limits.ts";
 import { Connection } from "../../server/signaling/connection.ts";
 import { createLogger } from "../../server/observe/logger.ts";
-import { Metrics } from "../../server/observe/metrics.ts";
-import { ResumeTokens } from "../../server/security/resume-token.ts";
+import { buildServices } from "../../server/services.ts";
 import type { Peer } from "../../server/signaling/peer.ts";
 import { SignalingRouter } from "../../server/signaling/signaling-router.ts";
-import { StreamRegistry } from "../../server/signaling/stream-registry.ts";
 import type { ClientMessage } from "../../protocol/messages.ts";
 import { TestClient } from "./support/test-client.ts";
 
@@ -29,28 +23,13 @@ class BrokenOnJoin extends SignalingRouter {
 Deno.test("a handler that throws gets internal-error and the connection stays", async () => {
   const logs: string[] = [];
   const logger = createLogger("info", (line) => logs.push(line));
-  const metrics = new Metrics();
-  const audit = new AuditTrail(logger);
-  const router = new BrokenOnJoin({
-    directory: new StreamRegistry(),
-    delivery: LOCAL_DELIVERY,
-    metrics,
+  // The server's own wiring, with a router that breaks on joins.
+  const { router, metrics, sweep } = buildServices(
+    { ...DEFAULT_CONFIG, reconnectGraceMs: 0 },
     logger,
-    audit,
-    admission: new Admission({
-      ipLimits: new IpLimits({
-        maxConnections: 50,
-        connectsPerMinute: 60,
-        connectBurst: 30,
-        joinsPerMinute: 120,
-        joinBurst: 30,
-      }),
-      audit,
-    }),
-    maxViewersPerStream: 50,
-    resumeTokens: new ResumeTokens(undefined, 120),
-    reconnectGraceMs: 0,
-  });
+    { router: (options) => new BrokenOnJoin(options) },
+  );
+  clearInterval(sweep);
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {} },
     (request) => {

@@ -1,0 +1,232 @@
+/**
+ * The wiring: every service a signaling server runs on, built from its
+ * configuration (the directory in memory or Redis, admission, tokens, the
+ * audit trail, the SFU's gateway and relay, the router, WHIP and WHEP),
+ * without listening. `startSignalingServer` puts HTTP in front of it; tests
+ * and benches that need the parts without a port build them here.
+ */
+import { Admission } from "./security/admission.ts";
+import { AuditTrail } from "./observe/audit.ts";
+import { newClientId } from "./signaling/client-id.ts";
+import { sdpLimits, type ServerConfig } from "./config.ts";
+import { Connection } from "./signaling/connection.ts";
+import { IpLimits } from "./security/ip-limits.ts";
+import { type Logger } from "./observe/logger.ts";
+import { Metrics } from "./observe/metrics.ts";
+import { type Delivery, LOCAL_DELIVERY } from "./signaling/delivery.ts";
+import { RedisCluster } from "./cluster/redis-cluster.ts";
+import { type MediaEvent, SfuGateway } from "./sfu/sfu-gateway.ts";
+import { SfuRelay } from "./sfu/sfu-relay.ts";
+import { LocalClients } from "./signaling/local-clients.ts";
+import { Postman } from "./signaling/postman.ts";
+import { SessionEndpoint, type SessionHost } from "./http/http-sessions.ts";
+import { WHEP, type WhepSession } from "./http/whep.ts";
+import { WHIP, type WhipSession } from "./http/whip.ts";
+import { ResumeTokens } from "./security/resume-token.ts";
+import {
+  type RouterOptions,
+  SignalingRouter,
+} from "./signaling/signaling-router.ts";
+import { type OriginCheck, originCheck } from "./security/origins.ts";
+import { StreamRegistry } from "./signaling/stream-registry.ts";
+import { secretKey } from "./security/tokens.ts";
+import { TurnCredentials } from "./security/turn-credentials.ts";
+import { WebhookSender } from "./observe/webhook.ts";
+
+/** How long a broadcaster asked to publish to the SFU has to offer. */
+const SFU_OFFER_TIMEOUT_MS = 5_000;
+/** How long a viewer switching to the SFU has before it stays peer to peer. */
+const SFU_SWITCH_TIMEOUT_MS = 10_000;
+
+/** What `buildServices` made (the names are the ones the server uses). */
+export interface Services {
+  metrics: Metrics;
+  cluster: RedisCluster | undefined;
+  registry: StreamRegistry | undefined;
+  webhook: WebhookSender | undefined;
+  audit: AuditTrail;
+  ipLimits: IpLimits;
+  admission: Admission;
+  resumeTokens: ResumeTokens;
+  gateway: SfuGateway | undefined;
+  delivery: Delivery;
+  clients: LocalClients;
+  postman: Postman;
+  sfu: SfuRelay | undefined;
+  router: SignalingRouter;
+  allowedOrigin: OriginCheck;
+  socketless: SessionHost | undefined;
+  whip: SessionEndpoint<WhipSession> | undefined;
+  whep: SessionEndpoint<WhepSession> | undefined;
+  sweep: ReturnType<typeof setInterval>;
+  connections: Map<string, Connection>;
+}
+
+/** Parts a test may put in place of the real ones. */
+export interface ServiceHooks {
+  /** Builds the router (a test's subclass that breaks on purpose, say). */
+  router?: (options: RouterOptions) => SignalingRouter;
+}
+
+export function buildServices(
+  config: ServerConfig,
+  logger: Logger,
+  hooks: ServiceHooks = {},
+): Services {
+  const metrics = new Metrics();
+  const cluster = config.redisUrl
+    ? new RedisCluster({
+      url: config.redisUrl,
+      prefix: config.redisKeyPrefix,
+      nodeTtlMs: config.nodeTtlMs,
+      logger,
+      metrics,
+      // Without a configured key, claims must still verify on every node.
+      resumeKey: config.resumeSecret ?? config.signalSecret
+        ? undefined
+        : Array.from(
+          crypto.getRandomValues(new Uint8Array(32)),
+          (b) => b.toString(16).padStart(2, "0"),
+        ).join(""),
+    })
+    : undefined;
+  const registry = cluster ? undefined : new StreamRegistry();
+  const webhook = config.webhookUrl && config.webhookSecret
+    ? new WebhookSender({
+      url: config.webhookUrl,
+      secret: config.webhookSecret,
+      logger,
+    })
+    : undefined;
+  const audit = new AuditTrail(
+    logger,
+    webhook ? [(event) => webhook.send(event)] : [],
+  );
+  const ipLimits = new IpLimits({
+    maxConnections: config.maxConnectionsPerIp,
+    connectsPerMinute: config.connectRatePerIpPerMinute,
+    connectBurst: config.connectBurstPerIp,
+    joinsPerMinute: config.joinRatePerIpPerMinute,
+    joinBurst: config.joinBurstPerIp,
+  });
+  const admission = new Admission({
+    ipLimits,
+    audit,
+    tokenKey: config.signalSecret ? secretKey(config.signalSecret) : undefined,
+    turn: config.turnUrls && config.turnSecret
+      ? new TurnCredentials({
+        urls: config.turnUrls,
+        secret: config.turnSecret,
+        ttlSeconds: config.turnTtlSeconds,
+        stunUrls: config.stunUrls,
+      })
+      : undefined,
+  });
+  const resumeTokens = new ResumeTokens(
+    config.resumeSecret ?? config.signalSecret,
+    config.resumeTtlSeconds,
+  );
+  const gateway = config.janusUrl
+    ? new SfuGateway(config.janusUrl, logger)
+    : undefined;
+  gateway?.start();
+  const delivery = cluster ?? LOCAL_DELIVERY;
+  // This node's clients, and the postman that reaches them or their node:
+  // the router and the SFU relay's later steps send through it.
+  const clients = new LocalClients();
+  const postman = new Postman(clients, delivery);
+  // The SFU runs on one node (config refuses it with REDIS_URL): every seat
+  // it sends to is a socket of this process.
+  const sfu = gateway &&
+    new SfuRelay({
+      gateway,
+      logger,
+      metrics,
+      post: (out) => postman.post(out),
+      afterViewers: config.sfuAfterViewers,
+      offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
+      switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,
+    });
+  const makeRouter = hooks.router ??
+    ((options: RouterOptions) => new SignalingRouter(options));
+  const router: SignalingRouter = makeRouter({
+    sfu,
+    clients,
+    postman,
+    directory: cluster?.directory ?? registry!,
+    delivery,
+    metrics,
+    logger,
+    admission,
+    audit,
+    maxViewersPerStream: config.maxViewersPerStream,
+    resumeTokens,
+    reconnectGraceMs: config.reconnectGraceMs,
+  });
+  const allowedOrigin = originCheck(config.allowedOrigins);
+  // WHIP publishers: broadcasters without a socket, through the SFU only.
+  const socketless: SessionHost | undefined = gateway && {
+    sfuUp: () => gateway.up,
+    newId: () => newClientId((candidate) => connections.has(candidate)),
+    connected: (peer) => router.connected(peer),
+    handle: (peer, message) => router.handle(peer, message),
+    leave: (peer, cause) => router.leave(peer, cause),
+    originAllowed: (origin) => allowedOrigin(origin),
+    roomForSession: (): boolean =>
+      (whip?.size ?? 0) + (whep?.size ?? 0) < config.maxHttpSessions,
+    ice: {
+      publisher: async (streamId, sdp) =>
+        (await gateway.restartPublisher(streamId, { type: "offer", sdp })).sdp,
+      subscriber: async (streamId, viewerId) =>
+        (await gateway.restartSubscriber(streamId, viewerId)).sdp,
+      answer: (streamId, viewerId, sdp) =>
+        gateway.answer(streamId, viewerId, { type: "answer", sdp }),
+    },
+    iceRestartIntervalMs: config.iceRestartIntervalMs,
+    maxSessions: config.maxHttpSessions,
+    maxSdpBytes: config.maxSdpBytes,
+    sdpLimits: sdpLimits(config),
+    mediaConnectTimeoutMs: config.mediaConnectTimeoutMs,
+    logger,
+  };
+  const whip: SessionEndpoint<WhipSession> | undefined = socketless &&
+    new SessionEndpoint(socketless, WHIP);
+  // WHEP players: viewers without a socket, through the SFU only.
+  const whep: SessionEndpoint<WhepSession> | undefined = socketless &&
+    new SessionEndpoint(socketless, WHEP);
+  gateway?.events.addEventListener("media", (event) => {
+    const detail = (event as CustomEvent<MediaEvent>).detail;
+    whip?.media(detail);
+    whep?.media(detail);
+  });
+  gateway?.events.addEventListener("down", () => {
+    whip?.endAll("sfu-down");
+    whep?.endAll("sfu-down");
+  });
+  // Addresses that left and whose join bucket refilled are forgotten.
+  const sweep = setInterval(() => ipLimits.sweep(performance.now()), 60_000);
+  Deno.unrefTimer(sweep);
+  const connections = new Map<string, Connection>();
+  return {
+    metrics,
+    cluster,
+    registry,
+    webhook,
+    audit,
+    ipLimits,
+    admission,
+    resumeTokens,
+    gateway,
+    delivery,
+    clients,
+    postman,
+    sfu,
+    router,
+    allowedOrigin,
+    socketless,
+    whip,
+    whep,
+    sweep,
+    connections,
+  };
+}
