@@ -27,7 +27,7 @@ export interface SdpLimits {
   maxLineBytes: number;
 }
 
-/** The defaults, about ten times what a browser sends (README, Configuration). */
+/** The defaults, about ten times what a browser sends (docs/server.md, Configuration). */
 export const DEFAULT_SDP_LIMITS: Readonly<SdpLimits> = {
   maxMediaSections: 16,
   maxLines: 2_000,

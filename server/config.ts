@@ -1,7 +1,7 @@
 /**
  * Server configuration. Every limit the server enforces is here, named after
- * the environment variable that sets it, so the README table, the tests and
- * the code share one vocabulary.
+ * the environment variable that sets it, so the table in docs/server.md, the
+ * tests and the code share one vocabulary.
  */
 import type { LogLevel } from "./observe/logger.ts";
 import { MIN_SECRET_BYTES } from "./security/tokens.ts";

@@ -1,7 +1,7 @@
 /**
- * A test network made of network namespaces, as DEVELOPERS.md asks: a hub
- * namespace with a bridge and the servers, one namespace per browser, each
- * joined to the hub's bridge by a veth pair. Nothing is added to the root
+ * A test network made of network namespaces (CONTRIBUTING.md, why some
+ * tests need root): a hub namespace with a bridge and the servers, one
+ * namespace per browser, each joined to the hub's bridge by a veth pair. Nothing is added to the root
  * namespace; everything is deleted on dispose, and namespaces left by a run
  * that died are swept at the next start. Needs root (`ip netns`).
  *
