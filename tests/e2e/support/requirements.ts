@@ -2,8 +2,8 @@
  * What a test needs from the machine (root, a binary) and whether it is
  * there. A test that lacks something is registered as ignored, never run to
  * a false pass; Deno shows no reason for an ignored test, so the reason is
- * said here, once per test file. CI installs everything (.ci/run fails before the
- * tests when an install does), so there nothing is ignored.
+ * said here, once per test file. CI installs everything and sets
+ * LAB_REQUIRE_ALL=1: there a missing part fails the run instead.
  */
 
 /** Whether `command` (a path, or a name looked up on PATH) is executable. */
@@ -29,6 +29,11 @@ const said = new Set<string>();
  */
 export function missing(needs: Record<string, boolean>): string[] {
   const absent = Object.keys(needs).filter((what) => !needs[what]);
+  if (absent.length > 0 && Deno.env.get("LAB_REQUIRE_ALL") === "1") {
+    throw new Error(
+      `LAB_REQUIRE_ALL=1 and no ${absent.join(", ")} here: install it`,
+    );
+  }
   for (const what of absent) {
     if (said.has(what)) continue;
     said.add(what);
