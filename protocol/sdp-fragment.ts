@@ -2,7 +2,7 @@
  * RFC 8840 SDP fragments (`application/trickle-ice-sdpfrag`), as WHIP and
  * WHEP carry them in PATCH: trickled candidates under their `a=mid`, and,
  * for an ICE restart, new `a=ice-ufrag`/`a=ice-pwd`. Read by the server
- * (server/http/http-sessions.ts) and written and read by the elements' WHIP and
+ * (server/http/session-endpoint.ts) and written and read by the elements' WHIP and
  * WHEP clients (components/session/http-media-session.ts).
  */
 

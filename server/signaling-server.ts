@@ -172,8 +172,8 @@ export function startSignalingServer(
       }),
     ...(whip && whep
       ? {
-        whip: (request, address) => whip.handle(request, address),
-        whep: (request, address) => whep.handle(request, address),
+        whip: (request, address, route) => whip.handle(request, address, route),
+        whep: (request, address, route) => whep.handle(request, address, route),
       }
       : {}),
     admit(request, remoteAddress) {
