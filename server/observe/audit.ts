@@ -4,6 +4,7 @@
  * reason; the same events go to the webhook when one is configured.
  */
 import type { Logger } from "./logger.ts";
+import { RefusalLog } from "./refusal-log.ts";
 
 export type AuditKind = "admitted" | "refused" | "joined" | "left";
 
@@ -28,13 +29,19 @@ export type AuditSink = (event: AuditEvent) => void;
 export class AuditTrail {
   #logger: Logger;
   #sinks: AuditSink[];
+  #refusals: RefusalLog;
 
   constructor(logger: Logger, sinks: AuditSink[] = []) {
     this.#logger = logger;
     this.#sinks = sinks;
+    this.#refusals = new RefusalLog(logger);
   }
 
   record(event: Omit<AuditEvent, "time">): void {
+    // A warning an operator sees at any level, once per address and minute.
+    if (event.kind === "refused" && event.remoteAddress) {
+      this.#refusals.refused(event.remoteAddress, event.reason ?? "refused");
+    }
     // Joins and leaves are the hot path: no work when nobody listens.
     const logs = this.#logger.level === "info" ||
       this.#logger.level === "debug";
