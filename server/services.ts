@@ -5,6 +5,7 @@
  * without listening. `startSignalingServer` puts HTTP in front of it; tests
  * and benches that need the parts without a port build them here.
  */
+import { P2P_MAX_VIEWERS } from "./topology-limits.ts";
 import { Admission } from "./security/admission.ts";
 import { AuditTrail } from "./observe/audit.ts";
 import { newClientId } from "./signaling/client-id.ts";
@@ -145,6 +146,7 @@ export function buildServices(
       metrics,
       post: (out) => postman.post(out),
       afterViewers: config.sfuAfterViewers,
+      directMax: Math.min(config.maxViewersPerStream, P2P_MAX_VIEWERS),
       offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
       switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,
     });

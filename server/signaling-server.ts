@@ -315,6 +315,11 @@ export function startSignalingServer(
       hostname: addr.hostname,
       port: addr.port,
       websocket: `ws://${addr.hostname}:${addr.port}/ws`,
+      // The limits in force, those that follow the topology included.
+      maxViewersPerStream: config.maxViewersPerStream,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      connectBurstPerIp: config.connectBurstPerIp,
+      joinBurstPerIp: config.joinBurstPerIp,
     });
     return {
       port: addr.port,

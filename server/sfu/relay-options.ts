@@ -31,6 +31,11 @@ export interface SfuRelayOptions {
   post(out: readonly Outbound[]): void;
   /** A stream with more viewers than this goes to the SFU (0: every stream). */
   afterViewers: number;
+  /**
+   * Peer to peer after all (Janus down, a broadcaster that does not
+   * publish), the most viewers its broadcaster connects to; the rest wait.
+   */
+  directMax: number;
   /** How long a broadcaster has to answer `sfu-publish` with `sfu-offer`. */
   offerTimeoutMs: number;
   /**

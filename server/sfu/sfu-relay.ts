@@ -63,7 +63,10 @@ export class SfuRelay {
 
   constructor(options: SfuRelayOptions) {
     this.#options = options;
-    this.#config = { afterViewers: options.afterViewers };
+    this.#config = {
+      afterViewers: options.afterViewers,
+      directMax: options.directMax,
+    };
     this.#layers = new ViewerLayers({
       ...options,
       onSfu: (streamId, viewerId) => this.routeOf(streamId, viewerId) === "sfu",

@@ -60,6 +60,11 @@ export interface StreamTopology {
 export interface TopologyConfig {
   /** A stream with more viewers than this goes to the SFU (0: every stream). */
   readonly afterViewers: number;
+  /**
+   * Peer to peer (Janus down, or a broadcaster that does not publish), the
+   * most viewers a broadcaster is told to connect to; the rest wait, held.
+   */
+  readonly directMax: number;
 }
 
 /** What happened to a stream. `sfuUp`: Janus is linked now. */

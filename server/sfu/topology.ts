@@ -201,8 +201,15 @@ class Draft {
       }
       // Not live yet (the join's reply says so), or peer to peer: an
       // SFU-only viewer is told, not handed to the broadcaster.
-      this.taken = sfuOnly && this.state.broadcaster !== undefined;
-      if (this.taken) this.#cannotServe(seat);
+      if (this.state.broadcaster === undefined) {
+        this.taken = false;
+      } else if (sfuOnly) {
+        this.taken = true;
+        this.#cannotServe(seat);
+      } else {
+        // Past what a broadcaster uploads to, it waits for the SFU.
+        this.taken = this.#directOnly([seat]).length === 0;
+      }
       return;
     }
     if (!known) viewer = this.#put(viewer, { route: "held" });
@@ -239,7 +246,7 @@ class Draft {
       );
       if (viewer.route !== "p2p") {
         this.effects.push({ kind: "unsubscribe", viewerId: clientId });
-      }
+      } else if (this.state.phase === "p2p") this.#promoteHeld();
     } else if (this.state.broadcaster?.id === clientId) {
       this.#reset();
       // Absent, not undefined: the state stays plain JSON.
@@ -365,13 +372,46 @@ class Draft {
   /**
    * Peer to peer after all: the viewers the broadcaster is to connect to.
    * A viewer that can only be served by the SFU (WHEP) is told it cannot
-   * be, never handed to the broadcaster (it cannot answer a browser).
+   * be, never handed to the broadcaster (it cannot answer a browser). Past
+   * `directMax` connections (what a broadcaster's uplink carries) the rest
+   * are held: served once the SFU is back, or as direct viewers leave.
    */
   #directOnly(seats: readonly ViewerSeat[]): readonly ViewerSeat[] {
+    const told = new Set(seats.map(({ id }) => id));
+    let room = this.#config.directMax -
+      Object.values(this.viewers).filter((viewer) =>
+        viewer.route === "p2p" && !viewer.sfuOnly && !told.has(viewer.seat.id)
+      ).length;
     return seats.filter((seat) => {
-      if (!this.viewers[seat.id]?.sfuOnly) return true;
-      this.#cannotServe(seat);
+      const viewer = this.viewers[seat.id];
+      if (viewer?.sfuOnly) {
+        this.#cannotServe(seat);
+        return false;
+      }
+      if (room > 0) {
+        room--;
+        if (viewer?.route === "held") this.#put(viewer, { route: "p2p" });
+        return true;
+      }
+      if (viewer) this.#put(viewer, { route: "held" });
       return false;
+    });
+  }
+
+  /** A direct viewer left a peer-to-peer stream: the first one held takes its place. */
+  #promoteHeld(): void {
+    const { broadcaster } = this.state;
+    const next = Object.values(this.viewers).find((viewer) =>
+      viewer.route === "held" && !viewer.sfuOnly
+    );
+    if (!broadcaster || !next) return;
+    this.#put(next, { route: "p2p" });
+    this.#send(broadcaster, {
+      type: "viewer-joined",
+      streamId: this.state.streamId,
+      viewerId: next.seat.id,
+      viewerCount: Object.keys(this.viewers).length,
+      ...(next.seat.session ? { session: next.seat.session } : {}),
     });
   }
 

@@ -48,6 +48,7 @@ Deno.test("every variable is read", () => {
     REDIS_KEY_PREFIX: "shop1:",
     NODE_TTL_MS: "3000",
     SFU_AFTER_VIEWERS: "0",
+    SFU_VIEWERS_PER_INSTANCE: "80",
     MAX_HTTP_SESSIONS: "50",
     ICE_RESTART_INTERVAL_MS: "500",
     HANDSHAKE_TIMEOUT_MS: "3000",
@@ -95,6 +96,7 @@ Deno.test("every variable is read", () => {
     nodeTtlMs: 3000,
     janusUrl: undefined,
     sfuAfterViewers: 0,
+    sfuViewersPerInstance: 80,
     maxHttpSessions: 50,
     iceRestartIntervalMs: 500,
     handshakeTimeoutMs: 3000,
@@ -207,4 +209,38 @@ Deno.test("every numeric variable is in docs/server.md's configuration table", a
   for (const name of Object.values(ENV_NAMES)) {
     assert.match(readme, new RegExp(`^\\| \`${name}\` +\\|`, "m"), name);
   }
+});
+
+Deno.test("limits follow the topology unless set: a full stream fits behind one address", () => {
+  const limits = (env: Record<string, string>) => {
+    const config = loadConfig(env);
+    return [
+      config.maxViewersPerStream,
+      config.maxConnectionsPerIp,
+      config.connectBurstPerIp,
+      config.joinBurstPerIp,
+    ];
+  };
+  const janus = { JANUS_URL: "ws://127.0.0.1:8188/" };
+  // Peer to peer: the broadcaster's uplink caps the audience.
+  assert.deepEqual(limits({}), [50, 50, 50, 50]);
+  // One Janus instance carries 150 viewers of a stream.
+  assert.deepEqual(limits(janus), [150, 150, 150, 150]);
+  assert.deepEqual(
+    limits({ ...janus, SFU_VIEWERS_PER_INSTANCE: "300" }),
+    [300, 300, 300, 300],
+  );
+  // What is set wins; the per-address cap never follows below 50.
+  assert.deepEqual(
+    limits({
+      ...janus,
+      MAX_VIEWERS_PER_STREAM: "20",
+      CONNECT_BURST_PER_IP: "5",
+    }),
+    [20, 50, 5, 50],
+  );
+  assert.deepEqual(
+    limits({ MAX_CONNECTIONS_PER_IP: "400" }),
+    [50, 400, 400, 400],
+  );
 });

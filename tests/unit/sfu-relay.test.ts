@@ -85,6 +85,7 @@ function setUp(afterViewers = 0) {
     metrics,
     post: record,
     afterViewers,
+    directMax: 50,
     offerTimeoutMs: OFFER_TIMEOUT_MS,
     switchTimeoutMs: SWITCH_TIMEOUT_MS,
   });

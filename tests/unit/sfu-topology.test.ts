@@ -21,7 +21,7 @@ const B = { id: "client_b", node: "n1" };
 const B2 = { id: "client_b2", node: "n1" };
 const V1 = { id: "client_v1", node: "n1" };
 const V2 = { id: "client_v2", node: "n1" };
-const config = { afterViewers: 0 };
+const config = { afterViewers: 0, directMax: 50 };
 const OFFER = "v=0\r\no=- 777 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
 
 function viewer(route: ViewerRoute, extra: Partial<ViewerEntry> = {}) {
@@ -378,7 +378,7 @@ Deno.test("sfu topology: any sequence keeps the invariants and stays plain JSON"
       (events, afterViewers) => {
         let state = emptyTopology("s");
         for (const event of events) {
-          const step = transition(state, event, { afterViewers });
+          const step = transition(state, event, { afterViewers, directMax: 2 });
           if (!step.ok) continue;
           assert.ok(
             step.state.phase === state.phase ||
@@ -389,7 +389,10 @@ Deno.test("sfu topology: any sequence keeps the invariants and stays plain JSON"
           state = step.state;
           assert.deepEqual(JSON.parse(JSON.stringify(state)), state);
           for (const entry of Object.values(state.viewers)) {
-            if (state.phase === "p2p") assert.equal(entry.route, "p2p");
+            // Peer to peer, past directMax a viewer waits (held).
+            if (state.phase === "p2p") {
+              assert.ok(entry.route === "p2p" || entry.route === "held");
+            }
             if (entry.route === "switching" || entry.route === "sfu") {
               assert.equal(state.phase, "published");
             }
@@ -399,4 +402,100 @@ Deno.test("sfu topology: any sequence keeps the invariants and stays plain JSON"
     ),
     { numRuns: 2_000 },
   );
+});
+
+Deno.test("sfu topology: peer to peer after all, the broadcaster connects to directMax viewers; the rest wait and take a leaver's place or the SFU's", () => {
+  const cap = { afterViewers: 1, directMax: 2 };
+  const seats = [V1, V2, { id: "client_v3", node: "n1" }];
+  // Janus down at the announce: three viewers, two connected, one held.
+  const announced = transition(emptyTopology("s"), {
+    kind: "announce",
+    broadcaster: B,
+    viewers: seats,
+    sfuOnly: false,
+    sfuUp: false,
+  }, cap);
+  assert.ok(announced.ok);
+  assert.deepEqual(announced.direct, [V1, V2]);
+  assert.equal(announced.state.viewers.client_v3.route, "held");
+  // A fourth joins while Janus is still down: held too, the broadcaster not told.
+  const joined = transition(announced.state, {
+    kind: "join",
+    viewer: { id: "client_v4", node: "n1" },
+    restart: false,
+    overlap: false,
+    sfuOnly: false,
+    sfuUp: false,
+    subscribed: false,
+  }, cap);
+  assert.ok(joined.ok);
+  assert.equal(joined.taken, true);
+  assert.equal(joined.state.viewers.client_v4.route, "held");
+  assert.deepEqual(joined.effects.filter(({ kind }) => kind === "send"), []);
+  // A direct viewer leaves: the first held one takes its place.
+  const left = transition(joined.state, {
+    kind: "depart",
+    clientId: V1.id,
+    role: "viewer",
+  }, cap);
+  assert.ok(left.ok);
+  assert.equal(left.state.viewers.client_v3.route, "p2p");
+  assert.deepEqual(left.effects, [
+    { kind: "stop-timer", timer: "switch", viewerId: V1.id },
+    { kind: "forget-layers", viewerId: V1.id },
+    {
+      kind: "send",
+      to: B,
+      message: {
+        type: "viewer-joined",
+        streamId: "s",
+        viewerId: "client_v3",
+        viewerCount: 3,
+      },
+    },
+  ]);
+  // Janus back: the stream is asked to publish; once it has, the held
+  // viewer is subscribed like every other.
+  const up = transition(left.state, { kind: "sfu-up" }, cap);
+  assert.ok(up.ok);
+  assert.equal(up.state.phase, "asked");
+  const offered = transition(up.state, {
+    kind: "offer",
+    from: B.id,
+    sdp: OFFER,
+  }, cap);
+  assert.ok(offered.ok);
+  const published = transition(
+    offered.state,
+    { kind: "published", from: B.id, sdp: "answer" },
+    cap,
+  );
+  assert.ok(published.ok);
+  assert.deepEqual(
+    published.effects.filter(({ kind }) => kind === "subscribe").map((
+      effect,
+    ) => (effect as { viewerId: string }).viewerId),
+    [V2.id, "client_v3", "client_v4"],
+  );
+});
+
+Deno.test("sfu topology: an SFU stream that falls back reconnects directMax of its viewers", () => {
+  const cap = { afterViewers: 0, directMax: 1 };
+  const state: StreamTopology = {
+    ...inPhase("published"),
+    viewers: {
+      [V1.id]: viewer("sfu", { attempt: 1 }),
+      [V2.id]: { ...viewer("sfu", { attempt: 2 }), seat: V2 },
+    },
+    attempts: 2,
+  };
+  const down = transition(state, EVENTS["sfu down"], cap);
+  assert.ok(down.ok);
+  assert.deepEqual(
+    down.effects.filter(({ kind }) => kind === "send").map((effect) =>
+      (effect as { message: { viewerId: string } }).message.viewerId
+    ),
+    [V1.id],
+  );
+  assert.equal(down.state.viewers[V2.id].route, "held");
 });
