@@ -329,6 +329,11 @@ export function sdpLimits(config: ServerConfig): SdpLimits {
   };
 }
 
+/** The Janus instances of JANUS_URL (comma-separated). */
+export function janusUrls(value: string): string[] {
+  return list(value) ?? [];
+}
+
 /** Splits a comma-separated variable into trimmed, non-empty items. */
 function list(value: string | undefined): string[] | undefined {
   const items = value?.split(",").map((item) => item.trim()).filter(Boolean);
@@ -409,11 +414,14 @@ function readCluster(
   }
   const janus = env.JANUS_URL?.trim();
   if (janus) {
-    const protocol = URL.canParse(janus) ? new URL(janus).protocol : "";
-    if (protocol !== "ws:" && protocol !== "wss:") {
+    const bad = janusUrls(janus).find((url) => {
+      const protocol = URL.canParse(url) ? new URL(url).protocol : "";
+      return protocol !== "ws:" && protocol !== "wss:";
+    });
+    if (bad !== undefined || janusUrls(janus).length === 0) {
       problems.push(
-        `JANUS_URL must be Janus's WebSocket API, ws:// or wss://, got ${
-          JSON.stringify(janus)
+        `JANUS_URL must be Janus's WebSocket API, ws:// or wss:// (several comma-separated), got ${
+          JSON.stringify(bad ?? janus)
         }`,
       );
     } else if (config.redisUrl) {

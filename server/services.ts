@@ -9,14 +9,15 @@ import { P2P_MAX_VIEWERS } from "./topology-limits.ts";
 import { Admission } from "./security/admission.ts";
 import { AuditTrail } from "./observe/audit.ts";
 import { newClientId } from "./signaling/client-id.ts";
-import { sdpLimits, type ServerConfig } from "./config.ts";
+import { janusUrls, sdpLimits, type ServerConfig } from "./config.ts";
 import { Connection } from "./signaling/connection.ts";
 import { IpLimits } from "./security/ip-limits.ts";
 import { type Logger } from "./observe/logger.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { type Delivery, LOCAL_DELIVERY } from "./signaling/delivery.ts";
 import { RedisCluster } from "./cluster/redis-cluster.ts";
-import { type MediaEvent, SfuGateway } from "./sfu/sfu-gateway.ts";
+import type { MediaEvent } from "./sfu/sfu-gateway.ts";
+import { type LostEvent, SfuPool } from "./sfu/sfu-pool.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
 import { LocalClients } from "./signaling/local-clients.ts";
 import { Postman } from "./signaling/postman.ts";
@@ -50,7 +51,7 @@ export interface Services {
   ipLimits: IpLimits;
   admission: Admission;
   resumeTokens: ResumeTokens;
-  gateway: SfuGateway | undefined;
+  gateway: SfuPool | undefined;
   delivery: Delivery;
   clients: LocalClients;
   postman: Postman;
@@ -129,7 +130,7 @@ export function buildServices(
     config.resumeTtlSeconds,
   );
   const gateway = config.janusUrl
-    ? new SfuGateway(config.janusUrl, logger)
+    ? new SfuPool(janusUrls(config.janusUrl), logger)
     : undefined;
   gateway?.start();
   const delivery = cluster ?? LOCAL_DELIVERY;
@@ -202,9 +203,12 @@ export function buildServices(
     whip?.media(detail);
     whep?.media(detail);
   });
-  gateway?.events.addEventListener("down", () => {
-    whip?.endAll("sfu-down");
-    whep?.endAll("sfu-down");
+  // Their Janus instance is gone, and with it their media: a WHIP or WHEP
+  // client cannot be offered anew, it is ended and comes back by itself.
+  gateway?.events.addEventListener("lost", (event) => {
+    const { streams } = (event as CustomEvent<LostEvent>).detail;
+    whip?.endStreams(streams, "sfu-down");
+    whep?.endStreams(streams, "sfu-down");
   });
   // Addresses that left and whose join bucket refilled are forgotten.
   const sweep = setInterval(() => ipLimits.sweep(performance.now()), 60_000);

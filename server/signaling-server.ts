@@ -11,7 +11,7 @@ import { createHttpHandler, type Refusal } from "./http/http-handler.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import { type Gauges, Metrics } from "./observe/metrics.ts";
 import { RedisCluster } from "./cluster/redis-cluster.ts";
-import { SfuGateway } from "./sfu/sfu-gateway.ts";
+import type { SfuPool } from "./sfu/sfu-pool.ts";
 import { RESUMED_CLOSE_CODE } from "./signaling/signaling-router.ts";
 import { StreamRegistry } from "./signaling/stream-registry.ts";
 
@@ -27,7 +27,7 @@ export interface SignalingServer {
   /** With REDIS_URL: this node's membership in the cluster. */
   readonly cluster: RedisCluster | undefined;
   /** With JANUS_URL: this server's use of Janus. */
-  readonly sfu: SfuGateway | undefined;
+  readonly sfu: SfuPool | undefined;
   readonly metrics: Metrics;
   /** Open connections by client id. */
   readonly connections: ReadonlyMap<string, Connection>;

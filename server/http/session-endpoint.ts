@@ -94,6 +94,14 @@ export class SessionEndpoint<S extends HttpSession> {
     }
   }
 
+  /** Ends the sessions of `streams` (their Janus instance was lost). */
+  endStreams(streams: readonly string[], cause: string): void {
+    const lost = new Set(streams);
+    for (const session of [...this.#sessions.values()]) {
+      if (lost.has(session.streamId)) this.#end(session, cause);
+    }
+  }
+
   /**
    * Answers `request`; `route` is its match in the route table, when the
    * caller has it already.

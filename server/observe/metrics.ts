@@ -57,6 +57,8 @@ export class Metrics {
   sfuSwitches = 0;
   /** Simulcast layer changes asked of the SFU for a viewer's link. */
   sfuLayerChanges = 0;
+  /** Streams published again on another Janus instance after theirs was lost. */
+  sfuRepublishes = 0;
   /** Streams sent back to peer to peer from the SFU, by why. */
   readonly sfuFallbacks = new Map<string, number>();
   readonly errors = new Map<ErrorCode, number>();
@@ -184,6 +186,12 @@ export class Metrics {
         "counter",
         "Simulcast layer changes for a viewer's link (Janus slowlink, then quiet)",
         [["", this.sfuLayerChanges]],
+      );
+      metric(
+        "live_sfu_republished_total",
+        "counter",
+        "Streams published again on another Janus instance after theirs was lost",
+        [["", this.sfuRepublishes]],
       );
     }
     if (this.sfuFallbacks.size > 0) {

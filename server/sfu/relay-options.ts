@@ -6,11 +6,11 @@ import type { Outbound } from "../signaling/postman.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { LayerPolicyOptions } from "./layer-policy.ts";
-import type { SfuGateway } from "./sfu-gateway.ts";
+import type { SfuPool } from "./sfu-pool.ts";
 
 /** What the relay uses of the gateway (a fake stands in for it in unit tests). */
 export type Gateway = Pick<
-  SfuGateway,
+  SfuPool,
   | "events"
   | "up"
   | "publish"

@@ -92,6 +92,20 @@ export class SfuGateway {
     return this.#up;
   }
 
+  /** Janus's WebSocket API, as configured. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Its work now: streams published on it plus their subscriptions. */
+  get load(): number {
+    let load = 0;
+    for (const stream of this.#streams.values()) {
+      load += 1 + stream.subscribers.size;
+    }
+    return load;
+  }
+
   /** Links to Janus now, and again whenever the link is lost. */
   start(): void {
     this.#connected().catch(() => {});

@@ -30,6 +30,7 @@ import type { Departure, Seat, ViewerSeat } from "../signaling/directory.ts";
 import type { Peer } from "../signaling/peer.ts";
 import type { Outbound, SfuRelayOptions } from "./relay-options.ts";
 import { keyOf, ViewerLayers } from "./viewer-layers.ts";
+import type { LostEvent } from "./sfu-pool.ts";
 import {
   type Effect,
   emptyTopology,
@@ -79,9 +80,10 @@ export class SfuRelay {
       if (route !== "sfu" && route !== "switching") return;
       this.#layers.slow(streamId, viewerId);
     });
-    options.gateway.events.addEventListener("down", () => {
-      for (const streamId of [...this.#streams.keys()]) {
-        this.#later(streamId, { kind: "sfu-down" });
+    options.gateway.events.addEventListener("lost", (event) => {
+      const { streams, up } = (event as CustomEvent<LostEvent>).detail;
+      for (const streamId of streams) {
+        this.#later(streamId, { kind: "sfu-lost", sfuUp: up });
       }
     });
     options.gateway.events.addEventListener("up", () => {
@@ -329,7 +331,7 @@ export class SfuRelay {
         done.out.push({ to: effect.to, message: effect.message });
         return;
       case "publish":
-        done.publishing = this.#publish(streamId, effect.from, effect.sdp);
+        done.publishing = this.#publish(streamId, effect);
         return;
       case "subscribe":
         return this.#subscribe(streamId, effect.viewerId, effect.attempt);
@@ -392,6 +394,10 @@ export class SfuRelay {
           overlap: effect.overlap,
         });
         return;
+      case "republish":
+        metrics.sfuRepublishes++;
+        logger.warn("sfu-republish", { streamId });
+        return;
       case "restart-not-needed":
         logger.debug("sfu-restart-not-needed", {
           streamId,
@@ -401,21 +407,29 @@ export class SfuRelay {
     }
   }
 
-  #publish(streamId: string, from: string, sdp: string): Promise<void> {
+  #publish(
+    streamId: string,
+    { from, sdp, publication }: Effect & { kind: "publish" },
+  ): Promise<void> {
     return this.#options.gateway.publish(
       streamId,
       { type: "offer", sdp },
       from,
     ).then(
       (answer) =>
-        this.#later(streamId, { kind: "published", from, sdp: answer.sdp }),
+        this.#later(streamId, {
+          kind: "published",
+          from,
+          publication,
+          sdp: answer.sdp,
+        }),
       (error) => {
         if (this.phaseOf(streamId) !== "publishing") return;
         this.#options.logger.warn("sfu-publish-failed", {
           streamId,
           error: String(error),
         });
-        this.#later(streamId, { kind: "publish-failed", from });
+        this.#later(streamId, { kind: "publish-failed", from, publication });
       },
     );
   }

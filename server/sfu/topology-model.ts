@@ -24,8 +24,9 @@ export type ViewerRoute = "p2p" | "held" | "switching" | "sfu";
 export const PHASE_MOVES: Readonly<Record<SfuPhase, readonly SfuPhase[]>> = {
   p2p: ["asked"],
   asked: ["p2p", "publishing"],
-  publishing: ["p2p", "published"],
-  published: ["p2p"],
+  // Back to asked: its Janus instance was lost, another takes it.
+  publishing: ["p2p", "published", "asked"],
+  published: ["p2p", "asked"],
 };
 
 export interface ViewerEntry {
@@ -41,6 +42,8 @@ export interface ViewerEntry {
   readonly movesOnOffer?: boolean;
   /** The SDP session of Janus's offer to it. */
   readonly janusSession?: string;
+  /** Its broadcaster counted it as an SFU viewer (`viewer-joined`, `sfu`). */
+  readonly told?: boolean;
 }
 
 export interface StreamTopology {
@@ -55,6 +58,8 @@ export interface StreamTopology {
   readonly viewers: Readonly<Record<string, ViewerEntry>>;
   /** Subscriptions made so far (numbers each one). */
   readonly attempts: number;
+  /** The publish under way or done (answers to older ones are stale). */
+  readonly publication?: number;
 }
 
 export interface TopologyConfig {
@@ -89,13 +94,14 @@ export type TopologyEvent =
   | { kind: "depart"; clientId: string; role: "broadcaster" | "viewer" }
   | { kind: "offer"; from: string; sdp: string }
   /** Janus answered the offer of `from` (the broadcaster it was asked of). */
-  | { kind: "published"; from: string; sdp: string }
-  | { kind: "publish-failed"; from: string }
+  | { kind: "published"; from: string; publication: number; sdp: string }
+  | { kind: "publish-failed"; from: string; publication: number }
   | { kind: "offer-timeout" }
   | { kind: "subscribed"; viewerId: string; attempt: number; sdp: string }
   | { kind: "playing"; viewerId: string; session?: string }
   | { kind: "switch-timeout"; viewerId: string }
-  | { kind: "sfu-down" }
+  /** Its Janus instance was lost; `sfuUp`: another is linked. */
+  | { kind: "sfu-lost"; sfuUp: boolean }
   | { kind: "sfu-up" };
 
 /** Why a stream went back to peer to peer (a metric label). */
@@ -108,7 +114,9 @@ export type FallbackWhy =
 /** What the relay does after a step, in order. */
 export type Effect =
   | { kind: "send"; to: Seat; message: ServerMessage }
-  | { kind: "publish"; from: string; sdp: string }
+  | { kind: "publish"; from: string; sdp: string; publication: number }
+  /** Published again elsewhere: its Janus instance was lost. */
+  | { kind: "republish" }
   | { kind: "subscribe"; viewerId: string; attempt: number }
   | { kind: "unsubscribe"; viewerId: string }
   /** Janus's side of the stream ends. */

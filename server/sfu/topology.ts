@@ -81,18 +81,27 @@ class Draft {
         }
         this.effects.push({ kind: "stop-timer", timer: "offer" });
         this.#phase("publishing");
+        // Those it has not counted yet (a new publish after a lost
+        // instance counted the rest before).
         for (const viewer of Object.values(this.viewers)) {
-          if (viewer.route !== "p2p") this.#tellBroadcaster(viewer);
+          if (viewer.route !== "p2p" && !viewer.told) {
+            this.#tellBroadcaster(viewer);
+          }
         }
+        this.state.publication = ++this.state.attempts;
         this.effects.push({
           kind: "publish",
           from: event.from,
           sdp: event.sdp,
+          publication: this.state.publication,
         });
         return;
       case "published":
         if (phase !== "publishing") return `not publishing (${phase})`;
-        if (this.state.broadcaster?.id !== event.from) return "a stale publish";
+        if (
+          this.state.broadcaster?.id !== event.from ||
+          this.state.publication !== event.publication
+        ) return "a stale publish";
         this.#send(this.state.broadcaster!, {
           type: "sfu-answer",
           streamId: this.state.streamId,
@@ -105,14 +114,23 @@ class Draft {
         return;
       case "publish-failed":
         if (phase !== "publishing") return `not publishing (${phase})`;
-        if (this.state.broadcaster?.id !== event.from) return "a stale publish";
+        if (
+          this.state.broadcaster?.id !== event.from ||
+          this.state.publication !== event.publication
+        ) return "a stale publish";
         return this.#toPeerToPeer("publish-failed");
       case "offer-timeout":
         if (phase !== "asked") return `not asked (${phase})`;
         return this.#toPeerToPeer("no-sfu-offer");
-      case "sfu-down":
+      case "sfu-lost":
         if (phase === "p2p") return "peer to peer already";
-        return this.#toPeerToPeer("janus-down");
+        // A WHIP sender cannot be asked again: it is told, as on a fallback.
+        if (!event.sfuUp || this.state.sfuOnly) {
+          return this.#toPeerToPeer("janus-down");
+        }
+        // Asked: its offer goes to a linked instance when it comes.
+        if (phase === "asked") return;
+        return this.#republish();
       case "sfu-up":
         if (phase !== "p2p") return `on the SFU already (${phase})`;
         if (wanted(this.state, this.#config)) this.#ask(true);
@@ -335,6 +353,35 @@ class Draft {
   }
 
   /**
+   * The stream's Janus instance was lost, another is linked: the broadcaster
+   * publishes again (there), and once it has, every viewer the SFU served
+   * is subscribed anew; one still switching keeps its own connection.
+   */
+  #republish(): undefined {
+    this.effects.push({ kind: "republish" }, { kind: "end" });
+    for (const viewer of Object.values(this.viewers)) {
+      const viewerId = viewer.seat.id;
+      if (viewer.route === "p2p") continue;
+      const { janusSession: _, attempt: __, ...rest } = viewer;
+      this.viewers[viewerId] = {
+        ...rest,
+        route: viewer.route === "switching" ? "p2p" : "held",
+      };
+      this.effects.push(
+        { kind: "stop-timer", timer: "switch", viewerId },
+        { kind: "forget-layers", viewerId },
+      );
+    }
+    delete this.state.publication;
+    this.#phase("asked");
+    this.effects.push({ kind: "start-timer", timer: "offer" });
+    this.#send(this.state.broadcaster!, {
+      type: "sfu-publish",
+      streamId: this.state.streamId,
+    });
+  }
+
+  /**
    * Back to peer to peer: the broadcaster hears of every viewer it does not
    * hold a connection to, as if the SFU had never been asked.
    */
@@ -452,6 +499,7 @@ class Draft {
 
   /** `viewer-joined` for a broadcaster on the SFU: counted, not connected to. */
   #tellBroadcaster(viewer: ViewerEntry): void {
+    this.#put(viewer, { told: true });
     this.#send(this.state.broadcaster!, {
       type: "viewer-joined",
       streamId: this.state.streamId,

@@ -282,7 +282,7 @@ janusLinkedTest(
     assert.equal(again.status, 201);
     await again.body?.cancel();
     const down = new Promise((resolve) =>
-      t.server.sfu!.events.addEventListener("down", resolve, { once: true })
+      t.server.sfu!.events.addEventListener("lost", resolve, { once: true })
     );
     await janus.kill();
     await down;

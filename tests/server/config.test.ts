@@ -1,6 +1,11 @@
 /** Environment variables in, a checked configuration out. */
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, ENV_NAMES, loadConfig } from "../../server/config.ts";
+import {
+  DEFAULT_CONFIG,
+  ENV_NAMES,
+  janusUrls,
+  loadConfig,
+} from "../../server/config.ts";
 
 Deno.test("defaults when nothing is set", () => {
   assert.deepEqual(loadConfig({}), DEFAULT_CONFIG);
@@ -190,6 +195,22 @@ Deno.test("JANUS_URL must be a ws:// URL, and not with REDIS_URL yet", () => {
   assert.throws(
     () => loadConfig({ JANUS_URL: "http://127.0.0.1:8088/janus" }),
     /JANUS_URL must be Janus's WebSocket API/,
+  );
+  // Several instances, comma-separated: each must be one.
+  const several = loadConfig({
+    JANUS_URL: " ws://10.0.0.1:8188/ , wss://janus-2.internal/ ",
+  }).janusUrl!;
+  assert.deepEqual(janusUrls(several), [
+    "ws://10.0.0.1:8188/",
+    "wss://janus-2.internal/",
+  ]);
+  assert.throws(
+    () => loadConfig({ JANUS_URL: "ws://10.0.0.1:8188/,10.0.0.2:8188" }),
+    /JANUS_URL must be .*got "10.0.0.2:8188"/,
+  );
+  assert.throws(
+    () => loadConfig({ JANUS_URL: " , " }),
+    /JANUS_URL must be/,
   );
   assert.throws(
     () =>

@@ -129,6 +129,10 @@ function setUp(afterViewers = 0) {
   return { gateway, sent, metrics, relay, broadcaster, viewer };
 }
 
+/** The pool's `lost`: an instance gone with `streams`; `up`: another linked. */
+const lost = (streams: string[], up: boolean) =>
+  new CustomEvent("lost", { detail: { url: "ws://janus-1/", streams, up } });
+
 /** Lets the fake gateway's resolved promises run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -327,7 +331,7 @@ Deno.test("sfu relay: Janus lost while published: its streams go back to peer to
   });
   await settle();
   sent.splice(0);
-  gateway.events.dispatchEvent(new CustomEvent("down", { detail: ["s"] }));
+  gateway.events.dispatchEvent(lost(["s"], false));
   assert.equal(relay.phaseOf("s"), "p2p");
   assert.deepEqual(sent.map(({ to, message }) => [to, message.type]), [
     [B.id, "viewer-joined"],
@@ -531,7 +535,7 @@ Deno.test("sfu relay: Janus back after a loss: streams past the threshold are as
   await settle();
   sent.splice(0);
   gateway.up = false;
-  gateway.events.dispatchEvent(new CustomEvent("down", { detail: ["s"] }));
+  gateway.events.dispatchEvent(lost(["s"], false));
   assert.equal(relay.phaseOf("s"), "p2p");
   // V2 had no connection but the SFU's: the broadcaster connects to it.
   // V1 was still switching, its peer-to-peer video playing: nothing to do.
@@ -646,4 +650,42 @@ Deno.test("sfu relay: an offer or answer Janus could not parse gets bad-sdp and 
     [[V1.id, "bad-sdp"]],
   );
   assert.deepEqual(gateway.calls, []);
+});
+
+Deno.test("sfu relay: its Janus instance lost while another is linked: the broadcaster publishes again, every viewer gets a new offer", async () => {
+  const { gateway, sent, metrics, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("3") },
+  });
+  await settle();
+  sent.splice(0);
+  gateway.calls.length = 0;
+  gateway.events.dispatchEvent(lost(["s"], true));
+  assert.equal(relay.phaseOf("s"), "asked");
+  assert.equal(relay.routeOf("s", V1.id), "held");
+  assert.equal(metrics.sfuRepublishes, 1);
+  assert.deepEqual(sent.splice(0), [{
+    to: B.id,
+    message: { type: "sfu-publish", streamId: "s" },
+  }]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("4") },
+  });
+  await settle();
+  assert.equal(relay.phaseOf("s"), "published");
+  // Counted once already: no second viewer-joined; a new offer from Janus.
+  assert.deepEqual(sent.map(({ to, message }) => [to, message.type]), [
+    [B.id, "sfu-answer"],
+    [V1.id, "webrtc-offer"],
+  ]);
+  assert.deepEqual(gateway.calls, [
+    "end s",
+    "publish s",
+    `subscribe s ${V1.id}`,
+  ]);
 });

@@ -47,7 +47,10 @@ function inPhase(phase: SfuPhase): StreamTopology {
         route === "sfu" ? { attempt: 1, janusSession: "777" } : {},
       ),
     },
-    attempts: phase === "published" ? 1 : 0,
+    attempts: phase === "published" ? 2 : phase === "publishing" ? 1 : 0,
+    ...(phase === "publishing" || phase === "published"
+      ? { publication: 1 }
+      : {}),
   };
 }
 
@@ -83,11 +86,28 @@ const EVENTS: Record<string, TopologyEvent> = {
   },
   "offer": { kind: "offer", from: B.id, sdp: OFFER },
   "offer from a stranger": { kind: "offer", from: V1.id, sdp: OFFER },
-  "published": { kind: "published", from: B.id, sdp: "answer" },
-  "published, stale": { kind: "published", from: B2.id, sdp: "answer" },
-  "publish failed": { kind: "publish-failed", from: B.id },
+  "published": {
+    kind: "published",
+    from: B.id,
+    publication: 1,
+    sdp: "answer",
+  },
+  "published, stale": {
+    kind: "published",
+    from: B2.id,
+    publication: 1,
+    sdp: "answer",
+  },
+  "published, an older publish": {
+    kind: "published",
+    from: B.id,
+    publication: 0,
+    sdp: "answer",
+  },
+  "publish failed": { kind: "publish-failed", from: B.id, publication: 1 },
   "offer timeout": { kind: "offer-timeout" },
-  "sfu down": { kind: "sfu-down" },
+  "sfu lost, none left": { kind: "sfu-lost", sfuUp: false },
+  "sfu lost, another up": { kind: "sfu-lost", sfuUp: true },
   "sfu up": { kind: "sfu-up" },
 };
 
@@ -148,6 +168,12 @@ const PHASES: Record<string, Record<SfuPhase, SfuPhase | "refused">> = {
     publishing: "refused",
     published: "refused",
   },
+  "published, an older publish": {
+    p2p: "refused",
+    asked: "refused",
+    publishing: "refused",
+    published: "refused",
+  },
   "publish failed": {
     p2p: "refused",
     asked: "refused",
@@ -160,11 +186,18 @@ const PHASES: Record<string, Record<SfuPhase, SfuPhase | "refused">> = {
     publishing: "refused",
     published: "refused",
   },
-  "sfu down": {
+  "sfu lost, none left": {
     p2p: "refused",
     asked: "p2p",
     publishing: "p2p",
     published: "p2p",
+  },
+  // Published again on the instance still linked.
+  "sfu lost, another up": {
+    p2p: "refused",
+    asked: "asked",
+    publishing: "asked",
+    published: "asked",
   },
   "sfu up": {
     p2p: "p2p",
@@ -342,15 +375,18 @@ const anEvent: fc.Arbitrary<TopologyEvent> = fc.oneof(
   fc.record({
     kind: fc.constantFrom("published" as const),
     from: fc.constantFrom(B.id, B2.id),
+    publication: fc.integer({ min: 0, max: 8 }),
     sdp: fc.constant("answer"),
   }),
   fc.record({
     kind: fc.constant("publish-failed" as const),
     from: fc.constantFrom(B.id, B2.id),
+    publication: fc.integer({ min: 0, max: 8 }),
   }),
   fc.constantFrom(
     { kind: "offer-timeout" as const },
-    { kind: "sfu-down" as const },
+    { kind: "sfu-lost" as const, sfuUp: false },
+    { kind: "sfu-lost" as const, sfuUp: true },
     { kind: "sfu-up" as const },
   ),
   fc.record({
@@ -467,7 +503,12 @@ Deno.test("sfu topology: peer to peer after all, the broadcaster connects to dir
   assert.ok(offered.ok);
   const published = transition(
     offered.state,
-    { kind: "published", from: B.id, sdp: "answer" },
+    {
+      kind: "published",
+      from: B.id,
+      publication: offered.state.publication!,
+      sdp: "answer",
+    },
     cap,
   );
   assert.ok(published.ok);
@@ -489,7 +530,7 @@ Deno.test("sfu topology: an SFU stream that falls back reconnects directMax of i
     },
     attempts: 2,
   };
-  const down = transition(state, EVENTS["sfu down"], cap);
+  const down = transition(state, EVENTS["sfu lost, none left"], cap);
   assert.ok(down.ok);
   assert.deepEqual(
     down.effects.filter(({ kind }) => kind === "send").map((effect) =>
@@ -498,4 +539,63 @@ Deno.test("sfu topology: an SFU stream that falls back reconnects directMax of i
     [V1.id],
   );
   assert.equal(down.state.viewers[V2.id].route, "held");
+});
+
+Deno.test("sfu topology: its Janus instance lost, another linked: published again there, every SFU viewer subscribed anew, the broadcaster not told twice", () => {
+  const state: StreamTopology = {
+    ...inPhase("published"),
+    viewers: {
+      [V1.id]: viewer("sfu", { attempt: 2, janusSession: "777", told: true }),
+      [V2.id]: {
+        ...viewer("switching", { attempt: 3, janusSession: "777" }),
+        seat: V2,
+        overlap: true,
+      },
+    },
+    attempts: 3,
+  };
+  const lost = transition(state, EVENTS["sfu lost, another up"], config);
+  assert.ok(lost.ok);
+  assert.equal(lost.state.phase, "asked");
+  assert.equal(lost.state.viewers[V1.id].route, "held");
+  // Still switching: its own connection plays on.
+  assert.equal(lost.state.viewers[V2.id].route, "p2p");
+  assert.deepEqual(lost.effects, [
+    { kind: "republish" },
+    { kind: "end" },
+    { kind: "stop-timer", timer: "switch", viewerId: V1.id },
+    { kind: "forget-layers", viewerId: V1.id },
+    { kind: "stop-timer", timer: "switch", viewerId: V2.id },
+    { kind: "forget-layers", viewerId: V2.id },
+    { kind: "start-timer", timer: "offer" },
+    { kind: "send", to: B, message: { type: "sfu-publish", streamId: "s" } },
+  ]);
+  // Janus's late answer for the old subscription is stale now.
+  const late = transition(lost.state, {
+    kind: "subscribed",
+    viewerId: V1.id,
+    attempt: 2,
+    sdp: OFFER,
+  }, config);
+  assert.equal(late.ok, false);
+  const offered = transition(
+    lost.state,
+    { kind: "offer", from: B.id, sdp: OFFER },
+    config,
+  );
+  assert.ok(offered.ok);
+  // V1 was counted before: no second viewer-joined.
+  assert.deepEqual(offered.effects.filter(({ kind }) => kind === "send"), []);
+  // The first publish's answer (from the lost instance) is stale.
+  const stale = transition(offered.state, EVENTS["published"], config);
+  assert.equal(stale.ok, false);
+  const published = transition(offered.state, {
+    kind: "published",
+    from: B.id,
+    publication: offered.state.publication!,
+    sdp: "answer",
+  }, config);
+  assert.ok(published.ok);
+  assert.equal(published.state.viewers[V1.id].route, "sfu");
+  assert.equal(published.state.viewers[V2.id].route, "switching");
 });

@@ -1,0 +1,102 @@
+/**
+ * Several Janus instances as one SFU (server/sfu/sfu-pool.ts), with fake
+ * gateways: a new stream goes to the least-loaded linked instance and
+ * stays; an instance lost names its streams and whether another is up.
+ */
+import assert from "node:assert/strict";
+import { createLogger } from "../../server/observe/logger.ts";
+import type { SfuGateway } from "../../server/sfu/sfu-gateway.ts";
+import { type LostEvent, SfuPool } from "../../server/sfu/sfu-pool.ts";
+import type { Jsep } from "../../server/sfu/video-room.ts";
+
+class FakeInstance {
+  readonly events = new EventTarget();
+  up = true;
+  load = 0;
+  calls: string[] = [];
+  constructor(readonly url: string) {}
+  start() {}
+  publish(streamId: string): Promise<Jsep> {
+    this.calls.push(`publish ${streamId}`);
+    this.load++;
+    return Promise.resolve({ type: "answer", sdp: this.url });
+  }
+  subscribe(streamId: string, viewerId: string): Promise<Jsep> {
+    this.calls.push(`subscribe ${streamId} ${viewerId}`);
+    return Promise.resolve({ type: "offer", sdp: this.url });
+  }
+  end(streamId: string): Promise<void> {
+    this.calls.push(`end ${streamId}`);
+    return Promise.resolve();
+  }
+  /** Its link closed: the streams it had go in `down`'s detail. */
+  lose(streams: string[]) {
+    this.up = false;
+    this.events.dispatchEvent(new CustomEvent("down", { detail: streams }));
+  }
+}
+
+function setUp() {
+  const instances = ["ws://a/", "ws://b/", "ws://c/"].map((url) =>
+    new FakeInstance(url)
+  );
+  const pool = new SfuPool(
+    instances.map(({ url }) => url),
+    createLogger("silent"),
+    (url) =>
+      instances.find((instance) =>
+        instance.url === url
+      ) as unknown as SfuGateway,
+  );
+  const lost: LostEvent[] = [];
+  pool.events.addEventListener(
+    "lost",
+    (event) => lost.push((event as CustomEvent<LostEvent>).detail),
+  );
+  return { instances, pool, lost };
+}
+
+const OFFER: Jsep = { type: "offer", sdp: "v=0" };
+
+Deno.test("sfu pool: a new stream goes to the least-loaded linked instance and stays there", async () => {
+  const { instances: [a, b, c], pool } = setUp();
+  a.load = 5;
+  b.load = 2;
+  c.up = false;
+  assert.equal((await pool.publish("s1", OFFER)).sdp, "ws://b/");
+  assert.equal(pool.instanceOf("s1"), "ws://b/");
+  // b is now at 3, still under a's 5: the next stream goes there too.
+  assert.equal((await pool.publish("s2", OFFER)).sdp, "ws://b/");
+  b.load = 9;
+  // A stream stays on its instance, whatever the others' load.
+  assert.equal((await pool.publish("s1", OFFER)).sdp, "ws://b/");
+  assert.equal((await pool.subscribe("s1", "v1")).sdp, "ws://b/");
+  assert.equal((await pool.publish("s3", OFFER)).sdp, "ws://a/");
+  assert.equal(pool.linked, 2);
+  await pool.end("s1");
+  assert.deepEqual(b.calls.slice(-1), ["end s1"]);
+  assert.equal(pool.instanceOf("s1"), undefined);
+});
+
+Deno.test("sfu pool: an instance lost names its streams, says whether another is up, and they go elsewhere", async () => {
+  const { instances: [a, b, c], pool, lost } = setUp();
+  c.up = false;
+  await pool.publish("s1", OFFER);
+  b.load = 1;
+  await pool.publish("s2", OFFER);
+  assert.equal(pool.instanceOf("s1"), "ws://a/");
+  assert.equal(pool.instanceOf("s2"), "ws://a/");
+  // Its `down` names every stream it had; the pool's `lost`, those it put there.
+  a.lose(["s1", "s2", "not-ours"]);
+  assert.deepEqual(lost, [{ url: "ws://a/", streams: ["s1", "s2"], up: true }]);
+  assert.equal(pool.instanceOf("s1"), undefined);
+  await assert.rejects(pool.subscribe("s1", "v1"), /no linked Janus/);
+  assert.equal((await pool.publish("s1", OFFER)).sdp, "ws://b/");
+  b.lose(["s1"]);
+  assert.deepEqual(lost[1], { url: "ws://b/", streams: ["s1"], up: false });
+  assert.equal(pool.up, false);
+  await assert.rejects(
+    pool.publish("s1", OFFER),
+    /No Janus instance is linked/,
+  );
+});
