@@ -56,6 +56,8 @@ export interface LabOptions {
    * signaling server its JANUS_URL.
    */
   janus?: boolean;
+  /** With `janus`: how many instances (JANUS_URL lists them all); 1 if unset. */
+  janusInstances?: number;
   /** Janus's API also on the hub's address (`janusHubUrl`), for pages. */
   janusApiOnHub?: boolean;
   /**
@@ -75,8 +77,10 @@ export class FaultLab implements AsyncDisposable {
   #site: Deno.ChildProcess | undefined;
   #sitePort = 0;
   #signaling: Deno.ChildProcess | undefined;
-  /** With `janus`: the Janus in the hub. */
+  /** With `janus`: the (first) Janus in the hub. */
   janus: JanusProcess | undefined;
+  /** With `janus`: every instance, in JANUS_URL's order. */
+  januses: JanusProcess[] = [];
   #browsers: Deno.ChildProcess[] = [];
   #profiles: string[] = [];
   readonly #events = new Map<string, LabEvent[]>();
@@ -96,13 +100,17 @@ export class FaultLab implements AsyncDisposable {
     try {
       await build(dir);
       await lab.#startSite();
-      if (options.janus) {
-        lab.janus = await JanusProcess.start({
-          netns: network.hub.ns,
-          iceInterface: "br0",
-          apiOnAllAddresses: options.janusApiOnHub,
-        });
+      for (let i = 0; options.janus && i < (options.janusInstances ?? 1); i++) {
+        lab.januses.push(
+          await JanusProcess.start({
+            netns: network.hub.ns,
+            iceInterface: "br0",
+            apiOnAllAddresses: options.janusApiOnHub,
+            rtpPortRange: `${20000 + i * 1000}-${20999 + i * 1000}`,
+          }),
+        );
       }
+      lab.janus = lab.januses[0];
       await lab.startSignaling();
     } catch (error) {
       await lab[Symbol.asyncDispose]();
@@ -186,7 +194,9 @@ export class FaultLab implements AsyncDisposable {
         HOSTNAME: this.network.hub.address,
         LOG_LEVEL: "info",
         RESUME_SECRET: LAB_SECRET,
-        ...(this.janus ? { JANUS_URL: this.janus.url } : {}),
+        ...(this.januses.length > 0
+          ? { JANUS_URL: this.januses.map(({ url }) => url).join(",") }
+          : {}),
         ...this.#options.env,
       },
       stdout: "piped",
@@ -443,7 +453,7 @@ export class FaultLab implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.janus?.[Symbol.asyncDispose]();
+    for (const janus of this.januses) await janus[Symbol.asyncDispose]();
     for (const child of [...this.#browsers, this.#site, this.#signaling]) {
       try {
         child?.kill("SIGKILL");

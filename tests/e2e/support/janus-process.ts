@@ -25,6 +25,8 @@ export interface JanusOptions {
    * page in another namespace to speak Janus's API itself.
    */
   apiOnAllAddresses?: boolean;
+  /** Its RTP ports (several instances in one namespace need their own). */
+  rtpPortRange?: string;
 }
 
 export class JanusProcess implements AsyncDisposable {
@@ -186,7 +188,7 @@ export class JanusProcess implements AsyncDisposable {
   admin_secret = "${ADMIN_SECRET}"
 }
 media: {
-  rtp_port_range = "20000-20999"
+  rtp_port_range = "${this.#options.rtpPortRange ?? "20000-20999"}"
   # Lost packets per second that make Janus report a viewer's link (slowlink).
   slowlink_threshold = 4
 }
