@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { realisticCandidate, realisticSdp } from "./realistic-sdp.ts";
 import { startServerProcess } from "./server-process.ts";
+import { quantile } from "./quantile.ts";
 
 const CANDIDATES = 4;
 /** Streams B measured side by side (each a broadcaster and a viewer). */
@@ -173,11 +174,6 @@ function flood(url: string, flooders: number) {
       for (const ws of sockets) ws.terminate();
     },
   };
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 type Pair = Awaited<ReturnType<typeof handshakePair>>;

@@ -17,6 +17,7 @@ import {
   measure,
   steady,
 } from "../tests/e2e/support/faults.ts";
+import { quantile } from "./quantile.ts";
 
 /** Issue 11's targets, by fault. */
 const TARGETS: Record<string, string> = {
@@ -32,11 +33,6 @@ interface Row {
   gap: number[];
   frozen: number[];
   built: number[];
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 const p50max = (values: number[]) =>

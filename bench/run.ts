@@ -16,6 +16,7 @@ import { clusterLoad } from "./cluster-load.ts";
 import { devRebuild } from "./dev-rebuild.ts";
 import { recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
+import { sfuFailover } from "./sfu-failover.ts";
 import { sfuScaling } from "./sfu-scaling.ts";
 import { signalingLoad } from "./signaling-load.ts";
 import { timeToFirstFrame } from "./time-to-first-frame.ts";
@@ -108,6 +109,11 @@ if (import.meta.main) {
       "Issue 13, in the fault lab (Janus from Debian and the server in a hub namespace, each browser in its own). One `<live-broadcaster>` (640x480, default 4,000 kbit/s budget; through the SFU one connection, simulcast in 3 layers capped at 65/25/10% of the budget and 1,500 kbit/s each) and N `<live-viewer>`s in one other Chromium page, joining one at a time; peer to peer (SFU_AFTER_VIEWERS=100) against through Janus (SFU_AFTER_VIEWERS=0), the same N in the same run. Upload = video bytes sent by all the broadcaster's connections, CPU = its browser's process tree, both over 5 s after 2 s of settling. Time to first frame = element attached to its first presented frame (the stream already live). The switch: SFU_AFTER_VIEWERS=1, one viewer watching peer to peer, a second joining moves the stream; the first viewer's longest gap between presented frames within 1.5 s of its move, against the same viewer over 3 s before the second joined. Targets: SFU upload at 12 viewers ≤ 1.2x at 1; first frame via the SFU ≤ 1.5x peer to peer; switch gap ≤ 100 ms. Then (issue 14) 10 standard WHEP players through `/whep` against 10 `<live-viewer>`s through the SFU, each lab the same shape, first frames from the player's start.",
       () =>
         sfuScaling(smoke ? [1] : [1, 4, 8, 12], smoke ? 1 : 10, smoke ? 2 : 10),
+    ],
+    [
+      "SFU instance failover",
+      "Issue 22, in the fault lab: one `<live-broadcaster>` and two `<live-viewer>`s (Chromium, each in its own namespace), every stream through the SFU (SFU_AFTER_VIEWERS=0). Once both play, the stream's Janus instance is killed (SIGKILL). With two instances (`JANUS_URL` lists both) the stream is published again on the other; baseline, in the same run, alternating: one instance, where it falls back to peer to peer. Per viewer: kill to its first presented frame after it, and its gap between presented frames across the kill. Target: playing again ≤ 3 s on the other instance.",
+      () => sfuFailover(smoke ? 1 : 5),
     ],
     [
       "Recovery from faults",

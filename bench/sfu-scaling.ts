@@ -25,6 +25,7 @@ import {
   whepCrowdPage,
 } from "../tests/e2e/support/lab-pages.ts";
 import { treeCpuSeconds } from "./broadcaster-scaling.ts";
+import { quantile } from "./quantile.ts";
 
 const SETTLE_MS = 2_000;
 const WINDOW_MS = 5_000;
@@ -39,11 +40,6 @@ interface Row {
   minFps: number;
   medianFps: number;
   firstFrameMs: number[];
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

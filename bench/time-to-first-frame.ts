@@ -14,6 +14,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../scripts/browsers.ts";
 import { DEFAULT_CONFIG } from "../server/config.ts";
 import { createLogger } from "../server/observe/logger.ts";
 import { startSignalingServer } from "../server/signaling-server.ts";
+import { quantile } from "./quantile.ts";
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -171,11 +172,6 @@ async function measureInPage(
   }
   broadcaster.remove();
   return results;
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 const MARKS: [Mark, string][] = [

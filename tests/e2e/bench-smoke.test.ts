@@ -30,6 +30,7 @@ Deno.test({
         "Time to first frame",
         "Abuse isolation",
         "Broadcaster scaling",
+        "SFU instance failover",
         "Recovery from faults",
         "Bundle sizes",
         "Dev rebuild",
@@ -49,6 +50,7 @@ Deno.test({
       text,
       /\| 1 \| [\d.]+ \| \d+ \| 1500 \| [\d.]+ \/ [\d.]+ \| \d+ \|/,
     );
+    assert.match(text, /\| other instance \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
     assert.match(text, /\| server SIGTERM[^|]*\| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
     assert.match(text, /`live-viewer\.js` \| \d+ \| \d+ \| \d+/);
     assert.match(
