@@ -4,7 +4,9 @@
  * tests and the code share one vocabulary.
  */
 import type { LogLevel } from "./observe/logger.ts";
-import { followTopology } from "./topology-limits.ts";
+import { followTopology, janusUrls } from "./topology-limits.ts";
+
+export { janusUrls };
 import { MIN_SECRET_BYTES } from "./security/tokens.ts";
 import { DEFAULT_SDP_LIMITS, type SdpLimits } from "../protocol/sdp-check.ts";
 
@@ -327,11 +329,6 @@ export function sdpLimits(config: ServerConfig): SdpLimits {
     maxLines: config.maxSdpLines,
     maxLineBytes: config.maxSdpLineBytes,
   };
-}
-
-/** The Janus instances of JANUS_URL (comma-separated). */
-export function janusUrls(value: string): string[] {
-  return list(value) ?? [];
 }
 
 /** Splits a comma-separated variable into trimmed, non-empty items. */

@@ -130,7 +130,9 @@ export function buildServices(
     config.resumeTtlSeconds,
   );
   const gateway = config.janusUrl
-    ? new SfuPool(janusUrls(config.janusUrl), logger)
+    ? new SfuPool(janusUrls(config.janusUrl), logger, {
+      capPerInstance: config.sfuViewersPerInstance,
+    })
     : undefined;
   gateway?.start();
   const delivery = cluster ?? LOCAL_DELIVERY;

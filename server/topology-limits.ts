@@ -2,7 +2,7 @@
  * Limits whose default follows the topology. Peer to peer, a broadcaster
  * uploads once per viewer, so 50 viewers is already more than most uplinks
  * carry; through the SFU one Janus instance carries SFU_VIEWERS_PER_INSTANCE
- * viewers of a stream. And a whole audience may sit behind one address (an
+ * viewers of a stream, and a stream cascades over every instance listed. And a whole audience may sit behind one address (an
  * office's or a shop's NAT) and arrive at once, after a deploy say: the
  * per-address cap and bursts default to a full stream. A value set in the
  * environment always wins.
@@ -40,10 +40,19 @@ export function followTopology(
   const fill = (key: Followed, value: number) => {
     if (!set.has(key)) config[key] = value;
   };
+  // Past one instance's share a stream cascades to the others.
   if (config.janusUrl) {
-    fill("maxViewersPerStream", config.sfuViewersPerInstance);
+    fill(
+      "maxViewersPerStream",
+      config.sfuViewersPerInstance * janusUrls(config.janusUrl).length,
+    );
   }
   fill("maxConnectionsPerIp", Math.max(FLOOR, config.maxViewersPerStream));
   fill("connectBurstPerIp", config.maxConnectionsPerIp);
   fill("joinBurstPerIp", config.maxConnectionsPerIp);
+}
+
+/** The Janus instances of JANUS_URL (comma-separated, blanks ignored). */
+export function janusUrls(value: string): string[] {
+  return value.split(",").map((url) => url.trim()).filter(Boolean);
 }

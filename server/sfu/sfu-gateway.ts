@@ -7,21 +7,27 @@
 import type { Logger } from "../observe/logger.ts";
 import {
   JanusClient,
+  JanusError,
   type JanusHandle,
   type JanusSession,
   JanusUnavailable,
 } from "./janus-client.ts";
 import {
+  addRemotePublisher,
   createRoom,
   destroyRoom,
   type Jsep,
   newRoomId,
   publish,
+  type PublisherStream,
+  publishRemotely,
+  removeRemotePublisher,
   restartPublisher,
   restartSubscriber,
   setSubstream,
   start,
   subscribe,
+  unpublishRemotely,
 } from "./video-room.ts";
 
 const VIDEOROOM = "janus.plugin.videoroom";
@@ -37,6 +43,10 @@ interface StreamOnSfu {
    */
   up?: Promise<void>;
   subscribers: Map<string, Subscriber>;
+  /** The publisher's streams, as Janus described them (origin only). */
+  streams?: PublisherStream[];
+  /** On this instance as a remote publisher fed by the origin (an edge). */
+  remote?: boolean;
 }
 
 interface Subscriber {
@@ -141,13 +151,14 @@ export class SfuGateway {
         once: true,
       })
     );
-    const { answer, feed } = await publish(
+    const { answer, feed, streams } = await publish(
       handle,
       stream.room,
       offer,
       streamId,
     );
     stream.feed = feed;
+    stream.streams = streams;
     this.#logger.info("sfu-published", { streamId, room: stream.room, feed });
     return answer;
   }
@@ -188,7 +199,7 @@ export class SfuGateway {
         new CustomEvent("slowlink", { detail: { streamId, viewerId } }),
       );
     });
-    const { offer, videoMid } = await subscribe(
+    const { offer, videoMid } = await subscribeSoon(
       handle,
       stream.room,
       stream.feed,
@@ -252,6 +263,81 @@ export class SfuGateway {
     await handle?.trickle(candidate);
   }
 
+  /** Viewers subscribed to `streamId` on this instance. */
+  subscriberCount(streamId: string): number {
+    return this.#streams.get(streamId)?.subscribers.size ?? 0;
+  }
+
+  /**
+   * As an edge: a room for `streamId` with a remote publisher carrying
+   * `streams`; where the origin is to send them (this instance's host, as
+   * in JANUS_URL, and the ports Janus picked).
+   */
+  async hostRemote(
+    streamId: string,
+    streams: readonly PublisherStream[],
+  ): Promise<{ host: string; port: number; rtcpPort: number }> {
+    const { control } = await this.#connected();
+    const stream: StreamOnSfu = {
+      room: newRoomId(),
+      feed: newRoomId(),
+      subscribers: new Map(),
+      remote: true,
+      up: Promise.resolve(),
+    };
+    this.#streams.set(streamId, stream);
+    await createRoom(control, stream.room, streamId);
+    const ports = await addRemotePublisher(
+      control,
+      stream.room,
+      stream.feed!,
+      streams,
+    );
+    this.#logger.info("sfu-edge", { streamId, room: stream.room });
+    return {
+      host: new URL(this.#url).hostname.replace(/^\[|\]$/g, ""),
+      ...ports,
+    };
+  }
+
+  /** As the origin: the publisher's streams, once Janus described them. */
+  async publisherStreams(streamId: string): Promise<PublisherStream[]> {
+    const stream = this.#streams.get(streamId);
+    await stream?.up;
+    if (!stream?.streams?.length) {
+      throw new Error(`Stream ${streamId} has no publisher to forward`);
+    }
+    return stream.streams;
+  }
+
+  /** As the origin: sends the stream's publisher on to an edge too. */
+  async forward(
+    streamId: string,
+    remoteId: string,
+    to: { host: string; port: number; rtcpPort: number },
+  ): Promise<void> {
+    const { control } = await this.#connected();
+    const stream = this.#streams.get(streamId);
+    if (stream?.feed === undefined) {
+      throw new Error(`Stream ${streamId} is not published here`);
+    }
+    await stream.up;
+    await publishRemotely(control, {
+      room: stream.room,
+      feed: stream.feed,
+      remoteId,
+      ...to,
+    });
+  }
+
+  /** As the origin: stops sending the stream to that edge. */
+  async unforward(streamId: string, remoteId: string): Promise<void> {
+    const stream = this.#streams.get(streamId);
+    const link = await this.#link?.catch(() => undefined);
+    if (stream?.feed === undefined || !link) return;
+    await unpublishRemotely(link.control, stream.room, stream.feed, remoteId);
+  }
+
   /** Whether `viewerId` watches `streamId` through the SFU. */
   isSubscribed(streamId: string, viewerId: string): boolean {
     return this.#streams.get(streamId)?.subscribers.has(viewerId) ?? false;
@@ -279,6 +365,11 @@ export class SfuGateway {
     );
     const link = await this.#link?.catch(() => undefined);
     if (link && !link.client.closed) {
+      // Janus 1.1.2 keeps a remote publisher running past its room's end.
+      if (stream.remote) {
+        await removeRemotePublisher(link.control, stream.room, stream.feed!)
+          .catch(() => {});
+      }
       await destroyRoom(link.control, stream.room).catch((error) =>
         this.#logger.warn("sfu-room-not-destroyed", {
           streamId,
@@ -381,5 +472,30 @@ export class SfuGateway {
         ? error
         : new JanusUnavailable(String(error));
     });
+  }
+}
+
+/** VideoRoom error: no such feed (yet). */
+const NO_SUCH_FEED = 428;
+
+/**
+ * Subscribes, asking again for a moment when the feed is not there yet: an
+ * edge's remote publisher joins its room just after Janus said it exists.
+ */
+async function subscribeSoon(
+  handle: JanusHandle,
+  room: number,
+  feed: number,
+): ReturnType<typeof subscribe> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await subscribe(handle, room, feed);
+    } catch (error) {
+      if (
+        !(error instanceof JanusError && error.code === NO_SUCH_FEED) ||
+        attempt >= 10
+      ) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }

@@ -1,10 +1,18 @@
 /**
  * Several Janus instances (JANUS_URL, comma-separated) as one SFU: a stream
- * is published on the least-loaded linked instance and stays there; its
- * subscriptions and ICE steps go to that instance. When an instance is
- * lost, its streams are named in one `lost` event (with whether another
- * instance is up, to publish them again there); `up` fires when any
- * instance links. One instance is a pool of one.
+ * is published on the least-loaded linked instance (its origin) and stays
+ * there. Its viewers subscribe there until it carries `capPerInstance` of
+ * them (SFU_VIEWERS_PER_INSTANCE); past that the stream **cascades**: the
+ * origin forwards the publisher to another instance (VideoRoom's remote
+ * publishers; the broadcaster still uploads once) and new viewers subscribe
+ * there. An edge is the least-loaded linked instance not yet carrying the
+ * stream; it is torn down when its last viewer leaves, or with the stream.
+ *
+ * When an instance is lost, the streams it was the origin of are named in
+ * one `lost` event (with whether another instance is up, to publish them
+ * again there), and the viewers it carried as an edge in `edge-lost` (to
+ * subscribe again elsewhere); `up` fires when any instance links. One
+ * instance is a pool of one.
  */
 import type { Logger } from "../observe/logger.ts";
 import type { Jsep } from "./video-room.ts";
@@ -18,6 +26,20 @@ export interface LostEvent {
   up: boolean;
 }
 
+/** The viewers of `streamId` an edge instance carried when it was lost. */
+export interface EdgeLostEvent {
+  url: string;
+  streamId: string;
+  viewers: readonly string[];
+}
+
+export interface SfuPoolOptions {
+  /** Viewers of one stream an instance carries before it cascades. */
+  capPerInstance?: number;
+  /** Makes an instance's gateway (a fake in unit tests). */
+  make?: (url: string) => SfuGateway;
+}
+
 export class SfuPool {
   /**
    * Fires `lost` (a {@link LostEvent}), `up` (an instance linked),
@@ -25,15 +47,24 @@ export class SfuPool {
    */
   readonly events = new EventTarget();
   #instances: SfuGateway[];
+  #logger: Logger;
+  #cap: number;
+  /** Each stream's origin: where its publisher is. */
   #assigned = new Map<string, SfuGateway>();
+  /** Each cascaded stream's edges, settled once the origin forwards there. */
+  #edges = new Map<string, Map<SfuGateway, Promise<void>>>();
+  /** Where each viewer is subscribed (or about to be), by stream and viewer. */
+  #viewers = new Map<string, SfuGateway>();
 
   constructor(
     urls: readonly string[],
     logger: Logger,
-    /** Makes an instance's gateway (a fake in unit tests). */
-    make = (url: string) => new SfuGateway(url, logger),
+    options: SfuPoolOptions = {},
   ) {
+    const make = options.make ?? ((url: string) => new SfuGateway(url, logger));
     this.#instances = urls.map(make);
+    this.#logger = logger;
+    this.#cap = options.capPerInstance ?? Infinity;
     for (const instance of this.#instances) {
       const { events } = instance;
       for (const type of ["slowlink", "media"]) {
@@ -47,10 +78,18 @@ export class SfuPool {
         () => this.events.dispatchEvent(new Event("up")),
       );
       events.addEventListener("down", (event) => {
-        const streams = (event as CustomEvent<string[]>).detail.filter(
-          (streamId) => this.#assigned.get(streamId) === instance,
-        );
-        for (const streamId of streams) this.#assigned.delete(streamId);
+        const had = (event as CustomEvent<string[]>).detail;
+        const streams = had.filter((id) => this.#assigned.get(id) === instance);
+        for (const streamId of streams) {
+          for (const edge of this.#forget(streamId)) {
+            edge.end(streamId).catch(() => {});
+          }
+        }
+        for (const streamId of had) {
+          if (this.#edges.get(streamId)?.has(instance)) {
+            this.#edgeLost(streamId, instance);
+          }
+        }
         const detail: LostEvent = { url: instance.url, streams, up: this.up };
         this.events.dispatchEvent(new CustomEvent("lost", { detail }));
       });
@@ -95,16 +134,47 @@ export class SfuPool {
     return instance.publish(streamId, offer, publisherId);
   }
 
-  subscribe(streamId: string, viewerId: string): Promise<Jsep> {
-    return this.#on(streamId, (i) => i.subscribe(streamId, viewerId));
+  /**
+   * Subscribes `viewerId` on the stream's origin, or past its cap on an
+   * edge (cascading to a new one when every edge is full).
+   */
+  async subscribe(streamId: string, viewerId: string): Promise<Jsep> {
+    const origin = this.#assigned.get(streamId);
+    if (!origin) {
+      throw new JanusUnavailable(
+        `Stream ${streamId} is on no linked Janus instance`,
+      );
+    }
+    const key = keyOf(streamId, viewerId);
+    let at = this.#viewers.get(key);
+    if (!at?.up) at = this.#place(streamId, origin);
+    this.#viewers.set(key, at);
+    if (at !== origin) {
+      try {
+        await this.#edges.get(streamId)?.get(at);
+      } catch {
+        // The cascade failed (logged): the origin carries the viewer.
+        at = origin;
+        this.#viewers.set(key, at);
+      }
+    }
+    return await at.subscribe(streamId, viewerId);
   }
 
   setLayer(streamId: string, viewerId: string, layer: number): Promise<void> {
-    return this.#on(streamId, (i) => i.setLayer(streamId, viewerId, layer));
+    return this.#onViewer(
+      streamId,
+      viewerId,
+      (i) => i.setLayer(streamId, viewerId, layer),
+    );
   }
 
   answer(streamId: string, viewerId: string, answer: Jsep): Promise<void> {
-    return this.#on(streamId, (i) => i.answer(streamId, viewerId, answer));
+    return this.#onViewer(
+      streamId,
+      viewerId,
+      (i) => i.answer(streamId, viewerId, answer),
+    );
   }
 
   restartPublisher(streamId: string, offer: Jsep): Promise<Jsep> {
@@ -112,7 +182,11 @@ export class SfuPool {
   }
 
   restartSubscriber(streamId: string, viewerId: string): Promise<Jsep> {
-    return this.#on(streamId, (i) => i.restartSubscriber(streamId, viewerId));
+    return this.#onViewer(
+      streamId,
+      viewerId,
+      (i) => i.restartSubscriber(streamId, viewerId),
+    );
   }
 
   trickle(
@@ -120,35 +194,158 @@ export class SfuPool {
     viewerId: string | undefined,
     candidate: Parameters<SfuGateway["trickle"]>[2],
   ): Promise<void> {
-    return this.#on(streamId, (i) => i.trickle(streamId, viewerId, candidate));
+    return viewerId === undefined
+      ? this.#on(streamId, (i) => i.trickle(streamId, undefined, candidate))
+      : this.#onViewer(
+        streamId,
+        viewerId,
+        (i) => i.trickle(streamId, viewerId, candidate),
+      );
   }
 
   isSubscribed(streamId: string, viewerId: string): boolean {
-    return this.#assigned.get(streamId)?.isSubscribed(streamId, viewerId) ??
-      false;
+    const at = this.#viewers.get(keyOf(streamId, viewerId)) ??
+      this.#assigned.get(streamId);
+    return at?.isSubscribed(streamId, viewerId) ?? false;
   }
 
+  /** The viewer left; an edge left without viewers is torn down. */
   async unsubscribe(streamId: string, viewerId: string): Promise<void> {
-    await this.#assigned.get(streamId)?.unsubscribe(streamId, viewerId);
+    const key = keyOf(streamId, viewerId);
+    const at = this.#viewers.get(key) ?? this.#assigned.get(streamId);
+    this.#viewers.delete(key);
+    await at?.unsubscribe(streamId, viewerId);
+    if (
+      at && this.#edges.get(streamId)?.has(at) &&
+      this.#count(streamId, at) === 0
+    ) await this.#endEdge(streamId, at);
   }
 
-  /** The stream ended (or moves): its handles and room on its instance go. */
+  /** Viewers of `streamId` on each instance (a gauge, and for tests). */
+  spread(streamId: string): Map<string, number> {
+    const spread = new Map<string, number>();
+    for (const [key, instance] of this.#viewers) {
+      if (key.startsWith(`${streamId}\n`)) {
+        spread.set(instance.url, (spread.get(instance.url) ?? 0) + 1);
+      }
+    }
+    return spread;
+  }
+
+  /** The stream ended (or moves): its handles and rooms, edges too, go. */
   async end(streamId: string): Promise<void> {
     const instance = this.#assigned.get(streamId);
-    this.#assigned.delete(streamId);
-    await instance?.end(streamId);
+    const edges = this.#forget(streamId);
+    await Promise.all([
+      instance?.end(streamId),
+      ...edges.map((edge) => edge.end(streamId)),
+    ]);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.#instances.map((instance) => instance.close()));
   }
 
-  #leastLoaded(): SfuGateway | undefined {
+  #leastLoaded(
+    except: ReadonlySet<SfuGateway> = new Set(),
+  ): SfuGateway | undefined {
     let best: SfuGateway | undefined;
     for (const instance of this.#instances) {
-      if (instance.up && (!best || instance.load < best.load)) best = instance;
+      if (!instance.up || except.has(instance)) continue;
+      if (!best || instance.load < best.load) best = instance;
     }
     return best;
+  }
+
+  /** Viewers of `streamId` placed on `instance`. */
+  #count(streamId: string, instance: SfuGateway): number {
+    let count = 0;
+    for (const [key, at] of this.#viewers) {
+      if (at === instance && key.startsWith(`${streamId}\n`)) count++;
+    }
+    return count;
+  }
+
+  /** Where a new viewer of `streamId` goes: the origin, an edge, a new edge. */
+  #place(streamId: string, origin: SfuGateway): SfuGateway {
+    if (this.#count(streamId, origin) < this.#cap) return origin;
+    const edges = this.#edges.get(streamId) ?? new Map();
+    for (const edge of edges.keys()) {
+      if (edge.up && this.#count(streamId, edge) < this.#cap) return edge;
+    }
+    const edge = this.#leastLoaded(new Set([origin, ...edges.keys()]));
+    // Nowhere to cascade to: the origin carries it past its cap.
+    if (!edge) return origin;
+    const ready = (async () => {
+      const streams = await origin.publisherStreams(streamId);
+      const to = await edge.hostRemote(streamId, streams);
+      await origin.forward(streamId, remoteIdOf(streamId, edge), to);
+      this.#logger.info("sfu-cascade", {
+        streamId,
+        origin: origin.url,
+        edge: edge.url,
+      });
+    })();
+    ready.catch((error) => {
+      this.#logger.warn("sfu-cascade-failed", {
+        streamId,
+        edge: edge.url,
+        error: String(error),
+      });
+      if (this.#edges.get(streamId)?.get(edge) === ready) {
+        this.#edges.get(streamId)!.delete(edge);
+        edge.end(streamId).catch(() => {});
+      }
+    });
+    edges.set(edge, ready);
+    this.#edges.set(streamId, edges);
+    return edge;
+  }
+
+  async #endEdge(streamId: string, edge: SfuGateway): Promise<void> {
+    this.#edges.get(streamId)?.delete(edge);
+    this.#logger.info("sfu-cascade-ended", { streamId, edge: edge.url });
+    await this.#assigned.get(streamId)
+      ?.unforward(streamId, remoteIdOf(streamId, edge)).catch(() => {});
+    await edge.end(streamId);
+  }
+
+  /** An edge died: the origin stops sending there; its viewers move. */
+  #edgeLost(streamId: string, edge: SfuGateway): void {
+    this.#edges.get(streamId)?.delete(edge);
+    const viewers: string[] = [];
+    for (const [key, at] of [...this.#viewers]) {
+      if (at !== edge || !key.startsWith(`${streamId}\n`)) continue;
+      this.#viewers.delete(key);
+      viewers.push(key.slice(streamId.length + 1));
+    }
+    this.#assigned.get(streamId)
+      ?.unforward(streamId, remoteIdOf(streamId, edge)).catch(() => {});
+    const detail: EdgeLostEvent = { url: edge.url, streamId, viewers };
+    this.events.dispatchEvent(new CustomEvent("edge-lost", { detail }));
+  }
+
+  /**
+   * Drops what the pool knows of `streamId` (its origin went, or it ended);
+   * the edges it had, for the caller to end.
+   */
+  #forget(streamId: string): SfuGateway[] {
+    this.#assigned.delete(streamId);
+    const edges = [...this.#edges.get(streamId)?.keys() ?? []];
+    this.#edges.delete(streamId);
+    for (const key of [...this.#viewers.keys()]) {
+      if (key.startsWith(`${streamId}\n`)) this.#viewers.delete(key);
+    }
+    return edges.filter((edge) => edge.up);
+  }
+
+  #onViewer<T>(
+    streamId: string,
+    viewerId: string,
+    step: (instance: SfuGateway) => Promise<T>,
+  ): Promise<T> {
+    const at = this.#viewers.get(keyOf(streamId, viewerId));
+    return at ? step(at) : this.#on(streamId, step);
   }
 
   #on<T>(
@@ -160,4 +357,14 @@ export class SfuPool {
       new JanusUnavailable(`Stream ${streamId} is on no linked Janus instance`),
     );
   }
+}
+
+/** A viewer's key (stream ids hold no newline: STREAM_ID_PATTERN). */
+function keyOf(streamId: string, viewerId: string): string {
+  return `${streamId}\n${viewerId}`;
+}
+
+/** The name of the origin's forward of `streamId` to `edge`. */
+function remoteIdOf(streamId: string, edge: SfuGateway): string {
+  return `${streamId}@${edge.url}`;
 }

@@ -30,7 +30,7 @@ import type { Departure, Seat, ViewerSeat } from "../signaling/directory.ts";
 import type { Peer } from "../signaling/peer.ts";
 import type { Outbound, SfuRelayOptions } from "./relay-options.ts";
 import { keyOf, ViewerLayers } from "./viewer-layers.ts";
-import type { LostEvent } from "./sfu-pool.ts";
+import type { EdgeLostEvent, LostEvent } from "./sfu-pool.ts";
 import {
   type Effect,
   emptyTopology,
@@ -84,6 +84,13 @@ export class SfuRelay {
       const { streams, up } = (event as CustomEvent<LostEvent>).detail;
       for (const streamId of streams) {
         this.#later(streamId, { kind: "sfu-lost", sfuUp: up });
+      }
+    });
+    options.gateway.events.addEventListener("edge-lost", (event) => {
+      const { streamId, viewers } = (event as CustomEvent<EdgeLostEvent>)
+        .detail;
+      for (const viewerId of viewers) {
+        this.#later(streamId, { kind: "resubscribe", viewerId });
       }
     });
     options.gateway.events.addEventListener("up", () => {

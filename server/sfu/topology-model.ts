@@ -100,6 +100,8 @@ export type TopologyEvent =
   | { kind: "subscribed"; viewerId: string; attempt: number; sdp: string }
   | { kind: "playing"; viewerId: string; session?: string }
   | { kind: "switch-timeout"; viewerId: string }
+  /** Its subscription's instance was lost (an edge): subscribe it anew. */
+  | { kind: "resubscribe"; viewerId: string }
   /** Its Janus instance was lost; `sfuUp`: another is linked. */
   | { kind: "sfu-lost"; sfuUp: boolean }
   | { kind: "sfu-up" };

@@ -146,6 +146,19 @@ class Draft {
         ) return "it plays another connection";
         return this.#moved(viewer);
       }
+      case "resubscribe": {
+        const viewer = this.viewers[event.viewerId];
+        if (phase !== "published") return `not published (${phase})`;
+        if (viewer?.route !== "sfu" && viewer?.route !== "switching") {
+          return "not on the SFU";
+        }
+        // Still switching: its own connection plays on while it does again.
+        return void this.#subscribe(
+          viewer.route === "switching"
+            ? this.#put(viewer, { route: "p2p" })
+            : viewer,
+        );
+      }
       case "switch-timeout": {
         const viewer = this.viewers[event.viewerId];
         if (viewer?.route !== "switching") return "not switching";

@@ -59,13 +59,28 @@ export async function destroyRoom(
   }
 }
 
-/** Joins `room` as its publisher with `offer`; Janus's answer and the feed id. */
+/** A publisher's stream as Janus describes it (for a remote publisher). */
+export interface PublisherStream {
+  type: string;
+  mindex: number;
+  mid: string;
+  codec?: string;
+  fec?: boolean;
+  stereo?: boolean;
+  dtx?: boolean;
+  simulcast?: boolean;
+}
+
+/**
+ * Joins `room` as its publisher with `offer`; Janus's answer, the feed id
+ * and its streams (what an edge instance needs to carry it).
+ */
 export async function publish(
   handle: JanusHandle,
   room: number,
   offer: Jsep,
   display: string,
-): Promise<{ answer: Jsep; feed: number }> {
+): Promise<{ answer: Jsep; feed: number; streams: PublisherStream[] }> {
   const reply = await handle.message({
     request: "joinandconfigure",
     room,
@@ -77,7 +92,98 @@ export async function publish(
   if (!reply.jsep || typeof reply.data.id !== "number") {
     throw new Error("Janus did not answer the publisher's offer");
   }
-  return { answer: reply.jsep, feed: reply.data.id };
+  const streams = ((reply.data.streams ?? []) as PublisherStream[])
+    .map(({ type, mindex, mid, codec, fec, stereo, dtx, simulcast }) => ({
+      type,
+      mindex,
+      mid,
+      ...(codec === undefined ? {} : { codec }),
+      ...(fec === undefined ? {} : { fec }),
+      ...(stereo === undefined ? {} : { stereo }),
+      ...(dtx === undefined ? {} : { dtx }),
+      ...(simulcast === undefined ? {} : { simulcast }),
+    }))
+    .sort((a, b) => a.mindex - b.mindex);
+  return { answer: reply.jsep, feed: reply.data.id, streams };
+}
+
+/**
+ * On an edge instance: a remote publisher `id` in `room` carrying
+ * `streams` (every stream of the origin's publisher, in its mindex order:
+ * the edge tells them apart by position). Janus picks the ports it
+ * receives on. (h264/vp9 profiles are left out: 1.1.2 takes them as
+ * booleans and refuses the strings its publisher replies carry.)
+ */
+export async function addRemotePublisher(
+  handle: JanusHandle,
+  room: number,
+  id: number,
+  streams: readonly PublisherStream[],
+): Promise<{ port: number; rtcpPort: number }> {
+  const reply = await handle.message({
+    request: "add_remote_publisher",
+    room,
+    id,
+    display: "cascade",
+    streams,
+  });
+  const { port, rtcp_port } = reply.data;
+  if (typeof port !== "number" || typeof rtcp_port !== "number") {
+    throw new Error("Janus gave the remote publisher no ports");
+  }
+  return { port, rtcpPort: rtcp_port };
+}
+
+/** On an edge instance: the remote publisher `id` goes (before its room). */
+export async function removeRemotePublisher(
+  handle: JanusHandle,
+  room: number,
+  id: number,
+): Promise<void> {
+  await handle.message({ request: "remove_remote_publisher", room, id });
+}
+
+/**
+ * On the origin instance: forwards publisher `feed` of `room` to an edge's
+ * remote publisher at `host`:`port` (one port carries every stream and
+ * layer); `rtcpPort` carries the edge's keyframe requests back.
+ */
+export async function publishRemotely(
+  handle: JanusHandle,
+  forward: {
+    room: number;
+    feed: number;
+    remoteId: string;
+    host: string;
+    port: number;
+    rtcpPort: number;
+  },
+): Promise<void> {
+  await handle.message({
+    request: "publish_remotely",
+    room: forward.room,
+    publisher_id: forward.feed,
+    remote_id: forward.remoteId,
+    host: forward.host,
+    host_family: forward.host.includes(":") ? "ipv6" : "ipv4",
+    port: forward.port,
+    rtcp_port: forward.rtcpPort,
+  });
+}
+
+/** On the origin instance: stops forwarding `feed` to `remoteId`. */
+export async function unpublishRemotely(
+  handle: JanusHandle,
+  room: number,
+  feed: number,
+  remoteId: string,
+): Promise<void> {
+  await handle.message({
+    request: "unpublish_remotely",
+    room,
+    publisher_id: feed,
+    remote_id: remoteId,
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { FaultLab } from "./support/fault-lab.ts";
+import { broadcasterPage, crowdPage } from "./support/lab-pages.ts";
 import { labTest } from "./support/lab-test.ts";
 
 /** Frames viewer `name` presented after `since` (epoch ms). */
@@ -56,5 +57,42 @@ labTest(
     // The broadcaster's second connection is its new uplink, to the other
     // instance: it never connected to a viewer itself.
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 2);
+  },
+);
+
+labTest(
+  "sfu instances: past SFU_VIEWERS_PER_INSTANCE=3 a stream cascades: six viewers, three on each instance, one upload",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    janusInstances: 2,
+    env: { SFU_AFTER_VIEWERS: "0", SFU_VIEWERS_PER_INSTANCE: "3" },
+    pages: [broadcasterPage, crowdPage(6)],
+  },
+  async (lab) => {
+    await lab.openPages();
+    const who = ["v1", "v2", "v3", "v4", "v5", "v6"];
+    const framesOfWho = (name: string) =>
+      lab.events("v1").filter((e) => e.kind === "frame" && e.who === name)
+        .length;
+    await lab.until(
+      () =>
+        `every viewer playing: ${
+          who.map((name) => `${name} ${framesOfWho(name)}`).join(", ")
+        }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
+      () => who.every((name) => framesOfWho(name) >= 10) || undefined,
+      60_000,
+    );
+    assert.ok(lab.serverLog.some((l) => l.includes('"sfu-cascade"')));
+    // Each instance: its control handle and three subscribers; the origin
+    // the publisher too. One room each.
+    const handles = await Promise.all(lab.januses.map(async (janus) => {
+      const [session] = await janus.sessions();
+      assert.equal((await janus.rooms()).length, 1);
+      return (await janus.handles(session)).length;
+    }));
+    assert.deepEqual(handles.toSorted(), [4, 5]);
+    // The broadcaster uploads once: its one connection, to the origin.
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
   },
 );

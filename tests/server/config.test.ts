@@ -251,6 +251,11 @@ Deno.test("limits follow the topology unless set: a full stream fits behind one 
     limits({ ...janus, SFU_VIEWERS_PER_INSTANCE: "300" }),
     [300, 300, 300, 300],
   );
+  // Two instances: a stream cascades over both.
+  assert.deepEqual(
+    limits({ JANUS_URL: "ws://10.0.0.1:8188/,ws://10.0.0.2:8188/" }),
+    [300, 300, 300, 300],
+  );
   // What is set wins; the per-address cap never follows below 50.
   assert.deepEqual(
     limits({

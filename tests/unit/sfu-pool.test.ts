@@ -29,6 +29,29 @@ class FakeInstance {
     this.calls.push(`end ${streamId}`);
     return Promise.resolve();
   }
+  unsubscribe(streamId: string, viewerId: string): Promise<void> {
+    this.calls.push(`unsubscribe ${streamId} ${viewerId}`);
+    return Promise.resolve();
+  }
+  isSubscribed(): boolean {
+    return true;
+  }
+  publisherStreams(): Promise<unknown[]> {
+    return Promise.resolve([{ type: "video", mindex: 0, mid: "0" }]);
+  }
+  hostRemote(streamId: string) {
+    this.calls.push(`host ${streamId}`);
+    this.load++;
+    return Promise.resolve({ host: "127.0.0.1", port: 10000, rtcpPort: 10001 });
+  }
+  forward(streamId: string, remoteId: string, to: { port: number }) {
+    this.calls.push(`forward ${streamId} to ${remoteId} :${to.port}`);
+    return Promise.resolve();
+  }
+  unforward(streamId: string, remoteId: string) {
+    this.calls.push(`unforward ${streamId} to ${remoteId}`);
+    return Promise.resolve();
+  }
   /** Its link closed: the streams it had go in `down`'s detail. */
   lose(streams: string[]) {
     this.up = false;
@@ -43,10 +66,13 @@ function setUp() {
   const pool = new SfuPool(
     instances.map(({ url }) => url),
     createLogger("silent"),
-    (url) =>
-      instances.find((instance) =>
-        instance.url === url
-      ) as unknown as SfuGateway,
+    {
+      capPerInstance: 2,
+      make: (url) =>
+        instances.find((instance) =>
+          instance.url === url
+        ) as unknown as SfuGateway,
+    },
   );
   const lost: LostEvent[] = [];
   pool.events.addEventListener(
@@ -99,4 +125,65 @@ Deno.test("sfu pool: an instance lost names its streams, says whether another is
     pool.publish("s1", OFFER),
     /No Janus instance is linked/,
   );
+});
+
+Deno.test("sfu pool: past SFU_VIEWERS_PER_INSTANCE a stream cascades to the least-loaded other instance; an edge without viewers is torn down", async () => {
+  const { instances: [a, b, c], pool } = setUp();
+  b.load = 4;
+  c.load = 1;
+  await pool.publish("s", OFFER);
+  assert.equal(pool.instanceOf("s"), "ws://a/");
+  const offers = await Promise.all(
+    ["v1", "v2", "v3", "v4", "v5"].map((v) => pool.subscribe("s", v)),
+  );
+  // Two on the origin (the cap), then c (less loaded than b), then b.
+  assert.deepEqual(offers.map(({ sdp }) => sdp), [
+    "ws://a/",
+    "ws://a/",
+    "ws://c/",
+    "ws://c/",
+    "ws://b/",
+  ]);
+  assert.deepEqual(
+    Object.fromEntries(pool.spread("s")),
+    { "ws://a/": 2, "ws://c/": 2, "ws://b/": 1 },
+  );
+  // One forward per edge, from the origin.
+  assert.deepEqual(a.calls.filter((call) => call.startsWith("forward")), [
+    "forward s to s@ws://c/ :10000",
+    "forward s to s@ws://b/ :10000",
+  ]);
+  await pool.unsubscribe("s", "v5");
+  assert.deepEqual(b.calls.slice(-2), ["unsubscribe s v5", "end s"]);
+  assert.ok(a.calls.includes("unforward s to s@ws://b/"));
+  // A viewer on an edge still: c stays.
+  await pool.unsubscribe("s", "v3");
+  assert.ok(!c.calls.includes("end s"));
+  await pool.end("s");
+  assert.ok(c.calls.includes("end s"));
+  assert.ok(a.calls.includes("end s"));
+});
+
+Deno.test("sfu pool: an edge lost names its viewers (to subscribe again); the origin lost ends its edges", async () => {
+  const { instances: [a, b], pool } = setUp();
+  const edgeLost: unknown[] = [];
+  pool.events.addEventListener(
+    "edge-lost",
+    (event) => edgeLost.push((event as CustomEvent).detail),
+  );
+  await pool.publish("s", OFFER);
+  for (const v of ["v1", "v2", "v3"]) await pool.subscribe("s", v);
+  assert.equal(pool.spread("s").get("ws://b/"), 1);
+  b.lose(["s"]);
+  assert.deepEqual(edgeLost, [{
+    url: "ws://b/",
+    streamId: "s",
+    viewers: ["v3"],
+  }]);
+  assert.ok(a.calls.includes("unforward s to s@ws://b/"));
+  // Subscribed again: the origin is full, b is gone, c takes it.
+  assert.equal((await pool.subscribe("s", "v3")).sdp, "ws://c/");
+  a.lose(["s"]);
+  assert.ok(pool.instanceOf("s") === undefined);
+  assert.equal(pool.spread("s").size, 0);
 });

@@ -248,6 +248,17 @@ const ROUTES: Record<
       sfu: "refused",
     },
   },
+  // Its edge instance was lost: a new subscription, a switching one still
+  // switching (its own connection plays on).
+  "resubscribe": {
+    event: { kind: "resubscribe", viewerId: V1.id },
+    to: {
+      p2p: "refused",
+      held: "refused",
+      switching: "switching",
+      sfu: "sfu",
+    },
+  },
   "switch timeout": {
     event: { kind: "switch-timeout", viewerId: V1.id },
     to: { p2p: "refused", held: "refused", switching: "p2p", sfu: "refused" },
@@ -280,6 +291,8 @@ for (const [name, { event, to }] of Object.entries(ROUTES)) {
         viewers: {
           [V1.id]: viewer(route, {
             attempt: 1,
+            // Only a viewer that keeps its connection switches.
+            overlap: route === "switching",
             ...(route === "switching" || route === "sfu"
               ? { janusSession: "777" }
               : {}),
