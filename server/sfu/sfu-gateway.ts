@@ -5,9 +5,11 @@
  * protocol: the router's SFU relay (sfu-relay.ts) decides what goes where.
  */
 import type { Logger } from "../observe/logger.ts";
+import { watchMedia, watchSlowlink } from "./handle-events.ts";
+
+export type { MediaEvent } from "./handle-events.ts";
 import {
   JanusClient,
-  JanusError,
   type JanusHandle,
   type JanusSession,
   JanusUnavailable,
@@ -26,7 +28,7 @@ import {
   restartSubscriber,
   setSubstream,
   start,
-  subscribe,
+  subscribeSoon,
   unpublishRemotely,
 } from "./video-room.ts";
 
@@ -53,18 +55,6 @@ interface Subscriber {
   handle: JanusHandle;
   /** Its video's `mid`, for choosing its simulcast layer. */
   videoMid?: string;
-}
-
-/** A connection to Janus came up, or Janus hung it up (`up: false`). */
-export interface MediaEvent {
-  streamId: string;
-  /** The subscriber's viewer, or undefined for the stream's publisher. */
-  viewerId: string | undefined;
-  /** The client whose connection it is: the viewer, or the publisher when known. */
-  clientId: string | undefined;
-  up: boolean;
-  /** Janus's reason for a hangup ("ICE failed", "DTLS alert", ...). */
-  reason?: string;
 }
 
 /** Reconnection delays after Janus is lost: quick, then every 5 s. */
@@ -143,7 +133,14 @@ export class SfuGateway {
     stream.feed = undefined;
     const handle = await session.attach(VIDEOROOM);
     stream.publisher = handle;
-    this.#watchMedia(handle, streamId, undefined, publisherId);
+    watchMedia(handle, {
+      streamId,
+      viewerId: undefined,
+      publisherId,
+      current: () => this.#streams.get(streamId)?.publisher === handle,
+      events: this.events,
+      logger: this.#logger,
+    });
     // Janus has the feed once the publisher's connection is up
     // (`webrtcup`); a subscriber before that gets "no such feed" (428).
     stream.up = new Promise((resolve) =>
@@ -181,24 +178,16 @@ export class SfuGateway {
     const handle = await session.attach(VIDEOROOM);
     const subscriber: Subscriber = { handle };
     stream.subscribers.set(viewerId, subscriber);
-    this.#watchMedia(handle, streamId, viewerId);
-    // Janus's own count of the packets the viewer asks again for (its
-    // NACKs; `slowlink_threshold` in janus.jcfg). For a subscriber Janus
-    // says `uplink: true` (seen here with loss on the viewer's side only).
-    handle.events.addEventListener("slowlink", (event) => {
-      const { media, uplink, lost } = (event as CustomEvent).detail;
-      this.#logger.debug("sfu-slowlink", {
-        streamId,
-        viewerId,
-        media,
-        uplink,
-        lost,
-      });
-      if (media !== "video" || uplink !== true) return;
-      this.events.dispatchEvent(
-        new CustomEvent("slowlink", { detail: { streamId, viewerId } }),
-      );
+    watchMedia(handle, {
+      streamId,
+      viewerId,
+      current: () =>
+        this.#streams.get(streamId)?.subscribers.get(viewerId)?.handle ===
+          handle,
+      events: this.events,
+      logger: this.#logger,
     });
+    watchSlowlink(handle, streamId, viewerId, this.events, this.#logger);
     const { offer, videoMid } = await subscribeSoon(
       handle,
       stream.room,
@@ -392,42 +381,6 @@ export class SfuGateway {
     link.client.close();
   }
 
-  /**
-   * Tells `media` listeners when the handle's connection comes up or Janus
-   * hangs it up, while it is still the stream's publisher or the viewer's
-   * subscriber (a detached handle says nothing more).
-   */
-  #watchMedia(
-    handle: JanusHandle,
-    streamId: string,
-    viewerId: string | undefined,
-    publisherId?: string,
-  ): void {
-    const current = () => {
-      const stream = this.#streams.get(streamId);
-      return viewerId === undefined
-        ? stream?.publisher === handle
-        : stream?.subscribers.get(viewerId)?.handle === handle;
-    };
-    const tell = (up: boolean, reason?: string) => {
-      if (!current()) return;
-      const detail: MediaEvent = {
-        streamId,
-        viewerId,
-        clientId: viewerId ?? publisherId,
-        up,
-        reason,
-      };
-      this.events.dispatchEvent(new CustomEvent("media", { detail }));
-    };
-    handle.events.addEventListener("webrtcup", () => tell(true));
-    handle.events.addEventListener("hangup", (event) => {
-      const reason = (event as CustomEvent).detail?.reason;
-      this.#logger.info("sfu-hangup", { streamId, viewerId, reason });
-      tell(false, typeof reason === "string" ? reason : "hangup");
-    });
-  }
-
   /** Tries the link again after a growing delay (unless closed). */
   #again(): void {
     if (this.#closed || this.#retry) return;
@@ -472,30 +425,5 @@ export class SfuGateway {
         ? error
         : new JanusUnavailable(String(error));
     });
-  }
-}
-
-/** VideoRoom error: no such feed (yet). */
-const NO_SUCH_FEED = 428;
-
-/**
- * Subscribes, asking again for a moment when the feed is not there yet: an
- * edge's remote publisher joins its room just after Janus said it exists.
- */
-async function subscribeSoon(
-  handle: JanusHandle,
-  room: number,
-  feed: number,
-): ReturnType<typeof subscribe> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await subscribe(handle, room, feed);
-    } catch (error) {
-      if (
-        !(error instanceof JanusError && error.code === NO_SUCH_FEED) ||
-        attempt >= 10
-      ) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   }
 }

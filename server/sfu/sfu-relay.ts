@@ -1,21 +1,13 @@
 /**
- * The router's side of the SFU: which streams go through Janus, and the
- * messages that go with it. A stream on the SFU: its broadcaster is asked to
- * publish one connection (`sfu-publish`, `sfu-offer`, `sfu-answer`), and each
- * viewer gets Janus's offer as an ordinary `webrtc-offer` from its
- * broadcaster, its answer and candidates going to Janus: a viewer that knows
- * only the seed protocol cannot tell.
- *
- * A stream moves to the SFU once it has more than `afterViewers` viewers
- * (0: from its start). Viewers already watching peer to peer switch make
- * before break: a viewer that said `overlap` keeps its peer-to-peer video
- * until the SFU's connection presents frames (`viewer-playing`), and only
- * then is the broadcaster told to close its connection (`viewer-moved`).
- *
- * What changes and why is decided in topology.ts (pure, one transition
- * table); this class keeps each stream's state, runs the effects (Janus
- * calls, timers, metrics) and hands back the messages a step sends: the
- * router sends them, the relay never calls into it. Messages that arise
+ * The router's side of the SFU. A stream on the SFU: its broadcaster is
+ * asked to publish one connection (`sfu-publish`, `sfu-offer`,
+ * `sfu-answer`), and each viewer gets Janus's offer as an ordinary
+ * `webrtc-offer` from its broadcaster, its answer and candidates going to
+ * Janus: a seed viewer cannot tell. When and how (past `afterViewers`, make
+ * before break, back to peer to peer) is decided in topology.ts, one pure
+ * transition table; this class keeps each stream's state, runs the effects
+ * (Janus calls, timers, metrics) and hands back the messages a step sends:
+ * the router sends them, the relay never calls into it. Messages that arise
  * later (Janus answered, a timer fired) go to `post`.
  */
 import { sdpSyntaxProblem } from "../../protocol/sdp-check.ts";
@@ -30,6 +22,7 @@ import type { Departure, Seat, ViewerSeat } from "../signaling/directory.ts";
 import type { Peer } from "../signaling/peer.ts";
 import type { Outbound, SfuRelayOptions } from "./relay-options.ts";
 import { keyOf, ViewerLayers } from "./viewer-layers.ts";
+import { KeyedTimers } from "./keyed-timers.ts";
 import type { EdgeLostEvent, LostEvent } from "./sfu-pool.ts";
 import {
   type Effect,
@@ -58,7 +51,7 @@ export class SfuRelay {
   #config: TopologyConfig;
   #streams = new Map<string, StreamTopology>();
   /** Offer timers by stream, switch timers by stream and viewer. */
-  #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #timers = new KeyedTimers();
   /** Each SFU viewer's simulcast layer (chosen from its first `slowlink`). */
   #layers: ViewerLayers;
 
@@ -349,38 +342,25 @@ export class SfuRelay {
         gateway.end(streamId).catch(() => {});
         return;
       case "start-timer": {
-        const { timer } = effect;
-        const key = timer === "offer"
-          ? streamId
-          : keyOf(streamId, effect.viewerId);
-        clearTimeout(this.#timers.get(key));
-        this.#timers.set(
-          key,
-          setTimeout(
-            () => {
-              this.#timers.delete(key);
-              this.#later(
-                streamId,
-                timer === "offer"
-                  ? { kind: "offer-timeout" }
-                  : { kind: "switch-timeout", viewerId: effect.viewerId },
-              );
-            },
-            timer === "offer"
-              ? this.#options.offerTimeoutMs
-              : this.#options.switchTimeoutMs,
-          ),
+        const offer = effect.timer === "offer";
+        return this.#timers.start(
+          offer ? streamId : keyOf(streamId, effect.viewerId),
+          offer ? this.#options.offerTimeoutMs : this.#options.switchTimeoutMs,
+          () =>
+            this.#later(
+              streamId,
+              offer
+                ? { kind: "offer-timeout" }
+                : { kind: "switch-timeout", viewerId: effect.viewerId },
+            ),
         );
-        return;
       }
-      case "stop-timer": {
-        const key = effect.timer === "offer"
-          ? streamId
-          : keyOf(streamId, effect.viewerId);
-        clearTimeout(this.#timers.get(key));
-        this.#timers.delete(key);
-        return;
-      }
+      case "stop-timer":
+        return this.#timers.stop(
+          effect.timer === "offer"
+            ? streamId
+            : keyOf(streamId, effect.viewerId),
+        );
       case "forget-layers":
         this.#layers.forget(streamId, effect.viewerId);
         return;

@@ -8,13 +8,8 @@
  * every node).
  */
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
-import type { ServerMessage } from "../../protocol/messages.ts";
-import type { Seat, ViewerSeat } from "../signaling/directory.ts";
 import {
-  type Effect,
   type FallbackWhy,
-  PHASE_MOVES,
-  type SfuPhase,
   type Step,
   type StreamTopology,
   type TopologyConfig,
@@ -22,6 +17,7 @@ import {
   type ViewerEntry,
   wanted,
 } from "./topology-model.ts";
+import { DraftBase } from "./topology-draft.ts";
 
 export * from "./topology-model.ts";
 
@@ -48,22 +44,7 @@ export function transition(
 }
 
 /** A step under way: a copy of the state, changed in place, and its effects. */
-class Draft {
-  state: {
-    -readonly [K in keyof StreamTopology]: StreamTopology[K];
-  };
-  viewers: Record<string, ViewerEntry>;
-  effects: Effect[] = [];
-  taken?: boolean;
-  direct?: readonly ViewerSeat[];
-  #config: TopologyConfig;
-
-  constructor(state: StreamTopology, config: TopologyConfig) {
-    this.viewers = { ...state.viewers };
-    this.state = { ...state, viewers: this.viewers };
-    this.#config = config;
-  }
-
+class Draft extends DraftBase {
   /** Applies `event`; returns why it is refused, if it is. */
   apply(event: TopologyEvent): string | undefined {
     const { phase } = this.state;
@@ -80,12 +61,12 @@ class Draft {
           return "the offer is not from the stream's broadcaster";
         }
         this.effects.push({ kind: "stop-timer", timer: "offer" });
-        this.#phase("publishing");
+        this.phase("publishing");
         // Those it has not counted yet (a new publish after a lost
         // instance counted the rest before).
         for (const viewer of Object.values(this.viewers)) {
           if (viewer.route !== "p2p" && !viewer.told) {
-            this.#tellBroadcaster(viewer);
+            this.tellBroadcaster(viewer);
           }
         }
         this.state.publication = ++this.state.attempts;
@@ -102,12 +83,12 @@ class Draft {
           this.state.broadcaster?.id !== event.from ||
           this.state.publication !== event.publication
         ) return "a stale publish";
-        this.#send(this.state.broadcaster!, {
+        this.send(this.state.broadcaster!, {
           type: "sfu-answer",
           streamId: this.state.streamId,
           answer: { type: "answer", sdp: event.sdp },
         });
-        this.#phase("published");
+        this.phase("published");
         for (const viewer of Object.values(this.viewers)) {
           this.#subscribe(viewer);
         }
@@ -133,7 +114,7 @@ class Draft {
         return this.#republish();
       case "sfu-up":
         if (phase !== "p2p") return `on the SFU already (${phase})`;
-        if (wanted(this.state, this.#config)) this.#ask(true);
+        if (wanted(this.state, this.config)) this.#ask(true);
         return;
       case "subscribed":
         return this.#subscribed(event.viewerId, event.attempt, event.sdp);
@@ -155,14 +136,14 @@ class Draft {
         // Still switching: its own connection plays on while it does again.
         return void this.#subscribe(
           viewer.route === "switching"
-            ? this.#put(viewer, { route: "p2p" })
+            ? this.put(viewer, { route: "p2p" })
             : viewer,
         );
       }
       case "switch-timeout": {
         const viewer = this.viewers[event.viewerId];
         if (viewer?.route !== "switching") return "not switching";
-        this.#put(viewer, { route: "p2p" });
+        this.put(viewer, { route: "p2p" });
         this.effects.push(
           { kind: "fallback", why: "switch-timeout", viewerId: event.viewerId },
           { kind: "unsubscribe", viewerId: event.viewerId },
@@ -186,7 +167,7 @@ class Draft {
       this.direct = [];
       return;
     }
-    this.#reset();
+    this.reset();
     this.state.broadcaster = broadcaster;
     this.state.declined = false;
     this.state.sfuOnly = event.sfuOnly;
@@ -199,16 +180,16 @@ class Draft {
         route: "p2p",
       };
     }
-    if (wanted(this.state, this.#config) && this.#ask(event.sfuUp)) {
+    if (wanted(this.state, this.config) && this.#ask(event.sfuUp)) {
       // Those that hold a connection switch make before break; the rest
       // wait for the publisher.
       for (const viewer of Object.values(this.viewers)) {
-        if (!viewer.seat.session) this.#put(viewer, { route: "held" });
+        if (!viewer.seat.session) this.put(viewer, { route: "held" });
       }
       this.direct = viewers.filter((seat) => seat.session);
       return;
     }
-    this.direct = this.#directOnly(viewers);
+    this.direct = this.directOnly(viewers);
   }
 
   #join(event: TopologyEvent & { kind: "join" }): string | undefined {
@@ -224,9 +205,9 @@ class Draft {
     const { phase } = this.state;
     if (phase === "p2p") {
       if (
-        !known && wanted(this.state, this.#config) && this.#ask(event.sfuUp)
+        !known && wanted(this.state, this.config) && this.#ask(event.sfuUp)
       ) {
-        this.#put(viewer, { route: "held" });
+        this.put(viewer, { route: "held" });
         this.taken = true;
         return;
       }
@@ -236,20 +217,20 @@ class Draft {
         this.taken = false;
       } else if (sfuOnly) {
         this.taken = true;
-        this.#cannotServe(seat);
+        this.cannotServe(seat);
       } else {
         // Past what a broadcaster uploads to, it waits for the SFU.
-        this.taken = this.#directOnly([seat]).length === 0;
+        this.taken = this.directOnly([seat]).length === 0;
       }
       return;
     }
-    if (!known) viewer = this.#put(viewer, { route: "held" });
+    if (!known) viewer = this.put(viewer, { route: "held" });
     // Watching peer to peer while the stream moves: the broadcaster
     // answers it (a restart, say) until the viewer is switched.
     this.taken = viewer.route !== "p2p";
     if (!this.taken || phase === "asked") return;
     // It publishes, so it knows the SFU: it counts the viewer, no more.
-    if (!known) this.#tellBroadcaster(viewer);
+    if (!known) this.tellBroadcaster(viewer);
     if (phase !== "published") return;
     // It holds its connection to the SFU: keep it. A frozen picture is
     // nearly always the broadcaster's upload (its own link to Janus is
@@ -277,9 +258,9 @@ class Draft {
       );
       if (viewer.route !== "p2p") {
         this.effects.push({ kind: "unsubscribe", viewerId: clientId });
-      } else if (this.state.phase === "p2p") this.#promoteHeld();
+      } else if (this.state.phase === "p2p") this.promoteHeld();
     } else if (this.state.broadcaster?.id === clientId) {
-      this.#reset();
+      this.reset();
       // Absent, not undefined: the state stays plain JSON.
       delete this.state.broadcaster;
     }
@@ -292,9 +273,9 @@ class Draft {
     if (viewer.route === "p2p" || viewer.route === "held") {
       return `the viewer is ${viewer.route}`;
     }
-    const current = this.#put(viewer, { janusSession: sessionIdOf(sdp) });
+    const current = this.put(viewer, { janusSession: sessionIdOf(sdp) });
     // Janus's subscriber jsep is always an offer.
-    this.#send(viewer.seat, {
+    this.send(viewer.seat, {
       type: "webrtc-offer",
       streamId: this.state.streamId,
       viewerId,
@@ -311,9 +292,9 @@ class Draft {
       this.effects.push({ kind: "fallback", why: "janus-down" });
       return false;
     }
-    this.#phase("asked");
+    this.phase("asked");
     this.effects.push({ kind: "start-timer", timer: "offer" });
-    this.#send(this.state.broadcaster!, {
+    this.send(this.state.broadcaster!, {
       type: "sfu-publish",
       streamId: this.state.streamId,
     });
@@ -351,13 +332,13 @@ class Draft {
    */
   #moved(viewer: ViewerEntry): undefined {
     const viewerId = viewer.seat.id;
-    this.#put(viewer, { route: "sfu", movesOnOffer: false });
+    this.put(viewer, { route: "sfu", movesOnOffer: false });
     this.effects.push(
       { kind: "stop-timer", timer: "switch", viewerId },
       { kind: "moved", viewerId, overlap: viewer.overlap },
     );
     if (this.state.broadcaster) {
-      this.#send(this.state.broadcaster, {
+      this.send(this.state.broadcaster, {
         type: "viewer-moved",
         streamId: this.state.streamId,
         viewerId,
@@ -386,9 +367,9 @@ class Draft {
       );
     }
     delete this.state.publication;
-    this.#phase("asked");
+    this.phase("asked");
     this.effects.push({ kind: "start-timer", timer: "offer" });
-    this.#send(this.state.broadcaster!, {
+    this.send(this.state.broadcaster!, {
       type: "sfu-publish",
       streamId: this.state.streamId,
     });
@@ -403,14 +384,14 @@ class Draft {
     const orphans = Object.values(this.viewers).filter((viewer) =>
       viewer.route === "held" || viewer.route === "sfu"
     );
-    this.#reset();
+    this.reset();
     // A broadcaster that never published will not: do not ask it again.
     if (why === "no-sfu-offer") this.state.declined = true;
     this.effects.push({ kind: "fallback", why });
     if (!broadcaster) return;
     // A WHIP sender cannot go peer to peer: it is told the SFU failed.
     if (this.state.sfuOnly) {
-      this.#send(broadcaster, {
+      this.send(broadcaster, {
         type: "error",
         code: "internal-error",
         message: `The SFU could not take the stream (${why})`,
@@ -418,8 +399,8 @@ class Draft {
       return;
     }
     const viewerCount = Object.keys(this.viewers).length;
-    for (const seat of this.#directOnly(orphans.map(({ seat }) => seat))) {
-      this.#send(broadcaster, {
+    for (const seat of this.directOnly(orphans.map(({ seat }) => seat))) {
+      this.send(broadcaster, {
         type: "viewer-joined",
         streamId: this.state.streamId,
         viewerId: seat.id,
@@ -427,118 +408,5 @@ class Draft {
         ...(seat.session ? { session: seat.session } : {}),
       });
     }
-  }
-
-  /**
-   * Peer to peer after all: the viewers the broadcaster is to connect to.
-   * A viewer that can only be served by the SFU (WHEP) is told it cannot
-   * be, never handed to the broadcaster (it cannot answer a browser). Past
-   * `directMax` connections (what a broadcaster's uplink carries) the rest
-   * are held: served once the SFU is back, or as direct viewers leave.
-   */
-  #directOnly(seats: readonly ViewerSeat[]): readonly ViewerSeat[] {
-    const told = new Set(seats.map(({ id }) => id));
-    let room = this.#config.directMax -
-      Object.values(this.viewers).filter((viewer) =>
-        viewer.route === "p2p" && !viewer.sfuOnly && !told.has(viewer.seat.id)
-      ).length;
-    return seats.filter((seat) => {
-      const viewer = this.viewers[seat.id];
-      if (viewer?.sfuOnly) {
-        this.#cannotServe(seat);
-        return false;
-      }
-      if (room > 0) {
-        room--;
-        if (viewer?.route === "held") this.#put(viewer, { route: "p2p" });
-        return true;
-      }
-      if (viewer) this.#put(viewer, { route: "held" });
-      return false;
-    });
-  }
-
-  /** A direct viewer left a peer-to-peer stream: the first one held takes its place. */
-  #promoteHeld(): void {
-    const { broadcaster } = this.state;
-    const next = Object.values(this.viewers).find((viewer) =>
-      viewer.route === "held" && !viewer.sfuOnly
-    );
-    if (!broadcaster || !next) return;
-    this.#put(next, { route: "p2p" });
-    this.#send(broadcaster, {
-      type: "viewer-joined",
-      streamId: this.state.streamId,
-      viewerId: next.seat.id,
-      viewerCount: Object.keys(this.viewers).length,
-      ...(next.seat.session ? { session: next.seat.session } : {}),
-    });
-  }
-
-  #cannotServe(seat: Seat): void {
-    this.#send(seat, {
-      type: "error",
-      code: "sfu-unavailable",
-      message:
-        `The SFU cannot serve stream ${this.state.streamId} now (its broadcaster stays peer to peer)`,
-      // Its join is what is refused (not one message of it).
-      inReplyTo: "join-stream",
-    });
-  }
-
-  /** The stream leaves the SFU: Janus's side ended, every viewer peer to peer. */
-  #reset(): void {
-    this.effects.push({ kind: "stop-timer", timer: "offer" });
-    if (this.state.phase !== "p2p") {
-      this.#phase("p2p");
-      this.effects.push({ kind: "end" });
-    }
-    for (const viewer of Object.values(this.viewers)) {
-      if (viewer.route === "switching") {
-        this.effects.push({
-          kind: "stop-timer",
-          timer: "switch",
-          viewerId: viewer.seat.id,
-        });
-      }
-      this.viewers[viewer.seat.id] = {
-        seat: viewer.seat,
-        overlap: viewer.overlap,
-        sfuOnly: viewer.sfuOnly,
-        route: "p2p",
-      };
-    }
-  }
-
-  /** `viewer-joined` for a broadcaster on the SFU: counted, not connected to. */
-  #tellBroadcaster(viewer: ViewerEntry): void {
-    this.#put(viewer, { told: true });
-    this.#send(this.state.broadcaster!, {
-      type: "viewer-joined",
-      streamId: this.state.streamId,
-      viewerId: viewer.seat.id,
-      viewerCount: Object.keys(this.viewers).length,
-      sfu: true,
-    });
-  }
-
-  /** Messages name their stream when the relay sends them (it knows the id). */
-  #send(to: Seat, message: ServerMessage): void {
-    this.effects.push({ kind: "send", to, message });
-  }
-
-  #put(viewer: ViewerEntry, change: Partial<ViewerEntry>): ViewerEntry {
-    const next = { ...viewer, ...change };
-    this.viewers[viewer.seat.id] = next;
-    return next;
-  }
-
-  /** The one place the phase changes: a move not in PHASE_MOVES is a bug. */
-  #phase(next: SfuPhase): void {
-    const from = this.state.phase;
-    if (!PHASE_MOVES[from].includes(next)) {
-      throw new Error(`SFU phase ${from} -> ${next} is not a move`);
-    }
-    this.state.phase = next;
   }
 }

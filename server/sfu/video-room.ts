@@ -243,3 +243,28 @@ export async function restartSubscriber(handle: JanusHandle): Promise<Jsep> {
   if (!reply.jsep) throw new Error("Janus sent no offer for the ICE restart");
   return reply.jsep;
 }
+
+/** VideoRoom error: no such feed (yet). */
+const NO_SUCH_FEED = 428;
+
+/**
+ * Subscribes, asking again for a moment when the feed is not there yet: an
+ * edge's remote publisher joins its room just after Janus said it exists.
+ */
+export async function subscribeSoon(
+  handle: JanusHandle,
+  room: number,
+  feed: number,
+): ReturnType<typeof subscribe> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await subscribe(handle, room, feed);
+    } catch (error) {
+      if (
+        !(error instanceof JanusError && error.code === NO_SUCH_FEED) ||
+        attempt >= 10
+      ) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * What a Janus handle tells the gateway's listeners: its connection came
+ * up or was hung up (`media`), and a viewer's link loses what Janus sends
+ * it (`slowlink`).
+ */
+import type { Logger } from "../observe/logger.ts";
+import type { JanusHandle } from "./janus-client.ts";
+
+/** A connection to Janus came up, or Janus hung it up (`up: false`). */
+export interface MediaEvent {
+  streamId: string;
+  /** The subscriber's viewer, or undefined for the stream's publisher. */
+  viewerId: string | undefined;
+  /** The client whose connection it is: the viewer, or the publisher when known. */
+  clientId: string | undefined;
+  up: boolean;
+  /** Janus's reason for a hangup ("ICE failed", "DTLS alert", ...). */
+  reason?: string;
+}
+
+/**
+ * Tells `media` listeners when the handle's connection comes up or Janus
+ * hangs it up, while it is still the stream's publisher or the viewer's
+ * subscriber (`current`: a detached handle says nothing more).
+ */
+export function watchMedia(
+  handle: JanusHandle,
+  watch: {
+    streamId: string;
+    viewerId: string | undefined;
+    publisherId?: string;
+    current(): boolean;
+    events: EventTarget;
+    logger: Logger;
+  },
+): void {
+  const { streamId, viewerId, publisherId } = watch;
+  const tell = (up: boolean, reason?: string) => {
+    if (!watch.current()) return;
+    const detail: MediaEvent = {
+      streamId,
+      viewerId,
+      clientId: viewerId ?? publisherId,
+      up,
+      reason,
+    };
+    watch.events.dispatchEvent(new CustomEvent("media", { detail }));
+  };
+  handle.events.addEventListener("webrtcup", () => tell(true));
+  handle.events.addEventListener("hangup", (event) => {
+    const reason = (event as CustomEvent).detail?.reason;
+    watch.logger.info("sfu-hangup", { streamId, viewerId, reason });
+    tell(false, typeof reason === "string" ? reason : "hangup");
+  });
+}
+
+/**
+ * Janus's own count of the packets the viewer asks again for (its NACKs;
+ * `slowlink_threshold` in janus.jcfg), as `slowlink` with `{ streamId,
+ * viewerId }`. For a subscriber Janus says `uplink: true` (seen here with
+ * loss on the viewer's side only).
+ */
+export function watchSlowlink(
+  handle: JanusHandle,
+  streamId: string,
+  viewerId: string,
+  events: EventTarget,
+  logger: Logger,
+): void {
+  handle.events.addEventListener("slowlink", (event) => {
+    const { media, uplink, lost } = (event as CustomEvent).detail;
+    logger.debug("sfu-slowlink", { streamId, viewerId, media, uplink, lost });
+    if (media !== "video" || uplink !== true) return;
+    events.dispatchEvent(
+      new CustomEvent("slowlink", { detail: { streamId, viewerId } }),
+    );
+  });
+}
