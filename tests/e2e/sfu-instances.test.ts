@@ -66,7 +66,12 @@ labTest(
     browsers: ["chromium", "chromium"],
     janus: true,
     janusInstances: 2,
-    env: { SFU_AFTER_VIEWERS: "0", SFU_VIEWERS_PER_INSTANCE: "3" },
+    // The broadcaster's end is announced at once when its browser dies.
+    env: {
+      SFU_AFTER_VIEWERS: "0",
+      SFU_VIEWERS_PER_INSTANCE: "3",
+      RECONNECT_GRACE_MS: "0",
+    },
     pages: [broadcasterPage, crowdPage(6)],
   },
   async (lab) => {
@@ -94,5 +99,21 @@ labTest(
     assert.deepEqual(handles.toSorted(), [4, 5]);
     // The broadcaster uploads once: its one connection, to the origin.
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
+
+    // The broadcaster goes: nothing is left in either instance but the
+    // server's session and its control handle.
+    await lab.closeBrowser(0);
+    await lab.until(
+      "the stream ended on both instances",
+      () =>
+        lab.serverLog.filter((l) => l.includes('"sfu-ended"')).length === 2 ||
+        undefined,
+    );
+    for (const janus of lab.januses) {
+      assert.deepEqual(await janus.rooms(), []);
+      const sessions = await janus.sessions();
+      assert.equal(sessions.length, 1);
+      assert.equal((await janus.handles(sessions[0])).length, 1);
+    }
   },
 );
