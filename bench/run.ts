@@ -16,6 +16,7 @@ import { clusterLoad } from "./cluster-load.ts";
 import { devRebuild } from "./dev-rebuild.ts";
 import { recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
+import { sfuCapacity } from "./sfu-capacity.ts";
 import { sfuFailover } from "./sfu-failover.ts";
 import { sfuScaling } from "./sfu-scaling.ts";
 import { signalingLoad } from "./signaling-load.ts";
@@ -114,6 +115,11 @@ if (import.meta.main) {
       "SFU instance failover",
       "Issue 22, in the fault lab: one `<live-broadcaster>` and two `<live-viewer>`s (Chromium, each in its own namespace), every stream through the SFU (SFU_AFTER_VIEWERS=0). Once both play, the stream's Janus instance is killed (SIGKILL). With two instances (`JANUS_URL` lists both) the stream is published again on the other; baseline, in the same run, alternating: one instance, where it falls back to peer to peer. Per viewer: kill to its first presented frame after it, and its gap between presented frames across the kill. Target: playing again ≤ 3 s on the other instance.",
       () => sfuFailover(smoke ? 1 : 5),
+    ],
+    [
+      "SFU capacity",
+      "Issue 22, in the fault lab: one `<live-broadcaster>` (Chromium) and N receive-only subscribers on bare RTCPeerConnections in one other Chromium page (the seed protocol, one socket each, no video element: nothing decoded), every stream through the SFU. One Janus instance against two with the stream cascaded (SFU_VIEWERS_PER_INSTANCE = N/2), alternating in the same run. Over 5 s after 2 s of settling: video frames each subscriber received per second (the fake camera sends 20), Janus's CPU (every instance's process), the broadcaster's upload; and the signaling server's CPU per subscriber from the page's open to every subscriber receiving. Everything shares this machine's 2 cores. Target: upload cascaded ≤ 1.1x one instance.",
+      () => sfuCapacity(smoke ? [4] : [20, 40, 80]),
     ],
     [
       "Recovery from faults",

@@ -31,6 +31,7 @@ Deno.test({
         "Abuse isolation",
         "Broadcaster scaling",
         "SFU instance failover",
+        "SFU capacity",
         "Recovery from faults",
         "Bundle sizes",
         "Dev rebuild",
@@ -49,6 +50,10 @@ Deno.test({
     assert.match(
       text,
       /\| 1 \| [\d.]+ \| \d+ \| 1500 \| [\d.]+ \/ [\d.]+ \| \d+ \|/,
+    );
+    assert.match(
+      text,
+      /\| 4 \| 2 \(cascade, 2 each\) \| [\d.]+ \/ [\d.]+ \| \d+% \|/,
     );
     assert.match(text, /\| other instance \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
     assert.match(text, /\| server SIGTERM[^|]*\| \d+ \/ \d+ \| \d+ \/ \d+ \|/);

@@ -35,7 +35,8 @@ export interface LabEvent {
     | "peers"
     | "attach"
     | "bytes"
-    | "width";
+    | "width"
+    | "rx";
   state?: string;
   code?: string;
   /** `bytes`: video bytes the page's connections sent so far; `width`: the decoded picture's. */
@@ -392,6 +393,11 @@ export class FaultLab implements AsyncDisposable {
   /** Something was reported or logged: `until` checks again. */
   #notify(): void {
     for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  /** The signaling server's process id (for its CPU time). */
+  get signalingPid(): number | undefined {
+    return this.#signaling?.pid;
   }
 
   /** The process id of host `index`'s browser (for its CPU time). */

@@ -60,6 +60,11 @@ export class JanusProcess implements AsyncDisposable {
     return `ws://127.0.0.1:${this.port}/`;
   }
 
+  /** Janus's process id while it runs (for its CPU time). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   get adminUrl(): string {
     return `ws://127.0.0.1:${this.adminPort}/`;
   }

@@ -225,6 +225,61 @@ export function seedViewerPage(page: LabPage): string {
 }
 
 /**
+ * `count` receive-only subscribers on bare RTCPeerConnections (the seed
+ * protocol, one socket each), without a video element, so nothing is
+ * decoded: each reports its video frames received every second (`rx`,
+ * `value`), standing in for many viewers on a small machine.
+ */
+export function receiverCrowdPage(count: number) {
+  return (page: LabPage): string =>
+    `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<script type="module">
+  const pcs = new Map();
+  const receive = (who) => {
+    const ws = new WebSocket("${page.signalingUrl}");
+    const send = (message) =>
+      ws.send(JSON.stringify({ streamId: "${page.streamId}", ...message }));
+    ws.onmessage = async ({ data }) => {
+      const message = JSON.parse(data);
+      if (message.type === "welcome") {
+        send({ type: "join-stream" });
+      } else if (message.type === "webrtc-offer") {
+        pcs.get(who)?.close();
+        const pc = new RTCPeerConnection();
+        pcs.set(who, pc);
+        pc.onicecandidate = ({ candidate }) => {
+          if (candidate) {
+            send({ type: "webrtc-ice-candidate", candidate: candidate.toJSON() });
+          }
+        };
+        await pc.setRemoteDescription(message.offer);
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        send({ type: "webrtc-answer", answer: { type: "answer", sdp: answer.sdp } });
+      } else if (message.type === "webrtc-ice-candidate") {
+        await pcs.get(who)?.addIceCandidate(message.candidate);
+      } else if (message.type === "error") {
+        labPush({ kind: "error", code: message.code, who });
+      }
+    };
+  };
+  for (let i = 1; i <= ${count}; i++) receive("v" + i);
+  setInterval(async () => {
+    for (const [who, pc] of pcs) {
+      let frames = 0;
+      for (const stat of (await pc.getStats()).values()) {
+        if (stat.type === "inbound-rtp" && stat.kind === "video") {
+          frames += stat.framesReceived ?? 0;
+        }
+      }
+      labPush({ kind: "rx", who, value: frames });
+    }
+  }, 1000);
+</script>`;
+}
+
+/**
  * JS: \`seedViewer(video, who)\` joins the page's stream as a viewer written
  * from the seed note alone would, and plays into \`video\`; errors are
  * reported (with \`who\` when given).

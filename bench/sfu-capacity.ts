@@ -1,0 +1,154 @@
+/**
+ * One stream's audience through the SFU (issue 22), for sizing: N
+ * receive-only subscribers (bare RTCPeerConnections in one Chromium page,
+ * nothing decoded: they stand in for N viewers on this small machine)
+ * through one Janus instance, against the same N cascaded over two
+ * (SFU_VIEWERS_PER_INSTANCE = N/2), in the same run. Per case: video frames
+ * each subscriber received per second over a 5 s window (the fake camera
+ * sends 20), Janus's CPU (every instance's process), the broadcaster's
+ * upload, and the signaling server's CPU per subscriber it set up.
+ *
+ *   deno task bench:capacity [--viewers 20,40]
+ */
+import { parseArgs } from "node:util";
+import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
+import {
+  broadcasterPage,
+  receiverCrowdPage,
+} from "../tests/e2e/support/lab-pages.ts";
+import { treeCpuSeconds } from "./broadcaster-scaling.ts";
+import { quantile } from "./quantile.ts";
+
+const SETTLE_MS = 2_000;
+const WINDOW_MS = 5_000;
+const CAMERA_FPS = 20;
+
+interface Case {
+  viewers: number;
+  instances: number;
+  /** Frames received per second, per subscriber, sorted. */
+  fps: number[];
+  janusCores: number;
+  uploadKbps: number;
+  /** Signaling server CPU per subscriber, from join to first frames. */
+  signalingMs: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function cpuOf(pids: (number | undefined)[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) if (pid) total += await treeCpuSeconds(pid);
+  return total;
+}
+
+async function oneCase(viewers: number, instances: number): Promise<Case> {
+  await using lab = await FaultLab.start({
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    janusInstances: instances,
+    meter: true,
+    env: {
+      SFU_AFTER_VIEWERS: "0",
+      SFU_VIEWERS_PER_INSTANCE: String(Math.ceil(viewers / instances)),
+      MAX_VIEWERS_PER_STREAM: String(viewers),
+    },
+    pages: [broadcasterPage, receiverCrowdPage(viewers)],
+  });
+  await lab.openPage(0);
+  await lab.until(
+    "the broadcaster live",
+    () => lab.events("b").some((e) => e.state === "live") || undefined,
+  );
+  const who = Array.from({ length: viewers }, (_, i) => `v${i + 1}`);
+  const received = (name: string, before = Infinity) =>
+    lab.events("v1").findLast((e) =>
+      e.kind === "rx" && e.who === name && e.t <= before
+    );
+  const server0 = await cpuOf([lab.signalingPid]);
+  await lab.openPage(1);
+  await lab.until(
+    () =>
+      `${viewers} subscribers receiving (${
+        who.filter((name) => (received(name)?.value ?? 0) > 0).length
+      })`,
+    () => who.every((name) => (received(name)?.value ?? 0) > 0) || undefined,
+    120_000,
+  );
+  const signalingMs = (await cpuOf([lab.signalingPid]) - server0) * 1000 /
+    viewers;
+  await sleep(SETTLE_MS);
+  const janusPids = lab.januses.map((janus) => janus.pid);
+  const janus0 = await cpuOf(janusPids);
+  const start = Date.now();
+  await sleep(WINDOW_MS);
+  const janus1 = await cpuOf(janusPids);
+  const end = Date.now();
+  await lab.until(
+    "reports past the window",
+    () =>
+      (who.every((name) => (received(name)?.t ?? 0) > end) &&
+        lab.events("b").some((e) => e.kind === "bytes" && e.t > end)) ||
+      undefined,
+  );
+  const fps = who.map((name) => {
+    const a = received(name, start)!;
+    const b = received(name, end)!;
+    return (b.value! - a.value!) / ((b.t - a.t) / 1000);
+  }).sort((x, y) => x - y);
+  const bytes = lab.events("b").filter((e) => e.kind === "bytes");
+  const first = bytes.find((e) => e.t >= start)!;
+  const last = bytes.findLast((e) => e.t <= end)!;
+  return {
+    viewers,
+    instances,
+    fps,
+    janusCores: (janus1 - janus0) / ((end - start) / 1000),
+    uploadKbps: (last.value! - first.value!) * 8 / (last.t - first.t),
+    signalingMs,
+  };
+}
+
+export async function sfuCapacity(counts: number[]): Promise<string> {
+  const cases: Case[] = [];
+  for (const viewers of counts) {
+    // Alternating, so a slower moment of the machine hits both.
+    cases.push(await oneCase(viewers, 1));
+    cases.push(await oneCase(viewers, 2));
+  }
+  const lines = [
+    "| subscribers | Janus instances | frames/s received, slowest / median | delivered (median / 20) | Janus CPU, cores (all instances) | per subscriber, ms CPU/s | broadcaster upload kbit/s | signaling CPU per subscriber set up, ms |",
+    "|---|---|---|---|---|---|---|---|",
+    ...cases.map((c) =>
+      `| ${c.viewers} | ${c.instances}${
+        c.instances > 1
+          ? ` (cascade, ${Math.ceil(c.viewers / c.instances)} each)`
+          : ""
+      } | ${c.fps[0].toFixed(1)} / ${quantile(c.fps, 0.5).toFixed(1)} | ${
+        Math.round(quantile(c.fps, 0.5) / CAMERA_FPS * 100)
+      }% | ${c.janusCores.toFixed(2)} | ${
+        (c.janusCores * 1000 / c.viewers).toFixed(1)
+      } | ${Math.round(c.uploadKbps)} | ${c.signalingMs.toFixed(1)} |`
+    ),
+  ];
+  const pairs = counts.map((n) => {
+    const one = cases.find((c) => c.viewers === n && c.instances === 1)!;
+    const two = cases.find((c) => c.viewers === n && c.instances === 2)!;
+    return `${n}: ${(two.uploadKbps / one.uploadKbps).toFixed(2)}x`;
+  });
+  lines.push(
+    "",
+    `- Broadcaster upload, cascaded / one instance (target ≤ 1.1x): ${
+      pairs.join(", ")
+    }.`,
+  );
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { viewers: { type: "string", default: "20,40" } },
+  });
+  console.log(await sfuCapacity(values.viewers.split(",").map(Number)));
+}
