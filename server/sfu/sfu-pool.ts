@@ -276,9 +276,12 @@ export class SfuPool {
     const edge = this.#leastLoaded(new Set([origin, ...edges.keys()]));
     // Nowhere to cascade to: the origin carries it past its cap.
     if (!edge) return origin;
-    const ready = (async () => {
+    const current = () => this.#edges.get(streamId)?.get(edge) === ready;
+    const ready: Promise<void> = (async () => {
       const streams = await origin.publisherStreams(streamId);
       const to = await edge.hostRemote(streamId, streams);
+      // The stream ended (or its edge was dropped) while this was made.
+      if (!current()) throw new Error(`The cascade of ${streamId} is gone`);
       await origin.forward(streamId, remoteIdOf(streamId, edge), to);
       this.#logger.info("sfu-cascade", {
         streamId,
@@ -292,8 +295,9 @@ export class SfuPool {
         edge: edge.url,
         error: String(error),
       });
-      if (this.#edges.get(streamId)?.get(edge) === ready) {
-        this.#edges.get(streamId)!.delete(edge);
+      if (current()) this.#edges.get(streamId)!.delete(edge);
+      // What it made on the edge goes, unless a newer cascade took the edge.
+      if (!this.#edges.get(streamId)?.has(edge)) {
         edge.end(streamId).catch(() => {});
       }
     });

@@ -39,10 +39,13 @@ class FakeInstance {
   publisherStreams(): Promise<unknown[]> {
     return Promise.resolve([{ type: "video", mindex: 0, mid: "0" }]);
   }
-  hostRemote(streamId: string) {
+  /** When set, hostRemote waits for it (a slow edge). */
+  hosting?: Promise<void>;
+  async hostRemote(streamId: string) {
     this.calls.push(`host ${streamId}`);
     this.load++;
-    return Promise.resolve({ host: "127.0.0.1", port: 10000, rtcpPort: 10001 });
+    await this.hosting;
+    return { host: "127.0.0.1", port: 10000, rtcpPort: 10001 };
   }
   forward(streamId: string, remoteId: string, to: { port: number }) {
     this.calls.push(`forward ${streamId} to ${remoteId} :${to.port}`);
@@ -186,4 +189,22 @@ Deno.test("sfu pool: an edge lost names its viewers (to subscribe again); the or
   a.lose(["s"]);
   assert.ok(pool.instanceOf("s") === undefined);
   assert.equal(pool.spread("s").size, 0);
+});
+
+Deno.test("sfu pool: a stream that ends while its cascade is being set up leaves nothing on the edge", async () => {
+  const { instances: [a, b], pool } = setUp();
+  await pool.publish("s", OFFER);
+  await pool.subscribe("s", "v1");
+  await pool.subscribe("s", "v2");
+  const slow = Promise.withResolvers<void>();
+  b.hosting = slow.promise;
+  const third = pool.subscribe("s", "v3");
+  await pool.end("s");
+  slow.resolve();
+  // Its subscription falls back to the origin, which has ended too.
+  await third.catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.ok(!a.calls.some((call) => call.startsWith("forward")));
+  assert.equal(b.calls.filter((call) => call === "end s").length >= 1, true);
+  assert.equal(b.calls.at(-1), "end s");
 });
