@@ -55,6 +55,8 @@ export class SfuPool {
   #edges = new Map<string, Map<SfuGateway, Promise<void>>>();
   /** Where each viewer is subscribed (or about to be), by stream and viewer. */
   #viewers = new Map<string, SfuGateway>();
+  /** Edges being torn down (by remote id): not picked again until they are. */
+  #closing = new Set<string>();
 
   constructor(
     urls: readonly string[],
@@ -150,12 +152,20 @@ export class SfuPool {
     if (!at?.up) at = this.#place(streamId, origin);
     this.#viewers.set(key, at);
     if (at !== origin) {
+      const edge = at;
       try {
-        await this.#edges.get(streamId)?.get(at);
+        await this.#edges.get(streamId)?.get(edge);
       } catch {
         // The cascade failed (logged): the origin carries the viewer.
-        at = origin;
-        this.#viewers.set(key, at);
+        if (this.#viewers.get(key) === edge) {
+          at = origin;
+          this.#viewers.set(key, at);
+        }
+      }
+      // It left, or its edge was lost and it went elsewhere, meanwhile: a
+      // subscription now would be nobody's (and keep it counted here).
+      if (this.#viewers.get(key) !== at) {
+        throw new Error(`Viewer ${viewerId} of ${streamId} was placed anew`);
       }
     }
     return await at.subscribe(streamId, viewerId);
@@ -273,7 +283,12 @@ export class SfuPool {
     for (const edge of edges.keys()) {
       if (edge.up && this.#count(streamId, edge) < this.#cap) return edge;
     }
-    const edge = this.#leastLoaded(new Set([origin, ...edges.keys()]));
+    const closing = this.#instances.filter((instance) =>
+      this.#closing.has(remoteIdOf(streamId, instance))
+    );
+    const edge = this.#leastLoaded(
+      new Set([origin, ...edges.keys(), ...closing]),
+    );
     // Nowhere to cascade to: the origin carries it past its cap.
     if (!edge) return origin;
     const current = () => this.#edges.get(streamId)?.get(edge) === ready;
@@ -309,9 +324,17 @@ export class SfuPool {
   async #endEdge(streamId: string, edge: SfuGateway): Promise<void> {
     this.#edges.get(streamId)?.delete(edge);
     this.#logger.info("sfu-cascade-ended", { streamId, edge: edge.url });
-    await this.#assigned.get(streamId)
-      ?.unforward(streamId, remoteIdOf(streamId, edge)).catch(() => {});
-    await edge.end(streamId);
+    // A new cascade to this edge before it is ended would have its room
+    // ended below, and its forward share this one's remote id.
+    const remoteId = remoteIdOf(streamId, edge);
+    this.#closing.add(remoteId);
+    try {
+      await this.#assigned.get(streamId)
+        ?.unforward(streamId, remoteId).catch(() => {});
+      await edge.end(streamId);
+    } finally {
+      this.#closing.delete(remoteId);
+    }
   }
 
   /** An edge died: the origin stops sending there; its viewers move. */

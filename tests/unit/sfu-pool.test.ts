@@ -51,9 +51,11 @@ class FakeInstance {
     this.calls.push(`forward ${streamId} to ${remoteId} :${to.port}`);
     return Promise.resolve();
   }
-  unforward(streamId: string, remoteId: string) {
+  /** When set, unforward waits for it (a slow origin). */
+  unforwarding?: Promise<void>;
+  async unforward(streamId: string, remoteId: string) {
     this.calls.push(`unforward ${streamId} to ${remoteId}`);
-    return Promise.resolve();
+    await this.unforwarding;
   }
   /** Its link closed: the streams it had go in `down`'s detail. */
   lose(streams: string[]) {
@@ -207,4 +209,46 @@ Deno.test("sfu pool: a stream that ends while its cascade is being set up leaves
   assert.ok(!a.calls.some((call) => call.startsWith("forward")));
   assert.equal(b.calls.filter((call) => call === "end s").length >= 1, true);
   assert.equal(b.calls.at(-1), "end s");
+});
+
+Deno.test("sfu pool: a viewer that leaves while its edge is being set up is subscribed nowhere", async () => {
+  const { instances: [a, b], pool } = setUp();
+  await pool.publish("s", OFFER);
+  await pool.subscribe("s", "v1");
+  await pool.subscribe("s", "v2");
+  const slow = Promise.withResolvers<void>();
+  b.hosting = slow.promise;
+  const third = pool.subscribe("s", "v3");
+  await pool.unsubscribe("s", "v3");
+  slow.resolve();
+  await assert.rejects(third, /placed anew/);
+  // Not carried by the origin instead: it is gone.
+  assert.ok(!a.calls.includes("subscribe s v3"));
+  assert.ok(!b.calls.includes("subscribe s v3"));
+  assert.deepEqual(Object.fromEntries(pool.spread("s")), { "ws://a/": 2 });
+});
+
+Deno.test("sfu pool: an edge being torn down is not picked again until it is", async () => {
+  const { instances: [a, b, c], pool } = setUp();
+  c.up = false;
+  await pool.publish("s", OFFER);
+  for (const v of ["v1", "v2", "v3"]) await pool.subscribe("s", v);
+  assert.equal(pool.spread("s").get("ws://b/"), 1);
+  const slow = Promise.withResolvers<void>();
+  a.unforwarding = slow.promise;
+  // v3 leaves b, which is torn down: the origin is still unforwarding.
+  const left = pool.unsubscribe("s", "v3");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Meanwhile the origin carries a new viewer past its cap.
+  assert.equal((await pool.subscribe("s", "v4")).sdp, "ws://a/");
+  slow.resolve();
+  await left;
+  assert.deepEqual(b.calls.filter((call) => call.startsWith("host")), [
+    "host s",
+  ]);
+  assert.equal(b.calls.at(-1), "end s");
+  // Torn down: the next viewer past the cap cascades to b anew.
+  a.unforwarding = undefined;
+  assert.equal((await pool.subscribe("s", "v5")).sdp, "ws://b/");
+  assert.deepEqual(b.calls.slice(-3), ["end s", "host s", "subscribe s v5"]);
 });
