@@ -60,13 +60,21 @@ export class DraftBase {
     });
   }
 
-  /** A direct viewer left a peer-to-peer stream: the first one held takes its place. */
+  /**
+   * A direct viewer left a peer-to-peer stream: the first one held takes its
+   * place, if the broadcaster connects to fewer than `directMax` now (an
+   * SFU-only viewer leaving freed none).
+   */
   protected promoteHeld(): void {
     const { broadcaster } = this.state;
-    const next = Object.values(this.viewers).find((viewer) =>
+    const viewers = Object.values(this.viewers);
+    const next = viewers.find((viewer) =>
       viewer.route === "held" && !viewer.sfuOnly
     );
-    if (!broadcaster || !next) return;
+    const direct =
+      viewers.filter((viewer) => viewer.route === "p2p" && !viewer.sfuOnly)
+        .length;
+    if (!broadcaster || !next || direct >= this.config.directMax) return;
     this.put(next, { route: "p2p" });
     this.send(broadcaster, {
       type: "viewer-joined",

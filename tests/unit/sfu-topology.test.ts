@@ -533,6 +533,41 @@ Deno.test("sfu topology: peer to peer after all, the broadcaster connects to dir
   );
 });
 
+Deno.test("sfu topology: an SFU-only viewer that leaves a peer-to-peer stream frees no direct place", () => {
+  const cap = { afterViewers: 1, directMax: 2 };
+  const v3 = { id: "client_v3", node: "n1" };
+  const W = { id: "client_whep", node: "n1" };
+  const announced = transition(emptyTopology("s"), {
+    kind: "announce",
+    broadcaster: B,
+    viewers: [V1, V2, v3],
+    sfuOnly: false,
+    sfuUp: false,
+  }, cap);
+  assert.ok(announced.ok);
+  assert.equal(announced.state.viewers[v3.id].route, "held");
+  // A WHEP player while Janus is down: told the SFU cannot serve it.
+  const whep = transition(announced.state, {
+    kind: "join",
+    viewer: W,
+    restart: false,
+    overlap: false,
+    sfuOnly: true,
+    sfuUp: false,
+    subscribed: false,
+  }, cap);
+  assert.ok(whep.ok);
+  // It goes: the broadcaster still connects to two, the third waits.
+  const left = transition(whep.state, {
+    kind: "depart",
+    clientId: W.id,
+    role: "viewer",
+  }, cap);
+  assert.ok(left.ok);
+  assert.equal(left.state.viewers[v3.id].route, "held");
+  assert.deepEqual(left.effects.filter(({ kind }) => kind === "send"), []);
+});
+
 Deno.test("sfu topology: an SFU stream that falls back reconnects directMax of its viewers", () => {
   const cap = { afterViewers: 0, directMax: 1 };
   const state: StreamTopology = {
