@@ -1,13 +1,11 @@
 /**
- * This server's use of Janus: one WebSocket link and one session (kept
- * alive), a VideoRoom room per stream on the SFU, the broadcaster's publisher
- * handle and a subscriber handle per viewer. It knows Janus, not the
- * protocol: the router's SFU relay (sfu-relay.ts) decides what goes where.
+ * This server's use of one Janus instance: a link and a session, a room per
+ * stream (its publisher's, or as an edge a remote publisher's), a subscriber
+ * handle per viewer. It knows Janus, not the protocol: sfu-pool.ts and the
+ * relay decide what goes where.
  */
 import type { Logger } from "../observe/logger.ts";
 import { watchMedia, watchSlowlink } from "./handle-events.ts";
-
-export type { MediaEvent } from "./handle-events.ts";
 import {
   JanusClient,
   type JanusHandle,
@@ -49,6 +47,10 @@ interface StreamOnSfu {
   streams?: PublisherStream[];
   /** On this instance as a remote publisher fed by the origin (an edge). */
   remote?: boolean;
+  /** An edge's room and remote publisher, being made (end waits for it). */
+  hosting?: Promise<unknown>;
+  /** The subscription each viewer asked for last (unsubscribe cancels it). */
+  wanted: Map<string, object>;
 }
 
 interface Subscriber {
@@ -57,16 +59,15 @@ interface Subscriber {
   videoMid?: string;
 }
 
+export type { MediaEvent } from "./handle-events.ts";
+
 /** Reconnection delays after Janus is lost: quick, then every 5 s. */
 const RETRY_MS = [250, 1_000, 2_000, 5_000];
 
 export class SfuGateway {
   /**
-   * Fires `down` (Janus's link closed; every stream on it is gone, as
-   * detail), `up` (linked to Janus again) and `slowlink` (a viewer's link
-   * loses the video Janus sends it; `{ streamId, viewerId }` as detail) and
-   * `media` (a publisher's or subscriber's connection to Janus came up or
-   * was hung up by Janus: a {@link MediaEvent} as detail).
+   * Fires `down` (the link closed; the streams it had as detail), `up`,
+   * and handle-events.ts's `slowlink` and `media`.
    */
   readonly events = new EventTarget();
   #url: string;
@@ -99,11 +100,8 @@ export class SfuGateway {
 
   /** Its work now: streams published on it plus their subscriptions. */
   get load(): number {
-    let load = 0;
-    for (const stream of this.#streams.values()) {
-      load += 1 + stream.subscribers.size;
-    }
-    return load;
+    return [...this.#streams.values()]
+      .reduce((load, stream) => load + 1 + stream.subscribers.size, 0);
   }
 
   /** Links to Janus now, and again whenever the link is lost. */
@@ -124,7 +122,7 @@ export class SfuGateway {
     const { session, control } = await this.#connected();
     let stream = this.#streams.get(streamId);
     if (!stream) {
-      stream = { room: newRoomId(), subscribers: new Map() };
+      stream = { room: newRoomId(), subscribers: new Map(), wanted: new Map() };
       this.#streams.set(streamId, stream);
     }
     await createRoom(control, stream.room, streamId);
@@ -170,12 +168,21 @@ export class SfuGateway {
     if (stream?.feed === undefined) {
       throw new Error(`Stream ${streamId} is not published on the SFU`);
     }
+    // The viewer may leave (or ask again) while this waits: a handle made
+    // for a subscription nobody wants any more is detached, not kept.
+    const token = {};
+    stream.wanted.set(viewerId, token);
+    const wanted = () =>
+      this.#streams.get(streamId) === stream &&
+      stream.wanted.get(viewerId) === token;
     await stream.up;
-    if (this.#streams.get(streamId) !== stream) {
-      throw new Error(`Stream ${streamId} ended before it was up`);
-    }
+    if (!wanted()) throw new Error(`The subscription of ${viewerId} is gone`);
     await stream.subscribers.get(viewerId)?.handle.detach().catch(() => {});
     const handle = await session.attach(VIDEOROOM);
+    if (!wanted()) {
+      await handle.detach().catch(() => {});
+      throw new Error(`The subscription of ${viewerId} is gone`);
+    }
     const subscriber: Subscriber = { handle };
     stream.subscribers.set(viewerId, subscriber);
     watchMedia(handle, {
@@ -271,17 +278,26 @@ export class SfuGateway {
       room: newRoomId(),
       feed: newRoomId(),
       subscribers: new Map(),
+      wanted: new Map(),
       remote: true,
       up: Promise.resolve(),
     };
     this.#streams.set(streamId, stream);
-    await createRoom(control, stream.room, streamId);
-    const ports = await addRemotePublisher(
-      control,
-      stream.room,
-      stream.feed!,
-      streams,
-    );
+    const hosting = (async () => {
+      await createRoom(control, stream.room, streamId);
+      return await addRemotePublisher(
+        control,
+        stream.room,
+        stream.feed!,
+        streams,
+      );
+    })();
+    stream.hosting = hosting;
+    const ports = await hosting;
+    // Ended meanwhile: end() removes what was made once it is made.
+    if (this.#streams.get(streamId) !== stream) {
+      throw new Error(`Stream ${streamId} ended while its edge was made`);
+    }
     this.#logger.info("sfu-edge", { streamId, room: stream.room });
     return {
       host: new URL(this.#url).hostname.replace(/^\[|\]$/g, ""),
@@ -337,6 +353,7 @@ export class SfuGateway {
     const stream = this.#streams.get(streamId);
     const subscriber = stream?.subscribers.get(viewerId);
     stream?.subscribers.delete(viewerId);
+    stream?.wanted.delete(viewerId);
     await subscriber?.handle.detach().catch(() => {});
   }
 
@@ -352,6 +369,8 @@ export class SfuGateway {
     await Promise.all(
       handles.map((handle) => handle?.detach().catch(() => {})),
     );
+    // An edge still being made: its remote publisher goes once it exists.
+    await stream.hosting?.catch(() => {});
     const link = await this.#link?.catch(() => undefined);
     if (link && !link.client.closed) {
       // Janus 1.1.2 keeps a remote publisher running past its room's end.

@@ -367,10 +367,12 @@ export class SfuRelay {
       case "fallback":
         metrics.countSfuFallback(effect.why);
         if (effect.viewerId) {
-          logger.warn("sfu-switch-failed", {
-            streamId,
-            viewerId: effect.viewerId,
-          });
+          logger.warn(
+            effect.why === "switch-timeout"
+              ? "sfu-switch-failed"
+              : "sfu-viewer-fallback",
+            { streamId, viewerId: effect.viewerId, why: effect.why },
+          );
         } else logger.warn("sfu-fallback", { streamId, why: effect.why });
         return;
       case "moved":
@@ -432,12 +434,14 @@ export class SfuRelay {
           attempt,
           sdp: jsep.sdp,
         }),
-      (error) =>
+      (error) => {
         logger.warn("sfu-subscribe-failed", {
           streamId,
           viewerId,
           error: String(error),
-        }),
+        });
+        this.#later(streamId, { kind: "subscribe-failed", viewerId, attempt });
+      },
     );
   }
 }

@@ -8,6 +8,7 @@ import type { ServerMessage } from "../../protocol/messages.ts";
 import type { Seat, ViewerSeat } from "../signaling/directory.ts";
 import {
   type Effect,
+  type FallbackWhy,
   PHASE_MOVES,
   type SfuPhase,
   type StreamTopology,
@@ -153,5 +154,40 @@ export class DraftBase {
       throw new Error(`SFU phase ${from} -> ${next} is not a move`);
     }
     this.state.phase = next;
+  }
+
+  /**
+   * Back to peer to peer: the broadcaster hears of every viewer it does not
+   * hold a connection to, as if the SFU had never been asked.
+   */
+  protected toPeerToPeer(why: FallbackWhy): undefined {
+    const { broadcaster } = this.state;
+    const orphans = Object.values(this.viewers).filter((viewer) =>
+      viewer.route === "held" || viewer.route === "sfu"
+    );
+    this.reset();
+    // A broadcaster that never published will not: do not ask it again.
+    if (why === "no-sfu-offer") this.state.declined = true;
+    this.effects.push({ kind: "fallback", why });
+    if (!broadcaster) return;
+    // A WHIP sender cannot go peer to peer: it is told the SFU failed.
+    if (this.state.sfuOnly) {
+      this.send(broadcaster, {
+        type: "error",
+        code: "internal-error",
+        message: `The SFU could not take the stream (${why})`,
+      });
+      return;
+    }
+    const viewerCount = Object.keys(this.viewers).length;
+    for (const seat of this.directOnly(orphans.map(({ seat }) => seat))) {
+      this.send(broadcaster, {
+        type: "viewer-joined",
+        streamId: this.state.streamId,
+        viewerId: seat.id,
+        viewerCount,
+        ...(seat.session ? { session: seat.session } : {}),
+      });
+    }
   }
 }

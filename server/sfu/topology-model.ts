@@ -44,6 +44,8 @@ export interface ViewerEntry {
   readonly janusSession?: string;
   /** Its broadcaster counted it as an SFU viewer (`viewer-joined`, `sfu`). */
   readonly told?: boolean;
+  /** A subscription of it failed once already (the next failure falls back). */
+  readonly retried?: boolean;
 }
 
 export interface StreamTopology {
@@ -100,6 +102,8 @@ export type TopologyEvent =
   | { kind: "subscribed"; viewerId: string; attempt: number; sdp: string }
   | { kind: "playing"; viewerId: string; session?: string }
   | { kind: "switch-timeout"; viewerId: string }
+  /** Janus did not subscribe it (that attempt). */
+  | { kind: "subscribe-failed"; viewerId: string; attempt: number }
   /** Its subscription's instance was lost (an edge): subscribe it anew. */
   | { kind: "resubscribe"; viewerId: string }
   /** Its Janus instance was lost; `sfuUp`: another is linked. */
@@ -111,7 +115,8 @@ export type FallbackWhy =
   | "janus-down"
   | "no-sfu-offer"
   | "publish-failed"
-  | "switch-timeout";
+  | "switch-timeout"
+  | "subscribe-failed";
 
 /** What the relay does after a step, in order. */
 export type Effect =
@@ -170,5 +175,6 @@ export function wanted(state: StreamTopology, config: TopologyConfig): boolean {
   const viewers = Object.values(state.viewers);
   return state.sfuOnly || config.afterViewers === 0 ||
     viewers.some((viewer) => viewer.sfuOnly) ||
-    viewers.length > config.afterViewers;
+    // Past what a broadcaster connects to itself, whatever the threshold.
+    viewers.length > Math.min(config.afterViewers, config.directMax);
 }

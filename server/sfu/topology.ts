@@ -9,7 +9,6 @@
  */
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
 import {
-  type FallbackWhy,
   type Step,
   type StreamTopology,
   type TopologyConfig,
@@ -99,15 +98,15 @@ class Draft extends DraftBase {
           this.state.broadcaster?.id !== event.from ||
           this.state.publication !== event.publication
         ) return "a stale publish";
-        return this.#toPeerToPeer("publish-failed");
+        return this.toPeerToPeer("publish-failed");
       case "offer-timeout":
         if (phase !== "asked") return `not asked (${phase})`;
-        return this.#toPeerToPeer("no-sfu-offer");
+        return this.toPeerToPeer("no-sfu-offer");
       case "sfu-lost":
         if (phase === "p2p") return "peer to peer already";
         // A WHIP sender cannot be asked again: it is told, as on a fallback.
         if (!event.sfuUp || this.state.sfuOnly) {
-          return this.#toPeerToPeer("janus-down");
+          return this.toPeerToPeer("janus-down");
         }
         // Asked: its offer goes to a linked instance when it comes.
         if (phase === "asked") return;
@@ -116,6 +115,8 @@ class Draft extends DraftBase {
         if (phase !== "p2p") return `on the SFU already (${phase})`;
         if (wanted(this.state, this.config)) this.#ask(true);
         return;
+      case "subscribe-failed":
+        return this.#subscribeFailed(event.viewerId, event.attempt);
       case "subscribed":
         return this.#subscribed(event.viewerId, event.attempt, event.sdp);
       case "playing": {
@@ -238,7 +239,7 @@ class Draft extends DraftBase {
     // asks for a fresh one (a join without a session), subscribed anew.
     // (Janus's ICE restart of a subscriber, `configure` with `restart`,
     // was answered with error 469 here: not used yet.)
-    if (seat.session && event.subscribed) {
+    if (known && seat.session && event.subscribed) {
       if (event.restart) {
         this.effects.push({ kind: "restart-not-needed", viewerId: seat.id });
       }
@@ -273,7 +274,10 @@ class Draft extends DraftBase {
     if (viewer.route === "p2p" || viewer.route === "held") {
       return `the viewer is ${viewer.route}`;
     }
-    const current = this.put(viewer, { janusSession: sessionIdOf(sdp) });
+    // Subscribed: a later failure is a first one again.
+    const { retried: _, ...rest } = viewer;
+    const current = { ...rest, janusSession: sessionIdOf(sdp) };
+    this.viewers[viewerId] = current;
     // Janus's subscriber jsep is always an offer.
     this.send(viewer.seat, {
       type: "webrtc-offer",
@@ -284,6 +288,45 @@ class Draft extends DraftBase {
     // A seed viewer drops its connection for a new offer: the
     // broadcaster's is of no use from now on.
     if (current.movesOnOffer) this.#moved(current);
+  }
+
+  /**
+   * Janus did not subscribe a viewer: asked once more; after a second
+   * failure a switching viewer keeps its own connection, one on the SFU
+   * alone goes peer to peer (within directMax; held past it).
+   */
+  #subscribeFailed(viewerId: string, attempt: number): string | undefined {
+    const viewer = this.viewers[viewerId];
+    if (!viewer || viewer.attempt !== attempt) return "a stale subscription";
+    if (viewer.route !== "sfu" && viewer.route !== "switching") {
+      return `the viewer is ${viewer.route}`;
+    }
+    if (!viewer.retried) {
+      const again = this.put(viewer, { retried: true });
+      return void this.#subscribe(
+        again.route === "switching" ? this.put(again, { route: "p2p" }) : again,
+      );
+    }
+    this.effects.push(
+      { kind: "fallback", why: "subscribe-failed", viewerId },
+      { kind: "unsubscribe", viewerId },
+    );
+    if (viewer.route === "switching") {
+      this.put(viewer, { route: "p2p" });
+      this.effects.push({ kind: "stop-timer", timer: "switch", viewerId });
+      return;
+    }
+    this.put(viewer, { route: "p2p", movesOnOffer: false });
+    const { broadcaster } = this.state;
+    if (broadcaster && this.directOnly([viewer.seat]).length > 0) {
+      this.send(broadcaster, {
+        type: "viewer-joined",
+        streamId: this.state.streamId,
+        viewerId,
+        viewerCount: Object.keys(this.viewers).length,
+        ...(viewer.seat.session ? { session: viewer.seat.session } : {}),
+      });
+    }
   }
 
   /** Asks the broadcaster to publish; whether it was asked. */
@@ -373,40 +416,5 @@ class Draft extends DraftBase {
       type: "sfu-publish",
       streamId: this.state.streamId,
     });
-  }
-
-  /**
-   * Back to peer to peer: the broadcaster hears of every viewer it does not
-   * hold a connection to, as if the SFU had never been asked.
-   */
-  #toPeerToPeer(why: FallbackWhy): undefined {
-    const { broadcaster } = this.state;
-    const orphans = Object.values(this.viewers).filter((viewer) =>
-      viewer.route === "held" || viewer.route === "sfu"
-    );
-    this.reset();
-    // A broadcaster that never published will not: do not ask it again.
-    if (why === "no-sfu-offer") this.state.declined = true;
-    this.effects.push({ kind: "fallback", why });
-    if (!broadcaster) return;
-    // A WHIP sender cannot go peer to peer: it is told the SFU failed.
-    if (this.state.sfuOnly) {
-      this.send(broadcaster, {
-        type: "error",
-        code: "internal-error",
-        message: `The SFU could not take the stream (${why})`,
-      });
-      return;
-    }
-    const viewerCount = Object.keys(this.viewers).length;
-    for (const seat of this.directOnly(orphans.map(({ seat }) => seat))) {
-      this.send(broadcaster, {
-        type: "viewer-joined",
-        streamId: this.state.streamId,
-        viewerId: seat.id,
-        viewerCount,
-        ...(seat.session ? { session: seat.session } : {}),
-      });
-    }
   }
 }

@@ -403,6 +403,18 @@ const anEvent: fc.Arbitrary<TopologyEvent> = fc.oneof(
     { kind: "sfu-up" as const },
   ),
   fc.record({
+    kind: fc.constantFrom(
+      "subscribe-failed" as const,
+      "resubscribe" as const,
+    ),
+    viewerId: fc.constantFrom(...seats.map(({ id }) => id)),
+    attempt: fc.integer({ min: 0, max: 8 }),
+  }).map((event) =>
+    event.kind === "resubscribe"
+      ? { kind: event.kind, viewerId: event.viewerId }
+      : event
+  ) as fc.Arbitrary<TopologyEvent>,
+  fc.record({
     kind: fc.constant("subscribed" as const),
     viewerId: fc.constantFrom(...seats.map(({ id }) => id)),
     attempt: fc.integer({ min: 0, max: 8 }),
@@ -646,4 +658,81 @@ Deno.test("sfu topology: its Janus instance lost, another linked: published agai
   assert.ok(published.ok);
   assert.equal(published.state.viewers[V1.id].route, "sfu");
   assert.equal(published.state.viewers[V2.id].route, "switching");
+});
+
+Deno.test("sfu topology: a failed subscription is asked once more; a second failure falls back for that viewer alone", () => {
+  const state: StreamTopology = {
+    ...inPhase("published"),
+    viewers: { [V1.id]: viewer("sfu", { attempt: 1, told: true }) },
+  };
+  const failed = { kind: "subscribe-failed", viewerId: V1.id } as const;
+  assert.equal(transition(state, { ...failed, attempt: 0 }, config).ok, false);
+  const again = transition(state, { ...failed, attempt: 1 }, config);
+  assert.ok(again.ok);
+  const retry = again.state.viewers[V1.id];
+  assert.equal(retry.route, "sfu");
+  assert.equal(retry.retried, true);
+  assert.deepEqual(again.effects.filter(({ kind }) => kind === "subscribe"), [
+    { kind: "subscribe", viewerId: V1.id, attempt: retry.attempt },
+  ]);
+  const twice = transition(
+    again.state,
+    { ...failed, attempt: retry.attempt! },
+    config,
+  );
+  assert.ok(twice.ok);
+  assert.equal(twice.state.viewers[V1.id].route, "p2p");
+  // Its broadcaster connects to it itself; the stream stays on the SFU.
+  assert.equal(twice.state.phase, "published");
+  assert.deepEqual(twice.effects, [
+    { kind: "fallback", why: "subscribe-failed", viewerId: V1.id },
+    { kind: "unsubscribe", viewerId: V1.id },
+    {
+      kind: "send",
+      to: B,
+      message: {
+        type: "viewer-joined",
+        streamId: "s",
+        viewerId: V1.id,
+        viewerCount: 1,
+      },
+    },
+  ]);
+  // A success in between makes the next failure a first one again.
+  const offered = transition(again.state, {
+    kind: "subscribed",
+    viewerId: V1.id,
+    attempt: retry.attempt!,
+    sdp: OFFER,
+  }, config);
+  assert.ok(offered.ok);
+  assert.equal(offered.state.viewers[V1.id].retried, undefined);
+});
+
+Deno.test("sfu topology: past directMax a stream goes to the SFU whatever SFU_AFTER_VIEWERS says", () => {
+  const seats = [V1, V2, { id: "client_v3", node: "n1" }];
+  const step = transition(emptyTopology("s"), {
+    kind: "announce",
+    broadcaster: B,
+    viewers: seats,
+    sfuOnly: false,
+    sfuUp: true,
+  }, { afterViewers: 60, directMax: 2 });
+  assert.ok(step.ok);
+  assert.equal(step.state.phase, "asked");
+});
+
+Deno.test("sfu topology: a new viewer of a published stream is subscribed even if Janus still lists a subscription under its id", () => {
+  const step = transition(inPhase("published"), {
+    kind: "join",
+    viewer: { ...V2, session: "42" },
+    restart: false,
+    overlap: false,
+    sfuOnly: false,
+    sfuUp: true,
+    subscribed: true,
+  }, config);
+  assert.ok(step.ok);
+  assert.equal(step.state.viewers[V2.id].route, "sfu");
+  assert.ok(step.effects.some(({ kind }) => kind === "subscribe"));
 });
