@@ -17,4 +17,10 @@ export class KeyedTimers {
     clearTimeout(this.#timers.get(key));
     this.#timers.delete(key);
   }
+
+  /** Stops every timer (the server is closing). */
+  stopAll(): void {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
 }

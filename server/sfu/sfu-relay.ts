@@ -272,9 +272,10 @@ export class SfuRelay {
     return true;
   }
 
-  /** Stops the relay's own timer (the server is closing). */
+  /** Stops the relay's own timers (the server is closing). */
   close(): void {
     this.#layers.close();
+    this.#timers.stopAll();
   }
 
   /** The step `event` makes on its stream (not yet taken). */
