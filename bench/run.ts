@@ -119,7 +119,7 @@ if (import.meta.main) {
     [
       "SFU capacity",
       "Issue 22, in the fault lab: one `<live-broadcaster>` (Chromium) and N receive-only subscribers on bare RTCPeerConnections in one other Chromium page (the seed protocol, one socket each, no video element: nothing decoded), every stream through the SFU. One Janus instance against two with the stream cascaded (SFU_VIEWERS_PER_INSTANCE = N/2), alternating in the same run. Over 5 s after 2 s of settling: video frames each subscriber received per second (the fake camera sends 20), Janus's CPU (every instance's process), the broadcaster's upload; and the signaling server's CPU per subscriber from the page's open to every subscriber receiving. Everything shares this machine's 2 cores. Target: upload cascaded ≤ 1.1x one instance.",
-      () => sfuCapacity(smoke ? [4] : [20, 40, 80]),
+      () => sfuCapacity(smoke ? [4] : [20, 40, 80], smoke ? 1 : 5),
     ],
     [
       "Recovery from faults",

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
 import {
   broadcasterPage,
+  crowdPage,
   receiverCrowdPage,
 } from "../tests/e2e/support/lab-pages.ts";
 import { treeCpuSeconds } from "./broadcaster-scaling.ts";
@@ -109,7 +110,46 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
   };
 }
 
-export async function sfuCapacity(counts: number[]): Promise<string> {
+/**
+ * A `<live-viewer>`'s first frame through the origin, then the next one's
+ * through an edge (SFU_VIEWERS_PER_INSTANCE=1: it makes the cascade), each
+ * from its element attached to its first presented frame.
+ */
+async function edgeFirstFrame(): Promise<{ origin: number; edge: number }> {
+  await using lab = await FaultLab.start({
+    browsers: ["chromium", "chromium", "chromium"],
+    janus: true,
+    janusInstances: 2,
+    env: { SFU_AFTER_VIEWERS: "0", SFU_VIEWERS_PER_INSTANCE: "1" },
+    pages: [broadcasterPage, crowdPage(1), crowdPage(1)],
+  });
+  await lab.openPage(0);
+  await lab.until(
+    "the broadcaster live",
+    () => lab.events("b").some((e) => e.state === "live") || undefined,
+  );
+  const firstFrame = async (index: number) => {
+    const name = lab.name(index);
+    await lab.openPage(index);
+    const frame = await lab.until(
+      `${name}'s first frame`,
+      () => lab.events(name).find((e) => e.kind === "frame"),
+      60_000,
+    );
+    return frame.t - lab.events(name).find((e) => e.kind === "attach")!.t;
+  };
+  const origin = await firstFrame(1);
+  const edge = await firstFrame(2);
+  if (!lab.serverLog.some((l) => l.includes('"sfu-cascade"'))) {
+    throw new Error("The second viewer did not go through an edge");
+  }
+  return { origin, edge };
+}
+
+export async function sfuCapacity(
+  counts: number[],
+  firstFrames = 5,
+): Promise<string> {
   const cases: Case[] = [];
   for (const viewers of counts) {
     // Alternating, so a slower moment of the machine hits both.
@@ -131,6 +171,13 @@ export async function sfuCapacity(counts: number[]): Promise<string> {
       } | ${Math.round(c.uploadKbps)} | ${c.signalingMs.toFixed(1)} |`
     ),
   ];
+  const origin: number[] = [];
+  const edge: number[] = [];
+  for (let i = 0; i < firstFrames; i++) {
+    const run = await edgeFirstFrame();
+    origin.push(run.origin);
+    edge.push(run.edge);
+  }
   const pairs = counts.map((n) => {
     const one = cases.find((c) => c.viewers === n && c.instances === 1)!;
     const two = cases.find((c) => c.viewers === n && c.instances === 2)!;
@@ -141,6 +188,13 @@ export async function sfuCapacity(counts: number[]): Promise<string> {
     `- Broadcaster upload, cascaded / one instance (target ≤ 1.1x): ${
       pairs.join(", ")
     }.`,
+    `- First frame of a \`<live-viewer>\` through an edge whose cascade its join made, against the viewer before it through the origin (${firstFrames} runs): p50 ${
+      quantile(edge, 0.5)
+    } / ${quantile(origin, 0.5)} ms, **${
+      (quantile(edge, 0.5) / quantile(origin, 0.5)).toFixed(2)
+    }x**; worst ${Math.max(...edge)} / ${Math.max(...origin)} ms, ${
+      (Math.max(...edge) / Math.max(...origin)).toFixed(2)
+    }x (target ≤ 1.25x).`,
   );
   return lines.join("\n");
 }
@@ -148,7 +202,15 @@ export async function sfuCapacity(counts: number[]): Promise<string> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { viewers: { type: "string", default: "20,40" } },
+    options: {
+      viewers: { type: "string", default: "20,40" },
+      "first-frames": { type: "string", default: "5" },
+    },
   });
-  console.log(await sfuCapacity(values.viewers.split(",").map(Number)));
+  console.log(
+    await sfuCapacity(
+      values.viewers.split(",").map(Number),
+      Number(values["first-frames"]),
+    ),
+  );
 }
