@@ -112,8 +112,9 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
 
 /**
  * A `<live-viewer>`'s first frame through the origin, then the next one's
- * through an edge (SFU_VIEWERS_PER_INSTANCE=1: it makes the cascade), each
- * from its element attached to its first presented frame.
+ * through an edge (SFU_VIEWERS_PER_INSTANCE=1: the first viewer fills the
+ * origin, and the edge is made then), each from its element attached to
+ * its first presented frame.
  */
 async function edgeFirstFrame(): Promise<{ origin: number; edge: number }> {
   await using lab = await FaultLab.start({
@@ -188,7 +189,7 @@ export async function sfuCapacity(
     `- Broadcaster upload, cascaded / one instance (target ≤ 1.1x): ${
       pairs.join(", ")
     }.`,
-    `- First frame of a \`<live-viewer>\` through an edge whose cascade its join made, against the viewer before it through the origin (${firstFrames} runs): p50 ${
+    `- First frame of a \`<live-viewer>\` through an edge, against the viewer before it through the origin (${firstFrames} runs): p50 ${
       quantile(edge, 0.5)
     } / ${quantile(origin, 0.5)} ms, **${
       (quantile(edge, 0.5) / quantile(origin, 0.5)).toFixed(2)

@@ -19,6 +19,13 @@ import type { Jsep } from "./video-room.ts";
 import { JanusUnavailable } from "./janus-client.ts";
 import { SfuGateway } from "./sfu-gateway.ts";
 
+/**
+ * The share of SFU_VIEWERS_PER_INSTANCE past which the next edge is made
+ * ahead of need (a viewer that waits for a cascade's setup waits ~3 Janus
+ * round trips longer for its first frame).
+ */
+const PREPARE_AT = 0.8;
+
 /** The streams an instance took with it, and whether another is up. */
 export interface LostEvent {
   url: string;
@@ -225,10 +232,17 @@ export class SfuPool {
     const at = this.#viewers.get(key) ?? this.#assigned.get(streamId);
     this.#viewers.delete(key);
     await at?.unsubscribe(streamId, viewerId);
-    if (
-      at && this.#edges.get(streamId)?.has(at) &&
-      this.#count(streamId, at) === 0
-    ) await this.#endEdge(streamId, at);
+    // An edge without viewers goes: the one it left, or one made ahead
+    // that the audience shrank away from.
+    const edges = [...this.#edges.get(streamId)?.keys() ?? []];
+    const origin = this.#assigned.get(streamId);
+    const ahead = origin !== undefined &&
+      this.#count(streamId, origin) + 1 >= this.#prepareAt;
+    await Promise.all(
+      edges.filter((edge) =>
+        this.#count(streamId, edge) === 0 && (edge === at || !ahead)
+      ).map((edge) => this.#endEdge(streamId, edge)),
+    );
   }
 
   /** Viewers of `streamId` on each instance (a gauge, and for tests). */
@@ -276,21 +290,47 @@ export class SfuPool {
     return count;
   }
 
-  /** Where a new viewer of `streamId` goes: the origin, an edge, a new edge. */
+  /**
+   * Where a new viewer of `streamId` goes: the origin, an edge with room, a
+   * new edge. An instance that fills past PREPARE_AT of its share has the
+   * next edge made already, so no viewer waits for a cascade to be set up.
+   */
   #place(streamId: string, origin: SfuGateway): SfuGateway {
-    if (this.#count(streamId, origin) < this.#cap) return origin;
     const edges = this.#edges.get(streamId) ?? new Map();
-    for (const edge of edges.keys()) {
-      if (edge.up && this.#count(streamId, edge) < this.#cap) return edge;
+    const at =
+      [origin, ...edges.keys()].find((instance) =>
+        instance.up && this.#count(streamId, instance) < this.#cap
+      ) ?? this.#cascade(streamId, origin) ?? origin;
+    const spare = [origin, ...(this.#edges.get(streamId)?.keys() ?? [])]
+      .some((instance) =>
+        instance !== at && instance.up &&
+        this.#count(streamId, instance) < this.#cap
+      );
+    if (!spare && this.#count(streamId, at) + 1 >= this.#prepareAt) {
+      this.#cascade(streamId, origin);
     }
+    return at;
+  }
+
+  /** Viewers on one instance past which the next edge is made. */
+  get #prepareAt(): number {
+    return Math.max(1, Math.ceil(this.#cap * PREPARE_AT));
+  }
+
+  /**
+   * Makes a new edge for `streamId` on the least-loaded instance not yet
+   * carrying it: the origin forwards its publisher there. Undefined when
+   * there is none.
+   */
+  #cascade(streamId: string, origin: SfuGateway): SfuGateway | undefined {
+    const edges = this.#edges.get(streamId) ?? new Map();
     const closing = this.#instances.filter((instance) =>
       this.#closing.has(remoteIdOf(streamId, instance))
     );
     const edge = this.#leastLoaded(
       new Set([origin, ...edges.keys(), ...closing]),
     );
-    // Nowhere to cascade to: the origin carries it past its cap.
-    if (!edge) return origin;
+    if (!edge) return undefined;
     const current = () => this.#edges.get(streamId)?.get(edge) === ready;
     const ready: Promise<void> = (async () => {
       const streams = await origin.publisherStreams(streamId);

@@ -252,3 +252,35 @@ Deno.test("sfu pool: an edge being torn down is not picked again until it is", a
   assert.equal((await pool.subscribe("s", "v5")).sdp, "ws://b/");
   assert.deepEqual(b.calls.slice(-3), ["end s", "host s", "subscribe s v5"]);
 });
+
+Deno.test("sfu pool: the next edge is made once an instance is 80% full, so no viewer waits for a cascade; it goes when the audience shrinks away", async () => {
+  const { instances: [a, b, c], pool } = setUp();
+  await pool.publish("s", OFFER);
+  await pool.subscribe("s", "v1");
+  assert.ok(!b.calls.includes("host s"));
+  // The second fills the origin's share (2): an edge is made already.
+  await pool.subscribe("s", "v2");
+  assert.ok(b.calls.includes("host s"));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.ok(a.calls.includes("forward s to s@ws://b/ :10000"));
+  // The origin back at 1 of 2 is still past 80%: the edge made ahead stays.
+  await pool.unsubscribe("s", "v2");
+  assert.ok(!b.calls.includes("end s"));
+  // The third goes to the origin, the fourth to the edge made ahead.
+  await pool.subscribe("s", "v3");
+  assert.equal((await pool.subscribe("s", "v4")).sdp, "ws://b/");
+  assert.equal(a.calls.filter((call) => call.startsWith("forward")).length, 1);
+  // The edge's viewer leaves while the origin is full: the edge goes (the
+  // origin full, another is made ahead on the next join).
+  await pool.unsubscribe("s", "v4");
+  assert.equal(b.calls.at(-1), "end s");
+  // Made ahead again when the origin fills (on c, b being less loaded no
+  // more), kept while it stays past 80%, gone once it falls below.
+  await pool.unsubscribe("s", "v3");
+  await pool.subscribe("s", "v3");
+  assert.ok(c.calls.includes("host s"));
+  await pool.unsubscribe("s", "v3");
+  assert.ok(!c.calls.includes("end s"));
+  await pool.unsubscribe("s", "v1");
+  assert.equal(c.calls.at(-1), "end s");
+});
