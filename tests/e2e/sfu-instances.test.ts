@@ -5,27 +5,8 @@
  * In the fault lab (Janus gathers no candidates on loopback); needs root.
  */
 import assert from "node:assert/strict";
-import type { FaultLab } from "./support/fault-lab.ts";
 import { broadcasterPage, crowdPage } from "./support/lab-pages.ts";
 import { labTest } from "./support/lab-test.ts";
-
-/** Frames viewer `name` presented after `since` (epoch ms). */
-function framesOf(lab: FaultLab, name: string, since = 0): number {
-  return lab.events(name).filter((e) => e.kind === "frame" && e.t > since)
-    .length;
-}
-
-/** Resolves once each of `names` presented 10 frames after `since`. */
-function playing(lab: FaultLab, names: string[], since = 0): Promise<true> {
-  return lab.until(
-    () =>
-      `10 frames after ${since} in ${
-        names.map((name) => `${name} (${framesOf(lab, name, since)})`)
-          .join(", ")
-      }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
-    () => names.every((name) => framesOf(lab, name, since) >= 10) || undefined,
-  );
-}
 
 labTest(
   "sfu instances: the stream's Janus instance killed, it is published again on the other and both viewers play again",
@@ -37,7 +18,7 @@ labTest(
   },
   async (lab) => {
     await lab.openPages();
-    await playing(lab, ["v1", "v2"]);
+    await lab.untilPlaying(["v1", "v2"]);
     const rooms = await Promise.all(lab.januses.map((janus) => janus.rooms()));
     const origin = rooms.findIndex((list) => list.length === 1);
     assert.notEqual(origin, -1, `one instance holds the room: ${rooms}`);
@@ -46,7 +27,7 @@ labTest(
 
     await lab.januses[origin].kill();
     const killedAt = Date.now();
-    await playing(lab, ["v1", "v2"], killedAt);
+    await lab.untilPlaying(["v1", "v2"], killedAt);
     const backIn = Date.now() - killedAt;
     console.log(`both viewers playing again ${backIn} ms after the kill`);
     // The bench measures it precisely; here, loosely (target 3 s).

@@ -15,24 +15,6 @@ import {
 } from "./support/lab-pages.ts";
 import { labTest } from "./support/lab-test.ts";
 
-/** Frames viewer `name` presented after `since` (epoch ms). */
-function framesOf(lab: FaultLab, name: string, since = 0): number {
-  return lab.events(name).filter((e) => e.kind === "frame" && e.t > since)
-    .length;
-}
-
-/** Resolves once each of `names` presented 10 frames after `since`. */
-function playing(lab: FaultLab, names: string[], since = 0): Promise<true> {
-  return lab.until(
-    () =>
-      `10 frames after ${since} in ${
-        names.map((name) => `${name} (${framesOf(lab, name, since)})`)
-          .join(", ")
-      }; server: ${lab.serverLog.filter((l) => l.includes("sfu")).join(" ")}`,
-    () => names.every((name) => framesOf(lab, name, since) >= 10) || undefined,
-  );
-}
-
 labTest(
   "sfu: a publisher on Janus, seed viewers on bare RTCPeerConnections get frames through it",
   {
@@ -44,7 +26,7 @@ labTest(
   },
   async (lab) => {
     await lab.openPages();
-    await playing(lab, ["v1", "v2"]);
+    await lab.untilPlaying(["v1", "v2"]);
     const publisher = lab.events("b");
     // One connection carries the video: the publisher's, to Janus.
     assert.equal(publisher.filter((e) => e.kind === "pc").length, 1);
@@ -218,7 +200,7 @@ labTest(
       logged("sfu-down"),
     );
     await lab.openPages();
-    await playing(lab, ["v1"]);
+    await lab.untilPlaying(["v1"]);
     assert.ok(
       lab.serverLog.some((l) =>
         l.includes('"sfu-fallback"') && l.includes('"janus-down"')
@@ -237,7 +219,7 @@ labTest(
   },
   async (lab) => {
     await lab.openPages();
-    await playing(lab, ["v1"]);
+    await lab.untilPlaying(["v1"]);
     assert.ok(
       lab.serverLog.some((l) =>
         l.includes('"sfu-fallback"') && l.includes('"no-sfu-offer"')
@@ -257,7 +239,7 @@ labTest(
   },
   async (lab) => {
     await lab.openPages();
-    await playing(lab, ["v1", "v2"]);
+    await lab.untilPlaying(["v1", "v2"]);
     // One connection up, to Janus; none per viewer.
     assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
     assert.ok(!lab.serverLog.some((l) => l.includes('"sfu-fallback"')));
@@ -282,13 +264,13 @@ labTest(
   },
   async (lab) => {
     await lab.openPages();
-    await playing(lab, ["v1"]);
+    await lab.untilPlaying(["v1"]);
     await lab.network.linkDown(lab.host(0));
     // The fault's own length, not a wait for an event.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await lab.network.linkUp(lab.host(0));
     const upAt = Date.now();
-    await playing(lab, ["v1"], upAt);
+    await lab.untilPlaying(["v1"], upAt);
     // Its socket did drop and come back, with its place.
     assert.ok(
       lab.serverLog.some((l) =>
@@ -314,10 +296,10 @@ labTest(
   },
   async (lab) => {
     await lab.openPages();
-    await playing(lab, ["v1"]);
+    await lab.untilPlaying(["v1"]);
     await lab.janus!.kill();
     const killedAt = Date.now();
-    await playing(lab, ["v1"], killedAt);
+    await lab.untilPlaying(["v1"], killedAt);
     assert.ok(
       lab.serverLog.some((l) =>
         l.includes('"sfu-fallback"') && l.includes('"janus-down"')
@@ -341,7 +323,7 @@ labTest(
             l.includes('"sfu-viewer-moved"') && l.includes('"overlap":true')
           )) || undefined,
     );
-    await playing(lab, ["v1"], Date.now());
+    await lab.untilPlaying(["v1"], Date.now());
     assert.deepEqual(states().slice(liveStates), []);
     // Its own connection closed: the SFU's carries the video alone.
     await lab.until(
@@ -363,7 +345,7 @@ labTest(
   },
   async (lab) => {
     await lab.openPages();
-    await playing(lab, ["v1", "v2"]);
+    await lab.untilPlaying(["v1", "v2"]);
     // v1 loses a fifth of what reaches it.
     await lab.network.loss(lab.host(1), 0.2);
     const lowered = await lab.until(
@@ -376,7 +358,7 @@ labTest(
     );
     const lossy = JSON.parse(lowered).viewerId;
     assert.ok(JSON.parse(lowered).layer < 2);
-    await playing(lab, ["v1"], Date.now());
+    await lab.untilPlaying(["v1"], Date.now());
     // The smaller layer is v1's (the lossy one): its picture is narrower.
     const width = (name: string) =>
       lab.events(name).findLast((e) => e.kind === "width")?.value ?? 0;

@@ -196,10 +196,12 @@ Deno.test("sfu pool: an edge lost names its viewers (to subscribe again); the or
 Deno.test("sfu pool: a stream that ends while its cascade is being set up leaves nothing on the edge", async () => {
   const { instances: [a, b], pool } = setUp();
   await pool.publish("s", OFFER);
-  await pool.subscribe("s", "v1");
-  await pool.subscribe("s", "v2");
+  // The edge is slow to make; the second viewer fills the origin's share,
+  // so the cascade starts then (made ahead), the third waits for it.
   const slow = Promise.withResolvers<void>();
   b.hosting = slow.promise;
+  await pool.subscribe("s", "v1");
+  await pool.subscribe("s", "v2");
   const third = pool.subscribe("s", "v3");
   await pool.end("s");
   slow.resolve();
@@ -214,10 +216,12 @@ Deno.test("sfu pool: a stream that ends while its cascade is being set up leaves
 Deno.test("sfu pool: a viewer that leaves while its edge is being set up is subscribed nowhere", async () => {
   const { instances: [a, b], pool } = setUp();
   await pool.publish("s", OFFER);
-  await pool.subscribe("s", "v1");
-  await pool.subscribe("s", "v2");
+  // The edge is slow to make; the second viewer fills the origin's share,
+  // so the cascade starts then (made ahead), the third waits for it.
   const slow = Promise.withResolvers<void>();
   b.hosting = slow.promise;
+  await pool.subscribe("s", "v1");
+  await pool.subscribe("s", "v2");
   const third = pool.subscribe("s", "v3");
   await pool.unsubscribe("s", "v3");
   slow.resolve();

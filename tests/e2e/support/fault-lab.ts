@@ -297,6 +297,22 @@ export class FaultLab implements AsyncDisposable {
       () => this.frames(name, since) >= count || undefined,
     );
   }
+  /**
+   * Resolves once each of `names` presented 10 frames after `since`; a
+   * timeout says how far each got and what the server logged of the SFU.
+   */
+  untilPlaying(names: string[], since = 0): Promise<true> {
+    return this.until(
+      () =>
+        `10 frames after ${since} in ${
+          names.map((name) => `${name} (${this.frames(name, since)})`)
+            .join(", ")
+        }; server: ${
+          this.serverLog.filter((l) => l.includes("sfu")).join(" ")
+        }`,
+      () => names.every((name) => this.frames(name, since) >= 10) || undefined,
+    );
+  }
 
   /** Resolves once the server logged `event` (its log line's name). */
   untilLogged(event: string): Promise<true> {
