@@ -60,8 +60,8 @@ export class SfuPool {
   #assigned = new Map<string, SfuGateway>();
   /** Each cascaded stream's edges, settled once the origin forwards there. */
   #edges = new Map<string, Map<SfuGateway, Promise<void>>>();
-  /** Where each viewer is subscribed (or about to be), by stream and viewer. */
-  #viewers = new Map<string, SfuGateway>();
+  /** Where each viewer is subscribed (or about to be), by stream, then viewer. */
+  #viewers = new Map<string, Map<string, SfuGateway>>();
   /** Edges being torn down (by remote id): not picked again until they are. */
   #closing = new Set<string>();
 
@@ -154,24 +154,24 @@ export class SfuPool {
         `Stream ${streamId} is on no linked Janus instance`,
       );
     }
-    const key = keyOf(streamId, viewerId);
-    let at = this.#viewers.get(key);
+    const placed = this.#placed(streamId);
+    let at = placed.get(viewerId);
     if (!at?.up) at = this.#place(streamId, origin);
-    this.#viewers.set(key, at);
+    placed.set(viewerId, at);
     if (at !== origin) {
       const edge = at;
       try {
         await this.#edges.get(streamId)?.get(edge);
       } catch {
         // The cascade failed (logged): the origin carries the viewer.
-        if (this.#viewers.get(key) === edge) {
+        if (this.#viewers.get(streamId)?.get(viewerId) === edge) {
           at = origin;
-          this.#viewers.set(key, at);
+          placed.set(viewerId, at);
         }
       }
       // It left, or its edge was lost and it went elsewhere, meanwhile: a
       // subscription now would be nobody's (and keep it counted here).
-      if (this.#viewers.get(key) !== at) {
+      if (this.#viewers.get(streamId)?.get(viewerId) !== at) {
         throw new Error(`Viewer ${viewerId} of ${streamId} was placed anew`);
       }
     }
@@ -221,16 +221,16 @@ export class SfuPool {
   }
 
   isSubscribed(streamId: string, viewerId: string): boolean {
-    const at = this.#viewers.get(keyOf(streamId, viewerId)) ??
+    const at = this.#viewers.get(streamId)?.get(viewerId) ??
       this.#assigned.get(streamId);
     return at?.isSubscribed(streamId, viewerId) ?? false;
   }
 
   /** The viewer left; an edge left without viewers is torn down. */
   async unsubscribe(streamId: string, viewerId: string): Promise<void> {
-    const key = keyOf(streamId, viewerId);
-    const at = this.#viewers.get(key) ?? this.#assigned.get(streamId);
-    this.#viewers.delete(key);
+    const at = this.#viewers.get(streamId)?.get(viewerId) ??
+      this.#assigned.get(streamId);
+    this.#viewers.get(streamId)?.delete(viewerId);
     await at?.unsubscribe(streamId, viewerId);
     // An edge without viewers goes: the one it left, or one made ahead
     // that the audience shrank away from.
@@ -248,10 +248,8 @@ export class SfuPool {
   /** Viewers of `streamId` on each instance (a gauge, and for tests). */
   spread(streamId: string): Map<string, number> {
     const spread = new Map<string, number>();
-    for (const [key, instance] of this.#viewers) {
-      if (key.startsWith(`${streamId}\n`)) {
-        spread.set(instance.url, (spread.get(instance.url) ?? 0) + 1);
-      }
+    for (const instance of this.#viewers.get(streamId)?.values() ?? []) {
+      spread.set(instance.url, (spread.get(instance.url) ?? 0) + 1);
     }
     return spread;
   }
@@ -284,10 +282,17 @@ export class SfuPool {
   /** Viewers of `streamId` placed on `instance`. */
   #count(streamId: string, instance: SfuGateway): number {
     let count = 0;
-    for (const [key, at] of this.#viewers) {
-      if (at === instance && key.startsWith(`${streamId}\n`)) count++;
+    for (const at of this.#viewers.get(streamId)?.values() ?? []) {
+      if (at === instance) count++;
     }
     return count;
+  }
+
+  /** Where each viewer of `streamId` is placed (made on first use). */
+  #placed(streamId: string): Map<string, SfuGateway> {
+    let placed = this.#viewers.get(streamId);
+    if (!placed) this.#viewers.set(streamId, placed = new Map());
+    return placed;
   }
 
   /**
@@ -380,12 +385,10 @@ export class SfuPool {
   /** An edge died: the origin stops sending there; its viewers move. */
   #edgeLost(streamId: string, edge: SfuGateway): void {
     this.#edges.get(streamId)?.delete(edge);
-    const viewers: string[] = [];
-    for (const [key, at] of [...this.#viewers]) {
-      if (at !== edge || !key.startsWith(`${streamId}\n`)) continue;
-      this.#viewers.delete(key);
-      viewers.push(key.slice(streamId.length + 1));
-    }
+    const placed = this.#viewers.get(streamId) ?? new Map();
+    const viewers = [...placed].filter(([, at]) => at === edge)
+      .map(([viewerId]) => viewerId);
+    for (const viewerId of viewers) placed.delete(viewerId);
     this.#assigned.get(streamId)
       ?.unforward(streamId, remoteIdOf(streamId, edge)).catch(() => {});
     const detail: EdgeLostEvent = { url: edge.url, streamId, viewers };
@@ -400,9 +403,7 @@ export class SfuPool {
     this.#assigned.delete(streamId);
     const edges = [...this.#edges.get(streamId)?.keys() ?? []];
     this.#edges.delete(streamId);
-    for (const key of [...this.#viewers.keys()]) {
-      if (key.startsWith(`${streamId}\n`)) this.#viewers.delete(key);
-    }
+    this.#viewers.delete(streamId);
     return edges.filter((edge) => edge.up);
   }
 
@@ -411,7 +412,7 @@ export class SfuPool {
     viewerId: string,
     step: (instance: SfuGateway) => Promise<T>,
   ): Promise<T> {
-    const at = this.#viewers.get(keyOf(streamId, viewerId));
+    const at = this.#viewers.get(streamId)?.get(viewerId);
     return at ? step(at) : this.#on(streamId, step);
   }
 
@@ -424,11 +425,6 @@ export class SfuPool {
       new JanusUnavailable(`Stream ${streamId} is on no linked Janus instance`),
     );
   }
-}
-
-/** A viewer's key (stream ids hold no newline: STREAM_ID_PATTERN). */
-function keyOf(streamId: string, viewerId: string): string {
-  return `${streamId}\n${viewerId}`;
 }
 
 /** The name of the origin's forward of `streamId` to `edge`. */
