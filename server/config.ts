@@ -421,10 +421,6 @@ function readCluster(
           JSON.stringify(bad ?? janus)
         }`,
       );
-    } else if (config.redisUrl) {
-      problems.push(
-        "JANUS_URL and REDIS_URL together are not supported yet: the SFU runs on one node",
-      );
     } else config.janusUrl = janus;
   }
   const prefix = env.REDIS_KEY_PREFIX;

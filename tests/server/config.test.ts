@@ -212,14 +212,12 @@ Deno.test("JANUS_URL must be a ws:// URL, and not with REDIS_URL yet", () => {
     () => loadConfig({ JANUS_URL: " , " }),
     /JANUS_URL must be/,
   );
-  assert.throws(
-    () =>
-      loadConfig({
-        JANUS_URL: "ws://127.0.0.1:8188/",
-        REDIS_URL: "redis://127.0.0.1:6379",
-      }),
-    /JANUS_URL and REDIS_URL together are not supported yet/,
-  );
+  const both = loadConfig({
+    JANUS_URL: "ws://127.0.0.1:8188/",
+    REDIS_URL: "redis://127.0.0.1:6379",
+  });
+  assert.equal(both.janusUrl, "ws://127.0.0.1:8188/");
+  assert.equal(both.redisUrl, "redis://127.0.0.1:6379");
   assert.equal(loadConfig({}).sfuAfterViewers, 3);
 });
 
