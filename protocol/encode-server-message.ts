@@ -15,9 +15,12 @@ export function encodeServerMessage(message: ServerMessage): string {
   return JSON.stringify(message);
 }
 
-/** A `viewer-joined` frame up to its count: `…,"viewerCount":`. */
+/**
+ * A `viewer-joined` frame up to its count: `…,"viewerCount":`. `via`
+ * travels between servers only (the receiving server strips it).
+ */
 export function viewerJoinedPrefix(
-  message: Omit<ViewerJoined, "viewerCount" | "sfu">,
+  message: Omit<ViewerJoined, "viewerCount" | "sfu"> & { via?: object },
 ): string {
   return `${JSON.stringify(message).slice(0, -1)},"viewerCount":`;
 }

@@ -140,11 +140,12 @@ export function buildServices(
   // the router and the SFU relay's later steps send through it.
   const clients = new LocalClients();
   const postman = new Postman(clients, delivery);
-  // The SFU runs on one node (config refuses it with REDIS_URL): every seat
-  // it sends to is a socket of this process.
+  // With a cluster, each stream's SFU state is driven on its broadcaster's
+  // node and kept in Redis for the node that takes it over.
   const sfu = gateway &&
     new SfuRelay({
       gateway,
+      ...(cluster ? { store: cluster.sfuStore } : {}),
       logger,
       metrics,
       post: (out) => postman.post(out),

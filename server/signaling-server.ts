@@ -376,7 +376,9 @@ export function startSignalingServer(
       secure && untilOr(secure.shutdown(), SHUTDOWN_CLOSE_WAIT_MS),
       webhook?.close(),
       cluster?.stop(),
-      gateway?.close(),
+      // In a cluster its streams' Janus sessions stay for the nodes their
+      // broadcasters move to (they claim them); alone, they end here.
+      gateway?.close(cluster !== undefined),
     ]);
     sfu?.close();
   }

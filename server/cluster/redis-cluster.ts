@@ -12,6 +12,7 @@
  * candidate or offer costs.
  */
 import { Redis } from "ioredis";
+import { RedisSfuStore } from "./redis-sfu-store.ts";
 import type { Departure } from "../signaling/directory.ts";
 import type { Delivery, Envelope } from "../signaling/delivery.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -73,6 +74,8 @@ export class RedisCluster implements Delivery {
    * change, and `reaped` (with the dead node ids) after freeing their members.
    */
   readonly events = new EventTarget();
+  /** Streams' SFU snapshots, for the node that takes one over. */
+  readonly sfuStore: RedisSfuStore;
   #node = newNodeId();
   #state: StoreState = "connecting";
   #options: ClusterOptions;
@@ -111,6 +114,7 @@ export class RedisCluster implements Delivery {
     this.#subscriber = new Redis(options.url, common);
     defineScripts(this.#redis);
     this.directory = new RedisDirectory(this.#redis, options.prefix);
+    this.sfuStore = new RedisSfuStore(this.#redis, options.prefix, this.#node);
     for (const link of [this.#redis, this.#subscriber]) {
       // Without a listener ioredis prints every error; state is followed here.
       link.on("error", () => {});

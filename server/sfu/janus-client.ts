@@ -65,6 +65,11 @@ export class JanusClient {
   #handles = new Map<number, JanusHandle>();
   #sessions = new Set<JanusSession>();
   #next = 0;
+  /**
+   * Unique per link: after a session is claimed by another node, a late
+   * reply to this one's `lw5` must not settle the new owner's `lw5`.
+   */
+  #prefix = crypto.randomUUID().slice(0, 8);
   #timeoutMs: number;
   #closed = false;
 
@@ -109,6 +114,18 @@ export class JanusClient {
     return session;
   }
 
+  /**
+   * Takes over session `id` made by another link (a node that died or let
+   * go): Janus sends its handles' events here from now on. Needs Janus's
+   * `reclaim_session_timeout` > 0, or the session died with its link (458).
+   */
+  async claimSession(id: number): Promise<JanusSession> {
+    await this.request({ janus: "claim", session_id: id });
+    const session = new JanusSession(this, id);
+    this.#sessions.add(session);
+    return session;
+  }
+
   /** Sends `body` with a fresh transaction; resolves with Janus's reply. */
   request(
     body: Record<string, unknown>,
@@ -117,7 +134,7 @@ export class JanusClient {
     if (this.#closed) {
       return Promise.reject(new JanusUnavailable("link closed"));
     }
-    const transaction = `lw${++this.#next}`;
+    const transaction = `${this.#prefix}-${++this.#next}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(transaction);
@@ -229,6 +246,23 @@ export class JanusSession {
     const handle = new JanusHandle(this.#client, this.id, reply.data!.id!);
     this.#client.register(handle);
     return handle;
+  }
+
+  /** A handle of this session made before it was claimed here. */
+  adopt(handleId: number): JanusHandle {
+    const handle = new JanusHandle(this.#client, this.id, handleId);
+    this.#client.register(handle);
+    return handle;
+  }
+
+  /**
+   * Stops driving this session without ending it (another node claims it):
+   * no more keepalives, its handles' events no longer dispatched here.
+   */
+  release(handles: readonly JanusHandle[]): void {
+    this.stopKeepalive();
+    this.#client.forget(this);
+    for (const handle of handles) this.#client.unregister(handle);
   }
 
   /** Ends the session and every handle in it. */

@@ -7,6 +7,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { LayerPolicyOptions } from "./layer-policy.ts";
 import type { SfuPool } from "./sfu-pool.ts";
+import type { SfuStore } from "./handover.ts";
 
 /** What the relay uses of the gateway (a fake stands in for it in unit tests). */
 export type Gateway = Pick<
@@ -21,6 +22,9 @@ export type Gateway = Pick<
   | "unsubscribe"
   | "end"
   | "setLayer"
+  | "describe"
+  | "adopt"
+  | "release"
 >;
 
 export interface SfuRelayOptions {
@@ -43,6 +47,11 @@ export interface SfuRelayOptions {
    * it stays peer to peer (its video never stopped).
    */
   switchTimeoutMs: number;
+  /**
+   * Where streams' SFU state is kept for other nodes (with REDIS_URL): a
+   * node that takes a stream's broadcaster over takes its Janus state too.
+   */
+  store?: SfuStore;
   /** The per-viewer simulcast layer policy's timing (defaults in layer-policy.ts). */
   layers?: LayerPolicyOptions;
 }

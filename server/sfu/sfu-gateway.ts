@@ -1,11 +1,20 @@
 /**
- * This server's use of one Janus instance: a link and a session, a room per
- * stream (its publisher's, or as an edge a remote publisher's), a subscriber
- * handle per viewer. It knows Janus, not the protocol: sfu-pool.ts and the
+ * This server's use of one Janus instance: a link, a session per stream
+ * (another node can claim it: stream-on-sfu.ts), a room per stream (its
+ * publisher's, or as an edge a remote publisher's), a subscriber handle per
+ * viewer. It knows Janus, not the protocol: sfu-pool.ts and the
  * relay decide what goes where.
  */
 import type { Logger } from "../observe/logger.ts";
 import { watchMedia, watchSlowlink } from "./handle-events.ts";
+import {
+  handlesOf,
+  recordOf,
+  streamFrom,
+  type StreamOnSfu,
+  type StreamRecord,
+  type Subscriber,
+} from "./stream-on-sfu.ts";
 import {
   JanusClient,
   type JanusHandle,
@@ -32,33 +41,6 @@ import {
 
 const VIDEOROOM = "janus.plugin.videoroom";
 
-interface StreamOnSfu {
-  room: number;
-  publisher?: JanusHandle;
-  /** The publisher's feed id, once Janus answered its offer. */
-  feed?: number;
-  /**
-   * Settles once the publisher's connection to Janus is up: before that
-   * Janus has no feed to subscribe to (error 428).
-   */
-  up?: Promise<void>;
-  subscribers: Map<string, Subscriber>;
-  /** The publisher's streams, as Janus described them (origin only). */
-  streams?: PublisherStream[];
-  /** On this instance as a remote publisher fed by the origin (an edge). */
-  remote?: boolean;
-  /** An edge's room and remote publisher, being made (end waits for it). */
-  hosting?: Promise<unknown>;
-  /** The subscription each viewer asked for last (unsubscribe cancels it). */
-  wanted: Map<string, object>;
-}
-
-interface Subscriber {
-  handle: JanusHandle;
-  /** Its video's `mid`, for choosing its simulcast layer. */
-  videoMid?: string;
-}
-
 export type { MediaEvent } from "./handle-events.ts";
 
 /** Reconnection delays after Janus is lost: quick, then every 5 s. */
@@ -67,7 +49,8 @@ const RETRY_MS = [250, 1_000, 2_000, 5_000];
 export class SfuGateway {
   /**
    * Fires `down` (the link closed; the streams it had as detail), `up`,
-   * and handle-events.ts's `slowlink` and `media`.
+   * `changed` (a stream's record did: its id as detail), and
+   * handle-events.ts's `slowlink` and `media`.
    */
   readonly events = new EventTarget();
   #url: string;
@@ -119,7 +102,7 @@ export class SfuGateway {
     offer: Jsep,
     publisherId?: string,
   ): Promise<Jsep> {
-    const { session, control } = await this.#connected();
+    const { control } = await this.#connected();
     let stream = this.#streams.get(streamId);
     if (!stream) {
       stream = { room: newRoomId(), subscribers: new Map(), wanted: new Map() };
@@ -129,7 +112,7 @@ export class SfuGateway {
     // A new publish replaces the old one (the broadcaster reconnected).
     await stream.publisher?.detach().catch(() => {});
     stream.feed = undefined;
-    const handle = await session.attach(VIDEOROOM);
+    const handle = await (await this.#sessionOf(stream)).attach(VIDEOROOM);
     stream.publisher = handle;
     watchMedia(handle, {
       streamId,
@@ -155,6 +138,7 @@ export class SfuGateway {
     stream.feed = feed;
     stream.streams = streams;
     this.#logger.info("sfu-published", { streamId, room: stream.room, feed });
+    this.#changed(streamId);
     return answer;
   }
 
@@ -163,7 +147,7 @@ export class SfuGateway {
    * connection is up: Janus's offer for the viewer.
    */
   async subscribe(streamId: string, viewerId: string): Promise<Jsep> {
-    const { session } = await this.#connected();
+    await this.#connected();
     const stream = this.#streams.get(streamId);
     if (stream?.feed === undefined) {
       throw new Error(`Stream ${streamId} is not published on the SFU`);
@@ -178,29 +162,21 @@ export class SfuGateway {
     await stream.up;
     if (!wanted()) throw new Error(`The subscription of ${viewerId} is gone`);
     await stream.subscribers.get(viewerId)?.handle.detach().catch(() => {});
-    const handle = await session.attach(VIDEOROOM);
+    const handle = await (await this.#sessionOf(stream)).attach(VIDEOROOM);
     if (!wanted()) {
       await handle.detach().catch(() => {});
       throw new Error(`The subscription of ${viewerId} is gone`);
     }
     const subscriber: Subscriber = { handle };
     stream.subscribers.set(viewerId, subscriber);
-    watchMedia(handle, {
-      streamId,
-      viewerId,
-      current: () =>
-        this.#streams.get(streamId)?.subscribers.get(viewerId)?.handle ===
-          handle,
-      events: this.events,
-      logger: this.#logger,
-    });
-    watchSlowlink(handle, streamId, viewerId, this.events, this.#logger);
+    this.#watchSubscriber(streamId, viewerId, handle);
     const { offer, videoMid } = await subscribeSoon(
       handle,
       stream.room,
       stream.feed,
     );
     subscriber.videoMid = videoMid;
+    this.#changed(streamId);
     return offer;
   }
 
@@ -284,6 +260,8 @@ export class SfuGateway {
     };
     this.#streams.set(streamId, stream);
     const hosting = (async () => {
+      // Its session first: the record another node would claim needs it.
+      await this.#sessionOf(stream);
       await createRoom(control, stream.room, streamId);
       return await addRemotePublisher(
         control,
@@ -299,6 +277,7 @@ export class SfuGateway {
       throw new Error(`Stream ${streamId} ended while its edge was made`);
     }
     this.#logger.info("sfu-edge", { streamId, room: stream.room });
+    this.#changed(streamId);
     return {
       host: new URL(this.#url).hostname.replace(/^\[|\]$/g, ""),
       ...ports,
@@ -354,6 +333,7 @@ export class SfuGateway {
     const subscriber = stream?.subscribers.get(viewerId);
     stream?.subscribers.delete(viewerId);
     stream?.wanted.delete(viewerId);
+    if (subscriber) this.#changed(streamId);
     await subscriber?.handle.detach().catch(() => {});
   }
 
@@ -362,13 +342,12 @@ export class SfuGateway {
     const stream = this.#streams.get(streamId);
     if (!stream) return;
     this.#streams.delete(streamId);
-    const handles = [
-      stream.publisher,
-      ...[...stream.subscribers.values()].map(({ handle }) => handle),
-    ];
+    this.#changed(streamId);
     await Promise.all(
-      handles.map((handle) => handle?.detach().catch(() => {})),
+      handlesOf(stream).map((handle) => handle.detach().catch(() => {})),
     );
+    const session = await stream.session?.catch(() => undefined);
+    await session?.destroy().catch(() => {});
     // An edge still being made: its remote publisher goes once it exists.
     await stream.hosting?.catch(() => {});
     const link = await this.#link?.catch(() => undefined);
@@ -388,16 +367,107 @@ export class SfuGateway {
     this.#logger.info("sfu-ended", { streamId, room: stream.room });
   }
 
-  /** Ends every stream and the session, and closes the link. */
-  async close(): Promise<void> {
+  /**
+   * What `streamId` holds here, as JSON for another node to take it over
+   * ({@link adopt}); undefined before its session exists.
+   */
+  describe(streamId: string): Promise<StreamRecord | undefined> {
+    const stream = this.#streams.get(streamId);
+    return stream ? recordOf(stream) : Promise.resolve(undefined);
+  }
+
+  /**
+   * Takes over `streamId` as another node left it: claims its session, so
+   * Janus's events for its handles come here, and drives the same handles.
+   * Rejects (Janus's 458) when the session is gone.
+   */
+  async adopt(
+    streamId: string,
+    record: StreamRecord,
+    publisherId?: string,
+  ): Promise<void> {
+    const { client } = await this.#connected();
+    const session = await client.claimSession(record.session);
+    const stream = streamFrom(session, record);
+    this.#streams.set(streamId, stream);
+    if (stream.publisher) {
+      const handle = stream.publisher;
+      watchMedia(handle, {
+        streamId,
+        viewerId: undefined,
+        publisherId,
+        current: () => this.#streams.get(streamId)?.publisher === handle,
+        events: this.events,
+        logger: this.#logger,
+      });
+    }
+    for (const [viewerId, { handle }] of stream.subscribers) {
+      this.#watchSubscriber(streamId, viewerId, handle);
+    }
+    this.#logger.info("sfu-adopted", { streamId, room: stream.room });
+  }
+
+  /**
+   * Stops driving `streamId` without touching Janus: another node has
+   * claimed (or is to claim) its session.
+   */
+  async release(streamId: string): Promise<void> {
+    const stream = this.#streams.get(streamId);
+    if (!stream) return;
+    this.#streams.delete(streamId);
+    const session = await stream.session?.catch(() => undefined);
+    session?.release(handlesOf(stream));
+  }
+
+  /**
+   * Ends every stream and the session, and closes the link. `handOver`:
+   * the streams' sessions are left to Janus for other nodes to claim (a
+   * node of a cluster leaving), not ended.
+   */
+  async close(handOver = false): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retry);
-    await Promise.all([...this.#streams.keys()].map((id) => this.end(id)));
+    await Promise.all(
+      [...this.#streams.keys()].map((id) =>
+        handOver ? this.release(id) : this.end(id)
+      ),
+    );
     const link = await this.#link?.catch(() => undefined);
     this.#link = undefined;
     if (!link) return;
     await link.session.destroy().catch(() => {});
     link.client.close();
+  }
+
+  #watchSubscriber(
+    streamId: string,
+    viewerId: string,
+    handle: JanusHandle,
+  ): void {
+    watchMedia(handle, {
+      streamId,
+      viewerId,
+      current: () =>
+        this.#streams.get(streamId)?.subscribers.get(viewerId)?.handle ===
+          handle,
+      events: this.events,
+      logger: this.#logger,
+    });
+    watchSlowlink(handle, streamId, viewerId, this.events, this.#logger);
+  }
+
+  /** The stream's own session, made on first use. */
+  #sessionOf(stream: StreamOnSfu): Promise<JanusSession> {
+    stream.session ??= this.#connected().then(({ client }) =>
+      client.createSession()
+    );
+    stream.session.catch(() => stream.session = undefined);
+    return stream.session;
+  }
+
+  /** `streamId`'s record changed (a handle came or went): `changed`. */
+  #changed(streamId: string): void {
+    this.events.dispatchEvent(new CustomEvent("changed", { detail: streamId }));
   }
 
   /** Tries the link again after a growing delay (unless closed). */

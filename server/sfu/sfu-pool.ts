@@ -18,6 +18,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { Jsep } from "./video-room.ts";
 import { JanusUnavailable } from "./janus-client.ts";
 import { SfuGateway } from "./sfu-gateway.ts";
+import type { StreamRecord } from "./stream-on-sfu.ts";
 
 /**
  * The share of SFU_VIEWERS_PER_INSTANCE past which the next edge is made
@@ -38,6 +39,17 @@ export interface EdgeLostEvent {
   url: string;
   streamId: string;
   viewers: readonly string[];
+}
+
+/**
+ * A stream's place in the pool as JSON: its origin, its edges, where each
+ * viewer is, and each instance's part (what another node claims).
+ */
+export interface PoolRecord {
+  origin: string;
+  edges: string[];
+  viewers: Record<string, string>;
+  parts: Record<string, StreamRecord>;
 }
 
 export interface SfuPoolOptions {
@@ -76,7 +88,7 @@ export class SfuPool {
     this.#cap = options.capPerInstance ?? Infinity;
     for (const instance of this.#instances) {
       const { events } = instance;
-      for (const type of ["slowlink", "media"]) {
+      for (const type of ["slowlink", "media", "changed"]) {
         events.addEventListener(type, (event) =>
           this.events.dispatchEvent(
             new CustomEvent(type, { detail: (event as CustomEvent).detail }),
@@ -264,8 +276,88 @@ export class SfuPool {
     ]);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.#instances.map((instance) => instance.close()));
+  /** `handOver`: streams are left for other nodes to claim, not ended. */
+  async close(handOver = false): Promise<void> {
+    await Promise.all(
+      this.#instances.map((instance) => instance.close(handOver)),
+    );
+  }
+
+  /** Where `streamId` is, as JSON; undefined if it is on no instance. */
+  async describe(streamId: string): Promise<PoolRecord | undefined> {
+    const origin = this.#assigned.get(streamId);
+    if (!origin) return undefined;
+    const edges = [...this.#edges.get(streamId)?.keys() ?? []];
+    const parts: Record<string, StreamRecord> = {};
+    for (const instance of [origin, ...edges]) {
+      const part = await instance.describe(streamId);
+      if (part) parts[instance.url] = part;
+    }
+    const viewers: Record<string, string> = {};
+    for (const [viewerId, at] of this.#viewers.get(streamId) ?? []) {
+      viewers[viewerId] = at.url;
+    }
+    return {
+      origin: origin.url,
+      edges: edges.map((edge) => edge.url).filter((url) => parts[url]),
+      viewers,
+      parts,
+    };
+  }
+
+  /**
+   * Takes `streamId` over from another node: claims its session on every
+   * instance it uses. Rejects when its origin's session cannot be claimed
+   * (the stream is then published anew); a lost edge's viewers go to
+   * `edge-lost` as when an edge dies.
+   */
+  async adopt(
+    streamId: string,
+    record: PoolRecord,
+    publisherId?: string,
+  ): Promise<void> {
+    const find = (url: string) => this.#instances.find((i) => i.url === url);
+    const origin = find(record.origin);
+    const part = record.parts[record.origin];
+    if (!origin || !part) {
+      throw new JanusUnavailable(`No instance ${record.origin} to adopt from`);
+    }
+    await origin.adopt(streamId, part, publisherId);
+    this.#assigned.set(streamId, origin);
+    const placed = this.#placed(streamId);
+    const edges = new Map<SfuGateway, Promise<void>>();
+    this.#edges.set(streamId, edges);
+    const lost: SfuGateway[] = [];
+    await Promise.all(record.edges.map(async (url) => {
+      const edge = find(url);
+      try {
+        if (!edge) throw new Error(`no instance ${url}`);
+        await edge.adopt(streamId, record.parts[url]);
+        edges.set(edge, Promise.resolve());
+      } catch (error) {
+        this.#logger.warn("sfu-edge-not-adopted", {
+          streamId,
+          edge: url,
+          error: String(error),
+        });
+        if (edge) lost.push(edge);
+      }
+    }));
+    for (const [viewerId, url] of Object.entries(record.viewers)) {
+      const at = find(url);
+      if (at) placed.set(viewerId, at);
+    }
+    for (const edge of lost) this.#edgeLost(streamId, edge);
+  }
+
+  /** Stops driving `streamId` here (another node claims it). */
+  async release(streamId: string): Promise<void> {
+    const instances = [
+      this.#assigned.get(streamId),
+      ...this.#edges.get(streamId)?.keys() ?? [],
+    ];
+    this.#forget(streamId);
+    await Promise.all(instances.map((i) => i?.release(streamId)));
   }
 
   #leastLoaded(

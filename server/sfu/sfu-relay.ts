@@ -20,6 +20,8 @@ import type {
 } from "../../protocol/messages.ts";
 import type { Departure, Seat, ViewerSeat } from "../signaling/directory.ts";
 import type { Peer } from "../signaling/peer.ts";
+import type { ServerMessage } from "../../protocol/messages.ts";
+import { Handover } from "./handover.ts";
 import type { Outbound, SfuRelayOptions } from "./relay-options.ts";
 import { keyOf, ViewerLayers } from "./viewer-layers.ts";
 import { KeyedTimers } from "./keyed-timers.ts";
@@ -54,6 +56,8 @@ export class SfuRelay {
   #timers = new KeyedTimers();
   /** Each SFU viewer's simulcast layer (chosen from its first `slowlink`). */
   #layers: ViewerLayers;
+  /** With a cluster: each stream's state saved for another node to take. */
+  #handover: Handover | undefined;
 
   constructor(options: SfuRelayOptions) {
     this.#options = options;
@@ -64,6 +68,19 @@ export class SfuRelay {
     this.#layers = new ViewerLayers({
       ...options,
       onSfu: (streamId, viewerId) => this.routeOf(streamId, viewerId) === "sfu",
+    });
+    const { store, gateway, logger } = options;
+    this.#handover = store && new Handover({
+      store,
+      logger,
+      topology: (streamId) => this.#streams.get(streamId),
+      describe: (streamId) => gateway.describe(streamId),
+      fenced: (streamId) => this.release(streamId),
+      streams: () => this.#streams.keys(),
+    });
+    gateway.events.addEventListener("changed", (event) => {
+      const streamId = (event as CustomEvent<string>).detail;
+      if (this.#streams.has(streamId)) this.#handover?.changed(streamId);
     });
     options.gateway.events.addEventListener("slowlink", (event) => {
       const { streamId, viewerId } = (event as CustomEvent<
@@ -162,10 +179,38 @@ export class SfuRelay {
     return { taken: step.taken ?? false, out: this.#commit(step).out };
   }
 
+  /** Where `viewerId` of `streamId` is, as this relay knows it. */
+  seatOf(streamId: string, viewerId: string): ViewerSeat | undefined {
+    return this.#streams.get(streamId)?.viewers[viewerId]?.seat;
+  }
+
+  /** A viewer on another node left (its node told the broadcaster's). */
+  viewerLeft(streamId: string, viewerId: string): void {
+    if (!this.#streams.get(streamId)?.viewers[viewerId]) return;
+    this.#later(streamId, {
+      kind: "depart",
+      clientId: viewerId,
+      role: "viewer",
+    });
+  }
+
   /** Someone left: a viewer's subscription goes; a broadcaster's stream ends. */
   departed(departure: Departure): void {
     const { streamId, role } = departure.place;
-    if (!this.#streams.has(streamId)) return;
+    if (!this.#streams.has(streamId)) {
+      // Its node died and it never came back: the node that reaped it
+      // takes the stream's Janus state over to end it (nothing left behind).
+      if (role === "broadcaster" && this.#handover) {
+        this.adopt(streamId, departure.clientId).then(() =>
+          this.#later(streamId, {
+            kind: "depart",
+            clientId: departure.clientId,
+            role,
+          })
+        ).catch(() => {});
+      }
+      return;
+    }
     this.#later(streamId, {
       kind: "depart",
       clientId: departure.clientId,
@@ -228,10 +273,10 @@ export class SfuRelay {
    * The viewer plays the connection of `session`: when that is the SFU's,
    * its switch is done and the broadcaster closes its own connection to it.
    */
-  playing(peer: Peer, message: ViewerPlaying): Outbound[] {
+  playing(viewerId: string, message: ViewerPlaying): Outbound[] {
     const step = this.#step(message.streamId, {
       kind: "playing",
-      viewerId: peer.id,
+      viewerId,
       session: message.session,
     });
     return step.ok ? this.#commit(step).out : [];
@@ -241,16 +286,20 @@ export class SfuRelay {
    * A viewer's answer or candidate: Janus's when the viewer watches through
    * the SFU. Returns whether it was taken here.
    */
-  fromViewer(peer: Peer, message: WebRtcAnswer | WebRtcIceCandidate): boolean {
+  fromViewer(
+    viewerId: string,
+    message: WebRtcAnswer | WebRtcIceCandidate,
+    reply: (message: ServerMessage) => void,
+  ): boolean {
     const { streamId } = message;
     const { gateway, logger } = this.#options;
-    if (!this.blocks(streamId, peer.id)) return false;
-    if (!gateway.isSubscribed(streamId, peer.id)) return true;
+    if (!this.blocks(streamId, viewerId)) return false;
+    if (!gateway.isSubscribed(streamId, viewerId)) return true;
     const unparsable = message.type === "webrtc-answer"
       ? sdpSyntaxProblem(message.answer.sdp)
       : undefined;
     if (unparsable) {
-      peer.send({
+      reply({
         type: "error",
         code: "bad-sdp",
         message: unparsable,
@@ -259,12 +308,12 @@ export class SfuRelay {
       return true;
     }
     const step = message.type === "webrtc-answer"
-      ? gateway.answer(streamId, peer.id, message.answer)
-      : gateway.trickle(streamId, peer.id, message.candidate);
+      ? gateway.answer(streamId, viewerId, message.answer)
+      : gateway.trickle(streamId, viewerId, message.candidate);
     step.catch((error) =>
       logger.warn("sfu-viewer-step-failed", {
         streamId,
-        viewerId: peer.id,
+        viewerId,
         type: message.type,
         error: String(error),
       })
@@ -272,8 +321,75 @@ export class SfuRelay {
     return true;
   }
 
+  /**
+   * Takes `streamId` over from the node that drove it (its broadcaster
+   * came back here): its state and Janus sessions, so nothing is published
+   * again. Nothing to take, or known here already: nothing happens. A
+   * session Janus no longer has: the stream is published again (as when
+   * its instance is lost).
+   */
+  async adopt(streamId: string, publisherId: string): Promise<void> {
+    if (!this.#handover || this.#streams.has(streamId)) return;
+    const snapshot = await this.#handover.take(streamId);
+    if (!snapshot || this.#streams.has(streamId)) return;
+    const { topology, pool } = snapshot;
+    this.#streams.set(streamId, topology);
+    let lost = false;
+    if (pool) {
+      try {
+        await this.#options.gateway.adopt(streamId, pool, publisherId);
+      } catch (error) {
+        lost = true;
+        this.#options.logger.warn("sfu-not-adopted", {
+          streamId,
+          error: String(error),
+        });
+      }
+    }
+    this.#options.logger.info("sfu-taken-over", {
+      streamId,
+      phase: topology.phase,
+    });
+    // Its timers stayed with the node that went: they start again here.
+    if (topology.phase === "asked") {
+      this.#run(streamId, {
+        kind: "start-timer",
+        timer: "offer",
+      } as Effect, { out: [] });
+    }
+    for (const [viewerId, viewer] of Object.entries(topology.viewers)) {
+      if (viewer.route === "switching") {
+        this.#run(streamId, {
+          kind: "start-timer",
+          timer: "switch",
+          viewerId,
+        } as Effect, { out: [] });
+      }
+    }
+    if (lost || (pool === undefined && topology.phase === "published")) {
+      this.#later(streamId, {
+        kind: "sfu-lost",
+        sfuUp: this.#options.gateway.up,
+      });
+    }
+  }
+
+  /** Another node drives `streamId` now: forget it, leave Janus alone. */
+  release(streamId: string): void {
+    const topology = this.#streams.get(streamId);
+    if (!topology) return;
+    this.#streams.delete(streamId);
+    this.#timers.stop(streamId);
+    for (const viewerId of Object.keys(topology.viewers)) {
+      this.#timers.stop(keyOf(streamId, viewerId));
+      this.#layers.forget(streamId, viewerId);
+    }
+    this.#options.gateway.release(streamId).catch(() => {});
+  }
+
   /** Stops the relay's own timers (the server is closing). */
   close(): void {
+    this.#handover?.close();
     this.#layers.close();
     this.#timers.stopAll();
   }
@@ -312,6 +428,7 @@ export class SfuRelay {
     }
     if (isEmpty(state)) this.#streams.delete(state.streamId);
     else this.#streams.set(state.streamId, state);
+    this.#handover?.changed(state.streamId);
     const done: Done = { out: [] };
     for (const effect of step.effects) this.#run(state.streamId, effect, done);
     return done;

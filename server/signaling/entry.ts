@@ -20,6 +20,7 @@ import type { Peer } from "./peer.ts";
 import { type Role, StoreUnavailable } from "./directory.ts";
 
 import type { RouterCore } from "./router-core.ts";
+import type { JoinedVia } from "./sfu-inbound.ts";
 import {
   REPLACED_CLOSE_CODE,
   RESUME_MISMATCH_CLOSE_CODE,
@@ -111,7 +112,7 @@ export class Entry {
       identity: admitted.identity,
     };
     return this.#core.guard(
-      () => this.#core.directory.announce(streamId, entrant),
+      () => this.#announceAndAdopt(streamId, entrant, peer.id),
       (result) => {
         if (!result.ok) {
           return this.#refuseEntry(peer, streamId, "broadcaster", {
@@ -184,6 +185,31 @@ export class Entry {
     );
   }
 
+  /**
+   * The directory's step, then (SFU with a cluster) the stream's SFU state
+   * taken over if another node drove it: its broadcaster came back here.
+   */
+  #announceAndAdopt(
+    streamId: string,
+    entrant: Parameters<RouterCore["directory"]["announce"]>[1],
+    broadcasterId: string,
+  ): ReturnType<RouterCore["directory"]["announce"]> {
+    const sfu = this.#core.sfu;
+    const step = this.#core.directory.announce(streamId, entrant);
+    // Alone, the step stays as it is (synchronous, in order with the rest).
+    if (!sfu || !this.#core.delivery.clustered) return step;
+    return Promise.resolve(step).then(async (result) => {
+      if (!result.ok) return result;
+      await sfu.adopt(streamId, broadcasterId).catch((error) =>
+        this.#core.logger.warn("sfu-take-over-failed", {
+          streamId,
+          error: String(error),
+        })
+      );
+      return result;
+    });
+  }
+
   #join(
     peer: Peer,
     message: JoinStream,
@@ -205,7 +231,14 @@ export class Entry {
       ...(session ? { session } : {}),
       ...(session && restart ? { restart } : {}),
     };
-    const tell = viewerJoinedPrefix(joined);
+    // Through another node, where it is: the broadcaster's node drives the
+    // SFU and takes it there (sfu-inbound.ts).
+    const via: JoinedVia | undefined = this.#core.sfu && {
+      node: this.#core.node,
+      ...(message.overlap ? { overlap: true } : {}),
+      ...(peer.sfuOnly ? { sfuOnly: true } : {}),
+    };
+    const tell = viewerJoinedPrefix(via ? { ...joined, via } : joined);
     return this.#core.guard(
       () =>
         this.#core.directory.join(
@@ -247,7 +280,7 @@ export class Entry {
             this.#core.sendTo(
               broadcaster,
               { ...joined, viewerCount },
-              completeViewerJoined(tell, viewerCount),
+              via ? undefined : completeViewerJoined(tell, viewerCount),
             );
           }
         }

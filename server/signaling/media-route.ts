@@ -7,6 +7,7 @@
 import { encodeServerMessage } from "../../protocol/encode-server-message.ts";
 import type {
   ServerMessage,
+  ViewerPlaying,
   WebRtcAnswer,
   WebRtcIceCandidate,
   WebRtcOffer,
@@ -15,6 +16,7 @@ import type { Peer } from "./peer.ts";
 import { type Role, type Route, StoreUnavailable } from "./directory.ts";
 
 import type { RouterCore } from "./router-core.ts";
+import type { PlayingBetweenNodes } from "./sfu-inbound.ts";
 
 export class MediaRoute {
   #core: RouterCore;
@@ -73,8 +75,9 @@ export class MediaRoute {
     if (
       role === "viewer" && type !== "webrtc-offer" &&
       this.#core.sfu?.fromViewer(
-        peer,
+        peer.id,
         message as WebRtcAnswer | WebRtcIceCandidate,
+        (reply) => peer.send(reply),
       )
     ) {
       this.#core.metrics.messagesRouted++;
@@ -147,6 +150,30 @@ export class MediaRoute {
         });
       }
     });
+  }
+
+  /**
+   * A viewer's `viewer-playing` for the node that drives its stream's SFU
+   * state (its broadcaster's), with the viewer's id.
+   */
+  toDriver(peer: Peer, message: ViewerPlaying): void {
+    const between: PlayingBetweenNodes = { ...message, viewerId: peer.id };
+    const from = {
+      clientId: peer.id,
+      node: this.#core.node,
+      role: "viewer" as const,
+    };
+    this.#core.guard(
+      () =>
+        this.#core.directory.route(
+          from,
+          message.streamId,
+          peer.id,
+          // Between nodes only: no client parses it.
+          JSON.stringify(between),
+        ),
+      () => {},
+    )?.catch(() => {});
   }
 
   #routed(

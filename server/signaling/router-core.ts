@@ -23,6 +23,7 @@ import { Departures } from "./departures.ts";
 import { LocalClients, type LocalPlace } from "./local-clients.ts";
 import { type Outbound, Postman } from "./postman.ts";
 import { storeStep } from "./store-step.ts";
+import { takeInbound } from "./sfu-inbound.ts";
 
 export interface RouterOptions {
   directory: Directory;
@@ -168,7 +169,7 @@ export class RouterCore {
   /** Closes a seat's socket wherever it is, without a departure. */
   evict(seat: Seat, how: Omit<Envelope & { kind: "evict" }, "kind" | "to">) {
     const envelope: Envelope = { kind: "evict", to: seat.id, ...how };
-    if (seat.node === this.node) this.deliver(envelope);
+    if (seat.node === this.node) this.deliver(envelope, true);
     else this.delivery.toNode(seat.node, envelope);
   }
 
@@ -185,12 +186,26 @@ export class RouterCore {
     this.postman.post(out);
   }
 
-  /** An envelope from another node for one of this node's clients. */
-  deliver(envelope: Envelope): void {
+  /**
+   * An envelope for one of this node's clients: from another node, unless
+   * `local` (an eviction this node made).
+   */
+  deliver(envelope: Envelope, local = false): void {
     const peer = this.clients.peer(envelope.to);
+    const place = this.clients.place(envelope.to);
     if (envelope.kind === "text") {
+      // A viewer elsewhere, about its media: the SFU state is driven here.
+      if (
+        this.sfu && place?.role === "broadcaster" &&
+        takeInbound(this.sfu, this.postman, peer, place.streamId, envelope.text)
+      ) return;
       peer?.sendRaw(envelope.text);
       return;
+    }
+    // The broadcaster went on on another node: so does its stream's SFU
+    // state (that node takes it from the store; Janus is left alone here).
+    if (!local && place?.role === "broadcaster") {
+      this.sfu?.release(place.streamId);
     }
     if (envelope.text !== undefined) peer?.sendRaw(envelope.text);
     this.clients.apply(envelope.to, { kind: "forget" });

@@ -134,9 +134,15 @@ export class SignalingRouter {
         return this.#core.sfu!.candidate(peer, message);
       case "viewer-playing":
         // Only a switch to the SFU waits for it; elsewhere nothing to do.
-        if (this.#core.clients.place(peer.id)?.streamId === message.streamId) {
-          this.#core.post(this.#core.sfu?.playing(peer, message) ?? []);
+        if (this.#core.clients.place(peer.id)?.streamId !== message.streamId) {
+          return;
         }
+        // Driven on its broadcaster's node: it goes there (sfu-inbound.ts).
+        if (
+          this.#core.sfu?.phaseOf(message.streamId) === undefined &&
+          this.#core.delivery.clustered
+        ) return this.#media.toDriver(peer, message);
+        this.#core.post(this.#core.sfu?.playing(peer.id, message) ?? []);
         return;
       case "ping": {
         // A member gets a fresh resume claim with each pong.

@@ -70,6 +70,17 @@ class FakeGateway implements Gateway {
     this.calls.push(`layer ${streamId} ${viewerId} ${layer}`);
     return Promise.resolve();
   }
+  describe(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+  adopt(streamId: string): Promise<void> {
+    this.calls.push(`adopt ${streamId}`);
+    return Promise.resolve();
+  }
+  release(streamId: string): Promise<void> {
+    this.calls.push(`release ${streamId}`);
+    return Promise.resolve();
+  }
 }
 
 function setUp(afterViewers = 0) {
@@ -137,7 +148,7 @@ const lost = (streams: string[], up: boolean) =>
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer gets Janus's answer and every viewer an offer from Janus", async () => {
-  const { gateway, sent, relay, broadcaster, viewer } = setUp();
+  const { gateway, sent, relay, broadcaster } = setUp();
   // No viewer to connect to: the SFU takes them all.
   assert.deepEqual(relay.announced("s", B, [V1]), []);
   assert.deepEqual(sent.splice(0), [{
@@ -186,19 +197,19 @@ Deno.test("sfu relay: an announce asks the broadcaster to publish; its offer get
 
   // The viewer's answer and candidates go to Janus, not to the broadcaster.
   assert.equal(
-    relay.fromViewer(viewer(V1.id), {
+    relay.fromViewer(V1.id, {
       type: "webrtc-answer",
       streamId: "s",
       answer: { type: "answer", sdp: sdp("2") },
-    }),
+    }, () => {}),
     true,
   );
   assert.equal(
-    relay.fromViewer(viewer(V1.id), {
+    relay.fromViewer(V1.id, {
       type: "webrtc-ice-candidate",
       streamId: "s",
       candidate: { candidate: "candidate:1" },
-    }),
+    }, () => {}),
     true,
   );
   // The broadcaster's own candidates go to its publisher handle.
@@ -413,7 +424,7 @@ const join = (
 ) => relay.joined("s", seat, false, overlap);
 
 Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that overlaps keeps its peer-to-peer video until it plays the SFU's, a seed viewer is moved at its offer", async () => {
-  const { gateway, sent, metrics, relay, broadcaster, viewer } = setUp(2);
+  const { gateway, sent, metrics, relay, broadcaster } = setUp(2);
   assert.deepEqual(relay.announced("s", B, []), []);
   // Up to 2 viewers: peer to peer, the broadcaster connects to each.
   assert.equal(join(relay, V1, true), false);
@@ -456,14 +467,14 @@ Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that ove
   // While V1 switches, the broadcaster's restarts do not reach it.
   assert.equal(relay.blocks("s", V1.id), true);
   // A report of another connection changes nothing...
-  relay.playing(viewer(V1.id), {
+  relay.playing(V1.id, {
     type: "viewer-playing",
     streamId: "s",
     session: "1234",
   });
   assert.equal(sent.length, 0);
   // ...the SFU's playing moves it.
-  relay.playing(viewer(V1.id), {
+  relay.playing(V1.id, {
     type: "viewer-playing",
     streamId: "s",
     session: JANUS_SESSION,
@@ -492,7 +503,7 @@ Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that ove
 
 Deno.test("sfu relay: a viewer whose SFU connection never plays stays peer to peer (its video never stopped)", async () => {
   using clock = fakeClock();
-  const { gateway, sent, metrics, relay, broadcaster, viewer } = setUp(1);
+  const { gateway, sent, metrics, relay, broadcaster } = setUp(1);
   relay.announced("s", B, []);
   join(relay, V1, true);
   join(relay, V2, true);
@@ -513,11 +524,11 @@ Deno.test("sfu relay: a viewer whose SFU connection never plays stays peer to pe
   assert.equal(sent.length, 0);
   // Its answers go to the broadcaster again, not to Janus.
   assert.equal(
-    relay.fromViewer(viewer(V1.id), {
+    relay.fromViewer(V1.id, {
       type: "webrtc-ice-candidate",
       streamId: "s",
       candidate: { candidate: "candidate:1" },
-    }),
+    }, () => {}),
     false,
   );
 });
@@ -629,18 +640,15 @@ Deno.test("sfu relay: an offer or answer Janus could not parse gets bad-sdp and 
   });
   await settle();
   assert.equal(relay.phaseOf("s"), "published");
-  const viewer1 = {
-    id: V1.id,
-    send: (message: ServerMessage) => sent.push({ to: V1.id, message }),
-  } as unknown as Peer;
+  const reply = (message: ServerMessage) => sent.push({ to: V1.id, message });
   sent.length = 0;
   gateway.calls.length = 0;
   assert.equal(
-    relay.fromViewer(viewer1, {
+    relay.fromViewer(V1.id, {
       type: "webrtc-answer",
       streamId: "s",
       answer: { type: "answer", sdp: "v=0\r\nbroken" },
-    }),
+    }, reply),
     true,
   );
   assert.deepEqual(
