@@ -122,7 +122,8 @@ export function nginxConfig({ dir, port, nodes }: NginxConfig): string {
     .join("\n");
   // What every proxied location sets. X-Forwarded-For is overwritten, not
   // appended to: the nodes (TRUST_PROXY=1) take its first address.
-  const proxied = `      proxy_http_version 1.1;
+  const proxied = `      proxy_connect_timeout 2s;
+      proxy_http_version 1.1;
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Proto $scheme;`;
@@ -139,7 +140,9 @@ events {
 }
 
 http {
-  access_log ${dir}/access.log;
+  # Which node served each request.
+  log_format upstream '$remote_addr "$request" $status -> $upstream_addr';
+  access_log ${dir}/access.log upstream;
   client_body_temp_path ${dir}/tmp/body;
   proxy_temp_path ${dir}/tmp/proxy;
   fastcgi_temp_path ${dir}/tmp/fastcgi;
@@ -175,6 +178,9 @@ ${proxied}
       proxy_set_header Connection $connection_upgrade;
       proxy_read_timeout 120s;
       proxy_send_timeout 120s;
+      # A node that cannot take the socket (Redis lost, full) answers 503:
+      # the client is offered to the other one.
+      proxy_next_upstream error timeout http_503;
     }
     location /whip/ {
       proxy_pass http://live_by_stream;
@@ -191,6 +197,7 @@ ${proxied}
     location / {
       proxy_pass http://live;
 ${proxied}
+      proxy_next_upstream error timeout http_503;
     }
   }
 }
