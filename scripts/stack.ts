@@ -118,9 +118,12 @@ if (import.meta.main) {
     console.error(`stack: ${(error as Error).message}`);
     Deno.exit(interrupt.signal.aborted && !check ? 0 : 1);
   }
-  const failed = stack.failed.then((child) => {
+  const failed = stack.failed.then(async (child) => {
+    const { code, signal } = await child.exited;
     throw new Error(
-      `${child.name} exited on its own; its last lines:\n${child.tail()}`,
+      `${child.name} exited on its own (${
+        signal ? `signal ${signal}` : `code ${code}`
+      }); its last lines:\n${child.tail()}`,
     );
   });
   if (check) {

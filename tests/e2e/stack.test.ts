@@ -1,8 +1,8 @@
 /**
  * `deno task stack` (scripts/stack.ts): the whole topology (Redis, two
  * Janus, two nodes, nginx) started, checked and stopped by `--check`; a
- * running stack stopped by SIGTERM; a part that fails to start named, with
- * what was started stopped. Each run happens inside a network namespace
+ * running stack stopped by SIGTERM, and by a node that dies; a part that
+ * fails to start named, with what was started stopped. Each run happens inside a network namespace
  * made here (only its loopback, and a veth pair on 127.0.0.2 for Janus's
  * ICE as a laptop's interface), so nothing listens or sends in the root
  * namespace; afterwards nothing may still run in it, and the stack's temp
@@ -134,6 +134,25 @@ Deno.test({
   },
 });
 
+/** `deno task stack ARGS` in `ns`, once it has printed what runs where. */
+async function running(ns: string, args: string[]) {
+  const child = stack(ns, args).spawn();
+  const err = new Response(child.stderr).text();
+  let out = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  while (!out.includes("Ctrl-C stops everything")) {
+    const { value, done } = await reader.read();
+    if (done) assert.fail(`the stack ended at start:\n${out}\n${await err}`);
+    out += value;
+  }
+  // Keep draining: the nodes' lines are echoed on stdout.
+  (async () => {
+    while (!(await reader.read()).done);
+  })().catch(() => {});
+  return { child, out, err };
+}
+
 Deno.test({
   name: "stack: SIGTERM stops every part and removes the temp folder",
   ignore,
@@ -141,19 +160,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await inNamespace(async (ns) => {
-      const child = stack(ns, ["--port", "8081"]).spawn();
-      const err = new Response(child.stderr).text();
-      // Ready once it has printed what runs where.
-      let out = "";
-      const reader = child.stdout.pipeThrough(new TextDecoderStream())
-        .getReader();
-      while (!out.includes("Ctrl-C stops everything")) {
-        const { value, done } = await reader.read();
-        if (done) {
-          assert.fail(`the stack ended at start:\n${out}\n${await err}`);
-        }
-        out += value;
-      }
+      const { child, out, err } = await running(ns, ["--port", "8081"]);
       assert.match(out, /nginx: +0\.0\.0\.0:8081/);
       assert.match(
         out,
@@ -161,9 +168,34 @@ Deno.test({
       );
       child.kill("SIGTERM");
       const status = await child.status;
-      reader.cancel().catch(() => {});
       assert.equal(status.code, 0, await err);
       assert.ok(await gone(tempFolder(await err)), "the temp folder is left");
+    });
+  },
+});
+
+Deno.test({
+  name: "stack: a node that dies stops the stack, named",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await inNamespace(async (ns) => {
+      const { child, err } = await running(ns, []);
+      // A node of this namespace's stack: nothing else runs in it.
+      let node: number | undefined;
+      for (const pid of (await ip("netns", "pids", ns)).split(/\s+/)) {
+        const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`)
+          .catch(() => "");
+        if (cmdline.includes("server/main.ts")) node = Number(pid);
+      }
+      assert.ok(node, "no node process in the namespace");
+      Deno.kill(node, "SIGKILL");
+      const status = await child.status;
+      const said = await err;
+      assert.equal(status.code, 1, said);
+      assert.match(said, /node-[12] exited on its own \(signal SIGKILL\)/);
+      assert.ok(await gone(tempFolder(said)), "the temp folder is left");
     });
   },
 });
