@@ -93,11 +93,13 @@ export class Handover {
       entry.again = false;
       const topology = this.#options.topology(streamId);
       try {
-        if (!topology) {
+        const pool = topology && await this.#options.describe(streamId);
+        // Peer to peer with nothing in Janus: nothing for a node to take.
+        if (!topology || (topology.phase === "p2p" && !pool)) {
           await store.remove(streamId);
+          logger.debug("sfu-state-removed", { streamId });
           continue;
         }
-        const pool = await this.#options.describe(streamId);
         const kept = await store.save(streamId, {
           topology,
           ...(pool ? { pool } : {}),

@@ -267,13 +267,19 @@ export class Entry {
         const seat = { id: peer.id, node: this.#core.node, session };
         if (told) this.#core.metrics.clusterSent++;
         else {
-          const sfu = this.#core.sfu?.joined(
-            streamId,
-            seat,
-            restart,
-            message.overlap,
-            peer.sfuOnly,
-          );
+          // In a cluster the SFU state is its broadcaster's node's: with
+          // none yet, the broadcaster's announce lists this viewer there.
+          const drives = !this.#core.delivery.clustered ||
+            broadcaster?.node === this.#core.node;
+          const sfu = drives
+            ? this.#core.sfu?.joined(
+              streamId,
+              seat,
+              restart,
+              message.overlap,
+              peer.sfuOnly,
+            )
+            : undefined;
           if (sfu) this.#core.post(sfu.out);
           // Taken by the SFU: Janus's offer comes instead of the broadcaster's.
           if (!sfu?.taken && broadcaster) {

@@ -13,12 +13,16 @@ import {
   FIREFOX_PREFS,
 } from "../../../scripts/browsers.ts";
 import { JanusProcess } from "./janus-process.ts";
+import { LabBalancer } from "./lab-balancer.ts";
+import { RedisProcess } from "../../server/support/redis-process.ts";
 import { broadcasterPage, type LabPage, viewerPage } from "./lab-pages.ts";
 import { splitLines } from "./lines.ts";
 import { type Host, TestNetwork } from "./test-network.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const SIGNALING_PORT = 5000;
+/** With `nodes`: nginx in front of them. */
+const BALANCER_PORT = 4999;
 const SITE_PORT_LINE = /"listening":(\d+)/;
 /** What every lab server shares: resume claims survive its restarts. */
 export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
@@ -68,6 +72,13 @@ export interface LabOptions {
   pages?: ((page: LabPage, lab: FaultLab) => string)[];
   /** The broadcaster's page reports the video bytes it sent (`bytes`). */
   meter?: boolean;
+  /**
+   * Several signaling nodes sharing a Redis in the hub, nginx in front of
+   * them (`signalingUrl`: node 0 while it is up, then the next).
+   */
+  nodes?: number;
+  /** With `nodes`: the viewers' pages connect to this node directly. */
+  viewersOnNode?: number;
 }
 
 export class FaultLab implements AsyncDisposable {
@@ -77,7 +88,11 @@ export class FaultLab implements AsyncDisposable {
   #options: LabOptions;
   #site: Deno.ChildProcess | undefined;
   #sitePort = 0;
-  #signaling: Deno.ChildProcess | undefined;
+  /** The signaling server (with `nodes`: each node, by index). */
+  #nodes: (Deno.ChildProcess | undefined)[] = [];
+  /** With `nodes`: their Redis, and nginx in front of them. */
+  redis: RedisProcess | undefined;
+  #balancer: LabBalancer | undefined;
   /** With `janus`: the (first) Janus in the hub. */
   janus: JanusProcess | undefined;
   /** With `janus`: every instance, in JANUS_URL's order. */
@@ -108,11 +123,22 @@ export class FaultLab implements AsyncDisposable {
             iceInterface: "br0",
             apiOnAllAddresses: options.janusApiOnHub,
             rtpPortRange: `${20000 + i * 1000}-${20999 + i * 1000}`,
+            // A node that takes a stream over claims its Janus session.
+            ...(options.nodes ? { reclaimSessionTimeout: 60 } : {}),
           }),
         );
       }
       lab.janus = lab.januses[0];
-      await lab.startSignaling();
+      if (options.nodes) {
+        lab.redis = await RedisProcess.start({ netns: network.hub.ns });
+        for (let i = 0; i < options.nodes; i++) await lab.startSignaling(i);
+        lab.#balancer = await LabBalancer.start(
+          network,
+          dir,
+          BALANCER_PORT,
+          Array.from({ length: options.nodes }, (_, i) => SIGNALING_PORT + i),
+        );
+      } else await lab.startSignaling();
     } catch (error) {
       await lab[Symbol.asyncDispose]();
       throw error;
@@ -121,7 +147,14 @@ export class FaultLab implements AsyncDisposable {
   }
 
   get signalingUrl(): string {
-    return `ws://${this.network.hub.address}:${SIGNALING_PORT}/ws`;
+    return this.#options.nodes
+      ? `ws://${this.network.hub.address}:${BALANCER_PORT}/ws`
+      : this.nodeUrl(0);
+  }
+
+  /** Signaling node `index` itself (not through the balancer). */
+  nodeUrl(index: number): string {
+    return `ws://${this.network.hub.address}:${SIGNALING_PORT + index}/ws`;
   }
 
   /** With `janusApiOnHub`: Janus's API as a page in a host reaches it. */
@@ -158,9 +191,12 @@ export class FaultLab implements AsyncDisposable {
     const browser = this.#options.browsers[index];
     {
       const name = this.name(index);
+      const { viewersOnNode } = this.#options;
       const page = {
         name,
-        signalingUrl: this.signalingUrl,
+        signalingUrl: index > 0 && viewersOnNode !== undefined
+          ? this.nodeUrl(viewersOnNode)
+          : this.signalingUrl,
         streamId: this.streamId,
       };
       const file = `${name}.html`;
@@ -181,8 +217,8 @@ export class FaultLab implements AsyncDisposable {
     }
   }
 
-  /** `deno task start` in the hub; resolves once it listens. */
-  async startSignaling(): Promise<void> {
+  /** `deno task start` in the hub (node `index`); resolves once it listens. */
+  async startSignaling(index = 0): Promise<void> {
     const child = this.network.command(this.network.hub.ns, Deno.execPath(), [
       "run",
       "--allow-net",
@@ -191,8 +227,10 @@ export class FaultLab implements AsyncDisposable {
       `${ROOT}server/main.ts`,
     ], {
       env: {
-        PORT: String(SIGNALING_PORT),
-        HOSTNAME: this.network.hub.address,
+        PORT: String(SIGNALING_PORT + index),
+        // Nodes: on the hub's loopback too, where nginx reaches them.
+        HOSTNAME: this.#options.nodes ? "0.0.0.0" : this.network.hub.address,
+        ...(this.redis ? { REDIS_URL: this.redis.url } : {}),
         LOG_LEVEL: "info",
         RESUME_SECRET: LAB_SECRET,
         ...(this.januses.length > 0
@@ -203,10 +241,11 @@ export class FaultLab implements AsyncDisposable {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    this.#signaling = child;
+    this.#nodes[index] = child;
     // Warnings and errors go to stderr: kept in the same log.
     const keep = (line: string) => {
       this.serverLog.push(line);
+      (this.nodeLogs[index] ??= []).push(line);
       this.#notify();
     };
     untilLine(child.stderr, () => false, keep).catch(() => {});
@@ -219,11 +258,16 @@ export class FaultLab implements AsyncDisposable {
 
   /** The signaling server's log lines (JSON), across its restarts. */
   readonly serverLog: string[] = [];
+  /** With `nodes`: each node's own log lines. */
+  readonly nodeLogs: string[][] = [];
 
   /** Ends the signaling server: SIGTERM (a deploy) waits for its exit. */
-  async stopSignaling(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
-    const child = this.#signaling;
-    this.#signaling = undefined;
+  async stopSignaling(
+    signal: "SIGTERM" | "SIGKILL",
+    index = 0,
+  ): Promise<void> {
+    const child = this.#nodes[index];
+    this.#nodes[index] = undefined;
     if (!child) return;
     child.kill(signal);
     await child.status;
@@ -413,7 +457,7 @@ export class FaultLab implements AsyncDisposable {
 
   /** The signaling server's process id (for its CPU time). */
   get signalingPid(): number | undefined {
-    return this.#signaling?.pid;
+    return this.#nodes[0]?.pid;
   }
 
   /** The process id of host `index`'s browser (for its CPU time). */
@@ -476,7 +520,8 @@ export class FaultLab implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     for (const janus of this.januses) await janus[Symbol.asyncDispose]();
-    for (const child of [...this.#browsers, this.#site, this.#signaling]) {
+    await this.#balancer?.[Symbol.asyncDispose]();
+    for (const child of [...this.#browsers, this.#site, ...this.#nodes]) {
       try {
         child?.kill("SIGKILL");
         await child?.status;
@@ -484,6 +529,7 @@ export class FaultLab implements AsyncDisposable {
         // Exited already.
       }
     }
+    await this.redis?.[Symbol.asyncDispose]();
     await this.network[Symbol.asyncDispose]();
     for (const dir of [this.#dir, ...this.#profiles]) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -27,6 +27,11 @@ export interface JanusOptions {
   apiOnAllAddresses?: boolean;
   /** Its RTP ports (several instances in one namespace need their own). */
   rtpPortRange?: string;
+  /**
+   * Seconds a session outlives its link, for another node to `claim` it
+   * (its default: 0, the session dies with the link).
+   */
+  reclaimSessionTimeout?: number;
 }
 
 export class JanusProcess implements AsyncDisposable {
@@ -174,7 +179,8 @@ export class JanusProcess implements AsyncDisposable {
   }
 
   async #writeConfig(): Promise<void> {
-    const { sessionTimeout = 60, iceInterface } = this.#options;
+    const { sessionTimeout = 60, iceInterface, reclaimSessionTimeout = 0 } =
+      this.#options;
     const disabled = (kind: string, keep: string[]) =>
       [...Deno.readDirSync(`${LIB}/${kind}`)]
         .map((entry) => entry.name)
@@ -190,6 +196,7 @@ export class JanusProcess implements AsyncDisposable {
   loggers_folder = "${LIB}/loggers"
   debug_level = 4
   session_timeout = ${sessionTimeout}
+  reclaim_session_timeout = ${reclaimSessionTimeout}
   admin_secret = "${ADMIN_SECRET}"
 }
 media: {

@@ -35,6 +35,10 @@ export function labTest(
     needs[browser] = installed(BROWSER_PATHS[browser]);
   }
   if (lab.janus) needs.janus = installed("janus");
+  if (lab.nodes) {
+    needs["redis-server"] = installed("redis-server");
+    needs.nginx = installed("nginx") || installed("/usr/sbin/nginx");
+  }
   Deno.test({
     name,
     ignore: missing({ ...needs, ...requires }).length > 0,

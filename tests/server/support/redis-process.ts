@@ -10,13 +10,16 @@ export class RedisProcess implements AsyncDisposable {
   readonly port: number;
   #child: Deno.ChildProcess | undefined;
   #inspector: Redis | undefined;
+  /** Run inside this network namespace (its own loopback). */
+  #netns: string | undefined;
 
-  private constructor(port: number) {
+  private constructor(port: number, netns?: string) {
     this.port = port;
+    this.#netns = netns;
   }
 
-  static async start(): Promise<RedisProcess> {
-    const redis = new RedisProcess(freePort());
+  static async start(options: { netns?: string } = {}): Promise<RedisProcess> {
+    const redis = new RedisProcess(freePort(), options.netns);
     await redis.restart();
     return redis;
   }
@@ -41,22 +44,42 @@ export class RedisProcess implements AsyncDisposable {
 
   /** Every key, sorted (a test's view of what Redis holds). */
   async keys(prefix = "lw:"): Promise<string[]> {
-    return (await this.inspector.keys(`${prefix}*`)).sort();
+    if (!this.#netns) return (await this.inspector.keys(`${prefix}*`)).sort();
+    // Its loopback is the namespace's: asked from inside.
+    const { stdout } = await new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        this.#netns,
+        "redis-cli",
+        "-p",
+        String(this.port),
+        "--scan",
+        "--pattern",
+        `${prefix}*`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    return new TextDecoder().decode(stdout).split("\n").filter(Boolean).sort();
   }
 
   /** Starts (again) on the same port; resolves once it accepts connections. */
   async restart(): Promise<void> {
-    const child = new Deno.Command("redis-server", {
-      args: [
-        "--port",
-        String(this.port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-      ],
+    const args = [
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ];
+    const child = new Deno.Command(this.#netns ? "ip" : "redis-server", {
+      args: this.#netns
+        ? ["netns", "exec", this.#netns, "redis-server", ...args]
+        : args,
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
