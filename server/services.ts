@@ -135,6 +135,9 @@ export function buildServices(
     })
     : undefined;
   gateway?.start();
+  // Every node's load on each instance: a new stream goes where the
+  // cluster as a whole is least loaded.
+  if (gateway && cluster) cluster.sfuLoad.start(gateway);
   const delivery = cluster ?? LOCAL_DELIVERY;
   // This node's clients, and the postman that reaches them or their node:
   // the router and the SFU relay's later steps send through it.

@@ -13,6 +13,7 @@
  */
 import { Redis } from "ioredis";
 import { RedisSfuStore } from "./redis-sfu-store.ts";
+import { SharedSfuLoad } from "./redis-sfu-load.ts";
 import type { Departure } from "../signaling/directory.ts";
 import type { Delivery, Envelope } from "../signaling/delivery.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -76,6 +77,8 @@ export class RedisCluster implements Delivery {
   readonly events = new EventTarget();
   /** Streams' SFU snapshots, for the node that takes one over. */
   readonly sfuStore: RedisSfuStore;
+  /** Janus instances' load, shared with the other nodes. */
+  readonly sfuLoad: SharedSfuLoad;
   #node = newNodeId();
   #state: StoreState = "connecting";
   #options: ClusterOptions;
@@ -115,6 +118,12 @@ export class RedisCluster implements Delivery {
     defineScripts(this.#redis);
     this.directory = new RedisDirectory(this.#redis, options.prefix);
     this.sfuStore = new RedisSfuStore(this.#redis, options.prefix, this.#node);
+    this.sfuLoad = new SharedSfuLoad(
+      this.#redis,
+      options.prefix,
+      this.#node,
+      options.logger,
+    );
     for (const link of [this.#redis, this.#subscriber]) {
       // Without a listener ioredis prints every error; state is followed here.
       link.on("error", () => {});
@@ -191,6 +200,7 @@ export class RedisCluster implements Delivery {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.sfuLoad.stop();
     clearInterval(this.#heartbeat);
     clearInterval(this.#reaper);
     clearTimeout(this.#outageTimer);

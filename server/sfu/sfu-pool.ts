@@ -1,7 +1,7 @@
 /**
  * Several Janus instances (JANUS_URL, comma-separated) as one SFU: a stream
- * is published on the least-loaded linked instance (its origin) and stays
- * there. Its viewers subscribe there until it carries `capPerInstance` of
+ * is published on the least-loaded linked instance (its origin; with a
+ * cluster, counting every node's load, redis-sfu-load.ts) and stays there. Its viewers subscribe there until it carries `capPerInstance` of
  * them (SFU_VIEWERS_PER_INSTANCE); past that the stream **cascades**: the
  * origin forwards the publisher to another instance (VideoRoom's remote
  * publishers; the broadcaster still uploads once) and new viewers subscribe
@@ -76,6 +76,8 @@ export class SfuPool {
   #viewers = new Map<string, Map<string, SfuGateway>>();
   /** Edges being torn down (by remote id): not picked again until they are. */
   #closing = new Set<string>();
+  /** Other nodes' load on each instance (by URL), with a cluster. */
+  #shared: ReadonlyMap<string, number> = new Map();
 
   constructor(
     urls: readonly string[],
@@ -360,13 +362,25 @@ export class SfuPool {
     await Promise.all(instances.map((i) => i?.release(streamId)));
   }
 
+  /** This node's load on each instance (streams plus subscriptions). */
+  localLoads(): Map<string, number> {
+    return new Map(this.#instances.map((i) => [i.url, i.load]));
+  }
+
+  /** Other nodes' load on each instance (shared through Redis). */
+  setShared(loads: ReadonlyMap<string, number>): void {
+    this.#shared = loads;
+  }
+
   #leastLoaded(
     except: ReadonlySet<SfuGateway> = new Set(),
   ): SfuGateway | undefined {
     let best: SfuGateway | undefined;
+    let least = Infinity;
     for (const instance of this.#instances) {
       if (!instance.up || except.has(instance)) continue;
-      if (!best || instance.load < best.load) best = instance;
+      const load = instance.load + (this.#shared.get(instance.url) ?? 0);
+      if (load < least) [best, least] = [instance, load];
     }
     return best;
   }

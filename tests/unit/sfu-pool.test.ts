@@ -288,3 +288,19 @@ Deno.test("sfu pool: the next edge is made once an instance is 80% full, so no v
   await pool.unsubscribe("s", "v1");
   assert.equal(c.calls.at(-1), "end s");
 });
+
+Deno.test("sfu pool: other nodes' load counts: a new stream goes where the cluster as a whole is least loaded", async () => {
+  const { instances: [a, b, c], pool } = setUp();
+  c.up = false;
+  a.load = 1;
+  b.load = 0;
+  // This node alone would pick b; the others drive 5 on b, 1 on a.
+  pool.setShared(new Map([["ws://b/", 5], ["ws://a/", 1]]));
+  assert.equal((await pool.publish("s1", OFFER)).sdp, "ws://a/");
+  assert.deepEqual(
+    pool.localLoads(),
+    new Map([["ws://a/", 2], ["ws://b/", 0], ["ws://c/", 0]]),
+  );
+  pool.setShared(new Map());
+  assert.equal((await pool.publish("s2", OFFER)).sdp, "ws://b/");
+});
