@@ -48,7 +48,7 @@ export const RENEW_MS = 20_000;
 export class Handover {
   #options: HandoverOptions;
   /** Streams with a save running, and whether another is due after it. */
-  #saving = new Map<string, { again: boolean }>();
+  #saving = new Map<string, { again: boolean; done?: Promise<void> }>();
 
   #renew: ReturnType<typeof setInterval>;
 
@@ -75,9 +75,18 @@ export class Handover {
       running.again = true;
       return;
     }
-    const entry = { again: false };
+    const entry: { again: boolean; done?: Promise<void> } = { again: false };
     this.#saving.set(streamId, entry);
-    this.#save(streamId, entry).finally(() => this.#saving.delete(streamId));
+    entry.done = this.#save(streamId, entry).finally(() =>
+      this.#saving.delete(streamId)
+    );
+  }
+
+  /** Settles once no save is running (for tests and a clean close). */
+  async settled(): Promise<void> {
+    while (this.#saving.size > 0) {
+      await Promise.all([...this.#saving.values()].map(({ done }) => done));
+    }
   }
 
   /** The snapshot another node left of `streamId`, now driven here. */

@@ -387,6 +387,11 @@ export class SfuRelay {
     this.#options.gateway.release(streamId).catch(() => {});
   }
 
+  /** Settles once every snapshot it began saving is saved. */
+  settled(): Promise<void> {
+    return this.#handover?.settled() ?? Promise.resolve();
+  }
+
   /** Stops the relay's own timers (the server is closing). */
   close(): void {
     this.#handover?.close();

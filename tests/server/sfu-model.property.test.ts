@@ -1,0 +1,436 @@
+/**
+ * Property: the SFU state in a real Redis equals a simple model after every
+ * step of broadcasts, joins, leaves, broadcasters moving to another node,
+ * node deaths, Janus instances lost and back, and streams ending. Three
+ * nodes, each an SfuRelay with the Redis snapshot store, over fake Janus
+ * instances that keep sessions the way Janus does (a claim succeeds while
+ * the session exists; an instance lost takes its sessions with it).
+ * The model: which node drives each stream, its phase, its viewers, and
+ * that its Janus session is owned by that node; no snapshot once a stream
+ * has nothing in Janus.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { RedisSfuStore } from "../../server/cluster/redis-sfu-store.ts";
+import { createLogger } from "../../server/observe/logger.ts";
+import { Metrics } from "../../server/observe/metrics.ts";
+import type { Peer } from "../../server/signaling/peer.ts";
+import type { SfuSnapshot } from "../../server/sfu/handover.ts";
+import type { Gateway } from "../../server/sfu/relay-options.ts";
+import type { PoolRecord } from "../../server/sfu/sfu-pool.ts";
+import { SfuRelay } from "../../server/sfu/sfu-relay.ts";
+import type { Jsep } from "../../server/sfu/video-room.ts";
+import { RedisProcess } from "./support/redis-process.ts";
+
+const PREFIX = "lwm:";
+const NODES = ["n0", "n1", "n2"];
+const INSTANCES = ["ws://a/", "ws://b/"];
+const STREAMS = ["s1", "s2"];
+const VIEWERS = ["v1", "v2", "v3"];
+const SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
+  "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+
+/** Janus instances as every node sees them: sessions and who drives each. */
+class FakeJanus {
+  up = new Set(INSTANCES);
+  /** Session id -> the instance it is on and the node whose link owns it. */
+  sessions = new Map<number, { url: string; owner: string }>();
+  #next = 1;
+
+  open(url: string, owner: string): number {
+    const id = this.#next++;
+    this.sessions.set(id, { url, owner });
+    return id;
+  }
+
+  lose(url: string): void {
+    this.up.delete(url);
+    for (const [id, session] of this.sessions) {
+      if (session.url === url) this.sessions.delete(id);
+    }
+  }
+}
+
+/** One node's view of the instances: what the relay needs of SfuPool. */
+class FakeGateway implements Gateway {
+  readonly events = new EventTarget();
+  #janus: FakeJanus;
+  #node: string;
+  #streams = new Map<string, { url: string; session: number }>();
+
+  constructor(janus: FakeJanus, node: string) {
+    this.#janus = janus;
+    this.#node = node;
+  }
+
+  get up(): boolean {
+    return this.#janus.up.size > 0;
+  }
+
+  publish(streamId: string): Promise<Jsep> {
+    const url = INSTANCES.find((u) => this.#janus.up.has(u));
+    if (!url) return Promise.reject(new Error("no instance"));
+    const old = this.#streams.get(streamId);
+    if (old) this.#janus.sessions.delete(old.session);
+    this.#streams.set(streamId, {
+      url,
+      session: this.#janus.open(url, this.#node),
+    });
+    this.#changed(streamId);
+    return Promise.resolve({ type: "answer", sdp: SDP });
+  }
+  subscribe(): Promise<Jsep> {
+    return Promise.resolve({ type: "offer", sdp: SDP });
+  }
+  answer(): Promise<void> {
+    return Promise.resolve();
+  }
+  trickle(): Promise<void> {
+    return Promise.resolve();
+  }
+  isSubscribed(): boolean {
+    return true;
+  }
+  unsubscribe(): Promise<void> {
+    return Promise.resolve();
+  }
+  setLayer(): Promise<void> {
+    return Promise.resolve();
+  }
+  end(streamId: string): Promise<void> {
+    const stream = this.#streams.get(streamId);
+    this.#streams.delete(streamId);
+    if (stream) this.#janus.sessions.delete(stream.session);
+    this.#changed(streamId);
+    return Promise.resolve();
+  }
+  describe(streamId: string): Promise<PoolRecord | undefined> {
+    const stream = this.#streams.get(streamId);
+    return Promise.resolve(
+      stream && {
+        origin: stream.url,
+        edges: [],
+        viewers: {},
+        parts: {
+          [stream.url]: { session: stream.session, room: 1, subscribers: {} },
+        },
+      },
+    );
+  }
+  adopt(streamId: string, record: PoolRecord): Promise<void> {
+    const { session } = record.parts[record.origin];
+    const held = this.#janus.sessions.get(session);
+    if (!held) return Promise.reject(new Error("458 no such session"));
+    held.owner = this.#node;
+    this.#streams.set(streamId, { url: record.origin, session });
+    return Promise.resolve();
+  }
+  release(streamId: string): Promise<void> {
+    this.#streams.delete(streamId);
+    return Promise.resolve();
+  }
+  /** Its link to `url` closed: the streams published there are named. */
+  lose(url: string): void {
+    const streams = [...this.#streams].filter(([, s]) => s.url === url)
+      .map(([id]) => id);
+    for (const id of streams) this.#streams.delete(id);
+    this.events.dispatchEvent(
+      new CustomEvent("lost", { detail: { url, streams, up: this.up } }),
+    );
+  }
+  #changed(streamId: string): void {
+    this.events.dispatchEvent(new CustomEvent("changed", { detail: streamId }));
+  }
+}
+
+type Op =
+  | { kind: "broadcast"; stream: string; node: number }
+  | { kind: "join"; viewer: string; stream: string; node: number }
+  | { kind: "leave"; viewer: string }
+  | { kind: "end"; stream: string }
+  | { kind: "kill"; node: number }
+  | { kind: "lose-instance"; instance: number }
+  | { kind: "instance-back"; instance: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("broadcast" as const),
+      stream: fc.constantFrom(...STREAMS),
+      node: fc.nat(NODES.length - 1),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("join" as const),
+      viewer: fc.constantFrom(...VIEWERS),
+      stream: fc.constantFrom(...STREAMS),
+      node: fc.nat(NODES.length - 1),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("leave" as const),
+      viewer: fc.constantFrom(...VIEWERS),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("end" as const),
+      stream: fc.constantFrom(...STREAMS),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("kill" as const),
+      node: fc.nat(NODES.length - 1),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom("lose-instance" as const, "instance-back" as const),
+      instance: fc.nat(INSTANCES.length - 1),
+    }),
+  },
+);
+
+interface Node {
+  id: string;
+  relay: SfuRelay;
+  gateway: FakeGateway;
+}
+
+interface ModelStream {
+  /** Index of the node its broadcaster is on (and that drives it). */
+  driver: number;
+  /** Published on an instance (false: peer to peer, no Janus left). */
+  published: boolean;
+}
+
+interface World {
+  janus: FakeJanus;
+  nodes: (Node | undefined)[];
+  /** Every node made (dead ones too), to close them all at the end. */
+  made: Node[];
+  model: Map<string, ModelStream>;
+  /** Viewer -> its stream. */
+  viewers: Map<string, string>;
+  redis: RedisProcess;
+}
+
+function makeNode(world: World, index: number): Node {
+  const id = NODES[index];
+  const gateway = new FakeGateway(world.janus, id);
+  const relay = new SfuRelay({
+    gateway,
+    logger: createLogger("silent"),
+    metrics: new Metrics(),
+    post: () => {},
+    afterViewers: 0,
+    directMax: 50,
+    offerTimeoutMs: 600_000,
+    switchTimeoutMs: 600_000,
+    store: new RedisSfuStore(world.redis.inspector, PREFIX, id),
+  });
+  const node = { id, relay, gateway };
+  world.made.push(node);
+  return node;
+}
+
+const broadcasterOf = (stream: string) => `b-${stream}`;
+const peer = (id: string) => ({ id, send: () => {} } as unknown as Peer);
+
+/** Lets the fakes' resolved promises run, then every save finish. */
+async function settle(world: World): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (const node of world.made) await node.relay.settled();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (const node of world.made) await node.relay.settled();
+}
+
+/** The broadcaster of `stream` (re)announces on node `index` and publishes. */
+async function announce(world: World, stream: string, index: number) {
+  const node = world.nodes[index]!;
+  const id = broadcasterOf(stream);
+  const viewers = [...world.viewers].filter(([, s]) => s === stream)
+    .map(([viewer]) => ({ id: viewer, node: node.id }));
+  await node.relay.adopt(stream, id);
+  node.relay.announced(stream, { id, node: node.id }, viewers);
+  await settle(world);
+  if (node.relay.phaseOf(stream) === "asked") {
+    await node.relay.offer(peer(id), {
+      type: "sfu-offer",
+      streamId: stream,
+      offer: { type: "offer", sdp: SDP },
+    }).published;
+  }
+}
+
+async function apply(world: World, op: Op): Promise<void> {
+  const { model } = world;
+  const alive = (index: number) => {
+    for (let i = 0; i < NODES.length; i++) {
+      const at = (index + i) % NODES.length;
+      if (world.nodes[at]) return at;
+    }
+    throw new Error("no node alive");
+  };
+  switch (op.kind) {
+    case "broadcast": {
+      const at = alive(op.node);
+      const before = model.get(op.stream);
+      // Moved: the node it left is told (an eviction) and lets go.
+      if (before && before.driver !== at) {
+        world.nodes[before.driver]?.relay.release(op.stream);
+      }
+      await announce(world, op.stream, at);
+      model.set(op.stream, {
+        driver: at,
+        published: world.janus.up.size > 0,
+      });
+      return;
+    }
+    case "join": {
+      if (world.viewers.has(op.viewer)) return;
+      world.viewers.set(op.viewer, op.stream);
+      const stream = model.get(op.stream);
+      if (!stream) return;
+      world.nodes[stream.driver]!.relay.joined(op.stream, {
+        id: op.viewer,
+        node: NODES[alive(op.node)],
+      });
+      return;
+    }
+    case "leave": {
+      const streamId = world.viewers.get(op.viewer);
+      if (!streamId) return;
+      world.viewers.delete(op.viewer);
+      const stream = model.get(streamId);
+      if (stream) {
+        world.nodes[stream.driver]!.relay.viewerLeft(streamId, op.viewer);
+      }
+      return;
+    }
+    case "end": {
+      const stream = model.get(op.stream);
+      if (!stream) return;
+      model.delete(op.stream);
+      const node = world.nodes[stream.driver]!;
+      node.relay.departed({
+        clientId: broadcasterOf(op.stream),
+        place: { streamId: op.stream, role: "broadcaster", node: node.id },
+        viewers: [],
+        viewerCount: 0,
+      });
+      return;
+    }
+    case "kill": {
+      const dead = world.nodes[op.node];
+      if (!dead || world.nodes.filter(Boolean).length === 1) return;
+      world.nodes[op.node] = undefined;
+      dead.relay.close();
+      // Its broadcasters resume on another node, which takes them over.
+      for (const [streamId, stream] of model) {
+        if (stream.driver !== op.node) continue;
+        const at = alive(op.node + 1);
+        await announce(world, streamId, at);
+        model.set(streamId, { driver: at, published: stream.published });
+      }
+      // It comes back empty, as a restarted process does.
+      world.nodes[op.node] = makeNode(world, op.node);
+      return;
+    }
+    case "lose-instance": {
+      const url = INSTANCES[op.instance];
+      if (!world.janus.up.has(url)) return;
+      world.janus.lose(url);
+      for (const node of world.nodes) node?.gateway.lose(url);
+      await settle(world);
+      // Published again elsewhere (the broadcaster answers the new ask), or
+      // peer to peer when no instance is left.
+      for (const [streamId, stream] of model) {
+        const relay = world.nodes[stream.driver]!.relay;
+        if (relay.phaseOf(streamId) === "asked") {
+          await relay.offer(peer(broadcasterOf(streamId)), {
+            type: "sfu-offer",
+            streamId,
+            offer: { type: "offer", sdp: SDP },
+          }).published;
+        }
+        stream.published = stream.published && world.janus.up.size > 0;
+      }
+      return;
+    }
+    case "instance-back":
+      world.janus.up.add(INSTANCES[op.instance]);
+      return;
+  }
+}
+
+async function check(world: World, ops: Op[]): Promise<void> {
+  await settle(world);
+  const where = () => JSON.stringify(ops);
+  for (const streamId of STREAMS) {
+    const raw = await world.redis.inspector.hgetall(`${PREFIX}f:${streamId}`);
+    const stream = world.model.get(streamId);
+    if (!stream?.published) {
+      assert.deepEqual(raw, {}, `no snapshot of ${streamId} after ${where()}`);
+      continue;
+    }
+    assert.equal(raw.node, NODES[stream.driver], `driver after ${where()}`);
+    const snap = JSON.parse(raw.snap) as SfuSnapshot;
+    assert.equal(snap.topology.phase, "published", where());
+    assert.equal(
+      snap.topology.broadcaster?.node,
+      NODES[stream.driver],
+      where(),
+    );
+    const viewers = [...world.viewers].filter(([, s]) => s === streamId)
+      .map(([id]) => id).sort();
+    assert.deepEqual(
+      Object.keys(snap.topology.viewers).sort(),
+      viewers,
+      where(),
+    );
+    // Its Janus session exists and the driving node owns it.
+    const part = snap.pool!.parts[snap.pool!.origin];
+    assert.equal(
+      world.janus.sessions.get(part.session)?.owner,
+      NODES[stream.driver],
+      `session owner after ${where()}`,
+    );
+  }
+}
+
+Deno.test("sfu state in Redis equals the model after every step (nodes, moves, deaths, instances)", async () => {
+  await using redis = await RedisProcess.start();
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+      await redis.inspector.flushall();
+      const world: World = {
+        janus: new FakeJanus(),
+        nodes: [],
+        made: [],
+        model: new Map(),
+        viewers: new Map(),
+        redis,
+      };
+      world.nodes = NODES.map((_, i) => makeNode(world, i));
+      try {
+        for (let i = 0; i < ops.length; i++) {
+          await apply(world, ops[i]);
+          await check(world, ops.slice(0, i + 1));
+        }
+      } finally {
+        for (const node of world.made) node.relay.close();
+      }
+    }),
+    { numRuns: 150, seed: 22_2026 },
+  );
+});
