@@ -18,6 +18,7 @@ import { recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
 import { sfuCapacity } from "./sfu-capacity.ts";
 import { sfuFailover } from "./sfu-failover.ts";
+import { sfuNodeDeath } from "./sfu-node-death.ts";
 import { sfuScaling } from "./sfu-scaling.ts";
 import { signalingLoad } from "./signaling-load.ts";
 import { timeToFirstFrame } from "./time-to-first-frame.ts";
@@ -115,6 +116,11 @@ if (import.meta.main) {
       "SFU instance failover",
       "Issue 22, in the fault lab: one `<live-broadcaster>` and two `<live-viewer>`s (Chromium, each in its own namespace), every stream through the SFU (SFU_AFTER_VIEWERS=0). Once both play, the stream's Janus instance is killed (SIGKILL). With two instances (`JANUS_URL` lists both) the stream is published again on the other; baseline, in the same run, alternating: one instance, where it falls back to peer to peer. Per viewer: kill to its first presented frame after it, and its gap between presented frames across the kill. Target: playing again ≤ 3 s on the other instance.",
       () => sfuFailover(smoke ? 1 : 5),
+    ],
+    [
+      "SFU node death",
+      "Issue 22, in the fault lab: Redis, two signaling nodes behind nginx, two Janus instances; one `<live-broadcaster>` (Chromium) on node 0 and two `<live-viewer>`s (Chromium, Firefox) on node 1, every stream through the SFU (SFU_AFTER_VIEWERS=0). Once both play, node 0 is killed (SIGKILL): the broadcaster resumes on node 1, which claims the stream's Janus session and drives the same handles. Per viewer: the longest gap between presented frames from the kill until at least 8 s after it (steady video, node 0 reaped); baseline, the same lab just before the kill: the longest gap over 8 s without a fault. A fresh lab per run; the defaults against NODE_TTL_MS=1000, alternating. Targets: frame gap worst ≤ 1 s, p50 ≤ 250 ms.",
+      () => sfuNodeDeath(smoke ? 1 : 5),
     ],
     [
       "SFU capacity",
