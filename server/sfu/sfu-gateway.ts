@@ -15,36 +15,34 @@ import {
   type StreamRecord,
   type Subscriber,
 } from "./stream-on-sfu.ts";
+import type { JanusHandle, JanusSession } from "./janus-client.ts";
+import { JanusLink } from "./janus-link.ts";
 import {
-  JanusClient,
-  type JanusHandle,
-  type JanusSession,
-  JanusUnavailable,
-} from "./janus-client.ts";
+  forward,
+  type GatewayContext,
+  hostRemote,
+  publisherStreams,
+  type RemoteTarget,
+  unforward,
+} from "./sfu-edge.ts";
 import {
-  addRemotePublisher,
   createRoom,
   destroyRoom,
   type Jsep,
   newRoomId,
   publish,
   type PublisherStream,
-  publishRemotely,
   removeRemotePublisher,
   restartPublisher,
   restartSubscriber,
   setSubstream,
   start,
   subscribeSoon,
-  unpublishRemotely,
 } from "./video-room.ts";
 
 const VIDEOROOM = "janus.plugin.videoroom";
 
 export type { MediaEvent } from "./handle-events.ts";
-
-/** Reconnection delays after Janus is lost: quick, then every 5 s. */
-const RETRY_MS = [250, 1_000, 2_000, 5_000];
 
 export class SfuGateway {
   /**
@@ -53,32 +51,41 @@ export class SfuGateway {
    * handle-events.ts's `slowlink` and `media`.
    */
   readonly events = new EventTarget();
-  #url: string;
   #logger: Logger;
-  #up = false;
-  #retry: ReturnType<typeof setTimeout> | undefined;
-  #attempt = 0;
-  #closed = false;
-  #link:
-    | Promise<
-      { client: JanusClient; session: JanusSession; control: JanusHandle }
-    >
-    | undefined;
+  #link: JanusLink;
   #streams = new Map<string, StreamOnSfu>();
+  /** What sfu-edge.ts's steps work on. */
+  #context: GatewayContext;
 
   constructor(url: string, logger: Logger) {
-    this.#url = url;
     this.#logger = logger;
+    this.#link = new JanusLink(url, logger);
+    this.#context = {
+      streams: this.#streams,
+      link: this.#link,
+      logger,
+      sessionOf: (stream) => this.#sessionOf(stream),
+      changed: (streamId) => this.#changed(streamId),
+    };
+    this.#link.events.addEventListener("up", () => {
+      this.events.dispatchEvent(new Event("up"));
+    });
+    this.#link.events.addEventListener("down", () => {
+      const lost = [...this.#streams.keys()];
+      this.#streams.clear();
+      this.#logger.warn("sfu-down", { streams: lost.length });
+      this.events.dispatchEvent(new CustomEvent("down", { detail: lost }));
+    });
   }
 
   /** Whether Janus is linked now: streams go to the SFU only then. */
   get up(): boolean {
-    return this.#up;
+    return this.#link.up;
   }
 
   /** Janus's WebSocket API, as configured. */
   get url(): string {
-    return this.#url;
+    return this.#link.url;
   }
 
   /** Its work now: streams published on it plus their subscriptions. */
@@ -89,7 +96,7 @@ export class SfuGateway {
 
   /** Links to Janus now, and again whenever the link is lost. */
   start(): void {
-    this.#connected().catch(() => {});
+    this.#link.connected().catch(() => {});
   }
 
   /**
@@ -102,7 +109,7 @@ export class SfuGateway {
     offer: Jsep,
     publisherId?: string,
   ): Promise<Jsep> {
-    const { control } = await this.#connected();
+    const { control } = await this.#link.connected();
     let stream = this.#streams.get(streamId);
     if (!stream) {
       stream = { room: newRoomId(), subscribers: new Map(), wanted: new Map() };
@@ -114,14 +121,7 @@ export class SfuGateway {
     stream.feed = undefined;
     const handle = await (await this.#sessionOf(stream)).attach(VIDEOROOM);
     stream.publisher = handle;
-    watchMedia(handle, {
-      streamId,
-      viewerId: undefined,
-      publisherId,
-      current: () => this.#streams.get(streamId)?.publisher === handle,
-      events: this.events,
-      logger: this.#logger,
-    });
+    this.#watchPublisher(streamId, handle, publisherId);
     // Janus has the feed once the publisher's connection is up
     // (`webrtcup`); a subscriber before that gets "no such feed" (428).
     stream.up = new Promise((resolve) =>
@@ -147,7 +147,7 @@ export class SfuGateway {
    * connection is up: Janus's offer for the viewer.
    */
   async subscribe(streamId: string, viewerId: string): Promise<Jsep> {
-    await this.#connected();
+    await this.#link.connected();
     const stream = this.#streams.get(streamId);
     if (stream?.feed === undefined) {
       throw new Error(`Stream ${streamId} is not published on the SFU`);
@@ -242,84 +242,25 @@ export class SfuGateway {
 
   /**
    * As an edge: a room for `streamId` with a remote publisher carrying
-   * `streams`; where the origin is to send them (this instance's host, as
-   * in JANUS_URL, and the ports Janus picked).
+   * `streams`; where the origin is to send them (sfu-edge.ts).
    */
-  async hostRemote(
-    streamId: string,
-    streams: readonly PublisherStream[],
-  ): Promise<{ host: string; port: number; rtcpPort: number }> {
-    const { control } = await this.#connected();
-    const stream: StreamOnSfu = {
-      room: newRoomId(),
-      feed: newRoomId(),
-      subscribers: new Map(),
-      wanted: new Map(),
-      remote: true,
-      up: Promise.resolve(),
-    };
-    this.#streams.set(streamId, stream);
-    const hosting = (async () => {
-      // Its session first: the record another node would claim needs it.
-      await this.#sessionOf(stream);
-      await createRoom(control, stream.room, streamId);
-      return await addRemotePublisher(
-        control,
-        stream.room,
-        stream.feed!,
-        streams,
-      );
-    })();
-    stream.hosting = hosting;
-    const ports = await hosting;
-    // Ended meanwhile: end() removes what was made once it is made.
-    if (this.#streams.get(streamId) !== stream) {
-      throw new Error(`Stream ${streamId} ended while its edge was made`);
-    }
-    this.#logger.info("sfu-edge", { streamId, room: stream.room });
-    this.#changed(streamId);
-    return {
-      host: new URL(this.#url).hostname.replace(/^\[|\]$/g, ""),
-      ...ports,
-    };
+  hostRemote(streamId: string, streams: readonly PublisherStream[]) {
+    return hostRemote(this.#context, streamId, streams);
   }
 
   /** As the origin: the publisher's streams, once Janus described them. */
-  async publisherStreams(streamId: string): Promise<PublisherStream[]> {
-    const stream = this.#streams.get(streamId);
-    await stream?.up;
-    if (!stream?.streams?.length) {
-      throw new Error(`Stream ${streamId} has no publisher to forward`);
-    }
-    return stream.streams;
+  publisherStreams(streamId: string): Promise<PublisherStream[]> {
+    return publisherStreams(this.#context, streamId);
   }
 
   /** As the origin: sends the stream's publisher on to an edge too. */
-  async forward(
-    streamId: string,
-    remoteId: string,
-    to: { host: string; port: number; rtcpPort: number },
-  ): Promise<void> {
-    const { control } = await this.#connected();
-    const stream = this.#streams.get(streamId);
-    if (stream?.feed === undefined) {
-      throw new Error(`Stream ${streamId} is not published here`);
-    }
-    await stream.up;
-    await publishRemotely(control, {
-      room: stream.room,
-      feed: stream.feed,
-      remoteId,
-      ...to,
-    });
+  forward(streamId: string, remoteId: string, to: RemoteTarget) {
+    return forward(this.#context, streamId, remoteId, to);
   }
 
   /** As the origin: stops sending the stream to that edge. */
-  async unforward(streamId: string, remoteId: string): Promise<void> {
-    const stream = this.#streams.get(streamId);
-    const link = await this.#link?.catch(() => undefined);
-    if (stream?.feed === undefined || !link) return;
-    await unpublishRemotely(link.control, stream.room, stream.feed, remoteId);
+  unforward(streamId: string, remoteId: string): Promise<void> {
+    return unforward(this.#context, streamId, remoteId);
   }
 
   /** Whether `viewerId` watches `streamId` through the SFU. */
@@ -350,7 +291,7 @@ export class SfuGateway {
     await session?.destroy().catch(() => {});
     // An edge still being made: its remote publisher goes once it exists.
     await stream.hosting?.catch(() => {});
-    const link = await this.#link?.catch(() => undefined);
+    const link = await this.#link.current();
     if (link && !link.client.closed) {
       // Janus 1.1.2 keeps a remote publisher running past its room's end.
       if (stream.remote) {
@@ -386,20 +327,12 @@ export class SfuGateway {
     record: StreamRecord,
     publisherId?: string,
   ): Promise<void> {
-    const { client } = await this.#connected();
+    const { client } = await this.#link.connected();
     const session = await client.claimSession(record.session);
     const stream = streamFrom(session, record);
     this.#streams.set(streamId, stream);
     if (stream.publisher) {
-      const handle = stream.publisher;
-      watchMedia(handle, {
-        streamId,
-        viewerId: undefined,
-        publisherId,
-        current: () => this.#streams.get(streamId)?.publisher === handle,
-        events: this.events,
-        logger: this.#logger,
-      });
+      this.#watchPublisher(streamId, stream.publisher, publisherId);
     }
     for (const [viewerId, { handle }] of stream.subscribers) {
       this.#watchSubscriber(streamId, viewerId, handle);
@@ -425,18 +358,27 @@ export class SfuGateway {
    * node of a cluster leaving), not ended.
    */
   async close(handOver = false): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#retry);
     await Promise.all(
       [...this.#streams.keys()].map((id) =>
         handOver ? this.release(id) : this.end(id)
       ),
     );
-    const link = await this.#link?.catch(() => undefined);
-    this.#link = undefined;
-    if (!link) return;
-    await link.session.destroy().catch(() => {});
-    link.client.close();
+    await this.#link.close();
+  }
+
+  #watchPublisher(
+    streamId: string,
+    handle: JanusHandle,
+    publisherId: string | undefined,
+  ): void {
+    watchMedia(handle, {
+      streamId,
+      viewerId: undefined,
+      publisherId,
+      current: () => this.#streams.get(streamId)?.publisher === handle,
+      events: this.events,
+      logger: this.#logger,
+    });
   }
 
   #watchSubscriber(
@@ -458,7 +400,7 @@ export class SfuGateway {
 
   /** The stream's own session, made on first use. */
   #sessionOf(stream: StreamOnSfu): Promise<JanusSession> {
-    stream.session ??= this.#connected().then(({ client }) =>
+    stream.session ??= this.#link.connected().then(({ client }) =>
       client.createSession()
     );
     stream.session.catch(() => stream.session = undefined);
@@ -468,51 +410,5 @@ export class SfuGateway {
   /** `streamId`'s record changed (a handle came or went): `changed`. */
   #changed(streamId: string): void {
     this.events.dispatchEvent(new CustomEvent("changed", { detail: streamId }));
-  }
-
-  /** Tries the link again after a growing delay (unless closed). */
-  #again(): void {
-    if (this.#closed || this.#retry) return;
-    const delay = RETRY_MS[Math.min(this.#attempt++, RETRY_MS.length - 1)];
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      this.#connected().catch(() => {});
-    }, delay);
-  }
-
-  /** The link, session and control handle, made once and again after a loss. */
-  #connected(): Promise<
-    { client: JanusClient; session: JanusSession; control: JanusHandle }
-  > {
-    this.#link ??= (async () => {
-      const client = await JanusClient.connect(this.#url);
-      client.events.addEventListener("closed", () => {
-        this.#link = undefined;
-        this.#up = false;
-        const lost = [...this.#streams.keys()];
-        this.#streams.clear();
-        this.#logger.warn("sfu-down", { streams: lost.length });
-        this.events.dispatchEvent(new CustomEvent("down", { detail: lost }));
-        this.#again();
-      }, { once: true });
-      const session = await client.createSession();
-      const control = await session.attach(VIDEOROOM);
-      this.#up = true;
-      this.#attempt = 0;
-      this.#logger.info("sfu-up", { url: this.#url });
-      this.events.dispatchEvent(new Event("up"));
-      return { client, session, control };
-    })();
-    return this.#link.catch((error) => {
-      this.#link = undefined;
-      this.#logger.debug("sfu-link-failed", {
-        error: String(error),
-        attempt: this.#attempt,
-      });
-      this.#again();
-      throw error instanceof JanusUnavailable
-        ? error
-        : new JanusUnavailable(String(error));
-    });
   }
 }

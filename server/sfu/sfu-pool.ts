@@ -18,7 +18,21 @@ import type { Logger } from "../observe/logger.ts";
 import type { Jsep } from "./video-room.ts";
 import { JanusUnavailable } from "./janus-client.ts";
 import { SfuGateway } from "./sfu-gateway.ts";
-import type { StreamRecord } from "./stream-on-sfu.ts";
+import {
+  cascade,
+  type CascadeContext,
+  endEdge,
+  remoteIdOf,
+} from "./pool-cascade.ts";
+import {
+  adoptStream,
+  describeStream,
+  type PoolContext,
+  type PoolRecord,
+  releaseStream,
+} from "./pool-record.ts";
+
+export type { PoolRecord } from "./pool-record.ts";
 
 /**
  * The share of SFU_VIEWERS_PER_INSTANCE past which the next edge is made
@@ -39,17 +53,6 @@ export interface EdgeLostEvent {
   url: string;
   streamId: string;
   viewers: readonly string[];
-}
-
-/**
- * A stream's place in the pool as JSON: its origin, its edges, where each
- * viewer is, and each instance's part (what another node claims).
- */
-export interface PoolRecord {
-  origin: string;
-  edges: string[];
-  viewers: Record<string, string>;
-  parts: Record<string, StreamRecord>;
 }
 
 export interface SfuPoolOptions {
@@ -76,6 +79,9 @@ export class SfuPool {
   #viewers = new Map<string, Map<string, SfuGateway>>();
   /** Edges being torn down (by remote id): not picked again until they are. */
   #closing = new Set<string>();
+  /** What pool-record.ts's and pool-cascade.ts's steps work on. */
+  #context: PoolContext;
+  #cascadeContext: CascadeContext;
   /** Other nodes' load on each instance (by URL), with a cluster. */
   #shared: ReadonlyMap<string, number> = new Map();
 
@@ -88,6 +94,24 @@ export class SfuPool {
     this.#instances = urls.map(make);
     this.#logger = logger;
     this.#cap = options.capPerInstance ?? Infinity;
+    this.#context = {
+      instances: this.#instances,
+      assigned: this.#assigned,
+      edges: this.#edges,
+      viewers: this.#viewers,
+      logger,
+      placed: (streamId) => this.#placed(streamId),
+      edgeLost: (streamId, edge) => this.#edgeLost(streamId, edge),
+      forget: (streamId) => this.#forget(streamId),
+    };
+    this.#cascadeContext = {
+      instances: this.#instances,
+      assigned: this.#assigned,
+      edges: this.#edges,
+      closing: this.#closing,
+      logger,
+      leastLoaded: (except) => this.#leastLoaded(except),
+    };
     for (const instance of this.#instances) {
       const { events } = instance;
       for (const type of ["slowlink", "media", "changed"]) {
@@ -255,7 +279,7 @@ export class SfuPool {
     await Promise.all(
       edges.filter((edge) =>
         this.#count(streamId, edge) === 0 && (edge === at || !ahead)
-      ).map((edge) => this.#endEdge(streamId, edge)),
+      ).map((edge) => endEdge(this.#cascadeContext, streamId, edge)),
     );
   }
 
@@ -286,80 +310,21 @@ export class SfuPool {
   }
 
   /** Where `streamId` is, as JSON; undefined if it is on no instance. */
-  async describe(streamId: string): Promise<PoolRecord | undefined> {
-    const origin = this.#assigned.get(streamId);
-    if (!origin) return undefined;
-    const edges = [...this.#edges.get(streamId)?.keys() ?? []];
-    const parts: Record<string, StreamRecord> = {};
-    for (const instance of [origin, ...edges]) {
-      const part = await instance.describe(streamId);
-      if (part) parts[instance.url] = part;
-    }
-    const viewers: Record<string, string> = {};
-    for (const [viewerId, at] of this.#viewers.get(streamId) ?? []) {
-      viewers[viewerId] = at.url;
-    }
-    return {
-      origin: origin.url,
-      edges: edges.map((edge) => edge.url).filter((url) => parts[url]),
-      viewers,
-      parts,
-    };
+  describe(streamId: string): Promise<PoolRecord | undefined> {
+    return describeStream(this.#context, streamId);
   }
 
   /**
    * Takes `streamId` over from another node: claims its session on every
-   * instance it uses. Rejects when its origin's session cannot be claimed
-   * (the stream is then published anew); a lost edge's viewers go to
-   * `edge-lost` as when an edge dies.
+   * instance it uses (pool-record.ts).
    */
-  async adopt(
-    streamId: string,
-    record: PoolRecord,
-    publisherId?: string,
-  ): Promise<void> {
-    const find = (url: string) => this.#instances.find((i) => i.url === url);
-    const origin = find(record.origin);
-    const part = record.parts[record.origin];
-    if (!origin || !part) {
-      throw new JanusUnavailable(`No instance ${record.origin} to adopt from`);
-    }
-    await origin.adopt(streamId, part, publisherId);
-    this.#assigned.set(streamId, origin);
-    const placed = this.#placed(streamId);
-    const edges = new Map<SfuGateway, Promise<void>>();
-    this.#edges.set(streamId, edges);
-    const lost: SfuGateway[] = [];
-    await Promise.all(record.edges.map(async (url) => {
-      const edge = find(url);
-      try {
-        if (!edge) throw new Error(`no instance ${url}`);
-        await edge.adopt(streamId, record.parts[url]);
-        edges.set(edge, Promise.resolve());
-      } catch (error) {
-        this.#logger.warn("sfu-edge-not-adopted", {
-          streamId,
-          edge: url,
-          error: String(error),
-        });
-        if (edge) lost.push(edge);
-      }
-    }));
-    for (const [viewerId, url] of Object.entries(record.viewers)) {
-      const at = find(url);
-      if (at) placed.set(viewerId, at);
-    }
-    for (const edge of lost) this.#edgeLost(streamId, edge);
+  adopt(streamId: string, record: PoolRecord, publisherId?: string) {
+    return adoptStream(this.#context, streamId, record, publisherId);
   }
 
   /** Stops driving `streamId` here (another node claims it). */
-  async release(streamId: string): Promise<void> {
-    const instances = [
-      this.#assigned.get(streamId),
-      ...this.#edges.get(streamId)?.keys() ?? [],
-    ];
-    this.#forget(streamId);
-    await Promise.all(instances.map((i) => i?.release(streamId)));
+  release(streamId: string): Promise<void> {
+    return releaseStream(this.#context, streamId);
   }
 
   /** This node's load on each instance (streams plus subscriptions). */
@@ -411,14 +376,14 @@ export class SfuPool {
     const at =
       [origin, ...edges.keys()].find((instance) =>
         instance.up && this.#count(streamId, instance) < this.#cap
-      ) ?? this.#cascade(streamId, origin) ?? origin;
+      ) ?? cascade(this.#cascadeContext, streamId, origin) ?? origin;
     const spare = [origin, ...(this.#edges.get(streamId)?.keys() ?? [])]
       .some((instance) =>
         instance !== at && instance.up &&
         this.#count(streamId, instance) < this.#cap
       );
     if (!spare && this.#count(streamId, at) + 1 >= this.#prepareAt) {
-      this.#cascade(streamId, origin);
+      cascade(this.#cascadeContext, streamId, origin);
     }
     return at;
   }
@@ -426,66 +391,6 @@ export class SfuPool {
   /** Viewers on one instance past which the next edge is made. */
   get #prepareAt(): number {
     return Math.max(1, Math.ceil(this.#cap * PREPARE_AT));
-  }
-
-  /**
-   * Makes a new edge for `streamId` on the least-loaded instance not yet
-   * carrying it: the origin forwards its publisher there. Undefined when
-   * there is none.
-   */
-  #cascade(streamId: string, origin: SfuGateway): SfuGateway | undefined {
-    const edges = this.#edges.get(streamId) ?? new Map();
-    const closing = this.#instances.filter((instance) =>
-      this.#closing.has(remoteIdOf(streamId, instance))
-    );
-    const edge = this.#leastLoaded(
-      new Set([origin, ...edges.keys(), ...closing]),
-    );
-    if (!edge) return undefined;
-    const current = () => this.#edges.get(streamId)?.get(edge) === ready;
-    const ready: Promise<void> = (async () => {
-      const streams = await origin.publisherStreams(streamId);
-      const to = await edge.hostRemote(streamId, streams);
-      // The stream ended (or its edge was dropped) while this was made.
-      if (!current()) throw new Error(`The cascade of ${streamId} is gone`);
-      await origin.forward(streamId, remoteIdOf(streamId, edge), to);
-      this.#logger.info("sfu-cascade", {
-        streamId,
-        origin: origin.url,
-        edge: edge.url,
-      });
-    })();
-    ready.catch((error) => {
-      this.#logger.warn("sfu-cascade-failed", {
-        streamId,
-        edge: edge.url,
-        error: String(error),
-      });
-      if (current()) this.#edges.get(streamId)!.delete(edge);
-      // What it made on the edge goes, unless a newer cascade took the edge.
-      if (!this.#edges.get(streamId)?.has(edge)) {
-        edge.end(streamId).catch(() => {});
-      }
-    });
-    edges.set(edge, ready);
-    this.#edges.set(streamId, edges);
-    return edge;
-  }
-
-  async #endEdge(streamId: string, edge: SfuGateway): Promise<void> {
-    this.#edges.get(streamId)?.delete(edge);
-    this.#logger.info("sfu-cascade-ended", { streamId, edge: edge.url });
-    // A new cascade to this edge before it is ended would have its room
-    // ended below, and its forward share this one's remote id.
-    const remoteId = remoteIdOf(streamId, edge);
-    this.#closing.add(remoteId);
-    try {
-      await this.#assigned.get(streamId)
-        ?.unforward(streamId, remoteId).catch(() => {});
-      await edge.end(streamId);
-    } finally {
-      this.#closing.delete(remoteId);
-    }
   }
 
   /** An edge died: the origin stops sending there; its viewers move. */
@@ -531,9 +436,4 @@ export class SfuPool {
       new JanusUnavailable(`Stream ${streamId} is on no linked Janus instance`),
     );
   }
-}
-
-/** The name of the origin's forward of `streamId` to `edge`. */
-function remoteIdOf(streamId: string, edge: SfuGateway): string {
-  return `${streamId}@${edge.url}`;
 }

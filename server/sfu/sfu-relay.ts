@@ -25,9 +25,9 @@ import { Handover } from "./handover.ts";
 import type { Outbound, SfuRelayOptions } from "./relay-options.ts";
 import { keyOf, ViewerLayers } from "./viewer-layers.ts";
 import { KeyedTimers } from "./keyed-timers.ts";
+import { type Done, EffectRunner } from "./relay-effects.ts";
 import type { EdgeLostEvent, LostEvent } from "./sfu-pool.ts";
 import {
-  type Effect,
   emptyTopology,
   isEmpty,
   type SfuPhase,
@@ -42,12 +42,6 @@ import {
 export type { SfuPhase, ViewerRoute } from "./topology.ts";
 export type { Gateway, Outbound, SfuRelayOptions } from "./relay-options.ts";
 
-/** What a step left to do: its messages, and Janus's publish if it began one. */
-interface Done {
-  out: Outbound[];
-  publishing?: Promise<void>;
-}
-
 export class SfuRelay {
   #options: SfuRelayOptions;
   #config: TopologyConfig;
@@ -58,6 +52,7 @@ export class SfuRelay {
   #layers: ViewerLayers;
   /** With a cluster: each stream's state saved for another node to take. */
   #handover: Handover | undefined;
+  #effects: EffectRunner;
 
   constructor(options: SfuRelayOptions) {
     this.#options = options;
@@ -68,6 +63,13 @@ export class SfuRelay {
     this.#layers = new ViewerLayers({
       ...options,
       onSfu: (streamId, viewerId) => this.routeOf(streamId, viewerId) === "sfu",
+    });
+    this.#effects = new EffectRunner({
+      options,
+      timers: this.#timers,
+      layers: this.#layers,
+      later: (streamId, event) => this.#later(streamId, event),
+      phaseOf: (streamId) => this.phaseOf(streamId),
     });
     const { store, gateway, logger } = options;
     this.#handover = store && new Handover({
@@ -351,21 +353,7 @@ export class SfuRelay {
       phase: topology.phase,
     });
     // Its timers stayed with the node that went: they start again here.
-    if (topology.phase === "asked") {
-      this.#run(streamId, {
-        kind: "start-timer",
-        timer: "offer",
-      } as Effect, { out: [] });
-    }
-    for (const [viewerId, viewer] of Object.entries(topology.viewers)) {
-      if (viewer.route === "switching") {
-        this.#run(streamId, {
-          kind: "start-timer",
-          timer: "switch",
-          viewerId,
-        } as Effect, { out: [] });
-      }
-    }
+    this.#effects.restartTimers(topology);
     if (lost || (pool === undefined && topology.phase === "published")) {
       this.#later(streamId, {
         kind: "sfu-lost",
@@ -435,7 +423,9 @@ export class SfuRelay {
     else this.#streams.set(state.streamId, state);
     this.#handover?.changed(state.streamId);
     const done: Done = { out: [] };
-    for (const effect of step.effects) this.#run(state.streamId, effect, done);
+    for (const effect of step.effects) {
+      this.#effects.run(state.streamId, effect, done);
+    }
     return done;
   }
 
@@ -445,126 +435,5 @@ export class SfuRelay {
     if (!step.ok) return;
     const { out } = this.#commit(step);
     if (out.length > 0) this.#options.post(out);
-  }
-
-  #run(streamId: string, effect: Effect, done: Done): void {
-    const { gateway, logger, metrics } = this.#options;
-    switch (effect.kind) {
-      case "send":
-        done.out.push({ to: effect.to, message: effect.message });
-        return;
-      case "publish":
-        done.publishing = this.#publish(streamId, effect);
-        return;
-      case "subscribe":
-        return this.#subscribe(streamId, effect.viewerId, effect.attempt);
-      case "unsubscribe":
-        gateway.unsubscribe(streamId, effect.viewerId).catch(() => {});
-        return;
-      case "end":
-        gateway.end(streamId).catch(() => {});
-        return;
-      case "start-timer": {
-        const offer = effect.timer === "offer";
-        return this.#timers.start(
-          offer ? streamId : keyOf(streamId, effect.viewerId),
-          offer ? this.#options.offerTimeoutMs : this.#options.switchTimeoutMs,
-          () =>
-            this.#later(
-              streamId,
-              offer
-                ? { kind: "offer-timeout" }
-                : { kind: "switch-timeout", viewerId: effect.viewerId },
-            ),
-        );
-      }
-      case "stop-timer":
-        return this.#timers.stop(
-          effect.timer === "offer"
-            ? streamId
-            : keyOf(streamId, effect.viewerId),
-        );
-      case "forget-layers":
-        this.#layers.forget(streamId, effect.viewerId);
-        return;
-      case "fallback":
-        metrics.countSfuFallback(effect.why);
-        if (effect.viewerId) {
-          logger.warn(
-            effect.why === "switch-timeout"
-              ? "sfu-switch-failed"
-              : "sfu-viewer-fallback",
-            { streamId, viewerId: effect.viewerId, why: effect.why },
-          );
-        } else logger.warn("sfu-fallback", { streamId, why: effect.why });
-        return;
-      case "moved":
-        metrics.sfuSwitches++;
-        logger.info("sfu-viewer-moved", {
-          streamId,
-          viewerId: effect.viewerId,
-          overlap: effect.overlap,
-        });
-        return;
-      case "republish":
-        metrics.sfuRepublishes++;
-        logger.warn("sfu-republish", { streamId });
-        return;
-      case "restart-not-needed":
-        logger.debug("sfu-restart-not-needed", {
-          streamId,
-          viewerId: effect.viewerId,
-        });
-        return;
-    }
-  }
-
-  #publish(
-    streamId: string,
-    { from, sdp, publication }: Effect & { kind: "publish" },
-  ): Promise<void> {
-    return this.#options.gateway.publish(
-      streamId,
-      { type: "offer", sdp },
-      from,
-    ).then(
-      (answer) =>
-        this.#later(streamId, {
-          kind: "published",
-          from,
-          publication,
-          sdp: answer.sdp,
-        }),
-      (error) => {
-        if (this.phaseOf(streamId) !== "publishing") return;
-        this.#options.logger.warn("sfu-publish-failed", {
-          streamId,
-          error: String(error),
-        });
-        this.#later(streamId, { kind: "publish-failed", from, publication });
-      },
-    );
-  }
-
-  #subscribe(streamId: string, viewerId: string, attempt: number): void {
-    const { gateway, logger } = this.#options;
-    logger.debug("sfu-subscribing", { streamId, viewerId });
-    gateway.subscribe(streamId, viewerId).then(
-      (jsep) =>
-        this.#later(streamId, {
-          kind: "subscribed",
-          viewerId,
-          attempt,
-          sdp: jsep.sdp,
-        }),
-      (error) => {
-        logger.warn("sfu-subscribe-failed", {
-          streamId,
-          viewerId,
-          error: String(error),
-        });
-        this.#later(streamId, { kind: "subscribe-failed", viewerId, attempt });
-      },
-    );
   }
 }
