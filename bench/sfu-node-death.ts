@@ -25,7 +25,11 @@
  */
 import { parseArgs } from "node:util";
 import { FaultLab, type LabEvent } from "../tests/e2e/support/fault-lab.ts";
-import { recovery, STEADY_MS } from "../tests/e2e/support/recovery-metrics.ts";
+import {
+  CONTINUOUS_GAP_MS,
+  recovery,
+  STEADY_MS,
+} from "../tests/e2e/support/recovery-metrics.ts";
 import { quantile } from "./quantile.ts";
 
 const VIEWERS = ["v1", "v2"];
@@ -48,6 +52,8 @@ const CONFIGURATIONS: Configuration[] = [
 interface Run {
   /** Per viewer: longest frame gap from the kill to the window's end, ms. */
   gaps: number[];
+  /** Per viewer: where its longest gap began, ms after the kill. */
+  gapsAt: number[];
   /** Per viewer: longest frame gap over the no-fault window, ms. */
   baseline: number[];
   /** Kill to node 1's `sfu-taken-over` (its log line's time); NaN if never. */
@@ -67,21 +73,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const frameTimes = (events: LabEvent[]) =>
   events.filter((e) => e.kind === "frame").map((e) => e.t);
 
-/** Longest gap between frames in [from, to], counting from the last before `from`. */
-function longestGap(frames: number[], from: number, to: number): number {
+/** Longest gap between frames in [from, to], counting from the last before `from`: its length and start. */
+function longestGap(
+  frames: number[],
+  from: number,
+  to: number,
+): { ms: number; at: number } {
   let previous = frames.findLast((t) => t < from) ?? from;
-  let longest = 0;
+  let longest = { ms: 0, at: from };
+  const gap = (t: number) => {
+    if (t - previous > longest.ms) longest = { ms: t - previous, at: previous };
+  };
   for (const t of frames) {
     if (t < from) continue;
-    if (t > to) {
-      // The frame that ends a gap still open at `to` counts, up to `to`.
-      longest = Math.max(longest, to - previous);
-      return longest;
-    }
-    longest = Math.max(longest, t - previous);
+    // A gap still open at `to` counts up to `to`.
+    if (t > to) break;
+    gap(t);
     previous = t;
   }
-  return Math.max(longest, to - previous);
+  gap(to);
+  return longest;
 }
 
 /** A log line's event and time, if it is one. */
@@ -201,16 +212,38 @@ async function once(config: Configuration): Promise<Run> {
     }
     built += pcs;
   }
+  const gaps = VIEWERS.map((name) =>
+    longestGap(frameTimes(lab.events(name)), killedAt, end)
+  );
+  gaps.forEach(({ ms, at }, i) => {
+    if (ms <= CONTINUOUS_GAP_MS) return;
+    // What the pages and node 1 said around it.
+    const near = (t: number) => t >= at - 1_000 && t <= at + ms + 500;
+    const page = (name: string) =>
+      lab.events(name).filter((e) => e.kind !== "frame" && near(e.t))
+        .map((e) => `${e.t - killedAt} ${e.kind} ${e.state ?? e.code ?? ""}`)
+        .join(", ");
+    const log = since.filter((line) => near(parse(line).t)).map((line) => {
+      const { event, t } = parse(line);
+      return `${t - killedAt} ${event}`;
+    });
+    odd.push(
+      `${VIEWERS[i]}: ${ms} ms without a frame from ${
+        at - killedAt
+      } ms after the kill; b: [${page("b")}]; ${VIEWERS[i]}: [${
+        page(VIEWERS[i])
+      }]; node 1: [${log.join(", ")}]`,
+    );
+  });
   return {
-    gaps: VIEWERS.map((name) =>
-      longestGap(frameTimes(lab.events(name)), killedAt, end)
-    ),
+    gaps: gaps.map((gap) => gap.ms),
+    gapsAt: gaps.map((gap) => gap.at - killedAt),
     baseline: VIEWERS.map((name) =>
       longestGap(
         frameTimes(lab.events(name)),
         baselineFrom,
         baselineFrom + WINDOW_MS,
-      )
+      ).ms
     ),
     takeoverMs,
     built,
@@ -238,7 +271,7 @@ export async function sfuNodeDeath(runs: number): Promise<string> {
       results.get(config.name)!.push(run);
       console.error(
         `node death, ${config.name}, run ${i + 1}: gaps ${
-          run.gaps.join(", ")
+          run.gaps.map((ms, v) => `${ms} (at +${run.gapsAt[v]})`).join(", ")
         } ms (baseline ${run.baseline.join(", ")}), taken over in ${
           Math.round(run.takeoverMs)
         } ms, ${run.built} connection(s) built, ${run.publishedAgain} published again, window ${run.windowMs} ms${
