@@ -24,7 +24,11 @@
  *   deno task bench:node-death [--runs 5]
  */
 import { parseArgs } from "node:util";
-import { FaultLab, type LabEvent } from "../tests/e2e/support/fault-lab.ts";
+import {
+  FaultLab,
+  type LabEvent,
+  type LabOptions,
+} from "../tests/e2e/support/fault-lab.ts";
 import {
   CONTINUOUS_GAP_MS,
   recovery,
@@ -105,9 +109,25 @@ function parse(line: string): { event?: string; level?: string; t: number } {
   }
 }
 
+/**
+ * A lab, built again should a part of it not start (seen once: redis-server
+ * exiting before it was ready): not a measurement, so not one to lose a
+ * run over.
+ */
+async function startLab(options: LabOptions): Promise<FaultLab> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await FaultLab.start(options);
+    } catch (error) {
+      if (attempt === 3) throw error;
+      console.error(`the lab did not start (${error}): again`);
+    }
+  }
+}
+
 /** One lab, one kill of the broadcaster's node. */
 async function once(config: Configuration): Promise<Run> {
-  await using lab = await FaultLab.start({
+  await using lab = await startLab({
     browsers: ["chromium", "chromium", "firefox"],
     janus: true,
     janusInstances: 2,
