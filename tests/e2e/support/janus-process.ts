@@ -137,6 +137,18 @@ export class JanusProcess implements AsyncDisposable {
     return (reply.handles as number[]) ?? [];
   }
 
+  /**
+   * Every handle Janus holds now, over all its sessions (the server's own,
+   * with its control handle, and one per stream).
+   */
+  async allHandles(): Promise<number[]> {
+    const handles: number[] = [];
+    for (const session of await this.sessions()) {
+      handles.push(...await this.handles(session));
+    }
+    return handles;
+  }
+
   /** VideoRoom rooms Janus holds now (asked through the admin API). */
   async rooms(): Promise<number[]> {
     const reply = await this.admin({
