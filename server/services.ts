@@ -22,7 +22,7 @@ import { SfuRelay } from "./sfu/sfu-relay.ts";
 import { LocalClients } from "./signaling/local-clients.ts";
 import { Postman } from "./signaling/postman.ts";
 import { SessionEndpoint } from "./http/session-endpoint.ts";
-import type { SessionHost } from "./http/session-host.ts";
+import { IceRestartElsewhere, type SessionHost } from "./http/session-host.ts";
 import { WHEP, type WhepSession } from "./http/whep.ts";
 import { WHIP, type WhipSession } from "./http/whip.ts";
 import { ResumeTokens } from "./security/resume-token.ts";
@@ -187,8 +187,13 @@ export function buildServices(
     ice: {
       publisher: async (streamId, sdp) =>
         (await gateway.restartPublisher(streamId, { type: "offer", sdp })).sdp,
-      subscriber: async (streamId, viewerId) =>
-        (await gateway.restartSubscriber(streamId, viewerId)).sdp,
+      subscriber: async (streamId, viewerId) => {
+        // Driven on another node (its broadcaster's): not from here.
+        if (cluster && sfu?.phaseOf(streamId) === undefined) {
+          throw new IceRestartElsewhere(streamId);
+        }
+        return (await gateway.restartSubscriber(streamId, viewerId)).sdp;
+      },
       answer: (streamId, viewerId, sdp) =>
         gateway.answer(streamId, viewerId, { type: "answer", sdp }),
     },

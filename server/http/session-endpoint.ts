@@ -32,8 +32,8 @@ import {
   SDP,
   TRICKLE,
 } from "./session-headers.ts";
-import type { SessionHost } from "./session-host.ts";
 import { restartWait } from "./session-state.ts";
+import { IceRestartElsewhere, type SessionHost } from "./session-host.ts";
 
 /** How long the SFU has to answer before the POST fails with 503. */
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -331,6 +331,15 @@ export class SessionEndpoint<S extends HttpSession> {
       answer = await session.restartIce(offer);
     } catch (error) {
       session.restartEnded(false);
+      if (error instanceof IceRestartElsewhere) {
+        // Not a 503 (a player would ask here again): a new session.
+        return problem(
+          422,
+          "ice-restart-elsewhere",
+          "This server cannot restart this session's ICE: start a new session",
+          cors,
+        );
+      }
       // The session stays: the client may try again or start anew.
       this.#host.logger.warn(`${this.#kind.name}-ice-restart-failed`, {
         streamId: session.streamId,

@@ -32,6 +32,18 @@ export interface SessionHost {
   logger: Logger;
 }
 
+/**
+ * An ICE restart of a subscriber on a node that does not drive its stream
+ * (with several nodes, its broadcaster's node does): the player is told to
+ * start a new session, which reaches the stream wherever it is driven.
+ */
+export class IceRestartElsewhere extends Error {
+  constructor(streamId: string) {
+    super(`Stream ${streamId} is driven on another node`);
+    this.name = "IceRestartElsewhere";
+  }
+}
+
 /** What an ICE restart by PATCH asks of Janus (server/sfu/sfu-gateway.ts). */
 export interface IceRestarts {
   /** The publisher's offer with new credentials: Janus's answer. */

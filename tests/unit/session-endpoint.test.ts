@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { fakeClock } from "./support/clock.ts";
 import type { Peer } from "../../server/signaling/peer.ts";
 import { OFFER, whipEndpoint } from "./support/fake-session-host.ts";
+import { IceRestartElsewhere } from "../../server/http/session-host.ts";
 
 const CANDIDATE =
   "a=mid:0\r\na=candidate:1 1 udp 2113937151 192.0.2.1 40000 typ host\r\n";
@@ -276,6 +277,21 @@ Deno.test("ICE restart: a second one while Janus works on the first is 429; Janu
     204,
   );
   assert.equal(await fake.deleted(location), 200);
+});
+
+Deno.test("ICE restart on a node that does not drive the stream: 422 ice-restart-elsewhere, so the player starts a new session instead of asking here again", async () => {
+  const fake = whipEndpoint({
+    ice: {
+      publisher: () => Promise.reject(new IceRestartElsewhere("s")),
+      subscriber: () => Promise.reject(new IceRestartElsewhere("s")),
+      answer: () => Promise.reject(new Error("not here")),
+    },
+  });
+  const { location } = await fake.post();
+  const refused = await fake.patch(location, RESTART, { "if-match": "*" });
+  assert.equal(refused.status, 422);
+  assert.equal(refused.headers.get("retry-after"), null);
+  assert.equal((await refused.json()).error, "ice-restart-elsewhere");
 });
 
 Deno.test("takeover: a session a newer one of its sender replaced answers 409 replaced (a waiting POST too), one closed otherwise 404; the memory holds at most MAX_HTTP_SESSIONS", async () => {
