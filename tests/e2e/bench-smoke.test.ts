@@ -31,6 +31,7 @@ Deno.test({
         "Abuse isolation",
         "Broadcaster scaling",
         "SFU instance failover",
+        "SFU node death",
         "SFU capacity",
         "Recovery from faults",
         "Bundle sizes",
@@ -56,6 +57,10 @@ Deno.test({
       /\| 4 \| 2 \(cascade, 2 each\) \| [\d.]+ \/ [\d.]+ \| \d+% \|/,
     );
     assert.match(text, /\| other instance \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
+    assert.match(
+      text,
+      /\| defaults \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \| \d+ \|/,
+    );
     assert.match(text, /\| server SIGTERM[^|]*\| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
     assert.match(text, /`live-viewer\.js` \| \d+ \| \d+ \| \d+/);
     assert.match(
