@@ -8,6 +8,7 @@
  * video goes on. When the stream ends nothing is left in Redis or Janus.
  */
 import assert from "node:assert/strict";
+import { broadcasterPage, crowdPage } from "./support/lab-pages.ts";
 import { labTest } from "./support/lab-test.ts";
 import { recovery } from "./support/recovery-metrics.ts";
 
@@ -175,5 +176,57 @@ labTest(
     const [node0] = lab.nodeLogs;
     assert.ok(node0.some((line) => line.includes('"sfu-republish"')));
     assert.equal((await lab.januses[1 - origin].rooms()).length, 1);
+  },
+);
+
+labTest(
+  "sfu nodes: a cascade driven across nodes (cap 3, six viewers on the other node: three on each instance, one upload); its edge instance dies, its viewers subscribe again elsewhere",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    janusInstances: 2,
+    nodes: 2,
+    viewersOnNode: 1,
+    env: { SFU_AFTER_VIEWERS: "0", SFU_VIEWERS_PER_INSTANCE: "3" },
+    pages: [broadcasterPage, crowdPage(6)],
+  },
+  async (lab) => {
+    await lab.openPages();
+    const who = ["v1", "v2", "v3", "v4", "v5", "v6"];
+    const framesOf = (name: string, since = 0) =>
+      lab.events("v1").filter((e) =>
+        e.kind === "frame" && e.who === name && e.t > since
+      ).length;
+    const everyonePlaying = (since = 0) =>
+      lab.until(
+        () =>
+          `every viewer playing: ${
+            who.map((name) => `${name} ${framesOf(name, since)}`).join(", ")
+          }`,
+        () => who.every((name) => framesOf(name, since) >= 10) || undefined,
+        60_000,
+      );
+    await everyonePlaying();
+    const [node0] = lab.nodeLogs;
+    const cascade = node0.map((line) => JSON.parse(line))
+      .find((entry) => entry.event === "sfu-cascade");
+    assert.ok(cascade, "the broadcaster's node cascaded the stream");
+    const handles = await Promise.all(
+      lab.januses.map(async (janus) => (await janus.allHandles()).length),
+    );
+    // Each: its node sessions' control handles (two nodes) and three
+    // subscribers; the origin the publisher too.
+    assert.deepEqual(handles.toSorted(), [5, 6]);
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
+
+    const edge = lab.januses.find((janus) => janus.url === cascade.edge)!;
+    await edge.kill();
+    const killedAt = Date.now();
+    await everyonePlaying(killedAt);
+    const backIn = Date.now() - killedAt;
+    console.log(`every viewer playing again ${backIn} ms after the edge died`);
+    // Measured in bench:failover (target 3 s); here, loosely.
+    assert.ok(backIn < 10_000, `playing again after ${backIn} ms`);
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
   },
 );
