@@ -3,13 +3,15 @@
  * hash of `node` (the node driving it) and `snap` (its JSON), with a TTL the
  * driving node renews. Each step is one Lua script, so a save by a node
  * that lost the stream (another took it) is refused in the same step that
- * would have written it.
+ * would have written it. Taking names the node even when there is nothing
+ * to take, and a removed snapshot leaves its `node` until the TTL runs out:
+ * a node that missed being told it lost the stream is refused all the same.
  */
 import type { Redis } from "ioredis";
 import type { SfuSnapshot, SfuStore } from "../sfu/handover.ts";
 import { StoreUnavailable } from "../signaling/directory.ts";
 
-/** Saves `snap` for node ARGV[2] unless another node drives the stream. */
+/** Saves ARGV[2] for node ARGV[1] unless another node drives the stream. */
 const SAVE = `
 local k = KEYS[1]
 local cur = redis.call('HGET', k, 'node')
@@ -19,20 +21,22 @@ redis.call('PEXPIRE', k, ARGV[3])
 return 1
 `;
 
-/** The stream's snapshot, now driven by ARGV[1]. */
+/** The stream's snapshot (if any), now driven by ARGV[1]. */
 const TAKE = `
 local k = KEYS[1]
 local snap = redis.call('HGET', k, 'snap')
-if not snap then return false end
 redis.call('HSET', k, 'node', ARGV[1])
 redis.call('PEXPIRE', k, ARGV[2])
 return snap
 `;
 
-/** Removes the snapshot if ARGV[1] drives the stream. */
+/** Removes the snapshot if ARGV[1] drives the stream; its node stays a TTL. */
 const REMOVE = `
 local k = KEYS[1]
-if redis.call('HGET', k, 'node') == ARGV[1] then redis.call('DEL', k) end
+if redis.call('HGET', k, 'node') == ARGV[1] then
+  redis.call('HDEL', k, 'snap')
+  redis.call('PEXPIRE', k, ARGV[2])
+end
 return 1
 `;
 
@@ -66,11 +70,16 @@ export class RedisSfuStore implements SfuStore {
 
   async take(streamId: string): Promise<SfuSnapshot | undefined> {
     const snap = await this.#run(TAKE, streamId, this.#node, SNAPSHOT_TTL_MS);
-    return typeof snap === "string" ? JSON.parse(snap) : undefined;
+    if (typeof snap !== "string") return undefined;
+    try {
+      return JSON.parse(snap);
+    } catch {
+      return undefined;
+    }
   }
 
   async remove(streamId: string): Promise<void> {
-    await this.#run(REMOVE, streamId, this.#node);
+    await this.#run(REMOVE, streamId, this.#node, SNAPSHOT_TTL_MS);
   }
 
   /** The key of `streamId`'s snapshot (for tests and operators). */

@@ -10,8 +10,15 @@ import type { Logger } from "../observe/logger.ts";
 import type { PoolRecord } from "./sfu-pool.ts";
 import type { StreamTopology } from "./topology.ts";
 
+/**
+ * The snapshot's format: a node only drives a snapshot of its own version
+ * (during a rolling deploy another's is published anew, not guessed at).
+ */
+export const SNAPSHOT_VERSION = 1;
+
 /** What another node needs to drive a stream: its topology and Janus state. */
 export interface SfuSnapshot {
+  readonly v: number;
   readonly topology: StreamTopology;
   readonly pool?: PoolRecord;
 }
@@ -44,9 +51,16 @@ export interface HandoverOptions {
 
 /** Snapshots are saved again this often, well inside their TTL. */
 export const RENEW_MS = 20_000;
+/** How long a stream let go is remembered (longer than any save runs). */
+const RELEASED_MS = 60_000;
 
 export class Handover {
   #options: HandoverOptions;
+  /**
+   * Streams let go to another node (when): not saved, nor removed, from
+   * here. Forgotten after RELEASED_MS, when no save could be due any more.
+   */
+  #released = new Map<string, number>();
   /** Streams with a save running, and whether another is due after it. */
   #saving = new Map<string, { again: boolean; done?: Promise<void> }>();
 
@@ -70,6 +84,7 @@ export class Handover {
    * save running, coalescing what changed meanwhile).
    */
   changed(streamId: string): void {
+    if (this.#released.has(streamId)) return;
     const running = this.#saving.get(streamId);
     if (running) {
       running.again = true;
@@ -91,7 +106,21 @@ export class Handover {
 
   /** The snapshot another node left of `streamId`, now driven here. */
   take(streamId: string): Promise<SfuSnapshot | undefined> {
+    this.#released.delete(streamId);
     return this.#options.store.take(streamId);
+  }
+
+  /**
+   * Another node drives `streamId` now: a save due here is dropped (its
+   * state is gone here, and removing the snapshot would lose the other
+   * node's takeover).
+   */
+  released(streamId: string): void {
+    const now = performance.now();
+    for (const [id, at] of this.#released) {
+      if (now - at > RELEASED_MS) this.#released.delete(id);
+    }
+    this.#released.set(streamId, now);
   }
 
   async #save(streamId: string, entry: { again: boolean }): Promise<void> {
@@ -100,6 +129,7 @@ export class Handover {
     // was busy is in the next pass.
     do {
       entry.again = false;
+      if (this.#released.has(streamId)) return;
       const topology = this.#options.topology(streamId);
       try {
         const pool = topology && await this.#options.describe(streamId);
@@ -109,7 +139,9 @@ export class Handover {
           logger.debug("sfu-state-removed", { streamId });
           continue;
         }
+        if (this.#released.has(streamId)) return;
         const kept = await store.save(streamId, {
+          v: SNAPSHOT_VERSION,
           topology,
           ...(pool ? { pool } : {}),
         });

@@ -117,3 +117,18 @@ export async function releaseStream(
   cx.forget(streamId);
   await Promise.all(instances.map((i) => i?.release(streamId)));
 }
+
+/**
+ * The rooms (and an edge's remote publisher) a record names, destroyed:
+ * its sessions could not be claimed, and rooms outlive sessions.
+ */
+export async function discardStream(
+  cx: PoolContext,
+  record: PoolRecord,
+): Promise<void> {
+  await Promise.all(
+    Object.entries(record.parts).map(([url, part]) =>
+      cx.instances.find((i) => i.url === url)?.discard(part)
+    ),
+  );
+}

@@ -25,6 +25,7 @@ export type Gateway = Pick<
   | "describe"
   | "adopt"
   | "release"
+  | "discard"
 >;
 
 export interface SfuRelayOptions {

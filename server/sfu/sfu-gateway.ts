@@ -340,6 +340,17 @@ export class SfuGateway {
     this.#logger.info("sfu-adopted", { streamId, room: stream.room });
   }
 
+  /** A room another node left and nobody could claim: destroyed. */
+  async discard(part: StreamRecord): Promise<void> {
+    const { control } = await this.#link.connected();
+    if (part.remote && part.feed !== undefined) {
+      await removeRemotePublisher(control, part.room, part.feed)
+        .catch(() => {});
+    }
+    await destroyRoom(control, part.room).catch(() => {});
+    this.#logger.info("sfu-room-discarded", { room: part.room });
+  }
+
   /**
    * Stops driving `streamId` without touching Janus: another node has
    * claimed (or is to claim) its session.

@@ -27,6 +27,7 @@ import {
 import {
   adoptStream,
   describeStream,
+  discardStream,
   type PoolContext,
   type PoolRecord,
   releaseStream,
@@ -320,6 +321,11 @@ export class SfuPool {
    */
   adopt(streamId: string, record: PoolRecord, publisherId?: string) {
     return adoptStream(this.#context, streamId, record, publisherId);
+  }
+
+  /** Its rooms destroyed: nobody could claim its sessions (pool-record.ts). */
+  discard(record: PoolRecord): Promise<void> {
+    return discardStream(this.#context, record);
   }
 
   /** Stops driving `streamId` here (another node claims it). */

@@ -22,6 +22,7 @@ import type { Departure, Seat, ViewerSeat } from "../signaling/directory.ts";
 import type { Peer } from "../signaling/peer.ts";
 import type { ServerMessage } from "../../protocol/messages.ts";
 import { Handover } from "./handover.ts";
+import { Takeover } from "./takeover.ts";
 import type { Outbound, SfuRelayOptions } from "./relay-options.ts";
 import { keyOf, ViewerLayers } from "./viewer-layers.ts";
 import { KeyedTimers } from "./keyed-timers.ts";
@@ -52,6 +53,7 @@ export class SfuRelay {
   #layers: ViewerLayers;
   /** With a cluster: each stream's state saved for another node to take. */
   #handover: Handover | undefined;
+  #takeover: Takeover | undefined;
   #effects: EffectRunner;
 
   constructor(options: SfuRelayOptions) {
@@ -79,6 +81,18 @@ export class SfuRelay {
       describe: (streamId) => gateway.describe(streamId),
       fenced: (streamId) => this.release(streamId),
       streams: () => this.#streams.keys(),
+    });
+    this.#takeover = this.#handover && new Takeover({
+      handover: this.#handover,
+      gateway,
+      logger,
+      has: (streamId) => this.#streams.has(streamId),
+      install: (topology) => {
+        this.#streams.set(topology.streamId, topology);
+        // Its timers stayed with the node that went: they start again here.
+        this.#effects.restartTimers(topology);
+      },
+      later: (streamId, event) => this.#later(streamId, event),
     });
     gateway.events.addEventListener("changed", (event) => {
       const streamId = (event as CustomEvent<string>).detail;
@@ -202,14 +216,19 @@ export class SfuRelay {
     if (!this.#streams.has(streamId)) {
       // Its node died and it never came back: the node that reaped it
       // takes the stream's Janus state over to end it (nothing left behind).
-      if (role === "broadcaster" && this.#handover) {
+      if (role === "broadcaster" && this.#takeover) {
         this.adopt(streamId, departure.clientId).then(() =>
           this.#later(streamId, {
             kind: "depart",
             clientId: departure.clientId,
             role,
           })
-        ).catch(() => {});
+        ).catch((error) =>
+          this.#options.logger.warn("sfu-take-over-failed", {
+            streamId,
+            error: String(error),
+          })
+        );
       }
       return;
     }
@@ -326,44 +345,30 @@ export class SfuRelay {
   /**
    * Takes `streamId` over from the node that drove it (its broadcaster
    * came back here): its state and Janus sessions, so nothing is published
-   * again. Nothing to take, or known here already: nothing happens. A
-   * session Janus no longer has: the stream is published again (as when
-   * its instance is lost).
+   * again (takeover.ts). Nothing to take, or known here already: nothing
+   * happens.
    */
-  async adopt(streamId: string, publisherId: string): Promise<void> {
-    if (!this.#handover || this.#streams.has(streamId)) return;
-    const snapshot = await this.#handover.take(streamId);
-    if (!snapshot || this.#streams.has(streamId)) return;
-    const { topology, pool } = snapshot;
-    this.#streams.set(streamId, topology);
-    let lost = false;
-    if (pool) {
-      try {
-        await this.#options.gateway.adopt(streamId, pool, publisherId);
-      } catch (error) {
-        lost = true;
-        this.#options.logger.warn("sfu-not-adopted", {
-          streamId,
-          error: String(error),
-        });
-      }
-    }
-    this.#options.logger.info("sfu-taken-over", {
-      streamId,
-      phase: topology.phase,
-    });
-    // Its timers stayed with the node that went: they start again here.
-    this.#effects.restartTimers(topology);
-    if (lost || (pool === undefined && topology.phase === "published")) {
-      this.#later(streamId, {
-        kind: "sfu-lost",
-        sfuUp: this.#options.gateway.up,
-      });
-    }
+  adopt(streamId: string, publisherId: string): Promise<void> {
+    return this.#takeover?.adopt(streamId, publisherId) ?? Promise.resolve();
+  }
+
+  /** The takeover of `streamId` under way here, if one is. */
+  pendingTakeover(streamId: string): Promise<void> | undefined {
+    return this.#takeover?.pending(streamId);
+  }
+
+  /**
+   * With a cluster, before a message for `streamId`'s broadcaster here is
+   * taken: a takeover to wait for (takeover.ts), or undefined.
+   */
+  whenReady(streamId: string, broadcasterId: string) {
+    return this.#takeover?.whenReady(streamId, broadcasterId);
   }
 
   /** Another node drives `streamId` now: forget it, leave Janus alone. */
   release(streamId: string): void {
+    this.#takeover?.cancel(streamId);
+    this.#handover?.released(streamId);
     const topology = this.#streams.get(streamId);
     if (!topology) return;
     this.#streams.delete(streamId);

@@ -112,7 +112,7 @@ export class Entry {
       identity: admitted.identity,
     };
     return this.#core.guard(
-      () => this.#announceAndAdopt(streamId, entrant, peer.id),
+      () => this.#announceAndAdopt(peer, streamId, entrant),
       (result) => {
         if (!result.ok) {
           return this.#refuseEntry(peer, streamId, "broadcaster", {
@@ -164,7 +164,10 @@ export class Entry {
         // it kept. Through the SFU, the broadcaster publishes once and is not
         // told of the viewers the SFU serves (it would connect to each).
         const viewerCount = viewers.length;
-        const sfu = this.#core.sfu?.announced(
+        // Gone meanwhile (another node has it now): its SFU state is not
+        // this node's to start.
+        const gone = this.#core.delivery.clustered && !peer.isOpen;
+        const sfu = gone ? undefined : this.#core.sfu?.announced(
           streamId,
           { id: peer.id, node: this.#core.node },
           viewers,
@@ -190,17 +193,20 @@ export class Entry {
    * taken over if another node drove it: its broadcaster came back here.
    */
   #announceAndAdopt(
+    peer: Peer,
     streamId: string,
     entrant: Parameters<RouterCore["directory"]["announce"]>[1],
-    broadcasterId: string,
   ): ReturnType<RouterCore["directory"]["announce"]> {
     const sfu = this.#core.sfu;
     const step = this.#core.directory.announce(streamId, entrant);
     // Alone, the step stays as it is (synchronous, in order with the rest).
     if (!sfu || !this.#core.delivery.clustered) return step;
     return Promise.resolve(step).then(async (result) => {
-      if (!result.ok) return result;
-      await sfu.adopt(streamId, broadcasterId).catch((error) =>
+      if (!result.ok || !peer.isOpen) return result;
+      // Held first: viewers' frames for it that come meanwhile are the
+      // SFU's, and wait for the takeover (sfu-inbound.ts).
+      this.#core.hold(peer, { streamId, role: "broadcaster" });
+      await sfu.adopt(streamId, peer.id).catch((error) =>
         this.#core.logger.warn("sfu-take-over-failed", {
           streamId,
           error: String(error),
@@ -233,19 +239,22 @@ export class Entry {
     };
     // Through another node, where it is: the broadcaster's node drives the
     // SFU and takes it there (sfu-inbound.ts).
-    const via: JoinedVia | undefined = this.#core.sfu && {
-      node: this.#core.node,
-      ...(message.overlap ? { overlap: true } : {}),
-      ...(peer.sfuOnly ? { sfuOnly: true } : {}),
-    };
-    const tell = viewerJoinedPrefix(via ? { ...joined, via } : joined);
+    const via: JoinedVia | undefined = this.#core.sfu &&
+        this.#core.delivery.clustered
+      ? {
+        node: this.#core.node,
+        ...(message.overlap ? { overlap: true } : {}),
+        ...(peer.sfuOnly ? { sfuOnly: true } : {}),
+      }
+      : undefined;
+    const prefix = viewerJoinedPrefix(via ? { ...joined, via } : joined);
     return this.#core.guard(
       () =>
         this.#core.directory.join(
           streamId,
           entrant,
           this.#core.maxViewers,
-          tell,
+          prefix,
         ),
       (result) => {
         if (!result.ok) {
@@ -271,24 +280,32 @@ export class Entry {
           // none yet, the broadcaster's announce lists this viewer there.
           const drives = !this.#core.delivery.clustered ||
             broadcaster?.node === this.#core.node;
-          const sfu = drives
-            ? this.#core.sfu?.joined(
-              streamId,
-              seat,
-              restart,
-              message.overlap,
-              peer.sfuOnly,
-            )
-            : undefined;
-          if (sfu) this.#core.post(sfu.out);
-          // Taken by the SFU: Janus's offer comes instead of the broadcaster's.
-          if (!sfu?.taken && broadcaster) {
-            this.#core.sendTo(
-              broadcaster,
-              { ...joined, viewerCount },
-              via ? undefined : completeViewerJoined(tell, viewerCount),
-            );
-          }
+          const tell = () => {
+            const sfu = drives
+              ? this.#core.sfu?.joined(
+                streamId,
+                seat,
+                restart,
+                message.overlap,
+                peer.sfuOnly,
+              )
+              : undefined;
+            if (sfu) this.#core.post(sfu.out);
+            // Taken by the SFU: Janus's offer comes instead of the
+            // broadcaster's.
+            if (!sfu?.taken && broadcaster) {
+              this.#core.sendTo(
+                broadcaster,
+                { ...joined, viewerCount },
+                via ? undefined : completeViewerJoined(prefix, viewerCount),
+              );
+            }
+          };
+          // Its stream being taken over here: the join waits for it.
+          const ready = drives && broadcaster &&
+            this.#core.sfu?.whenReady(streamId, broadcaster.id);
+          if (ready) ready.catch(() => {}).then(tell);
+          else tell();
         }
         peer.send({
           type: "join-accepted",

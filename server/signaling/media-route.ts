@@ -72,6 +72,14 @@ export class MediaRoute {
       });
     }
     const { role } = place;
+    // Its stream being taken over here: the viewer's steps wait for it.
+    const pending = role === "viewer" &&
+      this.#core.sfu?.pendingTakeover(streamId);
+    if (pending) {
+      return void pending.catch(() => {}).then(() =>
+        this.route(peer, message, text)
+      );
+    }
     if (
       role === "viewer" && type !== "webrtc-offer" &&
       this.#core.sfu?.fromViewer(

@@ -23,7 +23,7 @@ import { Departures } from "./departures.ts";
 import { LocalClients, type LocalPlace } from "./local-clients.ts";
 import { type Outbound, Postman } from "./postman.ts";
 import { storeStep } from "./store-step.ts";
-import { takeInbound } from "./sfu-inbound.ts";
+import { takeInbound, withoutVia } from "./sfu-inbound.ts";
 
 export interface RouterOptions {
   directory: Directory;
@@ -194,12 +194,25 @@ export class RouterCore {
     const peer = this.clients.peer(envelope.to);
     const place = this.clients.place(envelope.to);
     if (envelope.kind === "text") {
-      // A viewer elsewhere, about its media: the SFU state is driven here.
-      if (
-        this.sfu && place?.role === "broadcaster" &&
-        takeInbound(this.sfu, this.postman, peer, place.streamId, envelope.text)
-      ) return;
-      peer?.sendRaw(envelope.text);
+      const { text } = envelope;
+      if (this.sfu && this.delivery.clustered) {
+        // A viewer elsewhere, about its media: the SFU state is driven here.
+        if (place?.role === "broadcaster") {
+          const inbound = {
+            sfu: this.sfu,
+            postman: this.postman,
+            logger: this.logger,
+            broadcaster: peer,
+            broadcasterId: envelope.to,
+            streamId: place.streamId,
+          };
+          if (takeInbound(inbound, text)) return;
+        } else if (text.includes('"via":')) {
+          // Its place not held yet: `via` is between nodes, never a client's.
+          return peer?.sendRaw(withoutVia(text));
+        }
+      }
+      peer?.sendRaw(text);
       return;
     }
     // The broadcaster went on on another node: so does its stream's SFU

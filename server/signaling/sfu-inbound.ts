@@ -5,6 +5,7 @@
  * there), so that node's relay takes it on the way in, before the
  * broadcaster would see it: a viewer's joining (with where it is, `via`),
  * its answer and candidates for Janus, its `viewer-playing`, its leaving.
+ * While the stream is being taken over here, they wait for it.
  */
 import { encodeServerMessage } from "../../protocol/encode-server-message.ts";
 import type {
@@ -13,6 +14,7 @@ import type {
   WebRtcAnswer,
   WebRtcIceCandidate,
 } from "../../protocol/messages.ts";
+import type { Logger } from "../observe/logger.ts";
 import type { SfuRelay } from "../sfu/sfu-relay.ts";
 import type { Peer } from "./peer.ts";
 import type { Postman } from "./postman.ts";
@@ -27,35 +29,90 @@ export interface JoinedVia {
   sfuOnly?: boolean;
 }
 
+/** A frame with its `via` (if any) taken out. */
+export function withoutVia(text: string): string {
+  try {
+    const message = JSON.parse(text);
+    delete message.via;
+    return encodeServerMessage(message as ServerMessage);
+  } catch {
+    return text;
+  }
+}
+
 /** `viewer-playing` between nodes: the viewer's own id added. */
 export type PlayingBetweenNodes = ViewerPlaying & { viewerId: string };
 
+export interface Inbound {
+  sfu: SfuRelay;
+  postman: Postman;
+  logger: Logger;
+  /** The broadcaster's connection here (none while in its grace). */
+  broadcaster: Peer | undefined;
+  broadcasterId: string;
+  streamId: string;
+}
+
 /**
- * A frame from another node for a local broadcaster of `streamId` (its
- * connection, unless it is in its grace): true when the SFU took it (or it
- * was delivered here already).
+ * A frame from another node for a local broadcaster: true when the SFU
+ * takes it (now, or once a takeover under way is done), false when it is
+ * the broadcaster's as it is.
  */
-export function takeInbound(
-  sfu: SfuRelay,
-  postman: Postman,
-  broadcaster: Peer | undefined,
-  streamId: string,
-  text: string,
-): boolean {
+export function takeInbound(inbound: Inbound, text: string): boolean {
+  // Only a viewer's frames name a viewer: the rest go by unparsed.
+  if (!text.includes('"viewerId"')) return false;
   let message: Record<string, unknown>;
   try {
     message = JSON.parse(text);
   } catch {
     return false;
   }
+  const { streamId, broadcasterId, sfu } = inbound;
   if (message.streamId !== streamId || typeof message.viewerId !== "string") {
     return false;
   }
-  const viewerId = message.viewerId;
+  const kind = message.type;
+  if (
+    kind !== "viewer-joined" && kind !== "webrtc-answer" &&
+    kind !== "webrtc-ice-candidate" && kind !== "viewer-playing" &&
+    kind !== "viewer-left"
+  ) return false;
+  const take = () => {
+    try {
+      taken(inbound, message, text);
+    } catch (error) {
+      // Another node's frame must never take this one down.
+      inbound.logger.warn("sfu-inbound-failed", {
+        streamId,
+        type: String(kind),
+        error: String(error),
+      });
+    }
+  };
+  const ready = sfu.whenReady(streamId, broadcasterId);
+  if (ready) {
+    ready.catch(() => {}).then(take);
+  } else take();
+  return true;
+}
+
+/** Takes one viewer frame, or hands it to the broadcaster as it is. */
+function taken(
+  inbound: Inbound,
+  message: Record<string, unknown>,
+  text: string,
+): void {
+  const { sfu, postman, broadcaster, streamId } = inbound;
+  const viewerId = message.viewerId as string;
+  const pass = (frame = text) => broadcaster?.sendRaw(frame);
   switch (message.type) {
     case "viewer-joined": {
       const via = message.via as JoinedVia | undefined;
-      if (!via || typeof via.node !== "string") return false;
+      delete message.via;
+      const plain = message as unknown as ServerMessage;
+      if (!via || typeof via !== "object" || typeof via.node !== "string") {
+        return pass(encodeServerMessage(plain));
+      }
       const session = typeof message.session === "string"
         ? message.session
         : undefined;
@@ -67,32 +124,31 @@ export function takeInbound(
         via.sfuOnly === true,
       );
       postman.post(out);
-      if (!taken) {
-        delete message.via;
-        const joined = message as unknown as ServerMessage;
-        broadcaster?.sendRaw(encodeServerMessage(joined), joined);
-      }
-      return true;
+      if (!taken) broadcaster?.sendRaw(encodeServerMessage(plain), plain);
+      return;
     }
     case "webrtc-answer":
     case "webrtc-ice-candidate": {
       const seat = sfu.seatOf(streamId, viewerId);
-      return seat !== undefined && sfu.fromViewer(
+      const valid = message.type === "webrtc-answer"
+        ? typeof (message.answer as { sdp?: unknown })?.sdp === "string"
+        : typeof message.candidate === "object" && message.candidate !== null;
+      const used = valid && seat !== undefined && sfu.fromViewer(
         viewerId,
         message as unknown as WebRtcAnswer | WebRtcIceCandidate,
         (reply) => postman.sendTo(seat, reply),
       );
+      if (!used) pass();
+      return;
     }
     case "viewer-playing":
-      if (typeof message.session !== "string") return true;
+      if (typeof message.session !== "string") return;
       postman.post(
         sfu.playing(viewerId, message as unknown as PlayingBetweenNodes),
       );
-      return true;
+      return;
     case "viewer-left":
       sfu.viewerLeft(streamId, viewerId);
-      return false;
-    default:
-      return false;
+      return pass();
   }
 }

@@ -9,7 +9,11 @@
  * local client's current one, the places they hold (for resume claims and
  * gauges), and the grace timers of dropped ones.
  */
-import type { ClientMessage, ServerMessage } from "../../protocol/messages.ts";
+import type {
+  ClientMessage,
+  ServerMessage,
+  ViewerPlaying,
+} from "../../protocol/messages.ts";
 import type { ProtocolError } from "../../protocol/parse-client-message.ts";
 import type { Peer } from "./peer.ts";
 import type { ResumeClaims } from "../security/resume-token.ts";
@@ -137,13 +141,7 @@ export class SignalingRouter {
         if (this.#core.clients.place(peer.id)?.streamId !== message.streamId) {
           return;
         }
-        // Driven on its broadcaster's node: it goes there (sfu-inbound.ts).
-        if (
-          this.#core.sfu?.phaseOf(message.streamId) === undefined &&
-          this.#core.delivery.clustered
-        ) return this.#media.toDriver(peer, message);
-        this.#core.post(this.#core.sfu?.playing(peer.id, message) ?? []);
-        return;
+        return this.#playing(peer, message);
       case "ping": {
         // A member gets a fresh resume claim with each pong.
         const resume = this.#core.resumeFor(peer);
@@ -208,9 +206,39 @@ export class SignalingRouter {
           });
         }
         this.#core.metrics.sessionsResumed++;
+        // A broadcaster back here from another node: its stream's SFU state
+        // is taken over now, so what its viewers send meanwhile waits for
+        // it rather than starting the stream anew.
+        if (
+          claims.role === "broadcaster" && this.#core.delivery.clustered &&
+          this.#core.sfu
+        ) {
+          this.#core.sfu.adopt(claims.streamId, peer.id).catch((error) =>
+            this.#core.logger.warn("sfu-take-over-failed", {
+              streamId: claims.streamId,
+              error: String(error),
+            })
+          );
+        }
         return true;
       },
     );
+  }
+
+  /** A viewer plays a connection: the SFU's step, wherever it is driven. */
+  #playing(peer: Peer, message: ViewerPlaying): void {
+    const { sfu, delivery } = this.#core;
+    const pending = sfu?.pendingTakeover(message.streamId);
+    if (pending) {
+      return void pending.catch(() => {}).then(() =>
+        this.#playing(peer, message)
+      );
+    }
+    // Driven on its broadcaster's node: it goes there (sfu-inbound.ts).
+    if (sfu?.phaseOf(message.streamId) === undefined && delivery.clustered) {
+      return this.#media.toDriver(peer, message);
+    }
+    this.#core.post(sfu?.playing(peer.id, message) ?? []);
   }
 
   /** The server is shutting down: no leave is announced, no timer left. */

@@ -17,7 +17,7 @@ import { RedisProcess } from "./support/redis-process.ts";
 const PREFIX = "lwt:";
 
 function snapshot(phase: "asked" | "published"): SfuSnapshot {
-  return { topology: { ...emptyTopology("s"), phase } };
+  return { v: 1, topology: { ...emptyTopology("s"), phase } };
 }
 
 Deno.test("sfu store: saved by its driver only, taken over by another node, removed by the one that drives it", async () => {
@@ -25,7 +25,7 @@ Deno.test("sfu store: saved by its driver only, taken over by another node, remo
   const { inspector } = redis;
   const one = new RedisSfuStore(inspector, PREFIX, "n1");
   const two = new RedisSfuStore(inspector, PREFIX, "n2");
-  assert.equal(await two.take("s"), undefined, "nothing to take yet");
+  assert.equal(await one.take("s"), undefined, "nothing to take yet");
   assert.equal(await one.save("s", snapshot("asked")), true);
   assert.equal(await one.save("s", snapshot("published")), true);
   assert.deepEqual(await inspector.hget(one.keyOf("s"), "node"), "n1");
@@ -39,11 +39,19 @@ Deno.test("sfu store: saved by its driver only, taken over by another node, remo
     JSON.parse((await inspector.hget(one.keyOf("s"), "snap"))!),
     snapshot("published"),
   );
-  // Only its driver removes it.
+  // Only its driver removes it; its node stays a TTL, so node 1 (never
+  // told it lost the stream) is still refused.
   await one.remove("s");
-  assert.equal(await inspector.exists(one.keyOf("s")), 1);
+  assert.ok(await inspector.hget(one.keyOf("s"), "snap"));
   await two.remove("s");
-  assert.deepEqual(await redis.keys(PREFIX), []);
+  assert.deepEqual(await inspector.hgetall(one.keyOf("s")), { node: "n2" });
+  assert.equal(await one.save("s", snapshot("asked")), false);
+  const left = await inspector.pttl(one.keyOf("s"));
+  assert.ok(left > 50_000 && left <= 60_000, `TTL ${left}`);
+  // Taking names the taker even with nothing to take.
+  assert.equal(await one.take("t"), undefined);
+  assert.equal(await two.save("t", snapshot("asked")), false);
+  assert.equal(await one.save("t", snapshot("asked")), true);
 });
 
 Deno.test("sfu load: nodes share their load on each Janus instance; a node that stops sharing stops counting", async () => {

@@ -81,6 +81,9 @@ class FakeGateway implements Gateway {
     this.calls.push(`release ${streamId}`);
     return Promise.resolve();
   }
+  discard(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 function setUp(afterViewers = 0) {

@@ -45,23 +45,36 @@ export class RedisProcess implements AsyncDisposable {
   /** Every key, sorted (a test's view of what Redis holds). */
   async keys(prefix = "lw:"): Promise<string[]> {
     if (!this.#netns) return (await this.inspector.keys(`${prefix}*`)).sort();
-    // Its loopback is the namespace's: asked from inside.
+    return (await this.cli("--scan", "--pattern", `${prefix}*`)).split("\n")
+      .filter(Boolean).sort();
+  }
+
+  /** A hash's fields and values (`HGETALL`). */
+  async hgetall(key: string): Promise<Record<string, string>> {
+    if (!this.#netns) return await this.inspector.hgetall(key);
+    const lines = (await this.cli("HGETALL", key)).split("\n")
+      .filter(Boolean);
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < lines.length; i += 2) hash[lines[i]] = lines[i + 1];
+    return hash;
+  }
+
+  /** redis-cli inside its namespace (its loopback is the namespace's). */
+  async cli(...args: string[]): Promise<string> {
     const { stdout } = await new Deno.Command("ip", {
       args: [
         "netns",
         "exec",
-        this.#netns,
+        this.#netns!,
         "redis-cli",
         "-p",
         String(this.port),
-        "--scan",
-        "--pattern",
-        `${prefix}*`,
+        ...args,
       ],
       stdout: "piped",
       stderr: "inherit",
     }).output();
-    return new TextDecoder().decode(stdout).split("\n").filter(Boolean).sort();
+    return new TextDecoder().decode(stdout);
   }
 
   /** Starts (again) on the same port; resolves once it accepts connections. */
