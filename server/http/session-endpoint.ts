@@ -16,6 +16,7 @@ import {
   iceCredentials,
   parseFragment,
   type SdpFragment,
+  TRICKLE_ICE_SDPFRAG,
   withIce,
 } from "../../protocol/sdp-fragment.ts";
 import type { MediaEvent } from "../sfu/sfu-gateway.ts";
@@ -134,17 +135,24 @@ export class SessionEndpoint<S extends HttpSession> {
       return problem(404, "not-found", `No such ${name} resource`, cors);
     }
     if (request.method === "OPTIONS") {
+      // What this URL takes (`allow`), and for CORS every method of the
+      // session too: clients read PATCH there to decide whether to trickle
+      // (Eyevinn's WHIP client reads `access-control-allow-methods`).
+      const session = "PATCH, DELETE, OPTIONS";
       return new Response(null, {
         status: 204,
         headers: {
           ...cors,
+          allow: route.name === "session" ? session : "POST, OPTIONS",
           "access-control-allow-methods": route.name === "session"
-            ? "PATCH, DELETE, OPTIONS"
-            : "POST, OPTIONS",
+            ? session
+            : `POST, ${session}`,
+          // `etag`: Eyevinn's WHIP client sends its tag in an ETag header.
           "access-control-allow-headers":
-            "authorization, content-type, if-match",
+            "authorization, content-type, if-match, etag",
           "access-control-max-age": "600",
           "accept-post": SDP,
+          "accept-patch": TRICKLE_ICE_SDPFRAG,
         },
       });
     }

@@ -48,7 +48,10 @@ export function corsHeaders(
   if (!origin || !originAllowed(origin)) return {};
   return {
     "access-control-allow-origin": origin,
-    "access-control-expose-headers": "location, link, etag",
+    // What clients read: the session, its ICE servers and tag, the methods
+    // (trickle or not), when to try again.
+    "access-control-expose-headers":
+      "location, link, etag, allow, accept-patch, access-control-allow-methods, retry-after",
     vary: "origin",
   };
 }

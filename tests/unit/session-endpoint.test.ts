@@ -43,16 +43,30 @@ Deno.test("201: the answer, a Location, a strong ETag, Accept-Patch; CORS only f
   await foreign.body?.cancel();
 });
 
-Deno.test("OPTIONS, methods and paths: 204 with the methods each URL takes, 405 with Allow, 404", async () => {
+Deno.test("OPTIONS, methods and paths: 204 with the methods each URL takes (Allow) and, for CORS, the session's too (clients decide to trickle by PATCH there), 405 with Allow, 404", async () => {
   const { post, send } = whipEndpoint();
   const { location } = await post();
-  const methods = async (path: string) =>
-    (await send(path, {
+  const options = async (path: string) => {
+    const { headers } = await send(path, {
       method: "OPTIONS",
       headers: { origin: "https://shop.example" },
-    })).headers.get("access-control-allow-methods");
-  assert.equal(await methods("/whip/s"), "POST, OPTIONS");
-  assert.equal(await methods(location), "PATCH, DELETE, OPTIONS");
+    });
+    return {
+      allow: headers.get("allow"),
+      methods: headers.get("access-control-allow-methods"),
+      patch: headers.get("accept-patch"),
+    };
+  };
+  assert.deepEqual(await options("/whip/s"), {
+    allow: "POST, OPTIONS",
+    methods: "POST, PATCH, DELETE, OPTIONS",
+    patch: "application/trickle-ice-sdpfrag",
+  });
+  assert.deepEqual(await options(location), {
+    allow: "PATCH, DELETE, OPTIONS",
+    methods: "PATCH, DELETE, OPTIONS",
+    patch: "application/trickle-ice-sdpfrag",
+  });
   const get = await send("/whip/s");
   assert.equal(get.status, 405);
   assert.equal(get.headers.get("allow"), "POST, OPTIONS");
@@ -151,7 +165,12 @@ Deno.test("CORS: a preflight names the methods and headers a client sends; refus
   assert.equal(preflight.status, 204);
   assert.equal(
     preflight.headers.get("access-control-allow-headers"),
-    "authorization, content-type, if-match",
+    "authorization, content-type, if-match, etag",
+  );
+  // A page reads the methods (to trickle or not) and the session's headers.
+  assert.equal(
+    preflight.headers.get("access-control-expose-headers"),
+    "location, link, etag, allow, accept-patch, access-control-allow-methods, retry-after",
   );
   assert.equal(preflight.headers.get("access-control-max-age"), "600");
   assert.equal(preflight.headers.get("accept-post"), "application/sdp");
