@@ -47,6 +47,11 @@ export interface SessionKind<S extends HttpSession> {
   unusable: string;
   /** Its sessions publish their stream (WHIP), rather than watch it (WHEP). */
   publishes: boolean;
+  /**
+   * A POST without an offer gets the server's (WHEP): the client's answer
+   * then comes by PATCH (`application/sdp`).
+   */
+  serverOffers: boolean;
   open(host: SessionHost, init: SessionInit): S;
 }
 
@@ -108,6 +113,19 @@ export abstract class HttpSession implements Peer {
    * (candidates come after, trickled); the answer whose ICE part goes back.
    */
   abstract restartIce(offer: string): Promise<string>;
+
+  /**
+   * The client's answer to a server offer, by PATCH: undefined when taken,
+   * else why not (not a server offer, or answered already).
+   */
+  acceptAnswer(
+    _answer: string,
+  ): Promise<{ code: string; message: string } | undefined> {
+    return Promise.resolve({
+      code: "not-offered",
+      message: "This session has no server offer to answer",
+    });
+  }
 
   /** A candidate the client trickled, under its `mid`. */
   abstract trickle(

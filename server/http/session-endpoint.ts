@@ -197,12 +197,23 @@ export class SessionEndpoint<S extends HttpSession> {
     remoteAddress: string,
     cors: Cors,
   ): Promise<Response> {
-    if (contentType(request) !== SDP) {
+    // A WHEP player may POST no offer at all and get the server's
+    // (`application/sdp` with an empty body, or no body and no type).
+    const type = contentType(request);
+    const offersFirst = this.#kind.serverOffers;
+    if (type !== SDP && !(offersFirst && type === undefined)) {
       return problem(415, "unsupported-media-type", `Send ${SDP}`, cors);
     }
     const body = await readLimited(request, this.#host.maxSdpBytes);
+    const serverOffer = offersFirst && body.trim() === "";
+    if (!serverOffer && type !== SDP) {
+      return problem(415, "unsupported-media-type", `Send ${SDP}`, cors);
+    }
     // Refused here, at once: Janus would take 10 s to fail on some of it.
-    const unusable = sdpLimitProblem(body, this.#host.sdpLimits) ??
+    const unusable = serverOffer ? undefined : sdpLimitProblem(
+      body,
+      this.#host.sdpLimits,
+    ) ??
       sdpSyntaxProblem(body) ??
       (this.#kind.usable(body) ? undefined : this.#kind.unusable);
     if (unusable) return problem(400, "bad-sdp", unusable, cors);
@@ -221,7 +232,7 @@ export class SessionEndpoint<S extends HttpSession> {
     const session = this.#kind.open(this.#host, {
       kind: this.#kind.name,
       streamId,
-      offer: withCrlf(body),
+      offer: serverOffer ? "" : withCrlf(body),
       remoteAddress,
       onEnd: (ended, cause) => this.#end(ended as S, cause),
     });
@@ -273,8 +284,16 @@ export class SessionEndpoint<S extends HttpSession> {
 
   /** Trickled candidates (RFC 8840 fragments) for the client's connection. */
   async #patch(request: Request, session: S, cors: Cors): Promise<Response> {
+    if (contentType(request) === SDP) {
+      return await this.#answer(request, session, cors);
+    }
     if (contentType(request) !== TRICKLE) {
       return problem(415, "unsupported-media-type", `Send ${TRICKLE}`, cors);
+    }
+    // A server offer's session has no description of the client's before
+    // its answer: nothing to trickle into yet.
+    if (session.offer === "") {
+      return problem(409, "answer-first", "PATCH the SDP answer first", cors);
     }
     const fragment = await readLimited(request, this.#host.maxSdpBytes);
     const tooLarge = sdpLimitProblem(fragment, this.#host.sdpLimits);
@@ -305,6 +324,32 @@ export class SessionEndpoint<S extends HttpSession> {
       await session.trickle(candidate, mid);
     }
     return new Response(null, { status: 204, headers: cors });
+  }
+
+  /**
+   * A server offer's answer (`application/sdp`): it goes to Janus; 204.
+   * Once only: a second is a renegotiation WHEP cannot carry (409).
+   */
+  async #answer(request: Request, session: S, cors: Cors): Promise<Response> {
+    const ifMatch = request.headers.get("if-match")?.trim();
+    if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== session.etag) {
+      return problem(412, "etag-mismatch", "Another ICE session is current", {
+        ...cors,
+        etag: session.etag,
+      });
+    }
+    const body = await readLimited(request, this.#host.maxSdpBytes);
+    const unusable = sdpLimitProblem(body, this.#host.sdpLimits) ??
+      sdpSyntaxProblem(body);
+    if (unusable) return problem(400, "bad-sdp", unusable, cors);
+    const taken = await session.acceptAnswer(withCrlf(body));
+    if (taken !== undefined) {
+      return problem(409, taken.code, taken.message, cors);
+    }
+    return new Response(null, {
+      status: 204,
+      headers: { ...cors, etag: session.etag },
+    });
   }
 
   /** New ICE credentials: the client and Janus restart ICE (200, new ETag). */

@@ -4,6 +4,10 @@
  * session-endpoint.ts). Its stream goes to the SFU if it is not there yet (a
  * browser broadcaster cannot answer a WHEP player); Janus's subscriber offer
  * and the player's offer are answered from each other (sfu/sdp-bridge.ts).
+ * A POST without an offer gets Janus's offer as it is (a server offer), and
+ * the player's answer, by PATCH, goes to Janus as it is: a player that
+ * numbers its codecs otherwise than Janus (Firefox, aiortc) answers with
+ * Janus's numbers, which every WebRTC stack can.
  */
 import type { ClientMessage, ServerMessage } from "../../protocol/messages.ts";
 import { HttpSession, type SessionKind } from "./http-session.ts";
@@ -13,6 +17,8 @@ import { bridge, janusMid, SdpBridgeError } from "../sfu/sdp-bridge.ts";
 export class WhepSession extends HttpSession {
   /** Janus's offer, once it came (for mapping trickled candidates). */
   #janusOffer: string | undefined;
+  /** The player POSTed no offer: Janus's goes to it, its answer comes back. */
+  readonly #serverOffer = this.offer === "";
 
   enter(token: string | undefined): ClientMessage {
     return {
@@ -47,9 +53,40 @@ export class WhepSession extends HttpSession {
     }
   }
 
-  /** Janus offers anew; the player's new credentials answer it (bridged). */
+  /**
+   * The player's answer to Janus's offer (a server offer): to Janus as it
+   * is, once.
+   */
+  override acceptAnswer(
+    answer: string,
+  ): Promise<{ code: string; message: string } | undefined> {
+    if (!this.#serverOffer) return super.acceptAnswer(answer);
+    if (this.offer !== "" || this.#janusOffer === undefined) {
+      return Promise.resolve({
+        code: "answered",
+        message: "This session's offer was answered already",
+      });
+    }
+    this.offer = answer;
+    return Promise.resolve(this.host.handle(this, {
+      type: "webrtc-answer",
+      streamId: this.streamId,
+      answer: { type: "answer", sdp: answer },
+    })).then(() => undefined);
+  }
+
+  /**
+   * Janus offers anew; the player's new credentials answer it (bridged, or
+   * as they are after a server offer: `offer` is then the player's answer
+   * with them, and Janus's new offer goes back).
+   */
   async restartIce(offer: string): Promise<string> {
     const janusOffer = await this.host.ice.subscriber(this.streamId, this.id);
+    if (this.#serverOffer) {
+      await this.host.ice.answer(this.streamId, this.id, offer);
+      this.#janusOffer = janusOffer;
+      return janusOffer;
+    }
     const { toPlayer, toJanus } = bridge(offer, janusOffer);
     await this.host.ice.answer(this.streamId, this.id, toJanus);
     this.#janusOffer = janusOffer;
@@ -71,6 +108,8 @@ export class WhepSession extends HttpSession {
     // A second offer would need a renegotiation WHEP has no way to carry.
     if (this.#janusOffer !== undefined) return this.end("renegotiation");
     this.#janusOffer = sdp;
+    // Its offer for the player, in the 201; the answer comes by PATCH.
+    if (this.#serverOffer) return this.answered(sdp);
     try {
       const { toPlayer, toJanus } = bridge(this.offer, sdp);
       void this.host.handle(this, {
@@ -80,8 +119,14 @@ export class WhepSession extends HttpSession {
       });
       this.answered(toPlayer);
     } catch (error) {
+      // 400, not 422: players switch to a server offer (a POST without
+      // an offer) on exactly that (Eyevinn's webrtc-player).
       if (error instanceof SdpBridgeError) {
-        return this.refuse(422, "unplayable-offer", error.message);
+        return this.refuse(
+          400,
+          "unplayable-offer",
+          `${error.message}; POST without an offer to get the server's`,
+        );
       }
       // Our bug, not the player's: logged, and no detail goes out.
       this.host.logger.error("whep-bridge-failed", { error: String(error) });
@@ -96,5 +141,6 @@ export const WHEP: SessionKind<WhepSession> = {
   unusable:
     "A WHEP offer receives audio or video (an m=audio or m=video section)",
   publishes: false,
+  serverOffers: true,
   open: (host, init) => new WhepSession(host, init),
 };

@@ -56,5 +56,6 @@ export const WHIP: SessionKind<WhipSession> = {
   usable: (offer) => /^m=video /m.test(offer),
   unusable: "A WHIP offer sends video (an m=video section)",
   publishes: true,
+  serverOffers: false,
   open: (host, init) => new WhipSession(host, init),
 };
