@@ -7,6 +7,13 @@
  * the 200); an endpoint that cannot restart gets a new session (a fresh
  * POST, the one path every server takes). DELETE when done.
  *
+ * A WHEP player (`serverOffer`) offers first and, refused with a 400 (an
+ * offer the endpoint cannot serve: ours for a browser that numbers its
+ * codecs otherwise than Janus, as Firefox does), asks for the server's
+ * offer instead (a POST without one) and sends its answer by PATCH, as
+ * Eyevinn's webrtc-player does; it keeps asking that way. Offering first
+ * keeps every endpoint that takes only client offers working.
+ *
  * Loaded only by elements given `whip-url` or `whep-url` (a chunk of its
  * own), so it imports nothing the elements' bundles hold (the error policy
  * comes in through its host, types only here).
@@ -55,6 +62,8 @@ export interface HttpMediaSessionOptions {
    * again (default, by the status: 404, 409, 429, 5xx).
    */
   retryable?(status: number, code: string | undefined): boolean;
+  /** A 400 to its offer: ask for the server's (WHEP). */
+  serverOffer?: boolean;
 }
 
 /** The longest wait for candidates before the offer goes without the rest. */
@@ -77,6 +86,8 @@ export class HttpMediaSession {
   #stopped = true;
   /** Candidates found after the POST, waiting for the session's URL. */
   #late: RTCIceCandidate[] = [];
+  /** The endpoint refused our offer: it offers, we answer (WHEP). */
+  #answering = false;
   #onOnline = () => {
     const state = this.#pc?.connectionState;
     if (state === "disconnected" || state === "failed") void this.restart();
@@ -97,17 +108,8 @@ export class HttpMediaSession {
     this.#end();
     const options = this.#options;
     options.onStatus({ kind: "connecting" });
-    const pc = new RTCPeerConnection(options.rtcConfiguration());
-    this.#pc = pc;
-    options.setup(pc);
-    pc.onconnectionstatechange = () => this.#onState(pc);
-    pc.onicecandidate = ({ candidate }) => {
-      // Before the 201 they wait; during a restart they go in its PATCH.
-      if (candidate && this.#pc === pc && !this.#restarting) {
-        this.#late.push(candidate);
-        if (this.#resource) this.#trickle();
-      }
-    };
+    if (this.#answering) return await this.#answer();
+    const pc = this.#open();
     await pc.setLocalDescription();
     await gathered(pc);
     if (this.#pc !== pc) return;
@@ -119,9 +121,78 @@ export class HttpMediaSession {
       body: pc.localDescription!.sdp,
     });
     if (this.#pc !== pc) return;
+    if (response?.status === 400 && options.serverOffer) {
+      await response.body?.cancel();
+      this.#answering = true;
+      return await this.#answer();
+    }
     if (response?.status !== 201) return this.#refused(response);
+    this.#took(pc, response);
+    await pc.setRemoteDescription({
+      type: "answer",
+      sdp: await response.text(),
+    });
+    options.onStatus({ kind: "open" });
+    this.#trickle();
+  }
+
+  /**
+   * A server offer: a POST without one, the endpoint's offer in its 201,
+   * our answer by PATCH (`application/sdp`) with the candidates gathered.
+   */
+  async #answer(): Promise<void> {
+    const pc = this.#open();
+    const response = await this.#fetch(this.#options.url, {
+      method: "POST",
+      headers: { "content-type": "application/sdp" },
+      body: "",
+    });
+    if (this.#pc !== pc) return;
+    if (response?.status !== 201) return this.#refused(response);
+    const resource = this.#took(pc, response);
+    await pc.setRemoteDescription({
+      type: "offer",
+      sdp: await response.text(),
+    });
+    await pc.setLocalDescription();
+    await gathered(pc);
+    if (this.#pc !== pc) return;
+    this.#late = [];
+    const answered = resource &&
+      await this.#fetch(resource, {
+        method: "PATCH",
+        headers: { "content-type": "application/sdp" },
+        body: pc.localDescription!.sdp,
+      });
+    if (this.#pc !== pc) return;
+    if (!answered || !answered.ok) return this.#refused(answered || undefined);
+    this.#options.onStatus({ kind: "open" });
+    this.#trickle();
+  }
+
+  /** A new connection, its handlers on (the old one ended). */
+  #open(): RTCPeerConnection {
+    const options = this.#options;
+    const pc = new RTCPeerConnection(options.rtcConfiguration());
+    this.#pc = pc;
+    options.setup(pc);
+    pc.onconnectionstatechange = () => this.#onState(pc);
+    pc.onicecandidate = ({ candidate }) => {
+      // Before the 201 they wait; during a restart they go in its PATCH.
+      if (candidate && this.#pc === pc && !this.#restarting) {
+        this.#late.push(candidate);
+        if (this.#resource) this.#trickle();
+      }
+    };
+    return pc;
+  }
+
+  /** The 201's session: its URL, tag and ICE servers kept; the URL. */
+  #took(pc: RTCPeerConnection, response: Response): string | undefined {
     const location = response.headers.get("location");
-    this.#resource = location ? new URL(location, options.url).href : undefined;
+    this.#resource = location
+      ? new URL(location, this.#options.url).href
+      : undefined;
     this.#etag = response.headers.get("etag") ?? undefined;
     const iceServers = linkedIceServers(response.headers.get("link"));
     if (iceServers.length) {
@@ -132,12 +203,7 @@ export class HttpMediaSession {
         // A browser that cannot change them keeps its own.
       }
     }
-    await pc.setRemoteDescription({
-      type: "answer",
-      sdp: await response.text(),
-    });
-    options.onStatus({ kind: "open" });
-    this.#trickle();
+    return this.#resource;
   }
 
   /**
@@ -149,6 +215,9 @@ export class HttpMediaSession {
     const resource = this.#resource;
     if (!pc || this.#restarting || this.#stopped) return;
     if (!resource) return this.#again(0);
+    // It answers the endpoint's offer: a new session (the endpoint offers
+    // again) rather than an offer of its own.
+    if (this.#answering) return void this.start();
     this.#restarting = true;
     try {
       await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));

@@ -112,6 +112,8 @@ export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
       if (refused) host.onRefused(refused.code, refused.message);
     },
     retryable: (status, code) => whepRetries(status, code, rule),
+    // Our endpoint serves Firefox (its own codec numbers) this way.
+    serverOffer: true,
   });
   return player;
 }

@@ -12,8 +12,10 @@ import {
   seedBroadcasterPage,
   viewerPage,
   whepPlayerPage,
+  whepServerOfferPage,
   whepViewerPage,
 } from "./support/lab-pages.ts";
+import type { FaultLab } from "./support/fault-lab.ts";
 import { labTest } from "./support/lab-test.ts";
 
 labTest(
@@ -107,5 +109,62 @@ labTest(
     const error = lab.events("v1").find((e) => e.kind === "error")!;
     assert.equal(JSON.parse(error.code!).error, "sfu-unavailable");
     assert.equal(lab.logged("sfu-fallback"), 1);
+  },
+);
+
+/** The broadcaster leaves: the stream ends, nothing is left in Janus. */
+async function endsClean(lab: FaultLab): Promise<void> {
+  await lab.closeBrowser(0);
+  await lab.untilLogged("sfu-ended");
+  const janus = lab.janus!;
+  assert.deepEqual(await janus.rooms(), []);
+  const sessions = await janus.sessions();
+  assert.equal(sessions.length, 1, "only the server's own session");
+  assert.equal((await janus.handles(sessions[0])).length, 1);
+  // The router forgets the stream and its WHEP viewer.
+  const health = await lab.healthWhen((h) => h.liveStreams === 0);
+  assert.equal(health.liveStreams, 0);
+}
+
+labTest(
+  "whep: Firefox's <live-viewer whep-url> plays a Chromium <live-broadcaster> through /whep: its offer refused (400: its own codec numbers), the server's offer answered",
+  {
+    browsers: ["chromium", "firefox"],
+    janus: true,
+    pages: [broadcasterPage, whepViewerPage],
+  },
+  async (lab) => {
+    await lab.openPage(0);
+    await lab.untilState("b", "live");
+    await lab.openPage(1);
+    await lab.untilFrames("v1", 20);
+    assert.ok(lab.events("v1").some((e) => e.state === "live"));
+    assert.deepEqual(lab.events("v1").filter((e) => e.kind === "error"), []);
+    // Its own offer was refused once; the server's then answered.
+    assert.equal(
+      lab.serverLog.filter((l) => l.includes('"whep-refused"')).length,
+      1,
+      lab.serverLog.filter((l) => l.includes("whep")).join("\n"),
+    );
+    await endsClean(lab);
+  },
+);
+
+labTest(
+  "whep: a bare Firefox WHEP player on a server offer (empty POST, answer by PATCH) plays a Chromium <live-broadcaster>",
+  {
+    browsers: ["chromium", "firefox"],
+    janus: true,
+    pages: [broadcasterPage, whepServerOfferPage],
+  },
+  async (lab) => {
+    await lab.openPage(0);
+    await lab.untilState("b", "live");
+    await lab.openPage(1);
+    await lab.untilFrames("v1", 20);
+    const states = lab.events("v1").map((e) => e.state)
+      .filter((state) => state?.startsWith("whep "));
+    assert.deepEqual(states, ["whep 201", "whep 204"]);
+    await endsClean(lab);
   },
 );

@@ -533,6 +533,55 @@ export function whepCrowdPage(count: number) {
   };
 }
 
+/**
+ * A standard WHEP player asking for the server's offer (no library): an
+ * empty POST, the 201's offer applied, the answer (its candidates gathered)
+ * PATCHed as `application/sdp`. Reports `whep <status>` for both requests.
+ */
+export function whepServerOfferPage(page: LabPage): string {
+  const whep = whepUrlOf(page);
+  return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script type="module">
+  const video = document.querySelector("video");
+  const pc = new RTCPeerConnection();
+  pc.ontrack = ({ streams, track }) => {
+    if (track.kind === "video") {
+      video.srcObject = streams[0] ?? new MediaStream([track]);
+    }
+  };
+  const created = await fetch("${whep}", {
+    method: "POST",
+    headers: { "content-type": "application/sdp" },
+  });
+  labPush({ kind: "state", state: "whep " + created.status });
+  if (created.status !== 201) {
+    labPush({ kind: "error", code: await created.text() });
+  } else {
+    const resource = new URL(created.headers.get("location"), "${whep}");
+    await pc.setRemoteDescription({ type: "offer", sdp: await created.text() });
+    await pc.setLocalDescription();
+    await new Promise((resolve) => {
+      setTimeout(resolve, 1000);
+      pc.onicegatheringstatechange = () =>
+        pc.iceGatheringState === "complete" && resolve();
+    });
+    const answered = await fetch(resource, {
+      method: "PATCH",
+      headers: { "content-type": "application/sdp" },
+      body: pc.localDescription.sdp,
+    });
+    labPush({ kind: "state", state: "whep " + answered.status });
+    const onFrame = () => {
+      labPush({ kind: "frame" });
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+</script>`;
+}
+
 /** The server's WHIP endpoint for the page's stream. */
 export function whipUrlOf(page: LabPage): string {
   return whepUrlOf(page).replace(/\/whep\//, "/whip/");
