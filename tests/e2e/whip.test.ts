@@ -51,3 +51,60 @@ labTest(
     assert.deepEqual(await lab.janus!.rooms(), []);
   },
 );
+
+labTest(
+  "whip: an H.264 publisher (OBS's default codec: x264, constrained baseline) through /whip/{streamId}; a Chromium <live-viewer> decodes it through Janus",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    requires: {
+      "whip-client": installed("whip-client"),
+      gcc: installed("gcc"),
+    },
+  },
+  async (lab) => {
+    await lab.openPage(1);
+    await lab.untilState("v1", "waiting");
+    await using client = await WhipClient.start({
+      url: whipUrlOf({
+        name: "b",
+        signalingUrl: lab.signalingUrl,
+        streamId: lab.streamId,
+      }),
+      netns: lab.host(0).ns,
+      codec: "h264",
+    });
+    await lab.until(
+      () =>
+        `20 H.264 frames (${lab.frames("v1")}); client: ${
+          client.log.slice(-5).join(" | ")
+        }; server: ${lab.serverLog.slice(-5).join(" ")}`,
+      () => lab.frames("v1") >= 20 || undefined,
+    );
+    // Janus carried H.264: what each handle negotiated, by its admin API.
+    const janus = lab.janus!;
+    const sdps: string[] = [];
+    for (const session of await janus.sessions()) {
+      for (const handle of await janus.handles(session)) {
+        const reply = await janus.admin({
+          janus: "handle_info",
+          session_id: session,
+          handle_id: handle,
+        });
+        const info = reply.info as { sdps?: { remote?: string } } | undefined;
+        if (info?.sdps?.remote?.includes("m=video")) {
+          sdps.push(info.sdps.remote);
+        }
+      }
+    }
+    // The publisher's offer and the viewer's answer: H.264 only.
+    assert.equal(sdps.length, 2, `negotiated: ${sdps.length}`);
+    for (const sdp of sdps) {
+      assert.match(sdp, /a=rtpmap:\d+ H264\/90000/);
+      assert.doesNotMatch(sdp, /VP8|VP9/);
+    }
+    await client.stop();
+    await lab.untilLogged("sfu-ended");
+    assert.deepEqual(await lab.janus!.rooms(), []);
+  },
+);

@@ -42,8 +42,21 @@ const VIDEO = "videotestsrc is-live=true pattern=ball ! videoconvert ! " +
   "queue ! vp8enc deadline=1 ! rtpvp8pay pt=96 ssrc=2 ! queue ! " +
   "application/x-rtp,media=video,encoding-name=VP8,payload=96";
 
+/**
+ * H.264 as OBS sends it by default (constrained baseline, no B-frames,
+ * packetization mode 1), at the payload type Janus numbers H.264 (107).
+ */
+const H264 = "videotestsrc is-live=true pattern=ball ! videoconvert ! " +
+  "video/x-raw,format=I420 ! queue ! x264enc tune=zerolatency " +
+  "speed-preset=ultrafast key-int-max=30 bitrate=800 ! " +
+  "video/x-h264,profile=constrained-baseline ! " +
+  "rtph264pay pt=107 ssrc=2 config-interval=-1 aggregate-mode=zero-latency ! " +
+  "queue ! application/x-rtp,media=video,encoding-name=H264,payload=107";
+
 export interface WhipClientOptions {
   url: string;
+  /** Its video codec (VP8 unless said). */
+  codec?: "vp8" | "h264";
   token?: string;
   /** Runs it inside this network namespace. */
   netns?: string;
@@ -70,7 +83,7 @@ export class WhipClient implements AsyncDisposable {
       "-u",
       options.url,
       "-V",
-      VIDEO,
+      options.codec === "h264" ? H264 : VIDEO,
       ...(options.token ? ["-t", options.token] : []),
     ];
     const command = options.netns
