@@ -18,6 +18,7 @@ import { recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
 import { sfuCapacity } from "./sfu-capacity.ts";
 import { sfuFailover } from "./sfu-failover.ts";
+import { whepFirstFrame } from "./whep-first-frame.ts";
 import { sfuNodeDeath } from "./sfu-node-death.ts";
 import { sfuScaling } from "./sfu-scaling.ts";
 import { signalingLoad } from "./signaling-load.ts";
@@ -121,6 +122,11 @@ if (import.meta.main) {
       "SFU node death",
       "Issue 22, in the fault lab: Redis, two signaling nodes behind nginx, two Janus instances; one `<live-broadcaster>` (Chromium) on node 0 and two `<live-viewer>`s (Chromium, Firefox) on node 1, every stream through the SFU (SFU_AFTER_VIEWERS=0). Once both play, node 0 is killed (SIGKILL): the broadcaster resumes on node 1, which claims the stream's Janus session and drives the same handles. Per viewer: the longest gap between presented frames from the kill until at least 8 s after it (steady video, node 0 reaped); baseline, the same lab just before the kill: the longest gap over 8 s without a fault. A fresh lab per run; the defaults against NODE_TTL_MS=1000, alternating. Targets: frame gap worst ≤ 1 s, p50 ≤ 250 ms.",
       () => sfuNodeDeath(smoke ? 1 : 5),
+    ],
+    [
+      "WHEP first frame",
+      "Issue 23, in the fault lab: a Chromium `<live-broadcaster>` through Janus; a bare Chromium WHEP player offering (its codec numbers match Janus's: a client offer) against a bare Firefox WHEP player asking for the server's offer (an empty POST, Janus's offer, its answer by PATCH), one at a time, alternating which goes first, in the same run. Per player: its script's start to its first presented frame. Target: server offer ≤ 1.3x client offer.",
+      () => whepFirstFrame(smoke ? 1 : 5),
     ],
     [
       "SFU capacity",

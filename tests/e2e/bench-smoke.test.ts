@@ -32,6 +32,7 @@ Deno.test({
         "Broadcaster scaling",
         "SFU instance failover",
         "SFU node death",
+        "WHEP first frame",
         "SFU capacity",
         "Recovery from faults",
         "Bundle sizes",
@@ -57,6 +58,7 @@ Deno.test({
       /\| 4 \| 2 \(cascade, 2 each\) \| [\d.]+ \/ [\d.]+ \| \d+% \|/,
     );
     assert.match(text, /\| other instance \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
+    assert.match(text, /\| Firefox, server offer \| 1 \| \d+ \/ \d+ \|/);
     assert.match(
       text,
       /\| defaults \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \| \d+ \|/,

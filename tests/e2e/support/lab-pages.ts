@@ -544,6 +544,7 @@ export function whepServerOfferPage(page: LabPage): string {
 <script>${REPORTER}</script>
 <video autoplay muted playsinline></video>
 <script type="module">
+  labPush({ kind: "attach" });
   const video = document.querySelector("video");
   const pc = new RTCPeerConnection();
   pc.ontrack = ({ streams, track }) => {
