@@ -6,8 +6,10 @@
  * peer (the stream moves to the SFU for the WHEP player). Needs root.
  */
 import assert from "node:assert/strict";
+import { eyevinnPlayerScript } from "./support/eyevinn-player.ts";
 import {
   broadcasterPage,
+  eyevinnWhepPage,
   npmWhepPlayerPage,
   seedBroadcasterPage,
   viewerPage,
@@ -165,6 +167,29 @@ labTest(
     const states = lab.events("v1").map((e) => e.state)
       .filter((state) => state?.startsWith("whep "));
     assert.deepEqual(states, ["whep 201", "whep 204"]);
+    await endsClean(lab);
+  },
+);
+
+labTest(
+  "whep: Eyevinn's webrtc-player in Firefox plays a Chromium <live-broadcaster> through /whep: its offer refused with 400, it asks for the server's offer and PATCHes its answer",
+  {
+    browsers: ["chromium", "firefox"],
+    janus: true,
+    pages: [broadcasterPage, eyevinnWhepPage(await eyevinnPlayerScript())],
+  },
+  async (lab) => {
+    await lab.openPage(0);
+    await lab.untilState("b", "live");
+    await lab.openPage(1);
+    await lab.untilFrames("v1", 20);
+    const requests = lab.events("v1").map((e) => e.state)
+      .filter((state) => state?.startsWith("whep "));
+    assert.deepEqual(requests.slice(0, 3), [
+      "whep POST 400",
+      "whep POST 201",
+      "whep PATCH 204",
+    ]);
     await endsClean(lab);
   },
 );

@@ -583,6 +583,44 @@ export function whepServerOfferPage(page: LabPage): string {
 </script>`;
 }
 
+/**
+ * Eyevinn's webrtc-player (npm, `script`: its bundle, eyevinn-player.ts)
+ * playing our /whep: each request it makes is reported as
+ * `whep <METHOD> <status>`.
+ */
+export function eyevinnWhepPage(script: string) {
+  return (page: LabPage): string => {
+    const whep = whepUrlOf(page);
+    return `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script>${script.replaceAll("</script", "<\\/script")}</script>
+<script type="module">
+  labPush({ kind: "attach" });
+  const fetched = window.fetch;
+  window.fetch = async (url, init) => {
+    const response = await fetched(url, init);
+    // Its requests only (the reports go by fetch too).
+    if (String(url).includes("/whep/")) {
+      labPush({
+        kind: "state",
+        state: "whep " + (init?.method ?? "GET") + " " + response.status,
+      });
+    }
+    return response;
+  };
+  const video = document.querySelector("video");
+  const player = new WebRTCPlayer({ video, type: "whep" });
+  const onFrame = () => {
+    labPush({ kind: "frame" });
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  await player.load(new URL("${whep}"));
+</script>`;
+  };
+}
+
 /** The server's WHIP endpoint for the page's stream. */
 export function whipUrlOf(page: LabPage): string {
   return whepUrlOf(page).replace(/\/whep\//, "/whip/");
