@@ -137,6 +137,41 @@ export interface SfuIceCandidate {
   candidate: IceCandidate;
 }
 
+/** Where a browser refused a description: the step that threw. */
+export const NEGOTIATION_STAGES = [
+  /** The viewer's `setRemoteDescription(offer)`. */
+  "set-remote-offer",
+  /** The viewer's `createAnswer()`. */
+  "create-answer",
+  /** The viewer's `setLocalDescription(answer)`. */
+  "set-local-answer",
+  /** The broadcaster's `setRemoteDescription(answer)`. */
+  "set-remote-answer",
+] as const;
+
+export type NegotiationStage = typeof NEGOTIATION_STAGES[number];
+
+/**
+ * Longest `reason` a `negotiation-failed` may carry: a browser's error
+ * text (Chromium's runs to about 250 characters); clients cut theirs.
+ */
+export const MAX_NEGOTIATION_REASON_LENGTH = 256;
+
+/**
+ * Client -> server: this client's browser refused a description of its
+ * peer's (addition). The server logs and counts it; the client makes a new
+ * connection by itself.
+ */
+export interface NegotiationFailed {
+  type: "negotiation-failed";
+  streamId: string;
+  /** From the broadcaster: the viewer whose answer was refused. */
+  viewerId?: string;
+  stage: NegotiationStage;
+  /** The browser's error, at most {@link MAX_NEGOTIATION_REASON_LENGTH} characters. */
+  reason: string;
+}
+
 /** Every message a client may send. */
 export type ClientMessage =
   | BroadcasterReady
@@ -148,6 +183,7 @@ export type ClientMessage =
   | SfuOffer
   | SfuIceCandidate
   | ViewerPlaying
+  | NegotiationFailed
   | Ping;
 
 export type ClientMessageType = ClientMessage["type"];

@@ -9,6 +9,9 @@ import type { ErrorCode } from "./error-codes.ts";
 import {
   type ClientMessage,
   type IceCandidate,
+  MAX_NEGOTIATION_REASON_LENGTH,
+  NEGOTIATION_STAGES,
+  type NegotiationStage,
   type SessionDescription,
 } from "./messages.ts";
 import {
@@ -147,6 +150,18 @@ export function validateClientMessage(
         streamId: fields.streamId(),
         session: fields.session() ?? fields.missing("session", ""),
       };
+      break;
+    case "negotiation-failed":
+      message = withOptional(
+        {
+          type,
+          streamId: fields.streamId(),
+          stage: fields.stage(),
+          reason: fields.reason(),
+        },
+        "viewerId",
+        fields.optionalId("viewerId"),
+      );
       break;
     case "ping":
       message = withOptional({ type }, "nonce", fields.nonce("nonce"));
@@ -310,6 +325,35 @@ class FieldReader {
         "invalid-field",
         "`session` must be 1-64 letters and digits (an SDP session id)",
         undefined,
+      );
+    }
+    return value;
+  }
+
+  /** One of {@link NEGOTIATION_STAGES}. */
+  stage(): NegotiationStage {
+    const value = this.#record.stage;
+    if (!(NEGOTIATION_STAGES as readonly unknown[]).includes(value)) {
+      return this.#fail(
+        "invalid-field",
+        `\`stage\` must be one of ${NEGOTIATION_STAGES.join(", ")}`,
+        NEGOTIATION_STAGES[0],
+      );
+    }
+    return value as NegotiationStage;
+  }
+
+  /** A browser's error text: a string of at most MAX_NEGOTIATION_REASON_LENGTH characters. */
+  reason(): string {
+    const value = this.#record.reason;
+    if (
+      typeof value !== "string" ||
+      value.length > MAX_NEGOTIATION_REASON_LENGTH
+    ) {
+      return this.#fail(
+        "invalid-field",
+        `\`reason\` must be a string of at most ${MAX_NEGOTIATION_REASON_LENGTH} characters`,
+        "",
       );
     }
     return value;

@@ -61,6 +61,8 @@ export class Metrics {
   sfuRepublishes = 0;
   /** Streams sent back to peer to peer from the SFU, by why. */
   readonly sfuFallbacks = new Map<string, number>();
+  /** `negotiation-failed` reports: a client's browser refused a description, by stage. */
+  readonly negotiationFailures = new Map<string, number>();
   readonly errors = new Map<ErrorCode, number>();
   readonly drops = new Map<DropReason, number>();
 
@@ -72,6 +74,13 @@ export class Metrics {
   observeRedisRoundTrip(ms: number): void {
     this.#redisRoundTripSum += ms / 1000;
     this.#redisRoundTripCount++;
+  }
+
+  countNegotiationFailure(stage: string): void {
+    this.negotiationFailures.set(
+      stage,
+      (this.negotiationFailures.get(stage) ?? 0) + 1,
+    );
   }
 
   countSfuFallback(why: string): void {
@@ -166,6 +175,12 @@ export class Metrics {
       "counter",
       "Connections the server closed, by reason",
       labelled("reason", this.drops),
+    );
+    metric(
+      "live_client_negotiation_failures_total",
+      "counter",
+      "Descriptions a client's browser refused (negotiation-failed), by stage",
+      labelled("stage", this.negotiationFailures),
     );
     if (gauges.storeUp !== undefined) this.#renderCluster(metric, gauges);
     if (gauges.sfuUp !== undefined) {

@@ -32,6 +32,7 @@ import {
 } from "./router-core.ts";
 import { Entry } from "./entry.ts";
 import { MediaRoute } from "./media-route.ts";
+import { NegotiationReports } from "./negotiation-reports.ts";
 
 export {
   REPLACED_CLOSE_CODE,
@@ -51,6 +52,7 @@ export class SignalingRouter {
   #core: RouterCore;
   #entry: Entry;
   #media: MediaRoute;
+  #negotiations: NegotiationReports;
   #graceMs: number;
   /** Shutting down: a closing socket is nobody leaving. */
   #draining = false;
@@ -59,6 +61,7 @@ export class SignalingRouter {
     this.#core = new RouterCore(options);
     this.#entry = new Entry(this.#core);
     this.#media = new MediaRoute(this.#core);
+    this.#negotiations = new NegotiationReports(this.#core);
     this.#graceMs = options.reconnectGraceMs;
   }
 
@@ -142,6 +145,8 @@ export class SignalingRouter {
           return;
         }
         return this.#playing(peer, message);
+      case "negotiation-failed":
+        return this.#negotiations.failed(peer, message);
       case "ping": {
         // A member gets a fresh resume claim with each pong.
         const resume = this.#core.resumeFor(peer);

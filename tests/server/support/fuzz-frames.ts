@@ -61,8 +61,8 @@ export const OVERSIZE = "<oversize>";
 
 /**
  * {@link frame}, plus what an attacker adds: SDPs over the limits or not
- * parseable, the SFU's messages out of turn, binary frames and, rarely,
- * frames over the size cap.
+ * parseable, the SFU's messages out of turn, negotiation reports of any
+ * shape, binary frames and, rarely, frames over the size cap.
  */
 export function attackFrame(): fc.Arbitrary<string> {
   const section = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n";
@@ -87,6 +87,20 @@ export function attackFrame(): fc.Arbitrary<string> {
     offer: sdp.map((text) => ({ type: "offer", sdp: text })),
     answer: sdp.map((text) => ({ type: "answer", sdp: text })),
   }).map((value) => JSON.stringify(value));
+  // Reports of a refused description: any stage, role or length of reason.
+  const negotiation = fc.record({
+    type: fc.constant("negotiation-failed"),
+    streamId: fc.constantFrom("s1", "s2"),
+    viewerId: fc.constantFrom("$0", "$1"),
+    stage: fc.constantFrom(
+      "set-remote-offer",
+      "create-answer",
+      "set-local-answer",
+      "set-remote-answer",
+      "set-remote-candidate",
+    ),
+    reason: fc.oneof(fc.string({ maxLength: 300 }), fc.jsonValue()),
+  }, { requiredKeys: ["type", "streamId"] }).map((v) => JSON.stringify(v));
   const join = fc.record({
     type: fc.constantFrom("join-stream", "broadcaster-ready"),
     streamId: fc.constantFrom("s1", "s2", "s3"),
@@ -99,6 +113,7 @@ export function attackFrame(): fc.Arbitrary<string> {
     { arbitrary: sfu, weight: 60 },
     { arbitrary: bigOffer, weight: 40 },
     { arbitrary: join, weight: 60 },
+    { arbitrary: negotiation, weight: 20 },
     { arbitrary: fc.constant(BINARY), weight: 20 },
     { arbitrary: fc.constant(OVERSIZE), weight: 1 },
   );
