@@ -76,7 +76,7 @@ interface BroadcasterView {
  * @prop {TokenProvider | undefined} tokenProvider - Called for a token before announcing, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
- * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, ...: a `LiveErrorCode`).
+ * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, `negotiation-failed` (a viewer's answer refused: that viewer is retried, then left; the state stays), ...: a `LiveErrorCode`).
  * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
  * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
  *
@@ -159,6 +159,12 @@ export class LiveBroadcaster extends StreamElement {
       }),
     onChange: () => this.requestUpdate(),
     onPathLost: () => this.session.checkConnection(),
+    onRefused: (viewerId, error) =>
+      this.session.report(
+        "negotiation-failed",
+        `The browser refused viewer ${viewerId}'s answer: ${error}`,
+        error,
+      ),
   });
   #uplink: SfuUplink = new SfuUplink(this.session, {
     stream: () => this.#camera.stream!,

@@ -27,6 +27,11 @@ import {
   soundOnIcon,
 } from "./ui/viewer-icons.ts";
 import { ViewerPeer } from "./session/viewer-peer.ts";
+import {
+  NEGOTIATION_CLEAN,
+  negotiationStep,
+} from "./session/negotiation-retry.ts";
+import type { NegotiationStage } from "../protocol/messages.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
 import { sharedStyles } from "./ui/shared-styles.ts";
 import { viewerStyles } from "./ui/viewer-styles.ts";
@@ -79,7 +84,7 @@ interface ViewerView {
  * @prop {RTCIceServer[] | undefined} iceServers - ICE servers for every connection (the attribute is JSON); default the seed's STUN server, or the server's list when it sends one.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
- * @fires live-error - Something failed (`event.code`, a `LiveErrorCode`: `token-*`, `stream-full`, `invalid-stream-id`, `turn-auth-failed`, `token-provider-failed`, ...; `event.message`).
+ * @fires live-error - Something failed (`event.code`, a `LiveErrorCode`: `token-*`, `stream-full`, `invalid-stream-id`, `turn-auth-failed`, `token-provider-failed`, `negotiation-failed` (the browser refused the offer: retried, then the `error` state), ...; `event.message`).
  *
  * @slot overlay - Custom content over the video (a logo, an order number).
  *
@@ -139,7 +144,11 @@ export class LiveViewer extends StreamElement {
   #peer = new ViewerPeer(this.session, {
     onStream: (stream, takeover) => this.#showStream(stream, takeover),
     onConnectionState: (state) => this.#onMedia(state),
+    onRefused: (stage, error, takeover) =>
+      this.#onRefused(stage, error, takeover),
   });
+  /** Refused offers since video last flowed (negotiation-retry.ts). */
+  #negotiation = NEGOTIATION_CLEAN;
   #frames = new FrameWatch({
     video: () => this.video,
     connection: () => this.#connection,
@@ -264,6 +273,7 @@ export class LiveViewer extends StreamElement {
 
   protected override onStreamChange(): void {
     this.#release();
+    this.#negotiation = NEGOTIATION_CLEAN;
     const { signaling } = this.#machine.facts;
     this.#apply({
       ...INITIAL_VIEWER_FACTS,
@@ -336,6 +346,7 @@ export class LiveViewer extends StreamElement {
   }
 
   #onFrames(frames: Frames): void {
+    if (frames === "flowing") this.#negotiation = NEGOTIATION_CLEAN;
     this.#apply({ frames }, `frames ${frames}`);
     clearTimeout(this.#repairTimer);
     this.#askedAt = 0;
@@ -367,6 +378,33 @@ export class LiveViewer extends StreamElement {
       }
     }
     this.#repairTimer = setTimeout(() => this.#repair(), REPAIR_INTERVAL_MS);
+  }
+
+  /**
+   * The browser refused the broadcaster's offer (the server has been told):
+   * a `live-error`, then a fresh connection after a backoff, the way a
+   * failed one is asked for; past the bound, the `error` state. A refused
+   * takeover is dropped and the picture plays on.
+   */
+  #onRefused(stage: NegotiationStage, error: unknown, takeover: boolean) {
+    const step = negotiationStep(this.#negotiation, {
+      kind: "refused",
+      playing: takeover || this.state === "live",
+    });
+    this.#negotiation = step.state;
+    const code = "negotiation-failed";
+    const message = `The browser refused the offer (${stage}): ${error}`;
+    if (step.effect.do === "give-up") {
+      return this.session.report(code, message, error);
+    }
+    this.dispatchEvent(new LiveErrorEvent(code, message, error));
+    if (step.effect.do !== "retry") return;
+    // Without a connection to name, the broadcaster builds a new one.
+    this.#peer.close();
+    this.#rejoinTimer = setTimeout(
+      () => this.session.admit(),
+      step.effect.afterMs,
+    );
   }
 
   #onMedia(state: RTCPeerConnectionState): void {

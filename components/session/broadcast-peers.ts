@@ -2,7 +2,9 @@
  * The broadcaster's side of WebRTC: one RTCPeerConnection per viewer, in a
  * map keyed by viewer id (the seed's key design decision). Each viewer is
  * negotiated, recovered and closed on its own; nothing here touches another
- * viewer's connection.
+ * viewer's connection. An answer the browser refuses is reported, then that
+ * viewer gets a new connection after a backoff, and past the bound none
+ * (negotiation-retry.ts) until it leaves and comes back.
  */
 import type {
   IceCandidate,
@@ -11,6 +13,11 @@ import type {
 import type { PeerLink } from "./stream-session.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
 import { ViewerReplay } from "./viewer-replay.ts";
+import {
+  NEGOTIATION_CLEAN,
+  type NegotiationRetry,
+  negotiationStep,
+} from "./negotiation-retry.ts";
 
 export interface BroadcastPeersOptions {
   /** The stream whose tracks every viewer gets. */
@@ -21,6 +28,8 @@ export interface BroadcastPeersOptions {
   onChange(): void;
   /** A connection lost its path: the network may have changed under us. */
   onPathLost(): void;
+  /** The browser refused a viewer's answer (the server has been told). */
+  onRefused(viewerId: string, error: unknown): void;
 }
 
 /** How long `disconnected` may last before it is treated as `failed`. */
@@ -64,12 +73,16 @@ interface Peer {
   /** Set once video has had time to start; before that no maxBitrate is set. */
   budgeted: boolean;
   budgetTimer?: ReturnType<typeof setTimeout>;
+  /** Its answer was refused: a fresh connection when this fires. */
+  retryTimer?: ReturnType<typeof setTimeout>;
 }
 
 export class BroadcastPeers {
   #link: PeerLink;
   #options: BroadcastPeersOptions;
   #peers = new Map<string, Peer>();
+  /** Refused answers per viewer since its connection last connected. */
+  #refusals = new Map<string, NegotiationRetry>();
   #replay: ViewerReplay | undefined;
   /** Whether connections the replay did not name wait for their viewer. */
   #keepUnnamed = false;
@@ -124,6 +137,11 @@ export class BroadcastPeers {
     const replaying = this.#replay !== undefined;
     this.#replay?.name(viewerId);
     clearTimeout(peer?.staleTimer);
+    // Given up on: its browser refuses ours; nothing new until it leaves.
+    if (this.#refusals.get(viewerId)?.phase === "gave-up") {
+      this.#endReplay();
+      return;
+    }
     if (peer && session !== undefined && session === peer.session) {
       const working = peer.pc.connectionState === "connected" &&
         peer.pc.signalingState === "stable";
@@ -182,7 +200,7 @@ export class BroadcastPeers {
 
   /** A fresh connection to `viewerId`, replacing any earlier one. */
   #connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
-    this.close(viewerId);
+    this.#drop(viewerId);
     const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
     const peer: Peer = {
       viewerId,
@@ -236,12 +254,20 @@ export class BroadcastPeers {
     this.#options.onChange();
   }
 
+  /** The viewer is gone (or no longer ours): its connection and its count. */
   close(viewerId: string): void {
+    this.#refusals.delete(viewerId);
+    this.#drop(viewerId);
+  }
+
+  /** Closes the connection to `viewerId`, keeping its count of refusals. */
+  #drop(viewerId: string): void {
     const peer = this.#peers.get(viewerId);
     if (!peer) return;
     clearTimeout(peer.graceTimer);
     clearTimeout(peer.budgetTimer);
     clearTimeout(peer.staleTimer);
+    clearTimeout(peer.retryTimer);
     this.#peers.delete(viewerId);
     peer.pc.close();
     this.applyBitrates();
@@ -250,6 +276,7 @@ export class BroadcastPeers {
 
   closeAll(): void {
     this.#replay = undefined;
+    this.#refusals.clear();
     for (const viewerId of [...this.#peers.keys()]) this.close(viewerId);
   }
 
@@ -258,7 +285,11 @@ export class BroadcastPeers {
     if (!peer) return;
     this.#enqueue(peer, async () => {
       if (peer.pc.signalingState !== "have-local-offer") return;
-      await peer.pc.setRemoteDescription(answer);
+      try {
+        await peer.pc.setRemoteDescription(answer);
+      } catch (error) {
+        return this.#refused(peer, error);
+      }
       for (const candidate of peer.early.splice(0)) {
         await peer.pc.addIceCandidate(candidate);
       }
@@ -337,11 +368,37 @@ export class BroadcastPeers {
     });
   }
 
+  /**
+   * The browser refused `peer`'s answer: reported, then a fresh connection
+   * after the backoff (its entry stays, closed, meanwhile), or past the
+   * bound none: its slot and share of the budget go to the others.
+   */
+  #refused(peer: Peer, error: unknown): void {
+    const { viewerId } = peer;
+    if (peer.pc.signalingState === "closed") return;
+    this.#link.refused("set-remote-answer", error, viewerId);
+    const step = negotiationStep(
+      this.#refusals.get(viewerId) ?? NEGOTIATION_CLEAN,
+      { kind: "refused", playing: false },
+    );
+    this.#refusals.set(viewerId, step.state);
+    this.#options.onRefused(viewerId, error);
+    if (step.effect.do === "retry") {
+      peer.pc.close();
+      peer.retryTimer = setTimeout(
+        () => this.#connect(viewerId),
+        step.effect.afterMs,
+      );
+      this.#options.onChange();
+    } else this.#drop(viewerId);
+  }
+
   #onConnectionState(peer: Peer): void {
     if (this.#peers.get(peer.viewerId) !== peer) return;
     clearTimeout(peer.graceTimer);
     switch (peer.pc.connectionState) {
       case "connected":
+        this.#refusals.delete(peer.viewerId);
         peer.iceRestarts = 0;
         if (!peer.budgeted) {
           clearTimeout(peer.budgetTimer);

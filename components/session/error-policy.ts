@@ -14,7 +14,9 @@ export type ClientErrorCode =
   | "signaling-unavailable"
   | "token-provider-failed"
   | "turn-auth-failed"
-  | "missing-stream-id";
+  | "missing-stream-id"
+  /** The browser refused the other side's offer or answer (negotiation-retry.ts). */
+  | "negotiation-failed";
 
 /** Every `live-error` code: the server's, the camera's and the element's own. */
 export type LiveErrorCode = ErrorCode | CameraErrorCode | ClientErrorCode;
@@ -38,7 +40,9 @@ export type Reaction =
   /** The signaling client retries by itself with backoff; if `shown`, the error state and a `live-error` meanwhile. */
   | { do: "reconnect"; shown: boolean }
   /** Log and go on: one message was refused, the session is fine. */
-  | { do: "warn" };
+  | { do: "warn" }
+  /** A `live-error` and go on: it concerns one connection, which the element rebuilds itself. */
+  | { do: "report" };
 
 /** A key of either element's strings; the element without it shows its generic error. */
 export type ErrorKey = keyof BroadcasterStrings | keyof ViewerStrings;
@@ -136,6 +140,9 @@ export const ERROR_POLICY = {
     { do: "relay-only", then: "fail" },
   ),
   "missing-stream-id": rule("missingStreamId", FAIL),
+  // The element retries itself (negotiation-retry.ts); this row is the
+  // end of it: the viewer gives up, the broadcaster leaves that one viewer.
+  "negotiation-failed": rule("negotiationFailed", { do: "report" }, FAIL),
   // A cluster node lost Redis for a moment: ask again, say nothing yet.
   "cluster-unavailable": rule("signalingUnavailable", QUIET_RETRY),
 } satisfies Record<Exclude<LiveErrorCode, LoggedCode>, ErrorRule>;

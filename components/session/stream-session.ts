@@ -9,11 +9,13 @@
  * must not spend its network's per-IP connection allowance.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import type {
-  ClientMessage,
-  JoinStream,
-  ServerMessage,
-  Welcome,
+import {
+  type ClientMessage,
+  type JoinStream,
+  MAX_NEGOTIATION_REASON_LENGTH,
+  type NegotiationStage,
+  type ServerMessage,
+  type Welcome,
 } from "../../protocol/messages.ts";
 import { assertNever } from "../state/assert-never.ts";
 import { type LiveErrorCode, reactionTo, type Role } from "./error-policy.ts";
@@ -68,6 +70,11 @@ export interface PeerLink {
   rtcConfiguration(): RTCConfiguration;
   /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
   turnRefused(): void;
+  /**
+   * The browser refused the other side's description at `stage`: the
+   * server logs it (`negotiation-failed`; `viewerId`: whose answer).
+   */
+  refused(stage: NegotiationStage, error: unknown, viewerId?: string): void;
 }
 
 export interface StreamSessionOptions {
@@ -280,6 +287,19 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.report("turn-auth-failed", "The TURN server refused the credentials");
   }
 
+  refused(stage: NegotiationStage, error: unknown, viewerId?: string): void {
+    const streamId = this.#streamId;
+    if (!streamId) return;
+    this.send({
+      type: "negotiation-failed",
+      streamId,
+      stage,
+      reason: String(error).slice(0, MAX_NEGOTIATION_REASON_LENGTH),
+      // Left out of the frame when undefined (the viewer's own report).
+      viewerId,
+    });
+  }
+
   /**
    * Applies the error policy to `code` (a server's, the camera's or the
    * element's own): retries, renews the token, closes on a fatal one, and
@@ -322,6 +342,8 @@ export class StreamSession implements ReactiveController, PeerLink {
         break;
       case "fail":
         fatal = true;
+        break;
+      case "report":
         break;
       default:
         assertNever(reaction);

@@ -5,10 +5,14 @@
  * within the same session (an ICE restart) is applied to the current one.
  * While the current one is connected, the new one takes over only once it
  * decodes frames (a stream moving to the SFU, say): no gap in the picture.
+ * An offer the browser refuses is reported to the server and to the element,
+ * which decides what comes next (negotiation-retry.ts); a refused takeover
+ * is dropped here, the current connection playing on.
  */
 import type {
   ClientMessage,
   IceCandidate,
+  NegotiationStage,
   SessionDescription,
   WebRtcAnswer,
   WebRtcIceCandidate,
@@ -21,6 +25,8 @@ export interface ViewerPeerOptions {
   /** Video to show; `takeover`: it replaces a connection whose video played. */
   onStream(stream: MediaStream, takeover?: boolean): void | Promise<void>;
   onConnectionState(state: RTCPeerConnectionState): void;
+  /** The browser refused an offer; `takeover`: on the connection waiting to take over (dropped). */
+  onRefused(stage: NegotiationStage, error: unknown, takeover: boolean): void;
 }
 
 /** How often a connection waiting to take over checks for decoded frames. */
@@ -79,11 +85,24 @@ export class ViewerPeer {
           this.#session = session;
         }
       }
-      await pc.setRemoteDescription(offer);
-      for (const candidate of this.#early.splice(0)) {
-        await pc.addIceCandidate(candidate).catch(() => {});
+      let stage: NegotiationStage = "set-remote-offer";
+      try {
+        await pc.setRemoteDescription(offer);
+        for (const candidate of this.#early.splice(0)) {
+          await pc.addIceCandidate(candidate).catch(() => {});
+        }
+        stage = "create-answer";
+        const answer = await pc.createAnswer();
+        stage = "set-local-answer";
+        await pc.setLocalDescription(answer);
+      } catch (error) {
+        // Closed meanwhile (replaced, or the element left): nobody's failure.
+        if (pc.signalingState === "closed") return;
+        const takeover = this.#next?.pc === pc;
+        if (takeover) this.#drop();
+        this.#link.refused(stage, error);
+        return this.#options.onRefused(stage, error, takeover);
       }
-      await pc.setLocalDescription(await pc.createAnswer());
       this.#send({
         type: "webrtc-answer",
         answer: { type: "answer", sdp: pc.localDescription!.sdp },

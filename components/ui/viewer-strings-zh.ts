@@ -12,6 +12,7 @@ export const VIEWER_ZH_CN: ViewerStrings = {
   viewerReconnecting: "连接中断，正在重新连接...",
   viewerEnded: "直播已暂停，恢复后将自动继续。",
   viewerError: "无法显示直播",
+  negotiationFailed: "此浏览器无法播放此直播。",
   clickToPlay: "点击播放",
   tapToUnmute: "点击开启声音",
   mute: "静音",

@@ -10,6 +10,7 @@ export interface ViewerStrings extends CommonStrings {
   viewerReconnecting: string;
   viewerEnded: string;
   viewerError: string;
+  negotiationFailed: string;
   clickToPlay: string;
   tapToUnmute: string;
   mute: string;
@@ -28,6 +29,7 @@ export const VIEWER_EN: ViewerStrings = {
   viewerReconnecting: "Connection lost. Reconnecting…",
   viewerEnded: "The stream is paused. It will resume by itself.",
   viewerError: "The live stream cannot be shown",
+  negotiationFailed: "This browser cannot play this stream.",
   clickToPlay: "Click to play",
   tapToUnmute: "Tap to unmute",
   mute: "Mute",

@@ -26,6 +26,7 @@ const CLIENT_CODES: LiveErrorCode[] = [
   "token-provider-failed",
   "turn-auth-failed",
   "missing-stream-id",
+  "negotiation-failed",
 ];
 const CODES: LiveErrorCode[] = [...ERROR_CODES, ...CLIENT_CODES];
 const STRINGS = {
@@ -119,6 +120,10 @@ Deno.test("reactions per role", () => {
     ["rate-limited", "broadcaster", "warn"],
     ["turn-auth-failed", "viewer", "relay-only"],
     ["permission-denied", "broadcaster", "fail"],
+    // The viewer gives up once its retries are spent; the broadcaster
+    // reports it and goes on with its other viewers.
+    ["negotiation-failed", "viewer", "fail"],
+    ["negotiation-failed", "broadcaster", "report"],
   ];
   for (const [code, role, reaction] of table) {
     assert.equal(reactionTo(code, role).do, reaction, `${role} ${code}`);
