@@ -35,6 +35,17 @@ export async function stopSignaling(port: number): Promise<void> {
   await executeServerCommand("signaling-stop", { port });
 }
 
+/** The warn lines of `event` the server on `port` wrote so far. */
+export async function serverLogs(
+  port: number,
+  event: string,
+): Promise<Record<string, unknown>[]> {
+  return (await executeServerCommand("signaling-logs", {
+    port,
+    event,
+  })) as Record<string, unknown>[];
+}
+
 /** Rejects after `ms` with `what` in the message, so a hang names itself. */
 export function within<T>(
   promise: Promise<T>,

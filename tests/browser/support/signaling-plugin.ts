@@ -1,7 +1,8 @@
 /**
  * A @web/test-runner plugin that gives browser tests real signaling servers:
  * `signaling-start` (a new server on a free port), `signaling-restart` (stop
- * and start again on the same port) and `signaling-stop`; and
+ * and start again on the same port), `signaling-stop` and `signaling-logs`
+ * (the warn lines a server wrote, of one event); and
  * `cluster-start` / `cluster-stop`: a real redis-server and several nodes
  * sharing it.
  */
@@ -18,6 +19,8 @@ import {
 } from "../../../server/signaling-server.ts";
 
 const servers = new Map<number, SignalingServer>();
+/** The warn and error lines each server wrote, by its port. */
+const logs = new Map<number, Record<string, unknown>[]>();
 const secrets = new Map<number, string | undefined>();
 /** Clusters by the Redis port: its process and its nodes. */
 const clusters = new Map<
@@ -30,6 +33,7 @@ function start(
   signalSecret?: string,
   redisUrl?: string,
 ): Promise<SignalingServer> {
+  let lines: Record<string, unknown>[] = [];
   return startSignalingServer(
     {
       ...DEFAULT_CONFIG,
@@ -43,8 +47,18 @@ function start(
       signalSecret,
       redisUrl,
     },
-    { logger: createLogger("warn") },
-  );
+    {
+      logger: createLogger("warn", (line) => {
+        console.error(line);
+        lines.push(JSON.parse(line));
+      }),
+    },
+  ).then((server) => {
+    // A restart on the same port goes on with the same lines.
+    logs.set(server.port, [...(logs.get(server.port) ?? []), ...lines]);
+    lines = logs.get(server.port)!;
+    return server;
+  });
 }
 
 export function signalingPlugin() {
@@ -59,6 +73,7 @@ export function signalingPlugin() {
           claims?: StreamClaims;
           ttlSeconds?: number;
           nodes?: number;
+          event?: string;
         };
       },
     ) {
@@ -82,6 +97,12 @@ export function signalingPlugin() {
           return await mintToken(secret, payload!.claims!, {
             ttlSeconds: payload!.ttlSeconds ?? 3600,
           });
+        }
+        case "signaling-logs": {
+          const { port, event } = payload as { port: number; event: string };
+          return (logs.get(port) ?? []).filter((entry) =>
+            entry.event === event
+          );
         }
         case "signaling-stop": {
           const port = payload!.port!;

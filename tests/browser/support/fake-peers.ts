@@ -1,0 +1,255 @@
+/**
+ * A broadcaster and a viewer written from the seed protocol alone (a raw
+ * WebSocket and a real RTCPeerConnection, as another client's would be),
+ * which can send a description the browser refuses: an offer or answer
+ * whose header extension ids collide.
+ *
+ * What each browser refuses (measured: Chromium 156, Firefox 153):
+ * Chromium refuses bundled m-lines mapping one header extension id to two
+ * extensions ("A BUNDLE group contains a codec collision for header
+ * extension id=1"), as aiortc 1.4's offers with audio and video do;
+ * Firefox takes that, but refuses one id mapped twice within a section
+ * ("Description contains duplicate extension id 3 on level 1") and an
+ * answer that moves an offered extension to another id ("Answer changed id
+ * for extmap attribute"). The descriptions here carry both collisions.
+ */
+import type {
+  ClientMessage,
+  IceCandidate,
+  ServerMessage,
+} from "../../../protocol/messages.ts";
+import { within } from "./helpers.ts";
+
+/** The session part, then one part per m-line. */
+function sections(sdp: string): string[] {
+  return sdp.split(/\r\n(?=m=)/);
+}
+
+/** The first header extension id of an m-line's section. */
+function firstExtensionId(section: string): string {
+  return /a=extmap:(\d+)/.exec(section)![1];
+}
+
+/**
+ * `sdp` (audio, then video) with its video section mapping the audio's
+ * first extension id to another extension, and its own first id twice.
+ */
+export function collidingExtensions(sdp: string): string {
+  const [session, audio, video] = sections(sdp);
+  const clash = [
+    `a=extmap:${firstExtensionId(audio)} urn:ietf:params:rtp-hdrext:toffset`,
+    `a=extmap:${firstExtensionId(video)} urn:3gpp:video-orientation`,
+  ].join("\r\n");
+  const refused = video.replace(/(a=mid:\S+\r\n)/, `$1${clash}\r\n`);
+  if (refused === video) throw new Error("No a=mid line in the video section");
+  return [session, audio, refused].join("\r\n");
+}
+
+/** A WebSocket client of the seed protocol: messages in order, by type. */
+class SeedClient {
+  readonly socket: WebSocket;
+  readonly streamId: string;
+  readonly received: ServerMessage[] = [];
+  #waiters: (() => void)[] = [];
+
+  /** Connects; `first` (an announce or a join) goes once welcomed. */
+  constructor(url: string, first: ClientMessage & { streamId: string }) {
+    this.streamId = first.streamId;
+    this.socket = new WebSocket(url);
+    this.socket.addEventListener("message", ({ data }) => {
+      const message = JSON.parse(data) as ServerMessage;
+      if (message.type === "welcome") return this.send(first);
+      this.received.push(message);
+      this.onMessage(message);
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  send(message: ClientMessage): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /** Messages of `type` received so far. */
+  of<T extends ServerMessage["type"]>(
+    type: T,
+  ): Extract<ServerMessage, { type: T }>[] {
+    return this.received.filter((m) => m.type === type) as Extract<
+      ServerMessage,
+      { type: T }
+    >[];
+  }
+
+  /** Resolves once `count` messages of `type` have arrived. */
+  whenReceived<T extends ServerMessage["type"]>(
+    type: T,
+    count = 1,
+  ): Promise<Extract<ServerMessage, { type: T }>[]> {
+    return within(
+      new Promise((resolve) => {
+        const check = () => {
+          if (this.of(type).length >= count) resolve(this.of(type));
+          else this.#waiters.push(check);
+        };
+        check();
+      }),
+      () => `${count} ${type} (have ${this.of(type).length})`,
+    );
+  }
+
+  protected onMessage(_message: ServerMessage): void {}
+
+  close(): void {
+    this.socket.close(1000);
+  }
+}
+
+/** What a fake broadcaster sends a viewer that joins: its offer, or a refused one. */
+export type OfferPlan = (join: number) => "good" | "refused";
+
+/**
+ * A broadcaster of the seed protocol: for each `viewer-joined` a new
+ * connection with the page's fake camera and microphone, whose offer goes
+ * out as is or with colliding extension ids (`plan`, by join, from 1).
+ * Every join is kept with the time it came.
+ */
+export class FakeBroadcaster extends SeedClient {
+  readonly joins: { viewerId: string; at: number }[] = [];
+  /** What the next joins get; a test may change it midway. */
+  plan: OfferPlan;
+  #stream: Promise<MediaStream>;
+  /** Each viewer's latest connection, which its answer is for. */
+  #pcs = new Map<string, RTCPeerConnection>();
+  #all: RTCPeerConnection[] = [];
+
+  constructor(url: string, streamId: string, plan: OfferPlan) {
+    super(url, { type: "broadcaster-ready", streamId });
+    this.plan = plan;
+    this.#stream = navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: true,
+    });
+  }
+
+  /**
+   * Sends `viewerId` an offer of a new connection (a new SDP session); its
+   * earlier one stays up, as a stream moving to an SFU leaves it.
+   */
+  async offer(viewerId: string, kind: "good" | "refused"): Promise<void> {
+    const pc = new RTCPeerConnection();
+    this.#pcs.set(viewerId, pc);
+    this.#all.push(pc);
+    const stream = await this.#stream;
+    for (const track of stream.getTracks()) {
+      pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    }
+    const { streamId } = this;
+    pc.addEventListener("icecandidate", ({ candidate }) => {
+      if (!candidate || this.#pcs.get(viewerId) !== pc) return;
+      this.send({
+        type: "webrtc-ice-candidate",
+        streamId,
+        viewerId,
+        candidate: candidate.toJSON() as IceCandidate,
+      });
+    });
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const sdp = kind === "good" ? offer.sdp! : collidingExtensions(offer.sdp!);
+    this.send({
+      type: "webrtc-offer",
+      streamId,
+      viewerId,
+      offer: { type: "offer", sdp },
+    });
+  }
+
+  protected override onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case "viewer-joined": {
+        const join = this.joins.push({
+          viewerId: message.viewerId,
+          at: performance.now(),
+        });
+        void this.offer(message.viewerId, this.plan(join));
+        return;
+      }
+      case "webrtc-answer":
+        void this.#pcs.get(message.viewerId)?.setRemoteDescription(
+          message.answer,
+        );
+        return;
+      case "webrtc-ice-candidate":
+        void this.#pcs.get(message.viewerId)?.addIceCandidate(
+          message.candidate,
+        ).catch(() => {});
+    }
+  }
+
+  override close(): void {
+    for (const pc of this.#all) pc.close();
+    super.close();
+  }
+
+  /** Resolves once `count` viewers have joined (or joined again). */
+  joined(count: number): Promise<unknown> {
+    return this.whenReceived("viewer-joined", count);
+  }
+
+  /** Resolves once a viewer has left. */
+  left(): Promise<unknown> {
+    return this.whenReceived("viewer-left");
+  }
+}
+
+/**
+ * A viewer of the seed protocol that answers every offer with a real
+ * connection's answer, its extension ids made to collide.
+ */
+export class RefusingViewer extends SeedClient {
+  /** When each offer came. */
+  readonly offers: number[] = [];
+  #pcs: RTCPeerConnection[] = [];
+
+  constructor(url: string, streamId: string) {
+    super(url, { type: "join-stream", streamId });
+  }
+
+  /** Resolves once `count` offers have come (each a new connection, or a retry). */
+  offered(count: number): Promise<unknown> {
+    return this.whenReceived("webrtc-offer", count);
+  }
+
+  protected override onMessage(message: ServerMessage): void {
+    if (message.type !== "webrtc-offer") return;
+    this.offers.push(performance.now());
+    void (async () => {
+      const pc = new RTCPeerConnection();
+      this.#pcs.push(pc);
+      await pc.setRemoteDescription(message.offer);
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      const [session, audio, video] = sections(answer.sdp!);
+      // Chromium: a bundle collision; Firefox: an offered extension moved.
+      const clash = `a=extmap:${
+        firstExtensionId(audio)
+      } urn:ietf:params:rtp-hdrext:toffset`;
+      this.send({
+        type: "webrtc-answer",
+        streamId: message.streamId,
+        answer: {
+          type: "answer",
+          sdp: [
+            session,
+            audio,
+            video.replace(/(a=mid:\S+\r\n)/, `$1${clash}\r\n`),
+          ].join("\r\n"),
+        },
+      });
+    })();
+  }
+
+  override close(): void {
+    for (const pc of this.#pcs) pc.close();
+    super.close();
+  }
+}
