@@ -49,7 +49,11 @@ function routes(kind: "whip" | "whep"): Broken[] {
     ],
     ["POST", at, [], OFFER, 415, "unsupported-media-type"],
     ["POST", at, sdp, "hello", 400, "bad-sdp"],
-    ["POST", at, sdp, "", 400, "bad-sdp"],
+    // Empty: a WHEP player asking for the server's offer (the SFU's 503
+    // here); a WHIP offer missing.
+    kind === "whep"
+      ? ["POST", at, sdp, "", 503, "sfu-unavailable"]
+      : ["POST", at, sdp, "", 400, "bad-sdp"],
     ["POST", at, sdp, OFFER.replace(/^o=.*\r\n/m, ""), 400, "bad-sdp"],
     ["POST", at, sdp, OFFER.replace("s=-", "s=\0"), 400, "bad-sdp"],
     ["POST", at, sdp, OFFER.replace("t=0 0", "t=x"), 400, "bad-sdp"],
