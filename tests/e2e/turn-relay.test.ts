@@ -1,6 +1,8 @@
 /**
- * TURN with a real coturn (Debian's `turnserver`), started here on 127.0.0.1
- * with `use-auth-secret` and, for this test only, loopback peers allowed.
+ * TURN with a real coturn (Debian's `turnserver`, coturn-process.ts),
+ * started here on 127.0.0.1 with `use-auth-secret` and, for this test only,
+ * loopback peers allowed. TURN over TCP and TLS, behind firewalls that drop
+ * all UDP: turn-tcp.test.ts.
  * Relay-only elements get video through it with the server's time-limited
  * credentials, and fail with a clear state when the secret is wrong.
  */
@@ -8,6 +10,7 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { framesIn, launchChromium, waitForState } from "./support/chromium.ts";
 import { serveBundles } from "./support/bundle-site.ts";
+import { CoturnProcess } from "./support/coturn-process.ts";
 
 const TURN_SECRET = "coturn-shared-secret-for-tests";
 
@@ -22,79 +25,19 @@ function freeUdpPort(): Promise<number> {
   );
 }
 
-/** Starts turnserver and resolves once it says its UDP listener is open. */
-async function startCoturn(): Promise<
-  { port: number; recentLog(): string } & AsyncDisposable
-> {
-  const port = await freeUdpPort();
-  const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(
-    `${dir}/turnserver.conf`,
-    [
-      "listening-ip=127.0.0.1",
-      "relay-ip=127.0.0.1",
-      `listening-port=${port}`,
-      "min-port=49160",
-      "max-port=49260",
-      "use-auth-secret",
-      `static-auth-secret=${TURN_SECRET}`,
-      "realm=live-widgets.test",
-      "no-tls",
-      "no-dtls",
-      // UDP only, as the test's TURN URL says. A TCP listener on the same port
-      // number, which freeUdpPort does not check, once found it taken late in
-      // a full run; coturn then retried the bind forever and never answered.
-      "no-tcp",
-      "no-tcp-relay",
-      "no-cli",
-      "allow-loopback-peers",
-      "no-multicast-peers",
-      "fingerprint",
-      `userdb=${dir}/turndb`,
-      "log-file=stdout",
-      "simple-log",
-      // Without it coturn does not say when its listeners are open.
-      "verbose",
-    ].join("\n"),
-  );
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("turnserver", {
-      args: ["-c", `${dir}/turnserver.conf`],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-  } catch (error) {
-    throw new Error(`coturn is needed: apt-get install coturn (${error})`);
-  }
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  const deadline = setTimeout(() => child.kill(), 15_000);
-  while (!/UDP listener opened on\s*:\s*127\.0\.0\.1/.test(seen)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`turnserver stopped before listening:\n${seen}`);
-    seen += value;
-  }
-  clearTimeout(deadline);
-  // Keep reading so its output never fills the pipe; the tail is kept for
-  // failure reports.
-  let tail = seen.slice(-4000);
-  (async () => {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) return;
-      tail = (tail + value).slice(-4000);
-    }
-  })();
-  return {
-    port,
-    recentLog: () => tail,
-    async [Symbol.asyncDispose]() {
-      child.kill();
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+/**
+ * coturn on loopback, UDP only, as the test's TURN URL says. A TCP listener
+ * on the same port number, which freeUdpPort does not check, once found it
+ * taken late in a full run; coturn then retried the bind forever and never
+ * answered.
+ */
+async function startCoturn(): Promise<CoturnProcess> {
+  return await CoturnProcess.start({
+    secret: TURN_SECRET,
+    port: await freeUdpPort(),
+    tcp: false,
+    allowLoopbackPeers: true,
+  });
 }
 
 const PAGES = {
@@ -122,7 +65,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using coturn = await startCoturn();
-    const turnUrls = [`turn:127.0.0.1:${coturn.port}?transport=udp`];
+    const turnUrls = [coturn.url("udp")];
     await using browser = await launchChromium();
 
     {

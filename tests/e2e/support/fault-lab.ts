@@ -16,7 +16,19 @@ import { JanusProcess } from "./janus-process.ts";
 import { LabBalancer } from "./lab-balancer.ts";
 import { RedisProcess } from "../../server/support/redis-process.ts";
 import { broadcasterPage, type LabPage, viewerPage } from "./lab-pages.ts";
+import {
+  type FirewallCounters,
+  firewallCounters,
+  raiseFirewall,
+} from "./firewall.ts";
 import { splitLines } from "./lines.ts";
+import { CoturnProcess, type TurnTransport } from "./coturn-process.ts";
+import {
+  type BrowserTrust,
+  browserTrust,
+  makeTestCa,
+  type TestCa,
+} from "./test-ca.ts";
 import { type Host, TestNetwork } from "./test-network.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -24,6 +36,16 @@ const SIGNALING_PORT = 5000;
 /** With `nodes`: nginx in front of them. */
 const BALANCER_PORT = 4999;
 const SITE_PORT_LINE = /"listening":(\d+)/;
+/** With `turn`: coturn's ports in the hub (plain, TLS) and its secret. */
+export const LAB_TURN_PORT = 3478;
+export const LAB_TURNS_PORT = 5349;
+export const LAB_TURN_SECRET = "fault-lab-coturn-static-auth-secret";
+/**
+ * With "tls" in `turn`: the name in `turns:` URLs and coturn's certificate
+ * (Firefox makes TLS to a TURN server only by name). Each browser resolves
+ * it to the hub by itself: no DNS.
+ */
+export const LAB_TURN_HOST = "turn.live-widgets.test";
 /** What every lab server shares: resume claims survive its restarts. */
 export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
 
@@ -40,7 +62,8 @@ export interface LabEvent {
     | "attach"
     | "bytes"
     | "width"
-    | "rx";
+    | "rx"
+    | "pair";
   state?: string;
   code?: string;
   /** `bytes`: video bytes the page's connections sent so far; `width`: the decoded picture's. */
@@ -79,6 +102,29 @@ export interface LabOptions {
   nodes?: number;
   /** With `nodes`: the viewers' pages connect to this node directly. */
   viewersOnNode?: number;
+  /**
+   * A coturn in the hub (coturn-process.ts) on the hub's address, allowed
+   * to relay to it (its own relays, Janus): TURN over UDP and TCP on
+   * LAB_TURN_PORT, over TLS on LAB_TURNS_PORT. The signaling server hands
+   * out credentials (LAB_TURN_SECRET) for these transports' URLs, in this
+   * order (TURN_URLS). With "tls", a CA made for the run (`ca`) signs
+   * coturn's certificate for LAB_TURN_HOST, and the browsers trust it as
+   * `turnTrust` says.
+   */
+  turn?: TurnTransport[];
+  /**
+   * With "tls" in `turn`, how every browser trusts coturn's certificate
+   * (test-ca.ts): "ca" (the run's CA in its NSS store; needs `certutil`;
+   * the default), "certificate" (that certificate alone, nothing
+   * installed), or false (not at all).
+   */
+  turnTrust?: BrowserTrust | false;
+  /**
+   * Hosts (by index) behind a firewall (firewall.ts): no UDP in or out,
+   * TCP only to the hub's site, signaling server (and balancer) and
+   * coturn's ports. Raised before any page opens.
+   */
+  firewalled?: number[];
 }
 
 export class FaultLab implements AsyncDisposable {
@@ -97,6 +143,10 @@ export class FaultLab implements AsyncDisposable {
   janus: JanusProcess | undefined;
   /** With `janus`: every instance, in JANUS_URL's order. */
   januses: JanusProcess[] = [];
+  /** With `turn`: coturn in the hub. */
+  coturn: CoturnProcess | undefined;
+  /** With "tls" in `turn`: the run's CA and coturn's certificate. */
+  ca: TestCa | undefined;
   #browsers: Deno.ChildProcess[] = [];
   #profiles: string[] = [];
   readonly #events = new Map<string, LabEvent[]>();
@@ -129,6 +179,7 @@ export class FaultLab implements AsyncDisposable {
         );
       }
       lab.janus = lab.januses[0];
+      if (options.turn) await lab.#startCoturn(options.turn);
       if (options.nodes) {
         lab.redis = await RedisProcess.start({ netns: network.hub.ns });
         for (let i = 0; i < options.nodes; i++) await lab.startSignaling(i);
@@ -139,6 +190,7 @@ export class FaultLab implements AsyncDisposable {
           Array.from({ length: options.nodes }, (_, i) => SIGNALING_PORT + i),
         );
       } else await lab.startSignaling();
+      await lab.#raiseFirewalls();
     } catch (error) {
       await lab[Symbol.asyncDispose]();
       throw error;
@@ -160,6 +212,61 @@ export class FaultLab implements AsyncDisposable {
   /** With `janusApiOnHub`: Janus's API as a page in a host reaches it. */
   get janusHubUrl(): string {
     return `ws://${this.network.hub.address}:${this.janus?.port}/`;
+  }
+
+  async #startCoturn(transports: TurnTransport[]): Promise<void> {
+    const address = this.network.hub.address;
+    if (transports.includes("tls")) {
+      this.ca = await makeTestCa(LAB_TURN_HOST, address);
+    }
+    this.coturn = await CoturnProcess.start({
+      netns: this.network.hub.ns,
+      address,
+      secret: LAB_TURN_SECRET,
+      port: LAB_TURN_PORT,
+      ...(this.ca
+        ? {
+          tls: {
+            port: LAB_TURNS_PORT,
+            cert: this.ca.cert,
+            key: this.ca.key,
+            host: LAB_TURN_HOST,
+          },
+        }
+        : {}),
+      // Its own relays (peer to peer) and Janus's host candidates.
+      allowedPeers: [address],
+    });
+    this.#options = {
+      ...this.#options,
+      env: {
+        TURN_URLS: transports.map((t) => this.coturn!.url(t)).join(","),
+        TURN_SECRET: LAB_TURN_SECRET,
+        ...this.#options.env,
+      },
+    };
+  }
+
+  async #raiseFirewalls(): Promise<void> {
+    const { firewalled = [], nodes } = this.#options;
+    const tcpPorts = [
+      this.#sitePort,
+      ...Array.from({ length: nodes ?? 1 }, (_, i) => SIGNALING_PORT + i),
+      ...(nodes ? [BALANCER_PORT] : []),
+      ...(this.coturn ? [LAB_TURN_PORT] : []),
+      ...(this.coturn?.tlsPort ? [this.coturn.tlsPort] : []),
+    ];
+    for (const index of firewalled) {
+      await raiseFirewall(this.host(index).ns, {
+        address: this.network.hub.address,
+        tcpPorts,
+      });
+    }
+  }
+
+  /** With `firewalled`: what host `index`'s firewall counted so far. */
+  firewallCounters(index: number): Promise<FirewallCounters> {
+    return firewallCounters(this.host(index).ns);
   }
 
   /** Host `index`'s page name: `b` for the broadcaster, `v1`, `v2`… */
@@ -479,6 +586,17 @@ export class FaultLab implements AsyncDisposable {
   async #launch(host: Host, browser: BrowserName, url: string): Promise<void> {
     const profile = await Deno.makeTempDir({ prefix: "fault-lab-profile-" });
     this.#profiles.push(profile);
+    const how = this.#options.turnTrust ?? "ca";
+    const trust = this.ca && how
+      ? await browserTrust(
+        browser,
+        profile,
+        this.ca,
+        how,
+        LAB_TURN_HOST,
+        LAB_TURNS_PORT,
+      )
+      : { args: [], env: {} };
     const command = browser === "chromium"
       ? this.network.command(host.ns, CHROMIUM_PATH, [
         "--headless=new",
@@ -488,8 +606,15 @@ export class FaultLab implements AsyncDisposable {
         // The camera needs a secure context; the lab site is plain http.
         `--unsafely-treat-insecure-origin-as-secure=${new URL(url).origin}`,
         `--user-data-dir=${profile}`,
+        // LAB_TURN_HOST is the hub: no DNS.
+        ...(this.coturn
+          ? [
+            `--host-resolver-rules=MAP ${LAB_TURN_HOST} ${this.network.hub.address}`,
+          ]
+          : []),
+        ...trust.args,
         url,
-      ], { stdout: "null", stderr: "null" })
+      ], { stdout: "null", stderr: "null", env: trust.env })
       : this.network.command(host.ns, FIREFOX_PATH, [
         "--headless",
         "--no-remote",
@@ -507,6 +632,11 @@ export class FaultLab implements AsyncDisposable {
         "browser.shell.checkDefaultBrowser": false,
         "datareporting.policy.dataSubmissionEnabled": false,
         "toolkit.telemetry.reportingpolicy.firstRun": false,
+        // Every name resolves to the hub (LAB_TURN_HOST): no DNS. The
+        // pages are loaded by address.
+        ...(this.coturn
+          ? { "network.dns.forceResolve": this.network.hub.address }
+          : {}),
       };
       await Deno.writeTextFile(
         `${profile}/user.js`,
@@ -520,6 +650,7 @@ export class FaultLab implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     for (const janus of this.januses) await janus[Symbol.asyncDispose]();
+    await this.coturn?.[Symbol.asyncDispose]();
     await this.#balancer?.[Symbol.asyncDispose]();
     for (const child of [...this.#browsers, this.#site, ...this.#nodes]) {
       try {

@@ -35,6 +35,10 @@ export function labTest(
     needs[browser] = installed(BROWSER_PATHS[browser]);
   }
   if (lab.janus) needs.janus = installed("janus");
+  if (lab.turn) needs.coturn = installed("turnserver");
+  if (lab.turn?.includes("tls") && (lab.turnTrust ?? "ca") === "ca") {
+    needs["certutil (libnss3-tools)"] = installed("certutil");
+  }
   if (lab.nodes) {
     needs["redis-server"] = installed("redis-server");
     needs.nginx = installed("nginx") || installed("/usr/sbin/nginx");
