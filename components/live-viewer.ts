@@ -401,9 +401,11 @@ export class LiveViewer extends StreamElement {
     if (step.effect.do !== "retry") return;
     // Without a connection to name, the broadcaster builds a new one.
     this.#peer.close();
+    // Up to half as long again, at random: viewers refused together (one
+    // broadcaster's offers) do not all come back at once.
     this.#rejoinTimer = setTimeout(
       () => this.session.admit(),
-      step.effect.afterMs,
+      step.effect.afterMs * (1 + Math.random() / 2),
     );
   }
 

@@ -149,12 +149,29 @@ export class HttpMediaSession {
     });
     if (this.#pc !== pc) return;
     if (response?.status !== 201) return this.#refused(response);
+    // Its URL is kept only once the answer is in: candidates trickled
+    // before it would be refused (the endpoint has nothing to add them to).
     const resource = this.#took(pc, response);
-    await pc.setRemoteDescription({
-      type: "offer",
-      sdp: await response.text(),
-    });
-    await pc.setLocalDescription();
+    this.#resource = undefined;
+    try {
+      await pc.setRemoteDescription({
+        type: "offer",
+        sdp: await response.text(),
+      });
+      await pc.setLocalDescription();
+    } catch (error) {
+      // The browser cannot take the endpoint's offer: asking again would
+      // get the same one.
+      if (this.#pc !== pc) return;
+      this.#resource = resource;
+      this.#end();
+      return this.#options.onStatus({
+        kind: "refused",
+        status: 0,
+        code: "negotiation-failed",
+        message: `The browser refused the endpoint's offer: ${error}`,
+      });
+    }
     await gathered(pc);
     if (this.#pc !== pc) return;
     this.#late = [];
@@ -165,6 +182,8 @@ export class HttpMediaSession {
         body: pc.localDescription!.sdp,
       });
     if (this.#pc !== pc) return;
+    // Known from here on: the session is DELETEd when it ends.
+    this.#resource = resource;
     if (!answered || !answered.ok) return this.#refused(answered || undefined);
     this.#options.onStatus({ kind: "open" });
     this.#trickle();

@@ -152,7 +152,10 @@ export class SessionEndpoint<S extends HttpSession> {
             "authorization, content-type, if-match, etag",
           "access-control-max-age": "600",
           "accept-post": SDP,
-          "accept-patch": TRICKLE_ICE_SDPFRAG,
+          // A WHEP session takes a server offer's answer too.
+          "accept-patch": this.#kind.serverOffers
+            ? `${TRICKLE_ICE_SDPFRAG}, ${SDP}`
+            : TRICKLE_ICE_SDPFRAG,
         },
       });
     }
@@ -284,7 +287,8 @@ export class SessionEndpoint<S extends HttpSession> {
 
   /** Trickled candidates (RFC 8840 fragments) for the client's connection. */
   async #patch(request: Request, session: S, cors: Cors): Promise<Response> {
-    if (contentType(request) === SDP) {
+    // A server offer's answer (WHEP); WHIP takes trickle fragments only.
+    if (contentType(request) === SDP && this.#kind.serverOffers) {
       return await this.#answer(request, session, cors);
     }
     if (contentType(request) !== TRICKLE) {
@@ -342,6 +346,10 @@ export class SessionEndpoint<S extends HttpSession> {
     const unusable = sdpLimitProblem(body, this.#host.sdpLimits) ??
       sdpSyntaxProblem(body);
     if (unusable) return problem(400, "bad-sdp", unusable, cors);
+    // Ended while its body came (a DELETE, its deadline, the stream's end).
+    if (!session.isOpen) {
+      return problem(404, "not-found", "No such WHEP session", cors);
+    }
     const taken = await session.acceptAnswer(withCrlf(body));
     if (taken !== undefined) {
       return problem(409, taken.code, taken.message, cors);

@@ -20,10 +20,12 @@ export const NEGOTIATION_LOG_BURST = 10;
 export const NEGOTIATION_LOG_PER_MINUTE = 10;
 
 /**
- * A quoted SDP line (`a=candidate:…`, `c=IN IP4 …`) in a browser's error
- * text: the log never carries SDP or candidates, so the text stops there.
+ * A quoted SDP line (`a=candidate:…`, `c=IN IP4 …`), a bare candidate or an
+ * IP address in a browser's error text: the log never carries SDP,
+ * candidates or addresses, so the text stops there.
  */
-const SDP_LINE = /(?:^|\s)[a-z]=\S/;
+const SDP_LINE =
+  /(?:^|\s)[a-z]=\S|candidate:|\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b/i;
 
 export class NegotiationReports {
   #core: Pick<RouterCore, "clients" | "metrics" | "logger" | "refuse">;
@@ -79,7 +81,9 @@ export class NegotiationReports {
       streamId,
       ...(role === "broadcaster" && viewerId ? { viewerId } : {}),
       stage,
-      reason: cut < 0 ? message.reason : `${message.reason.slice(0, cut)} …`,
+      reason: cut < 0
+        ? message.reason
+        : `${message.reason.slice(0, cut).trimEnd()} …`,
       ...(log.suppressed > 0 ? { suppressed: log.suppressed } : {}),
     });
     log.suppressed = 0;

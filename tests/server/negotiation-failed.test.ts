@@ -178,7 +178,7 @@ Deno.test("the log stops at an SDP line a browser quotes, and a flood from one c
     type: "negotiation-failed",
     streamId: "s",
     stage: "set-local-answer",
-    reason: "another viewer's",
+    reason: "Invalid candidate: candidate:1 1 udp 1 10.1.2.3 5000 typ host",
   });
   await viewer.expectQuiet();
   await other.expectQuiet();
@@ -190,8 +190,12 @@ Deno.test("the log stops at an SDP line a browser quotes, and a flood from one c
   assert.ok(!JSON.stringify(lines).includes("192.168.1.10"));
   const own = lines.filter((entry) => entry.clientId === viewer.id);
   assert.equal(own.length, NEGOTIATION_LOG_BURST);
-  // Each connection has its own allowance.
-  assert.equal(lines.filter((e) => e.clientId === other.id).length, 1);
+  // Each connection has its own allowance; a bare candidate or address is
+  // cut too.
+  const others = lines.filter((e) => e.clientId === other.id);
+  assert.equal(others.length, 1);
+  assert.equal(others[0].reason, "Invalid …");
+  assert.ok(!JSON.stringify(lines).includes("10.1.2.3"));
   // Every report is counted.
   assert.equal(
     t.server.metrics.negotiationFailures.get("create-answer"),

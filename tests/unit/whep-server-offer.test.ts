@@ -202,6 +202,12 @@ Deno.test("WHEP server offer: an empty POST with no Content-Type (the first draf
   const stray = await patch(location, "application/sdp", PLAYER_ANSWER);
   assert.equal(stray.status, 409);
   assert.equal((await stray.json()).error, "not-offered");
+  // OPTIONS says a WHEP session takes an SDP answer as well as trickle.
+  const options = await send(location, { method: "OPTIONS" });
+  assert.equal(
+    options.headers.get("accept-patch"),
+    "application/trickle-ice-sdpfrag, application/sdp",
+  );
 });
 
 Deno.test("WHEP server offer: an ICE restart gives Janus the player's answer with its new credentials and the player Janus's new ones", async () => {
