@@ -153,13 +153,15 @@ export class CoturnProcess implements AsyncDisposable {
     return coturn;
   }
 
-  /** `turn:`/`turns:` URL of one transport, as TURN_URLS takes it. */
-  url(transport: TurnTransport): string {
+  /**
+   * `turn:`/`turns:` URL of one transport, as TURN_URLS takes it; `turns:`
+   * by the certificate's name unless `byAddress`.
+   */
+  url(transport: TurnTransport, byAddress = false): string {
     if (transport === "tls") {
       if (!this.tlsPort) throw new Error("coturn was started without TLS");
-      return `turns:${
-        this.tlsHost ?? this.address
-      }:${this.tlsPort}?transport=tcp`;
+      const host = byAddress ? this.address : this.tlsHost ?? this.address;
+      return `turns:${host}:${this.tlsPort}?transport=tcp`;
     }
     return `turn:${this.address}:${this.port}?transport=${transport}`;
   }

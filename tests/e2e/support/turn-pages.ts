@@ -75,3 +75,34 @@ export function turnBroadcasterPage(page: LabPage): string {
 export function turnViewerPage(page: LabPage): string {
   return withPairs(viewerPage(page));
 }
+
+/** How a page's element connects: its own ICE servers, relay only or not. */
+export interface IceChoice {
+  iceServers: RTCIceServer[];
+  relay: boolean;
+}
+
+function withIce(html: string, tag: string, ice: IceChoice): string {
+  return withPairs(html).replace(
+    `<${tag} `,
+    `<${tag} ice-servers='${JSON.stringify(ice.iceServers)}'${
+      ice.relay ? ' ice-transport-policy="relay"' : ""
+    } `,
+  );
+}
+
+/** `<live-broadcaster>` with `ice`'s ICE servers, reporting its pairs. */
+export function iceBroadcasterPage(page: LabPage, ice: IceChoice): string {
+  return withIce(broadcasterPage(page), "live-broadcaster", ice);
+}
+
+/**
+ * `<live-viewer>` with `ice`'s ICE servers, reporting its pairs, and
+ * `attach` just before the element is parsed (first frame from there).
+ */
+export function iceViewerPage(page: LabPage, ice: IceChoice): string {
+  return withIce(viewerPage(page), "live-viewer", ice).replace(
+    "<live-viewer ",
+    `<script>labPush({ kind: "attach" });</script>\n<live-viewer `,
+  );
+}
