@@ -33,10 +33,12 @@ export interface CoturnOptions {
    */
   tls?: { port: number; cert: string; key: string; host?: string };
   /**
-   * Peer addresses it may relay to. coturn refuses loopback peers unless
-   * told, and a deployment usually lists private ranges in
-   * `denied-peer-ip`: an `allowed-peer-ip` wins over those.
+   * Peer addresses (ranges `a-b`) it must not relay to, as a deployment
+   * lists the private ranges (`denied-peer-ip`). coturn 4.6 refuses only
+   * loopback (and, told so, multicast) by itself.
    */
+  deniedPeers?: string[];
+  /** Peer addresses it may relay to all the same: `allowed-peer-ip` wins. */
   allowedPeers?: string[];
   /** Loopback peers allowed (127.0.0.1 in the root namespace). */
   allowLoopbackPeers?: boolean;
@@ -92,6 +94,7 @@ export class CoturnProcess implements AsyncDisposable {
       "no-cli",
       "no-multicast-peers",
       ...(options.allowLoopbackPeers ? ["allow-loopback-peers"] : []),
+      ...(options.deniedPeers ?? []).map((ip) => `denied-peer-ip=${ip}`),
       ...(options.allowedPeers ?? []).map((ip) => `allowed-peer-ip=${ip}`),
       "fingerprint",
       `userdb=${dir}/turndb`,

@@ -46,6 +46,11 @@ export const LAB_TURN_SECRET = "fault-lab-coturn-static-auth-secret";
  * it to the hub by itself: no DNS.
  */
 export const LAB_TURN_HOST = "turn.live-widgets.test";
+const PRIVATE_RANGES = [
+  "10.0.0.0-10.255.255.255",
+  "172.16.0.0-172.31.255.255",
+  "192.168.0.0-192.168.255.255",
+];
 /** What every lab server shares: resume claims survive its restarts. */
 export const LAB_SECRET = "fault-lab-resume-secret-of-32-bytes-or-more";
 
@@ -234,7 +239,9 @@ export class FaultLab implements AsyncDisposable {
           },
         }
         : {}),
-      // Its own relays (peer to peer) and Janus's host candidates.
+      // As docs/deploy.md says: no private peers, but the hub's address
+      // (its own relays, peer to peer; Janus's host candidates).
+      deniedPeers: PRIVATE_RANGES,
       allowedPeers: [address],
     });
     this.#options = {
