@@ -1,23 +1,33 @@
 /**
  * What TURN over TCP and TLS costs in time to first frame (issue 23), in
- * the fault lab: coturn in the hub with UDP, TCP and TLS listeners; a
+ * the fault lab: coturn 4.6 in the hub with UDP, TCP and TLS listeners; a
  * Chromium `<live-broadcaster>` and a Chromium `<live-viewer>`, each in its
  * own namespace, both `ice-transport-policy="relay"` with one TURN URL:
- * TURN over UDP (the baseline), over TCP, over TLS. A direct connection
- * (host candidates, no TURN) is measured beside them for scale. Peer to
- * peer, then through Janus (the viewer's relay to Janus's host address).
- * Per run: fresh browsers and a fresh stream; the broadcaster live first;
- * the viewer's first frame from just before its element is parsed. The
- * viewer's selected pair is checked to be what the run asked for. The
- * transports alternate run by run, in the same lab.
+ * TURN over UDP (the baseline), over TCP, over TLS. Once with coturn on
+ * the lab's own link (a round trip well under a millisecond), once with
+ * coturn `FAR_MS` ms of round trip away from both browsers
+ * (tests/e2e/support/delay-proxy.ts in front of it: the namespaces have no
+ * `netem`). A direct connection (host candidates, no TURN) is measured
+ * beside them for scale. Peer to peer, then through Janus (the viewer's
+ * relay to Janus's host address). Per run: fresh browsers and a fresh
+ * stream; the broadcaster live first; the viewer's first frame from just
+ * before its element is parsed. The viewer's selected pair is checked to
+ * be what the run asked for. The ways take turns going first, in one lab
+ * per path.
  *
  *   deno task bench:turn [--runs 10] [--no-sfu]
  */
 import { parseArgs } from "node:util";
 import { TurnCredentials } from "../server/security/turn-credentials.ts";
 import type { TurnTransport } from "../tests/e2e/support/coturn-process.ts";
-import { FaultLab, LAB_TURN_SECRET } from "../tests/e2e/support/fault-lab.ts";
+import {
+  FaultLab,
+  LAB_TURN_PORT,
+  LAB_TURN_SECRET,
+  LAB_TURNS_PORT,
+} from "../tests/e2e/support/fault-lab.ts";
 import type { LabPage } from "../tests/e2e/support/lab-pages.ts";
+import { splitLines } from "../tests/e2e/support/lines.ts";
 import {
   iceBroadcasterPage,
   type IceChoice,
@@ -26,14 +36,31 @@ import {
 } from "../tests/e2e/support/turn-pages.ts";
 import { quantile } from "./quantile.ts";
 
-type Way = "direct" | TurnTransport;
-const WAYS: Way[] = ["udp", "tcp", "tls", "direct"];
-const LABEL: Record<Way, string> = {
-  direct: "direct (no TURN)",
-  udp: "TURN/UDP",
-  tcp: "TURN/TCP",
-  tls: "TURN/TLS",
-};
+/** The far coturn's round trip from each browser. */
+export const FAR_MS = 40;
+/** The delaying proxies' ports in the hub: plain (UDP, TCP) and TLS. */
+const FAR_PORT = 4478;
+const FAR_TLS_PORT = 6349;
+
+interface Way {
+  label: string;
+  /** No TURN: host candidates. */
+  transport: TurnTransport | "direct";
+  far: boolean;
+}
+
+const WAYS: Way[] = [
+  ...(["udp", "tcp", "tls"] as const).flatMap((transport) =>
+    [false, true].map((far) => ({
+      label: `TURN/${transport.toUpperCase()}${
+        far ? `, ${FAR_MS} ms away` : ""
+      }`,
+      transport,
+      far,
+    }))
+  ),
+  { label: "direct (no TURN)", transport: "direct", far: false },
+];
 
 /** What the next pages opened use (pages are made when they open). */
 interface Current {
@@ -42,11 +69,17 @@ interface Current {
 }
 
 async function iceFor(lab: FaultLab, way: Way): Promise<IceChoice> {
-  if (way === "direct") return { iceServers: [], relay: false };
+  if (way.transport === "direct") return { iceServers: [], relay: false };
+  const hub = lab.network.hub.address;
+  // By address, TLS too (its certificate has the address): with a name,
+  // Chromium waited for the namespace's unreachable DNS server first.
+  const url = !way.far
+    ? lab.coturn!.url(way.transport, true)
+    : way.transport === "tls"
+    ? `turns:${hub}:${FAR_TLS_PORT}?transport=tcp`
+    : `turn:${hub}:${FAR_PORT}?transport=${way.transport}`;
   const turn = new TurnCredentials({
-    // By address, TLS too (its certificate has the address): with a name,
-    // Chromium waited for the namespace's unreachable DNS server first.
-    urls: [lab.coturn!.url(way, true)],
+    urls: [url],
     secret: LAB_TURN_SECRET,
     ttlSeconds: 600,
   });
@@ -65,44 +98,69 @@ async function firstFrame(
 ): Promise<number> {
   current.value = {
     ice: await iceFor(lab, way),
-    streamId: `${lab.streamId}-${way}-${run}`,
+    streamId: `${lab.streamId}-${WAYS.indexOf(way)}-${run}`,
   };
   const since = { b: lab.events("b").length, v1: lab.events("v1").length };
   const fresh = (name: "b" | "v1") => lab.events(name).slice(since[name]);
   await lab.openPage(0);
   await lab.until(
-    `the broadcaster live (${way})`,
+    `the broadcaster live (${way.label})`,
     () => fresh("b").some((e) => e.state === "live") || undefined,
   );
   await lab.openPage(1);
-  const ms = await lab.until(`the first frame over ${way}`, () => {
+  const ms = await lab.until(`the first frame over ${way.label}`, () => {
     const start = fresh("v1").find((e) => e.kind === "attach")?.t;
     const frame = fresh("v1").find((e) => e.kind === "frame")?.t;
     return start !== undefined && frame !== undefined
       ? frame - start
       : undefined;
   });
-  const pair = await lab.until(`the viewer's pair over ${way}`, () => {
+  const pair = await lab.until(`the viewer's pair over ${way.label}`, () => {
     const event = fresh("v1").findLast((e) => e.kind === "pair");
     return event ? JSON.parse(event.state!) as SelectedPair : undefined;
   });
-  const expected = way === "direct" ? "host" : "relay";
+  const direct = way.transport === "direct";
   if (
-    pair.local !== expected ||
-    (way !== "direct" && pair.relayProtocol !== way)
+    pair.local !== (direct ? "host" : "relay") ||
+    (!direct && pair.relayProtocol !== way.transport)
   ) {
-    throw new Error(`asked for ${way}, got ${JSON.stringify(pair)}`);
+    throw new Error(`asked for ${way.label}, got ${JSON.stringify(pair)}`);
   }
   await lab.closeBrowser(1);
   await lab.closeBrowser(0);
   return ms;
 }
 
+/** delay-proxy.ts in the hub in front of coturn's `target` port. */
+async function farProxy(
+  lab: FaultLab,
+  port: number,
+  target: number,
+): Promise<Deno.ChildProcess> {
+  const child = lab.network.command(lab.network.hub.ns, Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("../tests/e2e/support/delay-proxy.ts", import.meta.url).pathname,
+    lab.network.hub.address,
+    String(port),
+    String(target),
+    String(FAR_MS / 2),
+  ], { stdout: "piped", stderr: "null" }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream())
+    .pipeThrough(splitLines()).getReader();
+  const { value } = await lines.read();
+  if (!value?.includes('"listening"')) {
+    throw new Error(`delay-proxy did not start: ${value}`);
+  }
+  lines.cancel().catch(() => {});
+  return child;
+}
+
 /** One lab, `runs` first frames per way, interleaved. */
 async function measurePath(
   runs: number,
   sfu: boolean,
-): Promise<Record<Way, number[]>> {
+): Promise<number[][]> {
   const current = {
     value: { ice: { iceServers: [], relay: false }, streamId: "" } as Current,
   };
@@ -117,20 +175,28 @@ async function measurePath(
     pages: [page(iceBroadcasterPage), page(iceViewerPage)],
     ...(sfu ? { janus: true, env: { SFU_AFTER_VIEWERS: "0" } } : {}),
   });
-  const samples = Object.fromEntries(
-    WAYS.map((way) => [way, [] as number[]]),
-  ) as Record<Way, number[]>;
-  for (let run = 0; run < runs; run++) {
-    // Each way first in turn, so a slow moment hits all of them.
-    const order = [
-      ...WAYS.slice(run % WAYS.length),
-      ...WAYS.slice(0, run % WAYS.length),
-    ];
-    for (const way of order) {
-      samples[way].push(await firstFrame(lab, current, way, run));
+  const proxies = [
+    await farProxy(lab, FAR_PORT, LAB_TURN_PORT),
+    await farProxy(lab, FAR_TLS_PORT, LAB_TURNS_PORT),
+  ];
+  try {
+    const samples = WAYS.map(() => [] as number[]);
+    for (let run = 0; run < runs; run++) {
+      // Each way first in turn, so a slow moment hits all of them.
+      for (let i = 0; i < WAYS.length; i++) {
+        const index = (run + i) % WAYS.length;
+        samples[index].push(
+          await firstFrame(lab, current, WAYS[index], run),
+        );
+      }
+    }
+    return samples;
+  } finally {
+    for (const proxy of proxies) {
+      proxy.kill("SIGKILL");
+      await proxy.status;
     }
   }
-  return samples;
 }
 
 /** `runs` per way, peer to peer and (with `sfu`) through Janus. */
@@ -138,45 +204,47 @@ export async function turnTransport(
   runs: number,
   sfu = true,
 ): Promise<string> {
-  const paths: [string, Record<Way, number[]>][] = [
+  const paths: [string, number[][]][] = [
     ["peer to peer", await measurePath(runs, false)],
-    ...(sfu
-      ? [["through Janus", await measurePath(runs, true)] as [
-        string,
-        Record<Way, number[]>,
-      ]]
-      : []),
   ];
+  if (sfu) paths.push(["through Janus", await measurePath(runs, true)]);
   const lines = [
-    "| path | connection | runs | first frame p50 / worst ms | vs TURN/UDP p50 / worst |",
+    "| path | connection | runs | first frame p50 / worst ms | vs TURN/UDP as far p50 / worst |",
     "|---|---|---|---|---|",
   ];
   const costs: string[] = [];
   for (const [path, samples] of paths) {
-    const base = samples.udp;
-    for (const way of WAYS) {
-      const ms = samples[way];
+    const of = (transport: Way["transport"], far: boolean) =>
+      samples[
+        WAYS.findIndex((w) => w.transport === transport && w.far === far)
+      ];
+    for (const [index, way] of WAYS.entries()) {
+      const ms = samples[index];
+      const base = of("udp", way.far);
       lines.push(
-        `| ${path} | ${LABEL[way]} | ${ms.length} | ${quantile(ms, 0.5)} / ${
+        `| ${path} | ${way.label} | ${ms.length} | ${quantile(ms, 0.5)} / ${
           Math.max(...ms)
         } | ${(quantile(ms, 0.5) / quantile(base, 0.5)).toFixed(2)}x / ${
           (Math.max(...ms) / Math.max(...base)).toFixed(2)
         }x |`,
       );
     }
-    const more = (way: Way) => {
-      const ms = quantile(samples[way], 0.5) - quantile(base, 0.5);
-      return `${ms >= 0 ? "+" : ""}${ms} ms`;
-    };
-    costs.push(
-      `${path}: TCP ${more("tcp")}, TLS ${more("tls")} (no TURN ${
-        more("direct")
-      })`,
-    );
+    for (const far of [false, true]) {
+      const more = (transport: Way["transport"]) => {
+        const ms = quantile(of(transport, far), 0.5) -
+          quantile(of("udp", far), 0.5);
+        return `${ms >= 0 ? "+" : ""}${ms} ms`;
+      };
+      costs.push(
+        `${path}, ${far ? `${FAR_MS} ms away` : "on the lab's link"}: TCP ${
+          more("tcp")
+        }, TLS ${more("tls")}`,
+      );
+    }
   }
   lines.push(
     "",
-    `- First frame p50 against TURN/UDP: ${costs.join("; ")}.`,
+    `- First frame p50 against TURN/UDP as far: ${costs.join("; ")}.`,
   );
   return lines.join("\n");
 }
@@ -189,7 +257,5 @@ if (import.meta.main) {
       "no-sfu": { type: "boolean", default: false },
     },
   });
-  console.log(
-    await turnTransport(Number(values.runs), !values["no-sfu"]),
-  );
+  console.log(await turnTransport(Number(values.runs), !values["no-sfu"]));
 }
