@@ -33,6 +33,7 @@ Deno.test({
         "SFU instance failover",
         "SFU node death",
         "WHEP first frame",
+        "TURN over TCP and TLS",
         "SFU capacity",
         "Recovery from faults",
         "Bundle sizes",
@@ -59,6 +60,14 @@ Deno.test({
     );
     assert.match(text, /\| other instance \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \|/);
     assert.match(text, /\| Firefox, server offer \| 1 \| \d+ \/ \d+ \|/);
+    assert.match(
+      text,
+      /\| peer to peer \| TURN\/TLS, 40 ms away \| \d+ \| \d+ \/ \d+ \| [\d.]+x \/ [\d.]+x \|/,
+    );
+    assert.match(
+      text,
+      /First frame p50 against TURN\/UDP as far: peer to peer, on the lab's link: TCP [+-]\d+ ms, TLS [+-]\d+ ms/,
+    );
     assert.match(
       text,
       /\| defaults \| 2 \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \| \d+ \|/,
