@@ -28,7 +28,10 @@ export interface TakeoverDeps {
 export class Takeover {
   #deps: TakeoverDeps;
   #running = new Map<string, Promise<void>>();
-  /** Bumped by each release: a takeover that sees it change is stale. */
+  /**
+   * Bumped by a release while a takeover runs: one that sees it change is
+   * stale. Kept only while one runs.
+   */
   #generation = new Map<string, number>();
 
   constructor(deps: TakeoverDeps) {
@@ -45,9 +48,11 @@ export class Takeover {
     const running = this.#running.get(streamId);
     if (running) return running;
     if (this.#deps.has(streamId)) return Promise.resolve();
-    const adopting = this.#adopt(streamId, publisherId).finally(() =>
-      this.#running.delete(streamId)
-    );
+    const adopting = this.#adopt(streamId, publisherId).finally(() => {
+      this.#running.delete(streamId);
+      // Only a takeover under way compares generations.
+      this.#generation.delete(streamId);
+    });
     this.#running.set(streamId, adopting);
     return adopting;
   }
@@ -69,6 +74,7 @@ export class Takeover {
 
   /** Another node drives `streamId` now: a takeover under way is stale. */
   cancel(streamId: string): void {
+    if (!this.#running.has(streamId)) return;
     this.#generation.set(streamId, (this.#generation.get(streamId) ?? 0) + 1);
   }
 
