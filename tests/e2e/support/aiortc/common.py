@@ -147,6 +147,25 @@ def stop_signal() -> asyncio.Event:
     return stop
 
 
+async def serve(
+    ws: Any, handle: Callable[[Dict[str, Any]], Awaitable[None]], stop: asyncio.Event
+) -> None:
+    """Hands each signaling message to `handle` until `stop` is set; the
+    socket closing first (or a handler failing) is an error."""
+
+    async def read() -> None:
+        async for raw in ws:
+            await handle(json.loads(raw))
+
+    reader = asyncio.ensure_future(read())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([reader, stopped], return_when=asyncio.FIRST_COMPLETED)
+    if reader.done():
+        reader.result()  # a failure in a handler ends the script, reported
+        raise ConnectionError("the signaling server closed the socket")
+    reader.cancel()
+
+
 def main(run: Callable[..., Awaitable[None]]) -> None:
     """Runs `run(*argv)`; a failure is an `error` event and exit status 1."""
     try:

@@ -6,7 +6,6 @@ every `viewer-joined` a new peer connection carrying a moving test pattern
 knows nothing of the SFU (an `sfu-publish` is only reported). SIGTERM:
 `leave-stream`, then the socket closes with 1000.
 """
-import asyncio
 import json
 from typing import Any, Dict, List
 
@@ -14,7 +13,7 @@ import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
-from common import PatternTrack, candidate_from_json, emit, main, peer_connection, stop_signal
+from common import PatternTrack, candidate_from_json, emit, main, peer_connection, serve, stop_signal
 
 
 async def run(url: str, stream_id: str, *flags: str) -> None:
@@ -77,17 +76,7 @@ async def run(url: str, stream_id: str, *flags: str) -> None:
             if candidate:
                 await pc.addIceCandidate(candidate)
 
-        async def read() -> None:
-            async for raw in ws:
-                await handle(json.loads(raw))
-
-        reader = asyncio.ensure_future(read())
-        stopped = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([reader, stopped], return_when=asyncio.FIRST_COMPLETED)
-        if reader.done():
-            reader.result()
-            raise ConnectionError("the signaling server closed the socket")
-        reader.cancel()
+        await serve(ws, handle, stop)
         await send({"type": "leave-stream"})
         for viewer in list(peers):
             await close(viewer)

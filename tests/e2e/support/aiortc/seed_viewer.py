@@ -4,14 +4,13 @@ Joins the stream over WebSocket, answers every `webrtc-offer` on a new peer
 connection, takes the broadcaster's trickled candidates, decodes what comes.
 Its own candidates are in its answer (aiortc gathers before it answers).
 """
-import asyncio
 import json
 from typing import Any, Dict, List, Optional
 
 import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from common import candidate_from_json, emit, main, peer_connection, receive, stop_signal
+from common import candidate_from_json, emit, main, peer_connection, receive, serve, stop_signal
 
 
 async def run(url: str, stream_id: str) -> None:
@@ -61,17 +60,7 @@ async def run(url: str, stream_id: str) -> None:
             if pc and candidate:
                 await pc.addIceCandidate(candidate)
 
-        async def read() -> None:
-            async for raw in ws:
-                await handle(json.loads(raw))
-
-        reader = asyncio.ensure_future(read())
-        stopped = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([reader, stopped], return_when=asyncio.FIRST_COMPLETED)
-        if reader.done():
-            reader.result()  # a failure in a handler ends the script, reported
-            raise ConnectionError("the signaling server closed the socket")
-        reader.cancel()
+        await serve(ws, handle, stop)
         await send({"type": "leave-stream"})
         if pc:
             await pc.close()
