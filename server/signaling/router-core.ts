@@ -192,10 +192,10 @@ export class RouterCore {
    */
   deliver(envelope: Envelope, local = false): void {
     const peer = this.clients.peer(envelope.to);
-    const place = this.clients.place(envelope.to);
     if (envelope.kind === "text") {
       const { text } = envelope;
       if (this.sfu && this.delivery.clustered) {
+        const place = this.clients.place(envelope.to);
         // A viewer elsewhere, about its media: the SFU state is driven here.
         if (place?.role === "broadcaster") {
           const inbound = {
@@ -207,7 +207,7 @@ export class RouterCore {
             streamId: place.streamId,
           };
           if (takeInbound(inbound, text)) return;
-        } else if (text.includes('"via":')) {
+        } else if (!place && text.includes('"via":')) {
           // Its place not held yet: `via` is between nodes, never a client's.
           return peer?.sendRaw(withoutVia(text));
         }
@@ -217,6 +217,7 @@ export class RouterCore {
     }
     // The broadcaster went on on another node: so does its stream's SFU
     // state (that node takes it from the store; Janus is left alone here).
+    const place = this.clients.place(envelope.to);
     if (!local && place?.role === "broadcaster") {
       this.sfu?.release(place.streamId);
     }
