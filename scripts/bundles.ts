@@ -8,6 +8,7 @@
  * `whip-url` or `whep-url`.
  */
 import type * as esbuild from "esbuild";
+import { minifyTemplates } from "./minify-templates.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -32,6 +33,8 @@ export function bundleBuilds(
     target: "es2022",
     minify: true,
     legalComments: "none",
+    // Readable templates where the build is not minified (the stack's site).
+    plugins: overrides.minify === false ? [] : [minifyTemplates],
     logLevel: "warning",
     ...overrides,
   }));

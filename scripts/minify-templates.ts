@@ -1,0 +1,159 @@
+/**
+ * An esbuild plugin that minifies the static text of Lit's `css` and `html`
+ * tagged templates in our elements: esbuild keeps template literals as they
+ * are, and their indentation was ~1 KB of every bundle. Only whitespace and
+ * CSS comments go; what a browser renders is the same (whitespace with a
+ * line break between two tags is not rendered; elsewhere it stays one space).
+ */
+import type * as esbuild from "esbuild";
+
+/** Files whose templates are minified: ours, never a dependency's. */
+const OURS = /\/components\/.*\.ts$/;
+
+export const minifyTemplates: esbuild.Plugin = {
+  name: "minify-templates",
+  setup(build) {
+    build.onLoad({ filter: OURS }, async ({ path }) => {
+      const source = await Deno.readTextFile(path);
+      if (!/\b(css|html)`/.test(source)) return undefined;
+      return { contents: minifyTaggedTemplates(source), loader: "ts" };
+    });
+  },
+};
+
+/**
+ * Rewrites every css`…` and html`…` in `source`. A scanner, not a parser: it
+ * knows strings, comments and `${…}` nesting, which is all our element files
+ * use around templates (no regular expression holds a quote or backtick).
+ */
+export function minifyTaggedTemplates(source: string): string {
+  let out = "";
+  let i = 0;
+  while (i < source.length) {
+    const tag = /^(css|html)`/.exec(source.slice(i, i + 5));
+    if (tag && !/[\w$.]/.test(source[i - 1] ?? "")) {
+      out += tag[0];
+      i = template(source, i + tag[0].length, tag[1] as "css" | "html", (s) => {
+        out += s;
+      });
+      continue;
+    }
+    const skipped = skipToken(source, i);
+    out += source.slice(i, skipped);
+    i = skipped;
+  }
+  return out;
+}
+
+type Kind = "css" | "html";
+
+/** Emits the template from `start` (after its backtick); returns the index after its closing backtick. */
+function template(
+  source: string,
+  start: number,
+  kind: Kind,
+  emit: (s: string) => void,
+): number {
+  let text = "";
+  let i = start;
+  let first = true;
+  const flush = (last: boolean) => {
+    emit(kind === "css" ? minifyCss(text) : minifyHtml(text, first, last));
+    text = "";
+    first = false;
+  };
+  while (i < source.length) {
+    const c = source[i];
+    if (c === "\\") {
+      text += source.slice(i, i + 2);
+      i += 2;
+    } else if (c === "`") {
+      flush(true);
+      emit("`");
+      return i + 1;
+    } else if (c === "$" && source[i + 1] === "{") {
+      flush(false);
+      const end = expression(source, i + 2);
+      emit("${" + minifyTaggedTemplates(source.slice(i + 2, end)) + "}");
+      i = end + 1;
+    } else {
+      text += c;
+      i++;
+    }
+  }
+  throw new Error("minify-templates: unterminated template");
+}
+
+/** Index of the `}` closing an expression that starts at `start`. */
+function expression(source: string, start: number): number {
+  let depth = 0;
+  let i = start;
+  while (i < source.length) {
+    const c = source[i];
+    if (c === "{") depth++;
+    if (c === "}") {
+      if (depth === 0) return i;
+      depth--;
+    }
+    i = c === "{" || c === "}" ? i + 1 : skipToken(source, i);
+  }
+  throw new Error("minify-templates: unterminated ${…}");
+}
+
+/** Index after the token at `i`: a string, a comment, a template, or one character. */
+function skipToken(source: string, i: number): number {
+  const c = source[i];
+  if (c === '"' || c === "'") {
+    let j = i + 1;
+    while (j < source.length && source[j] !== c) {
+      j += source[j] === "\\" ? 2 : 1;
+    }
+    return j + 1;
+  }
+  if (c === "/" && source[i + 1] === "/") {
+    const end = source.indexOf("\n", i);
+    return end === -1 ? source.length : end;
+  }
+  if (c === "/" && source[i + 1] === "*") {
+    return source.indexOf("*/", i + 2) + 2;
+  }
+  if (c === "`") {
+    // An untagged (or other-tagged) template: kept as it is, nesting followed.
+    let j = i + 1;
+    while (j < source.length && source[j] !== "`") {
+      if (source[j] === "\\") j += 2;
+      else if (source[j] === "$" && source[j + 1] === "{") {
+        j = expression(source, j + 2) + 1;
+      } else j++;
+    }
+    return j + 1;
+  }
+  return i + 1;
+}
+
+/** CSS text: comments out, whitespace collapsed and dropped around punctuation. */
+export function minifyCss(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/\s+/g, " ")
+    .replace(/\s*([{};,>])\s*/g, "$1")
+    .replace(/:\s+/g, ":")
+    .replace(/;}/g, "}")
+    .trim();
+}
+
+/**
+ * HTML text: whitespace holding a line break is formatting. Between a tag's
+ * end and the next tag's start, and at the template's two ends, it goes;
+ * elsewhere (beside text or a `${…}`) it becomes one space.
+ */
+export function minifyHtml(
+  text: string,
+  first: boolean,
+  last: boolean,
+): string {
+  let out = text.replace(/>\s*\n\s*</g, "><").replace(/\s*\n\s*/g, " ");
+  if (first) out = out.replace(/^\s+/, "");
+  if (last) out = out.replace(/\s+$/, "");
+  return out;
+}

@@ -1,0 +1,69 @@
+/** The build's template minifier: what it removes, and what it must keep. */
+import assert from "node:assert/strict";
+import {
+  minifyCss,
+  minifyHtml,
+  minifyTaggedTemplates,
+} from "../../scripts/minify-templates.ts";
+
+Deno.test("css: comments, indentation and spaces around punctuation go", () => {
+  assert.equal(
+    minifyCss(`
+  /* why */
+  :host {
+    color: var(--c, #fff);
+    font: 14px/1.4 system-ui, sans-serif;
+  }
+  .a > .b,
+  .c :hover { margin: 0 auto; }
+`),
+    ":host{color:var(--c,#fff);font:14px/1.4 system-ui,sans-serif}" +
+      ".a>.b,.c :hover{margin:0 auto}",
+  );
+});
+
+Deno.test("html: line breaks between tags go, beside text they stay a space", () => {
+  assert.equal(
+    minifyHtml("\n  <div>\n    <span>a</span>\n  </div>\n", true, true),
+    "<div><span>a</span></div>",
+  );
+  assert.equal(
+    minifyHtml("<b>x</b>\n  text\n  <i>", false, false),
+    "<b>x</b> text <i>",
+  );
+  // Between two bindings the space is text: it stays.
+  assert.equal(minifyHtml("\n   ", false, false), " ");
+  // Spaces on one line are the author's: kept.
+  assert.equal(
+    minifyHtml("<b>a</b> <i>b</i>", true, true),
+    "<b>a</b> <i>b</i>",
+  );
+});
+
+Deno.test("templates: only css and html tags, nested ones too, the code around untouched", () => {
+  const source = [
+    "const s = css`\n  a { b: c; }\n`;",
+    'const t = "css`  keep  `";',
+    "// html`  comment  `",
+    "const u = other`\n  keep\n`;",
+    "const v = html`\n  <p>${x ? html`\n    <b>${'}'}</b>\n  ` : `\n  raw\n`}</p>\n`;",
+  ].join("\n");
+  assert.equal(
+    minifyTaggedTemplates(source),
+    [
+      "const s = css`a{b:c}`;",
+      'const t = "css`  keep  `";',
+      "// html`  comment  `",
+      "const u = other`\n  keep\n`;",
+      "const v = html`<p>${x ? html`<b>${'}'}</b>` : `\n  raw\n`}</p>`;",
+    ].join("\n"),
+  );
+});
+
+Deno.test("templates: escapes kept, an unterminated template is an error", () => {
+  assert.equal(
+    minifyTaggedTemplates("css`a::before{content:'\\``"),
+    "css`a::before{content:'\\``",
+  );
+  assert.throws(() => minifyTaggedTemplates("html`<p>"), /unterminated/);
+});
