@@ -29,12 +29,25 @@ export async function startServerProcess(
   const profileDir = Deno.env.get("BENCH_PROFILE");
   const inspectPort = profileDir ? freePort() : 0;
   const v8Flags = profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
+  // Its own STATE_DIR (where one node without a secret keeps its resume
+  // key), writable as `deno task start` makes its default one.
+  const stateDir = env.STATE_DIR ??
+    await Deno.makeTempDir({ prefix: "lw-state-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...v8Flags, "--allow-net", "--allow-env", entry],
+    args: [
+      "run",
+      ...v8Flags,
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      `--allow-write=${stateDir}`,
+      entry,
+    ],
     env: {
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
       LOG_LEVEL: "warn",
+      STATE_DIR: stateDir,
       ...env,
     },
     stdout: "null",
@@ -68,6 +81,7 @@ export async function startServerProcess(
         // Killed already (the cluster bench kills nodes with SIGKILL).
       }
       await child.status;
+      if (!env.STATE_DIR) await Deno.remove(stateDir, { recursive: true });
     },
   };
 }

@@ -3,8 +3,20 @@
  * the webhook, TURN), checked for `loadConfig`: config.ts holds every
  * other one.
  */
-import type { ServerConfig } from "./config.ts";
 import { MIN_SECRET_BYTES } from "./security/tokens.ts";
+
+/** The settings read here: ServerConfig's, documented there (no import: no cycle). */
+export interface SecuritySettings {
+  signalSecret: string | undefined;
+  resumeSecret: string | undefined;
+  allowedOrigins: string[] | undefined;
+  trustProxy: boolean;
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
+  turnUrls: string[] | undefined;
+  turnSecret: string | undefined;
+  stunUrls: string[] | undefined;
+}
 
 /** Splits a comma-separated variable into trimmed, non-empty items. */
 function list(value: string | undefined): string[] | undefined {
@@ -15,7 +27,7 @@ function list(value: string | undefined): string[] | undefined {
 /** Reads the security settings into `config`; each bad one is added to `problems`. */
 export function readSecurity(
   env: Readonly<Record<string, string | undefined>>,
-  config: ServerConfig,
+  config: SecuritySettings,
   problems: string[],
 ): void {
   const secret = env.SIGNAL_SECRET;

@@ -8,6 +8,7 @@ import { followTopology, janusUrls } from "./topology-limits.ts";
 
 export { janusUrls };
 import { readSecurity } from "./config-security.ts";
+import { DEFAULT_STATE_DIR } from "./security/state-key.ts";
 import { DEFAULT_SDP_LIMITS, type SdpLimits } from "../protocol/sdp-check.ts";
 
 export interface ServerConfig {
@@ -66,12 +67,18 @@ export interface ServerConfig {
   stunUrls: string[] | undefined;
   /**
    * Key for resume claims (RESUME_SECRET, else derived from SIGNAL_SECRET);
-   * unset = a random key per process: sessions survive a reconnect, not a
-   * restart.
+   * unset = a key kept in {@link stateDir} (one node) or in Redis (several):
+   * sessions survive a restart either way.
    */
   resumeSecret: string | undefined;
   /** Lifetime of a resume claim; pongs renew it once half of it has passed. */
   resumeTtlSeconds: number;
+  /**
+   * Where one node without a secret (nor REDIS_URL) keeps its resume key
+   * (security/state-key.ts), so claims survive a restart. Relative to the
+   * working directory; untouched when the key comes from elsewhere.
+   */
+  stateDir: string;
   /**
    * How long a client whose socket dropped without a goodbye keeps its place
    * before its peers are told it left; 0 = told at once.
@@ -160,6 +167,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   stunUrls: undefined,
   resumeSecret: undefined,
   resumeTtlSeconds: 120,
+  stateDir: DEFAULT_STATE_DIR,
   reconnectGraceMs: 5_000,
   redisUrl: undefined,
   redisKeyPrefix: "lw:",
@@ -285,6 +293,9 @@ export function loadConfig(
   }
   const hostname = env.HOSTNAME?.trim();
   if (hostname) config.hostname = hostname;
+  // Checked when used: with a secret it never is.
+  const stateDir = env.STATE_DIR?.trim();
+  if (stateDir) config.stateDir = stateDir;
   const staticDir = env.STATIC_DIR?.trim();
   if (staticDir) {
     try {

@@ -1,12 +1,13 @@
 /**
  * `deno task start`: reads the configuration from the environment, starts
  * the signaling server, and on SIGINT/SIGTERM closes every socket with 1012
- * and exits 0.
+ * and exits 0. Exits 2 on an invalid setting or an unusable STATE_DIR.
  */
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./observe/logger.ts";
 import { startSignalingServer } from "./signaling-server.ts";
 import { createStaticHandler } from "./http/static-files.ts";
+import { StateDirError } from "./security/state-key.ts";
 
 /** A stuck peer can hold a closing socket open; do not wait on it forever. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -26,10 +27,20 @@ if (import.meta.main) {
         "No authentication: anyone who can reach this server can broadcast or watch any stream",
     });
   }
-  const starting = startSignalingServer(config, {
-    logger,
-    files: config.staticDir ? createStaticHandler(config.staticDir) : undefined,
-  });
+  let starting;
+  try {
+    starting = startSignalingServer(config, {
+      logger,
+      files: config.staticDir
+        ? createStaticHandler(config.staticDir)
+        : undefined,
+    });
+  } catch (error) {
+    // STATE_DIR unusable: a sentence naming it, as for a bad setting.
+    if (!(error instanceof StateDirError)) throw error;
+    console.error(error.message);
+    Deno.exit(2);
+  }
   const stop = async (signal: string) => {
     logger.info("signal", { signal });
     const grace = setTimeout(() => {

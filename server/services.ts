@@ -26,6 +26,7 @@ import { IceRestartElsewhere, type SessionHost } from "./http/session-host.ts";
 import { WHEP, type WhepSession } from "./http/whep.ts";
 import { WHIP, type WhipSession } from "./http/whip.ts";
 import { ResumeTokens } from "./security/resume-token.ts";
+import { loadStateKey } from "./security/state-key.ts";
 import {
   type RouterOptions,
   SignalingRouter,
@@ -76,6 +77,18 @@ export function buildServices(
   logger: Logger,
   hooks: ServiceHooks = {},
 ): Services {
+  // One node without a secret keeps its resume key in STATE_DIR; read
+  // before anything starts, so an unusable directory stops the start
+  // cleanly (StateDirError).
+  const stateKey = !config.redisUrl && !config.resumeSecret &&
+      !config.signalSecret
+    ? loadStateKey(config.stateDir)
+    : undefined;
+  if (stateKey) {
+    const { path, created, tightened } = stateKey;
+    logger.info("resume-key", { path, created });
+    if (tightened) logger.warn("resume-key-mode-tightened", { path });
+  }
   const metrics = new Metrics();
   const cluster = config.redisUrl
     ? new RedisCluster({
@@ -129,6 +142,7 @@ export function buildServices(
     config.resumeSecret ?? config.signalSecret,
     config.resumeTtlSeconds,
   );
+  if (stateKey) resumeTokens.useSharedKey(stateKey.hexKey);
   const gateway = config.janusUrl
     ? new SfuPool(janusUrls(config.janusUrl), logger, {
       capPerInstance: config.sfuViewersPerInstance,

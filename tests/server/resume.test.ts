@@ -174,8 +174,14 @@ Deno.test("after a restart with the same secret the claim keeps the id; the stre
   await viewerBack.next("broadcaster-joined");
 });
 
-Deno.test("without a secret a claim holds within the process only", async () => {
-  const first = await startTestServer({ reconnectGraceMs: GRACE_MS });
+Deno.test("without a secret a claim holds where its STATE_DIR's key does: not with another one's", async () => {
+  // A second STATE_DIR: a rotated key (tests/server/state-key.test.ts
+  // restarts real processes on one).
+  const [dirA, dirB] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const first = await startTestServer({
+    reconnectGraceMs: GRACE_MS,
+    stateDir: dirA,
+  });
   const viewer = await first.connect();
   viewer.send({ type: "join-stream", streamId: "s" });
   const claim = claimOf(await viewer.next("join-accepted"));
@@ -184,13 +190,17 @@ Deno.test("without a secret a claim holds within the process only", async () => 
   await again.close();
   await first[Symbol.asyncDispose]();
 
-  await using t = await startTestServer({ reconnectGraceMs: GRACE_MS });
+  await using t = await startTestServer({
+    reconnectGraceMs: GRACE_MS,
+    stateDir: dirB,
+  });
   const fresh = await TestClient.connect(withResume(t.url, claim));
   assert.notEqual(fresh.id, viewer.id);
   const refused = await fresh.next("error");
   assert.equal(refused.code, "resume-refused");
   assert.match(refused.message, /signature/);
   await fresh.close();
+  for (const dir of [dirA, dirB]) await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a forged, expired or malformed claim is refused: a new id, and why", async () => {

@@ -10,9 +10,24 @@ import { TestClient } from "./support/test-client.ts";
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 
 async function startProcess(env: Record<string, string> = {}) {
+  // Its resume key kept where `deno task start` would, in a directory of its own.
+  const stateDir = await Deno.makeTempDir({ prefix: "lw-state-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", MAIN],
-    env: { PORT: "0", HOSTNAME: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      `--allow-write=${stateDir}`,
+      MAIN,
+    ],
+    env: {
+      PORT: "0",
+      HOSTNAME: "127.0.0.1",
+      LOG_LEVEL: "info",
+      STATE_DIR: stateDir,
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
