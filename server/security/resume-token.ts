@@ -46,8 +46,8 @@ export class ResumeTokens {
 
   /**
    * `secret`: RESUME_SECRET, else SIGNAL_SECRET (a key is derived from it,
-   * never used as is); without either a random key of this process, so
-   * claims survive a reconnect but not a restart.
+   * never used as is); without either a random key, which the server
+   * replaces with a kept one ({@link useSharedKey}).
    */
   constructor(secret: string | undefined, ttlSeconds: number) {
     const key = secret
@@ -59,9 +59,10 @@ export class ResumeTokens {
   }
 
   /**
-   * Replaces a random key with the one the cluster shares (kept in Redis),
-   * so a claim issued by one node verifies on every other. Only for a
-   * server without RESUME_SECRET or SIGNAL_SECRET.
+   * Replaces a random key with a kept one: the one the cluster shares (in
+   * Redis), so a claim issued by one node verifies on every other, or one
+   * node's (in STATE_DIR, state-key.ts), so it verifies after a restart.
+   * Only for a server without RESUME_SECRET or SIGNAL_SECRET.
    */
   useSharedKey(hexKey: string): void {
     this.#keyed = hmac.create(sha256, Buffer.from(hexKey, "hex"));
