@@ -10,6 +10,11 @@ export { janusUrls };
 import { readSecurity } from "./config-security.ts";
 import { DEFAULT_STATE_DIR } from "./security/state-key.ts";
 import { DEFAULT_SDP_LIMITS, type SdpLimits } from "../protocol/sdp-check.ts";
+import {
+  DEFAULT_NODE_CONFIG,
+  type NodeConfig,
+  readNodeConfig,
+} from "./cluster/node-config.ts";
 
 export interface ServerConfig {
   /** TCP port; 0 picks a free one (tests, benchmarks). */
@@ -133,6 +138,8 @@ export interface ServerConfig {
    * gone); so does one whose Janus handle hangs up.
    */
   mediaConnectTimeoutMs: number;
+  /** Links between nodes, processes per machine (cluster/node-config.ts). */
+  nodes: NodeConfig;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
@@ -183,6 +190,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   maxSdpLines: DEFAULT_SDP_LIMITS.maxLines,
   maxSdpLineBytes: DEFAULT_SDP_LIMITS.maxLineBytes,
   mediaConnectTimeoutMs: 20_000,
+  nodes: DEFAULT_NODE_CONFIG,
 };
 
 /** Environment variable for each numeric setting. */
@@ -326,6 +334,7 @@ export function loadConfig(
   }
   readSecurity(env, config, problems);
   readCluster(env, config, problems);
+  config.nodes = readNodeConfig(env, config, problems);
   followTopology(config, set);
   if (problems.length > 0) {
     throw new Error(`Invalid configuration: ${problems.join("; ")}`);

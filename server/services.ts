@@ -16,6 +16,7 @@ import { type Logger } from "./observe/logger.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { type Delivery, LOCAL_DELIVERY } from "./signaling/delivery.ts";
 import { RedisCluster } from "./cluster/redis-cluster.ts";
+import { linkOptions } from "./cluster/cluster-links.ts";
 import type { MediaEvent } from "./sfu/sfu-gateway.ts";
 import { type LostEvent, SfuPool } from "./sfu/sfu-pool.ts";
 import { SfuRelay } from "./sfu/sfu-relay.ts";
@@ -95,6 +96,7 @@ export function buildServices(
       url: config.redisUrl,
       prefix: config.redisKeyPrefix,
       nodeTtlMs: config.nodeTtlMs,
+      links: linkOptions(config.nodes),
       logger,
       metrics,
       // Without a configured key, claims must still verify on every node.

@@ -14,6 +14,7 @@ import { RedisCluster } from "./cluster/redis-cluster.ts";
 import type { SfuPool } from "./sfu/sfu-pool.ts";
 import { RESUMED_CLOSE_CODE } from "./signaling/signaling-router.ts";
 import { StreamRegistry } from "./signaling/stream-registry.ts";
+import { unroutableError } from "./signaling/media-route.ts";
 
 export interface SignalingServer {
   /** The port actually bound (useful with `port: 0`). */
@@ -75,6 +76,7 @@ export function startSignalingServer(
     gateway,
     sfu,
     router,
+    clients,
     allowedOrigin,
     whip,
     whep,
@@ -140,6 +142,14 @@ export function startSignalingServer(
         : closeAll(1013, "Cluster store unavailable"),
     back: () => router.retryLeaves(),
     resumeKey: (key) => resumeTokens.useSharedKey(key),
+    placeOf: (id) => clients.place(id),
+    sendLocal: (id, text) => clients.peer(id)?.sendRaw(text),
+    unroutable: (from, streamId, viewerId, text) => {
+      const peer = clients.peer(from.clientId);
+      const error = peer &&
+        unroutableError(from.role, streamId, viewerId, text);
+      if (error) router.refuse(peer, error);
+    },
   });
 
   const refuse = (
@@ -298,6 +308,8 @@ export function startSignalingServer(
   const server = Deno.serve({
     port: config.port,
     hostname: config.hostname,
+    // Several processes on one port (PROCESSES, REUSE_PORT; Linux).
+    ...(config.nodes.reusePort ? { reusePort: true } : {}),
     onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
   }, handler);
 

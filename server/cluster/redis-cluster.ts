@@ -1,7 +1,9 @@
 /**
  * This node's membership in a cluster sharing one Redis: registration with a
  * TTL renewed by a heartbeat, a reaper that frees the members of nodes whose
- * TTL ran out, and pub/sub delivery to other nodes' clients.
+ * TTL ran out, and delivery to other nodes' clients: over direct links
+ * (node-links.ts, routed along cached routes: frame-routes.ts), or with
+ * NODE_LINKS=off (and while a link is not open) through Redis pub/sub.
  *
  * Store state is a small machine, changed only in {@link RedisCluster.#set}:
  * `connecting -> ready <-> unavailable`. Unavailable for longer than the
@@ -14,8 +16,9 @@
 import { Redis } from "ioredis";
 import { RedisSfuStore } from "./redis-sfu-store.ts";
 import { SharedSfuLoad } from "./redis-sfu-load.ts";
-import type { Departure } from "../signaling/directory.ts";
+import type { Departure, Directory, Role } from "../signaling/directory.ts";
 import type { Delivery, Envelope } from "../signaling/delivery.ts";
+import type { LocalPlace } from "../signaling/local-clients.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import {
@@ -24,6 +27,11 @@ import {
   RedisDirectory,
   runScript,
 } from "./redis-directory.ts";
+import type { FrameRoutes } from "./frame-routes.ts";
+import { randomHex } from "./link-wire.ts";
+import { linkNodes, type LinkOptions } from "./cluster-links.ts";
+import type { NodeLinks } from "./node-links.ts";
+import { decode, encode } from "./pubsub-frames.ts";
 
 export type StoreState = "connecting" | "ready" | "unavailable";
 
@@ -42,6 +50,8 @@ export interface ClusterOptions {
    * {@link ClusterHandlers.resumeKey} hands it to every node.
    */
   resumeKey?: string;
+  /** Direct links between nodes (NODE_LINK_*); none: pub/sub only. */
+  links?: LinkOptions;
 }
 
 export interface ClusterHandlers {
@@ -58,6 +68,20 @@ export interface ClusterHandlers {
   back(): void;
   /** The resume key the cluster shares (only with a proposed one). */
   resumeKey(hexKey: string): void;
+  /** The place a local client holds (a frame routed here is checked). */
+  placeOf(clientId: string): LocalPlace | undefined;
+  /** Sends a server message's frame to a local client. */
+  sendLocal(clientId: string, text: string): void;
+  /**
+   * A frame of a local client's, sent along a cached route that missed,
+   * has no target after all: tell the client as a lookup would have.
+   */
+  unroutable(
+    from: { clientId: string; role: Role },
+    streamId: string,
+    viewerId: string | undefined,
+    text: string,
+  ): void;
 }
 
 /**
@@ -69,7 +93,10 @@ const HEARTBEAT_TIMEOUT_MS = 1_000;
 
 export class RedisCluster implements Delivery {
   readonly clustered = true;
-  readonly directory: RedisDirectory;
+  /** Redis's, behind the route cache when links are on. */
+  readonly directory: Directory;
+  /** With links: the links to other nodes (tests cut them). */
+  readonly links: NodeLinks | undefined;
   /**
    * Fires `state` (a CustomEvent with the new {@link StoreState}) on each
    * change, and `reaped` (with the dead node ids) after freeing their members.
@@ -84,6 +111,7 @@ export class RedisCluster implements Delivery {
   #options: ClusterOptions;
   #redis: Redis;
   #subscriber: Redis;
+  #store: RedisDirectory;
   #handlers: ClusterHandlers | undefined;
   #registered = false;
   /** The channel subscribed to: this node id's. */
@@ -94,6 +122,8 @@ export class RedisCluster implements Delivery {
   #reaper: ReturnType<typeof setInterval> | undefined;
   #ticking = false;
   #resumeKey: string | undefined;
+  /** Without CLUSTER_SECRET: the link key proposed, then the one shared. */
+  #linkKey = randomHex(32);
   #stopped = false;
 
   constructor(options: ClusterOptions) {
@@ -116,7 +146,18 @@ export class RedisCluster implements Delivery {
     });
     this.#subscriber = new Redis(options.url, common);
     defineScripts(this.#redis);
-    this.directory = new RedisDirectory(this.#redis, options.prefix);
+    this.#store = new RedisDirectory(this.#redis, options.prefix);
+    const linked = options.links && linkNodes({
+      ...options,
+      links: options.links,
+      redis: this.#redis,
+      store: this.#store,
+      self: () => this.#node,
+      handlers: () => this.#handlers,
+      publish: (node, payload) => this.#publish(node, payload),
+    });
+    this.links = linked?.links;
+    this.directory = linked?.routes ?? this.#store;
     this.sfuStore = new RedisSfuStore(this.#redis, options.prefix, this.#node);
     this.sfuLoad = new SharedSfuLoad(
       this.#redis,
@@ -133,6 +174,7 @@ export class RedisCluster implements Delivery {
       link.on("ready", () => this.#tick());
     }
     this.#subscriber.on("message", (_channel: string, payload: string) => {
+      if (this.links?.published(payload)) return;
       const envelope = decode(payload);
       if (!envelope) return;
       options.metrics.clusterReceived++;
@@ -184,11 +226,16 @@ export class RedisCluster implements Delivery {
     await this.#redis.ping();
   }
 
-  /** Sends `envelope` to `node`'s channel. */
+  /** Sends `envelope` to `node`: over its link, else to its channel. */
   toNode(node: string, envelope: Envelope): void {
+    this.#options.metrics.clusterSent++;
+    if (this.links) this.links.send(node, envelope);
+    else this.#publish(node, encode(envelope));
+  }
+
+  #publish(node: string, payload: string): void {
     const metrics = this.#options.metrics;
-    metrics.clusterSent++;
-    this.#redis.publish(this.#channel(node), encode(envelope)).catch(() =>
+    this.#redis.publish(this.#channel(node), payload).catch(() =>
       metrics.clusterLost++
     );
   }
@@ -204,6 +251,7 @@ export class RedisCluster implements Delivery {
     clearInterval(this.#heartbeat);
     clearInterval(this.#reaper);
     clearTimeout(this.#outageTimer);
+    this.links?.close();
     await Promise.allSettled([this.#redis.quit(), this.#subscriber.quit()]);
     this.#redis.disconnect();
     this.#subscriber.disconnect();
@@ -227,7 +275,7 @@ export class RedisCluster implements Delivery {
         this.#unreachable(cause);
         // Steps waiting on a silent Redis fail now rather than hang, and the
         // links start over.
-        this.directory.abandon(cause);
+        this.#store.abandon(cause);
         this.#redis.disconnect(true);
         this.#subscriber.disconnect(true);
       }
@@ -274,20 +322,27 @@ export class RedisCluster implements Delivery {
     const { prefix, nodeTtlMs } = this.#options;
     for (;;) {
       const started = performance.now();
-      const [registered, key] = await runScript(
+      const links = this.#options.links;
+      const [registered, key, sharedLinkKey] = await runScript(
         this.#redis,
         prefix,
         "lwRegister",
         this.#node,
         nodeTtlMs,
         this.#resumeKey ?? "",
-      ) as [number, string?];
+        this.links?.url ?? "",
+        links && !links.secret ? this.#linkKey : "",
+      ) as [number, string?, string?];
       this.#options.metrics.observeRedisRoundTrip(performance.now() - started);
       if (registered === 1) {
         if (key) {
           // Proposed again should Redis forget it: claims keep verifying.
           this.#resumeKey = key;
           this.#handlers?.resumeKey(key);
+        }
+        if (sharedLinkKey) {
+          this.#linkKey = sharedLinkKey;
+          await this.links!.useSecret(sharedLinkKey);
         }
         break;
       }
@@ -325,6 +380,7 @@ export class RedisCluster implements Delivery {
   #forgotten(why: "forgotten" | "outage"): void {
     this.#registered = false;
     this.#node = newNodeId();
+    this.links?.renamed();
     this.#handlers?.lost(why);
   }
 
@@ -340,6 +396,8 @@ export class RedisCluster implements Delivery {
       if (dead.length === 0) return;
       const departures = flat.map((d) => parseDeparture(d as never)!);
       this.#options.metrics.clusterNodesReaped += dead.length;
+      this.links?.forget(dead);
+      (this.directory as Partial<FrameRoutes>).forgetNodes?.(dead);
       this.#options.logger.warn("cluster-node-reaped", {
         nodes: dead,
         members: departures.length,
@@ -382,35 +440,4 @@ function newNodeId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
   return "node_" +
     [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/**
- * `t <to> <text>` for a frame (the text as is: no second JSON encoding on
- * the hot path), `e <json>` for an eviction.
- */
-export function encode(envelope: Envelope): string {
-  return envelope.kind === "text"
-    ? `t ${envelope.to} ${envelope.text}`
-    : `e ${JSON.stringify(envelope)}`;
-}
-
-export function decode(payload: string): Envelope | undefined {
-  if (payload.startsWith("t ")) {
-    const space = payload.indexOf(" ", 2);
-    if (space < 0) return undefined;
-    return {
-      kind: "text",
-      to: payload.slice(2, space),
-      text: payload.slice(space + 1),
-    };
-  }
-  if (payload.startsWith("e ")) {
-    try {
-      const envelope = JSON.parse(payload.slice(2));
-      return envelope?.kind === "evict" ? envelope : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }

@@ -8,10 +8,13 @@
  * - `P s:<stream>`  hash: b (broadcaster id), bn (its node), cap (maxViewers)
  * - `P v:<stream>`  hash: viewer id -> "<node> <session>"
  * - `P m:<node>`    set: the node's members (what a reaper frees)
- * - `P n:<node>`    string with a TTL: the node is alive
+ * - `P n:<node>`    string with a TTL: the node is alive; its value is where
+ *                   its node link listens (`tcp://host:port`), or `1`
  * - `P nodes`       set: registered nodes
  * - `P resume-key`  the key of resume claims, when no secret is configured
- * - `P d:<node>`    the pub/sub channel of a node's clients' frames
+ * - `P link-key`    the key of node links, when CLUSTER_SECRET is not set
+ * - `P d:<node>`    the pub/sub channel of a node's clients' frames (while
+ *                   a link to it is not open, or with NODE_LINKS=off)
  *
  * Redis deletes a hash or set when its last field goes, so a stream with no
  * one in it leaves no key behind. The keys are computed inside the scripts:
@@ -103,10 +106,10 @@ return {'ok', again and 1 or 0, replaced, switched, viewers}
 
 /**
  * ARGV: P, stream, client, node, subject, name, session, maxViewers, and
- * the broadcaster's viewer-joined frame up to its count. Returns {'full',
- * cap}, {'conflict'} or {'ok', again, switched, broadcaster id, broadcaster
- * node, viewer count, told}: a broadcaster on another node is sent the
- * frame here, in the same step (told = 1).
+ * the broadcaster's viewer-joined frame up to its count ('' = not sent
+ * here). Returns {'full', cap}, {'conflict'} or {'ok', again, switched,
+ * broadcaster id, broadcaster node, viewer count, told}: a broadcaster on
+ * another node is sent the frame here, in the same step (told = 1).
  */
 const JOIN = `
 local s, id, node, sub, name, ses, max =
@@ -125,7 +128,7 @@ place(id, s, 'v', node, sub, name, ses)
 local b = redis.call('HMGET', sk, 'b', 'bn')
 local count = redis.call('HLEN', vk)
 local told = 0
-if b[1] and b[2] ~= node then
+if b[1] and b[2] ~= node and ARGV[9] ~= '' then
   redis.call('PUBLISH', P .. 'd:' .. b[2],
     't ' .. b[1] .. ' ' .. ARGV[9] .. count .. '}')
   told = 1
@@ -140,10 +143,10 @@ return depart(ARGV[2])
 `;
 
 /**
- * ARGV: P, client, node, role (b|v), stream, viewer ('' = none), frame.
- * Returns {'no-sender'}, {'no-target'}, or {'target', id, node, sent}: a
- * target on another node gets the frame published to that node's channel
- * here, in the same step (sent = 1).
+ * ARGV: P, client, node, role (b|v), stream, viewer ('' = none), frame
+ * ('' = a lookup only). Returns {'no-sender'}, {'no-target'}, or {'target',
+ * id, node, sent}: a target on another node gets the frame published to
+ * that node's channel here, in the same step (sent = 1).
  */
 const ROUTE = `
 local id, node, r, s, viewer, text =
@@ -160,7 +163,7 @@ else
   if not b[1] then return {'no-target'} end
   target, tnode = b[1], b[2]
 end
-if tnode == node then return {'target', target, tnode, 0} end
+if tnode == node or text == '' then return {'target', target, tnode, 0} end
 redis.call('PUBLISH', P .. 'd:' .. tnode, 't ' .. target .. ' ' .. text)
 return {'target', target, tnode, 1}
 `;
@@ -189,26 +192,30 @@ return old
 `;
 
 /**
- * ARGV: P, node, ttl ms, proposed resume key ('' = none wanted). Returns
- * {0} if that node id is alive already, else {1, the cluster's resume key}:
- * the first node's proposal wins and stays while Redis does.
+ * ARGV: P, node, ttl ms, proposed resume key ('' = none wanted), link
+ * address ('' = none), proposed link key ('' = none wanted). Returns {0} if
+ * that node id is alive already, else {1, the cluster's resume key, the
+ * cluster's link key}: the first node's proposal wins and stays while Redis
+ * does.
  */
 const REGISTER = `
-if not redis.call('SET', P .. 'n:' .. ARGV[2], '1', 'PX', ARGV[3], 'NX') then
+local address = ARGV[5] ~= '' and ARGV[5] or '1'
+if not redis.call('SET', P .. 'n:' .. ARGV[2], address, 'PX', ARGV[3], 'NX') then
   return {0}
 end
 redis.call('SADD', P .. 'nodes', ARGV[2])
-if ARGV[4] == '' then return {1, ''} end
-redis.call('SET', P .. 'resume-key', ARGV[4], 'NX')
-return {1, redis.call('GET', P .. 'resume-key')}
+local function shared(name, proposed)
+  if proposed == '' then return '' end
+  redis.call('SET', P .. name, proposed, 'NX')
+  return redis.call('GET', P .. name)
+end
+return {1, shared('resume-key', ARGV[4]), shared('link-key', ARGV[6] or '')}
 `;
 
 /** ARGV: P, node, ttl ms. 1 if still registered (TTL renewed), 0 if forgotten. */
 const HEARTBEAT = `
 if redis.call('SISMEMBER', P .. 'nodes', ARGV[2]) == 0 then return 0 end
-if not redis.call('SET', P .. 'n:' .. ARGV[2], '1', 'PX', ARGV[3], 'XX') then
-  return 0
-end
+if redis.call('PEXPIRE', P .. 'n:' .. ARGV[2], ARGV[3]) == 0 then return 0 end
 return 1
 `;
 

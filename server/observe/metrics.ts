@@ -45,6 +45,18 @@ export class Metrics {
   clusterSent = 0;
   clusterReceived = 0;
   clusterLost = 0;
+  /** Cluster mode: frames to other nodes over direct links, through Redis pub/sub. */
+  clusterLinkFrames = 0;
+  clusterPublished = 0;
+  /** Cluster mode: links this node opened, links of its that closed or failed, links it accepted. */
+  clusterLinksOpened = 0;
+  clusterLinkFailures = 0;
+  clusterLinksAccepted = 0;
+  /** Cluster mode: frames whose target was looked up in Redis; frames a cached route missed. */
+  clusterRouteLookups = 0;
+  clusterRouteMisses = 0;
+  /** Cluster mode: frames between nodes dropped, by why. */
+  readonly clusterLinkDrops = new Map<string, number>();
   /** Cluster mode: Redis reconnection attempts. */
   redisReconnects = 0;
   /** Cluster mode: dead nodes this node reaped. */
@@ -65,6 +77,13 @@ export class Metrics {
   readonly negotiationFailures = new Map<string, number>();
   readonly errors = new Map<ErrorCode, number>();
   readonly drops = new Map<DropReason, number>();
+
+  countLinkDrop(reason: "queue-full" | "late" | "moved"): void {
+    this.clusterLinkDrops.set(
+      reason,
+      (this.clusterLinkDrops.get(reason) ?? 0) + 1,
+    );
+  }
 
   countError(code: ErrorCode): void {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
@@ -254,7 +273,7 @@ export class Metrics {
     metric(
       "live_cluster_messages_sent_total",
       "counter",
-      "Frames published for clients on other nodes",
+      "Frames sent for clients on other nodes",
       [["", this.clusterSent]],
     );
     metric(
@@ -268,6 +287,43 @@ export class Metrics {
       "counter",
       "Frames for other nodes that could not be published (Redis unreachable)",
       [["", this.clusterLost]],
+    );
+    metric(
+      "live_cluster_frames_total",
+      "counter",
+      "Frames sent to other nodes, by way (a direct link, or Redis pub/sub)",
+      [
+        ['{via="link"}', this.clusterLinkFrames],
+        ['{via="pubsub"}', this.clusterPublished],
+      ],
+    );
+    metric(
+      "live_cluster_links_total",
+      "counter",
+      "Links to other nodes opened, closed or failed, and accepted from them",
+      [
+        ['{event="opened"}', this.clusterLinksOpened],
+        ['{event="closed"}', this.clusterLinkFailures],
+        ['{event="accepted"}', this.clusterLinksAccepted],
+      ],
+    );
+    metric(
+      "live_cluster_route_lookups_total",
+      "counter",
+      "Frames whose target's node was looked up in Redis (no route cached, or it missed)",
+      [["", this.clusterRouteLookups]],
+    );
+    metric(
+      "live_cluster_route_misses_total",
+      "counter",
+      "Frames sent along a cached route that the other node sent back",
+      [["", this.clusterRouteMisses]],
+    );
+    metric(
+      "live_cluster_frames_dropped_total",
+      "counter",
+      "Frames between nodes dropped, by why",
+      labelled("reason", this.clusterLinkDrops),
     );
     metric(
       "live_cluster_nodes_reaped_total",

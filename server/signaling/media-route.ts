@@ -12,6 +12,7 @@ import type {
   WebRtcIceCandidate,
   WebRtcOffer,
 } from "../../protocol/messages.ts";
+import type { ProtocolError } from "../../protocol/parse-client-message.ts";
 import type { Peer } from "./peer.ts";
 import { type Role, type Route, StoreUnavailable } from "./directory.ts";
 
@@ -203,18 +204,7 @@ export class MediaRoute {
       case "no-target":
         return this.#core.refuse(
           peer,
-          role === "broadcaster"
-            ? {
-              code: "unknown-viewer",
-              message:
-                `Viewer ${message.viewerId} is not in stream ${streamId}`,
-              inReplyTo: type,
-            }
-            : {
-              code: "no-broadcaster",
-              message: `Stream ${streamId} has no broadcaster right now`,
-              inReplyTo: type,
-            },
+          noTarget(role, streamId, message.viewerId, type),
         );
       case "target":
         if (route.sent) this.#core.metrics.clusterSent++;
@@ -225,6 +215,50 @@ export class MediaRoute {
         return assertNever(route);
     }
   }
+}
+
+/** The error a frame with nobody to go to gets. */
+function noTarget(
+  role: Role,
+  streamId: string,
+  viewerId: string | undefined,
+  type: string,
+): ProtocolError {
+  return role === "broadcaster"
+    ? {
+      code: "unknown-viewer",
+      message: `Viewer ${viewerId} is not in stream ${streamId}`,
+      inReplyTo: type,
+    }
+    : {
+      code: "no-broadcaster",
+      message: `Stream ${streamId} has no broadcaster right now`,
+      inReplyTo: type,
+    };
+}
+
+/**
+ * The error for a routed frame (`text`, as forwarded) that turned out to
+ * have no target after it left (a cached route missed, and the store has
+ * none): none for `viewer-playing` between nodes, which nobody is told of.
+ */
+export function unroutableError(
+  role: Role,
+  streamId: string,
+  viewerId: string | undefined,
+  text: string,
+): ProtocolError | undefined {
+  let type: unknown;
+  try {
+    type = JSON.parse(text).type;
+  } catch {
+    return undefined;
+  }
+  if (
+    type !== "webrtc-offer" && type !== "webrtc-answer" &&
+    type !== "webrtc-ice-candidate"
+  ) return undefined;
+  return noTarget(role, streamId, viewerId, type);
 }
 
 function assertNever(value: never): never {

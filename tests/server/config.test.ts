@@ -1,5 +1,6 @@
 /** Environment variables in, a checked configuration out. */
 import assert from "node:assert/strict";
+import { NODE_ENV_NAMES } from "../../server/cluster/node-config.ts";
 import {
   DEFAULT_CONFIG,
   ENV_NAMES,
@@ -63,6 +64,18 @@ Deno.test("every variable is read", () => {
     MAX_SDP_LINES: "500",
     MAX_SDP_LINE_BYTES: "512",
     MEDIA_CONNECT_TIMEOUT_MS: "8000",
+    NODE_LINKS: "on",
+    NODE_LINK_HOST: "0.0.0.0",
+    NODE_LINK_PORT: "7001",
+    NODE_LINK_URL: "tcp://10.0.0.5:7001",
+    CLUSTER_SECRET: "c".repeat(32),
+    NODE_LINK_QUEUE_BYTES: "1048576",
+    NODE_LINK_MAX_FRAME_BYTES: "65536",
+    NODE_LINK_CONNECT_TIMEOUT_MS: "500",
+    NODE_LINK_RETRY_MS: "250",
+    NODE_LINK_ROUTES: "1000",
+    PROCESSES: "2",
+    REUSE_PORT: "1",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -112,6 +125,20 @@ Deno.test("every variable is read", () => {
     maxSdpLines: 500,
     maxSdpLineBytes: 512,
     mediaConnectTimeoutMs: 8000,
+    nodes: {
+      links: true,
+      linkHost: "0.0.0.0",
+      linkPort: 7001,
+      linkUrl: "tcp://10.0.0.5:7001",
+      clusterSecret: "c".repeat(32),
+      linkQueueBytes: 1048576,
+      linkMaxFrameBytes: 65536,
+      linkConnectTimeoutMs: 500,
+      linkRetryMs: 250,
+      linkRoutes: 1000,
+      processes: 2,
+      reusePort: true,
+    },
   });
 });
 
@@ -227,7 +254,11 @@ Deno.test("every numeric variable is in docs/server.md's configuration table", a
   const readme = await Deno.readTextFile(
     new URL("../../docs/server.md", import.meta.url),
   );
-  for (const name of Object.values(ENV_NAMES)) {
+  const names = [
+    ...Object.values(ENV_NAMES),
+    ...Object.values(NODE_ENV_NAMES).map(([name]) => name),
+  ];
+  for (const name of names) {
     assert.match(readme, new RegExp(`^\\| \`${name}\` +\\|`, "m"), name);
   }
 });
