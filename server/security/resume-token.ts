@@ -9,18 +9,16 @@
  * Format: `1~<clientId>~<b|v>~<exp>~<streamId>~<base64url HMAC of the rest>`;
  * `~` appears in none of the fields (stream ids are `[A-Za-z0-9._:-]`), and
  * the whole is URL-safe. Every join gets one, so it is made cheaply:
- * `@noble/hashes` (audited, pure JS, synchronous) from a keyed HMAC state
- * cloned per claim. node:crypto's `createHmac` took as long per call, but
- * its native objects and their finalizers cost the signaling benchmark
- * ~15% of its CPU where this costs ~8% (bench/RESULTS.md).
+ * {@link KeyedMac} runs @noble/hashes' SHA-256 (audited, pure JS,
+ * synchronous) from the key's states computed once, allocating nothing
+ * per claim but the string (~3 µs). node:crypto's `createHmac` cost the
+ * signaling benchmark ~15% of its CPU (its native objects and their
+ * finalizers), a cloned noble HMAC ~8% (bench/RESULTS.md).
  */
 import { Buffer } from "node:buffer";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import type { Role } from "../signaling/directory.ts";
-
-const encoder = new TextEncoder();
+import { KeyedMac } from "./keyed-mac.ts";
 
 export interface ResumeClaims {
   clientId: string;
@@ -40,8 +38,8 @@ export const MAX_RESUME_LENGTH = 512;
 const CLAIM =
   /^1~(client_[0-9a-z]{12})~([bv])~(\d{1,12})~([A-Za-z0-9._:-]{1,128})~([A-Za-z0-9_-]{43})$/;
 export class ResumeTokens {
-  /** HMAC state with the key absorbed; cloned for each claim. */
-  #keyed: ReturnType<typeof hmac.create>;
+  /** HMAC-SHA256 under the current key. */
+  #keyed: KeyedMac;
   #ttlSeconds: number;
 
   /**
@@ -54,7 +52,7 @@ export class ResumeTokens {
       ? createHash("sha256").update("live-widgets resume v1\0").update(secret)
         .digest()
       : randomBytes(32);
-    this.#keyed = hmac.create(sha256, key);
+    this.#keyed = new KeyedMac(key);
     this.#ttlSeconds = ttlSeconds;
   }
 
@@ -65,7 +63,7 @@ export class ResumeTokens {
    * Only for a server without RESUME_SECRET or SIGNAL_SECRET.
    */
   useSharedKey(hexKey: string): void {
-    this.#keyed = hmac.create(sha256, Buffer.from(hexKey, "hex"));
+    this.#keyed = new KeyedMac(Buffer.from(hexKey, "hex"));
   }
 
   /** How long a claim is valid. */
@@ -108,8 +106,7 @@ export class ResumeTokens {
 
   /** HMAC-SHA256 of `body`, base64url. */
   #mac(body: string): string {
-    const mac = this.#keyed.clone().update(encoder.encode(body)).digest();
-    return Buffer.from(mac).toString("base64url");
+    return this.#keyed.sign(body);
   }
 }
 
