@@ -137,6 +137,21 @@ export interface SfuIceCandidate {
   candidate: IceCandidate;
 }
 
+/** Rids in one `sfu-layers-sent` at most (browsers simulcast three). */
+export const MAX_SIMULCAST_LAYERS = 4;
+
+/**
+ * Broadcaster -> server, once it has had an `sfu-layers`: the width of the
+ * frames it sends on each simulcast rid of its SFU connection now (a rid it
+ * does not send is absent or 0); sent when that changes, and now and then
+ * (addition).
+ */
+export interface SfuLayersSent {
+  type: "sfu-layers-sent";
+  streamId: string;
+  widths: Record<string, number>;
+}
+
 /** Where a browser refused a description: the step that threw. */
 export const NEGOTIATION_STAGES = [
   /** The viewer's `setRemoteDescription(offer)`. */
@@ -182,6 +197,7 @@ export type ClientMessage =
   | WebRtcIceCandidate
   | SfuOffer
   | SfuIceCandidate
+  | SfuLayersSent
   | ViewerPlaying
   | NegotiationFailed
   | Ping;
@@ -323,6 +339,17 @@ export interface SfuAnswer {
   answer: SessionDescription<"answer">;
 }
 
+/**
+ * To the broadcaster on the SFU: send these simulcast rids of its SFU
+ * connection, pause the others (`active: false`): no viewer gets them
+ * (addition; a broadcaster that does not know it sends every layer).
+ */
+export interface SfuLayers {
+  type: "sfu-layers";
+  streamId: string;
+  rids: string[];
+}
+
 /** Every message the server may send. */
 export type ServerMessage =
   | Welcome
@@ -338,6 +365,7 @@ export type ServerMessage =
   | RoutedIceCandidate
   | SfuPublish
   | SfuAnswer
+  | SfuLayers
   | Pong
   | ErrorMessage;
 

@@ -25,6 +25,7 @@ const REQUIRED: Record<ServerMessageType, Record<string, Kind>> = {
   "webrtc-ice-candidate": { viewerId: "string", candidate: "object" },
   "sfu-publish": { streamId: "string" },
   "sfu-answer": { streamId: "string", answer: "object" },
+  "sfu-layers": { rids: "object" },
   "pong": {},
   "error": { code: "string", message: "string" },
 };

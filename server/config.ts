@@ -10,6 +10,7 @@ export { janusUrls };
 import { readSecurity } from "./config-security.ts";
 import { DEFAULT_STATE_DIR } from "./security/state-key.ts";
 import { DEFAULT_SDP_LIMITS, type SdpLimits } from "../protocol/sdp-check.ts";
+import { DEFAULT_LAYER_LIMITS } from "./sfu/layer-policy.ts";
 import {
   DEFAULT_NODE_CONFIG,
   type NodeConfig,
@@ -111,6 +112,15 @@ export interface ServerConfig {
    * SFU.
    */
   sfuViewersPerInstance: number;
+  /**
+   * Simulcast layer switches Janus is asked for per stream per second
+   * (each costs the broadcaster a keyframe); the rest wait their turn.
+   */
+  sfuLayerSwitchesPerSecond: number;
+  /** A viewer's step down waits a random 0 to this many ms (spreads a burst). */
+  sfuLayerJitterMs: number;
+  /** A simulcast layer no viewer gets is paused after this many ms (dynacast). */
+  sfuLayerPauseAfterMs: number;
   /** Open WHIP and WHEP sessions (they hold no socket); more get HTTP 503. */
   maxHttpSessions: number;
   /**
@@ -182,6 +192,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   janusUrl: undefined,
   sfuAfterViewers: 3,
   sfuViewersPerInstance: 150,
+  sfuLayerSwitchesPerSecond: DEFAULT_LAYER_LIMITS.switchesPerSecond,
+  sfuLayerJitterMs: DEFAULT_LAYER_LIMITS.jitterMs,
+  sfuLayerPauseAfterMs: DEFAULT_LAYER_LIMITS.pauseAfterMs,
   maxHttpSessions: 1_000,
   iceRestartIntervalMs: 2_000,
   handshakeTimeoutMs: 10_000,
@@ -218,6 +231,9 @@ export const ENV_NAMES = {
   nodeTtlMs: "NODE_TTL_MS",
   sfuAfterViewers: "SFU_AFTER_VIEWERS",
   sfuViewersPerInstance: "SFU_VIEWERS_PER_INSTANCE",
+  sfuLayerSwitchesPerSecond: "SFU_LAYER_SWITCHES_PER_SECOND",
+  sfuLayerJitterMs: "SFU_LAYER_JITTER_MS",
+  sfuLayerPauseAfterMs: "SFU_LAYER_PAUSE_AFTER_MS",
   maxHttpSessions: "MAX_HTTP_SESSIONS",
   iceRestartIntervalMs: "ICE_RESTART_INTERVAL_MS",
   handshakeTimeoutMs: "HANDSHAKE_TIMEOUT_MS",
@@ -261,6 +277,9 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   nodeTtlMs: 300,
   sfuAfterViewers: 0,
   sfuViewersPerInstance: 1,
+  sfuLayerSwitchesPerSecond: 1,
+  sfuLayerJitterMs: 0,
+  sfuLayerPauseAfterMs: 0,
   maxHttpSessions: 1,
   iceRestartIntervalMs: 0,
   handshakeTimeoutMs: 100,

@@ -37,6 +37,7 @@ import { StreamRegistry } from "./signaling/stream-registry.ts";
 import { secretKey } from "./security/tokens.ts";
 import { TurnCredentials } from "./security/turn-credentials.ts";
 import { WebhookSender } from "./observe/webhook.ts";
+import { DEFAULT_LAYER_LIMITS } from "./sfu/layer-policy.ts";
 
 /** How long a broadcaster asked to publish to the SFU has to offer. */
 const SFU_OFFER_TIMEOUT_MS = 5_000;
@@ -172,6 +173,12 @@ export function buildServices(
       directMax: Math.min(config.maxViewersPerStream, P2P_MAX_VIEWERS),
       offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
       switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,
+      layers: {
+        ...DEFAULT_LAYER_LIMITS,
+        switchesPerSecond: config.sfuLayerSwitchesPerSecond,
+        jitterMs: config.sfuLayerJitterMs,
+        pauseAfterMs: config.sfuLayerPauseAfterMs,
+      },
     });
   const makeRouter = hooks.router ??
     ((options: RouterOptions) => new SignalingRouter(options));

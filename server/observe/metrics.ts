@@ -69,6 +69,10 @@ export class Metrics {
   sfuSwitches = 0;
   /** Simulcast layer changes asked of the SFU for a viewer's link. */
   sfuLayerChanges = 0;
+  /** `sfu-layers` sent: broadcasters told which layers to send (dynacast). */
+  sfuLayerRequests = 0;
+  /** Layers Janus never switched a viewer to (taken not to arrive). */
+  sfuLayersMissing = 0;
   /** Streams published again on another Janus instance after theirs was lost. */
   sfuRepublishes = 0;
   /** Streams sent back to peer to peer from the SFU, by why. */
@@ -220,6 +224,18 @@ export class Metrics {
         "counter",
         "Simulcast layer changes for a viewer's link (Janus slowlink, then quiet)",
         [["", this.sfuLayerChanges]],
+      );
+      metric(
+        "live_sfu_layer_requests_total",
+        "counter",
+        "Broadcasters told which simulcast layers to send (sfu-layers)",
+        [["", this.sfuLayerRequests]],
+      );
+      metric(
+        "live_sfu_layers_missing_total",
+        "counter",
+        "Simulcast layers Janus never switched a viewer to (taken not to arrive)",
+        [["", this.sfuLayersMissing]],
       );
       metric(
         "live_sfu_republished_total",

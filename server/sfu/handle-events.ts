@@ -1,7 +1,8 @@
 /**
  * What a Janus handle tells the gateway's listeners: its connection came
- * up or was hung up (`media`), and a viewer's link loses what Janus sends
- * it (`slowlink`).
+ * up or was hung up (`media`), a viewer's link loses what Janus sends it
+ * (`slowlink`), and which simulcast layer Janus sends a viewer now
+ * (`substream`).
  */
 import type { Logger } from "../observe/logger.ts";
 import type { JanusHandle } from "./janus-client.ts";
@@ -74,5 +75,36 @@ export function watchSlowlink(
     events.dispatchEvent(
       new CustomEvent("slowlink", { detail: { streamId, viewerId } }),
     );
+  });
+}
+
+/** Which layer Janus sends a viewer now: `substream`'s detail. */
+export interface SubstreamEvent {
+  streamId: string;
+  viewerId: string;
+  /** 0 the smallest. */
+  substream: number;
+}
+
+/**
+ * Janus's VideoRoom event for a subscriber whose simulcast layer changed
+ * (once the keyframe a switch waits for came, or when it fell back for
+ * want of packets), as `substream` ({@link SubstreamEvent}).
+ */
+export function watchSubstream(
+  handle: JanusHandle,
+  streamId: string,
+  viewerId: string,
+  events: EventTarget,
+): void {
+  handle.events.addEventListener("event", (event) => {
+    const data = (event as CustomEvent).detail?.plugindata?.data;
+    if (typeof data?.substream !== "number") return;
+    const detail: SubstreamEvent = {
+      streamId,
+      viewerId,
+      substream: data.substream,
+    };
+    events.dispatchEvent(new CustomEvent("substream", { detail }));
   });
 }

@@ -1,76 +1,111 @@
 /**
- * Which simulcast layer the SFU sends one viewer (VideoRoom `substream`:
- * 0 the smallest, 2 the full picture). Janus says when a viewer's link
- * loses what it sends (`slowlink`, from the viewer's NACKs and receiver
- * reports): one layer down, at most once per {@link LayerPolicyOptions.settleMs}
- * (Janus repeats the report while it lasts). After a quiet
- * {@link LayerPolicyOptions.upAfterMs}, one layer up again; a layer that
- * fails again soon after going up waits twice as long next time (up to
- * {@link LayerPolicyOptions.maxUpAfterMs}), so a link that only carries the
- * middle layer does not flap between two.
+ * The limits of the SFU's simulcast layer choice (stream-layers.ts), and
+ * one viewer's timing: when Janus says the viewer's link loses what it
+ * sends (`slowlink`, from its NACKs and receiver reports) the viewer may go
+ * one layer down at most once per {@link LayerLimits.settleMs} (Janus
+ * repeats the report while it lasts); after {@link LayerLimits.upAfterMs}
+ * without a step or a report it may try one up; a layer that fails again
+ * soon after going up waits twice as long next time (up to
+ * {@link LayerLimits.maxUpAfterMs}), so a link that only carries the middle
+ * layer does not flap between two.
  */
-export interface LayerPolicyOptions {
-  /** The top layer (2 for three layers). */
-  top: number;
-  /** The least time between two changes down. */
+export interface LayerLimits {
+  /** The least time between two steps down of one viewer. */
   settleMs: number;
-  /** Quiet time before trying a layer up. */
+  /** Quiet time before a viewer tries a layer up. */
   upAfterMs: number;
   /** The longest quiet time asked before a layer up. */
   maxUpAfterMs: number;
+  /**
+   * A viewer's step down waits a random 0 to this long: viewers hit by one
+   * burst of loss do not all switch (and ask the broadcaster for a
+   * keyframe) in the same instant.
+   */
+  jitterMs: number;
+  /** A step up waits a random 0 to this long past its quiet time. */
+  upJitterMs: number;
+  /**
+   * Switches Janus is asked for per stream per second, at most (each one
+   * costs the broadcaster a keyframe); the rest wait their turn.
+   */
+  switchesPerSecond: number;
+  /**
+   * A switch Janus has not confirmed (`substream` event) this long after
+   * it was asked: a keyframe is asked of the broadcaster; as long again,
+   * and the layer is taken not to arrive.
+   */
+  confirmMs: number;
+  /**
+   * A layer taken not to arrive is not used for this long (doubling each
+   * time again, up to 16 times), unless the broadcaster reports sending it.
+   */
+  missingForMs: number;
+  /**
+   * A layer the broadcaster was asked for and does not report sending
+   * this long after is not used (the browser does not send it: too small
+   * a picture, or its uplink or CPU too short).
+   */
+  activateMs: number;
+  /**
+   * A layer no viewer gets or moves to is paused (dynacast) once it has
+   * not been needed for this long: the broadcaster stops encoding it.
+   */
+  pauseAfterMs: number;
 }
 
-export const DEFAULT_LAYER_POLICY: LayerPolicyOptions = {
-  top: 2,
+export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = {
   settleMs: 2_000,
   upAfterMs: 15_000,
   maxUpAfterMs: 120_000,
+  jitterMs: 250,
+  upJitterMs: 5_000,
+  switchesPerSecond: 10,
+  confirmMs: 1_000,
+  missingForMs: 30_000,
+  activateMs: 3_000,
+  pauseAfterMs: 5_000,
 };
 
+/** One viewer's step timing (the layers themselves: stream-layers.ts). */
 export class LayerPolicy {
-  #options: LayerPolicyOptions;
-  #layer: number;
+  #limits: LayerLimits;
   #changedAt = Number.NEGATIVE_INFINITY;
+  #downAt = Number.NEGATIVE_INFINITY;
+  #lossAt = Number.NEGATIVE_INFINITY;
   #upAfterMs: number;
-  /** The last change was up: a loss right after it is that layer's fault. */
+  /** The last step was up: a loss right after it is that layer's fault. */
   #wentUp = false;
 
-  constructor(options: LayerPolicyOptions = DEFAULT_LAYER_POLICY) {
-    this.#options = options;
-    this.#layer = options.top;
-    this.#upAfterMs = options.upAfterMs;
+  constructor(limits: LayerLimits) {
+    this.#limits = limits;
+    this.#upAfterMs = limits.upAfterMs;
   }
 
-  get layer(): number {
-    return this.#layer;
+  /** Whether a step down may be taken at `now` (one per settle time). */
+  canStepDown(now: number): boolean {
+    return now - this.#downAt >= this.#limits.settleMs;
   }
 
-  /** The viewer's link lost packets at `now`: the new layer, if it changes. */
-  slow(now: number): number | undefined {
-    const since = now - this.#changedAt;
-    if (since < this.#options.settleMs || this.#layer === 0) return undefined;
-    if (this.#wentUp && since < this.#upAfterMs) {
+  /** When a step up may be tried (before its jitter): a quiet while after the last step or loss. */
+  get upAt(): number {
+    return Math.max(this.#changedAt, this.#lossAt) + this.#upAfterMs;
+  }
+
+  /** Janus said the link lost packets at `now`: it is not quiet. */
+  lost(now: number): void {
+    this.#lossAt = now;
+  }
+
+  /** A step was taken at `now`, down or `up`. */
+  stepped(now: number, up: boolean): void {
+    if (!up && this.#wentUp && now - this.#changedAt < this.#upAfterMs) {
       this.#upAfterMs = Math.min(
         this.#upAfterMs * 2,
-        this.#options.maxUpAfterMs,
+        this.#limits.maxUpAfterMs,
       );
     }
-    return this.#change(this.#layer - 1, now, false);
-  }
-
-  /** Called now and then: the new layer, if it is time to try one up. */
-  tick(now: number): number | undefined {
-    if (
-      this.#layer === this.#options.top ||
-      now - this.#changedAt < this.#upAfterMs
-    ) return undefined;
-    return this.#change(this.#layer + 1, now, true);
-  }
-
-  #change(layer: number, now: number, up: boolean): number {
-    this.#layer = layer;
+    if (!up) this.#downAt = now;
     this.#changedAt = now;
     this.#wentUp = up;
-    return layer;
   }
 }

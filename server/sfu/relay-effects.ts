@@ -13,6 +13,7 @@ import type {
   TopologyEvent,
 } from "./topology.ts";
 import { keyOf, type ViewerLayers } from "./viewer-layers.ts";
+import { simulcastRids } from "./stream-layers.ts";
 
 /** What a step left to do: its messages, and Janus's publish if it began one. */
 export interface Done {
@@ -68,6 +69,7 @@ export class EffectRunner {
         gateway.unsubscribe(streamId, effect.viewerId).catch(() => {});
         return;
       case "end":
+        this.#deps.layers.end(streamId);
         gateway.end(streamId).catch(() => {});
         return;
       case "start-timer": {
@@ -136,13 +138,16 @@ export class EffectRunner {
       { type: "offer", sdp },
       from,
     ).then(
-      (answer) =>
+      (answer) => {
         this.#deps.later(streamId, {
           kind: "published",
           from,
           publication,
           sdp: answer.sdp,
-        }),
+        });
+        // Its layers start over, all asked for (after the answer it sent).
+        this.#deps.layers.published(streamId, simulcastRids(sdp));
+      },
       (error) => {
         if (this.#deps.phaseOf(streamId) !== "publishing") return;
         this.#deps.options.logger.warn("sfu-publish-failed", {

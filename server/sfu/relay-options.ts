@@ -5,7 +5,7 @@
 import type { Outbound } from "../signaling/postman.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import type { LayerPolicyOptions } from "./layer-policy.ts";
+import type { LayerLimits } from "./layer-policy.ts";
 import type { SfuPool } from "./sfu-pool.ts";
 import type { SfuStore } from "./handover.ts";
 
@@ -22,6 +22,7 @@ export type Gateway = Pick<
   | "unsubscribe"
   | "end"
   | "setLayer"
+  | "requestKeyframe"
   | "describe"
   | "adopt"
   | "release"
@@ -53,8 +54,8 @@ export interface SfuRelayOptions {
    * node that takes a stream's broadcaster over takes its Janus state too.
    */
   store?: SfuStore;
-  /** The per-viewer simulcast layer policy's timing (defaults in layer-policy.ts). */
-  layers?: LayerPolicyOptions;
+  /** The simulcast layer limits (defaults in layer-policy.ts). */
+  layers?: LayerLimits;
 }
 
 export type { Outbound };

@@ -6,7 +6,7 @@
  * relay decide what goes where.
  */
 import type { Logger } from "../observe/logger.ts";
-import { watchMedia, watchSlowlink } from "./handle-events.ts";
+import { watchMedia, watchSlowlink, watchSubstream } from "./handle-events.ts";
 import {
   handlesOf,
   recordOf,
@@ -33,6 +33,7 @@ import {
   publish,
   type PublisherStream,
   removeRemotePublisher,
+  requestKeyframe,
   restartPublisher,
   restartSubscriber,
   setSubstream,
@@ -48,7 +49,7 @@ export class SfuGateway {
   /**
    * Fires `down` (the link closed; the streams it had as detail), `up`,
    * `changed` (a stream's record did: its id as detail), and
-   * handle-events.ts's `slowlink` and `media`.
+   * handle-events.ts's `slowlink`, `substream` and `media`.
    */
   readonly events = new EventTarget();
   #logger: Logger;
@@ -189,6 +190,12 @@ export class SfuGateway {
     const subscriber = this.#streams.get(streamId)?.subscribers.get(viewerId);
     if (!subscriber?.videoMid) return;
     await setSubstream(subscriber.handle, subscriber.videoMid, substream);
+  }
+
+  /** Asks the stream's publisher for a keyframe (a PLI from Janus). */
+  async requestKeyframe(streamId: string): Promise<void> {
+    const publisher = this.#streams.get(streamId)?.publisher;
+    if (publisher) await requestKeyframe(publisher);
   }
 
   /** The viewer's answer to Janus's offer. */
@@ -407,6 +414,7 @@ export class SfuGateway {
       logger: this.#logger,
     });
     watchSlowlink(handle, streamId, viewerId, this.events, this.#logger);
+    watchSubstream(handle, streamId, viewerId, this.events);
   }
 
   /** The stream's own session, made on first use. */

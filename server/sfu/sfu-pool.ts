@@ -65,8 +65,8 @@ export interface SfuPoolOptions {
 
 export class SfuPool {
   /**
-   * Fires `lost` (a {@link LostEvent}), `up` (an instance linked),
-   * `slowlink` and `media` (as SfuGateway's, from every instance).
+   * Fires `lost` (a {@link LostEvent}), `up` (an instance linked), and
+   * SfuGateway's `slowlink`, `substream` and `media` from every instance.
    */
   readonly events = new EventTarget();
   #instances: SfuGateway[];
@@ -115,7 +115,7 @@ export class SfuPool {
     };
     for (const instance of this.#instances) {
       const { events } = instance;
-      for (const type of ["slowlink", "media", "changed"]) {
+      for (const type of ["slowlink", "substream", "media", "changed"]) {
         events.addEventListener(type, (event) =>
           this.events.dispatchEvent(
             new CustomEvent(type, { detail: (event as CustomEvent).detail }),
@@ -231,6 +231,11 @@ export class SfuPool {
       viewerId,
       (i) => i.answer(streamId, viewerId, answer),
     );
+  }
+
+  /** Asks the stream's publisher for a keyframe (through its origin). */
+  requestKeyframe(streamId: string): Promise<void> {
+    return this.#on(streamId, (i) => i.requestKeyframe(streamId));
   }
 
   restartPublisher(streamId: string, offer: Jsep): Promise<Jsep> {

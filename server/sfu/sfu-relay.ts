@@ -13,6 +13,7 @@
 import { sdpSyntaxProblem } from "../../protocol/sdp-check.ts";
 import type {
   SfuIceCandidate,
+  SfuLayersSent,
   SfuOffer,
   ViewerPlaying,
   WebRtcAnswer,
@@ -49,7 +50,7 @@ export class SfuRelay {
   #streams = new Map<string, StreamTopology>();
   /** Offer timers by stream, switch timers by stream and viewer. */
   #timers = new KeyedTimers();
-  /** Each SFU viewer's simulcast layer (chosen from its first `slowlink`). */
+  /** Each stream's simulcast layers: its viewers', and what is sent. */
   #layers: ViewerLayers;
   /** With a cluster: each stream's state saved for another node to take. */
   #handover: Handover | undefined;
@@ -64,7 +65,12 @@ export class SfuRelay {
     };
     this.#layers = new ViewerLayers({
       ...options,
-      onSfu: (streamId, viewerId) => this.routeOf(streamId, viewerId) === "sfu",
+      limits: options.layers,
+      onSfu: (streamId, viewerId) => this.blocks(streamId, viewerId),
+      tellBroadcaster: (streamId, message) => {
+        const to = this.#streams.get(streamId)?.broadcaster;
+        if (to) options.post([{ to, message }]);
+      },
     });
     this.#effects = new EffectRunner({
       options,
@@ -97,14 +103,6 @@ export class SfuRelay {
     gateway.events.addEventListener("changed", (event) => {
       const streamId = (event as CustomEvent<string>).detail;
       if (this.#streams.has(streamId)) this.#handover?.changed(streamId);
-    });
-    options.gateway.events.addEventListener("slowlink", (event) => {
-      const { streamId, viewerId } = (event as CustomEvent<
-        { streamId: string; viewerId: string }
-      >).detail;
-      const route = this.routeOf(streamId, viewerId);
-      if (route !== "sfu" && route !== "switching") return;
-      this.#layers.slow(streamId, viewerId);
     });
     options.gateway.events.addEventListener("lost", (event) => {
       const { streams, up } = (event as CustomEvent<LostEvent>).detail;
@@ -290,6 +288,13 @@ export class SfuRelay {
     ).catch(() => {});
   }
 
+  /** The broadcaster's report of the simulcast layers it sends. */
+  layersSent(peer: Peer, message: SfuLayersSent): void {
+    const topology = this.#streams.get(message.streamId);
+    if (topology?.broadcaster?.id !== peer.id) return;
+    this.#layers.sent(message.streamId, message.widths);
+  }
+
   /**
    * The viewer plays the connection of `session`: when that is the SFU's,
    * its switch is done and the broadcaster closes its own connection to it.
@@ -373,9 +378,9 @@ export class SfuRelay {
     if (!topology) return;
     this.#streams.delete(streamId);
     this.#timers.stop(streamId);
+    this.#layers.end(streamId);
     for (const viewerId of Object.keys(topology.viewers)) {
       this.#timers.stop(keyOf(streamId, viewerId));
-      this.#layers.forget(streamId, viewerId);
     }
     this.#options.gateway.release(streamId).catch(() => {});
   }

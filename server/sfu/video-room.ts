@@ -219,6 +219,11 @@ export async function setSubstream(
   await handle.message({ request: "configure", streams: [{ mid, substream }] });
 }
 
+/** Asks the publisher of `handle` for a keyframe (Janus sends it a PLI). */
+export async function requestKeyframe(handle: JanusHandle): Promise<void> {
+  await handle.message({ request: "configure", keyframe: true });
+}
+
 /** Hands Janus the viewer's answer: the subscription starts. */
 export async function start(handle: JanusHandle, answer: Jsep): Promise<void> {
   await handle.message({ request: "start" }, answer);

@@ -1,79 +1,172 @@
 /**
- * Each SFU viewer's simulcast layer: Janus reports a viewer's link as slow
- * (`slowlink`), the viewer's LayerPolicy steps it down, and a tick steps
- * viewers on a lower layer back up after a quiet while. Per link, so per
- * node: not part of the stream's topology.
+ * Runs the simulcast layers of each stream this node drives through the
+ * SFU (stream-layers.ts decides): in, the publisher's rids, Janus's
+ * `slowlink` and `substream` events for its viewers, the broadcaster's
+ * `sfu-layers-sent`; out, Janus's `configure` (a viewer's layer) and
+ * keyframe requests, `sfu-layers` to the broadcaster, log lines and
+ * counters; one timer per stream for what is due next. The node that
+ * drives a stream gets its Janus events and its broadcaster's messages.
  */
+import type { ServerMessage } from "../../protocol/messages.ts";
+import type { SubstreamEvent } from "./handle-events.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import { LayerPolicy, type LayerPolicyOptions } from "./layer-policy.ts";
-import type { SfuGateway } from "./sfu-gateway.ts";
-
-/** How often viewers on a lower simulcast layer are checked for a step up. */
-const LAYER_TICK_MS = 1_000;
+import { KeyedTimers } from "./keyed-timers.ts";
+import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./layer-policy.ts";
+import type { SfuPool } from "./sfu-pool.ts";
+import { type LayerEffect, StreamLayers } from "./stream-layers.ts";
 
 export interface ViewerLayersOptions {
-  gateway: Pick<SfuGateway, "setLayer">;
+  gateway: Pick<SfuPool, "setLayer" | "requestKeyframe" | "events">;
+  /** Whether the viewer watches (or is moving to watch) through the SFU. */
+  onSfu(streamId: string, viewerId: string): boolean;
   logger: Logger;
   metrics: Metrics;
-  /** Whether the viewer watches through the SFU alone (ticks only those). */
-  onSfu(streamId: string, viewerId: string): boolean;
-  layers?: LayerPolicyOptions;
+  /** Sends the stream's broadcaster `message` (if it has one here). */
+  tellBroadcaster(streamId: string, message: ServerMessage): void;
+  limits?: LayerLimits;
+  random?: () => number;
 }
 
 export class ViewerLayers {
   #options: ViewerLayersOptions;
-  #policies = new Map<string, LayerPolicy>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #limits: LayerLimits;
+  #streams = new Map<string, StreamLayers>();
+  #timers = new KeyedTimers();
 
   constructor(options: ViewerLayersOptions) {
     this.#options = options;
+    this.#limits = options.limits ?? DEFAULT_LAYER_LIMITS;
+    const { events } = options.gateway;
+    events.addEventListener("slowlink", (event) => {
+      const { streamId, viewerId } = (event as CustomEvent<
+        { streamId: string; viewerId: string }
+      >).detail;
+      if (options.onSfu(streamId, viewerId)) this.slow(streamId, viewerId);
+    });
+    events.addEventListener("substream", (event) => {
+      const { streamId, viewerId, substream } =
+        (event as CustomEvent<SubstreamEvent>).detail;
+      if (!options.onSfu(streamId, viewerId)) return;
+      this.confirmed(streamId, viewerId, substream);
+    });
   }
 
-  /** Janus says the viewer's link loses packets: a lower layer, maybe. */
+  /** The broadcaster published (again) with simulcast `rids`, smallest first. */
+  published(streamId: string, rids: readonly string[]): void {
+    const layers = new StreamLayers(this.#limits, this.#options.random);
+    this.#streams.set(streamId, layers);
+    this.#run(streamId, layers.published(rids, Date.now()));
+  }
+
+  /** Janus says the viewer's link loses what it sends. */
   slow(streamId: string, viewerId: string): void {
-    const key = keyOf(streamId, viewerId);
-    let policy = this.#policies.get(key);
-    if (!policy) {
-      this.#policies.set(key, policy = new LayerPolicy(this.#options.layers));
-    }
-    this.#set(streamId, viewerId, policy.slow(Date.now()));
-    this.#timer ??= setInterval(() => this.#tick(), LAYER_TICK_MS);
+    this.#run(
+      streamId,
+      this.#streams.get(streamId)?.slow(viewerId, Date.now()),
+    );
   }
 
-  /** A new subscription (Janus starts on its best layer) or a viewer gone. */
+  /** Janus sends the viewer `layer` now. */
+  confirmed(streamId: string, viewerId: string, layer: number): void {
+    this.#run(
+      streamId,
+      this.#streams.get(streamId)?.confirmed(viewerId, layer, Date.now()),
+    );
+  }
+
+  /** The broadcaster's report of what it sends (`sfu-layers-sent`). */
+  sent(streamId: string, widths: Readonly<Record<string, number>>): void {
+    this.#run(streamId, this.#streams.get(streamId)?.sent(widths, Date.now()));
+  }
+
+  /** The layer Janus says it sends the viewer, if known. */
+  layerOf(streamId: string, viewerId: string): number | undefined {
+    return this.#streams.get(streamId)?.layerOf(viewerId);
+  }
+
+  /** A subscription ended (or starts over: Janus starts on its best layer). */
   forget(streamId: string, viewerId: string): void {
-    this.#policies.delete(keyOf(streamId, viewerId));
+    this.#run(
+      streamId,
+      this.#streams.get(streamId)?.leave(viewerId, Date.now()),
+    );
   }
 
-  /** Stops the tick (the server is closing, or nobody is lowered). */
+  /** The stream left the SFU (ended, or driven elsewhere now). */
+  end(streamId: string): void {
+    this.#streams.delete(streamId);
+    this.#timers.stop(streamId);
+  }
+
+  /** Stops every timer (the server is closing). */
   close(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#timers.stopAll();
   }
 
-  #tick(): void {
-    let lowered = false;
-    for (const [key, policy] of this.#policies) {
-      const [streamId, viewerId] = key.split("\n");
-      if (!this.#options.onSfu(streamId, viewerId)) continue;
-      this.#set(streamId, viewerId, policy.tick(Date.now()));
-      if (policy.layer < (this.#options.layers?.top ?? 2)) lowered = true;
-    }
-    if (!lowered) this.close();
-  }
-
-  #set(streamId: string, viewerId: string, layer: number | undefined): void {
-    if (layer === undefined) return;
+  #run(streamId: string, effects: LayerEffect[] | undefined): void {
+    if (!effects) return;
     const { gateway, logger, metrics } = this.#options;
-    logger.info("sfu-layer", { streamId, viewerId, layer });
-    metrics.sfuLayerChanges++;
-    gateway.setLayer(streamId, viewerId, layer).catch((error) =>
-      logger.warn("sfu-layer-failed", {
-        streamId,
-        viewerId,
-        error: String(error),
-      })
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case "set":
+          logger.info("sfu-layer", {
+            streamId,
+            viewerId: effect.viewerId,
+            layer: effect.layer,
+            cause: effect.cause,
+          });
+          metrics.sfuLayerChanges++;
+          gateway.setLayer(streamId, effect.viewerId, effect.layer).catch((
+            error,
+          ) =>
+            logger.warn("sfu-layer-failed", {
+              streamId,
+              viewerId: effect.viewerId,
+              error: String(error),
+            })
+          );
+          break;
+        case "confirmed":
+          logger.debug("sfu-layer-confirmed", {
+            streamId,
+            viewerId: effect.viewerId,
+            layer: effect.layer,
+            ...(effect.afterMs === undefined ? {} : { ms: effect.afterMs }),
+          });
+          break;
+        case "want":
+          logger.info("sfu-layers-wanted", { streamId, rids: effect.rids });
+          metrics.sfuLayerRequests++;
+          this.#options.tellBroadcaster(streamId, {
+            type: "sfu-layers",
+            streamId,
+            rids: effect.rids,
+          });
+          break;
+        case "keyframe":
+          logger.debug("sfu-keyframe", { streamId, layer: effect.layer });
+          gateway.requestKeyframe(streamId).catch(() => {});
+          break;
+        case "missing":
+          logger.warn("sfu-layer-missing", { streamId, layer: effect.layer });
+          metrics.sfuLayersMissing++;
+          break;
+      }
+    }
+    this.#arm(streamId);
+  }
+
+  /** The stream's timer, at its next due time. */
+  #arm(streamId: string): void {
+    const layers = this.#streams.get(streamId);
+    const now = Date.now();
+    const due = layers?.nextDue(now);
+    if (due === undefined) return this.#timers.stop(streamId);
+    this.#timers.start(
+      streamId,
+      due - now,
+      () => this.#run(streamId, this.#streams.get(streamId)?.tick(Date.now())),
     );
   }
 }

@@ -105,6 +105,9 @@ class FakeGateway implements Gateway {
   setLayer(): Promise<void> {
     return Promise.resolve();
   }
+  requestKeyframe(): Promise<void> {
+    return Promise.resolve();
+  }
   end(streamId: string): Promise<void> {
     const stream = this.#streams.get(streamId);
     this.#streams.delete(streamId);

@@ -1,0 +1,301 @@
+/**
+ * One stream's simulcast layers through the SFU (server/sfu/stream-layers.ts),
+ * a pure state machine: times are passed in, effects come back. What Janus
+ * and the browsers really do: tests/e2e/sfu-layers.test.ts.
+ */
+import assert from "node:assert/strict";
+import {
+  DEFAULT_LAYER_LIMITS,
+  type LayerLimits,
+} from "../../server/sfu/layer-policy.ts";
+import {
+  type LayerEffect,
+  simulcastRids,
+  StreamLayers,
+} from "../../server/sfu/stream-layers.ts";
+
+const RIDS = ["l", "m", "h"];
+const LIMITS: LayerLimits = { ...DEFAULT_LAYER_LIMITS };
+
+/** Layers with jitter drawn as `random` (0: none). */
+function layers(limits: Partial<LayerLimits> = {}, random = () => 0) {
+  const stream = new StreamLayers({ ...LIMITS, ...limits }, random);
+  stream.published(RIDS, 0);
+  return stream;
+}
+
+const sets = (effects: LayerEffect[]) =>
+  effects.filter((e) => e.kind === "set").map((e) =>
+    e.kind === "set" && `${e.viewerId} ${e.layer} ${e.cause}`
+  );
+const wants = (effects: LayerEffect[]) =>
+  effects.filter((e) => e.kind === "want").map((e) =>
+    e.kind === "want" && e.rids.join(",")
+  );
+
+/** Viewers `ids` on the top layer, as Janus confirms them. */
+function onTop(stream: StreamLayers, ids: string[], now: number) {
+  for (const id of ids) stream.confirmed(id, 2, now);
+}
+
+Deno.test("stream layers: the offer's rids, smallest first; a publish asks for every one", () => {
+  const sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n" +
+    "a=rid:h send\r\na=rid:m send\r\na=rid:l send\r\n" +
+    "a=simulcast:send h;m;~l\r\n";
+  assert.deepEqual(simulcastRids(sdp), ["l", "m", "h"]);
+  assert.deepEqual(simulcastRids("a=simulcast:send q,r;f\r\n"), ["f", "q"]);
+  assert.deepEqual(simulcastRids("v=0\r\nm=video 9 RTP 96\r\n"), []);
+  const stream = new StreamLayers(LIMITS, () => 0);
+  assert.deepEqual(stream.published(RIDS, 0), [
+    { kind: "want", rids: ["l", "m", "h"] },
+  ]);
+  // No simulcast: nothing to choose.
+  assert.deepEqual(stream.published(["h"], 0), []);
+  assert.deepEqual(stream.slow("v1", 0), []);
+});
+
+Deno.test("stream layers: a lossy viewer goes one layer down per settle time, after its jitter; the others stay", () => {
+  const stream = layers({}, () => 0.5);
+  onTop(stream, ["v1", "v2"], 0);
+  // Due after half of jitterMs (125 ms).
+  assert.deepEqual(sets(stream.slow("v1", 1_000)), []);
+  assert.equal(stream.nextDue(1_000), 1_125);
+  assert.deepEqual(sets(stream.tick(1_125)), ["v1 1 slow"]);
+  assert.deepEqual(
+    stream.confirmed("v1", 1, 1_300)[0],
+    { kind: "confirmed", viewerId: "v1", layer: 1, afterMs: 175 },
+  );
+  // Janus repeats the report while the loss lasts: one step per 2 s.
+  assert.deepEqual(sets(stream.slow("v1", 1_500)), []);
+  assert.deepEqual(sets(stream.tick(2_000)), []);
+  stream.slow("v1", 3_125);
+  assert.deepEqual(sets(stream.tick(3_250)), ["v1 0 slow"]);
+  stream.confirmed("v1", 0, 3_400);
+  // Nothing below the smallest.
+  stream.slow("v1", 6_000);
+  assert.deepEqual(sets(stream.tick(7_000)), []);
+  assert.equal(stream.layerOf("v2"), 2);
+});
+
+Deno.test("stream layers: after a quiet while one layer up (plus its own jitter); a layer that fails again at once waits twice as long", () => {
+  const stream = layers({ upJitterMs: 4_000 }, () => 0.25);
+  onTop(stream, ["v1"], 0);
+  // Its step down after a quarter of jitterMs (62.5 ms).
+  assert.deepEqual(sets(stream.slow("v1", 0)), []);
+  assert.deepEqual(sets(stream.tick(63)), ["v1 1 slow"]);
+  stream.confirmed("v1", 1, 100);
+  // 15 s quiet plus 1 s of its jitter.
+  assert.equal(stream.nextDue(100), 63 + 15_000 + 1_000);
+  assert.deepEqual(sets(stream.tick(16_000)), []);
+  assert.deepEqual(sets(stream.tick(16_063)), ["v1 2 quiet"]);
+  stream.confirmed("v1", 2, 16_200);
+  // The full picture fails again at once: down, and 30 s before the next try.
+  stream.slow("v1", 17_000);
+  assert.deepEqual(sets(stream.tick(17_063)), ["v1 1 slow"]);
+  stream.confirmed("v1", 1, 17_200);
+  assert.deepEqual(sets(stream.tick(17_063 + 31_000 - 1)), []);
+  assert.deepEqual(sets(stream.tick(17_063 + 31_000)), ["v1 2 quiet"]);
+});
+
+Deno.test("stream layers: once the broadcaster reports, a layer it does not send is never a target (Chromium's two layers at 640x480)", () => {
+  const stream = layers();
+  onTop(stream, ["v1"], 0);
+  // It sends h and m; l stays 0x0.
+  stream.sent({ h: 640, m: 320 }, 1_000);
+  assert.deepEqual(sets(stream.slow("v1", 2_000)), ["v1 1 slow"]);
+  stream.confirmed("v1", 1, 2_100);
+  // Still lossy, for a minute: there is no smaller layer that arrives.
+  for (let t = 5_000; t < 60_000; t += 1_000) {
+    assert.deepEqual(sets(stream.slow("v1", t)), [], `at ${t}`);
+    assert.deepEqual(sets(stream.tick(t + 500)), [], `at ${t}`);
+  }
+  assert.ok(!stream.wanted.includes("l"));
+});
+
+Deno.test("stream layers: dynacast: viewers all on the top layer: the others are paused once unneeded for pauseAfterMs", () => {
+  const stream = layers();
+  const viewers = ["v1", "v2", "v3", "v4", "v5", "v6"];
+  onTop(stream, viewers, 0);
+  assert.deepEqual(wants(stream.sent({ h: 640, m: 320, l: 160 }, 1_000)), []);
+  assert.equal(stream.nextDue(1_000), 1_000 + 5_000);
+  assert.deepEqual(wants(stream.tick(5_999)), []);
+  assert.deepEqual(wants(stream.tick(6_000)), ["h"]);
+  // Paused at our request: still layers that can be asked for again.
+  assert.deepEqual(wants(stream.sent({ h: 640 }, 7_000)), []);
+  assert.deepEqual(stream.wanted, ["h"]);
+  assert.deepEqual(sets(stream.slow("v1", 8_000)), ["v1 1 slow"]);
+  assert.deepEqual(stream.wanted, ["m", "h"]);
+});
+
+Deno.test("stream layers: without reports nothing is paused (a WHIP publisher, an older element)", () => {
+  const stream = layers();
+  onTop(stream, ["v1"], 0);
+  for (let t = 0; t < 60_000; t += 1_000) {
+    assert.deepEqual(wants(stream.tick(t)), []);
+  }
+  assert.deepEqual(stream.wanted, ["l", "m", "h"]);
+  assert.ok(!stream.reporting);
+});
+
+Deno.test("stream layers: a lossy viewer's smaller layer is asked of the broadcaster with its switch, a keyframe if Janus has not switched, and paused again once nobody gets it", () => {
+  const stream = layers();
+  onTop(stream, ["v1", "v2"], 0);
+  stream.sent({ h: 640, m: 320, l: 160 }, 1_000);
+  stream.tick(6_000);
+  stream.sent({ h: 640 }, 7_000);
+  assert.deepEqual(stream.wanted, ["h"]);
+  // v1's link loses packets: m is wanted again in the same step.
+  const effects = stream.slow("v1", 8_000);
+  assert.deepEqual(wants(effects), ["m,h"]);
+  assert.deepEqual(sets(effects), ["v1 1 slow"]);
+  // Sent again, and Janus has not switched it within confirmMs: a
+  // keyframe is asked (Janus switches on one).
+  stream.sent({ h: 640, m: 320 }, 8_600);
+  assert.deepEqual(
+    stream.tick(9_000).filter((e) => e.kind === "keyframe"),
+    [{ kind: "keyframe", layer: 1 }],
+  );
+  stream.confirmed("v1", 1, 9_200);
+  // Back up after the quiet while: m unneeded, paused 5 s later.
+  assert.deepEqual(sets(stream.tick(8_000 + 15_000)), ["v1 2 quiet"]);
+  stream.confirmed("v1", 2, 23_100);
+  assert.deepEqual(wants(stream.tick(23_100 + 4_999)), []);
+  assert.deepEqual(wants(stream.tick(23_100 + 5_000)), ["h"]);
+  assert.deepEqual(stream.wanted, ["h"]);
+});
+
+Deno.test("stream layers: a layer asked of the broadcaster and not sent within activateMs is no longer used; reported again, it is", () => {
+  const stream = layers();
+  onTop(stream, ["v1", "v2"], 0);
+  // l never sent (as Chromium at 640x480).
+  stream.sent({ h: 1280, m: 640 }, 500);
+  stream.tick(5_500);
+  stream.sent({ h: 1280 }, 6_000);
+  assert.deepEqual(stream.wanted, ["h"]);
+  // v1 lossy: m asked again, and it never comes back (the browser's CPU).
+  assert.deepEqual(sets(stream.slow("v1", 10_000)), ["v1 1 slow"]);
+  stream.tick(11_000); // a keyframe
+  stream.tick(12_000);
+  assert.deepEqual(sets(stream.tick(13_000)), []);
+  // Not used for v2 either: its step down finds no layer below that arrives.
+  assert.deepEqual(sets(stream.slow("v2", 13_500)), []);
+  // Still asked of the broadcaster while v1 waits on it.
+  assert.deepEqual(stream.wanted, ["m", "h"]);
+  // Sent at last: v2 can have it.
+  stream.sent({ h: 1280, m: 640 }, 14_000);
+  stream.confirmed("v1", 1, 14_100);
+  assert.deepEqual(sets(stream.slow("v2", 16_000)), ["v2 1 slow"]);
+});
+
+Deno.test("stream layers: at most switchesPerSecond switches per stream; a step down that waited past settleMs is dropped", () => {
+  const stream = layers({ switchesPerSecond: 10 });
+  const viewers = Array.from({ length: 100 }, (_, i) => `v${i}`);
+  onTop(stream, viewers, 0);
+  // Janus switches each one at once.
+  const confirm = (effects: LayerEffect[], t: number) => {
+    for (const e of effects) {
+      if (e.kind === "set") stream.confirmed(e.viewerId, e.layer, t);
+    }
+    return sets(effects).length;
+  };
+  // Every viewer loses packets at once (the machine overloaded).
+  let first = 0;
+  for (const id of viewers) first += confirm(stream.slow(id, 1_000), 1_000);
+  // A full bucket at once, then one every 100 ms.
+  assert.equal(first, 10);
+  const switched: number[] = [];
+  for (let t = 1_050; t <= 4_000; t += 50) {
+    switched.push(confirm(stream.tick(t), t));
+  }
+  assert.ok(switched.every((n) => n <= 1), String(switched));
+  // Dropped once 2 s old: 10 + 20, not 100.
+  assert.equal(first + switched.reduce((a, b) => a + b, 0), 30);
+  // Nothing left waiting but the steps up.
+  assert.ok(stream.nextDue(4_000)! >= 1_000 + 15_000);
+});
+
+Deno.test("stream layers: jitter spreads the steps of viewers lowered together", () => {
+  let seed = 0;
+  const random = () => (seed++ % 20) / 20;
+  const stream = layers({ jitterMs: 1_000, switchesPerSecond: 1_000 }, random);
+  const viewers = Array.from({ length: 20 }, (_, i) => `v${i}`);
+  onTop(stream, viewers, 0);
+  const at = new Set<number>();
+  for (const id of viewers) {
+    if (sets(stream.slow(id, 0)).length > 0) at.add(0);
+  }
+  for (let t = 50; t <= 1_000; t += 50) {
+    if (sets(stream.tick(t)).length > 0) at.add(t);
+  }
+  assert.ok(at.size >= 5, `switches at ${[...at]}`);
+});
+
+Deno.test("stream layers: without reports, a layer Janus never switches to is taken not to arrive (a keyframe asked first), and not used again for missingForMs, doubling", () => {
+  const stream = layers();
+  onTop(stream, ["v1", "v2"], 0);
+  stream.slow("v1", 0);
+  stream.confirmed("v1", 1, 100);
+  assert.deepEqual(sets(stream.slow("v1", 2_000)), ["v1 0 slow"]);
+  // l never arrives: a keyframe at 1 s, missing at 2 s.
+  assert.ok(stream.tick(3_000).some((e) => e.kind === "keyframe"));
+  assert.deepEqual(stream.tick(4_000).filter((e) => e.kind === "missing"), [
+    { kind: "missing", layer: 0 },
+  ]);
+  // v2 lossy now: not to l, to m; then nothing below.
+  assert.deepEqual(sets(stream.slow("v2", 5_000)), ["v2 1 slow"]);
+  stream.confirmed("v2", 1, 5_100);
+  assert.deepEqual(sets(stream.slow("v2", 8_000)), []);
+  // 30 s later l is tried again; missing again: 60 s this time.
+  const v2 = (effects: LayerEffect[]) =>
+    sets(effects).filter((s) => s && s.startsWith("v2"));
+  assert.deepEqual(v2(stream.slow("v2", 34_000)), ["v2 0 slow"]);
+  stream.tick(35_000);
+  stream.tick(36_000);
+  assert.deepEqual(v2(stream.slow("v2", 40_000)), []);
+  // Another viewer on m: not to l until 96 s.
+  stream.confirmed("v3", 1, 90_000);
+  assert.deepEqual(sets(stream.slow("v3", 95_000)), []);
+  assert.deepEqual(sets(stream.slow("v3", 97_000)), ["v3 0 slow"]);
+});
+
+Deno.test("stream layers: a Janus confirmation of a layer clears its missing mark", () => {
+  const stream = layers();
+  stream.published(["m", "h"], 0);
+  stream.confirmed("v1", 1, 0);
+  stream.confirmed("v2", 1, 0);
+  assert.deepEqual(sets(stream.slow("v1", 0)), ["v1 0 slow"]);
+  stream.tick(1_000);
+  stream.tick(2_000); // m missing
+  assert.deepEqual(sets(stream.slow("v2", 3_000)), []);
+  // Janus did switch v1 after all: m arrives.
+  stream.confirmed("v1", 0, 3_500);
+  assert.deepEqual(sets(stream.slow("v2", 4_000)), ["v2 0 slow"]);
+});
+
+Deno.test("stream layers: a viewer whose own layer stops arriving is moved to one that does", () => {
+  const stream = layers();
+  onTop(stream, ["v1"], 0);
+  stream.sent({ h: 640, m: 320, l: 160 }, 0);
+  stream.slow("v1", 0);
+  stream.confirmed("v1", 1, 100);
+  stream.slow("v1", 2_000);
+  stream.confirmed("v1", 0, 2_100);
+  // The browser drops l (its CPU): l was wanted since the start, so at
+  // once it is not used, and v1 goes to what it can get.
+  assert.deepEqual(sets(stream.sent({ h: 640, m: 320 }, 3_000)), [
+    "v1 1 layers",
+  ]);
+});
+
+Deno.test("stream layers: a viewer that leaves no longer holds its layer", () => {
+  const stream = layers();
+  onTop(stream, ["v1", "v2"], 0);
+  stream.sent({ h: 640, m: 320, l: 160 }, 0);
+  stream.slow("v1", 0);
+  stream.confirmed("v1", 1, 100);
+  stream.tick(6_000);
+  assert.deepEqual(stream.wanted, ["m", "h"]);
+  stream.leave("v1", 7_000);
+  assert.deepEqual(wants(stream.tick(12_000)), ["h"]);
+  assert.equal(stream.viewers, 1);
+});
