@@ -137,21 +137,6 @@ export interface SfuIceCandidate {
   candidate: IceCandidate;
 }
 
-/** Rids in one `sfu-layers-sent` at most (browsers simulcast three). */
-export const MAX_SIMULCAST_LAYERS = 4;
-
-/**
- * Broadcaster -> server, once it has had an `sfu-layers`: the width of the
- * frames it sends on each simulcast rid of its SFU connection now (a rid it
- * does not send is absent or 0); sent when that changes, and now and then
- * (addition).
- */
-export interface SfuLayersSent {
-  type: "sfu-layers-sent";
-  streamId: string;
-  widths: Record<string, number>;
-}
-
 /** Where a browser refused a description: the step that threw. */
 export const NEGOTIATION_STAGES = [
   /** The viewer's `setRemoteDescription(offer)`. */
@@ -197,7 +182,6 @@ export type ClientMessage =
   | WebRtcIceCandidate
   | SfuOffer
   | SfuIceCandidate
-  | SfuLayersSent
   | ViewerPlaying
   | NegotiationFailed
   | Ping;

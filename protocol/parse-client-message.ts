@@ -10,7 +10,6 @@ import {
   type ClientMessage,
   type IceCandidate,
   MAX_NEGOTIATION_REASON_LENGTH,
-  MAX_SIMULCAST_LAYERS,
   NEGOTIATION_STAGES,
   type NegotiationStage,
   type SessionDescription,
@@ -143,13 +142,6 @@ export function validateClientMessage(
         type,
         streamId: fields.streamId(),
         candidate: fields.candidate("candidate"),
-      };
-      break;
-    case "sfu-layers-sent":
-      message = {
-        type,
-        streamId: fields.streamId(),
-        widths: fields.widths(),
       };
       break;
     case "viewer-playing":
@@ -365,39 +357,6 @@ class FieldReader {
       );
     }
     return value;
-  }
-
-  /**
-   * `widths`: at most MAX_SIMULCAST_LAYERS rids (1-16 of A-Z a-z 0-9 _ -,
-   * as RFC 8851 allows) to a frame width, an integer from 0 to 16384.
-   */
-  widths(): Record<string, number> {
-    const value = this.#record.widths;
-    const widths: Record<string, number> = {};
-    let count = 0;
-    if (isRecord(value)) {
-      for (const rid in value) {
-        const width = value[rid];
-        if (
-          ++count > MAX_SIMULCAST_LAYERS ||
-          !/^[A-Za-z0-9_-]{1,16}$/.test(rid) ||
-          !Number.isInteger(width) || (width as number) < 0 ||
-          (width as number) > 16384
-        ) {
-          count = Infinity;
-          break;
-        }
-        widths[rid] = width as number;
-      }
-    }
-    if (!isRecord(value) || count === Infinity) {
-      return this.#fail(
-        "invalid-field",
-        `\`widths\` must map at most ${MAX_SIMULCAST_LAYERS} rids (1-16 of A-Z a-z 0-9 _ -) to a width from 0 to 16384`,
-        {},
-      );
-    }
-    return widths;
   }
 
   /** A required field that is absent. */

@@ -31,21 +31,15 @@ export interface LayerLimits {
   switchesPerSecond: number;
   /**
    * A switch Janus has not confirmed (`substream` event) this long after
-   * it was asked: a keyframe is asked of the broadcaster; as long again,
-   * and the layer is taken not to arrive.
+   * it was asked: a keyframe is asked of the broadcaster; again after as
+   * long; a third time, and the layer is taken not to arrive.
    */
   confirmMs: number;
   /**
    * A layer taken not to arrive is not used for this long (doubling each
-   * time again, up to 16 times), unless the broadcaster reports sending it.
+   * time again, up to 16 times), unless Janus sends it to a viewer.
    */
   missingForMs: number;
-  /**
-   * A layer the broadcaster was asked for and does not report sending
-   * this long after is not used (the browser does not send it: too small
-   * a picture, or its uplink or CPU too short).
-   */
-  activateMs: number;
   /**
    * A layer no viewer gets or moves to is paused (dynacast) once it has
    * not been needed for this long: the broadcaster stops encoding it.
@@ -62,7 +56,6 @@ export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = {
   switchesPerSecond: 10,
   confirmMs: 1_000,
   missingForMs: 30_000,
-  activateMs: 3_000,
   pauseAfterMs: 5_000,
 };
 

@@ -13,7 +13,6 @@
 import { sdpSyntaxProblem } from "../../protocol/sdp-check.ts";
 import type {
   SfuIceCandidate,
-  SfuLayersSent,
   SfuOffer,
   ViewerPlaying,
   WebRtcAnswer,
@@ -286,13 +285,6 @@ export class SfuRelay {
       undefined,
       message.candidate,
     ).catch(() => {});
-  }
-
-  /** The broadcaster's report of the simulcast layers it sends. */
-  layersSent(peer: Peer, message: SfuLayersSent): void {
-    const topology = this.#streams.get(message.streamId);
-    if (topology?.broadcaster?.id !== peer.id) return;
-    this.#layers.sent(message.streamId, message.widths);
   }
 
   /**

@@ -2,11 +2,11 @@
  * One stream's simulcast layers through the SFU, as a pure state machine
  * (times passed in, effects handed back, randomness injected):
  *
- * - which layers arrive: the rids of the publisher's offer; then, once the
- *   broadcaster reports what it sends (`sfu-layers-sent`), only those it
- *   sends or has paused at our request after sending them. A layer Janus
- *   does not switch a viewer to is taken not to arrive for a while
- *   (publishers that do not report: WHIP, older elements);
+ * - which layers arrive: the rids of the publisher's offer (the element
+ *   offers only the layers its browser sends of its picture), paused ones
+ *   included (asked for again before a viewer is moved there), less any
+ *   Janus does not switch a viewer to (not used for a while: a browser
+ *   short of CPU sends fewer layers);
  * - which layer each viewer is to get: one down when Janus says its link
  *   loses packets, one up after a quiet while (layer-policy.ts), never to
  *   a layer that does not arrive;
@@ -16,7 +16,8 @@
  *   request (Janus switches on a keyframe of the new layer);
  * - which layers the broadcaster is to send (`want`, dynacast): those a
  *   viewer gets or moves to, and the top one; the others are paused once
- *   unneeded for `pauseAfterMs`.
+ *   unneeded for `pauseAfterMs` (a broadcaster that does not know it sends
+ *   them all, as before).
  *
  * Layers are numbered as Janus's substreams: 0 the smallest.
  */
@@ -67,25 +68,20 @@ interface Viewer {
 /** The most times a missing layer's wait doubles. */
 const MAX_MISSING_DOUBLINGS = 4;
 /**
- * Keyframes asked for one switch Janus has not confirmed while the
- * broadcaster reports sending its layer (a slow keyframe is no missing
- * layer); without reports, one, then the layer is taken to be missing.
+ * Keyframes asked for one switch Janus has not confirmed (Janus switches
+ * on one; a paused layer starts again with one), then its layer is taken
+ * not to arrive.
  */
-const MAX_NUDGES = 3;
+const MAX_NUDGES = 2;
 
 export class StreamLayers {
   #limits: LayerLimits;
   #random: () => number;
   /** Rid per layer, the smallest first (Janus's substream order). */
   #rids: readonly string[] = [];
-  /** The broadcaster reports what it sends (and so takes `want`). */
-  #reporting = false;
-  #sending = new Set<number>();
-  /** Reporting: sent now, or paused at our request after being sent. */
-  #seen = new Set<number>();
   #missing = new Map<number, { until: number; count: number }>();
+  /** What the broadcaster was last asked to send. */
   #wanted = new Set<number>();
-  #wantedAt = new Map<number, number>();
   #unneededSince = new Map<number, number>();
   #viewers = new Map<string, Viewer>();
   #tokens: number;
@@ -109,11 +105,6 @@ export class StreamLayers {
     );
   }
 
-  /** Whether the broadcaster reports the layers it sends. */
-  get reporting(): boolean {
-    return this.#reporting;
-  }
-
   /** The layer Janus says it sends `viewerId`. */
   layerOf(viewerId: string): number | undefined {
     return this.#viewers.get(viewerId)?.current;
@@ -126,20 +117,14 @@ export class StreamLayers {
 
   /**
    * The publisher's offer carried these rids, the smallest first: all of
-   * them asked for (old elements ignore it; new ones then report). Starts
-   * over: its viewers subscribe again.
+   * them sent for now. Starts over: its viewers subscribe again.
    */
-  published(rids: readonly string[], now: number): LayerEffect[] {
+  published(rids: readonly string[]): void {
     this.#rids = rids.length > 1 ? [...rids] : [];
-    this.#reporting = false;
-    this.#sending.clear();
-    this.#seen.clear();
     this.#missing.clear();
     this.#viewers.clear();
     this.#unneededSince.clear();
     this.#wanted = new Set(this.#rids.keys());
-    this.#wantedAt = new Map([...this.#wanted].map((layer) => [layer, now]));
-    return this.top < 1 ? [] : [{ kind: "want", rids: [...this.#rids] }];
   }
 
   /** Janus says `viewerId`'s link loses what it sends. */
@@ -168,7 +153,6 @@ export class StreamLayers {
     const viewer = this.#viewer(viewerId);
     viewer.current = layer;
     this.#missing.delete(layer);
-    if (this.#reporting) this.#seen.add(layer);
     const effect: LayerEffect = { kind: "confirmed", viewerId, layer };
     if (layer === viewer.target) {
       if (viewer.askedAt !== undefined) effect.afterMs = now - viewer.askedAt;
@@ -176,27 +160,6 @@ export class StreamLayers {
       viewer.nudges = 0;
     }
     return [effect, ...this.#update(now)];
-  }
-
-  /**
-   * The broadcaster's report: the width it sends each rid at (rids it does
-   * not send are absent or 0).
-   */
-  sent(widths: Readonly<Record<string, number>>, now: number): LayerEffect[] {
-    if (this.top < 1) return [];
-    this.#reporting = true;
-    const before = this.#sending;
-    this.#sending = new Set(
-      [...this.#rids.keys()].filter((layer) =>
-        (widths[this.#rids[layer]] ?? 0) > 0
-      ),
-    );
-    for (const layer of this.#sending) {
-      // Started again: worth another try, whatever Janus did before.
-      if (!before.has(layer)) this.#missing.delete(layer);
-      if (!this.#isMissing(layer, now)) this.#seen.add(layer);
-    }
-    return this.#update(now);
   }
 
   /** The viewer's subscription ended (or starts over). */
@@ -216,7 +179,7 @@ export class StreamLayers {
     const at = (time: number) => {
       if (time > now) next = Math.min(next, time);
     };
-    const { confirmMs, activateMs, pauseAfterMs } = this.#limits;
+    const { confirmMs, pauseAfterMs } = this.#limits;
     for (const viewer of this.#viewers.values()) {
       if (viewer.pending) {
         at(Math.max(viewer.pending.due, this.#tokenAt()));
@@ -227,9 +190,6 @@ export class StreamLayers {
       if (viewer.want < this.top) at(viewer.policy.upAt + viewer.upJitter);
     }
     for (const layer of this.#wanted) {
-      if (this.#reporting && !this.#sending.has(layer)) {
-        at(this.#wantedAt.get(layer)! + activateMs);
-      }
       const since = this.#unneededSince.get(layer);
       if (since !== undefined) at(since + pauseAfterMs);
     }
@@ -261,8 +221,7 @@ export class StreamLayers {
   }
 
   #usable(layer: number, now: number): boolean {
-    return layer >= 0 && layer <= this.top && !this.#isMissing(layer, now) &&
-      (!this.#reporting || this.#seen.has(layer));
+    return layer >= 0 && layer <= this.top && !this.#isMissing(layer, now);
   }
 
   /** The largest usable layer up to `layer`. */
@@ -297,6 +256,10 @@ export class StreamLayers {
   }
 
   #markMissing(layer: number, now: number, effects: LayerEffect[]): void {
+    // A viewer gets it: it arrives (that switch is Janus's slowness).
+    for (const viewer of this.#viewers.values()) {
+      if (viewer.current === layer) return;
+    }
     const count = Math.min(
       (this.#missing.get(layer)?.count ?? -1) + 1,
       MAX_MISSING_DOUBLINGS,
@@ -305,7 +268,6 @@ export class StreamLayers {
       until: now + this.#limits.missingForMs * 2 ** count,
       count,
     });
-    this.#seen.delete(layer);
     effects.push({ kind: "missing", layer });
   }
 
@@ -319,34 +281,24 @@ export class StreamLayers {
   #update(now: number): LayerEffect[] {
     const effects: LayerEffect[] = [];
     const limits = this.#limits;
-    // A layer asked for and not sent is not used (the browser cannot).
-    if (this.#reporting) {
-      for (const layer of this.#wanted) {
-        if (
-          !this.#sending.has(layer) &&
-          now - this.#wantedAt.get(layer)! >= limits.activateMs
-        ) this.#seen.delete(layer);
-      }
-    }
     let keyframe = false;
     for (const viewer of this.#viewers.values()) {
-      // Janus has not switched it: a keyframe (Janus switches on one);
-      // without reports, then the layer is taken to be missing.
+      // Janus has not switched it: a keyframe (Janus switches on one),
+      // then the layer is taken not to arrive.
       if (
         viewer.askedAt !== undefined &&
         now >= viewer.askedAt + limits.confirmMs * (viewer.nudges + 1)
       ) {
-        const sent = this.#sending.has(viewer.target);
-        if (viewer.nudges < (this.#reporting ? MAX_NUDGES : 1)) {
+        if (viewer.nudges < MAX_NUDGES) {
           viewer.nudges++;
-          if (!keyframe && (sent || !this.#reporting)) {
+          if (!keyframe) {
             effects.push({ kind: "keyframe", layer: viewer.target });
-            keyframe = true;
           }
+          keyframe = true;
         } else {
           viewer.askedAt = undefined;
           viewer.nudges = 0;
-          if (!this.#reporting) this.#markMissing(viewer.target, now, effects);
+          this.#markMissing(viewer.target, now, effects);
         }
       }
       // A quiet while: its link may carry one layer more.
@@ -375,7 +327,7 @@ export class StreamLayers {
       }
     }
     this.#applyDue(now, effects);
-    if (this.#reporting) this.#dynacast(now, effects);
+    this.#dynacast(now, effects);
     return effects;
   }
 
@@ -451,9 +403,6 @@ export class StreamLayers {
       next.size === this.#wanted.size &&
       [...next].every((layer) => this.#wanted.has(layer))
     ) return;
-    for (const layer of next) {
-      if (!this.#wanted.has(layer)) this.#wantedAt.set(layer, now);
-    }
     this.#wanted = next;
     effects.push({ kind: "want", rids: this.wanted });
   }

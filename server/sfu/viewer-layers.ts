@@ -1,11 +1,10 @@
 /**
  * Runs the simulcast layers of each stream this node drives through the
  * SFU (stream-layers.ts decides): in, the publisher's rids, Janus's
- * `slowlink` and `substream` events for its viewers, the broadcaster's
- * `sfu-layers-sent`; out, Janus's `configure` (a viewer's layer) and
+ * `slowlink` and `substream` events for its viewers; out, Janus's `configure` (a viewer's layer) and
  * keyframe requests, `sfu-layers` to the broadcaster, log lines and
  * counters; one timer per stream for what is due next. The node that
- * drives a stream gets its Janus events and its broadcaster's messages.
+ * drives a stream gets its Janus events and reaches its broadcaster.
  */
 import type { ServerMessage } from "../../protocol/messages.ts";
 import type { SubstreamEvent } from "./handle-events.ts";
@@ -55,8 +54,9 @@ export class ViewerLayers {
   /** The broadcaster published (again) with simulcast `rids`, smallest first. */
   published(streamId: string, rids: readonly string[]): void {
     const layers = new StreamLayers(this.#limits, this.#options.random);
+    layers.published(rids);
     this.#streams.set(streamId, layers);
-    this.#run(streamId, layers.published(rids, Date.now()));
+    this.#arm(streamId);
   }
 
   /** Janus says the viewer's link loses what it sends. */
@@ -73,11 +73,6 @@ export class ViewerLayers {
       streamId,
       this.#streams.get(streamId)?.confirmed(viewerId, layer, Date.now()),
     );
-  }
-
-  /** The broadcaster's report of what it sends (`sfu-layers-sent`). */
-  sent(streamId: string, widths: Readonly<Record<string, number>>): void {
-    this.#run(streamId, this.#streams.get(streamId)?.sent(widths, Date.now()));
   }
 
   /** The layer Janus says it sends the viewer, if known. */

@@ -139,11 +139,6 @@ export class SignalingRouter {
           return;
         }
         return this.#core.sfu!.candidate(peer, message);
-      case "sfu-layers-sent":
-        if (!this.#media.publishing(peer, message.streamId, message.type)) {
-          return;
-        }
-        return this.#core.sfu!.layersSent(peer, message);
       case "viewer-playing":
         // Only a switch to the SFU waits for it; elsewhere nothing to do.
         if (this.#core.clients.place(peer.id)?.streamId !== message.streamId) {

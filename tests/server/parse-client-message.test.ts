@@ -200,45 +200,6 @@ Deno.test("sfu-offer and sfu-ice-candidate: checked like offers and candidates",
   assert.equal(!missing.ok && missing.error.code, "invalid-field");
 });
 
-Deno.test("sfu-layers-sent: at most four rids, each to a width from 0 to 16384", () => {
-  const parse = (widths: unknown) =>
-    parseClientMessage(JSON.stringify({
-      type: "sfu-layers-sent",
-      streamId: "order-1",
-      widths,
-    }));
-  assert.deepEqual(parse({ h: 640, m: 320, l: 0 }), {
-    ok: true,
-    message: {
-      type: "sfu-layers-sent",
-      streamId: "order-1",
-      widths: { h: 640, m: 320, l: 0 },
-    },
-    exact: true,
-  });
-  assert.equal(parse({}).ok, true);
-  for (
-    const bad of [
-      undefined,
-      [640],
-      { h: -1 },
-      { h: 1.5 },
-      { h: "640" },
-      { h: 16385 },
-      { "h m": 640 },
-      { ["x".repeat(17)]: 1 },
-      { a: 1, b: 1, c: 1, d: 1, e: 1 },
-    ]
-  ) {
-    const result = parse(bad);
-    assert.equal(
-      !result.ok && result.error.code,
-      "invalid-field",
-      JSON.stringify(bad),
-    );
-  }
-});
-
 Deno.test("viewer-playing needs a session id; join-stream keeps overlap only when true", () => {
   assert.deepEqual(
     parseClientMessage(JSON.stringify({

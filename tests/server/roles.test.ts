@@ -206,12 +206,6 @@ Deno.test("sfu messages: refused with why on a server without an SFU, and from a
     candidate: { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" },
   });
   assert.equal((await viewer.next("error")).inReplyTo, "sfu-ice-candidate");
-  broadcaster.send({
-    type: "sfu-layers-sent",
-    streamId: "s",
-    widths: { h: 640 },
-  });
-  assert.equal((await broadcaster.next("error")).inReplyTo, "sfu-layers-sent");
   // A viewer saying what it plays is not an error anywhere: a switch
   // between two connections of its broadcaster sends it too.
   viewer.send({ type: "viewer-playing", streamId: "s", session: "42" });
