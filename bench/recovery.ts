@@ -6,15 +6,20 @@
  * more than 250 ms apart), the longest frame gap, how long "live" stood over
  * a frozen picture, and the connections built. Baseline, same run: the
  * longest frame gap over a window of the same length without any fault.
+ * With RESUME_SECRET (every fault, and the key rotated), then with the
+ * default configuration (no secret: the key kept in STATE_DIR; the restarts
+ * and the key rotated).
  *
- *   deno task bench:recovery
+ *   deno task bench:recovery [runs] [secret|state]
  */
 import * as esbuild from "esbuild";
 import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
 import {
   type Fault,
   FAULTS,
+  KEY_ROTATED,
   measure,
+  RESTARTS,
   steady,
 } from "../tests/e2e/support/faults.ts";
 import { quantile } from "./quantile.ts";
@@ -26,6 +31,15 @@ const TARGETS: Record<string, string> = {
   "server SIGTERM, started again 3 s later (a deploy)": "longest gap ≤ 500 ms",
   "server SIGKILL, started again 3 s later": "no connection rebuilt",
   "a viewer's link down 10 s": "",
+  [KEY_ROTATED.name]:
+    "rebuilt make before break: longest gap ≤ 250 ms, live throughout",
+};
+
+/** Issue 24's targets with the default configuration (no secret). */
+const DEFAULT_CONFIG_TARGETS: Record<string, string> = {
+  ...TARGETS,
+  [RESTARTS[0].name]: "longest gap ≤ 1 s, no connection rebuilt",
+  [RESTARTS[1].name]: "longest gap ≤ 1 s, no connection rebuilt",
 };
 
 interface Row {
@@ -33,6 +47,8 @@ interface Row {
   gap: number[];
   frozen: number[];
   built: number[];
+  /** Viewer recoveries during which the element left `live`. */
+  leftLive: number;
 }
 
 const p50max = (values: number[]) =>
@@ -64,9 +80,11 @@ async function noFault(lab: FaultLab, ms: number): Promise<number[]> {
 export async function recoveryBench(
   runs: number,
   faults: Fault[] = FAULTS,
+  resumeKey: "secret" | "state" = "secret",
 ): Promise<string> {
   await using lab = await FaultLab.start({
     browsers: ["chromium", "chromium", "chromium"],
+    resumeKey,
   });
   await esbuild.stop();
   await lab.openPages();
@@ -77,11 +95,12 @@ export async function recoveryBench(
     for (const fault of faults) {
       const result = await measure(lab, fault);
       const row = rows.get(fault.name) ??
-        { toSteady: [], gap: [], frozen: [], built: [] };
+        { toSteady: [], gap: [], frozen: [], built: [], leftLive: 0 };
       for (const viewer of Object.values(result.viewers)) {
         row.toSteady.push(viewer.toSteadyMs);
         row.gap.push(viewer.longestGapMs);
         row.frozen.push(viewer.liveOverFrozenMs);
+        if (viewer.states.some((state) => state !== "live")) row.leftLive++;
       }
       row.built.push(
         result.broadcasterConnections +
@@ -94,26 +113,43 @@ export async function recoveryBench(
       await steady(lab);
     }
   }
+  const targets = resumeKey === "state" ? DEFAULT_CONFIG_TARGETS : TARGETS;
   const lines = [
-    `${runs} run(s) per fault, 2 viewers each: figures are p50 / max over ${
+    `${
+      resumeKey === "state"
+        ? "Default configuration (no secret: the key kept in STATE_DIR, a directory the lab made)"
+        : "With RESUME_SECRET"
+    }. ${runs} run(s) per fault, 2 viewers each: figures are p50 / max over ${
       runs * 2
     } viewer recoveries (connections: over ${runs} runs, both sides counted). Baseline (no fault, same run): longest frame gap over 10 s, p50 / max ${
       p50max(baseline)
     } ms.`,
     "",
-    "| fault | to steady video after the fault, ms | longest frame gap, ms | live over a frozen picture, ms | connections built per run | target |",
-    "|---|---|---|---|---|---|",
+    "| fault | to steady video after the fault, ms | longest frame gap, ms | live over a frozen picture, ms | connections built per run | left live (viewer recoveries) | target |",
+    "|---|---|---|---|---|---|---|",
   ];
   for (const [name, row] of rows) {
     lines.push(
       `| ${name} | ${p50max(row.toSteady)} | ${p50max(row.gap)} | ${
         p50max(row.frozen)
-      } | ${p50max(row.built)} | ${TARGETS[name] ?? ""} |`,
+      } | ${p50max(row.built)} | ${row.leftLive} of ${row.gap.length} | ${
+        targets[name] ?? ""
+      } |`,
     );
   }
   return lines.join("\n");
 }
 
+/** Issue 24: the restarts and a rotated key, with the default configuration. */
+export function defaultConfigRestarts(runs: number): Promise<string> {
+  return recoveryBench(runs, [...RESTARTS, KEY_ROTATED], "state");
+}
+
 if (import.meta.main) {
-  console.log(await recoveryBench(Number(Deno.args[0] ?? 5)));
+  const runs = Number(Deno.args[0] ?? 5);
+  const only = Deno.args[1];
+  if (only !== "state") {
+    console.log(await recoveryBench(runs, [...FAULTS, KEY_ROTATED]));
+  }
+  if (only !== "secret") console.log(`\n${await defaultConfigRestarts(runs)}`);
 }

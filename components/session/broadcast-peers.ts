@@ -68,6 +68,14 @@ interface Peer {
   graceTimer?: ReturnType<typeof setTimeout>;
   /** Set while the server has not named this viewer after our reconnection. */
   staleTimer?: ReturnType<typeof setTimeout>;
+  /**
+   * Not named after a reconnection that gave us a new id: the viewer comes
+   * back under a new id too, naming this connection's session. It plays
+   * until that viewer's new connection replaces it; never repaired.
+   */
+  orphan?: boolean;
+  /** The orphan's viewer under its new id, once it named this connection. */
+  replacedBy?: string;
   /** Our SDP session id (`o=` line), once the first offer is set. */
   session?: string;
   /** Set once video has had time to start; before that no maxBitrate is set. */
@@ -84,8 +92,8 @@ export class BroadcastPeers {
   /** Refused answers per viewer since its connection last connected. */
   #refusals = new Map<string, NegotiationRetry>();
   #replay: ViewerReplay | undefined;
-  /** Whether connections the replay did not name wait for their viewer. */
-  #keepUnnamed = false;
+  /** The server gave us a new id: connections it does not name are orphans. */
+  #newIds = false;
   /** Whether the replay restarts every named connection (our network may have changed). */
   #restartReplayed = false;
 
@@ -100,7 +108,10 @@ export class BroadcastPeers {
 
   /** Each viewer's id and connection state, in join order. */
   states(): { viewerId: string; state: RTCPeerConnectionState }[] {
-    return [...this.#peers.values()].map((peer) => ({
+    // A replaced orphan's viewer is listed once, under its new id.
+    return [...this.#peers.values()].filter((peer) => !peer.replacedBy).map((
+      peer,
+    ) => ({
       viewerId: peer.viewerId,
       state: peer.pc.connectionState,
     }));
@@ -109,17 +120,18 @@ export class BroadcastPeers {
   /**
    * Accepted as the broadcaster: `viewerCount` `viewer-joined` follow, one
    * per viewer the server has. Connections to viewers it does not name are
-   * closed: at once when the server gave us a new client id (it lost its
-   * memory and its claims: our viewers come back under new ids too), else
-   * {@link STALE_GRACE_MS} later unless named by then (after a restart with
-   * the same secret, viewers may come back after us).
+   * closed {@link STALE_GRACE_MS} later unless named by then: viewers may
+   * come back after us (after a restart, say). When the server gave us a
+   * new client id (a rotated key refused our claim) they come back under
+   * new ids too: each such connection plays until the new one of the viewer
+   * naming its session replaces it (make before break).
    */
   accepted(
     viewerCount: number,
     { resumed, restart }: { resumed: boolean; restart: boolean },
   ): void {
     this.#replay = new ViewerReplay(viewerCount);
-    this.#keepUnnamed = resumed;
+    this.#newIds = !resumed;
     this.#restartReplayed = restart;
     this.#endReplay();
   }
@@ -152,6 +164,18 @@ export class BroadcastPeers {
       !(peer && session === undefined && replaying && this.#isHealthy(peer))
     ) {
       this.#connect(viewerId);
+      // Our connection, under its viewer's old id (ours and its claims were
+      // refused): it plays until this one does. During the replay it is not
+      // an orphan yet; once complete it is.
+      for (const old of this.#peers.values()) {
+        if (
+          session !== undefined && old.session === session &&
+          old.viewerId !== viewerId
+        ) {
+          old.replacedBy = viewerId;
+          this.applyBitrates();
+        }
+      }
     }
     this.#endReplay();
   }
@@ -164,7 +188,9 @@ export class BroadcastPeers {
    */
   restartBroken(): void {
     for (const peer of this.#peers.values()) {
-      if (peer.pc.connectionState !== "connected") this.#restartIce(peer);
+      if (peer.pc.connectionState !== "connected" && !peer.orphan) {
+        this.#restartIce(peer);
+      }
     }
   }
 
@@ -176,13 +202,8 @@ export class BroadcastPeers {
     for (const viewerId of replay.stale(this.#peers.keys())) {
       const peer = this.#peers.get(viewerId)!;
       clearTimeout(peer.staleTimer);
-      if (!this.#keepUnnamed) this.close(viewerId);
-      else {
-        peer.staleTimer = setTimeout(
-          () => this.close(viewerId),
-          STALE_GRACE_MS,
-        );
-      }
+      peer.orphan = this.#newIds;
+      peer.staleTimer = setTimeout(() => this.close(viewerId), STALE_GRACE_MS);
     }
   }
 
@@ -258,6 +279,10 @@ export class BroadcastPeers {
   close(viewerId: string): void {
     this.#refusals.delete(viewerId);
     this.#drop(viewerId);
+    // Its old connection too, when it had one under an earlier id.
+    for (const old of this.#peers.values()) {
+      if (old.replacedBy === viewerId) this.#drop(old.viewerId);
+    }
   }
 
   /** Closes the connection to `viewerId`, keeping its count of refusals. */
@@ -337,7 +362,12 @@ export class BroadcastPeers {
     const parameters = sender.getParameters();
     // Before negotiation there are no encodings to limit; called again after.
     if (!parameters.encodings?.length) return;
-    const bitrate = this.#options.bitrateFor(this.#peers.size);
+    // A replaced orphan's viewer is counted once, by its new connection.
+    let viewers = 0;
+    for (const { replacedBy } of this.#peers.values()) {
+      if (!replacedBy) viewers++;
+    }
+    const bitrate = this.#options.bitrateFor(viewers);
     const encoding = parameters.encodings[0];
     if (
       encoding.maxBitrate === bitrate && encoding.scaleResolutionDownBy === 1
@@ -396,7 +426,13 @@ export class BroadcastPeers {
   #onConnectionState(peer: Peer): void {
     if (this.#peers.get(peer.viewerId) !== peer) return;
     clearTimeout(peer.graceTimer);
-    switch (peer.pc.connectionState) {
+    const state = peer.pc.connectionState;
+    // Nobody to repair it with; once replaced, its viewer closed it.
+    if (
+      peer.orphan &&
+      (state === "failed" || (peer.replacedBy && state !== "connected"))
+    ) return this.close(peer.viewerId);
+    switch (state) {
       case "connected":
         this.#refusals.delete(peer.viewerId);
         peer.iceRestarts = 0;

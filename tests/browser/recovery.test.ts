@@ -70,7 +70,39 @@ describe("recovery", () => {
     }
   });
 
-  it("the signaling server restarts mid-stream: both sides reconnect, and the picture never stops", async () => {
+  it("the signaling server restarts mid-stream (no secret): both sides come back under their ids, on the connection they had", async () => {
+    const { url, port } = await startSignaling();
+    const streamId = newStreamId();
+    const broadcaster = addBroadcaster(url, streamId);
+    await broadcaster.start();
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "live");
+    await frames(videoOf(viewer));
+    const before = broadcaster.viewers[0].viewerId;
+    const trackBefore = (videoOf(viewer).srcObject as MediaStream)
+      .getVideoTracks()[0];
+    const states: string[] = [];
+    viewer.addEventListener(
+      "live-state-change",
+      () => states.push(viewer.state),
+    );
+
+    const rejoined = nextEvent<ViewerEvent>(broadcaster, "viewer-joined");
+    await restartSignaling(port);
+    await stateOf(broadcaster, "reconnecting");
+    await stateOf(broadcaster, "live");
+    // The key kept in STATE_DIR honours their claims: the same ids.
+    expect((await rejoined).viewerId).to.equal(before);
+    expect(broadcaster.viewers.map((v) => v.viewerId)).to.deep.equal([before]);
+    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    // The same connection: its track still on screen.
+    expect(
+      (videoOf(viewer).srcObject as MediaStream).getVideoTracks()[0],
+    ).to.equal(trackBefore);
+    expect(states).to.deep.equal([]);
+  });
+
+  it("the signaling server restarts with its resume key rotated: new ids, a new connection played once it decodes, the old one playing until then", async () => {
     const { url, port } = await startSignaling();
     const streamId = newStreamId();
     const broadcaster = addBroadcaster(url, streamId);
@@ -89,12 +121,12 @@ describe("recovery", () => {
     );
 
     const rejoined = nextEvent<ViewerEvent>(broadcaster, "viewer-joined");
-    await restartSignaling(port);
+    await restartSignaling(port, { rotateKey: true });
     await stateOf(broadcaster, "reconnecting");
     await stateOf(broadcaster, "live");
-    // A new server knows the viewer by a new id: the broadcaster builds a
-    // new connection, and the viewer plays it once it decodes (make before
-    // break); the old one is closed.
+    // Every claim refused: the viewer comes back under a new id, and the
+    // broadcaster builds it a new connection, and the viewer plays it once
+    // it decodes (make before break); the old one is closed.
     const { viewerId } = await rejoined;
     expect(viewerId).to.not.equal(before);
     await eventually(

@@ -5,10 +5,19 @@
  * started again. Asserted on what the pages saw: frames, states, peer
  * connections built, errors, and the server's /healthz at the end. How fast
  * each recovers is measured by `deno task bench` (bench/recovery.ts).
+ * Then (issue 24) the restarts with the default configuration (no secret:
+ * the key kept in STATE_DIR), and a restart that rotates the key.
  */
 import assert from "node:assert/strict";
 import * as esbuild from "esbuild";
-import { type FaultResult, FAULTS, measure, steady } from "./support/faults.ts";
+import {
+  type FaultResult,
+  FAULTS,
+  KEY_ROTATED,
+  measure,
+  RESTARTS,
+  steady,
+} from "./support/faults.ts";
 import { labTest } from "./support/lab-test.ts";
 
 /** Generous bounds: correctness here, the tight targets in the benchmark. */
@@ -91,5 +100,39 @@ labTest(
     );
     assert.equal(health.connections, 2);
     assert.equal(health.streams, 1);
+  },
+);
+
+labTest(
+  "Chromium, the default configuration (no secret, the key in STATE_DIR): SIGTERM and SIGKILL restarts rebuild nothing; a rotated key rebuilds every connection make before break, the viewers live throughout",
+  { browsers: ["chromium", "chromium", "chromium"], resumeKey: "state" },
+  async (lab, t) => {
+    await esbuild.stop();
+    await lab.openPages();
+    await steady(lab);
+    for (const fault of RESTARTS) {
+      await t.step(fault.name, async () => {
+        assertRecovered(await measure(lab, fault), { maxGapMs: 1_000 });
+        await steady(lab);
+      });
+    }
+    await t.step(KEY_ROTATED.name, async () => {
+      const result = await measure(lab, KEY_ROTATED);
+      for (const [name, viewer] of Object.entries(result.viewers)) {
+        const where = `${name}: ${JSON.stringify(viewer)}`;
+        // Its claim refused: one new connection, played once it decodes
+        // while the old one plays on.
+        assert.equal(viewer.connectionsBuilt, 1, where);
+        assert.ok(viewer.longestGapMs <= 500, where);
+        assert.ok(viewer.states.every((state) => state === "live"), where);
+      }
+      assert.equal(result.broadcasterConnections, lab.viewerCount);
+      assert.deepEqual(result.broadcasterErrors, []);
+      await steady(lab);
+    });
+    const health = await lab.healthWhen((h) =>
+      h.viewers === 2 && h.liveStreams === 1
+    );
+    assert.equal(health.connections, 3);
   },
 );

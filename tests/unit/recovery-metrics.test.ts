@@ -27,7 +27,7 @@ Deno.test("steadyFrom: after a gap, from the first frame of a 1 s run", () => {
   assert.equal(steadyFrom(frames(0, 900), 0), undefined);
 });
 
-Deno.test("recovery: time to steady after the fault, longest gap, connections built", () => {
+Deno.test("recovery: time to steady after the fault, longest gap, connections built, states shown", () => {
   const events: LabEvent[] = [
     { t: 0, kind: "state", state: "live" },
     ...asEvents(frames(0, 2_000)),
@@ -47,6 +47,8 @@ Deno.test("recovery: time to steady after the fault, longest gap, connections bu
     String(result.liveOverFrozenMs),
   );
   assert.equal(result.connectionsBuilt, 1);
+  // The one before the fault is not among them.
+  assert.deepEqual(result.states, ["reconnecting", "live"]);
 });
 
 Deno.test("recovery: undefined until video is steady again", () => {

@@ -27,8 +27,15 @@ export async function mintToken(
   })) as string;
 }
 
-export async function restartSignaling(port: number): Promise<void> {
-  await executeServerCommand("signaling-restart", { port });
+/**
+ * Restarts the server on `port` on the same STATE_DIR (its resume key
+ * kept), or with `rotateKey` after deleting the key: every claim refused.
+ */
+export async function restartSignaling(
+  port: number,
+  options: { rotateKey?: boolean } = {},
+): Promise<void> {
+  await executeServerCommand("signaling-restart", { port, ...options });
 }
 
 export async function stopSignaling(port: number): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * A @web/test-runner plugin that gives browser tests real signaling servers:
- * `signaling-start` (a new server on a free port), `signaling-restart` (stop
- * and start again on the same port), `signaling-stop` and `signaling-logs`
+ * `signaling-start` (a new server on a free port, its resume key kept in a
+ * STATE_DIR of its own), `signaling-restart` (stop and start again on the
+ * same port and STATE_DIR; `rotateKey`: the key deleted first), `signaling-stop` and `signaling-logs`
  * (the warn lines a server wrote, of one event); and
  * `cluster-start` / `cluster-stop`: a real redis-server and several nodes
  * sharing it.
@@ -22,6 +23,8 @@ const servers = new Map<number, SignalingServer>();
 /** The warn and error lines each server wrote, by its port. */
 const logs = new Map<number, Record<string, unknown>[]>();
 const secrets = new Map<number, string | undefined>();
+/** Each server's STATE_DIR (its resume key, kept across its restarts). */
+const stateDirs = new Map<number, string>();
 /** Clusters by the Redis port: its process and its nodes. */
 const clusters = new Map<
   number,
@@ -32,6 +35,7 @@ function start(
   port: number,
   signalSecret?: string,
   redisUrl?: string,
+  stateDir = Deno.makeTempDirSync({ prefix: "lw-state-" }),
 ): Promise<SignalingServer> {
   let lines: Record<string, unknown>[] = [];
   return startSignalingServer(
@@ -46,6 +50,7 @@ function start(
       joinBurstPerIp: 10_000,
       signalSecret,
       redisUrl,
+      stateDir,
     },
     {
       logger: createLogger("warn", (line) => {
@@ -54,6 +59,7 @@ function start(
       }),
     },
   ).then((server) => {
+    stateDirs.set(server.port, stateDir);
     // A restart on the same port goes on with the same lines.
     logs.set(server.port, [...(logs.get(server.port) ?? []), ...lines]);
     lines = logs.get(server.port)!;
@@ -74,6 +80,7 @@ export function signalingPlugin() {
           ttlSeconds?: number;
           nodes?: number;
           event?: string;
+          rotateKey?: boolean;
         };
       },
     ) {
@@ -87,7 +94,17 @@ export function signalingPlugin() {
         case "signaling-restart": {
           const port = payload!.port!;
           await servers.get(port)?.shutdown();
-          const server = await start(port, secrets.get(port));
+          const stateDir = stateDirs.get(port)!;
+          // Its claims refused from now on, as after a deleted state file.
+          if (payload?.rotateKey) {
+            await Deno.remove(`${stateDir}/resume-key`).catch(() => {});
+          }
+          const server = await start(
+            port,
+            secrets.get(port),
+            undefined,
+            stateDir,
+          );
           servers.set(port, server);
           return { port };
         }
@@ -141,6 +158,9 @@ export function signalingPlugin() {
       await Promise.all(
         [...servers.values()].map((server) => server.shutdown()),
       );
+      for (const dir of stateDirs.values()) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
       for (const { redis, nodes } of clusters.values()) {
         await Promise.all(nodes.map((node) => node.shutdown()));
         await redis[Symbol.asyncDispose]();

@@ -130,6 +130,12 @@ export interface LabOptions {
    * coturn's ports. Raised before any page opens.
    */
   firewalled?: number[];
+  /**
+   * Where the resume key comes from: "secret" (LAB_SECRET, the default) or
+   * "state", the default configuration (no secret: the server keeps its
+   * key in a STATE_DIR the lab makes, and may write only there).
+   */
+  resumeKey?: "secret" | "state";
 }
 
 export class FaultLab implements AsyncDisposable {
@@ -156,6 +162,8 @@ export class FaultLab implements AsyncDisposable {
   #profiles: string[] = [];
   readonly #events = new Map<string, LabEvent[]>();
   #waiters = new Set<() => void>();
+  /** The resume secret of the next start (`resumeKey` "secret"). */
+  #secret = LAB_SECRET;
 
   private constructor(network: TestNetwork, dir: string, options: LabOptions) {
     this.network = network;
@@ -331,13 +339,31 @@ export class FaultLab implements AsyncDisposable {
     }
   }
 
+  /** With `resumeKey` "state": the server's STATE_DIR. */
+  get stateDir(): string {
+    return `${this.#dir}/state`;
+  }
+
+  /**
+   * The next start signs claims with another key, so it refuses every claim
+   * issued so far: the state file deleted, or another secret.
+   */
+  async rotateResumeKey(): Promise<void> {
+    if (this.#options.resumeKey === "state") {
+      await Deno.remove(`${this.stateDir}/resume-key`);
+    } else this.#secret = `${LAB_SECRET}-${crypto.randomUUID()}`;
+  }
+
   /** `deno task start` in the hub (node `index`); resolves once it listens. */
   async startSignaling(index = 0): Promise<void> {
+    const state = this.#options.resumeKey === "state";
     const child = this.network.command(this.network.hub.ns, Deno.execPath(), [
       "run",
       "--allow-net",
       "--allow-env",
       "--allow-read",
+      // As `deno task start`, whose default STATE_DIR is the one it may write.
+      ...(state ? [`--allow-write=${this.stateDir}`] : []),
       `${ROOT}server/main.ts`,
     ], {
       env: {
@@ -346,7 +372,9 @@ export class FaultLab implements AsyncDisposable {
         HOSTNAME: this.#options.nodes ? "0.0.0.0" : this.network.hub.address,
         ...(this.redis ? { REDIS_URL: this.redis.url } : {}),
         LOG_LEVEL: "info",
-        RESUME_SECRET: LAB_SECRET,
+        ...(state
+          ? { STATE_DIR: this.stateDir }
+          : { RESUME_SECRET: this.#secret }),
         ...(this.januses.length > 0
           ? { JANUS_URL: this.januses.map(({ url }) => url).join(",") }
           : {}),

@@ -2,13 +2,19 @@
  * The everyday faults of issue 11, made for real in the fault lab, and what
  * each did to every viewer. Host 0 broadcasts; the others watch.
  */
-import type { FaultLab } from "./fault-lab.ts";
+import type { FaultLab, LabEvent } from "./fault-lab.ts";
 import { type Recovery, recovery, STEADY_MS } from "./recovery-metrics.ts";
 
 export interface Fault {
   name: string;
   /** Makes the fault; resolves with when it began and when it ended. */
   make(lab: FaultLab): Promise<{ start: number; end: number }>;
+  /**
+   * When what the fault set off is over at a viewer (its `events`), if
+   * that is after the fault's end: steady video is looked for from then.
+   * `undefined`: not yet.
+   */
+  settled?(events: LabEvent[], start: number): number | undefined;
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,6 +79,42 @@ export const FAULTS: Fault[] = [
   },
 ];
 
+/** The restarts of FAULTS: a deploy (SIGTERM) and a crash (SIGKILL). */
+export const RESTARTS: Fault[] = FAULTS.filter((f) =>
+  f.name.startsWith("server SIG")
+);
+
+/**
+ * A deploy that also rotates the resume key (the state file deleted, or
+ * another secret): every claim is refused, so every connection is rebuilt.
+ */
+export const KEY_ROTATED: Fault = {
+  name: "server SIGTERM, resume key rotated, started again 3 s later",
+  make: (lab) =>
+    during(
+      3_000,
+      async () => {
+        await lab.stopSignaling("SIGTERM");
+        await lab.rotateResumeKey();
+      },
+      () => lab.startSignaling(),
+    ),
+  // Once the viewer has its new connection and has let the old one go
+  // (make before break: the old one closes when the new one shows frames).
+  settled(events, start) {
+    const after = (state?: string) =>
+      events.find((e) =>
+        e.t > start &&
+        (state ? e.kind === "ice" && e.state === state : e.kind === "pc")
+      )?.t;
+    const built = after();
+    const closed = after("closed");
+    return built !== undefined && closed !== undefined
+      ? Math.max(built, closed)
+      : undefined;
+  },
+};
+
 export interface FaultResult {
   fault: string;
   start: number;
@@ -118,12 +160,18 @@ export async function measure(
   timeoutMs = 30_000,
 ): Promise<FaultResult> {
   const { start, end } = await fault.make(lab);
+  /** Per viewer: when steady video was looked for from. */
+  const from: Record<string, number> = {};
   const viewers = await lab.until(
     () => `steady video after "${fault.name}" (${describe(lab)})`,
     () => {
       const results: Record<string, Recovery> = {};
       for (const name of lab.viewerNames()) {
-        const result = recovery(lab.events(name), start, end);
+        const events = lab.events(name);
+        const settled = fault.settled ? fault.settled(events, start) : end;
+        if (settled === undefined) return undefined;
+        from[name] = Math.max(end, settled);
+        const result = recovery(events, start, from[name]);
         if (!result) return undefined;
         results[name] = result;
       }
@@ -132,7 +180,9 @@ export async function measure(
     timeoutMs,
   );
   const until = Math.max(
-    ...Object.values(viewers).map((r) => end + r.toSteadyMs + STEADY_MS),
+    ...Object.entries(viewers).map(([name, r]) =>
+      from[name] + r.toSteadyMs + STEADY_MS
+    ),
   );
   const window = lab.events("b").filter((e) => e.t >= start && e.t <= until);
   return {

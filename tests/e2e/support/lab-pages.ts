@@ -29,6 +29,11 @@ const REPORTER = `
       this.addEventListener("signalingstatechange", () =>
         push({ kind: "ice", state: "sdp " + this.signalingState }));
     }
+    // Closed by the page (no event says so): a connection given up.
+    close() {
+      if (this.signalingState !== "closed") push({ kind: "ice", state: "closed" });
+      super.close();
+    }
   };
   for (const type of ["online", "offline"]) {
     addEventListener(type, () => push({ kind: "net", state: type }));

@@ -19,6 +19,8 @@ export interface Recovery {
   liveOverFrozenMs: number;
   /** RTCPeerConnections created from the fault's start to steady video. */
   connectionsBuilt: number;
+  /** The states the element showed from the fault's start to steady video, in order. */
+  states: string[];
 }
 
 /**
@@ -79,6 +81,9 @@ export function recovery(
     connectionsBuilt:
       events.filter((e) => e.kind === "pc" && e.t >= faultStart && e.t <= until)
         .length,
+    states: events.filter((e) =>
+      e.kind === "state" && e.t >= faultStart && e.t <= until
+    ).map((e) => e.state!),
   };
 }
 
