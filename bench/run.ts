@@ -14,7 +14,7 @@ import { broadcasterScaling } from "./broadcaster-scaling.ts";
 import { bundleSizes } from "./bundle-size.ts";
 import { clusterLoad } from "./cluster-load.ts";
 import { devRebuild } from "./dev-rebuild.ts";
-import { recoveryBench } from "./recovery.ts";
+import { defaultConfigRestarts, recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
 import { sfuCapacity } from "./sfu-capacity.ts";
 import { sfuFailover } from "./sfu-failover.ts";
@@ -147,6 +147,11 @@ if (import.meta.main) {
           smoke ? 1 : 5,
           smoke ? FAULTS.filter((f) => f.name.includes("SIGTERM")) : FAULTS,
         ),
+    ],
+    [
+      "Restart with the default configuration",
+      "Issue 24, in the same lab as above: no RESUME_SECRET nor SIGNAL_SECRET, the server keeps its resume key in a STATE_DIR the lab made (and may write only there, as `deno task start`). SIGTERM and SIGKILL restarts (3 s down), then a SIGTERM restart with the key file deleted (every claim refused: every connection rebuilt, make before break; steady video looked for once each viewer has let its old connection go). Left live = viewer recoveries during which the element showed any other state.",
+      () => defaultConfigRestarts(smoke ? 1 : 5),
     ],
     [
       "Bundle sizes",
