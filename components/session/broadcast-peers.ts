@@ -13,6 +13,7 @@ import type {
 import type { PeerLink } from "./stream-session.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
 import { ViewerReplay } from "./viewer-replay.ts";
+import { fellSilent, type PathCount } from "./path-silence.ts";
 import {
   NEGOTIATION_CLEAN,
   type NegotiationRetry,
@@ -44,6 +45,9 @@ function startEncoding(track: MediaStreamTrack): RTCRtpEncodingParameters {
   const height = track.getSettings().height ?? 0;
   return { scaleResolutionDownBy: height > 360 ? height / 360 : 1 };
 }
+
+/** How often connected paths are checked for silence (path-silence.ts). */
+const SILENCE_CHECK_MS = 200;
 
 /** How long after `connected` a viewer's share of the upload budget is set. */
 const BUDGET_DELAY_MS = 1_000;
@@ -83,6 +87,8 @@ interface Peer {
   budgetTimer?: ReturnType<typeof setTimeout>;
   /** Its answer was refused: a fresh connection when this fires. */
   retryTimer?: ReturnType<typeof setTimeout>;
+  /** Its packet counts, for path-silence.ts. */
+  path?: PathCount;
 }
 
 export class BroadcastPeers {
@@ -96,6 +102,7 @@ export class BroadcastPeers {
   #newIds = false;
   /** Whether the replay restarts every named connection (our network may have changed). */
   #restartReplayed = false;
+  #silenceTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(link: PeerLink, options: BroadcastPeersOptions) {
     this.#link = link;
@@ -273,6 +280,33 @@ export class BroadcastPeers {
     this.#negotiate(peer, false);
     this.applyBitrates();
     this.#options.onChange();
+    // Closed while its statistics were asked for: checked again next time.
+    this.#silenceTimer ??= setInterval(
+      () => this.#checkPaths().catch(() => {}),
+      SILENCE_CHECK_MS,
+    );
+  }
+
+  /**
+   * A path that went silent (our address changed, say): is the socket
+   * alive? If not, it reconnects at once and every viewer's ICE restarts
+   * (seconds before the socket's heartbeat or ICE would notice).
+   */
+  async #checkPaths(): Promise<void> {
+    let silent = false;
+    for (const peer of this.#peers.values()) {
+      if (peer.pc.connectionState !== "connected") continue;
+      let received = 0;
+      let sent = 0;
+      (await peer.pc.getStats()).forEach((s) => {
+        if (s.type === "transport") {
+          received += s.packetsReceived;
+          sent += s.packetsSent;
+        }
+      });
+      silent = fellSilent(peer, received, sent, performance.now()) || silent;
+    }
+    if (silent) this.#options.onPathLost();
   }
 
   /** The viewer is gone (or no longer ours): its connection and its count. */
@@ -295,6 +329,10 @@ export class BroadcastPeers {
     clearTimeout(peer.retryTimer);
     this.#peers.delete(viewerId);
     peer.pc.close();
+    if (!this.#peers.size) {
+      clearInterval(this.#silenceTimer);
+      this.#silenceTimer = undefined;
+    }
     this.applyBitrates();
     this.#options.onChange();
   }

@@ -24,6 +24,17 @@ import {
 /** Close code for a socket dropped to reconnect (the server then waits for us). */
 export const RECONNECTING_CLOSE_CODE = 4000;
 
+/**
+ * How long a probe ({@link SignalingClient.checkNow}) waits for its pong:
+ * 300 ms plus three of the slowest recent round trips, at most 1.5 s (1.5 s
+ * before any pong was timed). Short, because a socket whose network went
+ * away says nothing; a live one answers in a round trip, and a needless
+ * reconnection costs little (the server resumes us).
+ */
+export function probeDeadline(rttMs: number | undefined): number {
+  return rttMs === undefined ? 1_500 : Math.min(1_500, 300 + 3 * rttMs);
+}
+
 export type SignalingState =
   | "idle"
   | "connecting"
@@ -55,6 +66,11 @@ export class SignalingClient {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   /** A pong (or, while connecting, the welcome) must come before this. */
   #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** When the outstanding ping was sent, and when its pong is due. */
+  #pingAt = 0;
+  #dueAt = 0;
+  /** The slowest recent ping round trip, decaying (see probeDeadline). */
+  #rtt: number | undefined;
   #clientId: string | undefined;
   #lostBy: "silent" | "closed" | undefined;
 
@@ -98,16 +114,15 @@ export class SignalingClient {
 
   /**
    * The network may have changed: an open socket must answer a ping within
-   * `timeoutMs` or is dropped; a waiting one tries again now.
+   * `timeoutMs` (default {@link probeDeadline}) or is dropped; a waiting one
+   * tries again now.
    */
-  checkNow(timeoutMs = 2_000): void {
+  checkNow(timeoutMs = probeDeadline(this.#rtt)): void {
     // An attempt under way may be stuck on the old path: start over.
     if (this.#state === "waiting" || this.#state === "connecting") {
       return this.reconnectNow();
     }
-    if (this.#state !== "open" || !this.send({ type: "ping" })) return;
-    clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => this.#lost("silent"), timeoutMs);
+    if (this.#state === "open") this.#ping(timeoutMs);
   }
 
   /** Drops the current socket and reconnects at once (tests, network change). */
@@ -146,7 +161,9 @@ export class SignalingClient {
         this.#options.onSession(message);
         return;
       }
-      if (message.type === "pong") {
+      if (message.type === "pong" && this.#deadline) {
+        const rtt = performance.now() - this.#pingAt;
+        this.#rtt = Math.max(rtt, (this.#rtt ?? 0) * 0.75);
         clearTimeout(this.#deadline);
         this.#deadline = undefined;
       }
@@ -183,10 +200,7 @@ export class SignalingClient {
         this.#dropSocket(RECONNECTING_CLOSE_CODE);
         this.#retryTimer = setTimeout(
           () => this.#connect(),
-          backoffDelay(
-            this.#attempt++,
-            this.#options.backoff ?? DEFAULT_BACKOFF,
-          ),
+          this.#retryDelay(this.#attempt++),
         );
         break;
       case "closed":
@@ -200,6 +214,16 @@ export class SignalingClient {
     }
   }
 
+  /**
+   * Gone silent (our own network changed, most likely): the first attempt
+   * at once. A server that closed on everyone gets the jittered backoff.
+   */
+  #retryDelay(attempt: number): number {
+    return this.#lostBy === "silent" && attempt === 0
+      ? 0
+      : backoffDelay(attempt, this.#options.backoff ?? DEFAULT_BACKOFF);
+  }
+
   #dropSocket(code: number): void {
     const socket = this.#socket;
     this.#socket = undefined;
@@ -209,10 +233,18 @@ export class SignalingClient {
   #startPinging(): void {
     const interval = this.#options.pingIntervalMs ?? 10_000;
     const timeout = this.#options.pongTimeoutMs ?? 5_000;
-    this.#pingTimer = setInterval(() => {
-      if (!this.send({ type: "ping" }) || this.#deadline) return;
-      this.#deadline = setTimeout(() => this.#lost("silent"), timeout);
-    }, interval);
+    this.#pingTimer = setInterval(() => this.#ping(timeout), interval);
+  }
+
+  /** A ping whose pong must come within `timeoutMs` (or an earlier one's deadline). */
+  #ping(timeoutMs: number): void {
+    const now = performance.now();
+    if (this.#deadline && this.#dueAt <= now + timeoutMs) return;
+    if (!this.send({ type: "ping" })) return;
+    clearTimeout(this.#deadline);
+    if (!this.#deadline) this.#pingAt = now;
+    this.#dueAt = now + timeoutMs;
+    this.#deadline = setTimeout(() => this.#lost("silent"), timeoutMs);
   }
 
   #stopPinging(): void {

@@ -90,7 +90,7 @@ export interface StreamSessionOptions {
   /** The session opened, or moved to another stream (or none): drop the old stream's peers. */
   onStreamChange(): void;
   onError(error: SessionError): void;
-  /** The device is back online: connections may need an ICE restart. */
+  /** The device is back online, or its network changed: connections may need an ICE restart. */
   onNetworkChange?(): void;
   /** Extra fields for `join-stream` (the viewer's `session`, `restart`, `overlap`). */
   joinFields?(): JoinFields;
@@ -100,6 +100,11 @@ export interface StreamSessionOptions {
     "backoff" | "pingIntervalMs" | "pongTimeoutMs"
   >;
 }
+
+/** The Network Information API's object, where the browser has it. */
+const connection = () =>
+  (globalThis.navigator as { connection?: EventTarget } | undefined)
+    ?.connection;
 
 /** The broadcaster pings every 2 s and gives up after 1.5 s without a pong. */
 const BROADCASTER_HEARTBEAT = { pingIntervalMs: 2_000, pongTimeoutMs: 1_500 };
@@ -169,12 +174,16 @@ export class StreamSession implements ReactiveController, PeerLink {
   hostConnected(): void {
     this.#onPage = true;
     globalThis.addEventListener?.("online", this.#onOnline);
+    // Chrome on Android also says when the network changes (Wi-Fi to
+    // cellular): our socket and paths may be dead without a word.
+    connection()?.addEventListener("change", this.#onOnline);
     if (this.#options.auto && this.#host.streamId) this.open();
   }
 
   hostDisconnected(): void {
     this.#onPage = false;
     globalThis.removeEventListener?.("online", this.#onOnline);
+    connection()?.removeEventListener("change", this.#onOnline);
     this.close();
   }
 
@@ -242,9 +251,9 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.#signaling?.reconnectNow();
   }
 
-  /** Media trouble: is the socket still alive? A pong within 1.5 s, or reconnect. */
+  /** Media trouble: is the socket still alive? A pong soon (probeDeadline), or reconnect. */
   checkConnection(): void {
-    this.#signaling?.checkNow(1_500);
+    this.#signaling?.checkNow();
   }
 
   /** ICE servers (the host's, else the server's, else the seed's) and policy. */

@@ -1,6 +1,7 @@
 /** The elements' socket: open on welcome, reconnect with backoff, detect a dead server. */
 import assert from "node:assert/strict";
 import {
+  probeDeadline,
   SignalingClient,
   type SignalingState,
 } from "../../components/session/signaling-client.ts";
@@ -175,5 +176,105 @@ Deno.test("a connection attempt with no welcome within connectTimeoutMs is lost"
   clock.tick(1);
   assert.equal(slow.state, "waiting");
   slow.close();
+  signaling.close();
+});
+
+Deno.test("probeDeadline: 300 ms plus three round trips, at most 1.5 s; 1.5 s before any pong", () => {
+  assert.equal(probeDeadline(undefined), 1_500);
+  assert.equal(probeDeadline(0), 300);
+  assert.equal(probeDeadline(100), 600);
+  assert.equal(probeDeadline(2_000), 1_500);
+});
+
+Deno.test("checkNow's deadline follows the slowest recent round trip", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling } = client({ pingIntervalMs: 600_000 });
+  signaling.start();
+  const socket = lastSocket();
+  socket.welcome("client_a");
+  // No round trip timed yet: 1.5 s.
+  signaling.checkNow();
+  clock.tick(1_499);
+  assert.equal(signaling.state, "open");
+  clock.tick(1);
+  assert.equal(signaling.state, "waiting");
+  clock.tick(1); // reconnects at once (a timer set in a tick fires 1 ms on)
+  const next = lastSocket();
+  next.welcome("client_a");
+  signaling.checkNow();
+  clock.tick(100);
+  next.receive({ type: "pong" });
+  // A 100 ms round trip: 600 ms.
+  signaling.checkNow();
+  assert.equal(next.sentOf("ping").length, 2);
+  clock.tick(599);
+  assert.equal(signaling.state, "open");
+  clock.tick(1);
+  assert.equal(signaling.state, "waiting");
+  signaling.close();
+});
+
+Deno.test("checkNow never puts off a deadline already running, nor pings twice for it", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling } = client({ pingIntervalMs: 600_000 });
+  signaling.start();
+  const socket = lastSocket();
+  socket.welcome("client_a");
+  signaling.checkNow(1_000);
+  clock.tick(900);
+  // Asked again (a second path went silent): the first deadline stands.
+  signaling.checkNow(1_000);
+  assert.equal(socket.sentOf("ping").length, 1);
+  clock.tick(100);
+  assert.equal(signaling.state, "waiting");
+  signaling.close();
+});
+
+Deno.test("checkNow with a shorter deadline than the heartbeat's brings it forward", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { signaling } = client({ pingIntervalMs: 1_000 });
+  signaling.start();
+  const socket = lastSocket();
+  socket.welcome("client_a");
+  clock.tick(1_000); // the heartbeat's ping: 5 s to answer
+  signaling.checkNow(300);
+  assert.equal(socket.sentOf("ping").length, 2);
+  clock.tick(300);
+  assert.equal(signaling.state, "waiting");
+  signaling.close();
+});
+
+Deno.test("gone silent: the first attempt goes at once; closed by the server: after the backoff", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  // The backoff's jitter at its widest: the full 1 s here.
+  const random = Math.random;
+  Math.random = () => 1;
+  using _random = { [Symbol.dispose]: () => Math.random = random };
+  const { signaling } = client({ pingIntervalMs: 600_000 });
+  signaling.start();
+  lastSocket().welcome("client_a");
+  signaling.checkNow(300);
+  clock.tick(300);
+  assert.equal(signaling.lostBy, "silent");
+  clock.tick(1); // at once (a timer set in a tick fires 1 ms on)
+  assert.equal(FakeSocket.created.length, 2);
+  // That attempt fails too: now the backoff (1 s here).
+  lastSocket().drop();
+  clock.tick(999);
+  assert.equal(FakeSocket.created.length, 2);
+  clock.tick(1);
+  assert.equal(FakeSocket.created.length, 3);
+  // Open again, then closed by the server (a restart): the backoff, not at once.
+  lastSocket().welcome("client_a");
+  lastSocket().drop();
+  assert.equal(signaling.lostBy, "closed");
+  clock.tick(999);
+  assert.equal(FakeSocket.created.length, 3);
+  clock.tick(1);
+  assert.equal(FakeSocket.created.length, 4);
   signaling.close();
 });
