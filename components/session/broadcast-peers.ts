@@ -170,19 +170,13 @@ export class BroadcastPeers {
     } else if (
       !(peer && session === undefined && replaying && this.#isHealthy(peer))
     ) {
-      this.#connect(viewerId);
       // Our connection, under its viewer's old id (ours and its claims were
       // refused): it plays until this one does. During the replay it is not
       // an orphan yet; once complete it is.
       for (const old of this.#peers.values()) {
-        if (
-          session !== undefined && old.session === session &&
-          old.viewerId !== viewerId
-        ) {
-          old.replacedBy = viewerId;
-          this.applyBitrates();
-        }
+        if (session && old.session === session) old.replacedBy = viewerId;
       }
+      this.#connect(viewerId);
     }
     this.#endReplay();
   }
@@ -313,10 +307,6 @@ export class BroadcastPeers {
   close(viewerId: string): void {
     this.#refusals.delete(viewerId);
     this.#drop(viewerId);
-    // Its old connection too, when it had one under an earlier id.
-    for (const old of this.#peers.values()) {
-      if (old.replacedBy === viewerId) this.#drop(old.viewerId);
-    }
   }
 
   /** Closes the connection to `viewerId`, keeping its count of refusals. */
@@ -401,11 +391,7 @@ export class BroadcastPeers {
     // Before negotiation there are no encodings to limit; called again after.
     if (!parameters.encodings?.length) return;
     // A replaced orphan's viewer is counted once, by its new connection.
-    let viewers = 0;
-    for (const { replacedBy } of this.#peers.values()) {
-      if (!replacedBy) viewers++;
-    }
-    const bitrate = this.#options.bitrateFor(viewers);
+    const bitrate = this.#options.bitrateFor(this.states().length);
     const encoding = parameters.encodings[0];
     if (
       encoding.maxBitrate === bitrate && encoding.scaleResolutionDownBy === 1
