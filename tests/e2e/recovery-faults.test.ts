@@ -22,6 +22,13 @@ import { labTest } from "./support/lab-test.ts";
 
 /** Generous bounds: correctness here, the tight targets in the benchmark. */
 const STEADY_WITHIN_MS = 8_000;
+/**
+ * Issue 24's target for the broadcaster's address change, at every run:
+ * Chromium gathers on a new address 2 s after it appears (its Linux
+ * network notifier's debounce), video is steady 0.2-0.4 s later (bench:
+ * 2.1-2.4 s); missing the silent path (probe, ICE restart) costs 6 s.
+ */
+const ADDRESS_CHANGE_WITHIN_MS = 3_000;
 
 function assertRecovered(
   result: FaultResult,
@@ -60,7 +67,14 @@ labTest(
         const result = await measure(lab, fault);
         const deploy = fault.name.includes("SIGTERM");
         // A deploy must look to viewers like nothing happened.
-        assertRecovered(result, deploy ? { maxGapMs: 1_000 } : {});
+        assertRecovered(
+          result,
+          deploy
+            ? { maxGapMs: 1_000 }
+            : fault.name.includes("address changes")
+            ? { withinMs: ADDRESS_CHANGE_WITHIN_MS }
+            : {},
+        );
         await steady(lab);
       });
     }
