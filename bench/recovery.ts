@@ -10,7 +10,7 @@
  * default configuration (no secret: the key kept in STATE_DIR; the restarts
  * and the key rotated).
  *
- *   deno task bench:recovery [runs] [secret|state]
+ *   deno task bench:recovery [runs] [secret|state|both] [part of a fault's name]
  */
 import * as esbuild from "esbuild";
 import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
@@ -148,8 +148,22 @@ export function defaultConfigRestarts(runs: number): Promise<string> {
 if (import.meta.main) {
   const runs = Number(Deno.args[0] ?? 5);
   const only = Deno.args[1];
+  // A third argument: only the faults whose name has it, in each configuration.
+  const part = Deno.args[2];
+  const named = [...FAULTS, ...RESTARTS, KEY_ROTATED].filter((fault, i, all) =>
+    fault.name.includes(part ?? "") &&
+    all.findIndex((f) => f.name === fault.name) === i
+  );
   if (only !== "state") {
-    console.log(await recoveryBench(runs, [...FAULTS, KEY_ROTATED]));
+    console.log(
+      await recoveryBench(runs, part ? named : [...FAULTS, KEY_ROTATED]),
+    );
   }
-  if (only !== "secret") console.log(`\n${await defaultConfigRestarts(runs)}`);
+  if (only !== "secret") {
+    console.log(
+      `\n${await (part
+        ? recoveryBench(runs, named, "state")
+        : defaultConfigRestarts(runs))}`,
+    );
+  }
 }
