@@ -2,12 +2,15 @@
  * `deno task start`: reads the configuration from the environment, starts
  * the signaling server, and on SIGINT/SIGTERM closes every socket with 1012
  * and exits 0. Exits 2 on an invalid setting or an unusable STATE_DIR.
+ * With PROCESSES (or `--processes N`) above 1 it starts that many servers
+ * on one port instead and stops them on the same signals (processes.ts).
  */
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./observe/logger.ts";
 import { startSignalingServer } from "./signaling-server.ts";
 import { createStaticHandler } from "./http/static-files.ts";
 import { StateDirError } from "./security/state-key.ts";
+import { superviseProcesses } from "./processes.ts";
 
 /** A stuck peer can hold a closing socket open; do not wait on it forever. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -15,12 +18,22 @@ const SHUTDOWN_GRACE_MS = 5_000;
 if (import.meta.main) {
   let config;
   try {
-    config = loadConfig(Deno.env.toObject());
+    config = loadConfig({ ...Deno.env.toObject(), ...processesArgument() });
   } catch (error) {
     console.error((error as Error).message);
     Deno.exit(2);
   }
   const logger = createLogger(config.logLevel);
+  if (config.nodes.processes > 1) {
+    Deno.exit(
+      await superviseProcesses({
+        count: config.nodes.processes,
+        entry: new URL(import.meta.url).pathname,
+        logger,
+        graceMs: SHUTDOWN_GRACE_MS + 1_000,
+      }),
+    );
+  }
   if (!config.signalSecret) {
     logger.warn("open-development-mode", {
       message:
@@ -36,6 +49,12 @@ if (import.meta.main) {
         : undefined,
     });
   } catch (error) {
+    if (/--unstable-net/.test(String(error))) {
+      console.error(
+        "REUSE_PORT=1 needs `deno run --unstable-net` (Deno 2 keeps SO_REUSEPORT behind it); PROCESSES passes it to its children",
+      );
+      Deno.exit(2);
+    }
     // STATE_DIR unusable: a sentence naming it, as for a bad setting.
     if (!(error instanceof StateDirError)) throw error;
     console.error(error.message);
@@ -57,4 +76,13 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   await starting;
   if (config.staticDir) logger.info("serving-files", { dir: config.staticDir });
+}
+
+/** `--processes N` (or `--processes=N`) as PROCESSES. */
+function processesArgument(): Record<string, string> {
+  const at = Deno.args.findIndex((arg) => arg.startsWith("--processes"));
+  if (at < 0) return {};
+  const arg = Deno.args[at];
+  const value = arg.includes("=") ? arg.split("=")[1] : Deno.args[at + 1];
+  return { PROCESSES: value ?? "" };
 }
