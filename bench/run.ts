@@ -70,7 +70,7 @@ if (import.meta.main) {
   const sections: [string, string, () => Promise<string>][] = [
     [
       "Signaling load",
-      "R rooms x (1 broadcaster + 9 viewers), every viewer running the seed handshake at once (join, offer, answer, 4 candidates each way, ~1.8 KB SDPs), then one handshake at a time on the loaded server. Baseline: bench/bare-relay.ts, a bare Deno WebSocket relay without rooms, validation or limits, driven by the same load in the same run. Each server first runs 20 rooms' handshakes unmeasured (warm-up; those clients stay connected, idle). Every figure is the median of 5 rounds, bare and ours alternating. Server CPU is the sum of its threads' schedstat run time (ns). Targets: p99 ≤ 1.25x, memory ≤ 1.15x, routed per CPU-second ≥ 0.8x.",
+      "R rooms x (1 broadcaster + 9 viewers), every viewer running the seed handshake at once (join, offer, answer, 4 candidates each way, ~1.8 KB SDPs), then one handshake at a time on the loaded server. Baseline: bench/bare-relay.ts, a bare Deno WebSocket relay without rooms, validation or limits, driven by the same load in the same run. Each server first runs 300 rooms' handshakes unmeasured (warm-up, so V8 has optimized what the burst runs; those clients stay connected, idle). Every figure is the median of 5 rounds, bare and ours alternating. Server CPU is the sum of its threads' schedstat run time (ns). Targets: p99 ≤ 1.25x, memory ≤ 1.15x, routed per CPU-second ≥ 0.8x.",
       () =>
         signalingLoad(
           smoke ? [20] : [1000, 5000, 10000],

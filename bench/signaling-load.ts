@@ -7,8 +7,9 @@
  *
  *   deno task bench:signaling     # 1,000, 5,000 and 10,000 connections
  *   deno task bench:signaling --connections 200 --viewers 9 --rounds 1
+ *   deno task bench:signaling --connections 5000 --warmup 20  # rooms
  *   BENCH_PROFILE=/tmp/prof deno task bench:signaling --rounds 1
- *     # V8 CPU profile of each measured burst, top functions on stderr
+ *     # V8 CPU profile of each measured burst, where it went on stderr
  *
  * The load generator is this process, on the `ws` client; the server runs
  * as its own process so /proc gives its RSS and CPU time alone. Client and
@@ -31,8 +32,15 @@ const CANDIDATES = 4;
 const SCENARIO_DEADLINE_MS = 180_000;
 /** Sequential handshakes after the burst: latency without queueing. */
 const IDLE_SAMPLES = 50;
-/** Rooms that handshake, unmeasured, before the measured run. */
-const WARMUP_ROOMS = 20;
+/**
+ * Rooms that handshake, unmeasured, before the measured run (`--warmup`).
+ * 300 (2,700 handshakes): with 20, V8 still optimized 76 of our functions
+ * during the measured burst at 5,000 connections (~290 ms of compiler
+ * thread time, a fifth of the burst's CPU) and 46 of the bare relay's;
+ * with 300, 20 and 13, as few as with 1,000 (28 and 16; bench/RESULTS.md,
+ * issue 24).
+ */
+const WARMUP_ROOMS = 300;
 
 export interface Result {
   connections: number;
@@ -79,6 +87,7 @@ async function scenario(
   rooms: number,
   viewersPerRoom: number,
   target: Target = "ours",
+  warmupRooms = WARMUP_ROOMS,
 ): Promise<Result> {
   const limits = {
     MAX_CONNECTIONS: "100000",
@@ -93,14 +102,14 @@ async function scenario(
     limits,
     target === "bare" ? BARE_RELAY : undefined,
   );
-  // Warm-up, the same for both servers: a few hundred handshakes that are
-  // not measured, so the figures are the steady state and not how much code
-  // V8 has to compile on first use.
+  // Warm-up, the same for both servers: handshakes that are not measured,
+  // so the figures are the steady state and not how much code V8 has to
+  // compile on first use.
   // Its clients stay connected, idle: closed, they would leave free memory
   // that the measured connections reused unseen.
   const warm = await load(
     [server],
-    Math.min(rooms, WARMUP_ROOMS),
+    Math.min(rooms, warmupRooms),
     viewersPerRoom,
     "warmup",
   );
@@ -359,6 +368,7 @@ export async function signalingLoad(
   connectionCounts: number[],
   viewersPerRoom: number,
   rounds = 3,
+  warmupRooms = WARMUP_ROOMS,
 ): Promise<string> {
   const lines = [
     "| connections | server | all at once p50 ms | p99 ms | one at a time p50 ms | p99 ms | routed/s (wall) | routed per server CPU-s | server RSS per connection (KiB) |",
@@ -369,8 +379,8 @@ export async function signalingLoad(
     const bare: Result[] = [];
     const ours: Result[] = [];
     for (let round = 0; round < rounds; round++) {
-      bare.push(await scenario(rooms, viewersPerRoom, "bare"));
-      ours.push(await scenario(rooms, viewersPerRoom, "ours"));
+      bare.push(await scenario(rooms, viewersPerRoom, "bare", warmupRooms));
+      ours.push(await scenario(rooms, viewersPerRoom, "ours", warmupRooms));
     }
     lines.push(
       row(median(bare), "bare relay"),
@@ -397,6 +407,7 @@ if (import.meta.main) {
       connections: { type: "string", default: "1000,5000,10000" },
       viewers: { type: "string", default: "9" },
       rounds: { type: "string", default: "3" },
+      warmup: { type: "string", default: String(WARMUP_ROOMS) },
     },
   });
   console.log(
@@ -404,6 +415,7 @@ if (import.meta.main) {
       values.connections.split(",").map(Number),
       Number(values.viewers),
       Number(values.rounds),
+      Number(values.warmup),
     ),
   );
 }
