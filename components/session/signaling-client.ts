@@ -26,10 +26,10 @@ export const RECONNECTING_CLOSE_CODE = 4000;
 
 /**
  * How long a probe ({@link SignalingClient.checkNow}) waits for its pong:
- * 300 ms plus three of the slowest recent round trips, at most 1.5 s (1.5 s
- * before any pong was timed). Short, because a socket whose network went
- * away says nothing; a live one answers in a round trip, and a needless
- * reconnection costs little (the server resumes us).
+ * 300 ms plus three of the slowest recent round trips (the first: from
+ * connecting to the welcome), at most 1.5 s. Short, because a socket whose
+ * network went away says nothing; a live one answers in a round trip, and a
+ * needless reconnection costs little (the server resumes us).
  */
 export function probeDeadline(rttMs: number | undefined): number {
   return rttMs === undefined ? 1_500 : Math.min(1_500, 300 + 3 * rttMs);
@@ -66,7 +66,7 @@ export class SignalingClient {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   /** A pong (or, while connecting, the welcome) must come before this. */
   #deadline: ReturnType<typeof setTimeout> | undefined;
-  /** When the outstanding ping was sent, and when its pong is due. */
+  /** When the outstanding ping (or the connection attempt) was sent, and when its pong is due. */
   #pingAt = 0;
   #dueAt = 0;
   /** The slowest recent ping round trip, decaying (see probeDeadline). */
@@ -145,6 +145,7 @@ export class SignalingClient {
       return;
     }
     this.#socket = socket;
+    this.#pingAt = performance.now();
     // A connect stuck on a dead path (SYNs unanswered) would wait minutes.
     this.#deadline = setTimeout(
       () => this.#lost("silent"),
@@ -155,6 +156,8 @@ export class SignalingClient {
       const message = parseServerMessage(String(event.data));
       if (!message) return;
       if (message.type === "welcome") {
+        // Our first round trip (a few, with the handshakes: on the safe side).
+        this.#timed();
         this.#clientId = message.clientId;
         this.#attempt = 0;
         this.#setState("open");
@@ -162,8 +165,7 @@ export class SignalingClient {
         return;
       }
       if (message.type === "pong" && this.#deadline) {
-        const rtt = performance.now() - this.#pingAt;
-        this.#rtt = Math.max(rtt, (this.#rtt ?? 0) * 0.75);
+        this.#timed();
         clearTimeout(this.#deadline);
         this.#deadline = undefined;
       }
@@ -234,6 +236,12 @@ export class SignalingClient {
     const interval = this.#options.pingIntervalMs ?? 10_000;
     const timeout = this.#options.pongTimeoutMs ?? 5_000;
     this.#pingTimer = setInterval(() => this.#ping(timeout), interval);
+  }
+
+  /** A round trip from #pingAt to now, into the decaying maximum. */
+  #timed(): void {
+    const rtt = performance.now() - this.#pingAt;
+    this.#rtt = Math.max(rtt, (this.#rtt ?? 0) * 0.75);
   }
 
   /** A ping whose pong must come within `timeoutMs` (or an earlier one's deadline). */

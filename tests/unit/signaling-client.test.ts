@@ -186,29 +186,22 @@ Deno.test("probeDeadline: 300 ms plus three round trips, at most 1.5 s; 1.5 s be
   assert.equal(probeDeadline(2_000), 1_500);
 });
 
-Deno.test("checkNow's deadline follows the slowest recent round trip", () => {
+Deno.test("checkNow's deadline follows the slowest recent round trip, the first from connecting to the welcome", () => {
   using _socket = installFakeSocket();
   using clock = fakeClock();
   const { signaling } = client({ pingIntervalMs: 600_000 });
   signaling.start();
+  clock.tick(200);
   const socket = lastSocket();
   socket.welcome("client_a");
-  // No round trip timed yet: 1.5 s.
-  signaling.checkNow();
-  clock.tick(1_499);
-  assert.equal(signaling.state, "open");
-  clock.tick(1);
-  assert.equal(signaling.state, "waiting");
-  clock.tick(1); // reconnects at once (a timer set in a tick fires 1 ms on)
-  const next = lastSocket();
-  next.welcome("client_a");
+  // 200 ms to the welcome: 900 ms.
   signaling.checkNow();
   clock.tick(100);
-  next.receive({ type: "pong" });
-  // A 100 ms round trip: 600 ms.
+  socket.receive({ type: "pong" });
+  // A 100 ms pong: the slowest recent (200 ms) decays to 150, so 750 ms.
   signaling.checkNow();
-  assert.equal(next.sentOf("ping").length, 2);
-  clock.tick(599);
+  assert.equal(socket.sentOf("ping").length, 2);
+  clock.tick(749);
   assert.equal(signaling.state, "open");
   clock.tick(1);
   assert.equal(signaling.state, "waiting");
