@@ -422,6 +422,9 @@ export class LiveBroadcaster extends StreamElement {
         return void this.#uplink.answer(message.answer).catch((error) =>
           console.warn("live-broadcaster: the SFU's answer failed", error)
         );
+      // Pause the layers no viewer gets.
+      case "sfu-layers":
+        return this.#uplink.layers(message.rids);
     }
   }
 

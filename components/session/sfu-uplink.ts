@@ -1,9 +1,11 @@
 /**
  * The broadcaster's one connection to the SFU, made when the server asks
  * (`sfu-publish`): the camera goes up once, whatever the number of viewers,
- * and the SFU sends it on to each. Video is simulcast in three layers where
- * the browser takes them, so the SFU can give each viewer the one its
- * network carries; the upload budget is this connection's.
+ * and the SFU sends it on to each. Video is simulcast in up to three layers,
+ * as many as the browser sends for the picture's size, so the SFU can give
+ * each viewer the one its network carries; the upload budget is this
+ * connection's. The server says which layers its viewers need
+ * (`sfu-layers`): the others are paused.
  */
 import type {
   IceCandidate,
@@ -24,34 +26,42 @@ export interface SfuUplinkOptions {
 /** A layer's ceiling: what one viewer gets at most peer to peer. */
 const MAX_LAYER_BPS = DEFAULT_BUDGET.maxPerViewerKbps * 1000;
 
-/** Layers, highest first, with their share of the budget. */
-const LAYERS = [
-  { rid: "h", scale: 1, share: 0.65 },
-  { rid: "m", scale: 2, share: 0.25 },
-  { rid: "l", scale: 4, share: 0.1 },
-];
+/** Layers, highest first: rid, scale, share of the budget. */
+const LAYERS = [["h", 1, 0.65], ["m", 2, 0.25], ["l", 4, 0.1]] as const;
 
 /**
- * The camera's tracks, send-only, video in the simulcast layers sharing
- * `budgetKbps` (also what `<live-broadcaster whip-url>` publishes).
+ * The camera's tracks, send-only, video in simulcast layers sharing
+ * `budgetKbps` (also what `<live-broadcaster whip-url>` publishes): as many
+ * as Chromium sends of the picture (3 from 960x540, 2 from 480x270, else 1:
+ * the smallest go), so the offer lists only layers that come; each smaller
+ * than the one above.
  */
 export function addCamera(
   pc: RTCPeerConnection,
   stream: MediaStream,
   budgetKbps: number,
 ): void {
-  const budget = budgetKbps * 1000;
   for (const track of stream.getTracks()) {
+    const { width = 1280, height = 720 } = track.getSettings();
+    const pixels = width * height;
     pc.addTransceiver(track, {
       direction: "sendonly",
       streams: [stream],
       ...(track.kind === "video"
         ? {
-          sendEncodings: LAYERS.map(({ rid, scale, share }) => ({
+          sendEncodings: LAYERS.slice(
+            0,
+            pixels < 129600 ? 1 : pixels < 518400 ? 2 : 3,
+          ).map(([rid, scale, share]) => ({
             rid,
             scaleResolutionDownBy: scale,
-            // No layer above what one viewer gets peer to peer.
-            maxBitrate: Math.round(Math.min(budget * share, MAX_LAYER_BPS)),
+            // No layer above what one viewer gets peer to peer, nor 3 bit/s
+            // a pixel: Chromium pads a layer up to what it may use.
+            maxBitrate: Math.min(
+              budgetKbps * 1000 * share,
+              MAX_LAYER_BPS,
+              pixels * 3 / scale / scale,
+            ),
           })),
         }
         : {}),
@@ -106,6 +116,18 @@ export class SfuUplink {
     const pc = this.#pc;
     if (pc?.signalingState !== "have-local-offer") return;
     await pc.setRemoteDescription(answer);
+  }
+
+  /** The server's `sfu-layers`: send these rids, pause the others. */
+  layers(rids: string[]): void {
+    const sender = this.#pc?.getSenders().find((s) =>
+      s.track?.kind === "video"
+    );
+    const parameters = sender?.getParameters();
+    for (const encoding of parameters?.encodings ?? []) {
+      encoding.active = rids.includes(encoding.rid!);
+    }
+    sender?.setParameters(parameters!).catch(() => {});
   }
 
   /** The camera or microphone track changed (switched camera). */
