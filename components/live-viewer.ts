@@ -6,7 +6,6 @@ import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
 import { StateMachine } from "./state/state-machine.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
-import { StatsSampler } from "./media/stats-sampler.ts";
 import { StreamElement } from "./stream-element.ts";
 import type {
   JoinFields,
@@ -159,17 +158,14 @@ export class LiveViewer extends StreamElement {
   #askedAt = 0;
   /** When the broadcaster's last offer came. */
   #offerAt = 0;
+  /** The `stats` box's sampler is made (or being loaded). */
+  #sampling = false;
 
   constructor() {
     super("viewer", true);
     this.showStats = false;
     this.strings = {};
     this.whepUrl = null;
-    new StatsSampler(this, {
-      wanted: () => this.showStats,
-      connection: () => this.#connection,
-      onStats: (stats) => this.#setView({ stats }),
-    });
   }
 
   /** The current state (also reflected as the `state` attribute). */
@@ -211,6 +207,17 @@ export class LiveViewer extends StreamElement {
 
   protected override updated(changed: Map<PropertyKey, unknown>): void {
     if (changed.has("whepUrl")) void this.#playWhep();
+    if (this.showStats && !this.#sampling) {
+      // Few pages show the box: its sampler is a chunk, loaded the first time.
+      this.#sampling = true;
+      import("./media/stats-sampler.ts").then(({ StatsSampler }) =>
+        new StatsSampler(this, {
+          wanted: () => this.showStats,
+          connection: () => this.#connection,
+          onStats: (stats) => this.#setView({ stats }),
+        })
+      ).catch(() => this.#sampling = false);
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from "lit";
+import { formatStats, readStats } from "./connection-stats.ts";
 
 /** How often the statistics box is refreshed. */
 const STATS_INTERVAL_MS = 1_000;
@@ -15,7 +16,8 @@ export interface StatsSamplerOptions {
 /**
  * Reads the viewer's connection statistics once a second while they are
  * wanted and the element is on the page; a bitrate needs the sample before.
- * The reader (connection-stats.ts) is a chunk loaded the first time.
+ * A chunk with its reader (connection-stats.ts), loaded when a `stats`
+ * box is first shown.
  */
 export class StatsSampler implements ReactiveController {
   #options: StatsSamplerOptions;
@@ -52,9 +54,6 @@ export class StatsSampler implements ReactiveController {
     this.#timer = setInterval(async () => {
       const pc = this.#options.connection();
       if (!pc) return;
-      const { readStats, formatStats } = await import(
-        "./connection-stats.ts"
-      );
       const { stats, sample } = await readStats(pc, previous);
       previous = sample;
       this.#options.onStats(formatStats(stats));

@@ -25,7 +25,7 @@ import {
   type SignalingState,
 } from "./signaling-client.ts";
 import { DEFAULT_ICE_SERVERS, defaultSignalingUrl } from "./signaling-url.ts";
-import { StreamToken, type TokenProvider } from "./stream-token.ts";
+import type { StreamToken, TokenProvider } from "./stream-token.ts";
 
 /** The element properties a session reads. */
 export interface SessionHost extends ReactiveControllerHost {
@@ -118,7 +118,8 @@ export class StreamSession implements ReactiveController, PeerLink {
   #url = "";
   /** An announce or join was sent on this socket: leave before another. */
   #admitted = false;
-  #token: StreamToken;
+  /** A provider's tokens, cached (made the first time one is asked for). */
+  #token: StreamToken | undefined;
   #serverIceServers: RTCIceServer[] | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #onPage = false;
@@ -136,7 +137,6 @@ export class StreamSession implements ReactiveController, PeerLink {
   constructor(host: SessionHost, options: StreamSessionOptions) {
     this.#host = host;
     this.#options = options;
-    this.#token = new StreamToken(options.role);
     host.addController(this);
   }
 
@@ -265,6 +265,21 @@ export class StreamSession implements ReactiveController, PeerLink {
     };
   }
 
+  /**
+   * The token to send now: the attribute as given, or the provider's through
+   * a cache that reads expiry. Few pages use a provider: its cache is a
+   * chunk of its own, loaded the first time.
+   */
+  async #tokenFor(streamId: string): Promise<string | undefined> {
+    const host = this.#host;
+    if (!host.tokenProvider) return host.token ?? undefined;
+    if (!this.#token) {
+      const { StreamToken } = await import("./stream-token.ts");
+      this.#token ??= new StreamToken(this.#options.role);
+    }
+    return this.#token.get(host, streamId);
+  }
+
   /** Sends `broadcaster-ready` or `join-stream`, with a token when there is one. */
   async admit(): Promise<void> {
     clearTimeout(this.#retryTimer);
@@ -273,7 +288,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     if (!signaling || !streamId) return;
     let token: string | undefined;
     try {
-      token = await this.#token.get(this.#host, streamId);
+      token = await this.#tokenFor(streamId);
     } catch (error) {
       if (this.#signaling === signaling && this.#streamId === streamId) {
         this.report("token-provider-failed", String(error), error);
@@ -328,7 +343,7 @@ export class StreamSession implements ReactiveController, PeerLink {
         if (this.#host.tokenProvider && !this.#tokenRenewed) {
           // Expired on the way: one more try with a fresh token.
           this.#tokenRenewed = true;
-          this.#token.forget();
+          this.#token?.forget();
           this.admit();
           return;
         }
@@ -359,7 +374,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     }
     if (fatal) {
       // A refused token is not asked for again; the next run gets a new one.
-      this.#token.forget();
+      this.#token?.forget();
       this.close();
     }
     this.#options.onError({
