@@ -1,5 +1,9 @@
 import { html, nothing, type PropertyValues } from "lit";
-import { DEFAULT_BUDGET, perViewerBitrate } from "./media/bitrate-budget.ts";
+import {
+  type BitrateBudget,
+  DEFAULT_BUDGET,
+  perViewerBitrate,
+} from "./media/bitrate-budget.ts";
 import { BroadcastPeers } from "./session/broadcast-peers.ts";
 import {
   broadcasterError,
@@ -21,13 +25,13 @@ import {
 } from "./media/camera.ts";
 import { errorText, ruling } from "./session/error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
-import { listCameras, LocalCamera } from "./media/local-camera.ts";
+import { LocalCamera } from "./media/local-camera.ts";
 import { StateMachine } from "./state/state-machine.ts";
 import { sharedStyles } from "./ui/shared-styles.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
 import type { SessionError, StreamMessage } from "./session/stream-session.ts";
-import { addCamera, SfuUplink } from "./session/sfu-uplink.ts";
+import type { SfuUplink } from "./session/sfu-uplink.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
 import { ScreenWakeLock } from "./media/wake-lock.ts";
 
@@ -152,11 +156,7 @@ export class LiveBroadcaster extends StreamElement {
   #wakeLock = new ScreenWakeLock(this);
   #peers: BroadcastPeers = new BroadcastPeers(this.session, {
     stream: () => this.#camera.stream!,
-    bitrateFor: (viewers) =>
-      perViewerBitrate(viewers, {
-        ...DEFAULT_BUDGET,
-        totalKbps: this.uploadBudget,
-      }),
+    bitrateFor: (viewers) => perViewerBitrate(viewers, this.#budget()),
     onChange: () => this.requestUpdate(),
     onPathLost: () => this.session.checkConnection(),
     onRefused: (viewerId, error) =>
@@ -166,16 +166,14 @@ export class LiveBroadcaster extends StreamElement {
         error,
       ),
   });
-  #uplink: SfuUplink = new SfuUplink(this.session, {
-    stream: () => this.#camera.stream!,
-    budgetKbps: () => this.uploadBudget,
-    onChange: () => this.requestUpdate(),
-  });
+  /** The SFU connection: a chunk, loaded when a stream first moves to the SFU. */
+  #uplink: SfuUplink | undefined;
+  #uplinkLoad: Promise<SfuUplink> | undefined;
   #camera: LocalCamera = new LocalCamera({
     replaceVideo: (track) =>
       Promise.all([
         this.#peers.replaceTrack("video", track),
-        this.#uplink.replaceTrack("video", track),
+        this.#uplink?.replaceTrack("video", track),
         this.#whip?.connection?.getSenders()
           .find((sender) => sender.track?.kind === "video")
           ?.replaceTrack(track),
@@ -280,7 +278,8 @@ export class LiveBroadcaster extends StreamElement {
   }
 
   /** Cameras the browser offers (labels once permission was given). */
-  getCameras(): Promise<MediaDeviceInfo[]> {
+  async getCameras(): Promise<MediaDeviceInfo[]> {
+    const { listCameras } = await import("./media/camera-switch.ts");
     return listCameras();
   }
 
@@ -343,7 +342,7 @@ export class LiveBroadcaster extends StreamElement {
     this.#whip = undefined;
     this.session.close();
     this.#peers.closeAll();
-    this.#uplink.close();
+    this.#uplink?.close();
     this.#camera.close();
     this.#wakeLock.release();
     const video = this.renderRoot.querySelector("video");
@@ -354,7 +353,7 @@ export class LiveBroadcaster extends StreamElement {
   protected override onStreamChange(): void {
     // The old stream's viewers are gone from this session.
     this.#peers.closeAll();
-    this.#uplink.close();
+    this.#uplink?.close();
     this.#setView({ viewerCount: 0 });
     this.#apply(
       { accepted: false, everAccepted: false, refusal: undefined },
@@ -415,16 +414,21 @@ export class LiveBroadcaster extends StreamElement {
         return this.#peers.handleCandidate(message.viewerId, message.candidate);
       // Through the SFU: one connection up, whatever the number of viewers.
       case "sfu-publish":
-        return void this.#uplink.publish().catch((error) =>
+        return void this.#sfu(message.streamId, (up) => up.publish()).catch((
+          error,
+        ) =>
           console.warn("live-broadcaster: publishing to the SFU failed", error)
         );
       case "sfu-answer":
-        return void this.#uplink.answer(message.answer).catch((error) =>
+        return void this.#sfu(
+          message.streamId,
+          (up) => up.answer(message.answer),
+        ).catch((error) =>
           console.warn("live-broadcaster: the SFU's answer failed", error)
         );
       // Pause the layers no viewer gets.
       case "sfu-layers":
-        return this.#uplink.layers(message.rids);
+        return this.#uplink?.layers(message.rids);
     }
   }
 
@@ -446,6 +450,32 @@ export class LiveBroadcaster extends StreamElement {
     this.dispatchEvent(event);
   }
 
+  /** The upload budget: `upload-budget` with the default floor and ceiling. */
+  #budget(): BitrateBudget {
+    return { ...DEFAULT_BUDGET, totalKbps: this.uploadBudget };
+  }
+
+  /**
+   * Runs `step` on the SFU connection, loading its chunk the first time;
+   * not when the element moved to another stream while it loaded.
+   */
+  async #sfu(streamId: string, step: (uplink: SfuUplink) => Promise<void>) {
+    const uplink = await (this.#uplinkLoad ??= import(
+      "./session/sfu-uplink.ts"
+    ).then(({ SfuUplink }) =>
+      this.#uplink = new SfuUplink(this.session, {
+        stream: () => this.#camera.stream!,
+        budget: () => this.#budget(),
+        onChange: () => this.requestUpdate(),
+      })
+    ).catch((error) => {
+      // Not loaded (offline a moment?): the next sfu-publish tries again.
+      this.#uplinkLoad = undefined;
+      throw error;
+    }));
+    if (this.session.streamId === streamId) await step(uplink);
+  }
+
   /**
    * With `whip-url`: one connection to that endpoint, no signaling server
    * (the WHIP client is a chunk of its own, loaded only here). The camera
@@ -453,8 +483,12 @@ export class LiveBroadcaster extends StreamElement {
    */
   async #publishWhip(url: string): Promise<void> {
     let chunk: typeof import("./session/whip-publisher.ts");
+    let addCamera: typeof import("./session/sfu-uplink.ts").addCamera;
     try {
-      chunk = await import("./session/whip-publisher.ts");
+      [chunk, { addCamera }] = await Promise.all([
+        import("./session/whip-publisher.ts"),
+        import("./session/sfu-uplink.ts"),
+      ]);
     } catch (error) {
       // Its chunk did not load (offline, not served beside the bundle).
       this.#release();
@@ -470,7 +504,7 @@ export class LiveBroadcaster extends StreamElement {
       url,
       token: () => this.token,
       rtcConfiguration: () => this.session.rtcConfiguration(),
-      setup: (pc) => addCamera(pc, this.#camera.stream!, this.uploadBudget),
+      setup: (pc) => addCamera(pc, this.#camera.stream!, this.#budget()),
       apply: (patch, reason) => this.#apply(patch, reason),
       everAccepted: () => this.#machine.facts.everAccepted,
       onLive: () => this.#wakeLock.hold(),

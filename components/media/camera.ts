@@ -77,7 +77,9 @@ export function classifyCameraError(error: unknown): CameraError {
   }
 }
 
-function videoConstraints(options: CaptureOptions): MediaTrackConstraints {
+function videoConstraints(
+  options: CaptureOptions,
+): MediaTrackConstraints {
   // `ideal`, not `exact`: a laptop without a back camera still gets video.
   return {
     width: { ideal: options.width },
@@ -139,13 +141,4 @@ export function hasTorch(track: MediaStreamTrack | undefined): boolean {
     | { torch?: boolean }
     | undefined;
   return capabilities?.torch === true;
-}
-
-export async function setTorch(
-  track: MediaStreamTrack,
-  on: boolean,
-): Promise<void> {
-  await track.applyConstraints({
-    advanced: [{ torch: on } as MediaTrackConstraintSet],
-  });
 }

@@ -9,7 +9,6 @@ import {
   hasTorch,
   openCamera,
   openVideoTrack,
-  setTorch,
 } from "./camera.ts";
 
 export interface LocalCameraOptions {
@@ -94,16 +93,8 @@ export class LocalCamera {
     const stream = this.#stream;
     const old = this.videoTrack;
     if (!stream || !old) return;
-    const deviceId = options.deviceId ?? (await nextCamera(old));
-    const wanted = { ...options, deviceId };
-    let track: MediaStreamTrack;
-    try {
-      track = await openVideoTrack(wanted);
-    } catch {
-      // Phones often cannot open a second camera while one is open.
-      old.stop();
-      track = await openVideoTrack(wanted);
-    }
+    const { nextVideoTrack } = await import("./camera-switch.ts");
+    const track = await nextVideoTrack(old, options, openVideoTrack);
     track.enabled = this.cameraOn;
     await this.#options.replaceVideo(track);
     stream.removeTrack(old);
@@ -117,6 +108,7 @@ export class LocalCamera {
   async setTorch(on: boolean): Promise<void> {
     const track = this.videoTrack;
     if (!track || !hasTorch(track)) return;
+    const { setTorch } = await import("./camera-switch.ts");
     await setTorch(track, on);
     this.torchOn = on;
     this.#options.onChange();
@@ -131,23 +123,6 @@ export class LocalCamera {
     }
     this.#options.onChange();
   }
-}
-
-/** Cameras the browser offers (labels once permission was given). */
-export async function listCameras(): Promise<MediaDeviceInfo[]> {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  return devices.filter((device) => device.kind === "videoinput");
-}
-
-/** The camera after `current` in the browser's list, if there are two. */
-async function nextCamera(
-  current: MediaStreamTrack,
-): Promise<string | undefined> {
-  const cameras = await listCameras();
-  if (cameras.length < 2) return undefined;
-  const currentId = current.getSettings().deviceId;
-  const index = cameras.findIndex((camera) => camera.deviceId === currentId);
-  return cameras[(index + 1) % cameras.length].deviceId || undefined;
 }
 
 function stopTracks(stream: MediaStream): void {

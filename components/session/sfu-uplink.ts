@@ -11,27 +11,25 @@ import type {
   IceCandidate,
   SessionDescription,
 } from "../../protocol/messages.ts";
-import { DEFAULT_BUDGET } from "../media/bitrate-budget.ts";
+// Types only: a value from the bundle would make a chunk it loads at once.
+import type { BitrateBudget } from "../media/bitrate-budget.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface SfuUplinkOptions {
   /** The camera's stream. */
   stream(): MediaStream;
-  /** The upload budget in kbit/s, shared by the layers. */
-  budgetKbps(): number;
+  /** The upload budget, shared by the layers. */
+  budget(): BitrateBudget;
   /** The connection's state changed (for rendering). */
   onChange(): void;
 }
-
-/** A layer's ceiling: what one viewer gets at most peer to peer. */
-const MAX_LAYER_BPS = DEFAULT_BUDGET.maxPerViewerKbps * 1000;
 
 /** Layers, highest first: rid, scale, share of the budget. */
 const LAYERS = [["h", 1, 0.65], ["m", 2, 0.25], ["l", 4, 0.1]] as const;
 
 /**
  * The camera's tracks, send-only, video in simulcast layers sharing
- * `budgetKbps` (also what `<live-broadcaster whip-url>` publishes): as many
+ * `budget` (also what `<live-broadcaster whip-url>` publishes): as many
  * as Chromium sends of the picture (3 from 960x540, 2 from 480x270, else 1:
  * the smallest go), so the offer lists only layers that come; each smaller
  * than the one above.
@@ -39,7 +37,7 @@ const LAYERS = [["h", 1, 0.65], ["m", 2, 0.25], ["l", 4, 0.1]] as const;
 export function addCamera(
   pc: RTCPeerConnection,
   stream: MediaStream,
-  budgetKbps: number,
+  budget: BitrateBudget,
 ): void {
   for (const track of stream.getTracks()) {
     const { width = 1280, height = 720 } = track.getSettings();
@@ -58,8 +56,8 @@ export function addCamera(
             // No layer above what one viewer gets peer to peer, nor 3 bit/s
             // a pixel: Chromium pads a layer up to what it may use.
             maxBitrate: Math.min(
-              budgetKbps * 1000 * share,
-              MAX_LAYER_BPS,
+              budget.totalKbps * 1000 * share,
+              budget.maxPerViewerKbps * 1000,
               pixels * 3 / scale / scale,
             ),
           })),
@@ -91,7 +89,7 @@ export class SfuUplink {
     if (!streamId) return;
     const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
     this.#pc = pc;
-    addCamera(pc, this.#options.stream(), this.#options.budgetKbps());
+    addCamera(pc, this.#options.stream(), this.#options.budget());
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || this.#pc !== pc) return;
       this.#link.send({
