@@ -26,10 +26,7 @@ import {
   soundOnIcon,
 } from "./ui/viewer-icons.ts";
 import { ViewerPeer } from "./session/viewer-peer.ts";
-import {
-  NEGOTIATION_CLEAN,
-  negotiationStep,
-} from "./session/negotiation-retry.ts";
+import type { NegotiationRetry } from "./session/negotiation-retry.ts";
 import type { NegotiationStage } from "../protocol/messages.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
 import { sharedStyles } from "./ui/shared-styles.ts";
@@ -144,10 +141,10 @@ export class LiveViewer extends StreamElement {
     onStream: (stream, takeover) => this.#showStream(stream, takeover),
     onConnectionState: (state) => this.#onMedia(state),
     onRefused: (stage, error, takeover) =>
-      this.#onRefused(stage, error, takeover),
+      void this.#onRefused(stage, error, takeover),
   });
-  /** Refused offers since video last flowed (negotiation-retry.ts). */
-  #negotiation = NEGOTIATION_CLEAN;
+  /** Refused offers since video last flowed (negotiation-retry.ts; none: clean). */
+  #negotiation: NegotiationRetry | undefined;
   #frames = new FrameWatch({
     video: () => this.video,
     connection: () => this.#connection,
@@ -280,7 +277,7 @@ export class LiveViewer extends StreamElement {
 
   protected override onStreamChange(): void {
     this.#release();
-    this.#negotiation = NEGOTIATION_CLEAN;
+    this.#negotiation = undefined;
     const { signaling } = this.#machine.facts;
     this.#apply({
       ...INITIAL_VIEWER_FACTS,
@@ -353,7 +350,7 @@ export class LiveViewer extends StreamElement {
   }
 
   #onFrames(frames: Frames): void {
-    if (frames === "flowing") this.#negotiation = NEGOTIATION_CLEAN;
+    if (frames === "flowing") this.#negotiation = undefined;
     this.#apply({ frames }, `frames ${frames}`);
     clearTimeout(this.#repairTimer);
     this.#askedAt = 0;
@@ -393,8 +390,16 @@ export class LiveViewer extends StreamElement {
    * failed one is asked for; past the bound, the `error` state. A refused
    * takeover is dropped and the picture plays on.
    */
-  #onRefused(stage: NegotiationStage, error: unknown, takeover: boolean) {
-    const step = negotiationStep(this.#negotiation, {
+  async #onRefused(
+    stage: NegotiationStage,
+    error: unknown,
+    takeover: boolean,
+  ) {
+    // Rare: the policy is a chunk (the socket that brought the offer is up).
+    const { NEGOTIATION_CLEAN, negotiationStep } = await import(
+      "./session/negotiation-retry.ts"
+    );
+    const step = negotiationStep(this.#negotiation ?? NEGOTIATION_CLEAN, {
       kind: "refused",
       playing: takeover || this.state === "live",
     });

@@ -14,11 +14,7 @@ import type { PeerLink } from "./stream-session.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
 import { ViewerReplay } from "./viewer-replay.ts";
 import { fellSilent, type PathCount } from "./path-silence.ts";
-import {
-  NEGOTIATION_CLEAN,
-  type NegotiationRetry,
-  negotiationStep,
-} from "./negotiation-retry.ts";
+import type { NegotiationRetry } from "./negotiation-retry.ts";
 
 export interface BroadcastPeersOptions {
   /** The stream whose tracks every viewer gets. */
@@ -427,10 +423,16 @@ export class BroadcastPeers {
    * after the backoff (its entry stays, closed, meanwhile), or past the
    * bound none: its slot and share of the budget go to the others.
    */
-  #refused(peer: Peer, error: unknown): void {
+  async #refused(peer: Peer, error: unknown): Promise<void> {
     const { viewerId } = peer;
     if (peer.pc.signalingState === "closed") return;
     this.#link.refused("set-remote-answer", error, viewerId);
+    // Rare: the policy is a chunk (the socket that brought the answer is up).
+    const { NEGOTIATION_CLEAN, negotiationStep } = await import(
+      "./negotiation-retry.ts"
+    );
+    // Left or replaced while it loaded: nothing to retry.
+    if (this.#peers.get(viewerId) !== peer) return;
     const step = negotiationStep(
       this.#refusals.get(viewerId) ?? NEGOTIATION_CLEAN,
       { kind: "refused", playing: false },
