@@ -10,7 +10,7 @@ import { FrameRoutes } from "./frame-routes.ts";
 import type { LinkLimits } from "./node-link.ts";
 import { NodeLinks } from "./node-links.ts";
 import type { RedisDirectory } from "./redis-directory.ts";
-import type { ClusterHandlers } from "./redis-cluster.ts";
+import type { ClusterHandlers } from "./cluster-handlers.ts";
 
 /** What the cluster takes of the node configuration. */
 export interface LinkOptions {

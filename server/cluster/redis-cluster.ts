@@ -16,22 +16,19 @@
 import { Redis } from "ioredis";
 import { RedisSfuStore } from "./redis-sfu-store.ts";
 import { SharedSfuLoad } from "./redis-sfu-load.ts";
-import type { Departure, Directory, Role } from "../signaling/directory.ts";
+import type { Directory } from "../signaling/directory.ts";
 import type { Delivery, Envelope } from "../signaling/delivery.ts";
-import type { LocalPlace } from "../signaling/local-clients.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import {
-  defineScripts,
-  parseDeparture,
-  RedisDirectory,
-  runScript,
-} from "./redis-directory.ts";
+import { defineScripts, parseDeparture, RedisDirectory, runScript } from "./redis-directory.ts";
 import type { FrameRoutes } from "./frame-routes.ts";
 import { randomHex } from "./link-wire.ts";
 import { linkNodes, type LinkOptions } from "./cluster-links.ts";
 import type { NodeLinks } from "./node-links.ts";
 import { decode, encode } from "./pubsub-frames.ts";
+import type { ClusterHandlers } from "./cluster-handlers.ts";
+
+export type { ClusterHandlers } from "./cluster-handlers.ts";
 
 export type StoreState = "connecting" | "ready" | "unavailable";
 
@@ -52,36 +49,6 @@ export interface ClusterOptions {
   resumeKey?: string;
   /** Direct links between nodes (NODE_LINK_*); none: pub/sub only. */
   links?: LinkOptions;
-}
-
-export interface ClusterHandlers {
-  /** An envelope from another node for one of this node's clients. */
-  envelope(envelope: Envelope): void;
-  /** Members of dead nodes this node reaped: their peers are to be told. */
-  reaped(departures: Departure[], deadNodes: string[]): void;
-  /**
-   * This node's members are no longer in the store (reaped, or Redis lost
-   * them, or unreachable for longer than the TTL): close their sockets.
-   */
-  lost(why: "forgotten" | "outage"): void;
-  /** Redis is back with this node's registration intact. */
-  back(): void;
-  /** The resume key the cluster shares (only with a proposed one). */
-  resumeKey(hexKey: string): void;
-  /** The place a local client holds (a frame routed here is checked). */
-  placeOf(clientId: string): LocalPlace | undefined;
-  /** Sends a server message's frame to a local client. */
-  sendLocal(clientId: string, text: string): void;
-  /**
-   * A frame of a local client's, sent along a cached route that missed,
-   * has no target after all: tell the client as a lookup would have.
-   */
-  unroutable(
-    from: { clientId: string; role: Role },
-    streamId: string,
-    viewerId: string | undefined,
-    text: string,
-  ): void;
 }
 
 /**
