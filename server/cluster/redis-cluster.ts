@@ -20,7 +20,12 @@ import type { Directory } from "../signaling/directory.ts";
 import type { Delivery, Envelope } from "../signaling/delivery.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import { defineScripts, parseDeparture, RedisDirectory, runScript } from "./redis-directory.ts";
+import {
+  defineScripts,
+  parseDeparture,
+  RedisDirectory,
+  runScript,
+} from "./redis-directory.ts";
 import type { FrameRoutes } from "./frame-routes.ts";
 import { randomHex } from "./link-wire.ts";
 import { linkNodes, type LinkOptions } from "./cluster-links.ts";
