@@ -63,11 +63,9 @@ export class FrameSink {
     if (this.#closed) return false;
     if (this.#writer.size + text.length > this.#budget) return false;
     if (this.#writer.append(text, this.#maxFrame) === 0) return false;
-    if (!this.#writing) {
-      this.#writing = true;
-      // Every frame of this task in one write.
-      queueMicrotask(() => this.#flush());
-    }
+    // Written at once when the link is idle; frames queued while a write
+    // is under way go together in the next one.
+    if (!this.#writing) this.#flush();
     return true;
   }
 
@@ -76,6 +74,7 @@ export class FrameSink {
   }
 
   async #flush(): Promise<void> {
+    this.#writing = true;
     try {
       while (this.#writer.size > 0 && !this.#closed) {
         await writeAll(this.#conn, this.#writer.take());
