@@ -4,10 +4,13 @@
  * Janus and the server in the hub). One `<live-broadcaster>` (640x480) in
  * Chromium and N `<live-viewer>`s in one other Chromium page, joining one
  * at a time; peer to peer (SFU_AFTER_VIEWERS=100) and through Janus
- * (SFU_AFTER_VIEWERS=0). Per N: the broadcaster's upload (video bytes sent
- * by all its connections) and CPU (its browser's process tree) over a 5 s
- * window, the viewers' fps, and each viewer's time to first frame (element
- * attached to its first presented frame). Then the switch: a stream with
+ * (SFU_AFTER_VIEWERS=0): with the layers nobody gets paused (the default:
+ * measured once the server asked for the top layer alone), and with every
+ * layer sent (SFU_LAYER_PAUSE_AFTER_MS=600000, issue 24's baseline). Per N:
+ * the broadcaster's upload (video bytes sent by all its connections) and
+ * CPU (its browser's process tree) over a 5 s window, the viewers' fps, and
+ * each viewer's time to first frame (element attached to its first
+ * presented frame). Then the switch: a stream with
  * SFU_AFTER_VIEWERS=1, one viewer watching peer to peer, a second one
  * joining moves the stream; the first viewer's longest gap between
  * presented frames across the switch, against the same in a window without
@@ -30,7 +33,8 @@ import { quantile } from "./quantile.ts";
 const SETTLE_MS = 2_000;
 const WINDOW_MS = 5_000;
 
-type Mode = "p2p" | "sfu";
+/** Peer to peer; the SFU with unwatched layers paused; with every layer. */
+type Mode = "p2p" | "sfu" | "sfu-all";
 
 interface Row {
   mode: Mode;
@@ -84,7 +88,10 @@ async function scenario(mode: Mode, viewers: number): Promise<Row> {
     browsers: ["chromium", "chromium"],
     janus: true,
     meter: true,
-    env: { SFU_AFTER_VIEWERS: mode === "sfu" ? "0" : "100" },
+    env: {
+      SFU_AFTER_VIEWERS: mode === "p2p" ? "100" : "0",
+      ...(mode === "sfu-all" ? { SFU_LAYER_PAUSE_AFTER_MS: "600000" } : {}),
+    },
     pages: [broadcasterPage, crowdPage(viewers)],
   });
   await esbuild.stop();
@@ -95,6 +102,17 @@ async function scenario(mode: Mode, viewers: number): Promise<Row> {
     () => who.every((name) => frameTimes(lab, name).length >= 10) || undefined,
     120_000,
   );
+  if (mode === "sfu") {
+    // Every viewer on the top layer: the others paused.
+    await lab.until(
+      "the server to ask for the top layer alone",
+      () =>
+        lab.serverLog.some((l) =>
+          l.includes('"sfu-layers-wanted"') && l.includes('"rids":["h"]')
+        ) || undefined,
+      30_000,
+    );
+  }
   await sleep(SETTLE_MS);
   const pid = lab.browserPid(0);
   const cpu0 = await treeCpuSeconds(pid);
@@ -198,7 +216,7 @@ export async function sfuScaling(
 ): Promise<string> {
   const rows: Row[] = [];
   for (const viewers of counts) {
-    for (const mode of ["p2p", "sfu"] as const) {
+    for (const mode of ["p2p", "sfu", "sfu-all"] as const) {
       rows.push(await scenario(mode, viewers));
     }
   }
@@ -213,38 +231,51 @@ export async function sfuScaling(
   const row = (mode: Mode, viewers: number) =>
     rows.find((r) => r.mode === mode && r.viewers === viewers)!;
   const lines = [
-    "| viewers | upload kbit/s, peer to peer | upload kbit/s, SFU | broadcaster CPU (cores), peer to peer | CPU, SFU | fps slowest / median, peer to peer | fps, SFU |",
-    "|---|---|---|---|---|---|---|",
+    "| viewers | upload kbit/s, peer to peer | upload kbit/s, SFU (unwatched layers paused) | SFU, every layer sent | broadcaster CPU (cores), peer to peer | CPU, SFU paused / every layer | fps slowest / median, peer to peer | fps, SFU |",
+    "|---|---|---|---|---|---|---|---|",
     ...counts.map((n) => {
       const p = row("p2p", n);
       const s = row("sfu", n);
+      const a = row("sfu-all", n);
       return `| ${n} | ${Math.round(p.uploadKbps)} | ${
         Math.round(s.uploadKbps)
-      } | ${p.cpu.toFixed(2)} | ${s.cpu.toFixed(2)} | ${
-        p.minFps.toFixed(1)
-      } / ${p.medianFps.toFixed(1)} | ${s.minFps.toFixed(1)} / ${
-        s.medianFps.toFixed(1)
-      } |`;
+      } | ${Math.round(a.uploadKbps)} | ${p.cpu.toFixed(2)} | ${
+        s.cpu.toFixed(2)
+      } / ${a.cpu.toFixed(2)} | ${p.minFps.toFixed(1)} / ${
+        p.medianFps.toFixed(1)
+      } | ${s.minFps.toFixed(1)} / ${s.medianFps.toFixed(1)} |`;
     }),
   ];
   const lowest = Math.min(...counts);
   const highest = Math.max(...counts);
   const ratio = row("sfu", highest).uploadKbps / row("sfu", lowest).uploadKbps;
+  // Issue 24's target: six viewers on the top layer against one peer to peer.
+  const six = counts.includes(6) ? 6 : highest;
+  const onePeer = row("p2p", lowest).uploadKbps;
   const ttff = (mode: Mode) =>
     rows.filter((r) => r.mode === mode).flatMap((r) => r.firstFrameMs);
+  // The first frames through the SFU: both ways of it.
+  const sfuFirstFrames = [...ttff("sfu"), ...ttff("sfu-all")];
   const p2pFirst = quantile(ttff("p2p"), 0.5);
-  const sfuFirst = quantile(ttff("sfu"), 0.5);
+  const sfuFirst = quantile(sfuFirstFrames, 0.5);
   lines.push(
     "",
+    `- SFU upload, ${six} viewers all on the top layer (the others paused) / ${lowest} viewer peer to peer: ${
+      Math.round(row("sfu", six).uploadKbps)
+    } / ${Math.round(onePeer)} kbit/s, **${
+      (row("sfu", six).uploadKbps / onePeer).toFixed(2)
+    }x** (target ≤ 1.5x); with every layer sent: ${
+      Math.round(row("sfu-all", six).uploadKbps)
+    } kbit/s, ${(row("sfu-all", six).uploadKbps / onePeer).toFixed(2)}x.`,
     `- SFU upload at ${highest} viewers / at ${lowest}: **${
       ratio.toFixed(2)
     }x** (target ≤ 1.2x).`,
     `- Time to first frame, p50 over every viewer of every run (${
       ttff("p2p").length
-    } each): peer to peer ${p2pFirst} ms, SFU ${sfuFirst} ms: **${
+    } / ${sfuFirstFrames.length}): peer to peer ${p2pFirst} ms, SFU ${sfuFirst} ms: **${
       (sfuFirst / p2pFirst).toFixed(2)
     }x** (target ≤ 1.5x); p90 ${quantile(ttff("p2p"), 0.9)} / ${
-      quantile(ttff("sfu"), 0.9)
+      quantile(sfuFirstFrames, 0.9)
     } ms.`,
     `- Switch to the SFU (${switches} switches): longest gap between presented frames at the viewer that switched, p50 / max **${
       quantile(gaps, 0.5)
@@ -274,7 +305,7 @@ if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      viewers: { type: "string", default: "1,4,8,12" },
+      viewers: { type: "string", default: "1,4,6,8,12" },
       switches: { type: "string", default: "10" },
       players: { type: "string", default: "10" },
     },
