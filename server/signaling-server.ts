@@ -122,6 +122,7 @@ export function startSignalingServer(
         connections: connections.size,
         ...router.localCounts(),
         storeUp: cluster!.ready ? 1 : 0,
+        node: cluster!.node,
       };
 
   /** Closes every socket: this node's places are gone from the cluster. */

@@ -1,8 +1,9 @@
 /**
- * The bytes of a node link (node-link.ts): length-prefixed frames, each a
- * 4-byte big-endian length and that many bytes of UTF-8 text, written in
- * batches (every frame queued while the previous write was under way goes
- * in the next one) and read back from whatever chunks TCP delivers.
+ * The bytes of a node link (node-link.ts): UTF-8 text, a sequence of
+ * frames `<length>:<text>`, the length counted in characters as JavaScript
+ * counts them (UTF-16 units), so that a batch of frames (every frame queued
+ * while the previous write was under way) is encoded once, and what one
+ * read brings is decoded once, however many frames it holds.
  *
  * A frame's text starts with its kind and a space. The side that opened the
  * connection sends:
@@ -22,9 +23,6 @@
  * so a frame that arrives after a later one is dropped, never reordered.
  */
 
-/** Bytes of one frame's length prefix. */
-const PREFIX = 4;
-
 /** A link's peer broke the framing or the handshake: the link is closed. */
 export class LinkProtocolError extends Error {
   constructor(message: string) {
@@ -33,131 +31,104 @@ export class LinkProtocolError extends Error {
   }
 }
 
+/** Digits a length prefix may have (a frame is under 10^10 characters). */
+const MAX_PREFIX = 10;
+
 /**
- * Frames waiting to be written, encoded as they are queued into one
- * growing buffer, taken out whole for one write.
+ * Frames waiting to be written, as one string, encoded to UTF-8 once per
+ * write (one encode for a batch, not one per frame).
  */
 export class FrameWriter {
-  #buffer = new Uint8Array(16 * 1024);
-  #length = 0;
+  #pending = "";
   #encoder = new TextEncoder();
 
-  /** Bytes queued. */
+  /** Characters queued. */
   get size(): number {
-    return this.#length;
+    return this.#pending.length;
   }
 
   /**
-   * Queues `text` as one frame; returns its size on the wire, or 0 (nothing
-   * queued) when its UTF-8 is longer than `max` bytes.
+   * Queues `text` as one frame; returns its size in characters with its
+   * prefix, or 0 (nothing queued) when it is longer than `max` characters.
    */
   append(text: string, max = Infinity): number {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    this.#reserve(PREFIX + text.length * 3);
-    const start = this.#length;
-    const { written } = this.#encoder.encodeInto(
-      text,
-      this.#buffer.subarray(start + PREFIX),
-    );
-    if (written > max) return 0;
-    new DataView(this.#buffer.buffer).setUint32(start, written);
-    this.#length = start + PREFIX + written;
-    return PREFIX + written;
+    if (text.length > max) return 0;
+    const frame = `${text.length}:${text}`;
+    this.#pending += frame;
+    return frame.length;
   }
 
-  /** Everything queued, as one chunk (a copy); the writer is empty after. */
+  /** Everything queued, as UTF-8; the writer is empty after. */
   take(): Uint8Array {
-    const chunk = this.#buffer.slice(0, this.#length);
-    this.#length = 0;
-    // A burst's large buffer is not kept for ever.
-    if (this.#buffer.length > 1024 * 1024) {
-      this.#buffer = new Uint8Array(16 * 1024);
-    }
-    return chunk;
-  }
-
-  #reserve(bytes: number): void {
-    if (this.#length + bytes <= this.#buffer.length) return;
-    let size = this.#buffer.length * 2;
-    while (size < this.#length + bytes) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.#buffer.subarray(0, this.#length));
-    this.#buffer = grown;
+    const bytes = this.#encoder.encode(this.#pending);
+    this.#pending = "";
+    return bytes;
   }
 }
 
 /**
- * Frames out of a byte stream: bytes are read into {@link space}, then
- * {@link frames} hands back each complete one. A frame longer than
- * `maxFrameBytes` is a protocol error (the limit both sides agree on).
+ * Frames out of a byte stream: bytes are read into {@link space}, decoded
+ * as UTF-8 as they come (a character split between reads is kept for the
+ * next), and {@link frames} hands back each complete frame. One decode per
+ * read, however many frames it holds. A frame longer than `maxFrame`
+ * characters is a protocol error (the limit both sides agree on).
  */
 export class FrameReader {
-  #buffer: Uint8Array;
-  #start = 0;
-  #end = 0;
+  #bytes = new Uint8Array(64 * 1024);
+  #text = "";
   #max: number;
   #decoder = new TextDecoder("utf-8", { fatal: true });
 
-  constructor(maxFrameBytes: number) {
-    this.#max = maxFrameBytes;
-    this.#buffer = new Uint8Array(64 * 1024);
+  constructor(maxFrame: number) {
+    this.#max = maxFrame;
   }
 
-  /** Where the next read goes (at least 16 KiB, or what one frame needs). */
+  /** Where the next read goes. */
   space(): Uint8Array {
-    const wanted = Math.max(16 * 1024, this.#needed());
-    if (this.#buffer.length - this.#end < wanted) {
-      const kept = this.#end - this.#start;
-      const size = Math.max(this.#buffer.length, kept + wanted);
-      if (size === this.#buffer.length) {
-        this.#buffer.copyWithin(0, this.#start, this.#end);
-      } else {
-        const next = new Uint8Array(size);
-        next.set(this.#buffer.subarray(this.#start, this.#end));
-        this.#buffer = next;
-      }
-      this.#start = 0;
-      this.#end = kept;
-    }
-    return this.#buffer.subarray(this.#end);
+    return this.#bytes;
   }
 
-  /** `count` bytes were read into the last {@link space}. */
+  /** `count` bytes were read into {@link space}. */
   filled(count: number): void {
-    this.#end += count;
+    try {
+      this.#text += this.#decoder.decode(this.#bytes.subarray(0, count), {
+        stream: true,
+      });
+    } catch {
+      throw new LinkProtocolError("Not UTF-8");
+    }
   }
 
-  /** Each complete frame read so far, decoded. */
+  /** Each complete frame read so far. */
   frames(): string[] {
     const out: string[] = [];
-    const view = new DataView(this.#buffer.buffer);
-    while (this.#end - this.#start >= PREFIX) {
-      const length = view.getUint32(this.#start);
+    const text = this.#text;
+    let at = 0;
+    for (;;) {
+      const colon = text.indexOf(":", at);
+      if (colon < 0) {
+        if (text.length - at > MAX_PREFIX) {
+          throw new LinkProtocolError("No frame length");
+        }
+        break;
+      }
+      const length = colon - at <= MAX_PREFIX
+        ? Number(text.slice(at, colon))
+        : NaN;
+      if (!Number.isSafeInteger(length) || length < 0) {
+        throw new LinkProtocolError("Bad frame length");
+      }
       if (length > this.#max) {
         throw new LinkProtocolError(
-          `Frame of ${length} bytes, more than NODE_LINK_MAX_FRAME_BYTES (${this.#max})`,
+          `Frame of ${length} characters, more than NODE_LINK_MAX_FRAME_BYTES (${this.#max})`,
         );
       }
-      if (this.#end - this.#start < PREFIX + length) break;
-      const from = this.#start + PREFIX;
-      try {
-        out.push(
-          this.#decoder.decode(this.#buffer.subarray(from, from + length)),
-        );
-      } catch {
-        throw new LinkProtocolError("Frame is not UTF-8");
-      }
-      this.#start = from + length;
+      if (text.length < colon + 1 + length) break;
+      out.push(text.slice(colon + 1, colon + 1 + length));
+      at = colon + 1 + length;
     }
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (at > 0) this.#text = text.slice(at);
     return out;
-  }
-
-  /** Bytes still missing of the frame under way (0: none known). */
-  #needed(): number {
-    if (this.#end - this.#start < PREFIX) return PREFIX;
-    const length = new DataView(this.#buffer.buffer).getUint32(this.#start);
-    return Math.min(length, this.#max) + PREFIX - (this.#end - this.#start);
   }
 }
 

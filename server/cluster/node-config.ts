@@ -21,7 +21,10 @@ export interface NodeConfig {
   clusterSecret: string | undefined;
   /** NODE_LINK_QUEUE_BYTES: frames queued for one link (or held by one route) before more are dropped. */
   linkQueueBytes: number;
-  /** NODE_LINK_MAX_FRAME_BYTES: the largest frame a link carries. */
+  /**
+   * NODE_LINK_MAX_FRAME_BYTES: the largest frame a link carries, counted as
+   * JavaScript counts a string (a frame of N bytes of UTF-8 counts at most N).
+   */
   linkMaxFrameBytes: number;
   /** NODE_LINK_CONNECT_TIMEOUT_MS: connecting and proving, together; a probe's answer too. */
   linkConnectTimeoutMs: number;

@@ -12,6 +12,8 @@ export interface Gauges {
   viewers: number;
   /** With REDIS_URL: whether this node can use Redis (1) or not (0). */
   storeUp?: number;
+  /** With REDIS_URL: this node's id (several processes answer on one port). */
+  node?: string;
   /** With JANUS_URL: whether Janus is linked (1) or not (0). */
   sfuUp?: number;
 }
@@ -271,6 +273,12 @@ export class Metrics {
       "",
       gauges.storeUp ?? 0,
     ]]);
+    if (gauges.node) {
+      metric("live_cluster_node", "gauge", "This node's id, as a label", [[
+        `{node=${JSON.stringify(gauges.node)}}`,
+        1,
+      ]]);
+    }
     metric(
       "live_redis_roundtrip_seconds",
       "summary",
