@@ -136,7 +136,7 @@ export interface OutLinkOptions {
   /** A miss or a probe's answer from the other node. */
   reply(text: string): void;
   /** The link opened, or closed (`cause` says why). */
-  changed(state: "open" | "closed", cause: string): void;
+  changed(state: "open" | "closed", cause: string, flushed?: number): void;
 }
 
 export class OutLink {
@@ -227,8 +227,9 @@ export class OutLink {
       limits.maxFrameBytes,
     );
     this.#sink.onError = (error) => this.close(`write failed: ${error}`);
-    for (const text of this.takePending()) this.#sink.push(text);
-    this.#options.changed("open", "handshake done");
+    const pending = this.takePending();
+    for (const text of pending) this.#sink.push(text);
+    this.#options.changed("open", "handshake done", pending.length);
     try {
       for (const text of backlog) this.#options.reply(text);
       for (;;) {

@@ -15,6 +15,7 @@ import type { LocalPlace } from "../signaling/local-clients.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { fields, linkKey } from "./link-wire.ts";
+import { encode, legacy } from "./pubsub-frames.ts";
 import { LinkListener } from "./link-listener.ts";
 import { type LinkLimits, OutLink } from "./node-link.ts";
 
@@ -70,6 +71,8 @@ export function routeKey(
 
 interface Peer {
   link: OutLink | undefined;
+  /** Its registry entry names no link: pub/sub only, as before links. */
+  linkless: boolean;
   /** No new link before this (performance.now()). */
   retryAt: number;
   seq: number;
@@ -125,8 +128,18 @@ export class NodeLinks {
   /** A server message or an eviction for a client of `node`. */
   send(node: string, envelope: Envelope): void {
     if (envelope.kind === "text") {
-      this.#send(node, (seq) => `T ${seq} ${envelope.to} ${envelope.text}`);
-    } else this.#send(node, (seq) => `E ${seq} ${JSON.stringify(envelope)}`);
+      this.#send(
+        node,
+        (seq) => `T ${seq} ${envelope.to} ${envelope.text}`,
+        envelope,
+      );
+    } else {
+      this.#send(
+        node,
+        (seq) => `E ${seq} ${JSON.stringify(envelope)}`,
+        envelope,
+      );
+    }
   }
 
   /** A `viewer-joined` for broadcaster `to`, from viewer `viewer` here. */
@@ -137,7 +150,11 @@ export class NodeLinks {
     viewer: string,
     text: string,
   ): void {
-    this.#send(node, (seq) => `L ${seq} ${to} ${streamId} ${viewer} ${text}`);
+    this.#send(
+      node,
+      (seq) => `L ${seq} ${to} ${streamId} ${viewer} ${text}`,
+      { kind: "text", to, text },
+    );
   }
 
   /**
@@ -153,7 +170,9 @@ export class NodeLinks {
     const seq = ++peer.seq;
     if (!link.send(`R ${seq} ${from} ${role} ${streamId} ${target} ${text}`)) {
       this.#options.metrics.countLinkDrop("queue-full");
-    } else this.#options.metrics.clusterLinkFrames++;
+    } else if (link.state === "open") {
+      this.#options.metrics.clusterLinkFrames++;
+    }
     return true;
   }
 
@@ -276,23 +295,45 @@ export class NodeLinks {
     this.#options.deliver({ kind: "text", to: target, text: body });
   }
 
-  #send(node: string, frame: (seq: number) => string): void {
+  /**
+   * `frame` over the link, or through pub/sub while it is not open: as
+   * `envelope` in the format of before links (pubsub-frames.ts) to a node
+   * that has no link (NODE_LINKS=off, or a version without links during a
+   * rolling deploy), which reads only that.
+   */
+  #send(
+    node: string,
+    frame: (seq: number) => string,
+    envelope: Envelope,
+  ): void {
     const metrics = this.#options.metrics;
     const peer = this.#peer(node);
-    const text = frame(++peer.seq);
     const link = this.#link(node, peer);
+    if (!link && peer.linkless) {
+      metrics.clusterPublished++;
+      return this.#options.publish(node, encode(envelope));
+    }
+    const text = frame(++peer.seq);
     if (!link) {
       metrics.clusterPublished++;
       return this.#options.publish(node, `@${this.#options.self()} ${text}`);
     }
-    if (link.send(text)) metrics.clusterLinkFrames++;
-    else metrics.countLinkDrop("queue-full");
+    // Counted once written (or queued to be): a link that is opening may
+    // still send its frames through pub/sub.
+    if (!link.send(text)) metrics.countLinkDrop("queue-full");
+    else if (link.state === "open") metrics.clusterLinkFrames++;
   }
 
   #peer(node: string): Peer {
     let peer = this.#peers.get(node);
     if (!peer) {
-      peer = { link: undefined, retryAt: 0, seq: 0, probes: new Map() };
+      peer = {
+        link: undefined,
+        linkless: false,
+        retryAt: 0,
+        seq: 0,
+        probes: new Map(),
+      };
       this.#peers.set(node, peer);
     }
     return peer;
@@ -308,11 +349,18 @@ export class NodeLinks {
     const link: OutLink = new OutLink({
       self: options.self(),
       node,
-      address: () => options.address(node),
+      address: async () => {
+        const address = await options.address(node);
+        peer.linkless = !address;
+        return address;
+      },
       key: this.key,
       limits: options.limits,
       reply: (text) => this.#reply(node, peer, text),
-      changed: (state, cause) => this.#changed(node, peer, link, state, cause),
+      changed: (state, cause, flushed) => {
+        this.#options.metrics.clusterLinkFrames += flushed ?? 0;
+        this.#changed(node, peer, link, state, cause);
+      },
     });
     peer.link = link;
     return link;
@@ -340,10 +388,14 @@ export class NodeLinks {
     for (const text of link.takePending()) {
       if (text.startsWith("R ")) {
         this.#reply(node, peer, `M ${text.slice(text.indexOf(" ", 2) + 1)}`);
-      } else {
-        metrics.clusterPublished++;
-        this.#options.publish(node, `@${this.#options.self()} ${text}`);
+        continue;
       }
+      const payload = peer.linkless
+        ? legacy(text)
+        : `@${this.#options.self()} ${text}`;
+      if (payload === undefined) continue;
+      metrics.clusterPublished++;
+      this.#options.publish(node, payload);
     }
     const probes = [...peer.probes.values()];
     peer.probes.clear();

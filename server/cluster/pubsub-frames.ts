@@ -33,3 +33,22 @@ export function decode(payload: string): Envelope | undefined {
   }
   return undefined;
 }
+
+/**
+ * A link frame (`T`, `L` or `E`, node-links.ts) in the format of before
+ * links, for a node without links; undefined for any other frame.
+ */
+export function legacy(frame: string): string | undefined {
+  const kind = frame[0];
+  const seqEnd = frame.indexOf(" ", 2);
+  if (seqEnd < 0) return undefined;
+  const rest = frame.slice(seqEnd + 1);
+  if (kind === "E") return `e ${rest}`;
+  if (kind === "T") return `t ${rest}`;
+  if (kind !== "L") return undefined;
+  // L: to, stream, viewer, text.
+  const to = rest.slice(0, rest.indexOf(" "));
+  let at = to.length + 1;
+  for (let i = 0; i < 2; i++) at = rest.indexOf(" ", at) + 1;
+  return at > 0 ? `t ${to} ${rest.slice(at)}` : undefined;
+}

@@ -297,3 +297,28 @@ function freePort(): number {
   listener.close();
   return port;
 }
+
+Deno.test("links: a node with NODE_LINKS=off (or of a version before links, mid-deploy) and one with links talk through pub/sub in the old format", async () => {
+  await using redis = await RedisProcess.start();
+  const nodes = [
+    ...(await startClusterNodes(redis, 1)),
+    ...(await startClusterNodes(redis, 1, {
+      nodes: { ...DEFAULT_NODE_CONFIG, links: false },
+    })),
+  ];
+  try {
+    const [linked, old] = nodes;
+    for (const [home, away] of [[linked, old], [old, linked]]) {
+      const streamId = `s-${home === linked ? "linked" : "old"}`;
+      const broadcaster = await live(home, streamId);
+      const { viewer } = await watch(away, streamId, broadcaster);
+      await handshake(broadcaster, viewer, streamId);
+      viewer.send({ type: "leave-stream", streamId });
+      assert.equal((await broadcaster.next("viewer-left")).viewerId, viewer.id);
+    }
+    assert.equal(counter(linked, "link"), 0);
+    assert.ok(counter(linked, "pubsub") >= 10);
+  } finally {
+    await Promise.all(nodes.map((node) => node[Symbol.asyncDispose]()));
+  }
+});
