@@ -76,6 +76,7 @@ if (import.meta.main) {
           smoke ? [20] : [1000, 5000, 10000],
           smoke ? 1 : 9,
           smoke ? 1 : 5,
+          smoke ? 10 : undefined,
         ),
     ],
     [

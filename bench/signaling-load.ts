@@ -33,12 +33,13 @@ const SCENARIO_DEADLINE_MS = 180_000;
 /** Sequential handshakes after the burst: latency without queueing. */
 const IDLE_SAMPLES = 50;
 /**
- * Rooms that handshake, unmeasured, before the measured run (`--warmup`).
- * 300 (2,700 handshakes): with 20, V8 still optimized 76 of our functions
- * during the measured burst at 5,000 connections (~290 ms of compiler
- * thread time, a fifth of the burst's CPU) and 46 of the bare relay's;
- * with 300, 20 and 13, as few as with 1,000 (28 and 16; bench/RESULTS.md,
- * issue 24).
+ * Rooms that handshake, unmeasured, before the measured run (`--warmup`),
+ * whatever its size. 300 (2,700 handshakes): with 20, V8 still optimized
+ * 76 of our functions during the measured burst at 5,000 connections (~290
+ * ms of compiler thread time, a fifth of the burst's CPU) and 46 of the
+ * bare relay's; with 300, 20 and 13, as few as with 1,000 (28 and 16). At
+ * 1,000 connections a warm-up of 100 rooms left 46 and 22 (half of our
+ * burst's CPU). bench/RESULTS.md, issue 24.
  */
 const WARMUP_ROOMS = 300;
 
@@ -107,12 +108,7 @@ async function scenario(
   // compile on first use.
   // Its clients stay connected, idle: closed, they would leave free memory
   // that the measured connections reused unseen.
-  const warm = await load(
-    [server],
-    Math.min(rooms, warmupRooms),
-    viewersPerRoom,
-    "warmup",
-  );
+  const warm = await load([server], warmupRooms, viewersPerRoom, "warmup");
   const rssBefore = await server.rss();
   const measured = await load([server], rooms, viewersPerRoom, target);
   await Promise.all([...warm.sockets, ...measured.sockets].map(closeSocket));
