@@ -15,7 +15,12 @@ import {
 } from "../../server/sfu/stream-layers.ts";
 
 const RIDS = ["l", "m", "h"];
-const LIMITS: LayerLimits = { ...DEFAULT_LAYER_LIMITS };
+/** A keyframe asked 1 s and 2 s after a switch Janus has not confirmed; missing at 3 s. */
+const LIMITS: LayerLimits = {
+  ...DEFAULT_LAYER_LIMITS,
+  confirmMs: 1_000,
+  missingAfterMs: 3_000,
+};
 
 /** Layers of `rids` with jitter drawn as `random` (0: none). */
 function layers(
@@ -119,8 +124,10 @@ Deno.test("stream layers: dynacast: viewers all on the top layer: the others are
   assert.deepEqual(wants(stream.tick(5_999)), []);
   assert.deepEqual(wants(stream.tick(6_000)), ["h"]);
   assert.deepEqual(stream.wanted, ["h"]);
-  // v1's link loses packets: m is wanted again in the same step.
+  // v1's link loses packets: m is wanted again in the same step, after
+  // Janus is told (it then takes the keyframe that starts m).
   const effects = stream.slow("v1", 8_000);
+  assert.deepEqual(effects.map((e) => e.kind), ["set", "want"]);
   assert.deepEqual(wants(effects), ["m,h"]);
   assert.deepEqual(sets(effects), ["v1 1 slow"]);
   // Janus has not switched it within confirmMs: a keyframe is asked
@@ -138,16 +145,15 @@ Deno.test("stream layers: dynacast: viewers all on the top layer: the others are
 });
 
 Deno.test("stream layers: a layer held by a viewer moving to it, or still on it, is not paused", () => {
-  const stream = layers();
+  const stream = layers({ pauseAfterMs: 2_000 });
   onTop(stream, ["v1", "v2"], 0);
   stream.slow("v1", 0);
   // v1 asked for m, Janus not there yet: l is paused, m and h stay.
-  assert.deepEqual(wants(stream.tick(5_000)), ["m,h"]);
-  stream.confirmed("v1", 1, 5_100);
-  stream.slow("v1", 6_000);
+  assert.deepEqual(wants(stream.tick(2_000)), ["m,h"]);
+  stream.confirmed("v1", 1, 2_100);
   // On its way to l, it still gets m: both sent.
-  assert.deepEqual(stream.wanted, ["l", "m", "h"]);
-  assert.deepEqual(wants(stream.tick(20_000)), []);
+  assert.deepEqual(wants(stream.slow("v1", 2_200)), ["l,m,h"]);
+  assert.deepEqual(wants(stream.tick(2_200 + 2_000)), []);
 });
 
 Deno.test("stream layers: at most switchesPerSecond switches per stream; a step down that waited past settleMs is dropped", () => {
