@@ -221,7 +221,7 @@ export class Connection implements Peer {
       return;
     }
     // Over the rate, a frame is dropped before any work that grows with it.
-    if (!this.#withinRate(size, eventTime(event))) return;
+    if (!this.#withinRate(size)) return;
     if (typeof data !== "string") {
       router.refuse(this, {
         code: "binary-unsupported",
@@ -283,11 +283,11 @@ export class Connection implements Peer {
   }
 
   /**
-   * Takes one message and `size` bytes from the buckets at `now`
-   * (`performance.now()`'s clock); on refusal sends `rate-limited` and may
-   * close (1008).
+   * Takes one message and `size` bytes from the buckets; on refusal sends
+   * `rate-limited` and may close (1008).
    */
-  #withinRate(size: number, now: number): boolean {
+  #withinRate(size: number): boolean {
+    const now = performance.now();
     if (this.#bytes.take(now, size) && this.#bucket.take(now)) return true;
     const { config, router } = this.#context;
     if (now - this.#windowStart > config.rateLimitWindowMs) {
@@ -349,17 +349,6 @@ export class Connection implements Peer {
       this.#context.onClosed(this);
     }
   }
-}
-
-/**
- * When `event` was made, on `performance.now()`'s clock: Deno stamps every
- * event with it already, and reading it again per frame (an op call, ~0.2
- * µs) was ~4% of our own JavaScript's time in the signaling benchmark
- * (bench/RESULTS.md, issue 24).
- */
-function eventTime(event: Event): number {
-  const stamp = event.timeStamp;
-  return stamp > 0 ? stamp : performance.now();
 }
 
 function byteLength(data: unknown): number {
