@@ -31,12 +31,10 @@ export interface LayerLimits {
   switchesPerSecond: number;
   /**
    * A switch Janus has not confirmed (`substream` event) this long after
-   * it was asked, and again each time as long: a keyframe is asked of the
-   * broadcaster (Janus switches on one).
+   * it was asked: a keyframe is asked of the broadcaster; again after as
+   * long; a third time, and the layer is taken not to arrive.
    */
   confirmMs: number;
-  /** A switch still not confirmed this long after: its layer does not arrive. */
-  missingAfterMs: number;
   /**
    * A layer taken not to arrive is not used for this long (doubling each
    * time again, up to 16 times), unless Janus sends it to a viewer.
@@ -56,8 +54,7 @@ export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = {
   jitterMs: 250,
   upJitterMs: 5_000,
   switchesPerSecond: 10,
-  confirmMs: 500,
-  missingAfterMs: 2_500,
+  confirmMs: 1_000,
   missingForMs: 30_000,
   pauseAfterMs: 5_000,
 };

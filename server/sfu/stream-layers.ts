@@ -15,7 +15,7 @@
  *   `substream` events ({@link confirmed}), or followed by a keyframe
  *   request (Janus switches on a keyframe of the new layer);
  * - which layers the broadcaster is to send (`want`, dynacast): those a
- *   viewer gets or is moved to, and the top one; the others are paused once
+ *   viewer gets or moves to, and the top one; the others are paused once
  *   unneeded for `pauseAfterMs` (a broadcaster that does not know it sends
  *   them all, as before).
  *
@@ -67,6 +67,13 @@ interface Viewer {
 
 /** The most times a missing layer's wait doubles. */
 const MAX_MISSING_DOUBLINGS = 4;
+/**
+ * Keyframes asked for one switch Janus has not confirmed (Janus switches
+ * on one; a paused layer starts again with one), then its layer is taken
+ * not to arrive.
+ */
+const MAX_NUDGES = 2;
+
 export class StreamLayers {
   #limits: LayerLimits;
   #random: () => number;
@@ -83,7 +90,7 @@ export class StreamLayers {
   constructor(limits: LayerLimits, random: () => number = Math.random) {
     this.#limits = limits;
     this.#random = random;
-    this.#tokens = 1;
+    this.#tokens = limits.switchesPerSecond;
   }
 
   /** The largest layer (-1 before a publish with simulcast). */
@@ -179,7 +186,6 @@ export class StreamLayers {
       }
       if (viewer.askedAt !== undefined) {
         at(viewer.askedAt + confirmMs * (viewer.nudges + 1));
-        at(viewer.askedAt + this.#limits.missingAfterMs);
       }
       if (viewer.want < this.top) at(viewer.policy.upAt + viewer.upJitter);
     }
@@ -277,20 +283,22 @@ export class StreamLayers {
     const limits = this.#limits;
     let keyframe = false;
     for (const viewer of this.#viewers.values()) {
-      // Janus has not switched it: a keyframe (Janus switches on one);
-      // long enough, and the layer is taken not to arrive.
-      if (viewer.askedAt !== undefined) {
-        const since = now - viewer.askedAt;
-        if (since >= limits.missingAfterMs) {
-          viewer.askedAt = undefined;
-          viewer.nudges = 0;
-          this.#markMissing(viewer.target, now, effects);
-        } else if (since >= limits.confirmMs * (viewer.nudges + 1)) {
+      // Janus has not switched it: a keyframe (Janus switches on one),
+      // then the layer is taken not to arrive.
+      if (
+        viewer.askedAt !== undefined &&
+        now >= viewer.askedAt + limits.confirmMs * (viewer.nudges + 1)
+      ) {
+        if (viewer.nudges < MAX_NUDGES) {
           viewer.nudges++;
           if (!keyframe) {
             effects.push({ kind: "keyframe", layer: viewer.target });
           }
           keyframe = true;
+        } else {
+          viewer.askedAt = undefined;
+          viewer.nudges = 0;
+          this.#markMissing(viewer.target, now, effects);
         }
       }
       // A quiet while: its link may carry one layer more.
@@ -326,10 +334,8 @@ export class StreamLayers {
   /** Asks Janus for the switches due, steps down first, within the cap. */
   #applyDue(now: number, effects: LayerEffect[]): void {
     const limits = this.#limits;
-    // One switch per 1/switchesPerSecond s, no saving up: never more than
-    // switchesPerSecond (+1) in any second.
     this.#tokens = Math.min(
-      1,
+      limits.switchesPerSecond,
       this.#tokens +
         Math.max(0, now - this.#refilledAt) * limits.switchesPerSecond / 1000,
     );
@@ -375,11 +381,10 @@ export class StreamLayers {
   /** The layers to send: needed ones, and the rest until unneeded a while. */
   #dynacast(now: number, effects: LayerEffect[]): void {
     const needed = new Set([this.top]);
-    // A pending switch's layer is asked for once the switch is made (the
-    // same step): Janus, told first, takes the keyframe that starts it.
     for (const viewer of this.#viewers.values()) {
       needed.add(viewer.target);
       if (viewer.current !== undefined) needed.add(viewer.current);
+      if (viewer.pending) needed.add(viewer.pending.layer);
     }
     const next = new Set<number>();
     for (let layer = 0; layer <= this.top; layer++) {

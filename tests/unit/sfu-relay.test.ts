@@ -617,9 +617,9 @@ Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down amo
   janus("slowlink", { viewerId: V1.id });
   janus("slowlink", { viewerId: V1.id });
   // One step per report burst, to m, asked of the broadcaster with it.
+  assert.deepEqual(toBroadcaster(), ["m,h"]);
   clock.tick(250);
   assert.deepEqual(gateway.calls, [`layer s ${V1.id} 0`]);
-  assert.deepEqual(toBroadcaster(), ["m,h"]);
   janus("substream", { viewerId: V1.id, substream: 0 });
   // Lossy still: there is no smaller layer.
   clock.tick(2_000);
