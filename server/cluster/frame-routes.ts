@@ -33,8 +33,8 @@ import type {
   Route,
   Seat,
 } from "../signaling/directory.ts";
-import type { LocalPlace } from "../signaling/local-clients.ts";
 import type { Metrics } from "../observe/metrics.ts";
+import type { ClusterHandlers } from "./cluster-handlers.ts";
 import type { RedisDirectory } from "./redis-directory.ts";
 import {
   type NodeLinks,
@@ -43,7 +43,9 @@ import {
   type RouteListener,
 } from "./node-links.ts";
 
-export interface FrameRoutesOptions {
+/** The node's own side: where a routed frame's target is, and its sender told when it has none. */
+export interface FrameRoutesOptions
+  extends Pick<ClusterHandlers, "placeOf" | "sendLocal" | "unroutable"> {
   store: RedisDirectory;
   links: NodeLinks;
   self(): string;
@@ -52,20 +54,6 @@ export interface FrameRoutesOptions {
   /** Bytes of frames one draining route may hold (NODE_LINK_QUEUE_BYTES). */
   maxHeldBytes: number;
   metrics: Metrics;
-  /** The place a local client holds. */
-  placeOf(clientId: string): LocalPlace | undefined;
-  /** Sends `text` to a local client. */
-  sendLocal(clientId: string, text: string): void;
-  /**
-   * A frame that missed found no target in Redis either: its sender (a
-   * local client) is told as a lookup would have told it.
-   */
-  unroutable(
-    from: { clientId: string; role: Role },
-    streamId: string,
-    viewerId: string | undefined,
-    text: string,
-  ): void;
 }
 
 type RouteState = "direct" | "draining" | "resolving";
