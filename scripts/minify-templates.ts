@@ -1,5 +1,5 @@
 /**
- * An esbuild plugin that minifies the static text of Lit's `css` and `html`
+ * An esbuild plugin that minifies the static text of Lit's `css`, `html` and `svg`
  * tagged templates in our elements: esbuild keeps template literals as they
  * are, and their indentation was ~1 KB of every bundle. Only whitespace and
  * CSS comments go; what a browser renders is the same (whitespace with a
@@ -15,7 +15,7 @@ export const minifyTemplates: esbuild.Plugin = {
   setup(build) {
     build.onLoad({ filter: OURS }, async ({ path }) => {
       const source = await Deno.readTextFile(path);
-      if (!/\b(css|html)`/.test(source)) return undefined;
+      if (!/\b(css|html|svg)`/.test(source)) return undefined;
       return { contents: minifyTaggedTemplates(source), loader: "ts" };
     });
   },
@@ -30,10 +30,10 @@ export function minifyTaggedTemplates(source: string): string {
   let out = "";
   let i = 0;
   while (i < source.length) {
-    const tag = /^(css|html)`/.exec(source.slice(i, i + 5));
+    const tag = /^(css|html|svg)`/.exec(source.slice(i, i + 5));
     if (tag && !/[\w$.]/.test(source[i - 1] ?? "")) {
       out += tag[0];
-      i = template(source, i + tag[0].length, tag[1] as "css" | "html", (s) => {
+      i = template(source, i + tag[0].length, tag[1] as Kind, (s) => {
         out += s;
       });
       continue;
@@ -45,7 +45,7 @@ export function minifyTaggedTemplates(source: string): string {
   return out;
 }
 
-type Kind = "css" | "html";
+type Kind = "css" | "html" | "svg";
 
 /** Emits the template from `start` (after its backtick); returns the index after its closing backtick. */
 function template(

@@ -1,4 +1,4 @@
-import { css } from "lit";
+import { css } from "./static-css.ts";
 
 /** What both elements' controls look like, and the visually hidden live region. */
 export const sharedStyles = css`

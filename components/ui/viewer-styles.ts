@@ -1,4 +1,4 @@
-import { css } from "lit";
+import { css } from "./static-css.ts";
 
 export const viewerStyles = css`
   :host {

@@ -40,13 +40,14 @@ Deno.test("html: line breaks between tags go, beside text they stay a space", ()
   );
 });
 
-Deno.test("templates: only css and html tags, nested ones too, the code around untouched", () => {
+Deno.test("templates: only css, html and svg tags, nested ones too, the code around untouched", () => {
   const source = [
     "const s = css`\n  a { b: c; }\n`;",
     'const t = "css`  keep  `";',
     "// html`  comment  `",
     "const u = other`\n  keep\n`;",
     "const v = html`\n  <p>${x ? html`\n    <b>${'}'}</b>\n  ` : `\n  raw\n`}</p>\n`;",
+    'const w = svg`\n  <svg viewBox="0 0 1 1"\n    fill="none">\n    <path d="M0 0" />\n  </svg>\n`;',
   ].join("\n");
   assert.equal(
     minifyTaggedTemplates(source),
@@ -56,6 +57,7 @@ Deno.test("templates: only css and html tags, nested ones too, the code around u
       "// html`  comment  `",
       "const u = other`\n  keep\n`;",
       "const v = html`<p>${x ? html`<b>${'}'}</b>` : `\n  raw\n`}</p>`;",
+      'const w = svg`<svg viewBox="0 0 1 1" fill="none"><path d="M0 0" /></svg>`;',
     ].join("\n"),
   );
 });
