@@ -9,6 +9,7 @@
  */
 import type * as esbuild from "esbuild";
 import { minifyTemplates } from "./minify-templates.ts";
+import { terserPass } from "./terser-pass.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -33,8 +34,9 @@ export function bundleBuilds(
     target: "es2022",
     minify: true,
     legalComments: "none",
-    // Readable templates where the build is not minified (the stack's site).
-    plugins: overrides.minify === false ? [] : [minifyTemplates],
+    // Readable templates and names where the build is not minified (the
+    // stack's site).
+    plugins: overrides.minify === false ? [] : [minifyTemplates, terserPass],
     logLevel: "warning",
     ...overrides,
   }));
