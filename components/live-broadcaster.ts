@@ -18,11 +18,7 @@ import {
   type BroadcasterStrings,
 } from "./ui/broadcaster-strings.ts";
 import { broadcasterStyles } from "./ui/broadcaster-styles.ts";
-import {
-  type CaptureOptions,
-  classifyCameraError,
-  DEFAULT_CAPTURE,
-} from "./media/camera.ts";
+import { type CaptureOptions, DEFAULT_CAPTURE } from "./media/camera.ts";
 import { errorText, ruling } from "./session/error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
 import { LocalCamera } from "./media/local-camera.ts";
@@ -233,8 +229,7 @@ export class LiveBroadcaster extends StreamElement {
       // False: stop() or removal while the permission prompt was open.
       if (!(await this.#camera.open(this.#capture()))) return;
     } catch (error) {
-      if (this.#still("capturing")) this.#cameraFailed(error);
-      return;
+      return this.#cameraFailed(error, "capturing");
     }
     this.#apply({ intent: "broadcasting" }, "camera started");
     await this.updateComplete;
@@ -532,10 +527,26 @@ export class LiveBroadcaster extends StreamElement {
     this.dispatchEvent(event);
   }
 
-  /** The camera could not be opened: a fatal failure, by the error policy. */
-  #cameraFailed(error: unknown): void {
-    const failure = classifyCameraError(error);
-    this.session.report(failure.code, failure.message, error);
+  /**
+   * The camera could not be opened: a fatal failure, by the error policy
+   * (unless `intent` is no longer what the provider wants). Rare: the
+   * classification is a chunk; not loaded (offline), a `camera-error`.
+   */
+  async #cameraFailed(error: unknown, intent?: Intent): Promise<void> {
+    const failure = await import("./media/camera-errors.ts").then(
+      ({ classifyCameraError }) => classifyCameraError(error),
+      () => undefined,
+    );
+    if (intent && !this.#still(intent)) return;
+    if (!failure) {
+      return this.session.report(
+        "camera-error",
+        "The camera could not be started",
+        error,
+      );
+    }
+    // The classified error, as when openCamera threw it itself.
+    this.session.report(failure.code, failure.message, failure);
   }
 
   #capture(): CaptureOptions {

@@ -1,24 +1,11 @@
 /**
- * Camera and microphone capture, with browser errors turned into the few
- * cases a provider can act on.
+ * Camera and microphone capture. What fails is the browser's own error (or
+ * {@link INSECURE_CONTEXT}); camera-errors.ts turns it into the few cases a
+ * provider can act on, a chunk loaded only then.
  */
 
-/** Why capture failed, each with its own message and fix. */
-export type CameraErrorCode =
-  | "permission-denied"
-  | "no-camera"
-  | "camera-in-use"
-  | "insecure-context"
-  | "camera-error";
-
-export class CameraError extends Error {
-  readonly code: CameraErrorCode;
-  constructor(code: CameraErrorCode, message: string, cause?: unknown) {
-    super(message, { cause });
-    this.name = "CameraError";
-    this.code = code;
-  }
-}
+/** What {@link openCamera} throws without `getUserMedia` (no HTTPS). */
+export const INSECURE_CONTEXT = { name: "insecure-context" };
 
 export interface CaptureOptions {
   width: number;
@@ -41,42 +28,6 @@ export const DEFAULT_CAPTURE: CaptureOptions = {
   noiseSuppression: true,
 };
 
-/** Classifies a getUserMedia rejection by its DOMException name. */
-export function classifyCameraError(error: unknown): CameraError {
-  if (error instanceof CameraError) return error;
-  const name = (error as { name?: string } | undefined)?.name ?? "";
-  switch (name) {
-    case "NotAllowedError":
-    case "SecurityError":
-    case "PermissionDeniedError":
-      return new CameraError(
-        "permission-denied",
-        "Camera permission was denied",
-        error,
-      );
-    case "NotFoundError":
-    case "DevicesNotFoundError":
-    case "OverconstrainedError":
-      return new CameraError("no-camera", "No camera was found", error);
-    case "NotReadableError":
-    case "TrackStartError":
-    case "AbortError":
-      return new CameraError(
-        "camera-in-use",
-        "The camera is in use by another application",
-        error,
-      );
-    default:
-      return new CameraError(
-        "camera-error",
-        `The camera could not be started${
-          error instanceof Error ? `: ${error.message}` : ""
-        }`,
-        error,
-      );
-  }
-}
-
 function videoConstraints(
   options: CaptureOptions,
 ): MediaTrackConstraints {
@@ -97,12 +48,7 @@ function videoConstraints(
 export async function openCamera(
   options: CaptureOptions,
 ): Promise<MediaStream> {
-  if (!navigator.mediaDevices?.getUserMedia) {
-    throw new CameraError(
-      "insecure-context",
-      "Camera access needs HTTPS (or localhost)",
-    );
-  }
+  if (!navigator.mediaDevices?.getUserMedia) throw INSECURE_CONTEXT;
   const video = videoConstraints(options);
   const audio = options.audio && {
     echoCancellation: options.echoCancellation,
@@ -112,27 +58,19 @@ export async function openCamera(
     return await navigator.mediaDevices.getUserMedia({ video, audio });
   } catch (error) {
     const name = (error as { name?: string }).name;
-    if (!audio || name !== "NotFoundError") throw classifyCameraError(error);
+    if (!audio || name !== "NotFoundError") throw error;
   }
-  try {
-    return await navigator.mediaDevices.getUserMedia({ video, audio: false });
-  } catch (error) {
-    throw classifyCameraError(error);
-  }
+  return await navigator.mediaDevices.getUserMedia({ video, audio: false });
 }
 
 /** Opens just a video track, for switching cameras. */
 export async function openVideoTrack(
   options: CaptureOptions,
 ): Promise<MediaStreamTrack> {
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      video: videoConstraints(options),
-    });
-    return stream.getVideoTracks()[0];
-  } catch (error) {
-    throw classifyCameraError(error);
-  }
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: videoConstraints(options),
+  });
+  return stream.getVideoTracks()[0];
 }
 
 /** Whether the track's camera has a torch (Chrome on Android exposes this). */

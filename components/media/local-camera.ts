@@ -49,7 +49,8 @@ export class LocalCamera {
 
   /**
    * Opens camera and microphone. Resolves true when the stream is in use,
-   * false when `close()` came first; rejects with a `CameraError`.
+   * false when `close()` came first; rejects with the browser's error
+   * (camera-errors.ts classifies it).
    */
   async open(options: CaptureOptions): Promise<boolean> {
     this.close();
@@ -87,7 +88,7 @@ export class LocalCamera {
   /**
    * Switches to `options.deviceId`, else the next camera, else
    * `options.facingMode`, and puts the new track on every sender. Rejects
-   * with a `CameraError` when no camera opens.
+   * with the browser's error when no camera opens.
    */
   async switchTo(options: CaptureOptions): Promise<void> {
     const stream = this.#stream;

@@ -6,7 +6,7 @@
  */
 import type { ErrorCode } from "../../protocol/error-codes.ts";
 import type { BroadcasterStrings } from "../ui/broadcaster-strings.ts";
-import type { CameraErrorCode } from "../media/camera.ts";
+import type { CameraErrorCode } from "../media/camera-errors.ts";
 import type { ViewerStrings } from "../ui/viewer-strings.ts";
 
 /** Failures an element finds by itself rather than hears from the server. */

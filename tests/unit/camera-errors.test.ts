@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {
   CameraError,
   classifyCameraError,
-} from "../../components/media/camera.ts";
+} from "../../components/media/camera-errors.ts";
 
 const CASES: [string, string][] = [
   ["NotAllowedError", "permission-denied"],
