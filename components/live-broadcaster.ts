@@ -30,6 +30,7 @@ import type { SessionError, StreamMessage } from "./session/stream-session.ts";
 import type { SfuUplink } from "./session/sfu-uplink.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
 import { ScreenWakeLock } from "./media/wake-lock.ts";
+import { BROADCASTER_MESSAGES } from "../protocol/parse-server-message.ts";
 
 export type { BroadcasterState } from "./state/broadcaster-state.ts";
 
@@ -181,7 +182,7 @@ export class LiveBroadcaster extends StreamElement {
   };
 
   constructor() {
-    super("broadcaster", false);
+    super("broadcaster", false, BROADCASTER_MESSAGES);
     this.autostart = false;
     this.uploadBudget = DEFAULT_BUDGET.totalKbps;
     this.facingMode = DEFAULT_CAPTURE.facingMode;

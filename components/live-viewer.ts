@@ -30,6 +30,7 @@ import type { NegotiationRetry } from "./session/negotiation-retry.ts";
 import type { NegotiationStage } from "../protocol/messages.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
 import { sharedStyles } from "./ui/shared-styles.ts";
+import { VIEWER_MESSAGES } from "../protocol/parse-server-message.ts";
 import { viewerStyles } from "./ui/viewer-styles.ts";
 
 export type { ViewerState } from "./state/viewer-state.ts";
@@ -159,7 +160,7 @@ export class LiveViewer extends StreamElement {
   #sampling = false;
 
   constructor() {
-    super("viewer", true);
+    super("viewer", true, VIEWER_MESSAGES);
     this.showStats = false;
     this.strings = {};
     this.whepUrl = null;

@@ -10,6 +10,7 @@ import {
 } from "./session/stream-session.ts";
 import type { TokenProvider } from "./session/stream-token.ts";
 import type { BuiltInStrings } from "./ui/strings.ts";
+import type { MessageShapes } from "../protocol/parse-server-message.ts";
 
 /**
  * What both elements share: which stream, on which server, with which ICE
@@ -48,8 +49,11 @@ export abstract class StreamElement extends LitElement {
   /** The signaling session: socket, stream, token, ICE servers, error policy. */
   protected readonly session: StreamSession;
 
-  /** `auto`: the session opens whenever the element is on the page with a stream id. */
-  constructor(role: Role, auto: boolean) {
+  /**
+   * `auto`: the session opens whenever the element is on the page with a
+   * stream id; `messages`: the server messages its role reads.
+   */
+  constructor(role: Role, auto: boolean, messages: MessageShapes) {
     super();
     this.streamId = null;
     this.signalingUrl = null;
@@ -60,6 +64,7 @@ export abstract class StreamElement extends LitElement {
     this.session = new StreamSession(this, {
       role,
       auto,
+      messages,
       onMessage: (message) => this.onStreamMessage(message),
       onSignaling: (state) => this.onSignaling(state),
       onStreamChange: () => this.onStreamChange(),

@@ -10,28 +10,60 @@ import type { ServerMessage, ServerMessageType } from "./messages.ts";
 
 type Kind = "string" | "number" | "boolean" | "object";
 
-const REQUIRED: Record<ServerMessageType, Record<string, Kind>> = {
+/** The fields each message type needs, for the types a reader accepts. */
+export type MessageShapes = Partial<
+  Record<ServerMessageType, Record<string, Kind>>
+>;
+
+const EITHER_ROLE = {
   "welcome": { clientId: "string", protocolVersion: "number" },
-  "broadcaster-accepted": { streamId: "string", viewerCount: "number" },
+  "webrtc-ice-candidate": { viewerId: "string", candidate: "object" },
+  "pong": {},
+  "error": { code: "string", message: "string" },
+} as const satisfies MessageShapes;
+
+/**
+ * What the server sends a viewer: each element's bundle holds its own
+ * role's shapes only; another role's message is of an unknown type to it.
+ */
+export const VIEWER_MESSAGES = {
+  ...EITHER_ROLE,
   "join-accepted": { streamId: "string", viewerId: "string", live: "boolean" },
-  "viewer-joined": { viewerId: "string" },
-  "viewer-left": { viewerId: "string" },
-  "viewer-moved": { viewerId: "string" },
   "broadcaster-joined": { streamId: "string" },
   "broadcaster-left": { streamId: "string" },
   // The seed server sent these without `streamId`; only what is used is required.
   "webrtc-offer": { viewerId: "string", offer: "object" },
+} as const satisfies MessageShapes;
+
+/** What the server sends a broadcaster. */
+export const BROADCASTER_MESSAGES = {
+  ...EITHER_ROLE,
+  "broadcaster-accepted": { streamId: "string", viewerCount: "number" },
+  "viewer-joined": { viewerId: "string" },
+  "viewer-left": { viewerId: "string" },
+  "viewer-moved": { viewerId: "string" },
   "webrtc-answer": { viewerId: "string", answer: "object" },
-  "webrtc-ice-candidate": { viewerId: "string", candidate: "object" },
   "sfu-publish": { streamId: "string" },
   "sfu-answer": { streamId: "string", answer: "object" },
   "sfu-layers": { rids: "object" },
-  "pong": {},
-  "error": { code: "string", message: "string" },
-};
+} as const satisfies MessageShapes;
+
+/** Every type, each in a role's table (the compiler asks where a new one goes). */
+export const SERVER_MESSAGES = {
+  ...VIEWER_MESSAGES,
+  ...BROADCASTER_MESSAGES,
+} satisfies Record<ServerMessageType, Record<string, Kind>>;
 
 /** The message, or `undefined` for anything malformed or of an unknown type. */
 export function parseServerMessage(text: string): ServerMessage | undefined {
+  return parseMessageOf(text, SERVER_MESSAGES);
+}
+
+/** {@link parseServerMessage} for the types `shapes` names only. */
+export function parseMessageOf(
+  text: string,
+  shapes: MessageShapes,
+): ServerMessage | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -41,11 +73,11 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const record = value as Record<string, unknown>;
   const type = record.type;
-  if (typeof type !== "string" || !Object.hasOwn(REQUIRED, type)) {
+  if (typeof type !== "string" || !Object.hasOwn(shapes, type)) {
     return undefined;
   }
   for (
-    const [field, kind] of Object.entries(REQUIRED[type as ServerMessageType])
+    const [field, kind] of Object.entries(shapes[type as ServerMessageType]!)
   ) {
     const actual = record[field];
     if (typeof actual !== kind || actual === null) return undefined;

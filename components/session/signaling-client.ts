@@ -13,7 +13,10 @@ import type {
   ServerMessage,
   Welcome,
 } from "../../protocol/messages.ts";
-import { parseServerMessage } from "../../protocol/parse-server-message.ts";
+import {
+  type MessageShapes,
+  parseMessageOf,
+} from "../../protocol/parse-server-message.ts";
 import { assertNever } from "../state/assert-never.ts";
 import {
   backoffDelay,
@@ -49,6 +52,8 @@ export interface SignalingClientOptions {
   onSession(welcome: Welcome): void;
   onMessage(message: ServerMessage): void;
   onState(state: SignalingState): void;
+  /** The message types read (a role's: parse-server-message.ts); others are ignored. */
+  messages: MessageShapes;
   backoff?: BackoffOptions;
   /** How often to ping while open; no pong within `pongTimeoutMs` = lost. */
   pingIntervalMs?: number;
@@ -153,7 +158,10 @@ export class SignalingClient {
     );
     socket.addEventListener("message", (event) => {
       if (socket !== this.#socket) return;
-      const message = parseServerMessage(String(event.data));
+      const message = parseMessageOf(
+        String(event.data),
+        this.#options.messages,
+      );
       if (!message) return;
       if (message.type === "welcome") {
         // Our first round trip (a few, with the handshakes: on the safe side).

@@ -17,6 +17,7 @@ import {
   type ServerMessage,
   type Welcome,
 } from "../../protocol/messages.ts";
+import type { MessageShapes } from "../../protocol/parse-server-message.ts";
 import { assertNever } from "../state/assert-never.ts";
 import { type LiveErrorCode, reactionTo, type Role } from "./error-policy.ts";
 import {
@@ -85,6 +86,8 @@ export interface StreamSessionOptions {
    * camera runs).
    */
   auto: boolean;
+  /** The server messages this role reads (parse-server-message.ts). */
+  messages: MessageShapes;
   onMessage(message: StreamMessage): void;
   onSignaling(state: SignalingState): void;
   /** The session opened, or moved to another stream (or none): drop the old stream's peers. */
@@ -220,6 +223,7 @@ export class StreamSession implements ReactiveController, PeerLink {
         ? BROADCASTER_HEARTBEAT
         : undefined),
       ...this.#options.signaling,
+      messages: this.#options.messages,
       url: () => this.#connectUrl(),
       onSession: (welcome) => this.#onWelcome(welcome),
       onMessage: (message) => this.#onMessage(message),

@@ -1,4 +1,5 @@
 /** The elements' socket: open on welcome, reconnect with backoff, detect a dead server. */
+import { SERVER_MESSAGES } from "../../protocol/parse-server-message.ts";
 import assert from "node:assert/strict";
 import {
   probeDeadline,
@@ -18,6 +19,7 @@ function client(options: { pingIntervalMs?: number } = {}) {
   const sessions: string[] = [];
   const signaling = new SignalingClient({
     url: "ws://signal.test/ws",
+    messages: SERVER_MESSAGES,
     onSession: (welcome) => sessions.push(welcome.clientId),
     onMessage: (message) => messages.push(message.type),
     onState: (state) => states.push(state),
@@ -164,6 +166,7 @@ Deno.test("a connection attempt with no welcome within connectTimeoutMs is lost"
   const { signaling, states } = client();
   const slow = new SignalingClient({
     url: "ws://signal.test/ws",
+    messages: SERVER_MESSAGES,
     onSession: () => {},
     onMessage: () => {},
     onState: (state) => states.push(state),

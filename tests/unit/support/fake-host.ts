@@ -3,6 +3,10 @@
  * it reads, and the Lit lifecycle calls (`connect`, `update`, `disconnect`)
  * the test makes by hand.
  */
+import {
+  BROADCASTER_MESSAGES,
+  VIEWER_MESSAGES,
+} from "../../../protocol/parse-server-message.ts";
 import type { ReactiveController } from "lit";
 import type { Role } from "../../../components/session/error-policy.ts";
 import type { SignalingState } from "../../../components/session/signaling-client.ts";
@@ -44,6 +48,7 @@ export class FakeHost implements SessionHost {
     this.session = new StreamSession(this, {
       role,
       auto,
+      messages: role === "viewer" ? VIEWER_MESSAGES : BROADCASTER_MESSAGES,
       onMessage: (message) => this.messages.push(message),
       onSignaling: (state) => this.signaling.push(state),
       onStreamChange: () => this.streamChanges++,
