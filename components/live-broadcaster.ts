@@ -19,7 +19,11 @@ import {
 } from "./ui/broadcaster-strings.ts";
 import { broadcasterStyles } from "./ui/broadcaster-styles.ts";
 import { type CaptureOptions, DEFAULT_CAPTURE } from "./media/camera.ts";
-import { errorText, ruling } from "./session/error-policy.ts";
+import {
+  errorText,
+  type LiveErrorCode,
+  ruling,
+} from "./session/error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
 import { LocalCamera } from "./media/local-camera.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -433,13 +437,8 @@ export class LiveBroadcaster extends StreamElement {
   }
 
   protected override onSessionError(error: SessionError): void {
-    if (error.fatal) {
-      this.#release();
-      this.#apply(
-        { ...INITIAL_BROADCASTER_FACTS, failure: error.code },
-        error.code,
-      );
-    } else if (error.shown) {
+    if (error.fatal) this.#fail(error.code);
+    else if (error.shown) {
       this.#apply({ refusal: error.code }, error.code);
     }
     const event = new LiveErrorEvent(error.code, error.message, error.cause);
@@ -487,16 +486,14 @@ export class LiveBroadcaster extends StreamElement {
       ]);
     } catch (error) {
       // Its chunk did not load (offline, not served beside the bundle).
-      this.#release();
       const code = "signaling-unavailable";
-      this.#apply({ ...INITIAL_BROADCASTER_FACTS, failure: code }, code);
+      this.#fail(code);
       return void this.dispatchEvent(
         new LiveErrorEvent(code, "The WHIP client did not load", error),
       );
     }
-    const { whipPublisher } = chunk;
     if (!this.#still("broadcasting") || this.#whip) return;
-    this.#whip = whipPublisher({
+    this.#whip = chunk.whipPublisher({
       url,
       token: () => this.token,
       rtcConfiguration: () => this.session.rtcConfiguration(),
@@ -506,14 +503,17 @@ export class LiveBroadcaster extends StreamElement {
       onLive: () => this.#wakeLock.hold(),
       ruling,
       onError: (code, message, fatal) => {
-        if (fatal) {
-          this.#release();
-          this.#apply({ ...INITIAL_BROADCASTER_FACTS, failure: code }, code);
-        }
+        if (fatal) this.#fail(code);
         this.dispatchEvent(new LiveErrorEvent(code, message));
       },
     });
     await this.#whip.start();
+  }
+
+  /** A failure for good: everything released, the `error` state. */
+  #fail(code: LiveErrorCode): void {
+    this.#release();
+    this.#apply({ ...INITIAL_BROADCASTER_FACTS, failure: code }, code);
   }
 
   /** The server's count; a seed-protocol server sends none, so count peers. */
@@ -674,17 +674,13 @@ export class LiveBroadcaster extends StreamElement {
           ? html`
             ${camera.hasMicrophone
               ? html`
-                <button part="microphone-button" aria-pressed=${micOn
-                  ? "false"
-                  : "true"}
+                <button part="microphone-button" aria-pressed=${String(!micOn)}
                   @click=${() => this.setMicrophone(!micOn)}>${micOn
                     ? strings.muteMic
                     : strings.unmuteMic}</button>
               `
               : nothing}
-            <button part="camera-button" aria-pressed=${cameraOn
-              ? "false"
-              : "true"}
+            <button part="camera-button" aria-pressed=${String(!cameraOn)}
               @click=${() => this.setCamera(!cameraOn)}>${cameraOn
                 ? strings.cameraOff
                 : strings.cameraOn}</button>
@@ -692,9 +688,7 @@ export class LiveBroadcaster extends StreamElement {
               this.switchCamera()}>${strings.switchCamera}</button>
             ${camera.hasTorch
               ? html`
-                <button part="torch-button" aria-pressed=${torchOn
-                  ? "true"
-                  : "false"}
+                <button part="torch-button" aria-pressed=${String(torchOn)}
                   @click=${() => this.setTorch(!torchOn)}>${torchOn
                     ? strings.torchOff
                     : strings.torchOn}</button>

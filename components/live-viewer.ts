@@ -565,7 +565,7 @@ export class LiveViewer extends StreamElement {
         ${live
           ? html`<div part="controls" class="controls">
               <button part="mute-button" @click=${this.#toggleMute} aria-pressed=${
-            muted ? "true" : "false"
+            String(muted)
           }
                 aria-label=${muted ? strings.unmute : strings.mute}>${
             muted ? soundOffIcon : soundOnIcon
