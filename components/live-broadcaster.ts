@@ -31,6 +31,7 @@ import { sharedStyles } from "./ui/shared-styles.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
 import type { SessionError, StreamMessage } from "./session/stream-session.ts";
+import type { SfuAnswer, SfuPublish } from "../protocol/messages.ts";
 import type { SfuUplink } from "./session/sfu-uplink.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
 import { ScreenWakeLock } from "./media/wake-lock.ts";
@@ -414,18 +415,8 @@ export class LiveBroadcaster extends StreamElement {
         return this.#peers.handleCandidate(message.viewerId, message.candidate);
       // Through the SFU: one connection up, whatever the number of viewers.
       case "sfu-publish":
-        return void this.#sfu(message.streamId, (up) => up.publish()).catch((
-          error,
-        ) =>
-          console.warn("live-broadcaster: publishing to the SFU failed", error)
-        );
       case "sfu-answer":
-        return void this.#sfu(
-          message.streamId,
-          (up) => up.answer(message.answer),
-        ).catch((error) =>
-          console.warn("live-broadcaster: the SFU's answer failed", error)
-        );
+        return void this.#sfu(message);
       // Pause the layers no viewer gets.
       case "sfu-layers":
         return this.#uplink?.layers(message.rids);
@@ -451,10 +442,10 @@ export class LiveBroadcaster extends StreamElement {
   }
 
   /**
-   * Runs `step` on the SFU connection, loading its chunk the first time;
-   * not when the element moved to another stream while it loaded.
+   * Hands `message` to the SFU connection, loading its chunk the first
+   * time; not when the element moved to another stream while it loaded.
    */
-  async #sfu(streamId: string, step: (uplink: SfuUplink) => Promise<void>) {
+  async #sfu(message: SfuPublish | SfuAnswer): Promise<void> {
     const uplink = await (this.#uplinkLoad ??= import(
       "./session/sfu-uplink.ts"
     ).then(({ SfuUplink }) =>
@@ -467,8 +458,12 @@ export class LiveBroadcaster extends StreamElement {
       // Not loaded (offline a moment?): the next sfu-publish tries again.
       this.#uplinkLoad = undefined;
       throw error;
-    }));
-    if (this.session.streamId === streamId) await step(uplink);
+    })).catch((error) => {
+      console.warn("live-broadcaster: the SFU connection did not load", error);
+    });
+    if (uplink && this.session.streamId === message.streamId) {
+      await uplink.handle(message);
+    }
   }
 
   /**

@@ -10,6 +10,8 @@
 import type {
   IceCandidate,
   SessionDescription,
+  SfuAnswer,
+  SfuPublish,
 } from "../../protocol/messages.ts";
 // Types only: a value from the bundle would make a chunk it loads at once.
 import type { BitrateBudget } from "../media/bitrate-budget.ts";
@@ -80,6 +82,20 @@ export class SfuUplink {
   /** The connection's state, while there is one. */
   get state(): RTCPeerConnectionState | undefined {
     return this.#pc?.connectionState;
+  }
+
+  /** The server's `sfu-publish` or `sfu-answer`; a failure is logged. */
+  handle(message: SfuPublish | SfuAnswer): Promise<void> {
+    const publish = message.type === "sfu-publish";
+    return (publish ? this.publish() : this.answer(message.answer)).catch(
+      (error) =>
+        console.warn(
+          publish
+            ? "live-broadcaster: publishing to the SFU failed"
+            : "live-broadcaster: the SFU's answer failed",
+          error,
+        ),
+    );
   }
 
   /** Offers a new connection to the SFU (replacing any earlier one). */
