@@ -2,8 +2,10 @@
  * Cluster: the signaling load of bench/signaling-load.ts spread over 2 nodes
  * sharing a real Redis (every viewer on the other node than its
  * broadcaster, so every handshake crosses nodes), against 1 node in memory
- * in the same run; and how long the cluster takes to notice a node killed
- * with SIGKILL.
+ * in the same run; the same nodes with NODE_LINKS=off (frames through
+ * Redis pub/sub, as before the node links); PROCESSES=2 (two processes of
+ * one server on one port) against the one node; and how long the cluster
+ * takes to notice a node killed with SIGKILL.
  *
  *   deno task bench:cluster                 # 5,000 connections, 10 kills
  *   deno task bench:cluster --connections 200 --kills 2
@@ -25,6 +27,7 @@ import {
   median,
   quantile,
   type Result,
+  WARMUP_ROOMS,
 } from "./signaling-load.ts";
 
 const LIMITS = {
@@ -34,38 +37,52 @@ const LIMITS = {
   JOIN_BURST_PER_IP: "100000",
   JOIN_RATE_PER_IP_PER_MINUTE: "6000000",
 };
-const WARMUP_ROOMS = 20;
+/**
+ * How the load is served: one node in memory; two nodes over Redis with
+ * every handshake crossing them, frames over their node links (the default)
+ * or over Redis pub/sub (NODE_LINKS=off, the path before the links); two
+ * processes of one server on one port (PROCESSES=2, the kernel spreading
+ * connections, so about half the handshakes cross).
+ */
+export type Topology = "one" | "nodes" | "pubsub" | "processes";
 
-/** One measured load on `nodes` nodes (1 = in memory, no Redis). */
+/** One measured load on `topology`. */
 async function scenario(
-  nodes: number,
+  topology: Topology,
   rooms: number,
   viewersPerRoom: number,
+  routedCount?: number,
 ): Promise<Result> {
-  const redis = nodes > 1 ? await RedisProcess.start() : undefined;
-  const env = {
+  const redis = topology === "one" ? undefined : await RedisProcess.start();
+  const env: Record<string, string> = {
     ...LIMITS,
     MAX_VIEWERS_PER_STREAM: String(Math.max(50, viewersPerRoom)),
     ...(redis ? { REDIS_URL: redis.url } : {}),
+    ...(topology === "pubsub" ? { NODE_LINKS: "off" } : {}),
+    ...(topology === "processes" ? { PROCESSES: "2" } : {}),
   };
   const servers: ServerProcess[] = [];
   try {
+    const nodes = topology === "nodes" || topology === "pubsub" ? 2 : 1;
     for (let i = 0; i < nodes; i++) servers.push(await startServerProcess(env));
     const redisCpu = () =>
       redis ? processCpuSeconds(redis.pid) : Promise.resolve(0);
+    // The same warm-up as bench:signaling: V8 done optimizing before.
     const warm = await load(
       servers,
       Math.min(rooms, WARMUP_ROOMS),
       viewersPerRoom,
       "warmup",
       redisCpu,
+      topology === "processes" ? 0 : undefined,
     );
     const measured = await load(
       servers,
       rooms,
       viewersPerRoom,
-      `n${nodes}`,
+      topology,
       redisCpu,
+      routedCount,
     );
     await Promise.all(
       [...warm.sockets, ...measured.sockets].map(closeSocket),
@@ -153,22 +170,44 @@ export async function clusterLoad(
   ];
   for (const connections of connectionCounts) {
     const rooms = Math.max(1, Math.round(connections / (viewersPerRoom + 1)));
-    const single: Result[] = [];
-    const cluster: Result[] = [];
+    const runs: Record<Topology, Result[]> = {
+      one: [],
+      nodes: [],
+      pubsub: [],
+      processes: [],
+    };
     for (let round = 0; round < rounds; round++) {
-      single.push(await scenario(1, rooms, viewersPerRoom));
-      cluster.push(await scenario(2, rooms, viewersPerRoom));
+      const one = await scenario("one", rooms, viewersPerRoom);
+      runs.one.push(one);
+      runs.nodes.push(await scenario("nodes", rooms, viewersPerRoom));
+      runs.pubsub.push(await scenario("pubsub", rooms, viewersPerRoom));
+      // Its routed count cannot be read (one port, two /metrics): the same
+      // load routes the same messages as on the one node.
+      runs.processes.push(
+        await scenario("processes", rooms, viewersPerRoom, one.routed),
+      );
     }
-    const one = median(single);
-    const two = median(cluster);
+    const one = median(runs.one);
+    const two = median(runs.nodes);
+    const pubsub = median(runs.pubsub);
+    const processes = median(runs.processes);
     const burst = two.p99 / one.p99;
     lines.push(
       row(one, "1 node, in memory"),
-      row(two, "2 nodes + Redis (every handshake crosses nodes)"),
-      `| ${connections} | **cluster** | ${two.idleP50.toFixed(2)} (${
+      row(two, "2 nodes + Redis, node links (every handshake crosses nodes)"),
+      row(pubsub, "2 nodes + Redis, NODE_LINKS=off (frames over pub/sub)"),
+      `| ${connections} | **cluster (links)** | ${two.idleP50.toFixed(2)} (${
         mark(two.idleP50 <= 1)
       } ≤ 1 ms) | | | ${burst.toFixed(2)}x (${mark(burst <= 1.5)} ≤ 1.5x) | | ${
         (two.routedPerCpuSecond / one.routedPerCpuSecond).toFixed(2)
+      }x |`,
+      row(processes, "PROCESSES=2 on one port + Redis"),
+      `| ${connections} | **2 processes / 1** | | | ${
+        (processes.p50 / one.p50).toFixed(2)
+      }x | ${(processes.p99 / one.p99).toFixed(2)}x | ${
+        (processes.routedPerWallSecond / one.routedPerWallSecond).toFixed(2)
+      }x | ${
+        (processes.routedPerCpuSecond / one.routedPerCpuSecond).toFixed(2)
       }x |`,
     );
   }

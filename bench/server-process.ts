@@ -24,6 +24,7 @@ export async function startServerProcess(
   entry = MAIN,
 ): Promise<ServerProcess> {
   const port = freePort();
+  const processes = Number(env.PROCESSES ?? 1);
   // BENCH_PROFILE=<dir>: V8 CPU profiles of the measured phases, through the
   // inspector, as .cpuprofile files (Chrome DevTools opens them).
   const profileDir = Deno.env.get("BENCH_PROFILE");
@@ -41,6 +42,8 @@ export async function startServerProcess(
       "--allow-env",
       "--allow-read",
       `--allow-write=${stateDir}`,
+      // PROCESSES=N: it starts its N servers as child processes.
+      ...(processes > 1 ? ["--allow-run"] : []),
       entry,
     ],
     env: {
@@ -53,7 +56,7 @@ export async function startServerProcess(
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await waitForHealth(port);
+  await waitForHealth(port, processes);
   const profiler = profileDir
     ? await Profiler.connect(inspectPort, profileDir)
     : undefined;
@@ -61,8 +64,12 @@ export async function startServerProcess(
     port,
     pid: child.pid,
     async rss() {
-      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+      let bytes = 0;
+      for (const pid of await processTree(child.pid)) {
+        const status = await Deno.readTextFile(`/proc/${pid}/status`);
+        bytes += Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+      }
+      return bytes;
     },
     cpuSeconds: () => processCpuSeconds(child.pid),
     async metric(name) {
@@ -86,18 +93,56 @@ export async function startServerProcess(
   };
 }
 
-/** User + system CPU seconds process `pid` has used so far. */
+/**
+ * User + system CPU seconds process `pid` and its children (PROCESSES=N's
+ * servers) have used so far.
+ */
 export async function processCpuSeconds(pid: number): Promise<number> {
   // schedstat's first field is the thread's time on CPU in ns; /proc/pid/stat
   // counts 10 ms ticks, too coarse for bursts of a tenth of a second.
   let ns = 0;
-  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-    const text = await Deno.readTextFile(
-      `/proc/${pid}/task/${task.name}/schedstat`,
-    ).catch(() => "0"); // a thread that just ended
-    ns += Number(text.split(" ")[0]);
+  for (const one of await processTree(pid)) {
+    for await (const task of Deno.readDir(`/proc/${one}/task`)) {
+      const text = await Deno.readTextFile(
+        `/proc/${one}/task/${task.name}/schedstat`,
+      ).catch(() => "0"); // a thread that just ended
+      ns += Number(text.split(" ")[0]);
+    }
   }
   return ns / 1e9;
+}
+
+/** `pid` and its descendants, from /proc/<pid>/task/<tid>/children. */
+async function processTree(pid: number): Promise<number[]> {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for await (const task of Deno.readDir(`/proc/${tree[i]}/task`)) {
+      const text = await Deno.readTextFile(
+        `/proc/${tree[i]}/task/${task.name}/children`,
+      ).catch(() => "");
+      tree.push(...text.split(" ").filter(Boolean).map(Number));
+    }
+  }
+  return tree;
+}
+
+/** /healthz on a connection of its own: the node that answered, if ok. */
+async function healthyNode(port: number): Promise<string | undefined> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode("GET /healthz HTTP/1.0\r\n\r\n"),
+    );
+    const text = await new Response(conn.readable).text();
+    if (!text.startsWith("HTTP/1.1 200") && !text.startsWith("HTTP/1.0 200")) {
+      return undefined;
+    }
+    const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+    return String(JSON.parse(body).node ?? "one");
+  } catch (error) {
+    if (error instanceof SyntaxError) return "one";
+    throw error;
+  }
 }
 
 function freePort(): number {
@@ -107,13 +152,19 @@ function freePort(): number {
   return port;
 }
 
-async function waitForHealth(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
+/**
+ * Until `processes` servers answer on `port`: with PROCESSES=N (one port,
+ * SO_REUSEPORT) each request on a new connection reaches one of them, and
+ * /healthz names its node.
+ */
+async function waitForHealth(port: number, processes = 1): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  const nodes = new Set<string>();
   for (;;) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await response.body?.cancel();
-      if (response.ok) return;
+      const node = await healthyNode(port);
+      if (node !== undefined) nodes.add(node);
+      if (nodes.size >= processes) return;
     } catch {
       // Not listening yet.
     }
