@@ -6,9 +6,14 @@
  * (SFU_VIEWERS_PER_INSTANCE = N/2), in the same run. Per case: video frames
  * each subscriber received per second over a 5 s window (the fake camera
  * sends 20), Janus's CPU (every instance's process), the broadcaster's
- * upload, and the signaling server's CPU per subscriber it set up.
+ * upload, the signaling server's CPU per subscriber it set up, and the
+ * simulcast layer switches the server made from the first join to the end
+ * of the window (`sfu-layer` in its log): how many, by cause, and the most
+ * in any one second (a synchronised step-down moves many viewers at once).
  *
- *   deno task bench:capacity [--viewers 20,40]
+ *   deno task bench:capacity [--viewers 20,40] [--instances 1,2]
+ *   deno task bench:capacity --viewers 25,50,100,150 --instances 1 \
+ *     --first-frames 0   # issue 24's capacity section
  */
 import { parseArgs } from "node:util";
 import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
@@ -33,6 +38,37 @@ interface Case {
   uploadKbps: number;
   /** Signaling server CPU per subscriber, from join to first frames. */
   signalingMs: number;
+  switches: Switches;
+}
+
+/** The server's layer switches over a case. */
+interface Switches {
+  total: number;
+  byCause: Record<string, number>;
+  /** The most switches in any one second. */
+  mostInOneSecond: number;
+}
+
+/** `sfu-layer` lines of the server's log from `since` (epoch ms). */
+function layerSwitches(log: string[], since: number): Switches {
+  const byCause: Record<string, number> = {};
+  const perSecond = new Map<number, number>();
+  let total = 0;
+  for (const line of log) {
+    if (!line.includes('"event":"sfu-layer"')) continue;
+    const entry = JSON.parse(line) as { time: string; cause: string };
+    const at = Date.parse(entry.time);
+    if (at < since) continue;
+    total++;
+    byCause[entry.cause] = (byCause[entry.cause] ?? 0) + 1;
+    const second = Math.floor(at / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  return {
+    total,
+    byCause,
+    mostInOneSecond: Math.max(0, ...perSecond.values()),
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,6 +103,7 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
       e.kind === "rx" && e.who === name && e.t <= before
     );
   const server0 = await cpuOf([lab.signalingPid]);
+  const joinedFrom = Date.now();
   await lab.openPage(1);
   await lab.until(
     () =>
@@ -107,6 +144,7 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
     janusCores: (janus1 - janus0) / ((end - start) / 1000),
     uploadKbps: (last.value! - first.value!) * 8 / (last.t - first.t),
     signalingMs,
+    switches: layerSwitches(lab.serverLog, joinedFrom),
   };
 }
 
@@ -150,16 +188,18 @@ async function edgeFirstFrame(): Promise<{ origin: number; edge: number }> {
 export async function sfuCapacity(
   counts: number[],
   firstFrames = 5,
+  instanceCounts = [1, 2],
 ): Promise<string> {
   const cases: Case[] = [];
   for (const viewers of counts) {
     // Alternating, so a slower moment of the machine hits both.
-    cases.push(await oneCase(viewers, 1));
-    cases.push(await oneCase(viewers, 2));
+    for (const instances of instanceCounts) {
+      cases.push(await oneCase(viewers, instances));
+    }
   }
   const lines = [
-    "| subscribers | Janus instances | frames/s received, slowest / median | delivered (median / 20) | Janus CPU, cores (all instances) | per subscriber, ms CPU/s | broadcaster upload kbit/s | signaling CPU per subscriber set up, ms |",
-    "|---|---|---|---|---|---|---|---|",
+    "| subscribers | Janus instances | frames/s received, slowest / median | delivered (median / 20) | Janus CPU, cores (all instances) | per subscriber, ms CPU/s | broadcaster upload kbit/s | signaling CPU per subscriber set up, ms | layer switches (by cause) | most in 1 s |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...cases.map((c) =>
       `| ${c.viewers} | ${c.instances}${
         c.instances > 1
@@ -169,9 +209,32 @@ export async function sfuCapacity(
         Math.round(quantile(c.fps, 0.5) / CAMERA_FPS * 100)
       }% | ${c.janusCores.toFixed(2)} | ${
         (c.janusCores * 1000 / c.viewers).toFixed(1)
-      } | ${Math.round(c.uploadKbps)} | ${c.signalingMs.toFixed(1)} |`
+      } | ${Math.round(c.uploadKbps)} | ${
+        c.signalingMs.toFixed(1)
+      } | ${c.switches.total}${
+        c.switches.total
+          ? ` (${
+            Object.entries(c.switches.byCause).map(([k, v]) => `${k} ${v}`)
+              .join(", ")
+          })`
+          : ""
+      } | ${c.switches.mostInOneSecond} |`
     ),
   ];
+  if (instanceCounts.includes(1) && instanceCounts.includes(2)) {
+    const pairs = counts.map((n) => {
+      const one = cases.find((c) => c.viewers === n && c.instances === 1)!;
+      const two = cases.find((c) => c.viewers === n && c.instances === 2)!;
+      return `${n}: ${(two.uploadKbps / one.uploadKbps).toFixed(2)}x`;
+    });
+    lines.push(
+      "",
+      `- Broadcaster upload, cascaded / one instance (target ≤ 1.1x): ${
+        pairs.join(", ")
+      }.`,
+    );
+  }
+  if (firstFrames === 0) return lines.join("\n");
   const origin: number[] = [];
   const edge: number[] = [];
   for (let i = 0; i < firstFrames; i++) {
@@ -179,16 +242,8 @@ export async function sfuCapacity(
     origin.push(run.origin);
     edge.push(run.edge);
   }
-  const pairs = counts.map((n) => {
-    const one = cases.find((c) => c.viewers === n && c.instances === 1)!;
-    const two = cases.find((c) => c.viewers === n && c.instances === 2)!;
-    return `${n}: ${(two.uploadKbps / one.uploadKbps).toFixed(2)}x`;
-  });
   lines.push(
     "",
-    `- Broadcaster upload, cascaded / one instance (target ≤ 1.1x): ${
-      pairs.join(", ")
-    }.`,
     `- First frame of a \`<live-viewer>\` through an edge, against the viewer before it through the origin (${firstFrames} runs): p50 ${
       quantile(edge, 0.5)
     } / ${quantile(origin, 0.5)} ms, **${
@@ -206,12 +261,14 @@ if (import.meta.main) {
     options: {
       viewers: { type: "string", default: "20,40" },
       "first-frames": { type: "string", default: "5" },
+      instances: { type: "string", default: "1,2" },
     },
   });
   console.log(
     await sfuCapacity(
       values.viewers.split(",").map(Number),
       Number(values["first-frames"]),
+      values.instances.split(",").map(Number),
     ),
   );
 }
