@@ -90,7 +90,7 @@ export class StreamLayers {
   constructor(limits: LayerLimits, random: () => number = Math.random) {
     this.#limits = limits;
     this.#random = random;
-    this.#tokens = limits.switchesPerSecond;
+    this.#tokens = 1;
   }
 
   /** The largest layer (-1 before a publish with simulcast). */
@@ -334,8 +334,10 @@ export class StreamLayers {
   /** Asks Janus for the switches due, steps down first, within the cap. */
   #applyDue(now: number, effects: LayerEffect[]): void {
     const limits = this.#limits;
+    // One switch per 1/switchesPerSecond s, no saving up: never more than
+    // switchesPerSecond (+1) in any second.
     this.#tokens = Math.min(
-      limits.switchesPerSecond,
+      1,
       this.#tokens +
         Math.max(0, now - this.#refilledAt) * limits.switchesPerSecond / 1000,
     );

@@ -164,15 +164,19 @@ Deno.test("stream layers: at most switchesPerSecond switches per stream; a step 
   // Every viewer loses packets at once (the machine overloaded).
   let first = 0;
   for (const id of viewers) first += confirm(stream.slow(id, 1_000), 1_000);
-  // A full bucket at once, then one every 100 ms.
-  assert.equal(first, 10);
+  // One at once, then one every 100 ms: at most 11 in any second.
+  assert.equal(first, 1);
   const switched: number[] = [];
   for (let t = 1_050; t <= 4_000; t += 50) {
     switched.push(confirm(stream.tick(t), t));
   }
   assert.ok(switched.every((n) => n <= 1), String(switched));
-  // Dropped once 2 s old: 10 + 20, not 100.
-  assert.equal(first + switched.reduce((a, b) => a + b, 0), 30);
+  for (let i = 0; i + 20 <= switched.length; i++) {
+    const inOneSecond = switched.slice(i, i + 20).reduce((a, b) => a + b, 0);
+    assert.ok(inOneSecond <= 10, `${inOneSecond} from ${1_050 + i * 50}`);
+  }
+  // Dropped once 2 s old: 1 + 20, not 100.
+  assert.equal(first + switched.reduce((a, b) => a + b, 0), 21);
   // Nothing left waiting but the steps up.
   for (let t = 4_000; t < 15_000; t += 500) {
     assert.deepEqual(sets(stream.tick(t)), [], `at ${t}`);
@@ -221,9 +225,11 @@ Deno.test("stream layers: a layer Janus never switches to (two keyframes asked) 
   stream.tick(38_000);
   assert.deepEqual(v2(stream.slow("v2", 40_000)), []);
   // Another viewer on m: not to l until 98 s.
+  const v3 = (effects: LayerEffect[]) =>
+    sets(effects).filter((s) => s && s.startsWith("v3"));
   stream.confirmed("v3", 1, 90_000);
-  assert.deepEqual(sets(stream.slow("v3", 97_000)), []);
-  assert.deepEqual(sets(stream.slow("v3", 99_000)), ["v3 0 slow"]);
+  assert.deepEqual(v3(stream.slow("v3", 97_000)), []);
+  assert.deepEqual(v3(stream.slow("v3", 99_000)), ["v3 0 slow"]);
 });
 
 Deno.test("stream layers: a Janus confirmation of a layer clears its missing mark", () => {
@@ -281,5 +287,5 @@ Deno.test("stream layers: a layer another viewer gets is never taken not to arri
   const effects = [1_000, 2_000, 3_000, 4_000].flatMap((t) => stream.tick(t));
   assert.deepEqual(effects.filter((e) => e.kind === "missing"), []);
   assert.deepEqual(sets(stream.slow("v2", 5_000)), ["v2 0 slow"]);
-  assert.deepEqual(sets(stream.slow("v1", 5_000)), ["v1 0 slow"]);
+  assert.deepEqual(sets(stream.slow("v1", 5_100)), ["v1 0 slow"]);
 });
