@@ -10,6 +10,7 @@
 import type * as esbuild from "esbuild";
 import { minifyTemplates } from "./minify-templates.ts";
 import { terserPass } from "./terser-pass.ts";
+import { INTERNAL_PROPS_PATTERN } from "./internal-props.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -37,6 +38,10 @@ export function bundleBuilds(
     // Readable templates and names where the build is not minified (the
     // stack's site).
     plugins: overrides.minify === false ? [] : [minifyTemplates, terserPass],
+    // Our own internal property names shortened (scripts/internal-props.ts).
+    mangleProps: overrides.minify === false
+      ? undefined
+      : INTERNAL_PROPS_PATTERN,
     logLevel: "warning",
     ...overrides,
   }));
