@@ -20,6 +20,7 @@ import {
 import { broadcasterStyles } from "./ui/broadcaster-styles.ts";
 import { type CaptureOptions, DEFAULT_CAPTURE } from "./media/camera.ts";
 import {
+  BROADCASTER_ERRORS,
   errorText,
   type LiveErrorCode,
   ruling,
@@ -187,7 +188,7 @@ export class LiveBroadcaster extends StreamElement {
   };
 
   constructor() {
-    super("broadcaster", false, BROADCASTER_MESSAGES);
+    super("broadcaster", false, BROADCASTER_MESSAGES, BROADCASTER_ERRORS);
     this.autostart = false;
     this.uploadBudget = DEFAULT_BUDGET.totalKbps;
     this.facingMode = DEFAULT_CAPTURE.facingMode;
@@ -496,7 +497,7 @@ export class LiveBroadcaster extends StreamElement {
       apply: (patch, reason) => this.#apply(patch, reason),
       everAccepted: () => this.#machine.facts.everAccepted,
       onLive: () => this.#wakeLock.hold(),
-      ruling,
+      ruling: (code) => ruling(code, BROADCASTER_ERRORS),
       onError: (code, message, fatal) => {
         if (fatal) this.#fail(code);
         this.dispatchEvent(new LiveErrorEvent(code, message));
@@ -595,7 +596,12 @@ export class LiveBroadcaster extends StreamElement {
     if (state === "live") return undefined;
     if (state !== "error") return strings[MESSAGE_KEYS[state]];
     const code = broadcasterError(this.#machine.facts);
-    return errorText(code, strings, strings.broadcasterError);
+    return errorText(
+      code,
+      strings,
+      strings.broadcasterError,
+      BROADCASTER_ERRORS,
+    );
   }
 
   protected override render() {

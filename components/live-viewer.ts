@@ -1,7 +1,7 @@
 import { html, nothing } from "lit";
 import type { LiveStats } from "./media/connection-stats.ts";
 import { type Frames, FrameWatch } from "./media/frame-watch.ts";
-import { errorText, ruling } from "./session/error-policy.ts";
+import { errorText, ruling, VIEWER_ERRORS } from "./session/error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -160,7 +160,7 @@ export class LiveViewer extends StreamElement {
   #sampling = false;
 
   constructor() {
-    super("viewer", true, VIEWER_MESSAGES);
+    super("viewer", true, VIEWER_MESSAGES, VIEWER_ERRORS);
     this.showStats = false;
     this.strings = {};
     this.whepUrl = null;
@@ -251,7 +251,7 @@ export class LiveViewer extends StreamElement {
       apply: (patch, reason) => this.#apply(patch, reason),
       onRefused: (code, message) =>
         this.dispatchEvent(new LiveErrorEvent(code, message)),
-      ruling,
+      ruling: (code) => ruling(code, VIEWER_ERRORS),
     });
     this.#whep = player;
     void player.start();
@@ -490,7 +490,7 @@ export class LiveViewer extends StreamElement {
     const state = this.#machine.state;
     if (state !== "error") return strings[STATUS_KEYS[state]];
     const { failure } = this.#machine.facts;
-    return errorText(failure, strings, strings.viewerError);
+    return errorText(failure, strings, strings.viewerError, VIEWER_ERRORS);
   }
 
   async #onPlayClick(): Promise<void> {

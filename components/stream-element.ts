@@ -1,5 +1,5 @@
 import { LitElement, type PropertyDeclarations } from "lit";
-import type { Role } from "./session/error-policy.ts";
+import type { ErrorPolicy, Role } from "./session/error-policy.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
 import { parseIceServers } from "./session/signaling-url.ts";
 import {
@@ -51,9 +51,15 @@ export abstract class StreamElement extends LitElement {
 
   /**
    * `auto`: the session opens whenever the element is on the page with a
-   * stream id; `messages`: the server messages its role reads.
+   * stream id; `messages`: the server messages its role reads; `errors`:
+   * its role's error table.
    */
-  constructor(role: Role, auto: boolean, messages: MessageShapes) {
+  constructor(
+    role: Role,
+    auto: boolean,
+    messages: MessageShapes,
+    errors: ErrorPolicy,
+  ) {
     super();
     this.streamId = null;
     this.signalingUrl = null;
@@ -65,6 +71,7 @@ export abstract class StreamElement extends LitElement {
       role,
       auto,
       messages,
+      errors,
       onMessage: (message) => this.onStreamMessage(message),
       onSignaling: (state) => this.onSignaling(state),
       onStreamChange: () => this.onStreamChange(),

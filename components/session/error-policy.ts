@@ -1,8 +1,9 @@
 /**
  * Every error an element can meet, what each role does about it, and which
- * string explains it: one table. Adding a code is one row (or one name in
- * {@link LoggedCode}), and the compiler asks for it: the table `satisfies`
- * a record of every other `LiveErrorCode`, and no code may be in both.
+ * string explains it: a table per role, so that each bundle holds only its
+ * own (the viewer's has no camera rows). Adding a code is a row in each (or
+ * one name in {@link LoggedCode}), and the compiler asks for it: each table
+ * `satisfies` a record of every other code its role can meet.
  */
 import type { ErrorCode } from "../../protocol/error-codes.ts";
 import type { BroadcasterStrings } from "../ui/broadcaster-strings.ts";
@@ -47,12 +48,14 @@ export type Reaction =
 /** A key of either element's strings; the element without it shows its generic error. */
 export type ErrorKey = keyof BroadcasterStrings | keyof ViewerStrings;
 
-/** What each role does about one code, and the string that explains it. */
+/** What one role does about one code, and the string that explains it. */
 export interface ErrorRule {
   key: ErrorKey;
-  broadcaster: Reaction;
-  viewer: Reaction;
+  reaction: Reaction;
 }
+
+/** One role's table (the element passes its own): code to rule. */
+export type ErrorPolicy = Readonly<Record<string, ErrorRule>>;
 
 const FAIL = { do: "fail" } as const;
 const WARN = { do: "warn" } as const;
@@ -61,12 +64,10 @@ const QUIET_RETRY = { do: "retry", afterMs: 2_000, shown: false } as const;
 /** A broadcaster refused for now (often its own stale session) asks again. */
 const RETAKE = { do: "retry", afterMs: 5_000, shown: true } as const;
 
-function rule(
-  key: ErrorKey,
-  broadcaster: Reaction,
-  viewer: Reaction = broadcaster,
-): ErrorRule {
-  return { key, broadcaster, viewer };
+// Pure: the other role's table leaves each bundle.
+/* @__NO_SIDE_EFFECTS__ */
+function rule(key: ErrorKey, reaction: Reaction): ErrorRule {
+  return { key, reaction };
 }
 
 /**
@@ -97,13 +98,9 @@ export type LoggedCode =
 const LOGGED = rule("broadcasterError", WARN);
 /** A refused token, or no token where one is needed. */
 const REFUSED = rule("notAuthorized", FAIL);
-
-export const ERROR_POLICY = {
-  // A viewer sends little besides its join: a malformed one will not heal.
-  "invalid-field": rule("viewerError", WARN, FAIL),
+/** The codes both roles meet with the same rule. */
+const SHARED = {
   "invalid-stream-id": rule("invalidStreamId", FAIL),
-  "stream-taken": rule("streamTaken", RETAKE, WARN),
-  "stream-full": rule("streamFull", WARN, FAIL),
   "token-required": REFUSED,
   "token-malformed": REFUSED,
   "token-signature": REFUSED,
@@ -114,48 +111,90 @@ export const ERROR_POLICY = {
   "token-wrong-role": REFUSED,
   // Our own newer session has the stream: stop, do not fight for it.
   "replaced": rule("replaced", FAIL),
-  // The viewer keeps saying "connecting": it is, a little later.
-  "join-rate-limited": rule(
-    "tooManyAttempts",
-    RETAKE,
-    { do: "retry", afterMs: 10_000, shown: false },
-  ),
+  "token-provider-failed": REFUSED,
+  "missing-stream-id": rule("missingStreamId", FAIL),
+  // A cluster node lost Redis for a moment: ask again, say nothing yet.
+  "cluster-unavailable": rule("signalingUnavailable", QUIET_RETRY),
+} satisfies Partial<
+  Record<Exclude<LiveErrorCode, LoggedCode | CameraErrorCode>, ErrorRule>
+>;
+
+/** A role's table: the shared rows and its own (pure: see {@link rule}). */
+/* @__NO_SIDE_EFFECTS__ */
+function table<T extends Record<string, ErrorRule>>(
+  own: T,
+): typeof SHARED & T {
+  return { ...SHARED, ...own };
+}
+
+/**
+ * The broadcaster's table: every code but the logged ones (the compiler
+ * asks for a new one).
+ */
+export const BROADCASTER_ERRORS = table({
+  "invalid-field": rule("viewerError", WARN),
+  "stream-taken": rule("streamTaken", RETAKE),
+  "stream-full": rule("streamFull", WARN),
+  "join-rate-limited": rule("tooManyAttempts", RETAKE),
   // Only the broadcaster opens a camera.
   "permission-denied": rule("permissionDenied", FAIL),
   "no-camera": rule("noCamera", FAIL),
   "camera-in-use": rule("cameraInUse", FAIL),
   "insecure-context": rule("insecureContext", FAIL),
   "camera-error": rule("cameraError", FAIL),
-  // The broadcaster says so while retrying; the viewer says "connecting".
+  // Said while retrying.
   "signaling-unavailable": rule(
     "signalingUnavailable",
     { do: "reconnect", shown: true },
+  ),
+  // It keeps its camera: "Try again" brings fresh credentials.
+  "turn-auth-failed": rule("turnAuthFailed", {
+    do: "relay-only",
+    then: "show",
+  }),
+  // The element retries itself (negotiation-retry.ts); this row is the end
+  // of it: the broadcaster leaves that one viewer.
+  "negotiation-failed": rule("negotiationFailed", { do: "report" }),
+}) satisfies Record<Exclude<LiveErrorCode, LoggedCode>, ErrorRule>;
+
+/**
+ * The viewer's table: the broadcaster's codes but the camera's (a viewer
+ * opens none). Where the two share a code they share its string
+ * (tests/unit/error-policy.test.ts).
+ */
+export const VIEWER_ERRORS = table({
+  // A viewer sends little besides its join: a malformed one will not heal.
+  "invalid-field": rule("viewerError", FAIL),
+  "stream-taken": rule("streamTaken", WARN),
+  "stream-full": rule("streamFull", FAIL),
+  // The viewer keeps saying "connecting": it is, a little later.
+  "join-rate-limited": rule(
+    "tooManyAttempts",
+    { do: "retry", afterMs: 10_000, shown: false },
+  ),
+  // It says "connecting" meanwhile.
+  "signaling-unavailable": rule(
+    "signalingUnavailable",
     { do: "reconnect", shown: false },
   ),
-  "token-provider-failed": REFUSED,
-  // The broadcaster keeps its camera: "Try again" brings fresh credentials.
-  "turn-auth-failed": rule(
-    "turnAuthFailed",
-    { do: "relay-only", then: "show" },
-    { do: "relay-only", then: "fail" },
-  ),
-  "missing-stream-id": rule("missingStreamId", FAIL),
-  // The element retries itself (negotiation-retry.ts); this row is the
-  // end of it: the viewer gives up, the broadcaster leaves that one viewer.
-  "negotiation-failed": rule("negotiationFailed", { do: "report" }, FAIL),
-  // A cluster node lost Redis for a moment: ask again, say nothing yet.
-  "cluster-unavailable": rule("signalingUnavailable", QUIET_RETRY),
-} satisfies Record<Exclude<LiveErrorCode, LoggedCode>, ErrorRule>;
+  "turn-auth-failed": rule("turnAuthFailed", {
+    do: "relay-only",
+    then: "fail",
+  }),
+  // Its retries are spent: it gives up.
+  "negotiation-failed": rule("negotiationFailed", FAIL),
+}) satisfies Record<
+  Exclude<LiveErrorCode, LoggedCode | CameraErrorCode>,
+  ErrorRule
+>;
 
 /** The rule for `code`: its row, or logged (a {@link LoggedCode}, or unknown). */
-export function ruleFor(code: string): ErrorRule {
-  return Object.hasOwn(ERROR_POLICY, code)
-    ? ERROR_POLICY[code as keyof typeof ERROR_POLICY]
-    : LOGGED;
+export function ruleFor(code: string, policy: ErrorPolicy): ErrorRule {
+  return Object.hasOwn(policy, code) ? policy[code] : LOGGED;
 }
 
-/** A code the table has a row for. */
-export type RuledCode = keyof typeof ERROR_POLICY;
+/** A code the broadcaster's table has a row for (the viewer's have fewer). */
+export type RuledCode = keyof typeof BROADCASTER_ERRORS;
 
 /** The table's word on a code it has a row for: the code, and what a role does. */
 export interface Ruling {
@@ -164,24 +203,22 @@ export interface Ruling {
 }
 
 /**
- * The row for `code`, if the table has one. A code read from an HTTP
- * answer (a WHIP or WHEP problem body) is acted on only then: a code that
- * is only logged, or newer than this client, leaves its status to decide.
+ * The row for `code`, if the role's table has one. A code read from an
+ * HTTP answer (a WHIP or WHEP problem body) is acted on only then: a code
+ * that is only logged, or newer than this client, leaves its status to
+ * decide.
  */
 export function ruling(
   code: string | undefined,
-  role: Role,
+  policy: ErrorPolicy,
 ): Ruling | undefined {
-  if (code === undefined || !Object.hasOwn(ERROR_POLICY, code)) {
-    return undefined;
-  }
-  const ruled = code as RuledCode;
-  return { code: ruled, reaction: ERROR_POLICY[ruled][role] };
+  if (code === undefined || !Object.hasOwn(policy, code)) return undefined;
+  return { code: code as RuledCode, reaction: policy[code].reaction };
 }
 
-/** What `role` does about `code` (any string a server may send). */
-export function reactionTo(code: string, role: Role): Reaction {
-  return ruleFor(code)[role];
+/** What the role of `policy` does about `code` (any string a server may send). */
+export function reactionTo(code: string, policy: ErrorPolicy): Reaction {
+  return ruleFor(code, policy).reaction;
 }
 
 /** The text explaining `code` from an element's `strings`, else `fallback`. */
@@ -189,7 +226,8 @@ export function errorText(
   code: LiveErrorCode | undefined,
   strings: object,
   fallback: string,
+  policy: ErrorPolicy,
 ): string {
-  const key = code && ruleFor(code).key;
+  const key = code && ruleFor(code, policy).key;
   return (key && (strings as Record<string, string>)[key]) || fallback;
 }

@@ -19,7 +19,12 @@ import {
 } from "../../protocol/messages.ts";
 import type { MessageShapes } from "../../protocol/parse-server-message.ts";
 import { assertNever } from "../state/assert-never.ts";
-import { type LiveErrorCode, reactionTo, type Role } from "./error-policy.ts";
+import {
+  type ErrorPolicy,
+  type LiveErrorCode,
+  reactionTo,
+  type Role,
+} from "./error-policy.ts";
 import {
   SignalingClient,
   type SignalingClientOptions,
@@ -88,6 +93,8 @@ export interface StreamSessionOptions {
   auto: boolean;
   /** The server messages this role reads (parse-server-message.ts). */
   messages: MessageShapes;
+  /** This role's error table (error-policy.ts). */
+  errors: ErrorPolicy;
   onMessage(message: StreamMessage): void;
   onSignaling(state: SignalingState): void;
   /** The session opened, or moved to another stream (or none): drop the old stream's peers. */
@@ -334,7 +341,7 @@ export class StreamSession implements ReactiveController, PeerLink {
    * tells the element what it must show.
    */
   report(code: string, message: string, cause?: unknown): void {
-    const reaction = reactionTo(code, this.#options.role);
+    const reaction = reactionTo(code, this.#options.errors);
     let fatal = false;
     let shown = false;
     switch (reaction.do) {

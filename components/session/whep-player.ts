@@ -4,7 +4,7 @@
  * facts ({@link whepFacts}). A chunk of its own, loaded only with
  * `whep-url`.
  */
-import type { LiveErrorCode, Role, Ruling } from "./error-policy.ts";
+import type { LiveErrorCode, Ruling } from "./error-policy.ts";
 import {
   HttpMediaSession,
   type HttpMediaStatus,
@@ -22,10 +22,11 @@ export interface WhepPlayerHost {
   /** Refused for good. */
   onRefused(code: LiveErrorCode, message: string): void;
   /**
-   * The error policy's row for a code (error-policy.ts's `ruling`), passed
-   * in: this chunk imports nothing the element's bundle holds.
+   * The error policy's row for a code (error-policy.ts's `ruling` over the
+   * element's table), passed in: this chunk imports nothing the element's
+   * bundle holds.
    */
-  ruling(code: string | undefined, role: Role): Ruling | undefined;
+  ruling(code: string | undefined): Ruling | undefined;
 }
 
 /** The policy's row for a code, for a viewer. */
@@ -89,7 +90,7 @@ export function whepRetries(
 }
 
 export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
-  const rule: ViewerRule = (code) => host.ruling(code, "viewer");
+  const rule: ViewerRule = (code) => host.ruling(code);
   const player: HttpMediaSession = new HttpMediaSession({
     url: host.url,
     token: host.token,

@@ -5,7 +5,7 @@
  * with `whip-url`.
  */
 import type { BroadcasterFacts } from "../state/broadcaster-state.ts";
-import type { LiveErrorCode, Role, Ruling } from "./error-policy.ts";
+import type { LiveErrorCode, Ruling } from "./error-policy.ts";
 import {
   HttpMediaSession,
   type HttpMediaStatus,
@@ -26,10 +26,11 @@ export interface WhipPublisherHost {
   /** A refusal (`fatal`: for good, everything released) or a reason for waiting. */
   onError(code: LiveErrorCode, message: string, fatal: boolean): void;
   /**
-   * The error policy's row for a code (error-policy.ts's `ruling`), passed
-   * in: this chunk imports nothing the element's bundle holds.
+   * The error policy's row for a code (error-policy.ts's `ruling` over the
+   * element's table), passed in: this chunk imports nothing the element's
+   * bundle holds.
    */
-  ruling(code: string | undefined, role: Role): Ruling | undefined;
+  ruling(code: string | undefined): Ruling | undefined;
 }
 
 /** The policy's row for a code, for a broadcaster. */
@@ -117,7 +118,7 @@ export function whipRetries(
 }
 
 export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
-  const rule: BroadcasterRule = (code) => host.ruling(code, "broadcaster");
+  const rule: BroadcasterRule = (code) => host.ruling(code);
   return new HttpMediaSession({
     url: host.url,
     token: host.token,

@@ -1,16 +1,21 @@
-/** Every error code has a reaction for each role and a text in both languages. */
+/**
+ * Every error code has a reaction in each role's table and a text in both
+ * languages; the two tables agree on the string where both have a code.
+ */
 import assert from "node:assert/strict";
 import { ERROR_CODES } from "../../protocol/error-codes.ts";
 import { BROADCASTER_EN } from "../../components/ui/broadcaster-strings.ts";
 import { BROADCASTER_ZH_CN } from "../../components/ui/broadcaster-strings-zh.ts";
 import {
-  ERROR_POLICY,
+  BROADCASTER_ERRORS,
+  type ErrorPolicy,
   errorText,
   type LiveErrorCode,
-  reactionTo,
+  reactionTo as reactionIn,
   type Role,
-  ruleFor,
-  ruling,
+  ruleFor as ruleIn,
+  ruling as rulingIn,
+  VIEWER_ERRORS,
 } from "../../components/session/error-policy.ts";
 import { VIEWER_EN } from "../../components/ui/viewer-strings.ts";
 import { VIEWER_ZH_CN } from "../../components/ui/viewer-strings-zh.ts";
@@ -34,30 +39,67 @@ const STRINGS = {
   viewer: { en: VIEWER_EN, zh: VIEWER_ZH_CN },
 };
 const ROLES: Role[] = ["broadcaster", "viewer"];
+const TABLES: Record<Role, ErrorPolicy> = {
+  broadcaster: BROADCASTER_ERRORS,
+  viewer: VIEWER_ERRORS,
+};
+const reactionTo = (code: string, role: Role) => reactionIn(code, TABLES[role]);
+const ruling = (code: string | undefined, role: Role) =>
+  rulingIn(code, TABLES[role]);
+/** The broadcaster's rule: its table has every code the viewer's has. */
+const ruleFor = (code: string) => ruleIn(code, BROADCASTER_ERRORS);
+/** Codes only a broadcaster meets: the camera's. */
+const CAMERA_CODES = new Set([
+  "permission-denied",
+  "no-camera",
+  "camera-in-use",
+  "insecure-context",
+  "camera-error",
+]);
 
-Deno.test("the element's own codes and the camera's have rows", () => {
-  for (const code of CLIENT_CODES) assert.ok(code in ERROR_POLICY, code);
+Deno.test("the element's own codes and the camera's have rows; the viewer's table has no camera's", () => {
+  for (const code of CLIENT_CODES) {
+    assert.ok(code in BROADCASTER_ERRORS, code);
+    assert.equal(code in VIEWER_ERRORS, !CAMERA_CODES.has(code), code);
+  }
+});
+
+Deno.test("the two tables name the same string for a code both have", () => {
+  for (const [code, rule] of Object.entries(VIEWER_ERRORS)) {
+    assert.equal(rule.key, ruleFor(code).key, code);
+  }
+  const missing = Object.keys(BROADCASTER_ERRORS).filter((code) =>
+    !(code in VIEWER_ERRORS)
+  );
+  assert.deepEqual(new Set(missing), CAMERA_CODES);
 });
 
 Deno.test("a protocol code without a row is one that is only logged", () => {
-  const logged = ERROR_CODES.filter((code) => !(code in ERROR_POLICY));
-  assert.deepEqual(logged, [
-    "bad-json",
-    "binary-unsupported",
-    "bad-message",
-    "unknown-type",
-    "message-too-large",
-    "not-in-stream",
-    "wrong-role",
-    "unknown-viewer",
-    "no-broadcaster",
-    "rate-limited",
-    "internal-error",
-    "resume-refused",
-    "bad-sdp",
-    "sfu-unavailable",
-  ]);
-  for (const code of logged) {
+  for (const role of ROLES) {
+    const logged = ERROR_CODES.filter((code) => !(code in TABLES[role]));
+    assert.deepEqual(logged, LOGGED, role);
+  }
+});
+
+const LOGGED = [
+  "bad-json",
+  "binary-unsupported",
+  "bad-message",
+  "unknown-type",
+  "message-too-large",
+  "not-in-stream",
+  "wrong-role",
+  "unknown-viewer",
+  "no-broadcaster",
+  "rate-limited",
+  "internal-error",
+  "resume-refused",
+  "bad-sdp",
+  "sfu-unavailable",
+];
+
+Deno.test("a logged code only warns", () => {
+  for (const code of LOGGED) {
     for (const role of ROLES) assert.equal(reactionTo(code, role).do, "warn");
   }
 });
@@ -76,14 +118,7 @@ Deno.test("every code has a string key present in EN and zh-CN of an element", (
 });
 
 /** Codes only a broadcaster meets: the viewer opens no camera and is never replaced. */
-const BROADCASTER_ONLY = new Set([
-  "replaced",
-  "permission-denied",
-  "no-camera",
-  "camera-in-use",
-  "insecure-context",
-  "camera-error",
-]);
+const BROADCASTER_ONLY = new Set([...CAMERA_CODES, "replaced"]);
 
 Deno.test("every code a role shows is explained by that role's own strings", () => {
   for (const role of ROLES) {
@@ -100,7 +135,10 @@ Deno.test("every code a role shows is explained by that role's own strings", () 
         }
         const { key } = ruleFor(code);
         assert.ok(strings[key], `${role} (${lang}) has no ${key} for ${code}`);
-        assert.equal(errorText(code, strings, "fallback"), strings[key]);
+        assert.equal(
+          errorText(code, strings, "fallback", TABLES[role]),
+          strings[key],
+        );
       }
     }
   }
@@ -145,14 +183,25 @@ Deno.test("a code newer than this client, or an inherited name, only warns", () 
 });
 
 Deno.test("errorText falls back for no code and for a key the strings lack", () => {
-  assert.equal(errorText(undefined, VIEWER_EN, "fallback"), "fallback");
-  assert.equal(errorText("stream-taken", VIEWER_EN, "fallback"), "fallback");
   assert.equal(
-    errorText("stream-taken", BROADCASTER_ZH_CN, "fallback"),
+    errorText(undefined, VIEWER_EN, "fallback", VIEWER_ERRORS),
+    "fallback",
+  );
+  assert.equal(
+    errorText("stream-taken", VIEWER_EN, "fallback", VIEWER_ERRORS),
+    "fallback",
+  );
+  assert.equal(
+    errorText(
+      "stream-taken",
+      BROADCASTER_ZH_CN,
+      "fallback",
+      BROADCASTER_ERRORS,
+    ),
     BROADCASTER_ZH_CN.streamTaken,
   );
   assert.equal(
-    errorText("token-signature", VIEWER_EN, "fallback"),
+    errorText("token-signature", VIEWER_EN, "fallback", VIEWER_ERRORS),
     VIEWER_EN.notAuthorized,
   );
 });

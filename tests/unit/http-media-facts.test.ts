@@ -9,7 +9,11 @@ import {
   broadcasterState,
   INITIAL_BROADCASTER_FACTS,
 } from "../../components/state/broadcaster-state.ts";
-import { ruling } from "../../components/session/error-policy.ts";
+import {
+  BROADCASTER_ERRORS,
+  ruling,
+  VIEWER_ERRORS,
+} from "../../components/session/error-policy.ts";
 import {
   type HttpMediaStatus,
   readRefusal,
@@ -29,8 +33,9 @@ import {
 } from "../../components/session/whip-publisher.ts";
 
 /** The error policy, as the elements pass it in. */
-const asBroadcaster = (code: string | undefined) => ruling(code, "broadcaster");
-const asViewer = (code: string | undefined) => ruling(code, "viewer");
+const asBroadcaster = (code: string | undefined) =>
+  ruling(code, BROADCASTER_ERRORS);
+const asViewer = (code: string | undefined) => ruling(code, VIEWER_ERRORS);
 
 /** The broadcaster's state after `statuses`, from broadcasting on. */
 function broadcaster(...statuses: HttpMediaStatus[]) {

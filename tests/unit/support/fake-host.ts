@@ -8,7 +8,11 @@ import {
   VIEWER_MESSAGES,
 } from "../../../protocol/parse-server-message.ts";
 import type { ReactiveController } from "lit";
-import type { Role } from "../../../components/session/error-policy.ts";
+import {
+  BROADCASTER_ERRORS,
+  type Role,
+  VIEWER_ERRORS,
+} from "../../../components/session/error-policy.ts";
 import type { SignalingState } from "../../../components/session/signaling-client.ts";
 import {
   type SessionError,
@@ -49,6 +53,7 @@ export class FakeHost implements SessionHost {
       role,
       auto,
       messages: role === "viewer" ? VIEWER_MESSAGES : BROADCASTER_MESSAGES,
+      errors: role === "viewer" ? VIEWER_ERRORS : BROADCASTER_ERRORS,
       onMessage: (message) => this.messages.push(message),
       onSignaling: (state) => this.signaling.push(state),
       onStreamChange: () => this.streamChanges++,
