@@ -81,7 +81,7 @@ if (import.meta.main) {
     ],
     [
       "Cluster",
-      "The signaling load above spread over 2 nodes sharing one Redis (`REDIS_URL`; Debian's redis-server 7, on loopback, no persistence): broadcasters alternate between the nodes and every viewer connects to the other node than its broadcaster's, so every handshake crosses nodes (join, offer, answer and candidates each go node → Redis → node). Baseline: 1 node in memory, the same load, in the same run. Server CPU is both nodes' plus Redis's. Median of 3 rounds. Then a node with a live broadcaster is killed with SIGKILL, and a viewer on the surviving node waits for `broadcaster-left`. Targets: cross-node one-at-a-time p50 ≤ 1 ms; burst p99 ≤ 1.5x the single node; a killed node noticed ≤ 10 s.",
+      "The signaling load above spread over 2 nodes sharing one Redis (`REDIS_URL`; Debian's redis-server 7, on loopback, no persistence): broadcasters alternate between the nodes and every viewer connects to the other node than its broadcaster's, so every handshake crosses nodes: the join goes to Redis, offer, answer and candidates over the nodes' links (the default), and again with NODE_LINKS=off (every frame node → Redis pub/sub → node, as before the links). Then PROCESSES=2: two processes of one server on one port (SO_REUSEPORT spreads the connections, so about half the handshakes cross). Baseline: 1 node in memory, the same load, in the same run. Server CPU is every server process's plus Redis's. Median of 3 rounds. The warm-up of the signaling load (300 rooms). Then a node with a live broadcaster is killed with SIGKILL, and a viewer on the surviving node waits for `broadcaster-left`. Targets: cross-node one-at-a-time p50 ≤ 1 ms; burst p99 ≤ 1.5x the single node; a killed node noticed ≤ 10 s.",
       () =>
         clusterLoad(
           smoke ? [20] : [5000],
@@ -137,7 +137,7 @@ if (import.meta.main) {
     ],
     [
       "SFU capacity",
-      "Issue 22, in the fault lab: one `<live-broadcaster>` (Chromium) and N receive-only subscribers on bare RTCPeerConnections in one other Chromium page (the seed protocol, one socket each, no video element: nothing decoded), every stream through the SFU. One Janus instance against two with the stream cascaded (SFU_VIEWERS_PER_INSTANCE = N/2), alternating in the same run. Over 5 s after 2 s of settling: video frames each subscriber received per second (the fake camera sends 20), Janus's CPU (every instance's process), the broadcaster's upload; and the signaling server's CPU per subscriber from the page's open to every subscriber receiving. Everything shares this machine's 2 cores. Target: upload cascaded ≤ 1.1x one instance.",
+      "Issue 22, in the fault lab: one `<live-broadcaster>` (Chromium) and N receive-only subscribers on bare RTCPeerConnections in one other Chromium page (the seed protocol, one socket each, no video element: nothing decoded), every stream through the SFU. One Janus instance against two with the stream cascaded (SFU_VIEWERS_PER_INSTANCE = N/2), alternating in the same run. Over 5 s after 2 s of settling: video frames each subscriber received per second (the fake camera sends 20), Janus's CPU (every instance's process), the broadcaster's upload; the signaling server's CPU per subscriber from the page's open to every subscriber receiving, and the server's simulcast layer switches (by cause, and the most in any one second). Everything shares this machine's 2 cores. Target: upload cascaded ≤ 1.1x one instance.",
       () => sfuCapacity(smoke ? [4] : [20, 40, 80], smoke ? 1 : 5),
     ],
     [
