@@ -26,6 +26,13 @@ import {
 
 /** Close code for a socket dropped to reconnect (the server then waits for us). */
 export const RECONNECTING_CLOSE_CODE = 4000;
+/**
+ * Once the socket went silent (our own network, most likely), the backoff
+ * grows no further than this step (2 s with the default backoff): a 10 s
+ * outage reached 8 s waits with the plain backoff, and a broadcaster back
+ * after its seat's grace ended the stream.
+ */
+const SILENT_RETRY_STEPS = 2;
 
 /**
  * How long a probe ({@link SignalingClient.checkNow}) waits for its pong:
@@ -78,6 +85,11 @@ export class SignalingClient {
   #rtt: number | undefined;
   #clientId: string | undefined;
   #lostBy: "silent" | "closed" | undefined;
+  /**
+   * What started the outage the attempts are in: an attempt that never
+   * opened does not change it (it fails fast while our network is down).
+   */
+  #outage: "silent" | "closed" | undefined;
 
   constructor(options: SignalingClientOptions) {
     this.#options = options;
@@ -187,6 +199,8 @@ export class SignalingClient {
   /** The socket is gone or presumed dead: schedule the next attempt. */
   #lost(cause: "silent" | "closed"): void {
     if (this.#state === "closed") return;
+    if (this.#state === "open" || cause === "silent") this.#outage = cause;
+    this.#outage ??= cause;
     this.#lostBy = cause;
     this.#setState("waiting");
   }
@@ -226,12 +240,19 @@ export class SignalingClient {
 
   /**
    * Gone silent (our own network changed, most likely): the first attempt
-   * at once. A server that closed on everyone gets the jittered backoff.
+   * at once, the next ones at most SILENT_RETRY_STEPS into the backoff
+   * however long the network stays down, so the first attempt after it is
+   * back comes well inside the server's RECONNECT_GRACE_MS (attempts over
+   * a dead network never reach a server). A server that closed on everyone
+   * gets the jittered backoff.
    */
   #retryDelay(attempt: number): number {
-    return this.#lostBy === "silent" && attempt === 0
-      ? 0
-      : backoffDelay(attempt, this.#options.backoff ?? DEFAULT_BACKOFF);
+    return this.#lostBy === "silent" && attempt === 0 ? 0 : backoffDelay(
+      this.#outage === "silent"
+        ? Math.min(attempt, SILENT_RETRY_STEPS)
+        : attempt,
+      this.#options.backoff ?? DEFAULT_BACKOFF,
+    );
   }
 
   #dropSocket(code: number): void {

@@ -274,3 +274,46 @@ Deno.test("gone silent: the first attempt goes at once; closed by the server: af
   assert.equal(FakeSocket.created.length, 4);
   signaling.close();
 });
+
+Deno.test("gone silent, a long outage: attempts that fail keep coming within 2 s; closed by the server: the full backoff", () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  // The backoff's jitter at its widest.
+  const random = Math.random;
+  Math.random = () => 1;
+  using _random = { [Symbol.dispose]: () => Math.random = random };
+  // The backoff as shipped: from 500 ms up to 15 s.
+  const wide = new SignalingClient({
+    url: "ws://signal.test/ws",
+    messages: SERVER_MESSAGES,
+    onSession: () => {},
+    onMessage: () => {},
+    onState: () => {},
+    pingIntervalMs: 600_000,
+  });
+  wide.start();
+  lastSocket().welcome("client_a");
+  wide.checkNow(300);
+  clock.tick(301);
+  // Every attempt fails at once (the network is down): never more than 2 s.
+  for (let i = 0; i < 8; i++) {
+    const before = FakeSocket.created.length;
+    lastSocket().drop();
+    clock.tick(2_000);
+    assert.equal(FakeSocket.created.length, before + 1, `attempt ${i}`);
+  }
+  // Back, then closed by the server (a restart): the backoff grows past 2 s.
+  lastSocket().welcome("client_a");
+  lastSocket().drop();
+  for (let i = 0; i < 3; i++) {
+    const before = FakeSocket.created.length;
+    lastSocket().drop();
+    clock.tick(2_000);
+    assert.equal(FakeSocket.created.length, before + 1, `closed ${i}`);
+  }
+  const before = FakeSocket.created.length;
+  lastSocket().drop();
+  clock.tick(2_000);
+  assert.equal(FakeSocket.created.length, before, "4 s from the fourth on");
+  wide.close();
+});
