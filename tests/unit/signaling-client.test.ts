@@ -13,6 +13,13 @@ import {
   lastSocket,
 } from "./support/fake-socket.ts";
 
+/** The backoff's jitter at its widest (Math.random() = 1) until disposed. */
+function widestJitter(): Disposable {
+  const random = Math.random;
+  Math.random = () => 1;
+  return { [Symbol.dispose]: () => Math.random = random };
+}
+
 function client(options: { pingIntervalMs?: number } = {}) {
   const states: SignalingState[] = [];
   const messages: string[] = [];
@@ -247,9 +254,7 @@ Deno.test("gone silent: the first attempt goes at once; closed by the server: af
   using _socket = installFakeSocket();
   using clock = fakeClock();
   // The backoff's jitter at its widest: the full 1 s here.
-  const random = Math.random;
-  Math.random = () => 1;
-  using _random = { [Symbol.dispose]: () => Math.random = random };
+  using _random = widestJitter();
   const { signaling } = client({ pingIntervalMs: 600_000 });
   signaling.start();
   lastSocket().welcome("client_a");
@@ -278,10 +283,7 @@ Deno.test("gone silent: the first attempt goes at once; closed by the server: af
 Deno.test("gone silent, a long outage: attempts that fail keep coming within 2 s; closed by the server: the full backoff", () => {
   using _socket = installFakeSocket();
   using clock = fakeClock();
-  // The backoff's jitter at its widest.
-  const random = Math.random;
-  Math.random = () => 1;
-  using _random = { [Symbol.dispose]: () => Math.random = random };
+  using _random = widestJitter();
   // The backoff as shipped: from 500 ms up to 15 s.
   const wide = new SignalingClient({
     url: "ws://signal.test/ws",
