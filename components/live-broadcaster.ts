@@ -5,6 +5,7 @@ import {
   perViewerBitrate,
 } from "./media/bitrate-budget.ts";
 import { BroadcastPeers } from "./session/broadcast-peers.ts";
+import { fellSilent } from "./session/path-silence.ts";
 import {
   broadcasterError,
   type BroadcasterFacts,
@@ -498,6 +499,7 @@ export class LiveBroadcaster extends StreamElement {
       everAccepted: () => this.#machine.facts.everAccepted,
       onLive: () => this.#wakeLock.hold(),
       ruling: (code) => ruling(code, BROADCASTER_ERRORS),
+      fellSilent,
       onError: (code, message, fatal) => {
         if (fatal) this.#fail(code);
         this.dispatchEvent(new LiveErrorEvent(code, message));

@@ -64,6 +64,20 @@ export interface HttpMediaSessionOptions {
   retryable?(status: number, code: string | undefined): boolean;
   /** A 400 to its offer: ask for the server's (WHEP). */
   serverOffer?: boolean;
+  /**
+   * path-silence.ts's `fellSilent`, from the host (this chunk imports
+   * nothing the elements' bundles hold): with it, a connected path that
+   * hears nothing back for {@link SILENT_PATH_MS} while sending (our address
+   * changed) gets an ICE restart at once, seconds before ICE would say
+   * `disconnected`.
+   */
+  fellSilent?(
+    holder: { path?: unknown },
+    received: number,
+    sent: number,
+    now: number,
+    silentMs: number,
+  ): boolean;
 }
 
 /** The longest wait for candidates before the offer goes without the rest. */
@@ -72,6 +86,14 @@ const GATHER_MS = 1_000;
 const RETRY_MS = 3_000;
 /** A disconnected connection gets this long to come back by itself. */
 const DISCONNECTED_GRACE_MS = 2_000;
+/**
+ * Nothing received this long while sending: the path is gone. Janus sends
+ * a publisher congestion feedback every 200 ms; an endpoint that says less
+ * costs at worst a needless restart, which does not interrupt media.
+ */
+export const SILENT_PATH_MS = 1_000;
+/** How often a connected path's packet counts are looked at. */
+const SILENCE_CHECK_MS = 250;
 
 const defaultRetryable = (status: number) =>
   status === 404 || status === 409 || status === 429 || status >= 500;
@@ -88,6 +110,11 @@ export class HttpMediaSession {
   #late: RTCIceCandidate[] = [];
   /** The endpoint refused our offer: it offers, we answer (WHEP). */
   #answering = false;
+  /** The connection's packet counts (path-silence.ts). */
+  #path: { path?: unknown } = {};
+  #silenceTimer: ReturnType<typeof setInterval> | undefined;
+  /** The endpoint cannot restart ICE: silence is left to ICE. */
+  #noRestart = false;
   #onOnline = () => {
     const state = this.#pc?.connectionState;
     if (state === "disconnected" || state === "failed") void this.restart();
@@ -197,12 +224,20 @@ export class HttpMediaSession {
     options.setup(pc);
     pc.onconnectionstatechange = () => this.#onState(pc);
     pc.onicecandidate = ({ candidate }) => {
-      // Before the 201 they wait; during a restart they go in its PATCH.
-      if (candidate && this.#pc === pc && !this.#restarting) {
+      // Before the 201 they wait; during a restart they wait for its
+      // answer (the tag changes), those gathered by then went in its PATCH.
+      if (candidate && this.#pc === pc) {
         this.#late.push(candidate);
-        if (this.#resource) this.#trickle();
+        if (this.#resource && !this.#restarting) this.#trickle();
       }
     };
+    this.#path = {};
+    if (options.fellSilent) {
+      this.#silenceTimer ??= setInterval(
+        () => void this.#checkPath(),
+        SILENCE_CHECK_MS,
+      );
+    }
     return pc;
   }
 
@@ -226,10 +261,40 @@ export class HttpMediaSession {
   }
 
   /**
-   * An ICE restart by PATCH; an endpoint that cannot do one (or a session
-   * it no longer knows) gets a new session instead.
+   * Sends and hears nothing back (path-silence.ts): our address changed,
+   * most likely; restarted at once rather than after ICE's seconds.
    */
-  async restart(): Promise<void> {
+  async #checkPath(): Promise<void> {
+    const pc = this.#pc;
+    const fellSilent = this.#options.fellSilent;
+    if (
+      !pc || !fellSilent || this.#restarting || this.#noRestart ||
+      pc.connectionState !== "connected"
+    ) return;
+    let received = 0;
+    let sent = 0;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "transport") {
+        received += s.packetsReceived ?? 0;
+        sent += s.packetsSent ?? 0;
+      }
+    });
+    const now = performance.now();
+    if (
+      this.#pc === pc &&
+      fellSilent(this.#path, received, sent, now, SILENT_PATH_MS)
+    ) {
+      console.info("live: the path went silent: ICE restart");
+      void this.restart(true);
+    }
+  }
+
+  /**
+   * An ICE restart by PATCH; an endpoint that cannot do one (or a session
+   * it no longer knows) gets a new session instead, unless the restart was
+   * for a silence and the connection still stands (ICE watches it).
+   */
+  async restart(silent = false): Promise<void> {
     const pc = this.#pc;
     const resource = this.#resource;
     if (!pc || this.#restarting || this.#stopped) return;
@@ -242,6 +307,8 @@ export class HttpMediaSession {
       await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
       await gathered(pc);
       if (this.#pc !== pc) return;
+      // In the PATCH; those found from here on are trickled after it.
+      this.#late = [];
       const response = await this.#fetch(resource, {
         method: "PATCH",
         headers: { "content-type": TRICKLE_ICE_SDPFRAG, "if-match": "*" },
@@ -250,8 +317,12 @@ export class HttpMediaSession {
       if (this.#pc !== pc) return;
       const status = response?.status ?? 0;
       if (status === 429 || status === 503 || status === 0) {
-        // Busy or unreachable: the same session, asked again later.
-        this.#timer = setTimeout(() => void this.restart(), RETRY_MS);
+        // Busy or unreachable: the same session, asked again when it says.
+        const after = Number(response?.headers.get("retry-after")) * 1_000;
+        this.#timer = setTimeout(
+          () => void this.restart(),
+          after > 0 ? Math.min(after, RETRY_MS) : RETRY_MS,
+        );
         return;
       }
       if (status === 409) {
@@ -268,6 +339,11 @@ export class HttpMediaSession {
       if (status !== 200) {
         // It cannot restart (405, 422, 501…) or lost the session (404).
         console.info(`live: ICE restart refused (${status})`);
+        if (status !== 404 && silent && pc.connectionState === "connected") {
+          // A silence, perhaps a quiet endpoint: ICE says if it is gone.
+          this.#noRestart = true;
+          return;
+        }
         return void this.start();
       }
       this.#etag = response!.headers.get("etag") ?? this.#etag;
@@ -276,6 +352,8 @@ export class HttpMediaSession {
         type: "answer",
         sdp: withIce(remote, parseFragment(await response!.text())),
       });
+      this.#restarting = false;
+      this.#trickle();
     } catch (error) {
       console.info("live: ICE restart failed", error);
       if (this.#pc === pc) void this.start();
@@ -288,6 +366,8 @@ export class HttpMediaSession {
   stop(): void {
     this.#stopped = true;
     removeEventListener("online", this.#onOnline);
+    clearInterval(this.#silenceTimer);
+    this.#silenceTimer = undefined;
     this.#end();
   }
 

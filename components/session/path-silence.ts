@@ -24,19 +24,21 @@ export interface PathCount {
 
 /**
  * One sample of a connection's packet counts at `now` (ms), kept on
- * `holder`; true once per silence, when it begins.
+ * `holder`; true once per silence (nothing received for `silentMs`), when
+ * it begins.
  */
 export function fellSilent(
   holder: { path?: PathCount },
   received: number,
   sent: number,
   now: number,
+  silentMs = SILENT_MS,
 ): boolean {
   const path = holder.path;
   if (!path || received !== path.received || sent < path.sent) {
     holder.path = { received, sent, at: now };
     return false;
   }
-  return !path.told && now - path.at >= SILENT_MS &&
+  return !path.told && now - path.at >= silentMs &&
     sent - path.sent >= SILENT_PACKETS && (path.told = true);
 }

@@ -8,6 +8,7 @@ import type { BroadcasterFacts } from "../state/broadcaster-state.ts";
 import type { LiveErrorCode, Ruling } from "./error-policy.ts";
 import {
   HttpMediaSession,
+  type HttpMediaSessionOptions,
   type HttpMediaStatus,
   retriesBy,
 } from "./http-media-session.ts";
@@ -31,6 +32,8 @@ export interface WhipPublisherHost {
    * bundle holds.
    */
   ruling(code: string | undefined): Ruling | undefined;
+  /** path-silence.ts's, passed in as `ruling` is. */
+  fellSilent: HttpMediaSessionOptions["fellSilent"];
 }
 
 /** The policy's row for a code, for a broadcaster. */
@@ -139,5 +142,6 @@ export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
       if (error) host.onError(error.code, error.message, error.fatal);
     },
     retryable: (status, code) => whipRetries(status, code, rule),
+    fellSilent: host.fellSilent,
   });
 }
