@@ -77,6 +77,13 @@ export const ERROR_CODES = [
    * WHEP player): its join is refused.
    */
   "sfu-unavailable",
+  /**
+   * The stream's media is end-to-end encrypted (`broadcaster-ready.e2ee`)
+   * and this viewer did not say it decrypts (`join-stream.e2ee`): it is not
+   * paired with that broadcaster (it would get ciphertext), stays in the
+   * stream and waits; sent again each time such a broadcaster goes live.
+   */
+  "stream-encrypted",
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

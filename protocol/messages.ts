@@ -39,6 +39,13 @@ export interface BroadcasterReady {
   streamId: string;
   /** A broadcaster token for this stream; required when the server has SIGNAL_SECRET. */
   token?: string;
+  /**
+   * This broadcaster's media is end-to-end encrypted (addition; SFrame in
+   * encoded transforms, keys from the page, never the server's). The server
+   * pairs it only with viewers that said `join-stream.e2ee`, and publishes
+   * it to the SFU flagged so (a room that requires E2EE).
+   */
+  e2ee?: true;
 }
 
 /** Joins `streamId` as a viewer; waits if no broadcaster is there yet (seed). */
@@ -66,6 +73,14 @@ export interface JoinStream {
    * old connection at once (as a seed viewer does).
    */
   overlap?: boolean;
+  /**
+   * This viewer decrypts end-to-end encrypted media (addition: it holds a
+   * key and has encoded transforms). Without it, a viewer of a stream whose
+   * broadcaster said `broadcaster-ready.e2ee` gets `error`
+   * `stream-encrypted` and is never paired: it stays in the stream, waiting,
+   * and is paired once a broadcaster that does not encrypt is live.
+   */
+  e2ee?: true;
 }
 
 /** Leaves `streamId`, whichever role this connection has in it (addition). */

@@ -79,9 +79,13 @@ export function validateClientMessage(
   switch (type) {
     case "broadcaster-ready":
       message = withOptional(
-        { type, streamId: fields.streamId() },
-        "token",
-        fields.token(),
+        withOptional(
+          { type, streamId: fields.streamId() },
+          "token",
+          fields.token(),
+        ),
+        "e2ee",
+        fields.onlyTrue("e2ee"),
       );
       break;
     case "join-stream":
@@ -99,6 +103,7 @@ export function validateClientMessage(
         fields.flag("restart"),
       );
       message = withOptional(message, "overlap", fields.flag("overlap"));
+      message = withOptional(message, "e2ee", fields.onlyTrue("e2ee"));
       break;
     case "leave-stream":
       message = { type, streamId: fields.streamId() };
@@ -374,6 +379,25 @@ class FieldReader {
       return this.#fail(
         "invalid-field",
         `\`${name}\` must be a boolean`,
+        undefined,
+      );
+    }
+    return true;
+  }
+
+  /**
+   * A field that is `true` or absent. Unlike {@link flag}, `false` and
+   * `null` are refused: a client that means "not encrypted" leaves `e2ee`
+   * out, and one that sends something else has a bug worth hearing about
+   * rather than a stream silently treated as clear.
+   */
+  onlyTrue(name: string): true | undefined {
+    const value = this.#record[name];
+    if (value === undefined) return undefined;
+    if (value !== true) {
+      return this.#fail(
+        "invalid-field",
+        `\`${name}\` must be true or absent`,
         undefined,
       );
     }

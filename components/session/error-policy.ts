@@ -92,7 +92,11 @@ export type LoggedCode =
   // Sent only to viewers that watch through the SFU alone (WHEP players).
   | "sfu-unavailable"
   // The session drops its resume claim and goes on under the id it has.
-  | "resume-refused";
+  | "resume-refused"
+  // A viewer without a key joined an end-to-end encrypted stream: it stays
+  // joined, unpaired. Logged until the E2EE element work gives it a row (a
+  // state of its own); a broadcaster never gets it.
+  | "stream-encrypted";
 
 /** The rule of a {@link LoggedCode}, and of a code newer than this client. */
 const LOGGED = rule("broadcasterError", WARN);

@@ -28,6 +28,11 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   "stream-full": 503,
   "cluster-unavailable": 503,
   "sfu-unavailable": 503,
+  // 409, not 422: the offer is fine; what refuses it is the stream's state
+  // now (its broadcaster encrypts end to end, and a WHEP player cannot
+  // decrypt). The same request may succeed once a broadcaster that does not
+  // encrypt is live (RFC 9110 §15.5.10), as with "stream-taken".
+  "stream-encrypted": 409,
   // Refusals of a message the session wrote itself rather than of the
   // client's request, or our own failures (the SFU's answer timed out):
   // not the client's to fix, so no 4xx; 503, try again.

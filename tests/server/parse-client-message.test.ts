@@ -253,3 +253,68 @@ Deno.test("viewer-playing needs a session id; join-stream keeps overlap only whe
   }));
   assert.equal(!bad.ok && bad.error.code, "invalid-field");
 });
+
+Deno.test("e2ee: broadcaster-ready and join-stream keep it when true; absent is absent; anything else is invalid-field", () => {
+  for (const type of ["broadcaster-ready", "join-stream"]) {
+    const raw = { type, streamId: "order-1", e2ee: true };
+    assert.deepEqual(validateClientMessage(raw), {
+      ok: true,
+      message: raw,
+      exact: true,
+    }, type);
+    const without = validateClientMessage({ type, streamId: "order-1" });
+    assert.deepEqual(
+      without.ok && without.message,
+      { type, streamId: "order-1" },
+      type,
+    );
+    assert.equal(without.ok && "e2ee" in without.message, false, type);
+    for (const e2ee of [false, null, "true", 1, {}, []]) {
+      const refused = validateClientMessage({
+        type,
+        streamId: "order-1",
+        e2ee,
+      });
+      assert.deepEqual(
+        !refused.ok && refused.error,
+        {
+          code: "invalid-field",
+          message: "`e2ee` must be true or absent",
+          inReplyTo: type,
+        },
+        `${type} ${JSON.stringify(e2ee)}`,
+      );
+    }
+  }
+  // Beside the other optional fields of a join, in any order.
+  const join = parseClientMessage(JSON.stringify({
+    e2ee: true,
+    type: "join-stream",
+    streamId: "order-1",
+    token: "t",
+    session: "42",
+    restart: true,
+    overlap: true,
+  }));
+  assert.deepEqual(join.ok && join.message, {
+    type: "join-stream",
+    streamId: "order-1",
+    token: "t",
+    session: "42",
+    restart: true,
+    overlap: true,
+    e2ee: true,
+  });
+  // Only the join-stream and broadcaster-ready carry it: elsewhere it is an
+  // extra field, dropped (and the frame is no longer forwarded as is).
+  const leave = validateClientMessage({
+    type: "leave-stream",
+    streamId: "order-1",
+    e2ee: true,
+  });
+  assert.deepEqual(leave, {
+    ok: true,
+    message: { type: "leave-stream", streamId: "order-1" },
+    exact: false,
+  });
+});

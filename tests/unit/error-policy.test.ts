@@ -96,6 +96,7 @@ const LOGGED = [
   "resume-refused",
   "bad-sdp",
   "sfu-unavailable",
+  "stream-encrypted",
 ];
 
 Deno.test("a logged code only warns", () => {
