@@ -99,7 +99,10 @@ export class FrameRoutes implements Directory, RouteListener {
     return this.#routes.size;
   }
 
-  async announce(streamId: string, entrant: Entrant): Promise<Announced> {
+  async announce(
+    streamId: string,
+    entrant: Entrant & { e2ee?: true },
+  ): Promise<Announced> {
     const announced = await this.#store.announce(streamId, entrant);
     if (announced.ok) {
       for (const viewer of announced.viewers) {
@@ -116,11 +119,11 @@ export class FrameRoutes implements Directory, RouteListener {
   /**
    * Redis seats the viewer; its broadcaster, on another node, is told here
    * over the link (the store does not publish it), which teaches that node
-   * the way back.
+   * the way back. Not a viewer its encrypting broadcaster is not paired with.
    */
   async join(
     streamId: string,
-    entrant: Entrant & { session?: string },
+    entrant: Entrant & { session?: string; e2ee?: true },
     cap: number,
     tell: string,
   ): Promise<Joined> {
@@ -129,6 +132,7 @@ export class FrameRoutes implements Directory, RouteListener {
     const broadcaster = joined.broadcaster;
     this.learned(routeKey("v", streamId, ""), broadcaster.id, broadcaster.node);
     if (broadcaster.node === this.#options.self()) return joined;
+    if (joined.e2ee && !entrant.e2ee) return joined;
     this.#options.links.tell(
       broadcaster.node,
       broadcaster.id,

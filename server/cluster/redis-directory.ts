@@ -88,7 +88,10 @@ export class RedisDirectory implements Directory {
     ]);
   }
 
-  async announce(streamId: string, entrant: Entrant): Promise<Announced> {
+  async announce(
+    streamId: string,
+    entrant: Entrant & { e2ee?: true },
+  ): Promise<Announced> {
     const { clientId, node, identity } = entrant;
     const reply = await this.#run(
       "lwAnnounce",
@@ -98,16 +101,18 @@ export class RedisDirectory implements Directory {
       identity?.subject ?? "",
       identity?.name ?? "",
       identity?.maxViewers ?? "",
+      entrant.e2ee ? "1" : "",
     ) as Reply[];
     if (reply[0] === "conflict") throw new ClientIdConflict(clientId);
     if (reply[0] === "taken") return { ok: false, reason: "taken" };
     const flat = reply[4] as string[];
     const viewers: ViewerSeat[] = [];
-    for (let i = 0; i < flat.length; i += 3) {
+    for (let i = 0; i < flat.length; i += 4) {
       viewers.push({
         id: flat[i],
         node: flat[i + 1],
         ...(flat[i + 2] ? { session: flat[i + 2] } : {}),
+        ...(flat[i + 3] === "1" ? { e2ee: true as const } : {}),
       });
     }
     return {
@@ -116,16 +121,17 @@ export class RedisDirectory implements Directory {
       replaced: parseDeparture(reply[2]),
       switched: parseDeparture(reply[3]),
       viewers,
+      e2eeBefore: reply[5] === 1,
     };
   }
 
   async join(
     streamId: string,
-    entrant: Entrant & { session?: string },
+    entrant: Entrant & { session?: string; e2ee?: true },
     cap: number,
     tell: string,
   ): Promise<Joined> {
-    const { clientId, node, identity, session } = entrant;
+    const { clientId, node, identity, session, e2ee } = entrant;
     const reply = await this.#run(
       "lwJoin",
       streamId,
@@ -136,6 +142,7 @@ export class RedisDirectory implements Directory {
       session ?? "",
       cap,
       tell,
+      e2ee ? "1" : "",
     ) as Reply[];
     if (reply[0] === "conflict") throw new ClientIdConflict(clientId);
     if (reply[0] === "full") {
@@ -151,6 +158,7 @@ export class RedisDirectory implements Directory {
         : undefined,
       viewerCount: reply[5] as number,
       told: reply[6] === 1,
+      e2ee: reply[7] === 1,
     };
   }
 

@@ -4,9 +4,12 @@
  * or the last seat get exactly one winner. Every script takes the key prefix
  * as ARGV[1]. Keys (P = prefix):
  *
- * - `P c:<client>`  hash: s (stream), r (b|v), n (node), sub, name, ses
- * - `P s:<stream>`  hash: b (broadcaster id), bn (its node), cap (maxViewers)
- * - `P v:<stream>`  hash: viewer id -> "<node> <session>"
+ * - `P c:<client>`  hash: s (stream), r (b|v), n (node), sub, name, ses,
+ *                   e2 (a viewer's `join-stream.e2ee`: '1' or '')
+ * - `P s:<stream>`  hash: b (broadcaster id), bn (its node), cap (maxViewers),
+ *                   e2 ('1': that broadcaster encrypts end to end)
+ * - `P v:<stream>`  hash: viewer id -> "<node> <session>", or
+ *                   "<node> <session> 1" for a viewer that decrypts
  * - `P m:<node>`    set: the node's members (what a reaper frees)
  * - `P n:<node>`    string with a TTL: the node is alive; its value is where
  *                   its node link listens (`tcp://host:port`), or `1`
@@ -33,6 +36,10 @@ local function split(value)
   local i = string.find(value, ' ', 1, true)
   if not i then return value, '' end
   return string.sub(value, 1, i - 1), string.sub(value, i + 1)
+end
+local function seat(node, ses, e2)
+  if e2 == '1' then return node .. ' ' .. ses .. ' 1' end
+  return node .. ' ' .. ses
 end
 local function depart(id)
   local ck = P .. 'c:' .. id
@@ -63,26 +70,28 @@ local function depart(id)
   end
   return out
 end
-local function place(id, s, r, n, sub, name, ses)
+local function place(id, s, r, n, sub, name, ses, e2)
   redis.call('HSET', P .. 'c:' .. id, 's', s, 'r', r, 'n', n, 'sub', sub,
-    'name', name, 'ses', ses)
+    'name', name, 'ses', ses, 'e2', e2)
   redis.call('SADD', P .. 'm:' .. n, id)
 end
 `;
 
 /**
- * ARGV: P, stream, client, node, subject, name, cap ('' = none).
- * Returns {'taken'}, {'conflict'} or {'ok', again, replaced, switched,
- * viewers (id, node, session triples)}.
+ * ARGV: P, stream, client, node, subject, name, cap ('' = none), e2ee ('1'
+ * or ''). Returns {'taken'}, {'conflict'} or {'ok', again, replaced,
+ * switched, viewers (id, node, session, e2ee quadruples), e2ee before (1 or
+ * 0: the record's flag before this step)}.
  */
 const ANNOUNCE = `
-local s, id, node, sub, name, cap =
-  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local s, id, node, sub, name, cap, e2 =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local cur = redis.call('HMGET', P .. 'c:' .. id, 's', 'r', 'n')
 if cur[3] and cur[3] ~= node then return {'conflict'} end
 local again = cur[1] == s and cur[2] == 'b'
 local sk = P .. 's:' .. s
 local holder = redis.call('HGET', sk, 'b')
+local before = redis.call('HGET', sk, 'e2') == '1' and 1 or 0
 local replaced = false
 if holder and holder ~= id then
   local held = redis.call('HGET', P .. 'c:' .. holder, 'sub')
@@ -91,29 +100,33 @@ if holder and holder ~= id then
 end
 local switched = false
 if cur[1] and not again then switched = depart(id) end
-redis.call('HSET', sk, 'b', id, 'bn', node, 'cap', cap)
-place(id, s, 'b', node, sub, name, '')
+redis.call('HSET', sk, 'b', id, 'bn', node, 'cap', cap, 'e2', e2)
+place(id, s, 'b', node, sub, name, '', '')
 local viewers = {}
 local vs = redis.call('HGETALL', P .. 'v:' .. s)
 for i = 1, #vs, 2 do
-  local n, ses = split(vs[i + 1])
+  local n, rest = split(vs[i + 1])
+  local ses, ve2 = split(rest)
   viewers[#viewers + 1] = vs[i]
   viewers[#viewers + 1] = n
   viewers[#viewers + 1] = ses
+  viewers[#viewers + 1] = ve2
 end
-return {'ok', again and 1 or 0, replaced, switched, viewers}
+return {'ok', again and 1 or 0, replaced, switched, viewers, before}
 `;
 
 /**
- * ARGV: P, stream, client, node, subject, name, session, maxViewers, and
- * the broadcaster's viewer-joined frame up to its count ('' = not sent
- * here). Returns {'full', cap}, {'conflict'} or {'ok', again, switched,
- * broadcaster id, broadcaster node, viewer count, told}: a broadcaster on
- * another node is sent the frame here, in the same step (told = 1).
+ * ARGV: P, stream, client, node, subject, name, session, maxViewers, the
+ * broadcaster's viewer-joined frame up to its count ('' = not sent here),
+ * e2ee ('1': the viewer decrypts, or ''). Returns {'full', cap},
+ * {'conflict'} or {'ok', again, switched, broadcaster id, broadcaster node,
+ * viewer count, told, e2ee (1: the broadcaster encrypts)}: a broadcaster on
+ * another node is sent the frame here, in the same step (told = 1), unless
+ * it encrypts and the viewer does not decrypt (it is not paired).
  */
 const JOIN = `
-local s, id, node, sub, name, ses, max =
-  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+local s, id, node, sub, name, ses, max, e2 = ARGV[2], ARGV[3], ARGV[4],
+  ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[10]
 local cur = redis.call('HMGET', P .. 'c:' .. id, 's', 'r', 'n')
 if cur[3] and cur[3] ~= node then return {'conflict'} end
 local again = cur[1] == s and cur[2] == 'v'
@@ -123,17 +136,19 @@ if cap and cap < max then max = cap end
 if not again and redis.call('HLEN', vk) >= max then return {'full', max} end
 local switched = false
 if cur[1] and not again then switched = depart(id) end
-redis.call('HSET', vk, id, node .. ' ' .. ses)
-place(id, s, 'v', node, sub, name, ses)
-local b = redis.call('HMGET', sk, 'b', 'bn')
+redis.call('HSET', vk, id, seat(node, ses, e2))
+place(id, s, 'v', node, sub, name, ses, e2)
+local b = redis.call('HMGET', sk, 'b', 'bn', 'e2')
 local count = redis.call('HLEN', vk)
 local told = 0
-if b[1] and b[2] ~= node and ARGV[9] ~= '' then
+local encrypted = b[1] and b[3] == '1'
+if b[1] and b[2] ~= node and ARGV[9] ~= '' and (e2 == '1' or not encrypted) then
   redis.call('PUBLISH', P .. 'd:' .. b[2],
     't ' .. b[1] .. ' ' .. ARGV[9] .. count .. '}')
   told = 1
 end
-return {'ok', again and 1 or 0, switched, b[1] or '', b[2] or '', count, told}
+return {'ok', again and 1 or 0, switched, b[1] or '', b[2] or '', count, told,
+  encrypted and 1 or 0}
 `;
 
 /** ARGV: P, client, node. The departure, or false if `node` holds no place for it. */
@@ -175,7 +190,7 @@ return {'target', target, tnode, 1}
 const RESUME = `
 local id, s, r, node = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ck = P .. 'c:' .. id
-local c = redis.call('HMGET', ck, 's', 'r', 'n', 'ses')
+local c = redis.call('HMGET', ck, 's', 'r', 'n', 'ses', 'e2')
 if c[1] ~= s or c[2] ~= r then return false end
 local old = c[3]
 if old ~= node then
@@ -185,7 +200,7 @@ if old ~= node then
   if r == 'b' then
     redis.call('HSET', P .. 's:' .. s, 'bn', node)
   else
-    redis.call('HSET', P .. 'v:' .. s, id, node .. ' ' .. (c[4] or ''))
+    redis.call('HSET', P .. 'v:' .. s, id, seat(node, c[4] or '', c[5] or ''))
   end
 end
 return old

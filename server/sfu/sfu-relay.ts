@@ -148,13 +148,15 @@ export class SfuRelay {
    * connect to itself: every one when the stream stays peer to peer; when
    * the SFU takes it, only those that say they hold a connection (they
    * switch to the SFU make before break), and none when it resumed its place
-   * on the SFU. `out`: what to send first.
+   * on the SFU. `out`: what to send first. `e2ee`: it encrypts end to end
+   * (`viewers` are then only those that decrypt): its Janus room requires it.
    */
   announced(
     streamId: string,
     broadcaster: Seat,
     viewers: readonly ViewerSeat[],
     sfuOnly = false,
+    e2ee = false,
   ): { direct: readonly ViewerSeat[]; out: Outbound[] } {
     const step = this.#step(streamId, {
       kind: "announce",
@@ -162,6 +164,7 @@ export class SfuRelay {
       viewers,
       sfuOnly,
       sfuUp: this.#options.gateway.up,
+      ...(e2ee ? { e2ee } : {}),
     });
     if (!step.ok) return { direct: viewers, out: [] };
     return { direct: step.direct ?? viewers, out: this.#commit(step).out };

@@ -62,6 +62,12 @@ export interface StreamTopology {
   readonly attempts: number;
   /** The publish under way or done (answers to older ones are stale). */
   readonly publication?: number;
+  /**
+   * Its broadcaster encrypts end to end (`broadcaster-ready.e2ee`): its
+   * publish asks for a room that requires it. Absent when not (and in
+   * states saved before there was such a flag).
+   */
+  readonly e2ee?: true;
 }
 
 export interface TopologyConfig {
@@ -82,6 +88,8 @@ export type TopologyEvent =
     viewers: readonly ViewerSeat[];
     sfuOnly: boolean;
     sfuUp: boolean;
+    /** It encrypts end to end; `viewers` are only those that decrypt. */
+    e2ee?: true;
   }
   | {
     kind: "join";
@@ -121,7 +129,14 @@ export type FallbackWhy =
 /** What the relay does after a step, in order. */
 export type Effect =
   | { kind: "send"; to: Seat; message: ServerMessage }
-  | { kind: "publish"; from: string; sdp: string; publication: number }
+  | {
+    kind: "publish";
+    from: string;
+    sdp: string;
+    publication: number;
+    /** An end-to-end encrypted stream: its room requires it. */
+    e2ee?: true;
+  }
   /** Published again elsewhere: its Janus instance was lost. */
   | { kind: "republish" }
   | { kind: "subscribe"; viewerId: string; attempt: number }

@@ -74,6 +74,7 @@ class Draft extends DraftBase {
           from: event.from,
           sdp: event.sdp,
           publication: this.state.publication,
+          ...(this.state.e2ee ? { e2ee: true } : {}),
         });
         return;
       case "published":
@@ -158,11 +159,14 @@ class Draft extends DraftBase {
     event: TopologyEvent & { kind: "announce" },
   ): string | undefined {
     const { broadcaster, viewers } = event;
+    const e2ee = event.e2ee === true;
     // The same broadcaster again (it reconnected and resumed): its
-    // connection to the SFU carries on, and so does every viewer's.
+    // connection to the SFU carries on, and so does every viewer's. Not if
+    // it turned encryption on or off: a Janus room requires E2EE or not for
+    // good (VideoRoom's `edit` cannot change it), so it publishes anew.
     if (
       this.state.broadcaster?.id === broadcaster.id &&
-      this.state.phase === "published"
+      this.state.phase === "published" && (this.state.e2ee === true) === e2ee
     ) {
       this.state.broadcaster = broadcaster;
       this.direct = [];
@@ -172,6 +176,16 @@ class Draft extends DraftBase {
     this.state.broadcaster = broadcaster;
     this.state.declined = false;
     this.state.sfuOnly = event.sfuOnly;
+    if (e2ee) {
+      this.state.e2ee = true;
+      // Viewers it had while it did not encrypt: they cannot decrypt, and
+      // are not paired (the router told them `stream-encrypted`).
+      for (const viewer of Object.values(this.viewers)) {
+        if (viewer.seat.e2ee) continue;
+        delete this.viewers[viewer.seat.id];
+        this.effects.push({ kind: "forget-layers", viewerId: viewer.seat.id });
+      }
+    } else delete this.state.e2ee;
     for (const seat of viewers) {
       const known = this.viewers[seat.id];
       this.viewers[seat.id] = {

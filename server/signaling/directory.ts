@@ -26,6 +26,8 @@ export interface Seat {
 export interface ViewerSeat extends Seat {
   /** Its `join-stream.session`: the peer connection it says it holds. */
   readonly session?: string;
+  /** Its `join-stream.e2ee`: it decrypts an end-to-end encrypted stream. */
+  readonly e2ee?: true;
 }
 
 /** A member's place: its stream, role and node. */
@@ -67,6 +69,11 @@ export type Announced =
     switched?: Departure;
     /** Every viewer waiting in the stream. */
     viewers: readonly ViewerSeat[];
+    /**
+     * The stream's broadcaster record said `e2ee` before this step: with
+     * `again`, whether this same broadcaster's earlier announce encrypted.
+     */
+    e2eeBefore: boolean;
   }
   | { ok: false; reason: "taken" };
 
@@ -79,6 +86,12 @@ export type Joined =
     viewerCount: number;
     /** The store sent the broadcaster its `viewer-joined` (another node's). */
     told: boolean;
+    /**
+     * The stream's broadcaster encrypts end to end (`broadcaster-ready.e2ee`).
+     * A viewer that did not say `e2ee` is then not paired with it: the store
+     * sent no `viewer-joined` for it (`told` is false).
+     */
+    e2ee: boolean;
   }
   | { ok: false; reason: "full"; cap: number };
 
@@ -98,16 +111,23 @@ export type Route =
 export type Eventually<T> = T | Promise<T>;
 
 export interface Directory {
-  /** Makes the entrant the stream's broadcaster unless another subject holds it. */
-  announce(streamId: string, entrant: Entrant): Eventually<Announced>;
+  /**
+   * Makes the entrant the stream's broadcaster unless another subject holds
+   * it; its record keeps `e2ee` (whether it encrypts end to end).
+   */
+  announce(
+    streamId: string,
+    entrant: Entrant & { e2ee?: true },
+  ): Eventually<Announced>;
   /**
    * Seats the entrant as a viewer unless the stream is at `cap` viewers. A
    * store shared by nodes also sends the broadcaster, when it is on another
-   * node, `tell` + the viewer count + `}` (its `viewer-joined`) in the same step.
+   * node, `tell` + the viewer count + `}` (its `viewer-joined`) in the same
+   * step, unless that broadcaster encrypts and the entrant has no `e2ee`.
    */
   join(
     streamId: string,
-    entrant: Entrant & { session?: string },
+    entrant: Entrant & { session?: string; e2ee?: true },
     cap: number,
     tell: string,
   ): Eventually<Joined>;

@@ -17,7 +17,7 @@ import type {
 import type { ProtocolError } from "../../protocol/parse-client-message.ts";
 import type { Admitted, Decision } from "../security/admission.ts";
 import type { Peer } from "./peer.ts";
-import { type Role, StoreUnavailable } from "./directory.ts";
+import { type Role, type Seat, StoreUnavailable } from "./directory.ts";
 
 import type { RouterCore } from "./router-core.ts";
 import type { JoinedVia } from "./sfu-inbound.ts";
@@ -75,7 +75,7 @@ export class Entry {
       return this.#refuseEntry(peer, streamId, role, decision.error);
     }
     const entered = role === "broadcaster"
-      ? this.#announce(peer, streamId, decision)
+      ? this.#announce(peer, message as BroadcasterReady, decision)
       : this.#join(peer, message as JoinStream, decision);
     return entered?.catch((error) => {
       if (!(error instanceof StoreUnavailable)) throw error;
@@ -103,13 +103,15 @@ export class Entry {
 
   #announce(
     peer: Peer,
-    streamId: string,
+    message: BroadcasterReady,
     admitted: Admitted,
   ): Promise<void> | undefined {
+    const { streamId, e2ee } = message;
     const entrant = {
       clientId: peer.id,
       node: this.#core.node,
       identity: admitted.identity,
+      ...(e2ee ? { e2ee } : {}),
     };
     return this.#core.guard(
       () => this.#announceAndAdopt(peer, streamId, entrant),
@@ -121,7 +123,7 @@ export class Entry {
             inReplyTo: "broadcaster-ready",
           });
         }
-        const { replaced, switched, again, viewers } = result;
+        const { replaced, switched, again, viewers, e2eeBefore } = result;
         if (replaced) {
           // The same user again, with a valid token: a stale session of theirs.
           this.#core.evict(
@@ -143,14 +145,21 @@ export class Entry {
         }
         if (switched) this.#core.departures.tell(switched, "switched");
         this.#core.hold(peer, { streamId, role: "broadcaster" });
-        if (!again) {
-          this.#recordJoin(peer, streamId, "broadcaster", admitted);
-          const joined: ServerMessage = {
-            type: "broadcaster-joined",
-            streamId,
-          };
-          const text = encodeServerMessage(joined);
-          for (const viewer of viewers) this.#core.sendTo(viewer, joined, text);
+        if (!again) this.#recordJoin(peer, streamId, "broadcaster", admitted);
+        // An encrypting broadcaster is paired only with viewers that
+        // decrypt: the others hear why, and wait.
+        const paired = e2ee ? viewers.filter((viewer) => viewer.e2ee) : viewers;
+        const joined: ServerMessage = { type: "broadcaster-joined", streamId };
+        // Announced again: only those whose pairing changed hear of it.
+        const told = again
+          ? (e2ee === true) === e2eeBefore
+            ? []
+            : viewers.filter((viewer) => !viewer.e2ee)
+          : viewers;
+        const text = encodeServerMessage(joined);
+        for (const viewer of told) {
+          if (e2ee && !viewer.e2ee) this.#encrypted(viewer, streamId);
+          else this.#core.sendTo(viewer, joined, text);
         }
         peer.send({
           type: "broadcaster-accepted",
@@ -170,11 +179,12 @@ export class Entry {
         const sfu = gone ? undefined : this.#core.sfu?.announced(
           streamId,
           { id: peer.id, node: this.#core.node },
-          viewers,
+          paired,
           peer.sfuOnly,
+          e2ee === true,
         );
         if (sfu) this.#core.post(sfu.out);
-        const direct = sfu?.direct ?? viewers;
+        const direct = sfu?.direct ?? paired;
         for (const viewer of direct) {
           peer.send({
             type: "viewer-joined",
@@ -221,12 +231,13 @@ export class Entry {
     message: JoinStream,
     admitted: Admitted,
   ): Promise<void> | undefined {
-    const { streamId, session, restart } = message;
+    const { streamId, session, restart, e2ee } = message;
     const entrant = {
       clientId: peer.id,
       node: this.#core.node,
       identity: admitted.identity,
       session,
+      ...(e2ee ? { e2ee } : {}),
     };
     // The broadcaster's `viewer-joined`, but for the count the directory
     // knows: on another node the store sends it in the same step.
@@ -245,6 +256,7 @@ export class Entry {
         node: this.#core.node,
         ...(message.overlap ? { overlap: true } : {}),
         ...(peer.sfuOnly ? { sfuOnly: true } : {}),
+        ...(e2ee ? { e2ee } : {}),
       }
       : undefined;
     const prefix = viewerJoinedPrefix(via ? { ...joined, via } : joined);
@@ -269,13 +281,22 @@ export class Entry {
         if (switched) this.#core.departures.tell(switched, "switched");
         this.#core.hold(peer, { streamId, role: "viewer" });
         if (!again) this.#recordJoin(peer, streamId, "viewer", admitted);
+        // Its broadcaster encrypts and it cannot decrypt: it stays, waiting
+        // (a broadcaster that does not encrypt may come), never paired: no
+        // `viewer-joined`, no SFU subscription (the store sent none either).
+        const refused = broadcaster !== undefined && result.e2ee && !e2ee;
         // The broadcaster first: if the reply below drops a slow viewer, its
         // `viewer-left` then follows this `viewer-joined` instead of
         // preceding it. On a re-join too: a viewer whose connection failed
         // asks for a new offer.
-        const seat = { id: peer.id, node: this.#core.node, session };
+        const seat = {
+          id: peer.id,
+          node: this.#core.node,
+          session,
+          ...(e2ee ? { e2ee } : {}),
+        };
         if (told) this.#core.metrics.clusterSent++;
-        else {
+        else if (!refused) {
           // In a cluster the SFU state is its broadcaster's node's: with
           // none yet, the broadcaster's announce lists this viewer there.
           const drives = !this.#core.delivery.clustered ||
@@ -315,8 +336,21 @@ export class Entry {
           ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
           resume: this.#core.resumeFor(peer)!,
         });
+        if (refused) this.#encrypted(seat, streamId);
       },
     );
+  }
+
+  /** `stream-encrypted` to a viewer an encrypting broadcaster is not paired with. */
+  #encrypted(viewer: Seat, streamId: string): void {
+    this.#core.metrics.countError("stream-encrypted");
+    this.#core.sendTo(viewer, {
+      type: "error",
+      code: "stream-encrypted",
+      message:
+        `Stream ${streamId} is end-to-end encrypted, and this viewer did not say it decrypts (join-stream.e2ee)`,
+      inReplyTo: "join-stream",
+    });
   }
 
   #recordJoin(

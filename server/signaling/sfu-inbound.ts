@@ -27,6 +27,8 @@ export interface JoinedVia {
   node: string;
   overlap?: boolean;
   sfuOnly?: boolean;
+  /** Its `join-stream.e2ee` (the store paired it: the broadcaster's own check). */
+  e2ee?: boolean;
 }
 
 /** A frame with its `via` (if any) taken out. */
@@ -118,7 +120,12 @@ function taken(
         : undefined;
       const { taken, out } = sfu.joined(
         streamId,
-        { id: viewerId, node: via.node, ...(session ? { session } : {}) },
+        {
+          id: viewerId,
+          node: via.node,
+          ...(session ? { session } : {}),
+          ...(via.e2ee === true ? { e2ee: true as const } : {}),
+        },
         message.restart === true,
         via.overlap === true,
         via.sfuOnly === true,

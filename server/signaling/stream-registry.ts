@@ -26,6 +26,8 @@ export interface Room {
   readonly viewers: Map<string, ViewerSeat>;
   /** The broadcaster token's `maxViewers`, while that broadcaster is here. */
   viewerCap: number | undefined;
+  /** That broadcaster encrypts end to end (`broadcaster-ready.e2ee`). */
+  e2ee: boolean;
 }
 
 export interface Membership {
@@ -35,6 +37,8 @@ export interface Membership {
   readonly identity?: Identity;
   /** A viewer's `join-stream.session`: the connection it says it holds. */
   readonly session?: string;
+  /** A viewer's `join-stream.e2ee`: it decrypts. */
+  readonly e2ee?: true;
 }
 
 export class StreamRegistry implements Directory {
@@ -71,7 +75,7 @@ export class StreamRegistry implements Directory {
     return this.#members.get(clientId);
   }
 
-  announce(streamId: string, entrant: Entrant): Announced {
+  announce(streamId: string, entrant: Entrant & { e2ee?: true }): Announced {
     const { clientId, node, identity } = entrant;
     const current = this.#members.get(clientId);
     const again = current?.role === "broadcaster" &&
@@ -89,8 +93,10 @@ export class StreamRegistry implements Directory {
     // A client holds one role in one stream: switching leaves the old one.
     const switched = current && !again ? this.#remove(clientId) : undefined;
     const room = this.#roomFor(streamId);
+    const e2eeBefore = room.e2ee;
     room.broadcaster = { id: clientId, node };
     room.viewerCap = identity?.maxViewers;
+    room.e2ee = entrant.e2ee === true;
     this.#members.set(clientId, { role: "broadcaster", room, node, identity });
     return {
       ok: true,
@@ -98,15 +104,16 @@ export class StreamRegistry implements Directory {
       replaced,
       switched,
       viewers: [...room.viewers.values()],
+      e2eeBefore,
     };
   }
 
   join(
     streamId: string,
-    entrant: Entrant & { session?: string },
+    entrant: Entrant & { session?: string; e2ee?: true },
     cap: number,
   ): Joined {
-    const { clientId, node, identity, session } = entrant;
+    const { clientId, node, identity, session, e2ee } = entrant;
     const current = this.#members.get(clientId);
     const again = current?.role === "viewer" &&
       current.room.streamId === streamId;
@@ -117,13 +124,14 @@ export class StreamRegistry implements Directory {
     }
     const switched = current && !again ? this.#remove(clientId) : undefined;
     const room = this.#roomFor(streamId);
-    room.viewers.set(clientId, { id: clientId, node, session });
+    room.viewers.set(clientId, viewerSeat(clientId, node, session, e2ee));
     this.#members.set(clientId, {
       role: "viewer",
       room,
       node,
       identity,
       session,
+      ...(e2ee ? { e2ee } : {}),
     });
     return {
       ok: true,
@@ -132,6 +140,7 @@ export class StreamRegistry implements Directory {
       broadcaster: room.broadcaster,
       viewerCount: room.viewers.size,
       told: false,
+      e2ee: room.broadcaster !== undefined && room.e2ee,
     };
   }
 
@@ -173,11 +182,10 @@ export class StreamRegistry implements Directory {
     if (membership.role === "broadcaster") {
       room.broadcaster = { id: clientId, node };
     } else {
-      room.viewers.set(clientId, {
-        id: clientId,
-        node,
-        session: membership.session,
-      });
+      room.viewers.set(
+        clientId,
+        viewerSeat(clientId, node, membership.session, membership.e2ee),
+      );
     }
     return previous;
   }
@@ -192,6 +200,7 @@ export class StreamRegistry implements Directory {
     if (role === "broadcaster") {
       room.broadcaster = undefined;
       room.viewerCap = undefined;
+      room.e2ee = false;
       viewers = [...room.viewers.values()];
     } else room.viewers.delete(clientId);
     if (!room.broadcaster && room.viewers.size === 0) {
@@ -214,9 +223,20 @@ export class StreamRegistry implements Directory {
         broadcaster: undefined,
         viewers: new Map(),
         viewerCap: undefined,
+        e2ee: false,
       };
       this.#rooms.set(streamId, room);
     }
     return room;
   }
+}
+
+/** A viewer's seat, `e2ee` only when it is (absent otherwise, as from the store). */
+function viewerSeat(
+  id: string,
+  node: string,
+  session: string | undefined,
+  e2ee: true | undefined,
+): ViewerSeat {
+  return { id, node, session, ...(e2ee ? { e2ee } : {}) };
 }

@@ -736,3 +736,94 @@ Deno.test("sfu topology: a new viewer of a published stream is subscribed even i
   assert.equal(step.state.viewers[V2.id].route, "sfu");
   assert.ok(step.effects.some(({ kind }) => kind === "subscribe"));
 });
+
+Deno.test("sfu topology: an encrypting broadcaster's publish asks for E2EE; announcing again with the flag changed publishes anew and drops the viewers that cannot decrypt", () => {
+  const KEYED = { ...V2, e2ee: true as const };
+  // Published in the clear, with a keyless viewer (V1) on the SFU.
+  const clear = inPhase("published");
+  assert.equal(clear.e2ee, undefined);
+  const again = transition(clear, EVENTS["announce again"], config);
+  assert.ok(again.ok);
+  assert.deepEqual(again.effects, []);
+  assert.deepEqual(again.direct, []);
+
+  // The same broadcaster now encrypts: Janus's side ends, it is asked to
+  // publish anew, and V1 (no e2ee) leaves the topology.
+  const encrypted = transition(clear, {
+    kind: "announce",
+    broadcaster: B,
+    viewers: [KEYED],
+    sfuOnly: false,
+    sfuUp: true,
+    e2ee: true,
+  }, config);
+  assert.ok(encrypted.ok);
+  assert.equal(encrypted.state.e2ee, true);
+  assert.equal(encrypted.state.phase, "asked");
+  assert.deepEqual(Object.keys(encrypted.state.viewers), [KEYED.id]);
+  const kinds = encrypted.effects.map((effect) => effect.kind);
+  assert.ok(kinds.includes("end"), kinds.join());
+  assert.ok(
+    encrypted.effects.some((effect) =>
+      effect.kind === "forget-layers" && effect.viewerId === V1.id
+    ),
+  );
+  assert.ok(
+    encrypted.effects.some((effect) =>
+      effect.kind === "send" && effect.message.type === "sfu-publish"
+    ),
+  );
+
+  // Its offer: the publish carries the flag (the room is made for it).
+  const offered = transition(
+    encrypted.state,
+    { kind: "offer", from: B.id, sdp: OFFER },
+    config,
+  );
+  assert.ok(offered.ok);
+  const publish = offered.effects.find((effect) => effect.kind === "publish");
+  assert.deepEqual(publish, {
+    kind: "publish",
+    from: B.id,
+    sdp: OFFER,
+    publication: offered.state.publication,
+    e2ee: true,
+  });
+  // Published and announced again, still encrypting: it carries on.
+  const published = transition(offered.state, {
+    kind: "published",
+    from: B.id,
+    publication: offered.state.publication!,
+    sdp: OFFER,
+  }, config);
+  assert.ok(published.ok);
+  const resumed = transition(published.state, {
+    kind: "announce",
+    broadcaster: B,
+    viewers: [KEYED],
+    sfuOnly: false,
+    sfuUp: true,
+    e2ee: true,
+  }, config);
+  assert.ok(resumed.ok);
+  assert.deepEqual(resumed.effects, []);
+  assert.equal(resumed.state.phase, "published");
+
+  // In the clear again: published anew, without the flag.
+  const cleared = transition(published.state, EVENTS["announce again"], config);
+  assert.ok(cleared.ok);
+  assert.equal(cleared.state.e2ee, undefined);
+  assert.equal(cleared.state.phase, "asked");
+  const republished = transition(
+    cleared.state,
+    { kind: "offer", from: B.id, sdp: OFFER },
+    config,
+  );
+  assert.ok(republished.ok);
+  assert.equal(
+    republished.effects.some((effect) =>
+      effect.kind === "publish" && "e2ee" in effect
+    ),
+    false,
+  );
+});
