@@ -288,7 +288,8 @@ export class JanusSession {
 /** What a plugin request came back with: its data, and a jsep if any. */
 export interface PluginReply {
   data: Record<string, unknown>;
-  jsep?: { type: "offer" | "answer"; sdp: string };
+  /** `e2ee`: Janus says the media of this handle is end-to-end encrypted. */
+  jsep?: { type: "offer" | "answer"; sdp: string; e2ee?: boolean };
 }
 
 export class JanusHandle {
@@ -314,7 +315,7 @@ export class JanusHandle {
    */
   async message(
     body: Record<string, unknown>,
-    jsep?: { type: string; sdp: string },
+    jsep?: { type: string; sdp: string; e2ee?: boolean },
   ): Promise<PluginReply> {
     const reply = await this.#client.request({
       janus: "message",

@@ -131,12 +131,13 @@ export class EffectRunner {
 
   #publish(
     streamId: string,
-    { from, sdp, publication }: Effect & { kind: "publish" },
+    { from, sdp, publication, e2ee }: Effect & { kind: "publish" },
   ): Promise<void> {
     return this.#deps.options.gateway.publish(
       streamId,
       { type: "offer", sdp },
       from,
+      e2ee === true,
     ).then(
       (answer) => {
         this.#deps.later(streamId, {

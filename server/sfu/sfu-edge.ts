@@ -56,6 +56,11 @@ export async function hostRemote(
   const hosting = (async () => {
     // Its session first: the record another node would claim needs it.
     await cx.sessionOf(stream);
+    // Never `require_e2ee`, even for an encrypted stream: a remote
+    // publisher has no e2ee flag (add_remote_publisher takes none), and
+    // Janus from 1.2.4 refuses to subscribe anyone to a publisher without
+    // it in such a room. The origin forwards the publisher's RTP as it
+    // came, ciphertext already; only the origin's room checks the flag.
     await createRoom(control, stream.room, streamId);
     return await addRemotePublisher(
       control,

@@ -103,20 +103,29 @@ export class SfuGateway {
   /**
    * The broadcaster's offer to Janus (a room made if needed): Janus's
    * answer. `publisherId` is the broadcaster's client id, named in its
-   * `media` events.
+   * `media` events. `e2ee`: its media is end-to-end encrypted, in a room
+   * that requires it.
    */
   async publish(
     streamId: string,
     offer: Jsep,
     publisherId?: string,
+    e2ee = false,
   ): Promise<Jsep> {
     const { control } = await this.#link.connected();
     let stream = this.#streams.get(streamId);
+    // A room requires E2EE or not for good (VideoRoom's `edit` cannot
+    // change it): a stream that turned it on or off gets a new room.
+    if (stream && (stream.e2ee === true) !== e2ee) {
+      await this.end(streamId);
+      stream = undefined;
+    }
     if (!stream) {
       stream = { room: newRoomId(), subscribers: new Map(), wanted: new Map() };
+      if (e2ee) stream.e2ee = true;
       this.#streams.set(streamId, stream);
     }
-    await createRoom(control, stream.room, streamId);
+    await createRoom(control, stream.room, streamId, e2ee);
     // A new publish replaces the old one (the broadcaster reconnected).
     await stream.publisher?.detach().catch(() => {});
     stream.feed = undefined;
@@ -135,6 +144,7 @@ export class SfuGateway {
       stream.room,
       offer,
       streamId,
+      e2ee,
     );
     stream.feed = feed;
     stream.streams = streams;

@@ -166,10 +166,10 @@ export class SfuPool {
 
   /**
    * Publishes on the stream's instance, or (a new stream, or its instance
-   * lost) on the least-loaded linked one.
+   * lost) on the least-loaded linked one (arguments: SfuGateway.publish's).
    */
-  publish(streamId: string, offer: Jsep, publisherId?: string): Promise<Jsep> {
-    let instance = this.#assigned.get(streamId);
+  publish(...args: Parameters<SfuGateway["publish"]>): Promise<Jsep> {
+    let instance = this.#assigned.get(args[0]);
     if (!instance?.up) {
       instance = this.#leastLoaded();
       if (!instance) {
@@ -177,9 +177,9 @@ export class SfuPool {
           new JanusUnavailable("No Janus instance is linked"),
         );
       }
-      this.#assigned.set(streamId, instance);
+      this.#assigned.set(args[0], instance);
     }
-    return instance.publish(streamId, offer, publisherId);
+    return instance.publish(...args);
   }
 
   /**

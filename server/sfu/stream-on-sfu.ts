@@ -30,6 +30,11 @@ export interface StreamOnSfu {
   hosting?: Promise<unknown>;
   /** The subscription each viewer asked for last (unsubscribe cancels it). */
   wanted: Map<string, object>;
+  /**
+   * Its room requires end-to-end encrypted media, and its publisher said it
+   * is (origin only: an edge's remote publisher has no such flag).
+   */
+  e2ee?: true;
 }
 
 export interface Subscriber {
@@ -46,6 +51,7 @@ export interface StreamRecord {
   publisher?: number;
   streams?: PublisherStream[];
   remote?: boolean;
+  e2ee?: true;
   subscribers: Record<string, { handle: number; videoMid?: string }>;
 }
 
@@ -69,6 +75,7 @@ export async function recordOf(
     ...(stream.publisher ? { publisher: stream.publisher.id } : {}),
     ...(stream.streams ? { streams: stream.streams } : {}),
     ...(stream.remote ? { remote: true } : {}),
+    ...(stream.e2ee ? { e2ee: true } : {}),
     subscribers,
   };
 }
@@ -99,6 +106,7 @@ export function streamFrom(
     subscribers,
     ...(record.streams ? { streams: record.streams } : {}),
     ...(record.remote ? { remote: true } : {}),
+    ...(record.e2ee ? { e2ee: true } : {}),
     wanted: new Map(),
   };
 }

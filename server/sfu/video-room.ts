@@ -20,11 +20,17 @@ export function newRoomId(): number {
   return (crypto.getRandomValues(new Uint32Array(1))[0] & 0x7fffffff) || 1;
 }
 
-/** Creates room `room` for one publisher; an existing one is fine. */
+/**
+ * Creates room `room` for one publisher; an existing one is fine.
+ * `requireE2ee`: the room takes only a publisher whose media is end-to-end
+ * encrypted ({@link publish} with `e2ee`), and says so (VideoRoom's
+ * `require_e2ee`; it cannot be changed later).
+ */
 export async function createRoom(
   handle: JanusHandle,
   room: number,
   description: string,
+  requireE2ee = false,
 ): Promise<void> {
   try {
     await handle.message({
@@ -37,6 +43,7 @@ export async function createRoom(
       videocodec: "vp8,h264,vp9",
       audiocodec: "opus",
       notify_joining: false,
+      ...(requireE2ee ? { require_e2ee: true } : {}),
     });
   } catch (error) {
     if (!(error instanceof JanusError && error.code === ROOM_EXISTS)) {
@@ -73,13 +80,17 @@ export interface PublisherStream {
 
 /**
  * Joins `room` as its publisher with `offer`; Janus's answer, the feed id
- * and its streams (what an edge instance needs to carry it).
+ * and its streams (what an edge instance needs to carry it). `e2ee`: its
+ * media is end-to-end encrypted, said where VideoRoom reads it, in the
+ * jsep (not the body); a room that requires it refuses a publisher
+ * without it (error 433).
  */
 export async function publish(
   handle: JanusHandle,
   room: number,
   offer: Jsep,
   display: string,
+  e2ee = false,
 ): Promise<{ answer: Jsep; feed: number; streams: PublisherStream[] }> {
   const reply = await handle.message({
     request: "joinandconfigure",
@@ -88,7 +99,7 @@ export async function publish(
     display: display.slice(0, 64),
     audio: true,
     video: true,
-  }, offer);
+  }, e2ee ? { ...offer, e2ee: true } : offer);
   if (!reply.jsep || typeof reply.data.id !== "number") {
     throw new Error("Janus did not answer the publisher's offer");
   }

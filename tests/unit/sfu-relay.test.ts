@@ -36,8 +36,13 @@ class FakeGateway implements Gateway {
   subscribed = new Set<string>();
   failPublish = false;
 
-  publish(streamId: string, _offer: Jsep): Promise<Jsep> {
-    this.calls.push(`publish ${streamId}`);
+  publish(
+    streamId: string,
+    _offer: Jsep,
+    _publisherId?: string,
+    e2ee = false,
+  ): Promise<Jsep> {
+    this.calls.push(`publish ${streamId}${e2ee ? " e2ee" : ""}`);
     if (this.failPublish) return Promise.reject(new Error("Janus refused"));
     return Promise.resolve({ type: "answer", sdp: "janus-answer" });
   }
@@ -724,4 +729,32 @@ Deno.test("sfu relay: its Janus instance lost while another is linked: the broad
     "publish s",
     `subscribe s ${V1.id}`,
   ]);
+});
+
+Deno.test("sfu relay: an encrypting broadcaster publishes with e2ee, again after its Janus instance is lost; in the clear again, without", async () => {
+  const { gateway, relay, broadcaster } = setUp();
+  const KEYED = { ...V1, e2ee: true as const };
+  relay.announced("s", B, [KEYED], false, true);
+  const offer = {
+    type: "sfu-offer" as const,
+    streamId: "s",
+    offer: { type: "offer" as const, sdp: sdp("1") },
+  };
+  await relay.offer(broadcaster, offer);
+  await settle();
+  assert.equal(relay.phaseOf("s"), "published");
+  // Lost, another instance linked: asked again, published there with e2ee.
+  gateway.events.dispatchEvent(lost(["s"], true));
+  await settle();
+  assert.equal(relay.phaseOf("s"), "asked");
+  await relay.offer(broadcaster, offer);
+  await settle();
+  // The same broadcaster in the clear: a new room, without the flag.
+  relay.announced("s", B, [KEYED]);
+  await relay.offer(broadcaster, offer);
+  await settle();
+  assert.deepEqual(
+    gateway.calls.filter((call) => /^(publish|end)/.test(call)),
+    ["publish s e2ee", "end s", "publish s e2ee", "end s", "publish s"],
+  );
 });
