@@ -12,6 +12,7 @@ import { DEFAULT_NODE_CONFIG } from "../../server/cluster/node-config.ts";
 import { RESUMED_CLOSE_CODE } from "../../server/signaling/signaling-router.ts";
 import { OFFER } from "./support/fixtures.ts";
 import { startClusterNodes } from "./support/cluster-nodes.ts";
+import { FakeJanus } from "./support/fake-janus.ts";
 import { RedisProcess } from "./support/redis-process.ts";
 import { TestClient } from "./support/test-client.ts";
 import { startTestServer, type TestServer } from "./support/test-server.ts";
@@ -251,3 +252,54 @@ for (const links of [true, false]) {
     assert.equal(await c.redis.inspector.hget("lw:s:s", "e2"), null);
   });
 }
+
+/** A WHEP player's offer: one video section to receive. */
+const WHEP_OFFER = [
+  "v=0",
+  "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+  "s=-",
+  "t=0 0",
+  "m=video 9 UDP/TLS/RTP/SAVPF 96",
+  "c=IN IP4 0.0.0.0",
+  "a=mid:0",
+  "a=recvonly",
+  "a=rtpmap:96 VP8/90000",
+  "",
+].join("\r\n");
+
+Deno.test("e2ee, WHEP: a player of an encrypted stream gets 409 stream-encrypted (with an offer or without); Janus is asked nothing, the broadcaster never told to publish", async () => {
+  await using janus = FakeJanus.start();
+  await using t = await startTestServer({ janusUrl: janus.url }, "error");
+  await t.sfuLinked();
+  const { client: broadcaster } = await announce(t, true);
+  const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+  for (const body of [WHEP_OFFER, ""]) {
+    const response = await fetch(`${base}/whep/s`, {
+      method: "POST",
+      headers: { "content-type": "application/sdp" },
+      body,
+    });
+    assert.equal(response.status, 409, JSON.stringify(body.slice(0, 9)));
+    assert.equal(
+      response.headers.get("content-type"),
+      "application/problem+json",
+    );
+    const problem = await response.json();
+    assert.equal(problem.status, 409);
+    assert.equal(problem.error, "stream-encrypted");
+    assert.equal(problem.detail, ENCRYPTED.message);
+    assert.equal(response.headers.get("location"), null);
+    // Its place in the stream goes with its session: the broadcaster,
+    // never told of it, hears it left (as of a refused SFU-only viewer).
+    const left = await broadcaster.next("viewer-left");
+    assert.equal(left.viewerCount, 0);
+  }
+  // A WHEP player alone would have taken the stream to the SFU: not this
+  // one (no sfu-publish), and Janus got no request at all.
+  await broadcaster.expectQuiet();
+  assert.deepEqual(janus.messages, []);
+  // WHEP has no GET.
+  const get = await fetch(`${base}/whep/s`);
+  await get.body?.cancel();
+  assert.equal(get.status, 405);
+});
