@@ -59,19 +59,28 @@ export function watchMedia(
  * Janus's own count of the packets the viewer asks again for (its NACKs;
  * `slowlink_threshold` in janus.jcfg), as `slowlink` with `{ streamId,
  * viewerId }`. For a subscriber Janus says `uplink: true` (seen here with
- * loss on the viewer's side only).
+ * loss on the viewer's side only). For the publisher (`viewerId`
+ * undefined): `upstream-loss` with `{ streamId }`, what Janus lost of the
+ * broadcaster's video, which its viewers then miss too.
  */
 export function watchSlowlink(
   handle: JanusHandle,
   streamId: string,
-  viewerId: string,
+  viewerId: string | undefined,
   events: EventTarget,
   logger: Logger,
 ): void {
   handle.events.addEventListener("slowlink", (event) => {
     const { media, uplink, lost } = (event as CustomEvent).detail;
     logger.debug("sfu-slowlink", { streamId, viewerId, media, uplink, lost });
-    if (media !== "video" || uplink !== true) return;
+    if (media !== "video") return;
+    if (viewerId === undefined) {
+      events.dispatchEvent(
+        new CustomEvent("upstream-loss", { detail: { streamId } }),
+      );
+      return;
+    }
+    if (uplink !== true) return;
     events.dispatchEvent(
       new CustomEvent("slowlink", { detail: { streamId, viewerId } }),
     );

@@ -407,6 +407,7 @@ export class SfuGateway {
       events: this.events,
       logger: this.#logger,
     });
+    watchSlowlink(handle, streamId, undefined, this.events, this.#logger);
   }
 
   #watchSubscriber(

@@ -9,7 +9,9 @@
  *   short of CPU sends fewer layers);
  * - which layer each viewer is to get: one down when Janus says its link
  *   loses packets, one up after a quiet while (layer-policy.ts), never to
- *   a layer that does not arrive;
+ *   a layer that does not arrive; not down while Janus itself lost the
+ *   broadcaster's video (its viewers miss those packets too: a smaller
+ *   layer would not help them, and every viewer would step down at once);
  * - the switches Janus is asked for (`set`): each after a random delay,
  *   at most `switchesPerSecond` per stream, confirmed by Janus's
  *   `substream` events ({@link confirmed}), or followed by a keyframe
@@ -86,6 +88,8 @@ export class StreamLayers {
   #viewers = new Map<string, Viewer>();
   #tokens: number;
   #refilledAt = Number.NEGATIVE_INFINITY;
+  /** Janus last said it lost the broadcaster's video at. */
+  #upstreamLossAt = Number.NEGATIVE_INFINITY;
 
   constructor(limits: LayerLimits, random: () => number = Math.random) {
     this.#limits = limits;
@@ -127,9 +131,24 @@ export class StreamLayers {
     this.#wanted = new Set(this.#rids.keys());
   }
 
+  /**
+   * Janus lost some of the broadcaster's video (its publisher's slowlink: a
+   * path change, a lossy uplink). Its viewers ask for those packets too,
+   * for up to `settleMs` after: their reports then say nothing of their
+   * own links, and steps down they caused are dropped.
+   */
+  upstreamLoss(now: number): LayerEffect[] {
+    this.#upstreamLossAt = now;
+    for (const viewer of this.#viewers.values()) {
+      if (viewer.pending?.cause === "slow") viewer.pending = undefined;
+    }
+    return this.tick(now);
+  }
+
   /** Janus says `viewerId`'s link loses what it sends. */
   slow(viewerId: string, now: number): LayerEffect[] {
     if (this.top < 1) return [];
+    if (now - this.#upstreamLossAt < this.#limits.settleMs) return [];
     const viewer = this.#viewer(viewerId);
     viewer.policy.lost(now);
     if (viewer.pending?.cause !== "slow" && viewer.policy.canStepDown(now)) {

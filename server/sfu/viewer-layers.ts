@@ -1,7 +1,8 @@
 /**
  * Runs the simulcast layers of each stream this node drives through the
  * SFU (stream-layers.ts decides): in, the publisher's rids, Janus's
- * `slowlink` and `substream` events for its viewers; out, Janus's `configure` (a viewer's layer) and
+ * `slowlink` and `substream` events for its viewers and `upstream-loss`
+ * for its publisher; out, Janus's `configure` (a viewer's layer) and
  * keyframe requests, `sfu-layers` to the broadcaster, log lines and
  * counters; one timer per stream for what is due next. The node that
  * drives a stream gets its Janus events and reaches its broadcaster.
@@ -42,6 +43,14 @@ export class ViewerLayers {
         { streamId: string; viewerId: string }
       >).detail;
       if (options.onSfu(streamId, viewerId)) this.slow(streamId, viewerId);
+    });
+    events.addEventListener("upstream-loss", (event) => {
+      const { streamId } = (event as CustomEvent<{ streamId: string }>)
+        .detail;
+      this.#run(
+        streamId,
+        this.#streams.get(streamId)?.upstreamLoss(Date.now()),
+      );
     });
     events.addEventListener("substream", (event) => {
       const { streamId, viewerId, substream } =

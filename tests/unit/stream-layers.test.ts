@@ -289,3 +289,19 @@ Deno.test("stream layers: a layer another viewer gets is never taken not to arri
   assert.deepEqual(sets(stream.slow("v2", 5_000)), ["v2 0 slow"]);
   assert.deepEqual(sets(stream.slow("v1", 5_100)), ["v1 0 slow"]);
 });
+
+Deno.test("stream layers: while Janus loses the broadcaster's video, its viewers' loss reports move nobody down; settleMs after, they do again", () => {
+  const stream = layers({}, () => 0.5);
+  onTop(stream, ["v1", "v2", "v3"], 0);
+  // The viewers' reports come in before and after the publisher's.
+  stream.slow("v1", 1_000);
+  assert.deepEqual(sets(stream.upstreamLoss(1_050)), []);
+  assert.deepEqual(sets(stream.slow("v2", 1_100)), []);
+  // v1's step, due at 1,125, was dropped.
+  assert.deepEqual(sets(stream.tick(1_125)), []);
+  assert.deepEqual(sets(stream.slow("v3", 2_000)), []);
+  assert.deepEqual(sets(stream.tick(3_000)), []);
+  // Past settleMs: a viewer's own loss counts again.
+  stream.slow("v1", 3_050);
+  assert.deepEqual(sets(stream.tick(3_175)), ["v1 1 slow"]);
+});
