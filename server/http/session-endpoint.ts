@@ -35,12 +35,10 @@ import {
 } from "./session-headers.ts";
 import { restartWait } from "./session-state.ts";
 import { IceRestartElsewhere, type SessionHost } from "./session-host.ts";
+import { ReplacedSessions } from "./replaced-sessions.ts";
 
 /** How long the SFU has to answer before the POST fails with 503. */
 const ANSWER_TIMEOUT_MS = 10_000;
-
-/** How long a session taken over is remembered (PATCH then gets 409). */
-const REPLACED_MEMORY_MS = 10 * 60_000;
 
 type Cors = Record<string, string>;
 
@@ -51,16 +49,13 @@ export class SessionEndpoint<S extends HttpSession> {
   #sessions = new Map<string, S>();
   /** The same sessions by client id (Janus's media events name those). */
   #byId = new Map<string, S>();
-  /**
-   * Sessions a newer one of the same sender took over, with when: their
-   * client hears 409 `replaced` instead of 404 (after which it would POST
-   * again and take the stream back: two tabs taking turns).
-   */
-  #replaced = new Map<string, number>();
+  /** Sessions a newer one of the same sender took over. */
+  #replaced: ReplacedSessions;
 
   constructor(host: SessionHost, kind: SessionKind<S>) {
     this.#host = host;
     this.#kind = kind;
+    this.#replaced = new ReplacedSessions(() => host.maxSessions);
   }
 
   /** Sessions open now. */
@@ -170,7 +165,7 @@ export class SessionEndpoint<S extends HttpSession> {
     }
     const session = this.#sessions.get(route.resource);
     if (!session || session.streamId !== route.streamId) {
-      if (this.#wasReplaced(route.resource)) {
+      if (this.#replaced.has(route.resource)) {
         return problem(
           409,
           "replaced",
@@ -429,30 +424,11 @@ export class SessionEndpoint<S extends HttpSession> {
     });
   }
 
-  #wasReplaced(resource: string): boolean {
-    const at = this.#replaced.get(resource);
-    return at !== undefined && performance.now() - at < REPLACED_MEMORY_MS;
-  }
-
   #end(session: S, cause: string): void {
     if (!this.#sessions.delete(session.resource)) return;
     this.#byId.delete(session.id);
     session.ended();
-    if (cause === "replaced") this.#rememberReplaced(session.resource);
+    if (cause === "replaced") this.#replaced.remember(session.resource);
     this.#host.leave(session, cause);
-  }
-
-  #rememberReplaced(resource: string): void {
-    const now = performance.now();
-    // Oldest first: forget what is past its time, and never more than
-    // there may be sessions.
-    for (const [old, at] of this.#replaced) {
-      if (
-        now - at < REPLACED_MEMORY_MS &&
-        this.#replaced.size < this.#host.maxSessions
-      ) break;
-      this.#replaced.delete(old);
-    }
-    this.#replaced.set(resource, now);
   }
 }
