@@ -1,6 +1,7 @@
 // Browser tests: real Chromium and Firefox from Debian, fake cameras, real
 // WebRTC between real elements, real signaling servers
 // (tests/browser/support/signaling-plugin.ts).
+import { existsSync } from "node:fs";
 import { esbuildPlugin } from "@web/dev-server-esbuild";
 import { chromeLauncher } from "@web/test-runner-chrome";
 import puppeteer from "puppeteer-core";
@@ -22,6 +23,19 @@ export default {
   concurrency: 1,
   testFramework: { config: { timeout: 30_000 } },
   testsFinishTimeout: 600_000,
+  middleware: [
+    // A file started by URL under its built name (the e2ee worker:
+    // `new URL("./e2ee-worker.js", import.meta.url)`, scripts/bundles.ts)
+    // is its .ts source here, compiled like the rest.
+    function builtName(context, next) {
+      const { path } = context;
+      if (path.startsWith("/components/") && path.endsWith(".js")) {
+        const source = `${path.slice(0, -3)}.ts`;
+        if (existsSync(`.${source}`)) context.path = source;
+      }
+      return next();
+    },
+  ],
   plugins: [
     esbuildPlugin({ ts: true, target: "es2022" }),
     signalingPlugin(),

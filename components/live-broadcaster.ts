@@ -82,9 +82,11 @@ interface BroadcasterView {
  * @prop {Partial<BroadcasterStrings>} strings - Overrides for any visible string.
  * @prop {number} viewerCount - Viewers in the stream, as the server counts them.
  * @prop {TokenProvider | undefined} tokenProvider - Called for a token before announcing, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
+ * @prop {E2eeKey | undefined} e2eeKey - The stream's end-to-end encryption key, a property only (never in the DOM, the server or a URL): `{ epoch, key }` or a bare key (epoch 0), `key` being 16-64 random bytes as base64url text, a `Uint8Array` or an `ArrayBuffer`. With it every frame, video and audio, is encrypted in the browser before it leaves, peer to peer and through the SFU, and only viewers with the key are connected. Set a new value with a higher epoch to rotate (viewers get it from their `e2eeKeyProvider`). Once given, the element never streams in the clear; not with `whip-url` (`e2ee-unsupported`). Loads the encryption code (a chunk and a worker) the first time.
+ * @prop {E2eeKeyProvider | undefined} e2eeKeyProvider - Asked for epoch 0's key when no `e2eeKey` is given: `(streamId, epoch) => Promise<E2eeKey>`.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
- * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, `negotiation-failed` (a viewer's answer refused: that viewer is retried, then left; the state stays), ...: a `LiveErrorCode`).
+ * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, `negotiation-failed` (a viewer's answer refused: that viewer is retried, then left; the state stays), `e2ee-key-invalid`, `e2ee-unsupported` (end-to-end encryption as asked is not possible: the `error` state, nothing sent), ...: a `LiveErrorCode`).
  * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
  * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
  *
@@ -480,6 +482,8 @@ export class LiveBroadcaster extends StreamElement {
       [chunk, { addCamera }] = await Promise.all([
         import("./session/whip-publisher.ts"),
         import("./session/sfu-uplink.ts"),
+        // With a key it refuses a WHIP endpoint (e2ee.ts): before any offer.
+        this.session.e2eeReady(),
       ]);
     } catch (error) {
       // Its chunk did not load (offline, not served beside the bundle).
@@ -493,7 +497,7 @@ export class LiveBroadcaster extends StreamElement {
     this.#whip = chunk.whipPublisher({
       url,
       token: () => this.token,
-      rtcConfiguration: () => this.session.rtcConfiguration(),
+      newConnection: () => this.session.newConnection(),
       setup: (pc) => addCamera(pc, this.#camera.stream!, this.#budget()),
       apply: (patch, reason) => this.#apply(patch, reason),
       everAccepted: () => this.#machine.facts.everAccepted,

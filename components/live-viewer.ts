@@ -51,6 +51,7 @@ const STATUS_KEYS = {
   live: "viewerLive",
   reconnecting: "viewerReconnecting",
   ended: "viewerEnded",
+  "cannot-decrypt": "e2eeError",
 } as const satisfies Record<Exclude<ViewerState, "error">, keyof ViewerStrings>;
 
 /** Everything render() reads that is neither a property nor the state. */
@@ -79,9 +80,11 @@ interface ViewerView {
  * @prop {Partial<ViewerStrings>} strings - Overrides for any visible string.
  * @prop {TokenProvider | undefined} tokenProvider - Called for a token before joining, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
  * @prop {RTCIceServer[] | undefined} iceServers - ICE servers for every connection (the attribute is JSON); default the seed's STUN server, or the server's list when it sends one.
+ * @prop {E2eeKey | undefined} e2eeKey - The stream's end-to-end encryption key, a property only (never in the DOM, the server or a URL): `{ epoch, key }` or a bare key (epoch 0), `key` being 16-64 random bytes as base64url text, a `Uint8Array` or an `ArrayBuffer`. With it every frame is decrypted in the browser, and a frame that does not decrypt is never shown (`cannot-decrypt`); the element then never plays a clear stream. Loads the encryption code (a chunk and a worker) the first time.
+ * @prop {E2eeKeyProvider | undefined} e2eeKeyProvider - Called for the key of an epoch the viewer has none for (the broadcaster rotated, or there is no `e2eeKey`): `(streamId, epoch) => Promise<E2eeKey>`; a bare key is the epoch asked for. Frames of that epoch wait up to 1 s for it.
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
- * @fires live-error - Something failed (`event.code`, a `LiveErrorCode`: `token-*`, `stream-full`, `invalid-stream-id`, `turn-auth-failed`, `token-provider-failed`, `negotiation-failed` (the browser refused the offer: retried, then the `error` state), ...; `event.message`).
+ * @fires live-error - Something failed (`event.code`, a `LiveErrorCode`: `token-*`, `stream-full`, `invalid-stream-id`, `turn-auth-failed`, `token-provider-failed`, `negotiation-failed` (the browser refused the offer: retried, then the `error` state), `stream-encrypted` (the stream is end-to-end encrypted and this viewer has no key: `cannot-decrypt`), `e2ee-decrypt-failed` (frames do not decrypt with its key: `cannot-decrypt`), `e2ee-key-invalid`, `e2ee-unsupported` (the `error` state), ...; `event.message`).
  *
  * @slot overlay - Custom content over the video (a logo, an order number).
  *
@@ -116,6 +119,7 @@ interface ViewerView {
  * @cssstate live - `state` is `live`.
  * @cssstate reconnecting - `state` is `reconnecting`.
  * @cssstate ended - `state` is `ended`.
+ * @cssstate cannot-decrypt - `state` is `cannot-decrypt`.
  * @cssstate error - `state` is `error`.
  */
 export class LiveViewer extends StreamElement {
@@ -230,6 +234,8 @@ export class LiveViewer extends StreamElement {
     this.#release();
     let chunk: typeof import("./session/whep-player.ts");
     try {
+      // With a key, its connection is decrypted (e2ee.ts): ready first.
+      await this.session.e2eeReady();
       chunk = await import("./session/whep-player.ts");
     } catch (error) {
       // Its chunk did not load (offline, not served beside the bundle).
@@ -245,7 +251,7 @@ export class LiveViewer extends StreamElement {
     const player = whepPlayer({
       url,
       token: () => this.token,
-      rtcConfiguration: () => this.session.rtcConfiguration(),
+      newConnection: () => this.session.newConnection(),
       onStream: (stream) => this.#showStream(stream),
       onConnectionState: (state) => this.#onMedia(state),
       apply: (patch, reason) => this.#apply(patch, reason),
@@ -316,10 +322,25 @@ export class LiveViewer extends StreamElement {
         this.#offerAt = performance.now();
         clearTimeout(this.#rejoinTimer);
         this.#peer.handleOffer(message.offer);
-        return this.#apply({ presence: "present" }, "offer received");
+        // Paired: whatever refused this viewer before (stream-encrypted) is over.
+        return this.#apply(
+          { presence: "present", sealed: false },
+          "offer received",
+        );
       case "webrtc-ice-candidate":
         return this.#peer.handleCandidate(message.candidate);
     }
+  }
+
+  /**
+   * From the end-to-end encryption worker (e2ee.ts): frames decrypt again
+   * (no argument), or do not (`failure` says so), which no repair of the
+   * path changes.
+   */
+  protected onDecrypt(failure?: string): void {
+    this.#apply({ undecryptable: !!failure }, "e2ee");
+    const code = "e2ee-decrypt-failed";
+    if (failure) this.dispatchEvent(new LiveErrorEvent(code, failure));
   }
 
   protected override joinFields(): JoinFields {
@@ -345,6 +366,10 @@ export class LiveViewer extends StreamElement {
     if (error.fatal) {
       this.#release();
       this.#apply({ failure: error.code }, error.code);
+    }
+    // No key for this encrypted stream: not paired, waiting.
+    if (error.code === "stream-encrypted") {
+      this.#apply({ presence: "present", sealed: true }, error.code);
     }
     const event = new LiveErrorEvent(error.code, error.message, error.cause);
     this.dispatchEvent(event);

@@ -19,4 +19,5 @@ export { BROADCASTER_EN } from "./ui/broadcaster-strings.ts";
 export type { ViewerStrings } from "./ui/viewer-strings.ts";
 export type { LiveErrorCode } from "./session/error-policy.ts";
 export type { TokenProvider } from "./session/stream-token.ts";
+export type { E2eeKey, E2eeKeyProvider } from "./e2ee/keys.ts";
 export { VIEWER_EN } from "./ui/viewer-strings.ts";

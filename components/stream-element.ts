@@ -9,6 +9,7 @@ import {
   StreamSession,
 } from "./session/stream-session.ts";
 import type { TokenProvider } from "./session/stream-token.ts";
+import type { E2eeKey, E2eeKeyProvider } from "./e2ee/keys.ts";
 import type { BuiltInStrings } from "./ui/strings.ts";
 import type { MessageShapes } from "../protocol/parse-server-message.ts";
 
@@ -25,6 +26,8 @@ import type { MessageShapes } from "../protocol/parse-server-message.ts";
  * @attr token - A token for this stream and role, when the server requires one (SIGNAL_SECRET).
  *
  * @prop {TokenProvider | undefined} tokenProvider - Called for a token before announcing or joining, and again when the last one is about to expire: `({ streamId, role }) => Promise<string>`.
+ * @prop {E2eeKey | undefined} e2eeKey - End-to-end encryption key (never an attribute: it must not reach the DOM, the server or a URL). `{ epoch, key }` or a bare key (epoch 0); `key` is 16-64 random bytes, as base64url text, a `Uint8Array` or an `ArrayBuffer`. With it the broadcaster encrypts every frame and the viewer decrypts; set a new value with a higher epoch to rotate. Once given, the element never streams in the clear.
+ * @prop {E2eeKeyProvider | undefined} e2eeKeyProvider - Called by the viewer for the key of an epoch it has none for (a rotation): `(streamId, epoch) => Promise<E2eeKey>`.
  */
 export abstract class StreamElement extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -37,6 +40,9 @@ export abstract class StreamElement extends LitElement {
     iceTransportPolicy: { type: String, attribute: "ice-transport-policy" },
     token: { type: String },
     tokenProvider: { attribute: false },
+    // Properties only: an attribute would put the key in the DOM.
+    e2eeKey: { attribute: false },
+    e2eeKeyProvider: { attribute: false },
   };
 
   declare streamId: string | null;
@@ -45,6 +51,8 @@ export abstract class StreamElement extends LitElement {
   declare iceTransportPolicy: RTCIceTransportPolicy;
   declare token: string | null;
   declare tokenProvider: TokenProvider | undefined;
+  declare e2eeKey: E2eeKey | undefined;
+  declare e2eeKeyProvider: E2eeKeyProvider | undefined;
 
   /** The signaling session: socket, stream, token, ICE servers, error policy. */
   protected readonly session: StreamSession;

@@ -6,6 +6,14 @@
  * code splitting for what only some pages need: the WHIP/WHEP client is a
  * chunk beside the bundle, loaded by `import()` when an element is given
  * `whip-url` or `whep-url`.
+ *
+ * The end-to-end encryption worker is one file of its own, `e2ee-worker.js`,
+ * shared by every bundle: a worker is started from a URL, not imported, so
+ * it cannot be a chunk; it holds nothing of Lit or of the elements (only
+ * the frame format), so one build serves all three; and each bundle's e2ee
+ * chunk finds it beside itself (`new URL("./e2ee-worker.js",
+ * import.meta.url)`, which esbuild leaves as written), wherever the bundles
+ * are served from (dist/, the dev server's root, a CDN path).
  */
 import type * as esbuild from "esbuild";
 import { minifyTemplates } from "./minify-templates.ts";
@@ -19,6 +27,7 @@ export const BUNDLES = {
   "live-viewer": `${root}components/live-viewer.ts`,
   "live-broadcaster": `${root}components/live-broadcaster.ts`,
   protocol: `${root}protocol/browser-entry.ts`,
+  "e2ee-worker": `${root}components/e2ee/e2ee-worker.ts`,
 };
 
 /** One build per bundle, `overrides` applied to each. */

@@ -43,6 +43,8 @@ export const INTERNAL_PROPS = [
   "lostBy",
   "hasStreamId",
   "checkNow",
+  "newConnection",
+  "e2eeReady",
   // State machines' facts.
   "facts",
   "intent",
@@ -50,6 +52,8 @@ export const INTERNAL_PROPS = [
   "hasStream",
   "everOpen",
   "everAccepted",
+  "sealed",
+  "undecryptable",
   "phase",
   // Peers, uplinks, the camera.
   "iceRestarts",

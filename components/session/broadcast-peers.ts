@@ -219,7 +219,7 @@ export class BroadcastPeers {
   /** A fresh connection to `viewerId`, replacing any earlier one. */
   #connect(viewerId: string, counters = { iceRestarts: 0, rebuilds: 0 }): void {
     this.#drop(viewerId);
-    const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
+    const pc = this.#link.newConnection();
     const peer: Peer = {
       viewerId,
       pc,

@@ -17,10 +17,31 @@ export type ClientErrorCode =
   | "turn-auth-failed"
   | "missing-stream-id"
   /** The browser refused the other side's offer or answer (negotiation-retry.ts). */
-  | "negotiation-failed";
+  | "negotiation-failed"
+  /** `e2eeKey` (or a provider's key) is not a key (e2ee/keys.ts). */
+  | "e2ee-key-invalid"
+  /** No end-to-end encryption here: no encoded transforms, its code did not load, or `whip-url`. */
+  | "e2ee-unsupported";
+
+/**
+ * Codes an element says as a state of its own rather than through its
+ * table: the viewer's frames do not decrypt with its key (`cannot-decrypt`,
+ * until one does).
+ */
+export type StateErrorCode = "e2ee-decrypt-failed";
+
+/**
+ * Server codes only a viewer is ever sent: the broadcaster's table has no
+ * row (were one sent, it would be logged).
+ */
+export type ViewerOnlyCode = "stream-encrypted";
 
 /** Every `live-error` code: the server's, the camera's and the element's own. */
-export type LiveErrorCode = ErrorCode | CameraErrorCode | ClientErrorCode;
+export type LiveErrorCode =
+  | ErrorCode
+  | CameraErrorCode
+  | ClientErrorCode
+  | StateErrorCode;
 
 export type Role = "broadcaster" | "viewer";
 
@@ -92,16 +113,14 @@ export type LoggedCode =
   // Sent only to viewers that watch through the SFU alone (WHEP players).
   | "sfu-unavailable"
   // The session drops its resume claim and goes on under the id it has.
-  | "resume-refused"
-  // A viewer without a key joined an end-to-end encrypted stream: it stays
-  // joined, unpaired. Logged until the E2EE element work gives it a row (a
-  // state of its own); a broadcaster never gets it.
-  | "stream-encrypted";
+  | "resume-refused";
 
 /** The rule of a {@link LoggedCode}, and of a code newer than this client. */
 const LOGGED = rule("broadcasterError", WARN);
 /** A refused token, or no token where one is needed. */
 const REFUSED = rule("notAuthorized", FAIL);
+/** No end-to-end encryption as the page asked: never a clear stream instead. */
+const NO_E2EE = rule("e2eeError", FAIL);
 /** The codes both roles meet with the same rule. */
 const SHARED = {
   "invalid-stream-id": rule("invalidStreamId", FAIL),
@@ -119,8 +138,13 @@ const SHARED = {
   "missing-stream-id": rule("missingStreamId", FAIL),
   // A cluster node lost Redis for a moment: ask again, say nothing yet.
   "cluster-unavailable": rule("signalingUnavailable", QUIET_RETRY),
+  "e2ee-key-invalid": NO_E2EE,
+  "e2ee-unsupported": NO_E2EE,
 } satisfies Partial<
-  Record<Exclude<LiveErrorCode, LoggedCode | CameraErrorCode>, ErrorRule>
+  Record<
+    Exclude<LiveErrorCode, LoggedCode | CameraErrorCode | StateErrorCode>,
+    ErrorRule
+  >
 >;
 
 /** A role's table: the shared rows and its own (pure: see {@link rule}). */
@@ -159,7 +183,10 @@ export const BROADCASTER_ERRORS = table({
   // The element retries itself (negotiation-retry.ts); this row is the end
   // of it: the broadcaster leaves that one viewer.
   "negotiation-failed": rule("negotiationFailed", { do: "report" }),
-}) satisfies Record<Exclude<LiveErrorCode, LoggedCode>, ErrorRule>;
+}) satisfies Record<
+  Exclude<LiveErrorCode, LoggedCode | StateErrorCode | ViewerOnlyCode>,
+  ErrorRule
+>;
 
 /**
  * The viewer's table: the broadcaster's codes but the camera's (a viewer
@@ -187,8 +214,11 @@ export const VIEWER_ERRORS = table({
   }),
   // Its retries are spent: it gives up.
   "negotiation-failed": rule("negotiationFailed", FAIL),
+  // No key for an encrypted stream: it stays joined, unpaired, in its
+  // `cannot-decrypt` state (live-viewer.ts).
+  "stream-encrypted": rule("e2eeError", { do: "report" }),
 }) satisfies Record<
-  Exclude<LiveErrorCode, LoggedCode | CameraErrorCode>,
+  Exclude<LiveErrorCode, LoggedCode | CameraErrorCode | StateErrorCode>,
   ErrorRule
 >;
 

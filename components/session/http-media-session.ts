@@ -52,7 +52,8 @@ export interface RefusalBody {
 export interface HttpMediaSessionOptions {
   url: string;
   token(): string | null;
-  rtcConfiguration(): RTCConfiguration;
+  /** A new connection (ICE servers, policy, end-to-end encryption). */
+  newConnection(): RTCPeerConnection;
   /** Adds the transceivers (and handlers) to a new connection. */
   setup(pc: RTCPeerConnection): void;
   onConnectionState(state: RTCPeerConnectionState): void;
@@ -219,7 +220,7 @@ export class HttpMediaSession {
   /** A new connection, its handlers on (the old one ended). */
   #open(): RTCPeerConnection {
     const options = this.#options;
-    const pc = new RTCPeerConnection(options.rtcConfiguration());
+    const pc = options.newConnection();
     this.#pc = pc;
     options.setup(pc);
     pc.onconnectionstatechange = () => this.#onState(pc);

@@ -103,7 +103,7 @@ export class SfuUplink {
     this.close();
     const streamId = this.#link.streamId;
     if (!streamId) return;
-    const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
+    const pc = this.#link.newConnection();
     this.#pc = pc;
     addCamera(pc, this.#options.stream(), this.#options.budget());
     pc.onicecandidate = ({ candidate }) => {

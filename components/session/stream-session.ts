@@ -9,7 +9,10 @@
  * must not spend its network's per-IP connection allowance.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
+import type { E2ee } from "../e2ee/e2ee.ts";
+import type { E2eeKey, E2eeKeyProvider } from "../e2ee/keys.ts";
 import {
+  type BroadcasterReady,
   type ClientMessage,
   type JoinStream,
   MAX_NEGOTIATION_REASON_LENGTH,
@@ -41,6 +44,8 @@ export interface SessionHost extends ReactiveControllerHost {
   readonly iceTransportPolicy: RTCIceTransportPolicy;
   readonly token: string | null;
   readonly tokenProvider: TokenProvider | undefined;
+  readonly e2eeKey?: E2eeKey | null;
+  readonly e2eeKeyProvider?: E2eeKeyProvider | null;
 }
 
 /** An error the element shows or acts on; the policy has decided the rest. */
@@ -72,8 +77,8 @@ export interface PeerLink {
   /** The socket is open: what is sent now reaches the server. */
   readonly connected: boolean;
   send(message: ClientMessage): boolean;
-  /** ICE servers and transport policy for each new connection. */
-  rtcConfiguration(): RTCConfiguration;
+  /** A new connection: the session's ICE servers and policy; end-to-end encrypted when the element has a key. */
+  newConnection(): RTCPeerConnection;
   /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
   turnRefused(): void;
   /**
@@ -143,6 +148,14 @@ export class StreamSession implements ReactiveController, PeerLink {
   // One-shot reactions belong to one run.
   #tokenRenewed = false;
   #turnRefused = false;
+  /**
+   * End-to-end encryption (a chunk), from the first `e2eeKey` or
+   * `e2eeKeyProvider` on, never dropped: a page that gave a key wants no
+   * clear stream. Resolves to nothing when its chunk did not load
+   * (reported, and loaded again next time).
+   */
+  #e2ee: Promise<E2ee | void> | undefined;
+  #secure: E2ee | undefined;
 
   constructor(host: SessionHost, options: StreamSessionOptions) {
     this.#host = host;
@@ -197,8 +210,37 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.close();
   }
 
-  /** Before each render: follow a changed `stream-id` or `signaling-url`. */
+  /**
+   * Once the element has a key: its end-to-end encryption, loaded once (a
+   * chunk; from then on it follows the element's key itself).
+   */
+  #e2eeLoad(): Promise<E2ee | void> | undefined {
+    const host = this.#host;
+    if (!this.#e2ee && (host.e2eeKey || host.e2eeKeyProvider)) {
+      this.#e2ee = import("../e2ee/e2ee.ts").then(
+        ({ E2ee }) => this.#secure = new E2ee(host, this, this.#admitted),
+        (error) => {
+          this.#e2ee = undefined;
+          this.report("e2ee-unsupported", String(error), error);
+        },
+      );
+    }
+    return this.#e2ee;
+  }
+
+  /**
+   * Before announcing, joining or publishing: with a key, its encryption
+   * once ready. Undefined without a key, and when it cannot be used: the
+   * failure is reported then (fatal: the session closed, the element
+   * failed), so the caller's check that it is still wanted stops it.
+   */
+  async e2eeReady(): Promise<E2ee | undefined> {
+    return (await this.#e2eeLoad())?.ready();
+  }
+
+  /** Before each render: follow a changed `stream-id`, `signaling-url` or key. */
   hostUpdate(): void {
+    this.#e2eeLoad();
     if (!this.#onPage) return;
     const wanted = this.#host.streamId;
     if (!this.#signaling) {
@@ -267,6 +309,12 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.#signaling?.checkNow();
   }
 
+  newConnection(): RTCPeerConnection {
+    const pc = new RTCPeerConnection(this.rtcConfiguration());
+    this.#secure?.attach(pc);
+    return pc;
+  }
+
   /** ICE servers (the host's, else the server's, else the seed's) and policy. */
   rtcConfiguration(): RTCConfiguration {
     return {
@@ -306,12 +354,17 @@ export class StreamSession implements ReactiveController, PeerLink {
       }
       return;
     }
-    // Still the same session and stream: the provider may have been slow.
+    // With a key, nothing goes out before its transforms are ready.
+    const e2ee = await this.e2eeReady();
+    // Still the same session and stream: the provider may have been slow
+    // (or a refused key closed the session).
     if (this.#signaling !== signaling || this.#streamId !== streamId) return;
-    const message: ClientMessage = this.#options.role === "broadcaster"
-      ? { type: "broadcaster-ready", streamId }
-      : { type: "join-stream", streamId, ...this.#options.joinFields?.() };
+    const message: BroadcasterReady | JoinStream =
+      this.#options.role === "broadcaster"
+        ? { type: "broadcaster-ready", streamId }
+        : { type: "join-stream", streamId, ...this.#options.joinFields?.() };
     if (token) message.token = token;
+    if (e2ee) message.e2ee = true;
     if (signaling.send(message)) this.#admitted = true;
   }
 

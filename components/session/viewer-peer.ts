@@ -183,7 +183,7 @@ export class ViewerPeer {
 
   #open(): RTCPeerConnection {
     this.#early = [];
-    const pc = new RTCPeerConnection(this.#link.rtcConfiguration());
+    const pc = this.#link.newConnection();
     pc.addEventListener("track", (event) => {
       // Live, not a movie: play as soon as frames arrive (Chrome, Firefox 123+).
       const receiver = event.receiver as { jitterBufferTarget?: number | null };

@@ -15,7 +15,7 @@ import type { ViewerFacts } from "../state/viewer-state.ts";
 export interface WhepPlayerHost {
   url: string;
   token(): string | null;
-  rtcConfiguration(): RTCConfiguration;
+  newConnection(): RTCPeerConnection;
   onStream(stream: MediaStream): void;
   onConnectionState(state: RTCPeerConnectionState): void;
   apply(patch: Partial<ViewerFacts>, reason: string): void;
@@ -94,7 +94,7 @@ export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
   const player: HttpMediaSession = new HttpMediaSession({
     url: host.url,
     token: host.token,
-    rtcConfiguration: host.rtcConfiguration,
+    newConnection: host.newConnection,
     setup: (pc) => {
       pc.addTransceiver("video", { direction: "recvonly" });
       pc.addTransceiver("audio", { direction: "recvonly" });

@@ -16,7 +16,7 @@ import {
 export interface WhipPublisherHost {
   url: string;
   token(): string | null;
-  rtcConfiguration(): RTCConfiguration;
+  newConnection(): RTCPeerConnection;
   /** Adds the camera's tracks. */
   setup(pc: RTCPeerConnection): void;
   apply(patch: Partial<BroadcasterFacts>, reason: string): void;
@@ -125,7 +125,7 @@ export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
   return new HttpMediaSession({
     url: host.url,
     token: host.token,
-    rtcConfiguration: host.rtcConfiguration,
+    newConnection: host.newConnection,
     setup: host.setup,
     onConnectionState: (state) => {
       // Repaired by an ICE restart meanwhile (http-media-session.ts).

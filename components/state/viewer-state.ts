@@ -18,6 +18,8 @@ export type ViewerState =
   | "live"
   | "reconnecting"
   | "ended"
+  /** The stream is end-to-end encrypted and this viewer has no key that decrypts it. */
+  | "cannot-decrypt"
   | "error";
 
 /** Whether the stream's broadcaster is there, as the server last said. */
@@ -38,6 +40,14 @@ export interface ViewerFacts {
   hasStream: boolean;
   /** Whether its frames arrive: `none` before the first one. */
   frames: Frames;
+  /** The server said the stream is end-to-end encrypted and this viewer has no key (`stream-encrypted`), and sent no offer since. */
+  sealed: boolean;
+  /**
+   * Frames do not decrypt with this viewer's key, as the encryption worker
+   * last said: not reset with the other facts (a new stream, say), since
+   * the worker says it again only when it changes.
+   */
+  undecryptable?: boolean;
 }
 
 export const INITIAL_VIEWER_FACTS: ViewerFacts = {
@@ -49,19 +59,22 @@ export const INITIAL_VIEWER_FACTS: ViewerFacts = {
   media: "none",
   hasStream: false,
   frames: "none",
+  sealed: false,
 };
 
 export function viewerState(facts: ViewerFacts): ViewerState {
   if (facts.failure) return "error";
   if (!facts.hasStreamId) return "idle";
-  if (facts.hasStream) {
-    // Frames, not the connection's state: video flows peer to peer even
-    // while the signaling socket is down, and a "connected" path may carry
-    // nothing.
-    if (facts.frames === "flowing") return "live";
-    // The picture froze on this connection: it is being recovered.
-    if (facts.frames === "stalled") return "reconnecting";
-  }
+  // Frames, not the connection's state: video flows peer to peer even
+  // while the signaling socket is down, and a "connected" path may carry
+  // nothing.
+  if (facts.hasStream && facts.frames === "flowing") return "live";
+  // A broadcaster is there, but no frame of its can be shown here.
+  if (
+    (facts.sealed || facts.undecryptable) && facts.presence === "present"
+  ) return "cannot-decrypt";
+  // The picture froze on this connection: it is being recovered.
+  if (facts.hasStream && facts.frames === "stalled") return "reconnecting";
   if (facts.signaling !== "open") {
     return facts.everOpen ? "reconnecting" : "connecting";
   }

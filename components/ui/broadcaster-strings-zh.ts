@@ -10,6 +10,7 @@ export const BROADCASTER_ZH_CN: BroadcasterStrings = {
   broadcasterLive: "直播中",
   broadcasterReconnecting: "连接中断，正在重新连接...",
   broadcasterError: "无法开始直播",
+  e2eeError: "此处无法使用端到端加密。",
   start: "开始直播",
   stop: "停止",
   retry: "重试",

@@ -40,6 +40,7 @@ export const BROADCASTER_EN: BroadcasterStrings = {
   broadcasterLive: "Live",
   broadcasterReconnecting: "Connection lost. Reconnecting…",
   broadcasterError: "Cannot go live",
+  e2eeError: "End-to-end encryption is not available here.",
   start: "Go live",
   stop: "Stop",
   retry: "Try again",

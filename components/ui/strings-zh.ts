@@ -1,7 +1,7 @@
 /** Text both elements share, in Simplified Chinese (loaded only by Chinese pages). */
 import type { CommonStrings } from "./strings.ts";
 
-export const COMMON_ZH_CN: CommonStrings = {
+export const COMMON_ZH_CN: Omit<CommonStrings, "e2eeError"> = {
   live: "直播",
   signalingUnavailable: "无法连接直播服务器，正在重试...",
   streamFull: "此直播观看人数已满。",

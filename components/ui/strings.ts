@@ -13,9 +13,11 @@ export interface CommonStrings {
   notAuthorized: string;
   authExpired: string;
   turnAuthFailed: string;
+  /** End-to-end encryption failed (each element its own text: decrypt, encrypt). */
+  e2eeError: string;
 }
 
-export const COMMON_EN: CommonStrings = {
+export const COMMON_EN: Omit<CommonStrings, "e2eeError"> = {
   live: "LIVE",
   signalingUnavailable: "Cannot reach the live server. Retrying…",
   streamFull: "This stream has the maximum number of viewers.",

@@ -11,6 +11,7 @@ export const VIEWER_ZH_CN: ViewerStrings = {
   viewerLive: "直播中",
   viewerReconnecting: "连接中断，正在重新连接...",
   viewerEnded: "直播已暂停，恢复后将自动继续。",
+  e2eeError: "无法解密此视频。",
   viewerError: "无法显示直播",
   negotiationFailed: "此浏览器无法播放此直播。",
   clickToPlay: "点击播放",

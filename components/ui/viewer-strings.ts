@@ -28,6 +28,8 @@ export const VIEWER_EN: ViewerStrings = {
   viewerLive: "Live",
   viewerReconnecting: "Connection lost. Reconnecting…",
   viewerEnded: "The stream is paused. It will resume by itself.",
+  // The `cannot-decrypt` state, and each end-to-end encryption error.
+  e2eeError: "Cannot decrypt this video.",
   viewerError: "The live stream cannot be shown",
   negotiationFailed: "This browser cannot play this stream.",
   clickToPlay: "Click to play",

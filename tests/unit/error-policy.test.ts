@@ -32,6 +32,8 @@ const CLIENT_CODES: LiveErrorCode[] = [
   "turn-auth-failed",
   "missing-stream-id",
   "negotiation-failed",
+  "e2ee-key-invalid",
+  "e2ee-unsupported",
 ];
 const CODES: LiveErrorCode[] = [...ERROR_CODES, ...CLIENT_CODES];
 const STRINGS = {
@@ -64,8 +66,12 @@ Deno.test("the element's own codes and the camera's have rows; the viewer's tabl
   }
 });
 
+/** Server codes only a viewer is sent: the broadcaster's table has no row. */
+const VIEWER_ONLY = new Set(["stream-encrypted"]);
+
 Deno.test("the two tables name the same string for a code both have", () => {
   for (const [code, rule] of Object.entries(VIEWER_ERRORS)) {
+    if (VIEWER_ONLY.has(code)) continue;
     assert.equal(rule.key, ruleFor(code).key, code);
   }
   const missing = Object.keys(BROADCASTER_ERRORS).filter((code) =>
@@ -77,7 +83,32 @@ Deno.test("the two tables name the same string for a code both have", () => {
 Deno.test("a protocol code without a row is one that is only logged", () => {
   for (const role of ROLES) {
     const logged = ERROR_CODES.filter((code) => !(code in TABLES[role]));
-    assert.deepEqual(logged, LOGGED, role);
+    const expected = role === "viewer"
+      ? LOGGED
+      : ERROR_CODES.filter((c) => LOGGED.includes(c) || VIEWER_ONLY.has(c));
+    assert.deepEqual(logged, expected, role);
+  }
+});
+
+Deno.test("stream-encrypted: the viewer reports it (its cannot-decrypt state), a broadcaster only logs it", () => {
+  assert.deepEqual(reactionTo("stream-encrypted", "viewer"), { do: "report" });
+  assert.equal(reactionTo("stream-encrypted", "broadcaster").do, "warn");
+  assert.equal(VIEWER_ERRORS["stream-encrypted"].key, "e2eeError");
+  assert.ok(VIEWER_EN.e2eeError && VIEWER_ZH_CN.e2eeError);
+});
+
+Deno.test("the e2ee codes fail either element, each with its own words", () => {
+  for (const code of ["e2ee-key-invalid", "e2ee-unsupported"]) {
+    for (const role of ROLES) assert.equal(reactionTo(code, role).do, "fail");
+    assert.equal(
+      errorText(code as LiveErrorCode, VIEWER_EN, "", VIEWER_ERRORS),
+      VIEWER_EN.e2eeError,
+    );
+    assert.equal(
+      errorText(code as LiveErrorCode, BROADCASTER_EN, "", BROADCASTER_ERRORS),
+      BROADCASTER_EN.e2eeError,
+    );
+    assert.notEqual(VIEWER_EN.e2eeError, BROADCASTER_EN.e2eeError);
   }
 });
 
@@ -96,7 +127,6 @@ const LOGGED = [
   "resume-refused",
   "bad-sdp",
   "sfu-unavailable",
-  "stream-encrypted",
 ];
 
 Deno.test("a logged code only warns", () => {

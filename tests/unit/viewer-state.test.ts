@@ -130,6 +130,44 @@ const CASES: [string, Partial<ViewerFacts>, ViewerState][] = [
     presence: "left",
     media: "failed",
   }, "ended"],
+  ["no key for an encrypted stream (stream-encrypted)", {
+    presence: "present",
+    sealed: true,
+  }, "cannot-decrypt"],
+  ["frames do not decrypt with this key", {
+    presence: "present",
+    media: "connected",
+    hasStream: true,
+    undecryptable: true,
+  }, "cannot-decrypt"],
+  ["frames stopped decrypting (a rotation whose key never came)", {
+    presence: "present",
+    media: "connected",
+    hasStream: true,
+    frames: "stalled",
+    undecryptable: true,
+  }, "cannot-decrypt"],
+  ["a frame decrypted again and shows", {
+    presence: "present",
+    media: "connected",
+    hasStream: true,
+    frames: "flowing",
+    undecryptable: true,
+  }, "live"],
+  ["cannot decrypt, then the broadcaster left", {
+    presence: "left",
+    undecryptable: true,
+  }, "ended"],
+  ["no key for the stream, then the socket dropped", {
+    signaling: "waiting",
+    presence: "unknown",
+    sealed: true,
+  }, "reconnecting"],
+  ["a failure beats cannot-decrypt", {
+    presence: "present",
+    undecryptable: true,
+    failure: "e2ee-key-invalid",
+  }, "error"],
 ];
 
 for (const [name, patch, expected] of CASES) {
@@ -154,6 +192,7 @@ Deno.test("viewer: every state is reachable", () => {
     "live",
     "reconnecting",
     "ended",
+    "cannot-decrypt",
     "error",
   ];
   assert.deepEqual([...reached].sort(), [...all].sort());

@@ -21,6 +21,10 @@ import {
   StreamSession,
 } from "../../../components/session/stream-session.ts";
 import type { TokenProvider } from "../../../components/session/stream-token.ts";
+import type {
+  E2eeKey,
+  E2eeKeyProvider,
+} from "../../../components/e2ee/keys.ts";
 
 export class FakeHost implements SessionHost {
   streamId: string | null = "order-1";
@@ -29,6 +33,10 @@ export class FakeHost implements SessionHost {
   iceTransportPolicy: RTCIceTransportPolicy = "all";
   token: string | null = null;
   tokenProvider: TokenProvider | undefined = undefined;
+  e2eeKey: E2eeKey | undefined | null = undefined;
+  e2eeKeyProvider: E2eeKeyProvider | undefined = undefined;
+  /** The broadcaster's `whip-url` (end-to-end encryption refuses it). */
+  whipUrl: string | null = null;
   readonly updateComplete = Promise.resolve(true);
   #controllers: ReactiveController[] = [];
   #errorWaiters: ((error: SessionError) => void)[] = [];
@@ -92,7 +100,9 @@ export class FakeHost implements SessionHost {
 
   /** Properties changed: Lit's update runs each controller's hostUpdate. */
   update(
-    patch: Partial<Pick<FakeHost, "streamId" | "signalingUrl">> = {},
+    patch: Partial<
+      Pick<FakeHost, "streamId" | "signalingUrl" | "e2eeKey" | "whipUrl">
+    > = {},
   ): void {
     Object.assign(this, patch);
     for (const c of this.#controllers) c.hostUpdate?.();

@@ -1,0 +1,178 @@
+/**
+ * The session with a key (stream-session.ts and the e2ee chunk, e2ee.ts),
+ * against a fake server socket: nothing is announced or joined before the
+ * encryption is ready, then always with `e2ee: true`; a key it cannot use
+ * fails the element instead of streaming in the clear.
+ */
+import assert from "node:assert/strict";
+import { FakeHost } from "./support/fake-host.ts";
+import {
+  FakeSocket,
+  installFakeSocket,
+  lastSocket,
+} from "./support/fake-socket.ts";
+
+const KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+/** Encoded transforms, as a browser that has them (the worker is never started here). */
+function withTransforms(): Disposable {
+  const scope = globalThis as { RTCRtpScriptTransform?: unknown };
+  const original = scope.RTCRtpScriptTransform;
+  scope.RTCRtpScriptTransform = class {};
+  return {
+    [Symbol.dispose]: () => {
+      if (original === undefined) delete scope.RTCRtpScriptTransform;
+      else scope.RTCRtpScriptTransform = original;
+    },
+  };
+}
+
+/** A host on the page with `key`, its first update done (the chunk loading). */
+function keyedHost(role: "viewer" | "broadcaster", key: unknown = KEY) {
+  const host = new FakeHost(role);
+  host.e2eeKey = key as string;
+  host.connect();
+  host.update();
+  return host;
+}
+
+Deno.test("a keyed viewer joins with e2ee: true once its encryption is ready", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = keyedHost("viewer");
+  lastSocket().welcome("client_v");
+  assert.deepEqual(await lastSocket().nextSent("join-stream"), {
+    type: "join-stream",
+    streamId: "order-1",
+    e2ee: true,
+  });
+  assert.deepEqual(host.errors, []);
+});
+
+Deno.test("a keyed broadcaster announces with e2ee: true", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = keyedHost("broadcaster");
+  host.session.open();
+  lastSocket().welcome("client_b");
+  assert.deepEqual(await lastSocket().nextSent("broadcaster-ready"), {
+    type: "broadcaster-ready",
+    streamId: "order-1",
+    e2ee: true,
+  });
+});
+
+Deno.test("without encoded transforms a keyed viewer never joins: e2ee-unsupported, closed", async () => {
+  using _socket = installFakeSocket();
+  assert.equal(typeof RTCRtpScriptTransform, "undefined");
+  using host = keyedHost("viewer");
+  const socket = lastSocket();
+  socket.welcome("client_v");
+  const error = await host.nextError();
+  assert.equal(error.code, "e2ee-unsupported");
+  assert.equal(error.fatal, true);
+  await host.session.e2eeReady();
+  assert.deepEqual(socket.sentOf("join-stream"), []);
+  assert.equal(socket.readyState, FakeSocket.CLOSED);
+});
+
+Deno.test("an invalid key: e2ee-key-invalid, and nothing joined", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  for (const key of ["c2hvcnQ", { epoch: 9999, key: KEY }, 42]) {
+    using host = keyedHost("viewer", key);
+    const socket = lastSocket();
+    socket.welcome("client_v");
+    const error = await host.nextError();
+    assert.equal(error.code, "e2ee-key-invalid");
+    assert.equal(error.fatal, true);
+    // The message says what is wrong, never the key.
+    assert.ok(!error.message.includes("c2hvcnQ"));
+    await host.session.e2eeReady();
+    assert.deepEqual(socket.sentOf("join-stream"), []);
+  }
+});
+
+Deno.test("a key given after joining in the clear: a new connection, joined encrypted", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = new FakeHost("viewer");
+  host.connect();
+  host.update();
+  const first = lastSocket();
+  first.welcome("client_v");
+  assert.deepEqual(await first.nextSent("join-stream"), {
+    type: "join-stream",
+    streamId: "order-1",
+  });
+  host.update({ e2eeKey: KEY });
+  await host.session.e2eeReady();
+  assert.equal(first.readyState, FakeSocket.CLOSED);
+  assert.equal(FakeSocket.created.length, 2);
+  lastSocket().welcome("client_v2");
+  assert.equal((await lastSocket().nextSent("join-stream")).e2ee, true);
+});
+
+Deno.test("a key taken away again keeps encryption: the next join still says e2ee", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = keyedHost("viewer");
+  const socket = lastSocket();
+  socket.welcome("client_v");
+  await socket.nextSent("join-stream");
+  host.update({ e2eeKey: null, streamId: "order-2" });
+  const join = await socket.nextSent("join-stream", 1);
+  assert.deepEqual(join, {
+    type: "join-stream",
+    streamId: "order-2",
+    e2ee: true,
+  });
+});
+
+Deno.test("only a provider: it is asked for epoch 0, and the viewer joins encrypted", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = new FakeHost("viewer");
+  const asked: [string, number][] = [];
+  host.e2eeKeyProvider = (streamId, epoch) => {
+    asked.push([streamId, epoch]);
+    return Promise.resolve(KEY);
+  };
+  host.connect();
+  host.update();
+  lastSocket().welcome("client_v");
+  assert.equal((await lastSocket().nextSent("join-stream")).e2ee, true);
+  assert.deepEqual(asked, [["order-1", 0]]);
+});
+
+Deno.test("a keyed broadcaster with whip-url refuses: a standard endpoint cannot be encrypted to", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = new FakeHost("broadcaster");
+  host.whipUrl = "https://media.example/whip";
+  host.e2eeKey = KEY;
+  host.connect();
+  host.update();
+  const error = await host.nextError();
+  assert.equal(error.code, "e2ee-unsupported");
+  assert.equal(error.fatal, true);
+});
+
+Deno.test("trying again after a refused key refuses again; a valid key then joins encrypted", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = keyedHost("viewer", "c2hvcnQ");
+  lastSocket().welcome("client_v");
+  assert.equal((await host.nextError()).code, "e2ee-key-invalid");
+  // The "try again" of a page: the session opens anew, the key unchanged.
+  host.session.open();
+  const again = lastSocket();
+  const refused = host.nextError();
+  again.welcome("client_v2");
+  assert.equal((await refused).code, "e2ee-key-invalid");
+  assert.deepEqual(again.sentOf("join-stream"), []);
+  host.update({ e2eeKey: KEY });
+  host.session.open();
+  lastSocket().welcome("client_v3");
+  assert.equal((await lastSocket().nextSent("join-stream")).e2ee, true);
+});
