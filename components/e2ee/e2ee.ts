@@ -41,8 +41,15 @@ export interface E2eeLink {
 /** A code and message for the session's error policy. */
 type Refusal = [code: string, message: string];
 
-/** Video codecs other than those whose frames clear-prefix.ts lays out. */
-const UNKNOWN_LAYOUT = /\/(?:VP9|AV1|H265)$/i;
+/**
+ * Codecs left out under E2EE: video other than what clear-prefix.ts lays
+ * out; audio RED (Chromium and Firefox wrap redundant Opus around or
+ * inside the transform differently).
+ */
+const UNKNOWN_LAYOUT: Record<string, RegExp> = {
+  video: /\/(?:VP9|AV1|H265)$/i,
+  audio: /\/red$/i,
+};
 
 export class E2ee implements ReactiveController {
   #host: E2eeHost;
@@ -106,6 +113,9 @@ export class E2ee implements ReactiveController {
     const refusal: Refusal | undefined =
       typeof RTCRtpScriptTransform === "undefined"
         ? ["e2ee-unsupported", "This browser has no RTCRtpScriptTransform"]
+        : !globalThis.crypto?.subtle
+        // WebCrypto needs a secure context: the page is plain http.
+        ? ["e2ee-unsupported", "End-to-end encryption needs an https page"]
         : this.#broken
         ? ["e2ee-unsupported", this.#broken]
         : host.whipUrl
@@ -140,10 +150,12 @@ export class E2ee implements ReactiveController {
     pc.addTransceiver = (trackOrKind, init) => {
       const transceiver = add(trackOrKind, init);
       if (transceiver.direction.startsWith("send")) {
+        const { kind } = transceiver.receiver.track;
         transceiver.sender.transform = new RTCRtpScriptTransform(worker, {
           side: "send",
-          kind: transceiver.receiver.track.kind,
+          kind,
         });
+        offerKnownCodecs(transceiver, kind);
       }
       return transceiver;
     };
@@ -158,12 +170,13 @@ export class E2ee implements ReactiveController {
         }
       }
     });
-    pc.addEventListener("track", ({ receiver, transceiver, track }) => {
+    // Not the answerer's codecs: it answers within the offer, and Firefox
+    // (153) answers a Chromium offer unparseably once they are set.
+    pc.addEventListener("track", ({ receiver, track }) => {
       receiver.transform ??= new RTCRtpScriptTransform(worker, {
         side: "receive",
         kind: track.kind,
       });
-      if (track.kind === "video") offerKnownCodecs(transceiver);
     });
   }
 
@@ -235,13 +248,13 @@ export class E2ee implements ReactiveController {
 }
 
 /**
- * Offers only video codecs whose frames both ends lay out alike (VP8,
- * H.264; frame-crypto.ts's codecOf), so a receiver without the frame's
- * codec in its metadata (Firefox) finds it from the bytes.
+ * The sender offers only video codecs whose frames both ends lay out alike
+ * (VP8, H.264; frame-crypto.ts's codecOf), so a receiver without the
+ * frame's codec in its metadata (Firefox) finds it from the bytes.
  */
-function offerKnownCodecs(transceiver: RTCRtpTransceiver): void {
-  const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs.filter((c) =>
-    !UNKNOWN_LAYOUT.test(c.mimeType)
+function offerKnownCodecs(transceiver: RTCRtpTransceiver, kind: string): void {
+  const codecs = RTCRtpReceiver.getCapabilities(kind)?.codecs.filter((c) =>
+    !UNKNOWN_LAYOUT[kind]?.test(c.mimeType)
   );
   try {
     if (codecs) transceiver.setCodecPreferences(codecs);

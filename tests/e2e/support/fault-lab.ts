@@ -68,10 +68,15 @@ export interface LabEvent {
     | "bytes"
     | "width"
     | "rx"
-    | "pair";
+    | "pair"
+    | "decoded"
+    | "spy";
   state?: string;
   code?: string;
-  /** `bytes`: video bytes the page's connections sent so far; `width`: the decoded picture's. */
+  /**
+   * `bytes`: video bytes the page's connections sent so far; `width`: the
+   * decoded picture's; `decoded`: frames its decoder produced so far.
+   */
   value?: number;
   /** In a page with several viewers: which one (`crowdPage`). */
   who?: string;
@@ -664,6 +669,9 @@ export class FaultLab implements AsyncDisposable {
         // The camera needs a secure context; the lab site is plain http.
         "media.devices.insecure.enabled": true,
         "media.getusermedia.insecure.enabled": true,
+        // So does WebCrypto (end-to-end encryption): the site's host is
+        // treated as secure, as Chromium's flag does.
+        "dom.securecontext.allowlist": new URL(url).hostname,
         "browser.shell.checkDefaultBrowser": false,
         "datareporting.policy.dataSubmissionEnabled": false,
         "toolkit.telemetry.reportingpolicy.firstRun": false,

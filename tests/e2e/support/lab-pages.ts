@@ -12,7 +12,7 @@ export interface LabPage {
 }
 
 /** Collects events and posts them to /report in batches, keeping them through outages. */
-const REPORTER = `
+export const REPORTER = `
   const params = new URLSearchParams(location.search);
   const name = params.get("name");
   const queue = [];
@@ -73,7 +73,7 @@ const REPORTER = `
   }
 `;
 
-function watch(tag: string): string {
+export function watch(tag: string): string {
   return `
   const element = document.querySelector("${tag}");
   element.addEventListener("live-state-change", (event) =>
