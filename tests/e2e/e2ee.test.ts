@@ -192,3 +192,29 @@ labTest(
     }
   },
 );
+
+const f0 = newLabKey(0);
+
+labTest(
+  "e2ee: the broadcaster's address changes (an ICE restart) and the server restarts (SIGTERM, resumed): the keyed viewer plays again on the same connection",
+  {
+    browsers: ["chromium", "chromium"],
+    pages: [e2eeBroadcasterPage(f0), e2eeViewerPage(f0)],
+  },
+  async (lab) => {
+    await lab.openPage(0);
+    await lab.untilState("b", "live");
+    await lab.openPage(1);
+    await lab.untilFrames("v1", 20);
+    await lab.network.changeAddress(lab.host(0));
+    await lab.untilFrames("v1", 20, Date.now());
+    await lab.stopSignaling("SIGTERM");
+    await lab.startSignaling();
+    await lab.untilFrames("v1", 40, Date.now());
+    // Repaired in place: one connection each side, never cannot-decrypt.
+    assert.equal(lab.events("v1").filter((e) => e.kind === "pc").length, 1);
+    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
+    assert.deepEqual(lab.events("v1").filter((e) => e.kind === "error"), []);
+    assert.ok(!lab.events("v1").some((e) => e.state === "cannot-decrypt"));
+  },
+);
