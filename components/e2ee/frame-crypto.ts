@@ -117,8 +117,16 @@ export class FrameCrypto {
   /**
    * The page's key for `epoch` (or `null`: it has none). The latest key
    * the page gave also encrypts from now on, under a new random KID.
+   * Keys are taken in the order given: derivations finish in any order,
+   * and a rotation must not be undone by the key before it.
    */
-  async key({ epoch, key }: ToWorker): Promise<void> {
+  key(message: ToWorker): Promise<void> {
+    return this.#keyChain = this.#keyChain.then(() => this.#key(message));
+  }
+
+  #keyChain: Promise<void> = Promise.resolve();
+
+  async #key({ epoch, key }: ToWorker): Promise<void> {
     this.#requests.answered(epoch);
     if (key) {
       this.#keys.set(epoch, key);

@@ -85,6 +85,8 @@ export interface HttpMediaSessionOptions {
 const GATHER_MS = 1_000;
 /** How long before asking again (not live, busy, unreachable). */
 const RETRY_MS = 3_000;
+/** The longest Retry-After honoured before an ICE restart is asked again. */
+const MAX_RETRY_AFTER_MS = 30_000;
 /** A disconnected connection gets this long to come back by itself. */
 const DISCONNECTED_GRACE_MS = 2_000;
 /**
@@ -133,6 +135,8 @@ export class HttpMediaSession {
   async start(): Promise<void> {
     if (this.#stopped) addEventListener("online", this.#onOnline);
     this.#stopped = false;
+    // A new session: perhaps another endpoint, silence watched again.
+    this.#noRestart = false;
     this.#end();
     const options = this.#options;
     options.onStatus({ kind: "connecting" });
@@ -318,11 +322,13 @@ export class HttpMediaSession {
       if (this.#pc !== pc) return;
       const status = response?.status ?? 0;
       if (status === 429 || status === 503 || status === 0) {
-        // Busy or unreachable: the same session, asked again when it says.
+        // Busy or unreachable: the same session, asked again when it says
+        // (within reason); this attempt's candidates go with the next.
         const after = Number(response?.headers.get("retry-after")) * 1_000;
+        this.#late = [];
         this.#timer = setTimeout(
           () => void this.restart(),
-          after > 0 ? Math.min(after, RETRY_MS) : RETRY_MS,
+          after > 0 ? Math.min(after, MAX_RETRY_AFTER_MS) : RETRY_MS,
         );
         return;
       }

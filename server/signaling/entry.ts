@@ -349,7 +349,8 @@ export class Entry {
       code: "stream-encrypted",
       message:
         `Stream ${streamId} is end-to-end encrypted, and this viewer did not say it decrypts (join-stream.e2ee)`,
-      inReplyTo: "join-stream",
+      // No inReplyTo: the join stands (the viewer stays in the stream, and
+      // a client reads a join's refusal as leaving it).
     });
   }
 

@@ -22,7 +22,6 @@ const ENCRYPTED = {
   code: "stream-encrypted",
   message:
     "Stream s is end-to-end encrypted, and this viewer did not say it decrypts (join-stream.e2ee)",
-  inReplyTo: "join-stream",
 };
 
 async function announce(node: TestServer, e2ee: boolean) {
