@@ -7,7 +7,12 @@
  * from the RFC rather than imported, so the elements' format is checked by
  * a second implementation).
  */
-import { type LabPage, REPORTER, watch } from "./lab-pages.ts";
+import {
+  janusSubscriberScript,
+  type LabPage,
+  REPORTER,
+  watch,
+} from "./lab-pages.ts";
 
 /** A page's key for one epoch: base64url of its bytes. */
 export interface LabKey {
@@ -233,67 +238,14 @@ export function janusSpyPage(
   worker.postMessage(${JSON.stringify(keys)});
   worker.onmessage = ({ data }) =>
     labPush({ kind: "spy", state: data.kind + " " + data.verdict });
-  const ws = new WebSocket(${JSON.stringify(janusUrl())}, "janus-protocol");
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  const pending = new Map();
-  let onJsep = () => {};
-  ws.onmessage = ({ data }) => {
-    const message = JSON.parse(data);
-    if (message.janus === "ack") return;
-    const wait = pending.get(message.transaction);
-    if (wait && message.janus !== "event") {
-      pending.delete(message.transaction);
-      return wait(message);
-    }
-    if (message.jsep) onJsep(message.jsep);
-  };
-  const send = (body) => new Promise((resolve) => {
-    const transaction = crypto.randomUUID();
-    pending.set(transaction, resolve);
-    ws.send(JSON.stringify({ ...body, transaction }));
-  });
-  const session = (await send({ janus: "create" })).data.id;
-  setInterval(() => send({ janus: "keepalive", session_id: session }), 15000);
-  const handle = (await send({
-    janus: "attach", session_id: session, plugin: "janus.plugin.videoroom",
-  })).data.id;
-  const request = (body, jsep) => send({
-    janus: "message", session_id: session, handle_id: handle, body,
-    ...(jsep ? { jsep } : {}),
-  });
-  const room = ${room()};
-  let feed;
-  while (!feed) {
-    const reply = await request({ request: "listparticipants", room });
-    feed = reply.plugindata?.data?.participants?.find((p) => p.publisher)?.id;
-    if (!feed) await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  labPush({ kind: "state", state: "janus feed " + feed });
-  const offered = new Promise((resolve) => (onJsep = resolve));
-  ws.send(JSON.stringify({
-    janus: "message", session_id: session, handle_id: handle,
-    transaction: crypto.randomUUID(),
-    body: { request: "join", ptype: "subscriber", room, streams: [{ feed }] },
-  }));
-  const offer = await offered;
-  const pc = new RTCPeerConnection();
-  pc.ontrack = ({ receiver, track }) => {
+  ${
+      janusSubscriberScript(
+        janusUrl(),
+        String(room()),
+        `({ receiver, track }) => {
     receiver.transform = new RTCRtpScriptTransform(worker, { kind: track.kind });
-  };
-  await pc.setRemoteDescription(offer);
-  await pc.setLocalDescription();
-  await new Promise((resolve) => {
-    setTimeout(resolve, 1000);
-    pc.onicegatheringstatechange = () =>
-      pc.iceGatheringState === "complete" && resolve();
-  });
-  ws.send(JSON.stringify({
-    janus: "message", session_id: session, handle_id: handle,
-    transaction: crypto.randomUUID(), body: { request: "start" },
-    jsep: { type: "answer", sdp: pc.localDescription.sdp },
-  }));
+  }`,
+      )
+    }
 </script>`;
 }

@@ -646,25 +646,24 @@ export function whipBroadcasterPage(
 }
 
 /**
- * A subscriber written against Janus's own API (WebSocket, VideoRoom, no
- * library): waits for a publisher in `room`, subscribes, answers Janus's
- * offer and reports each presented frame. For checking what reached a
- * Janus that is not ours to drive (simple-whip-server's).
+ * JS: a bare subscriber of Janus `room` (a JS expression) over Janus's own
+ * API at `janusUrl` (no client library): waits for a publisher, subscribes,
+ * answers Janus's offer on an RTCPeerConnection whose `ontrack` is
+ * `ontrack` (a JS function expression).
  */
-export function janusSubscriberPage(janusUrl: string, room: number) {
-  return (page: LabPage): string =>
-    `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
-<script>${REPORTER}</script>
-<video autoplay muted playsinline></video>
-<script type="module">
-  const ws = new WebSocket("${janusUrl}", "janus-protocol");
+export function janusSubscriberScript(
+  janusUrl: string,
+  room: string,
+  ontrack: string,
+): string {
+  return `
+  const ws = new WebSocket(${JSON.stringify(janusUrl)}, "janus-protocol");
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = reject;
   });
   const pending = new Map();
-  const events = [];
-  let onEvent = () => {};
+  let onJsep = () => {};
   ws.onmessage = ({ data }) => {
     const message = JSON.parse(data);
     if (message.janus === "ack") return;
@@ -673,10 +672,7 @@ export function janusSubscriberPage(janusUrl: string, room: number) {
       pending.delete(message.transaction);
       return wait(message);
     }
-    if (message.janus === "event") {
-      events.push(message);
-      onEvent();
-    }
+    if (message.jsep) onJsep(message.jsep);
   };
   const send = (body) => new Promise((resolve) => {
     const transaction = crypto.randomUUID();
@@ -688,34 +684,26 @@ export function janusSubscriberPage(janusUrl: string, room: number) {
   const handle = (await send({
     janus: "attach", session_id: session, plugin: "janus.plugin.videoroom",
   })).data.id;
-  const request = (body, jsep) => send({
+  const request = (body) => send({
     janus: "message", session_id: session, handle_id: handle, body,
-    ...(jsep ? { jsep } : {}),
   });
+  const room = ${room};
   let feed;
   while (!feed) {
-    const reply = await request({ request: "listparticipants", room: ${room} });
+    const reply = await request({ request: "listparticipants", room });
     feed = reply.plugindata?.data?.participants?.find((p) => p.publisher)?.id;
     if (!feed) await new Promise((resolve) => setTimeout(resolve, 250));
   }
   labPush({ kind: "state", state: "janus feed " + feed });
-  const offered = new Promise((resolve) => {
-    onEvent = () => {
-      const withJsep = events.find((e) => e.jsep);
-      if (withJsep) resolve(withJsep.jsep);
-    };
-  });
+  const offered = new Promise((resolve) => (onJsep = resolve));
   ws.send(JSON.stringify({
     janus: "message", session_id: session, handle_id: handle,
     transaction: crypto.randomUUID(),
-    body: { request: "join", ptype: "subscriber", room: ${room}, streams: [{ feed }] },
+    body: { request: "join", ptype: "subscriber", room, streams: [{ feed }] },
   }));
   const offer = await offered;
-  const video = document.querySelector("video");
   const pc = new RTCPeerConnection();
-  pc.ontrack = ({ streams, track }) => {
-    video.srcObject = streams[0] ?? new MediaStream([track]);
-  };
+  pc.ontrack = ${ontrack};
   await pc.setRemoteDescription(offer);
   await pc.setLocalDescription();
   await new Promise((resolve) => {
@@ -728,6 +716,31 @@ export function janusSubscriberPage(janusUrl: string, room: number) {
     transaction: crypto.randomUUID(), body: { request: "start" },
     jsep: { type: "answer", sdp: pc.localDescription.sdp },
   }));
+`;
+}
+
+/**
+ * A subscriber written against Janus's own API (WebSocket, VideoRoom, no
+ * library): waits for a publisher in `room`, subscribes, answers Janus's
+ * offer and reports each presented frame. For checking what reached a
+ * Janus that is not ours to drive (simple-whip-server's).
+ */
+export function janusSubscriberPage(janusUrl: string, room: number) {
+  return (page: LabPage): string =>
+    `<!doctype html><meta charset="utf-8"><title>${page.name}</title>
+<script>${REPORTER}</script>
+<video autoplay muted playsinline></video>
+<script type="module">
+  const video = document.querySelector("video");
+  ${
+      janusSubscriberScript(
+        janusUrl,
+        String(room),
+        `({ streams, track }) => {
+    video.srcObject = streams[0] ?? new MediaStream([track]);
+  }`,
+      )
+    }
   const onFrame = () => {
     labPush({ kind: "frame" });
     video.requestVideoFrameCallback(onFrame);
