@@ -64,15 +64,25 @@ export class E2ee implements ReactiveController {
   #broken: string | undefined;
   /** Why nothing may be sent or joined now, as last reported. */
   #refusal: Refusal | undefined;
+  /** The broadcaster's: it encrypts, so it needs a key before anything goes out. */
+  #sends: boolean;
+  /** Only a provider: its answer for epoch 0, while asked. */
+  #first: Promise<unknown> | undefined;
+  /** A sender whose provider gave no key (and the page none). */
+  #noKey = false;
 
-  /** `admitted`: the session already announced or joined, in the clear. */
-  constructor(host: E2eeHost, link: E2eeLink, admitted = false) {
+  /**
+   * `admitted`: the session already announced or joined, in the clear.
+   * `sends`: the broadcaster's.
+   */
+  constructor(host: E2eeHost, link: E2eeLink, admitted = false, sends = false) {
     this.#host = host;
     this.#link = link;
+    this.#sends = sends;
     host.addController(this);
     this.hostUpdate();
     // Only a provider: the first epoch comes from it.
-    if (!this.#keys.size && host.e2eeKeyProvider) void this.#ask(0);
+    if (!this.#keys.size && host.e2eeKeyProvider) this.#askFirst();
     // Keyed after it was in the stream: in again, encrypted.
     if (admitted && !this.#refusal) link.open();
   }
@@ -80,11 +90,32 @@ export class E2ee implements ReactiveController {
   /**
    * Before the session announces, joins or publishes: this, or undefined
    * when it must not (the refusal reported again: it closes the session,
-   * or fails the broadcaster's WHIP publish, so nothing goes out).
+   * or fails the broadcaster's WHIP publish, so nothing goes out). A
+   * broadcaster with only a provider waits for its key: live without one
+   * would send nothing (frames are never sent clear), so a provider that
+   * gives none fails it (`e2ee-key-invalid`) and a try again asks again.
    */
-  ready(): this | undefined {
-    if (!this.#refusal) return this;
+  async ready(): Promise<this | undefined> {
+    if (this.#sends && !this.#keys.size && this.#host.e2eeKeyProvider) {
+      await this.#askFirst();
+      this.#noKey = !this.#keys.size;
+      // Reported once, by hostUpdate (even if it was the same last time).
+      this.#refusal = undefined;
+      this.hostUpdate();
+      if (this.#refusal) return;
+    }
+    if (!this.#refusal) {
+      // Started now, not at the first connection: its module and the key's
+      // derivation are done before the first frame (a sender drops frames
+      // until then, and the decoder waits for the next key frame).
+      this.#worker ??= this.#start();
+      return this;
+    }
     this.#link.report(...this.#refusal);
+  }
+
+  #askFirst(): Promise<unknown> {
+    return this.#first ??= this.#ask(0).finally(() => this.#first = undefined);
   }
 
   hostDisconnected(): void {
@@ -125,6 +156,8 @@ export class E2ee implements ReactiveController {
         ]
         : this.#invalid
         ? ["e2ee-key-invalid", this.#invalid]
+        : this.#noKey && !this.#keys.size
+        ? ["e2ee-key-invalid", "e2eeKeyProvider gave no key to encrypt with"]
         : undefined;
     if (refusal?.[1] === this.#refusal?.[1]) return;
     this.#refusal = refusal;

@@ -218,7 +218,13 @@ export class StreamSession implements ReactiveController, PeerLink {
     const host = this.#host;
     if (!this.#e2ee && (host.e2eeKey || host.e2eeKeyProvider)) {
       this.#e2ee = import("../e2ee/e2ee.ts").then(
-        ({ E2ee }) => this.#secure = new E2ee(host, this, this.#admitted),
+        ({ E2ee }) =>
+          this.#secure = new E2ee(
+            host,
+            this,
+            this.#admitted,
+            this.#options.role === "broadcaster",
+          ),
         (error) => {
           this.#e2ee = undefined;
           this.report("e2ee-unsupported", String(error), error);

@@ -14,13 +14,37 @@ import {
 
 const KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
-/** Encoded transforms, as a browser that has them (the worker is never started here). */
+/** Workers the session started (at its first `ready()`), as a browser's. */
+const started: FakeWorker[] = [];
+
+class FakeWorker {
+  posted: unknown[] = [];
+  terminated = false;
+  constructor() {
+    started.push(this);
+  }
+  postMessage(message: unknown): void {
+    this.posted.push(message);
+  }
+  terminate(): void {
+    this.terminated = true;
+  }
+}
+
+/** Encoded transforms and workers, as a browser that has them. */
 function withTransforms(): Disposable {
-  const scope = globalThis as { RTCRtpScriptTransform?: unknown };
+  const scope = globalThis as {
+    RTCRtpScriptTransform?: unknown;
+    Worker: unknown;
+  };
   const original = scope.RTCRtpScriptTransform;
+  const worker = scope.Worker;
   scope.RTCRtpScriptTransform = class {};
+  scope.Worker = FakeWorker;
+  started.length = 0;
   return {
     [Symbol.dispose]: () => {
+      scope.Worker = worker;
       if (original === undefined) delete scope.RTCRtpScriptTransform;
       else scope.RTCRtpScriptTransform = original;
     },
@@ -47,6 +71,10 @@ Deno.test("a keyed viewer joins with e2ee: true once its encryption is ready", a
     e2ee: true,
   });
   assert.deepEqual(host.errors, []);
+  // Its worker is up, with the key, before any connection: the first
+  // frame waits neither for the worker's module nor for the key.
+  assert.equal(started.length, 1);
+  assert.equal((started[0].posted[0] as { epoch: number }).epoch, 0);
 });
 
 Deno.test("a keyed broadcaster announces with e2ee: true", async () => {
@@ -143,6 +171,44 @@ Deno.test("only a provider: it is asked for epoch 0, and the viewer joins encryp
   lastSocket().welcome("client_v");
   assert.equal((await lastSocket().nextSent("join-stream")).e2ee, true);
   assert.deepEqual(asked, [["order-1", 0]]);
+});
+
+Deno.test("a broadcaster with only a provider announces once it gave epoch 0's key; one that gives none fails it (e2ee-key-invalid), and a try again asks again", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = new FakeHost("broadcaster");
+  let answer: (key: string) => void = () => {};
+  let fail: (error: Error) => void = () => {};
+  const asked: number[] = [];
+  host.e2eeKeyProvider = (_streamId, epoch) => {
+    asked.push(epoch);
+    return new Promise((resolve, reject) => {
+      answer = resolve;
+      fail = reject;
+    });
+  };
+  host.connect();
+  host.update();
+  host.session.open();
+  const socket = lastSocket();
+  socket.welcome("client_b");
+  const refused = host.nextError();
+  // Live without a key would send nothing: it waits for the provider.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(socket.sentOf("broadcaster-ready"), []);
+  fail(new Error("backend down"));
+  const error = await refused;
+  assert.equal(error.code, "e2ee-key-invalid");
+  assert.equal(error.fatal, true);
+  assert.deepEqual(socket.sentOf("broadcaster-ready"), []);
+  // The page's try again: asked again, and announced with the key.
+  host.session.open();
+  lastSocket().welcome("client_b2");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  answer(KEY);
+  assert.equal((await lastSocket().nextSent("broadcaster-ready")).e2ee, true);
+  assert.deepEqual(asked, [0, 0]);
+  assert.equal(host.errors.length, 1);
 });
 
 Deno.test("a keyed broadcaster with whip-url refuses: a standard endpoint cannot be encrypted to", async () => {
