@@ -22,6 +22,24 @@ import { INTERNAL_PROPS_PATTERN } from "./internal-props.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
+/**
+ * Lit's css-tag.js replaced by components/ui/css-tag.ts (the same exports,
+ * smaller: that file says what it leaves out), in every bundle, minified or
+ * not, so that dev and production run the same code.
+ */
+export const litCssTag: esbuild.Plugin = {
+  name: "lit-css-tag",
+  setup(build) {
+    build.onResolve(
+      { filter: /^(\.\/|@lit\/reactive-element\/)css-tag\.js$/ },
+      ({ importer, path }) =>
+        path.startsWith("@lit/") || /\/@lit\/reactive-element\//.test(importer)
+          ? { path: `${root}components/ui/css-tag.ts` }
+          : undefined,
+    );
+  },
+};
+
 export const BUNDLES = {
   "live-widgets": `${root}components/live-widgets-bundle.ts`,
   "live-viewer": `${root}components/live-viewer.ts`,
@@ -46,7 +64,9 @@ export function bundleBuilds(
     legalComments: "none",
     // Readable templates and names where the build is not minified (the
     // stack's site).
-    plugins: overrides.minify === false ? [] : [minifyTemplates, terserPass],
+    plugins: overrides.minify === false
+      ? [litCssTag]
+      : [litCssTag, minifyTemplates, terserPass],
     // Our own internal property names shortened (scripts/internal-props.ts).
     mangleProps: overrides.minify === false
       ? undefined
