@@ -34,8 +34,6 @@ export interface E2eeHost extends ReactiveControllerHost {
 export interface E2eeLink {
   /** Applies the error policy (a fatal code closes the session). */
   report(code: string, message: string, cause?: unknown): void;
-  /** Connects again from scratch. */
-  open(): void;
 }
 
 /** A code and message for the session's error policy. */
@@ -71,11 +69,8 @@ export class E2ee implements ReactiveController {
   /** A sender whose provider gave no key (and the page none). */
   #noKey = false;
 
-  /**
-   * `admitted`: the session already announced or joined, in the clear.
-   * `sends`: the broadcaster's.
-   */
-  constructor(host: E2eeHost, link: E2eeLink, admitted = false, sends = false) {
+  /** `sends`: the broadcaster's. */
+  constructor(host: E2eeHost, link: E2eeLink, sends = false) {
     this.#host = host;
     this.#link = link;
     this.#sends = sends;
@@ -83,8 +78,6 @@ export class E2ee implements ReactiveController {
     this.hostUpdate();
     // Only a provider: the first epoch comes from it.
     if (!this.#keys.size && host.e2eeKeyProvider) this.#askFirst();
-    // Keyed after it was in the stream: in again, encrypted.
-    if (admitted && !this.#refusal) link.open();
   }
 
   /**

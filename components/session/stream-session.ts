@@ -217,12 +217,14 @@ export class StreamSession implements ReactiveController, PeerLink {
   #e2eeLoad(): Promise<E2ee | void> | undefined {
     const host = this.#host;
     if (!this.#e2ee && (host.e2eeKey || host.e2eeKeyProvider)) {
+      // Keyed while in the stream in the clear: those connections close
+      // now, not once the chunk is here; it joins again encrypted.
+      if (this.#admitted) this.open();
       this.#e2ee = import("../e2ee/e2ee.ts").then(
         ({ E2ee }) =>
           this.#secure = new E2ee(
             host,
             this,
-            this.#admitted,
             this.#options.role === "broadcaster",
           ),
         (error) => {
