@@ -17,7 +17,7 @@ import {
   viewerState,
 } from "../../components/state/viewer-state.ts";
 
-/** Enough of an element for PublishedState: attribute, events, a tag name. */
+/** Enough of an element for the machine: attribute, events, a tag name. */
 class FakeElement extends EventTarget {
   readonly localName: string;
   readonly attributes = new Map<string, string>();
