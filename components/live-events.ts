@@ -5,11 +5,14 @@
  */
 import type { LiveErrorCode } from "./session/error-policy.ts";
 
+// Fields are `declare`d: each constructor sets them (own properties, as
+// class fields would make them, without a second definition in the bundle).
+
 /** The element's `state` changed. */
 export class LiveStateChangeEvent<S extends string = string> extends Event {
   static readonly eventName = "live-state-change";
-  readonly state: S;
-  readonly previous: S;
+  declare readonly state: S;
+  declare readonly previous: S;
   constructor(state: S, previous: S) {
     super(LiveStateChangeEvent.eventName, { bubbles: true, composed: true });
     this.state = state;
@@ -21,9 +24,9 @@ export class LiveStateChangeEvent<S extends string = string> extends Event {
 export class LiveErrorEvent extends Event {
   static readonly eventName = "live-error";
   /** A stable code: a server `error` code, a camera error code, or the element's own (`signaling-unavailable`, `token-provider-failed`, `turn-auth-failed`, `missing-stream-id`, `negotiation-failed`). */
-  readonly code: LiveErrorCode;
-  readonly message: string;
-  readonly cause: unknown;
+  declare readonly code: LiveErrorCode;
+  declare readonly message: string;
+  declare readonly cause: unknown;
   constructor(code: LiveErrorCode, message: string, cause?: unknown) {
     super(LiveErrorEvent.eventName, { bubbles: true, composed: true });
     this.code = code;
@@ -34,8 +37,8 @@ export class LiveErrorEvent extends Event {
 
 /** On `<live-broadcaster>`: a viewer arrived (`viewer-joined`) or left (`viewer-left`). */
 export class ViewerEvent extends Event {
-  readonly viewerId: string;
-  readonly viewerCount: number;
+  declare readonly viewerId: string;
+  declare readonly viewerCount: number;
   constructor(
     type: "viewer-joined" | "viewer-left",
     viewerId: string,
