@@ -55,7 +55,7 @@ export abstract class StreamElement extends LitElement {
   declare e2eeKeyProvider: E2eeKeyProvider | undefined;
 
   /** The signaling session: socket, stream, token, ICE servers, error policy. */
-  protected readonly session: StreamSession;
+  declare protected readonly session: StreamSession;
 
   /**
    * `auto`: the session opens whenever the element is on the page with a

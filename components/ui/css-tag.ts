@@ -30,7 +30,7 @@ interface CSSText {
 export class CSSResult {
   // Lit's mark of a CSSResult (its `css` accepts only these as values).
   readonly ["_$cssResult$"] = true;
-  readonly cssText: string;
+  declare readonly cssText: string;
   #sheet: CSSStyleSheet | undefined;
 
   constructor(cssText: string) {

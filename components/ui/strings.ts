@@ -49,7 +49,7 @@ export function isChinese(lang: string | undefined): boolean {
  * page never shows English first.
  */
 export class BuiltInStrings<T> {
-  readonly en: T;
+  declare readonly en: T;
   #loadZh: () => Promise<T>;
   #zh: T | undefined;
   #loading: Promise<void> | undefined;
