@@ -79,6 +79,17 @@ export interface HttpMediaSessionOptions {
     now: number,
     silentMs: number,
   ): boolean;
+  /**
+   * path-silence.ts's `stoppedReceiving`, passed in as `fellSilent` is, for
+   * a player (it sends next to nothing): media that stops arriving for
+   * {@link SILENT_PATH_MS} on a connected path gets an ICE restart at once.
+   */
+  stoppedReceiving?(
+    holder: { media?: unknown },
+    received: number,
+    now: number,
+    silentMs: number,
+  ): boolean;
 }
 
 /** The longest wait for candidates before the offer goes without the rest. */
@@ -90,9 +101,10 @@ const MAX_RETRY_AFTER_MS = 30_000;
 /** A disconnected connection gets this long to come back by itself. */
 const DISCONNECTED_GRACE_MS = 2_000;
 /**
- * Nothing received this long while sending: the path is gone. Janus sends
- * a publisher congestion feedback every 200 ms; an endpoint that says less
- * costs at worst a needless restart, which does not interrupt media.
+ * Nothing received this long while sending (a player: no media this long):
+ * the path is gone. Janus sends a publisher congestion feedback every
+ * 200 ms, a player gets 50 audio packets a second; an endpoint that says
+ * less costs at worst a needless restart, which does not interrupt media.
  */
 export const SILENT_PATH_MS = 1_000;
 /** How often a connected path's packet counts are looked at. */
@@ -114,7 +126,7 @@ export class HttpMediaSession {
   /** The endpoint refused our offer: it offers, we answer (WHEP). */
   #answering = false;
   /** The connection's packet counts (path-silence.ts). */
-  #path: { path?: unknown } = {};
+  #path: { path?: unknown; media?: unknown } = {};
   #silenceTimer: ReturnType<typeof setInterval> | undefined;
   /** The endpoint cannot restart ICE: silence is left to ICE. */
   #noRestart = false;
@@ -237,7 +249,7 @@ export class HttpMediaSession {
       }
     };
     this.#path = {};
-    if (options.fellSilent) {
+    if (options.fellSilent || options.stoppedReceiving) {
       this.#silenceTimer ??= setInterval(
         () => void this.#checkPath(),
         SILENCE_CHECK_MS,
@@ -266,28 +278,32 @@ export class HttpMediaSession {
   }
 
   /**
-   * Sends and hears nothing back (path-silence.ts): our address changed,
-   * most likely; restarted at once rather than after ICE's seconds.
+   * Sends and hears nothing back, or plays and gets no media
+   * (path-silence.ts): our address changed, most likely; restarted at once
+   * rather than after ICE's seconds.
    */
   async #checkPath(): Promise<void> {
     const pc = this.#pc;
-    const fellSilent = this.#options.fellSilent;
+    const { fellSilent, stoppedReceiving } = this.#options;
     if (
-      !pc || !fellSilent || this.#restarting || this.#noRestart ||
+      !pc || this.#restarting || this.#noRestart ||
       pc.connectionState !== "connected"
     ) return;
     let received = 0;
     let sent = 0;
+    let media = 0;
     (await pc.getStats()).forEach((s) => {
       if (s.type === "transport") {
         received += s.packetsReceived ?? 0;
         sent += s.packetsSent ?? 0;
-      }
+      } else if (s.type === "inbound-rtp") media += s.packetsReceived ?? 0;
     });
     const now = performance.now();
     if (
       this.#pc === pc &&
-      fellSilent(this.#path, received, sent, now, SILENT_PATH_MS)
+      (fellSilent
+        ? fellSilent(this.#path, received, sent, now, SILENT_PATH_MS)
+        : !!stoppedReceiving?.(this.#path, media, now, SILENT_PATH_MS))
     ) {
       console.info("live: the path went silent: ICE restart");
       void this.restart(true);
