@@ -490,10 +490,13 @@ export class LiveViewer extends StreamElement {
       this.#setView({ frozen: false });
     });
     // Again after a takeover: Firefox ends playback when the last track goes.
-    const block = await startPlayback(video, !this.#view.muted);
-    if (block !== "aborted") {
-      this.#setView({ block, muted: video.muted });
-    }
+    await this.#play(video, !this.#view.muted);
+  }
+
+  /** Plays `video`, with sound if `sound` and the browser allows it. */
+  async #play(video: HTMLVideoElement, sound: boolean): Promise<void> {
+    const block = await startPlayback(video, sound);
+    if (block !== "aborted") this.#setView({ block, muted: video.muted });
   }
 
   /** Keeps the last frame visible while there is no video (never a black box). */
@@ -524,10 +527,7 @@ export class LiveViewer extends StreamElement {
     const video = this.video;
     if (!video) return;
     // Inside the click: the gesture lets sound start too.
-    const block = await startPlayback(video, true);
-    if (block !== "aborted") {
-      this.#setView({ block, muted: video.muted });
-    }
+    await this.#play(video, true);
   }
 
   #toggleMute(): void {
