@@ -25,7 +25,8 @@ const root = new URL("..", import.meta.url).pathname;
 /**
  * Lit's css-tag.js replaced by components/ui/css-tag.ts (the same exports,
  * smaller: that file says what it leaves out), in every bundle, minified or
- * not, so that dev and production run the same code.
+ * not; the dev server (scripts/dev.ts) adds it to its own plugins, so that
+ * dev and production run the same code.
  */
 export const litCssTag: esbuild.Plugin = {
   name: "lit-css-tag",

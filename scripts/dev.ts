@@ -14,7 +14,7 @@ import {
   createStaticHandler,
 } from "../server/http/static-files.ts";
 import selfsigned from "selfsigned";
-import { bundleBuilds } from "./bundles.ts";
+import { bundleBuilds, litCssTag } from "./bundles.ts";
 
 const DEMO = new URL("../demo", import.meta.url).pathname;
 
@@ -42,7 +42,8 @@ export async function startDevServer(
       write: false,
       minify: false,
       sourcemap: "inline",
-      plugins: [{
+      // Lit's css-tag.js replaced as in the built bundles.
+      plugins: [litCssTag, {
         name: "serve-from-memory",
         setup(build) {
           build.onStart(() => {
