@@ -2,7 +2,6 @@ import { html, nothing } from "lit";
 import type { LiveStats } from "./media/connection-stats.ts";
 import { type Frames, FrameWatch } from "./media/frame-watch.ts";
 import { errorText, ruling, VIEWER_ERRORS } from "./session/error-policy.ts";
-import { stoppedReceiving } from "./session/path-silence.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -259,7 +258,6 @@ export class LiveViewer extends StreamElement {
       onRefused: (code, message) =>
         this.dispatchEvent(new LiveErrorEvent(code, message)),
       ruling: (code) => ruling(code, VIEWER_ERRORS),
-      stoppedReceiving,
     });
     this.#whep = player;
     void player.start();

@@ -80,7 +80,7 @@ export interface HttpMediaSessionOptions {
     silentMs: number,
   ): boolean;
   /**
-   * path-silence.ts's `stoppedReceiving`, passed in as `fellSilent` is, for
+   * receive-silence.ts's `stoppedReceiving` (the WHEP player's), for
    * a player (it sends next to nothing): media that stops arriving for
    * {@link SILENT_PATH_MS} on a connected path gets an ICE restart at once.
    */

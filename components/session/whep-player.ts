@@ -5,9 +5,9 @@
  * `whep-url`.
  */
 import type { LiveErrorCode, Ruling } from "./error-policy.ts";
+import { stoppedReceiving } from "./receive-silence.ts";
 import {
   HttpMediaSession,
-  type HttpMediaSessionOptions,
   type HttpMediaStatus,
   retriesBy,
 } from "./http-media-session.ts";
@@ -28,8 +28,6 @@ export interface WhepPlayerHost {
    * bundle holds.
    */
   ruling(code: string | undefined): Ruling | undefined;
-  /** path-silence.ts's, passed in as `ruling` is. */
-  stoppedReceiving: HttpMediaSessionOptions["stoppedReceiving"];
 }
 
 /** The policy's row for a code, for a viewer. */
@@ -118,7 +116,7 @@ export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
     retryable: (status, code) => whepRetries(status, code, rule),
     // Our endpoint serves Firefox (its own codec numbers) this way.
     serverOffer: true,
-    stoppedReceiving: host.stoppedReceiving,
+    stoppedReceiving,
   });
   return player;
 }

@@ -5,12 +5,14 @@
 import assert from "node:assert/strict";
 import {
   fellSilent,
-  type MediaCount,
   type PathCount,
   SILENT_MS,
   SILENT_PACKETS,
-  stoppedReceiving,
 } from "../../components/session/path-silence.ts";
+import {
+  type MediaCount,
+  stoppedReceiving,
+} from "../../components/session/receive-silence.ts";
 
 Deno.test("sending with nothing back for SILENT_MS: silent, said once", () => {
   const peer: { path?: PathCount } = {};
