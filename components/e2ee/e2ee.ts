@@ -78,6 +78,13 @@ export class E2ee implements ReactiveController {
     this.hostUpdate();
     // Only a provider: the first epoch comes from it.
     if (!this.#keys.size && host.e2eeKeyProvider) this.#askFirst();
+    // The worker at once: creating it takes ~10 ms of the main thread,
+    // spent while the socket opens rather than between it and the join.
+    if (!this.#refusal) {
+      this.#worker = this.#start();
+      // The first ask takes ms (codec factories): not at the first viewer.
+      if (sends) ["audio", "video"].forEach(knownCodecs);
+    }
   }
 
   /**
@@ -98,9 +105,10 @@ export class E2ee implements ReactiveController {
       if (this.#refusal) return;
     }
     if (!this.#refusal) {
-      // Started now, not at the first connection: its module and the key's
-      // derivation are done before the first frame (a sender drops frames
-      // until then, and the decoder waits for the next key frame).
+      // Before the first connection (again after the element was moved):
+      // its module and the key's derivation are done before the first
+      // frame (a sender drops frames until then, and the decoder waits for
+      // the next key frame).
       this.#worker ??= this.#start();
       return this;
     }
@@ -279,12 +287,24 @@ export class E2ee implements ReactiveController {
  * frame's codec in its metadata (Firefox) finds it from the bytes.
  */
 function offerKnownCodecs(transceiver: RTCRtpTransceiver, kind: string): void {
-  const codecs = RTCRtpReceiver.getCapabilities(kind)?.codecs.filter((c) =>
-    !UNKNOWN_LAYOUT[kind]?.test(c.mimeType)
-  );
+  const codecs = knownCodecs(kind);
   try {
     if (codecs) transceiver.setCodecPreferences(codecs);
   } catch {
     // An older browser: the offer's order (VP8 first) decides.
   }
+}
+
+/** The browser's codecs of `kind` whose layout we know: asked once. */
+const known = new Map<string, RTCRtpCodec[] | undefined>();
+function knownCodecs(kind: string): RTCRtpCodec[] | undefined {
+  if (!known.has(kind)) {
+    known.set(
+      kind,
+      RTCRtpReceiver.getCapabilities(kind)?.codecs.filter((c) =>
+        !UNKNOWN_LAYOUT[kind]?.test(c.mimeType)
+      ),
+    );
+  }
+  return known.get(kind);
 }

@@ -35,16 +35,24 @@ class FakeWorker {
 function withTransforms(): Disposable {
   const scope = globalThis as {
     RTCRtpScriptTransform?: unknown;
+    RTCRtpReceiver?: unknown;
     Worker: unknown;
   };
   const original = scope.RTCRtpScriptTransform;
   const worker = scope.Worker;
   scope.RTCRtpScriptTransform = class {};
+  // A browser's codecs (the broadcaster asks for them once, at the start).
+  scope.RTCRtpReceiver = {
+    getCapabilities: (kind: string) => ({
+      codecs: [{ mimeType: `${kind}/${kind === "audio" ? "opus" : "VP8"}` }],
+    }),
+  };
   scope.Worker = FakeWorker;
   started.length = 0;
   return {
     [Symbol.dispose]: () => {
       scope.Worker = worker;
+      delete scope.RTCRtpReceiver;
       if (original === undefined) delete scope.RTCRtpScriptTransform;
       else scope.RTCRtpScriptTransform = original;
     },
