@@ -229,8 +229,29 @@ export class Connection implements Peer {
       });
       return;
     }
+    // Nothing held back (the usual case): handled at once, without a trip
+    // through the backlog.
+    if (!this.#waiting && this.#backlog.length === 0) {
+      this.#dispatchHolding(data);
+      return;
+    }
     this.#backlog.push(data);
     if (!this.#waiting) this.#drain();
+  }
+
+  /**
+   * Handles one frame; a handler that returns a promise holds back the
+   * frames after it until it settles.
+   */
+  #dispatchHolding(data: string): boolean {
+    const pending = this.#dispatch(data);
+    if (!pending) return false;
+    this.#waiting = true;
+    pending.finally(() => {
+      this.#waiting = false;
+      this.#drain();
+    });
+    return true;
   }
 
   /**
@@ -240,15 +261,7 @@ export class Connection implements Peer {
    */
   #drain(): void {
     while (this.#backlog.length > 0 && this.#state === "open") {
-      const pending = this.#dispatch(this.#backlog.shift()!);
-      if (pending) {
-        this.#waiting = true;
-        pending.finally(() => {
-          this.#waiting = false;
-          this.#drain();
-        });
-        return;
-      }
+      if (this.#dispatchHolding(this.#backlog.shift()!)) return;
     }
   }
 
