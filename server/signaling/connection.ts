@@ -24,6 +24,7 @@ import type { Peer } from "./peer.ts";
 import type { ResumeClaims } from "../security/resume-token.ts";
 import type { SignalingRouter } from "./signaling-router.ts";
 import { TokenBucket } from "../security/token-bucket.ts";
+import { turnNow } from "./turn-clock.ts";
 
 export type ConnectionState = "connecting" | "open" | "closed";
 
@@ -87,7 +88,7 @@ export class Connection implements Peer {
     socket.binaryType = "arraybuffer";
     this.#context = context;
     const { config } = context;
-    const now = performance.now();
+    const now = turnNow();
     this.#bucket = new TokenBucket(
       config.rateLimitBurst,
       config.rateLimitPerSecond,
@@ -296,11 +297,11 @@ export class Connection implements Peer {
   }
 
   /**
-   * Takes one message and `size` bytes from the buckets; on refusal sends
-   * `rate-limited` and may close (1008).
+   * Takes one message and `size` bytes from the buckets at this turn's time
+   * (see turn-clock.ts); on refusal sends `rate-limited` and may close (1008).
    */
   #withinRate(size: number): boolean {
-    const now = performance.now();
+    const now = turnNow();
     if (this.#bytes.take(now, size) && this.#bucket.take(now)) return true;
     const { config, router } = this.#context;
     if (now - this.#windowStart > config.rateLimitWindowMs) {

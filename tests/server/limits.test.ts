@@ -100,6 +100,25 @@ Deno.test("rate limit: over the burst gets rate-limited, abuse closes with 1008"
   await bystander.expectQuiet();
 });
 
+Deno.test("rate limit: the bucket refills as time passes (one clock reading per turn, read again in the next)", async () => {
+  await using t = await startTestServer({
+    rateLimitBurst: 2,
+    rateLimitPerSecond: 20,
+    rateLimitMaxRefusals: 100,
+  });
+  const client = await t.connect();
+  for (let i = 0; i < 3; i++) client.send({ type: "ping", nonce: i });
+  assert.equal((await client.next("pong")).nonce, 0);
+  assert.equal((await client.next("pong")).nonce, 1);
+  assert.equal((await client.next("error")).code, "rate-limited");
+  // 150 ms at 20/s: the two tokens are back (the subject here is time).
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  client.send({ type: "ping", nonce: "after" });
+  client.send({ type: "ping", nonce: "again" });
+  assert.equal((await client.next("pong")).nonce, "after");
+  assert.equal((await client.next("pong")).nonce, "again");
+});
+
 Deno.test("heartbeat: a peer that stops answering pings is dropped, one that answers is kept", async () => {
   // A dead peer keeps its place for the grace period, then leaves.
   const grace = 200;
