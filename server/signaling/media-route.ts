@@ -140,8 +140,19 @@ export class MediaRoute {
       ? text
       : encodeServerMessage(forwarded);
     const from = { clientId: peer.id, node: this.#core.node, role };
+    const step = this.#core.directory.route(
+      from,
+      streamId,
+      message.viewerId,
+      frame,
+    );
+    // In memory (one process) the step is done already: routed at once,
+    // without the two closures a store step takes (every frame comes here).
+    if (!(step instanceof Promise)) {
+      return this.#routed(peer, message, role, step, forwarded, frame);
+    }
     this.#core.guard(
-      () => this.#core.directory.route(from, streamId, message.viewerId, frame),
+      () => step,
       (route) => this.#routed(peer, message, role, route, forwarded, frame),
     )?.catch((error) => {
       if (error instanceof StoreUnavailable) {
