@@ -79,8 +79,9 @@ export class E2ee implements ReactiveController {
     // Only a provider: the first epoch comes from it.
     if (!this.#keys.size && host.e2eeKeyProvider) this.#askFirst();
     // The worker at once: creating it takes ~10 ms of the main thread,
-    // spent while the socket opens rather than between it and the join.
-    if (!this.#refusal) {
+    // spent while the socket opens rather than between it and the join
+    // (not for an element removed while the chunk loaded: ready() then).
+    if (!this.#refusal && (host as Partial<Element>).isConnected !== false) {
       this.#worker = this.#start();
       // The first ask takes ms (codec factories): not at the first viewer.
       if (sends) ["audio", "video"].forEach(knownCodecs);
