@@ -189,8 +189,11 @@ Deno.test("a broadcaster with only a provider announces once it gave epoch 0's k
   let answer: (key: string) => void = () => {};
   let fail: (error: Error) => void = () => {};
   const asked: number[] = [];
+  let wasAsked: () => void = () => {};
+  const firstAsk = new Promise<void>((resolve) => wasAsked = resolve);
   host.e2eeKeyProvider = (_streamId, epoch) => {
     asked.push(epoch);
+    wasAsked();
     return new Promise((resolve, reject) => {
       answer = resolve;
       fail = reject;
@@ -202,8 +205,11 @@ Deno.test("a broadcaster with only a provider announces once it gave epoch 0's k
   const socket = lastSocket();
   socket.welcome("client_b");
   const refused = host.nextError();
-  // Live without a key would send nothing: it waits for the provider.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Live without a key would send nothing: it waits for the provider. The
+  // chunk is loaded once the provider is asked; a turn later an announce
+  // that did not wait would have gone out.
+  await firstAsk;
+  await new Promise((resolve) => setTimeout(resolve, 0));
   assert.deepEqual(socket.sentOf("broadcaster-ready"), []);
   fail(new Error("backend down"));
   const error = await refused;
