@@ -19,6 +19,9 @@ import type * as esbuild from "esbuild";
 import { minifyTemplates } from "./minify-templates.ts";
 import { terserPass } from "./terser-pass.ts";
 import { INTERNAL_PROPS_PATTERN } from "./internal-props.ts";
+import { litTrim } from "./lit-trim.ts";
+
+export { litTrim };
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -66,8 +69,8 @@ export function bundleBuilds(
     // Readable templates and names where the build is not minified (the
     // stack's site).
     plugins: overrides.minify === false
-      ? [litCssTag]
-      : [litCssTag, minifyTemplates, terserPass],
+      ? [litCssTag, litTrim]
+      : [litCssTag, litTrim, minifyTemplates, terserPass],
     // Our own internal property names shortened (scripts/internal-props.ts).
     mangleProps: overrides.minify === false
       ? undefined

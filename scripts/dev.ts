@@ -14,7 +14,7 @@ import {
   createStaticHandler,
 } from "../server/http/static-files.ts";
 import selfsigned from "selfsigned";
-import { bundleBuilds, litCssTag } from "./bundles.ts";
+import { bundleBuilds, litCssTag, litTrim } from "./bundles.ts";
 
 const DEMO = new URL("../demo", import.meta.url).pathname;
 
@@ -42,8 +42,8 @@ export async function startDevServer(
       write: false,
       minify: false,
       sourcemap: "inline",
-      // Lit's css-tag.js replaced as in the built bundles.
-      plugins: [litCssTag, {
+      // Lit's css-tag.js replaced and Lit trimmed as in the built bundles.
+      plugins: [litCssTag, litTrim, {
         name: "serve-from-memory",
         setup(build) {
           build.onStart(() => {
