@@ -7,10 +7,16 @@
  * (SFU_AFTER_VIEWERS=0), the four cases interleaved per round. Measured:
  * the viewer's time to first frame (element attached to its first
  * presented frame) and the broadcaster's CPU (its browser's process tree,
- * cores) over a 5 s window once the viewer plays.
+ * cores) over a 5 s window once the viewer plays. Each lab opens the
+ * viewer `--opens` times (a fresh Chromium and profile each time, as a
+ * customer's first visit): the first open is the stream's first viewer
+ * (through Janus: the broadcaster publishes to it then), the later ones
+ * join a stream already served (through Janus: the publisher is there);
+ * both are reported, and together. More samples per lab started: the
+ * spread between rounds (300-950 ms for the same case) needs them.
  *
- *   deno task bench:e2ee              # 5 rounds
- *   deno task bench:e2ee --rounds 1
+ *   deno task bench:e2ee              # 5 rounds, 3 opens each
+ *   deno task bench:e2ee --rounds 1 --opens 1
  */
 import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
@@ -31,13 +37,20 @@ type Path = "p2p" | "sfu";
 interface Sample {
   path: Path;
   e2ee: boolean;
+  /** 0: the stream's first viewer; later: a viewer joining it served. */
+  open: number;
   firstFrameMs: number;
-  cpu: number;
+  /** The broadcaster's CPU (first open only). */
+  cpu?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function once(path: Path, e2ee: boolean): Promise<Sample> {
+async function once(
+  path: Path,
+  e2ee: boolean,
+  opens: number,
+): Promise<Sample[]> {
   const key = e2ee ? newLabKey() : null;
   await using lab = await FaultLab.start({
     browsers: ["chromium", "chromium"],
@@ -48,72 +61,107 @@ async function once(path: Path, e2ee: boolean): Promise<Sample> {
   await esbuild.stop();
   await lab.openPage(0);
   await lab.untilState("b", "live");
-  await lab.openPage(1);
-  await lab.untilFrames("v1", 10);
-  const attached = lab.events("v1").find((e) => e.kind === "attach")!.t;
-  const first = lab.events("v1").find((e) => e.kind === "frame")!.t;
-  await sleep(SETTLE_MS);
-  const pid = lab.browserPid(0);
-  const cpu0 = await treeCpuSeconds(pid);
-  const start = performance.now();
-  await sleep(WINDOW_MS);
-  const cpu1 = await treeCpuSeconds(pid);
-  const seconds = (performance.now() - start) / 1000;
-  // Still playing at the end of the window (a stall would flatter the CPU).
-  await lab.untilFrames("v1", 10, Date.now());
-  return {
-    path,
-    e2ee,
-    firstFrameMs: first - attached,
-    cpu: (cpu1 - cpu0) / seconds,
-  };
+  const samples: Sample[] = [];
+  for (let open = 0; open < opens; open++) {
+    // A fresh browser: the one before is killed (its socket drops, the
+    // server tells the broadcaster), its reports are all older than this.
+    if (open > 0) await lab.closeBrowser(1);
+    const since = Date.now();
+    await lab.openPage(1);
+    await lab.untilFrames("v1", 10, since);
+    const events = lab.events("v1").filter((e) => e.t >= since);
+    const attached = events.find((e) => e.kind === "attach")!.t;
+    const first = events.find((e) => e.kind === "frame" && e.t >= attached)!.t;
+    const sample: Sample = { path, e2ee, open, firstFrameMs: first - attached };
+    if (open === 0) {
+      await sleep(SETTLE_MS);
+      const pid = lab.browserPid(0);
+      const cpu0 = await treeCpuSeconds(pid);
+      const start = performance.now();
+      await sleep(WINDOW_MS);
+      const cpu1 = await treeCpuSeconds(pid);
+      const seconds = (performance.now() - start) / 1000;
+      // Still playing at the end of the window (a stall would flatter the CPU).
+      await lab.untilFrames("v1", 10, Date.now());
+      sample.cpu = (cpu1 - cpu0) / seconds;
+    }
+    samples.push(sample);
+  }
+  return samples;
 }
 
 /** Every case `rounds` times, interleaved; the markdown section. */
-export async function e2eeCost(rounds: number): Promise<string> {
+export async function e2eeCost(rounds: number, opens: number): Promise<string> {
   const samples: Sample[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const path of ["p2p", "sfu"] as const) {
       // Alternate which goes first: drift favours neither.
       const order = round % 2 ? [true, false] : [false, true];
       for (const e2ee of order) {
-        const sample = await once(path, e2ee);
+        const got = await once(path, e2ee, opens);
         console.error(
           `round ${round + 1} ${path} e2ee=${e2ee}: first frame ${
-            Math.round(sample.firstFrameMs)
-          } ms, CPU ${sample.cpu.toFixed(2)}`,
+            got.map((s) => Math.round(s.firstFrameMs)).join(", ")
+          } ms, CPU ${got[0].cpu!.toFixed(2)}`,
         );
-        samples.push(sample);
+        samples.push(...got);
       }
     }
   }
-  const of = (path: Path, e2ee: boolean, pick: (s: Sample) => number) =>
-    samples.filter((s) => s.path === path && s.e2ee === e2ee).map(pick);
+  const pick = (
+    path: Path,
+    e2ee: boolean,
+    opened: (open: number) => boolean,
+  ) =>
+    samples.filter((s) => s.path === path && s.e2ee === e2ee && opened(s.open))
+      .map((s) => s.firstFrameMs);
   const lines = [
     `### End-to-end encryption (issue 25)`,
     ``,
-    `One broadcaster and one viewer, each in its own Chromium, keyed or not; ${rounds} rounds, cases interleaved. Targets: first frame ≤ 1.1x, broadcaster CPU ≤ 1.15x.`,
+    `One broadcaster and one viewer, each in its own Chromium, keyed or not; ${rounds} rounds, cases interleaved, the viewer opened ${opens} times per lab (a fresh browser each time; "first": the stream's first viewer, "later": a viewer joining it served). Targets: first frame ≤ 1.1x, broadcaster CPU ≤ 1.15x.`,
     ``,
-    `| path | first frame p50 / max, clear (ms) | with E2EE (ms) | ratio p50 / max | broadcaster CPU p50, clear / E2EE (cores) | ratio |`,
+    `| path | viewers | samples per case | first frame p50 / max, clear (ms) | with E2EE (ms) | ratio p50 / max |`,
     `|---|---|---|---|---|---|`,
   ];
+  const groups = [
+    ["all", () => true],
+    ["first", (open: number) => open === 0],
+    ["later", (open: number) => open > 0],
+  ] as const;
   for (const path of ["p2p", "sfu"] as const) {
-    const clear = of(path, false, (s) => s.firstFrameMs);
-    const keyed = of(path, true, (s) => s.firstFrameMs);
-    const cpuClear = quantile(of(path, false, (s) => s.cpu), 0.5);
-    const cpuKeyed = quantile(of(path, true, (s) => s.cpu), 0.5);
-    const p50 = [quantile(clear, 0.5), quantile(keyed, 0.5)];
-    const max = [Math.max(...clear), Math.max(...keyed)];
+    for (const [group, opened] of groups) {
+      const clear = pick(path, false, opened);
+      const keyed = pick(path, true, opened);
+      if (clear.length === 0 || keyed.length === 0) continue;
+      const p50 = [quantile(clear, 0.5), quantile(keyed, 0.5)];
+      const max = [Math.max(...clear), Math.max(...keyed)];
+      lines.push(
+        `| ${path === "p2p" ? "peer to peer" : "through Janus"} | ${group} | ${
+          Math.min(clear.length, keyed.length)
+        } | ${Math.round(p50[0])} / ${Math.round(max[0])} | ${
+          Math.round(p50[1])
+        } / ${Math.round(max[1])} | ${(p50[1] / p50[0]).toFixed(2)}x / ${
+          (max[1] / max[0]).toFixed(2)
+        }x |`,
+      );
+    }
+  }
+  lines.push(
+    ``,
+    `| path | broadcaster CPU p50, clear / E2EE (cores) | ratio |`,
+    `|---|---|---|`,
+  );
+  for (const path of ["p2p", "sfu"] as const) {
+    const cpu = (e2ee: boolean) =>
+      quantile(
+        samples.filter((s) => s.path === path && s.e2ee === e2ee && s.cpu)
+          .map((s) => s.cpu!),
+        0.5,
+      );
     lines.push(
       `| ${path === "p2p" ? "peer to peer" : "through Janus"} | ${
-        Math.round(p50[0])
-      } / ${Math.round(max[0])} | ${Math.round(p50[1])} / ${
-        Math.round(max[1])
-      } | ${(p50[1] / p50[0]).toFixed(2)}x / ${
-        (max[1] / max[0]).toFixed(2)
-      }x | ${cpuClear.toFixed(2)} / ${cpuKeyed.toFixed(2)} | ${
-        (cpuKeyed / cpuClear).toFixed(2)
-      }x |`,
+        cpu(false).toFixed(2)
+      } / ${cpu(true).toFixed(2)} | ${(cpu(true) / cpu(false)).toFixed(2)}x |`,
     );
   }
   return lines.join("\n");
@@ -122,7 +170,10 @@ export async function e2eeCost(rounds: number): Promise<string> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { rounds: { type: "string", default: "5" } },
+    options: {
+      rounds: { type: "string", default: "5" },
+      opens: { type: "string", default: "3" },
+    },
   });
-  console.log(await e2eeCost(Number(values.rounds)));
+  console.log(await e2eeCost(Number(values.rounds), Number(values.opens)));
 }
