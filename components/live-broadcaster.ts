@@ -24,7 +24,6 @@ import {
   BROADCASTER_ERRORS,
   errorText,
   type LiveErrorCode,
-  ruling,
 } from "./session/error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
 import { LocalCamera } from "./media/local-camera.ts";
@@ -502,7 +501,7 @@ export class LiveBroadcaster extends StreamElement {
       apply: (patch, reason) => this.#apply(patch, reason),
       everAccepted: () => this.#machine.facts.everAccepted,
       onLive: () => this.#wakeLock.hold(),
-      ruling: (code) => ruling(code, BROADCASTER_ERRORS),
+      errors: BROADCASTER_ERRORS,
       fellSilent,
       onError: (code, message, fatal) => {
         if (fatal) this.#fail(code);

@@ -1,7 +1,7 @@
 import { html, nothing } from "lit";
 import type { LiveStats } from "./media/connection-stats.ts";
 import { type Frames, FrameWatch } from "./media/frame-watch.ts";
-import { errorText, ruling, VIEWER_ERRORS } from "./session/error-policy.ts";
+import { errorText, VIEWER_ERRORS } from "./session/error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -25,7 +25,8 @@ import {
   soundOffIcon,
   soundOnIcon,
 } from "./ui/viewer-icons.ts";
-import { ViewerPeer } from "./session/viewer-peer.ts";
+import { ViewerPeer, type ViewerPeerOptions } from "./session/viewer-peer.ts";
+import type { WhepPlayerHost } from "./session/whep-player.ts";
 import type { NegotiationRetry } from "./session/negotiation-retry.ts";
 import type { NegotiationStage } from "../protocol/messages.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
@@ -142,12 +143,17 @@ export class LiveViewer extends StreamElement {
   #machine = new StateMachine(this, INITIAL_VIEWER_FACTS, viewerState);
   #view: ViewerView = { block: "none", muted: false, frozen: false };
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
-  #peer = new ViewerPeer(this.session, {
+  /** What the connection playing tells the element: the peer's, or the WHEP player's. */
+  #media: ViewerPeerOptions & WhepPlayerHost = {
     onStream: (stream, takeover) => this.#showStream(stream, takeover),
     onConnectionState: (state) => this.#onMedia(state),
     onRefused: (stage, error, takeover) =>
       void this.#onRefused(stage, error, takeover),
-  });
+    apply: (patch, reason) => this.#apply(patch, reason),
+    onError: (code, message) =>
+      this.dispatchEvent(new LiveErrorEvent(code, message)),
+  };
+  #peer = new ViewerPeer(this.session, this.#media);
   /** Refused offers since video last flowed (negotiation-retry.ts; none: clean). */
   #negotiation: NegotiationRetry | undefined;
   #frames = new FrameWatch({
@@ -245,20 +251,15 @@ export class LiveViewer extends StreamElement {
         new LiveErrorEvent(code, "The WHEP client did not load", error),
       );
     }
-    const { whepPlayer } = chunk;
     // Changed or removed while the chunk loaded.
     if (url !== this.whepUrl || !this.isConnected || this.#whep) return;
-    const player = whepPlayer({
+    const player = chunk.whepPlayer(
       url,
-      token: () => this.token,
-      newConnection: () => this.session.newConnection(),
-      onStream: (stream) => this.#showStream(stream),
-      onConnectionState: (state) => this.#onMedia(state),
-      apply: (patch, reason) => this.#apply(patch, reason),
-      onRefused: (code, message) =>
-        this.dispatchEvent(new LiveErrorEvent(code, message)),
-      ruling: (code) => ruling(code, VIEWER_ERRORS),
-    });
+      this,
+      this.session,
+      this.#media,
+      VIEWER_ERRORS,
+    );
     this.#whep = player;
     void player.start();
   }

@@ -236,20 +236,6 @@ export interface Ruling {
   reaction: Reaction;
 }
 
-/**
- * The row for `code`, if the role's table has one. A code read from an
- * HTTP answer (a WHIP or WHEP problem body) is acted on only then: a code
- * that is only logged, or newer than this client, leaves its status to
- * decide.
- */
-export function ruling(
-  code: string | undefined,
-  policy: ErrorPolicy,
-): Ruling | undefined {
-  if (code === undefined || !Object.hasOwn(policy, code)) return undefined;
-  return { code: code as RuledCode, reaction: policy[code].reaction };
-}
-
 /** What the role of `policy` does about `code` (any string a server may send). */
 export function reactionTo(code: string, policy: ErrorPolicy): Reaction {
   return ruleFor(code, policy).reaction;

@@ -15,10 +15,10 @@
  * keeps every endpoint that takes only client offers working.
  *
  * Loaded only by elements given `whip-url` or `whep-url` (a chunk of its
- * own), so it imports nothing the elements' bundles hold (the error policy
- * comes in through its host, types only here).
+ * own), so it imports nothing the elements' bundles hold (the element's
+ * error table comes in as an argument, types only from error-policy.ts).
  */
-import type { Ruling } from "./error-policy.ts";
+import type { ErrorPolicy, RuledCode, Ruling } from "./error-policy.ts";
 import {
   fragmentOf,
   parseFragment,
@@ -509,6 +509,21 @@ export async function readRefusal(response: Response): Promise<RefusalBody> {
   return typeof error === "string" && error
     ? { code: error, message: said }
     : { message: said };
+}
+
+/**
+ * The row for `code`, if the role's table has one. A code read from an
+ * HTTP answer (a WHIP or WHEP problem body) is acted on only then: a code
+ * that is only logged, or newer than this client, leaves its status to
+ * decide. Here, not in error-policy.ts: only the WHIP and WHEP chunks ask,
+ * each given its element's table.
+ */
+export function ruling(
+  code: string | undefined,
+  policy: ErrorPolicy,
+): Ruling | undefined {
+  if (code === undefined || !Object.hasOwn(policy, code)) return undefined;
+  return { code: code as RuledCode, reaction: policy[code].reaction };
 }
 
 /**

@@ -4,30 +4,28 @@
  * facts ({@link whepFacts}). A chunk of its own, loaded only with
  * `whep-url`.
  */
-import type { LiveErrorCode, Ruling } from "./error-policy.ts";
+import type { ErrorPolicy, LiveErrorCode, Ruling } from "./error-policy.ts";
 import { stoppedReceiving } from "./receive-silence.ts";
 import {
   HttpMediaSession,
   type HttpMediaStatus,
   retriesBy,
+  ruling,
 } from "./http-media-session.ts";
+import type { PeerLink } from "./stream-session.ts";
+import type { ViewerPeerOptions } from "./viewer-peer.ts";
 import type { ViewerFacts } from "../state/viewer-state.ts";
 
-export interface WhepPlayerHost {
-  url: string;
-  token(): string | null;
-  newConnection(): RTCPeerConnection;
-  onStream(stream: MediaStream): void;
-  onConnectionState(state: RTCPeerConnectionState): void;
+/**
+ * What the player tells the viewer: the same object the viewer gives its
+ * peer (viewer-peer.ts's options), so that the element holds one set of
+ * callbacks for both.
+ */
+export interface WhepPlayerHost
+  extends Pick<ViewerPeerOptions, "onStream" | "onConnectionState"> {
   apply(patch: Partial<ViewerFacts>, reason: string): void;
-  /** Refused for good. */
-  onRefused(code: LiveErrorCode, message: string): void;
-  /**
-   * The error policy's row for a code (error-policy.ts's `ruling` over the
-   * element's table), passed in: this chunk imports nothing the element's
-   * bundle holds.
-   */
-  ruling(code: string | undefined): Ruling | undefined;
+  /** Refused for good: a `live-error`. */
+  onError(code: LiveErrorCode, message: string): void;
 }
 
 /** The policy's row for a code, for a viewer. */
@@ -90,12 +88,23 @@ export function whepRetries(
   );
 }
 
-export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
-  const rule: ViewerRule = (code) => host.ruling(code);
+/**
+ * A player for `url`, with the element's `token` and its session's
+ * connections; `errors` is the viewer's table (passed in: this chunk
+ * imports nothing the element's bundle holds).
+ */
+export function whepPlayer(
+  url: string,
+  element: { readonly token: string | null },
+  link: Pick<PeerLink, "newConnection">,
+  host: WhepPlayerHost,
+  errors: ErrorPolicy,
+): HttpMediaSession {
+  const rule: ViewerRule = (code) => ruling(code, errors);
   const player: HttpMediaSession = new HttpMediaSession({
-    url: host.url,
-    token: host.token,
-    newConnection: host.newConnection,
+    url,
+    token: () => element.token,
+    newConnection: () => link.newConnection(),
     setup: (pc) => {
       pc.addTransceiver("video", { direction: "recvonly" });
       pc.addTransceiver("audio", { direction: "recvonly" });
@@ -111,7 +120,7 @@ export function whepPlayer(host: WhepPlayerHost): HttpMediaSession {
     onStatus: (status) => {
       const { patch, refused } = whepFacts(status, rule);
       host.apply(patch, `whep ${status.kind}`);
-      if (refused) host.onRefused(refused.code, refused.message);
+      if (refused) host.onError(refused.code, refused.message);
     },
     retryable: (status, code) => whepRetries(status, code, rule),
     // Our endpoint serves Firefox (its own codec numbers) this way.

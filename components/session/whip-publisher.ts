@@ -5,12 +5,13 @@
  * with `whip-url`.
  */
 import type { BroadcasterFacts } from "../state/broadcaster-state.ts";
-import type { LiveErrorCode, Ruling } from "./error-policy.ts";
+import type { ErrorPolicy, LiveErrorCode, Ruling } from "./error-policy.ts";
 import {
   HttpMediaSession,
   type HttpMediaSessionOptions,
   type HttpMediaStatus,
   retriesBy,
+  ruling,
 } from "./http-media-session.ts";
 
 export interface WhipPublisherHost {
@@ -27,12 +28,11 @@ export interface WhipPublisherHost {
   /** A refusal (`fatal`: for good, everything released) or a reason for waiting. */
   onError(code: LiveErrorCode, message: string, fatal: boolean): void;
   /**
-   * The error policy's row for a code (error-policy.ts's `ruling` over the
-   * element's table), passed in: this chunk imports nothing the element's
-   * bundle holds.
+   * The element's error table, passed in: this chunk imports nothing the
+   * element's bundle holds.
    */
-  ruling(code: string | undefined): Ruling | undefined;
-  /** path-silence.ts's, passed in as `ruling` is. */
+  errors: ErrorPolicy;
+  /** path-silence.ts's, passed in as `errors` is. */
   fellSilent: HttpMediaSessionOptions["fellSilent"];
 }
 
@@ -121,7 +121,7 @@ export function whipRetries(
 }
 
 export function whipPublisher(host: WhipPublisherHost): HttpMediaSession {
-  const rule: BroadcasterRule = (code) => host.ruling(code);
+  const rule: BroadcasterRule = (code) => ruling(code, host.errors);
   return new HttpMediaSession({
     url: host.url,
     token: host.token,

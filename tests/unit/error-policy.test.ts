@@ -14,9 +14,9 @@ import {
   reactionTo as reactionIn,
   type Role,
   ruleFor as ruleIn,
-  ruling as rulingIn,
   VIEWER_ERRORS,
 } from "../../components/session/error-policy.ts";
+import { ruling as rulingIn } from "../../components/session/http-media-session.ts";
 import { VIEWER_EN } from "../../components/ui/viewer-strings.ts";
 import { VIEWER_ZH_CN } from "../../components/ui/viewer-strings-zh.ts";
 

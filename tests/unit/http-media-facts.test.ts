@@ -11,12 +11,12 @@ import {
 } from "../../components/state/broadcaster-state.ts";
 import {
   BROADCASTER_ERRORS,
-  ruling,
   VIEWER_ERRORS,
 } from "../../components/session/error-policy.ts";
 import {
   type HttpMediaStatus,
   readRefusal,
+  ruling,
 } from "../../components/session/http-media-session.ts";
 import {
   INITIAL_VIEWER_FACTS,
