@@ -18,7 +18,11 @@ import {
   type ViewerState,
   viewerState,
 } from "./state/viewer-state.ts";
-import { VIEWER_STRINGS, type ViewerStrings } from "./ui/viewer-strings.ts";
+import {
+  errorTextsLoaded,
+  VIEWER_STRINGS,
+  type ViewerStrings,
+} from "./ui/viewer-strings.ts";
 import {
   fullscreenIcon,
   pictureInPictureIcon,
@@ -174,6 +178,13 @@ export class LiveViewer extends StreamElement {
     this.showStats = false;
     this.strings = {};
     this.whepUrl = null;
+  }
+
+  /** The `error` state renders once its English texts (a chunk) are here. */
+  protected override scheduleUpdate(): void | Promise<unknown> {
+    return this.#machine.state === "error"
+      ? errorTextsLoaded().then(() => super.scheduleUpdate())
+      : super.scheduleUpdate();
   }
 
   /** The current state (also reflected as the `state` attribute). */

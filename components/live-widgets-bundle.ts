@@ -20,4 +20,4 @@ export type { ViewerStrings } from "./ui/viewer-strings.ts";
 export type { LiveErrorCode } from "./session/error-policy.ts";
 export type { TokenProvider } from "./session/stream-token.ts";
 export type { E2eeKey, E2eeKeyProvider } from "./e2ee/keys.ts";
-export { VIEWER_EN } from "./ui/viewer-strings.ts";
+export { VIEWER_EN } from "./ui/viewer-strings-en.ts";

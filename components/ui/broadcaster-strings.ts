@@ -1,5 +1,6 @@
 /** Every string `<live-broadcaster>` shows, in English and Simplified Chinese. */
 import { BuiltInStrings, COMMON_EN, type CommonStrings } from "./strings.ts";
+import { COMMON_ERRORS_EN } from "./error-texts.ts";
 
 export interface BroadcasterStrings extends CommonStrings {
   broadcasterIdle: string;
@@ -34,6 +35,7 @@ export interface BroadcasterStrings extends CommonStrings {
 
 export const BROADCASTER_EN: BroadcasterStrings = {
   ...COMMON_EN,
+  ...COMMON_ERRORS_EN,
   broadcasterIdle: "Ready to go live",
   broadcasterStartingCamera: "Starting the camera…",
   broadcasterConnecting: "Connecting…",

@@ -17,17 +17,17 @@ export interface CommonStrings {
   e2eeError: string;
 }
 
-export const COMMON_EN: Omit<CommonStrings, "e2eeError"> = {
+/** The error texts of {@link CommonStrings}: error-texts.ts. */
+export type CommonErrorTexts = Omit<
+  CommonStrings,
+  "live" | "e2eeError"
+>;
+
+export const COMMON_EN: Omit<
+  CommonStrings,
+  keyof CommonErrorTexts | "e2eeError"
+> = {
   live: "LIVE",
-  signalingUnavailable: "Cannot reach the live server. Retrying…",
-  streamFull: "This stream has the maximum number of viewers.",
-  invalidStreamId: "This stream id is not valid.",
-  missingStreamId: "No stream id was given.",
-  notAuthorized: "You do not have access to this stream.",
-  authExpired:
-    "Your access to this stream has expired. Reload the page to continue.",
-  turnAuthFailed:
-    "The relay server refused its credentials, so video cannot connect on this network.",
 };
 
 /** The language in effect for `element`: its own `lang`, an ancestor's, or the page's. */

@@ -1,5 +1,10 @@
 /** Every string `<live-viewer>` shows, in English and Simplified Chinese. */
-import { BuiltInStrings, COMMON_EN, type CommonStrings } from "./strings.ts";
+import {
+  BuiltInStrings,
+  COMMON_EN,
+  type CommonErrorTexts,
+  type CommonStrings,
+} from "./strings.ts";
 
 export interface ViewerStrings extends CommonStrings {
   viewerIdle: string;
@@ -19,7 +24,14 @@ export interface ViewerStrings extends CommonStrings {
   pictureInPicture: string;
 }
 
-export const VIEWER_EN: ViewerStrings = {
+/** The texts only the `error` state shows (each error's own): a chunk, viewer-error-texts.ts. */
+export type ViewerErrorTexts = Pick<
+  ViewerStrings,
+  keyof CommonErrorTexts | "negotiationFailed"
+>;
+
+/** English but the error texts (all of it: viewer-strings-en.ts). */
+export const VIEWER_STATES_EN: Omit<ViewerStrings, keyof ViewerErrorTexts> = {
   ...COMMON_EN,
   viewerIdle: "No stream selected",
   viewerConnecting: "Connecting to the live stream…",
@@ -31,7 +43,6 @@ export const VIEWER_EN: ViewerStrings = {
   // The `cannot-decrypt` state, and each end-to-end encryption error.
   e2eeError: "Cannot decrypt this video.",
   viewerError: "The live stream cannot be shown",
-  negotiationFailed: "This browser cannot play this stream.",
   clickToPlay: "Click to play",
   tapToUnmute: "Tap to unmute",
   mute: "Mute",
@@ -40,8 +51,30 @@ export const VIEWER_EN: ViewerStrings = {
   pictureInPicture: "Picture in picture",
 };
 
-/** English here; Chinese a chunk loaded by Chinese pages only. */
+/**
+ * The English set: the error texts join it when the `error` state first
+ * shows ({@link errorTextsLoaded}; few viewers ever meet one). Where their
+ * chunk cannot load (offline: the viewer's one such error, a WHEP client
+ * that did not load, is then told with it), an error shows `viewerError`
+ * (errorText's fallback).
+ */
+const EN = { ...VIEWER_STATES_EN } as ViewerStrings;
+let errorTexts: Promise<void> | undefined;
+
+/**
+ * Resolves once the English error texts are in the set (a chunk, asked for
+ * once); one that cannot load leaves errorText's fallback, `viewerError`.
+ */
+export function errorTextsLoaded(): Promise<void> {
+  return errorTexts ??= import("./viewer-error-texts.ts").then(
+    ({ VIEWER_ERROR_TEXTS_EN }) =>
+      void Object.assign(EN, VIEWER_ERROR_TEXTS_EN),
+    () => {},
+  );
+}
+
+/** English here (the error texts a chunk); Chinese a chunk loaded by Chinese pages only. */
 export const VIEWER_STRINGS: BuiltInStrings<ViewerStrings> = new BuiltInStrings(
-  VIEWER_EN,
+  EN,
   async () => (await import("./viewer-strings-zh.ts")).VIEWER_ZH_CN,
 );

@@ -70,6 +70,8 @@ describe("tokens", () => {
     document.body.append(viewer);
     expect((await error).code).to.equal("token-wrong-stream");
     await stateOf(viewer, "error");
+    // The English error texts are a chunk: the state renders once it is here.
+    await viewer.updateComplete;
     expect(statusOf(viewer)).to.equal("You do not have access to this stream.");
   });
 

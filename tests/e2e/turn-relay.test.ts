@@ -135,8 +135,10 @@ Deno.test({
       const watcher = await browser.newPage();
       await watcher.goto(`${site.base}/watch.html`);
       await waitForState(watcher, "live-viewer", "error");
-      const shown = await watcher.evaluate(() => {
+      const shown = await watcher.evaluate(async () => {
         const viewer = document.querySelector("live-viewer")!;
+        // The English error texts are a chunk: rendered once it is here.
+        await viewer.updateComplete;
         return {
           text: viewer.shadowRoot!.querySelector("[part=status]")!.textContent,
           errors: (window as unknown as { liveErrors: string[] }).liveErrors,

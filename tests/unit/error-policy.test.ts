@@ -17,7 +17,7 @@ import {
   VIEWER_ERRORS,
 } from "../../components/session/error-policy.ts";
 import { ruling as rulingIn } from "../../components/session/http-media-session.ts";
-import { VIEWER_EN } from "../../components/ui/viewer-strings.ts";
+import { VIEWER_EN } from "../../components/ui/viewer-strings-en.ts";
 import { VIEWER_ZH_CN } from "../../components/ui/viewer-strings-zh.ts";
 
 /** The element's own codes and the camera's, beside the protocol's. */
