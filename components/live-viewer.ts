@@ -147,15 +147,18 @@ export class LiveViewer extends StreamElement {
   #machine = new StateMachine(this, INITIAL_VIEWER_FACTS, viewerState);
   #view: ViewerView = { block: "none", muted: false, frozen: false };
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
-  /** What the connection playing tells the element: the peer's, or the WHEP player's. */
+  /**
+   * What the connection playing tells the element: the peer's, or the WHEP
+   * player's. Its onError fires every `live-error` of the viewer.
+   */
   #media: ViewerPeerOptions & WhepPlayerHost = {
     onStream: (stream, takeover) => this.#showStream(stream, takeover),
     onConnectionState: (state) => this.#onMedia(state),
     onRefused: (stage, error, takeover) =>
       void this.#onRefused(stage, error, takeover),
     apply: (patch, reason) => this.#apply(patch, reason),
-    onError: (code, message) =>
-      this.dispatchEvent(new LiveErrorEvent(code, message)),
+    onError: (code, message, cause) =>
+      this.dispatchEvent(new LiveErrorEvent(code, message, cause)),
   };
   #peer = new ViewerPeer(this.session, this.#media);
   /** Refused offers since video last flowed (negotiation-retry.ts; none: clean). */
@@ -257,10 +260,9 @@ export class LiveViewer extends StreamElement {
     } catch (error) {
       // Its chunk did not load (offline, not served beside the bundle).
       const code = "signaling-unavailable";
-      this.#apply({ failure: code }, "whep client not loaded");
-      return void this.dispatchEvent(
-        new LiveErrorEvent(code, "The WHEP client did not load", error),
-      );
+      const message = "The WHEP client did not load";
+      this.#apply({ failure: code }, message);
+      return this.#media.onError(code, message, error);
     }
     // Changed or removed while the chunk loaded.
     if (url !== this.whepUrl || !this.isConnected || this.#whep) return;
@@ -352,7 +354,7 @@ export class LiveViewer extends StreamElement {
   protected onDecrypt(failure?: string): void {
     this.#apply({ undecryptable: !!failure }, "e2ee");
     const code = "e2ee-decrypt-failed";
-    if (failure) this.dispatchEvent(new LiveErrorEvent(code, failure));
+    if (failure) this.#media.onError(code, failure);
   }
 
   protected override joinFields(): JoinFields {
@@ -383,8 +385,7 @@ export class LiveViewer extends StreamElement {
     if (error.code === "stream-encrypted") {
       this.#apply({ presence: "present", sealed: true }, error.code);
     }
-    const event = new LiveErrorEvent(error.code, error.message, error.cause);
-    this.dispatchEvent(event);
+    this.#media.onError(error.code, error.message, error.cause);
   }
 
   #onFrames(frames: Frames): void {
@@ -447,7 +448,7 @@ export class LiveViewer extends StreamElement {
     if (step.effect.do === "give-up") {
       return this.session.report(code, message, error);
     }
-    this.dispatchEvent(new LiveErrorEvent(code, message, error));
+    this.#media.onError(code, message, error);
     if (step.effect.do !== "retry") return;
     // Without a connection to name, the broadcaster builds a new one.
     this.#peer.close();

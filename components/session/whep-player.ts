@@ -25,7 +25,7 @@ export interface WhepPlayerHost
   extends Pick<ViewerPeerOptions, "onStream" | "onConnectionState"> {
   apply(patch: Partial<ViewerFacts>, reason: string): void;
   /** Refused for good: a `live-error`. */
-  onError(code: LiveErrorCode, message: string): void;
+  onError(code: LiveErrorCode, message: string, cause?: unknown): void;
 }
 
 /** The policy's row for a code, for a viewer. */
