@@ -5,6 +5,7 @@ import { parseIceServers } from "./session/signaling-url.ts";
 import {
   type JoinFields,
   type SessionError,
+  type SessionHooks,
   type StreamMessage,
   StreamSession,
 } from "./session/stream-session.ts";
@@ -75,18 +76,11 @@ export abstract class StreamElement extends LitElement {
     this.iceTransportPolicy = "all";
     this.token = null;
     this.tokenProvider = undefined;
-    this.session = new StreamSession(this, {
-      role,
-      auto,
-      messages,
-      errors,
-      onMessage: (message) => this.onStreamMessage(message),
-      onSignaling: (state) => this.onSignaling(state),
-      onStreamChange: () => this.onStreamChange(),
-      onError: (error) => this.onSessionError(error),
-      onNetworkChange: () => this.onNetworkChange(),
-      joinFields: () => this.joinFields(),
-    });
+    // The session calls the hooks below on the element (SessionHooks; no
+    // closures forwarding to them): protected for pages, and TypeScript has
+    // no access for a friend, hence the cast.
+    const hooks = this as unknown as this & SessionHooks;
+    this.session = new StreamSession(hooks, { role, auto, messages, errors });
   }
 
   /** The element's built-in strings (English inside, others loaded). */

@@ -88,6 +88,22 @@ export interface PeerLink {
   refused(stage: NegotiationStage, error: unknown, viewerId?: string): void;
 }
 
+/**
+ * What the session tells its element: StreamElement's hooks of these names,
+ * called on the element itself (no closures forwarding to them).
+ */
+export interface SessionHooks {
+  onStreamMessage(message: StreamMessage): void;
+  onSignaling(state: SignalingState): void;
+  /** The session opened, or moved to another stream (or none): drop the old stream's peers. */
+  onStreamChange(): void;
+  onSessionError(error: SessionError): void;
+  /** The device is back online, or its network changed: connections may need an ICE restart. */
+  onNetworkChange?(): void;
+  /** Extra fields for `join-stream` (the viewer's `session`, `restart`, `overlap`). */
+  joinFields?(): JoinFields;
+}
+
 export interface StreamSessionOptions {
   role: Role;
   /**
@@ -100,15 +116,6 @@ export interface StreamSessionOptions {
   messages: MessageShapes;
   /** This role's error table (error-policy.ts). */
   errors: ErrorPolicy;
-  onMessage(message: StreamMessage): void;
-  onSignaling(state: SignalingState): void;
-  /** The session opened, or moved to another stream (or none): drop the old stream's peers. */
-  onStreamChange(): void;
-  onError(error: SessionError): void;
-  /** The device is back online, or its network changed: connections may need an ICE restart. */
-  onNetworkChange?(): void;
-  /** Extra fields for `join-stream` (the viewer's `session`, `restart`, `overlap`). */
-  joinFields?(): JoinFields;
   /** Backoff and ping timing, for tests. */
   signaling?: Pick<
     SignalingClientOptions,
@@ -125,7 +132,7 @@ const connection = () =>
 const BROADCASTER_HEARTBEAT = { pingIntervalMs: 2_000, pongTimeoutMs: 1_500 };
 
 export class StreamSession implements ReactiveController, PeerLink {
-  #host: SessionHost;
+  #host: SessionHost & SessionHooks;
   #options: StreamSessionOptions;
   #signaling: SignalingClient | undefined;
   /** The stream and URL the open session is for. */
@@ -143,7 +150,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   #resume: { claim: string; streamId: string } | undefined;
   #onOnline = () => {
     this.#signaling?.checkNow();
-    this.#options.onNetworkChange?.();
+    this.#host.onNetworkChange?.();
   };
   // One-shot reactions belong to one run.
   #tokenRenewed = false;
@@ -157,7 +164,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   #e2ee: Promise<E2ee | void> | undefined;
   #secure: E2ee | undefined;
 
-  constructor(host: SessionHost, options: StreamSessionOptions) {
+  constructor(host: SessionHost & SessionHooks, options: StreamSessionOptions) {
     this.#host = host;
     this.#options = options;
     host.addController(this);
@@ -261,7 +268,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     if (!wanted) {
       this.close();
       this.#streamId = null;
-      this.#options.onStreamChange();
+      this.#host.onStreamChange();
     } else if (this.#resolveUrl() !== this.#url) this.open();
     else if (wanted !== this.#streamId) this.#switchTo(wanted);
   }
@@ -284,10 +291,10 @@ export class StreamSession implements ReactiveController, PeerLink {
       url: () => this.#connectUrl(),
       onSession: (welcome) => this.#onWelcome(welcome),
       onMessage: (message) => this.#onMessage(message),
-      onState: (state) => this.#options.onSignaling(state),
+      onState: (state) => this.#host.onSignaling(state),
     });
     this.#signaling = signaling;
-    this.#options.onStreamChange();
+    this.#host.onStreamChange();
     signaling.start();
   }
 
@@ -370,7 +377,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     const message: BroadcasterReady | JoinStream =
       this.#options.role === "broadcaster"
         ? { type: "broadcaster-ready", streamId }
-        : { type: "join-stream", streamId, ...this.#options.joinFields?.() };
+        : { type: "join-stream", streamId, ...this.#host.joinFields?.() };
     if (token) message.token = token;
     if (e2ee) message.e2ee = true;
     if (signaling.send(message)) this.#admitted = true;
@@ -449,7 +456,7 @@ export class StreamSession implements ReactiveController, PeerLink {
       this.#token?.forget();
       this.close();
     }
-    this.#options.onError({
+    this.#host.onSessionError({
       // Every code but an unknown one has a rule; unknown ones only warn.
       code: code as LiveErrorCode,
       message,
@@ -484,7 +491,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.#leave();
     this.#streamId = streamId;
     this.#tokenRenewed = false;
-    this.#options.onStreamChange();
+    this.#host.onStreamChange();
     if (this.signalingState === "open") this.admit();
   }
 
@@ -534,6 +541,6 @@ export class StreamSession implements ReactiveController, PeerLink {
       this.#tokenRenewed = false;
       this.#turnRefused = false;
     }
-    this.#options.onMessage(message);
+    this.#host.onStreamMessage(message);
   }
 }

@@ -16,6 +16,7 @@ import {
 import type { SignalingState } from "../../../components/session/signaling-client.ts";
 import {
   type SessionError,
+  type SessionHooks,
   type SessionHost,
   type StreamMessage,
   StreamSession,
@@ -26,7 +27,7 @@ import type {
   E2eeKeyProvider,
 } from "../../../components/e2ee/keys.ts";
 
-export class FakeHost implements SessionHost {
+export class FakeHost implements SessionHost, SessionHooks {
   streamId: string | null = "order-1";
   signalingUrl: string | null = "ws://signal.test/ws";
   iceServers: RTCIceServer[] | undefined = undefined;
@@ -62,20 +63,30 @@ export class FakeHost implements SessionHost {
       auto,
       messages: role === "viewer" ? VIEWER_MESSAGES : BROADCASTER_MESSAGES,
       errors: role === "viewer" ? VIEWER_ERRORS : BROADCASTER_ERRORS,
-      onMessage: (message) => this.messages.push(message),
-      onSignaling: (state) => this.signaling.push(state),
-      onStreamChange: () => this.streamChanges++,
-      onError: (error) => {
-        this.errors.push(error);
-        this.#errorWaiters.splice(0).forEach((resolve) => resolve(error));
-      },
-      joinFields: () => this.joinFields(),
       // Heartbeats have tests of their own.
       signaling: {
         backoff: { initialMs: 1_000, maxMs: 1_000 },
         ...(heartbeat ? { pingIntervalMs: 600_000 } : {}),
       },
     });
+  }
+
+  // The element's hooks (SessionHooks), recording what the session said.
+  onStreamMessage(message: StreamMessage): void {
+    this.messages.push(message);
+  }
+
+  onSignaling(state: SignalingState): void {
+    this.signaling.push(state);
+  }
+
+  onStreamChange(): void {
+    this.streamChanges++;
+  }
+
+  onSessionError(error: SessionError): void {
+    this.errors.push(error);
+    this.#errorWaiters.splice(0).forEach((resolve) => resolve(error));
   }
 
   /** Resolves with the next error the session reports. */
