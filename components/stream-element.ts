@@ -72,10 +72,10 @@ export abstract class StreamElement extends LitElement {
     super();
     this.streamId = null;
     this.signalingUrl = null;
-    this.iceServers = undefined;
     this.iceTransportPolicy = "all";
     this.token = null;
-    this.tokenProvider = undefined;
+    // iceServers, tokenProvider and the e2ee properties start undefined:
+    // unset, as a Lit property reads before anything sets it.
     // The session calls the hooks below on the element (SessionHooks; no
     // closures forwarding to them): protected for pages, and TypeScript has
     // no access for a friend, hence the cast.
