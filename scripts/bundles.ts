@@ -21,14 +21,12 @@ import { terserPass } from "./terser-pass.ts";
 import { INTERNAL_PROPS_PATTERN } from "./internal-props.ts";
 import { litTrim } from "./lit-trim.ts";
 
-export { litTrim };
-
 const root = new URL("..", import.meta.url).pathname;
 
 /**
  * Lit's css-tag.js replaced by components/ui/css-tag.ts (the same exports,
  * smaller: that file says what it leaves out), in every bundle, minified or
- * not; the dev server (scripts/dev.ts) adds it to its own plugins, so that
+ * not; the dev server (scripts/dev.ts) keeps the bundles' plugins, so that
  * dev and production run the same code.
  */
 export const litCssTag: esbuild.Plugin = {
@@ -40,6 +38,38 @@ export const litCssTag: esbuild.Plugin = {
         path.startsWith("@lit/") || /\/@lit\/reactive-element\//.test(importer)
           ? { path: `${root}components/ui/css-tag.ts` }
           : undefined,
+    );
+  },
+};
+
+/**
+ * live-widgets.js only: the viewer's English error texts, a chunk in
+ * live-viewer.js (ui/viewer-strings.ts imports them lazily), are inside
+ * this bundle already (the broadcaster's strings and `VIEWER_EN` hold
+ * them), and esbuild would make that lazy import a chunk the bundle imports
+ * statically. Here it becomes the module the bundle holds. A text not found
+ * fails the build.
+ */
+export const errorTextsInBundle: esbuild.Plugin = {
+  name: "error-texts-in-bundle",
+  setup(build) {
+    build.onLoad(
+      { filter: /\/components\/ui\/viewer-strings\.ts$/ },
+      async ({ path }) => {
+        const source = await Deno.readTextFile(path);
+        const lazy = 'import("./viewer-error-texts.ts")';
+        if (source.split(lazy).length !== 2) {
+          throw new Error(`error-texts-in-bundle: ${lazy} not once in ${path}`);
+        }
+        return {
+          // A named import: a namespace object would need esbuild's export
+          // helper, a chunk shared with the e2ee one.
+          contents: "import { VIEWER_ERROR_TEXTS_EN } from " +
+            '"./viewer-error-texts.ts";\n' +
+            source.replace(lazy, "Promise.resolve({ VIEWER_ERROR_TEXTS_EN })"),
+          loader: "ts",
+        };
+      },
     );
   },
 };
@@ -68,9 +98,12 @@ export function bundleBuilds(
     legalComments: "none",
     // Readable templates and names where the build is not minified (the
     // stack's site).
-    plugins: overrides.minify === false
-      ? [litCssTag, litTrim]
-      : [litCssTag, litTrim, minifyTemplates, terserPass],
+    plugins: [
+      litCssTag,
+      litTrim,
+      ...name === "live-widgets" ? [errorTextsInBundle] : [],
+      ...overrides.minify === false ? [] : [minifyTemplates, terserPass],
+    ],
     // Our own internal property names shortened (scripts/internal-props.ts).
     mangleProps: overrides.minify === false
       ? undefined

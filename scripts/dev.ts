@@ -14,7 +14,7 @@ import {
   createStaticHandler,
 } from "../server/http/static-files.ts";
 import selfsigned from "selfsigned";
-import { bundleBuilds, litCssTag, litTrim } from "./bundles.ts";
+import { bundleBuilds } from "./bundles.ts";
 
 const DEMO = new URL("../demo", import.meta.url).pathname;
 
@@ -42,14 +42,17 @@ export async function startDevServer(
       write: false,
       minify: false,
       sourcemap: "inline",
-      // Lit's css-tag.js replaced and Lit trimmed as in the built bundles.
-      plugins: [litCssTag, litTrim, {
+    }).map((options) => ({
+      ...options,
+      // After the bundles' own plugins (Lit's css-tag.js replaced, Lit
+      // trimmed, as in the built bundles).
+      plugins: [...options.plugins ?? [], {
         name: "serve-from-memory",
-        setup(build) {
+        setup(build: esbuild.PluginBuild) {
           build.onStart(() => {
             if (building++ === 0) startedAt = performance.now();
           });
-          build.onEnd((result) => {
+          build.onEnd((result: esbuild.BuildResult) => {
             for (const file of result.outputFiles ?? []) {
               outputs.set(`/${basename(file.path)}`, file.text);
             }
@@ -62,7 +65,7 @@ export async function startDevServer(
           });
         },
       }],
-    }).map((options) => esbuild.context(options)),
+    })).map((options) => esbuild.context(options)),
   );
   // Every bundle built once before the first request.
   await Promise.all(contexts.map((context) => context.rebuild()));
