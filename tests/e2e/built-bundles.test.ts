@@ -34,9 +34,11 @@ import { framesIn, launchChromium, waitForState } from "./support/chromium.ts";
  * exports (components/ui/css-tag.ts): the broadcaster back at its 16 KiB
  * (16,365 B), the viewer (14,760 B) held to that rounded up to 64 B. Fifth
  * pass: Lit's registries and polyfill hooks left out (scripts/lit-trim.ts),
- * the WHEP glue in its chunk: the viewer at 14,500 B.
+ * the WHEP glue in its chunk, the English error texts a chunk, the session
+ * calling the element's hooks itself: the viewer at 14,331 B, its 14 KiB
+ * (14,336 B) met at last; both held to their targets.
  */
-const BUDGETS = { "live-viewer.js": 14_528, "live-broadcaster.js": 16_384 };
+const BUDGETS = { "live-viewer.js": 14_336, "live-broadcaster.js": 16_384 };
 
 async function buildTo(): Promise<string> {
   const outdir = await Deno.makeTempDir();
