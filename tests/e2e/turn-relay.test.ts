@@ -136,7 +136,9 @@ Deno.test({
       await watcher.goto(`${site.base}/watch.html`);
       await waitForState(watcher, "live-viewer", "error");
       const shown = await watcher.evaluate(async () => {
-        const viewer = document.querySelector("live-viewer")!;
+        const viewer = document.querySelector("live-viewer") as
+          & HTMLElement
+          & { updateComplete: Promise<boolean> };
         // The English error texts are a chunk: rendered once it is here.
         await viewer.updateComplete;
         return {
