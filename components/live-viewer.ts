@@ -147,6 +147,8 @@ export class LiveViewer extends StreamElement {
   #machine = new StateMachine(this, INITIAL_VIEWER_FACTS, viewerState);
   #view: ViewerView = { block: "none", muted: false, frozen: false };
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The connection's stream whose tracks the video shows. */
+  #source: MediaStream | undefined;
   /**
    * What the connection playing tells the element: the peer's, or the WHEP
    * player's. Its onError fires every `live-error` of the viewer.
@@ -485,27 +487,42 @@ export class LiveViewer extends StreamElement {
   async #showStream(stream: MediaStream, takeover = false): Promise<void> {
     const video = this.video;
     if (!video) return;
-    this.#apply({ hasStream: true }, "video arrived");
-    const shown = video.srcObject;
-    if (takeover && shown instanceof MediaStream) {
+    this.#apply({ hasStream: true }, "track");
+    // Null only before the first stream, which is never the last one shown.
+    let shown = video.srcObject as MediaStream;
+    if (takeover && shown) {
       // The same stream object, its tracks replaced: the element keeps
       // playing (a new srcObject would blank it for a moment). Removed
       // first: Firefox keeps showing the first video track it has.
       for (const track of shown.getTracks()) shown.removeTrack(track);
-      for (const track of stream.getTracks()) shown.addTrack(track);
-    } else if (video.srcObject !== stream) video.srcObject = stream;
+    } else if (this.#source !== stream) {
+      video.srcObject = shown = new MediaStream();
+    }
+    this.#source = stream;
+    const add = (tracks: MediaStreamTrack[]) =>
+      tracks.map((track) => shown.addTrack(track)).length;
+    // The audio once a frame is on screen: Chromium sets up the audio
+    // output on the page's thread (100-250 ms), which would hold the
+    // answer and the first frame. Sound is asked for again then: Firefox
+    // plays a video without audio unmuted, and pauses it when audio comes.
+    const audio = () => add(stream.getAudioTracks()) && this.#play(video);
     // Live from its first frame on, not from the connection event; a
     // connection taking over stays live (its frames are decoding already).
     this.#frames.start(takeover);
-    video.requestVideoFrameCallback?.(() => {
-      this.#setView({ frozen: false });
-    });
+    (add(stream.getVideoTracks()) &&
+      video.requestVideoFrameCallback?.(() => {
+        this.#setView({ frozen: false });
+        audio();
+      })) || audio();
     // Again after a takeover: Firefox ends playback when the last track goes.
-    await this.#play(video, !this.#view.muted);
+    await this.#play(video);
   }
 
-  /** Plays `video`, with sound if `sound` and the browser allows it. */
-  async #play(video: HTMLVideoElement, sound: boolean): Promise<void> {
+  /** Plays `video`, with sound if `sound` (as last time, unless said) and the browser allows it. */
+  async #play(
+    video: HTMLVideoElement,
+    sound = !this.#view.muted,
+  ): Promise<void> {
     const block = await startPlayback(video, sound);
     if (block !== "aborted") this.#setView({ block, muted: video.muted });
   }

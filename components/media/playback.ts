@@ -11,27 +11,18 @@ export async function startPlayback(
   wantSound: boolean,
 ): Promise<PlaybackBlock | "aborted"> {
   video.muted = !wantSound;
-  try {
-    await video.play();
-    return "none";
-  } catch (error) {
-    // AbortError: a newer srcObject replaced this one; its own play follows.
-    if (isAbort(error)) return "aborted";
-    if (!isNotAllowed(error) || video.muted) return "gesture";
+  // With sound if asked (then "none"), else muted (then "muted").
+  for (const block of ["none", "muted"] as const) {
+    try {
+      await video.play();
+      return block;
+    } catch (error) {
+      const name = (error as Error | undefined)?.name;
+      // A newer srcObject replaced this one; its own play follows.
+      if (name === "AbortError") return "aborted";
+      if (name !== "NotAllowedError" || video.muted) break;
+    }
+    video.muted = true;
   }
-  video.muted = true;
-  try {
-    await video.play();
-    return "muted";
-  } catch (error) {
-    return isAbort(error) ? "aborted" : "gesture";
-  }
-}
-
-function isAbort(error: unknown): boolean {
-  return (error as { name?: string })?.name === "AbortError";
-}
-
-function isNotAllowed(error: unknown): boolean {
-  return (error as { name?: string })?.name === "NotAllowedError";
+  return "gesture";
 }

@@ -5,9 +5,13 @@ import "../../components/live-viewer.ts";
 import type { LiveBroadcaster } from "../../components/live-broadcaster.ts";
 import type { ViewerEvent } from "../../components/live-events.ts";
 import {
+  addBroadcaster,
   addViewer,
   countResources,
+  eventually,
   frames,
+  newStreamId,
+  nextEvent,
   startSignaling,
   stateOf,
   videoOf,
@@ -146,5 +150,40 @@ describe("one broadcaster, three viewers, then a fourth", () => {
     expect(resources.counts.pcsOpened).to.equal(6);
     resources.restore();
     for (const v of viewers) v.remove();
+  });
+});
+
+describe("a viewer's first picture", () => {
+  afterEach(() => {
+    for (
+      const element of document.querySelectorAll(
+        "live-viewer, live-broadcaster",
+      )
+    ) element.remove();
+  });
+
+  it("loads the video alone (the audio output's set-up waits), then adds the audio once a frame is on screen, playing", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const broadcaster = addBroadcaster(url, streamId) as LiveBroadcaster;
+    await broadcaster.start();
+    const viewer = addViewer(url, streamId) as HTMLElement & {
+      updateComplete: Promise<boolean>;
+      state: string;
+    };
+    await viewer.updateComplete;
+    const video = videoOf(viewer);
+    const shown = () => (video.srcObject as MediaStream).getTracks();
+    await nextEvent(video, "loadstart");
+    expect(shown().map((track) => track.kind)).to.deep.equal(["video"]);
+    await frames(video);
+    await eventually(
+      () => shown().length === 2,
+      () => `the audio added (tracks: ${shown().map((t) => t.kind)})`,
+    );
+    const [audio] = (video.srcObject as MediaStream).getAudioTracks();
+    expect(audio.readyState).to.equal("live");
+    expect(video.paused).to.equal(false);
+    await stateOf(viewer, "live");
   });
 });
