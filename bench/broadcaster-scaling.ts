@@ -17,8 +17,14 @@ import { serveBundles } from "../tests/e2e/support/bundle-site.ts";
 const WINDOW_MS = 5_000;
 const TICKS = 100; // USER_HZ
 
-/** User + system CPU seconds of `pid` and all its descendants. */
-export async function treeCpuSeconds(pid: number): Promise<number> {
+/**
+ * User + system CPU seconds of `pid` and all its descendants; with
+ * `thread`, only of their threads of that name (e.g. `DedicatedWorker`).
+ */
+export async function treeCpuSeconds(
+  pid: number,
+  thread?: string,
+): Promise<number> {
   const parents = new Map<number, number>();
   const cpu = new Map<number, number>();
   for await (const entry of Deno.readDir("/proc")) {
@@ -28,7 +34,7 @@ export async function treeCpuSeconds(pid: number): Promise<number> {
       const stat = await Deno.readTextFile(`/proc/${id}/stat`);
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       parents.set(id, Number(fields[1]));
-      cpu.set(id, (Number(fields[11]) + Number(fields[12])) / TICKS);
+      cpu.set(id, thread ? 0 : cpuOf(fields));
     } catch {
       // Gone meanwhile.
     }
@@ -40,7 +46,33 @@ export async function treeCpuSeconds(pid: number): Promise<number> {
     return false;
   };
   let total = 0;
-  for (const [id, seconds] of cpu) if (inTree(id)) total += seconds;
+  for (const [id, seconds] of cpu) {
+    if (!inTree(id)) continue;
+    total += thread ? await threadsCpuSeconds(id, thread) : seconds;
+  }
+  return total;
+}
+
+/** utime + stime of a /proc stat line's fields after the name, in seconds. */
+function cpuOf(fields: string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/** CPU seconds of process `id`'s threads named `name`. */
+async function threadsCpuSeconds(id: number, name: string): Promise<number> {
+  let total = 0;
+  try {
+    for await (const task of Deno.readDir(`/proc/${id}/task`)) {
+      const stat = await Deno.readTextFile(`/proc/${id}/task/${task.name}/stat`)
+        .catch(() => "");
+      const open = stat.indexOf("(");
+      const close = stat.lastIndexOf(")");
+      if (open < 0 || stat.slice(open + 1, close) !== name) continue;
+      total += cpuOf(stat.slice(close + 2).split(" "));
+    }
+  } catch {
+    // Gone meanwhile.
+  }
   return total;
 }
 

@@ -7,7 +7,8 @@
  * (SFU_AFTER_VIEWERS=0), the four cases interleaved per round. Measured:
  * the viewer's time to first frame (element attached to its first
  * presented frame) and the broadcaster's CPU (its browser's process tree,
- * cores) over a 5 s window once the viewer plays. Each lab opens the
+ * cores) over a 5 s window once the viewer plays, and the part of it on
+ * the encryption worker's thread. Each lab opens the
  * viewer `--opens` times (a fresh Chromium and profile each time, as a
  * customer's first visit): the first open is the stream's first viewer
  * (through Janus: the broadcaster publishes to it then), the later ones
@@ -48,7 +49,12 @@ interface Sample {
   firstFrameMs: number;
   /** The broadcaster's CPU (first open only). */
   cpu?: number;
+  /** Of it, its encryption worker's thread (the only worker of the page). */
+  workerCpu?: number;
 }
+
+/** Chromium's name for a dedicated worker's thread (in /proc, task comm). */
+const WORKER_THREAD = "DedicatedWorker";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -83,14 +89,17 @@ async function once(
     if (open === 0) {
       await sleep(settleMs);
       const pid = lab.browserPid(0);
+      const worker0 = await treeCpuSeconds(pid, WORKER_THREAD);
       const cpu0 = await treeCpuSeconds(pid);
       const start = performance.now();
       await sleep(WINDOW_MS);
       const cpu1 = await treeCpuSeconds(pid);
+      const worker1 = await treeCpuSeconds(pid, WORKER_THREAD);
       const seconds = (performance.now() - start) / 1000;
       // Still playing at the end of the window (a stall would flatter the CPU).
       await lab.untilFrames("v1", 10, Date.now());
       sample.cpu = (cpu1 - cpu0) / seconds;
+      sample.workerCpu = (worker1 - worker0) / seconds;
     }
     samples.push(sample);
   }
@@ -113,7 +122,9 @@ export async function e2eeCost(
         console.error(
           `round ${round + 1} ${path} e2ee=${e2ee}: first frame ${
             got.map((s) => Math.round(s.firstFrameMs)).join(", ")
-          } ms, CPU ${got[0].cpu!.toFixed(2)}`,
+          } ms, CPU ${got[0].cpu!.toFixed(2)} (worker ${
+            got[0].workerCpu!.toFixed(3)
+          })`,
         );
         samples.push(...got);
       }
@@ -159,20 +170,29 @@ export async function e2eeCost(
   }
   lines.push(
     ``,
-    `| path | broadcaster CPU p50, clear / E2EE (cores) | ratio |`,
-    `|---|---|---|`,
+    `Broadcaster CPU, its whole process tree; and the part of the keyed one spent on its encryption worker's thread (what E2EE adds there; the tree's figure moves ±10% between labs of the same case):`,
+    ``,
+    `| path | broadcaster CPU p50, clear / E2EE (cores) | ratio | E2EE worker thread p50 (cores) | clear + worker, ratio |`,
+    `|---|---|---|---|---|`,
   );
   for (const path of ["p2p", "sfu"] as const) {
-    const cpu = (e2ee: boolean) =>
+    const cpu = (e2ee: boolean, part: "cpu" | "workerCpu" = "cpu") =>
       quantile(
         samples.filter((s) => s.path === path && s.e2ee === e2ee && s.cpu)
-          .map((s) => s.cpu!),
+          .map((s) => s[part]!),
         0.5,
       );
+    const [clear, keyed, worker] = [
+      cpu(false),
+      cpu(true),
+      cpu(true, "workerCpu"),
+    ];
     lines.push(
       `| ${path === "p2p" ? "peer to peer" : "through Janus"} | ${
-        cpu(false).toFixed(2)
-      } / ${cpu(true).toFixed(2)} | ${(cpu(true) / cpu(false)).toFixed(2)}x |`,
+        clear.toFixed(2)
+      } / ${keyed.toFixed(2)} | ${(keyed / clear).toFixed(2)}x | ${
+        worker.toFixed(3)
+      } | ${((clear + worker) / clear).toFixed(2)}x |`,
     );
   }
   return lines.join("\n");
