@@ -10,6 +10,7 @@ import {
   addViewer,
   frames,
   newStreamId,
+  removeLiveElements,
   startSignaling,
   stateOf,
   videoOf,
@@ -54,13 +55,7 @@ function button(viewer: HTMLElement, text: string): Promise<HTMLButtonElement> {
 }
 
 describe("autoplay refused", () => {
-  afterEach(() => {
-    for (
-      const element of document.querySelectorAll(
-        "live-viewer, live-broadcaster",
-      )
-    ) element.remove();
-  });
+  afterEach(removeLiveElements);
 
   it("sound refused: plays muted with a tap-to-unmute button that unmutes", async () => {
     const policy = autoplayPolicy("muted-only");

@@ -12,6 +12,7 @@ import {
   frames,
   newStreamId,
   nextEvent,
+  removeLiveElements,
   startSignaling,
   stateOf,
   videoOf,
@@ -154,13 +155,7 @@ describe("one broadcaster, three viewers, then a fourth", () => {
 });
 
 describe("a viewer's first picture", () => {
-  afterEach(() => {
-    for (
-      const element of document.querySelectorAll(
-        "live-viewer, live-broadcaster",
-      )
-    ) element.remove();
-  });
+  afterEach(removeLiveElements);
 
   it("loads the video alone (the audio output's set-up waits), then adds the audio once a frame is on screen, playing", async () => {
     const { url } = await startSignaling();

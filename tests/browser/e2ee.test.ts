@@ -16,6 +16,7 @@ import {
   frames,
   newStreamId,
   nextEvent,
+  removeLiveElements,
   startSignaling,
   stateOf,
   videoOf,
@@ -101,13 +102,7 @@ function until(check: () => Promise<boolean>, what: string): Promise<void> {
 }
 
 describe("end-to-end encryption, peer to peer", () => {
-  afterEach(() => {
-    for (
-      const element of document.querySelectorAll(
-        "live-viewer, live-broadcaster",
-      )
-    ) element.remove();
-  });
+  afterEach(removeLiveElements);
 
   it("a keyed viewer plays an encrypted stream; every sender and receiver has a transform", async () => {
     const resources = countResources();

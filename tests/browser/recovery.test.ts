@@ -10,6 +10,7 @@ import {
   frames,
   newStreamId,
   nextEvent,
+  removeLiveElements,
   restartSignaling,
   startSignaling,
   stateOf,
@@ -18,13 +19,7 @@ import {
 } from "./support/helpers.ts";
 
 describe("recovery", () => {
-  afterEach(() => {
-    for (
-      const element of document.querySelectorAll(
-        "live-viewer, live-broadcaster",
-      )
-    ) element.remove();
-  });
+  afterEach(removeLiveElements);
 
   it("a viewer who arrives first waits, then plays when the broadcaster starts", async () => {
     const { url } = await startSignaling();

@@ -14,6 +14,7 @@ import {
   frames,
   newStreamId,
   nextEvent,
+  removeLiveElements,
   startSignaling,
   stateOf,
   videoOf,
@@ -31,13 +32,7 @@ function closed(socket: WebSocket): Promise<unknown> {
 }
 
 describe("session", () => {
-  afterEach(() => {
-    for (
-      const element of document.querySelectorAll(
-        "live-viewer, live-broadcaster",
-      )
-    ) element.remove();
-  });
+  afterEach(removeLiveElements);
 
   it("50 quick stream-id changes on a viewer use one socket and end on the last stream", async () => {
     const resources = countResources();

@@ -10,6 +10,7 @@ import {
   mintToken,
   newStreamId,
   nextEvent,
+  removeLiveElements,
   restartSignaling,
   startSignaling,
   stateOf,
@@ -24,13 +25,7 @@ function statusOf(element: HTMLElement): string {
 }
 
 describe("tokens", () => {
-  afterEach(() => {
-    for (
-      const element of document.querySelectorAll(
-        "live-viewer, live-broadcaster",
-      )
-    ) element.remove();
-  });
+  afterEach(removeLiveElements);
 
   it("token attributes admit both elements and video flows", async () => {
     const { url, port } = await startSignaling(SECRET);

@@ -209,6 +209,13 @@ export function nextEvent<E extends Event = Event>(
   );
 }
 
+/** Removes every element the tests added (after each test: nothing left running). */
+export function removeLiveElements(): void {
+  for (
+    const element of document.querySelectorAll("live-viewer, live-broadcaster")
+  ) element.remove();
+}
+
 /** A `<live-viewer>` appended to the page, watching `streamId`. */
 export function addViewer(
   url: string,
