@@ -322,18 +322,19 @@ export class LiveViewer extends StreamElement {
 
   protected override onStreamMessage(message: StreamMessage): void {
     switch (message.type) {
+      // The message's type says why (the debug log's reason).
       case "join-accepted":
         return this.#apply(
           { presence: message.live ? "present" : "waiting" },
-          message.live ? "joined, live" : "joined, not live yet",
+          message.type,
         );
       case "broadcaster-joined":
-        return this.#apply({ presence: "present" }, "broadcaster joined");
+        return this.#apply({ presence: "present" }, message.type);
       case "broadcaster-left":
         this.#freezeFrame();
         this.#frames.stop();
         this.#peer.close();
-        return this.#apply({ presence: "left" }, "broadcaster left");
+        return this.#apply({ presence: "left" }, message.type);
       case "webrtc-offer":
         this.#offerAt = performance.now();
         clearTimeout(this.#rejoinTimer);
@@ -341,7 +342,7 @@ export class LiveViewer extends StreamElement {
         // Paired: whatever refused this viewer before (stream-encrypted) is over.
         return this.#apply(
           { presence: "present", sealed: false },
-          "offer received",
+          message.type,
         );
       case "webrtc-ice-candidate":
         return this.#peer.handleCandidate(message.candidate);
@@ -501,19 +502,21 @@ export class LiveViewer extends StreamElement {
     this.#source = stream;
     const add = (tracks: MediaStreamTrack[]) =>
       tracks.map((track) => shown.addTrack(track)).length;
-    // The audio once a frame is on screen: Chromium sets up the audio
-    // output on the page's thread (100-250 ms), which would hold the
-    // answer and the first frame. Sound is asked for again then: Firefox
-    // plays a video without audio unmuted, and pauses it when audio comes.
+    // The audio once a frame is on screen (a frame's time for a takeover,
+    // whose video decodes already): Chromium sets up the audio output on
+    // the page's thread (100-250 ms), which would hold the answer and the
+    // first frame. Sound is asked for again then: Firefox plays a video
+    // without audio unmuted, and pauses it when audio comes. At once in a
+    // hidden page: no frame is shown there.
     const audio = () => add(stream.getAudioTracks()) && this.#play(video);
+    const later = add(stream.getVideoTracks()) && !document.hidden;
     // Live from its first frame on, not from the connection event; a
     // connection taking over stays live (its frames are decoding already).
     this.#frames.start(takeover);
-    (add(stream.getVideoTracks()) &&
-      video.requestVideoFrameCallback?.(() => {
-        this.#setView({ frozen: false });
-        audio();
-      })) || audio();
+    (video.requestVideoFrameCallback?.(() => {
+      this.#setView({ frozen: false });
+      if (later) audio();
+    }) && later) || audio();
     // Again after a takeover: Firefox ends playback when the last track goes.
     await this.#play(video);
   }
@@ -531,7 +534,7 @@ export class LiveViewer extends StreamElement {
   #freezeFrame(): void {
     const video = this.video;
     const canvas = this.renderRoot.querySelector("canvas");
-    if (!video || !canvas || !video.videoWidth || this.#view.frozen) return;
+    if (!canvas || !video?.videoWidth || this.#view.frozen) return;
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     canvas.getContext("2d")?.drawImage(video, 0, 0);

@@ -181,4 +181,30 @@ describe("a viewer's first picture", () => {
     expect(video.paused).to.equal(false);
     await stateOf(viewer, "live");
   });
+
+  it("in a hidden page adds the audio at once (no frame is shown there to wait for)", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const broadcaster = addBroadcaster(url, streamId) as LiveBroadcaster;
+    await broadcaster.start();
+    // As a background tab says it (the test page itself is visible).
+    Object.defineProperty(document, "hidden", {
+      configurable: true,
+      get: () => true,
+    });
+    try {
+      const viewer = addViewer(url, streamId) as HTMLElement & {
+        updateComplete: Promise<boolean>;
+      };
+      await viewer.updateComplete;
+      const video = videoOf(viewer);
+      await nextEvent(video, "loadstart");
+      expect(
+        (video.srcObject as MediaStream).getTracks().map((track) => track.kind)
+          .sort(),
+      ).to.deep.equal(["audio", "video"]);
+    } finally {
+      delete (document as { hidden?: boolean }).hidden;
+    }
+  });
 });
