@@ -489,19 +489,18 @@ export class LiveViewer extends StreamElement {
     const video = this.video;
     if (!video) return;
     this.#apply({ hasStream: true }, "track");
-    // Null only before the first stream, which is never the last one shown.
-    let shown = video.srcObject as MediaStream;
+    let shown = video.srcObject as MediaStream | null;
     if (takeover && shown) {
       // The same stream object, its tracks replaced: the element keeps
       // playing (a new srcObject would blank it for a moment). Removed
       // first: Firefox keeps showing the first video track it has.
       for (const track of shown.getTracks()) shown.removeTrack(track);
-    } else if (this.#source !== stream) {
+    } else if (this.#source !== stream || !shown) {
       video.srcObject = shown = new MediaStream();
     }
     this.#source = stream;
     const add = (tracks: MediaStreamTrack[]) =>
-      tracks.map((track) => shown.addTrack(track)).length;
+      tracks.map((track) => shown!.addTrack(track)).length;
     // The audio once a frame is on screen (a frame's time for a takeover,
     // whose video decodes already): Chromium sets up the audio output on
     // the page's thread (100-250 ms), which would hold the answer and the
