@@ -17,14 +17,20 @@ import { serveBundles } from "../tests/e2e/support/bundle-site.ts";
 const WINDOW_MS = 5_000;
 const TICKS = 100; // USER_HZ
 
+/** User + system CPU seconds of `pid` and all its descendants. */
+export async function treeCpuSeconds(pid: number): Promise<number> {
+  return (await treeCpu(pid)).total;
+}
+
 /**
- * User + system CPU seconds of `pid` and all its descendants; with
- * `thread`, only of their threads of that name (e.g. `DedicatedWorker`).
+ * One read of `pid`'s tree: its CPU seconds (`total`) and, with `thread`,
+ * the part on its threads of that name (e.g. `DedicatedWorker`), from the
+ * same moment.
  */
-export async function treeCpuSeconds(
+export async function treeCpu(
   pid: number,
   thread?: string,
-): Promise<number> {
+): Promise<{ total: number; thread: number }> {
   const parents = new Map<number, number>();
   const cpu = new Map<number, number>();
   for await (const entry of Deno.readDir("/proc")) {
@@ -34,7 +40,7 @@ export async function treeCpuSeconds(
       const stat = await Deno.readTextFile(`/proc/${id}/stat`);
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       parents.set(id, Number(fields[1]));
-      cpu.set(id, thread ? 0 : cpuOf(fields));
+      cpu.set(id, cpuOf(fields));
     } catch {
       // Gone meanwhile.
     }
@@ -45,12 +51,13 @@ export async function treeCpuSeconds(
     }
     return false;
   };
-  let total = 0;
+  const sum = { total: 0, thread: 0 };
   for (const [id, seconds] of cpu) {
     if (!inTree(id)) continue;
-    total += thread ? await threadsCpuSeconds(id, thread) : seconds;
+    sum.total += seconds;
+    if (thread) sum.thread += await threadsCpuSeconds(id, thread);
   }
-  return total;
+  return sum;
 }
 
 /** utime + stime of a /proc stat line's fields after the name, in seconds. */

@@ -32,7 +32,7 @@ import {
   e2eeViewerPage,
   newLabKey,
 } from "../tests/e2e/support/e2ee-pages.ts";
-import { treeCpuSeconds } from "./broadcaster-scaling.ts";
+import { treeCpu } from "./broadcaster-scaling.ts";
 import { quantile } from "./quantile.ts";
 
 /** From the first frame to the CPU window (`--settle`). */
@@ -89,17 +89,15 @@ async function once(
     if (open === 0) {
       await sleep(settleMs);
       const pid = lab.browserPid(0);
-      const worker0 = await treeCpuSeconds(pid, WORKER_THREAD);
-      const cpu0 = await treeCpuSeconds(pid);
+      const before = await treeCpu(pid, WORKER_THREAD);
       const start = performance.now();
       await sleep(WINDOW_MS);
-      const cpu1 = await treeCpuSeconds(pid);
-      const worker1 = await treeCpuSeconds(pid, WORKER_THREAD);
+      const after = await treeCpu(pid, WORKER_THREAD);
       const seconds = (performance.now() - start) / 1000;
       // Still playing at the end of the window (a stall would flatter the CPU).
       await lab.untilFrames("v1", 10, Date.now());
-      sample.cpu = (cpu1 - cpu0) / seconds;
-      sample.workerCpu = (worker1 - worker0) / seconds;
+      sample.cpu = (after.total - before.total) / seconds;
+      sample.workerCpu = (after.thread - before.thread) / seconds;
     }
     samples.push(sample);
   }
