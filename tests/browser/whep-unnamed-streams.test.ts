@@ -18,7 +18,7 @@ import {
 const ENDPOINT = "https://whep.invalid/whep/unnamed";
 
 /** Serves WHEP at {@link ENDPOINT} from an in-page connection; undo with the result. */
-function unnamedEndpoint(): () => void {
+function unnamedEndpoint(): { undo: () => void; removed: string[] } {
   const original = globalThis.fetch;
   const canvas = document.createElement("canvas");
   canvas.width = 320;
@@ -39,6 +39,7 @@ function unnamedEndpoint(): () => void {
     ...sink.stream.getAudioTracks(),
   ];
   const servers: RTCPeerConnection[] = [];
+  const removed: string[] = [];
   globalThis.fetch = async (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
     if (!url.startsWith(ENDPOINT)) return original(input, init);
@@ -59,7 +60,11 @@ function unnamedEndpoint(): () => void {
     });
     // No stream named: the tracks arrive without one.
     const sdp = server.localDescription!.sdp.split("\r\n")
-      .filter((line) => !/^a=msid:|^a=ssrc:\d+ msid:/.test(line))
+      .filter((line) => {
+        const named = /^a=msid:|^a=ssrc:\d+ msid:/.test(line);
+        if (named) removed.push(line);
+        return !named;
+      })
       .join("\r\n");
     return new Response(sdp, {
       status: 201,
@@ -69,20 +74,21 @@ function unnamedEndpoint(): () => void {
       },
     });
   };
-  return () => {
+  const undo = () => {
     globalThis.fetch = original;
     clearInterval(paint);
     void audio.close();
     for (const server of servers) server.close();
     for (const track of tracks) track.stop();
   };
+  return { undo, removed };
 }
 
 describe("WHEP playback of an endpoint that names no stream", () => {
   afterEach(removeLiveElements);
 
   it("shows its video and its audio in one stream", async () => {
-    const undo = unnamedEndpoint();
+    const { undo, removed } = unnamedEndpoint();
     try {
       const viewer = document.createElement("live-viewer") as HTMLElement & {
         updateComplete: Promise<boolean>;
@@ -100,6 +106,9 @@ describe("WHEP playback of an endpoint that names no stream", () => {
         () => kinds() === "audio,video",
         () => `audio and video shown (are: ${kinds()})`,
       );
+      // The answer really named none: an a=msid per m= section was taken out.
+      expect(removed.filter((line) => line.startsWith("a=msid:")).length)
+        .to.equal(2);
     } finally {
       undo();
     }
