@@ -12,6 +12,7 @@ import { splitLines } from "./lines.ts";
 
 const LIB = "/usr/lib/x86_64-linux-gnu/janus";
 export const ADMIN_SECRET = "janus-test-admin-secret";
+const COULD_NOT_LISTEN = "janus could not listen on its ports";
 
 export interface JanusOptions {
   /** Seconds of silence before Janus drops a session (its default: 60). */
@@ -51,13 +52,24 @@ export class JanusProcess implements AsyncDisposable {
   }
 
   static async start(options: JanusOptions = {}): Promise<JanusProcess> {
-    const janus = new JanusProcess(
-      await Deno.makeTempDir({ prefix: "janus-" }),
-      options,
-    );
-    await janus.#writeConfig();
-    await janus.restart();
-    return janus;
+    // Another process may take a free port before Janus binds it: then
+    // fresh ports, a few times.
+    for (let attempt = 1;; attempt++) {
+      const janus = new JanusProcess(
+        await Deno.makeTempDir({ prefix: "janus-" }),
+        options,
+      );
+      await janus.#writeConfig();
+      try {
+        await janus.restart();
+        return janus;
+      } catch (error) {
+        await janus[Symbol.asyncDispose]();
+        if (attempt === 3 || !String(error).includes(COULD_NOT_LISTEN)) {
+          throw error;
+        }
+      }
+    }
   }
 
   /** The WebSocket API's URL (from inside its namespace, when it has one). */
@@ -95,6 +107,12 @@ export class JanusProcess implements AsyncDisposable {
         throw new Error(`janus exited at start:\n${this.log.join("\n")}`);
       }
       this.log.push(value);
+      // A port taken by someone else: Janus logs it and runs on without
+      // that listener, where a client would see only a closed connection.
+      if (value.includes("Error creating vhost")) {
+        await this.kill();
+        throw new Error(`${COULD_NOT_LISTEN}:\n${this.log.join("\n")}`);
+      }
       // Its listeners accept connections once its service thread runs.
       if (value.includes("WebSockets thread started")) {
         break;
@@ -181,7 +199,13 @@ export class JanusProcess implements AsyncDisposable {
       stdout: "piped",
       stderr: "inherit",
     }).output();
-    if (!success) throw new Error("the Janus admin request failed");
+    if (!success) {
+      throw new Error(
+        `the Janus admin request to ${this.adminUrl} failed; its log ends:\n${
+          this.log.slice(-20).join("\n")
+        }`,
+      );
+    }
     return JSON.parse(new TextDecoder().decode(stdout));
   }
 

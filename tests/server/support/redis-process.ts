@@ -135,10 +135,21 @@ export class RedisProcess implements AsyncDisposable {
   }
 }
 
-/** A loopback port nobody listens on right now. */
+/** Ports handed out by this process (see freePort). */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port nobody listens on right now, and never one handed out
+ * before by this process: a port is bound only later by whoever asked (often
+ * in another namespace), and the kernel may pick the same free port twice.
+ */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+  for (;;) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    listener.close();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
