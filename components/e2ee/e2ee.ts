@@ -78,13 +78,18 @@ export class E2ee implements ReactiveController {
     this.hostUpdate();
     // Only a provider: the first epoch comes from it.
     if (!this.#keys.size && host.e2eeKeyProvider) this.#askFirst();
-    // The worker at once: creating it takes ~10 ms of the main thread,
-    // spent while the socket opens rather than between it and the join
-    // (not for an element removed while the chunk loaded: ready() then).
-    if (!this.#refusal && (host as Partial<Element>).isConnected !== false) {
+    // A broadcaster's worker at once (not for an element removed while the
+    // chunk loaded: ready() then). A viewer's once its join is out
+    // (joined()): creating it takes ms of the main thread, which a fresh
+    // page is short of until then (the socket's open waits behind it), and
+    // nothing needs it before the offer.
+    if (
+      sends && !this.#refusal &&
+      (host as Partial<Element>).isConnected !== false
+    ) {
       this.#worker = this.#start();
       // The first ask takes ms (codec factories): not at the first viewer.
-      if (sends) ["audio", "video"].forEach(knownCodecs);
+      ["audio", "video"].forEach(knownCodecs);
     }
   }
 
@@ -108,12 +113,20 @@ export class E2ee implements ReactiveController {
     if (!this.#refusal) {
       // Before the first connection (again after the element was moved):
       // its module and the key's derivation are done before the first
-      // frame (a sender drops frames until then, and the decoder waits for
-      // the next key frame).
-      this.#worker ??= this.#start();
+      // frame (a sender drops frames until then).
+      if (this.#sends) this.#worker ??= this.#start();
       return this;
     }
     this.#link.report(...this.#refusal);
+  }
+
+  /**
+   * The viewer's join is out: its worker starts now, while the offer is on
+   * its way (its module and the key's derivation done before the first
+   * frame: the decoder would wait for the next key frame).
+   */
+  joined(): void {
+    if (!this.#refusal) this.#worker ??= this.#start();
   }
 
   #askFirst(): Promise<unknown> {

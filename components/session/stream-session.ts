@@ -381,6 +381,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     if (token) message.token = token;
     if (e2ee) message.e2ee = true;
     if (signaling.send(message)) this.#admitted = true;
+    e2ee?.joined();
   }
 
   /** A TURN server refused its credentials: reported once per run. */

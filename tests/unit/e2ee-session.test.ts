@@ -72,6 +72,9 @@ Deno.test("a keyed viewer joins with e2ee: true once its encryption is ready", a
   using _socket = installFakeSocket();
   using _transforms = withTransforms();
   using host = keyedHost("viewer");
+  await host.session.e2eeReady();
+  // Ready, but its worker not started: that waits until the join is out.
+  assert.equal(started.length, 0);
   lastSocket().welcome("client_v");
   assert.deepEqual(await lastSocket().nextSent("join-stream"), {
     type: "join-stream",
@@ -79,8 +82,8 @@ Deno.test("a keyed viewer joins with e2ee: true once its encryption is ready", a
     e2ee: true,
   });
   assert.deepEqual(host.errors, []);
-  // Its worker is up, with the key, before any connection: the first
-  // frame waits neither for the worker's module nor for the key.
+  // Its worker started as the join went out, with the key, before any
+  // connection: the first frame waits neither for its module nor the key.
   assert.equal(started.length, 1);
   assert.equal((started[0].posted[0] as { epoch: number }).epoch, 0);
 });
