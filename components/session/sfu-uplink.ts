@@ -73,6 +73,10 @@ export class SfuUplink {
   #link: PeerLink;
   #options: SfuUplinkOptions;
   #pc: RTCPeerConnection | undefined;
+  /** The rids the server last asked for on this connection (none: all). */
+  #rids: string[] | undefined;
+  /** A `setParameters` of the layers is under way. */
+  #applying = false;
 
   constructor(link: PeerLink, options: SfuUplinkOptions) {
     this.#link = link;
@@ -105,6 +109,8 @@ export class SfuUplink {
     if (!streamId) return;
     const pc = this.#link.newConnection();
     this.#pc = pc;
+    // A new connection sends every layer until the server says otherwise.
+    this.#rids = undefined;
     addCamera(pc, this.#options.stream(), this.#options.budget());
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || this.#pc !== pc) return;
@@ -130,18 +136,48 @@ export class SfuUplink {
     const pc = this.#pc;
     if (pc?.signalingState !== "have-local-offer") return;
     await pc.setRemoteDescription(answer);
+    // Layers asked for before the answer: applied to what was negotiated.
+    void this.#applyLayers();
   }
 
   /** The server's `sfu-layers`: send these rids, pause the others. */
   layers(rids: string[]): void {
-    const sender = this.#pc?.getSenders().find((s) =>
-      s.track?.kind === "video"
-    );
-    const parameters = sender?.getParameters();
-    for (const encoding of parameters?.encodings ?? []) {
-      encoding.active = rids.includes(encoding.rid!);
+    this.#rids = rids;
+    void this.#applyLayers();
+  }
+
+  /**
+   * One `setParameters` at a time, the latest wish last: Firefox refuses
+   * one made while another is under way, which would leave layers paused
+   * (or sending) against the server's last word. A refused one is tried
+   * again (three refusals in a row: left until the next wish).
+   */
+  async #applyLayers(): Promise<void> {
+    if (this.#applying) return;
+    this.#applying = true;
+    try {
+      let applied: string[] | undefined;
+      let refused = 0;
+      while (applied !== this.#rids && refused < 3) {
+        const rids = this.#rids;
+        const sender = this.#pc?.getSenders().find((s) =>
+          s.track?.kind === "video"
+        );
+        const parameters = sender?.getParameters();
+        // Before the answer there is nothing negotiated to pause.
+        if (!rids || !parameters?.encodings?.length) return;
+        for (const encoding of parameters.encodings) {
+          encoding.active = rids.includes(encoding.rid!);
+        }
+        if (
+          await sender!.setParameters(parameters).then(() => true, () => false)
+        ) {
+          applied = rids;
+        } else refused++;
+      }
+    } finally {
+      this.#applying = false;
     }
-    sender?.setParameters(parameters!).catch(() => {});
   }
 
   /** The camera or microphone track changed (switched camera). */
