@@ -147,10 +147,11 @@ export class SfuUplink {
   }
 
   /**
-   * One `setParameters` at a time, the latest wish last: Firefox refuses
-   * one made while another is under way, which would leave layers paused
-   * (or sending) against the server's last word. A refused one is tried
-   * again (three refusals in a row: left until the next wish).
+   * One `setParameters` at a time, the latest wish last: one made while
+   * another is under way can be refused (its parameters' transaction is
+   * stale), and a refusal left the layers paused (or sending) against the
+   * server's last word. A refused one is tried again (three refusals in a
+   * row: left until the next wish).
    */
   async #applyLayers(): Promise<void> {
     if (this.#applying) return;
