@@ -69,6 +69,10 @@ export class ViewerPeer {
 
   handleOffer(offer: SessionDescription<"offer">): void {
     this.#enqueue(async () => {
+      // With a key, its encryption first (it loads from the join on): no
+      // connection without. A key it cannot use closed the session.
+      await this.#link.e2eeReady();
+      if (!this.#link.connected) return;
       const session = sessionIdOf(offer.sdp);
       let pc = this.#next?.session === session ? this.#next?.pc : undefined;
       if (!pc && this.session !== undefined && session === this.#session) {

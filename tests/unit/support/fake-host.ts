@@ -39,6 +39,8 @@ export class FakeHost implements SessionHost, SessionHooks {
   /** The broadcaster's `whip-url` (end-to-end encryption refuses it). */
   whipUrl: string | null = null;
   readonly updateComplete = Promise.resolve(true);
+  /** On the page (between `connect` and `disconnect`), as an element's. */
+  isConnected = false;
   #controllers: ReactiveController[] = [];
   #errorWaiters: ((error: SessionError) => void)[] = [];
 
@@ -98,6 +100,11 @@ export class FakeHost implements SessionHost, SessionHooks {
     this.#controllers.push(controller);
   }
 
+  /** How many controllers it has: the session's, then the e2ee chunk's once loaded. */
+  get controllers(): number {
+    return this.#controllers.length;
+  }
+
   removeController(controller: ReactiveController): void {
     this.#controllers = this.#controllers.filter((c) => c !== controller);
   }
@@ -106,6 +113,7 @@ export class FakeHost implements SessionHost, SessionHooks {
 
   /** The element was added to the page. */
   connect(): void {
+    this.isConnected = true;
     for (const c of this.#controllers) c.hostConnected?.();
   }
 
@@ -121,6 +129,7 @@ export class FakeHost implements SessionHost, SessionHooks {
 
   /** The element was removed from the page. */
   disconnect(): void {
+    this.isConnected = false;
     for (const c of this.#controllers) c.hostDisconnected?.();
   }
 
