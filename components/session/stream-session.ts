@@ -77,8 +77,8 @@ export interface PeerLink {
   /** The socket is open: what is sent now reaches the server. */
   readonly connected: boolean;
   send(message: ClientMessage): boolean;
-  /** With a key, its encryption ready (a viewer's offer waits for it). */
-  e2eeReady(): Promise<unknown>;
+  /** With a key, its encryption while it loads (a viewer's offer waits for it). */
+  readonly e2ee: Promise<unknown> | undefined;
   /** A new connection: the session's ICE servers and policy; end-to-end encrypted when the element has a key. */
   newConnection(): RTCPeerConnection;
   /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
@@ -388,6 +388,11 @@ export class StreamSession implements ReactiveController, PeerLink {
     // the session), and its worker started, while the offer comes (the
     // broadcaster's: ready already).
     void this.e2eeReady();
+  }
+
+  /** With a key, its encryption chunk while it loads, and once loaded. */
+  get e2ee(): Promise<unknown> | undefined {
+    return this.#e2ee;
   }
 
   /** A TURN server refused its credentials: reported once per run. */

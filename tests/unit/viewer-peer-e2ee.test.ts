@@ -51,7 +51,7 @@ function keyedLink() {
     streamId: "order-1",
     clientId: "v",
     connected: true,
-    e2eeReady: () => ready,
+    e2ee: ready,
     send(message: ClientMessage) {
       sent.push(message);
       if (message.type === "webrtc-answer") answered();
