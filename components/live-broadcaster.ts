@@ -234,9 +234,6 @@ export class LiveBroadcaster extends StreamElement {
       { intent: "capturing", failure: undefined, refusal: undefined },
       "start",
     );
-    // With a key, its encryption loads (and its worker starts) while the
-    // camera opens: not after, on the way to the announce.
-    void this.session.e2eeReady();
     try {
       // False: stop() or removal while the permission prompt was open.
       if (!(await this.#camera.open(this.#capture()))) return;

@@ -363,19 +363,19 @@ export class LiveViewer extends StreamElement {
   protected override joinFields(): JoinFields {
     const { session } = this.#peer;
     // This viewer switches connections make before break (viewer-peer.ts).
-    // Restart only a session it has, and only with a reason: a restart is
-    // not free (Firefox sometimes gets no media after one), and a deploy
-    // changes no path. Undefined fields are left out of the frame.
-    const restart = session &&
-      (this.#machine.facts.frames === "stalled" ||
-        this.session.networkSuspect);
-    return { session, restart: restart || undefined, overlap: true };
+    if (!session) return { overlap: true };
+    // Restart only with a reason: a restart is not free (Firefox sometimes
+    // gets no media after one), and a deploy changes no path.
+    const restart = this.#machine.facts.frames === "stalled" ||
+      this.session.networkSuspect;
+    return restart
+      ? { session, restart, overlap: true }
+      : { session, overlap: true };
   }
 
   protected override onNetworkChange(): void {
     const { media } = this.#machine.facts;
-    // Ask the broadcaster for an ICE restart now (also when the rejoin
-    // timer of #onMedia fires).
+    // Ask the broadcaster for an ICE restart now, not when a timer says.
     if (media === "failed" || media === "disconnected") this.session.admit();
   }
 
@@ -468,12 +468,13 @@ export class LiveViewer extends StreamElement {
     if (state === "failed" || state === "disconnected") {
       this.#freezeFrame();
       this.session.checkConnection();
-      // The broadcaster retries by itself; if nothing new comes, ask for it
-      // (as when the network changes).
-      this.#rejoinTimer = setTimeout(
-        () => this.onNetworkChange(),
-        REJOIN_AFTER_FAILURE_MS,
-      );
+      // The broadcaster retries by itself; if nothing new comes, ask for it.
+      this.#rejoinTimer = setTimeout(() => {
+        const { media } = this.#machine.facts;
+        if (media === "failed" || media === "disconnected") {
+          this.session.admit();
+        }
+      }, REJOIN_AFTER_FAILURE_MS);
     }
     this.#apply(
       {

@@ -24,8 +24,6 @@ export interface E2eeHost extends ReactiveControllerHost {
   readonly streamId: string | null;
   readonly e2eeKey?: E2eeKey | null;
   readonly e2eeKeyProvider?: E2eeKeyProvider | null;
-  /** An element's: on the page. */
-  readonly isConnected?: boolean;
   /** The broadcaster's: a standard WHIP endpoint cannot be encrypted to. */
   readonly whipUrl?: string | null;
   /** The viewer's: frames decrypt (no argument) or not (why). */
@@ -64,6 +62,8 @@ export class E2ee implements ReactiveController {
   #broken: string | undefined;
   /** Why nothing may be sent or joined now, as last reported. */
   #refusal: Refusal | undefined;
+  /** hostUpdate reported it, and no ready() since: not reported twice. */
+  #told = false;
   /** The broadcaster's: it encrypts, so it needs a key before anything goes out. */
   #sends: boolean;
   /** Only a provider: its answer for epoch 0, while asked. */
@@ -71,31 +71,34 @@ export class E2ee implements ReactiveController {
   /** A sender whose provider gave no key (and the page none). */
   #noKey = false;
 
-  /** `role`: the element's (the broadcaster's sends). */
-  constructor(host: E2eeHost, link: E2eeLink, role: string) {
-    const sends = role === "broadcaster";
+  /** `sends`: the broadcaster's. */
+  constructor(host: E2eeHost, link: E2eeLink, sends = false) {
     this.#host = host;
     this.#link = link;
     this.#sends = sends;
     host.addController(this);
-    // A refusal is reported by ready(), which every load is followed by
-    // (stream-session.ts): once, not twice.
-    this.hostUpdate(false);
+    this.hostUpdate();
     // Only a provider: the first epoch comes from it.
     if (!this.#keys.size && host.e2eeKeyProvider) this.#askFirst();
-    // Its worker at once. A viewer loads this chunk only once its join is
-    // out (stream-session.ts): creating the worker takes ms of the main
-    // thread, which a fresh page is short of until then.
-    this.#run();
-    // The first ask takes ms (codec factories): not at the first viewer.
-    if (sends) ["audio", "video"].forEach(knownCodecs);
+    // A broadcaster's worker at once (not for an element removed while the
+    // chunk loaded: ready() then). A viewer's once its join is out
+    // (joined()): creating it takes ms of the main thread, which a fresh
+    // page is short of until then (the socket's open waits behind it), and
+    // nothing needs it before the offer.
+    if (
+      sends && !this.#refusal &&
+      (host as Partial<Element>).isConnected !== false
+    ) {
+      this.#worker = this.#start();
+      // The first ask takes ms (codec factories): not at the first viewer.
+      ["audio", "video"].forEach(knownCodecs);
+    }
   }
 
   /**
-   * Before the broadcaster announces or publishes, once a viewer joined
-   * (its offers wait), before WHEP: this, or undefined when it must not
-   * (the refusal reported again: it closes the session, or fails the
-   * broadcaster's WHIP publish, so nothing goes out or is shown). A
+   * Before the session announces, joins or publishes: this, or undefined
+   * when it must not (the refusal reported again: it closes the session,
+   * or fails the broadcaster's WHIP publish, so nothing goes out). A
    * broadcaster with only a provider waits for its key: live without one
    * would send nothing (frames are never sent clear), so a provider that
    * gives none fails it (`e2ee-key-invalid`) and a try again asks again.
@@ -107,26 +110,28 @@ export class E2ee implements ReactiveController {
       // Reported once, by hostUpdate (even if it was the same last time).
       this.#refusal = undefined;
       this.hostUpdate();
-      if (this.#refusal) return;
     }
+    // A refusal hostUpdate just reported (the chunk loaded while a join
+    // waited for it, say) is not reported again: one live-error.
+    const told = this.#told;
+    this.#told = false;
     if (!this.#refusal) {
-      this.#run();
+      // Before the first connection (again after the element was moved):
+      // its module and the key's derivation are done before the first
+      // frame (a sender drops frames until then).
+      if (this.#sends) this.#worker ??= this.#start();
       return this;
     }
-    this.#link.report(...this.#refusal);
+    if (!told) this.#link.report(...this.#refusal);
   }
 
   /**
-   * Its worker, before the first connection (again after the element was
-   * moved): its module and the key's derivation are done before the first
-   * frame (a sender drops frames until then; a receiver's decoder would
-   * wait for the next key frame). Not while refused, nor for an element
-   * off the page (removed while the chunk loaded: its connections closed).
+   * The viewer's join is out: its worker starts now, while the offer is on
+   * its way (its module and the key's derivation done before the first
+   * frame: the decoder would wait for the next key frame).
    */
-  #run(): void {
-    if (!this.#refusal && this.#host.isConnected !== false) {
-      this.#worker ??= this.#start();
-    }
+  joined(): void {
+    if (!this.#refusal) this.#worker ??= this.#start();
   }
 
   #askFirst(): Promise<unknown> {
@@ -141,9 +146,9 @@ export class E2ee implements ReactiveController {
 
   /**
    * Before each render of the element: reads `e2eeKey` again, and reports
-   * a refusal the first time it holds (unless `report` is false).
+   * a refusal the first time it holds.
    */
-  hostUpdate(report = true): void {
+  hostUpdate(): void {
     const host = this.#host;
     const given = host.e2eeKey;
     // Removing the key keeps the last one: a page that gave a key wants encryption.
@@ -176,7 +181,8 @@ export class E2ee implements ReactiveController {
         : undefined;
     if (refusal?.[1] === this.#refusal?.[1]) return;
     this.#refusal = refusal;
-    if (refusal && report) this.#link.report(...refusal);
+    this.#told = !!refusal;
+    if (refusal) this.#link.report(...refusal);
   }
 
   /**

@@ -77,8 +77,6 @@ export interface PeerLink {
   /** The socket is open: what is sent now reaches the server. */
   readonly connected: boolean;
   send(message: ClientMessage): boolean;
-  /** With a key, its encryption while it loads (a viewer's offer waits for it). */
-  readonly e2ee: Promise<unknown> | undefined;
   /** A new connection: the session's ICE servers and policy; end-to-end encrypted when the element has a key. */
   newConnection(): RTCPeerConnection;
   /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
@@ -230,7 +228,12 @@ export class StreamSession implements ReactiveController, PeerLink {
       // now, not once the chunk is here; it joins again encrypted.
       if (this.#admitted) this.open();
       this.#e2ee = import("../e2ee/e2ee.ts").then(
-        ({ E2ee }) => this.#secure = new E2ee(host, this, this.#options.role),
+        ({ E2ee }) =>
+          this.#secure = new E2ee(
+            host,
+            this,
+            this.#options.role === "broadcaster",
+          ),
         (error) => {
           this.#e2ee = undefined;
           this.report("e2ee-unsupported", String(error), error);
@@ -252,10 +255,7 @@ export class StreamSession implements ReactiveController, PeerLink {
 
   /** Before each render: follow a changed `stream-id`, `signaling-url` or key. */
   hostUpdate(): void {
-    // Keyed in the stream: now. Else at the join (admit; the broadcaster's
-    // also at its start): a fresh page's main thread is short until then,
-    // and a viewer's socket's open would wait behind the chunk.
-    if (this.#admitted) this.#e2eeLoad();
+    this.#e2eeLoad();
     if (!this.#onPage) return;
     const wanted = this.#host.streamId;
     if (!this.#signaling) {
@@ -369,30 +369,19 @@ export class StreamSession implements ReactiveController, PeerLink {
       }
       return;
     }
-    const broadcaster = this.#options.role === "broadcaster";
-    // With a key, the broadcaster's transforms are ready before it
-    // announces. A viewer's load from its join on (its offer waits for
-    // them, viewer-peer.ts; a key it cannot use closes the session): the
-    // chunk's time is spent while the broadcaster makes the offer.
-    const e2ee = broadcaster ? await this.e2eeReady() : this.#e2eeLoad();
+    // With a key, nothing goes out before its transforms are ready.
+    const e2ee = await this.e2eeReady();
     // Still the same session and stream: the provider may have been slow
     // (or a refused key closed the session).
     if (this.#signaling !== signaling || this.#streamId !== streamId) return;
-    const message: BroadcasterReady | JoinStream = broadcaster
-      ? { type: "broadcaster-ready", streamId }
-      : { type: "join-stream", streamId, ...this.#host.joinFields?.() };
+    const message: BroadcasterReady | JoinStream =
+      this.#options.role === "broadcaster"
+        ? { type: "broadcaster-ready", streamId }
+        : { type: "join-stream", streamId, ...this.#host.joinFields?.() };
     if (token) message.token = token;
     if (e2ee) message.e2ee = true;
     if (signaling.send(message)) this.#admitted = true;
-    // A viewer's refusal reported (again, after a stream change: it closes
-    // the session), and its worker started, while the offer comes (the
-    // broadcaster's: ready already).
-    void this.e2eeReady();
-  }
-
-  /** With a key, its encryption chunk while it loads, and once loaded. */
-  get e2ee(): Promise<unknown> | undefined {
-    return this.#e2ee;
+    e2ee?.joined();
   }
 
   /** A TURN server refused its credentials: reported once per run. */
@@ -515,7 +504,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   }
 
   #onWelcome(welcome: Welcome): void {
-    this.#resumed = !!welcome.resumed;
+    this.#resumed = welcome.resumed === true;
     if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
     // A new socket is in no stream yet.
     this.#admitted = false;

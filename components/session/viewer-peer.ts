@@ -69,10 +69,6 @@ export class ViewerPeer {
 
   handleOffer(offer: SessionDescription<"offer">): void {
     this.#enqueue(async () => {
-      // With a key, its encryption first (it loads from the join on): no
-      // connection without. A key it cannot use closed the session.
-      await this.#link.e2ee;
-      if (!this.#link.connected) return;
       const session = sessionIdOf(offer.sdp);
       let pc = this.#next?.session === session ? this.#next?.pc : undefined;
       if (!pc && this.session !== undefined && session === this.#session) {
@@ -189,10 +185,9 @@ export class ViewerPeer {
     this.#early = [];
     const pc = this.#link.newConnection();
     pc.addEventListener("track", (event) => {
-      // Live, not a movie: play as soon as frames arrive (Chrome, Firefox
-      // 123+; elsewhere an unread property).
-      const receiver = event.receiver as { jitterBufferTarget?: number };
-      receiver.jitterBufferTarget = 0;
+      // Live, not a movie: play as soon as frames arrive (Chrome, Firefox 123+).
+      const receiver = event.receiver as { jitterBufferTarget?: number | null };
+      if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0;
       const stream = event.streams[0] ?? new MediaStream([event.track]);
       if (this.#pc === pc) this.#options.onStream(stream);
       else if (event.track.kind === "video") {
@@ -222,19 +217,17 @@ export class ViewerPeer {
     return pc;
   }
 
-  /**
-   * To the broadcaster, with our id as the seed sends it (the server sets
-   * it anyway; left out of the frame while undefined).
-   */
+  /** To the broadcaster, with our id as the seed sends it (the server sets it anyway). */
   #send(
     message:
       | Pick<WebRtcAnswer, "type" | "answer">
       | Pick<WebRtcIceCandidate, "type" | "candidate">,
   ): void {
+    const viewerId = this.#link.clientId;
     this.#link.send({
       ...message,
       streamId: this.#link.streamId!,
-      viewerId: this.#link.clientId,
+      ...(viewerId ? { viewerId } : {}),
     } as ClientMessage);
   }
 

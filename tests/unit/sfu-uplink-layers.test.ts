@@ -88,7 +88,6 @@ async function uplink(answered = true) {
     streamId: "order-1",
     clientId: "b",
     connected: true,
-    e2ee: undefined,
     send: () => true,
     newConnection: () => pc as unknown as RTCPeerConnection,
     turnRefused() {},

@@ -39,8 +39,6 @@ export class FakeHost implements SessionHost, SessionHooks {
   /** The broadcaster's `whip-url` (end-to-end encryption refuses it). */
   whipUrl: string | null = null;
   readonly updateComplete = Promise.resolve(true);
-  /** On the page (between `connect` and `disconnect`), as an element's. */
-  isConnected = false;
   #controllers: ReactiveController[] = [];
   #errorWaiters: ((error: SessionError) => void)[] = [];
 
@@ -100,11 +98,6 @@ export class FakeHost implements SessionHost, SessionHooks {
     this.#controllers.push(controller);
   }
 
-  /** How many controllers it has: the session's, then the e2ee chunk's once loaded. */
-  get controllers(): number {
-    return this.#controllers.length;
-  }
-
   removeController(controller: ReactiveController): void {
     this.#controllers = this.#controllers.filter((c) => c !== controller);
   }
@@ -113,7 +106,6 @@ export class FakeHost implements SessionHost, SessionHooks {
 
   /** The element was added to the page. */
   connect(): void {
-    this.isConnected = true;
     for (const c of this.#controllers) c.hostConnected?.();
   }
 
@@ -129,7 +121,6 @@ export class FakeHost implements SessionHost, SessionHooks {
 
   /** The element was removed from the page. */
   disconnect(): void {
-    this.isConnected = false;
     for (const c of this.#controllers) c.hostDisconnected?.();
   }
 
