@@ -363,19 +363,19 @@ export class LiveViewer extends StreamElement {
   protected override joinFields(): JoinFields {
     const { session } = this.#peer;
     // This viewer switches connections make before break (viewer-peer.ts).
-    if (!session) return { overlap: true };
-    // Restart only with a reason: a restart is not free (Firefox sometimes
-    // gets no media after one), and a deploy changes no path.
-    const restart = this.#machine.facts.frames === "stalled" ||
-      this.session.networkSuspect;
-    return restart
-      ? { session, restart, overlap: true }
-      : { session, overlap: true };
+    // Restart only a session it has, and only with a reason: a restart is
+    // not free (Firefox sometimes gets no media after one), and a deploy
+    // changes no path. Undefined fields are left out of the frame.
+    const restart = session &&
+      (this.#machine.facts.frames === "stalled" ||
+        this.session.networkSuspect);
+    return { session, restart: restart || undefined, overlap: true };
   }
 
   protected override onNetworkChange(): void {
     const { media } = this.#machine.facts;
-    // Ask the broadcaster for an ICE restart now, not when a timer says.
+    // Ask the broadcaster for an ICE restart now (also when the rejoin
+    // timer of #onMedia fires).
     if (media === "failed" || media === "disconnected") this.session.admit();
   }
 
@@ -468,13 +468,12 @@ export class LiveViewer extends StreamElement {
     if (state === "failed" || state === "disconnected") {
       this.#freezeFrame();
       this.session.checkConnection();
-      // The broadcaster retries by itself; if nothing new comes, ask for it.
-      this.#rejoinTimer = setTimeout(() => {
-        const { media } = this.#machine.facts;
-        if (media === "failed" || media === "disconnected") {
-          this.session.admit();
-        }
-      }, REJOIN_AFTER_FAILURE_MS);
+      // The broadcaster retries by itself; if nothing new comes, ask for it
+      // (as when the network changes).
+      this.#rejoinTimer = setTimeout(
+        () => this.onNetworkChange(),
+        REJOIN_AFTER_FAILURE_MS,
+      );
     }
     this.#apply(
       {
@@ -507,7 +506,11 @@ export class LiveViewer extends StreamElement {
     // first frame. Sound is asked for again then: Firefox plays a video
     // without audio unmuted, and pauses it when audio comes. At once in a
     // hidden page: no frame is shown there.
-    const audio = () => add(stream.getAudioTracks()) && this.#play(video);
+    // Only while this stream is the one shown (adding a track it has is
+    // nothing, playing a playing video too).
+    const audio = () =>
+      this.#source === stream && add(stream.getAudioTracks()) &&
+      this.#play(video);
     const later = add(stream.getVideoTracks()) && !document.hidden;
     // Live from its first frame on, not from the connection event; a
     // connection taking over stays live (its frames are decoding already).
@@ -516,6 +519,9 @@ export class LiveViewer extends StreamElement {
       this.#setView({ frozen: false });
       if (later) audio();
     }) && later) || audio();
+    // Hidden before the first frame: no frame callback until it is shown
+    // again, so the sound now (a background tab still hears the stream).
+    document.addEventListener("visibilitychange", audio, { once: true });
     // Again after a takeover: Firefox ends playback when the last track goes.
     await this.#play(video);
   }

@@ -504,7 +504,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   }
 
   #onWelcome(welcome: Welcome): void {
-    this.#resumed = welcome.resumed === true;
+    this.#resumed = !!welcome.resumed;
     if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
     // A new socket is in no stream yet.
     this.#admitted = false;

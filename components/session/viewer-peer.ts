@@ -185,9 +185,10 @@ export class ViewerPeer {
     this.#early = [];
     const pc = this.#link.newConnection();
     pc.addEventListener("track", (event) => {
-      // Live, not a movie: play as soon as frames arrive (Chrome, Firefox 123+).
-      const receiver = event.receiver as { jitterBufferTarget?: number | null };
-      if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0;
+      // Live, not a movie: play as soon as frames arrive (Chrome, Firefox
+      // 123+; elsewhere an unread property).
+      const receiver = event.receiver as { jitterBufferTarget?: number };
+      receiver.jitterBufferTarget = 0;
       const stream = event.streams[0] ?? new MediaStream([event.track]);
       if (this.#pc === pc) this.#options.onStream(stream);
       else if (event.track.kind === "video") {
@@ -217,17 +218,19 @@ export class ViewerPeer {
     return pc;
   }
 
-  /** To the broadcaster, with our id as the seed sends it (the server sets it anyway). */
+  /**
+   * To the broadcaster, with our id as the seed sends it (the server sets
+   * it anyway; left out of the frame while undefined).
+   */
   #send(
     message:
       | Pick<WebRtcAnswer, "type" | "answer">
       | Pick<WebRtcIceCandidate, "type" | "candidate">,
   ): void {
-    const viewerId = this.#link.clientId;
     this.#link.send({
       ...message,
       streamId: this.#link.streamId!,
-      ...(viewerId ? { viewerId } : {}),
+      viewerId: this.#link.clientId,
     } as ClientMessage);
   }
 

@@ -207,4 +207,37 @@ describe("a viewer's first picture", () => {
       delete (document as { hidden?: boolean }).hidden;
     }
   });
+
+  it("a page hidden before the first frame adds the audio then (no frame callback comes until it is shown)", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const broadcaster = addBroadcaster(url, streamId) as LiveBroadcaster;
+    await broadcaster.start();
+    const viewer = addViewer(url, streamId) as HTMLElement & {
+      updateComplete: Promise<boolean>;
+    };
+    await viewer.updateComplete;
+    const video = videoOf(viewer);
+    const kinds = () =>
+      (video.srcObject as MediaStream).getTracks().map((track) => track.kind)
+        .sort();
+    await nextEvent(video, "loadstart");
+    // The video alone: the audio waits for the first frame on screen.
+    expect(kinds()).to.deep.equal(["video"]);
+    // As a tab put in the background says it (the test page stays visible).
+    Object.defineProperty(document, "hidden", {
+      configurable: true,
+      get: () => true,
+    });
+    try {
+      document.dispatchEvent(new Event("visibilitychange"));
+      expect(kinds()).to.deep.equal(["audio", "video"]);
+    } finally {
+      delete (document as { hidden?: boolean }).hidden;
+    }
+    // Shown again, once frames come: still one audio track, playing.
+    await frames(video);
+    expect(kinds()).to.deep.equal(["audio", "video"]);
+    expect(video.paused).to.equal(false);
+  });
 });
