@@ -157,7 +157,8 @@ describe("one broadcaster, three viewers, then a fourth", () => {
 describe("a viewer's first picture", () => {
   afterEach(removeLiveElements);
 
-  it("loads the video alone (the audio output's set-up waits), then adds the audio once a frame is on screen, playing", async () => {
+  /** A live broadcaster and a viewer of its stream, rendered: its `<video>`. */
+  async function viewingOne() {
     const { url } = await startSignaling();
     const streamId = newStreamId();
     const broadcaster = addBroadcaster(url, streamId) as LiveBroadcaster;
@@ -167,7 +168,11 @@ describe("a viewer's first picture", () => {
       state: string;
     };
     await viewer.updateComplete;
-    const video = videoOf(viewer);
+    return { viewer, video: videoOf(viewer) };
+  }
+
+  it("loads the video alone (the audio output's set-up waits), then adds the audio once a frame is on screen, playing", async () => {
+    const { viewer, video } = await viewingOne();
     const shown = () => (video.srcObject as MediaStream).getTracks();
     await nextEvent(video, "loadstart");
     expect(shown().map((track) => track.kind)).to.deep.equal(["video"]);
@@ -209,15 +214,7 @@ describe("a viewer's first picture", () => {
   });
 
   it("a page hidden before the first frame adds the audio then (no frame callback comes until it is shown)", async () => {
-    const { url } = await startSignaling();
-    const streamId = newStreamId();
-    const broadcaster = addBroadcaster(url, streamId) as LiveBroadcaster;
-    await broadcaster.start();
-    const viewer = addViewer(url, streamId) as HTMLElement & {
-      updateComplete: Promise<boolean>;
-    };
-    await viewer.updateComplete;
-    const video = videoOf(viewer);
+    const { video } = await viewingOne();
     const kinds = () =>
       (video.srcObject as MediaStream).getTracks().map((track) => track.kind)
         .sort();
