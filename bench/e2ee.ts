@@ -51,6 +51,8 @@ interface Sample {
   cpu?: number;
   /** Of it, its encryption worker's thread (the only worker of the page). */
   workerCpu?: number;
+  /** The round it was taken in (0-based). */
+  round?: number;
 }
 
 /** Chromium's name for a dedicated worker's thread (in /proc, task comm). */
@@ -124,7 +126,7 @@ export async function e2eeCost(
             got[0].workerCpu!.toFixed(3)
           })`,
         );
-        samples.push(...got);
+        samples.push(...got.map((sample) => ({ ...sample, round })));
       }
     }
   }
@@ -165,6 +167,27 @@ export async function e2eeCost(
         }x |`,
       );
     }
+  }
+  // The same case against itself: how far a ratio moves by chance here.
+  const floor = (["p2p", "sfu"] as const).map((path) => {
+    const half = (odd: number) =>
+      quantile(
+        samples.filter((s) =>
+          s.path === path && !s.e2ee && (s.round ?? 0) % 2 === odd
+        ).map((s) => s.firstFrameMs),
+        0.5,
+      );
+    return `${path === "p2p" ? "peer to peer" : "through Janus"} ${
+      (half(1) / half(0)).toFixed(2)
+    }x`;
+  });
+  if (rounds > 1) {
+    lines.push(
+      ``,
+      `Noise floor, the clear case against itself (first frame p50 of the odd rounds' labs over the even rounds'): ${
+        floor.join(", ")
+      }. A ratio above is that far from 1 by chance alone.`,
+    );
   }
   lines.push(
     ``,
