@@ -62,7 +62,10 @@ export class E2ee implements ReactiveController {
   #broken: string | undefined;
   /** Why nothing may be sent or joined now, as last reported. */
   #refusal: Refusal | undefined;
-  /** hostUpdate reported it, and no ready() since: not reported twice. */
+  /**
+   * hostUpdate reported it within this task (the chunk's first check, a
+   * join waiting on it): that join's ready() does not report it again.
+   */
   #told = false;
   /** The broadcaster's: it encrypts, so it needs a key before anything goes out. */
   #sends: boolean;
@@ -111,8 +114,8 @@ export class E2ee implements ReactiveController {
       this.#refusal = undefined;
       this.hostUpdate();
     }
-    // A refusal hostUpdate just reported (the chunk loaded while a join
-    // waited for it, say) is not reported again: one live-error.
+    // A refusal hostUpdate has just reported (the chunk loaded while a
+    // join waited for it) is not reported again: one live-error.
     const told = this.#told;
     this.#told = false;
     if (!this.#refusal) {
@@ -181,8 +184,13 @@ export class E2ee implements ReactiveController {
         : undefined;
     if (refusal?.[1] === this.#refusal?.[1]) return;
     this.#refusal = refusal;
-    this.#told = !!refusal;
-    if (refusal) this.#link.report(...refusal);
+    if (refusal) {
+      this.#link.report(...refusal);
+      // Only for the ready() of the same task: a later one (a session
+      // opened again, for another stream) reports it to its own session.
+      this.#told = true;
+      setTimeout(() => this.#told = false);
+    }
   }
 
   /**

@@ -136,6 +136,30 @@ Deno.test("an invalid key: e2ee-key-invalid, and nothing joined", async () => {
   }
 });
 
+Deno.test("a key refused while in the stream, then another stream: refused again, not joined without e2ee", async () => {
+  using _socket = installFakeSocket();
+  using _transforms = withTransforms();
+  using host = keyedHost("viewer");
+  const first = lastSocket();
+  first.welcome("client_v");
+  assert.equal((await first.nextSent("join-stream")).e2ee, true);
+  host.update({ e2eeKey: "c2hvcnQ" });
+  assert.equal(host.errors.at(-1)?.code, "e2ee-key-invalid");
+  assert.equal(first.readyState, FakeSocket.CLOSED);
+  // Another stream, in a later task: the session opens again.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const refused = host.nextError();
+  host.update({ streamId: "order-2" });
+  const second = lastSocket();
+  assert.notEqual(second, first);
+  second.welcome("client_v2");
+  // Whichever comes first: the refusal, or (wrongly) a join.
+  await Promise.race([refused, second.nextSent("join-stream")]);
+  assert.deepEqual(second.sentOf("join-stream"), []);
+  assert.equal((await refused).code, "e2ee-key-invalid");
+  assert.equal(second.readyState, FakeSocket.CLOSED);
+});
+
 Deno.test("a key given after joining in the clear: those connections close at once (not once the chunk loaded), then joined encrypted", async () => {
   using _socket = installFakeSocket();
   using _transforms = withTransforms();
