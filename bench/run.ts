@@ -18,6 +18,7 @@ import { defaultConfigRestarts, recoveryBench } from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
 import { sfuCapacity } from "./sfu-capacity.ts";
 import { sfuFailover } from "./sfu-failover.ts";
+import { sfuLossyLayer } from "./sfu-lossy-layer.ts";
 import { whepFirstFrame } from "./whep-first-frame.ts";
 import { sfuNodeDeath } from "./sfu-node-death.ts";
 import { sfuScaling } from "./sfu-scaling.ts";
@@ -119,6 +120,11 @@ if (import.meta.main) {
       "SFU instance failover",
       "Issue 22, in the fault lab: one `<live-broadcaster>` and two `<live-viewer>`s (Chromium, each in its own namespace), every stream through the SFU (SFU_AFTER_VIEWERS=0). Once both play, the stream's Janus instance is killed (SIGKILL). With two instances (`JANUS_URL` lists both) the stream is published again on the other; baseline, in the same run, alternating: one instance, where it falls back to peer to peer. Per viewer: kill to its first presented frame after it, and its gap between presented frames across the kill. Target: playing again ≤ 3 s on the other instance.",
       () => sfuFailover(smoke ? 1 : 5),
+    ],
+    [
+      "A viewer on a lossy link",
+      "Issue 24, in the fault lab: a Chromium `<live-broadcaster>` at 640x480 (two layers) and two Chromium `<live-viewer>`s through Janus (SFU_AFTER_VIEWERS=0); once both play (with the default, once the layer nobody gets is paused), one viewer's namespace drops 20% of its packets (iptables). Per run: the loss to Janus's first slowlink for that viewer, and that report to Janus confirming the smaller layer (server log times). The default against every layer sent (SFU_LAYER_PAUSE_AFTER_MS=600000), alternating, a fresh lab per run. Target: ≤ 2 s at every run.",
+      () => sfuLossyLayer(smoke ? 1 : 6),
     ],
     [
       "SFU node death",

@@ -116,3 +116,31 @@ export async function janusLayerBytes(lab: FaultLab): Promise<number[]> {
   }
   return [];
 }
+
+/** The rids the server last asked the broadcaster for (`sfu-layers-wanted`). */
+export function wanted(lab: FaultLab): string | undefined {
+  const line = lab.serverLog.findLast((l) => l.includes('"sfu-layers-wanted"'));
+  return line && JSON.parse(line).rids.join(",");
+}
+
+/**
+ * Until the server asked the broadcaster for the top layer alone and its
+ * browser reports the other `rids` (all but the first) inactive.
+ */
+export async function untilTopOnly(
+  lab: FaultLab,
+  rids: string[],
+): Promise<void> {
+  await lab.until(
+    () => `the server to ask for h alone (${wanted(lab)})`,
+    () => wanted(lab) === "h" || undefined,
+    30_000,
+  );
+  await lab.until(
+    () => `the others inactive: ${JSON.stringify([...latestRids(lab)])}`,
+    () =>
+      rids.slice(1).every((rid) =>
+        latestRids(lab).get(rid)?.active === false
+      ) || undefined,
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * A viewer on a lossy link gets the smaller layer (issue 24): one Chromium
+ * `<live-broadcaster>` at 640x480 (two layers) and two Chromium
+ * `<live-viewer>`s through a real Janus; the first viewer's namespace loses
+ * a fifth of its packets, Janus reports its slow link, the server asks
+ * Janus for the smaller layer. Shared by the lab test (what happens) and
+ * bench/sfu-lossy-layer.ts (how long it takes).
+ */
+import assert from "node:assert/strict";
+import type { FaultLab, LabOptions } from "./fault-lab.ts";
+import { viewerPage } from "./lab-pages.ts";
+import { layerBroadcasterPage } from "./layer-pages.ts";
+
+/** The lab: every stream through the SFU, unwatched layers paused after 2 s. */
+export const LOSSY_LAB: LabOptions = {
+  browsers: ["chromium", "chromium", "chromium"],
+  janus: true,
+  env: {
+    SFU_AFTER_VIEWERS: "0",
+    SFU_LAYER_PAUSE_AFTER_MS: "2000",
+    LOG_LEVEL: "debug",
+  },
+  pages: [layerBroadcasterPage(640, 480), viewerPage, viewerPage],
+};
+
+export interface LossySwitch {
+  /** The lossy viewer's id on the server. */
+  viewerId: string;
+  /** Loss begun to Janus's first slowlink for it, ms. */
+  reportMs: number;
+  /** That slowlink to Janus confirming the smaller layer, ms. */
+  switchMs: number;
+}
+
+/** The latest width `name`'s video showed. */
+export const shownWidth = (lab: FaultLab, name: string): number =>
+  lab.events(name).findLast((e) => e.kind === "width")?.value ?? 0;
+
+/**
+ * Once `v1` and `v2` play the full picture: `v1`'s host loses 20% of its
+ * packets; resolves when Janus confirmed `v1`'s smaller layer and its video
+ * shows it (320 wide). The loss stays on: `lab.network.noLoss` ends it.
+ */
+export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
+  assert.equal(shownWidth(lab, "v1"), 640);
+  const lossAt = Date.now();
+  await lab.network.loss(lab.host(1), 0.2);
+  const slow = await lab.until(
+    "Janus's first slowlink",
+    () =>
+      lab.serverLog.find((l) =>
+        l.includes('"sfu-slowlink"') && l.includes('"media":"video"') &&
+        l.includes('"uplink":true')
+      ),
+    30_000,
+  );
+  const slowAt = Date.parse(JSON.parse(slow).time);
+  const viewerId: string = JSON.parse(slow).viewerId;
+  const confirmed = await lab.until(
+    () =>
+      `v1 on m: ${lab.serverLog.filter((l) => l.includes("layer")).join(" ")}`,
+    () =>
+      lab.serverLog.find((l) =>
+        l.includes('"sfu-layer-confirmed"') && l.includes(viewerId) &&
+        l.includes('"layer":0')
+      ),
+    20_000,
+  );
+  const confirmedAt = Date.parse(JSON.parse(confirmed).time);
+  await lab.until(
+    () => `v1 narrower (${shownWidth(lab, "v1")})`,
+    () => shownWidth(lab, "v1") === 320 || undefined,
+  );
+  return {
+    viewerId,
+    reportMs: slowAt - lossAt,
+    switchMs: confirmedAt - slowAt,
+  };
+}
