@@ -177,6 +177,11 @@ export class StreamLayers {
       if (viewer.askedAt !== undefined) effect.afterMs = now - viewer.askedAt;
       viewer.askedAt = undefined;
       viewer.nudges = 0;
+    } else if (layer < viewer.target && viewer.askedAt === undefined) {
+      // Janus began (or fell) below its target unasked: the target's
+      // keyframe went by before it, and a browser sends the next only when
+      // asked. Waited for as a switch: keyframes, then taken not to arrive.
+      viewer.askedAt = now;
     }
     return [effect, ...this.#update(now)];
   }

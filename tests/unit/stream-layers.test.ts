@@ -305,3 +305,25 @@ Deno.test("stream layers: while Janus loses the broadcaster's video, its viewers
   stream.slow("v1", 3_050);
   assert.deepEqual(sets(stream.tick(3_175)), ["v1 1 slow"]);
 });
+
+Deno.test("stream layers: a viewer Janus began on a smaller layer unasked (the top's keyframe went by first) gets keyframes asked until it is on its target", () => {
+  const stream = layers({}, () => 0, ["m", "h"]);
+  stream.confirmed("v1", 1, 0);
+  stream.confirmed("v2", 0, 0);
+  // Nothing to pause while v2 gets m; a keyframe after confirmMs.
+  assert.deepEqual(
+    stream.tick(1_000).filter((e) => e.kind === "keyframe"),
+    [{ kind: "keyframe", layer: 1 }],
+  );
+  assert.deepEqual(stream.wanted, ["m", "h"]);
+  // Janus switches it on that keyframe: no more asked, m paused later.
+  stream.confirmed("v2", 1, 1_100);
+  for (let t = 2_000; t < 6_100; t += 1_000) {
+    assert.deepEqual(
+      stream.tick(t).filter((e) => e.kind === "keyframe"),
+      [],
+      `at ${t}`,
+    );
+  }
+  assert.deepEqual(wants(stream.tick(6_100)), ["h"]);
+});
