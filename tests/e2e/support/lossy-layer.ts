@@ -60,7 +60,8 @@ export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
     () =>
       `v1 on m: ${lab.serverLog.filter((l) => l.includes("layer")).join(" ")}`,
     () =>
-      lab.serverLog.find((l) =>
+      // After the report: Janus may have begun it on m, unasked.
+      lab.serverLog.slice(lab.serverLog.indexOf(slow)).find((l) =>
         l.includes('"sfu-layer-confirmed"') && l.includes(viewerId) &&
         l.includes('"layer":0')
       ),
