@@ -181,6 +181,8 @@ export class StreamLayers {
       // Janus began (or fell) below its target unasked: the target's
       // keyframe went by before it, and a browser sends the next only when
       // asked. Waited for as a switch: keyframes, then taken not to arrive.
+      // Not at once: Janus sends one PLI a second per publisher, and its
+      // subscription's own just went.
       viewer.askedAt = now;
     }
     return [effect, ...this.#update(now)];
