@@ -169,7 +169,7 @@ export async function e2eeCost(
     }
   }
   // The same case against itself: how far a ratio moves by chance here.
-  const floor = (["p2p", "sfu"] as const).map((path) => {
+  const floor = rounds < 2 ? [] : (["p2p", "sfu"] as const).map((path) => {
     const half = (odd: number) =>
       quantile(
         samples.filter((s) =>
