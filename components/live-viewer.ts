@@ -149,6 +149,8 @@ export class LiveViewer extends StreamElement {
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
   /** The connection's stream whose tracks the video shows. */
   #source: MediaStream | undefined;
+  /** The sound for the stream last shown, once the page is shown (see #showStream); unset before. */
+  #onShown!: () => unknown;
   /**
    * What the connection playing tells the element: the peer's, or the WHEP
    * player's. Its onError fires every `live-error` of the viewer.
@@ -521,7 +523,12 @@ export class LiveViewer extends StreamElement {
     }) && later) || audio();
     // Hidden before the first frame: no frame callback until it is shown
     // again, so the sound now (a background tab still hears the stream).
-    document.addEventListener("visibilitychange", audio, { once: true });
+    // One at a time: a page that never changes visibility keeps no closure
+    // (element, stream) per connection shown.
+    document.removeEventListener("visibilitychange", this.#onShown);
+    document.addEventListener("visibilitychange", this.#onShown = audio, {
+      once: true,
+    });
     // Again after a takeover: Firefox ends playback when the last track goes.
     await this.#play(video);
   }

@@ -237,4 +237,51 @@ describe("a viewer's first picture", () => {
     expect(kinds()).to.deep.equal(["audio", "video"]);
     expect(video.paused).to.equal(false);
   });
+
+  it("keeps one visibility listener however many connections it shows (a page never hidden holds no closure per connection)", async () => {
+    // The visibilitychange listeners on the document now, as added and
+    // removed (none fires: the test page stays visible).
+    const listening = new Set<unknown>();
+    const { addEventListener, removeEventListener } = document;
+    document.addEventListener = function (
+      this: Document,
+      type: string,
+      ...rest: unknown[]
+    ) {
+      if (type === "visibilitychange") listening.add(rest[0]);
+      return Reflect.apply(addEventListener, this, [type, ...rest]);
+    } as typeof addEventListener;
+    document.removeEventListener = function (
+      this: Document,
+      type: string,
+      ...rest: unknown[]
+    ) {
+      if (type === "visibilitychange") listening.delete(rest[0]);
+      return Reflect.apply(removeEventListener, this, [type, ...rest]);
+    } as typeof removeEventListener;
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      const broadcaster = addBroadcaster(url, streamId) as LiveBroadcaster;
+      await broadcaster.start();
+      const viewer = addViewer(url, streamId) as HTMLElement & {
+        updateComplete: Promise<boolean>;
+        state: string;
+      };
+      await viewer.updateComplete;
+      await frames(videoOf(viewer));
+      const afterOne = listening.size;
+      // The broadcaster leaves and comes back twice: two more connections.
+      for (let i = 0; i < 2; i++) {
+        broadcaster.stop();
+        await stateOf(viewer, "ended");
+        await broadcaster.start();
+        await stateOf(viewer, "live");
+      }
+      expect(listening.size).to.equal(afterOne);
+    } finally {
+      document.addEventListener = addEventListener;
+      document.removeEventListener = removeEventListener;
+    }
+  });
 });
