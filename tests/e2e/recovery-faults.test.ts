@@ -36,7 +36,13 @@ function assertRecovered(
 ) {
   const rebuilds = options.rebuilds ?? 0;
   for (const [name, viewer] of Object.entries(result.viewers)) {
-    const where = `${result.fault}, ${name}: ${JSON.stringify(viewer)}`;
+    // With the broadcaster's states and the server's joins and leaves: a
+    // rare failure here must say which side let go.
+    const where = `${result.fault}, ${name}: ${
+      JSON.stringify(viewer)
+    }; broadcaster: ${result.broadcasterStates.join(", ")}; server: ${
+      result.audit.join(" ")
+    }`;
     assert.ok(
       viewer.toSteadyMs <= (options.withinMs ?? STEADY_WITHIN_MS),
       where,

@@ -126,6 +126,11 @@ export interface FaultResult {
   /** States and errors the broadcaster showed meanwhile. */
   broadcasterStates: string[];
   broadcasterErrors: string[];
+  /**
+   * The server's audit lines (joins, leaves and why, refusals) from the
+   * fault's start: what a failed assertion shows of the server's side.
+   */
+  audit: string[];
 }
 
 /**
@@ -159,6 +164,7 @@ export async function measure(
   fault: Fault,
   timeoutMs = 30_000,
 ): Promise<FaultResult> {
+  const logFrom = lab.serverLog.length;
   const { start, end } = await fault.make(lab);
   /** Per viewer: when steady video was looked for from. */
   const from: Record<string, number> = {};
@@ -196,6 +202,9 @@ export async function measure(
     ),
     broadcasterErrors: window.filter((e) => e.kind === "error").map((e) =>
       e.code!
+    ),
+    audit: lab.serverLog.slice(logFrom).filter((line) =>
+      line.includes('"audit"')
     ),
   };
 }
