@@ -46,12 +46,13 @@ export class AuditTrail {
     const logs = this.#logger.level === "info" ||
       this.#logger.level === "debug";
     if (!logs && this.#sinks.length === 0) return;
+    // The log line carries the logger's own timestamp (and leaves out
+    // undefined fields itself).
+    if (logs) this.#logger.info("audit", event);
+    if (this.#sinks.length === 0) return;
     const fields = Object.fromEntries(
       Object.entries(event).filter(([, value]) => value !== undefined),
     ) as Omit<AuditEvent, "time">;
-    // The log line carries the logger's own timestamp.
-    if (logs) this.#logger.info("audit", fields);
-    if (this.#sinks.length === 0) return;
     const full = { time: new Date().toISOString(), ...fields } as AuditEvent;
     for (const sink of this.#sinks) sink(full);
   }
