@@ -49,7 +49,8 @@ export async function startServerProcess(
     env: {
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
-      LOG_LEVEL: "warn",
+      // No LOG_LEVEL: the server's default (info: an audit line per
+      // admission, join and leave), as most deployments run it.
       STATE_DIR: stateDir,
       ...env,
     },
