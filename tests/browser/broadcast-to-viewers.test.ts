@@ -157,7 +157,7 @@ describe("one broadcaster, three viewers, then a fourth", () => {
 describe("a viewer's first picture", () => {
   afterEach(removeLiveElements);
 
-  /** A live broadcaster and a viewer of its stream, rendered: its `<video>`. */
+  /** A live broadcaster and a viewer of its stream, rendered, and its `<video>`. */
   async function viewingOne() {
     const { url } = await startSignaling();
     const streamId = newStreamId();
@@ -168,7 +168,7 @@ describe("a viewer's first picture", () => {
       state: string;
     };
     await viewer.updateComplete;
-    return { viewer, video: videoOf(viewer) };
+    return { broadcaster, viewer, video: videoOf(viewer) };
   }
 
   it("loads the video alone (the audio output's set-up waits), then adds the audio once a frame is on screen, playing", async () => {
@@ -260,16 +260,8 @@ describe("a viewer's first picture", () => {
       return Reflect.apply(removeEventListener, this, [type, ...rest]);
     } as typeof removeEventListener;
     try {
-      const { url } = await startSignaling();
-      const streamId = newStreamId();
-      const broadcaster = addBroadcaster(url, streamId) as LiveBroadcaster;
-      await broadcaster.start();
-      const viewer = addViewer(url, streamId) as HTMLElement & {
-        updateComplete: Promise<boolean>;
-        state: string;
-      };
-      await viewer.updateComplete;
-      await frames(videoOf(viewer));
+      const { broadcaster, viewer, video } = await viewingOne();
+      await frames(video);
       const afterOne = listening.size;
       // The broadcaster leaves and comes back twice: two more connections.
       for (let i = 0; i < 2; i++) {
