@@ -100,9 +100,9 @@ export function createLogger(
   const threshold = RANK[level];
   const write = (at: LogLevel) => (event: string, fields?: LogFields) => {
     if (RANK[at] < threshold) return;
-    // The fields' own JSON after ours, without a merged copy (a field of
-    // the same name comes later and wins, as in a spread). Undefined
-    // fields are left out by JSON.stringify.
+    // The fields' own JSON after ours, without a merged copy: callers do
+    // not name a field `time`, `level` or `event` (it would come twice).
+    // Undefined fields are left out by JSON.stringify.
     const rest = fields ? JSON.stringify(fields).slice(1) : "}";
     sink(
       `{"time":"${new Date().toISOString()}","level":"${at}","event":${

@@ -406,7 +406,8 @@ export class SfuRelay {
     if (!step.ok) {
       this.#options.logger.debug("sfu-step-refused", {
         streamId,
-        event: event.kind,
+        // Not `event`: that is the line's own name.
+        step: event.kind,
         why: step.why,
       });
     }
