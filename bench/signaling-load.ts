@@ -66,6 +66,8 @@ interface Pending {
   viewerDone: number;
   broadcasterDone: number;
   answerSeen: boolean;
+  /** The viewer got its offer. */
+  offerSeen: boolean;
   candidatesFromViewer: number;
   candidatesFromBroadcaster: number;
   complete: PromiseWithResolvers<number>;
@@ -77,6 +79,7 @@ function newPending(): Pending {
     viewerDone: 0,
     broadcasterDone: 0,
     answerSeen: false,
+    offerSeen: false,
     candidatesFromViewer: 0,
     candidatesFromBroadcaster: 0,
     complete: Promise.withResolvers<number>(),
@@ -150,10 +153,33 @@ export async function load(
   const sockets: WebSocket[] = [];
   const pending = new Map<string, Pending>();
   const timedOut = Promise.withResolvers<never>();
+  // Where a scenario stuck: connecting, or which step of which handshakes.
+  const stuck = () => {
+    const records = [...pending.values()];
+    const open = records.filter((r) => !r.viewerDone || !r.broadcasterDone);
+    const count = (test: (r: Pending) => boolean) => open.filter(test).length;
+    return `${label}: ${broadcasters.length} of ${rooms} broadcasters and ${viewers.length} of ${total} viewers connected, ${
+      records.length - open.length
+    } of ${records.length} handshakes done; of the others, ${
+      count((r) => r.offerSeen)
+    } got the offer, ${
+      count((r) => r.candidatesFromBroadcaster === CANDIDATES)
+    } all its candidates, ${
+      count((r) => r.answerSeen)
+    } had the answer reach the broadcaster, ${
+      count((r) => r.candidatesFromViewer === CANDIDATES)
+    } all the viewer's candidates`;
+  };
   const deadline = setTimeout(
-    () => timedOut.reject(new Error(`not done in ${SCENARIO_DEADLINE_MS} ms`)),
+    () =>
+      timedOut.reject(
+        new Error(`not done in ${SCENARIO_DEADLINE_MS} ms (${stuck()})`),
+      ),
     SCENARIO_DEADLINE_MS,
   );
+  // The connections too: a connect that never settles ends the scenario.
+  const within = <T>(steps: Promise<T>[]) =>
+    Promise.race([Promise.all(steps), timedOut.promise]);
   const total = rooms * viewersPerRoom;
   const finish = (record: Pending) => {
     if (record.viewerDone && record.broadcasterDone) {
@@ -184,7 +210,7 @@ export async function load(
   const viewers: { ws: WebSocket; id: string; streamId: string }[] = [];
   const batch = 200; // concurrent connects, below the listen backlog
   for (let r = 0; r < rooms; r += batch) {
-    await Promise.all(
+    await within(
       Array.from({ length: Math.min(batch, rooms - r) }, async (_, i) => {
         const streamId = `${label}-${r + i}`;
         const { ws } = await open(
@@ -197,7 +223,7 @@ export async function load(
   }
   const viewerSpecs = Array.from({ length: total }, (_, i) => i);
   for (let v = 0; v < total; v += batch) {
-    await Promise.all(
+    await within(
       viewerSpecs.slice(v, v + batch).map(async (i) => {
         const streamId = `${label}-${i % rooms}`;
         const { ws, id } = await open(
@@ -252,6 +278,8 @@ export async function load(
     streamId: string,
   ) {
     if (message.type === "webrtc-offer") {
+      const record = pending.get(id);
+      if (record) record.offerSeen = true;
       ws.send(JSON.stringify({
         type: "webrtc-answer",
         streamId,
