@@ -93,9 +93,9 @@ Deno.test("a line is time, level and event, then the fields (undefined ones left
 });
 
 /**
- * The console sink writes once per turn: a process that logs and then ends
- * (by itself, by Deno.exit, by an uncaught error) has written every line,
- * in order, info to stdout and warnings to stderr.
+ * The console sink holds lines until the end of the turn: a process that
+ * logs and then ends (by itself, by Deno.exit, by an uncaught error) has
+ * still written every line, in order, info to stdout and warnings to stderr.
  */
 for (const end of ["returns", "exits", "throws"] as const) {
   Deno.test(`the console sink writes every line when the process ${end}`, async () => {
