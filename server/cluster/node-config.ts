@@ -44,7 +44,11 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = {
   linkPort: 0,
   linkUrl: undefined,
   clusterSecret: undefined,
-  linkQueueBytes: 8 * 1024 * 1024,
+  // A burst of 5,000 connections on 2 cores queued up to ~10 MiB on one
+  // link while the other node caught up (bench/RESULTS.md, issue 24); 8 MiB
+  // dropped frames mid-handshake in 3 runs of 30. This bounds a node that
+  // stops reading, not one that is slower for a second.
+  linkQueueBytes: 64 * 1024 * 1024,
   linkMaxFrameBytes: 1024 * 1024,
   linkConnectTimeoutMs: 2_000,
   linkRetryMs: 1_000,

@@ -69,6 +69,9 @@ export function routeKey(
   return role === "b" ? `v ${streamId} ${target}` : `b ${streamId}`;
 }
 
+/** How long a node's link stays quiet in the log after a queue-full line. */
+export const LINK_DROP_LOG_WINDOW_MS = 10_000;
+
 interface Peer {
   link: OutLink | undefined;
   /** Its registry entry names no link: pub/sub only, as before links. */
@@ -77,6 +80,9 @@ interface Peer {
   retryAt: number;
   seq: number;
   probes: Map<number, () => void>;
+  /** Frames dropped for its full queue since its last log line, and when. */
+  dropped: number;
+  droppedLoggedAt: number;
 }
 
 export class NodeLinks {
@@ -169,7 +175,7 @@ export class NodeLinks {
     const { from, role, streamId, target, text } = frame;
     const seq = ++peer.seq;
     if (!link.send(`R ${seq} ${from} ${role} ${streamId} ${target} ${text}`)) {
-      this.#options.metrics.countLinkDrop("queue-full");
+      this.#queueFull(node, peer);
     } else if (link.state === "open") {
       this.#options.metrics.clusterLinkFrames++;
     }
@@ -320,7 +326,7 @@ export class NodeLinks {
     }
     // Counted once written (or queued to be): a link that is opening may
     // still send its frames through pub/sub.
-    if (!link.send(text)) metrics.countLinkDrop("queue-full");
+    if (!link.send(text)) this.#queueFull(node, peer);
     else if (link.state === "open") metrics.clusterLinkFrames++;
   }
 
@@ -333,6 +339,8 @@ export class NodeLinks {
         retryAt: 0,
         seq: 0,
         probes: new Map(),
+        dropped: 0,
+        droppedLoggedAt: -Infinity,
       };
       this.#peers.set(node, peer);
     }
@@ -400,6 +408,27 @@ export class NodeLinks {
     const probes = [...peer.probes.values()];
     peer.probes.clear();
     for (const done of probes) done();
+  }
+
+  /**
+   * A frame for `node` dropped: its link's queue is over NODE_LINK_QUEUE_BYTES
+   * (that node reads slower than this one sends, or not at all). Counted, and
+   * said in the log at most once per node and LINK_DROP_LOG_WINDOW_MS, with
+   * how many were dropped since the last line: lost frames leave handshakes
+   * unfinished, which an operator must be able to see.
+   */
+  #queueFull(node: string, peer: Peer): void {
+    this.#options.metrics.countLinkDrop("queue-full");
+    peer.dropped++;
+    const now = performance.now();
+    if (now - peer.droppedLoggedAt < LINK_DROP_LOG_WINDOW_MS) return;
+    this.#options.logger.warn("node-link-queue-full", {
+      node,
+      dropped: peer.dropped,
+      limitBytes: this.#options.limits.queueBytes,
+    });
+    peer.dropped = 0;
+    peer.droppedLoggedAt = now;
   }
 
   #reply(node: string, peer: Peer, text: string): void {
