@@ -170,13 +170,16 @@ export async function load(
       count((r) => r.candidatesFromViewer === CANDIDATES)
     } all the viewer's candidates`;
   };
-  const deadline = setTimeout(
-    () =>
-      timedOut.reject(
-        new Error(`not done in ${SCENARIO_DEADLINE_MS} ms (${stuck()})`),
+  const deadline = setTimeout(async () => {
+    const where = stuck();
+    timedOut.reject(
+      new Error(
+        `not done in ${SCENARIO_DEADLINE_MS} ms (${where}; ${await drops(
+          servers,
+        )})`,
       ),
-    SCENARIO_DEADLINE_MS,
-  );
+    );
+  }, SCENARIO_DEADLINE_MS);
   // The connections too: a connect that never settles ends the scenario.
   const within = <T>(steps: Promise<T>[]) =>
     Promise.race([Promise.all(steps), timedOut.promise]);
@@ -353,6 +356,24 @@ export async function load(
     rssPerConnection: 0, // known only to the caller
   };
   return { result, sockets };
+}
+
+/** Frames the servers dropped between nodes, by server and why (a stuck cluster run). */
+async function drops(servers: ServerProcess[]): Promise<string> {
+  const each = await Promise.all(servers.map(async (server) => {
+    try {
+      const text = await (await fetch(
+        `http://127.0.0.1:${server.port}/metrics`,
+      )).text();
+      const lines = text.split("\n").filter((line) =>
+        line.startsWith("live_cluster_frames_dropped_total")
+      );
+      return `${server.port}: ${lines.join(", ") || "none"}`;
+    } catch (error) {
+      return `${server.port}: ${error}`;
+    }
+  }));
+  return `frames dropped between nodes: ${each.join("; ")}`;
 }
 
 export function closeSocket(ws: WebSocket): Promise<void> {
