@@ -114,7 +114,9 @@ async function scenario(
   // compile on first use.
   // Its clients stay connected, idle: closed, they would leave free memory
   // that the measured connections reused unseen.
-  const warm = await load([server], warmupRooms, viewersPerRoom, "warmup");
+  const warm = warmupRooms > 0
+    ? await load([server], warmupRooms, viewersPerRoom, "warmup")
+    : { sockets: [] };
   const rssBefore = await server.rss();
   const measured = await load([server], rooms, viewersPerRoom, target);
   await Promise.all([...warm.sockets, ...measured.sockets].map(closeSocket));
