@@ -46,6 +46,12 @@ const REJOIN_AFTER_FAILURE_MS = 3_000;
 const REPAIR_INTERVAL_MS = 2_000;
 /** How long after a restart offer a still frozen picture asks for a new connection. */
 const REBUILD_AFTER_OFFER_MS = 4_000;
+/**
+ * How long a viewer negotiates (joined a live stream, or given an offer)
+ * without a picture before it asks for a new connection; each wait after
+ * is twice the last, up to 8 times this, until video plays.
+ */
+export const PICTURE_WAIT_MS = 8_000;
 
 /** The text for each state but `error`, which says which error it is. */
 const STATUS_KEYS = {
@@ -173,6 +179,9 @@ export class LiveViewer extends StreamElement {
     onChange: (frames) => this.#onFrames(frames),
   });
   #repairTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Runs while negotiating: see {@link #watchPicture}. */
+  #pictureTimer: ReturnType<typeof setTimeout> | undefined;
+  #pictureWait = PICTURE_WAIT_MS;
   /** When a frozen picture last asked for an ICE restart (0: not now). */
   #askedAt = 0;
   /** When the broadcaster's last offer came. */
@@ -283,10 +292,39 @@ export class LiveViewer extends StreamElement {
 
   /** Every change of the facts comes here; the machine publishes and logs. */
   #apply(patch: Partial<ViewerFacts>, reason: string): void {
-    if (this.#machine.apply(patch, reason) === undefined) return;
+    const changed = this.#machine.apply(patch, reason);
+    this.#watchPicture();
+    if (changed === undefined) return;
     // Figures of a connection that is gone are not shown when video returns.
     if (this.state !== "live") this.#view = { ...this.#view, stats: undefined };
     this.requestUpdate();
+  }
+
+  /**
+   * While negotiating (not with `whep-url`, whose client asks again itself),
+   * a wait for the picture, from now when `restart` (an offer came): if it
+   * ends first, a new connection is asked for. The server sends each frame
+   * at most once across nodes, and a broadcaster may miss a join: an offer,
+   * its answer or every candidate lost would otherwise leave the viewer
+   * negotiating for good.
+   */
+  #watchPicture(restart = false): void {
+    const on = this.state === "negotiating" && !this.#whep;
+    if (on && this.#pictureTimer && !restart) return;
+    clearTimeout(this.#pictureTimer);
+    this.#pictureTimer = on
+      ? setTimeout(() => {
+        this.#pictureTimer = undefined;
+        // Without a connection to name, the broadcaster builds a new one.
+        this.#peer.close();
+        this.session.admit();
+        this.#pictureWait = Math.min(
+          this.#pictureWait * 2,
+          8 * PICTURE_WAIT_MS,
+        );
+        this.#watchPicture();
+      }, this.#pictureWait)
+      : undefined;
   }
 
   /** Closes the connection and empties the video (the socket is the session's). */
@@ -294,6 +332,8 @@ export class LiveViewer extends StreamElement {
     this.#whep?.stop();
     clearTimeout(this.#rejoinTimer);
     clearTimeout(this.#repairTimer);
+    clearTimeout(this.#pictureTimer);
+    this.#pictureTimer = undefined;
     this.#frames.stop();
     this.#peer.close();
     const video = this.video;
@@ -342,10 +382,9 @@ export class LiveViewer extends StreamElement {
         clearTimeout(this.#rejoinTimer);
         this.#peer.handleOffer(message.offer);
         // Paired: whatever refused this viewer before (stream-encrypted) is over.
-        return this.#apply(
-          { presence: "present", sealed: false },
-          message.type,
-        );
+        this.#apply({ presence: "present", sealed: false }, message.type);
+        // The wait for its picture starts over.
+        return this.#watchPicture(true);
       case "webrtc-ice-candidate":
         return this.#peer.handleCandidate(message.candidate);
     }
@@ -394,7 +433,10 @@ export class LiveViewer extends StreamElement {
   }
 
   #onFrames(frames: Frames): void {
-    if (frames === "flowing") this.#negotiation = undefined;
+    if (frames === "flowing") {
+      this.#negotiation = undefined;
+      this.#pictureWait = PICTURE_WAIT_MS;
+    }
     this.#apply({ frames }, `frames ${frames}`);
     clearTimeout(this.#repairTimer);
     this.#askedAt = 0;

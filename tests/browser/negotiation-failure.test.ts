@@ -10,6 +10,7 @@ import { expect } from "@open-wc/testing";
 import "../../components/live-broadcaster.ts";
 import "../../components/live-viewer.ts";
 import type { LiveErrorEvent } from "../../components/live-events.ts";
+import { PICTURE_WAIT_MS } from "../../components/live-viewer.ts";
 import {
   NEGOTIATION_RETRIES,
   NEGOTIATION_RETRY_MS,
@@ -133,6 +134,49 @@ describe("refused descriptions", () => {
     document.body.append(viewer);
     await stateOf(viewer, "live");
     expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+  });
+
+  it("a viewer whose offer never comes (lost between nodes) asks again after PICTURE_WAIT_MS and plays", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const fake = new FakeBroadcaster(
+      url,
+      streamId,
+      (join) => join === 1 ? "lost" : "good",
+    );
+    closing.push(fake);
+    await fake.whenReceived("broadcaster-accepted");
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "negotiating");
+    await stateOf(viewer, "live");
+    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    const [first, second] = fake.joins.map((join) => join.at);
+    expect(fake.joins.length).to.equal(2);
+    expect(second - first).to.be.at.least(PICTURE_WAIT_MS - 15);
+    expect(second - first).to.be.below(PICTURE_WAIT_MS + 2_000);
+  });
+
+  it("a viewer whose answer is never taken up asks again PICTURE_WAIT_MS after that offer, not after its join, and plays", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const fake = new FakeBroadcaster(
+      url,
+      streamId,
+      (join) => join === 1 ? "lost" : "good",
+    );
+    closing.push(fake);
+    await fake.whenReceived("broadcaster-accepted");
+    const viewer = addViewer(url, streamId);
+    await fake.joined(1);
+    // The offer comes late, and its answer finds nothing: the wait for a
+    // picture counts from the offer.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await fake.offer(fake.joins[0].viewerId, "unanswered");
+    const offeredAt = performance.now();
+    await stateOf(viewer, "live");
+    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    expect(fake.joins.length).to.equal(2);
+    expect(fake.joins[1].at - offeredAt).to.be.at.least(PICTURE_WAIT_MS - 15);
   });
 
   it("a refused offer for the connection waiting to take over is dropped and reported; the picture plays on", async () => {

@@ -103,8 +103,14 @@ class SeedClient {
   }
 }
 
-/** What a fake broadcaster sends a viewer that joins: its offer, or a refused one. */
-export type OfferPlan = (join: number) => "good" | "refused";
+/**
+ * What a fake broadcaster does for a viewer that joins: sends its offer, or
+ * a refused one, or nothing (`lost`: as if the frame was lost between
+ * nodes), or its offer but ignores the answer (`unanswered`).
+ */
+export type OfferPlan = (
+  join: number,
+) => "good" | "refused" | "lost" | "unanswered";
 
 /**
  * A broadcaster of the seed protocol: for each `viewer-joined` a new
@@ -134,9 +140,14 @@ export class FakeBroadcaster extends SeedClient {
    * Sends `viewerId` an offer of a new connection (a new SDP session); its
    * earlier one stays up, as a stream moving to an SFU leaves it.
    */
-  async offer(viewerId: string, kind: "good" | "refused"): Promise<void> {
+  async offer(
+    viewerId: string,
+    kind: "good" | "refused" | "unanswered",
+  ): Promise<void> {
     const pc = new RTCPeerConnection();
-    this.#pcs.set(viewerId, pc);
+    // Unanswered: its answer finds no connection (and nor do candidates).
+    if (kind === "unanswered") this.#pcs.delete(viewerId);
+    else this.#pcs.set(viewerId, pc);
     this.#all.push(pc);
     const stream = await this.#stream;
     for (const track of stream.getTracks()) {
@@ -144,7 +155,10 @@ export class FakeBroadcaster extends SeedClient {
     }
     const { streamId } = this;
     pc.addEventListener("icecandidate", ({ candidate }) => {
-      if (!candidate || this.#pcs.get(viewerId) !== pc) return;
+      if (
+        !candidate ||
+        (this.#pcs.get(viewerId) !== pc && kind !== "unanswered")
+      ) return;
       this.send({
         type: "webrtc-ice-candidate",
         streamId,
@@ -154,7 +168,9 @@ export class FakeBroadcaster extends SeedClient {
     });
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    const sdp = kind === "good" ? offer.sdp! : collidingExtensions(offer.sdp!);
+    const sdp = kind === "refused"
+      ? collidingExtensions(offer.sdp!)
+      : offer.sdp!;
     this.send({
       type: "webrtc-offer",
       streamId,
@@ -170,7 +186,8 @@ export class FakeBroadcaster extends SeedClient {
           viewerId: message.viewerId,
           at: performance.now(),
         });
-        void this.offer(message.viewerId, this.plan(join));
+        const plan = this.plan(join);
+        if (plan !== "lost") void this.offer(message.viewerId, plan);
         return;
       }
       case "webrtc-answer":
