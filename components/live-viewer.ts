@@ -292,29 +292,25 @@ export class LiveViewer extends StreamElement {
 
   /** Every change of the facts comes here; the machine publishes and logs. */
   #apply(patch: Partial<ViewerFacts>, reason: string): void {
-    const changed = this.#machine.apply(patch, reason);
+    if (this.#machine.apply(patch, reason) === undefined) return;
     this.#watchPicture();
-    if (changed === undefined) return;
     // Figures of a connection that is gone are not shown when video returns.
     if (this.state !== "live") this.#view = { ...this.#view, stats: undefined };
     this.requestUpdate();
   }
 
   /**
-   * While negotiating (not with `whep-url`, whose client asks again itself),
-   * a wait for the picture, from now when `restart` (an offer came): if it
-   * ends first, a new connection is asked for. The server sends each frame
-   * at most once across nodes, and a broadcaster may miss a join: an offer,
+   * On entering `negotiating` (not with `whep-url`, whose client asks again
+   * itself) and on each offer, a wait for the picture starts; if it ends
+   * first, a new connection is asked for. The server sends each frame at
+   * most once across nodes, and a broadcaster may miss a join: an offer,
    * its answer or every candidate lost would otherwise leave the viewer
-   * negotiating for good.
+   * negotiating for good. Any other state ends the wait.
    */
-  #watchPicture(restart = false): void {
-    const on = this.state === "negotiating" && !this.#whep;
-    if (on && this.#pictureTimer && !restart) return;
+  #watchPicture(): void {
     clearTimeout(this.#pictureTimer);
-    this.#pictureTimer = on
-      ? setTimeout(() => {
-        this.#pictureTimer = undefined;
+    if (this.state === "negotiating" && !this.#whep) {
+      this.#pictureTimer = setTimeout(() => {
         // Without a connection to name, the broadcaster builds a new one.
         this.#peer.close();
         this.session.admit();
@@ -323,8 +319,8 @@ export class LiveViewer extends StreamElement {
           8 * PICTURE_WAIT_MS,
         );
         this.#watchPicture();
-      }, this.#pictureWait)
-      : undefined;
+      }, this.#pictureWait);
+    }
   }
 
   /** Closes the connection and empties the video (the socket is the session's). */
@@ -333,7 +329,6 @@ export class LiveViewer extends StreamElement {
     clearTimeout(this.#rejoinTimer);
     clearTimeout(this.#repairTimer);
     clearTimeout(this.#pictureTimer);
-    this.#pictureTimer = undefined;
     this.#frames.stop();
     this.#peer.close();
     const video = this.video;
@@ -384,7 +379,7 @@ export class LiveViewer extends StreamElement {
         // Paired: whatever refused this viewer before (stream-encrypted) is over.
         this.#apply({ presence: "present", sealed: false }, message.type);
         // The wait for its picture starts over.
-        return this.#watchPicture(true);
+        return this.#watchPicture();
       case "webrtc-ice-candidate":
         return this.#peer.handleCandidate(message.candidate);
     }
@@ -470,40 +465,25 @@ export class LiveViewer extends StreamElement {
     this.#repairTimer = setTimeout(() => this.#repair(), REPAIR_INTERVAL_MS);
   }
 
-  /**
-   * The browser refused the broadcaster's offer (the server has been told):
-   * a `live-error`, then a fresh connection after a backoff, the way a
-   * failed one is asked for; past the bound, the `error` state. A refused
-   * takeover is dropped and the picture plays on.
-   */
+  /** The browser refused the broadcaster's offer: see viewer-refusal.ts. */
   async #onRefused(
     stage: NegotiationStage,
     error: unknown,
     takeover: boolean,
   ) {
-    // Rare: the policy is a chunk (the socket that brought the offer is up).
-    const { NEGOTIATION_CLEAN, negotiationStep } = await import(
-      "./session/negotiation-retry.ts"
-    );
-    const step = negotiationStep(this.#negotiation ?? NEGOTIATION_CLEAN, {
-      kind: "refused",
-      playing: takeover || this.state === "live",
-    });
-    this.#negotiation = step.state;
-    const code = "negotiation-failed";
-    const message = `The browser refused the offer (${stage}): ${error}`;
-    if (step.effect.do === "give-up") {
-      return this.session.report(code, message, error);
-    }
-    this.#media.onError(code, message, error);
-    if (step.effect.do !== "retry") return;
-    // Without a connection to name, the broadcaster builds a new one.
-    this.#peer.close();
-    // Up to half as long again, at random: viewers refused together (one
-    // broadcaster's offers) do not all come back at once.
-    this.#rejoinTimer = setTimeout(
-      () => this.session.admit(),
-      step.effect.afterMs * (1 + Math.random() / 2),
+    const { viewerRefused } = await import("./session/viewer-refusal.ts");
+    this.#negotiation = viewerRefused(
+      this.#negotiation,
+      takeover || this.state === "live",
+      stage,
+      error,
+      this.session,
+      this.#media,
+      (afterMs) => {
+        // Without a connection to name, the broadcaster builds a new one.
+        this.#peer.close();
+        this.#rejoinTimer = setTimeout(() => this.session.admit(), afterMs);
+      },
     );
   }
 

@@ -1,0 +1,53 @@
+/**
+ * What `<live-viewer>` does when the browser refused the broadcaster's
+ * offer (the server has been told): a `live-error`, then a fresh connection
+ * after a backoff (negotiation-retry.ts), the way a failed one is asked
+ * for; past the bound, the `error` state. A refused takeover is dropped and
+ * the picture plays on. A chunk of its own: rare, and the socket that
+ * brought the offer is up.
+ */
+import type { NegotiationStage } from "../../protocol/messages.ts";
+import {
+  NEGOTIATION_CLEAN,
+  type NegotiationRetry,
+  negotiationStep,
+} from "./negotiation-retry.ts";
+
+/** Says a refusal: its code, message, and what the browser threw. */
+type Say = (
+  code: "negotiation-failed",
+  message: string,
+  cause: unknown,
+) => void;
+
+/**
+ * One refusal: says it (the element's `live-error`, or the session's report
+ * when giving up: the `error` state), asks for a fresh connection through
+ * `retry` after the backoff, and returns the viewer's next retry state.
+ * `playing`: video plays on (a takeover's, or the element is live).
+ */
+export function viewerRefused(
+  state: NegotiationRetry | undefined,
+  playing: boolean,
+  stage: NegotiationStage,
+  error: unknown,
+  session: { report: Say },
+  element: { onError: Say },
+  retry: (afterMs: number) => void,
+): NegotiationRetry {
+  const step = negotiationStep(state ?? NEGOTIATION_CLEAN, {
+    kind: "refused",
+    playing,
+  });
+  const code = "negotiation-failed";
+  const message = `The browser refused the offer (${stage}): ${error}`;
+  const { effect } = step;
+  if (effect.do === "give-up") session.report(code, message, error);
+  else {
+    element.onError(code, message, error);
+    // Up to half as long again, at random: viewers refused together (one
+    // broadcaster's offers) do not all come back at once.
+    if (effect.do === "retry") retry(effect.afterMs * (1 + Math.random() / 2));
+  }
+  return step.state;
+}
