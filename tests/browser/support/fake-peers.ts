@@ -106,11 +106,9 @@ class SeedClient {
 /**
  * What a fake broadcaster does for a viewer that joins: sends its offer, or
  * a refused one, or nothing (`lost`: as if the frame was lost between
- * nodes), or its offer but ignores the answer (`unanswered`).
+ * nodes).
  */
-export type OfferPlan = (
-  join: number,
-) => "good" | "refused" | "lost" | "unanswered";
+export type OfferPlan = (join: number) => "good" | "refused" | "lost";
 
 /**
  * A broadcaster of the seed protocol: for each `viewer-joined` a new
@@ -138,7 +136,8 @@ export class FakeBroadcaster extends SeedClient {
 
   /**
    * Sends `viewerId` an offer of a new connection (a new SDP session); its
-   * earlier one stays up, as a stream moving to an SFU leaves it.
+   * earlier one stays up, as a stream moving to an SFU leaves it. An
+   * `unanswered` one ignores the answer, as if it was lost between nodes.
    */
   async offer(
     viewerId: string,
