@@ -302,18 +302,24 @@ export class LiveViewer extends StreamElement {
   /**
    * On entering `negotiating` (not with `whep-url`, whose client asks again
    * itself) and on each offer, a wait for the picture starts; if it ends
-   * first, a new connection is asked for. The server sends each frame at
-   * most once across nodes, and a broadcaster may miss a join: an offer,
-   * its answer or every candidate lost would otherwise leave the viewer
-   * negotiating for good. Any other state ends the wait.
+   * with no connection checking a path, a new connection is asked for. The
+   * server sends each frame at most once across nodes, and a broadcaster
+   * may miss a join: a lost `viewer-joined`, offer or every candidate would
+   * otherwise leave the viewer negotiating for good. Any other state ends
+   * the wait.
    */
   #watchPicture(): void {
     clearTimeout(this.#pictureTimer);
     if (this.state === "negotiating" && !this.#whep) {
       this.#pictureTimer = setTimeout(() => {
-        // Without a connection to name, the broadcaster builds a new one.
-        this.#peer.close();
-        this.session.admit();
+        // Checks under way: the browser's ICE and DTLS timers decide (a
+        // firewalled path fails in 5-15 s, then the repair of a failed
+        // connection takes over); nothing under way: ask anew. Without a
+        // connection to name, the broadcaster builds a new one.
+        if (this.#machine.facts.media !== "connecting") {
+          this.#peer.close();
+          this.session.admit();
+        }
         this.#pictureWait = Math.min(
           this.#pictureWait * 2,
           8 * PICTURE_WAIT_MS,

@@ -161,11 +161,11 @@ describe("refused descriptions", () => {
     expect(second - first).to.be.below(PICTURE_WAIT_MS + 2_000);
   });
 
-  it("a viewer whose answer is never taken up asks again PICTURE_WAIT_MS after that offer, not after its join, and plays", async () => {
+  it("a viewer whose offer's candidates and answer are lost asks again PICTURE_WAIT_MS after that offer, not after its join, and plays", async () => {
     const { fake, viewer } = await firstJoinLost();
     await fake.joined(1);
-    // The offer comes late, and its answer finds nothing: the wait for a
-    // picture counts from the offer.
+    // The offer comes late, without candidates, and its answer finds
+    // nothing: the wait for a picture counts from the offer.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await fake.offer(fake.joins[0].viewerId, "unanswered");
     const offeredAt = performance.now();

@@ -137,14 +137,15 @@ export class FakeBroadcaster extends SeedClient {
   /**
    * Sends `viewerId` an offer of a new connection (a new SDP session); its
    * earlier one stays up, as a stream moving to an SFU leaves it. An
-   * `unanswered` one ignores the answer, as if it was lost between nodes.
+   * `unanswered` one sends no candidates and ignores the answer, as if
+   * they were lost between nodes.
    */
   async offer(
     viewerId: string,
     kind: "good" | "refused" | "unanswered",
   ): Promise<void> {
     const pc = new RTCPeerConnection();
-    // Unanswered: its answer finds no connection (and nor do candidates).
+    // Unanswered: no candidates go out, and its answer finds no connection.
     if (kind === "unanswered") this.#pcs.delete(viewerId);
     else this.#pcs.set(viewerId, pc);
     this.#all.push(pc);
@@ -154,10 +155,7 @@ export class FakeBroadcaster extends SeedClient {
     }
     const { streamId } = this;
     pc.addEventListener("icecandidate", ({ candidate }) => {
-      if (
-        !candidate ||
-        (this.#pcs.get(viewerId) !== pc && kind !== "unanswered")
-      ) return;
+      if (!candidate || this.#pcs.get(viewerId) !== pc) return;
       this.send({
         type: "webrtc-ice-candidate",
         streamId,
