@@ -27,8 +27,9 @@ const RANK: Record<LogLevel, number> = {
 export type LogSink = (line: string, level: LogLevel) => void;
 
 /**
- * Lines waiting for the end of this event-loop turn, per stream: written in
- * one write each. A write per line (`console.log`) cost ~4 µs, and the
+ * Lines waiting for a 0 ms timer (it fires 1-7 ms later here, so the lines
+ * of a few event-loop turns), per stream: written in one write each. A
+ * write per line (`console.log`) cost ~4 µs, and the
  * default level logs an audit line per admission, join and leave: ~10% of
  * the server's CPU in a burst of joins (bench/RESULTS.md). Written out on
  * exit and on an uncaught error too, so a crash keeps its last lines.
