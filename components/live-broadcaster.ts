@@ -435,7 +435,15 @@ export class LiveBroadcaster extends StreamElement {
     else if (error.shown) {
       this.#apply({ refusal: error.code }, error.code);
     }
-    const event = new LiveErrorEvent(error.code, error.message, error.cause);
+    this.#tell(error.code, error.message, error.cause);
+  }
+
+  /**
+   * `live-error`. The event is made apart from `dispatchEvent` so the
+   * manifest's analyzer does not take the code for an event's name.
+   */
+  #tell(code: LiveErrorCode, message: string, cause?: unknown): void {
+    const event = new LiveErrorEvent(code, message, cause);
     this.dispatchEvent(event);
   }
 
@@ -488,9 +496,7 @@ export class LiveBroadcaster extends StreamElement {
       // Its chunk did not load (offline, not served beside the bundle).
       const code = "signaling-unavailable";
       this.#fail(code);
-      return void this.dispatchEvent(
-        new LiveErrorEvent(code, "The WHIP client did not load", error),
-      );
+      return this.#tell(code, "The WHIP client did not load", error);
     }
     if (!this.#still("broadcasting") || this.#whip) return;
     this.#whip = chunk.whipPublisher({
@@ -505,7 +511,7 @@ export class LiveBroadcaster extends StreamElement {
       fellSilent,
       onError: (code, message, fatal) => {
         if (fatal) this.#fail(code);
-        this.dispatchEvent(new LiveErrorEvent(code, message));
+        this.#tell(code, message);
       },
     });
     await this.#whip.start();

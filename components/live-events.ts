@@ -23,7 +23,7 @@ export class LiveStateChangeEvent<S extends string = string> extends Event {
 /** Something went wrong that the person or the page may act on. */
 export class LiveErrorEvent extends Event {
   static readonly eventName = "live-error";
-  /** A stable code: a server `error` code, a camera error code, or the element's own (`signaling-unavailable`, `token-provider-failed`, `turn-auth-failed`, `missing-stream-id`, `negotiation-failed`). */
+  /** A stable code: a server `error` code, a camera error code, or the element's own (`signaling-unavailable`, `token-provider-failed`, `turn-auth-failed`, `missing-stream-id`, `negotiation-failed`, `e2ee-key-invalid`, `e2ee-unsupported`, `e2ee-decrypt-failed`). */
   declare readonly code: LiveErrorCode;
   declare readonly message: string;
   declare readonly cause: unknown;

@@ -219,8 +219,6 @@ export interface Welcome {
   protocolVersion: number;
   /** True when a resume claim kept this client's id from an earlier connection. */
   resumed?: boolean;
-  /** ICE servers the clients should use (STUN/TURN), when the server has them. */
-  iceServers?: IceServer[];
 }
 
 /** `broadcaster-ready` was accepted; `viewer-joined` follows per viewer. */

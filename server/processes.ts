@@ -2,8 +2,9 @@
  * PROCESSES=N: `deno task start` supervises N server processes sharing one
  * PORT (SO_REUSEPORT, Linux: the kernel spreads new connections over them),
  * so a machine with several cores uses them. Each child is a node of the
- * cluster on REDIS_URL with its own NODE_ID; they meet through Redis and
- * their node links, exactly as nodes on several machines do.
+ * cluster on REDIS_URL with a node id of its own (each registers one
+ * nobody holds, as any node does); they meet through Redis and their node
+ * links, exactly as nodes on several machines do.
  *
  *   starting --all spawned--> running --SIGTERM/SIGINT--> stopping --> (exit 0)
  *   running: a child that exits is started again after CHILD_RESTART_MS

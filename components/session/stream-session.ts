@@ -505,7 +505,6 @@ export class StreamSession implements ReactiveController, PeerLink {
 
   #onWelcome(welcome: Welcome): void {
     this.#resumed = !!welcome.resumed;
-    if (welcome.iceServers) this.#serverIceServers = welcome.iceServers;
     // A new socket is in no stream yet.
     this.#admitted = false;
     this.admit();

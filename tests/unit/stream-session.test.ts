@@ -351,22 +351,31 @@ Deno.test("negotiation-failed: the server hears of each refusal, cut to the limi
   assert.equal(own.readyState, FakeSocket.OPEN);
 });
 
-Deno.test("server ICE servers are used unless the element sets its own", async () => {
+Deno.test("server ICE servers (with the join's acceptance) are used unless the element sets its own", async () => {
   using _socket = installFakeSocket();
   using host = new FakeHost("viewer");
   host.connect();
-  assert.deepEqual(host.session.rtcConfiguration().iceServers, [
-    { urls: "stun:stun.l.google.com:19302" },
-  ]);
+  const stun = [{ urls: "stun:stun.l.google.com:19302" }];
+  assert.deepEqual(host.session.rtcConfiguration().iceServers, stun);
+  const socket = lastSocket();
+  socket.welcome("client_a");
+  const join = await socket.nextSent("join-stream");
+  // Only after admission: `welcome` carries none.
+  assert.deepEqual(host.session.rtcConfiguration().iceServers, stun);
   const turn = [{ urls: "turn:relay.test", username: "u", credential: "c" }];
-  lastSocket().welcome("client_a", turn);
+  socket.receive({
+    type: "join-accepted",
+    streamId: join.streamId as string,
+    viewerId: "client_a",
+    live: true,
+    iceServers: turn,
+  });
   assert.deepEqual(host.session.rtcConfiguration(), {
     iceServers: turn,
     iceTransportPolicy: "all",
   });
   host.iceServers = [];
   assert.deepEqual(host.session.rtcConfiguration().iceServers, []);
-  await lastSocket().nextSent("join-stream");
 });
 
 Deno.test("removal leaves the stream and closes the socket", async () => {

@@ -47,14 +47,9 @@ export class FakeSocket extends EventTarget {
   }
 
   /** The server's side: the socket opens and `welcome` arrives. */
-  welcome(clientId: string, iceServers?: RTCIceServer[]): void {
+  welcome(clientId: string): void {
     this.readyState = FakeSocket.OPEN;
-    this.receive({
-      type: "welcome",
-      clientId,
-      protocolVersion: 1,
-      ...(iceServers ? { iceServers } : {}),
-    });
+    this.receive({ type: "welcome", clientId, protocolVersion: 1 });
   }
 
   receive(message: ServerMessage | Record<string, unknown>): void {
