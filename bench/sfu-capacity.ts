@@ -1,7 +1,8 @@
 /**
  * One stream's audience through the SFU (issue 22), for sizing: N
  * receive-only subscribers (bare RTCPeerConnections in one Chromium page,
- * nothing decoded: they stand in for N viewers on this small machine)
+ * no video element; whether Chromium decodes their frames anyway is
+ * counted: they stand in for N viewers on this small machine)
  * through one Janus instance, against the same N cascaded over two
  * (SFU_VIEWERS_PER_INSTANCE = N/2), in the same run. Per case: video frames
  * each subscriber received per second over a 5 s window (the fake camera
@@ -34,6 +35,8 @@ interface Case {
   instances: number;
   /** Frames received per second, per subscriber, sorted. */
   fps: number[];
+  /** Frames decoded per second, per subscriber, sorted. */
+  decodedFps: number[];
   janusCores: number;
   uploadKbps: number;
   /** Signaling server CPU per subscriber, from join to first frames. */
@@ -112,9 +115,9 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
     () => lab.events("b").some((e) => e.state === "live") || undefined,
   );
   const who = Array.from({ length: viewers }, (_, i) => `v${i + 1}`);
-  const received = (name: string, before = Infinity) =>
+  const received = (name: string, before = Infinity, kind = "rx") =>
     lab.events("v1").findLast((e) =>
-      e.kind === "rx" && e.who === name && e.t <= before
+      e.kind === kind && e.who === name && e.t <= before
     );
   const server0 = await cpuOf([lab.signalingPid]);
   const joinedFrom = Date.now();
@@ -143,11 +146,13 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
         lab.events("b").some((e) => e.kind === "bytes" && e.t > end)) ||
       undefined,
   );
-  const fps = who.map((name) => {
-    const a = received(name, start)!;
-    const b = received(name, end)!;
-    return (b.value! - a.value!) / ((b.t - a.t) / 1000);
-  }).sort((x, y) => x - y);
+  const rate = (kind: string) =>
+    who.map((name) => {
+      const a = received(name, start, kind)!;
+      const b = received(name, end, kind)!;
+      return (b.value! - a.value!) / ((b.t - a.t) / 1000);
+    }).sort((x, y) => x - y);
+  const fps = rate("rx");
   const bytes = lab.events("b").filter((e) => e.kind === "bytes");
   const first = bytes.find((e) => e.t >= start)!;
   const last = bytes.findLast((e) => e.t <= end)!;
@@ -155,6 +160,7 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
     viewers,
     instances,
     fps,
+    decodedFps: rate("decoded"),
     janusCores: (janus1 - janus0) / ((end - start) / 1000),
     uploadKbps: (last.value! - first.value!) * 8 / (last.t - first.t),
     signalingMs,
@@ -211,12 +217,16 @@ export async function sfuCapacity(
       const one = await oneCase(viewers, instances);
       cases.push(one);
       // Each case as it ends: a later one failing does not lose it.
-      console.error(JSON.stringify({ ...one, fps: one.fps.slice(0, 3) }));
+      console.error(JSON.stringify({
+        ...one,
+        fps: one.fps.slice(0, 3),
+        decodedFps: quantile(one.decodedFps, 0.5),
+      }));
     }
   }
   const lines = [
-    "| subscribers | Janus instances | frames/s received, slowest / median | delivered (median / 20) | Janus CPU, cores (all instances) | per subscriber, ms CPU/s | broadcaster upload kbit/s | signaling CPU per subscriber set up, ms | layer switches (by cause) | most in 1 s |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| subscribers | Janus instances | frames/s received, slowest / median | delivered (median / 20) | decoded frames/s, median | Janus CPU, cores (all instances) | per subscriber, ms CPU/s | broadcaster upload kbit/s | signaling CPU per subscriber set up, ms | layer switches (by cause) | most in 1 s |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...cases.map((c) =>
       `| ${c.viewers} | ${c.instances}${
         c.instances > 1
@@ -224,11 +234,11 @@ export async function sfuCapacity(
           : ""
       } | ${c.fps[0].toFixed(1)} / ${quantile(c.fps, 0.5).toFixed(1)} | ${
         Math.round(quantile(c.fps, 0.5) / CAMERA_FPS * 100)
-      }% | ${c.janusCores.toFixed(2)} | ${
-        (c.janusCores * 1000 / c.viewers).toFixed(1)
-      } | ${Math.round(c.uploadKbps)} | ${
-        c.signalingMs.toFixed(1)
-      } | ${c.switches.total}${
+      }% | ${quantile(c.decodedFps, 0.5).toFixed(1)} | ${
+        c.janusCores.toFixed(2)
+      } | ${(c.janusCores * 1000 / c.viewers).toFixed(1)} | ${
+        Math.round(c.uploadKbps)
+      } | ${c.signalingMs.toFixed(1)} | ${c.switches.total}${
         c.switches.total
           ? ` (${
             Object.entries(c.switches.byCause).map(([k, v]) => `${k} ${v}`)

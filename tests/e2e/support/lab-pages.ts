@@ -231,9 +231,10 @@ export function seedViewerPage(page: LabPage): string {
 
 /**
  * `count` receive-only subscribers on bare RTCPeerConnections (the seed
- * protocol, one socket each), without a video element, so nothing is
- * decoded: each reports its video frames received every second (`rx`,
- * `value`), standing in for many viewers on a small machine.
+ * protocol, one socket each), without a video element: each reports its
+ * video frames received (`rx`) and decoded (`decoded`: Chromium may decode
+ * a track nothing shows) every second, standing in for many viewers on a
+ * small machine.
  */
 export function receiverCrowdPage(count: number) {
   return (page: LabPage): string =>
@@ -273,12 +274,15 @@ export function receiverCrowdPage(count: number) {
   setInterval(async () => {
     for (const [who, pc] of pcs) {
       let frames = 0;
+      let decoded = 0;
       for (const stat of (await pc.getStats()).values()) {
         if (stat.type === "inbound-rtp" && stat.kind === "video") {
           frames += stat.framesReceived ?? 0;
+          decoded += stat.framesDecoded ?? 0;
         }
       }
       labPush({ kind: "rx", who, value: frames });
+      labPush({ kind: "decoded", who, value: decoded });
     }
   }, 1000);
 </script>`;
