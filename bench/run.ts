@@ -4,7 +4,7 @@
  * part of bench/RESULTS.md with the machine, the date and the command. The
  * notes below that part are kept.
  *
- *   deno task bench            # full run, about an hour on 2 cores
+ *   deno task bench            # full run, ~35 minutes on 2 cores
  *   deno task bench --smoke    # minutes: every bench at toy size, to stdout
  *
  * A bench that fails says so in its section and the run goes on: one lab's
