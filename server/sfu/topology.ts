@@ -8,6 +8,7 @@
  * every node).
  */
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
+import { janusConnects } from "./dtls-role.ts";
 import {
   type Step,
   type StreamTopology,
@@ -292,12 +293,15 @@ class Draft extends DraftBase {
     const { retried: _, ...rest } = viewer;
     const current = { ...rest, janusSession: sessionIdOf(sdp) };
     this.viewers[viewerId] = current;
-    // Janus's subscriber jsep is always an offer.
+    // Janus's subscriber jsep is always an offer. An `overlap` viewer (our
+    // element, in a browser) takes it with Janus as the DTLS client, ~100 ms
+    // sooner connected (dtls-role.ts); any other keeps the offer as Janus
+    // made it (aiortc refuses an offer that is not `actpass`).
     this.send(viewer.seat, {
       type: "webrtc-offer",
       streamId: this.state.streamId,
       viewerId,
-      offer: { type: "offer", sdp },
+      offer: { type: "offer", sdp: viewer.overlap ? janusConnects(sdp) : sdp },
     });
     // A seed viewer drops its connection for a new offer: the
     // broadcaster's is of no use from now on.

@@ -26,7 +26,8 @@ const sdp = (session: string) =>
 /** The SDP session of every offer the fake Janus makes. */
 const JANUS_SESSION = "777";
 const janusOffer = (viewerId: string) =>
-  `v=0\r\no=- ${JANUS_SESSION} 1 IN IP4 0.0.0.0\r\ns=${viewerId}\r\n`;
+  `v=0\r\no=- ${JANUS_SESSION} 1 IN IP4 0.0.0.0\r\ns=${viewerId}\r\n` +
+  "a=setup:actpass\r\n";
 
 /** Janus as the relay sees it: calls recorded, answers given at once. */
 class FakeGateway implements Gateway {
@@ -457,11 +458,22 @@ Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that ove
     offer: { type: "offer", sdp: sdp("3") },
   });
   await settle();
-  const summary = sent.splice(0).map(({ to, message }) =>
+  const moved = sent.splice(0);
+  const summary = moved.map(({ to, message }) =>
     `${to} ${message.type}${
       message.type === "viewer-joined" ? ` ${message.viewerId}` : ""
     }${message.type === "viewer-moved" ? ` ${message.viewerId}` : ""}`
   );
+  // Janus's offer makes Janus the DTLS client for the viewer that overlaps
+  // (our element: dtls-role.ts); a seed viewer gets it as Janus made it.
+  const offerTo = (id: string) =>
+    moved.flatMap(({ to, message }) =>
+      to === id && message.type === "webrtc-offer" ? [message.offer.sdp] : []
+    );
+  assert.deepEqual(offerTo(V1.id), [
+    janusOffer(V1.id).replace("actpass", "active"),
+  ]);
+  assert.deepEqual(offerTo(V2.id), [janusOffer(V2.id)]);
   assert.deepEqual(summary, [
     // Only the newcomer is new to the broadcaster.
     `${B.id} viewer-joined ${V3.id}`,
