@@ -70,7 +70,9 @@ export interface JoinStream {
    * an offer of another session, it keeps playing the connection it has
    * until the new one presents frames, then closes the old one and says
    * `viewer-playing`. Without it, the server takes a new offer to end the
-   * old connection at once (as a seed viewer does).
+   * old connection at once (as a seed viewer does). With it, the SFU's
+   * offers say `a=setup:active` (the viewer takes them: every browser does),
+   * so Janus starts the DTLS handshake (server/sfu/dtls-role.ts).
    */
   overlap?: boolean;
   /**

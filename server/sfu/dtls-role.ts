@@ -18,8 +18,9 @@
  * 8842 has an offer say `actpass`, and aiortc 1.4 refuses any other, so the
  * SFU's offer says `active` only to `<live-viewer>` (an `overlap` viewer, in
  * a browser: libwebrtc and Firefox answer it `passive`); a seed viewer or a
- * WHEP player on a server offer gets Janus's `actpass`. A WHEP player that
- * offers gets an answer saying `active` (sdp-bridge.ts): an answerer may.
+ * WHEP player on a server offer gets Janus's `actpass`. (A WHEP player
+ * that offers, sdp-bridge.ts, connects as the client: answering it `active`
+ * instead measured no faster, 271 / 267 ms against 300 / 265, so it stays.)
  */
 
 /** `sdp` (Janus's first offer to a subscriber) with Janus as the DTLS client. */

@@ -6,8 +6,7 @@
  * from the other's offer: the player gets Janus's ICE credentials,
  * fingerprint, candidates, codecs and SSRCs under its own mids; Janus gets
  * the player's credentials and fingerprint under its own mids. DTLS roles
- * are fixed crosswise (Janus connects, the player accepts: dtls-role.ts
- * says why not the other way round), and header
+ * are fixed crosswise (the player connects, Janus accepts), and header
  * extensions are left out on both sides (their ids differ between the two
  * offers; without a mid extension the player sorts packets by SSRC).
  *
@@ -172,7 +171,7 @@ export function bridge(
       `m=${section.kind} 9 ${proto} ${pts.join(" ")}`,
       "c=IN IP4 0.0.0.0",
       ...janusTransport,
-      "a=setup:active",
+      "a=setup:passive",
       `a=mid:${section.mid}`,
       "a=sendonly",
       "a=rtcp-mux",
@@ -220,7 +219,7 @@ export function bridge(
       `m=${section.kind} 9 ${proto} ${pair.pts.join(" ")}`,
       "c=IN IP4 0.0.0.0",
       ...playerTransport,
-      "a=setup:passive",
+      "a=setup:active",
       `a=mid:${section.mid}`,
       "a=recvonly",
       "a=rtcp-mux",

@@ -97,8 +97,7 @@ Deno.test("sdp bridge: the player gets Janus's transport, codecs and SSRCs under
   ]);
   assert.equal(p.filter((l) => l === "a=ice-ufrag:JANU").length, 2);
   assert.equal(p.filter((l) => l === "a=fingerprint:sha-256 BB:BB").length, 2);
-  // Janus connects (dtls-role.ts): the player accepts.
-  assert.equal(p.filter((l) => l === "a=setup:active").length, 2);
+  assert.equal(p.filter((l) => l === "a=setup:passive").length, 2);
   assert.equal(p.filter((l) => l === "a=sendonly").length, 2);
   assert.ok(p.includes("a=ssrc-group:FID 2001 2002"));
   assert.ok(
@@ -114,7 +113,7 @@ Deno.test("sdp bridge: the player gets Janus's transport, codecs and SSRCs under
     "a=mid:v",
   ]);
   assert.equal(j.filter((l) => l === "a=ice-ufrag:PLAY").length, 2);
-  assert.equal(j.filter((l) => l === "a=setup:passive").length, 2);
+  assert.equal(j.filter((l) => l === "a=setup:active").length, 2);
   assert.equal(j.filter((l) => l === "a=recvonly").length, 2);
   assert.ok(
     j.includes("a=candidate:1 1 udp 2113937151 10.0.0.2 50000 typ host"),
