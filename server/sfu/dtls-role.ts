@@ -8,10 +8,10 @@
  * ICE is ready, a little later; so the handshake waited for the browser's
  * first retransmission: ~170 ms between ICE connected and connected, on every
  * viewer's first frame through the SFU (a probe of the lab's timelines,
- * bench/RESULTS.md). Offered `active`, every answerer we know (libwebrtc,
- * Firefox, aiortc, GStreamer) answers `passive`: Janus is the client, starts
- * the handshake when its ICE is ready and retransmits every 50 ms, and a
- * browser keeps a ClientHello that comes early.
+ * bench/RESULTS.md). Offered `active`, a browser (libwebrtc, Firefox)
+ * answers `passive`: Janus is the client, starts the handshake when its ICE
+ * is ready and retransmits every 50 ms, and the browser keeps a ClientHello
+ * that comes early.
  *
  * Only a first offer: on a renegotiation Janus ignores `a=setup` and a
  * browser keeps the role it has. And only to a client that takes it: RFC
