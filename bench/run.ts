@@ -8,8 +8,9 @@
  *   deno task bench --smoke    # minutes: every bench at toy size, to stdout
  *
  * A bench that fails says so in its section and the run goes on: one lab's
- * fault does not cost the hour's other figures. Each section is printed to
- * stdout as it finishes, so a run cut short still leaves what it measured.
+ * fault does not cost the other figures (the run still exits 1). Each
+ * section is printed to stdout as it finishes, so a run cut short still
+ * leaves what it measured.
  */
 import { parseArgs } from "node:util";
 import { formatMarkdown } from "../scripts/elements-api.ts";
@@ -187,6 +188,7 @@ if (import.meta.main) {
     ],
   ];
   const parts: string[] = [];
+  const failed: string[] = [];
   for (const [title, what, measure] of sections) {
     const t0 = performance.now();
     let result: string;
@@ -197,6 +199,7 @@ if (import.meta.main) {
         error instanceof Error ? error.message : String(error)
       }`;
       console.error(`${title}: failed`, error);
+      failed.push(title);
     }
     const part = `### ${title}\n\n${what}\n\n${result}\n\n(${
       ((performance.now() - t0) / 1000).toFixed(0)
@@ -229,5 +232,10 @@ if (import.meta.main) {
     // Formatted as `deno fmt` would, so a run leaves the tree fmt-clean.
     await Deno.writeTextFile(RESULTS, await formatMarkdown(next));
     console.error(`bench/RESULTS.md written`);
+  }
+  // Written all the same, but not a success (the smoke test checks it).
+  if (failed.length) {
+    console.error(`failed: ${failed.join(", ")}`);
+    Deno.exit(1);
   }
 }

@@ -30,18 +30,24 @@ Deno.test({
         "Time to first frame",
         "Abuse isolation",
         "Broadcaster scaling",
+        "Through the SFU",
         "SFU instance failover",
+        "A viewer on a lossy link",
         "SFU node death",
         "WHEP first frame",
         "TURN over TCP and TLS",
+        "End-to-end encryption",
         "SFU capacity",
         "Recovery from faults",
+        "Restart with the default configuration",
         "Bundle sizes",
         "Dev rebuild",
       ]
     ) {
       assert.match(text, new RegExp(`### ${section}`));
     }
+    // A failing bench leaves its section saying so (and the run exits 1).
+    assert.doesNotMatch(text, /Not measured/);
     // The baselines and ratios are there, with numbers in them.
     assert.match(text, /\| 20 \| bare relay \| [\d.]+ \|/);
     assert.match(text, /\*\*ratio\*\*.*\d+\.\d+x/);
