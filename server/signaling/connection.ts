@@ -64,6 +64,8 @@ export class Connection implements Peer {
   /** Frames waiting for an earlier one's admission check to finish. */
   #backlog: string[] = [];
   #waiting = false;
+  /** Any frame came from the client (a close before one is no goodbye). */
+  #heard = false;
   /** `bufferedAmount` when last read, and bytes sent since (see sendRaw). */
   #lastBuffered = 0;
   #sentSinceRead = 0;
@@ -112,8 +114,12 @@ export class Connection implements Peer {
     socket.addEventListener("open", () => this.#onOpen());
     socket.addEventListener("message", (event) => this.#onMessage(event));
     socket.addEventListener("close", (event) => {
-      // Deno reports a dead peer (no pong) as 1001 but not clean.
-      const goodbye = event.wasClean && GOODBYE_CODES.has(event.code);
+      // Deno reports a dead peer (no pong) as 1001 but not clean. A socket
+      // that said nothing is an attempt its client gave up (Chromium closes
+      // one it dropped while connecting with a clean 1001): not a goodbye,
+      // or a resumed client's place would go with it.
+      const goodbye = this.#heard && event.wasClean &&
+        GOODBYE_CODES.has(event.code);
       this.#transition("closed", `socket closed (${event.code})`, goodbye);
     });
   }
@@ -203,6 +209,7 @@ export class Connection implements Peer {
 
   #onMessage(event: MessageEvent): void {
     if (this.#state !== "open") return;
+    this.#heard = true;
     const { config, metrics, router } = this.#context;
     metrics.messagesReceived++;
     const data: unknown = event.data;

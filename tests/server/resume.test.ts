@@ -145,6 +145,27 @@ Deno.test("a goodbye is announced at once: a clean close, or leave-stream", asyn
   assert.equal((await broadcaster.next("viewer-left")).viewerId, b.id);
 });
 
+Deno.test("a resumed socket closed cleanly before it says anything is an attempt given up, not a goodbye: the place waits for the next", async () => {
+  await using t = await secured({ reconnectGraceMs: 60_000 });
+  const { broadcaster, viewers: [viewer] } = await t.liveStream("s", 1);
+  viewer.send({ type: "ping" });
+  const claim = claimOf(await viewer.next("pong"));
+  // Chromium closes an attempt it dropped while connecting with a clean
+  // 1001; a page's WebSocket may send 1000, a goodbye code as well.
+  const abandoned = await TestClient.connect(withResume(t.url, claim));
+  assert.equal(abandoned.welcome!.resumed, true);
+  abandoned.socket.close(1000);
+  assert.equal((await abandoned.closed).code, 1000);
+  await broadcaster.expectQuiet();
+  const back = await TestClient.connect(withResume(t.url, claim));
+  assert.equal(back.id, viewer.id);
+  back.send({ type: "join-stream", streamId: "s" });
+  assert.equal((await back.next("join-accepted")).live, true);
+  // Back in its place: joined again, never left.
+  assert.equal((await broadcaster.next("viewer-joined")).viewerId, viewer.id);
+  await broadcaster.expectQuiet();
+});
+
 Deno.test("after a restart with the same secret the claim keeps the id; the stream is made anew", async () => {
   const first = await secured();
   const { broadcaster, viewers: [viewer] } = await first.liveStream("s", 1);
