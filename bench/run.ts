@@ -159,8 +159,8 @@ if (import.meta.main) {
     ],
     [
       "SFU capacity",
-      "Issue 22, in the fault lab: one `<live-broadcaster>` (Chromium) and N receive-only subscribers on bare RTCPeerConnections in one other Chromium page (the seed protocol, one socket each, no video element; what Chromium decodes for them anyway is counted), every stream through the SFU. One Janus instance against two with the stream cascaded (SFU_VIEWERS_PER_INSTANCE = N/2), alternating in the same run. Over 5 s after 2 s of settling: video frames each subscriber received (and decoded) per second (the fake camera sends 20), Janus's CPU (every instance's process), the broadcaster's upload; the signaling server's CPU per subscriber from the page's open to every subscriber receiving, and the server's simulcast layer switches (by cause, and the most in any one second). Everything shares this machine's 2 cores. Target: upload cascaded ≤ 1.1x one instance.",
-      () => sfuCapacity(smoke ? [4] : [20, 40, 80], smoke ? 1 : 5),
+      "Issues 22 and 24, in the fault lab: one `<live-broadcaster>` (Chromium) and N receive-only subscribers (bench/rtp-crowd.ts run by Node: werift connections, the seed protocol, one socket each, counting RTP and decoding nothing), every stream through the SFU. One Janus instance against two with the stream cascaded (SFU_VIEWERS_PER_INSTANCE = N/2), alternating in the same run. Over 5 s after 2 s of settling: video frames each subscriber received per second (the fake camera sends 20), the crowd's and Janus's CPU (every instance's process), the broadcaster's upload; the signaling server's CPU per subscriber from the page's open to every subscriber receiving, and the server's simulcast layer switches (by cause, and the most in any one second). Everything shares this machine's 2 cores. Targets: upload cascaded ≤ 1.1x one instance; at 25-150 subscribers no regression (issue 24: 150 at ≥ 90% delivered, Janus ~0.5 cores per 100) and no synchronised step-down.",
+      () => sfuCapacity(smoke ? [4] : [25, 50, 100, 150], smoke ? 1 : 5),
     ],
     [
       "Recovery from faults",

@@ -1,9 +1,6 @@
 /**
  * One stream's audience through the SFU (issue 22), for sizing: N
- * receive-only subscribers (bare RTCPeerConnections in one Chromium page,
- * no video element; whether Chromium decodes their frames anyway is
- * counted: they stand in for N viewers on this small machine)
- * through one Janus instance, against the same N cascaded over two
+ * receive-only subscribers through one Janus instance, against the same N cascaded over two
  * (SFU_VIEWERS_PER_INSTANCE = N/2), in the same run. Per case: video frames
  * each subscriber received per second over a 5 s window (the fake camera
  * sends 20), Janus's CPU (every instance's process), the broadcaster's
@@ -12,12 +9,22 @@
  * of the window (`sfu-layer` in its log): how many, by cause, and the most
  * in any one second (a synchronised step-down moves many viewers at once).
  *
+ * The subscribers stand in for N viewers on this small machine. By default
+ * (`--crowd rtp`) they are bench/rtp-crowd.ts, run by Node: werift
+ * connections that count RTP packets and decode nothing, so what gives way
+ * is Janus or the path, not the crowd. `--crowd chromium`: bare
+ * RTCPeerConnections in one Chromium page, no video element, which Chromium
+ * decodes anyway (counted: `framesDecoded`); past 50 that decoding, on the
+ * same 2 cores, is what gives way.
+ *
  *   deno task bench:capacity [--viewers 20,40] [--instances 1,2]
  *   deno task bench:capacity --viewers 25,50,100,150 --instances 1 \
  *     --first-frames 0   # issue 24's capacity section
+ *   deno task bench:capacity --crowd chromium
  */
+import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
-import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
+import { FaultLab, type LabEvent } from "../tests/e2e/support/fault-lab.ts";
 import {
   broadcasterPage,
   crowdPage,
@@ -26,6 +33,10 @@ import {
 import { treeCpuSeconds } from "./broadcaster-scaling.ts";
 import { quantile } from "./quantile.ts";
 
+const CROWD_BUILD = new URL(
+  "../node_modules/.cache/live-widgets/rtp-crowd.mjs",
+  import.meta.url,
+).pathname;
 const SETTLE_MS = 2_000;
 const WINDOW_MS = 5_000;
 const CAMERA_FPS = 20;
@@ -35,8 +46,11 @@ interface Case {
   instances: number;
   /** Frames received per second, per subscriber, sorted. */
   fps: number[];
-  /** Frames decoded per second, per subscriber, sorted. */
+  /** Frames decoded per second, per subscriber, sorted (none: rtp crowd). */
   decodedFps: number[];
+  crowd: Crowd;
+  /** The crowd's CPU over the window (its browser's or rtp-crowd's tree). */
+  crowdCores: number;
   janusCores: number;
   uploadKbps: number;
   /** Signaling server CPU per subscriber, from join to first frames. */
@@ -94,7 +108,69 @@ function perIpLimits(viewers: number): Record<string, string> {
   };
 }
 
-async function oneCase(viewers: number, instances: number): Promise<Case> {
+/** Who receives: bare connections in one Chromium page, or rtp-crowd.ts. */
+export type Crowd = "chromium" | "rtp";
+
+/**
+ * rtp-crowd.ts in host 1's namespace (no browser there), its counts as
+ * events in the shape the Chromium crowd reports (`rx` per subscriber).
+ */
+async function startRtpCrowd(lab: FaultLab, viewers: number) {
+  const events: LabEvent[] = [];
+  // Run by Node: werift under Deno took 3x the CPU (0.14 against 0.05
+  // cores for 50 subscribers) and lost RTP in earlier trials
+  // (real-parts.md). Node resolves werift from the checkout's node_modules.
+  await esbuild.build({
+    entryPoints: [new URL("./rtp-crowd.ts", import.meta.url).pathname],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    outfile: CROWD_BUILD,
+    logLevel: "warning",
+  });
+  await esbuild.stop();
+  const child = lab.network.command(lab.host(1).ns, "node", [
+    CROWD_BUILD,
+    "--url",
+    lab.signalingUrl,
+    "--stream",
+    lab.streamId,
+    "--count",
+    String(viewers),
+  ], { stdout: "piped", stderr: "inherit" }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream());
+  (async () => {
+    let rest = "";
+    for await (const chunk of lines) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) {
+        const { t, frames } = JSON.parse(line) as {
+          t: number;
+          frames: Record<string, number>;
+        };
+        for (const [who, value] of Object.entries(frames)) {
+          events.push({ t, kind: "rx", who, value });
+        }
+      }
+    }
+  })().catch(() => {});
+  return {
+    events,
+    pid: child.pid,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGKILL");
+      await child.status;
+    },
+  };
+}
+
+async function oneCase(
+  viewers: number,
+  instances: number,
+  crowd: Crowd,
+): Promise<Case> {
   await using lab = await FaultLab.start({
     browsers: ["chromium", "chromium"],
     janus: true,
@@ -115,13 +191,17 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
     () => lab.events("b").some((e) => e.state === "live") || undefined,
   );
   const who = Array.from({ length: viewers }, (_, i) => `v${i + 1}`);
+  let rtp: Awaited<ReturnType<typeof startRtpCrowd>> | undefined;
+  const reports = () => rtp?.events ?? lab.events("v1");
   const received = (name: string, before = Infinity, kind = "rx") =>
-    lab.events("v1").findLast((e) =>
+    reports().findLast((e) =>
       e.kind === kind && e.who === name && e.t <= before
     );
   const server0 = await cpuOf([lab.signalingPid]);
   const joinedFrom = Date.now();
-  await lab.openPage(1);
+  if (crowd === "rtp") rtp = await startRtpCrowd(lab, viewers);
+  else await lab.openPage(1);
+  await using _crowd = rtp;
   await lab.until(
     () =>
       `${viewers} subscribers receiving (${
@@ -134,10 +214,13 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
     viewers;
   await sleep(SETTLE_MS);
   const janusPids = lab.januses.map((janus) => janus.pid);
+  const crowdPid = rtp?.pid ?? lab.browserPid(1);
   const janus0 = await cpuOf(janusPids);
+  const crowd0 = await cpuOf([crowdPid]);
   const start = Date.now();
   await sleep(WINDOW_MS);
   const janus1 = await cpuOf(janusPids);
+  const crowd1 = await cpuOf([crowdPid]);
   const end = Date.now();
   await lab.until(
     "reports past the window",
@@ -160,7 +243,9 @@ async function oneCase(viewers: number, instances: number): Promise<Case> {
     viewers,
     instances,
     fps,
-    decodedFps: rate("decoded"),
+    decodedFps: crowd === "rtp" ? [] : rate("decoded"),
+    crowd,
+    crowdCores: (crowd1 - crowd0) / ((end - start) / 1000),
     janusCores: (janus1 - janus0) / ((end - start) / 1000),
     uploadKbps: (last.value! - first.value!) * 8 / (last.t - first.t),
     signalingMs,
@@ -209,24 +294,33 @@ export async function sfuCapacity(
   counts: number[],
   firstFrames = 5,
   instanceCounts = [1, 2],
+  crowd: Crowd = "rtp",
 ): Promise<string> {
   const cases: Case[] = [];
   for (const viewers of counts) {
     // Alternating, so a slower moment of the machine hits both.
     for (const instances of instanceCounts) {
-      const one = await oneCase(viewers, instances);
+      const one = await oneCase(viewers, instances, crowd);
       cases.push(one);
       // Each case as it ends: a later one failing does not lose it.
       console.error(JSON.stringify({
         ...one,
         fps: one.fps.slice(0, 3),
-        decodedFps: quantile(one.decodedFps, 0.5),
+        decodedFps: one.decodedFps.length
+          ? quantile(one.decodedFps, 0.5)
+          : undefined,
       }));
     }
   }
   const lines = [
-    "| subscribers | Janus instances | frames/s received, slowest / median | delivered (median / 20) | decoded frames/s, median | Janus CPU, cores (all instances) | per subscriber, ms CPU/s | broadcaster upload kbit/s | signaling CPU per subscriber set up, ms | layer switches (by cause) | most in 1 s |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    `Crowd: ${
+      crowd === "rtp"
+        ? "bench/rtp-crowd.ts (werift: receives, decodes nothing)"
+        : "bare RTCPeerConnections in one Chromium page (which decodes what it receives)"
+    }.`,
+    "",
+    "| subscribers | Janus instances | frames/s received, slowest / median | delivered (median / 20) | decoded frames/s, median | crowd CPU, cores | Janus CPU, cores (all instances) | per subscriber, ms CPU/s | broadcaster upload kbit/s | signaling CPU per subscriber set up, ms | layer switches (by cause) | most in 1 s |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...cases.map((c) =>
       `| ${c.viewers} | ${c.instances}${
         c.instances > 1
@@ -234,11 +328,13 @@ export async function sfuCapacity(
           : ""
       } | ${c.fps[0].toFixed(1)} / ${quantile(c.fps, 0.5).toFixed(1)} | ${
         Math.round(quantile(c.fps, 0.5) / CAMERA_FPS * 100)
-      }% | ${quantile(c.decodedFps, 0.5).toFixed(1)} | ${
-        c.janusCores.toFixed(2)
-      } | ${(c.janusCores * 1000 / c.viewers).toFixed(1)} | ${
-        Math.round(c.uploadKbps)
-      } | ${c.signalingMs.toFixed(1)} | ${c.switches.total}${
+      }% | ${
+        c.decodedFps.length ? quantile(c.decodedFps, 0.5).toFixed(1) : "—"
+      } | ${c.crowdCores.toFixed(2)} | ${c.janusCores.toFixed(2)} | ${
+        (c.janusCores * 1000 / c.viewers).toFixed(1)
+      } | ${Math.round(c.uploadKbps)} | ${
+        c.signalingMs.toFixed(1)
+      } | ${c.switches.total}${
         c.switches.total
           ? ` (${
             Object.entries(c.switches.byCause).map(([k, v]) => `${k} ${v}`)
@@ -289,13 +385,18 @@ if (import.meta.main) {
       viewers: { type: "string", default: "20,40" },
       "first-frames": { type: "string", default: "5" },
       instances: { type: "string", default: "1,2" },
+      crowd: { type: "string", default: "rtp" },
     },
   });
+  if (values.crowd !== "rtp" && values.crowd !== "chromium") {
+    throw new Error("--crowd is rtp or chromium");
+  }
   console.log(
     await sfuCapacity(
       values.viewers.split(",").map(Number),
       Number(values["first-frames"]),
       values.instances.split(",").map(Number),
+      values.crowd,
     ),
   );
 }
