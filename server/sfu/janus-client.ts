@@ -7,7 +7,14 @@
  * loads `unix-dgram`, a native addon, at import, which Deno cannot load
  * without building it (no toolchain or headers here). The API is small and
  * documented (janus.conf.meetecho.com/docs/rest.html).
+ *
+ * The WebSocket is `ws`'s, not Deno's: Deno's client leaves Nagle's
+ * algorithm on and writes a large frame's header and payload apart, so every
+ * request carrying an SDP (a publisher's offer, a viewer's answer) waited for
+ * Janus's delayed ACK of the 8-byte header: 42-45 ms each, seen in a packet
+ * capture of the lab (bench/RESULTS.md). `ws` sets TCP_NODELAY.
  */
+import WebSocket from "ws";
 
 /** A message from Janus, as much of it as we read. */
 export interface JanusMessage {
@@ -78,6 +85,8 @@ export class JanusClient {
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     socket.addEventListener("message", (event) => this.#onMessage(event));
     socket.addEventListener("close", () => this.#onClose("link closed"));
+    // `close` follows; an `error` nobody listens to would throw.
+    socket.addEventListener("error", () => {});
   }
 
   /** Opens the WebSocket to `url` (e.g. `ws://127.0.0.1:8188/`). */
@@ -174,7 +183,7 @@ export class JanusClient {
     this.#sessions.delete(session);
   }
 
-  #onMessage(event: MessageEvent): void {
+  #onMessage(event: { data: unknown }): void {
     let message: JanusMessage;
     try {
       message = JSON.parse(event.data as string);
