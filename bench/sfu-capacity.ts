@@ -1,7 +1,7 @@
 /**
  * One stream's audience through the SFU (issue 22), for sizing: N
- * receive-only subscribers through one Janus instance, against the same N cascaded over two
- * (SFU_VIEWERS_PER_INSTANCE = N/2), in the same run. Per case: video frames
+ * receive-only subscribers through one Janus instance, against the same N
+ * cascaded over two (SFU_VIEWERS_PER_INSTANCE = N/2), in the same run. Per case: video frames
  * each subscriber received per second over a 5 s window (the fake camera
  * sends 20), Janus's CPU (every instance's process), the broadcaster's
  * upload, the signaling server's CPU per subscriber it set up, and the
