@@ -5,9 +5,10 @@
  * case: video frames each subscriber received per second over a 5 s window
  * (the fake camera sends 20), the crowd's and Janus's CPU (every
  * instance's process), the broadcaster's upload, the signaling server's CPU
- * per subscriber it set up, and the simulcast layer switches the server made from the first join to the end
- * of the window (`sfu-layer` in its log): how many, by cause, and the most
- * in any one second (a synchronised step-down moves many viewers at once).
+ * per subscriber it set up, and the simulcast layer switches the server made
+ * from the first join to the end of the window (`sfu-layer` in its log): how
+ * many, by cause, and the most in any one second (a synchronised step-down
+ * moves many viewers at once).
  *
  * The subscribers stand in for N viewers on this small machine. By default
  * (`--crowd rtp`) they are bench/rtp-crowd.ts, run by Node: werift
