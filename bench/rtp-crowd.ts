@@ -13,10 +13,9 @@
  *   deno run -A bench/rtp-crowd.ts --url ws://… --stream S --count 150
  *
  * Prints one JSON line a second on stdout, per subscriber since it
- * started: `{"t": <epoch ms>, "frames": {"v1": n, …}, "bytes": {…}}`,
- * frames being the video codec's RTP packets with the marker bit (VP8: a
- * frame's last; retransmissions, on their own payload type, not counted),
- * bytes those packets' (SRTP: still encrypted).
+ * started: `{"t": <epoch ms>, "frames": {"v1": n, …}}`, frames being the
+ * video codec's RTP packets with the marker bit (VP8: a frame's last;
+ * retransmissions, on their own payload type, not counted).
  * Errors from the server go to stderr as JSON lines.
  */
 import { argv } from "node:process";
@@ -68,11 +67,9 @@ interface ServerMessage {
 }
 
 const frames: Record<string, number> = {};
-const bytes: Record<string, number> = {};
 
 function subscribe(who: string): void {
   frames[who] = 0;
-  bytes[who] = 0;
   const ws = new WebSocket(url);
   const send = (message: Record<string, unknown>) =>
     ws.send(JSON.stringify({ streamId, ...message }));
@@ -109,7 +106,6 @@ function subscribe(who: string): void {
         if (packet.length < 12 || packet[0] >> 6 !== 2) return;
         if (packet[1] >= 192 && packet[1] <= 223) return;
         if ((packet[1] & 0x7f) !== video) return;
-        bytes[who] += packet.length;
         if (packet[1] & 0x80) frames[who]++;
       };
       for (const dtls of peer.dtlsTransports) counted.set(dtls, count);
@@ -127,5 +123,5 @@ function subscribe(who: string): void {
 
 for (let i = 1; i <= count; i++) subscribe(`v${i}`);
 setInterval(() => {
-  console.log(JSON.stringify({ t: Date.now(), frames, bytes }));
+  console.log(JSON.stringify({ t: Date.now(), frames }));
 }, 1000);

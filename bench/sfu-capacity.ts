@@ -112,15 +112,15 @@ function perIpLimits(viewers: number): Record<string, string> {
 /** Who receives: bare connections in one Chromium page, or rtp-crowd.ts. */
 export type Crowd = "chromium" | "rtp";
 
+/** rtp-crowd.ts built once per run (every case starts the same file). */
+let crowdBuilt: Promise<void> | undefined;
+
 /**
- * rtp-crowd.ts in host 1's namespace (no browser there), its counts as
- * events in the shape the Chromium crowd reports (`rx` per subscriber).
+ * rtp-crowd.ts for Node: werift under Deno took 3x the CPU (0.14 against
+ * 0.05 cores for 50 subscribers) and lost RTP in earlier trials
+ * (real-parts.md). Node resolves werift from the checkout's node_modules.
  */
-async function startRtpCrowd(lab: FaultLab, viewers: number) {
-  const events: LabEvent[] = [];
-  // Run by Node: werift under Deno took 3x the CPU (0.14 against 0.05
-  // cores for 50 subscribers) and lost RTP in earlier trials
-  // (real-parts.md). Node resolves werift from the checkout's node_modules.
+async function buildRtpCrowd(): Promise<void> {
   await esbuild.build({
     entryPoints: [new URL("./rtp-crowd.ts", import.meta.url).pathname],
     bundle: true,
@@ -131,6 +131,15 @@ async function startRtpCrowd(lab: FaultLab, viewers: number) {
     logLevel: "warning",
   });
   await esbuild.stop();
+}
+
+/**
+ * rtp-crowd.ts in host 1's namespace (no browser there), its counts as
+ * events in the shape the Chromium crowd reports (`rx` per subscriber).
+ */
+async function startRtpCrowd(lab: FaultLab, viewers: number) {
+  const events: LabEvent[] = [];
+  await (crowdBuilt ??= buildRtpCrowd());
   const child = lab.network.command(lab.host(1).ns, "node", [
     CROWD_BUILD,
     "--url",
@@ -181,7 +190,8 @@ async function oneCase(
       SFU_AFTER_VIEWERS: "0",
       SFU_VIEWERS_PER_INSTANCE: String(Math.ceil(viewers / instances)),
       MAX_VIEWERS_PER_STREAM: String(viewers),
-      // The crowd is one page, one address; real viewers come from many.
+      // The crowd is one page or process, one address; real viewers come
+      // from many.
       ...perIpLimits(viewers),
     },
     pages: [broadcasterPage, receiverCrowdPage(viewers)],
