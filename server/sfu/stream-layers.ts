@@ -157,7 +157,14 @@ export class StreamLayers {
       if (below !== undefined) {
         viewer.pending = {
           layer: below,
-          due: now + this.#random() * this.#limits.jitterMs,
+          // A paused layer comes back with a keyframe of its own, and Janus
+          // switches only on one: asked at once, Janus waits for it (the
+          // broadcaster's answer takes longer than Janus's). After the
+          // jitter, it could go by unused, and the browser sends the next
+          // only when asked (not within 300 ms of the last): a second lost.
+          due: this.#wanted.has(below)
+            ? now + this.#random() * this.#limits.jitterMs
+            : now,
           since: now,
           cause: "slow",
         };

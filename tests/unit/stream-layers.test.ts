@@ -137,6 +137,24 @@ Deno.test("stream layers: dynacast: viewers all on the top layer: the others are
   assert.deepEqual(wants(stream.tick(23_100 + 5_000)), ["h"]);
 });
 
+Deno.test("stream layers: a step down to a paused layer is asked of Janus at once, with the layer's resumption (Janus switches on the keyframe it starts with); to a layer sent, after its jitter", () => {
+  const stream = layers({}, () => 0.99);
+  onTop(stream, ["v1", "v2"], 0);
+  stream.tick(5_000);
+  assert.deepEqual(stream.wanted, ["h"]);
+  // m is paused: asked of Janus in the same step as of the broadcaster.
+  const effects = stream.slow("v1", 6_000);
+  assert.deepEqual(wants(effects), ["m,h"]);
+  assert.deepEqual(sets(effects), ["v1 1 slow"]);
+  assert.deepEqual(effects.map((e) => e.kind), ["set", "want"]);
+  stream.confirmed("v1", 1, 6_100);
+  // m is sent now: v2's step down waits out its jitter (spreading viewers
+  // lowered together), as every step to a layer sent does.
+  assert.deepEqual(sets(stream.slow("v2", 6_200)), []);
+  assert.deepEqual(sets(stream.tick(6_200 + 246)), []);
+  assert.deepEqual(sets(stream.tick(6_200 + 248)), ["v2 1 slow"]);
+});
+
 Deno.test("stream layers: a layer held by a viewer moving to it, or still on it, is not paused", () => {
   const stream = layers();
   onTop(stream, ["v1", "v2"], 0);
