@@ -157,11 +157,11 @@ export class StreamLayers {
       if (below !== undefined) {
         viewer.pending = {
           layer: below,
-          // A paused layer comes back with a keyframe of its own, and Janus
-          // switches only on one: asked at once, Janus waits for it (the
-          // broadcaster's answer takes longer than Janus's). After the
-          // jitter, it could go by unused, and the browser sends the next
-          // only when asked (not within 300 ms of the last): a second lost.
+          // A paused layer restarts with a keyframe, and Janus switches only
+          // on one: asked at once, Janus has the switch before that keyframe
+          // (its request takes ~1 ms, the broadcaster's restart tens). After
+          // the jitter the keyframe could go by unused, and the browser sends
+          // the next only when asked, not within 300 ms of the last: ~1 s lost.
           due: this.#wanted.has(below)
             ? now + this.#random() * this.#limits.jitterMs
             : now,
