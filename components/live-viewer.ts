@@ -381,7 +381,7 @@ export class LiveViewer extends StreamElement {
       case "webrtc-offer":
         this.#offerAt = performance.now();
         clearTimeout(this.#rejoinTimer);
-        this.#peer.handleOffer(message.offer);
+        this.#peer.handleOffer(message.offer, message.sfu);
         // Paired: whatever refused this viewer before (stream-encrypted) is over.
         this.#apply({ presence: "present", sealed: false }, message.type);
         // The wait for its picture starts over.

@@ -100,6 +100,12 @@ export interface WebRtcOffer {
   streamId: string;
   viewerId?: string;
   offer: SessionDescription<"offer">;
+  /**
+   * Server -> viewer: the offer is the SFU's, not the broadcaster's
+   * (addition): an `overlap` viewer reports its loss (`viewer-loss`) on
+   * this connection. Never forwarded from a broadcaster.
+   */
+  sfu?: true;
 }
 
 /**
@@ -129,6 +135,22 @@ export interface ViewerPlaying {
   type: "viewer-playing";
   streamId: string;
   session: string;
+}
+
+/** Most packets a `viewer-loss` may count, lost or received (a second of video is a few hundred). */
+export const MAX_LOSS_PACKETS = 1_000_000;
+
+/**
+ * Viewer -> server, on a connection whose offer was the SFU's: in the last
+ * second it lost `lost` video packets and received `received` (addition;
+ * sent at most twice a second, only while it loses at least 4 packets
+ * and 5%). The server may move it to a smaller simulcast layer.
+ */
+export interface ViewerLoss {
+  type: "viewer-loss";
+  streamId: string;
+  lost: number;
+  received: number;
 }
 
 /** Application-level liveness check; the server answers `pong` (addition). */
@@ -200,6 +222,7 @@ export type ClientMessage =
   | SfuOffer
   | SfuIceCandidate
   | ViewerPlaying
+  | ViewerLoss
   | NegotiationFailed
   | Ping;
 
@@ -300,7 +323,7 @@ export interface BroadcasterLeft {
 }
 
 /** Routed offer, answer or candidate; `viewerId` is always the viewer's real id. */
-export type RoutedOffer = Required<WebRtcOffer>;
+export type RoutedOffer = WebRtcOffer & Required<Pick<WebRtcOffer, "viewerId">>;
 export type RoutedAnswer = Required<WebRtcAnswer>;
 export type RoutedIceCandidate = Required<WebRtcIceCandidate>;
 

@@ -9,6 +9,7 @@ import type { ErrorCode } from "./error-codes.ts";
 import {
   type ClientMessage,
   type IceCandidate,
+  MAX_LOSS_PACKETS,
   MAX_NEGOTIATION_REASON_LENGTH,
   NEGOTIATION_STAGES,
   type NegotiationStage,
@@ -154,6 +155,14 @@ export function validateClientMessage(
         type,
         streamId: fields.streamId(),
         session: fields.session() ?? fields.missing("session", ""),
+      };
+      break;
+    case "viewer-loss":
+      message = {
+        type,
+        streamId: fields.streamId(),
+        lost: fields.packets("lost"),
+        received: fields.packets("received"),
       };
       break;
     case "negotiation-failed":
@@ -402,6 +411,17 @@ class FieldReader {
       );
     }
     return true;
+  }
+
+  /** A packet count: an integer from 0 to {@link MAX_LOSS_PACKETS}. */
+  packets(name: string): number {
+    const value = this.#record[name];
+    if (isIndex(value) && value <= MAX_LOSS_PACKETS) return value;
+    return this.#fail(
+      "invalid-field",
+      `\`${name}\` must be an integer from 0 to ${MAX_LOSS_PACKETS}`,
+      0,
+    );
   }
 
   nonce(name: string): string | number | undefined {

@@ -28,11 +28,13 @@ const EITHER_ROLE = {
  */
 export const VIEWER_MESSAGES = {
   ...EITHER_ROLE,
-  "join-accepted": { streamId: "string", viewerId: "string", live: "boolean" },
+  // Only what the viewer uses is required (not `viewerId`: its own id
+  // comes in `welcome`).
+  "join-accepted": { streamId: "string", live: "boolean" },
   "broadcaster-joined": { streamId: "string" },
   "broadcaster-left": { streamId: "string" },
-  // The seed server sent these without `streamId`; only what is used is required.
-  "webrtc-offer": { viewerId: "string", offer: "object" },
+  // The seed server sent these without `streamId`.
+  "webrtc-offer": { offer: "object" },
 } as const satisfies MessageShapes;
 
 /** What the server sends a broadcaster. */

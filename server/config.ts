@@ -121,6 +121,8 @@ export interface ServerConfig {
   sfuLayerJitterMs: number;
   /** A simulcast layer no viewer gets is paused after this many ms (dynacast). */
   sfuLayerPauseAfterMs: number;
+  /** A viewer's own reported loss, in percent, that moves it a layer down. */
+  sfuLayerLossPercent: number;
   /** Open WHIP and WHEP sessions (they hold no socket); more get HTTP 503. */
   maxHttpSessions: number;
   /**
@@ -195,6 +197,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   sfuLayerSwitchesPerSecond: DEFAULT_LAYER_LIMITS.switchesPerSecond,
   sfuLayerJitterMs: DEFAULT_LAYER_LIMITS.jitterMs,
   sfuLayerPauseAfterMs: DEFAULT_LAYER_LIMITS.pauseAfterMs,
+  sfuLayerLossPercent: DEFAULT_LAYER_LIMITS.lossPercent,
   maxHttpSessions: 1_000,
   iceRestartIntervalMs: 2_000,
   handshakeTimeoutMs: 10_000,
@@ -234,6 +237,7 @@ export const ENV_NAMES = {
   sfuLayerSwitchesPerSecond: "SFU_LAYER_SWITCHES_PER_SECOND",
   sfuLayerJitterMs: "SFU_LAYER_JITTER_MS",
   sfuLayerPauseAfterMs: "SFU_LAYER_PAUSE_AFTER_MS",
+  sfuLayerLossPercent: "SFU_LAYER_LOSS_PERCENT",
   maxHttpSessions: "MAX_HTTP_SESSIONS",
   iceRestartIntervalMs: "ICE_RESTART_INTERVAL_MS",
   handshakeTimeoutMs: "HANDSHAKE_TIMEOUT_MS",
@@ -280,6 +284,8 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   sfuLayerSwitchesPerSecond: 1,
   sfuLayerJitterMs: 0,
   sfuLayerPauseAfterMs: 0,
+  // Viewers report from 5% (components/media/inbound-watch.ts).
+  sfuLayerLossPercent: 5,
   maxHttpSessions: 1,
   iceRestartIntervalMs: 0,
   handshakeTimeoutMs: 100,
@@ -288,6 +294,12 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   maxSdpLines: 10,
   maxSdpLineBytes: 100,
   mediaConnectTimeoutMs: 500,
+};
+
+/** Largest accepted value, for the settings that have one. */
+const MAXIMUM: Partial<Record<keyof typeof ENV_NAMES, number>> = {
+  port: 65535,
+  sfuLayerLossPercent: 100,
 };
 
 /**
@@ -306,7 +318,7 @@ export function loadConfig(
     if (raw === undefined || raw === "") continue;
     const setting = key as keyof typeof ENV_NAMES;
     const value = Number(raw);
-    const max = setting === "port" ? 65535 : Number.MAX_SAFE_INTEGER;
+    const max = MAXIMUM[setting] ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isInteger(value) || value < MINIMUM[setting] || value > max) {
       problems.push(
         `${name} must be an integer from ${MINIMUM[setting]} to ${max}, got ${

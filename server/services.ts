@@ -178,6 +178,7 @@ export function buildServices(
         switchesPerSecond: config.sfuLayerSwitchesPerSecond,
         jitterMs: config.sfuLayerJitterMs,
         pauseAfterMs: config.sfuLayerPauseAfterMs,
+        lossPercent: config.sfuLayerLossPercent,
       },
     });
   const makeRouter = hooks.router ??

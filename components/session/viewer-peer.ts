@@ -29,11 +29,6 @@ export interface ViewerPeerOptions {
   onRefused(stage: NegotiationStage, error: unknown, takeover: boolean): void;
 }
 
-/** How often a connection waiting to take over checks for decoded frames. */
-const TAKEOVER_POLL_MS = 40;
-/** How long a new connection's picture size must hold before it takes over. */
-const TAKEOVER_STABLE_MS = 300;
-
 export class ViewerPeer {
   #link: PeerLink;
   #options: ViewerPeerOptions;
@@ -67,7 +62,8 @@ export class ViewerPeer {
       : undefined;
   }
 
-  handleOffer(offer: SessionDescription<"offer">): void {
+  /** An offer; `sfu`: the SFU's, so this connection reports its loss. */
+  handleOffer(offer: SessionDescription<"offer">, sfu?: boolean): void {
     this.#enqueue(async () => {
       const session = sessionIdOf(offer.sdp);
       let pc = this.#next?.session === session ? this.#next?.pc : undefined;
@@ -83,6 +79,12 @@ export class ViewerPeer {
           this.#pc?.close();
           pc = this.#pc = this.#open();
           this.#session = session;
+        }
+        // The SFU's connection tells the server what its link loses.
+        if (sfu) {
+          import("../media/inbound-watch.ts").then((chunk) =>
+            chunk.reportLoss(pc!, inboundVideo, this.#link)
+          );
         }
       }
       let stage: NegotiationStage = "set-remote-offer";
@@ -157,27 +159,11 @@ export class ViewerPeer {
     });
   }
 
-  /**
-   * Takes over once its decoded picture size held for
-   * {@link TAKEOVER_STABLE_MS}: an SFU starts on whichever simulcast
-   * layer's keyframe comes first and moves up to its best layer right
-   * after, a stall in the picture that stays hidden this way.
-   */
+  /** Takes over once its picture is steady (inbound-watch.ts, a chunk). */
   async #whenDecoding(pc: RTCPeerConnection, stream: MediaStream) {
-    let width = 0;
-    let since = 0;
-    while (this.#next?.pc === pc) {
-      const video = await inboundVideo(pc);
-      if (video?.framesDecoded) {
-        if (video.frameWidth !== width) {
-          width = video.frameWidth;
-          since = performance.now();
-        } else if (performance.now() - since >= TAKEOVER_STABLE_MS) {
-          if (this.#next?.pc === pc) this.#takeOver(stream);
-          return;
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
+    const { untilSteady } = await import("../media/inbound-watch.ts");
+    if (await untilSteady(pc, inboundVideo, () => this.#next?.pc === pc)) {
+      this.#takeOver(stream);
     }
   }
 

@@ -24,8 +24,8 @@ export const viewerStyles = css`
   canvas {
     object-fit: var(--live-object-fit, contain);
   }
-  canvas[hidden] {
-    display: none;
+  [hidden] {
+    display: none !important;
   }
   .overlay {
     position: absolute;
@@ -38,9 +38,6 @@ export const viewerStyles = css`
     padding: 16px;
     text-align: center;
     background: var(--live-overlay-background, rgb(0 0 0 / 55%));
-  }
-  .overlay[hidden] {
-    display: none;
   }
   button {
     padding: 8px 16px;

@@ -73,6 +73,8 @@ export class Metrics {
   sfuLayerChanges = 0;
   /** `sfu-layers` sent: broadcasters told which layers to send (dynacast). */
   sfuLayerRequests = 0;
+  /** `viewer-loss` reports of SFU viewers. */
+  sfuViewerLossReports = 0;
   /** Layers Janus never switched a viewer to (taken not to arrive). */
   sfuLayersMissing = 0;
   /** Streams published again on another Janus instance after theirs was lost. */
@@ -226,6 +228,12 @@ export class Metrics {
         "counter",
         "Simulcast layer changes for a viewer's link (Janus slowlink, then quiet)",
         [["", this.sfuLayerChanges]],
+      );
+      metric(
+        "live_sfu_viewer_loss_reports_total",
+        "counter",
+        "Loss reports of viewers watching through the SFU (viewer-loss)",
+        [["", this.sfuViewerLossReports]],
       );
       metric(
         "live_sfu_layer_requests_total",

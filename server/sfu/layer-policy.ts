@@ -45,6 +45,12 @@ export interface LayerLimits {
    * not been needed for this long: the broadcaster stops encoding it.
    */
   pauseAfterMs: number;
+  /**
+   * A viewer's own report (`viewer-loss`) of at least this share of its
+   * video packets lost in the last second, in percent, counts as a slow
+   * link (as Janus's `slowlink` does).
+   */
+  lossPercent: number;
 }
 
 export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = {
@@ -57,6 +63,7 @@ export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = {
   confirmMs: 1_000,
   missingForMs: 30_000,
   pauseAfterMs: 5_000,
+  lossPercent: 10,
 };
 
 /** One viewer's step timing (the layers themselves: stream-layers.ts). */

@@ -14,6 +14,7 @@ import { sdpSyntaxProblem } from "../../protocol/sdp-check.ts";
 import type {
   SfuIceCandidate,
   SfuOffer,
+  ViewerLoss,
   ViewerPlaying,
   WebRtcAnswer,
   WebRtcIceCandidate,
@@ -301,6 +302,12 @@ export class SfuRelay {
       session: message.session,
     });
     return step.ok ? this.#commit(step).out : [];
+  }
+
+  /** A viewer's own loss report (`viewer-loss`): see ViewerLayers.reported. */
+  viewerLoss(viewerId: string, message: ViewerLoss): void {
+    const { streamId, lost, received } = message;
+    this.#layers.reported(streamId, viewerId, lost, received);
   }
 
   /**

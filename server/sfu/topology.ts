@@ -302,6 +302,9 @@ class Draft extends DraftBase {
       streamId: this.state.streamId,
       viewerId,
       offer: { type: "offer", sdp: viewer.overlap ? janusConnects(sdp) : sdp },
+      // Our viewer reports its loss on this connection (viewer-loss); a
+      // seed viewer gets the seed's offer.
+      ...(viewer.overlap ? { sfu: true as const } : {}),
     });
     // A seed viewer drops its connection for a new offer: the
     // broadcaster's is of no use from now on.

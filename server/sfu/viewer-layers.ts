@@ -2,7 +2,7 @@
  * Runs the simulcast layers of each stream this node drives through the
  * SFU (stream-layers.ts decides): in, the publisher's rids, Janus's
  * `slowlink` and `substream` events for its viewers and `upstream-loss`
- * for its publisher; out, Janus's `configure` (a viewer's layer) and
+ * for its publisher, the viewers' own loss reports (`viewer-loss`); out, Janus's `configure` (a viewer's layer) and
  * keyframe requests, `sfu-layers` to the broadcaster, log lines and
  * counters; one timer per stream for what is due next. The node that
  * drives a stream gets its Janus events and reaches its broadcaster.
@@ -74,6 +74,31 @@ export class ViewerLayers {
       streamId,
       this.#streams.get(streamId)?.slow(viewerId, Date.now()),
     );
+  }
+
+  /**
+   * The viewer says it lost `lost` video packets and received `received`
+   * in the last second (`viewer-loss`): at {@link LayerLimits.lossPercent}
+   * or more, a slow link, sooner than Janus would say (and also when
+   * janus.jcfg has no `slowlink_threshold`).
+   */
+  reported(
+    streamId: string,
+    viewerId: string,
+    lost: number,
+    received: number,
+  ): void {
+    if (!this.#options.onSfu(streamId, viewerId)) return;
+    this.#options.logger.debug("sfu-viewer-loss", {
+      streamId,
+      viewerId,
+      lost,
+      received,
+    });
+    this.#options.metrics.sfuViewerLossReports++;
+    if (lost * 100 >= this.#limits.lossPercent * (lost + received)) {
+      this.slow(streamId, viewerId);
+    }
   }
 
   /** Janus sends the viewer `layer` now. */

@@ -7,6 +7,7 @@
 import { encodeServerMessage } from "../../protocol/encode-server-message.ts";
 import type {
   ServerMessage,
+  ViewerLoss,
   ViewerPlaying,
   WebRtcAnswer,
   WebRtcIceCandidate,
@@ -17,7 +18,7 @@ import type { Peer } from "./peer.ts";
 import { type Role, type Route, StoreUnavailable } from "./directory.ts";
 
 import type { RouterCore } from "./router-core.ts";
-import type { PlayingBetweenNodes } from "./sfu-inbound.ts";
+import type { ToDriver } from "./sfu-inbound.ts";
 
 export class MediaRoute {
   #core: RouterCore;
@@ -173,11 +174,11 @@ export class MediaRoute {
   }
 
   /**
-   * A viewer's `viewer-playing` for the node that drives its stream's SFU
-   * state (its broadcaster's), with the viewer's id.
+   * A viewer's `viewer-playing` or `viewer-loss` for the node that drives
+   * its stream's SFU state (its broadcaster's), with the viewer's id.
    */
-  toDriver(peer: Peer, message: ViewerPlaying): void {
-    const between: PlayingBetweenNodes = { ...message, viewerId: peer.id };
+  toDriver(peer: Peer, message: ViewerPlaying | ViewerLoss): void {
+    const between: ToDriver = { ...message, viewerId: peer.id };
     const from = {
       clientId: peer.id,
       node: this.#core.node,
@@ -251,7 +252,8 @@ function noTarget(
 /**
  * The error for a routed frame (`text`, as forwarded) that turned out to
  * have no target after it left (a cached route missed, and the store has
- * none): none for `viewer-playing` between nodes, which nobody is told of.
+ * none): none for `viewer-playing` or `viewer-loss` between nodes, which
+ * nobody is told of.
  */
 export function unroutableError(
   role: Role,

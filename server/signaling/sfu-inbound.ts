@@ -4,12 +4,14 @@
  * about their media travels to the broadcaster anyway (the store routes it
  * there), so that node's relay takes it on the way in, before the
  * broadcaster would see it: a viewer's joining (with where it is, `via`),
- * its answer and candidates for Janus, its `viewer-playing`, its leaving.
+ * its answer and candidates for Janus, its `viewer-playing` and
+ * `viewer-loss`, its leaving.
  * While the stream is being taken over here, they wait for it.
  */
 import { encodeServerMessage } from "../../protocol/encode-server-message.ts";
 import type {
   ServerMessage,
+  ViewerLoss,
   ViewerPlaying,
   WebRtcAnswer,
   WebRtcIceCandidate,
@@ -42,8 +44,8 @@ export function withoutVia(text: string): string {
   }
 }
 
-/** `viewer-playing` between nodes: the viewer's own id added. */
-export type PlayingBetweenNodes = ViewerPlaying & { viewerId: string };
+/** `viewer-playing` or `viewer-loss` between nodes: the viewer's own id added. */
+export type ToDriver = (ViewerPlaying | ViewerLoss) & { viewerId: string };
 
 export interface Inbound {
   sfu: SfuRelay;
@@ -77,7 +79,7 @@ export function takeInbound(inbound: Inbound, text: string): boolean {
   if (
     kind !== "viewer-joined" && kind !== "webrtc-answer" &&
     kind !== "webrtc-ice-candidate" && kind !== "viewer-playing" &&
-    kind !== "viewer-left"
+    kind !== "viewer-loss" && kind !== "viewer-left"
   ) return false;
   const take = () => {
     try {
@@ -151,11 +153,22 @@ function taken(
     case "viewer-playing":
       if (typeof message.session !== "string") return;
       postman.post(
-        sfu.playing(viewerId, message as unknown as PlayingBetweenNodes),
+        sfu.playing(viewerId, message as unknown as ViewerPlaying),
       );
+      return;
+    case "viewer-loss":
+      // From another node, which parsed it: checked again all the same.
+      if (isCount(message.lost) && isCount(message.received)) {
+        sfu.viewerLoss(viewerId, message as unknown as ViewerLoss);
+      }
       return;
     case "viewer-left":
       sfu.viewerLeft(streamId, viewerId);
       return pass();
   }
+}
+
+/** A packet count as `viewer-loss` carries it. */
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }

@@ -12,6 +12,7 @@
 import type {
   ClientMessage,
   ServerMessage,
+  ViewerLoss,
   ViewerPlaying,
 } from "../../protocol/messages.ts";
 import type { ProtocolError } from "../../protocol/parse-client-message.ts";
@@ -144,7 +145,13 @@ export class SignalingRouter {
         if (this.#core.clients.place(peer.id)?.streamId !== message.streamId) {
           return;
         }
-        return this.#playing(peer, message);
+        return this.#toSfu(peer, message);
+      case "viewer-loss":
+        // Only a viewer watching through the SFU is heard (viewer-layers.ts).
+        if (this.#core.clients.place(peer.id)?.streamId !== message.streamId) {
+          return;
+        }
+        return this.#toSfu(peer, message);
       case "negotiation-failed":
         return this.#negotiations.failed(peer, message);
       case "ping": {
@@ -231,19 +238,21 @@ export class SignalingRouter {
   }
 
   /** A viewer plays a connection: the SFU's step, wherever it is driven. */
-  #playing(peer: Peer, message: ViewerPlaying): void {
+  /** A viewer's `viewer-playing` or `viewer-loss`, for its stream's SFU state. */
+  #toSfu(peer: Peer, message: ViewerPlaying | ViewerLoss): void {
     const { sfu, delivery } = this.#core;
     const pending = sfu?.pendingTakeover(message.streamId);
     if (pending) {
       return void pending.catch(() => {}).then(() =>
-        this.#playing(peer, message)
+        this.#toSfu(peer, message)
       );
     }
     // Driven on its broadcaster's node: it goes there (sfu-inbound.ts).
     if (sfu?.phaseOf(message.streamId) === undefined && delivery.clustered) {
       return this.#media.toDriver(peer, message);
     }
-    this.#core.post(sfu?.playing(peer.id, message) ?? []);
+    if (message.type === "viewer-loss") sfu?.viewerLoss(peer.id, message);
+    else this.#core.post(sfu?.playing(peer.id, message) ?? []);
   }
 
   /** The server is shutting down: no leave is announced, no timer left. */

@@ -180,9 +180,11 @@ labTest(
     await lab.untilPlaying(["v1", "v2"]);
     await expectTopOnly(lab, ["h", "m"]);
     // How long it takes is bench/sfu-lossy-layer.ts's (target ≤ 2 s).
-    const { viewerId, reportMs, switchMs } = await lossToSmallerLayer(lab);
+    const { viewerId, reportMs, by, switchMs } = await lossToSmallerLayer(
+      lab,
+    );
     console.log(
-      `loss to Janus's report ${reportMs} ms; report to the small layer confirmed ${switchMs} ms`,
+      `loss to the first report (${by}'s) ${reportMs} ms; report to the small layer confirmed ${switchMs} ms`,
     );
     // m was asked of the broadcaster again, and it sends it.
     assert.ok(
@@ -201,6 +203,31 @@ labTest(
     assert.equal(shownWidth(lab, "v2"), 640);
     assert.ok(!lab.serverLog.some((l) => l.includes('"sfu-layer-failed"')));
     assert.ok(!lab.serverLog.some((l) => l.includes('"sfu-layer-missing"')));
+    await lab.network.noLoss(lab.host(1));
+  },
+);
+
+labTest(
+  "sfu layers: with Janus reporting no slow link (its default, no slowlink_threshold), the lossy viewer's own report (viewer-loss) moves it to the smaller layer",
+  { ...LOSSY_LAB, janusSlowlink: 0 },
+  async (lab) => {
+    await lab.openPages();
+    await lab.untilPlaying(["v1", "v2"]);
+    const { viewerId, by, reportMs, switchMs } = await lossToSmallerLayer(lab);
+    console.log(
+      `loss to the viewer's report ${reportMs} ms; to the small layer confirmed ${switchMs} ms`,
+    );
+    assert.equal(by, "viewer");
+    assert.ok(!lab.serverLog.some((l) => l.includes('"sfu-slowlink"')));
+    // Only the lossy viewer reported, and only it was moved.
+    const reports = lab.serverLog.filter((l) => l.includes("sfu-viewer-loss"))
+      .map((l) => JSON.parse(l));
+    assert.ok(reports.length > 0);
+    assert.deepEqual(reports.filter((r) => r.viewerId !== viewerId), []);
+    const moves = lab.serverLog.filter((l) => l.includes('"sfu-layer"'))
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(moves.filter((m) => m.viewerId !== viewerId), []);
+    assert.equal(shownWidth(lab, "v2"), 640);
     await lab.network.noLoss(lab.host(1));
   },
 );

@@ -59,6 +59,7 @@ Deno.test("every variable is read", () => {
     SFU_LAYER_SWITCHES_PER_SECOND: "5",
     SFU_LAYER_JITTER_MS: "100",
     SFU_LAYER_PAUSE_AFTER_MS: "2000",
+    SFU_LAYER_LOSS_PERCENT: "20",
     MAX_HTTP_SESSIONS: "50",
     ICE_RESTART_INTERVAL_MS: "500",
     HANDSHAKE_TIMEOUT_MS: "3000",
@@ -123,6 +124,7 @@ Deno.test("every variable is read", () => {
     sfuLayerSwitchesPerSecond: 5,
     sfuLayerJitterMs: 100,
     sfuLayerPauseAfterMs: 2000,
+    sfuLayerLossPercent: 20,
     maxHttpSessions: 50,
     iceRestartIntervalMs: 500,
     handshakeTimeoutMs: 3000,
@@ -181,6 +183,21 @@ Deno.test("bad values stop the start with every culprit named", () => {
       return true;
     },
   );
+});
+
+Deno.test("SFU_LAYER_LOSS_PERCENT is a percentage from 5 (what viewers report from) to 100", () => {
+  assert.equal(loadConfig({}).sfuLayerLossPercent, 10);
+  assert.equal(
+    loadConfig({ SFU_LAYER_LOSS_PERCENT: "100" }).sfuLayerLossPercent,
+    100,
+  );
+  for (const raw of ["4", "101", "7.5"]) {
+    assert.throws(
+      () => loadConfig({ SFU_LAYER_LOSS_PERCENT: raw }),
+      /SFU_LAYER_LOSS_PERCENT must be an integer from 5 to 100/,
+      raw,
+    );
+  }
 });
 
 Deno.test("RESUME_SECRET must be long enough; RECONNECT_GRACE_MS may be 0", () => {

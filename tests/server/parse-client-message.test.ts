@@ -1,7 +1,10 @@
 /** The protocol validator on its own: shapes in, typed messages out. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { STREAM_ID_PATTERN } from "../../protocol/messages.ts";
+import {
+  MAX_LOSS_PACKETS,
+  STREAM_ID_PATTERN,
+} from "../../protocol/messages.ts";
 import {
   isStreamId,
   parseClientMessage,
@@ -198,6 +201,36 @@ Deno.test("sfu-offer and sfu-ice-candidate: checked like offers and candidates",
     JSON.stringify({ type: "sfu-ice-candidate", streamId: "order-1" }),
   );
   assert.equal(!missing.ok && missing.error.code, "invalid-field");
+});
+
+Deno.test("viewer-loss carries two packet counts, each an integer from 0 to MAX_LOSS_PACKETS", () => {
+  const loss = {
+    type: "viewer-loss",
+    streamId: "order-1",
+    lost: 7,
+    received: 63,
+  };
+  assert.deepEqual(parseClientMessage(JSON.stringify(loss)), {
+    ok: true,
+    message: loss,
+    exact: true,
+  });
+  for (
+    const bad of [
+      { lost: undefined },
+      { lost: -1 },
+      { lost: 1.5 },
+      { received: "63" },
+      { received: MAX_LOSS_PACKETS + 1 },
+    ]
+  ) {
+    const refused = parseClientMessage(JSON.stringify({ ...loss, ...bad }));
+    assert.equal(
+      !refused.ok && refused.error.code,
+      "invalid-field",
+      JSON.stringify(bad),
+    );
+  }
 });
 
 Deno.test("viewer-playing needs a session id; join-stream keeps overlap only when true", () => {

@@ -209,6 +209,12 @@ Deno.test("sfu messages: refused with why on a server without an SFU, and from a
   // A viewer saying what it plays is not an error anywhere: a switch
   // between two connections of its broadcaster sends it too.
   viewer.send({ type: "viewer-playing", streamId: "s", session: "42" });
+  // Nor its loss report, with no SFU to move it (viewer-layers.ts); one
+  // with a bad count is refused.
+  viewer.send({ type: "viewer-loss", streamId: "s", lost: 9, received: 30 });
+  viewer.send({ type: "viewer-loss", streamId: "s", lost: -1, received: 3 });
+  const bad = await viewer.next("error");
+  assert.deepEqual([bad.code, bad.inReplyTo], ["invalid-field", "viewer-loss"]);
   viewer.send({ type: "ping", nonce: "after" });
   assert.equal((await viewer.next("pong")).nonce, "after");
 });

@@ -148,6 +148,8 @@ function setUp(afterViewers = 0) {
       sfu.candidate(...args),
     fromViewer: (...args: Parameters<SfuRelay["fromViewer"]>) =>
       sfu.fromViewer(...args),
+    viewerLoss: (...args: Parameters<SfuRelay["viewerLoss"]>) =>
+      sfu.viewerLoss(...args),
     close: () => sfu.close(),
   };
   return { gateway, sent, metrics, relay, broadcaster, viewer };
@@ -474,6 +476,14 @@ Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that ove
     janusOffer(V1.id).replace("actpass", "active"),
   ]);
   assert.deepEqual(offerTo(V2.id), [janusOffer(V2.id)]);
+  // It also says the offer is the SFU's (our viewer reports its loss on
+  // it: viewer-loss); the seed viewer's offer is the seed's.
+  const sfuFlag = (id: string) =>
+    moved.flatMap(({ to, message }) =>
+      to === id && message.type === "webrtc-offer" ? [message.sfu] : []
+    );
+  assert.deepEqual(sfuFlag(V1.id), [true]);
+  assert.deepEqual(sfuFlag(V2.id), [undefined]);
   assert.deepEqual(summary, [
     // Only the newcomer is new to the broadcaster.
     `${B.id} viewer-joined ${V3.id}`,
@@ -654,6 +664,47 @@ Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down amo
   janus("slowlink", { viewerId: "client_nobody0000" });
   clock.tick(1_000);
   assert.equal(layerCalls().length, 2, String(gateway.calls));
+  relay.close();
+});
+
+Deno.test("sfu relay: a viewer's own loss report (viewer-loss) of 10% or more moves it a layer down as Janus's slowlink does; less, or from a viewer not on the SFU, moves nothing", async () => {
+  using clock = fakeClock();
+  const { gateway, metrics, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1, V2]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("3") + "a=simulcast:send h;m\r\n" },
+  });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  for (const viewerId of [V1.id, V2.id]) {
+    gateway.events.dispatchEvent(
+      new CustomEvent("substream", {
+        detail: { streamId: "s", viewerId, substream: 1 },
+      }),
+    );
+  }
+  gateway.calls.length = 0;
+  const layerCalls = () => gateway.calls.filter((c) => c.startsWith("layer"));
+  const loss = (viewerId: string, lost: number, received: number) =>
+    relay.viewerLoss(viewerId, {
+      type: "viewer-loss",
+      streamId: "s",
+      lost,
+      received,
+    });
+  // 9 of 100 packets: below the default 10%.
+  loss(V1.id, 9, 91);
+  clock.tick(1_000);
+  assert.deepEqual(layerCalls(), []);
+  // A viewer the relay does not hold.
+  loss("client_nobody0000", 50, 50);
+  clock.tick(1_000);
+  assert.deepEqual(layerCalls(), []);
+  loss(V1.id, 10, 90);
+  clock.tick(250);
+  assert.deepEqual(layerCalls(), [`layer s ${V1.id} 0`]);
+  assert.equal(metrics.sfuViewerLossReports, 2);
   relay.close();
 });
 

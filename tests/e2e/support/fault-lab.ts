@@ -98,6 +98,8 @@ export interface LabOptions {
   janusInstances?: number;
   /** Janus's API also on the hub's address (`janusHubUrl`), for pages. */
   janusApiOnHub?: boolean;
+  /** With `janus`: its `slowlink_threshold` (JanusOptions.slowlinkThreshold). */
+  janusSlowlink?: number;
   /**
    * Page per host instead of the elements' (host 0 the broadcaster), made
    * when it opens: the lab's URLs (`janusHubUrl`) are known by then.
@@ -190,6 +192,7 @@ export class FaultLab implements AsyncDisposable {
             netns: network.hub.ns,
             iceInterface: "br0",
             apiOnAllAddresses: options.janusApiOnHub,
+            slowlinkThreshold: options.janusSlowlink,
             rtpPortRange: `${20000 + i * 1000}-${20999 + i * 1000}`,
             // A node that takes a stream over claims its Janus session.
             ...(options.nodes ? { reclaimSessionTimeout: 60 } : {}),

@@ -33,6 +33,11 @@ export interface JanusOptions {
    * (its default: 0, the session dies with the link).
    */
   reclaimSessionTimeout?: number;
+  /**
+   * Lost packets per second that make Janus report a viewer's link
+   * (`slowlink`): 4 unless set; 0, Janus's own default, reports none.
+   */
+  slowlinkThreshold?: number;
 }
 
 export class JanusProcess implements AsyncDisposable {
@@ -238,7 +243,7 @@ export class JanusProcess implements AsyncDisposable {
 media: {
   rtp_port_range = "${this.#options.rtpPortRange ?? "20000-20999"}"
   # Lost packets per second that make Janus report a viewer's link (slowlink).
-  slowlink_threshold = 4
+  slowlink_threshold = ${this.#options.slowlinkThreshold ?? 4}
 }
 nat: {
 ${iceInterface ? `  ice_enforce_list = "${iceInterface}"` : ""}

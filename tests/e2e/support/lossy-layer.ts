@@ -2,9 +2,10 @@
  * A viewer on a lossy link gets the smaller layer (issue 24): one Chromium
  * `<live-broadcaster>` at 640x480 (two layers) and two Chromium
  * `<live-viewer>`s through a real Janus; the first viewer's namespace loses
- * a fifth of its packets, Janus reports its slow link, the server asks
- * Janus for the smaller layer. Shared by the lab test (what happens) and
- * bench/sfu-lossy-layer.ts (how long it takes).
+ * a fifth of its packets, the viewer (`viewer-loss`) or Janus (`slowlink`)
+ * reports its slow link, the server asks Janus for the smaller layer.
+ * Shared by the lab tests (what happens) and bench/sfu-lossy-layer.ts (how
+ * long it takes).
  */
 import type { FaultLab, LabOptions } from "./fault-lab.ts";
 import { viewerPage } from "./lab-pages.ts";
@@ -22,13 +23,32 @@ export const LOSSY_LAB: LabOptions = {
   pages: [layerBroadcasterPage(640, 480), viewerPage, viewerPage],
 };
 
+/** The server's SFU_LAYER_LOSS_PERCENT in the lab (its default). */
+const LOSS_PERCENT = 10;
+
 export interface LossySwitch {
   /** The lossy viewer's id on the server. */
   viewerId: string;
-  /** Loss begun to Janus's first slowlink for it, ms. */
+  /**
+   * Loss begun to the first report that moves it: Janus's slowlink, or the
+   * viewer's own `viewer-loss` of at least SFU_LAYER_LOSS_PERCENT, ms.
+   */
   reportMs: number;
-  /** That slowlink to Janus confirming the smaller layer, ms. */
+  /** Whose report that was. */
+  by: "janus" | "viewer";
+  /** That report to Janus confirming the smaller layer, ms. */
   switchMs: number;
+}
+
+/** A server log line that reports a viewer's slow link, and whose. */
+function slowReport(line: string): "janus" | "viewer" | undefined {
+  if (
+    line.includes('"sfu-slowlink"') && line.includes('"media":"video"') &&
+    line.includes('"uplink":true')
+  ) return "janus";
+  if (!line.includes('"sfu-viewer-loss"')) return undefined;
+  const { lost, received } = JSON.parse(line);
+  return lost * 100 >= LOSS_PERCENT * (lost + received) ? "viewer" : undefined;
 }
 
 /** The latest width `name`'s video showed. */
@@ -36,9 +56,10 @@ export const shownWidth = (lab: FaultLab, name: string): number =>
   lab.events(name).findLast((e) => e.kind === "width")?.value ?? 0;
 
 /**
- * Once `v1` and `v2` play (and `v1` shows the full picture): `v1`'s host loses 20% of its
- * packets; resolves when Janus confirmed `v1`'s smaller layer and its video
- * shows it (320 wide). The loss stays on: `lab.network.noLoss` ends it.
+ * Once `v1` and `v2` play (and `v1` shows the full picture): `v1`'s host
+ * loses 20% of its packets (UDP: the media, not the signaling); resolves
+ * when Janus confirmed `v1`'s smaller layer and its video shows it (320
+ * wide). The loss stays on: `lab.network.noLoss` ends it.
  */
 export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
   // Janus may begin it on m: it moves up on h's next keyframe.
@@ -47,14 +68,11 @@ export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
     () => shownWidth(lab, "v1") === 640 || undefined,
   );
   const lossAt = Date.now();
+  const before = lab.serverLog.length;
   await lab.network.loss(lab.host(1), 0.2);
   const slow = await lab.until(
-    "Janus's first slowlink",
-    () =>
-      lab.serverLog.find((l) =>
-        l.includes('"sfu-slowlink"') && l.includes('"media":"video"') &&
-        l.includes('"uplink":true')
-      ),
+    "the first report of v1's slow link",
+    () => lab.serverLog.slice(before).find((l) => slowReport(l)),
     30_000,
   );
   const slowAt = Date.parse(JSON.parse(slow).time);
@@ -78,6 +96,7 @@ export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
   return {
     viewerId,
     reportMs: slowAt - lossAt,
+    by: slowReport(slow)!,
     switchMs: confirmedAt - slowAt,
   };
 }

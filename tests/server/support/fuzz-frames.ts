@@ -74,11 +74,18 @@ export function attackFrame(): fc.Arbitrary<string> {
     fc.string({ maxLength: 100 }),
   );
   const sfu = fc.record({
-    type: fc.constantFrom("sfu-offer", "sfu-ice-candidate", "viewer-playing"),
+    type: fc.constantFrom(
+      "sfu-offer",
+      "sfu-ice-candidate",
+      "viewer-playing",
+      "viewer-loss",
+    ),
     streamId: fc.constantFrom("s1", "s2"),
     offer: sdp.map((text) => ({ type: "offer", sdp: text })),
     candidate: fc.constant(candidate(7)),
     session: fc.constantFrom("1", "abc", ""),
+    lost: fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constant("1")),
+    received: fc.oneof(fc.nat(), fc.constant(2_000_000)),
   }).map((value) => JSON.stringify(value));
   const bigOffer = fc.record({
     type: fc.constantFrom("webrtc-offer", "webrtc-answer"),

@@ -1,0 +1,123 @@
+/**
+ * What a viewer watches on a connection's received video over time, a
+ * chunk loaded only when one of them is needed, so that a peer-to-peer
+ * viewer playing on never loads it:
+ *
+ * - {@link untilSteady}: a connection made while another plays (the SFU's,
+ *   or a rebuilt one) takes over once its picture is steady.
+ * - {@link reportLoss}: a viewer watching through the SFU tells the server
+ *   how much of its video its link loses (`viewer-loss`), so that the
+ *   server moves it to a smaller simulcast layer within about a second:
+ *   Janus's own report (`slowlink`) rides on the viewer's receiver
+ *   reports, 0.3-1.9 s after the loss begins (measured), and comes not at
+ *   all unless janus.jcfg sets `slowlink_threshold`.
+ *
+ * It imports nothing: the statistics reader comes from the bundle
+ * (frame-watch.ts's), which a static import here would move into a chunk
+ * every viewer loads.
+ */
+import type { PeerLink } from "../session/stream-session.ts";
+
+/** Reads a connection's video `inbound-rtp` statistics (frame-watch.ts). */
+type ReadVideo = (
+  pc: RTCPeerConnection,
+) => Promise<Record<string, number> | undefined>;
+
+/** How often a connection waiting to take over checks for decoded frames. */
+const TAKEOVER_POLL_MS = 40;
+/** How long a new connection's picture size must hold before it takes over. */
+const TAKEOVER_STABLE_MS = 300;
+
+/**
+ * Resolves true once `pc`'s decoded picture size held for
+ * {@link TAKEOVER_STABLE_MS} (an SFU starts on whichever simulcast layer's
+ * keyframe comes first and moves up to its best layer right after, a stall
+ * in the picture that stays hidden this way), false once `waiting()` is
+ * no longer true.
+ */
+export async function untilSteady(
+  pc: RTCPeerConnection,
+  read: ReadVideo,
+  waiting: () => boolean,
+): Promise<boolean> {
+  let width = 0;
+  let since = 0;
+  while (waiting()) {
+    const video = await read(pc);
+    if (video?.framesDecoded) {
+      if (video.frameWidth !== width) {
+        width = video.frameWidth;
+        since = performance.now();
+      } else if (performance.now() - since >= TAKEOVER_STABLE_MS) {
+        return waiting();
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
+  }
+  return false;
+}
+
+/** How often the connection's video statistics are read. */
+export const LOSS_SAMPLE_MS = 250;
+/** Samples a report spans: the last second. */
+export const LOSS_WINDOW = 4;
+/** Fewer video packets lost in the window than this: no report. */
+export const LOSS_MIN_PACKETS = 4;
+/** Less than this share of the window's packets lost: no report (5%). */
+export const LOSS_MIN_SHARE = 0.05;
+/** The least time between two reports. */
+export const LOSS_REPORT_MS = 500;
+
+/**
+ * The last second of one connection's video counts, fed cumulative
+ * `packetsLost` and `packetsReceived` each sample: says when a report is
+ * due, and with what (lost, received in the window).
+ */
+export class LossWindow {
+  #samples: number[][] = [];
+  #reportedAt = Number.NEGATIVE_INFINITY;
+
+  add(
+    lost: number,
+    received: number,
+    now: number,
+  ): [lost: number, received: number] | undefined {
+    const samples = this.#samples;
+    if (samples.push([lost, received]) > LOSS_WINDOW + 1) samples.shift();
+    const inWindow = lost - samples[0][0];
+    const got = received - samples[0][1];
+    if (
+      inWindow < LOSS_MIN_PACKETS ||
+      inWindow < LOSS_MIN_SHARE * (inWindow + got) ||
+      now - this.#reportedAt < LOSS_REPORT_MS
+    ) return;
+    this.#reportedAt = now;
+    return [inWindow, got];
+  }
+}
+
+/**
+ * Samples `pc` with `read` (its video's `inbound-rtp` statistics) until it
+ * closes, sending `link`'s server a `viewer-loss` when one is due.
+ */
+export function reportLoss(
+  pc: RTCPeerConnection,
+  read: ReadVideo,
+  link: Pick<PeerLink, "send" | "streamId">,
+): void {
+  const window = new LossWindow();
+  const timer = setInterval(async () => {
+    const video = await read(pc);
+    if (pc.signalingState === "closed") return clearInterval(timer);
+    const due = video &&
+      window.add(video.packetsLost, video.packetsReceived, performance.now());
+    if (due) {
+      link.send({
+        type: "viewer-loss",
+        streamId: link.streamId!,
+        lost: due[0],
+        received: due[1],
+      });
+    }
+  }, LOSS_SAMPLE_MS);
+}

@@ -1,0 +1,73 @@
+/** The viewer's loss report, without a browser (components/media/inbound-watch.ts). */
+import assert from "node:assert/strict";
+import {
+  LOSS_MIN_PACKETS,
+  LOSS_REPORT_MS,
+  LOSS_SAMPLE_MS,
+  LOSS_WINDOW,
+  LossWindow,
+} from "../../components/media/inbound-watch.ts";
+
+/** Feeds `steps` of [lost, received] per sample; returns what was due at each. */
+function run(steps: [number, number][], window = new LossWindow()) {
+  let lost = 1_000;
+  let received = 50_000;
+  return steps.map(([l, r], i) => {
+    lost += l;
+    received += r;
+    return window.add(lost, received, i * LOSS_SAMPLE_MS);
+  });
+}
+
+Deno.test("loss window: the last second's counts, once at least 4 packets and 5% were lost", () => {
+  assert.equal(LOSS_WINDOW * LOSS_SAMPLE_MS, 1_000);
+  // A second of 20% loss at ~70 packets a second (640x480): due at the
+  // second sample already (5 of 35 lost, over the first 500 ms).
+  const due = run([[0, 0], [1, 16], [4, 14], [3, 15], [4, 13], [2, 16]]);
+  assert.deepEqual(due.slice(0, 2), [undefined, undefined]);
+  assert.deepEqual(due[2], [5, 30]);
+  // Then at most one report per LOSS_REPORT_MS, each of the last second.
+  assert.equal(LOSS_REPORT_MS, 2 * LOSS_SAMPLE_MS);
+  assert.equal(due[3], undefined);
+  assert.deepEqual(due[4], [12, 58]);
+  assert.equal(due[5], undefined);
+});
+
+Deno.test("loss window: fewer than 4 packets, or under 5% of them, is no report", () => {
+  // 3 lost of 20: a share well over 5%, but too few packets to tell.
+  assert.deepEqual(run([[0, 0], [1, 5], [1, 5], [1, 5], [0, 5]]), [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
+  assert.equal(LOSS_MIN_PACKETS, 4);
+  // 8 lost of 200 (4%): many packets, a small share (a fast top layer).
+  assert.ok(
+    run([[0, 0], [2, 48], [2, 48], [2, 48], [2, 48]]).every((d) => !d),
+  );
+  // The same share plus one: 9 of 201 is 4.5%, 10 of 200 is 5%.
+  assert.deepEqual(run([[0, 0], [2, 48], [3, 47], [2, 48], [3, 47]])[4], [
+    10,
+    190,
+  ]);
+});
+
+Deno.test("loss window: a loss over a second ago is out of it", () => {
+  const window = new LossWindow();
+  // A burst of 10 lost, reported, then a quiet second and more.
+  const due = run([[0, 0], [10, 10], [0, 20], [0, 20], [0, 20], [0, 20], [
+    0,
+    20,
+  ]], window);
+  assert.deepEqual(due[1], [10, 10]);
+  // Still within the last second half a second later: said again.
+  assert.deepEqual(due[3], [10, 50]);
+  // A second after it, out of the window.
+  assert.ok(due.slice(4).every((d) => !d), JSON.stringify(due));
+});
+
+Deno.test("loss window: counts that go back (a duplicate counted as received) are no report", () => {
+  assert.ok(run([[0, 0], [-3, 20], [-1, 20], [0, 20]]).every((d) => !d));
+});
