@@ -23,9 +23,6 @@ export const LOSSY_LAB: LabOptions = {
   pages: [layerBroadcasterPage(640, 480), viewerPage, viewerPage],
 };
 
-/** The server's SFU_LAYER_LOSS_PERCENT in the lab (its default). */
-const LOSS_PERCENT = 10;
-
 export interface LossySwitch {
   /** The lossy viewer's id on the server. */
   viewerId: string;
@@ -40,15 +37,21 @@ export interface LossySwitch {
   switchMs: number;
 }
 
-/** A server log line that reports a viewer's slow link, and whose. */
-function slowReport(line: string): "janus" | "viewer" | undefined {
+/**
+ * A server log line that reports a viewer's slow link, and whose: a
+ * viewer's counts only at the server's SFU_LAYER_LOSS_PERCENT or more.
+ */
+function slowReport(
+  line: string,
+  lossPercent: number,
+): "janus" | "viewer" | undefined {
   if (
     line.includes('"sfu-slowlink"') && line.includes('"media":"video"') &&
     line.includes('"uplink":true')
   ) return "janus";
   if (!line.includes('"sfu-viewer-loss"')) return undefined;
   const { lost, received } = JSON.parse(line);
-  return lost * 100 >= LOSS_PERCENT * (lost + received) ? "viewer" : undefined;
+  return lost * 100 >= lossPercent * (lost + received) ? "viewer" : undefined;
 }
 
 /** The latest width `name`'s video showed. */
@@ -59,9 +62,13 @@ export const shownWidth = (lab: FaultLab, name: string): number =>
  * Once `v1` and `v2` play (and `v1` shows the full picture): `v1`'s host
  * loses 20% of its packets (UDP: the media, not the signaling); resolves
  * when Janus confirmed `v1`'s smaller layer and its video shows it (320
- * wide). The loss stays on: `lab.network.noLoss` ends it.
+ * wide). The loss stays on: `lab.network.noLoss` ends it. `lossPercent`:
+ * the server's SFU_LAYER_LOSS_PERCENT (its default unless set).
  */
-export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
+export async function lossToSmallerLayer(
+  lab: FaultLab,
+  lossPercent = 10,
+): Promise<LossySwitch> {
   // Janus may begin it on m: it moves up on h's next keyframe.
   await lab.until(
     () => `v1 on the full picture (${shownWidth(lab, "v1")})`,
@@ -72,7 +79,7 @@ export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
   await lab.network.loss(lab.host(1), 0.2);
   const slow = await lab.until(
     "the first report of v1's slow link",
-    () => lab.serverLog.slice(before).find((l) => slowReport(l)),
+    () => lab.serverLog.slice(before).find((l) => slowReport(l, lossPercent)),
     30_000,
   );
   const slowAt = Date.parse(JSON.parse(slow).time);
@@ -96,7 +103,7 @@ export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
   return {
     viewerId,
     reportMs: slowAt - lossAt,
-    by: slowReport(slow)!,
+    by: slowReport(slow, lossPercent)!,
     switchMs: confirmedAt - slowAt,
   };
 }
