@@ -208,8 +208,12 @@ labTest(
 );
 
 labTest(
-  "sfu layers: with Janus reporting no slow link (its default, no slowlink_threshold), the lossy viewer's own report (viewer-loss) moves it to the smaller layer",
-  { ...LOSSY_LAB, janusSlowlink: 0 },
+  "sfu layers: with Janus reporting no slow link (its default, no slowlink_threshold), the lossy viewer's own report (viewer-loss) moves it to the smaller layer, in Firefox too",
+  {
+    ...LOSSY_LAB,
+    browsers: ["chromium", "firefox", "chromium"],
+    janusSlowlink: 0,
+  },
   async (lab) => {
     await lab.openPages();
     await lab.untilPlaying(["v1", "v2"]);
