@@ -76,6 +76,12 @@ interface Peer {
   orphan?: boolean;
   /** The orphan's viewer under its new id, once it named this connection. */
   replacedBy?: string;
+  /**
+   * The session of ours its viewer named when this connection was made to
+   * replace that one: the server goes on naming it (a viewer's `join-stream`
+   * says what it holds, and it has not joined since), so it names this one.
+   */
+  replaces?: string;
   /** Our SDP session id (`o=` line), once the first offer is set. */
   session?: string;
   /** Set once video has had time to start; before that no maxBitrate is set. */
@@ -157,7 +163,10 @@ export class BroadcastPeers {
       this.#endReplay();
       return;
     }
-    if (peer && session !== undefined && session === peer.session) {
+    if (
+      peer && session !== undefined &&
+      (session === peer.session || session === peer.replaces)
+    ) {
       const working = peer.pc.connectionState === "connected" &&
         peer.pc.signalingState === "stable";
       if (restart || !working || (replaying && this.#restartReplayed)) {
@@ -169,10 +178,16 @@ export class BroadcastPeers {
       // Our connection, under its viewer's old id (ours and its claims were
       // refused): it plays until this one does. During the replay it is not
       // an orphan yet; once complete it is.
+      let replaces: string | undefined;
       for (const old of this.#peers.values()) {
-        if (session && old.session === session) old.replacedBy = viewerId;
+        if (session && old.session === session) {
+          old.replacedBy = viewerId;
+          replaces = session;
+        }
       }
       this.#connect(viewerId);
+      // After a later reconnection of ours the server names the old one.
+      this.#peers.get(viewerId)!.replaces = replaces;
     }
     this.#endReplay();
   }
