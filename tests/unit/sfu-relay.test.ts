@@ -613,17 +613,24 @@ Deno.test("sfu relay: Janus back after a loss: streams past the threshold are as
   ]);
 });
 
-Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down among the rids of the broadcaster's offer; the broadcaster is told to pause those no viewer gets, and to send one again before a viewer moves to it", async () => {
-  using clock = fakeClock();
-  const { gateway, metrics, relay, broadcaster, sent } = setUp();
+/** V1 and V2 watch "s", published in two layers (Chromium's at 640x480). */
+async function publishTwoLayers(
+  { relay, broadcaster }: ReturnType<typeof setUp>,
+): Promise<void> {
   relay.announced("s", B, [V1, V2]);
-  // Two layers (Chromium's at 640x480).
   await relay.offer(broadcaster, {
     type: "sfu-offer",
     streamId: "s",
     offer: { type: "offer", sdp: sdp("3") + "a=simulcast:send h;m\r\n" },
   });
   for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down among the rids of the broadcaster's offer; the broadcaster is told to pause those no viewer gets, and to send one again before a viewer moves to it", async () => {
+  using clock = fakeClock();
+  const setup = setUp();
+  const { gateway, metrics, relay, sent } = setup;
+  await publishTwoLayers(setup);
   sent.length = 0;
   gateway.calls.length = 0;
   const toBroadcaster = () =>
@@ -669,14 +676,9 @@ Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down amo
 
 Deno.test("sfu relay: a viewer's own loss report (viewer-loss) of 10% or more moves it a layer down as Janus's slowlink does; less, or from a viewer not on the SFU, moves nothing", async () => {
   using clock = fakeClock();
-  const { gateway, metrics, relay, broadcaster } = setUp();
-  relay.announced("s", B, [V1, V2]);
-  await relay.offer(broadcaster, {
-    type: "sfu-offer",
-    streamId: "s",
-    offer: { type: "offer", sdp: sdp("3") + "a=simulcast:send h;m\r\n" },
-  });
-  for (let i = 0; i < 5; i++) await Promise.resolve();
+  const setup = setUp();
+  const { gateway, metrics, relay } = setup;
+  await publishTwoLayers(setup);
   for (const viewerId of [V1.id, V2.id]) {
     gateway.events.dispatchEvent(
       new CustomEvent("substream", {
