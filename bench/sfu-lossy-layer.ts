@@ -46,10 +46,7 @@ async function once(mode: Mode): Promise<LossySwitch> {
   await lab.openPages();
   await lab.untilPlaying(["v1", "v2"]);
   if (mode !== "every layer") await untilTopOnly(lab, ["h", "m"]);
-  return await lossToSmallerLayer(
-    lab,
-    Number(MODE_ENV[mode].SFU_LAYER_LOSS_PERCENT ?? 10),
-  );
+  return await lossToSmallerLayer(lab);
 }
 
 const stat = (values: number[]) =>

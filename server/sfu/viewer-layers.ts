@@ -2,8 +2,8 @@
  * Runs the simulcast layers of each stream this node drives through the
  * SFU (stream-layers.ts decides): in, the publisher's rids, Janus's
  * `slowlink` and `substream` events for its viewers and `upstream-loss`
- * for its publisher, the viewers' own loss reports (`viewer-loss`); out, Janus's `configure` (a viewer's layer) and
- * keyframe requests, `sfu-layers` to the broadcaster, log lines and
+ * for its publisher, the viewers' own loss reports (`viewer-loss`); out,
+ * Janus's `configure` (a viewer's layer) and keyframe requests, `sfu-layers` to the broadcaster, log lines and
  * counters; one timer per stream for what is due next. The node that
  * drives a stream gets its Janus events and reaches its broadcaster.
  */
@@ -89,16 +89,16 @@ export class ViewerLayers {
     received: number,
   ): void {
     if (!this.#options.onSfu(streamId, viewerId)) return;
+    const slow = lost * 100 >= this.#limits.lossPercent * (lost + received);
     this.#options.logger.debug("sfu-viewer-loss", {
       streamId,
       viewerId,
       lost,
       received,
+      slow,
     });
     this.#options.metrics.sfuViewerLossReports++;
-    if (lost * 100 >= this.#limits.lossPercent * (lost + received)) {
-      this.slow(streamId, viewerId);
-    }
+    if (slow) this.slow(streamId, viewerId);
   }
 
   /** Janus sends the viewer `layer` now. */

@@ -9,6 +9,7 @@
  * While the stream is being taken over here, they wait for it.
  */
 import { encodeServerMessage } from "../../protocol/encode-server-message.ts";
+import { validateClientMessage } from "../../protocol/parse-client-message.ts";
 import type {
   ServerMessage,
   ViewerLoss,
@@ -156,19 +157,16 @@ function taken(
         sfu.playing(viewerId, message as unknown as ViewerPlaying),
       );
       return;
-    case "viewer-loss":
+    case "viewer-loss": {
       // From another node, which parsed it: checked again all the same.
-      if (isCount(message.lost) && isCount(message.received)) {
-        sfu.viewerLoss(viewerId, message as unknown as ViewerLoss);
+      const parsed = validateClientMessage(message);
+      if (parsed.ok && parsed.message.type === "viewer-loss") {
+        sfu.viewerLoss(viewerId, parsed.message);
       }
       return;
+    }
     case "viewer-left":
       sfu.viewerLeft(streamId, viewerId);
       return pass();
   }
-}
-
-/** A packet count as `viewer-loss` carries it. */
-function isCount(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
 }

@@ -141,13 +141,9 @@ export class SignalingRouter {
         }
         return this.#core.sfu!.candidate(peer, message);
       case "viewer-playing":
-        // Only a switch to the SFU waits for it; elsewhere nothing to do.
-        if (this.#core.clients.place(peer.id)?.streamId !== message.streamId) {
-          return;
-        }
-        return this.#toSfu(peer, message);
       case "viewer-loss":
-        // Only a viewer watching through the SFU is heard (viewer-layers.ts).
+        // Only a switch to the SFU waits for the one, only a viewer on the
+        // SFU is heard in the other (viewer-layers.ts); elsewhere nothing.
         if (this.#core.clients.place(peer.id)?.streamId !== message.streamId) {
           return;
         }
@@ -237,8 +233,10 @@ export class SignalingRouter {
     );
   }
 
-  /** A viewer plays a connection: the SFU's step, wherever it is driven. */
-  /** A viewer's `viewer-playing` or `viewer-loss`, for its stream's SFU state. */
+  /**
+   * A viewer's `viewer-playing` or `viewer-loss`: its stream's SFU state
+   * takes it, wherever it is driven.
+   */
   #toSfu(peer: Peer, message: ViewerPlaying | ViewerLoss): void {
     const { sfu, delivery } = this.#core;
     const pending = sfu?.pendingTakeover(message.streamId);

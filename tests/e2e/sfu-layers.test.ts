@@ -180,9 +180,7 @@ labTest(
     await lab.untilPlaying(["v1", "v2"]);
     await expectTopOnly(lab, ["h", "m"]);
     // How long it takes is bench/sfu-lossy-layer.ts's (target ≤ 2 s).
-    const { viewerId, reportMs, by, switchMs } = await lossToSmallerLayer(
-      lab,
-    );
+    const { viewerId, reportMs, by, switchMs } = await lossToSmallerLayer(lab);
     console.log(
       `loss to the first report (${by}'s) ${reportMs} ms; report to the small layer confirmed ${switchMs} ms`,
     );

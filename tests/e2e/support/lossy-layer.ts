@@ -39,19 +39,16 @@ export interface LossySwitch {
 
 /**
  * A server log line that reports a viewer's slow link, and whose: a
- * viewer's counts only at the server's SFU_LAYER_LOSS_PERCENT or more.
+ * viewer's report only when the server took it as one (`slow`: at its
+ * SFU_LAYER_LOSS_PERCENT or more).
  */
-function slowReport(
-  line: string,
-  lossPercent: number,
-): "janus" | "viewer" | undefined {
+function slowReport(line: string): "janus" | "viewer" | undefined {
   if (
     line.includes('"sfu-slowlink"') && line.includes('"media":"video"') &&
     line.includes('"uplink":true')
   ) return "janus";
   if (!line.includes('"sfu-viewer-loss"')) return undefined;
-  const { lost, received } = JSON.parse(line);
-  return lost * 100 >= lossPercent * (lost + received) ? "viewer" : undefined;
+  return JSON.parse(line).slow === true ? "viewer" : undefined;
 }
 
 /** The latest width `name`'s video showed. */
@@ -62,13 +59,9 @@ export const shownWidth = (lab: FaultLab, name: string): number =>
  * Once `v1` and `v2` play (and `v1` shows the full picture): `v1`'s host
  * loses 20% of its packets (UDP: the media, not the signaling); resolves
  * when Janus confirmed `v1`'s smaller layer and its video shows it (320
- * wide). The loss stays on: `lab.network.noLoss` ends it. `lossPercent`:
- * the server's SFU_LAYER_LOSS_PERCENT (its default unless set).
+ * wide). The loss stays on: `lab.network.noLoss` ends it.
  */
-export async function lossToSmallerLayer(
-  lab: FaultLab,
-  lossPercent = 10,
-): Promise<LossySwitch> {
+export async function lossToSmallerLayer(lab: FaultLab): Promise<LossySwitch> {
   // Janus may begin it on m: it moves up on h's next keyframe.
   await lab.until(
     () => `v1 on the full picture (${shownWidth(lab, "v1")})`,
@@ -79,7 +72,7 @@ export async function lossToSmallerLayer(
   await lab.network.loss(lab.host(1), 0.2);
   const slow = await lab.until(
     "the first report of v1's slow link",
-    () => lab.serverLog.slice(before).find((l) => slowReport(l, lossPercent)),
+    () => lab.serverLog.slice(before).find((l) => slowReport(l)),
     30_000,
   );
   const slowAt = Date.parse(JSON.parse(slow).time);
@@ -103,7 +96,7 @@ export async function lossToSmallerLayer(
   return {
     viewerId,
     reportMs: slowAt - lossAt,
-    by: slowReport(slow, lossPercent)!,
+    by: slowReport(slow)!,
     switchMs: confirmedAt - slowAt,
   };
 }
