@@ -37,12 +37,8 @@ import { StreamRegistry } from "./signaling/stream-registry.ts";
 import { secretKey } from "./security/tokens.ts";
 import { TurnCredentials } from "./security/turn-credentials.ts";
 import { WebhookSender } from "./observe/webhook.ts";
+import { handleGuarded } from "./signaling/handler-guard.ts";
 import { DEFAULT_LAYER_LIMITS } from "./sfu/layer-policy.ts";
-
-/** How long a broadcaster asked to publish to the SFU has to offer. */
-const SFU_OFFER_TIMEOUT_MS = 5_000;
-/** How long a viewer switching to the SFU has before it stays peer to peer. */
-const SFU_SWITCH_TIMEOUT_MS = 10_000;
 
 /** What `buildServices` made (the names are the ones the server uses). */
 export interface Services {
@@ -171,8 +167,8 @@ export function buildServices(
       post: (out) => postman.post(out),
       afterViewers: config.sfuAfterViewers,
       directMax: Math.min(config.maxViewersPerStream, P2P_MAX_VIEWERS),
-      offerTimeoutMs: SFU_OFFER_TIMEOUT_MS,
-      switchTimeoutMs: SFU_SWITCH_TIMEOUT_MS,
+      offerTimeoutMs: config.sfuOfferTimeoutMs,
+      switchTimeoutMs: config.sfuSwitchTimeoutMs,
       layers: {
         ...DEFAULT_LAYER_LIMITS,
         switchesPerSecond: config.sfuLayerSwitchesPerSecond,
@@ -203,7 +199,10 @@ export function buildServices(
     sfuUp: () => gateway.up,
     newId: () => newClientId((candidate) => connections.has(candidate)),
     connected: (peer) => router.connected(peer),
-    handle: (peer, message) => router.handle(peer, message),
+    // A failure is logged and refused; it rejects too, for a PATCH that
+    // waits on it (a 500): the sessions' own calls catch it (http-session.ts).
+    handle: (peer, message) =>
+      handleGuarded(router, logger, peer, message, undefined, true),
     leave: (peer, cause) => router.leave(peer, cause),
     originAllowed: (origin) => allowedOrigin(origin),
     roomForSession: (): boolean =>

@@ -34,7 +34,11 @@ import {
   TRICKLE,
 } from "./session-headers.ts";
 import { restartWait } from "./session-state.ts";
-import { IceRestartElsewhere, type SessionHost } from "./session-host.ts";
+import {
+  handOn,
+  IceRestartElsewhere,
+  type SessionHost,
+} from "./session-host.ts";
 import { ReplacedSessions } from "./replaced-sessions.ts";
 
 /** How long the SFU has to answer before the POST fails with 503. */
@@ -237,7 +241,7 @@ export class SessionEndpoint<S extends HttpSession> {
     this.#sessions.set(session.resource, session);
     this.#byId.set(session.id, session);
     this.#host.connected(session);
-    void this.#host.handle(session, session.enter(bearer(request)));
+    handOn(this.#host, session, session.enter(bearer(request)));
     const timer = setTimeout(
       () =>
         session.send({

@@ -53,3 +53,16 @@ export interface IceRestarts {
   /** The subscriber's answer to that offer. */
   answer(streamId: string, viewerId: string, answer: string): Promise<void>;
 }
+
+/**
+ * Hands `message` to the host without waiting for it: a failure was logged
+ * and refused (`internal-error`) by the host already, and must not be an
+ * unhandled rejection (Deno exits on one).
+ */
+export function handOn(
+  host: SessionHost,
+  peer: Peer,
+  message: ClientMessage,
+): void {
+  Promise.resolve(host.handle(peer, message)).catch(() => {});
+}

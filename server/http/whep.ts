@@ -11,6 +11,7 @@
  */
 import type { ClientMessage, ServerMessage } from "../../protocol/messages.ts";
 import { HttpSession, type SessionKind } from "./http-session.ts";
+import { handOn } from "./session-host.ts";
 import { bridge, janusMid, SdpBridgeError } from "../sfu/sdp-bridge.ts";
 
 /** One WHEP player. */
@@ -112,7 +113,7 @@ export class WhepSession extends HttpSession {
     if (this.#serverOffer) return this.answered(sdp);
     try {
       const { toPlayer, toJanus } = bridge(this.offer, sdp);
-      void this.host.handle(this, {
+      handOn(this.host, this, {
         type: "webrtc-answer",
         streamId: this.streamId,
         answer: { type: "answer", sdp: toJanus },

@@ -7,6 +7,7 @@
  */
 import type { ClientMessage, ServerMessage } from "../../protocol/messages.ts";
 import { HttpSession, type SessionKind } from "./http-session.ts";
+import { handOn } from "./session-host.ts";
 
 /** One WHIP publisher. */
 export class WhipSession extends HttpSession {
@@ -24,7 +25,7 @@ export class WhipSession extends HttpSession {
         this.iceServers = message.iceServers;
         return;
       case "sfu-publish":
-        void this.host.handle(this, {
+        handOn(this.host, this, {
           type: "sfu-offer",
           streamId: this.streamId,
           offer: { type: "offer", sdp: this.offer },

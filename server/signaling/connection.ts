@@ -25,6 +25,7 @@ import type { ResumeClaims } from "../security/resume-token.ts";
 import type { SignalingRouter } from "./signaling-router.ts";
 import { TokenBucket } from "../security/token-bucket.ts";
 import { turnNow } from "./turn-clock.ts";
+import { handleGuarded } from "./handler-guard.ts";
 
 export type ConnectionState = "connecting" | "open" | "closed";
 
@@ -281,26 +282,13 @@ export class Connection implements Peer {
       return;
     }
     const { message } = parsed;
-    try {
-      return router.handle(this, message, parsed.exact ? data : undefined)
-        ?.catch((error) => this.#handlerFailed(message.type, error));
-    } catch (error) {
-      this.#handlerFailed(message.type, error);
-    }
-  }
-
-  /** A bug must cost one message, never the process or other clients. */
-  #handlerFailed(type: string, error: unknown): void {
-    this.#context.logger.error("handler-failed", {
-      clientId: this.id,
-      type,
-      error: String(error),
-    });
-    this.#context.router.refuse(this, {
-      code: "internal-error",
-      message: "The server failed on this message",
-      inReplyTo: type,
-    });
+    return handleGuarded(
+      router,
+      this.#context.logger,
+      this,
+      message,
+      parsed.exact ? data : undefined,
+    );
   }
 
   /**

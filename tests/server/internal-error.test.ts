@@ -12,6 +12,8 @@ import type { Peer } from "../../server/signaling/peer.ts";
 import { SignalingRouter } from "../../server/signaling/signaling-router.ts";
 import type { ClientMessage } from "../../protocol/messages.ts";
 import { TestClient } from "./support/test-client.ts";
+import { FakeJanus } from "./support/fake-janus.ts";
+import { OFFER } from "../unit/support/fake-session-host.ts";
 
 class BrokenOnJoin extends SignalingRouter {
   override handle(peer: Peer, message: ClientMessage): void | Promise<void> {
@@ -60,4 +62,50 @@ Deno.test("a handler that throws gets internal-error and the connection stays", 
   assert.ok(logs.some((line) => JSON.parse(line).event === "handler-failed"));
   await client.close();
   await server.shutdown();
+});
+
+/** Rejects an announce as a store would on a reply it cannot use (Redis's `OOM`, `READONLY`). */
+class RejectsOnAnnounce extends SignalingRouter {
+  override handle(peer: Peer, message: ClientMessage): void | Promise<void> {
+    if (message.type === "broadcaster-ready") {
+      return Promise.reject(new Error("OOM command not allowed"));
+    }
+    return super.handle(peer, message);
+  }
+}
+
+Deno.test("a WHIP publisher whose announce fails gets 503 internal-error, and the process lives (no unhandled rejection)", async () => {
+  await using janus = FakeJanus.start();
+  const logs: string[] = [];
+  const logger = createLogger("info", (line) => logs.push(line));
+  const config = { ...DEFAULT_CONFIG, janusUrl: janus.url };
+  const services = buildServices(config, logger, {
+    router: (options) => new RejectsOnAnnounce(options),
+  });
+  clearInterval(services.sweep);
+  try {
+    const gateway = services.gateway!;
+    if (!gateway.up) {
+      await new Promise((up) =>
+        gateway.events.addEventListener("up", up, { once: true })
+      );
+    }
+    const response = await services.whip!.handle(
+      new Request("http://127.0.0.1/whip/s", {
+        method: "POST",
+        headers: { "content-type": "application/sdp" },
+        body: OFFER,
+      }),
+      "127.0.0.1",
+    );
+    assert.equal(response.status, 503);
+    assert.equal((await response.json()).error, "internal-error");
+    const failed = logs.map((line) => JSON.parse(line)).find((line) =>
+      line.event === "handler-failed"
+    );
+    assert.equal(failed?.type, "broadcaster-ready");
+    assert.match(failed?.error, /OOM/);
+  } finally {
+    await services.gateway!.close();
+  }
 });
