@@ -125,12 +125,29 @@ export class SfuGateway {
       if (e2ee) stream.e2ee = true;
       this.#streams.set(streamId, stream);
     }
+    // The stream may end at each wait: what this publish made then is
+    // undone here, since end() did not find it. Released (another node
+    // drives its session now) or gone with the link: only given up.
+    const ended = async () => {
+      if (this.#streams.get(streamId) === stream) return;
+      if (stream.ended) {
+        await stream.publisher?.detach().catch(() => {});
+        const session = await stream.session?.catch(() => undefined);
+        await session?.destroy().catch(() => {});
+        await destroyRoom(control, stream.room).catch(() => {});
+      }
+      throw new Error(`Stream ${streamId} ended while being published`);
+    };
     await createRoom(control, stream.room, streamId, e2ee);
+    await ended();
     // A new publish replaces the old one (the broadcaster reconnected).
     await stream.publisher?.detach().catch(() => {});
     stream.feed = undefined;
-    const handle = await (await this.#sessionOf(stream)).attach(VIDEOROOM);
+    const session = await this.#sessionOf(stream);
+    await ended();
+    const handle = await session.attach(VIDEOROOM);
     stream.publisher = handle;
+    await ended();
     this.#watchPublisher(streamId, handle, publisherId);
     // Janus has the feed once the publisher's connection is up
     // (`webrtcup`); a subscriber before that gets "no such feed" (428).
@@ -146,6 +163,7 @@ export class SfuGateway {
       streamId,
       e2ee,
     );
+    await ended();
     stream.feed = feed;
     stream.streams = streams;
     this.#logger.info("sfu-published", { streamId, room: stream.room, feed });
@@ -300,6 +318,7 @@ export class SfuGateway {
     const stream = this.#streams.get(streamId);
     if (!stream) return;
     this.#streams.delete(streamId);
+    stream.ended = true;
     this.#changed(streamId);
     await Promise.all(
       handlesOf(stream).map((handle) => handle.detach().catch(() => {})),

@@ -35,6 +35,8 @@ export interface StreamOnSfu {
    * is (origin only: an edge's remote publisher has no such flag).
    */
   e2ee?: true;
+  /** end() ran (not a release: then another node drives its session). */
+  ended?: true;
 }
 
 export interface Subscriber {

@@ -8,6 +8,10 @@
 export class FakeJanus implements AsyncDisposable {
   /** The plugin requests' bodies (`janus: "message"`), in order. */
   readonly messages: Record<string, unknown>[] = [];
+  /** Every request's `janus` verb, in order. */
+  readonly requests: string[] = [];
+  /** When it returns a promise for a request, the answer waits for it. */
+  hold?: (request: Record<string, unknown>) => Promise<void> | undefined;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #sockets = new Set<WebSocket>();
   #next = 1;
@@ -38,8 +42,14 @@ export class FakeJanus implements AsyncDisposable {
     return `ws://127.0.0.1:${this.#server.addr.port}/`;
   }
 
-  #answer(socket: WebSocket, request: Record<string, unknown>): void {
+  async #answer(
+    socket: WebSocket,
+    request: Record<string, unknown>,
+  ): Promise<void> {
     const { transaction } = request;
+    this.requests.push(String(request.janus));
+    await this.hold?.(request);
+    if (socket.readyState !== WebSocket.OPEN) return;
     const reply = (body: Record<string, unknown>) =>
       socket.send(JSON.stringify({ transaction, ...body }));
     switch (request.janus) {
