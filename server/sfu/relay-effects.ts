@@ -66,6 +66,9 @@ export class EffectRunner {
       case "subscribe":
         return this.#subscribe(streamId, effect.viewerId, effect.attempt);
       case "unsubscribe":
+        // Off the SFU (a switch given up, a subscription failed): its
+        // layer no longer counts as wanted nor its steps against the cap.
+        this.#deps.layers.forget(streamId, effect.viewerId);
         gateway.unsubscribe(streamId, effect.viewerId).catch(() => {});
         return;
       case "end":
@@ -96,6 +99,9 @@ export class EffectRunner {
         );
       case "forget-layers":
         this.#deps.layers.forget(streamId, effect.viewerId);
+        return;
+      case "layers":
+        this.#deps.layers.published(streamId, effect.rids);
         return;
       case "fallback":
         metrics.countSfuFallback(effect.why);
@@ -140,14 +146,15 @@ export class EffectRunner {
       e2ee === true,
     ).then(
       (answer) => {
+        // Its layers start over, all asked for (after the answer it
+        // sent), if the step is taken (not a stale or refused publish).
         this.#deps.later(streamId, {
           kind: "published",
           from,
           publication,
           sdp: answer.sdp,
+          rids: simulcastRids(sdp),
         });
-        // Its layers start over, all asked for (after the answer it sent).
-        this.#deps.layers.published(streamId, simulcastRids(sdp));
       },
       (error) => {
         if (this.#deps.phaseOf(streamId) !== "publishing") return;

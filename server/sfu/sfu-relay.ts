@@ -168,7 +168,20 @@ export class SfuRelay {
       ...(e2ee ? { e2ee } : {}),
     });
     if (!step.ok) return { direct: viewers, out: [] };
-    return { direct: step.direct ?? viewers, out: this.#commit(step).out };
+    const { out } = this.#commit(step);
+    // Taken over from another node (its broadcaster resumed here): the
+    // layer choice stayed there. Here it starts with every layer asked for
+    // again (that node may have paused some), none paused, since which
+    // layer each viewer gets is not known here (stream-layers.ts).
+    const { phase, rids } = step.state;
+    if (phase === "published" && rids?.length && !this.#layers.has(streamId)) {
+      this.#layers.published(streamId, rids, true);
+      out.push({
+        to: broadcaster,
+        message: { type: "sfu-layers", streamId, rids: [...rids] },
+      });
+    }
+    return { direct: step.direct ?? viewers, out };
   }
 
   /**

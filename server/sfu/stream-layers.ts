@@ -88,6 +88,15 @@ export class StreamLayers {
   #viewers = new Map<string, Viewer>();
   #tokens: number;
   #refilledAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Published through another node, which chose the layers until this one
+   * took the stream over: which layer a viewer gets is known here only
+   * once Janus says (`substream`) or this node asks. Until the next
+   * publish no layer is paused (pausing one a viewer gets would freeze its
+   * picture), a viewer first met in Janus's report takes that layer as
+   * its target, and one first met lossy goes to the smallest layer.
+   */
+  #adopted = false;
   /** Janus last said it lost the broadcaster's video at. */
   #upstreamLossAt = Number.NEGATIVE_INFINITY;
 
@@ -123,7 +132,8 @@ export class StreamLayers {
    * The publisher's offer carried these rids, the smallest first: all of
    * them sent for now. Starts over: its viewers subscribe again.
    */
-  published(rids: readonly string[]): void {
+  published(rids: readonly string[], adopted = false): void {
+    this.#adopted = adopted;
     this.#rids = rids.length > 1 ? [...rids] : [];
     this.#missing.clear();
     this.#viewers.clear();
@@ -149,10 +159,13 @@ export class StreamLayers {
   slow(viewerId: string, now: number): LayerEffect[] {
     if (this.top < 1) return [];
     if (now - this.#upstreamLossAt < this.#limits.settleMs) return [];
+    const unknown = this.#adopted && !this.#viewers.has(viewerId);
     const viewer = this.#viewer(viewerId);
     viewer.policy.lost(now);
     if (viewer.pending?.cause !== "slow" && viewer.policy.canStepDown(now)) {
-      const from = Math.min(viewer.current ?? viewer.target, viewer.target);
+      const from = unknown
+        ? 1
+        : Math.min(viewer.current ?? viewer.target, viewer.target);
       const below = this.#highestUsable(from - 1, now);
       if (below !== undefined) {
         viewer.pending = {
@@ -176,6 +189,12 @@ export class StreamLayers {
   /** Janus sends `viewerId` layer `layer` now (its `substream` event). */
   confirmed(viewerId: string, layer: number, now: number): LayerEffect[] {
     if (this.top < 1 || !(layer >= 0 && layer <= this.top)) return [];
+    if (this.#adopted && !this.#viewers.has(viewerId)) {
+      const viewer = this.#viewer(viewerId);
+      viewer.target = viewer.want = layer;
+      // Its quiet while (before a step up) counts from now.
+      viewer.policy.lost(now);
+    }
     const viewer = this.#viewer(viewerId);
     viewer.current = layer;
     this.#missing.delete(layer);
@@ -415,6 +434,7 @@ export class StreamLayers {
 
   /** The layers to send: needed ones, and the rest until unneeded a while. */
   #dynacast(now: number, effects: LayerEffect[]): void {
+    if (this.#adopted) return;
     const needed = new Set([this.top]);
     for (const viewer of this.#viewers.values()) {
       needed.add(viewer.target);

@@ -104,6 +104,7 @@ export class DraftBase {
       this.phase("p2p");
       this.effects.push({ kind: "end" });
     }
+    delete this.state.rids;
     for (const viewer of Object.values(this.viewers)) {
       if (viewer.route === "switching") {
         this.effects.push({

@@ -68,6 +68,11 @@ export interface StreamTopology {
    * states saved before there was such a flag).
    */
   readonly e2ee?: true;
+  /**
+   * Published: the simulcast rids of its offer, smallest first, so that a
+   * node taking the stream over starts its layer choice with them.
+   */
+  readonly rids?: readonly string[];
 }
 
 export interface TopologyConfig {
@@ -104,7 +109,14 @@ export type TopologyEvent =
   | { kind: "depart"; clientId: string; role: "broadcaster" | "viewer" }
   | { kind: "offer"; from: string; sdp: string }
   /** Janus answered the offer of `from` (the broadcaster it was asked of). */
-  | { kind: "published"; from: string; publication: number; sdp: string }
+  | {
+    kind: "published";
+    from: string;
+    publication: number;
+    sdp: string;
+    /** The simulcast rids of the broadcaster's offer, smallest first. */
+    rids?: readonly string[];
+  }
   | { kind: "publish-failed"; from: string; publication: number }
   | { kind: "offer-timeout" }
   | { kind: "subscribed"; viewerId: string; attempt: number; sdp: string }
@@ -149,6 +161,8 @@ export type Effect =
   | { kind: "stop-timer"; timer: "switch"; viewerId: string }
   /** Its simulcast layer choice starts over (a new subscription). */
   | { kind: "forget-layers"; viewerId: string }
+  /** The stream's layer choice starts over with these rids (published). */
+  | { kind: "layers"; rids: readonly string[] }
   | { kind: "fallback"; why: FallbackWhy; viewerId?: string }
   | { kind: "moved"; viewerId: string; overlap: boolean }
   | { kind: "restart-not-needed"; viewerId: string };

@@ -90,6 +90,10 @@ class Draft extends DraftBase {
           answer: { type: "answer", sdp: event.sdp },
         });
         this.phase("published");
+        if (event.rids) {
+          this.state.rids = event.rids;
+          this.effects.push({ kind: "layers", rids: event.rids });
+        }
         for (const viewer of Object.values(this.viewers)) {
           this.#subscribe(viewer);
         }

@@ -60,10 +60,14 @@ export class ViewerLayers {
     });
   }
 
-  /** The broadcaster published (again) with simulcast `rids`, smallest first. */
-  published(streamId: string, rids: readonly string[]): void {
+  /**
+   * The broadcaster published (again) with simulcast `rids`, smallest
+   * first; `adopted`: it did so on another node, which this one took the
+   * stream over from (StreamLayers.published).
+   */
+  published(streamId: string, rids: readonly string[], adopted = false): void {
     const layers = new StreamLayers(this.#limits, this.#options.random);
-    layers.published(rids);
+    layers.published(rids, adopted);
     this.#streams.set(streamId, layers);
     this.#arm(streamId);
   }
@@ -89,7 +93,8 @@ export class ViewerLayers {
     received: number,
   ): void {
     if (!this.#options.onSfu(streamId, viewerId)) return;
-    const slow = lost * 100 >= this.#limits.lossPercent * (lost + received);
+    const slow = lost > 0 &&
+      lost * 100 >= this.#limits.lossPercent * (lost + received);
     this.#options.logger.debug("sfu-viewer-loss", {
       streamId,
       viewerId,
@@ -107,6 +112,11 @@ export class ViewerLayers {
       streamId,
       this.#streams.get(streamId)?.confirmed(viewerId, layer, Date.now()),
     );
+  }
+
+  /** Whether the layers of `streamId` are chosen here. */
+  has(streamId: string): boolean {
+    return this.#streams.has(streamId);
   }
 
   /** The layer Janus says it sends the viewer, if known. */

@@ -21,6 +21,7 @@ import { Metrics } from "../../server/observe/metrics.ts";
 import type { Peer } from "../../server/signaling/peer.ts";
 import type { SfuSnapshot } from "../../server/sfu/handover.ts";
 import type { Gateway } from "../../server/sfu/relay-options.ts";
+import type { Outbound } from "../../server/signaling/postman.ts";
 import type { PoolRecord } from "../../server/sfu/sfu-pool.ts";
 import { SfuRelay } from "../../server/sfu/sfu-relay.ts";
 import type { Jsep } from "../../server/sfu/video-room.ts";
@@ -507,4 +508,55 @@ Deno.test("sfu state in Redis equals the model after every step (nodes, moves, d
     }),
     { numRuns: 150, seed: 22_2026 },
   );
+});
+
+Deno.test("sfu takeover: the node a broadcaster resumes on chooses the layers from then on, every layer asked for again (the node that went may have paused some)", async () => {
+  await using redis = await RedisProcess.start();
+  const world: World = {
+    janus: new FakeJanus(),
+    nodes: [],
+    made: [],
+    model: new Map(),
+    viewers: new Map(),
+    publishes: new Map(),
+    redis,
+  };
+  world.nodes = NODES.slice(0, 2).map((_, i) => makeNode(world, i));
+  // What the router sends of a step's messages: the layers asked for.
+  const told = (out: readonly Outbound[]) =>
+    out.flatMap(({ to, message }) =>
+      message.type === "sfu-layers"
+        ? [{ node: to.node, rids: message.rids }]
+        : []
+    );
+  const [n0, n1] = world.nodes as Node[];
+  const id = broadcasterOf("s1");
+  try {
+    n0.relay.announced("s1", { id, node: "n0" }, []);
+    await settle(world);
+    await n0.relay.offer(peer(id), {
+      type: "sfu-offer",
+      streamId: "s1",
+      offer: { type: "offer", sdp: SDP + "a=simulcast:send h;m;l\r\n" },
+    }).published;
+    await settle(world);
+    assert.equal(n0.relay.phaseOf("s1"), "published");
+    // Announced again on n0 (a reconnection): its choice stays.
+    assert.deepEqual(
+      told(n0.relay.announced("s1", { id, node: "n0" }, []).out),
+      [],
+    );
+    // Resumed on n1: it takes the stream over and asks for every layer.
+    await n1.relay.adopt("s1", id);
+    const { out } = n1.relay.announced("s1", { id, node: "n1" }, []);
+    assert.equal(n1.relay.phaseOf("s1"), "published");
+    assert.deepEqual(told(out), [{ node: "n1", rids: ["l", "m", "h"] }]);
+    // And once only.
+    assert.deepEqual(
+      told(n1.relay.announced("s1", { id, node: "n1" }, []).out),
+      [],
+    );
+  } finally {
+    for (const node of world.made) node.relay.close();
+  }
 });

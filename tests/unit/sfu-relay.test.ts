@@ -674,6 +674,46 @@ Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down amo
   relay.close();
 });
 
+Deno.test("sfu relay: a viewer whose switch to the SFU timed out no longer holds its layer: nobody else's layer is paused 5 s later", async () => {
+  using clock = fakeClock();
+  const { gateway, sent, relay, broadcaster } = setUp(1);
+  relay.announced("s", B, []);
+  join(relay, V1, true);
+  join(relay, V2, true);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("3") + "a=simulcast:send h;m\r\n" },
+  });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.equal(relay.routeOf("s", V1.id), "switching");
+  for (const [viewerId, substream] of [[V1.id, 0], [V2.id, 1]] as const) {
+    gateway.events.dispatchEvent(
+      new CustomEvent("substream", {
+        detail: { streamId: "s", viewerId, substream },
+      }),
+    );
+  }
+  // V2 plays the SFU's connection; V1 never does.
+  relay.playing(V2.id, {
+    type: "viewer-playing",
+    streamId: "s",
+    session: JANUS_SESSION,
+  });
+  assert.equal(relay.routeOf("s", V2.id), "sfu");
+  sent.length = 0;
+  clock.tick(SWITCH_TIMEOUT_MS);
+  assert.equal(relay.routeOf("s", V1.id), "p2p");
+  clock.tick(5_000);
+  assert.deepEqual(
+    sent.filter(({ message }) => message.type === "sfu-layers").map((
+      { message },
+    ) => message.type === "sfu-layers" && message.rids),
+    [["h"]],
+  );
+  relay.close();
+});
+
 Deno.test("sfu relay: a viewer's own loss report (viewer-loss) of 10% or more moves it a layer down as Janus's slowlink does; less, or from a viewer not on the SFU, moves nothing", async () => {
   using clock = fakeClock();
   const setup = setUp();
@@ -695,6 +735,9 @@ Deno.test("sfu relay: a viewer's own loss report (viewer-loss) of 10% or more mo
       lost,
       received,
     });
+  // Nothing received and nothing lost is no loss (no client of ours
+  // sends it; another might).
+  loss(V1.id, 0, 0);
   // 9 of 100 packets: below the default 10%.
   loss(V1.id, 9, 91);
   clock.tick(1_000);
@@ -706,7 +749,7 @@ Deno.test("sfu relay: a viewer's own loss report (viewer-loss) of 10% or more mo
   loss(V1.id, 10, 90);
   clock.tick(250);
   assert.deepEqual(layerCalls(), [`layer s ${V1.id} 0`]);
-  assert.equal(metrics.sfuViewerLossReports, 2);
+  assert.equal(metrics.sfuViewerLossReports, 3);
   relay.close();
 });
 

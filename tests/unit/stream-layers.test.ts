@@ -345,3 +345,24 @@ Deno.test("stream layers: a viewer Janus began on a smaller layer unasked (the t
   }
   assert.deepEqual(wants(stream.tick(6_100)), ["h"]);
 });
+
+Deno.test("stream layers: adopted from another node: nothing paused (a viewer's layer is not known here); a viewer first met in Janus's report keeps that layer, one first met lossy goes to the smallest", () => {
+  const stream = new StreamLayers(LIMITS, () => 0);
+  stream.published(RIDS, true);
+  onTop(stream, ["v1"], 1_000);
+  // v2 was put on m by the node that went: Janus says so, no keyframes.
+  stream.confirmed("v2", 1, 1_000);
+  const later = [stream.tick(7_000), stream.tick(15_999)].flat();
+  assert.deepEqual(wants(later), []);
+  assert.deepEqual(later.filter((e) => e.kind === "keyframe"), []);
+  // Up after its quiet while, counted from Janus's report.
+  assert.deepEqual(sets(stream.tick(16_000)), ["v2 2 quiet"]);
+  assert.deepEqual(stream.wanted, RIDS);
+  // v3, unknown here, is lossy: the smallest layer, not one below the top.
+  assert.deepEqual(sets(stream.slow("v3", 21_000)), ["v3 0 slow"]);
+  // A publish through this node: the usual choice again.
+  stream.published(RIDS);
+  onTop(stream, ["v1"], 30_000);
+  assert.deepEqual(wants(stream.tick(35_000)), ["h"]);
+  assert.deepEqual(sets(stream.slow("v4", 36_000)), ["v4 1 slow"]);
+});
