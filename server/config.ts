@@ -123,6 +123,13 @@ export interface ServerConfig {
   sfuLayerPauseAfterMs: number;
   /** A viewer's own reported loss, in percent, that moves it a layer down. */
   sfuLayerLossPercent: number;
+  /** How long a broadcaster asked to publish to the SFU has to offer (ms). */
+  sfuOfferTimeoutMs: number;
+  /**
+   * How long a viewer switching to the SFU (make before break) has to play
+   * its SFU connection before it stays peer to peer (ms).
+   */
+  sfuSwitchTimeoutMs: number;
   /** Open WHIP and WHEP sessions (they hold no socket); more get HTTP 503. */
   maxHttpSessions: number;
   /**
@@ -198,6 +205,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   sfuLayerJitterMs: DEFAULT_LAYER_LIMITS.jitterMs,
   sfuLayerPauseAfterMs: DEFAULT_LAYER_LIMITS.pauseAfterMs,
   sfuLayerLossPercent: DEFAULT_LAYER_LIMITS.lossPercent,
+  sfuOfferTimeoutMs: 5_000,
+  sfuSwitchTimeoutMs: 10_000,
   maxHttpSessions: 1_000,
   iceRestartIntervalMs: 2_000,
   handshakeTimeoutMs: 10_000,
@@ -238,6 +247,8 @@ export const ENV_NAMES = {
   sfuLayerJitterMs: "SFU_LAYER_JITTER_MS",
   sfuLayerPauseAfterMs: "SFU_LAYER_PAUSE_AFTER_MS",
   sfuLayerLossPercent: "SFU_LAYER_LOSS_PERCENT",
+  sfuOfferTimeoutMs: "SFU_OFFER_TIMEOUT_MS",
+  sfuSwitchTimeoutMs: "SFU_SWITCH_TIMEOUT_MS",
   maxHttpSessions: "MAX_HTTP_SESSIONS",
   iceRestartIntervalMs: "ICE_RESTART_INTERVAL_MS",
   handshakeTimeoutMs: "HANDSHAKE_TIMEOUT_MS",
@@ -286,6 +297,8 @@ const MINIMUM: Record<keyof typeof ENV_NAMES, number> = {
   sfuLayerPauseAfterMs: 0,
   // Viewers report from 5% (components/media/inbound-watch.ts).
   sfuLayerLossPercent: 5,
+  sfuOfferTimeoutMs: 100,
+  sfuSwitchTimeoutMs: 100,
   maxHttpSessions: 1,
   iceRestartIntervalMs: 0,
   handshakeTimeoutMs: 100,

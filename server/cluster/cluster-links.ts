@@ -36,6 +36,7 @@ export function linkOptions(config: NodeConfig): LinkOptions | undefined {
       queueBytes: config.linkQueueBytes,
       maxFrameBytes: config.linkMaxFrameBytes,
       connectTimeoutMs: config.linkConnectTimeoutMs,
+      maxPending: config.linkMaxPending,
     },
     retryMs: config.linkRetryMs,
     maxRoutes: config.linkRoutes,

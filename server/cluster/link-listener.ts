@@ -93,6 +93,17 @@ export class LinkListener {
         close(conn);
         continue;
       }
+      // Past the connections still proving themselves: closed unread.
+      if (
+        this.#conns.size - this.#from.size >= this.#options.limits.maxPending
+      ) {
+        this.#options.logger.debug("node-link-refused", {
+          remote: (conn.remoteAddr as Deno.NetAddr).hostname,
+          error: "too many links proving themselves at once",
+        });
+        close(conn);
+        continue;
+      }
       this.#conns.add(conn);
       this.#serve(conn).catch((error) => {
         if (!(error instanceof LinkProtocolError)) return;

@@ -28,6 +28,8 @@ export interface NodeConfig {
   linkMaxFrameBytes: number;
   /** NODE_LINK_CONNECT_TIMEOUT_MS: connecting and proving, together; a probe's answer too. */
   linkConnectTimeoutMs: number;
+  /** NODE_LINK_MAX_PENDING: connections to this node's link still proving themselves, at most; more are closed. */
+  linkMaxPending: number;
   /** NODE_LINK_RETRY_MS: after a link failed, frames go through pub/sub this long before it is tried again. */
   linkRetryMs: number;
   /** NODE_LINK_ROUTES: routes (a target's node) cached per node. */
@@ -51,6 +53,9 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = {
   linkQueueBytes: 64 * 1024 * 1024,
   linkMaxFrameBytes: 1024 * 1024,
   linkConnectTimeoutMs: 2_000,
+  // A node's peers make one link each, at once when it starts: room for a
+  // few dozen nodes, none for a flood of connections that never prove.
+  linkMaxPending: 64,
   linkRetryMs: 1_000,
   linkRoutes: 100_000,
   processes: 1,
@@ -63,6 +68,7 @@ export const NODE_ENV_NAMES = {
   linkQueueBytes: ["NODE_LINK_QUEUE_BYTES", 64 * 1024, Number.MAX_SAFE_INTEGER],
   linkMaxFrameBytes: ["NODE_LINK_MAX_FRAME_BYTES", 1024, 64 * 1024 * 1024],
   linkConnectTimeoutMs: ["NODE_LINK_CONNECT_TIMEOUT_MS", 50, 600_000],
+  linkMaxPending: ["NODE_LINK_MAX_PENDING", 1, 100_000],
   linkRetryMs: ["NODE_LINK_RETRY_MS", 10, 600_000],
   linkRoutes: ["NODE_LINK_ROUTES", 16, 100_000_000],
   processes: ["PROCESSES", 1, 256],

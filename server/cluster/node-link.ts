@@ -33,6 +33,11 @@ export interface LinkLimits {
   maxFrameBytes: number;
   /** Connecting and the handshake, together. */
   connectTimeoutMs: number;
+  /**
+   * Connections to this node's link still proving themselves, at most
+   * (each holds a socket until `connectTimeoutMs`); more are closed at once.
+   */
+  maxPending: number;
 }
 
 /**

@@ -33,6 +33,7 @@ Deno.test("node settings: each bad one is named, and the start stops", () => {
       NODE_LINK_MAX_FRAME_BYTES: "4096",
       NODE_LINK_QUEUE_BYTES: "10",
       NODE_LINK_ROUTES: "many",
+      NODE_LINK_MAX_PENDING: "0",
       REUSE_PORT: "yes",
     },
     AROUND,
@@ -48,6 +49,7 @@ Deno.test("node settings: each bad one is named, and the start stops", () => {
       "NODE_LINK_MAX_FRAME_BYTES must be at least MAX_MESSAGE_BYTES + 1024",
       "NODE_LINK_QUEUE_BYTES must be an integer from 65536",
       "NODE_LINK_ROUTES must be an integer",
+      "NODE_LINK_MAX_PENDING must be an integer from 1 to 100000",
       "REUSE_PORT must be 1 or 0",
     ]
   ) assert.ok(text.includes(name), `${name} in ${text}`);

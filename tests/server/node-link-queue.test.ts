@@ -87,6 +87,7 @@ Deno.test("link queue: frames past NODE_LINK_QUEUE_BYTES are dropped, counted, a
       queueBytes,
       maxFrameBytes: 1024 * 1024,
       connectTimeoutMs: 60_000,
+      maxPending: 64,
     },
     retryMs: 1_000,
     logger: createLogger("warn", (line) => lines.push(JSON.parse(line))),
