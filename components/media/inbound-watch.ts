@@ -27,13 +27,19 @@ type ReadVideo = (
 const TAKEOVER_POLL_MS = 40;
 /** How long a new connection's picture size must hold before it takes over. */
 const TAKEOVER_STABLE_MS = 300;
+/**
+ * How long it may take: the server gives a switch to the SFU 10 s
+ * (its SFU_SWITCH_TIMEOUT_MS) before it ends that subscription.
+ */
+export const TAKEOVER_WAIT_MS = 10_000;
 
 /**
  * Resolves true once `pc`'s decoded picture size held for
- * {@link TAKEOVER_STABLE_MS} (an SFU starts on whichever simulcast layer's
- * keyframe comes first and moves up to its best layer right after, a stall
- * in the picture that stays hidden this way), false once `waiting()` is
- * no longer true.
+ * {@link TAKEOVER_STABLE_MS} with frames still coming (an SFU starts on
+ * whichever simulcast layer's keyframe comes first and moves up to its
+ * best layer right after, a stall in the picture that stays hidden this
+ * way), false once `waiting()` is no longer true or after
+ * {@link TAKEOVER_WAIT_MS}.
  */
 export async function untilSteady(
   pc: RTCPeerConnection,
@@ -42,14 +48,22 @@ export async function untilSteady(
 ): Promise<boolean> {
   let width = 0;
   let since = 0;
-  while (waiting()) {
+  let from = 0;
+  const deadline = performance.now() + TAKEOVER_WAIT_MS;
+  while (waiting() && performance.now() < deadline) {
     const video = await read(pc);
-    if (video?.framesDecoded) {
+    const decoded = video?.framesDecoded;
+    if (decoded) {
+      const now = performance.now();
       if (video.frameWidth !== width) {
         width = video.frameWidth;
-        since = performance.now();
-      } else if (performance.now() - since >= TAKEOVER_STABLE_MS) {
-        return waiting();
+        since = now;
+        from = decoded;
+      } else if (now - since >= TAKEOVER_STABLE_MS) {
+        // Frames kept coming, not one key frame and then nothing.
+        if (decoded > from) return waiting();
+        since = now;
+        from = decoded;
       }
     }
     await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
@@ -98,17 +112,25 @@ export class LossWindow {
 
 /**
  * Samples `pc` with `read` (its video's `inbound-rtp` statistics) until it
- * closes, sending `link`'s server a `viewer-loss` when one is due.
+ * closes, sending `link`'s server a `viewer-loss` when one is due; and,
+ * given the connection's `session` (the SFU's connection played at once,
+ * not make before break), `viewer-playing` once it decodes, as a takeover
+ * would (an SFU viewer that never says it plays is taken off it).
  */
 export function reportLoss(
   pc: RTCPeerConnection,
   read: ReadVideo,
   link: Pick<PeerLink, "send" | "streamId">,
+  session?: string | false,
 ): void {
   const window = new LossWindow();
   const timer = setInterval(async () => {
     const video = await read(pc);
     if (pc.signalingState === "closed") return clearInterval(timer);
+    if (session && video?.framesDecoded) {
+      link.send({ type: "viewer-playing", streamId: link.streamId!, session });
+      session = false;
+    }
     const due = video &&
       window.add(video.packetsLost, video.packetsReceived, performance.now());
     if (due) {

@@ -80,10 +80,13 @@ export class ViewerPeer {
           pc = this.#pc = this.#open();
           this.#session = session;
         }
-        // The SFU's connection tells the server what its link loses.
+        // The SFU's connection tells the server what its link loses, and,
+        // played at once (the old one was not connected), that it plays:
+        // the server would otherwise take the switch for failed.
         if (sfu) {
+          const direct = this.#pc === pc && session;
           import("../media/inbound-watch.ts").then((chunk) =>
-            chunk.reportLoss(pc!, inboundVideo, this.#link)
+            chunk.reportLoss(pc!, inboundVideo, this.#link, direct)
           );
         }
       }
@@ -143,15 +146,17 @@ export class ViewerPeer {
   /** The waiting connection decodes frames: it replaces the current one. */
   async #takeOver(stream: MediaStream): Promise<void> {
     const next = this.#next!;
+    const leaving = this.#leaving = this.#pc;
     this.#next = undefined;
-    this.#leaving = this.#pc;
     this.#pc = next.pc;
     this.#session = next.session;
     this.#options.onConnectionState(next.pc.connectionState);
     // The old connection plays until the new one is on screen.
     await this.#options.onStream(stream, true);
-    this.#leaving?.close();
-    this.#leaving = undefined;
+    // (#leaving, for close() meanwhile, is left: closing it again is nothing.)
+    leaving?.close();
+    // Closed or taken over again meanwhile: nothing to tell.
+    if (this.#pc !== next.pc) return;
     this.#link.send({
       type: "viewer-playing",
       streamId: this.#link.streamId!,
@@ -161,10 +166,15 @@ export class ViewerPeer {
 
   /** Takes over once its picture is steady (inbound-watch.ts, a chunk). */
   async #whenDecoding(pc: RTCPeerConnection, stream: MediaStream) {
-    const { untilSteady } = await import("../media/inbound-watch.ts");
-    if (await untilSteady(pc, inboundVideo, () => this.#next?.pc === pc)) {
-      this.#takeOver(stream);
-    }
+    if (
+      await import("../media/inbound-watch.ts").then(
+        (chunk) =>
+          chunk.untilSteady(pc, inboundVideo, () => this.#next?.pc === pc),
+        () => 0,
+      )
+    ) this.#takeOver(stream);
+    // Never steady (or the chunk did not load): the current one plays on.
+    else if (this.#next?.pc === pc) this.#drop();
   }
 
   #open(): RTCPeerConnection {

@@ -6,7 +6,11 @@ import {
   LOSS_SAMPLE_MS,
   LOSS_WINDOW,
   LossWindow,
+  reportLoss,
+  TAKEOVER_WAIT_MS,
+  untilSteady,
 } from "../../components/media/inbound-watch.ts";
+import { fakeClock } from "./support/clock.ts";
 
 /** Feeds `steps` of [lost, received] per sample; returns what was due at each. */
 function run(steps: [number, number][], window = new LossWindow()) {
@@ -70,4 +74,74 @@ Deno.test("loss window: a loss over a second ago is out of it", () => {
 
 Deno.test("loss window: counts that go back (a duplicate counted as received) are no report", () => {
   assert.ok(run([[0, 0], [-3, 20], [-1, 20], [0, 20]]).every((d) => !d));
+});
+
+/** A connection as inbound-watch.ts reads it: its state, and its video's decoded frames over time. */
+function fakeConnection(framesAt: (now: number) => number) {
+  const pc = { signalingState: "stable" } as RTCPeerConnection;
+  const read = () =>
+    Promise.resolve({
+      framesDecoded: framesAt(performance.now()),
+      frameWidth: 640,
+      packetsLost: 0,
+      packetsReceived: 1_000,
+    });
+  return { pc, read };
+}
+
+Deno.test("takeover wait: a picture decoding steadily takes over after ~300 ms", async () => {
+  using clock = fakeClock();
+  const { pc, read } = fakeConnection((now) => Math.floor(now / 33));
+  let result: boolean | undefined;
+  untilSteady(pc, read, () => true).then((steady) => result = steady);
+  await clock.tickAsync(200);
+  assert.equal(result, undefined);
+  await clock.tickAsync(300);
+  assert.equal(result, true);
+});
+
+Deno.test("takeover wait: one key frame and then nothing is no picture; given up after TAKEOVER_WAIT_MS (the server's switch deadline)", async () => {
+  using clock = fakeClock();
+  const { pc, read } = fakeConnection(() => 1);
+  let result: boolean | undefined;
+  untilSteady(pc, read, () => true).then((steady) => result = steady);
+  await clock.tickAsync(TAKEOVER_WAIT_MS - 100);
+  assert.equal(result, undefined);
+  await clock.tickAsync(200);
+  assert.equal(result, false);
+});
+
+Deno.test("takeover wait: a slow source (4 frames a second, an encoder short of CPU, a WHIP feed) still takes over", async () => {
+  using clock = fakeClock();
+  const { pc, read } = fakeConnection((now) => Math.floor(now / 250));
+  let result: boolean | undefined;
+  untilSteady(pc, read, () => true).then((steady) => result = steady);
+  await clock.tickAsync(1_000);
+  assert.equal(result, true);
+});
+
+Deno.test("SFU connection played at once: viewer-playing once it decodes, with its session; a takeover's says nothing here", async () => {
+  using clock = fakeClock();
+  const sent: unknown[] = [];
+  const link = {
+    streamId: "s",
+    send: (message: unknown) => sent.push(message),
+  };
+  let frames = 0;
+  const { pc, read } = fakeConnection(() => frames);
+  reportLoss(pc, read, link as never, "4711");
+  const quiet = fakeConnection(() => 10);
+  reportLoss(quiet.pc, quiet.read, link as never, false);
+  await clock.tickAsync(LOSS_SAMPLE_MS * 2);
+  assert.deepEqual(sent, []);
+  frames = 3;
+  await clock.tickAsync(LOSS_SAMPLE_MS * 4);
+  assert.deepEqual(sent, [{
+    type: "viewer-playing",
+    streamId: "s",
+    session: "4711",
+  }]);
+  (pc as { signalingState: string }).signalingState = "closed";
+  (quiet.pc as { signalingState: string }).signalingState = "closed";
+  await clock.tickAsync(LOSS_SAMPLE_MS);
 });
