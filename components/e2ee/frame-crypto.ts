@@ -77,6 +77,10 @@ export function codecOf(
     : "vp8";
 }
 
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a?.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 function join(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -96,6 +100,12 @@ export class FrameCrypto {
   #keys = new Map<number, Uint8Array>();
   /** Decryption KIDs added (or being added), least recently used first. */
   #kids = new Map<bigint, Promise<void>>();
+  /**
+   * KIDs a frame authenticated under: a KID made up by whoever forwards
+   * the frames (the SFU) pushes out one of those last, so it cannot throw
+   * away a real KID's replay window with junk and replay old frames.
+   */
+  #proven = new Set<bigint>();
   #requests = new KeyRequests();
   #window = new EpochWindow();
   #watches: Record<MediaKind, FailureWatch> = {
@@ -129,10 +139,14 @@ export class FrameCrypto {
   async #key({ epoch, key }: ToWorker): Promise<void> {
     this.#requests.answered(epoch);
     if (key) {
+      const before = this.#keys.get(epoch);
       this.#keys.set(epoch, key);
-      // Another key for this epoch: its KIDs are derived anew.
+      // Another key for this epoch: its KIDs are derived anew (the same
+      // key again keeps them, and their replay windows).
       for (const kid of [...this.#kids.keys()]) {
-        if (epochOf(kid) === epoch) this.#forget(kid);
+        if (epochOf(kid) === epoch && !sameBytes(before, key)) {
+          this.#forget(kid);
+        }
       }
       await this.#context.setEncryptionKey(kidOf(epoch, randomId()), key);
     }
@@ -210,25 +224,35 @@ export class FrameCrypto {
       this.lost(kind);
       return "drop";
     }
+    // (Not if it was forgotten while this frame decrypted.)
+    if (this.#kids.has(header.kid)) this.#proven.add(header.kid);
     this.#window.decrypted(epoch, now);
     if (this.#watches[kind].ok()) this.#status();
     return result.frame;
   }
 
-  /** Adds `kid`'s decryption key the first time, keeping the {@link MAX_KIDS} last used. */
+  /**
+   * Adds `kid`'s decryption key the first time, keeping the
+   * {@link MAX_KIDS} last used: the least recently used one no frame
+   * authenticated under goes first.
+   */
   #added(kid: bigint, key: Uint8Array): Promise<void> {
     let added = this.#kids.get(kid);
     this.#kids.delete(kid);
-    added ??= this.#context.addDecryptionKey(kid, key);
-    this.#kids.set(kid, added);
-    if (this.#kids.size > MAX_KIDS) {
-      this.#forget(this.#kids.keys().next().value!);
+    if (!added) {
+      if (this.#kids.size >= MAX_KIDS) {
+        const kids = [...this.#kids.keys()];
+        this.#forget(kids.find((k) => !this.#proven.has(k)) ?? kids[0]);
+      }
+      added = this.#context.addDecryptionKey(kid, key);
     }
+    this.#kids.set(kid, added);
     return added;
   }
 
   #forget(kid: bigint): void {
     this.#kids.delete(kid);
+    this.#proven.delete(kid);
     this.#context.removeDecryptionKey(kid);
   }
 

@@ -3,7 +3,7 @@
  * and a counter (CTR), for end-to-end encrypted media through the SFU.
  *
  * Browser-safe and dependency-free (only `crypto.subtle`), so it can run in
- * the `RTCRtpScriptTransform` worker. Nothing imports it from a bundle yet.
+ * the `RTCRtpScriptTransform` worker (frame-crypto.ts).
  *
  * Wire format of one protected frame:
  *
@@ -39,7 +39,8 @@
  *
  * Decryption never throws on untrusted bytes: it returns a typed error.
  * Anti-replay (optional in the RFC, §9.4) is a sliding window per KID like
- * SRTP's (RFC 3711 §3.3.2), updated only after a frame authenticates.
+ * SRTP's (RFC 3711 §3.3.2), updated only after a frame authenticates: a
+ * counter seen is `replayed`, one older than the window `stale`.
  *
  * @module
  */
@@ -67,7 +68,8 @@ export type DecryptError =
   | "unknown-key"
   | "auth-failed"
   | "malformed"
-  | "replayed";
+  | "replayed"
+  | "stale";
 
 /** What `decrypt` returns: the frame (clear prefix + plaintext) or a reason. */
 export type DecryptResult =
@@ -217,36 +219,47 @@ export function nonceFor(salt: Uint8Array, ctr: bigint): Uint8Array {
   return nonce;
 }
 
-/** Per-KID anti-replay: highest CTR seen and a bitmap of the window below. */
+/**
+ * Per-KID anti-replay: the highest CTR seen and, for the `size` counters up
+ * to it, whether each was accepted (bit `ctr % size` of a ring).
+ */
 class ReplayWindow {
   #highest: bigint | undefined;
-  #seen = 0n; // bit i: highest - i was accepted
-  constructor(readonly size: bigint) {}
+  #bits: Uint32Array;
+  readonly #size: bigint;
+  constructor(readonly size: number) {
+    this.#size = BigInt(size);
+    this.#bits = new Uint32Array(Math.ceil(size / 32));
+  }
 
-  /** True if `ctr` is new and not older than the window. */
-  fresh(ctr: bigint): boolean {
-    if (this.size === 0n || this.#highest === undefined) return true;
-    if (ctr > this.#highest) return true;
-    const back = this.#highest - ctr;
-    if (back >= this.size) return false;
-    return ((this.#seen >> back) & 1n) === 0n;
+  /** Whether `ctr` is new, was seen, or is older than the window. */
+  check(ctr: bigint): "fresh" | "replayed" | "stale" {
+    if (this.size === 0 || this.#highest === undefined) return "fresh";
+    if (ctr > this.#highest) return "fresh";
+    if (this.#highest - ctr >= this.#size) return "stale";
+    const at = Number(ctr % this.#size);
+    return this.#bits[at >>> 5] & (1 << (at & 31)) ? "replayed" : "fresh";
   }
 
   /** Records an authenticated `ctr`. */
   accept(ctr: bigint) {
-    if (this.size === 0n) return;
-    const mask = (1n << this.size) - 1n;
-    if (this.#highest === undefined || ctr > this.#highest) {
-      const shift = this.#highest === undefined
-        ? this.size
-        : ctr - this.#highest;
-      this.#seen = shift >= this.size
-        ? 1n
-        : ((this.#seen << shift) | 1n) & mask;
+    if (this.size === 0) return;
+    const highest = this.#highest;
+    if (highest === undefined || ctr > highest) {
+      // The counters passed over are not seen (yet).
+      const skipped = highest === undefined ? this.#size : ctr - highest;
+      if (skipped >= this.#size) this.#bits.fill(0);
+      else {
+        let at = Number((highest! + 1n) % this.#size);
+        for (let n = Number(skipped); n > 0; n--) {
+          this.#bits[at >>> 5] &= ~(1 << (at & 31));
+          if (++at === this.size) at = 0;
+        }
+      }
       this.#highest = ctr;
-    } else {
-      this.#seen |= 1n << (this.#highest - ctr);
     }
+    const at = Number(ctr % this.#size);
+    this.#bits[at >>> 5] |= 1 << (at & 31);
   }
 }
 
@@ -259,12 +272,20 @@ interface DecryptState extends KeySalt {
   replay: ReplayWindow;
 }
 
+/**
+ * The default anti-replay window, in counters (4 KiB per KID). One counter
+ * serves every connection of a sender (each peer-to-peer viewer's frames
+ * are encrypted apart), all its tracks and layers: at 50 viewers of ~80
+ * frames a second, ~8 s of frames, so a frame resent late (a NACK on a
+ * slow link) is still in it.
+ */
+export const REPLAY_WINDOW = 32_768;
+
 /** Options of an {@link SFrameContext}. */
 export interface SFrameOptions {
   /**
-   * Anti-replay window in frames per KID; 0 turns the check off. Default
-   * 1024: wide enough for reordering across simulcast layers and two
-   * paths during the switch, which all share one sender counter.
+   * Anti-replay window in counters per KID; 0 turns the check off.
+   * Default {@link REPLAY_WINDOW}.
    */
   replayWindow?: number;
 }
@@ -281,14 +302,16 @@ export class SFrameContext {
   /** Next counter per KID ever used for encryption in this context. */
   #nextCounter = new Map<bigint, bigint>();
   #decrypt = new Map<bigint, DecryptState>();
-  #replayWindow: bigint;
+  /** The add of each KID under way (its key being derived). */
+  #adding = new Map<bigint, object>();
+  #replayWindow: number;
 
   constructor(options: SFrameOptions = {}) {
-    const size = options.replayWindow ?? 1024;
-    if (!Number.isInteger(size) || size < 0) {
-      throw new RangeError(`replayWindow must be a whole number >= 0`);
+    const size = options.replayWindow ?? REPLAY_WINDOW;
+    if (!Number.isInteger(size) || size < 0 || size > 2 ** 24) {
+      throw new RangeError(`replayWindow must be a whole number 0-2^24`);
     }
-    this.#replayWindow = BigInt(size);
+    this.#replayWindow = size;
   }
 
   /** KID of the current encryption key, if any. */
@@ -315,19 +338,28 @@ export class SFrameContext {
     this.#encrypt = { ...derived, kid: k, header: (c) => encodeHeader(k, c) };
   }
 
-  /** Accepts frames under `kid` from now on (replaces a key of that KID). */
+  /**
+   * Accepts frames under `kid` from now on (replaces a key of that KID). A
+   * removal, or another add, of `kid` while the key is derived wins.
+   */
   async addDecryptionKey(kid: bigint | number, key: BaseKey): Promise<void> {
     const k = toU64(kid, "KID");
+    const token = {};
+    this.#adding.set(k, token);
     const derived = await deriveKeySalt(key, k);
+    if (this.#adding.get(k) !== token) return;
+    this.#adding.delete(k);
     this.#decrypt.set(k, {
       ...derived,
       replay: new ReplayWindow(this.#replayWindow),
     });
   }
 
-  /** Stops accepting frames under `kid`. */
+  /** Stops accepting frames under `kid` (an add still under way too). */
   removeDecryptionKey(kid: bigint | number): void {
-    this.#decrypt.delete(toU64(kid, "KID"));
+    const k = toU64(kid, "KID");
+    this.#adding.delete(k);
+    this.#decrypt.delete(k);
   }
 
   /**
@@ -375,8 +407,8 @@ export class SFrameContext {
    * Decrypts a frame whose first `clearPrefix` bytes are clear metadata
    * (the receiver computes it from those clear bytes, as the sender did).
    * Never throws: bad input gives `malformed`, a KID without key
-   * `unknown-key`, a failed tag `auth-failed`, a counter seen before or
-   * older than the window `replayed`.
+   * `unknown-key`, a failed tag `auth-failed`, a counter seen before
+   * `replayed`, one older than the window `stale`.
    */
   async decrypt(data: Uint8Array, clearPrefix = 0): Promise<DecryptResult> {
     if (
@@ -391,7 +423,8 @@ export class SFrameContext {
     if (data.length - bodyAt < NT) return { error: "malformed" };
     const state = this.#decrypt.get(header.kid);
     if (!state) return { error: "unknown-key" };
-    if (!state.replay.fresh(header.ctr)) return { error: "replayed" };
+    const seen = state.replay.check(header.ctr);
+    if (seen !== "fresh") return { error: seen };
     const aad = new Uint8Array(bodyAt);
     aad.set(data.subarray(clearPrefix, bodyAt));
     aad.set(data.subarray(0, clearPrefix), header.length);
@@ -411,7 +444,8 @@ export class SFrameContext {
       return { error: "auth-failed" };
     }
     // Another call may have accepted the same CTR while the cipher ran.
-    if (!state.replay.fresh(header.ctr)) return { error: "replayed" };
+    const again = state.replay.check(header.ctr);
+    if (again !== "fresh") return { error: again };
     state.replay.accept(header.ctr);
     const frame = new Uint8Array(clearPrefix + plain.byteLength);
     frame.set(data.subarray(0, clearPrefix));

@@ -13,8 +13,12 @@ import {
   type FrameReceiver,
   type FromWorker,
 } from "../../components/e2ee/frame-crypto.ts";
-import { decodeHeader } from "../../components/e2ee/sframe.ts";
-import { epochOf } from "../../components/e2ee/keys.ts";
+import {
+  decodeHeader,
+  encodeHeader,
+  REPLAY_WINDOW,
+} from "../../components/e2ee/sframe.ts";
+import { epochOf, kidOf, randomId } from "../../components/e2ee/keys.ts";
 import {
   FAILED_AFTER_FRAMES,
   HOLD_MS,
@@ -347,4 +351,57 @@ Deno.test("after a lost frame, the next that decrypts calls recovered (a key fra
   await video.push(3, (await sender.encrypt(vp8(3), "vp8"))!, "vp8");
   assert.deepEqual(shown, [1, 3]);
   assert.equal(recovered, 1);
+});
+
+Deno.test("a frame older than the replay window is lost, not a copy: the next that decrypts asks for a key frame", async () => {
+  const sender = new FrameCrypto(() => {});
+  const receiver = new FrameCrypto(() => {});
+  let recovered = 0;
+  const shown: number[] = [];
+  const video = receiver.receiver<number>(
+    "video",
+    (n) => shown.push(n),
+    () => recovered++,
+  );
+  await sender.key({ epoch: 0, key: KEY_0 });
+  await receiver.key({ epoch: 0, key: KEY_0 });
+  const late = (await sender.encrypt(vp8(1), "vp8"))!;
+  // The sender's other connections use up the window meanwhile.
+  let last = late;
+  for (let i = 0; i < REPLAY_WINDOW; i++) {
+    last = (await sender.encrypt(vp8(2), "vp8"))!;
+  }
+  await video.push(2, last, "vp8");
+  await video.push(1, late, "vp8");
+  await video.push(3, (await sender.encrypt(vp8(3), "vp8"))!, "vp8");
+  assert.deepEqual(shown, [2, 3]);
+  assert.equal(recovered, 1);
+});
+
+Deno.test("KIDs made up by the forwarder do not push out a real one (and its replay window): an old frame sent again stays a copy", async () => {
+  const { sender, receiver, video, shown } = ends();
+  await sender.key({ epoch: 0, key: KEY_0 });
+  await receiver.key({ epoch: 0, key: KEY_0 });
+  const sealed: Uint8Array[] = [];
+  for (let i = 0; i < 10; i++) {
+    sealed.push(await send(sender, video, vp8(i, i === 0)));
+  }
+  assert.equal(shown.length, 10);
+  // 20 frames under made-up KIDs of epoch 0 (the real key's epoch).
+  for (let i = 0; i < 20; i++) {
+    const junk = Uint8Array.from([
+      ...vp8(i).subarray(0, 3),
+      ...encodeHeader(kidOf(0, randomId()), i),
+      ...new Array(24).fill(7),
+    ]);
+    await video.push(0, junk, "vp8");
+  }
+  await video.push(0, sealed[5], "vp8");
+  assert.equal(shown.length, 10);
+  // The same key given again keeps the KIDs and their windows too.
+  await receiver.key({ epoch: 0, key: KEY_0.slice() });
+  await video.push(0, sealed[6], "vp8");
+  assert.equal(shown.length, 10);
+  await send(sender, video, vp8(10));
+  assert.equal(shown.length, 11);
 });

@@ -11,6 +11,7 @@ import {
   deriveKeySalt,
   encodeHeader,
   nonceFor,
+  REPLAY_WINDOW,
   SFrameContext,
 } from "../../components/e2ee/sframe.ts";
 
@@ -396,10 +397,10 @@ Deno.test("replay: a frame is accepted once; reordering within the window is fin
   assert.equal(errorOf(await receiver.decrypt(frames[100], 0)), "replayed");
   frameOf(await receiver.decrypt(frames[99], 0)); // late but in the window
   frameOf(await receiver.decrypt(frames[37], 0)); // 63 behind: still in it
-  assert.equal(errorOf(await receiver.decrypt(frames[36], 0)), "replayed");
+  assert.equal(errorOf(await receiver.decrypt(frames[36], 0)), "stale");
   assert.equal(errorOf(await receiver.decrypt(frames[99], 0)), "replayed");
   frameOf(await receiver.decrypt(frames[199], 0)); // a jump forward
-  assert.equal(errorOf(await receiver.decrypt(frames[135], 0)), "replayed");
+  assert.equal(errorOf(await receiver.decrypt(frames[135], 0)), "stale");
   frameOf(await receiver.decrypt(frames[136], 0));
 
   // The same frame decrypted twice at once: one wins.
@@ -421,6 +422,28 @@ Deno.test("replay: a frame is accepted once; reordering within the window is fin
   frameOf(await lax.decrypt(frames[5], 0));
   frameOf(await lax.decrypt(frames[5], 0));
   assert.throws(() => new SFrameContext({ replayWindow: -1 }), RangeError);
+});
+
+Deno.test("replay: the default window holds REPLAY_WINDOW counters (every connection of a sender shares one counter); past it, stale", async () => {
+  const key = new Uint8Array(16).fill(4);
+  const sender = new SFrameContext();
+  const receiver = new SFrameContext();
+  await sender.setEncryptionKey(1, key);
+  await receiver.addDecryptionKey(1, key);
+  const first = await sender.encrypt(new Uint8Array([1]), 0);
+  const kept = await sender.encrypt(new Uint8Array([2]), 0);
+  frameOf(await receiver.decrypt(first, 0));
+  // 50 peer-to-peer viewers for ~2 s later (the counter moved on by
+  // 8,000): the kept frame is late, not stale.
+  await sender.setEncryptionKey(1, key, 8_001);
+  frameOf(await receiver.decrypt(await sender.encrypt(new Uint8Array(), 0), 0));
+  frameOf(await receiver.decrypt(kept, 0));
+  assert.equal(errorOf(await receiver.decrypt(kept, 0)), "replayed");
+  assert.equal(errorOf(await receiver.decrypt(first, 0)), "replayed");
+  // The window's width on: what came before it is stale.
+  await sender.setEncryptionKey(1, key, 8_002 + REPLAY_WINDOW);
+  frameOf(await receiver.decrypt(await sender.encrypt(new Uint8Array(), 0), 0));
+  assert.equal(errorOf(await receiver.decrypt(kept, 0)), "stale");
 });
 
 Deno.test("malformed input gives 'malformed', never an exception", async () => {
@@ -458,4 +481,43 @@ Deno.test("malformed input gives 'malformed', never an exception", async () => {
     ),
     { numRuns: 500 },
   );
+});
+
+Deno.test("replay: moving on clears the counters passed over (a ring of the window's width)", async () => {
+  const key = new Uint8Array(16).fill(5);
+  const sender = new SFrameContext();
+  const receiver = new SFrameContext({ replayWindow: 64 });
+  await receiver.addDecryptionKey(1, key);
+  const at = async (ctr: number) => {
+    await sender.setEncryptionKey(1, key, ctr);
+    return await sender.encrypt(new Uint8Array([ctr & 0xff]), 0);
+  };
+  const f5 = await at(5);
+  const f60 = await at(60);
+  const f100 = await at(100);
+  const f69 = await (async () => {
+    const other = new SFrameContext();
+    await other.setEncryptionKey(1, key, 69);
+    return await other.encrypt(new Uint8Array([69]), 0);
+  })();
+  for (const frame of [f5, f60, f100]) {
+    frameOf(await receiver.decrypt(frame, 0));
+  }
+  // 69 shares 5's slot (69 % 64): cleared when the window moved past it.
+  frameOf(await receiver.decrypt(f69, 0));
+  assert.equal(errorOf(await receiver.decrypt(f60, 0)), "replayed");
+});
+
+Deno.test("a KID removed while its key is derived stays removed", async () => {
+  const key = new Uint8Array(16).fill(6);
+  const sender = new SFrameContext();
+  await sender.setEncryptionKey(1, key);
+  const frame = await sender.encrypt(new Uint8Array([1]), 0);
+  const receiver = new SFrameContext();
+  const adding = receiver.addDecryptionKey(1, key);
+  receiver.removeDecryptionKey(1);
+  await adding;
+  assert.equal(errorOf(await receiver.decrypt(frame, 0)), "unknown-key");
+  await receiver.addDecryptionKey(1, key);
+  frameOf(await receiver.decrypt(frame, 0));
 });
