@@ -13,7 +13,7 @@ import type {
 import type { PeerLink } from "./stream-session.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
 import { ViewerReplay } from "./viewer-replay.ts";
-import { cameBack, fellSilent, type PathCount } from "./path-silence.ts";
+import { fellSilent, type PathCount } from "./path-silence.ts";
 import type { NegotiationRetry } from "./negotiation-retry.ts";
 
 export interface BroadcastPeersOptions {
@@ -309,11 +309,6 @@ export class BroadcastPeers {
           sent += s.packetsSent;
         }
       });
-      // Back: a key frame at once. What the viewer missed meanwhile may be
-      // past what it can have resent, and its own request for a key frame
-      // may have gone out on the dead path (Chromium asks again ~3 s later:
-      // 3-6 s to a picture, measured).
-      if (cameBack(peer, received)) keyFrame(peer.pc);
       silent = fellSilent(peer, received, sent, performance.now()) || silent;
     }
     if (silent) this.#options.onPathLost();
@@ -534,22 +529,5 @@ export class BroadcastPeers {
       if (peer.pc.signalingState === "closed") return;
       console.warn(`WebRTC step failed for viewer ${peer.viewerId}`, error);
     });
-  }
-}
-
-/**
- * Asks `pc`'s video encoder for a key frame (`setParameters`' key-frame
- * option, which Chromium has; elsewhere an unread option: nothing).
- */
-function keyFrame(pc: RTCPeerConnection): void {
-  for (const sender of pc.getSenders()) {
-    if (sender.track?.kind !== "video") continue;
-    const parameters = sender.getParameters();
-    (sender.setParameters as (
-      parameters: RTCRtpSendParameters,
-      options: { encodingOptions: { keyFrame: boolean }[] },
-    ) => Promise<void>)(parameters, {
-      encodingOptions: parameters.encodings.map(() => ({ keyFrame: true })),
-    }).catch(() => {});
   }
 }

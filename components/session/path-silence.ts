@@ -42,14 +42,3 @@ export function fellSilent(
   return !path.told && now - path.at >= silentMs &&
     sent - path.sent >= SILENT_PACKETS && (path.told = true);
 }
-
-/**
- * Whether a path said silent hears again at this sample (`received`, taken
- * before {@link fellSilent} takes it): it came back.
- */
-export function cameBack(
-  holder: { path?: PathCount },
-  received: number,
-): boolean {
-  return !!holder.path?.told && received !== holder.path.received;
-}

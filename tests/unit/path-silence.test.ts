@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import {
-  cameBack,
   fellSilent,
   type PathCount,
   SILENT_MS,
@@ -25,18 +24,6 @@ Deno.test("sending with nothing back for SILENT_MS: silent, said once", () => {
   // Back, then silent again: said again.
   assert.equal(fellSilent(peer, 11, 210, 1_000), false);
   assert.equal(fellSilent(peer, 11, 260, 1_000 + SILENT_MS), true);
-});
-
-Deno.test("a silent path that hears again came back, once; one never silent did not", () => {
-  const peer: { path?: PathCount } = {};
-  fellSilent(peer, 10, 100, 0);
-  assert.equal(cameBack(peer, 11), false);
-  fellSilent(peer, 11, 120, 100);
-  fellSilent(peer, 11, 200, 100 + SILENT_MS);
-  assert.equal(cameBack(peer, 11), false);
-  assert.equal(cameBack(peer, 12), true);
-  fellSilent(peer, 12, 210, 1_000);
-  assert.equal(cameBack(peer, 13), false);
 });
 
 Deno.test("a slow sender (camera off) is not silent: too few packets sent", () => {
