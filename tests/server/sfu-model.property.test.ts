@@ -482,20 +482,25 @@ async function check(world: World, ops: Op[]): Promise<void> {
   }
 }
 
+/** A world with no node yet and nothing in it. */
+function emptyWorld(redis: RedisProcess): World {
+  return {
+    janus: new FakeJanus(),
+    nodes: [],
+    made: [],
+    model: new Map(),
+    viewers: new Map(),
+    publishes: new Map(),
+    redis,
+  };
+}
+
 Deno.test("sfu state in Redis equals the model after every step (nodes, moves, deaths, instances)", async () => {
   await using redis = await RedisProcess.start();
   await fc.assert(
     fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
       await redis.inspector.flushall();
-      const world: World = {
-        janus: new FakeJanus(),
-        nodes: [],
-        made: [],
-        model: new Map(),
-        viewers: new Map(),
-        publishes: new Map(),
-        redis,
-      };
+      const world = emptyWorld(redis);
       world.nodes = NODES.map((_, i) => makeNode(world, i));
       try {
         for (let i = 0; i < ops.length; i++) {
@@ -512,15 +517,7 @@ Deno.test("sfu state in Redis equals the model after every step (nodes, moves, d
 
 Deno.test("sfu takeover: the node a broadcaster resumes on chooses the layers from then on, every layer asked for again (the node that went may have paused some)", async () => {
   await using redis = await RedisProcess.start();
-  const world: World = {
-    janus: new FakeJanus(),
-    nodes: [],
-    made: [],
-    model: new Map(),
-    viewers: new Map(),
-    publishes: new Map(),
-    redis,
-  };
+  const world = emptyWorld(redis);
   world.nodes = NODES.slice(0, 2).map((_, i) => makeNode(world, i));
   // What the router sends of a step's messages: the layers asked for.
   const told = (out: readonly Outbound[]) =>

@@ -333,7 +333,8 @@ Deno.test("a copy of a frame (two paths) is dropped, and is no failure", async (
   assert.deepEqual(posts, []);
 });
 
-Deno.test("after a lost frame, the next that decrypts calls recovered (a key frame is asked for)", async () => {
+/** Two ends keyed alike; the receiver's video counts its `recovered` calls. */
+async function recovering() {
   const sender = new FrameCrypto(() => {});
   const receiver = new FrameCrypto(() => {});
   let recovered = 0;
@@ -345,26 +346,21 @@ Deno.test("after a lost frame, the next that decrypts calls recovered (a key fra
   );
   await sender.key({ epoch: 0, key: KEY_0 });
   await receiver.key({ epoch: 0, key: KEY_0 });
+  return { sender, video, shown, recovered: () => recovered };
+}
+
+Deno.test("after a lost frame, the next that decrypts calls recovered (a key frame is asked for)", async () => {
+  const { sender, video, shown, recovered } = await recovering();
   await video.push(1, (await sender.encrypt(vp8(1, true), "vp8"))!, "vp8");
-  assert.equal(recovered, 0);
+  assert.equal(recovered(), 0);
   await video.push(2, vp8(2), "vp8"); // clear: fails
   await video.push(3, (await sender.encrypt(vp8(3), "vp8"))!, "vp8");
   assert.deepEqual(shown, [1, 3]);
-  assert.equal(recovered, 1);
+  assert.equal(recovered(), 1);
 });
 
 Deno.test("a frame older than the replay window is lost, not a copy: the next that decrypts asks for a key frame", async () => {
-  const sender = new FrameCrypto(() => {});
-  const receiver = new FrameCrypto(() => {});
-  let recovered = 0;
-  const shown: number[] = [];
-  const video = receiver.receiver<number>(
-    "video",
-    (n) => shown.push(n),
-    () => recovered++,
-  );
-  await sender.key({ epoch: 0, key: KEY_0 });
-  await receiver.key({ epoch: 0, key: KEY_0 });
+  const { sender, video, shown, recovered } = await recovering();
   const late = (await sender.encrypt(vp8(1), "vp8"))!;
   // The sender's other connections use up the window meanwhile.
   let last = late;
@@ -375,7 +371,7 @@ Deno.test("a frame older than the replay window is lost, not a copy: the next th
   await video.push(1, late, "vp8");
   await video.push(3, (await sender.encrypt(vp8(3), "vp8"))!, "vp8");
   assert.deepEqual(shown, [2, 3]);
-  assert.equal(recovered, 1);
+  assert.equal(recovered(), 1);
 });
 
 Deno.test("KIDs made up by the forwarder do not push out a real one (and its replay window): an old frame sent again stays a copy", async () => {

@@ -438,6 +438,25 @@ const join = (
   overlap: boolean,
 ) => relay.joined("s", seat, false, overlap);
 
+/**
+ * A stream past SFU_AFTER_VIEWERS=1: two viewers that overlap join, and the
+ * broadcaster offers (`simulcast`: its offer's simulcast line).
+ */
+async function twoOverlapping(
+  relay: ReturnType<typeof setUp>["relay"],
+  broadcaster: Peer,
+  simulcast = "",
+) {
+  relay.announced("s", B, []);
+  join(relay, V1, true);
+  join(relay, V2, true);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("3") + simulcast },
+  });
+}
+
 Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that overlaps keeps its peer-to-peer video until it plays the SFU's, a seed viewer is moved at its offer", async () => {
   const { gateway, sent, metrics, relay, broadcaster } = setUp(2);
   assert.deepEqual(relay.announced("s", B, []), []);
@@ -538,14 +557,7 @@ Deno.test("sfu relay: past SFU_AFTER_VIEWERS the stream moves; a viewer that ove
 Deno.test("sfu relay: a viewer whose SFU connection never plays stays peer to peer (its video never stopped)", async () => {
   using clock = fakeClock();
   const { gateway, sent, metrics, relay, broadcaster } = setUp(1);
-  relay.announced("s", B, []);
-  join(relay, V1, true);
-  join(relay, V2, true);
-  await relay.offer(broadcaster, {
-    type: "sfu-offer",
-    streamId: "s",
-    offer: { type: "offer", sdp: sdp("3") },
-  });
+  await twoOverlapping(relay, broadcaster);
   for (let i = 0; i < 5; i++) await Promise.resolve();
   assert.equal(relay.routeOf("s", V1.id), "switching");
   sent.splice(0);
@@ -569,14 +581,7 @@ Deno.test("sfu relay: a viewer whose SFU connection never plays stays peer to pe
 
 Deno.test("sfu relay: Janus back after a loss: streams past the threshold are asked to publish again, and their viewers switch again", async () => {
   const { gateway, sent, relay, broadcaster } = setUp(1);
-  relay.announced("s", B, []);
-  join(relay, V1, true);
-  join(relay, V2, true);
-  await relay.offer(broadcaster, {
-    type: "sfu-offer",
-    streamId: "s",
-    offer: { type: "offer", sdp: sdp("3") },
-  });
+  await twoOverlapping(relay, broadcaster);
   await settle();
   sent.splice(0);
   gateway.up = false;
@@ -677,14 +682,7 @@ Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down amo
 Deno.test("sfu relay: a viewer whose switch to the SFU timed out no longer holds its layer: nobody else's layer is paused 5 s later", async () => {
   using clock = fakeClock();
   const { gateway, sent, relay, broadcaster } = setUp(1);
-  relay.announced("s", B, []);
-  join(relay, V1, true);
-  join(relay, V2, true);
-  await relay.offer(broadcaster, {
-    type: "sfu-offer",
-    streamId: "s",
-    offer: { type: "offer", sdp: sdp("3") + "a=simulcast:send h;m\r\n" },
-  });
+  await twoOverlapping(relay, broadcaster, "a=simulcast:send h;m\r\n");
   for (let i = 0; i < 5; i++) await Promise.resolve();
   assert.equal(relay.routeOf("s", V1.id), "switching");
   for (const [viewerId, substream] of [[V1.id, 0], [V2.id, 1]] as const) {
