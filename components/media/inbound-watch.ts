@@ -28,8 +28,8 @@ const TAKEOVER_POLL_MS = 40;
 /** How long a new connection's picture size must hold before it takes over. */
 const TAKEOVER_STABLE_MS = 300;
 /**
- * How long it may take: the server gives a switch to the SFU 10 s
- * (its SFU_SWITCH_TIMEOUT_MS) before it ends that subscription.
+ * How long it may take: by default the server gives a switch to the SFU
+ * 10 s (SFU_SWITCH_TIMEOUT_MS) before it ends that subscription.
  */
 export const TAKEOVER_WAIT_MS = 10_000;
 
