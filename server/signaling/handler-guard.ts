@@ -26,23 +26,27 @@ export function handleGuarded(
   exact?: string,
   rethrow = false,
 ): Promise<void> | undefined {
-  const failed = (error: unknown) => {
-    handlerFailed(router, logger, peer, message.type, error);
-    if (rethrow) throw error;
-  };
+  // The catch's closure is made only for a handler that returned a
+  // promise: every routed frame passes here.
   try {
-    return router.handle(peer, message, exact)?.catch(failed);
+    return router.handle(peer, message, exact)?.catch((error) =>
+      handlerFailed(router, logger, peer, message.type, error, rethrow)
+    );
   } catch (error) {
-    return Promise.resolve(error).then(failed);
+    return Promise.reject(error).catch((error) =>
+      handlerFailed(router, logger, peer, message.type, error, rethrow)
+    );
   }
 }
 
+/** Logs and refuses a handler's failure; rethrows it with `rethrow`. */
 function handlerFailed(
   router: Router,
   logger: Logger,
   peer: Peer,
   type: string,
   error: unknown,
+  rethrow: boolean,
 ): void {
   logger.error("handler-failed", {
     clientId: peer.id,
@@ -54,4 +58,5 @@ function handlerFailed(
     message: "The server failed on this message",
     inReplyTo: type,
   });
+  if (rethrow) throw error;
 }
