@@ -200,7 +200,7 @@ export function buildServices(
     newId: () => newClientId((candidate) => connections.has(candidate)),
     connected: (peer) => router.connected(peer),
     // A failure is logged and refused; it rejects too, for a PATCH that
-    // waits on it (a 500): the sessions' own calls catch it (http-session.ts).
+    // waits on it (a 500); the calls that do not wait catch it (`handOn`).
     handle: (peer, message) =>
       handleGuarded(router, logger, peer, message, undefined, true),
     leave: (peer, cause) => router.leave(peer, cause),
