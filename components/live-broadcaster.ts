@@ -132,12 +132,13 @@ export class LiveBroadcaster extends StreamElement {
   static override properties = {
     autostart: { type: Boolean, reflect: true },
     uploadBudget: { type: Number, attribute: "upload-budget", reflect: true },
-    facingMode: { type: String, attribute: "facing-mode", reflect: true },
+    // Text attributes have no `type` (stream-element.ts).
+    facingMode: { attribute: "facing-mode", reflect: true },
     videoWidth: { type: Number, attribute: "video-width" },
     videoHeight: { type: Number, attribute: "video-height" },
     noAudio: { type: Boolean, attribute: "no-audio" },
     strings: { attribute: false },
-    whipUrl: { type: String, attribute: "whip-url" },
+    whipUrl: { attribute: "whip-url" },
   };
 
   declare autostart: boolean;
@@ -190,7 +191,12 @@ export class LiveBroadcaster extends StreamElement {
   };
 
   constructor() {
-    super("broadcaster", false, BROADCASTER_MESSAGES, BROADCASTER_ERRORS);
+    super({
+      role: "broadcaster",
+      auto: false,
+      messages: BROADCASTER_MESSAGES,
+      errors: BROADCASTER_ERRORS,
+    });
     this.autostart = false;
     this.uploadBudget = DEFAULT_BUDGET.totalKbps;
     this.facingMode = DEFAULT_CAPTURE.facingMode;

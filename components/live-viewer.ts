@@ -141,7 +141,8 @@ export class LiveViewer extends StreamElement {
   static override properties = {
     showStats: { type: Boolean, attribute: "stats", reflect: true },
     strings: { attribute: false },
-    whepUrl: { type: String, attribute: "whep-url" },
+    // Text: no `type` (stream-element.ts).
+    whepUrl: { attribute: "whep-url" },
   };
 
   declare showStats: boolean;
@@ -190,7 +191,12 @@ export class LiveViewer extends StreamElement {
   #sampling = false;
 
   constructor() {
-    super("viewer", true, VIEWER_MESSAGES, VIEWER_ERRORS);
+    super({
+      role: "viewer",
+      auto: true,
+      messages: VIEWER_MESSAGES,
+      errors: VIEWER_ERRORS,
+    });
     this.showStats = false;
     this.strings = {};
     this.whepUrl = null;
@@ -594,16 +600,16 @@ export class LiveViewer extends StreamElement {
     return errorText(failure, strings, strings.viewerError, VIEWER_ERRORS);
   }
 
+  // The buttons' handlers: each button is rendered with the video, which
+  // is there when it is clicked.
+
   async #onPlayClick(): Promise<void> {
-    const video = this.video;
-    if (!video) return;
     // Inside the click: the gesture lets sound start too.
-    await this.#play(video, true);
+    await this.#play(this.video!, true);
   }
 
   #toggleMute(): void {
-    const video = this.video;
-    if (!video) return;
+    const video = this.video!;
     video.muted = !video.muted;
     this.#setView({
       muted: video.muted,
@@ -617,10 +623,8 @@ export class LiveViewer extends StreamElement {
   }
 
   async #togglePictureInPicture(): Promise<void> {
-    const video = this.video;
-    if (!video) return;
     if (document.pictureInPictureElement) await document.exitPictureInPicture();
-    else await video.requestPictureInPicture();
+    else await this.video!.requestPictureInPicture();
   }
 
   protected override render() {
@@ -629,8 +633,8 @@ export class LiveViewer extends StreamElement {
     const live = this.#machine.state === "live";
     const { block, muted, stats, frozen } = this.#view;
     const showOverlay = !live || block === "gesture";
-    const pipSupported = "pictureInPictureEnabled" in document &&
-      document.pictureInPictureEnabled;
+    // Undefined where the browser has no picture-in-picture (Firefox).
+    const pipSupported = document.pictureInPictureEnabled;
     return html`
       <div class="stage">
         <video part="video" playsinline></video>

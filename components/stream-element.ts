@@ -1,5 +1,4 @@
 import { LitElement, type PropertyDeclarations } from "lit";
-import type { ErrorPolicy, Role } from "./session/error-policy.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
 import { parseIceServers } from "./session/signaling-url.ts";
 import {
@@ -8,11 +7,11 @@ import {
   type SessionHooks,
   type StreamMessage,
   StreamSession,
+  type StreamSessionOptions,
 } from "./session/stream-session.ts";
 import type { TokenProvider } from "./session/stream-token.ts";
 import type { E2eeKey, E2eeKeyProvider } from "./e2ee/keys.ts";
 import type { BuiltInStrings } from "./ui/strings.ts";
-import type { MessageShapes } from "../protocol/parse-server-message.ts";
 
 /**
  * What both elements share: which stream, on which server, with which ICE
@@ -31,15 +30,16 @@ import type { MessageShapes } from "../protocol/parse-server-message.ts";
  * @prop {E2eeKeyProvider | undefined} e2eeKeyProvider - Called by the viewer for the key of an epoch it has none for (a rotation): `(streamId, epoch) => Promise<E2eeKey>`.
  */
 export abstract class StreamElement extends LitElement {
+  // Text attributes have no `type`: Lit's default converter takes their
+  // text as it is.
   static override properties: PropertyDeclarations = {
-    streamId: { type: String, attribute: "stream-id", reflect: true },
-    signalingUrl: { type: String, attribute: "signaling-url", reflect: true },
-    iceServers: {
-      attribute: "ice-servers",
-      converter: { fromAttribute: parseIceServers },
-    },
-    iceTransportPolicy: { type: String, attribute: "ice-transport-policy" },
-    token: { type: String },
+    streamId: { attribute: "stream-id", reflect: true },
+    signalingUrl: { attribute: "signaling-url", reflect: true },
+    // A function converter is Lit's `fromAttribute` (this one never
+    // reflects).
+    iceServers: { attribute: "ice-servers", converter: parseIceServers },
+    iceTransportPolicy: { attribute: "ice-transport-policy" },
+    token: {},
     tokenProvider: { attribute: false },
     // Properties only: an attribute would put the key in the DOM.
     e2eeKey: { attribute: false },
@@ -58,17 +58,8 @@ export abstract class StreamElement extends LitElement {
   /** The signaling session: socket, stream, token, ICE servers, error policy. */
   declare protected readonly session: StreamSession;
 
-  /**
-   * `auto`: the session opens whenever the element is on the page with a
-   * stream id; `messages`: the server messages its role reads; `errors`:
-   * its role's error table.
-   */
-  constructor(
-    role: Role,
-    auto: boolean,
-    messages: MessageShapes,
-    errors: ErrorPolicy,
-  ) {
+  /** `options`: the session's, for the element's role (StreamSessionOptions). */
+  constructor(options: StreamSessionOptions) {
     super();
     this.streamId = null;
     this.signalingUrl = null;
@@ -80,7 +71,7 @@ export abstract class StreamElement extends LitElement {
     // closures forwarding to them): protected for pages, and TypeScript has
     // no access for a friend, hence the cast.
     const hooks = this as unknown as this & SessionHooks;
-    this.session = new StreamSession(hooks, { role, auto, messages, errors });
+    this.session = new StreamSession(hooks, options);
   }
 
   /** The element's built-in strings (English inside, others loaded). */
@@ -106,11 +97,12 @@ export abstract class StreamElement extends LitElement {
   /** An error the element shows or acts on (the error policy decided which). */
   protected abstract onSessionError(error: SessionError): void;
 
+  // Optional hooks (the session calls them only where they exist): no
+  // empty defaults in the bundles.
+
   /** The device came back online (the session is checking its socket). */
-  protected onNetworkChange(): void {}
+  protected onNetworkChange?(): void;
 
   /** Extra `join-stream` fields: the viewer says which connection it holds. */
-  protected joinFields(): JoinFields {
-    return {};
-  }
+  protected joinFields?(): JoinFields;
 }

@@ -13,7 +13,8 @@ import { dirname, relative } from "node:path";
 const OPTIONS: MinifyOptions = {
   module: true,
   ecma: 2022,
-  compress: { passes: 2 },
+  // A third pass still finds a little (~8 B of the viewer's min+gzip).
+  compress: { passes: 3 },
   mangle: true,
   format: { comments: false },
 };

@@ -73,8 +73,7 @@ export function negotiationStep(
       };
     }
     default: {
-      // Checked here, not with assert-never.ts: a value imported from the
-      // bundle would make a chunk every page loads (this module is lazy).
+      // Checked when compiled: every phase has its case.
       const phase: never = state;
       return phase;
     }

@@ -17,7 +17,6 @@ import {
   type MessageShapes,
   parseMessageOf,
 } from "../../protocol/parse-server-message.ts";
-import { assertNever } from "../state/assert-never.ts";
 import {
   backoffDelay,
   type BackoffOptions,
@@ -57,7 +56,8 @@ export interface SignalingClientOptions {
   url: string | (() => string);
   /** Each `welcome`: the first connection and every reconnection. */
   onSession(welcome: Welcome): void;
-  onMessage(message: ServerMessage): void;
+  /** Every other message. */
+  onMessage(message: Exclude<ServerMessage, Welcome>): void;
   onState(state: SignalingState): void;
   /** The message types read (a role's: parse-server-message.ts); others are ignored. */
   messages: MessageShapes;
@@ -119,8 +119,10 @@ export class SignalingClient {
 
   /** Sends if connected; returns whether it was sent. */
   send(message: ClientMessage): boolean {
-    if (this.#state !== "open" || !this.#socket) return false;
-    this.#socket.send(JSON.stringify(message));
+    if (this.#state !== "open") return false;
+    // Open: #socket is the one that sent the welcome (losing it leaves
+    // `open` first).
+    this.#socket!.send(JSON.stringify(message));
     return true;
   }
 
@@ -231,7 +233,8 @@ export class SignalingClient {
         this.#dropSocket(1000);
         break;
       default:
-        return assertNever(next);
+        // Checked when compiled: every state has its case.
+        next satisfies never;
     }
     if (previous !== next || next === "waiting") {
       this.#options.onState(next);
@@ -287,7 +290,7 @@ export class SignalingClient {
   #stopPinging(): void {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#deadline);
-    this.#pingTimer = undefined;
+    // Only #deadline is read again (a pong is due while it is set).
     this.#deadline = undefined;
   }
 }

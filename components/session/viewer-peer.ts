@@ -131,8 +131,8 @@ export class ViewerPeer {
     this.#drop();
     this.#leaving?.close();
     this.#pc?.close();
+    // #session is read only with #pc (set together).
     this.#pc = undefined;
-    this.#session = undefined;
     this.#early = [];
     this.#options.onConnectionState("closed");
   }

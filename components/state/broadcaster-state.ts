@@ -4,7 +4,6 @@
  * and publishes `broadcasterState(facts)`; tests/unit/broadcaster-state.test.ts
  * covers every case.
  */
-import { assertNever } from "./assert-never.ts";
 import type { LiveErrorCode } from "../session/error-policy.ts";
 
 /** What the provider sees. */
@@ -45,6 +44,8 @@ export const INITIAL_BROADCASTER_FACTS: BroadcasterFacts = {
 
 export function broadcasterState(facts: BroadcasterFacts): BroadcasterState {
   if (facts.failure) return "error";
+  // Every case returns: an intent without one is a compile error (the
+  // function would end without a state).
   switch (facts.intent) {
     case "stopped":
       return "idle";
@@ -55,8 +56,6 @@ export function broadcasterState(facts: BroadcasterFacts): BroadcasterState {
       if (facts.refusal) return "error";
       if (facts.accepted) return "live";
       return facts.everAccepted ? "reconnecting" : "connecting";
-    default:
-      return assertNever(facts.intent);
   }
 }
 

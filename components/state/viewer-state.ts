@@ -4,7 +4,6 @@
  * publishes `viewerState(facts)`; tests/unit/viewer-state.test.ts covers
  * every case.
  */
-import { assertNever } from "./assert-never.ts";
 import type { LiveErrorCode } from "../session/error-policy.ts";
 import type { Frames } from "../media/frame-watch.ts";
 import type { SignalingState } from "../session/signaling-client.ts";
@@ -78,6 +77,8 @@ export function viewerState(facts: ViewerFacts): ViewerState {
   if (facts.signaling !== "open") {
     return facts.everOpen ? "reconnecting" : "connecting";
   }
+  // Every case returns: a presence without one is a compile error (the
+  // function would end without a state).
   switch (facts.presence) {
     case "unknown":
       return "connecting";
@@ -89,7 +90,5 @@ export function viewerState(facts: ViewerFacts): ViewerState {
       return facts.media === "failed" || facts.media === "disconnected"
         ? "reconnecting"
         : "negotiating";
-    default:
-      return assertNever(facts.presence);
   }
 }
