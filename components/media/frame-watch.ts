@@ -2,7 +2,8 @@
  * Whether the viewer's video really moves: the connection's state says a
  * path exists, not that frames arrive. A frame is seen through
  * `requestVideoFrameCallback` while the page is visible, and through
- * `getStats()` (`framesDecoded`) while it is hidden (no callbacks there).
+ * `getStats()` (`framesDecoded`) while it is hidden or the video paused (no
+ * callbacks there).
  */
 export type Frames = "none" | "flowing" | "stalled";
 
@@ -65,7 +66,6 @@ export class FrameWatch {
   #halt(): void {
     this.#generation++;
     clearInterval(this.#timer);
-    this.#timer = undefined;
     this.#decoded = -1;
   }
 
@@ -75,8 +75,12 @@ export class FrameWatch {
   }
 
   async #tick(generation: number): Promise<void> {
-    const hidden = globalThis.document?.hidden ?? true;
-    if (hidden || !this.#options.video()?.requestVideoFrameCallback) {
+    const video = this.#options.video();
+    // A paused video (picture-in-picture's button, a media key) presents
+    // nothing while the stream goes on: the person's pause is no stall.
+    if (
+      document.hidden || !video?.requestVideoFrameCallback || video.paused
+    ) {
       const decoded = (await inboundVideo(this.#options.connection()))
         ?.framesDecoded;
       if (generation !== this.#generation) return;

@@ -277,3 +277,61 @@ describe("a viewer's first picture", () => {
     }
   });
 });
+
+describe("a person pauses the picture", () => {
+  afterEach(removeLiveElements);
+
+  /** `pc`'s decoded video frames so far. */
+  async function decoded(pc: RTCPeerConnection): Promise<number> {
+    let count = 0;
+    (await pc.getStats()).forEach((entry) => {
+      if (entry.type === "inbound-rtp" && entry.kind === "video") {
+        count = entry.framesDecoded;
+      }
+    });
+    return count;
+  }
+
+  it("is no stall (picture-in-picture's pause, a media key): live throughout, no repair, and it plays on", async () => {
+    const resources = countResources();
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      await addBroadcaster(url, streamId).start();
+      const viewer = addViewer(url, streamId) as HTMLElement & {
+        state: string;
+      };
+      await stateOf(viewer, "live");
+      const video = videoOf(viewer);
+      await frames(video);
+      const opened = resources.counts.pcsOpened;
+      const received = resources.pcs.find((pc) =>
+        pc.getTransceivers().some((t) => t.currentDirection === "recvonly")
+      )!;
+      const states: string[] = [];
+      viewer.addEventListener("live-state-change", () => {
+        states.push(viewer.state);
+      });
+      video.pause();
+      // The picture stands still while the stream goes on decoding: wait
+      // for 2 × the stall threshold (1.2 s) of decoded frames at 30 fps.
+      const from = await decoded(received);
+      await within(
+        (async () => {
+          while (await decoded(received) < from + 72) {
+            await new Promise(requestAnimationFrame);
+          }
+        })(),
+        "frames decoded while paused",
+      );
+      expect(states).to.deep.equal([]);
+      expect(viewer.state).to.equal("live");
+      expect(resources.counts.pcsOpened).to.equal(opened);
+      await video.play();
+      expect(await frames(video)).to.be.greaterThan(0);
+      expect(states).to.deep.equal([]);
+    } finally {
+      resources.restore();
+    }
+  });
+});

@@ -34,6 +34,17 @@ function fakeConnection(decoded: { count: number }) {
   } as unknown as RTCPeerConnection;
 }
 
+/** A page as the watch sees it (Deno has no `document`), until disposed. */
+function page(document: { hidden: boolean }): Disposable {
+  Object.defineProperty(globalThis, "document", {
+    configurable: true,
+    value: document,
+  });
+  return {
+    [Symbol.dispose]: () => Reflect.deleteProperty(globalThis, "document"),
+  };
+}
+
 function watch(video: unknown, pc?: RTCPeerConnection) {
   const seen: Frames[] = [];
   const frames = new FrameWatch({
@@ -46,6 +57,7 @@ function watch(video: unknown, pc?: RTCPeerConnection) {
 
 Deno.test("visible page: flowing from the first presented frame, stalled after the threshold, flowing on the next", async () => {
   using clock = fakeClock();
+  using _page = page({ hidden: false });
   const video = new FakeVideo();
   const { frames, seen } = watch(video);
   frames.start();
@@ -71,6 +83,7 @@ Deno.test("visible page: flowing from the first presented frame, stalled after t
 
 Deno.test("hidden page (no frame callbacks): frames counted from getStats", async () => {
   using clock = fakeClock();
+  using _page = page({ hidden: true });
   const decoded = { count: 100 };
   // No requestVideoFrameCallback: as in a background page, or in Deno.
   const { frames } = watch({}, fakeConnection(decoded));
@@ -86,4 +99,28 @@ Deno.test("hidden page (no frame callbacks): frames counted from getStats", asyn
   await clock.tickAsync(250);
   assert.equal(frames.frames, "flowing");
   frames.stop();
+});
+
+Deno.test("a paused video (the person's pause) presents nothing: frames counted from getStats, no stall while they decode", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const decoded = { count: 100 };
+  const video = Object.assign(new FakeVideo(), { paused: false });
+  const { frames, seen } = watch(video, fakeConnection(decoded));
+  frames.start();
+  video.present();
+  assert.equal(frames.frames, "flowing");
+  video.paused = true;
+  for (let i = 0; i < 20; i++) {
+    decoded.count += 8;
+    await clock.tickAsync(250);
+  }
+  assert.equal(frames.frames, "flowing");
+  // Paused and nothing decoding any more: a stall after all.
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(frames.frames, "stalled");
+  video.paused = false;
+  video.present();
+  frames.stop();
+  assert.deepEqual(seen, ["flowing", "stalled", "flowing", "none"]);
 });
