@@ -266,7 +266,8 @@ export class LiveViewer extends StreamElement {
    * WHEP client is a chunk of its own, loaded only here.
    */
   async #playWhep(): Promise<void> {
-    this.#whep?.stop();
+    // Removed or changed: what it played is over, and its facts with it.
+    if (this.#whep) this.onStreamChange();
     this.#whep = undefined;
     const url = this.whepUrl;
     if (!url || !this.isConnected) return;
@@ -350,7 +351,8 @@ export class LiveViewer extends StreamElement {
   protected override onStreamChange(): void {
     this.#release();
     this.#negotiation = undefined;
-    const { signaling } = this.#machine.facts;
+    // The socket's (a WHEP player's facts said "open" with no socket).
+    const signaling = this.session.signalingState;
     this.#apply({
       ...INITIAL_VIEWER_FACTS,
       hasStreamId: !!this.streamId,

@@ -108,12 +108,15 @@ export function whepPlayer(
     setup: (pc) => {
       pc.addTransceiver("video", { direction: "recvonly" });
       pc.addTransceiver("audio", { direction: "recvonly" });
+      // Tracks in no stream (`a=msid:- <track>`, which an endpoint may
+      // send) are shown together, as one: else the audio's would replace
+      // the video's.
+      const loose = new MediaStream();
       pc.ontrack = ({ streams, track, receiver }) => {
         const live = receiver as { jitterBufferTarget?: number | null };
         if ("jitterBufferTarget" in live) live.jitterBufferTarget = 0;
-        if (player.connection === pc) {
-          host.onStream(streams[0] ?? new MediaStream([track]));
-        }
+        if (!streams[0]) loose.addTrack(track);
+        if (player.connection === pc) host.onStream(streams[0] ?? loose);
       };
     },
     onConnectionState: host.onConnectionState,

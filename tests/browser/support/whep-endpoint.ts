@@ -1,0 +1,91 @@
+/**
+ * A WHEP endpoint in the test page: a real RTCPeerConnection behind a
+ * stubbed `fetch`, answering every POST under {@link WHEP_ORIGIN} with a
+ * canvas's video and an oscillator's audio.
+ */
+
+/** Where the stub answers (any path under it is an endpoint). */
+export const WHEP_ORIGIN = "https://whep.invalid";
+
+/**
+ * How the answer's tracks are grouped: in one named stream; in none, said
+ * so (`a=msid:- <track>`, as `addTrack` without a stream writes it); or in
+ * none, unsaid (the `a=msid` lines taken out, listed in `removed`).
+ */
+export type WhepStreams = "one" | "none" | "unnamed";
+
+/** Serves WHEP under {@link WHEP_ORIGIN} until `undo()`. */
+export function inPageWhep(
+  streams: WhepStreams = "one",
+): { undo: () => void; removed: string[]; answers: string[] } {
+  const original = globalThis.fetch;
+  const canvas = document.createElement("canvas");
+  canvas.width = 320;
+  canvas.height = 240;
+  const context = canvas.getContext("2d")!;
+  let hue = 0;
+  const paint = setInterval(() => {
+    context.fillStyle = `hsl(${(hue += 10) % 360} 80% 50%)`;
+    context.fillRect(0, 0, canvas.width, canvas.height);
+  }, 33);
+  const audio = new AudioContext();
+  const tone = audio.createOscillator();
+  const sink = audio.createMediaStreamDestination();
+  tone.connect(sink);
+  tone.start();
+  const tracks = [
+    ...canvas.captureStream(30).getVideoTracks(),
+    ...sink.stream.getAudioTracks(),
+  ];
+  const servers: RTCPeerConnection[] = [];
+  const removed: string[] = [];
+  const answers: string[] = [];
+  globalThis.fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (!url.startsWith(WHEP_ORIGIN)) return original(input, init);
+    if (init?.method !== "POST") return new Response(null, { status: 204 });
+    const server = new RTCPeerConnection();
+    servers.push(server);
+    const stream = new MediaStream(tracks);
+    for (const track of tracks) {
+      if (streams === "one") server.addTrack(track, stream);
+      else server.addTrack(track);
+    }
+    await server.setRemoteDescription({
+      type: "offer",
+      sdp: String(init.body),
+    });
+    await server.setLocalDescription();
+    await new Promise<void>((resolve) => {
+      if (server.iceGatheringState === "complete") return resolve();
+      server.addEventListener("icegatheringstatechange", () => {
+        if (server.iceGatheringState === "complete") resolve();
+      });
+    });
+    // Unnamed: the tracks arrive in no stream.
+    const sdp = server.localDescription!.sdp.split("\r\n")
+      .filter((line) => {
+        const named = streams === "unnamed" &&
+          /^a=msid:|^a=ssrc:\d+ msid:/.test(line);
+        if (named) removed.push(line);
+        return !named;
+      })
+      .join("\r\n");
+    answers.push(sdp);
+    return new Response(sdp, {
+      status: 201,
+      headers: {
+        "content-type": "application/sdp",
+        location: `${url}/session`,
+      },
+    });
+  };
+  const undo = () => {
+    globalThis.fetch = original;
+    clearInterval(paint);
+    void audio.close();
+    for (const server of servers) server.close();
+    for (const track of tracks) track.stop();
+  };
+  return { undo, removed, answers };
+}
