@@ -180,12 +180,16 @@ export class ViewerPeer {
   #open(): RTCPeerConnection {
     this.#early = [];
     const pc = this.#link.newConnection();
+    // Tracks sent in no stream (`a=msid:- <track>`: another client's
+    // `addTrack(track)`) are shown together, as one.
+    const loose = new MediaStream();
     pc.addEventListener("track", (event) => {
       // Live, not a movie: play as soon as frames arrive (Chrome, Firefox
       // 123+; elsewhere an unread property).
       const receiver = event.receiver as { jitterBufferTarget?: number };
       receiver.jitterBufferTarget = 0;
-      const stream = event.streams[0] ?? new MediaStream([event.track]);
+      const stream = event.streams[0] ?? loose;
+      if (stream === loose) loose.addTrack(event.track);
       if (this.#pc === pc) this.#options.onStream(stream);
       else if (event.track.kind === "video") {
         this.#whenDecoding(pc, stream);

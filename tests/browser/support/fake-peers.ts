@@ -120,6 +120,13 @@ export class FakeBroadcaster extends SeedClient {
   readonly joins: { viewerId: string; at: number }[] = [];
   /** What the next joins get; a test may change it midway. */
   plan: OfferPlan;
+  /**
+   * Tracks sent in no stream (`a=msid:- <track>`), as a client's
+   * `addTrack(track)` without one sends them.
+   */
+  streamless = false;
+  /** Every offer's SDP as sent. */
+  readonly offered: string[] = [];
   #stream: Promise<MediaStream>;
   /** Each viewer's latest connection, which its answer is for. */
   #pcs = new Map<string, RTCPeerConnection>();
@@ -151,7 +158,10 @@ export class FakeBroadcaster extends SeedClient {
     this.#all.push(pc);
     const stream = await this.#stream;
     for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      pc.addTransceiver(track, {
+        direction: "sendonly",
+        streams: this.streamless ? [] : [stream],
+      });
     }
     const { streamId } = this;
     pc.addEventListener("icecandidate", ({ candidate }) => {
@@ -168,6 +178,7 @@ export class FakeBroadcaster extends SeedClient {
     const sdp = kind === "refused"
       ? collidingExtensions(offer.sdp!)
       : offer.sdp!;
+    this.offered.push(sdp);
     this.send({
       type: "webrtc-offer",
       streamId,
