@@ -407,7 +407,8 @@ export class LiveBroadcaster extends StreamElement {
       case "viewer-joined":
         // Through the SFU the viewer is counted, not connected to.
         if (!message.sfu) {
-          this.#peers.join(message.viewerId, message.session, message.restart);
+          const { viewerId, session, restart, keyFrame } = message;
+          this.#peers.join(viewerId, session, restart, keyFrame);
         }
         this.#countViewers(message.viewerCount);
         return this.#emitViewer("viewer-joined", message.viewerId);

@@ -178,7 +178,13 @@ export class LiveViewer extends StreamElement {
     video: () => this.video,
     connection: () => this.#connection,
     onChange: (frames) => this.#onFrames(frames),
+    onStarved: () => {
+      this.#keyFrame = true;
+      this.session.admit();
+    },
   });
+  /** Ask for a key frame with the next join (media arrives, no picture). */
+  #keyFrame = false;
   #repairTimer: ReturnType<typeof setTimeout> | undefined;
   /** Runs while negotiating: see {@link #watchPicture}. */
   #pictureTimer: ReturnType<typeof setTimeout> | undefined;
@@ -419,7 +425,11 @@ export class LiveViewer extends StreamElement {
     const restart = session &&
       (this.#machine.facts.frames === "stalled" ||
         this.session.networkSuspect);
-    return { session, restart: restart || undefined, overlap: true };
+    // Once: if the key frame does not bring the picture back, the repair
+    // asks on as before.
+    const keyFrame = this.#keyFrame || undefined;
+    this.#keyFrame = false;
+    return { session, restart: restart || undefined, keyFrame, overlap: true };
   }
 
   protected override onNetworkChange(): void {

@@ -66,6 +66,12 @@ export interface JoinStream {
    */
   restart?: boolean;
   /**
+   * With `session`: media arrives on that connection but no picture decodes
+   * (its decoder waits for a key frame, whose request may have been lost
+   * with an old path): send one (addition).
+   */
+  keyFrame?: boolean;
+  /**
    * This viewer switches connections make before break (addition): given
    * an offer of another session, it keeps playing the connection it has
    * until the new one presents frames, then closes the old one and says
@@ -282,6 +288,8 @@ export interface ViewerJoined {
   session?: string;
   /** The viewer's `join-stream.restart`: that connection needs an ICE restart. */
   restart?: boolean;
+  /** The viewer's `join-stream.keyFrame`: that connection needs a key frame. */
+  keyFrame?: boolean;
   /**
    * The viewer watches through the SFU this broadcaster publishes to: count
    * it, do not connect to it (addition; sent only to a broadcaster that

@@ -103,6 +103,7 @@ export function validateClientMessage(
         "restart",
         fields.flag("restart"),
       );
+      message = withOptional(message, "keyFrame", fields.flag("keyFrame"));
       message = withOptional(message, "overlap", fields.flag("overlap"));
       message = withOptional(message, "e2ee", fields.onlyTrue("e2ee"));
       break;

@@ -3,7 +3,7 @@
  * path exists, not that frames arrive. A frame is seen through
  * `requestVideoFrameCallback` while the page is visible, and through
  * `getStats()` (`framesDecoded`) while it is hidden or the video paused (no
- * callbacks there).
+ * callbacks there). A stall whose media still arrives is told apart.
  */
 export type Frames = "none" | "flowing" | "stalled";
 
@@ -19,6 +19,13 @@ export interface FrameWatchOptions {
   video(): HTMLVideoElement | null;
   connection(): RTCPeerConnection | undefined;
   onChange(frames: Frames): void;
+  /**
+   * Stalled, and media arrives with no frame decoded for two ticks: the
+   * decoder waits for a key frame, whose request may have gone out on a
+   * path that was dead then (Chromium asks again only after 3 s). Once
+   * per stall.
+   */
+  onStarved(): void;
 }
 
 export class FrameWatch {
@@ -26,6 +33,9 @@ export class FrameWatch {
   #frames: Frames = "none";
   #lastFrameAt = 0;
   #decoded = -1;
+  #packets = -1;
+  /** Ticks of the current stall with packets and no frame. */
+  #starved = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Bumped by start/stop: a callback of an earlier watch does nothing. */
   #generation = 0;
@@ -53,6 +63,8 @@ export class FrameWatch {
     const loop = () => {
       if (generation !== this.#generation) return;
       this.#frame();
+      // Counted again from a fresh reading if it stalls.
+      this.#decoded = -1;
       video.requestVideoFrameCallback(loop);
     };
     video.requestVideoFrameCallback(loop);
@@ -71,6 +83,7 @@ export class FrameWatch {
 
   #frame(): void {
     this.#lastFrameAt = performance.now();
+    this.#starved = 0;
     this.#set("flowing");
   }
 
@@ -78,17 +91,22 @@ export class FrameWatch {
     const video = this.#options.video();
     // A paused video (picture-in-picture's button, a media key) presents
     // nothing while the stream goes on: the person's pause is no stall.
-    if (
-      document.hidden || !video?.requestVideoFrameCallback || video.paused
-    ) {
-      const decoded = (await inboundVideo(this.#options.connection()))
-        ?.framesDecoded;
+    const counted = document.hidden || !video?.requestVideoFrameCallback ||
+      video.paused;
+    const stalled = this.#frames === "stalled";
+    if (counted || stalled) {
+      const inbound = await inboundVideo(this.#options.connection());
       if (generation !== this.#generation) return;
-      if (decoded !== undefined && decoded > this.#decoded) {
+      const { framesDecoded: decoded = -1, packetsReceived: packets = -1 } =
+        inbound ?? {};
+      if (decoded > this.#decoded) {
         // The first reading is a baseline, not a frame.
-        if (this.#decoded >= 0) this.#frame();
+        if (counted && this.#decoded >= 0) this.#frame();
         this.#decoded = decoded;
-      }
+      } else if (
+        stalled && packets > this.#packets && ++this.#starved === 2
+      ) this.#options.onStarved();
+      this.#packets = packets;
     }
     if (
       this.#frames === "flowing" &&

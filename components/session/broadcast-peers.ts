@@ -151,9 +151,15 @@ export class BroadcastPeers {
    * reason (the viewer asks with `restart`, it does not work, or our own
    * network may have changed); never rebuilt. Without it the viewer needs a
    * fresh connection, except a seed viewer named again after our
-   * reconnection whose connection still works.
+   * reconnection whose connection still works. `keyFrame`: media arrives on
+   * it but its picture does not decode: a key frame instead, if it works.
    */
-  join(viewerId: string, session?: string, restart = false): void {
+  join(
+    viewerId: string,
+    session?: string,
+    restart = false,
+    keyFrame = false,
+  ): void {
     const peer = this.#peers.get(viewerId);
     const replaying = this.#replay !== undefined;
     this.#replay?.name(viewerId);
@@ -169,7 +175,11 @@ export class BroadcastPeers {
     ) {
       const working = peer.pc.connectionState === "connected" &&
         peer.pc.signalingState === "stable";
-      if (restart || !working || (replaying && this.#restartReplayed)) {
+      // Media arrives but its picture does not decode: the path works, the
+      // decoder waits for a key frame (its own request may have been lost
+      // with an old path; Chromium asks again only ~3 s later).
+      if (keyFrame && working) askKeyFrame(peer.pc);
+      else if (restart || !working || (replaying && this.#restartReplayed)) {
         this.#restartIce(peer);
       }
     } else if (
@@ -529,5 +539,23 @@ export class BroadcastPeers {
       if (peer.pc.signalingState === "closed") return;
       console.warn(`WebRTC step failed for viewer ${peer.viewerId}`, error);
     });
+  }
+}
+
+/**
+ * Asks `pc`'s video encoder for a key frame: `setParameters`' key-frame
+ * option, which Chromium has (elsewhere an unread option: the viewer's own
+ * request ~3 s later, as before).
+ */
+function askKeyFrame(pc: RTCPeerConnection): void {
+  for (const sender of pc.getSenders()) {
+    if (sender.track?.kind !== "video") continue;
+    const parameters = sender.getParameters();
+    (sender.setParameters as (
+      parameters: RTCRtpSendParameters,
+      options: { encodingOptions: { keyFrame: boolean }[] },
+    ) => Promise<void>)(parameters, {
+      encodingOptions: parameters.encodings.map(() => ({ keyFrame: true })),
+    }).catch(() => {});
   }
 }

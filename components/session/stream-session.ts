@@ -59,7 +59,10 @@ export interface SessionError {
 }
 
 /** What a viewer adds to its `join-stream`. */
-export type JoinFields = Pick<JoinStream, "session" | "restart" | "overlap">;
+export type JoinFields = Pick<
+  JoinStream,
+  "session" | "restart" | "keyFrame" | "overlap"
+>;
 
 /** Server messages about the session's stream. */
 export type StreamMessage = Exclude<

@@ -231,7 +231,7 @@ export class Entry {
     message: JoinStream,
     admitted: Admitted,
   ): Promise<void> | undefined {
-    const { streamId, session, restart, e2ee } = message;
+    const { streamId, session, restart, keyFrame, e2ee } = message;
     const entrant = {
       clientId: peer.id,
       node: this.#core.node,
@@ -247,6 +247,7 @@ export class Entry {
       viewerId: peer.id,
       ...(session ? { session } : {}),
       ...(session && restart ? { restart } : {}),
+      ...(session && keyFrame ? { keyFrame } : {}),
     };
     // Through another node, where it is: the broadcaster's node drives the
     // SFU and takes it there (sfu-inbound.ts).

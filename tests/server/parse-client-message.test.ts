@@ -327,6 +327,7 @@ Deno.test("e2ee: broadcaster-ready and join-stream keep it when true; absent is 
     token: "t",
     session: "42",
     restart: true,
+    keyFrame: true,
     overlap: true,
   }));
   assert.deepEqual(join.ok && join.message, {
@@ -335,6 +336,7 @@ Deno.test("e2ee: broadcaster-ready and join-stream keep it when true; absent is 
     token: "t",
     session: "42",
     restart: true,
+    keyFrame: true,
     overlap: true,
     e2ee: true,
   });

@@ -363,6 +363,40 @@ Deno.test("join-stream's restart reaches the broadcaster with the session it nam
   assert.match(error.message, /restart/);
 });
 
+Deno.test("join-stream's keyFrame reaches the broadcaster with the session it names, and must be a boolean", async () => {
+  await using t = await secured();
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const viewer = await t.connect();
+  viewer.send({
+    type: "join-stream",
+    streamId: "s",
+    session: "42",
+    restart: true,
+    keyFrame: true,
+  });
+  const joined = await broadcaster.next("viewer-joined");
+  assert.deepEqual(
+    [joined.session, joined.restart, joined.keyFrame],
+    ["42", true, true],
+  );
+  await viewer.next("join-accepted");
+  // Without a session there is no connection to send it on.
+  viewer.send({ type: "join-stream", streamId: "s", keyFrame: true });
+  assert.equal((await broadcaster.next("viewer-joined")).keyFrame, undefined);
+  await viewer.next("join-accepted");
+  viewer.send({
+    type: "join-stream",
+    streamId: "s",
+    session: "42",
+    keyFrame: 1,
+  });
+  const error = await viewer.next("error");
+  assert.equal(error.code, "invalid-field");
+  assert.match(error.message, /keyFrame/);
+});
+
 Deno.test("pongs reuse a claim until half its lifetime has passed; another stream gets its own", async () => {
   await using t = await secured({ resumeTtlSeconds: 120 });
   const client = await t.connect();

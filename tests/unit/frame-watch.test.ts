@@ -19,8 +19,11 @@ class FakeVideo {
   }
 }
 
-/** A connection whose `framesDecoded` the test sets (hidden pages). */
-function fakeConnection(decoded: { count: number }) {
+/**
+ * A connection whose `framesDecoded` (and `packetsReceived`) the test sets
+ * (hidden pages, stalls).
+ */
+function fakeConnection(decoded: { count: number; packets?: number }) {
   return {
     signalingState: "stable",
     getStats: () =>
@@ -29,6 +32,7 @@ function fakeConnection(decoded: { count: number }) {
           type: "inbound-rtp",
           kind: "video",
           framesDecoded: decoded.count,
+          packetsReceived: decoded.packets ?? 0,
         }]]),
       ),
   } as unknown as RTCPeerConnection;
@@ -47,12 +51,14 @@ function page(document: { hidden: boolean }): Disposable {
 
 function watch(video: unknown, pc?: RTCPeerConnection) {
   const seen: Frames[] = [];
+  const starved: number[] = [];
   const frames = new FrameWatch({
     video: () => video as HTMLVideoElement,
     connection: () => pc,
     onChange: (state) => seen.push(state),
+    onStarved: () => starved.push(performance.now()),
   });
-  return { frames, seen };
+  return { frames, seen, starved };
 }
 
 Deno.test("visible page: flowing from the first presented frame, stalled after the threshold, flowing on the next", async () => {
@@ -123,4 +129,57 @@ Deno.test("a paused video (the person's pause) presents nothing: frames counted 
   video.present();
   frames.stop();
   assert.deepEqual(seen, ["flowing", "stalled", "flowing", "none"]);
+});
+
+Deno.test("a stall whose media still arrives, nothing decoding, is starved: told once, after two ticks of it; a stall with no media is not", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const stats = { count: 0, packets: 0 };
+  const video = new FakeVideo();
+  const { frames, starved } = watch(video, fakeConnection(stats));
+  frames.start();
+  video.present();
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(frames.frames, "stalled");
+  // The path is dead: no packets, for seconds.
+  await clock.tickAsync(3_000);
+  assert.deepEqual(starved, []);
+  // Back: packets again, but the decoder waits for a key frame.
+  const back = performance.now();
+  for (let i = 0; i < 8; i++) {
+    stats.packets += 20;
+    await clock.tickAsync(250);
+  }
+  assert.equal(starved.length, 1);
+  assert.ok(starved[0] - back <= 750, `starved after ${starved[0] - back} ms`);
+  // The key frame: frames again, the stall over; a later one is told again.
+  video.present();
+  assert.equal(frames.frames, "flowing");
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(frames.frames, "stalled");
+  for (let i = 0; i < 4; i++) {
+    stats.packets += 20;
+    await clock.tickAsync(250);
+  }
+  assert.equal(starved.length, 2);
+  frames.stop();
+});
+
+Deno.test("a stall whose frames decode again (resent packets) is not starved", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const stats = { count: 0, packets: 0 };
+  const video = new FakeVideo();
+  const { frames, starved } = watch(video, fakeConnection(stats));
+  frames.start();
+  video.present();
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(frames.frames, "stalled");
+  for (let i = 0; i < 8; i++) {
+    stats.packets += 20;
+    stats.count += 7;
+    await clock.tickAsync(250);
+  }
+  assert.deepEqual(starved, []);
+  frames.stop();
 });
