@@ -178,7 +178,8 @@ export class ViewerPeer {
   }
 
   #open(): RTCPeerConnection {
-    this.#early = [];
+    // #early stays: a broadcaster may send candidates before its offer
+    // (close() empties it; a stale one fails harmlessly).
     const pc = this.#link.newConnection();
     // Tracks sent in no stream (`a=msid:- <track>`: another client's
     // `addTrack(track)`) are shown together, as one.

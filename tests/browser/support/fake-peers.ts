@@ -127,6 +127,11 @@ export class FakeBroadcaster extends SeedClient {
   streamless = false;
   /** Every offer's SDP as sent. */
   readonly offered: string[] = [];
+  /**
+   * Every candidate sent before the offer (as a Pion broadcaster's may
+   * be), and the viewer's ignored: the viewer must use ours to connect.
+   */
+  candidatesFirst = false;
   #stream: Promise<MediaStream>;
   /** Each viewer's latest connection, which its answer is for. */
   #pcs = new Map<string, RTCPeerConnection>();
@@ -164,17 +169,22 @@ export class FakeBroadcaster extends SeedClient {
       });
     }
     const { streamId } = this;
-    pc.addEventListener("icecandidate", ({ candidate }) => {
-      if (!candidate || this.#pcs.get(viewerId) !== pc) return;
-      this.send({
-        type: "webrtc-ice-candidate",
-        streamId,
-        viewerId,
-        candidate: candidate.toJSON() as IceCandidate,
+    const gathered = new Promise<void>((resolve) => {
+      pc.addEventListener("icecandidate", ({ candidate }) => {
+        if (!candidate) return resolve();
+        if (this.#pcs.get(viewerId) !== pc) return;
+        this.send({
+          type: "webrtc-ice-candidate",
+          streamId,
+          viewerId,
+          candidate: candidate.toJSON() as IceCandidate,
+        });
       });
     });
+    // The offer made before gathering: it carries no candidate.
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
+    if (this.candidatesFirst) await within(gathered, "candidates gathered");
     const sdp = kind === "refused"
       ? collidingExtensions(offer.sdp!)
       : offer.sdp!;
@@ -204,6 +214,7 @@ export class FakeBroadcaster extends SeedClient {
         );
         return;
       case "webrtc-ice-candidate":
+        if (this.candidatesFirst) return;
         void this.#pcs.get(message.viewerId)?.addIceCandidate(
           message.candidate,
         ).catch(() => {});
