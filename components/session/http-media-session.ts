@@ -170,12 +170,18 @@ export class HttpMediaSession {
       this.#answering = true;
       return await this.#answer();
     }
-    if (response?.status !== 201) return this.#refused(response);
+    // 201 as the RFC says; a 200 with an answer plays as well.
+    if (!response?.ok) return this.#refused(response);
     this.#took(pc, response);
-    await pc.setRemoteDescription({
-      type: "answer",
-      sdp: await response.text(),
-    });
+    try {
+      await pc.setRemoteDescription({
+        type: "answer",
+        sdp: await response.text(),
+      });
+    } catch (error) {
+      if (this.#pc === pc) this.#cannotTake("answer", error);
+      return;
+    }
     options.onStatus({ kind: "open" });
     this.#trickle();
   }
@@ -192,7 +198,7 @@ export class HttpMediaSession {
       body: "",
     });
     if (this.#pc !== pc) return;
-    if (response?.status !== 201) return this.#refused(response);
+    if (!response?.ok) return this.#refused(response);
     // Its URL is kept only once the answer is in: candidates trickled
     // before it would be refused (the endpoint has nothing to add them to).
     const resource = this.#took(pc, response);
@@ -204,17 +210,9 @@ export class HttpMediaSession {
       });
       await pc.setLocalDescription();
     } catch (error) {
-      // The browser cannot take the endpoint's offer: asking again would
-      // get the same one.
       if (this.#pc !== pc) return;
       this.#resource = resource;
-      this.#end();
-      return this.#options.onStatus({
-        kind: "refused",
-        status: 0,
-        code: "negotiation-failed",
-        message: `The browser refused the endpoint's offer: ${error}`,
-      });
+      return this.#cannotTake("offer", error);
     }
     await gathered(pc);
     if (this.#pc !== pc) return;
@@ -231,6 +229,20 @@ export class HttpMediaSession {
     if (!answered || !answered.ok) return this.#refused(answered || undefined);
     this.#options.onStatus({ kind: "open" });
     this.#trickle();
+  }
+
+  /**
+   * The browser cannot take the endpoint's offer or answer: the session
+   * ends (DELETEd), refused; asking again would get the same one.
+   */
+  #cannotTake(what: string, error: unknown): void {
+    this.#end();
+    this.#options.onStatus({
+      kind: "refused",
+      status: 0,
+      code: "negotiation-failed",
+      message: `The browser refused the endpoint's ${what}: ${error}`,
+    });
   }
 
   /** A new connection, its handlers on (the old one ended). */
@@ -261,8 +273,13 @@ export class HttpMediaSession {
   /** The 201's session: its URL, tag and ICE servers kept; the URL. */
   #took(pc: RTCPeerConnection, response: Response): string | undefined {
     const location = response.headers.get("location");
+    // Against where the POST went (after any redirect), as a relative
+    // `whep-url` of the page's own origin is not a base on its own.
     this.#resource = location
-      ? new URL(location, this.#options.url).href
+      ? new URL(
+        location,
+        response.url || new URL(this.#options.url, globalThis.location?.href),
+      ).href
       : undefined;
     this.#etag = response.headers.get("etag") ?? undefined;
     const iceServers = linkedIceServers(response.headers.get("link"));

@@ -28,7 +28,7 @@ describe("WHEP playback of an endpoint that names no stream", () => {
     ] as const
   ) {
     it(`shows its video and its audio in one stream (${how})`, async () => {
-      const { undo, removed, answers } = inPageWhep(streams);
+      const { undo, removed, answers } = inPageWhep({ streams });
       try {
         const viewer = document.createElement("live-viewer") as
           & HTMLElement

@@ -1,11 +1,13 @@
 /**
  * A WHEP endpoint in the test page: a real RTCPeerConnection behind a
- * stubbed `fetch`, answering every POST under {@link WHEP_ORIGIN} with a
- * canvas's video and an oscillator's audio.
+ * stubbed `fetch`, answering every POST under {@link WHEP_ORIGIN} (or
+ * {@link WHEP_PATH}) with a canvas's video and an oscillator's audio.
  */
 
 /** Where the stub answers (any path under it is an endpoint). */
 export const WHEP_ORIGIN = "https://whep.invalid";
+/** Also answered: paths under this one on the page's own origin. */
+export const WHEP_PATH = "/whep-stub/";
 
 /**
  * How the answer's tracks are grouped: in one named stream; in none, said
@@ -14,10 +16,28 @@ export const WHEP_ORIGIN = "https://whep.invalid";
  */
 export type WhepStreams = "one" | "none" | "unnamed";
 
-/** Serves WHEP under {@link WHEP_ORIGIN} until `undo()`. */
+export interface InPageWhepOptions {
+  streams?: WhepStreams;
+  /** The POST's status (the RFC's 201 by default). */
+  status?: number;
+  /** Changes each answer before it goes out (one the browser refuses, say). */
+  answer?: (sdp: string) => string;
+}
+
+/**
+ * Serves WHEP under {@link WHEP_ORIGIN} and {@link WHEP_PATH} until
+ * `undo()`; each session's `Location` is relative (the RFC allows it).
+ * Every request is kept (`requests`: method and absolute URL).
+ */
 export function inPageWhep(
-  streams: WhepStreams = "one",
-): { undo: () => void; removed: string[]; answers: string[] } {
+  { streams = "one", status = 201, answer = (sdp) => sdp }: InPageWhepOptions =
+    {},
+): {
+  undo: () => void;
+  removed: string[];
+  answers: string[];
+  requests: string[];
+} {
   const original = globalThis.fetch;
   const canvas = document.createElement("canvas");
   canvas.width = 320;
@@ -40,9 +60,17 @@ export function inPageWhep(
   const servers: RTCPeerConnection[] = [];
   const removed: string[] = [];
   const answers: string[] = [];
+  const requests: string[] = [];
   globalThis.fetch = async (input, init) => {
-    const url = String(input instanceof Request ? input.url : input);
-    if (!url.startsWith(WHEP_ORIGIN)) return original(input, init);
+    const url = new URL(
+      String(input instanceof Request ? input.url : input),
+      location.href,
+    );
+    if (
+      url.origin !== WHEP_ORIGIN &&
+      !(url.origin === location.origin && url.pathname.startsWith(WHEP_PATH))
+    ) return original(input, init);
+    requests.push(`${init?.method} ${url.href}`);
     if (init?.method !== "POST") return new Response(null, { status: 204 });
     const server = new RTCPeerConnection();
     servers.push(server);
@@ -72,11 +100,11 @@ export function inPageWhep(
       })
       .join("\r\n");
     answers.push(sdp);
-    return new Response(sdp, {
-      status: 201,
+    return new Response(answer(sdp), {
+      status,
       headers: {
         "content-type": "application/sdp",
-        location: `${url}/session`,
+        location: `${url.pathname}/session`,
       },
     });
   };
@@ -87,5 +115,5 @@ export function inPageWhep(
     for (const server of servers) server.close();
     for (const track of tracks) track.stop();
   };
-  return { undo, removed, answers };
+  return { undo, removed, answers, requests };
 }
