@@ -184,7 +184,7 @@ export class LiveViewer extends StreamElement {
     },
   });
   /** Ask for a key frame with the next join (media arrives, no picture). */
-  #keyFrame = false;
+  #keyFrame: boolean | undefined;
   #repairTimer: ReturnType<typeof setTimeout> | undefined;
   /** Runs while negotiating: see {@link #watchPicture}. */
   #pictureTimer: ReturnType<typeof setTimeout> | undefined;
@@ -356,12 +356,13 @@ export class LiveViewer extends StreamElement {
 
   protected override onStreamChange(): void {
     this.#release();
-    this.#negotiation = undefined;
+    this.#negotiation = this.#keyFrame = undefined;
     // The socket's (a WHEP player's facts said "open" with no socket).
     const signaling = this.session.signalingState;
     this.#apply({
       ...INITIAL_VIEWER_FACTS,
-      hasStreamId: !!this.streamId,
+      // A new whep-url is a stream too (not `idle` while its chunk loads).
+      hasStreamId: !!(this.streamId || this.whepUrl),
       signaling,
       // Still open: the same socket moved to another stream.
       everOpen: signaling === "open",
@@ -427,8 +428,8 @@ export class LiveViewer extends StreamElement {
         this.session.networkSuspect);
     // Once: if the key frame does not bring the picture back, the repair
     // asks on as before.
-    const keyFrame = this.#keyFrame || undefined;
-    this.#keyFrame = false;
+    const keyFrame = this.#keyFrame;
+    this.#keyFrame = undefined;
     return { session, restart: restart || undefined, keyFrame, overlap: true };
   }
 

@@ -20,7 +20,7 @@ export interface FrameWatchOptions {
   connection(): RTCPeerConnection | undefined;
   onChange(frames: Frames): void;
   /**
-   * Stalled, and media arrives with no frame decoded for two ticks: the
+   * Stalled, and media arrives with no frame decoded, two ticks in a row: the
    * decoder waits for a key frame, whose request may have gone out on a
    * path that was dead then (Chromium asks again only after 3 s). Once
    * per stall.
@@ -78,7 +78,9 @@ export class FrameWatch {
   #halt(): void {
     this.#generation++;
     clearInterval(this.#timer);
-    this.#decoded = -1;
+    // Another connection's counters from here on.
+    this.#decoded = this.#packets = -1;
+    this.#starved = 0;
   }
 
   #frame(): void {
@@ -89,23 +91,27 @@ export class FrameWatch {
 
   async #tick(generation: number): Promise<void> {
     const video = this.#options.video();
+    const stalled = this.#frames === "stalled";
     // A paused video (picture-in-picture's button, a media key) presents
     // nothing while the stream goes on: the person's pause is no stall.
+    // One the browser would not start (autoplay refused) is not live yet.
     const counted = document.hidden || !video?.requestVideoFrameCallback ||
-      video.paused;
-    const stalled = this.#frames === "stalled";
+      (video.paused && this.#frames !== "none");
     if (counted || stalled) {
       const inbound = await inboundVideo(this.#options.connection());
       if (generation !== this.#generation) return;
       const { framesDecoded: decoded = -1, packetsReceived: packets = -1 } =
         inbound ?? {};
-      if (decoded > this.#decoded) {
+      const fresh = decoded > this.#decoded;
+      if (fresh) {
         // The first reading is a baseline, not a frame.
         if (counted && this.#decoded >= 0) this.#frame();
         this.#decoded = decoded;
-      } else if (
-        stalled && packets > this.#packets && ++this.#starved === 2
-      ) this.#options.onStarved();
+      }
+      // Packets and no frame two ticks in a row: told once per stall.
+      if (stalled && !fresh && packets > this.#packets) {
+        if (++this.#starved === 2) this.#options.onStarved();
+      } else if (this.#starved < 2) this.#starved = 0;
       this.#packets = packets;
     }
     if (

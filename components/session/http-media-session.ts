@@ -173,11 +173,12 @@ export class HttpMediaSession {
     // 201 as the RFC says; a 200 with an answer plays as well.
     if (!response?.ok) return this.#refused(response);
     this.#took(pc, response);
+    const sdp = await response.text().catch(() => undefined);
+    if (this.#pc !== pc) return;
+    // The network dropped mid-answer: asked again, as for no answer.
+    if (sdp === undefined) return this.#refused(undefined);
     try {
-      await pc.setRemoteDescription({
-        type: "answer",
-        sdp: await response.text(),
-      });
+      await pc.setRemoteDescription({ type: "answer", sdp });
     } catch (error) {
       if (this.#pc === pc) this.#cannotTake("answer", error);
       return;

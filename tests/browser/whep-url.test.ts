@@ -65,7 +65,9 @@ describe("whep-url changed while playing", () => {
       await stateOf(viewer, "connecting");
       await stateOf(viewer, "live");
       expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+      // Neither frozen nor empty meanwhile: connecting, then live.
       expect(states).to.not.include("reconnecting");
+      expect(states).to.not.include("idle");
     } finally {
       endpoint.undo();
     }

@@ -183,3 +183,51 @@ Deno.test("a stall whose frames decode again (resent packets) is not starved", a
   assert.deepEqual(starved, []);
   frames.stop();
 });
+
+Deno.test("a video the browser would not start (autoplay refused: paused, no frame yet) is not counted as playing", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const decoded = { count: 0 };
+  const video = Object.assign(new FakeVideo(), { paused: true });
+  const { frames, seen } = watch(video, fakeConnection(decoded));
+  frames.start();
+  for (let i = 0; i < 12; i++) {
+    decoded.count += 8;
+    await clock.tickAsync(250);
+  }
+  assert.equal(frames.frames, "none");
+  assert.deepEqual(seen, []);
+  frames.stop();
+});
+
+Deno.test("starved means two ticks in a row of packets without a frame; a takeover's connection is counted from its own start", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const stats = { count: 0, packets: 0 };
+  const video = new FakeVideo();
+  const { frames, starved } = watch(video, fakeConnection(stats));
+  frames.start();
+  video.present();
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(frames.frames, "stalled");
+  // One tick of the last packets as the path died, then seconds of none.
+  stats.packets += 5;
+  await clock.tickAsync(250);
+  await clock.tickAsync(3_000);
+  // Back: not starved at the first tick of it, only at the second.
+  stats.packets += 20;
+  await clock.tickAsync(250);
+  assert.deepEqual(starved, []);
+  stats.packets += 20;
+  await clock.tickAsync(250);
+  assert.equal(starved.length, 1);
+  // A connection taking over, still frozen: its counters start at 0.
+  stats.packets = 0;
+  frames.start(true);
+  for (let i = 0; i < 4; i++) {
+    stats.packets += 20;
+    await clock.tickAsync(250);
+  }
+  assert.equal(starved.length, 2);
+  frames.stop();
+});
