@@ -59,9 +59,12 @@ export function iceCredentials(
 /**
  * A fragment for the bundled transport of `sdp`: its credentials, and the
  * candidates of its first media section (the one the transport is on) under
- * that section's mid; `a=end-of-candidates` when the description has it.
+ * that section's `m=` line and mid; `a=end-of-candidates` when the
+ * description has it. With `candidates` (`a=candidate:` lines), those
+ * instead: a trickle (RFC 8840's shape, which some servers read strictly:
+ * MediaMTX takes candidates only inside an `m=` section).
  */
-export function fragmentOf(sdp: string): string {
+export function fragmentOf(sdp: string, candidates?: string[]): string {
   const credentials = iceCredentials(sdp);
   const lines: string[] = [];
   if (credentials) {
@@ -75,12 +78,13 @@ export function fragmentOf(sdp: string): string {
     lines.push(media[0]);
     for (const line of media) {
       if (
-        line.startsWith("a=mid:") || line.startsWith("a=candidate:") ||
-        line === "a=end-of-candidates"
+        line.startsWith("a=mid:") ||
+        (!candidates &&
+          (line.startsWith("a=candidate:") || line === "a=end-of-candidates"))
       ) lines.push(line);
     }
   }
-  return lines.join("\r\n") + "\r\n";
+  return lines.concat(candidates ?? []).join("\r\n") + "\r\n";
 }
 
 /**

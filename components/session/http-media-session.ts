@@ -130,6 +130,8 @@ export class HttpMediaSession {
   #silenceTimer: ReturnType<typeof setInterval> | undefined;
   /** The endpoint cannot restart ICE: silence is left to ICE. */
   #noRestart = false;
+  /** ICE servers the endpoint's last 201 named (`Link`), for every connection after. */
+  #linked: RTCIceServer[] = [];
   #onOnline = () => {
     const state = this.#pc?.connectionState;
     if (state === "disconnected" || state === "failed") void this.restart();
@@ -251,6 +253,7 @@ export class HttpMediaSession {
     const options = this.#options;
     const pc = options.newConnection();
     this.#pc = pc;
+    this.#link(pc);
     options.setup(pc);
     pc.onconnectionstatechange = () => this.#onState(pc);
     pc.onicecandidate = ({ candidate }) => {
@@ -284,15 +287,20 @@ export class HttpMediaSession {
       : undefined;
     this.#etag = response.headers.get("etag") ?? undefined;
     const iceServers = linkedIceServers(response.headers.get("link"));
-    if (iceServers.length) {
-      // Used from the next restart on (RFC 9725 §4.6).
-      try {
-        pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
-      } catch {
-        // A browser that cannot change them keeps its own.
-      }
-    }
+    // Used from this connection's next restart on (RFC 9725 §4.6), and by
+    // the next session's connection (a new session after a failure, say).
+    if (iceServers.length) this.#link(pc, this.#linked = iceServers);
     return this.#resource;
+  }
+
+  /** `pc` with the endpoint's ICE servers, if it named any. */
+  #link(pc: RTCPeerConnection, iceServers = this.#linked): void {
+    if (!iceServers.length) return;
+    try {
+      pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+    } catch {
+      // A browser that cannot change them keeps its own.
+    }
   }
 
   /**
@@ -431,11 +439,10 @@ export class HttpMediaSession {
     const resource = this.#resource;
     const pc = this.#pc;
     const late = this.#late.splice(0);
-    if (!resource || !pc || !late.length) return;
-    const lines = late.map((c) => `a=${c.candidate}`);
-    const mid = late[0].sdpMid;
-    const body = (mid !== null ? [`a=mid:${mid}`] : []).concat(lines)
-      .join("\r\n") + "\r\n";
+    const sdp = pc?.localDescription?.sdp;
+    if (!resource || !sdp || !late.length) return;
+    // Under the bundled transport's credentials, m= line and mid.
+    const body = fragmentOf(sdp, late.map((c) => `a=${c.candidate}`));
     void this.#fetch(resource, {
       method: "PATCH",
       headers: {

@@ -68,6 +68,29 @@ Deno.test("fragmentOf gives the bundled transport: credentials, the first sectio
   assert.deepEqual(iceCredentials(fragmentOf(OFFER)), iceCredentials(OFFER));
 });
 
+Deno.test("fragmentOf with candidates: a trickle of those only, inside the first section (RFC 8840's shape: credentials, m= line, mid)", () => {
+  const late = ["a=candidate:9 1 udp 1 192.0.2.9 9000 typ srflx"];
+  const trickle = fragmentOf(OFFER, late);
+  assert.equal(
+    trickle,
+    [
+      "a=ice-ufrag:old1",
+      "a=ice-pwd:oldpasswordoldpassword12",
+      "m=video 9 UDP/TLS/RTP/SAVPF 96",
+      "a=mid:0",
+      ...late,
+      "",
+    ].join("\r\n"),
+  );
+  // Read back: the same credentials (no restart), the candidate under mid 0.
+  assert.deepEqual(parseFragment(trickle), {
+    ufrag: "old1",
+    pwd: "oldpasswordoldpassword12",
+    candidates: [{ candidate: late[0].slice(2), mid: "0" }],
+    end: false,
+  });
+});
+
 Deno.test("withIce puts new credentials in every section and the candidates where they belong", () => {
   const sdp = withIce(
     OFFER,
