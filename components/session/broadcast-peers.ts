@@ -364,8 +364,9 @@ export class BroadcastPeers {
       } catch (error) {
         return this.#refused(peer, error);
       }
+      // One stale candidate (an earlier session's) fails alone.
       for (const candidate of peer.early.splice(0)) {
-        await peer.pc.addIceCandidate(candidate);
+        await peer.pc.addIceCandidate(candidate).catch(() => {});
       }
       this.#applyBitrate(peer);
     });
