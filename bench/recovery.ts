@@ -49,6 +49,8 @@ interface Row {
   built: number[];
   /** Viewer recoveries during which the element left `live`. */
   leftLive: number;
+  /** Key frames the viewers asked for over the socket (`keyFrame`). */
+  keyFrames: number;
 }
 
 const p50max = (values: number[]) =>
@@ -95,7 +97,15 @@ export async function recoveryBench(
     for (const fault of faults) {
       const result = await measure(lab, fault);
       const row = rows.get(fault.name) ??
-        { toSteady: [], gap: [], frozen: [], built: [], leftLive: 0 };
+        {
+          toSteady: [],
+          gap: [],
+          frozen: [],
+          built: [],
+          leftLive: 0,
+          keyFrames: 0,
+        };
+      row.keyFrames += result.keyFramesAsked;
       for (const viewer of Object.values(result.viewers)) {
         row.toSteady.push(viewer.toSteadyMs);
         row.gap.push(viewer.longestGapMs);
@@ -125,14 +135,16 @@ export async function recoveryBench(
       p50max(baseline)
     } ms.`,
     "",
-    "| fault | to steady video after the fault, ms | longest frame gap, ms | live over a frozen picture, ms | connections built per run | left live (viewer recoveries) | target |",
-    "|---|---|---|---|---|---|---|",
+    "| fault | to steady video after the fault, ms | longest frame gap, ms | live over a frozen picture, ms | connections built per run | left live (viewer recoveries) | key frames asked (all runs) | target |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const [name, row] of rows) {
     lines.push(
       `| ${name} | ${p50max(row.toSteady)} | ${p50max(row.gap)} | ${
         p50max(row.frozen)
-      } | ${p50max(row.built)} | ${row.leftLive} of ${row.gap.length} | ${
+      } | ${
+        p50max(row.built)
+      } | ${row.leftLive} of ${row.gap.length} | ${row.keyFrames} | ${
         targets[name] ?? ""
       } |`,
     );

@@ -70,7 +70,9 @@ export interface LabEvent {
     | "rx"
     | "pair"
     | "decoded"
-    | "spy";
+    | "spy"
+    /** The page asked for a key frame over the socket (`join-stream` `keyFrame`). */
+    | "keyframe";
   state?: string;
   code?: string;
   /**

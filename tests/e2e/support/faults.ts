@@ -123,6 +123,8 @@ export interface FaultResult {
   viewers: Record<string, Recovery>;
   /** Connections the broadcaster built from the fault to steady video. */
   broadcasterConnections: number;
+  /** Key frames the viewers asked for over the socket meanwhile. */
+  keyFramesAsked: number;
   /** States and errors the broadcaster showed meanwhile. */
   broadcasterStates: string[];
   broadcasterErrors: string[];
@@ -197,6 +199,9 @@ export async function measure(
     end,
     viewers,
     broadcasterConnections: window.filter((e) => e.kind === "pc").length,
+    keyFramesAsked: lab.viewerNames().flatMap((name) => lab.events(name))
+      .filter((e) => e.kind === "keyframe" && e.t >= start && e.t <= until)
+      .length,
     broadcasterStates: window.filter((e) => e.kind === "state").map((e) =>
       e.state!
     ),

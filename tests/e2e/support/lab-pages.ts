@@ -35,6 +35,13 @@ export const REPORTER = `
       super.close();
     }
   };
+  const labSend = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (typeof data === "string" && data.includes('"keyFrame":true')) {
+      push({ kind: "keyframe" });
+    }
+    return labSend.call(this, data);
+  };
   for (const type of ["online", "offline"]) {
     addEventListener(type, () => push({ kind: "net", state: type }));
   }
