@@ -86,7 +86,7 @@ interface BroadcasterView {
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
  * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, `negotiation-failed` (a viewer's answer refused: that viewer is retried, then left; the state stays), `e2ee-key-invalid`, `e2ee-unsupported` (end-to-end encryption as asked is not possible: the `error` state, nothing sent), ...: a `LiveErrorCode`).
- * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
+ * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property); once per viewer, not again when it joins again to repair its picture or after a reconnection.
  * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
  *
  * @slot overlay - Custom content over the preview.
@@ -174,6 +174,8 @@ export class LiveBroadcaster extends StreamElement {
   });
   /** The SFU connection: a chunk, loaded when a stream first moves to the SFU. */
   #uplink: SfuUplink | undefined;
+  /** The viewers `viewer-joined` was fired for (and no `viewer-left` yet). */
+  #viewers = new Set<string>();
   #uplinkLoad: Promise<SfuUplink> | undefined;
   #camera: LocalCamera = new LocalCamera({
     replaceVideo: (track) =>
@@ -352,6 +354,7 @@ export class LiveBroadcaster extends StreamElement {
     this.#whip = undefined;
     this.session.close();
     this.#peers.closeAll();
+    this.#viewers.clear();
     this.#uplink?.close();
     this.#camera.close();
     this.#wakeLock.release();
@@ -363,6 +366,7 @@ export class LiveBroadcaster extends StreamElement {
   protected override onStreamChange(): void {
     // The old stream's viewers are gone from this session.
     this.#peers.closeAll();
+    this.#viewers.clear();
     this.#uplink?.close();
     this.#setView({ viewerCount: 0 });
     this.#apply(
@@ -411,9 +415,14 @@ export class LiveBroadcaster extends StreamElement {
           this.#peers.join(viewerId, session, restart, keyFrame);
         }
         this.#countViewers(message.viewerCount);
+        // Once per viewer: it joins again to repair its picture, and every
+        // viewer is named again after our own reconnection.
+        if (this.#viewers.has(message.viewerId)) return;
+        this.#viewers.add(message.viewerId);
         return this.#emitViewer("viewer-joined", message.viewerId);
       case "viewer-left":
         this.#peers.close(message.viewerId);
+        this.#viewers.delete(message.viewerId);
         this.#countViewers(message.viewerCount);
         return this.#emitViewer("viewer-left", message.viewerId);
       // It watches through the SFU now: still a viewer, no longer ours.

@@ -105,6 +105,8 @@ describe("a frozen picture whose media still arrives", () => {
           told.push(JSON.parse(data));
         });
       }
+      let joinedEvents = 0;
+      broadcaster.addEventListener("viewer-joined", () => joinedEvents++);
       const viewer = addViewer(url, streamId) as HTMLElement & {
         state: string;
       };
@@ -135,6 +137,10 @@ describe("a frozen picture whose media still arrives", () => {
         m.type === "viewer-joined" && m.keyFrame === true
       );
       expect(requests.length).to.equal(1);
+      // Its joins again (the repair's, the key frame's) are no new viewer.
+      expect(told.filter((m) => m.type === "viewer-joined").length)
+        .to.be.greaterThan(1);
+      expect(joinedEvents).to.equal(1);
       // The broadcaster asked its encoder, which took it.
       expect(asked.length).to.equal(1);
       await asked[0];

@@ -6,6 +6,7 @@ import type { ViewerEvent } from "../../components/live-events.ts";
 import {
   addBroadcaster,
   addViewer,
+  countResources,
   eventually,
   frames,
   newStreamId,
@@ -66,6 +67,18 @@ describe("recovery", () => {
   });
 
   it("the signaling server restarts mid-stream (no secret): both sides come back under their ids, on the connection they had", async () => {
+    const resources = countResources();
+    try {
+      await serverRestartKeepsIds(resources);
+    } finally {
+      resources.restore();
+    }
+  });
+
+  /** The test above, its resources counted. */
+  async function serverRestartKeepsIds(
+    resources: ReturnType<typeof countResources>,
+  ): Promise<void> {
     const { url, port } = await startSignaling();
     const streamId = newStreamId();
     const broadcaster = addBroadcaster(url, streamId);
@@ -82,20 +95,32 @@ describe("recovery", () => {
       () => states.push(viewer.state),
     );
 
-    const rejoined = nextEvent<ViewerEvent>(broadcaster, "viewer-joined");
+    // The same viewer, named again after the reconnection: no new one.
+    let joinedEvents = 0;
+    broadcaster.addEventListener("viewer-joined", () => joinedEvents++);
     await restartSignaling(port);
     await stateOf(broadcaster, "reconnecting");
     await stateOf(broadcaster, "live");
-    // The key kept in STATE_DIR honours their claims: the same ids.
-    expect((await rejoined).viewerId).to.equal(before);
+    // The key kept in STATE_DIR honours their claims: the same ids, the
+    // viewer named again to the broadcaster.
+    const joins = () =>
+      resources.received.filter((m) => m.type === "viewer-joined");
+    await eventually(
+      () => joins().length >= 2,
+      () => `the viewer named again (${JSON.stringify(joins())})`,
+    );
+    expect(new Set(joins().map((m) => m.viewerId))).to.deep.equal(
+      new Set([before]),
+    );
     expect(broadcaster.viewers.map((v) => v.viewerId)).to.deep.equal([before]);
+    expect(joinedEvents).to.equal(0);
     expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
     // The same connection: its track still on screen.
     expect(
       (videoOf(viewer).srcObject as MediaStream).getVideoTracks()[0],
     ).to.equal(trackBefore);
     expect(states).to.deep.equal([]);
-  });
+  }
 
   it("the signaling server restarts with its resume key rotated: new ids, a new connection played once it decodes, the old one playing until then", async () => {
     const { url, port } = await startSignaling();

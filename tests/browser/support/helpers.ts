@@ -159,10 +159,15 @@ export function countResources() {
   };
   const OriginalSocket = globalThis.WebSocket;
   const sockets: WebSocket[] = [];
+  /** Every message any of them received, parsed, in order. */
+  const received: Record<string, unknown>[] = [];
   class CountedSocket extends OriginalSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols);
       sockets.push(this);
+      this.addEventListener("message", ({ data }) => {
+        received.push(JSON.parse(data));
+      });
     }
   }
   globalThis.WebSocket = CountedSocket;
@@ -171,6 +176,7 @@ export function countResources() {
     pcs,
     tracks,
     sockets,
+    received,
     restore() {
       globalThis.RTCPeerConnection = Original;
       globalThis.WebSocket = OriginalSocket;
