@@ -86,8 +86,8 @@ interface BroadcasterView {
  *
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
  * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, `negotiation-failed` (a viewer's answer refused: that viewer is retried, then left; the state stays), `e2ee-key-invalid`, `e2ee-unsupported` (end-to-end encryption as asked is not possible: the `error` state, nothing sent), ...: a `LiveErrorCode`).
- * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property); once per viewer, not again when it joins again to repair its picture or after a reconnection.
- * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property).
+ * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property); once per viewer id, not again when it joins again to repair its picture or is named again after a reconnection (a viewer whose resume claim was refused comes back under a new id: the `viewerCount` property is the count to show).
+ * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property); only one `viewer-joined` was fired for.
  *
  * @slot overlay - Custom content over the preview.
  *
@@ -422,8 +422,9 @@ export class LiveBroadcaster extends StreamElement {
         return this.#emitViewer("viewer-joined", message.viewerId);
       case "viewer-left":
         this.#peers.close(message.viewerId);
-        this.#viewers.delete(message.viewerId);
         this.#countViewers(message.viewerCount);
+        // Only one it told of (not a viewer refused before pairing).
+        if (!this.#viewers.delete(message.viewerId)) return;
         return this.#emitViewer("viewer-left", message.viewerId);
       // It watches through the SFU now: still a viewer, no longer ours.
       case "viewer-moved":

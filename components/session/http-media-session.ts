@@ -21,6 +21,7 @@
 import type { ErrorPolicy, RuledCode, Ruling } from "./error-policy.ts";
 import {
   fragmentOf,
+  iceCredentials,
   parseFragment,
   TRICKLE_ICE_SDPFRAG,
   withIce,
@@ -132,6 +133,12 @@ export class HttpMediaSession {
   #noRestart = false;
   /** ICE servers the endpoint's last 201 named (`Link`), for every connection after. */
   #linked: RTCIceServer[] = [];
+  /**
+   * The ICE username fragment of ours the endpoint took last (offer, answer
+   * or restart): candidates are trickled under it only. A failed restart's
+   * new one would be taken for another restart.
+   */
+  #ufrag: string | undefined;
   #onOnline = () => {
     const state = this.#pc?.connectionState;
     if (state === "disconnected" || state === "failed") void this.restart();
@@ -186,7 +193,7 @@ export class HttpMediaSession {
       return;
     }
     options.onStatus({ kind: "open" });
-    this.#trickle();
+    this.#taken(pc);
   }
 
   /**
@@ -231,7 +238,7 @@ export class HttpMediaSession {
     this.#resource = resource;
     if (!answered || !answered.ok) return this.#refused(answered || undefined);
     this.#options.onStatus({ kind: "open" });
-    this.#trickle();
+    this.#taken(pc);
   }
 
   /**
@@ -293,11 +300,22 @@ export class HttpMediaSession {
     return this.#resource;
   }
 
-  /** `pc` with the endpoint's ICE servers, if it named any. */
+  /**
+   * `pc` with the endpoint's ICE servers, if it named any, beside the
+   * page's (one named again replaces its earlier credentials).
+   */
   #link(pc: RTCPeerConnection, iceServers = this.#linked): void {
     if (!iceServers.length) return;
+    const configuration = pc.getConfiguration();
+    const named = new Set(iceServers.map((server) => String(server.urls)));
+    const own = (configuration.iceServers ?? []).filter((server) =>
+      !named.has(String(server.urls))
+    );
     try {
-      pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+      pc.setConfiguration({
+        ...configuration,
+        iceServers: [...own, ...iceServers],
+      });
     } catch {
       // A browser that cannot change them keeps its own.
     }
@@ -402,7 +420,7 @@ export class HttpMediaSession {
         sdp: withIce(remote, parseFragment(await response!.text())),
       });
       this.#restarting = false;
-      this.#trickle();
+      this.#taken(pc);
     } catch (error) {
       console.info("live: ICE restart failed", error);
       if (this.#pc === pc) void this.start();
@@ -435,12 +453,21 @@ export class HttpMediaSession {
   }
 
   /** Candidates found since, in one PATCH (lost ones cost only a path). */
+  /** The endpoint took `pc`'s local description: trickle under it. */
+  #taken(pc: RTCPeerConnection): void {
+    this.#ufrag = iceCredentials(pc.localDescription!.sdp)?.ufrag;
+    this.#trickle();
+  }
+
   #trickle(): void {
     const resource = this.#resource;
-    const pc = this.#pc;
+    const sdp = this.#pc?.localDescription?.sdp;
+    // Until the endpoint took this description, they wait.
+    if (!resource || !sdp || iceCredentials(sdp)?.ufrag !== this.#ufrag) {
+      return;
+    }
     const late = this.#late.splice(0);
-    const sdp = pc?.localDescription?.sdp;
-    if (!resource || !sdp || !late.length) return;
+    if (!late.length) return;
     // Under the bundled transport's credentials, m= line and mid.
     const body = fragmentOf(sdp, late.map((c) => `a=${c.candidate}`));
     void this.#fetch(resource, {

@@ -24,6 +24,8 @@ const LOCAL = [
   "",
 ].join("\r\n");
 
+const PAGE_SERVER = { urls: "stun:stun.shop.example:3478" };
+
 /** A connection that keeps what it is given, gathering at once. */
 class FakeConnection {
   iceGatheringState = "complete";
@@ -32,13 +34,16 @@ class FakeConnection {
   remoteDescription: { sdp: string } | null = null;
   onconnectionstatechange: (() => void) | null = null;
   onicecandidate: ((e: { candidate: unknown }) => void) | null = null;
-  configuration: RTCConfiguration = { iceServers: [] };
+  /** The page's own ICE servers (the element's `ice-servers`). */
+  configuration: RTCConfiguration = { iceServers: [PAGE_SERVER] };
   addEventListener() {}
-  createOffer() {
-    return Promise.resolve({ type: "offer", sdp: LOCAL });
+  /** An ICE restart's offer has a new username fragment. */
+  createOffer(options?: { iceRestart?: boolean }) {
+    const sdp = options?.iceRestart ? LOCAL.replace("mine", "next") : LOCAL;
+    return Promise.resolve({ type: "offer", sdp });
   }
-  setLocalDescription() {
-    this.localDescription = { sdp: LOCAL };
+  setLocalDescription(description?: { sdp: string }) {
+    this.localDescription = { sdp: description?.sdp ?? LOCAL };
     return Promise.resolve();
   }
   setRemoteDescription(description: { sdp: string }) {
@@ -190,11 +195,43 @@ Deno.test("the ICE servers a 201 names (Link) are the next session's too: a fail
   );
   const { media, connections } = session("https://media.example/whep/s");
   await media.start();
-  assert.deepEqual(connections[0].configuration.iceServers, [turn]);
+  // Beside the page's own.
+  assert.deepEqual(connections[0].configuration.iceServers, [
+    PAGE_SERVER,
+    turn,
+  ]);
   connections[0].fail();
   await until(() => posts === 2, "a second session");
   // Its 201 named none: the servers the first one named.
   assert.equal(connections.length, 2);
-  assert.deepEqual(connections[1].configuration.iceServers, [turn]);
+  assert.deepEqual(connections[1].configuration.iceServers, [
+    PAGE_SERVER,
+    turn,
+  ]);
+  media.stop();
+});
+
+Deno.test("after a restart the endpoint could not take (503), candidates wait: under its new ufrag they would read as another restart", async () => {
+  using stub = endpoint((r) =>
+    r.method === "POST"
+      ? answered(201, { location: "/whep/s/1", etag: '"a"' })
+      : r.method === "PATCH" && r.body.includes("ice-ufrag:next")
+      ? new Response(null, { status: 503 })
+      : new Response(null, { status: 204 })
+  );
+  const { media, connections } = session("https://media.example/whep/s");
+  await media.start();
+  const pc = connections[0];
+  await media.restart();
+  const restarts = stub.requests.filter((r) => r.method === "PATCH");
+  assert.equal(restarts.length, 1);
+  // Gathering goes on past the restart's PATCH.
+  pc.onicecandidate?.({
+    candidate: {
+      candidate: "candidate:9 1 udp 1 192.0.2.9 9000 typ srflx",
+      sdpMid: "0",
+    },
+  });
+  assert.equal(stub.requests.filter((r) => r.method === "PATCH").length, 1);
   media.stop();
 });

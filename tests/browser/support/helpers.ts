@@ -166,7 +166,11 @@ export function countResources() {
       super(url, protocols);
       sockets.push(this);
       this.addEventListener("message", ({ data }) => {
-        received.push(JSON.parse(data));
+        try {
+          received.push(JSON.parse(data));
+        } catch {
+          // Not JSON: not a protocol message to count.
+        }
       });
     }
   }
