@@ -61,6 +61,21 @@ function watch(video: unknown, pc?: RTCPeerConnection) {
   return { frames, seen, starved };
 }
 
+/**
+ * A watch whose picture played, then stalled; the test sets its
+ * connection's counters (`stats`).
+ */
+async function stalledWatch(clock: ReturnType<typeof fakeClock>) {
+  const stats = { count: 0, packets: 0 };
+  const video = new FakeVideo();
+  const watched = watch(video, fakeConnection(stats));
+  watched.frames.start();
+  video.present();
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(watched.frames.frames, "stalled");
+  return { ...watched, stats, video };
+}
+
 Deno.test("visible page: flowing from the first presented frame, stalled after the threshold, flowing on the next", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });
@@ -134,13 +149,7 @@ Deno.test("a paused video (the person's pause) presents nothing: frames counted 
 Deno.test("a stall whose media still arrives, nothing decoding, is starved: told once, after two ticks of it; a stall with no media is not", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });
-  const stats = { count: 0, packets: 0 };
-  const video = new FakeVideo();
-  const { frames, starved } = watch(video, fakeConnection(stats));
-  frames.start();
-  video.present();
-  await clock.tickAsync(STALL_AFTER_MS + 250);
-  assert.equal(frames.frames, "stalled");
+  const { frames, starved, stats, video } = await stalledWatch(clock);
   // The path is dead: no packets, for seconds.
   await clock.tickAsync(3_000);
   assert.deepEqual(starved, []);
@@ -168,13 +177,7 @@ Deno.test("a stall whose media still arrives, nothing decoding, is starved: told
 Deno.test("a stall whose frames decode again (resent packets) is not starved", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });
-  const stats = { count: 0, packets: 0 };
-  const video = new FakeVideo();
-  const { frames, starved } = watch(video, fakeConnection(stats));
-  frames.start();
-  video.present();
-  await clock.tickAsync(STALL_AFTER_MS + 250);
-  assert.equal(frames.frames, "stalled");
+  const { frames, starved, stats } = await stalledWatch(clock);
   for (let i = 0; i < 8; i++) {
     stats.packets += 20;
     stats.count += 7;
@@ -203,13 +206,7 @@ Deno.test("a video the browser would not start (autoplay refused: paused, no fra
 Deno.test("starved means two ticks in a row of packets without a frame; a takeover's connection is counted from its own start", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });
-  const stats = { count: 0, packets: 0 };
-  const video = new FakeVideo();
-  const { frames, starved } = watch(video, fakeConnection(stats));
-  frames.start();
-  video.present();
-  await clock.tickAsync(STALL_AFTER_MS + 250);
-  assert.equal(frames.frames, "stalled");
+  const { frames, starved, stats } = await stalledWatch(clock);
   // One tick of the last packets as the path died, then seconds of none.
   stats.packets += 5;
   await clock.tickAsync(250);
