@@ -452,13 +452,13 @@ export class HttpMediaSession {
     }
   }
 
-  /** Candidates found since, in one PATCH (lost ones cost only a path). */
   /** The endpoint took `pc`'s local description: trickle under it. */
   #taken(pc: RTCPeerConnection): void {
     this.#ufrag = iceCredentials(pc.localDescription!.sdp)?.ufrag;
     this.#trickle();
   }
 
+  /** Candidates found since, in one PATCH (lost ones cost only a path). */
   #trickle(): void {
     const resource = this.#resource;
     const sdp = this.#pc?.localDescription?.sdp;

@@ -4,8 +4,9 @@
  * `slowlink` and `substream` events for its viewers and `upstream-loss`
  * for its publisher, the viewers' own loss reports (`viewer-loss`); out,
  * Janus's `configure` (a viewer's layer) and keyframe requests,
- * `sfu-layers` to the broadcaster, log lines and counters; one timer per stream for what is due next. The node that
- * drives a stream gets its Janus events and reaches its broadcaster.
+ * `sfu-layers` to the broadcaster, log lines and counters; one timer per
+ * stream for what is due next. The node that drives a stream gets its Janus
+ * events and reaches its broadcaster.
  */
 import type { ServerMessage } from "../../protocol/messages.ts";
 import type { SubstreamEvent } from "./handle-events.ts";
