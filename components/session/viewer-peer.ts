@@ -117,11 +117,14 @@ export class ViewerPeer {
 
   handleCandidate(candidate: IceCandidate): void {
     this.#enqueue(async () => {
-      const pc = this.#next?.pc ?? this.#pc;
-      if (!pc?.remoteDescription) {
-        this.#early.push(candidate);
-        return;
-      }
+      const ufrag = candidate.usernameFragment;
+      // The connection whose offer it belongs to (its ufrag, when named):
+      // one of an offer yet to come (a new session's, an ICE restart's,
+      // sent before it as a Pion broadcaster may) waits for that offer.
+      const pc = [this.#next?.pc, this.#pc].find((pc) =>
+        pc?.remoteDescription?.sdp.includes(`ufrag:${ufrag ?? ""}`)
+      );
+      if (!pc) return void this.#early.push(candidate);
       // A late candidate of a replaced session fails harmlessly.
       await pc.addIceCandidate(candidate).catch(() => {});
     });

@@ -16,6 +16,7 @@ import {
   startSignaling,
   stateOf,
   videoOf,
+  within,
 } from "./support/helpers.ts";
 
 describe("a broadcaster of another make", () => {
@@ -58,5 +59,33 @@ describe("a broadcaster of another make", () => {
     await stateOf(viewer, "live");
     expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
     expect(fake.offered[0]).to.not.match(/^a=candidate:/m);
+  });
+
+  it("sending a new connection's candidates before its offer while the old one plays: the viewer moves to the new one with them", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    fake = new FakeBroadcaster(url, streamId, () => "good");
+    fake.candidatesFirst = true;
+    await fake.whenReceived("broadcaster-accepted");
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "live");
+    const first = fake.latest!;
+    // A new session (its own o= line) for the same viewer: its candidates
+    // come while the first connection, another ufrag, is the viewer's.
+    await fake.offer(fake.joins[0].viewerId, "good");
+    const second = fake.latest!;
+    expect(second).to.not.equal(first);
+    await within(
+      new Promise<void>((resolve) => {
+        const check = () => second.connectionState === "connected" && resolve();
+        second.addEventListener("connectionstatechange", check);
+        check();
+      }),
+      () => `the new connection connected (is ${second.connectionState})`,
+    );
+    // Only the viewer's checks, sent to the candidates it was given, can
+    // have made it: the fake broadcaster ignores the viewer's.
+    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    expect(viewer.state).to.equal("live");
   });
 });

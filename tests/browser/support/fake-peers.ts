@@ -226,6 +226,11 @@ export class FakeBroadcaster extends SeedClient {
     super.close();
   }
 
+  /** The connection made last, for any viewer. */
+  get latest(): RTCPeerConnection | undefined {
+    return this.#all.at(-1);
+  }
+
   /** Resolves once `count` viewers have joined (or joined again). */
   joined(count: number): Promise<unknown> {
     return this.whenReceived("viewer-joined", count);
