@@ -538,14 +538,19 @@ export class LiveViewer extends StreamElement {
     if (!video) return;
     this.#apply({ hasStream: true }, "track");
     let shown = video.srcObject as MediaStream | null;
-    if (takeover && shown) {
-      // The same stream object, its tracks replaced: the element keeps
-      // playing (a new srcObject would blank it for a moment). Removed
-      // first: Firefox keeps showing the first video track it has.
-      for (const track of shown.getTracks()) shown.removeTrack(track);
-    } else if (this.#source !== stream || !shown) {
-      video.srcObject = shown = new MediaStream();
-    }
+    // The stream shown again (its next track, or a renegotiation's): kept.
+    const again = this.#source === stream;
+    if ((takeover || again) && shown) {
+      // The same stream object, its tracks replaced (a takeover's all, a
+      // renegotiation's those it lost): the element keeps playing (a new
+      // srcObject would blank it for a moment). Removed first: Firefox
+      // keeps showing the first video track it has.
+      for (const track of shown.getTracks()) {
+        if (takeover || !stream.getTracks().includes(track)) {
+          shown.removeTrack(track);
+        }
+      }
+    } else video.srcObject = shown = new MediaStream();
     this.#source = stream;
     const add = (tracks: MediaStreamTrack[]) =>
       tracks.map((track) => shown!.addTrack(track)).length;
@@ -563,7 +568,7 @@ export class LiveViewer extends StreamElement {
     const later = add(stream.getVideoTracks()) && !document.hidden;
     // Live from its first frame on, not from the connection event; a
     // connection taking over stays live (its frames are decoding already).
-    this.#frames.start(takeover);
+    this.#frames.start(takeover || again);
     (video.requestVideoFrameCallback?.(() => {
       this.#setView({ frozen: false });
       if (later) audio();

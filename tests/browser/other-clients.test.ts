@@ -88,4 +88,34 @@ describe("a broadcaster of another make", () => {
     expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
     expect(viewer.state).to.equal("live");
   });
+
+  it("replacing its video by a renegotiation (a new track in the same stream): the viewer shows the new one, live throughout", async () => {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    fake = new FakeBroadcaster(url, streamId, () => "good");
+    await fake.whenReceived("broadcaster-accepted");
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "live");
+    const video = videoOf(viewer);
+    expect(await frames(video)).to.be.greaterThan(0);
+    // Another size, to tell the new track's frames from the old one's.
+    const width = video.videoWidth / 2;
+    const states: string[] = [];
+    viewer.addEventListener(
+      "live-state-change",
+      () => states.push(viewer.state),
+    );
+    await fake.renegotiateVideo(fake.joins[0].viewerId, width);
+    await eventually(
+      () => video.videoWidth === width,
+      () => `the new track shown (${video.videoWidth} wide)`,
+    );
+    expect(await frames(video)).to.be.greaterThan(0);
+    const videos = (video.srcObject as MediaStream).getVideoTracks();
+    expect(videos.length).to.equal(1);
+    expect(videos[0].readyState).to.equal("live");
+    // The same connection throughout: no new join, no state but live.
+    expect(fake.joins.length).to.equal(1);
+    expect(states).to.deep.equal([]);
+  });
 });

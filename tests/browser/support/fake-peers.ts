@@ -226,6 +226,34 @@ export class FakeBroadcaster extends SeedClient {
     super.close();
   }
 
+  /**
+   * Replaces the video sent to `viewerId` by renegotiating its connection
+   * (its sender removed, a new camera track of `width` added in the same
+   * stream: a new transceiver), as a client without `replaceTrack` does.
+   */
+  async renegotiateVideo(viewerId: string, width: number): Promise<void> {
+    const pc = this.#pcs.get(viewerId)!;
+    const camera = await navigator.mediaDevices.getUserMedia({
+      video: { width: { exact: width } },
+    });
+    const [track] = camera.getVideoTracks();
+    for (const sender of pc.getSenders()) {
+      if (sender.track?.kind === "video") pc.removeTrack(sender);
+    }
+    pc.addTransceiver(track, {
+      direction: "sendonly",
+      streams: this.streamless ? [] : [await this.#stream],
+    });
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.send({
+      type: "webrtc-offer",
+      streamId: this.streamId,
+      viewerId,
+      offer: { type: "offer", sdp: offer.sdp! },
+    });
+  }
+
   /** The connection made last, for any viewer. */
   get latest(): RTCPeerConnection | undefined {
     return this.#all.at(-1);
