@@ -539,8 +539,11 @@ export class LiveViewer extends StreamElement {
     this.#apply({ hasStream: true }, "track");
     let shown = video.srcObject as MediaStream | null;
     // The stream shown again (its next track, or a renegotiation's): kept.
-    const again = this.#source === stream;
-    if ((takeover || again) && shown) {
+    const kept = takeover || this.#source === stream;
+    // A person's pause (picture-in-picture's button, a media key) holds
+    // when another connection's tracks take the place of the shown ones.
+    const held = kept && video.paused;
+    if (kept && shown) {
       // The same stream object, its tracks replaced (a takeover's all, a
       // renegotiation's those it lost): the element keeps playing (a new
       // srcObject would blank it for a moment). Removed first: Firefox
@@ -563,12 +566,12 @@ export class LiveViewer extends StreamElement {
     // Only while this stream is the one shown (adding a track it has is
     // nothing, playing a playing video too).
     const audio = () =>
-      this.#source === stream && add(stream.getAudioTracks()) &&
+      this.#source === stream && add(stream.getAudioTracks()) && !held &&
       this.#play(video);
     const later = add(stream.getVideoTracks()) && !document.hidden;
     // Live from its first frame on, not from the connection event; a
     // connection taking over stays live (its frames are decoding already).
-    this.#frames.start(takeover || again);
+    this.#frames.start(kept);
     (video.requestVideoFrameCallback?.(() => {
       this.#setView({ frozen: false });
       if (later) audio();
@@ -582,7 +585,7 @@ export class LiveViewer extends StreamElement {
       once: true,
     });
     // Again after a takeover: Firefox ends playback when the last track goes.
-    await this.#play(video);
+    if (!held) await this.#play(video);
   }
 
   /** Plays `video`, with sound if `sound` (as last time, unless said) and the browser allows it. */

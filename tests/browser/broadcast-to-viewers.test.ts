@@ -8,6 +8,7 @@ import {
   addBroadcaster,
   addViewer,
   countResources,
+  decodedMore,
   eventually,
   frames,
   newStreamId,
@@ -281,17 +282,6 @@ describe("a viewer's first picture", () => {
 describe("a person pauses the picture", () => {
   afterEach(removeLiveElements);
 
-  /** `pc`'s decoded video frames so far. */
-  async function decoded(pc: RTCPeerConnection): Promise<number> {
-    let count = 0;
-    (await pc.getStats()).forEach((entry) => {
-      if (entry.type === "inbound-rtp" && entry.kind === "video") {
-        count = entry.framesDecoded;
-      }
-    });
-    return count;
-  }
-
   it("is no stall (picture-in-picture's pause, a media key): live throughout, no repair, and it plays on", async () => {
     const resources = countResources();
     try {
@@ -315,15 +305,7 @@ describe("a person pauses the picture", () => {
       video.pause();
       // The picture stands still while the stream goes on decoding: wait
       // for 2 × the stall threshold (1.2 s) of decoded frames at 30 fps.
-      const from = await decoded(received);
-      await within(
-        (async () => {
-          while (await decoded(received) < from + 72) {
-            await new Promise(requestAnimationFrame);
-          }
-        })(),
-        "frames decoded while paused",
-      );
+      await decodedMore(received, 72, "frames decoded while paused");
       expect(states).to.deep.equal([]);
       expect(viewer.state).to.equal("live");
       expect(resources.counts.pcsOpened).to.equal(opened);

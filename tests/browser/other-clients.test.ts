@@ -2,13 +2,17 @@
  * `<live-viewer>` watching a broadcaster of another make: a client of the
  * seed protocol (tests/browser/support/fake-peers.ts) doing what the
  * protocol allows and ours does not: tracks sent in no stream
- * (`addTrack(track)`: `a=msid:- <track>`), candidates sent before the offer.
+ * (`addTrack(track)`: `a=msid:- <track>`), candidates sent before the offer,
+ * a track replaced by renegotiating; and a new session offered while one
+ * plays (what the switch to the SFU does), with the person's pause.
  */
 import { expect } from "@open-wc/testing";
 import "../../components/live-viewer.ts";
 import { FakeBroadcaster } from "./support/fake-peers.ts";
 import {
   addViewer,
+  countResources,
+  decodedMore,
   eventually,
   frames,
   newStreamId,
@@ -117,5 +121,41 @@ describe("a broadcaster of another make", () => {
     // The same connection throughout: no new join, no state but live.
     expect(fake.joins.length).to.equal(1);
     expect(states).to.deep.equal([]);
+  });
+
+  it("a new connection taking over (as at the switch to the SFU) while the person paused the picture: it stays paused", async () => {
+    const resources = countResources();
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      fake = new FakeBroadcaster(url, streamId, () => "good");
+      await fake.whenReceived("broadcaster-accepted");
+      const viewer = addViewer(url, streamId);
+      await stateOf(viewer, "live");
+      const video = videoOf(viewer);
+      await frames(video);
+      const receiving = () =>
+        resources.pcs.filter((pc) =>
+          pc.getTransceivers().some((t) => t.currentDirection === "recvonly")
+        );
+      const [first] = receiving();
+      video.pause();
+      await fake.offer(fake.joins[0].viewerId, "good");
+      // The first one is closed once the new one is shown.
+      await eventually(
+        () => first.signalingState === "closed",
+        "the new connection took over",
+      );
+      const [second] = receiving();
+      // A second of the new connection's frames: its first one shown, the
+      // sound added.
+      await decodedMore(second, 30, "frames decoded on the new connection");
+      expect(video.paused).to.equal(true);
+      expect(viewer.state).to.equal("live");
+      await video.play();
+      expect(await frames(video)).to.be.greaterThan(0);
+    } finally {
+      resources.restore();
+    }
   });
 });

@@ -193,6 +193,37 @@ export function countResources() {
  * Resolves once `check()` holds, checked every animation frame: for state
  * that changes without an event (a broadcaster's peer connections).
  */
+/** `pc`'s decoded video frames so far. */
+export async function decoded(pc: RTCPeerConnection): Promise<number> {
+  let count = 0;
+  (await pc.getStats()).forEach((entry) => {
+    if (entry.type === "inbound-rtp" && entry.kind === "video") {
+      count = entry.framesDecoded;
+    }
+  });
+  return count;
+}
+
+/**
+ * Resolves once `pc` has decoded `count` more video frames (from now),
+ * read from its statistics: a paused or hidden video presents none.
+ */
+export async function decodedMore(
+  pc: RTCPeerConnection,
+  count: number,
+  what: string,
+): Promise<void> {
+  const from = await decoded(pc);
+  await within(
+    (async () => {
+      while (await decoded(pc) < from + count) {
+        await new Promise(requestAnimationFrame);
+      }
+    })(),
+    what,
+  );
+}
+
 export function eventually(
   check: () => boolean,
   what: string | (() => string),
