@@ -1,9 +1,10 @@
 /**
  * An esbuild plugin that minifies the static text of Lit's `css`, `html` and `svg`
  * tagged templates in our elements: esbuild keeps template literals as they
- * are, and their indentation was ~1 KB of every bundle. Only whitespace and
- * CSS comments go; what a browser renders is the same (whitespace with a
- * line break between two tags is not rendered; elsewhere it stays one space).
+ * are, and their indentation was ~1 KB of every bundle. Only whitespace, CSS
+ * comments and quotes an attribute value does not need go; what a browser
+ * renders is the same (whitespace with a line break between two tags is not
+ * rendered; elsewhere it stays one space), and so is the DOM each tag makes.
  */
 import type * as esbuild from "esbuild";
 
@@ -54,30 +55,37 @@ function template(
   kind: Kind,
   emit: (s: string) => void,
 ): number {
-  let text = "";
+  // The static parts, and the `${…}` between them: a tag may span several
+  // parts (its attributes' bindings), so the parts are minified together.
+  const parts = [""];
+  const expressions: string[] = [];
   let i = start;
-  let first = true;
-  const flush = (last: boolean) => {
-    emit(kind === "css" ? minifyCss(text) : minifyHtml(text, first, last));
-    text = "";
-    first = false;
-  };
   while (i < source.length) {
     const c = source[i];
     if (c === "\\") {
-      text += source.slice(i, i + 2);
+      parts[parts.length - 1] += source.slice(i, i + 2);
       i += 2;
     } else if (c === "`") {
-      flush(true);
+      const minified = kind === "css"
+        ? parts.map(minifyCss)
+        : unquoteAttributes(
+          parts.map((part, n) =>
+            minifyHtml(part, n === 0, n === parts.length - 1)
+          ),
+        );
+      minified.forEach((part, n) => {
+        emit(part);
+        if (n < expressions.length) emit("${" + expressions[n] + "}");
+      });
       emit("`");
       return i + 1;
     } else if (c === "$" && source[i + 1] === "{") {
-      flush(false);
       const end = expression(source, i + 2);
-      emit("${" + minifyTaggedTemplates(source.slice(i + 2, end)) + "}");
+      expressions.push(minifyTaggedTemplates(source.slice(i + 2, end)));
+      parts.push("");
       i = end + 1;
     } else {
-      text += c;
+      parts[parts.length - 1] += c;
       i++;
     }
   }
@@ -131,12 +139,17 @@ function skipToken(source: string, i: number): number {
   return i + 1;
 }
 
-/** CSS text: comments out, whitespace collapsed and dropped around punctuation. */
+/**
+ * CSS text: comments out, whitespace collapsed and dropped around
+ * punctuation (`/` too: a delimiter, as in `16 / 9` and `rgb(0 0 0 / 60%)`)
+ * and before `!important`.
+ */
 export function minifyCss(text: string): string {
   return text
     .replace(/\/\*[\s\S]*?\*\//g, "")
     .replace(/\s+/g, " ")
-    .replace(/\s*([{};,>])\s*/g, "$1")
+    .replace(/\s*([{};,>/])\s*/g, "$1")
+    .replace(/\s+!important/g, "!important")
     .replace(/:\s+/g, ":")
     .replace(/;}/g, "}")
     .trim();
@@ -156,4 +169,30 @@ export function minifyHtml(
   if (first) out = out.replace(/^\s+/, "");
   if (last) out = out.replace(/\s+$/, "");
   return out;
+}
+
+/** Stands for a `${…}` while {@link unquoteAttributes} reads the parts as one text. */
+const BINDING = "\uE000";
+
+/**
+ * A template's static parts (minified), read as one text: in each start
+ * tag, the quotes of a static attribute value that needs none go (HTML's
+ * unquoted value: no whitespace, quote, `=`, `<`, `>` or backtick), and so
+ * does the space before a `/>`. Kept where a binding follows the value
+ * (`a="b"${c}`) or a `/` would join it (`rx="1"/>`).
+ */
+export function unquoteAttributes(parts: string[]): string[] {
+  if (parts.some((part) => part.includes(BINDING))) {
+    throw new Error("minify-templates: U+E000 in a template");
+  }
+  return parts.join(BINDING).replace(
+    /<[a-zA-Z][^<>]*>/g,
+    (tag) =>
+      tag
+        .replace(/\s+\/>$/, "/>")
+        .replace(
+          /(\s[^\s"'>/=\uE000]+=)"([^\s"'=<>`\uE000]+)"(?=[\s>])/g,
+          "$1$2",
+        ),
+  ).split(BINDING);
 }

@@ -4,6 +4,7 @@ import {
   minifyCss,
   minifyHtml,
   minifyTaggedTemplates,
+  unquoteAttributes,
 } from "../../scripts/minify-templates.ts";
 
 Deno.test("css: comments, indentation and spaces around punctuation go", () => {
@@ -16,9 +17,11 @@ Deno.test("css: comments, indentation and spaces around punctuation go", () => {
   }
   .a > .b,
   .c :hover { margin: 0 auto; }
+  [hidden] { display: none !important; aspect-ratio: var(--r, 16 / 9); }
 `),
     ":host{color:var(--c,#fff);font:14px/1.4 system-ui,sans-serif}" +
-      ".a>.b,.c :hover{margin:0 auto}",
+      ".a>.b,.c :hover{margin:0 auto}" +
+      "[hidden]{display:none!important;aspect-ratio:var(--r,16/9)}",
   );
 });
 
@@ -57,8 +60,32 @@ Deno.test("templates: only css, html and svg tags, nested ones too, the code aro
       "// html`  comment  `",
       "const u = other`\n  keep\n`;",
       "const v = html`<p>${x ? html`<b>${'}'}</b>` : `\n  raw\n`}</p>`;",
-      'const w = svg`<svg viewBox="0 0 1 1" fill="none"><path d="M0 0" /></svg>`;',
+      'const w = svg`<svg viewBox="0 0 1 1" fill=none><path d="M0 0"/></svg>`;',
     ].join("\n"),
+  );
+});
+
+Deno.test("html: quotes a static value does not need go, in start tags only", () => {
+  assert.deepEqual(
+    unquoteAttributes([
+      '<p class="a" part="x-y" style="a:b;c:d" title="two words">x="y"</p>',
+    ]),
+    ['<p class=a part=x-y style=a:b;c:d title="two words">x="y"</p>'],
+  );
+  // A tag across bindings: its values before and after them too.
+  assert.deepEqual(
+    unquoteAttributes(['<b class="a" @click=', ' aria-label="m">', "</b>"]),
+    ["<b class=a @click=", " aria-label=m>", "</b>"],
+  );
+  // Kept: a value a binding completes or follows, one a `/` would join,
+  // and values with characters an unquoted value cannot hold.
+  assert.deepEqual(
+    unquoteAttributes(['<i a="b', '" c="d"', ' e="f=g" h=\'i\' j="">']),
+    ['<i a="b', '" c="d"', ' e="f=g" h=\'i\' j="">'],
+  );
+  assert.deepEqual(
+    unquoteAttributes(['<rect x="1" rx="2" /><path d="M0 0" />']),
+    ['<rect x=1 rx="2"/><path d="M0 0"/>'],
   );
 });
 
