@@ -44,10 +44,6 @@ export class FrameWatch {
     this.#options = options;
   }
 
-  get frames(): Frames {
-    return this.#frames;
-  }
-
   /**
    * Watches the video from its next frame on: a new stream is `none` until
    * then, unless it takes over from one that was flowing (`takeover`): that
