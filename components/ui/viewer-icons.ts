@@ -1,7 +1,8 @@
 import { svg } from "lit";
 
 // Inline SVG, not emoji or symbol characters: those render as empty boxes
-// wherever the font lacks them (kiosks, Linux without emoji fonts).
+// wherever the font lacks them (kiosks, Linux without emoji fonts). Shapes
+// that do not overlap share one path (drawn the same: one opaque stroke).
 const icon = (path: ReturnType<typeof svg>) =>
   svg`
     <svg viewBox="0 0 24 24" width="18" height="18" fill="none"
@@ -12,14 +13,12 @@ const icon = (path: ReturnType<typeof svg>) =>
 
 export const soundOnIcon = icon(
   svg`
-    <path d="M4 9h4l5-4v14l-5-4H4z" />
-    <path d="M16 9a4 4 0 0 1 0 6M18.5 6.5a8 8 0 0 1 0 11" />
+    <path d="M4 9h4l5-4v14l-5-4H4zM16 9a4 4 0 0 1 0 6M18.5 6.5a8 8 0 0 1 0 11" />
   `,
 );
 export const soundOffIcon = icon(
   svg`
-    <path d="M4 9h4l5-4v14l-5-4H4z" />
-    <path d="M17 9l5 6M22 9l-5 6" />
+    <path d="M4 9h4l5-4v14l-5-4H4zM17 9l5 6M22 9l-5 6" />
   `,
 );
 export const fullscreenIcon = icon(
