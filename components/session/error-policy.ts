@@ -248,6 +248,8 @@ export function errorText(
   fallback: string,
   policy: ErrorPolicy,
 ): string {
-  const key = code && ruleFor(code, policy).key;
-  return (key && (strings as Record<string, string>)[key]) || fallback;
+  // One expression: terser inlines it where it is called.
+  return (code &&
+    (strings as Record<string, string>)[ruleFor(code, policy).key]) ||
+    fallback;
 }
