@@ -31,7 +31,11 @@ import { StateMachine } from "./state/state-machine.ts";
 import { sharedStyles } from "./ui/shared-styles.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
-import type { SessionError, StreamMessage } from "./session/stream-session.ts";
+import {
+  BROADCASTER_HEARTBEAT,
+  type SessionError,
+  type StreamMessage,
+} from "./session/stream-session.ts";
 import type { SfuAnswer, SfuPublish } from "../protocol/messages.ts";
 import type { SfuUplink } from "./session/sfu-uplink.ts";
 import type { HttpMediaSession } from "./session/http-media-session.ts";
@@ -198,6 +202,7 @@ export class LiveBroadcaster extends StreamElement {
       auto: false,
       messages: BROADCASTER_MESSAGES,
       errors: BROADCASTER_ERRORS,
+      signaling: BROADCASTER_HEARTBEAT,
     });
     this.autostart = false;
     this.uploadBudget = DEFAULT_BUDGET.totalKbps;

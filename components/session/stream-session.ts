@@ -118,7 +118,10 @@ export interface StreamSessionOptions {
   messages: MessageShapes;
   /** This role's error table (error-policy.ts). */
   errors: ErrorPolicy;
-  /** Backoff and ping timing, for tests. */
+  /**
+   * Backoff and ping timing: the broadcaster's {@link BROADCASTER_HEARTBEAT},
+   * and tests'.
+   */
   signaling?: Pick<
     SignalingClientOptions,
     "backoff" | "pingIntervalMs" | "pongTimeoutMs"
@@ -130,8 +133,16 @@ const connection = () =>
   (globalThis.navigator as { connection?: EventTarget } | undefined)
     ?.connection;
 
-/** The broadcaster pings every 2 s and gives up after 1.5 s without a pong. */
-const BROADCASTER_HEARTBEAT = { pingIntervalMs: 2_000, pongTimeoutMs: 1_500 };
+/**
+ * The broadcaster pings every 2 s and gives up after 1.5 s without a pong:
+ * its socket carries every viewer's recovery, so it finds out fast that it
+ * died (a new address leaves it silently dead). Its element passes this as
+ * its `signaling` option (the viewer's bundle holds neither).
+ */
+export const BROADCASTER_HEARTBEAT = {
+  pingIntervalMs: 2_000,
+  pongTimeoutMs: 1_500,
+};
 
 export class StreamSession implements ReactiveController, PeerLink {
   #host: SessionHost & SessionHooks;
@@ -283,11 +294,6 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.#tokenRenewed = false;
     this.#turnRefused = false;
     const signaling = new SignalingClient({
-      // The broadcaster's socket carries every viewer's recovery: find out
-      // fast that it died (a new address leaves it silently dead).
-      ...(this.#options.role === "broadcaster"
-        ? BROADCASTER_HEARTBEAT
-        : undefined),
       ...this.#options.signaling,
       messages: this.#options.messages,
       url: () => this.#connectUrl(),

@@ -15,6 +15,7 @@ import {
 } from "../../../components/session/error-policy.ts";
 import type { SignalingState } from "../../../components/session/signaling-client.ts";
 import {
+  BROADCASTER_HEARTBEAT,
   type SessionError,
   type SessionHooks,
   type SessionHost,
@@ -63,9 +64,11 @@ export class FakeHost implements SessionHost, SessionHooks {
       auto,
       messages: role === "viewer" ? VIEWER_MESSAGES : BROADCASTER_MESSAGES,
       errors: role === "viewer" ? VIEWER_ERRORS : BROADCASTER_ERRORS,
-      // Heartbeats have tests of their own.
       signaling: {
+        // As the broadcaster element asks (live-broadcaster.ts).
+        ...(role === "broadcaster" ? BROADCASTER_HEARTBEAT : {}),
         backoff: { initialMs: 1_000, maxMs: 1_000 },
+        // Heartbeats have tests of their own.
         ...(heartbeat ? { pingIntervalMs: 600_000 } : {}),
       },
     });
