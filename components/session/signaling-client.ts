@@ -215,9 +215,6 @@ export class SignalingClient {
     this.#stopPinging();
     clearTimeout(this.#retryTimer);
     switch (next) {
-      case "idle":
-      case "connecting":
-        break;
       case "open":
         this.#startPinging();
         break;
@@ -231,6 +228,10 @@ export class SignalingClient {
         break;
       case "closed":
         this.#dropSocket(1000);
+        break;
+      // Last, with nothing to do: terser drops them.
+      case "idle":
+      case "connecting":
         break;
       default:
         // Checked when compiled: every state has its case.
