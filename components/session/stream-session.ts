@@ -435,14 +435,14 @@ export class StreamSession implements ReactiveController, PeerLink {
           this.admit();
           return;
         }
+        // falls through: no provider, or renewed once already
+      case "fail":
         fatal = true;
         break;
       case "retry":
         clearTimeout(this.#retryTimer);
         this.#retryTimer = setTimeout(() => this.admit(), reaction.afterMs);
-        if (!reaction.shown) return;
-        shown = true;
-        break;
+        // falls through: said (`shown`) or not, as while reconnecting
       case "reconnect":
         if (!reaction.shown) return;
         shown = true;
@@ -451,9 +451,6 @@ export class StreamSession implements ReactiveController, PeerLink {
         if (this.#host.iceTransportPolicy !== "relay") break;
         fatal = reaction.then === "fail";
         shown = !fatal;
-        break;
-      case "fail":
-        fatal = true;
         break;
       case "report":
         break;
