@@ -619,8 +619,12 @@ export class LiveViewer extends StreamElement {
         : "viewer" + state[0].toUpperCase() + state.slice(1);
       return strings[key as StatusKey<typeof state>];
     }
-    const { failure } = this.#machine.facts;
-    return errorText(failure, strings, strings.viewerError, VIEWER_ERRORS);
+    return errorText(
+      this.#machine.facts.failure,
+      strings,
+      strings.viewerError,
+      VIEWER_ERRORS,
+    );
   }
 
   // The buttons' handlers: each button is rendered with the video, which
