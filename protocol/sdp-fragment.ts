@@ -58,8 +58,9 @@ export function iceCredentials(
 
 /**
  * A fragment for the bundled transport of `sdp`: its credentials, and the
- * candidates of its first media section (the one the transport is on) under
- * that section's `m=` line and mid; `a=end-of-candidates` when the
+ * candidates of the section the transport is on (the BUNDLE group's first:
+ * not the first section when an answer rejected it; without a group, the
+ * first) under that section's `m=` line and mid; `a=end-of-candidates` when the
  * description has it. With `candidates` (`a=candidate:` lines), those
  * instead: a trickle (RFC 8840's shape, which some servers read strictly:
  * MediaMTX takes candidates only inside an `m=` section).
@@ -71,8 +72,12 @@ export function fragmentOf(sdp: string, candidates?: string[]): string {
     lines.push(`a=ice-ufrag:${credentials.ufrag}`);
     lines.push(`a=ice-pwd:${credentials.pwd}`);
   }
-  const sections = sdp.split(/\r?\n(?=m=)/);
-  const first = sections[1];
+  const tag = /^a=group:BUNDLE (\S+)/m.exec(sdp)?.[1];
+  const sections = sdp.split(/\r?\n(?=m=)/).slice(1);
+  const first =
+    sections.find((section) =>
+      section.split(/\r?\n/).includes(`a=mid:${tag}`)
+    ) ?? sections[0];
   if (first) {
     const media = first.split(/\r?\n/);
     lines.push(media[0]);

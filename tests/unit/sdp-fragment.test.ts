@@ -91,6 +91,41 @@ Deno.test("fragmentOf with candidates: a trickle of those only, inside the first
   });
 });
 
+Deno.test("fragmentOf: the BUNDLE group's first section, not a first one an answer rejected", () => {
+  const answer = [
+    "v=0",
+    "o=- 1 2 IN IP4 127.0.0.1",
+    "s=-",
+    "t=0 0",
+    "a=group:BUNDLE 1",
+    "m=audio 0 UDP/TLS/RTP/SAVPF 0",
+    "a=mid:0",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96",
+    "a=ice-ufrag:ans1",
+    "a=ice-pwd:answerpasswordanswerpw12",
+    "a=mid:1",
+    "a=candidate:1 1 udp 2113937151 10.0.0.1 5000 typ host",
+    "",
+  ].join("\r\n");
+  const late = ["a=candidate:9 1 udp 1 192.0.2.9 9000 typ srflx"];
+  assert.equal(
+    fragmentOf(answer, late),
+    [
+      "a=ice-ufrag:ans1",
+      "a=ice-pwd:answerpasswordanswerpw12",
+      "m=video 9 UDP/TLS/RTP/SAVPF 96",
+      "a=mid:1",
+      ...late,
+      "",
+    ].join("\r\n"),
+  );
+  // A mid that only begins like the group's is not it.
+  assert.match(
+    fragmentOf(answer.replace("BUNDLE 1", "BUNDLE 10")),
+    /^m=audio 0 .*\r\na=mid:0\r\n/m,
+  );
+});
+
 Deno.test("withIce puts new credentials in every section and the candidates where they belong", () => {
   const sdp = withIce(
     OFFER,
