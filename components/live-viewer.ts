@@ -538,8 +538,9 @@ export class LiveViewer extends StreamElement {
     // The stream shown again (its next track, or a renegotiation's): kept.
     const kept = takeover || this.#source === stream;
     // A person's pause (picture-in-picture's button, a media key) holds
-    // when another connection's tracks take the place of the shown ones.
-    const held = kept && video.paused;
+    // when another connection's tracks take the place of the shown ones;
+    // playback the browser refused is asked for again.
+    const held = kept && video.paused && this.#view.block !== "gesture";
     if (kept && shown) {
       // The same stream object, its tracks replaced (a takeover's all, a
       // renegotiation's those it lost): the element keeps playing (a new

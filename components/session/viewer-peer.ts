@@ -118,14 +118,15 @@ export class ViewerPeer {
   handleCandidate(candidate: IceCandidate): void {
     this.#enqueue(async () => {
       const ufrag = candidate.usernameFragment;
-      // The connection whose offer it belongs to (its ufrag, when named):
-      // one of an offer yet to come (a new session's, an ICE restart's,
-      // sent before it as a Pion broadcaster may) waits for that offer.
+      // The connection whose offer it belongs to, by the ufrag it names (a
+      // browser's does): one of an offer yet to come (a new session's, an
+      // ICE restart's, sent before it) waits for that offer. Unnamed, the
+      // newest connection with an offer.
       const pc = [this.#next?.pc, this.#pc].find((pc) =>
-        pc?.remoteDescription?.sdp.includes(`ufrag:${ufrag ?? ""}`)
+        pc?.remoteDescription?.sdp.includes(ufrag ? `ufrag:${ufrag}\r` : "")
       );
       if (!pc) return void this.#early.push(candidate);
-      // A late candidate of a replaced session fails harmlessly.
+      // An unnamed late one of a replaced session fails harmlessly.
       await pc.addIceCandidate(candidate).catch(() => {});
     });
   }
@@ -185,7 +186,8 @@ export class ViewerPeer {
     // (close() empties it; a stale one fails harmlessly).
     const pc = this.#link.newConnection();
     // Tracks sent in no stream (`a=msid:- <track>`: another client's
-    // `addTrack(track)`) are shown together, as one.
+    // `addTrack(track)`) are shown together, as one: a new one of a kind
+    // (a renegotiation's) replaces the last.
     const loose = new MediaStream();
     pc.addEventListener("track", (event) => {
       // Live, not a movie: play as soon as frames arrive (Chrome, Firefox
@@ -193,7 +195,12 @@ export class ViewerPeer {
       const receiver = event.receiver as { jitterBufferTarget?: number };
       receiver.jitterBufferTarget = 0;
       const stream = event.streams[0] ?? loose;
-      if (stream === loose) loose.addTrack(event.track);
+      if (stream === loose) {
+        for (const track of loose.getTracks()) {
+          if (track.kind === event.track.kind) loose.removeTrack(track);
+        }
+        loose.addTrack(event.track);
+      }
       if (this.#pc === pc) this.#options.onStream(stream);
       else if (event.track.kind === "video") {
         this.#whenDecoding(pc, stream);

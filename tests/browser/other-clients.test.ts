@@ -23,6 +23,15 @@ import {
   within,
 } from "./support/helpers.ts";
 
+/** The page's connections that receive: the viewer's (the fake's send). */
+function receiving(
+  resources: ReturnType<typeof countResources>,
+): RTCPeerConnection[] {
+  return resources.pcs.filter((pc) =>
+    pc.getTransceivers().some((t) => t.currentDirection === "recvonly")
+  );
+}
+
 describe("a broadcaster of another make", () => {
   let fake: FakeBroadcaster | undefined;
   afterEach(() => {
@@ -66,6 +75,17 @@ describe("a broadcaster of another make", () => {
   });
 
   it("sending a new connection's candidates before its offer while the old one plays: the viewer moves to the new one with them", async () => {
+    const resources = countResources();
+    try {
+      await movesWithEarlyCandidates(resources);
+    } finally {
+      resources.restore();
+    }
+  });
+
+  async function movesWithEarlyCandidates(
+    resources: ReturnType<typeof countResources>,
+  ): Promise<void> {
     const { url } = await startSignaling();
     const streamId = newStreamId();
     fake = new FakeBroadcaster(url, streamId, () => "good");
@@ -73,6 +93,7 @@ describe("a broadcaster of another make", () => {
     await fake.whenReceived("broadcaster-accepted");
     const viewer = addViewer(url, streamId);
     await stateOf(viewer, "live");
+    const [viewerFirst] = receiving(resources);
     const first = fake.latest!;
     // A new session (its own o= line) for the same viewer: its candidates
     // come while the first connection, another ufrag, is the viewer's.
@@ -88,15 +109,32 @@ describe("a broadcaster of another make", () => {
       () => `the new connection connected (is ${second.connectionState})`,
     );
     // Only the viewer's checks, sent to the candidates it was given, can
-    // have made it: the fake broadcaster ignores the viewer's.
+    // have made it: the fake broadcaster ignores the viewer's. The viewer's
+    // first connection closes once the new one is shown.
+    await eventually(
+      () => viewerFirst.signalingState === "closed",
+      "the new connection took over",
+    );
     expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
     expect(viewer.state).to.equal("live");
-  });
+  }
 
-  it("replacing its video by a renegotiation (a new track in the same stream): the viewer shows the new one, live throughout", async () => {
+  for (const streamless of [false, true]) {
+    it(
+      `replacing its video by a renegotiation (a new track ${
+        streamless ? "in no stream" : "in the same stream"
+      }): the viewer shows the new one, live throughout`,
+      async () => {
+        await showsRenegotiatedVideo(streamless);
+      },
+    );
+  }
+
+  async function showsRenegotiatedVideo(streamless: boolean): Promise<void> {
     const { url } = await startSignaling();
     const streamId = newStreamId();
     fake = new FakeBroadcaster(url, streamId, () => "good");
+    fake.streamless = streamless;
     await fake.whenReceived("broadcaster-accepted");
     const viewer = addViewer(url, streamId);
     await stateOf(viewer, "live");
@@ -121,7 +159,7 @@ describe("a broadcaster of another make", () => {
     // The same connection throughout: no new join, no state but live.
     expect(fake.joins.length).to.equal(1);
     expect(states).to.deep.equal([]);
-  });
+  }
 
   it("a new connection taking over (as at the switch to the SFU) while the person paused the picture: it stays paused", async () => {
     const resources = countResources();
@@ -134,11 +172,7 @@ describe("a broadcaster of another make", () => {
       await stateOf(viewer, "live");
       const video = videoOf(viewer);
       await frames(video);
-      const receiving = () =>
-        resources.pcs.filter((pc) =>
-          pc.getTransceivers().some((t) => t.currentDirection === "recvonly")
-        );
-      const [first] = receiving();
+      const [first] = receiving(resources);
       video.pause();
       await fake.offer(fake.joins[0].viewerId, "good");
       // The first one is closed once the new one is shown.
@@ -146,7 +180,7 @@ describe("a broadcaster of another make", () => {
         () => first.signalingState === "closed",
         "the new connection took over",
       );
-      const [second] = receiving();
+      const [second] = receiving(resources);
       // A second of the new connection's frames: its first one shown, the
       // sound added.
       await decodedMore(second, 30, "frames decoded on the new connection");

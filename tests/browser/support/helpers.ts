@@ -189,10 +189,6 @@ export function countResources() {
   };
 }
 
-/**
- * Resolves once `check()` holds, checked every animation frame: for state
- * that changes without an event (a broadcaster's peer connections).
- */
 /** `pc`'s decoded video frames so far. */
 export async function decoded(pc: RTCPeerConnection): Promise<number> {
   let count = 0;
@@ -224,6 +220,10 @@ export async function decodedMore(
   );
 }
 
+/**
+ * Resolves once `check()` holds, checked every animation frame: for state
+ * that changes without an event (a broadcaster's peer connections).
+ */
 export function eventually(
   check: () => boolean,
   what: string | (() => string),
