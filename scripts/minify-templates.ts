@@ -189,7 +189,8 @@ export function unquoteAttributes(parts: string[]): string[] {
     /<[a-zA-Z][^<>]*>/g,
     (tag) =>
       tag
-        .replace(/\s+\/>$/, "/>")
+        // Not after a value unquoted in the source: `x=1/>` is x="1/".
+        .replace(/(["']|<[\w-]+|\s[^\s"'=<>/]+)\s+\/>$/, "$1/>")
         .replace(
           /(\s[^\s"'>/=\uE000]+=)"([^\s"'=<>`\uE000]+)"(?=[\s>])/g,
           "$1$2",

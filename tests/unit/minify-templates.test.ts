@@ -87,6 +87,12 @@ Deno.test("html: quotes a static value does not need go, in start tags only", ()
     unquoteAttributes(['<rect x="1" rx="2" /><path d="M0 0" />']),
     ['<rect x=1 rx="2"/><path d="M0 0"/>'],
   );
+  // The space before `/>` goes after a tag name, a boolean attribute or a
+  // quote, not after a value the source left unquoted (`x=1/>` is x="1/").
+  assert.deepEqual(
+    unquoteAttributes(["<br /><input disabled /><rect x=1 />"]),
+    ["<br/><input disabled/><rect x=1 />"],
+  );
 });
 
 Deno.test("templates: escapes kept, an unterminated template is an error", () => {
