@@ -17,10 +17,33 @@ import {
   stateOf,
   stopSignaling,
   videoOf,
+  within,
 } from "./support/helpers.ts";
 
 describe("recovery", () => {
   afterEach(removeLiveElements);
+
+  it("the broadcaster checks its socket every 2 s, not a viewer's 10 s: its socket carries every viewer's recovery", async () => {
+    const resources = countResources();
+    try {
+      const { url } = await startSignaling();
+      await addBroadcaster(url, newStreamId()).start();
+      const pongs = () =>
+        resources.received.filter((m) => m.type === "pong").length;
+      // Two pongs within 5 s of its start: pings 2 s apart.
+      await within(
+        new Promise<void>((resolve) => {
+          resources.sockets[0].addEventListener("message", () => {
+            if (pongs() >= 2) resolve();
+          });
+        }),
+        () => `two pongs (${pongs()} came)`,
+        5_000,
+      );
+    } finally {
+      resources.restore();
+    }
+  });
 
   it("a viewer who arrives first waits, then plays when the broadcaster starts", async () => {
     const { url } = await startSignaling();
