@@ -127,8 +127,8 @@ export class BroadcastPeers {
   }
 
   /**
-   * Accepted as the broadcaster: `viewerCount` `viewer-joined` follow, one
-   * per viewer the server has. Connections to viewers it does not name are
+   * Accepted as the broadcaster: `named` `viewer-joined` follow, one per
+   * viewer the server has for us to connect to. Connections to viewers it does not name are
    * closed {@link STALE_GRACE_MS} later unless named by then: viewers may
    * come back after us (after a restart, say). When the server gave us a
    * new client id (a rotated key refused our claim) they come back under
@@ -136,10 +136,10 @@ export class BroadcastPeers {
    * naming its session replaces it (make before break).
    */
   accepted(
-    viewerCount: number,
+    named: number,
     { resumed, restart }: { resumed: boolean; restart: boolean },
   ): void {
-    this.#replay = new ViewerReplay(viewerCount);
+    this.#replay = new ViewerReplay(named);
     this.#newIds = !resumed;
     this.#restartReplayed = restart;
     this.#endReplay();

@@ -1,7 +1,7 @@
 /**
- * After the broadcaster reconnects, the server names every viewer it has
- * with one `viewer-joined` each (`broadcaster-accepted.viewerCount` of
- * them). Connections that still work are kept through it; once every viewer
+ * After the broadcaster reconnects, the server names every viewer it
+ * connects to with one `viewer-joined` each (`broadcaster-accepted.named`
+ * of them: not those the SFU serves or that cannot decrypt). Connections that still work are kept through it; once every viewer
  * was named, the connections to viewers it did not name (ids from before a
  * server restart) are the stale ones.
  */

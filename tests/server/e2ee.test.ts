@@ -88,6 +88,8 @@ Deno.test("e2ee: viewers waiting when an encrypting broadcaster arrives: the key
 
   const { client: broadcaster, accepted } = await announce(t, true);
   assert.equal(accepted.viewerCount, 2);
+  // One viewer-joined follows: the broadcaster's replay waits for no more.
+  assert.equal(accepted.named, 1);
   assert.deepEqual(await keyless.client.next("error"), ENCRYPTED);
   await keyless.client.expectQuiet();
   assert.deepEqual(await keyed.client.next("broadcaster-joined"), {
@@ -136,7 +138,7 @@ Deno.test("e2ee: the same broadcaster announcing again with the flag changed: th
 
   // Clear now: the viewer that waited hears a broadcaster is live for it.
   broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-  await broadcaster.next("broadcaster-accepted");
+  assert.equal((await broadcaster.next("broadcaster-accepted")).named, 2);
   await keyless.client.next("broadcaster-joined");
   await keyed.client.expectQuiet();
   const clear = [await broadcaster.next(), await broadcaster.next()]
@@ -156,7 +158,8 @@ Deno.test("e2ee: the same broadcaster announcing again with the flag changed: th
   // Encrypted again: refused again, and the broadcaster is told of the
   // keyed viewer alone.
   broadcaster.send({ type: "broadcaster-ready", streamId: "s", e2ee: true });
-  await broadcaster.next("broadcaster-accepted");
+  const again = await broadcaster.next("broadcaster-accepted");
+  assert.deepEqual([again.viewerCount, again.named], [2, 1]);
   assert.deepEqual(await keyless.client.next("error"), ENCRYPTED);
   assert.deepEqual(joinedOf(await broadcaster.next()), {
     viewerId: keyed.client.id,
