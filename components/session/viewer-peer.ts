@@ -185,26 +185,25 @@ export class ViewerPeer {
     // #early stays: a broadcaster may send candidates before its offer
     // (close() empties it; a stale one fails harmlessly).
     const pc = this.#link.newConnection();
-    // Tracks sent in no stream (`a=msid:- <track>`: another client's
-    // `addTrack(track)`) are shown together, as one: a new one of a kind
-    // (a renegotiation's) replaces the last.
-    const loose = new MediaStream();
-    pc.addEventListener("track", (event) => {
+    // The connection's tracks shown together, as one, whatever streams
+    // they were sent in: one, none (`a=msid:- <track>`: another client's
+    // `addTrack(track)`) or one each (a client's separate camera and
+    // microphone streams). A new one of a kind (a renegotiation's)
+    // replaces the last. A track's whole stream at once: the first event
+    // (the audio's) then brings the video too, which is shown first.
+    const stream = new MediaStream();
+    pc.addEventListener("track", ({ track, streams, receiver }) => {
       // Live, not a movie: play as soon as frames arrive (Chrome, Firefox
       // 123+; elsewhere an unread property).
-      const receiver = event.receiver as { jitterBufferTarget?: number };
-      receiver.jitterBufferTarget = 0;
-      const stream = event.streams[0] ?? loose;
-      if (stream === loose) {
-        for (const track of loose.getTracks()) {
-          if (track.kind === event.track.kind) loose.removeTrack(track);
+      (receiver as { jitterBufferTarget?: number }).jitterBufferTarget = 0;
+      for (const added of streams[0]?.getTracks() ?? [track]) {
+        for (const old of stream.getTracks()) {
+          if (old.kind === added.kind) stream.removeTrack(old);
         }
-        loose.addTrack(event.track);
+        stream.addTrack(added);
       }
       if (this.#pc === pc) this.#options.onStream(stream);
-      else if (event.track.kind === "video") {
-        this.#whenDecoding(pc, stream);
-      }
+      else if (track.kind === "video") this.#whenDecoding(pc, stream);
     });
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (!candidate || (this.#pc !== pc && this.#next?.pc !== pc)) return;

@@ -108,15 +108,15 @@ export function whepPlayer(
     setup: (pc) => {
       pc.addTransceiver("video", { direction: "recvonly" });
       pc.addTransceiver("audio", { direction: "recvonly" });
-      // Tracks in no stream (`a=msid:- <track>`, which an endpoint may
-      // send) are shown together, as one: else the audio's would replace
-      // the video's.
-      const loose = new MediaStream();
-      pc.ontrack = ({ streams, track, receiver }) => {
+      // Its two tracks shown together, as one, whatever streams the
+      // endpoint sent them in (none: `a=msid:- <track>`; or one each):
+      // else the audio's would replace the video's.
+      const stream = new MediaStream();
+      pc.ontrack = ({ track, receiver }) => {
         const live = receiver as { jitterBufferTarget?: number | null };
         if ("jitterBufferTarget" in live) live.jitterBufferTarget = 0;
-        if (!streams[0]) loose.addTrack(track);
-        if (player.connection === pc) host.onStream(streams[0] ?? loose);
+        stream.addTrack(track);
+        if (player.connection === pc) host.onStream(stream);
       };
     },
     onConnectionState: host.onConnectionState,

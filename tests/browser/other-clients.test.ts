@@ -2,9 +2,10 @@
  * `<live-viewer>` watching a broadcaster of another make: a client of the
  * seed protocol (tests/browser/support/fake-peers.ts) doing what the
  * protocol allows and ours does not: tracks sent in no stream
- * (`addTrack(track)`: `a=msid:- <track>`), candidates sent before the offer,
- * a track replaced by renegotiating; and a new session offered while one
- * plays (what the switch to the SFU does), with the person's pause.
+ * (`addTrack(track)`: `a=msid:- <track>`) or in one each, candidates sent
+ * before the offer, a track replaced by renegotiating; and a new session
+ * offered while one plays (what the switch to the SFU does), with the
+ * person's pause.
  */
 import { expect } from "@open-wc/testing";
 import "../../components/live-viewer.ts";
@@ -39,28 +40,38 @@ describe("a broadcaster of another make", () => {
     fake?.close();
   });
 
-  it("sending its tracks in no stream: the viewer shows its video and its audio together", async () => {
-    const { url } = await startSignaling();
-    const streamId = newStreamId();
-    fake = new FakeBroadcaster(url, streamId, () => "good");
-    fake.streamless = true;
-    await fake.whenReceived("broadcaster-accepted");
-    const viewer = addViewer(url, streamId);
-    await stateOf(viewer, "live");
-    const video = videoOf(viewer);
-    expect(await frames(video)).to.be.greaterThan(0);
-    const kinds = () =>
-      (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
-        .join(",");
-    await eventually(
-      () => kinds() === "audio,video",
-      () => `audio and video shown (are: ${kinds()})`,
-    );
-    // Really in none: each track's a=msid names "-" for its stream.
-    const said = fake.offered[0].match(/^a=msid:.*$/gm) ?? [];
-    expect(said.length).to.equal(2);
-    for (const line of said) expect(line).to.match(/^a=msid:- /);
-  });
+  for (
+    const [streams, how] of [
+      ["none", "in no stream"],
+      ["each", "in a stream each"],
+    ] as const
+  ) {
+    it(`sending its tracks ${how}: the viewer shows its video and its audio together`, async () => {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      fake = new FakeBroadcaster(url, streamId, () => "good");
+      fake.streams = streams;
+      await fake.whenReceived("broadcaster-accepted");
+      const viewer = addViewer(url, streamId);
+      await stateOf(viewer, "live");
+      const video = videoOf(viewer);
+      expect(await frames(video)).to.be.greaterThan(0);
+      const kinds = () =>
+        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
+          .join(",");
+      await eventually(
+        () => kinds() === "audio,video",
+        () => `audio and video shown (are: ${kinds()})`,
+      );
+      // Really so: each track's a=msid names "-" for its stream, or a
+      // stream of its own.
+      const said = fake.offered[0].match(/^a=msid:.*$/gm) ?? [];
+      const ids = said.map((line) => line.split(/[: ]/)[1]);
+      expect(ids.length).to.equal(2);
+      if (streams === "none") expect(ids).to.deep.equal(["-", "-"]);
+      else expect(new Set([...ids, "-"]).size).to.equal(3);
+    });
+  }
 
   it("sending its candidates before its offer (and ignoring the viewer's): the viewer connects with them", async () => {
     const { url } = await startSignaling();
@@ -119,22 +130,25 @@ describe("a broadcaster of another make", () => {
     expect(viewer.state).to.equal("live");
   }
 
-  for (const streamless of [false, true]) {
-    it(
-      `replacing its video by a renegotiation (a new track ${
-        streamless ? "in no stream" : "in the same stream"
-      }): the viewer shows the new one, live throughout`,
-      async () => {
-        await showsRenegotiatedVideo(streamless);
-      },
-    );
+  for (
+    const [streams, how] of [
+      ["one", "in the same stream"],
+      ["none", "in no stream"],
+      ["each", "in a stream of its own"],
+    ] as const
+  ) {
+    it(`replacing its video by a renegotiation (a new track ${how}): the viewer shows the new one, live throughout`, async () => {
+      await showsRenegotiatedVideo(streams);
+    });
   }
 
-  async function showsRenegotiatedVideo(streamless: boolean): Promise<void> {
+  async function showsRenegotiatedVideo(
+    streams: FakeBroadcaster["streams"],
+  ): Promise<void> {
     const { url } = await startSignaling();
     const streamId = newStreamId();
     fake = new FakeBroadcaster(url, streamId, () => "good");
-    fake.streamless = streamless;
+    fake.streams = streams;
     await fake.whenReceived("broadcaster-accepted");
     const viewer = addViewer(url, streamId);
     await stateOf(viewer, "live");

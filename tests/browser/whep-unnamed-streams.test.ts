@@ -1,8 +1,8 @@
 /**
  * `<live-viewer whep-url>` against a WHEP endpoint whose answer names no
- * stream (no `a=msid`: allowed, and some servers send none). Browsers put
- * such tracks in one default stream (JSEP, RFC 8829 §5.10): the viewer
- * shows both, its video first. The endpoint is in the page
+ * stream (no `a=msid`: allowed, and some servers send none; browsers put
+ * such tracks in one default stream, JSEP, RFC 8829 §5.10), or one per
+ * track: the viewer shows both, its video first. The endpoint is in the page
  * (support/whep-endpoint.ts).
  */
 import { expect } from "@open-wc/testing";
@@ -25,6 +25,7 @@ describe("WHEP playback of an endpoint that names no stream", () => {
     const [streams, how] of [
       ["unnamed", "no a=msid at all"],
       ["none", "a=msid:- per track"],
+      ["each", "a stream per track"],
     ] as const
   ) {
     it(`shows its video and its audio in one stream (${how})`, async () => {
@@ -53,9 +54,15 @@ describe("WHEP playback of an endpoint that names no stream", () => {
           expect(said).to.deep.equal([]);
           expect(removed.filter((line) => line.startsWith("a=msid:")).length)
             .to.equal(2);
-        } else {
+        } else if (streams === "none") {
           expect(said.length).to.equal(2);
           for (const line of said) expect(line).to.match(/^a=msid:- /);
+        } else {
+          // Two streams, one track each.
+          const ids = said.map((line) => line.split(/[: ]/)[2]);
+          expect(ids.length).to.equal(2);
+          expect(ids[0]).to.not.equal(ids[1]);
+          expect(ids).to.not.include("-");
         }
       } finally {
         undo();

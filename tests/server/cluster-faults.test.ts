@@ -289,5 +289,6 @@ Deno.test("cluster: a Redis that stops answering (SIGSTOP) is noticed; waiting s
   await a.server.cluster!.when("ready");
   assert.equal((await health(a)).status, 200);
   s.broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
-  assert.equal((await s.broadcaster.next()).type, "broadcaster-accepted");
+  const reply = await s.broadcaster.next();
+  assert.equal(reply.type, "broadcaster-accepted", JSON.stringify(reply));
 });

@@ -121,10 +121,11 @@ export class FakeBroadcaster extends SeedClient {
   /** What the next joins get; a test may change it midway. */
   plan: OfferPlan;
   /**
-   * Tracks sent in no stream (`a=msid:- <track>`), as a client's
-   * `addTrack(track)` without one sends them.
+   * The streams its tracks are sent in: one; none (`a=msid:- <track>`, as
+   * a client's `addTrack(track)` without one sends them); or one each (a
+   * client's separate microphone and camera streams).
    */
-  streamless = false;
+  streams: "one" | "none" | "each" = "one";
   /** Every offer's SDP as sent. */
   readonly offered: string[] = [];
   /**
@@ -165,7 +166,7 @@ export class FakeBroadcaster extends SeedClient {
     for (const track of stream.getTracks()) {
       pc.addTransceiver(track, {
         direction: "sendonly",
-        streams: this.streamless ? [] : [stream],
+        streams: this.#streamsFor(track, stream),
       });
     }
     const { streamId } = this;
@@ -242,7 +243,7 @@ export class FakeBroadcaster extends SeedClient {
     }
     pc.addTransceiver(track, {
       direction: "sendonly",
-      streams: this.streamless ? [] : [await this.#stream],
+      streams: this.#streamsFor(track, await this.#stream),
     });
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
@@ -252,6 +253,11 @@ export class FakeBroadcaster extends SeedClient {
       viewerId,
       offer: { type: "offer", sdp: offer.sdp! },
     });
+  }
+
+  #streamsFor(track: MediaStreamTrack, stream: MediaStream): MediaStream[] {
+    if (this.streams === "none") return [];
+    return [this.streams === "each" ? new MediaStream([track]) : stream];
   }
 
   /** The connection made last, for any viewer. */

@@ -10,11 +10,12 @@ export const WHEP_ORIGIN = "https://whep.invalid";
 export const WHEP_PATH = "/whep-stub/";
 
 /**
- * How the answer's tracks are grouped: in one named stream; in none, said
- * so (`a=msid:- <track>`, as `addTrack` without a stream writes it); or in
- * none, unsaid (the `a=msid` lines taken out, listed in `removed`).
+ * How the answer's tracks are grouped: in one named stream; one stream
+ * each; in none, said so (`a=msid:- <track>`, as `addTrack` without a
+ * stream writes it); or in none, unsaid (the `a=msid` lines taken out,
+ * listed in `removed`).
  */
-export type WhepStreams = "one" | "none" | "unnamed";
+export type WhepStreams = "one" | "each" | "none" | "unnamed";
 
 export interface InPageWhepOptions {
   streams?: WhepStreams;
@@ -77,7 +78,9 @@ export function inPageWhep(
     const stream = new MediaStream(tracks);
     for (const track of tracks) {
       if (streams === "one") server.addTrack(track, stream);
-      else server.addTrack(track);
+      else if (streams === "each") {
+        server.addTrack(track, new MediaStream([track]));
+      } else server.addTrack(track);
     }
     await server.setRemoteDescription({
       type: "offer",
