@@ -91,7 +91,7 @@ interface BroadcasterView {
  * @fires live-state-change - The state changed (`event.state`, `event.previous`).
  * @fires live-error - Camera or server problem (`event.code`: `permission-denied`, `no-camera`, `camera-in-use`, `insecure-context`, `camera-error`, `signaling-unavailable`, `stream-taken`, `token-*`, `replaced`, `turn-auth-failed`, `negotiation-failed` (a viewer's answer refused: that viewer is retried, then left; the state stays), `e2ee-key-invalid`, `e2ee-unsupported` (end-to-end encryption as asked is not possible: the `error` state, nothing sent), ...: a `LiveErrorCode`).
  * @fires viewer-joined - A viewer arrived (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property); once per viewer id, not again when it joins again to repair its picture or is named again after a reconnection (a viewer whose resume claim was refused comes back under a new id: the `viewerCount` property is the count to show).
- * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property); only one `viewer-joined` was fired for.
+ * @fires viewer-left - A viewer left (`event.viewerId`, `event.viewerCount`: the server's count, the same as the `viewerCount` property); only one `viewer-joined` was fired for. Also for a viewer gone while this broadcaster was away (not named again 30 s after its reconnection), and for a viewer's old id once its connection under a new id (a claim refused after a server restart with a rotated key) took over; through the SFU, a viewer gone meanwhile is not told.
  *
  * @slot overlay - Custom content over the preview.
  *
@@ -175,6 +175,7 @@ export class LiveBroadcaster extends StreamElement {
         `The browser refused viewer ${viewerId}'s answer: ${error}`,
         error,
       ),
+    onGone: (viewerId) => this.#left(viewerId),
   });
   /** The SFU connection: a chunk, loaded when a stream first moves to the SFU. */
   #uplink: SfuUplink | undefined;
@@ -428,9 +429,7 @@ export class LiveBroadcaster extends StreamElement {
       case "viewer-left":
         this.#peers.close(message.viewerId);
         this.#countViewers(message.viewerCount);
-        // Only one it told of (not a viewer refused before pairing).
-        if (!this.#viewers.delete(message.viewerId)) return;
-        return this.#emitViewer("viewer-left", message.viewerId);
+        return this.#left(message.viewerId);
       // It watches through the SFU now: still a viewer, no longer ours.
       case "viewer-moved":
         return this.#peers.close(message.viewerId);
@@ -550,6 +549,13 @@ export class LiveBroadcaster extends StreamElement {
     this.#setView({
       viewerCount: typeof count === "number" ? count : this.#peers.size,
     });
+  }
+
+  /** `viewer-left`, only for one it told of (not a viewer refused before pairing). */
+  #left(viewerId: string): void {
+    if (this.#viewers.delete(viewerId)) {
+      this.#emitViewer("viewer-left", viewerId);
+    }
   }
 
   #emitViewer(type: "viewer-joined" | "viewer-left", viewerId: string): void {

@@ -27,6 +27,11 @@ export interface BroadcastPeersOptions {
   onPathLost(): void;
   /** The browser refused a viewer's answer (the server has been told). */
   onRefused(viewerId: string, error: unknown): void;
+  /**
+   * A viewer the server will not name again is gone: one not named after
+   * our reconnection, or an id of ours it replaced (a refused claim).
+   */
+  onGone(viewerId: string): void;
 }
 
 /** How long `disconnected` may last before it is treated as `failed`. */
@@ -225,7 +230,7 @@ export class BroadcastPeers {
       const peer = this.#peers.get(viewerId)!;
       clearTimeout(peer.staleTimer);
       peer.orphan = this.#newIds;
-      peer.staleTimer = setTimeout(() => this.close(viewerId), STALE_GRACE_MS);
+      peer.staleTimer = setTimeout(() => this.#gone(viewerId), STALE_GRACE_MS);
     }
   }
 
@@ -328,6 +333,12 @@ export class BroadcastPeers {
   close(viewerId: string): void {
     this.#refusals.delete(viewerId);
     this.#drop(viewerId);
+  }
+
+  /** `viewerId` left while nobody could tell us: closed, and said. */
+  #gone(viewerId: string): void {
+    this.close(viewerId);
+    this.#options.onGone(viewerId);
   }
 
   /** Closes the connection to `viewerId`, keeping its count of refusals. */
@@ -483,7 +494,7 @@ export class BroadcastPeers {
     if (
       peer.orphan &&
       (state === "failed" || (peer.replacedBy && state !== "connected"))
-    ) return this.close(peer.viewerId);
+    ) return this.#gone(peer.viewerId);
     switch (state) {
       case "connected":
         this.#refusals.delete(peer.viewerId);

@@ -165,6 +165,7 @@ describe("recovery", () => {
     );
 
     const rejoined = nextEvent<ViewerEvent>(broadcaster, "viewer-joined");
+    const left = nextEvent<ViewerEvent>(broadcaster, "viewer-left");
     await restartSignaling(port, { rotateKey: true });
     await stateOf(broadcaster, "reconnecting");
     await stateOf(broadcaster, "live");
@@ -192,6 +193,8 @@ describe("recovery", () => {
     // The old connection played on meanwhile.
     expect(states).to.deep.equal([]);
     expect(viewer.state).to.equal("live");
+    // The page heard the old id leave (nobody else will say it).
+    expect((await left).viewerId).to.equal(before);
   });
 
   it("the signaling server is down at start: a clear error, then live once it is up", async () => {
