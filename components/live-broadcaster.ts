@@ -404,7 +404,7 @@ export class LiveBroadcaster extends StreamElement {
   protected override onStreamMessage(message: StreamMessage): void {
     switch (message.type) {
       case "broadcaster-accepted":
-        this.#peers.accepted(message.named ?? message.viewerCount, {
+        this.#peers.accepted(message.viewerCount, {
           resumed: this.session.resumed,
           restart: this.session.networkSuspect,
         });

@@ -257,12 +257,6 @@ export interface BroadcasterAccepted {
   type: "broadcaster-accepted";
   streamId: string;
   viewerCount: number;
-  /**
-   * How many `viewer-joined` follow (fewer than `viewerCount` when the SFU
-   * serves some viewers, or some cannot decrypt). Absent from older servers:
-   * `viewerCount`.
-   */
-  named?: number;
   /** A resume claim for the next connection (see docs/protocol.md, Resuming). */
   resume?: string;
   /** Time-limited TURN credentials and STUN servers, when the server has them. */

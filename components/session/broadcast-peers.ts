@@ -132,8 +132,8 @@ export class BroadcastPeers {
   }
 
   /**
-   * Accepted as the broadcaster: `named` `viewer-joined` follow, one per
-   * viewer the server has for us to connect to. Connections to viewers it does not name are
+   * Accepted as the broadcaster: `viewerCount` `viewer-joined` follow, one
+   * per viewer the server has. Connections to viewers it does not name are
    * closed {@link STALE_GRACE_MS} later unless named by then: viewers may
    * come back after us (after a restart, say). When the server gave us a
    * new client id (a rotated key refused our claim) they come back under
@@ -141,10 +141,10 @@ export class BroadcastPeers {
    * naming its session replaces it (make before break).
    */
   accepted(
-    named: number,
+    viewerCount: number,
     { resumed, restart }: { resumed: boolean; restart: boolean },
   ): void {
-    this.#replay = new ViewerReplay(named);
+    this.#replay = new ViewerReplay(viewerCount);
     this.#newIds = !resumed;
     this.#restartReplayed = restart;
     this.#endReplay();

@@ -161,6 +161,13 @@ export class Entry {
           if (e2ee && !viewer.e2ee) this.#encrypted(viewer, streamId);
           else this.#core.sendTo(viewer, joined, text);
         }
+        peer.send({
+          type: "broadcaster-accepted",
+          streamId,
+          viewerCount: viewers.length,
+          ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
+          resume: this.#core.resumeFor(peer)!,
+        });
         // Every waiting viewer, again on a re-announce: the broadcaster may
         // have dropped its peer connections; each viewer's session says which
         // it kept. Through the SFU, the broadcaster publishes once and is not
@@ -176,19 +183,8 @@ export class Entry {
           peer.sfuOnly,
           e2ee === true,
         );
-        const direct = sfu?.direct ?? paired;
-        peer.send({
-          type: "broadcaster-accepted",
-          streamId,
-          viewerCount,
-          // The viewer-joined that follow: the count less the viewers the
-          // SFU serves and those that cannot decrypt. A broadcaster waits
-          // for all of them before it drops connections nobody named.
-          named: direct.length,
-          ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
-          resume: this.#core.resumeFor(peer)!,
-        });
         if (sfu) this.#core.post(sfu.out);
+        const direct = sfu?.direct ?? paired;
         for (const viewer of direct) {
           peer.send({
             type: "viewer-joined",

@@ -167,9 +167,10 @@ describe("a broadcaster of another make", () => {
       () => `the new track shown (${video.videoWidth} wide)`,
     );
     expect(await frames(video)).to.be.greaterThan(0);
-    const videos = (video.srcObject as MediaStream).getVideoTracks();
-    expect(videos.length).to.equal(1);
-    expect(videos[0].readyState).to.equal("live");
+    const shown = (video.srcObject as MediaStream).getTracks();
+    // The new video with the sound it had: no track lost, none stale.
+    expect(shown.map((t) => t.kind).sort()).to.deep.equal(["audio", "video"]);
+    for (const track of shown) expect(track.readyState).to.equal("live");
     // The same connection throughout: no new join, no state but live.
     expect(fake.joins.length).to.equal(1);
     expect(states).to.deep.equal([]);

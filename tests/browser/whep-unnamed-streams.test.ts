@@ -59,7 +59,7 @@ describe("WHEP playback of an endpoint that names no stream", () => {
           for (const line of said) expect(line).to.match(/^a=msid:- /);
         } else {
           // Two streams, one track each.
-          const ids = said.map((line) => line.split(/[: ]/)[2]);
+          const ids = said.map((line) => line.split(/[: ]/)[1]);
           expect(ids.length).to.equal(2);
           expect(ids[0]).to.not.equal(ids[1]);
           expect(ids).to.not.include("-");

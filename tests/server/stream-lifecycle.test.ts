@@ -43,7 +43,6 @@ Deno.test("viewers who join first wait, and all get an offer path when the broad
     type: "broadcaster-accepted",
     streamId: "order-1",
     viewerCount: 2,
-    named: 2,
   });
   assert.match(resume!, /^1~/);
   const announced = [
