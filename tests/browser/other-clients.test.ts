@@ -40,6 +40,29 @@ describe("a broadcaster of another make", () => {
     fake?.close();
   });
 
+  /**
+   * A fake broadcaster doing as `ways` say, and a `<live-viewer>` of its
+   * stream, live and showing frames.
+   */
+  async function watching(
+    ways: Partial<Pick<FakeBroadcaster, "streams" | "candidatesFirst">> = {},
+  ): Promise<{
+    fake: FakeBroadcaster;
+    viewer: ReturnType<typeof addViewer>;
+    video: HTMLVideoElement;
+  }> {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const made = fake = new FakeBroadcaster(url, streamId, () => "good");
+    Object.assign(made, ways);
+    await made.whenReceived("broadcaster-accepted");
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "live");
+    const video = videoOf(viewer);
+    expect(await frames(video)).to.be.greaterThan(0);
+    return { fake: made, viewer, video };
+  }
+
   for (
     const [streams, how] of [
       ["none", "in no stream"],
@@ -47,15 +70,7 @@ describe("a broadcaster of another make", () => {
     ] as const
   ) {
     it(`sending its tracks ${how}: the viewer shows its video and its audio together`, async () => {
-      const { url } = await startSignaling();
-      const streamId = newStreamId();
-      fake = new FakeBroadcaster(url, streamId, () => "good");
-      fake.streams = streams;
-      await fake.whenReceived("broadcaster-accepted");
-      const viewer = addViewer(url, streamId);
-      await stateOf(viewer, "live");
-      const video = videoOf(viewer);
-      expect(await frames(video)).to.be.greaterThan(0);
+      const { fake, video } = await watching({ streams });
       const kinds = () =>
         (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
           .join(",");
@@ -74,14 +89,7 @@ describe("a broadcaster of another make", () => {
   }
 
   it("sending its candidates before its offer (and ignoring the viewer's): the viewer connects with them", async () => {
-    const { url } = await startSignaling();
-    const streamId = newStreamId();
-    fake = new FakeBroadcaster(url, streamId, () => "good");
-    fake.candidatesFirst = true;
-    await fake.whenReceived("broadcaster-accepted");
-    const viewer = addViewer(url, streamId);
-    await stateOf(viewer, "live");
-    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    const { fake } = await watching({ candidatesFirst: true });
     expect(fake.offered[0]).to.not.match(/^a=candidate:/m);
   });
 
@@ -97,13 +105,7 @@ describe("a broadcaster of another make", () => {
   async function movesWithEarlyCandidates(
     resources: ReturnType<typeof countResources>,
   ): Promise<void> {
-    const { url } = await startSignaling();
-    const streamId = newStreamId();
-    fake = new FakeBroadcaster(url, streamId, () => "good");
-    fake.candidatesFirst = true;
-    await fake.whenReceived("broadcaster-accepted");
-    const viewer = addViewer(url, streamId);
-    await stateOf(viewer, "live");
+    const { fake, viewer } = await watching({ candidatesFirst: true });
     const [viewerFirst] = receiving(resources);
     const first = fake.latest!;
     // A new session (its own o= line) for the same viewer: its candidates
@@ -145,15 +147,7 @@ describe("a broadcaster of another make", () => {
   async function showsRenegotiatedVideo(
     streams: FakeBroadcaster["streams"],
   ): Promise<void> {
-    const { url } = await startSignaling();
-    const streamId = newStreamId();
-    fake = new FakeBroadcaster(url, streamId, () => "good");
-    fake.streams = streams;
-    await fake.whenReceived("broadcaster-accepted");
-    const viewer = addViewer(url, streamId);
-    await stateOf(viewer, "live");
-    const video = videoOf(viewer);
-    expect(await frames(video)).to.be.greaterThan(0);
+    const { fake, viewer, video } = await watching({ streams });
     // Another size, to tell the new track's frames from the old one's.
     const width = video.videoWidth / 2;
     const states: string[] = [];
@@ -179,14 +173,7 @@ describe("a broadcaster of another make", () => {
   it("a new connection taking over (as at the switch to the SFU) while the person paused the picture: it stays paused", async () => {
     const resources = countResources();
     try {
-      const { url } = await startSignaling();
-      const streamId = newStreamId();
-      fake = new FakeBroadcaster(url, streamId, () => "good");
-      await fake.whenReceived("broadcaster-accepted");
-      const viewer = addViewer(url, streamId);
-      await stateOf(viewer, "live");
-      const video = videoOf(viewer);
-      await frames(video);
+      const { fake, viewer, video } = await watching();
       const [first] = receiving(resources);
       video.pause();
       await fake.offer(fake.joins[0].viewerId, "good");
