@@ -236,11 +236,6 @@ export interface Ruling {
   reaction: Reaction;
 }
 
-/** What the role of `policy` does about `code` (any string a server may send). */
-export function reactionTo(code: string, policy: ErrorPolicy): Reaction {
-  return ruleFor(code, policy).reaction;
-}
-
 /** The text explaining `code` from an element's `strings`, else `fallback`. */
 export function errorText(
   code: LiveErrorCode | undefined,

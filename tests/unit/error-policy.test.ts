@@ -11,7 +11,6 @@ import {
   type ErrorPolicy,
   errorText,
   type LiveErrorCode,
-  reactionTo as reactionIn,
   type Role,
   ruleFor as ruleIn,
   VIEWER_ERRORS,
@@ -45,7 +44,8 @@ const TABLES: Record<Role, ErrorPolicy> = {
   broadcaster: BROADCASTER_ERRORS,
   viewer: VIEWER_ERRORS,
 };
-const reactionTo = (code: string, role: Role) => reactionIn(code, TABLES[role]);
+const reactionTo = (code: string, role: Role) =>
+  ruleIn(code, TABLES[role]).reaction;
 const ruling = (code: string | undefined, role: Role) =>
   rulingIn(code, TABLES[role]);
 /** The broadcaster's rule: its table has every code the viewer's has. */
