@@ -88,16 +88,26 @@ export class FrameWatch {
   async #tick(generation: number): Promise<void> {
     const video = this.#options.video();
     const stalled = this.#frames === "stalled";
+    // A stream without video (another make's broadcaster sending sound
+    // alone) moves while its audio packets arrive: they count as frames.
+    const sound =
+      (video?.srcObject as MediaStream | null)?.getVideoTracks().length === 0;
     // A paused video (picture-in-picture's button, a media key) presents
     // nothing while the stream goes on: the person's pause is no stall.
     // One the browser would not start (autoplay refused) is not live yet.
-    const counted = document.hidden || !video?.requestVideoFrameCallback ||
+    const counted = sound || document.hidden ||
+      !video?.requestVideoFrameCallback ||
       (video.paused && this.#frames !== "none");
     if (counted || stalled) {
-      const inbound = await inboundVideo(this.#options.connection());
+      const inbound = await inboundVideo(
+        this.#options.connection(),
+        sound ? "audio" : "video",
+      );
       if (generation !== this.#generation) return;
-      const { framesDecoded: decoded = -1, packetsReceived: packets = -1 } =
-        inbound ?? {};
+      const {
+        packetsReceived: packets = -1,
+        framesDecoded: decoded = packets,
+      } = inbound ?? {};
       const fresh = decoded > this.#decoded;
       if (fresh) {
         // The first reading is a baseline, not a frame.
@@ -123,15 +133,16 @@ export class FrameWatch {
   }
 }
 
-/** The `inbound-rtp` statistics of `pc`'s video, if it receives any. */
+/** The `inbound-rtp` statistics of `pc`'s video (or `kind`), if it receives any. */
 export async function inboundVideo(
   pc: RTCPeerConnection | undefined,
+  kind = "video",
 ): Promise<Record<string, number> | undefined> {
   if (!pc || pc.signalingState === "closed") return undefined;
   let video: Record<string, number> | undefined;
   try {
     (await pc.getStats()).forEach((entry: Record<string, unknown>) => {
-      if (entry.type === "inbound-rtp" && entry.kind === "video") {
+      if (entry.type === "inbound-rtp" && entry.kind === kind) {
         video = entry as Record<string, number>;
       }
     });

@@ -8,7 +8,7 @@
  * person's pause.
  */
 import { expect } from "@open-wc/testing";
-import "../../components/live-viewer.ts";
+import { PICTURE_WAIT_MS } from "../../components/live-viewer.ts";
 import { FakeBroadcaster } from "./support/fake-peers.ts";
 import {
   addViewer,
@@ -31,6 +31,20 @@ function receiving(
   return resources.pcs.filter((pc) =>
     pc.getTransceivers().some((t) => t.currentDirection === "recvonly")
   );
+}
+
+/** `pc`'s packets received of `kind` so far. */
+async function received(
+  pc: RTCPeerConnection,
+  kind: "audio" | "video",
+): Promise<number> {
+  let count = 0;
+  (await pc.getStats()).forEach((entry) => {
+    if (entry.type === "inbound-rtp" && entry.kind === kind) {
+      count = entry.packetsReceived;
+    }
+  });
+  return count;
 }
 
 describe("a broadcaster of another make", () => {
@@ -87,6 +101,43 @@ describe("a broadcaster of another make", () => {
       else expect(new Set([...ids, "-"]).size).to.equal(3);
     });
   }
+
+  it("sending audio only: the viewer is live with the sound, on one connection past the wait for a picture", async () => {
+    const resources = countResources();
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      fake = new FakeBroadcaster(url, streamId, () => "good");
+      fake.audioOnly = true;
+      await fake.whenReceived("broadcaster-accepted");
+      const viewer = addViewer(url, streamId);
+      await stateOf(viewer, "live");
+      const video = videoOf(viewer);
+      const shown = (video.srcObject as MediaStream).getTracks();
+      expect(shown.map((t) => t.kind)).to.deep.equal(["audio"]);
+      const [pc] = receiving(resources);
+      const opened = resources.counts.pcsOpened;
+      const heard = await received(pc, "audio");
+      expect(heard).to.be.greaterThan(0);
+      const states: string[] = [];
+      viewer.addEventListener(
+        "live-state-change",
+        () => states.push(viewer.state),
+      );
+      // The fault's own length: past the wait for a picture, after which a
+      // viewer with no frame builds a new connection.
+      await new Promise((resolve) =>
+        setTimeout(resolve, PICTURE_WAIT_MS + 2_000)
+      );
+      expect(states).to.deep.equal([]);
+      expect(fake.joins.length).to.equal(1);
+      expect(resources.counts.pcsOpened).to.equal(opened);
+      expect(await received(pc, "audio")).to.be.greaterThan(heard);
+      expect(video.paused).to.equal(false);
+    } finally {
+      resources.restore();
+    }
+  });
 
   it("sending its candidates before its offer (and ignoring the viewer's): the viewer connects with them", async () => {
     const { fake } = await watching({ candidatesFirst: true });

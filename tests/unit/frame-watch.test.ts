@@ -231,3 +231,54 @@ Deno.test("starved means two ticks in a row of packets without a frame; a takeov
   assert.equal(starved.length, 2);
   frames.stop();
 });
+
+Deno.test("a stream without video (sound alone): its audio packets count as frames; a video stream's audio does not", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const packets = { audio: 0, video: 0 };
+  const pc = {
+    signalingState: "stable",
+    getStats: () =>
+      Promise.resolve(
+        new Map(["audio", "video"].map((kind) => [kind, {
+          type: "inbound-rtp",
+          kind,
+          packetsReceived: packets[kind as "audio"],
+          framesDecoded: kind === "video" ? 0 : undefined,
+        }])),
+      ),
+  } as unknown as RTCPeerConnection;
+  const tracks: { kind: string }[] = [{ kind: "audio" }];
+  const video = Object.assign(new FakeVideo(), {
+    paused: false,
+    srcObject: {
+      getVideoTracks: () => tracks.filter((t) => t.kind === "video"),
+    },
+  });
+  const { frames, seen, now } = watch(video, pc);
+  frames.start();
+  await clock.tickAsync(250); // the baseline reading
+  assert.equal(now(), "none");
+  for (let i = 0; i < 12; i++) {
+    packets.audio += 12;
+    await clock.tickAsync(250);
+    assert.equal(now(), "flowing");
+  }
+  // The sound stops: a stall, as a picture's would be.
+  await clock.tickAsync(STALL_AFTER_MS + 250);
+  assert.equal(now(), "stalled");
+  packets.audio += 12;
+  await clock.tickAsync(250);
+  assert.equal(now(), "flowing");
+  frames.stop();
+  assert.deepEqual(seen, ["flowing", "stalled", "flowing", "none"]);
+  // With a video track, sound is no frame: nothing shown, nothing flows.
+  tracks.push({ kind: "video" });
+  frames.start();
+  for (let i = 0; i < 12; i++) {
+    packets.audio += 12;
+    await clock.tickAsync(250);
+  }
+  assert.equal(now(), "none");
+  frames.stop();
+});

@@ -133,6 +133,8 @@ export class FakeBroadcaster extends SeedClient {
    * be), and the viewer's ignored: the viewer must use ours to connect.
    */
   candidatesFirst = false;
+  /** Sends its microphone alone, no video (a radio, an intercom). */
+  audioOnly = false;
   #stream: Promise<MediaStream>;
   /** Each viewer's latest connection, which its answer is for. */
   #pcs = new Map<string, RTCPeerConnection>();
@@ -164,6 +166,7 @@ export class FakeBroadcaster extends SeedClient {
     this.#all.push(pc);
     const stream = await this.#stream;
     for (const track of stream.getTracks()) {
+      if (this.audioOnly && track.kind === "video") continue;
       pc.addTransceiver(track, {
         direction: "sendonly",
         streams: this.#streamsFor(track, stream),
