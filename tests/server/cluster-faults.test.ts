@@ -270,8 +270,12 @@ Deno.test("cluster: nodes' Redis connections cut: they reconnect and keep their 
 
 Deno.test("cluster: a Redis that stops answering (SIGSTOP) is noticed; waiting steps fail instead of hanging", async () => {
   await using redis = await RedisProcess.start();
-  // A TTL longer than the pause: the nodes' registrations outlive it.
-  await using s = await liveAcross(redis, 5_000);
+  // A TTL well past the pause and the wait for ready after it (the next
+  // heartbeat, TTL / 3, on a reconnected link): the nodes' registrations
+  // outlive both. Unavailable longer than the TTL is an outage, which
+  // closes every socket (as it should): with 5 s, a pause 3.5 s longer
+  // fails this test, and a loaded machine (CI, once) may have come close.
+  await using s = await liveAcross(redis, 10_000);
   const { a } = s;
   redis.pause();
   try {
