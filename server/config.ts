@@ -95,6 +95,14 @@ export interface ServerConfig {
    * URL); unset = one process, everything in memory.
    */
   redisUrl: string | undefined;
+  /**
+   * Sentinels watching the Redis primary (REDIS_SENTINELS): the nodes ask
+   * them where it is, and follow a failover. `redisUrl`'s host is then the
+   * name they know it by.
+   */
+  redisSentinels: readonly { host: string; port: number }[] | undefined;
+  /** The Sentinels' own password (REDIS_SENTINEL_PASSWORD), if they ask one. */
+  redisSentinelPassword: string | undefined;
   /** Prefix of every Redis key and channel, so clusters can share a Redis. */
   redisKeyPrefix: string;
   /** A node silent this long is taken for dead and its members freed. */
@@ -196,6 +204,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   stateDir: DEFAULT_STATE_DIR,
   reconnectGraceMs: 5_000,
   redisUrl: undefined,
+  redisSentinels: undefined,
+  redisSentinelPassword: undefined,
   redisKeyPrefix: "lw:",
   nodeTtlMs: 5_000,
   janusUrl: undefined,
@@ -395,6 +405,18 @@ export function sdpLimits(config: ServerConfig): SdpLimits {
   };
 }
 
+/** `host:port` (IPv6 in brackets), or undefined when it is not one. */
+function sentinelAddress(
+  text: string,
+): { host: string; port: number } | undefined {
+  const match = /^\s*(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})\s*$/.exec(
+    text,
+  );
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65_535) return undefined;
+  return { host: match[1] ?? match[2], port };
+}
+
 function readCluster(
   env: Readonly<Record<string, string | undefined>>,
   config: ServerConfig,
@@ -411,6 +433,22 @@ function readCluster(
       );
     } else config.redisUrl = url;
   }
+  const sentinels = env.REDIS_SENTINELS?.trim();
+  if (sentinels) {
+    const parsed = sentinels.split(",").map(sentinelAddress);
+    if (parsed.some((address) => address === undefined)) {
+      problems.push(
+        `REDIS_SENTINELS must be comma-separated host:port pairs (IPv6 as [::1]:26379), got ${
+          JSON.stringify(sentinels)
+        }`,
+      );
+    } else if (!url) {
+      problems.push(
+        "REDIS_SENTINELS needs REDIS_URL, whose host is the name the Sentinels know the primary by (redis://:password@mymaster)",
+      );
+    } else config.redisSentinels = parsed as { host: string; port: number }[];
+  }
+  config.redisSentinelPassword = env.REDIS_SENTINEL_PASSWORD || undefined;
   const janus = env.JANUS_URL?.trim();
   if (janus) {
     const bad = janusUrls(janus).find((url) => {

@@ -90,7 +90,11 @@ export function buildServices(
   const metrics = new Metrics();
   const cluster = config.redisUrl
     ? new RedisCluster({
-      url: config.redisUrl,
+      redis: {
+        url: config.redisUrl,
+        sentinels: config.redisSentinels,
+        sentinelPassword: config.redisSentinelPassword,
+      },
       prefix: config.redisKeyPrefix,
       nodeTtlMs: config.nodeTtlMs,
       links: linkOptions(config.nodes),

@@ -15,6 +15,7 @@
  */
 import { Redis } from "ioredis";
 import { RedisSfuStore } from "./redis-sfu-store.ts";
+import { redisArguments, type RedisTarget } from "./redis-connection.ts";
 import { SharedSfuLoad } from "./redis-sfu-load.ts";
 import type { Directory } from "../signaling/directory.ts";
 import type { Delivery, Envelope } from "../signaling/delivery.ts";
@@ -38,8 +39,8 @@ export type { ClusterHandlers } from "./cluster-handlers.ts";
 export type StoreState = "connecting" | "ready" | "unavailable";
 
 export interface ClusterOptions {
-  /** REDIS_URL: redis:// or rediss://, credentials in the URL. */
-  url: string;
+  /** REDIS_URL (redis:// or rediss://, credentials in it) and any Sentinels. */
+  redis: RedisTarget;
   /** REDIS_KEY_PREFIX: every key and channel starts with it. */
   prefix: string;
   /** NODE_TTL_MS: a silent node is reaped after this long. */
@@ -109,14 +110,16 @@ export class RedisCluster implements Delivery {
     };
     // Commands fail at once while disconnected rather than queueing: a
     // queued join or candidate would be acted on late and out of order.
-    this.#redis = new Redis(options.url, {
-      ...common,
-      enableOfflineQueue: false,
-      // A step sent before a disconnection fails; it is never sent again
-      // after it (a join or a frame replayed late, perhaps twice).
-      autoResendUnfulfilledCommands: false,
-    });
-    this.#subscriber = new Redis(options.url, common);
+    this.#redis = new Redis(
+      ...redisArguments(options.redis, {
+        ...common,
+        enableOfflineQueue: false,
+        // A step sent before a disconnection fails; it is never sent again
+        // after it (a join or a frame replayed late, perhaps twice).
+        autoResendUnfulfilledCommands: false,
+      }),
+    );
+    this.#subscriber = new Redis(...redisArguments(options.redis, common));
     defineScripts(this.#redis);
     this.#store = new RedisDirectory(this.#redis, options.prefix);
     const linked = options.links && linkNodes({

@@ -53,6 +53,8 @@ Deno.test("every variable is read", () => {
     RECONNECT_GRACE_MS: "2500",
     REDIS_URL: "rediss://user:pw@redis.internal:6380/0",
     REDIS_KEY_PREFIX: "shop1:",
+    REDIS_SENTINELS: "10.0.0.7:26379",
+    REDIS_SENTINEL_PASSWORD: "sp",
     NODE_TTL_MS: "3000",
     SFU_AFTER_VIEWERS: "0",
     SFU_VIEWERS_PER_INSTANCE: "80",
@@ -120,6 +122,8 @@ Deno.test("every variable is read", () => {
     reconnectGraceMs: 2500,
     redisUrl: "rediss://user:pw@redis.internal:6380/0",
     redisKeyPrefix: "shop1:",
+    redisSentinels: [{ host: "10.0.0.7", port: 26379 }],
+    redisSentinelPassword: "sp",
     nodeTtlMs: 3000,
     janusUrl: undefined,
     sfuAfterViewers: 0,
@@ -242,6 +246,32 @@ Deno.test("REDIS_URL must be redis:// or rediss:// and its password stays out of
   assert.throws(
     () => loadConfig({ NODE_TTL_MS: "100" }),
     /NODE_TTL_MS must be an integer from 300/,
+  );
+});
+
+Deno.test("REDIS_SENTINELS: host:port pairs (IPv6 in brackets), with REDIS_URL naming the primary", () => {
+  const config = loadConfig({
+    REDIS_URL: "redis://:pw@mymaster",
+    REDIS_SENTINELS: "10.0.0.5:26379, sentinel-b:26380,[::1]:26381",
+    REDIS_SENTINEL_PASSWORD: "s3cret",
+  });
+  assert.deepEqual(config.redisSentinels, [
+    { host: "10.0.0.5", port: 26379 },
+    { host: "sentinel-b", port: 26380 },
+    { host: "::1", port: 26381 },
+  ]);
+  assert.equal(config.redisSentinelPassword, "s3cret");
+  assert.equal(loadConfig({}).redisSentinels, undefined);
+  for (const bad of ["10.0.0.5", "a:0", "a:65536", "a:26379,", "::1:26379"]) {
+    assert.throws(
+      () => loadConfig({ REDIS_URL: "redis://m", REDIS_SENTINELS: bad }),
+      /REDIS_SENTINELS must be comma-separated host:port pairs/,
+      bad,
+    );
+  }
+  assert.throws(
+    () => loadConfig({ REDIS_SENTINELS: "10.0.0.5:26379" }),
+    /REDIS_SENTINELS needs REDIS_URL, whose host is the name/,
   );
 });
 
