@@ -117,6 +117,9 @@ interface BroadcasterView {
  * @cssprop [--live-object-fit=cover] - How the preview fits.
  * @cssprop [--live-primary=#d21f3c] - Start button background.
  * @cssprop [--live-accent=#fff] - Other buttons' background.
+ * @cssprop [--live-button-color=#111] - Other buttons' text.
+ * @cssprop [--live-pressed=#555] - A pressed toggle's background (microphone or camera off, torch on).
+ * @cssprop [--live-overlay-background=rgb(0 0 0 / 55%)] - Overlay background.
  * @cssprop [--live-badge-background=#d21f3c] - "LIVE" badge background.
  * @cssprop [--live-notice-background=#7a5c00] - Notice background.
  * @cssprop [--live-focus-ring=#4c9ffe] - Keyboard focus outline.
