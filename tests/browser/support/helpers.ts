@@ -228,13 +228,24 @@ export function eventually(
   check: () => boolean,
   what: string | (() => string),
 ): Promise<void> {
+  // Not polled past the deadline: a check of a test that failed would run
+  // on (and throw, its element gone) inside the next test.
+  let over = false;
   return within(
-    new Promise<void>((resolve) => {
-      const poll = () => check() ? resolve() : requestAnimationFrame(poll);
+    new Promise<void>((resolve, reject) => {
+      const poll = () => {
+        if (over) return;
+        try {
+          if (check()) resolve();
+          else requestAnimationFrame(poll);
+        } catch (error) {
+          reject(error);
+        }
+      };
       poll();
     }),
     what,
-  );
+  ).finally(() => over = true);
 }
 
 /** Resolves on the next `type` event from `target`. */
