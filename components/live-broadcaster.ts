@@ -203,6 +203,7 @@ export class LiveBroadcaster extends StreamElement {
   constructor() {
     super({
       role: "broadcaster",
+      admit: "broadcaster-ready",
       auto: false,
       messages: BROADCASTER_MESSAGES,
       errors: BROADCASTER_ERRORS,

@@ -196,6 +196,7 @@ export class LiveViewer extends StreamElement {
   constructor() {
     super({
       role: "viewer",
+      admit: "join-stream",
       auto: true,
       messages: VIEWER_MESSAGES,
       errors: VIEWER_ERRORS,

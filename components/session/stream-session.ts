@@ -12,8 +12,10 @@ import type { ReactiveController, ReactiveControllerHost } from "lit";
 import type { E2ee } from "../e2ee/e2ee.ts";
 import type { E2eeKey, E2eeKeyProvider } from "../e2ee/keys.ts";
 import {
+  type BroadcasterAccepted,
   type BroadcasterReady,
   type ClientMessage,
+  type JoinAccepted,
   type JoinStream,
   MAX_NEGOTIATION_REASON_LENGTH,
   type NegotiationStage,
@@ -109,6 +111,12 @@ export interface SessionHooks {
 export interface StreamSessionOptions {
   role: Role;
   /**
+   * The role's message into its stream: `join-stream` (the viewer) or
+   * `broadcaster-ready`. An option rather than a test of `role`, so that
+   * each bundle names its own only.
+   */
+  admit: (BroadcasterReady | JoinStream)["type"];
+  /**
    * Open whenever the host is on the page with a stream id (the viewer);
    * otherwise only on {@link StreamSession.open} (the broadcaster, once its
    * camera runs).
@@ -127,6 +135,9 @@ export interface StreamSessionOptions {
     "backoff" | "pingIntervalMs" | "pongTimeoutMs"
   >;
 }
+
+/** A role's admission: `broadcaster-accepted` or `join-accepted`. */
+type Accepted = BroadcasterAccepted | JoinAccepted;
 
 /** The Network Information API's object, where the browser has it. */
 const connection = () =>
@@ -382,10 +393,12 @@ export class StreamSession implements ReactiveController, PeerLink {
     // Still the same session and stream: the provider may have been slow
     // (or a refused key closed the session).
     if (this.#signaling !== signaling || this.#streamId !== streamId) return;
-    const message: BroadcasterReady | JoinStream =
-      this.#options.role === "broadcaster"
-        ? { type: "broadcaster-ready", streamId }
-        : { type: "join-stream", streamId, ...this.#host.joinFields?.() };
+    // Only the viewer has joinFields.
+    const message = {
+      type: this.#options.admit,
+      streamId,
+      ...this.#host.joinFields?.(),
+    } as BroadcasterReady | JoinStream;
     if (token) message.token = token;
     if (e2ee) message.e2ee = true;
     if (signaling.send(message)) this.#admitted = true;
@@ -521,12 +534,8 @@ export class StreamSession implements ReactiveController, PeerLink {
       case "pong":
         return this.#keepClaim(message.resume);
       case "error":
-        if (
-          message.inReplyTo === "broadcaster-ready" ||
-          message.inReplyTo === "join-stream"
-        ) {
-          this.#admitted = false;
-        }
+        // Refused our announce or join (the server names the type we sent).
+        if (message.inReplyTo === this.#options.admit) this.#admitted = false;
         // The server would not honour it: the next attempt goes without.
         if (message.code === "resume-refused") this.#resume = undefined;
         return this.report(message.code, message.message);
@@ -535,12 +544,13 @@ export class StreamSession implements ReactiveController, PeerLink {
     // server sends offers, answers and candidates without a stream id).
     const { streamId } = message as { streamId?: string };
     if (streamId !== undefined && streamId !== this.#streamId) return;
-    if (
-      message.type === "broadcaster-accepted" ||
-      message.type === "join-accepted"
-    ) {
-      if (message.iceServers) this.#serverIceServers = message.iceServers;
-      this.#keepClaim(message.resume);
+    // `broadcaster-accepted` or `join-accepted`: a role parses its own only
+    // (parse-server-message.ts), the one type of either that ends so.
+    if (message.type.endsWith("-accepted")) {
+      if ((message as Accepted).iceServers) {
+        this.#serverIceServers = (message as Accepted).iceServers;
+      }
+      this.#keepClaim((message as Accepted).resume);
       // Admitted: fresh credentials, so their refusal is news again.
       this.#tokenRenewed = false;
       this.#turnRefused = false;

@@ -61,6 +61,7 @@ export class FakeHost implements SessionHost, SessionHooks {
   ) {
     this.session = new StreamSession(this, {
       role,
+      admit: role === "viewer" ? "join-stream" : "broadcaster-ready",
       auto,
       messages: role === "viewer" ? VIEWER_MESSAGES : BROADCASTER_MESSAGES,
       errors: role === "viewer" ? VIEWER_ERRORS : BROADCASTER_ERRORS,
