@@ -12,6 +12,7 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import type { FromWorker, ToWorker } from "./frame-crypto.ts";
+import type { Role } from "../session/error-policy.ts";
 import {
   type E2eeKey,
   type E2eeKeyProvider,
@@ -74,8 +75,9 @@ export class E2ee implements ReactiveController {
   /** A sender whose provider gave no key (and the page none). */
   #noKey = false;
 
-  /** `sends`: the broadcaster's. */
-  constructor(host: E2eeHost, link: E2eeLink, sends = false) {
+  /** The broadcaster's sends (its role compared here, in the chunk). */
+  constructor(host: E2eeHost, link: E2eeLink, role: Role) {
+    const sends = role === "broadcaster";
     this.#host = host;
     this.#link = link;
     this.#sends = sends;

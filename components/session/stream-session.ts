@@ -252,12 +252,7 @@ export class StreamSession implements ReactiveController, PeerLink {
       // now, not once the chunk is here; it joins again encrypted.
       if (this.#admitted) this.open();
       this.#e2ee = import("../e2ee/e2ee.ts").then(
-        ({ E2ee }) =>
-          this.#secure = new E2ee(
-            host,
-            this,
-            this.#options.role === "broadcaster",
-          ),
+        ({ E2ee }) => this.#secure = new E2ee(host, this, this.#options.role),
         (error) => {
           this.#e2ee = undefined;
           this.report("e2ee-unsupported", String(error), error);
