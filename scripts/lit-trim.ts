@@ -16,7 +16,10 @@
  *   installs does what LitElement does;
  * - Lit's two identity functions (`JSCompiler_renameProperty`, lit-html's
  *   `wrap`), left by its build for Closure and ShadyDOM: their calls become
- *   their argument.
+ *   their argument;
+ * - lit-html's `mathml` tag where a bundle does not use it (none does): its
+ *   making is marked pure, so that esbuild drops the call with the unused
+ *   name (it stays, and is made, where a bundle imports it).
  * Decorator support (`Symbol.metadata`, `litPropertyMetadata`,
  * `addInitializer`) and everything else stays: a page may subclass the
  * elements, and Lit's templates from another copy render here.
@@ -77,6 +80,12 @@ export const LIT_TRIMS: readonly LitTrim[] = [
     find: "i(t).",
     replace: "t.",
     count: 2,
+  },
+  // `mathml`, the third tag.
+  {
+    file: "/lit-html/lit-html.js",
+    find: ",T=x(3),",
+    replace: ",T=/* @__PURE__ */x(3),",
   },
   {
     file: "/lit-element/lit-element.js",
