@@ -660,6 +660,8 @@ export class LiveViewer extends StreamElement {
     const strings = VIEWER_STRINGS.for(this, this.strings);
     const status = this.#statusText(strings);
     const live = this.#machine.state === "live";
+    // `aria-pressed=${muted}`: an attribute binding writes the boolean as
+    // its text, "true" or "false".
     const { block, muted, stats, frozen } = this.#view;
     const showOverlay = !live || block === "gesture";
     // Undefined where the browser has no picture-in-picture (Firefox).
@@ -695,9 +697,7 @@ export class LiveViewer extends StreamElement {
           : nothing}
         ${live
           ? html`<div part="controls" class="controls">
-              <button part="mute-button" @click=${this.#toggleMute} aria-pressed=${
-            String(muted)
-          }
+              <button part="mute-button" @click=${this.#toggleMute} aria-pressed=${muted}
                 aria-label=${muted ? strings.unmute : strings.mute}>${
             muted ? soundOffIcon : soundOnIcon
           }</button>
