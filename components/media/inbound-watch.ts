@@ -3,8 +3,9 @@
  * chunk loaded only when one of them is needed, so that a peer-to-peer
  * viewer playing on never loads it:
  *
- * - {@link untilSteady}: a connection made while another plays (the SFU's,
- *   or a rebuilt one) takes over once its picture is steady.
+ * - {@link takeOver}: a connection made while another plays (the SFU's,
+ *   or a rebuilt one) takes over once its picture is steady
+ *   ({@link untilSteady}).
  * - {@link reportLoss}: a viewer watching through the SFU tells the server
  *   how much of its video its link loses (`viewer-loss`), so that the
  *   server moves it to a smaller simulcast layer within about a second:
@@ -12,11 +13,12 @@
  *   reports, 0.3-1.9 s after the loss begins (measured), and comes not at
  *   all unless janus.jcfg sets `slowlink_threshold`.
  *
- * It imports nothing: the statistics reader comes from the bundle
+ * It imports nothing (types only): the statistics reader comes from the bundle
  * (frame-watch.ts's), which a static import here would move into a chunk
  * every viewer loads.
  */
 import type { PeerLink } from "../session/stream-session.ts";
+import type { ViewerPeerOptions } from "../session/viewer-peer.ts";
 
 /** Reads a connection's video `inbound-rtp` statistics (frame-watch.ts). */
 type ReadVideo = (
@@ -69,6 +71,41 @@ export async function untilSteady(
     await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
   }
   return false;
+}
+
+/**
+ * The rest of a takeover (viewer-peer.ts, whose bytes it keeps out of the
+ * bundle): once `pc`'s picture is steady while it still waits, `swap` makes
+ * it the viewer's current connection (returning its session and the one it
+ * replaced); its stream is shown, the replaced one closed, and the server
+ * told (`viewer-playing`). False when it did not take over.
+ */
+export async function takeOver(
+  pc: RTCPeerConnection,
+  stream: MediaStream,
+  read: ReadVideo,
+  waiting: () => boolean,
+  swap: () => [string | undefined, RTCPeerConnection | undefined],
+  peer: { readonly connection: RTCPeerConnection | undefined },
+  options: Pick<ViewerPeerOptions, "onStream" | "onConnectionState">,
+  link: Pick<PeerLink, "send" | "streamId">,
+): Promise<boolean> {
+  if (!await untilSteady(pc, read, waiting)) return false;
+  const [session, leaving] = swap();
+  options.onConnectionState(pc.connectionState);
+  // The old connection plays until the new one is on screen.
+  await options.onStream(stream, true);
+  // (The peer's #leaving, for its close() meanwhile, is left: closing it
+  // again is nothing.)
+  leaving?.close();
+  // Closed or taken over again meanwhile: nothing to tell.
+  if (peer.connection !== pc) return true;
+  link.send({
+    type: "viewer-playing",
+    streamId: link.streamId!,
+    session: session ?? "",
+  });
+  return true;
 }
 
 /** How often the connection's video statistics are read. */

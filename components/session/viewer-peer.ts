@@ -147,38 +147,38 @@ export class ViewerPeer {
     this.#next = undefined;
   }
 
-  /** The waiting connection decodes frames: it replaces the current one. */
-  async #takeOver(stream: MediaStream): Promise<void> {
-    const next = this.#next!;
-    const leaving = this.#leaving = this.#pc;
-    this.#next = undefined;
-    this.#pc = next.pc;
-    this.#session = next.session;
-    this.#options.onConnectionState(next.pc.connectionState);
-    // The old connection plays until the new one is on screen.
-    await this.#options.onStream(stream, true);
-    // (#leaving, for close() meanwhile, is left: closing it again is nothing.)
-    leaving?.close();
-    // Closed or taken over again meanwhile: nothing to tell.
-    if (this.#pc !== next.pc) return;
-    this.#link.send({
-      type: "viewer-playing",
-      streamId: this.#link.streamId!,
-      session: next.session ?? "",
-    });
-  }
-
-  /** Takes over once its picture is steady (inbound-watch.ts, a chunk). */
+  /**
+   * Takes over once its picture is steady: inbound-watch.ts, a chunk, does
+   * the rest of the takeover around this swap of the connections.
+   */
   async #whenDecoding(pc: RTCPeerConnection, stream: MediaStream) {
+    const waiting = () => this.#next?.pc === pc;
     if (
-      await import("../media/inbound-watch.ts").then(
+      !await import("../media/inbound-watch.ts").then(
         (chunk) =>
-          chunk.untilSteady(pc, inboundVideo, () => this.#next?.pc === pc),
+          chunk.takeOver(
+            pc,
+            stream,
+            inboundVideo,
+            waiting,
+            () => {
+              const { session } = this.#next!;
+              const leaving = this.#leaving = this.#pc;
+              this.#next = undefined;
+              this.#pc = pc;
+              this.#session = session;
+              return [session, leaving];
+            },
+            this,
+            this.#options,
+            this.#link,
+          ),
         () => 0,
-      )
-    ) this.#takeOver(stream);
-    // Never steady (or the chunk did not load): the current one plays on.
-    else if (this.#next?.pc === pc) this.#drop();
+      ) && waiting()
+    ) {
+      // Never steady (or the chunk did not load): the current one plays on.
+      this.#drop();
+    }
   }
 
   #open(): RTCPeerConnection {

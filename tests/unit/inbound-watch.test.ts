@@ -7,6 +7,7 @@ import {
   LOSS_WINDOW,
   LossWindow,
   reportLoss,
+  takeOver,
   TAKEOVER_WAIT_MS,
   untilSteady,
 } from "../../components/media/inbound-watch.ts";
@@ -118,6 +119,64 @@ Deno.test("takeover wait: a slow source (4 frames a second, an encoder short of 
   untilSteady(pc, read, () => true).then((steady) => result = steady);
   await clock.tickAsync(1_000);
   assert.equal(result, true);
+});
+
+Deno.test("takeover: once steady, swapped in, shown, the old one closed, viewer-playing; not once the peer moved on, nor when never steady", async () => {
+  using clock = fakeClock();
+  const { pc, read } = fakeConnection((now) => Math.floor(now / 33));
+  const run = (
+    current: () => RTCPeerConnection | undefined,
+    waiting = true,
+  ) => {
+    const log: unknown[] = [];
+    const leaving = {
+      close: () => void log.push("closed"),
+    } as RTCPeerConnection;
+    const done = takeOver(
+      pc,
+      "stream" as unknown as MediaStream,
+      read,
+      () => waiting,
+      () => {
+        log.push("swap");
+        return ["9", leaving];
+      },
+      {
+        get connection() {
+          return current();
+        },
+      },
+      {
+        onConnectionState: (state) => log.push(state),
+        onStream: (stream, takeover) => {
+          log.push([stream, takeover]);
+        },
+      },
+      { streamId: "s", send: (message) => !!log.push(message) },
+    );
+    return { log, done };
+  };
+  (pc as { connectionState: string }).connectionState = "connected";
+  const taken = run(() => pc);
+  await clock.tickAsync(500);
+  assert.equal(await taken.done, true);
+  assert.deepEqual(taken.log, [
+    "swap",
+    "connected",
+    ["stream", true],
+    "closed",
+    { type: "viewer-playing", streamId: "s", session: "9" },
+  ]);
+  // Another connection current by then: nothing told.
+  const moved = run(() => undefined);
+  await clock.tickAsync(500);
+  assert.equal(await moved.done, true);
+  assert.deepEqual(moved.log.slice(-1), ["closed"]);
+  // No longer waiting: no takeover.
+  const dropped = run(() => pc, false);
+  await clock.tickAsync(500);
+  assert.equal(await dropped.done, false);
+  assert.deepEqual(dropped.log, []);
 });
 
 Deno.test("SFU connection played at once: viewer-playing once it decodes, with its session; a takeover's says nothing here", async () => {
