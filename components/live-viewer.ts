@@ -257,7 +257,6 @@ export class LiveViewer extends StreamElement {
       this.#sampling = true;
       import("./media/stats-sampler.ts").then(({ StatsSampler }) =>
         new StatsSampler(this, {
-          wanted: () => this.showStats,
           connection: () => this.#connection,
           onStats: (stats) => this.#setView({ stats }),
         })

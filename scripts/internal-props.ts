@@ -31,7 +31,6 @@ export const INTERNAL_PROPS = [
   "maxMs",
   "afterMs",
   "bitrateFor",
-  "wanted",
   // StreamSession and SignalingClient (the element's `session` is typed,
   // not documented: its members are not listed API).
   "rtcConfiguration",

@@ -4,9 +4,12 @@ import { formatStats, readStats } from "./connection-stats.ts";
 /** How often the statistics box is refreshed. */
 const STATS_INTERVAL_MS = 1_000;
 
+/** The viewer: sampled while its `stats` attribute is set. */
+export interface StatsHost extends ReactiveControllerHost {
+  readonly showStats: boolean;
+}
+
 export interface StatsSamplerOptions {
-  /** Whether to sample now (the `stats` attribute is set). */
-  wanted(): boolean;
   /** The connection to read, if there is one. */
   connection(): RTCPeerConnection | undefined;
   /** The `stats` box's text. */
@@ -20,11 +23,13 @@ export interface StatsSamplerOptions {
  * box is first shown.
  */
 export class StatsSampler implements ReactiveController {
+  #host: StatsHost;
   #options: StatsSamplerOptions;
   #timer: ReturnType<typeof setInterval> | undefined;
   #onPage = false;
 
-  constructor(host: ReactiveControllerHost, options: StatsSamplerOptions) {
+  constructor(host: StatsHost, options: StatsSamplerOptions) {
+    this.#host = host;
     this.#options = options;
     host.addController(this);
   }
@@ -45,7 +50,7 @@ export class StatsSampler implements ReactiveController {
   }
 
   #sync(): void {
-    const wanted = this.#onPage && this.#options.wanted();
+    const wanted = this.#onPage && this.#host.showStats;
     if (wanted === (this.#timer !== undefined)) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
