@@ -188,19 +188,26 @@ export class ViewerPeer {
     // The connection's tracks shown together, as one, whatever streams
     // they were sent in: one, none (`a=msid:- <track>`: another client's
     // `addTrack(track)`) or one each (a client's separate camera and
-    // microphone streams). A new one of a kind (a renegotiation's)
-    // replaces the last. A track's whole stream at once: the first event
-    // (the audio's) then brings the video too, which is shown first.
+    // microphone streams). A track its stream loses (a renegotiation took
+    // it away) leaves; one sent in none replaces the last of its kind. A
+    // track's whole stream at once: the first event (the audio's) then
+    // brings the video too, which is shown first.
     const stream = new MediaStream();
-    pc.addEventListener("track", ({ track, streams, receiver }) => {
+    pc.addEventListener("track", ({ track, streams: [sent], receiver }) => {
       // Live, not a movie: play as soon as frames arrive (Chrome, Firefox
       // 123+; elsewhere an unread property).
       (receiver as { jitterBufferTarget?: number }).jitterBufferTarget = 0;
-      for (const added of streams[0]?.getTracks() ?? [track]) {
+      for (const added of sent?.getTracks() ?? [track]) {
         for (const old of stream.getTracks()) {
-          if (old.kind === added.kind) stream.removeTrack(old);
+          if (!sent && old.kind === added.kind) stream.removeTrack(old);
         }
         stream.addTrack(added);
+      }
+      if (sent) {
+        sent.onremovetrack = (event) => {
+          stream.removeTrack(event.track);
+          if (this.#pc === pc) this.#options.onStream(stream);
+        };
       }
       if (this.#pc === pc) this.#options.onStream(stream);
       else if (track.kind === "video") this.#whenDecoding(pc, stream);

@@ -9,6 +9,7 @@
  */
 import { expect } from "@open-wc/testing";
 import { PICTURE_WAIT_MS } from "../../components/live-viewer.ts";
+import { STALL_AFTER_MS } from "../../components/media/frame-watch.ts";
 import { FakeBroadcaster } from "./support/fake-peers.ts";
 import {
   addViewer,
@@ -133,6 +134,70 @@ describe("a broadcaster of another make", () => {
       expect(fake.joins.length).to.equal(1);
       expect(resources.counts.pcsOpened).to.equal(opened);
       expect(await received(pc, "audio")).to.be.greaterThan(heard);
+      expect(video.paused).to.equal(false);
+    } finally {
+      resources.restore();
+    }
+  });
+
+  it("sending two audio tracks in one stream (a voice and music): the viewer plays both, with the video", async () => {
+    const resources = countResources();
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      fake = new FakeBroadcaster(url, streamId, () => "good");
+      fake.secondAudio = true;
+      await fake.whenReceived("broadcaster-accepted");
+      const viewer = addViewer(url, streamId);
+      await stateOf(viewer, "live");
+      const video = videoOf(viewer);
+      expect(await frames(video)).to.be.greaterThan(0);
+      const kinds = () =>
+        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
+          .join(",");
+      await eventually(
+        () => kinds() === "audio,audio,video",
+        () => `both sounds and the video shown (are: ${kinds()})`,
+      );
+      // Both really arrive, each on its own receiver.
+      const [pc] = receiving(resources);
+      const audio = pc.getReceivers().filter((r) => r.track.kind === "audio");
+      expect(audio.length).to.equal(2);
+      const shown = (video.srcObject as MediaStream).getAudioTracks();
+      for (const receiver of audio) {
+        expect(shown).to.include(receiver.track);
+      }
+      expect(fake.offered[0].match(/^m=audio/gm)?.length).to.equal(2);
+    } finally {
+      resources.restore();
+    }
+  });
+
+  it("removing its video by a renegotiation (nothing in its place): the viewer goes on with the sound, live throughout", async () => {
+    const resources = countResources();
+    try {
+      const { fake, viewer, video } = await watching();
+      const states: string[] = [];
+      viewer.addEventListener(
+        "live-state-change",
+        () => states.push(viewer.state),
+      );
+      const [pc] = receiving(resources);
+      await fake.removeVideo(fake.joins[0].viewerId);
+      const kinds = () =>
+        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).join(
+          ",",
+        );
+      await eventually(
+        () => kinds() === "audio",
+        () => `the sound alone shown (are: ${kinds()})`,
+      );
+      const heard = await received(pc, "audio");
+      // Past a stall's threshold, twice over: nothing to repair.
+      await new Promise((resolve) => setTimeout(resolve, 2 * STALL_AFTER_MS));
+      expect(await received(pc, "audio")).to.be.greaterThan(heard);
+      expect(states).to.deep.equal([]);
+      expect(fake.joins.length).to.equal(1);
       expect(video.paused).to.equal(false);
     } finally {
       resources.restore();

@@ -135,6 +135,11 @@ export class FakeBroadcaster extends SeedClient {
   candidatesFirst = false;
   /** Sends its microphone alone, no video (a radio, an intercom). */
   audioOnly = false;
+  /**
+   * A second audio track in the same stream (a voice and music, say): a
+   * tone, made in this page.
+   */
+  secondAudio = false;
   #stream: Promise<MediaStream>;
   /** Each viewer's latest connection, which its answer is for. */
   #pcs = new Map<string, RTCPeerConnection>();
@@ -165,7 +170,9 @@ export class FakeBroadcaster extends SeedClient {
     else this.#pcs.set(viewerId, pc);
     this.#all.push(pc);
     const stream = await this.#stream;
-    for (const track of stream.getTracks()) {
+    const tracks = stream.getTracks();
+    if (this.secondAudio) tracks.push(tone());
+    for (const track of tracks) {
       if (this.audioOnly && track.kind === "video") continue;
       pc.addTransceiver(track, {
         direction: "sendonly",
@@ -258,6 +265,25 @@ export class FakeBroadcaster extends SeedClient {
     });
   }
 
+  /**
+   * Stops sending video to `viewerId` by renegotiating its connection (its
+   * video sender removed, nothing in its place); the sound goes on.
+   */
+  async removeVideo(viewerId: string): Promise<void> {
+    const pc = this.#pcs.get(viewerId)!;
+    for (const sender of pc.getSenders()) {
+      if (sender.track?.kind === "video") pc.removeTrack(sender);
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.send({
+      type: "webrtc-offer",
+      streamId: this.streamId,
+      viewerId,
+      offer: { type: "offer", sdp: offer.sdp! },
+    });
+  }
+
   #streamsFor(track: MediaStreamTrack, stream: MediaStream): MediaStream[] {
     if (this.streams === "none") return [];
     return [this.streams === "each" ? new MediaStream([track]) : stream];
@@ -277,6 +303,16 @@ export class FakeBroadcaster extends SeedClient {
   left(): Promise<unknown> {
     return this.whenReceived("viewer-left");
   }
+}
+
+/** A 440 Hz tone's audio track, made in this page. */
+function tone(): MediaStreamTrack {
+  const context = new AudioContext();
+  const oscillator = context.createOscillator();
+  const destination = context.createMediaStreamDestination();
+  oscillator.connect(destination);
+  oscillator.start();
+  return destination.stream.getAudioTracks()[0];
 }
 
 /**
