@@ -405,6 +405,12 @@ export function sdpLimits(config: ServerConfig): SdpLimits {
   };
 }
 
+/** The host of a valid `url` when it is a name, not an address. */
+function primaryName(url: string | undefined): string | undefined {
+  const host = url && new URL(url).hostname;
+  return host && !/^(\d+\.){3}\d+$|^\[/.test(host) ? host : undefined;
+}
+
 /** `host:port` (IPv6 in brackets), or undefined when it is not one. */
 function sentinelAddress(
   text: string,
@@ -442,13 +448,18 @@ function readCluster(
           JSON.stringify(sentinels)
         }`,
       );
-    } else if (!url) {
+    } else if (!primaryName(config.redisUrl)) {
+      // Unset, or naming an address: the Sentinels would know no such name,
+      // and the node would ask them for good.
       problems.push(
-        "REDIS_SENTINELS needs REDIS_URL, whose host is the name the Sentinels know the primary by (redis://:password@mymaster)",
+        "REDIS_SENTINELS needs REDIS_URL, whose host is the name the Sentinels know the primary by (redis://:password@mymaster), not an address",
       );
     } else config.redisSentinels = parsed as { host: string; port: number }[];
   }
-  config.redisSentinelPassword = env.REDIS_SENTINEL_PASSWORD || undefined;
+  const sentinelPassword = env.REDIS_SENTINEL_PASSWORD;
+  if (sentinelPassword && !sentinels) {
+    problems.push("REDIS_SENTINEL_PASSWORD is for REDIS_SENTINELS, unset");
+  } else config.redisSentinelPassword = sentinelPassword || undefined;
   const janus = env.JANUS_URL?.trim();
   if (janus) {
     const bad = janusUrls(janus).find((url) => {

@@ -95,9 +95,8 @@ export class FrameWatch {
     // A paused video (picture-in-picture's button, a media key) presents
     // nothing while the stream goes on: the person's pause is no stall.
     // One the browser would not start (autoplay refused) is not live yet.
-    const counted = sound || document.hidden ||
-      !video?.requestVideoFrameCallback ||
-      (video.paused && this.#frames !== "none");
+    const counted = document.hidden || !video?.requestVideoFrameCallback ||
+      (sound || video.paused) && (!video.paused || this.#frames !== "none");
     if (counted || stalled) {
       const inbound = await inboundVideo(
         this.#options.connection(),
@@ -106,7 +105,7 @@ export class FrameWatch {
       if (generation !== this.#generation) return;
       const {
         packetsReceived: packets = -1,
-        framesDecoded: decoded = packets,
+        framesDecoded: decoded = sound ? packets : -1,
       } = inbound ?? {};
       const fresh = decoded > this.#decoded;
       if (fresh) {

@@ -25,7 +25,8 @@ export function redisArguments(
   // link is made again: made again, to whatever is primary now.
   const options: RedisOptions = {
     ...common,
-    reconnectOnError: (error) => error.message.startsWith("READONLY"),
+    // (Redis 6 wraps a script's as `ERR Error running script … -READONLY`.)
+    reconnectOnError: (error) => error.message.includes("READONLY"),
   };
   const { sentinels } = target;
   if (!sentinels) return [target.url, options];
@@ -42,5 +43,9 @@ export function redisArguments(
     // Told of a failover by the Sentinels (`+switch-master`): the link moves
     // to the new primary at once, not at its next failure.
     failoverDetector: true,
+    // A Sentinel that takes the connection but never answers is passed
+    // over (no timeout by default: the link would wait on it for good).
+    sentinelCommandTimeout: 1_000,
+    connectTimeout: 2_000,
   }];
 }

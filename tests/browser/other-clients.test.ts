@@ -173,10 +173,23 @@ describe("a broadcaster of another make", () => {
     }
   });
 
-  it("removing its video by a renegotiation (nothing in its place): the viewer goes on with the sound, live throughout", async () => {
+  for (
+    const [streams, how] of [
+      ["one", "in the same stream"],
+      ["each", "in a stream of its own"],
+    ] as const
+  ) {
+    it(`removing its video (sent ${how}) by a renegotiation, nothing in its place: the viewer goes on with the sound, live throughout`, async () => {
+      await goesOnWithTheSound(streams);
+    });
+  }
+
+  async function goesOnWithTheSound(
+    streams: FakeBroadcaster["streams"],
+  ): Promise<void> {
     const resources = countResources();
     try {
-      const { fake, viewer, video } = await watching();
+      const { fake, viewer, video } = await watching({ streams });
       const states: string[] = [];
       viewer.addEventListener(
         "live-state-change",
@@ -202,7 +215,7 @@ describe("a broadcaster of another make", () => {
     } finally {
       resources.restore();
     }
-  });
+  }
 
   it("sending its candidates before its offer (and ignoring the viewer's): the viewer connects with them", async () => {
     const { fake } = await watching({ candidatesFirst: true });

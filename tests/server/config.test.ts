@@ -269,9 +269,18 @@ Deno.test("REDIS_SENTINELS: host:port pairs (IPv6 in brackets), with REDIS_URL n
       bad,
     );
   }
+  for (
+    const url of [undefined, "redis://10.0.0.5:6379", "redis://[::1]:6379"]
+  ) {
+    assert.throws(
+      () => loadConfig({ REDIS_URL: url, REDIS_SENTINELS: "10.0.0.5:26379" }),
+      /REDIS_SENTINELS needs REDIS_URL, whose host is the name/,
+      url,
+    );
+  }
   assert.throws(
-    () => loadConfig({ REDIS_SENTINELS: "10.0.0.5:26379" }),
-    /REDIS_SENTINELS needs REDIS_URL, whose host is the name/,
+    () => loadConfig({ REDIS_URL: "redis://m", REDIS_SENTINEL_PASSWORD: "x" }),
+    /REDIS_SENTINEL_PASSWORD is for REDIS_SENTINELS, unset/,
   );
 });
 

@@ -17,6 +17,10 @@ Deno.test("without Sentinels: REDIS_URL itself, and a demoted primary's READONLY
     ),
     true,
   );
+  assert.equal(
+    reconnect(new Error("ERR Error running script (f_1): -READONLY …")),
+    true,
+  );
   assert.equal(reconnect(new Error("ERR unknown command")), false);
 });
 
@@ -38,6 +42,7 @@ Deno.test("with Sentinels: the URL's host is the primary's name; its TLS, the Se
   assert.equal(options.sentinelPassword, "s3cret");
   assert.equal(options.enableTLSForSentinelMode, true);
   assert.equal(options.failoverDetector, true);
+  assert.equal(options.sentinelCommandTimeout, 1_000);
   assert.equal(options.lazyConnect, true);
   const [, plain] = redisArguments({
     url: "redis://mymaster",

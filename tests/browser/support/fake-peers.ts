@@ -144,6 +144,7 @@ export class FakeBroadcaster extends SeedClient {
   /** Each viewer's latest connection, which its answer is for. */
   #pcs = new Map<string, RTCPeerConnection>();
   #all: RTCPeerConnection[] = [];
+  #tones: AudioContext[] = [];
 
   constructor(url: string, streamId: string, plan: OfferPlan) {
     super(url, { type: "broadcaster-ready", streamId });
@@ -171,7 +172,7 @@ export class FakeBroadcaster extends SeedClient {
     this.#all.push(pc);
     const stream = await this.#stream;
     const tracks = stream.getTracks();
-    if (this.secondAudio) tracks.push(tone());
+    if (this.secondAudio) tracks.push(this.#tone());
     for (const track of tracks) {
       if (this.audioOnly && track.kind === "video") continue;
       pc.addTransceiver(track, {
@@ -232,7 +233,19 @@ export class FakeBroadcaster extends SeedClient {
     }
   }
 
+  /** A 440 Hz tone's audio track, made in this page (closed with it). */
+  #tone(): MediaStreamTrack {
+    const context = new AudioContext();
+    this.#tones.push(context);
+    const oscillator = context.createOscillator();
+    const destination = context.createMediaStreamDestination();
+    oscillator.connect(destination);
+    oscillator.start();
+    return destination.stream.getAudioTracks()[0];
+  }
+
   override close(): void {
+    for (const context of this.#tones) void context.close();
     for (const pc of this.#all) pc.close();
     super.close();
   }
@@ -303,16 +316,6 @@ export class FakeBroadcaster extends SeedClient {
   left(): Promise<unknown> {
     return this.whenReceived("viewer-left");
   }
-}
-
-/** A 440 Hz tone's audio track, made in this page. */
-function tone(): MediaStreamTrack {
-  const context = new AudioContext();
-  const oscillator = context.createOscillator();
-  const destination = context.createMediaStreamDestination();
-  oscillator.connect(destination);
-  oscillator.start();
-  return destination.stream.getAudioTracks()[0];
 }
 
 /**
