@@ -186,15 +186,17 @@ export class LiveBroadcaster extends StreamElement {
   #viewers = new Set<string>();
   #uplinkLoad: Promise<SfuUplink> | undefined;
   #camera: LocalCamera = new LocalCamera({
-    replaceVideo: (track) =>
+    replace: (track) =>
       Promise.all([
-        this.#peers.replaceTrack("video", track),
-        this.#uplink?.replaceTrack("video", track),
+        this.#peers.replaceTrack(track.kind, track),
+        this.#uplink?.replaceTrack(track.kind, track),
         this.#whip?.connection?.getSenders()
-          .find((sender) => sender.track?.kind === "video")
+          .find((sender) => sender.track?.kind === track.kind)
           ?.replaceTrack(track),
       ]).then(() => undefined),
     onChange: () => this.requestUpdate(),
+    // No camera again: the error a start would have had.
+    onLost: (error) => this.#cameraFailed(error),
   });
   #onVisibility = () => {
     this.#setView({ hidden: document.visibilityState === "hidden" });

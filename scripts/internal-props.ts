@@ -72,7 +72,7 @@ export const INTERNAL_PROPS = [
   "closeAll",
   "stale",
   "videoTrack",
-  "replaceVideo",
+  "onLost",
   "switchTo",
   "hasMicrophone",
   "micOn",

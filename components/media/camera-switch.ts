@@ -19,15 +19,18 @@ export async function listCameras(): Promise<MediaDeviceInfo[]> {
 export async function nextVideoTrack(
   old: MediaStreamTrack,
   options: CaptureOptions,
-  openVideoTrack: (options: CaptureOptions) => Promise<MediaStreamTrack>,
+  openTrack: (
+    kind: string,
+    options: CaptureOptions,
+  ) => Promise<MediaStreamTrack>,
 ): Promise<MediaStreamTrack> {
   const deviceId = options.deviceId ?? (await nextCamera(old));
   const wanted = { ...options, deviceId };
   try {
-    return await openVideoTrack(wanted);
+    return await openTrack("video", wanted);
   } catch {
     old.stop();
-    return await openVideoTrack(wanted);
+    return await openTrack("video", wanted);
   }
 }
 

@@ -41,6 +41,11 @@ function videoConstraints(
   };
 }
 
+function audioConstraints(options: CaptureOptions): MediaTrackConstraints {
+  const { echoCancellation, noiseSuppression } = options;
+  return { echoCancellation, noiseSuppression };
+}
+
 /**
  * Opens camera and microphone. Without a microphone it falls back to video
  * only rather than failing: a silent stream beats none.
@@ -50,10 +55,7 @@ export async function openCamera(
 ): Promise<MediaStream> {
   if (!navigator.mediaDevices?.getUserMedia) throw INSECURE_CONTEXT;
   const video = videoConstraints(options);
-  const audio = options.audio && {
-    echoCancellation: options.echoCancellation,
-    noiseSuppression: options.noiseSuppression,
-  };
+  const audio = options.audio && audioConstraints(options);
   try {
     return await navigator.mediaDevices.getUserMedia({ video, audio });
   } catch (error) {
@@ -63,14 +65,20 @@ export async function openCamera(
   return await navigator.mediaDevices.getUserMedia({ video, audio: false });
 }
 
-/** Opens just a video track, for switching cameras. */
-export async function openVideoTrack(
+/**
+ * Opens one track of `kind`: a camera to switch to, or a camera or
+ * microphone again after its track ended.
+ */
+export async function openTrack(
+  kind: string,
   options: CaptureOptions,
 ): Promise<MediaStreamTrack> {
-  const stream = await navigator.mediaDevices.getUserMedia({
-    video: videoConstraints(options),
-  });
-  return stream.getVideoTracks()[0];
+  const stream = await navigator.mediaDevices.getUserMedia(
+    kind === "video"
+      ? { video: videoConstraints(options) }
+      : { audio: audioConstraints(options) },
+  );
+  return stream.getTracks()[0];
 }
 
 /** Whether the track's camera has a torch (Chrome on Android exposes this). */

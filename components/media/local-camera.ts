@@ -2,25 +2,34 @@
  * The broadcaster's own camera and microphone: one MediaStream, its on/off
  * switches, the torch, and switching cameras without renegotiating. A
  * `close()` during `open()` (the permission prompt still up) wins: the late
- * stream is stopped, never used.
+ * stream is stopped, never used. A track that ends by itself (its camera
+ * unplugged, taken by another application, its permission withdrawn) is
+ * opened again and put in its place, again without renegotiating.
  */
 import {
   type CaptureOptions,
   hasTorch,
   openCamera,
-  openVideoTrack,
+  openTrack,
 } from "./camera.ts";
 
 export interface LocalCameraOptions {
-  /** A switched camera's video track, to be put on every sender. */
-  replaceVideo(track: MediaStreamTrack): Promise<void>;
+  /** A new track (another camera, or one opened again), to be put on every sender of its kind. */
+  replace(track: MediaStreamTrack): Promise<void>;
   /** The switches or the stream changed (for rendering). */
   onChange(): void;
+  /**
+   * The camera's track ended by itself and no camera opens again: the
+   * browser's error (a microphone that does not come back is left out).
+   */
+  onLost(error: unknown): void;
 }
 
 export class LocalCamera {
   #options: LocalCameraOptions;
   #stream: MediaStream | undefined;
+  /** What the stream was opened with: a track that ended is opened so again. */
+  #capture: CaptureOptions | undefined;
   /** Bumped by every open and close: a late open sees it changed. */
   #generation = 0;
   micOn = true;
@@ -61,6 +70,8 @@ export class LocalCamera {
       return false;
     }
     this.#stream = stream;
+    this.#capture = options;
+    stream.getTracks().forEach((track) => this.#watch(track));
     this.#applySwitches();
     return true;
   }
@@ -95,14 +106,46 @@ export class LocalCamera {
     const old = this.videoTrack;
     if (!stream || !old) return;
     const { nextVideoTrack } = await import("./camera-switch.ts");
-    const track = await nextVideoTrack(old, options, openVideoTrack);
-    track.enabled = this.cameraOn;
-    await this.#options.replaceVideo(track);
+    const track = await nextVideoTrack(old, options, openTrack);
+    await this.#use(stream, old, track);
+  }
+
+  /** Puts `track` in `old`'s place, on every sender and in the stream. */
+  async #use(
+    stream: MediaStream,
+    old: MediaStreamTrack,
+    track: MediaStreamTrack,
+  ): Promise<void> {
+    track.enabled = track.kind === "video" ? this.cameraOn : this.micOn;
+    this.#watch(track);
+    await this.#options.replace(track);
     stream.removeTrack(old);
     stream.addTrack(track);
     old.stop();
     this.torchOn = false;
     this.#options.onChange();
+  }
+
+  /**
+   * A track's `ended` (never fired by our own `stop()`): its device is
+   * gone or taken. The same kind opened again, as first asked for.
+   */
+  #watch(track: MediaStreamTrack): void {
+    track.onended = async () => {
+      const stream = this.#stream;
+      const generation = this.#generation;
+      if (!stream?.getTracks().includes(track)) return;
+      try {
+        const again = await openTrack(track.kind, this.#capture!);
+        // Closed (or opened anew) meanwhile: not ours to use.
+        if (generation !== this.#generation) return again.stop();
+        await this.#use(stream, track, again);
+      } catch (error) {
+        if (generation === this.#generation && track.kind === "video") {
+          this.#options.onLost(error);
+        }
+      }
+    };
   }
 
   /** Turns the torch on or off where the camera has one. */

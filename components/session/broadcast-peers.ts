@@ -394,7 +394,7 @@ export class BroadcastPeers {
 
   /** Swaps a track on every viewer's sender: no renegotiation. */
   async replaceTrack(
-    kind: "audio" | "video",
+    kind: string,
     track: MediaStreamTrack,
   ): Promise<void> {
     await Promise.all(

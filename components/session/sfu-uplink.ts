@@ -183,7 +183,7 @@ export class SfuUplink {
 
   /** The camera or microphone track changed (switched camera). */
   async replaceTrack(
-    kind: "audio" | "video",
+    kind: string,
     track: MediaStreamTrack,
   ): Promise<void> {
     const sender = this.#pc?.getSenders().find((s) => s.track?.kind === kind);

@@ -1,0 +1,102 @@
+/**
+ * A capture track that ends by itself while live: its camera unplugged,
+ * taken by another application, its permission withdrawn. The browser then
+ * ends the track (fires `ended`); a test can only stop it and say so. The
+ * broadcaster opens the device again and puts the new track on every
+ * connection (no renegotiation), or, when no camera opens, ends the stream
+ * with the error a start would have had.
+ */
+import { expect } from "@open-wc/testing";
+import "../../components/live-broadcaster.ts";
+import "../../components/live-viewer.ts";
+import type { LiveErrorEvent } from "../../components/live-events.ts";
+import {
+  addBroadcaster,
+  addViewer,
+  countResources,
+  decodedMore,
+  eventually,
+  frames,
+  newStreamId,
+  nextEvent,
+  removeLiveElements,
+  startSignaling,
+  stateOf,
+  videoOf,
+} from "./support/helpers.ts";
+
+/** Ends `track` as the browser does when its device goes away. */
+function lose(track: MediaStreamTrack): void {
+  track.stop();
+  track.dispatchEvent(new Event("ended"));
+}
+
+describe("a capture device lost while live", () => {
+  let resources: ReturnType<typeof countResources>;
+  beforeEach(() => resources = countResources());
+  afterEach(() => {
+    resources.restore();
+    removeLiveElements();
+  });
+
+  /** A live broadcaster, a viewer playing it, and the viewer's connection. */
+  async function live() {
+    const { url } = await startSignaling();
+    const streamId = newStreamId();
+    const broadcaster = addBroadcaster(url, streamId);
+    await broadcaster.start();
+    const viewer = addViewer(url, streamId);
+    await stateOf(viewer, "live");
+    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    const receiving = resources.pcs.find((pc) =>
+      pc.getTransceivers().some((t) => t.currentDirection === "recvonly")
+    )!;
+    const sending = resources.pcs.find((pc) =>
+      pc.getTransceivers().some((t) => t.currentDirection === "sendonly")
+    )!;
+    return { broadcaster, viewer, receiving, sending };
+  }
+
+  for (const kind of ["video", "audio"] as const) {
+    it(`its ${kind} track ended: a new one is opened and sent on the same connection, the viewer plays on`, async () => {
+      const { broadcaster, viewer, receiving, sending } = await live();
+      const opened = resources.counts.pcsOpened;
+      const stream = broadcaster.mediaStream!;
+      const tracksOf = () =>
+        kind === "video" ? stream.getVideoTracks() : stream.getAudioTracks();
+      const [old] = tracksOf();
+      lose(old);
+      await eventually(
+        () => tracksOf()[0] !== old && tracksOf()[0]?.readyState === "live",
+        `a new ${kind} track in the broadcaster's stream`,
+      );
+      const [track] = tracksOf();
+      expect(tracksOf().length).to.equal(1);
+      const sent = sending.getSenders().map((sender) => sender.track);
+      expect(sent).to.include(track);
+      expect(sent).to.not.include(old);
+      await decodedMore(receiving, 30, "frames after the new track");
+      expect(resources.counts.pcsOpened).to.equal(opened);
+      expect(broadcaster.state).to.equal("live");
+      expect(viewer.state).to.equal("live");
+    });
+  }
+
+  it("its camera ended and none opens again: the error a start would have had, and the viewer sees the stream end", async () => {
+    const { broadcaster, viewer } = await live();
+    const gone = navigator.mediaDevices.getUserMedia;
+    navigator.mediaDevices.getUserMedia = () =>
+      Promise.reject(
+        new DOMException("Requested device not found", "NotFoundError"),
+      );
+    try {
+      const error = nextEvent<LiveErrorEvent>(broadcaster, "live-error");
+      lose(broadcaster.mediaStream!.getVideoTracks()[0]);
+      expect((await error).code).to.equal("no-camera");
+      await stateOf(broadcaster, "error");
+      await stateOf(viewer, "ended");
+    } finally {
+      navigator.mediaDevices.getUserMedia = gone;
+    }
+  });
+});
