@@ -122,7 +122,8 @@ export class LocalCamera {
     stream.removeTrack(old);
     stream.addTrack(track);
     old.stop();
-    this.torchOn = false;
+    // A new camera's torch is off; a new microphone leaves it as it is.
+    this.torchOn &&= track.kind !== "video";
     this.#options.onChange();
   }
 
