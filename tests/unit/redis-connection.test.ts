@@ -24,7 +24,7 @@ Deno.test("without Sentinels: REDIS_URL itself, and a demoted primary's READONLY
   assert.equal(reconnect(new Error("ERR unknown command")), false);
 });
 
-Deno.test("with Sentinels: the URL's host is the primary's name; its TLS, the Sentinels' password, failovers followed", () => {
+Deno.test("with Sentinels: the URL's host is the primary's name; its TLS, the Sentinels' password, silent Sentinels passed over", () => {
   const [url, options] = redisArguments({
     url: "rediss://:pw@my%2Dprimary/1",
     sentinels: [{ host: "10.0.0.5", port: 26379 }, {
@@ -41,7 +41,7 @@ Deno.test("with Sentinels: the URL's host is the primary's name; its TLS, the Se
   assert.equal(options.name, "my-primary");
   assert.equal(options.sentinelPassword, "s3cret");
   assert.equal(options.enableTLSForSentinelMode, true);
-  assert.equal(options.failoverDetector, true);
+  assert.equal(options.failoverDetector, undefined);
   assert.equal(options.sentinelCommandTimeout, 1_000);
   assert.equal(options.lazyConnect, true);
   const [, plain] = redisArguments({
