@@ -194,9 +194,9 @@ export class LiveBroadcaster extends StreamElement {
           .find((sender) => sender.track?.kind === track.kind)
           ?.replaceTrack(track),
       ]).then(() => undefined),
-    onChange: () => this.requestUpdate(),
+    onChange: () => this.#showPreview(),
     // No camera again: the error a start would have had.
-    onLost: (error) => this.#cameraFailed(error),
+    onLost: (error) => this.#cameraFailed(error, "broadcasting"),
   });
   #onVisibility = () => {
     this.#setView({ hidden: document.visibilityState === "hidden" });
@@ -604,11 +604,14 @@ export class LiveBroadcaster extends StreamElement {
   #showPreview(): void {
     const video = this.renderRoot.querySelector("video");
     const stream = this.#camera.stream;
-    if (!video || !stream) return;
-    video.srcObject = stream;
-    video.play().catch(() => {
-      // Muted previews may autoplay; if not, the next user action plays it.
-    });
+    if (video && stream) {
+      // The same stream is not loaded again (a blank moment); playing it
+      // again restarts one that ended when all its tracks did.
+      if (video.srcObject !== stream) video.srcObject = stream;
+      video.play().catch(() => {
+        // Muted previews may autoplay; if not, the next user action plays it.
+      });
+    }
     this.requestUpdate();
   }
 

@@ -30,6 +30,8 @@ export class LocalCamera {
   #stream: MediaStream | undefined;
   /** What the stream was opened with: a track that ended is opened so again. */
   #capture: CaptureOptions | undefined;
+  /** Tracks being replaced (switched, or opened again after they ended). */
+  #replacing = new WeakSet<MediaStreamTrack>();
   /** Bumped by every open and close: a late open sees it changed. */
   #generation = 0;
   micOn = true;
@@ -105,44 +107,63 @@ export class LocalCamera {
     const stream = this.#stream;
     const old = this.videoTrack;
     if (!stream || !old) return;
-    const { nextVideoTrack } = await import("./camera-switch.ts");
-    const track = await nextVideoTrack(old, options, openTrack);
-    await this.#use(stream, old, track);
+    // Its `ended` while this opens another (a phone's one camera at a
+    // time) is this switch's to handle, not a lost camera's.
+    this.#replacing.add(old);
+    try {
+      const { nextVideoTrack } = await import("./camera-switch.ts");
+      const track = await nextVideoTrack(old, options, openTrack);
+      if (!this.#use(stream, old, track)) return;
+      // A camera lost later comes back as switched to (any, if that one
+      // is the one gone).
+      this.#capture = { ...options, deviceId: undefined };
+      await this.#options.replace(track);
+    } finally {
+      this.#replacing.delete(old);
+    }
   }
 
-  /** Puts `track` in `old`'s place, on every sender and in the stream. */
-  async #use(
+  /**
+   * Puts `track` in `old`'s place in the stream (its senders are the
+   * caller's: a viewer joining meanwhile gets it from the stream). False,
+   * and `track` stopped, when the stream was closed, opened anew or `old`
+   * replaced meanwhile.
+   */
+  #use(
     stream: MediaStream,
     old: MediaStreamTrack,
     track: MediaStreamTrack,
-  ): Promise<void> {
-    track.enabled = track.kind === "video" ? this.cameraOn : this.micOn;
+  ): boolean {
+    if (this.#stream !== stream || !stream.getTracks().includes(old)) {
+      track.stop();
+      return false;
+    }
     this.#watch(track);
-    await this.#options.replace(track);
     stream.removeTrack(old);
     stream.addTrack(track);
     old.stop();
     // A new camera's torch is off; a new microphone leaves it as it is.
     this.torchOn &&= track.kind !== "video";
-    this.#options.onChange();
+    this.#applySwitches();
+    return true;
   }
 
   /**
    * A track's `ended` (never fired by our own `stop()`): its device is
-   * gone or taken. The same kind opened again, as first asked for.
+   * gone or taken. The same kind opened again, as last asked for.
    */
   #watch(track: MediaStreamTrack): void {
     track.onended = async () => {
       const stream = this.#stream;
-      const generation = this.#generation;
-      if (!stream?.getTracks().includes(track)) return;
+      if (!stream || this.#replacing.has(track)) return;
+      this.#replacing.add(track);
       try {
         const again = await openTrack(track.kind, this.#capture!);
-        // Closed (or opened anew) meanwhile: not ours to use.
-        if (generation !== this.#generation) return again.stop();
-        await this.#use(stream, track, again);
+        if (this.#use(stream, track, again)) {
+          await this.#options.replace(again);
+        }
       } catch (error) {
-        if (generation === this.#generation && track.kind === "video") {
+        if (this.#stream === stream && track.kind === "video") {
           this.#options.onLost(error);
         }
       }

@@ -82,6 +82,41 @@ describe("a capture device lost while live", () => {
     });
   }
 
+  it("with the camera turned off, its track ended: the new one is off too", async () => {
+    const { broadcaster } = await live();
+    broadcaster.setCamera(false);
+    const [old] = broadcaster.mediaStream!.getVideoTracks();
+    lose(old);
+    await eventually(
+      () => broadcaster.mediaStream!.getVideoTracks()[0] !== old,
+      "a new video track in the broadcaster's stream",
+    );
+    expect(broadcaster.mediaStream!.getVideoTracks()[0].enabled).to.equal(
+      false,
+    );
+    broadcaster.setCamera(true);
+    expect(broadcaster.mediaStream!.getVideoTracks()[0].enabled).to.equal(true);
+  });
+
+  it("with a camera alone (no-audio), its track ended: the preview plays the new one", async () => {
+    const { url } = await startSignaling();
+    const broadcaster = addBroadcaster(url, newStreamId());
+    broadcaster.setAttribute("no-audio", "");
+    await broadcaster.start();
+    const preview = videoOf(broadcaster);
+    expect(await frames(preview)).to.be.greaterThan(0);
+    const stream = broadcaster.mediaStream!;
+    expect(stream.getAudioTracks().length).to.equal(0);
+    const [old] = stream.getVideoTracks();
+    // Its only track ended: the stream is inactive, the preview ended.
+    lose(old);
+    await eventually(
+      () => stream.getVideoTracks()[0] !== old,
+      "a new video track in the broadcaster's stream",
+    );
+    expect(await frames(preview)).to.be.greaterThan(0);
+  });
+
   it("its camera ended and none opens again: the error a start would have had, and the viewer sees the stream end", async () => {
     const { broadcaster, viewer } = await live();
     const gone = navigator.mediaDevices.getUserMedia;
