@@ -193,7 +193,9 @@ export class LiveBroadcaster extends StreamElement {
         this.#whip?.connection?.getSenders()
           .find((sender) => sender.track?.kind === track.kind)
           ?.replaceTrack(track),
-      ]).then(() => undefined),
+        // A sender that refuses is closed or being rebuilt (from the stream,
+        // which has the new track): no camera error.
+      ]).then(() => {}, () => {}),
     onChange: () => this.#showPreview(),
     // No camera again: the error a start would have had.
     onLost: (error) => this.#cameraFailed(error, "broadcasting"),

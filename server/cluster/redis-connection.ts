@@ -40,8 +40,10 @@ export function redisArguments(
       : {}),
     // TLS to the primary (rediss:); the Sentinels' own links stay as they are.
     ...(url.protocol === "rediss:" ? { enableTLSForSentinelMode: true } : {}),
-    // No `failoverDetector`: a dead primary closes the link, which the
-    // Sentinels then resolve anew, and a demoted one answers READONLY. With
+    // No `failoverDetector`: a dead primary closes the link, one that stops
+    // answering (its machine lost) is left after the heartbeat's timeout
+    // (redis-cluster.ts), a demoted one answers READONLY; each link is then
+    // resolved anew through the Sentinels. With
     // it, one node in ~10 never came back after a failover in
     // tests/server/cluster-sentinel.test.ts (ioredis 5.9.3).
     // A Sentinel that takes the connection but never answers is passed
