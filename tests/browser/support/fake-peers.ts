@@ -261,21 +261,12 @@ export class FakeBroadcaster extends SeedClient {
       video: { width: { exact: width } },
     });
     const [track] = camera.getVideoTracks();
-    for (const sender of pc.getSenders()) {
-      if (sender.track?.kind === "video") pc.removeTrack(sender);
-    }
+    this.#dropVideo(pc);
     pc.addTransceiver(track, {
       direction: "sendonly",
       streams: this.#streamsFor(track, await this.#stream),
     });
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    this.send({
-      type: "webrtc-offer",
-      streamId: this.streamId,
-      viewerId,
-      offer: { type: "offer", sdp: offer.sdp! },
-    });
+    await this.#offerAgain(viewerId, pc);
   }
 
   /**
@@ -284,9 +275,18 @@ export class FakeBroadcaster extends SeedClient {
    */
   async removeVideo(viewerId: string): Promise<void> {
     const pc = this.#pcs.get(viewerId)!;
+    this.#dropVideo(pc);
+    await this.#offerAgain(viewerId, pc);
+  }
+
+  #dropVideo(pc: RTCPeerConnection): void {
     for (const sender of pc.getSenders()) {
       if (sender.track?.kind === "video") pc.removeTrack(sender);
     }
+  }
+
+  /** A renegotiation of `pc`, `viewerId`'s connection: its new offer sent. */
+  async #offerAgain(viewerId: string, pc: RTCPeerConnection): Promise<void> {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     this.send({
