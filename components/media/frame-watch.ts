@@ -34,6 +34,8 @@ export class FrameWatch {
   #lastFrameAt = 0;
   #decoded = -1;
   #packets = -1;
+  /** Audio packets at the last reading while the picture was quiet. */
+  #heard?: number;
   /** Ticks of the current stall with packets and no frame. */
   #starved = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -75,7 +77,7 @@ export class FrameWatch {
     this.#generation++;
     clearInterval(this.#timer);
     // Another connection's counters from here on.
-    this.#decoded = this.#packets = -1;
+    this.#decoded = this.#packets = this.#heard = -1;
     this.#starved = 0;
   }
 
@@ -88,6 +90,9 @@ export class FrameWatch {
   async #tick(generation: number): Promise<void> {
     const video = this.#options.video();
     const stalled = this.#frames === "stalled";
+    // No frame for two ticks after frames came: the stats say why.
+    const quiet = this.#frames !== "none" &&
+      performance.now() - this.#lastFrameAt > 2 * TICK_MS;
     // A stream without video (another make's broadcaster sending sound
     // alone) moves while its audio packets arrive: they count as frames.
     const sound =
@@ -97,16 +102,16 @@ export class FrameWatch {
     // One the browser would not start (autoplay refused) is not live yet.
     const counted = document.hidden || !video?.requestVideoFrameCallback ||
       (sound || video.paused) && (!video.paused || this.#frames !== "none");
-    if (counted || stalled) {
-      const inbound = await inboundVideo(
+    if (counted || quiet) {
+      const { [sound ? "audio" : "video"]: stats, audio } = await inbound(
         this.#options.connection(),
-        sound ? "audio" : "video",
       );
       if (generation !== this.#generation) return;
       const {
         packetsReceived: packets = -1,
         framesDecoded: decoded = sound ? packets : -1,
-      } = inbound ?? {};
+      } = stats ?? {};
+      const heard = audio?.packetsReceived;
       const fresh = decoded > this.#decoded;
       if (fresh) {
         // The first reading is a baseline, not a frame.
@@ -117,7 +122,14 @@ export class FrameWatch {
       if (stalled && !fresh && packets > this.#packets) {
         if (++this.#starved === 2) this.#options.onStarved();
       } else if (this.#starved < 2) this.#starved = 0;
+      // No video packet while the sound's arrive on the same path: the
+      // broadcaster stopped its video (`replaceTrack(null)`, another make's
+      // camera off). Nothing to repair; the sound counts, as with no video.
+      if (quiet && packets === this.#packets && heard! > this.#heard!) {
+        this.#frame();
+      }
       this.#packets = packets;
+      this.#heard = heard;
     }
     if (
       this.#frames === "flowing" &&
@@ -132,21 +144,19 @@ export class FrameWatch {
   }
 }
 
-/** The `inbound-rtp` statistics of `pc`'s video (or `kind`), if it receives any. */
-export async function inboundVideo(
+/** `pc`'s `inbound-rtp` statistics by kind (`video`, `audio`), if it receives any. */
+export async function inbound(
   pc: RTCPeerConnection | undefined,
-  kind = "video",
-): Promise<Record<string, number> | undefined> {
-  if (!pc || pc.signalingState === "closed") return undefined;
-  let video: Record<string, number> | undefined;
+): Promise<Record<string, Record<string, number> | undefined>> {
+  const found: Record<string, Record<string, number>> = {};
   try {
-    (await pc.getStats()).forEach((entry: Record<string, unknown>) => {
-      if (entry.type === "inbound-rtp" && entry.kind === kind) {
-        video = entry as Record<string, number>;
+    (await pc!.getStats()).forEach((entry: Record<string, unknown>) => {
+      if (entry.type === "inbound-rtp") {
+        found[entry.kind as string] = entry as Record<string, number>;
       }
     });
   } catch {
-    // Closed meanwhile.
+    // No connection, or closed meanwhile.
   }
-  return video;
+  return found;
 }

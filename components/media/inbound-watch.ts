@@ -20,10 +20,10 @@
 import type { PeerLink } from "../session/stream-session.ts";
 import type { ViewerPeerOptions } from "../session/viewer-peer.ts";
 
-/** Reads a connection's video `inbound-rtp` statistics (frame-watch.ts). */
+/** Reads a connection's `inbound-rtp` statistics by kind (frame-watch.ts). */
 type ReadVideo = (
   pc: RTCPeerConnection,
-) => Promise<Record<string, number> | undefined>;
+) => Promise<Record<string, Record<string, number> | undefined>>;
 
 /** How often a connection waiting to take over checks for decoded frames. */
 const TAKEOVER_POLL_MS = 40;
@@ -53,7 +53,7 @@ export async function untilSteady(
   let from = 0;
   const deadline = performance.now() + TAKEOVER_WAIT_MS;
   while (waiting() && performance.now() < deadline) {
-    const video = await read(pc);
+    const { video } = await read(pc);
     const decoded = video?.framesDecoded;
     if (decoded) {
       const now = performance.now();
@@ -162,7 +162,7 @@ export function reportLoss(
 ): void {
   const window = new LossWindow();
   const timer = setInterval(async () => {
-    const video = await read(pc);
+    const { video } = await read(pc);
     if (pc.signalingState === "closed") return clearInterval(timer);
     if (session && video?.framesDecoded) {
       link.send({ type: "viewer-playing", streamId: link.streamId!, session });

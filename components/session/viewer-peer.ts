@@ -18,7 +18,7 @@ import type {
   WebRtcIceCandidate,
 } from "../../protocol/messages.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
-import { inboundVideo } from "../media/frame-watch.ts";
+import { inbound } from "../media/frame-watch.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface ViewerPeerOptions {
@@ -86,7 +86,7 @@ export class ViewerPeer {
         if (sfu) {
           const direct = this.#pc === pc && session;
           import("../media/inbound-watch.ts").then((chunk) =>
-            chunk.reportLoss(pc!, inboundVideo, this.#link, direct)
+            chunk.reportLoss(pc!, inbound, this.#link, direct)
           );
         }
       }
@@ -159,7 +159,7 @@ export class ViewerPeer {
           chunk.takeOver(
             pc,
             stream,
-            inboundVideo,
+            inbound,
             waiting,
             () => {
               const { session } = this.#next!;

@@ -208,6 +208,43 @@ describe("a broadcaster of another make", () => {
     }
   }
 
+  it("stopping its video without renegotiating (replaceTrack(null)) while the sound goes on: live on the same connection throughout, the video shown again when it is back", async () => {
+    const resources = countResources();
+    try {
+      const { fake, viewer, video } = await watching();
+      const states: string[] = [];
+      viewer.addEventListener(
+        "live-state-change",
+        () => states.push(viewer.state),
+      );
+      const [pc] = receiving(resources);
+      const opened = resources.counts.pcsOpened;
+      const viewerId = fake.joins[0].viewerId;
+      // Its video's packets in a second while it flows, to tell it stopped.
+      const start = await received(pc, "video");
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const flowing = await received(pc, "video") - start;
+      await fake.videoOff(viewerId, true);
+      const heard = await received(pc, "audio");
+      const seen = await received(pc, "video");
+      // The fault's own length: past a stall, after which a frozen picture
+      // asks for a repair (a new join) at once.
+      await new Promise((resolve) => setTimeout(resolve, 3 * STALL_AFTER_MS));
+      // Really no video (Firefox sends a packet a second), the sound on.
+      expect(await received(pc, "video") - seen).to.be.below(flowing / 2);
+      expect(await received(pc, "audio")).to.be.greaterThan(heard);
+      expect(states).to.deep.equal([]);
+      expect(fake.joins.length).to.equal(1);
+      await fake.videoOff(viewerId, false);
+      expect(await frames(video)).to.be.greaterThan(0);
+      expect(viewer.state).to.equal("live");
+      expect(states).to.deep.equal([]);
+      expect(resources.counts.pcsOpened).to.equal(opened);
+    } finally {
+      resources.restore();
+    }
+  });
+
   it("sending its candidates before its offer (and ignoring the viewer's): the viewer connects with them", async () => {
     const { fake } = await watching({ candidatesFirst: true });
     expect(fake.offered[0]).to.not.match(/^a=candidate:/m);

@@ -290,3 +290,56 @@ Deno.test("a stream without video (sound alone): its audio packets count as fram
   assert.equal(now(), "none");
   frames.stop();
 });
+
+Deno.test("a video stopped by its sender (no video packet) while its sound arrives is no stall; with the sound stopped too, it is", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const packets = { audio: 0, video: 0 };
+  const pc = {
+    signalingState: "stable",
+    getStats: () =>
+      Promise.resolve(
+        new Map(["audio", "video"].map((kind) => [kind, {
+          type: "inbound-rtp",
+          kind,
+          packetsReceived: packets[kind as "audio"],
+          framesDecoded: kind === "video" ? packets.video : undefined,
+        }])),
+      ),
+  } as unknown as RTCPeerConnection;
+  const video = Object.assign(new FakeVideo(), {
+    paused: false,
+    srcObject: { getVideoTracks: () => [{ kind: "video" }] },
+  });
+  const { frames, seen, now } = watch(video, pc);
+  frames.start();
+  const flow = async (kinds: ("audio" | "video")[], ms: number) => {
+    for (let t = 0; t < ms; t += 50) {
+      for (const kind of kinds) packets[kind] += 3;
+      if (kinds.includes("video")) video.present();
+      await clock.tickAsync(50);
+    }
+  };
+  await flow(["audio", "video"], 1_000);
+  assert.equal(now(), "flowing");
+  // The sender's replaceTrack(null): the video stops, the sound goes on.
+  await flow(["audio"], 4 * STALL_AFTER_MS);
+  assert.equal(now(), "flowing");
+  // Its video back: frames again, nothing ever stalled.
+  await flow(["audio", "video"], 500);
+  assert.deepEqual(seen, ["flowing"]);
+  // Video packets arriving with no frame presented are a stall (the
+  // decoder's), sound or not.
+  for (let t = 0; t < 2 * STALL_AFTER_MS; t += 50) {
+    packets.audio += 3;
+    packets.video += 3;
+    await clock.tickAsync(50);
+  }
+  assert.equal(now(), "stalled");
+  await flow(["audio", "video"], 500);
+  // Everything stops (a dead path): a stall.
+  await clock.tickAsync(STALL_AFTER_MS + 500);
+  assert.equal(now(), "stalled");
+  frames.stop();
+  assert.deepEqual(seen, ["flowing", "stalled", "flowing", "stalled", "none"]);
+});

@@ -77,15 +77,17 @@ Deno.test("loss window: counts that go back (a duplicate counted as received) ar
   assert.ok(run([[0, 0], [-3, 20], [-1, 20], [0, 20]]).every((d) => !d));
 });
 
-/** A connection as inbound-watch.ts reads it: its state, and its video's decoded frames over time. */
+/** A connection as inbound-watch.ts reads it: its state, and its video's decoded frames over time (its statistics by kind). */
 function fakeConnection(framesAt: (now: number) => number) {
   const pc = { signalingState: "stable" } as RTCPeerConnection;
   const read = () =>
     Promise.resolve({
-      framesDecoded: framesAt(performance.now()),
-      frameWidth: 640,
-      packetsLost: 0,
-      packetsReceived: 1_000,
+      video: {
+        framesDecoded: framesAt(performance.now()),
+        frameWidth: 640,
+        packetsLost: 0,
+        packetsReceived: 1_000,
+      },
     });
   return { pc, read };
 }

@@ -279,6 +279,19 @@ export class FakeBroadcaster extends SeedClient {
     await this.#offerAgain(viewerId, pc);
   }
 
+  /**
+   * Stops (`off`) or starts again the video sent to `viewerId` without
+   * renegotiating: `replaceTrack(null)`, another make's camera off. The
+   * sound goes on.
+   */
+  async videoOff(viewerId: string, off: boolean): Promise<void> {
+    const [track] = (await this.#stream).getVideoTracks();
+    const sender = this.#pcs.get(viewerId)!.getSenders().find((s) =>
+      s.track?.kind === "video" || s.track === null
+    )!;
+    await sender.replaceTrack(off ? null : track);
+  }
+
   #dropVideo(pc: RTCPeerConnection): void {
     for (const sender of pc.getSenders()) {
       if (sender.track?.kind === "video") pc.removeTrack(sender);
