@@ -295,7 +295,15 @@ export class LiveBroadcaster extends StreamElement {
     if (!this.#camera.stream) return;
     const facingMode = this.facingMode === "user" ? "environment" : "user";
     try {
-      await this.#camera.switchTo({ ...this.#capture(), facingMode, deviceId });
+      // Not switched (closed, or a lost camera opened again first): the
+      // facing mode stays the one in use.
+      if (
+        !await this.#camera.switchTo({
+          ...this.#capture(),
+          facingMode,
+          deviceId,
+        })
+      ) return;
     } catch (error) {
       return this.#cameraFailed(error);
     }

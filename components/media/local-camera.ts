@@ -100,24 +100,27 @@ export class LocalCamera {
 
   /**
    * Switches to `options.deviceId`, else the next camera, else
-   * `options.facingMode`, and puts the new track on every sender. Rejects
-   * with the browser's error when no camera opens.
+   * `options.facingMode`, and puts the new track on every sender. Resolves
+   * whether it switched: not when the stream closed, or its camera was
+   * lost and opened again meanwhile (that one stays). Rejects with the
+   * browser's error when no camera opens.
    */
-  async switchTo(options: CaptureOptions): Promise<void> {
+  async switchTo(options: CaptureOptions): Promise<boolean> {
     const stream = this.#stream;
     const old = this.videoTrack;
-    if (!stream || !old) return;
+    if (!stream || !old) return false;
     // Its `ended` while this opens another (a phone's one camera at a
     // time) is this switch's to handle, not a lost camera's.
     this.#replacing.add(old);
     try {
       const { nextVideoTrack } = await import("./camera-switch.ts");
       const track = await nextVideoTrack(old, options, openTrack);
-      if (!this.#use(stream, old, track)) return;
+      if (!this.#use(stream, old, track)) return false;
       // A camera lost later comes back as switched to (any, if that one
       // is the one gone).
       this.#capture = { ...options, deviceId: undefined };
       await this.#options.replace(track);
+      return true;
     } finally {
       this.#replacing.delete(old);
     }

@@ -98,6 +98,41 @@ describe("a capture device lost while live", () => {
     expect(broadcaster.mediaStream!.getVideoTracks()[0].enabled).to.equal(true);
   });
 
+  it("its camera ended while the person switches cameras: one new camera kept, and facing-mode is what that one was asked for", async () => {
+    const { broadcaster } = await live();
+    // Each video track opened from here on, and the facing mode it asked.
+    const asked = new Map<MediaStreamTrack, string | undefined>();
+    const open = navigator.mediaDevices.getUserMedia;
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      const stream = await open.call(navigator.mediaDevices, constraints);
+      const video = constraints?.video as MediaTrackConstraints | undefined;
+      const facing = video?.facingMode as ConstrainDOMStringParameters;
+      for (const track of stream.getVideoTracks()) {
+        asked.set(track, facing?.ideal as string | undefined);
+      }
+      return stream;
+    };
+    try {
+      const stream = broadcaster.mediaStream!;
+      // Its reopening starts first, then the switch: both open a camera.
+      lose(stream.getVideoTracks()[0]);
+      await broadcaster.switchCamera();
+      const opened = () => [...asked.keys()];
+      await eventually(
+        () =>
+          opened().length === 2 &&
+          opened().filter((t) => t.readyState === "live").length === 1,
+        () => `two cameras opened, one kept (${asked.size} opened)`,
+      );
+      const [kept] = stream.getVideoTracks();
+      expect(stream.getVideoTracks().length).to.equal(1);
+      expect(kept.readyState).to.equal("live");
+      expect(asked.get(kept)).to.equal(broadcaster.facingMode);
+    } finally {
+      navigator.mediaDevices.getUserMedia = open;
+    }
+  });
+
   it("with a camera alone (no-audio), its track ended: the preview plays the new one", async () => {
     const { url } = await startSignaling();
     const broadcaster = addBroadcaster(url, newStreamId());
