@@ -22,8 +22,9 @@ import { broadcasterStyles } from "./ui/broadcaster-styles.ts";
 import { type CaptureOptions, DEFAULT_CAPTURE } from "./media/camera.ts";
 import {
   BROADCASTER_ERRORS,
-  errorText,
+  type ErrorKey,
   type LiveErrorCode,
+  ruleFor,
 } from "./session/error-policy.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
 import { LocalCamera } from "./media/local-camera.ts";
@@ -653,13 +654,13 @@ export class LiveBroadcaster extends StreamElement {
     const state = this.#machine.state;
     if (state === "live") return undefined;
     if (state !== "error") return strings[MESSAGE_KEYS[state]];
-    const code = broadcasterError(this.#machine.facts);
-    return errorText(
-      code,
-      strings,
-      strings.broadcasterError,
-      BROADCASTER_ERRORS,
-    );
+    // Its own text, else the generic one. Indexed here, not in a helper
+    // of error-policy.ts: terser inlines no function whose result is a
+    // property of an argument.
+    const code = broadcasterError(this.#machine.facts)!;
+    return (strings as Record<ErrorKey, string | undefined>)[
+      ruleFor(code, BROADCASTER_ERRORS).key
+    ] || strings.broadcasterError;
   }
 
   protected override render() {

@@ -1,7 +1,11 @@
 import { html, nothing } from "lit";
 import type { LiveStats } from "./media/connection-stats.ts";
 import { type Frames, FrameWatch } from "./media/frame-watch.ts";
-import { errorText, VIEWER_ERRORS } from "./session/error-policy.ts";
+import {
+  type ErrorKey,
+  ruleFor,
+  VIEWER_ERRORS,
+} from "./session/error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -620,12 +624,11 @@ export class LiveViewer extends StreamElement {
         : "viewer" + state[0].toUpperCase() + state.slice(1);
       return strings[key as StatusKey<typeof state>];
     }
-    return errorText(
-      this.#machine.facts.failure,
-      strings,
-      strings.viewerError,
-      VIEWER_ERRORS,
-    );
+    // Its own text, else the generic one (as the broadcaster's #message).
+    // The error state always has its failure (viewer-state.ts).
+    return (strings as Record<ErrorKey, string | undefined>)[
+      ruleFor(this.#machine.facts.failure!, VIEWER_ERRORS).key
+    ] || strings.viewerError;
   }
 
   // The buttons' handlers: each button is rendered with the video, which

@@ -235,16 +235,3 @@ export interface Ruling {
   code: RuledCode;
   reaction: Reaction;
 }
-
-/** The text explaining `code` from an element's `strings`, else `fallback`. */
-export function errorText(
-  code: LiveErrorCode | undefined,
-  strings: object,
-  fallback: string,
-  policy: ErrorPolicy,
-): string {
-  // One expression: terser inlines it where it is called.
-  return (code &&
-    (strings as Record<string, string>)[ruleFor(code, policy).key]) ||
-    fallback;
-}

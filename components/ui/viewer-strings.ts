@@ -56,14 +56,14 @@ export const VIEWER_STATES_EN: Omit<ViewerStrings, keyof ViewerErrorTexts> = {
  * shows ({@link errorTextsLoaded}; few viewers ever meet one). Where their
  * chunk cannot load (offline: the viewer's one such error, a WHEP client
  * that did not load, is then told with it), an error shows `viewerError`
- * (errorText's fallback).
+ * (the generic text, where the strings have none of the error's own).
  */
 const EN = { ...VIEWER_STATES_EN } as ViewerStrings;
 let errorTexts: Promise<void> | undefined;
 
 /**
  * Resolves once the English error texts are in the set (a chunk, asked for
- * once); one that cannot load leaves errorText's fallback, `viewerError`.
+ * once); one that cannot load leaves the generic `viewerError`.
  */
 export function errorTextsLoaded(): Promise<void> {
   return errorTexts ??= import("./viewer-error-texts.ts").then(

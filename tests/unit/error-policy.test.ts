@@ -9,7 +9,6 @@ import { BROADCASTER_ZH_CN } from "../../components/ui/broadcaster-strings-zh.ts
 import {
   BROADCASTER_ERRORS,
   type ErrorPolicy,
-  errorText,
   type LiveErrorCode,
   type Role,
   ruleFor as ruleIn,
@@ -48,6 +47,19 @@ const reactionTo = (code: string, role: Role) =>
   ruleIn(code, TABLES[role]).reaction;
 const ruling = (code: string | undefined, role: Role) =>
   rulingIn(code, TABLES[role]);
+/**
+ * The text an element's error state shows for `code`: the string its row
+ * names, else `fallback` (live-viewer.ts's #statusText, live-broadcaster.ts's
+ * #message).
+ */
+const errorText = (
+  code: LiveErrorCode,
+  strings: object,
+  fallback: string,
+  policy: ErrorPolicy,
+) =>
+  (strings as Record<string, string | undefined>)[ruleIn(code, policy).key] ||
+  fallback;
 /** The broadcaster's rule: its table has every code the viewer's has. */
 const ruleFor = (code: string) => ruleIn(code, BROADCASTER_ERRORS);
 /** Codes only a broadcaster meets: the camera's. */
@@ -213,10 +225,15 @@ Deno.test("a code newer than this client, or an inherited name, only warns", () 
   }
 });
 
-Deno.test("errorText falls back for no code and for a key the strings lack", () => {
+Deno.test("an error's text falls back where the strings lack its key", () => {
+  // A code without a row names the broadcaster's generic text.
   assert.equal(
-    errorText(undefined, VIEWER_EN, "fallback", VIEWER_ERRORS),
+    errorText("bad-json", VIEWER_EN, "fallback", VIEWER_ERRORS),
     "fallback",
+  );
+  assert.equal(
+    errorText("bad-json", BROADCASTER_EN, "fallback", BROADCASTER_ERRORS),
+    BROADCASTER_EN.broadcasterError,
   );
   assert.equal(
     errorText("stream-taken", VIEWER_EN, "fallback", VIEWER_ERRORS),
