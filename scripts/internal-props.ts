@@ -33,7 +33,6 @@ export const INTERNAL_PROPS = [
   "bitrateFor",
   // StreamSession and SignalingClient (the element's `session` is typed,
   // not documented: its members are not listed API).
-  "rtcConfiguration",
   "admit",
   "reconnectNow",
   "checkConnection",

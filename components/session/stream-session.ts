@@ -338,19 +338,18 @@ export class StreamSession implements ReactiveController, PeerLink {
     this.#signaling?.checkNow();
   }
 
+  /**
+   * A connection with the ICE servers (the host's, else the server's, else
+   * the seed's) and policy.
+   */
   newConnection(): RTCPeerConnection {
-    const pc = new RTCPeerConnection(this.rtcConfiguration());
-    this.#secure?.attach(pc);
-    return pc;
-  }
-
-  /** ICE servers (the host's, else the server's, else the seed's) and policy. */
-  rtcConfiguration(): RTCConfiguration {
-    return {
+    const pc = new RTCPeerConnection({
       iceServers: this.#host.iceServers ?? this.#serverIceServers ??
         DEFAULT_ICE_SERVERS,
       iceTransportPolicy: this.#host.iceTransportPolicy,
-    };
+    });
+    this.#secure?.attach(pc);
+    return pc;
   }
 
   /**
