@@ -169,7 +169,12 @@ export class StreamSession implements ReactiveController, PeerLink {
   #serverIceServers: RTCIceServer[] | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #onPage = false;
-  #resumed = false;
+  /**
+   * The server kept our client id on this connection (a resume claim it
+   * honoured). A field, set on each welcome: the viewer never reads it, and
+   * a getter over a private one would be more of its bundle.
+   */
+  resumed = false;
   /** The server's latest resume claim, and the stream it is for. */
   #resume: { claim: string; streamId: string } | undefined;
   #onOnline = () => {
@@ -213,11 +218,6 @@ export class StreamSession implements ReactiveController, PeerLink {
    */
   get networkSuspect(): boolean {
     return this.#signaling?.lostBy === "silent";
-  }
-
-  /** The server kept our client id on this connection (a resume claim it honoured). */
-  get resumed(): boolean {
-    return this.#resumed;
   }
 
   /** This connection's id from the server's `welcome`. */
@@ -517,7 +517,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   }
 
   #onWelcome(welcome: Welcome): void {
-    this.#resumed = !!welcome.resumed;
+    this.resumed = !!welcome.resumed;
     // A new socket is in no stream yet.
     this.#admitted = false;
     this.admit();
