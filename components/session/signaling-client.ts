@@ -83,8 +83,17 @@ export class SignalingClient {
   #dueAt = 0;
   /** The slowest recent ping round trip, decaying (see probeDeadline). */
   #rtt: number | undefined;
-  #clientId: string | undefined;
-  #lostBy: "silent" | "closed" | undefined;
+  // The next two are read by the session and written here only: plain
+  // fields (undefined until set), not getters over private ones, which
+  // would be more of each bundle.
+  /** This connection's id from the server's `welcome`. */
+  declare clientId: string | undefined;
+  /**
+   * How the last socket was lost: `silent` (no pong, no welcome, or dropped
+   * on request: our network may have changed) or `closed` (the server or
+   * the network closed it: a restart, a deploy).
+   */
+  declare lostBy: "silent" | "closed" | undefined;
   /**
    * What started the outage the attempts are in: an attempt that never
    * opened does not change it (it fails fast while our network is down).
@@ -97,20 +106,6 @@ export class SignalingClient {
 
   get state(): SignalingState {
     return this.#state;
-  }
-
-  /** This connection's id from the server's `welcome`. */
-  get clientId(): string | undefined {
-    return this.#clientId;
-  }
-
-  /**
-   * How the last socket was lost: `silent` (no pong, no welcome, or dropped
-   * on request: our network may have changed) or `closed` (the server or
-   * the network closed it: a restart, a deploy).
-   */
-  get lostBy(): "silent" | "closed" | undefined {
-    return this.#lostBy;
   }
 
   start(): void {
@@ -180,7 +175,7 @@ export class SignalingClient {
       if (message.type === "welcome") {
         // Our first round trip (a few, with the handshakes: on the safe side).
         this.#timed();
-        this.#clientId = message.clientId;
+        this.clientId = message.clientId;
         this.#attempt = 0;
         this.#setState("open");
         this.#options.onSession(message);
@@ -203,7 +198,7 @@ export class SignalingClient {
     if (this.#state === "closed") return;
     if (this.#state === "open" || cause === "silent") this.#outage = cause;
     this.#outage ??= cause;
-    this.#lostBy = cause;
+    this.lostBy = cause;
     this.#setState("waiting");
   }
 
@@ -251,7 +246,7 @@ export class SignalingClient {
    * gets the jittered backoff.
    */
   #retryDelay(attempt: number): number {
-    return this.#lostBy === "silent" && attempt === 0 ? 0 : backoffDelay(
+    return this.lostBy === "silent" && attempt === 0 ? 0 : backoffDelay(
       this.#outage === "silent"
         ? Math.min(attempt, SILENT_RETRY_STEPS)
         : attempt,
