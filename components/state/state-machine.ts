@@ -9,14 +9,18 @@ import { LiveStateChangeEvent } from "../live-events.ts";
  */
 export class StateMachine<F, S extends string> {
   #host: HTMLElement;
-  #facts: F;
+  /**
+   * Changed by apply() only: a field, not a getter over a private one
+   * (less of each bundle).
+   */
+  declare facts: F;
   #derive: (facts: F) => S;
   #internals: ElementInternals | undefined;
   #state: S;
 
   constructor(host: HTMLElement, initial: F, derive: (facts: F) => S) {
     this.#host = host;
-    this.#facts = initial;
+    this.facts = initial;
     this.#derive = derive;
     this.#state = derive(initial);
     try {
@@ -24,10 +28,6 @@ export class StateMachine<F, S extends string> {
     } catch {
       // Custom states are an enhancement; the attribute always works.
     }
-  }
-
-  get facts(): F {
-    return this.#facts;
   }
 
   get state(): S {
@@ -39,10 +39,10 @@ export class StateMachine<F, S extends string> {
    * Also writes the attribute the first time, which a constructor may not.
    */
   apply(patch: Partial<F>, reason: string): S | undefined {
-    this.#facts = { ...this.#facts, ...patch };
+    this.facts = { ...this.facts, ...patch };
     const host = this.#host;
     const previous = this.#state;
-    const next = this.#derive(this.#facts);
+    const next = this.#derive(this.facts);
     if (next === previous && host.getAttribute("state") === next) return;
     this.#state = next;
     host.setAttribute("state", next);
