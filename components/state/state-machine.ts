@@ -9,29 +9,23 @@ import { LiveStateChangeEvent } from "../live-events.ts";
  */
 export class StateMachine<F, S extends string> {
   #host: HTMLElement;
-  /**
-   * Changed by apply() only: a field, not a getter over a private one
-   * (less of each bundle).
-   */
+  // Set here and changed by apply() only: fields, not getters over private
+  // ones (less of each bundle).
   declare facts: F;
+  declare state: S;
   #derive: (facts: F) => S;
   #internals: ElementInternals | undefined;
-  #state: S;
 
   constructor(host: HTMLElement, initial: F, derive: (facts: F) => S) {
     this.#host = host;
     this.facts = initial;
     this.#derive = derive;
-    this.#state = derive(initial);
+    this.state = derive(initial);
     try {
       this.#internals = host.attachInternals();
     } catch {
       // Custom states are an enhancement; the attribute always works.
     }
-  }
-
-  get state(): S {
-    return this.#state;
   }
 
   /**
@@ -41,10 +35,10 @@ export class StateMachine<F, S extends string> {
   apply(patch: Partial<F>, reason: string): S | undefined {
     this.facts = { ...this.facts, ...patch };
     const host = this.#host;
-    const previous = this.#state;
+    const previous = this.state;
     const next = this.#derive(this.facts);
     if (next === previous && host.getAttribute("state") === next) return;
-    this.#state = next;
+    this.state = next;
     host.setAttribute("state", next);
     try {
       this.#internals?.states.delete(previous);
