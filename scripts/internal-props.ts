@@ -22,6 +22,7 @@ export const INTERNAL_PROPS = [
   "onSession",
   "onStats",
   "onLive",
+  "onStarved",
   "serverOffer",
   "retryable",
   "connectTimeoutMs",
