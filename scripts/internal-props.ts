@@ -25,7 +25,6 @@ export const INTERNAL_PROPS = [
   "onStarved",
   "serverOffer",
   "retryable",
-  "connectTimeoutMs",
   "pingIntervalMs",
   "pongTimeoutMs",
   "initialMs",

@@ -33,6 +33,9 @@ export const RECONNECTING_CLOSE_CODE = 4000;
  */
 const SILENT_RETRY_STEPS = 2;
 
+/** No `welcome` this long after starting to connect = lost. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 /**
  * How long a probe ({@link SignalingClient.checkNow}) waits for its pong:
  * 300 ms plus three of the slowest recent round trips (the first: from
@@ -64,8 +67,6 @@ export interface SignalingClientOptions {
   backoff?: BackoffOptions;
   /** How often to ping while open; no pong within `pongTimeoutMs` = lost. */
   pingIntervalMs?: number;
-  /** No `welcome` this long after starting to connect = lost. */
-  connectTimeoutMs?: number;
   pongTimeoutMs?: number;
 }
 
@@ -163,7 +164,7 @@ export class SignalingClient {
     // A connect stuck on a dead path (SYNs unanswered) would wait minutes.
     this.#deadline = setTimeout(
       () => this.#lost("silent"),
-      this.#options.connectTimeoutMs ?? 10_000,
+      CONNECT_TIMEOUT_MS,
     );
     socket.addEventListener("message", (event) => {
       if (socket !== this.#socket) return;

@@ -2,6 +2,7 @@
 import { SERVER_MESSAGES } from "../../protocol/parse-server-message.ts";
 import assert from "node:assert/strict";
 import {
+  CONNECT_TIMEOUT_MS,
   probeDeadline,
   SignalingClient,
   type SignalingState,
@@ -167,7 +168,7 @@ Deno.test("checkNow while waiting or connecting tries again at once", () => {
   signaling.close();
 });
 
-Deno.test("a connection attempt with no welcome within connectTimeoutMs is lost", () => {
+Deno.test("a connection attempt with no welcome within CONNECT_TIMEOUT_MS is lost", () => {
   using _socket = installFakeSocket();
   using clock = fakeClock();
   const { signaling, states } = client();
@@ -177,11 +178,10 @@ Deno.test("a connection attempt with no welcome within connectTimeoutMs is lost"
     onSession: () => {},
     onMessage: () => {},
     onState: (state) => states.push(state),
-    connectTimeoutMs: 3_000,
     backoff: { initialMs: 1_000, maxMs: 1_000 },
   });
   slow.start();
-  clock.tick(2_999);
+  clock.tick(CONNECT_TIMEOUT_MS - 1);
   assert.equal(slow.state, "connecting");
   clock.tick(1);
   assert.equal(slow.state, "waiting");
