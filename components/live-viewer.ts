@@ -477,7 +477,7 @@ export class LiveViewer extends StreamElement {
   #repair(): void {
     this.session.checkConnection();
     const now = performance.now();
-    if (this.session.connected) {
+    if (this.session.signalingState === "open") {
       const restarted = this.#askedAt > 0 && this.#offerAt > this.#askedAt;
       if (restarted && now - this.#offerAt >= REBUILD_AFTER_OFFER_MS) {
         // Without a connection to name, the broadcaster builds a new one.

@@ -529,7 +529,7 @@ export class BroadcastPeers {
     // No way to reach the viewer now: once the socket is back, the server
     // names it again and join() restarts its ICE; a rebuild here would be
     // a connection the viewer never hears of.
-    if (!this.#link.connected) return;
+    if (this.#link.signalingState !== "open") return;
     // Our offer is out: its answer, or the viewer coming back (it asks again
     // with its session), decides; a viewer that cannot answer cannot be
     // rebuilt to either.

@@ -78,8 +78,8 @@ export interface PeerLink {
   readonly streamId: string | null;
   /** This connection's id from the server's `welcome`. */
   readonly clientId: string | undefined;
-  /** The socket is open: what is sent now reaches the server. */
-  readonly connected: boolean;
+  /** The socket's state: `open`, what is sent now reaches the server. */
+  readonly signalingState: SignalingState;
   send(message: ClientMessage): boolean;
   /** A new connection: the session's ICE servers and policy; end-to-end encrypted when the element has a key. */
   newConnection(): RTCPeerConnection;
@@ -206,10 +206,6 @@ export class StreamSession implements ReactiveController, PeerLink {
 
   get signalingState(): SignalingState {
     return this.#signaling?.state ?? "idle";
-  }
-
-  get connected(): boolean {
-    return this.signalingState === "open";
   }
 
   /**

@@ -87,7 +87,7 @@ async function uplink(answered = true) {
   const link = {
     streamId: "order-1",
     clientId: "b",
-    connected: true,
+    signalingState: "open",
     send: () => true,
     newConnection: () => pc as unknown as RTCPeerConnection,
     turnRefused() {},
