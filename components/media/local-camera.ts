@@ -144,6 +144,12 @@ export class LocalCamera {
     this.#watch(track);
     stream.removeTrack(old);
     stream.addTrack(track);
+    // A script's changes fire no events: the page's own uses of the
+    // stream (a recorder, a meter) learn of the swap as of a browser's.
+    stream.dispatchEvent(
+      new MediaStreamTrackEvent("removetrack", { track: old }),
+    );
+    stream.dispatchEvent(new MediaStreamTrackEvent("addtrack", { track }));
     old.stop();
     // A new camera's torch is off; a new microphone leaves it as it is.
     this.torchOn &&= track.kind !== "video";

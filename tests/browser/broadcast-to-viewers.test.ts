@@ -141,9 +141,14 @@ describe("one broadcaster, three viewers, then a fourth", () => {
       pc.addEventListener("signalingstatechange", () => negotiations++);
     }
     const before = broadcaster.mediaStream!.getVideoTracks()[0];
+    // The page's own uses of the stream are told of the swap.
+    const told: MediaStreamTrack[] = [];
+    broadcaster.mediaStream!.onremovetrack = ({ track }) => told.push(track);
+    broadcaster.mediaStream!.onaddtrack = ({ track }) => told.push(track);
     await broadcaster.switchCamera();
     const after = broadcaster.mediaStream!.getVideoTracks()[0];
     expect(after).to.not.equal(before);
+    expect(told).to.deep.equal([before, after]);
     expect(before.readyState).to.equal("ended");
     for (const v of viewers) {
       expect(await frames(videoOf(v), 10)).to.be.greaterThan(0);

@@ -65,6 +65,14 @@ describe("a capture device lost while live", () => {
       const tracksOf = () =>
         kind === "video" ? stream.getVideoTracks() : stream.getAudioTracks();
       const [old] = tracksOf();
+      // What the page's own uses of the stream are told.
+      const told: string[] = [];
+      for (const type of ["addtrack", "removetrack"]) {
+        stream.addEventListener(type, (event) => {
+          const { track } = event as MediaStreamTrackEvent;
+          told.push(`${type} ${track === old ? "old" : track.kind}`);
+        });
+      }
       lose(old);
       await eventually(
         () => tracksOf()[0] !== old && tracksOf()[0]?.readyState === "live",
@@ -72,6 +80,7 @@ describe("a capture device lost while live", () => {
       );
       const [track] = tracksOf();
       expect(tracksOf().length).to.equal(1);
+      expect(told).to.deep.equal(["removetrack old", `addtrack ${kind}`]);
       const sent = sending.getSenders().map((sender) => sender.track);
       expect(sent).to.include(track);
       expect(sent).to.not.include(old);
