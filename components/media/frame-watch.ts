@@ -34,7 +34,7 @@ export class FrameWatch {
   #lastFrameAt = 0;
   #decoded = -1;
   #packets = -1;
-  /** Audio packets at the last reading while the picture was quiet. */
+  /** Audio packets at the last reading: does sound arrive while no video does? */
   #heard?: number;
   /** Ticks of the current stall with packets and no frame. */
   #starved = 0;
