@@ -28,6 +28,13 @@ export interface FrameWatchOptions {
   onStarved(): void;
 }
 
+/**
+ * Connections straight from the broadcaster (not the SFU's, not WHEP's):
+ * on those alone sound arriving without video means the broadcaster stopped
+ * its video. Through a server, video held or lost there is repaired.
+ */
+export const direct = new WeakSet<RTCPeerConnection>();
+
 export class FrameWatch {
   #options: FrameWatchOptions;
   #frames: Frames = "none";
@@ -90,9 +97,10 @@ export class FrameWatch {
   async #tick(generation: number): Promise<void> {
     const video = this.#options.video();
     const stalled = this.#frames === "stalled";
-    // No frame for two ticks after frames came: the stats say why.
+    // No frame for a tick after frames came: the stats say why (early, so
+    // two readings are taken well before a stall).
     const quiet = this.#frames !== "none" &&
-      performance.now() - this.#lastFrameAt > 2 * TICK_MS;
+      performance.now() - this.#lastFrameAt > TICK_MS;
     // A stream without video (another make's broadcaster sending sound
     // alone) moves while its audio packets arrive: they count as frames.
     const sound =
@@ -103,8 +111,9 @@ export class FrameWatch {
     const counted = document.hidden || !video?.requestVideoFrameCallback ||
       (sound || video.paused) && (!video.paused || this.#frames !== "none");
     if (counted || quiet) {
+      const connection = this.#options.connection()!;
       const { [sound ? "audio" : "video"]: stats, audio } = await inbound(
-        this.#options.connection(),
+        connection,
       );
       if (generation !== this.#generation) return;
       const {
@@ -122,12 +131,14 @@ export class FrameWatch {
       if (stalled && !fresh && packets > this.#packets) {
         if (++this.#starved === 2) this.#options.onStarved();
       } else if (this.#starved < 2) this.#starved = 0;
-      // No video packet while the sound's arrive on the same path: the
-      // broadcaster stopped its video (`replaceTrack(null)`, another make's
-      // camera off). Nothing to repair; the sound counts, as with no video.
-      if (quiet && packets === this.#packets && heard! > this.#heard!) {
-        this.#frame();
-      }
+      // No video packet while the sound's arrive on the same path, straight
+      // from the broadcaster: it stopped its video (`replaceTrack(null)`,
+      // another make's camera off). Nothing to repair; the sound counts, as
+      // with no video. (`undefined`, no audio, compares false.)
+      if (
+        quiet && direct.has(connection) && packets === this.#packets &&
+        heard! > this.#heard!
+      ) this.#frame();
       this.#packets = packets;
       this.#heard = heard;
     }
@@ -144,19 +155,26 @@ export class FrameWatch {
   }
 }
 
-/** `pc`'s `inbound-rtp` statistics by kind (`video`, `audio`), if it receives any. */
+/**
+ * `pc`'s `inbound-rtp` statistics by kind (`video`, `audio`), if it
+ * receives any: the last stream's of a kind, with the packets of all its
+ * streams (a track renegotiated away leaves its stream's, which no longer
+ * move).
+ */
 export async function inbound(
   pc: RTCPeerConnection | undefined,
 ): Promise<Record<string, Record<string, number> | undefined>> {
   const found: Record<string, Record<string, number>> = {};
   try {
-    (await pc!.getStats()).forEach((entry: Record<string, unknown>) => {
-      if (entry.type === "inbound-rtp") {
-        found[entry.kind as string] = entry as Record<string, number>;
+    (await pc?.getStats())?.forEach((entry: Record<string, number>) => {
+      if (entry.type as unknown === "inbound-rtp") {
+        const before = found[entry.kind];
+        if (before) entry.packetsReceived += before.packetsReceived;
+        found[entry.kind] = entry;
       }
     });
   } catch {
-    // No connection, or closed meanwhile.
+    // Closed meanwhile.
   }
   return found;
 }

@@ -144,16 +144,17 @@ export class LocalCamera {
     this.#watch(track);
     stream.removeTrack(old);
     stream.addTrack(track);
-    // A script's changes fire no events: the page's own uses of the
-    // stream (a recorder, a meter) learn of the swap as of a browser's.
-    stream.dispatchEvent(
-      new MediaStreamTrackEvent("removetrack", { track: old }),
-    );
-    stream.dispatchEvent(new MediaStreamTrackEvent("addtrack", { track }));
     old.stop();
     // A new camera's torch is off; a new microphone leaves it as it is.
     this.torchOn &&= track.kind !== "video";
     this.#applySwitches();
+    // A script's changes fire no events: the page's own uses of the
+    // stream (a recorder, a meter) learn of the swap as of a browser's,
+    // once it is done.
+    stream.dispatchEvent(
+      new MediaStreamTrackEvent("removetrack", { track: old }),
+    );
+    stream.dispatchEvent(new MediaStreamTrackEvent("addtrack", { track }));
     return true;
   }
 
@@ -172,9 +173,12 @@ export class LocalCamera {
           await this.#options.replace(again);
         }
       } catch (error) {
-        if (this.#stream === stream && track.kind === "video") {
-          this.#options.onLost(error);
-        }
+        // Lost for good, unless a camera switch put another in its place
+        // meanwhile (a phone's one camera at a time refused this one).
+        if (
+          this.#stream === stream && stream.getTracks().includes(track) &&
+          track.kind === "video"
+        ) this.#options.onLost(error);
       }
     };
   }

@@ -18,7 +18,7 @@ import type {
   WebRtcIceCandidate,
 } from "../../protocol/messages.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
-import { inbound } from "../media/frame-watch.ts";
+import { direct, inbound } from "../media/frame-watch.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface ViewerPeerOptions {
@@ -84,11 +84,11 @@ export class ViewerPeer {
         // played at once (the old one was not connected), that it plays:
         // the server would otherwise take the switch for failed.
         if (sfu) {
-          const direct = this.#pc === pc && session;
+          const played = this.#pc === pc && session;
           import("../media/inbound-watch.ts").then((chunk) =>
-            chunk.reportLoss(pc!, inbound, this.#link, direct)
+            chunk.reportLoss(pc!, inbound, this.#link, played)
           );
-        }
+        } else direct.add(pc);
       }
       let stage: NegotiationStage = "set-remote-offer";
       try {

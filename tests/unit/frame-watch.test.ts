@@ -1,8 +1,10 @@
 /** Live means frames: the watch says when they flow, stall and come back. */
 import assert from "node:assert/strict";
 import {
+  direct,
   type Frames,
   FrameWatch,
+  inbound,
   STALL_AFTER_MS,
 } from "../../components/media/frame-watch.ts";
 import { fakeClock } from "./support/clock.ts";
@@ -294,6 +296,73 @@ Deno.test("a stream without video (sound alone): its audio packets count as fram
 Deno.test("a video stopped by its sender (no video packet) while its sound arrives is no stall; with the sound stopped too, it is", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });
+  const { pc, flow, frames, seen, now } = soundAndVideo(clock);
+  direct.add(pc);
+  frames.start();
+  await flow(["audio", "video"], 1_000);
+  assert.equal(now(), "flowing");
+  // The sender's replaceTrack(null): the video stops, the sound goes on.
+  await flow(["audio"], 4 * STALL_AFTER_MS);
+  assert.equal(now(), "flowing");
+  // Its video back: frames again, nothing ever stalled.
+  await flow(["audio", "video"], 500);
+  assert.deepEqual(seen, ["flowing"]);
+  // Video packets arriving with no frame presented are a stall (the
+  // decoder's), sound or not.
+  await flow(["audio", "video"], 2 * STALL_AFTER_MS, false);
+  assert.equal(now(), "stalled");
+  await flow(["audio", "video"], 500);
+  // Everything stops (a dead path): a stall.
+  await clock.tickAsync(STALL_AFTER_MS + 500);
+  assert.equal(now(), "stalled");
+  frames.stop();
+  assert.deepEqual(seen, ["flowing", "stalled", "flowing", "stalled", "none"]);
+});
+
+Deno.test("through a server (the SFU's connection, WHEP's), video that stops while the sound arrives is a stall: the server's to repair", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const { flow, frames, now } = soundAndVideo(clock);
+  frames.start();
+  await flow(["audio", "video"], 1_000);
+  await flow(["audio"], 2 * STALL_AFTER_MS);
+  assert.equal(now(), "stalled");
+  frames.stop();
+});
+
+Deno.test("statistics by kind: the last stream's, with the packets of every stream of its kind", async () => {
+  const entries = [
+    { type: "inbound-rtp", kind: "video", packetsReceived: 500, frameWidth: 0 },
+    { type: "inbound-rtp", kind: "audio", packetsReceived: 70 },
+    {
+      type: "inbound-rtp",
+      kind: "video",
+      packetsReceived: 20,
+      frameWidth: 640,
+    },
+    { type: "outbound-rtp", kind: "video", packetsSent: 9 },
+  ];
+  const pc = {
+    getStats: () =>
+      Promise.resolve(new Map(entries.map((e, i) => [i, { ...e }]))),
+  } as unknown as RTCPeerConnection;
+  const { video, audio } = await inbound(pc);
+  assert.equal(video?.packetsReceived, 520);
+  assert.equal(video?.frameWidth, 640);
+  assert.equal(audio?.packetsReceived, 70);
+  assert.deepEqual(await inbound(undefined), {});
+  const closed = {
+    getStats: () => Promise.reject(new DOMException("closed")),
+  } as unknown as RTCPeerConnection;
+  assert.deepEqual(await inbound(closed), {});
+});
+
+/**
+ * A watch of a connection sending sound and video, the test moving their
+ * packets (`flow`: the kinds that arrive, for how long, frames presented
+ * with the video's or not).
+ */
+function soundAndVideo(clock: ReturnType<typeof fakeClock>) {
   const packets = { audio: 0, video: 0 };
   const pc = {
     signalingState: "stable",
@@ -311,35 +380,17 @@ Deno.test("a video stopped by its sender (no video packet) while its sound arriv
     paused: false,
     srcObject: { getVideoTracks: () => [{ kind: "video" }] },
   });
-  const { frames, seen, now } = watch(video, pc);
-  frames.start();
-  const flow = async (kinds: ("audio" | "video")[], ms: number) => {
+  const watched = watch(video, pc);
+  const flow = async (
+    kinds: ("audio" | "video")[],
+    ms: number,
+    shown = true,
+  ) => {
     for (let t = 0; t < ms; t += 50) {
       for (const kind of kinds) packets[kind] += 3;
-      if (kinds.includes("video")) video.present();
+      if (shown && kinds.includes("video")) video.present();
       await clock.tickAsync(50);
     }
   };
-  await flow(["audio", "video"], 1_000);
-  assert.equal(now(), "flowing");
-  // The sender's replaceTrack(null): the video stops, the sound goes on.
-  await flow(["audio"], 4 * STALL_AFTER_MS);
-  assert.equal(now(), "flowing");
-  // Its video back: frames again, nothing ever stalled.
-  await flow(["audio", "video"], 500);
-  assert.deepEqual(seen, ["flowing"]);
-  // Video packets arriving with no frame presented are a stall (the
-  // decoder's), sound or not.
-  for (let t = 0; t < 2 * STALL_AFTER_MS; t += 50) {
-    packets.audio += 3;
-    packets.video += 3;
-    await clock.tickAsync(50);
-  }
-  assert.equal(now(), "stalled");
-  await flow(["audio", "video"], 500);
-  // Everything stops (a dead path): a stall.
-  await clock.tickAsync(STALL_AFTER_MS + 500);
-  assert.equal(now(), "stalled");
-  frames.stop();
-  assert.deepEqual(seen, ["flowing", "stalled", "flowing", "stalled", "none"]);
-});
+  return { pc, flow, ...watched };
+}
