@@ -238,18 +238,7 @@ Deno.test("a stream without video (sound alone): its audio packets count as fram
   using clock = fakeClock();
   using _page = page({ hidden: false });
   const packets = { audio: 0, video: 0 };
-  const pc = {
-    signalingState: "stable",
-    getStats: () =>
-      Promise.resolve(
-        new Map(["audio", "video"].map((kind) => [kind, {
-          type: "inbound-rtp",
-          kind,
-          packetsReceived: packets[kind as "audio"],
-          framesDecoded: kind === "video" ? 0 : undefined,
-        }])),
-      ),
-  } as unknown as RTCPeerConnection;
+  const pc = soundAndVideoConnection(packets, () => 0);
   const tracks: { kind: string }[] = [{ kind: "audio" }];
   const video = Object.assign(new FakeVideo(), {
     paused: false,
@@ -358,13 +347,14 @@ Deno.test("statistics by kind: the last stream's, with the packets of every stre
 });
 
 /**
- * A watch of a connection sending sound and video, the test moving their
- * packets (`flow`: the kinds that arrive, for how long, frames presented
- * with the video's or not).
+ * A connection receiving sound and video: the packets the test sets, and
+ * the video's frames decoded (`decoded`).
  */
-function soundAndVideo(clock: ReturnType<typeof fakeClock>) {
-  const packets = { audio: 0, video: 0 };
-  const pc = {
+function soundAndVideoConnection(
+  packets: { audio: number; video: number },
+  decoded: () => number,
+): RTCPeerConnection {
+  return {
     signalingState: "stable",
     getStats: () =>
       Promise.resolve(
@@ -372,10 +362,20 @@ function soundAndVideo(clock: ReturnType<typeof fakeClock>) {
           type: "inbound-rtp",
           kind,
           packetsReceived: packets[kind as "audio"],
-          framesDecoded: kind === "video" ? packets.video : undefined,
+          framesDecoded: kind === "video" ? decoded() : undefined,
         }])),
       ),
   } as unknown as RTCPeerConnection;
+}
+
+/**
+ * A watch of a connection sending sound and video, the test moving their
+ * packets (`flow`: the kinds that arrive, for how long, frames presented
+ * with the video's or not).
+ */
+function soundAndVideo(clock: ReturnType<typeof fakeClock>) {
+  const packets = { audio: 0, video: 0 };
+  const pc = soundAndVideoConnection(packets, () => packets.video);
   const video = Object.assign(new FakeVideo(), {
     paused: false,
     srcObject: { getVideoTracks: () => [{ kind: "video" }] },
