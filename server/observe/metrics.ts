@@ -18,19 +18,28 @@ export interface Gauges {
   sfuUp?: number;
 }
 
-/** Why the server itself closed a connection. */
-export type DropReason =
-  | "message-too-large"
-  | "rate-limited"
-  | "slow-consumer"
-  | "replaced"
-  | "resumed"
-  | "resume-mismatch"
-  | "shutdown"
+/**
+ * Why the server itself closed a connection. Every reason is rendered from
+ * the start (0 until it happens), so a scrape or a `rate()` never meets a
+ * series that appears later.
+ */
+export const DROP_REASONS = [
+  "message-too-large",
+  "rate-limited",
+  "slow-consumer",
+  "replaced",
+  "resumed",
+  "resume-mismatch",
+  "shutdown",
   /** The upgrade never opened within HANDSHAKE_TIMEOUT_MS (a client that reset it). */
-  | "handshake-timeout"
+  "handshake-timeout",
   /** Cluster mode: this node lost its place in the cluster (Redis). */
-  | "cluster-lost";
+  "cluster-lost",
+] as const;
+export type DropReason = typeof DROP_REASONS[number];
+
+/** Why a frame between nodes was dropped (cluster mode). */
+export const LINK_DROP_REASONS = ["queue-full", "late", "moved"] as const;
 
 export class Metrics {
   connectionsAccepted = 0;
@@ -58,7 +67,9 @@ export class Metrics {
   clusterRouteLookups = 0;
   clusterRouteMisses = 0;
   /** Cluster mode: frames between nodes dropped, by why. */
-  readonly clusterLinkDrops = new Map<string, number>();
+  readonly clusterLinkDrops = new Map<string, number>(
+    LINK_DROP_REASONS.map((reason) => [reason, 0]),
+  );
   /** Cluster mode: Redis reconnection attempts. */
   redisReconnects = 0;
   /** Cluster mode: dead nodes this node reaped. */
@@ -84,9 +95,11 @@ export class Metrics {
   /** `negotiation-failed` reports: a client's browser refused a description, by stage. */
   readonly negotiationFailures = new Map<string, number>();
   readonly errors = new Map<ErrorCode, number>();
-  readonly drops = new Map<DropReason, number>();
+  readonly drops = new Map<DropReason, number>(
+    DROP_REASONS.map((reason) => [reason, 0]),
+  );
 
-  countLinkDrop(reason: "queue-full" | "late" | "moved"): void {
+  countLinkDrop(reason: typeof LINK_DROP_REASONS[number]): void {
     this.clusterLinkDrops.set(
       reason,
       (this.clusterLinkDrops.get(reason) ?? 0) + 1,
