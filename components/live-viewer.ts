@@ -457,6 +457,11 @@ export class LiveViewer extends StreamElement {
     if (frames === "flowing") {
       this.#negotiation = undefined;
       this.#pictureWait = PICTURE_WAIT_MS;
+      // Frames counted without a picture (a broadcaster's camera off, its
+      // sound on): the sound now, not at a first frame. Once: a person's
+      // later pause holds.
+      (this.video!.srcObject as MediaStream).getAudioTracks()[0] ||
+        this.#onShown();
     }
     this.#apply({ frames }, `frames ${frames}`);
     clearTimeout(this.#repairTimer);

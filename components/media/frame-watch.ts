@@ -97,10 +97,9 @@ export class FrameWatch {
   async #tick(generation: number): Promise<void> {
     const video = this.#options.video();
     const stalled = this.#frames === "stalled";
-    // No frame for a tick after frames came: the stats say why (early, so
-    // two readings are taken well before a stall).
-    const quiet = this.#frames !== "none" &&
-      performance.now() - this.#lastFrameAt > TICK_MS;
+    // No frame for a tick, or none yet: the stats say why (early, so two
+    // readings are taken well before a stall).
+    const quiet = performance.now() - this.#lastFrameAt > TICK_MS;
     // A stream without video (another make's broadcaster sending sound
     // alone) moves while its audio packets arrive: they count as frames.
     const sound =
@@ -132,12 +131,14 @@ export class FrameWatch {
         if (++this.#starved === 2) this.#options.onStarved();
       } else if (this.#starved < 2) this.#starved = 0;
       // No video packet while the sound's arrive on the same path, straight
-      // from the broadcaster: it stopped its video (`replaceTrack(null)`,
-      // another make's camera off). Nothing to repair; the sound counts, as
-      // with no video. (`undefined`, no audio, compares false.)
+      // from the broadcaster, in two readings running: it stopped its video
+      // (`replaceTrack(null)`; another make's camera off, also before a
+      // first frame: a camera on sends video within a frame of the sound).
+      // Nothing to repair; the sound counts, as with no video. (`undefined`,
+      // no audio, compares false.)
       if (
         quiet && direct.has(connection) && packets === this.#packets &&
-        heard! > this.#heard!
+        heard! > this.#heard! && this.#heard! > 0
       ) this.#frame();
       this.#packets = packets;
       this.#heard = heard;

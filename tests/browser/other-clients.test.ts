@@ -63,7 +63,11 @@ describe("a broadcaster of another make", () => {
     ways: Partial<
       Pick<
         FakeBroadcaster,
-        "streams" | "candidatesFirst" | "audioOnly" | "secondAudio"
+        | "streams"
+        | "candidatesFirst"
+        | "audioOnly"
+        | "secondAudio"
+        | "cameraOff"
       >
     > = {},
   ): Promise<{
@@ -80,7 +84,9 @@ describe("a broadcaster of another make", () => {
     await stateOf(viewer, "live");
     const video = videoOf(viewer);
     // Sound alone presents no frame.
-    if (!made.audioOnly) expect(await frames(video)).to.be.greaterThan(0);
+    if (!made.audioOnly && !made.cameraOff) {
+      expect(await frames(video)).to.be.greaterThan(0);
+    }
     return { fake: made, viewer, video };
   }
 
@@ -238,6 +244,44 @@ describe("a broadcaster of another make", () => {
       await fake.videoOff(viewerId, false);
       expect(await frames(video)).to.be.greaterThan(0);
       expect(viewer.state).to.equal("live");
+      expect(states).to.deep.equal([]);
+      expect(resources.counts.pcsOpened).to.equal(opened);
+    } finally {
+      resources.restore();
+    }
+  });
+
+  it("its camera off (a video sender without a track) when the viewer joins, its sound on: live with the sound on one connection past the wait for a picture, the video shown when the camera comes on", async () => {
+    const resources = countResources();
+    try {
+      const { fake, viewer, video } = await watching({ cameraOff: true });
+      const [pc] = receiving(resources);
+      const opened = resources.counts.pcsOpened;
+      const shown = () =>
+        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
+          .join(",");
+      await eventually(
+        () => shown() === "audio,video",
+        () => `the sound shown with the video (shown: ${shown()})`,
+      );
+      expect(video.paused).to.equal(false);
+      const heard = await received(pc, "audio");
+      expect(heard).to.be.greaterThan(0);
+      const states: string[] = [];
+      viewer.addEventListener(
+        "live-state-change",
+        () => states.push(viewer.state),
+      );
+      // The fault's own length: past the wait for a picture, after which a
+      // viewer with no frame builds a new connection.
+      await new Promise((resolve) =>
+        setTimeout(resolve, PICTURE_WAIT_MS + 2_000)
+      );
+      expect(await received(pc, "audio")).to.be.greaterThan(heard);
+      expect(states).to.deep.equal([]);
+      expect(fake.joins.length).to.equal(1);
+      await fake.videoOff(fake.joins[0].viewerId, false);
+      expect(await frames(video)).to.be.greaterThan(0);
       expect(states).to.deep.equal([]);
       expect(resources.counts.pcsOpened).to.equal(opened);
     } finally {

@@ -308,6 +308,39 @@ Deno.test("a video stopped by its sender (no video packet) while its sound arriv
   assert.deepEqual(seen, ["flowing", "stalled", "flowing", "stalled", "none"]);
 });
 
+Deno.test("a video sender without a track from the start (another make's camera off when the viewer came) while its sound arrives: flowing from the second reading with sound; video packets without a frame are not", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const { pc, flow, frames, seen, now } = soundAndVideo(clock);
+  direct.add(pc);
+  frames.start();
+  // One reading with sound is no proof: the video's first packet may be a
+  // frame behind.
+  // (Readings from a tick past the last frame: 500 ms on this clock.)
+  await flow(["audio"], 600);
+  assert.equal(now(), "none");
+  await flow(["audio"], 250);
+  assert.deepEqual(seen, ["flowing"]);
+  frames.stop();
+  // Video packets arriving, no frame yet (a key frame awaited): not live.
+  const other = soundAndVideo(clock);
+  direct.add(other.pc);
+  other.frames.start();
+  await other.flow(["audio", "video"], 2 * STALL_AFTER_MS, false);
+  assert.deepEqual(other.seen, []);
+  other.frames.stop();
+});
+
+Deno.test("through a server, sound without a first frame is not live: the SFU's or WHEP's to repair", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const { flow, frames, seen } = soundAndVideo(clock);
+  frames.start();
+  await flow(["audio"], 2 * STALL_AFTER_MS);
+  assert.deepEqual(seen, []);
+  frames.stop();
+});
+
 Deno.test("through a server (the SFU's connection, WHEP's), video that stops while the sound arrives is a stall: the server's to repair", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });

@@ -136,6 +136,12 @@ export class FakeBroadcaster extends SeedClient {
   /** Sends its microphone alone, no video (a radio, an intercom). */
   audioOnly = false;
   /**
+   * Its camera off when a viewer joins: a video sender without a track
+   * (another make's camera off before anyone watched), the sound on;
+   * {@link videoOff} turns it on.
+   */
+  cameraOff = false;
+  /**
    * A second audio track in the same stream (a voice and music, say): a
    * tone, made in this page.
    */
@@ -175,10 +181,13 @@ export class FakeBroadcaster extends SeedClient {
     if (this.secondAudio) tracks.push(this.#tone());
     for (const track of tracks) {
       if (this.audioOnly && track.kind === "video") continue;
-      pc.addTransceiver(track, {
-        direction: "sendonly",
-        streams: this.#streamsFor(track, stream),
-      });
+      pc.addTransceiver(
+        this.cameraOff && track.kind === "video" ? "video" : track,
+        {
+          direction: "sendonly",
+          streams: this.#streamsFor(track, stream),
+        },
+      );
     }
     const { streamId } = this;
     const gathered = new Promise<void>((resolve) => {
