@@ -105,8 +105,10 @@ Deno.test("upgrades reset right after their request hold no slot: refused, or re
   // the peer was gone, or the address had five upgrades pending) or
   // upgraded: then released at the deadline (or, reset after its 101,
   // opened and closed). Deno drops those it sees reset before reading.
-  assert.ok(refused + accepted <= 200);
-  assert.ok(released <= accepted);
+  const counts =
+    `accepted ${accepted}, released ${released}, refused ${refused}`;
+  assert.ok(refused + accepted <= 200, counts);
+  assert.ok(released <= accepted, counts);
   // The address's five slots are all free again.
   const url = `ws://127.0.0.1:${server.port}/ws`;
   const clients = await Promise.all(
@@ -116,7 +118,17 @@ Deno.test("upgrades reset right after their request hold no slot: refused, or re
   await Promise.all(clients.map((client) => client.close()));
   await idle();
   // Deno 2.9 keeps the descriptor of an upgrade whose 101 it could not
-  // write (docs/protocol.md, HTTP answers): at most one per released upgrade, none for
-  // those refused.
-  assert.ok(descriptors() - before <= released);
+  // write (docs/protocol.md, HTTP answers): at most one per released
+  // upgrade, none for those refused (195 of the 200 here). One more: the
+  // keep-alive connection of this test's /metrics reads, should `fetch`
+  // have opened a new one. Sockets closed a moment ago (the five
+  // clients') may still hold theirs: read until they are gone (no event
+  // crosses the process); a leak stays.
+  const allowed = released + 1;
+  let extra = descriptors() - before;
+  for (let waited = 0; extra > allowed && waited < 5_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    extra = descriptors() - before;
+  }
+  assert.ok(extra <= allowed, `${extra} descriptors more; ${counts}`);
 });
