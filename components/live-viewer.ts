@@ -179,6 +179,7 @@ export class LiveViewer extends StreamElement {
     video: () => this.video,
     connection: () => this.#connection,
     onChange: (frames) => this.#onFrames(frames),
+    onVideo: () => this.#showStream(this.#source!),
     onStarved: () => {
       this.#keyFrame = true;
       this.session.admit();
@@ -457,11 +458,21 @@ export class LiveViewer extends StreamElement {
     if (frames === "flowing") {
       this.#negotiation = undefined;
       this.#pictureWait = PICTURE_WAIT_MS;
+      const video = this.video!;
+      const shown = video.srcObject as MediaStream;
       // Frames counted without a picture (a broadcaster's camera off, its
       // sound on): the sound now, not at a first frame. Once: a person's
-      // later pause holds.
-      (this.video!.srcObject as MediaStream).getAudioTracks()[0] ||
+      // later pause holds. A video that never had a frame would hold the
+      // sound too (nothing plays before a first frame): shown again once
+      // its packets come (onVideo).
+      if (!shown.getAudioTracks()[0]) {
+        for (const track of video.readyState ? [] : shown.getVideoTracks()) {
+          shown.removeTrack(track);
+          // Loaded again: an element goes on waiting for the frame.
+          video.srcObject = shown;
+        }
         this.#onShown();
+      }
     }
     this.#apply({ frames }, `frames ${frames}`);
     clearTimeout(this.#repairTimer);

@@ -26,6 +26,11 @@ export interface FrameWatchOptions {
    * per stall.
    */
   onStarved(): void;
+  /**
+   * Video packets arrive on a connection whose stream is shown without
+   * video (its video, frameless then, was set aside): show it again.
+   */
+  onVideo(): void;
 }
 
 /**
@@ -43,6 +48,8 @@ export class FrameWatch {
   #packets = -1;
   /** Audio packets at the last reading: does sound arrive while no video does? */
   #heard?: number;
+  /** Video packets at the last reading, whether the video is shown or not. */
+  #pictures = Infinity;
   /** Ticks of the current stall with packets and no frame. */
   #starved = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -85,6 +92,7 @@ export class FrameWatch {
     clearInterval(this.#timer);
     // Another connection's counters from here on.
     this.#decoded = this.#packets = this.#heard = -1;
+    this.#pictures = Infinity;
     this.#starved = 0;
   }
 
@@ -111,10 +119,12 @@ export class FrameWatch {
       (sound || video.paused) && (!video.paused || this.#frames !== "none");
     if (counted || quiet) {
       const connection = this.#options.connection()!;
-      const { [sound ? "audio" : "video"]: stats, audio } = await inbound(
-        connection,
-      );
+      const { [sound ? "audio" : "video"]: stats, audio, video: picture } =
+        await inbound(connection);
       if (generation !== this.#generation) return;
+      const pictures = picture?.packetsReceived ?? 0;
+      if (sound && pictures > this.#pictures) this.#options.onVideo();
+      this.#pictures = pictures;
       const {
         packetsReceived: packets = -1,
         framesDecoded: decoded = sound ? packets : -1,

@@ -41,7 +41,11 @@ export const TAKEOVER_WAIT_MS = 10_000;
  * whichever simulcast layer's keyframe comes first and moves up to its
  * best layer right after, a stall in the picture that stays hidden this
  * way), false once `waiting()` is no longer true or after
- * {@link TAKEOVER_WAIT_MS}.
+ * {@link TAKEOVER_WAIT_MS}. A connection straight from the broadcaster
+ * bringing sound and no video (another make's broadcaster sending none) is
+ * steady once its sound has come for as long. (One whose video has no
+ * frame yet, a camera off, is not: shown, its frameless video would hold
+ * the sound too.)
  */
 export async function untilSteady(
   pc: RTCPeerConnection,
@@ -51,10 +55,24 @@ export async function untilSteady(
   let width = 0;
   let since = 0;
   let from = 0;
+  /** Sound without video: when it was first read, and its packets then. */
+  let heardAt = 0;
+  let heard = 0;
   const deadline = performance.now() + TAKEOVER_WAIT_MS;
   while (waiting() && performance.now() < deadline) {
-    const { video } = await read(pc);
+    const { video, audio } = await read(pc);
     const decoded = video?.framesDecoded;
+    const sound = audio?.packetsReceived;
+    if (
+      sound && !throughSfu.has(pc) &&
+      !pc.getReceivers().some(({ track }) => track.kind === "video")
+    ) {
+      const now = performance.now();
+      if (!heardAt) [heardAt, heard] = [now, sound];
+      else if (now - heardAt >= TAKEOVER_STABLE_MS && sound > heard) {
+        return waiting();
+      }
+    } else heardAt = 0;
     if (decoded) {
       const now = performance.now();
       if (video.frameWidth !== width) {
@@ -90,7 +108,13 @@ export async function takeOver(
   options: Pick<ViewerPeerOptions, "onStream" | "onConnectionState">,
   link: Pick<PeerLink, "send" | "streamId">,
 ): Promise<boolean> {
-  if (!await untilSteady(pc, read, waiting)) return false;
+  // Asked once per track (a connection with sound alone has no video's
+  // event to wait for): one watch per connection, the others stand aside.
+  if (watching.has(pc)) return true;
+  watching.add(pc);
+  const steady = await untilSteady(pc, read, waiting);
+  watching.delete(pc);
+  if (!steady) return false;
   const [session, leaving] = swap();
   options.onConnectionState(pc.connectionState);
   // The old connection plays until the new one is on screen.
@@ -107,6 +131,15 @@ export async function takeOver(
   });
   return true;
 }
+
+/** Connections whose takeover is being watched. */
+const watching = new Set<RTCPeerConnection>();
+/**
+ * The SFU's connections ({@link reportLoss}'s): Janus forwards sound at
+ * once and video from the next key frame, so sound alone there proves no
+ * picture is coming.
+ */
+const throughSfu = new WeakSet<RTCPeerConnection>();
 
 /** How often the connection's video statistics are read. */
 export const LOSS_SAMPLE_MS = 250;
@@ -160,6 +193,7 @@ export function reportLoss(
   link: Pick<PeerLink, "send" | "streamId">,
   session?: string | false,
 ): void {
+  throughSfu.add(pc);
   const window = new LossWindow();
   const timer = setInterval(async () => {
     const { video } = await read(pc);

@@ -4,7 +4,8 @@
  * SDP session id in the `o=` line) gets a new RTCPeerConnection; an offer
  * within the same session (an ICE restart) is applied to the current one.
  * While the current one is connected, the new one takes over only once it
- * decodes frames (a stream moving to the SFU, say): no gap in the picture.
+ * decodes frames (a stream moving to the SFU, say): no gap in the picture
+ * (a broadcaster's that sends no video: once its sound comes).
  * An offer the browser refuses is reported to the server and to the element,
  * which decides what comes next (negotiation-retry.ts); a refused takeover
  * is dropped here, the current connection playing on.
@@ -210,7 +211,7 @@ export class ViewerPeer {
         };
       }
       if (this.#pc === pc) this.#options.onStream(stream);
-      else if (track.kind === "video") this.#whenDecoding(pc, stream);
+      else this.#whenDecoding(pc, stream);
     });
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (!candidate || (this.#pc !== pc && this.#next?.pc !== pc)) return;

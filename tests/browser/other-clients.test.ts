@@ -48,6 +48,26 @@ async function received(
   return count;
 }
 
+/**
+ * Resolves once `video` plays: its clock moves (sound or frames), which a
+ * video element not playing (paused, or nothing it can play yet) never does.
+ */
+function playing(video: HTMLVideoElement): Promise<true> {
+  const from = video.currentTime;
+  return within(
+    new Promise((resolve) => {
+      const check = () => {
+        if (video.currentTime <= from) return;
+        video.removeEventListener("timeupdate", check);
+        resolve(true);
+      };
+      video.addEventListener("timeupdate", check);
+    }),
+    () =>
+      `the video playing (readyState ${video.readyState}, currentTime ${video.currentTime})`,
+  );
+}
+
 describe("a broadcaster of another make", () => {
   let fake: FakeBroadcaster | undefined;
   afterEach(() => {
@@ -181,6 +201,37 @@ describe("a broadcaster of another make", () => {
     });
   }
 
+  it("removing its video (sent in no stream) by a renegotiation, nothing in its place: the viewer goes on with the sound, its last frame shown, live throughout", async () => {
+    const resources = countResources();
+    try {
+      const { fake, viewer, video } = await watching({ streams: "none" });
+      const states: string[] = [];
+      viewer.addEventListener(
+        "live-state-change",
+        () => states.push(viewer.state),
+      );
+      const [pc] = receiving(resources);
+      await fake.removeVideo(fake.joins[0].viewerId);
+      // No stream says the track left: the renegotiation only stops it.
+      const stopped = () =>
+        pc.getTransceivers().some((t) =>
+          t.receiver.track.kind === "video" && t.currentDirection === "inactive"
+        );
+      await eventually(stopped, "the video's transceiver inactive");
+      const heard = await received(pc, "audio");
+      // Past a stall's threshold, twice over: nothing to repair.
+      await new Promise((resolve) => setTimeout(resolve, 2 * STALL_AFTER_MS));
+      expect(await received(pc, "audio")).to.be.greaterThan(heard);
+      expect(states).to.deep.equal([]);
+      expect(fake.joins.length).to.equal(1);
+      expect(video.paused).to.equal(false);
+      // Its last frame, not a black box.
+      expect(video.videoWidth).to.be.greaterThan(0);
+    } finally {
+      resources.restore();
+    }
+  });
+
   async function goesOnWithTheSound(
     streams: FakeBroadcaster["streams"],
   ): Promise<void> {
@@ -260,11 +311,13 @@ describe("a broadcaster of another make", () => {
       const shown = () =>
         (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
           .join(",");
+      // The sound alone: a video that never had a frame, shown, would
+      // hold it (the element's clock would not move).
       await eventually(
-        () => shown() === "audio,video",
-        () => `the sound shown with the video (shown: ${shown()})`,
+        () => shown() === "audio",
+        () => `the sound alone shown (shown: ${shown()})`,
       );
-      expect(video.paused).to.equal(false);
+      expect(await playing(video)).to.equal(true);
       const heard = await received(pc, "audio");
       expect(heard).to.be.greaterThan(0);
       const states: string[] = [];
@@ -281,7 +334,12 @@ describe("a broadcaster of another make", () => {
       expect(states).to.deep.equal([]);
       expect(fake.joins.length).to.equal(1);
       await fake.videoOff(fake.joins[0].viewerId, false);
+      await eventually(
+        () => shown() === "audio,video",
+        () => `the video shown again (shown: ${shown()})`,
+      );
       expect(await frames(video)).to.be.greaterThan(0);
+      expect(await playing(video)).to.equal(true);
       expect(states).to.deep.equal([]);
       expect(resources.counts.pcsOpened).to.equal(opened);
     } finally {
@@ -370,6 +428,46 @@ describe("a broadcaster of another make", () => {
     expect(fake.joins.length).to.equal(1);
     expect(states).to.deep.equal([]);
   }
+
+  it("sending sound alone, a new connection offered while one plays (its rebuild after a server restart): the new one takes over once its sound comes, live throughout", async () => {
+    const resources = countResources();
+    try {
+      const { fake, viewer, video } = await watching({ audioOnly: true });
+      // Playing the sound: the first connection is live.
+      await eventually(
+        () => (video.srcObject as MediaStream).getAudioTracks().length > 0,
+        "the sound shown",
+      );
+      const states: string[] = [];
+      viewer.addEventListener(
+        "live-state-change",
+        () => states.push(viewer.state),
+      );
+      const [first] = receiving(resources);
+      await fake.offer(fake.joins[0].viewerId, "good");
+      // The first one is closed once the new one took over.
+      await eventually(
+        () => first.signalingState === "closed",
+        "the new connection took over",
+      );
+      const [second] = receiving(resources);
+      const heard = await received(second, "audio");
+      await eventually(
+        () =>
+          (video.srcObject as MediaStream).getAudioTracks().some((track) =>
+            second.getReceivers().some((r) => r.track === track)
+          ),
+        "the new connection's sound shown",
+      );
+      // Past a stall's threshold: the new one's sound keeps it live.
+      await new Promise((resolve) => setTimeout(resolve, 2 * STALL_AFTER_MS));
+      expect(await received(second, "audio")).to.be.greaterThan(heard);
+      expect(states).to.deep.equal([]);
+      expect(await playing(video)).to.equal(true);
+    } finally {
+      resources.restore();
+    }
+  });
 
   it("a new connection taking over (as at the switch to the SFU) while the person paused the picture: it stays paused", async () => {
     const resources = countResources();

@@ -55,15 +55,17 @@ function page(document: { hidden: boolean }): Disposable {
 function watch(video: unknown, pc?: RTCPeerConnection) {
   const seen: Frames[] = [];
   const starved: number[] = [];
+  const videoBack: number[] = [];
   const frames = new FrameWatch({
     video: () => video as HTMLVideoElement,
     connection: () => pc,
     onChange: (state) => seen.push(state),
     onStarved: () => starved.push(performance.now()),
+    onVideo: () => videoBack.push(performance.now()),
   });
   // The watch's state: the last change it told, `none` before any.
   const now = (): Frames => seen.at(-1) ?? "none";
-  return { frames, seen, starved, now };
+  return { frames, seen, starved, videoBack, now };
 }
 
 /**
@@ -329,6 +331,29 @@ Deno.test("a video sender without a track from the start (another make's camera 
   await other.flow(["audio", "video"], 2 * STALL_AFTER_MS, false);
   assert.deepEqual(other.seen, []);
   other.frames.stop();
+});
+
+Deno.test("a stream shown without its video (set aside, frameless): video packets arriving say so, once they grow; a video's packets that stay still (renegotiated away) do not", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const { pc, flow, frames, videoBack } = soundAndVideo(clock);
+  const video = { paused: false, srcObject: { getVideoTracks: () => [] } };
+  const watched = watch(video, pc);
+  direct.add(pc);
+  watched.frames.start();
+  await flow(["audio"], 1_000);
+  assert.deepEqual(watched.videoBack, []);
+  await flow(["audio", "video"], 300);
+  assert.ok(watched.videoBack.length > 0);
+  watched.frames.stop();
+  // Its packets counted before, still now: nothing.
+  const still = watch(video, pc);
+  still.frames.start();
+  await flow(["audio"], 1_000);
+  assert.deepEqual(still.videoBack, []);
+  still.frames.stop();
+  assert.deepEqual(videoBack, []);
+  frames.stop();
 });
 
 Deno.test("through a server, sound without a first frame is not live: the SFU's or WHEP's to repair", async () => {

@@ -123,6 +123,80 @@ Deno.test("takeover wait: a slow source (4 frames a second, an encoder short of 
   assert.equal(result, true);
 });
 
+/**
+ * A connection bringing sound (packets growing) and no video packet; with
+ * `video`, a video receiver whose sender sends nothing (a camera off).
+ */
+function soundOnly(video = false) {
+  const pc = {
+    signalingState: "stable",
+    getReceivers: () => [
+      { track: { kind: "audio" } },
+      ...(video ? [{ track: { kind: "video" } }] : []),
+    ],
+  } as unknown as RTCPeerConnection;
+  const read = () =>
+    Promise.resolve({
+      video: { packetsReceived: 0, packetsLost: 0 },
+      audio: { packetsReceived: Math.floor(performance.now() / 20) },
+    });
+  return { pc, read };
+}
+
+Deno.test("takeover wait: sound and no video (another make's broadcaster sending none) takes over after ~300 ms of it; the SFU's connection does not (its video waits for a key frame), nor one with a video that has no frame yet (a camera off)", async () => {
+  using clock = fakeClock();
+  await clock.tickAsync(1_000);
+  const { pc, read } = soundOnly();
+  let result: boolean | undefined;
+  untilSteady(pc, read, () => true).then((steady) => result = steady);
+  await clock.tickAsync(200);
+  assert.equal(result, undefined);
+  await clock.tickAsync(200);
+  assert.equal(result, true);
+  // Through the SFU (its loss reported): given up at the deadline.
+  const sfu = soundOnly();
+  reportLoss(sfu.pc, sfu.read, { streamId: "s", send: () => true }, false);
+  let through: boolean | undefined;
+  untilSteady(sfu.pc, sfu.read, () => true).then((steady) => through = steady);
+  await clock.tickAsync(TAKEOVER_WAIT_MS - 100);
+  assert.equal(through, undefined);
+  await clock.tickAsync(200);
+  assert.equal(through, false);
+  (sfu.pc as { signalingState: string }).signalingState = "closed";
+  await clock.tickAsync(LOSS_SAMPLE_MS);
+  const off = soundOnly(true);
+  let shown: boolean | undefined;
+  untilSteady(off.pc, off.read, () => true).then((steady) => shown = steady);
+  await clock.tickAsync(TAKEOVER_WAIT_MS + 100);
+  assert.equal(shown, false);
+});
+
+Deno.test("takeover: asked again for the same connection (its next track) while watched, it stands aside; one swap", async () => {
+  using clock = fakeClock();
+  const { pc, read } = fakeConnection((now) => Math.floor(now / 33));
+  (pc as { connectionState: string }).connectionState = "connected";
+  let swaps = 0;
+  const ask = () =>
+    takeOver(
+      pc,
+      {} as MediaStream,
+      read,
+      () => swaps === 0,
+      () => {
+        swaps++;
+        return ["1", undefined];
+      },
+      { connection: undefined },
+      { onConnectionState: () => {}, onStream: () => {} },
+      { streamId: "s", send: () => true },
+    );
+  const first = ask();
+  assert.equal(await ask(), true);
+  await clock.tickAsync(500);
+  assert.equal(await first, true);
+  assert.equal(swaps, 1);
+});
+
 Deno.test("takeover: once steady, swapped in, shown, the old one closed, viewer-playing; not once the peer moved on, nor when never steady", async () => {
   using clock = fakeClock();
   const { pc, read } = fakeConnection((now) => Math.floor(now / 33));
