@@ -632,21 +632,6 @@ export class LiveViewer extends StreamElement {
     this.requestUpdate();
   }
 
-  #statusText(strings: ViewerStrings): string {
-    const state = this.#machine.state;
-    if (state !== "error") {
-      const key = state === "cannot-decrypt"
-        ? "e2eeError"
-        : "viewer" + state[0].toUpperCase() + state.slice(1);
-      return strings[key as StatusKey<typeof state>];
-    }
-    // Its own text, else the generic one (as the broadcaster's #message).
-    // The error state always has its failure (viewer-state.ts).
-    return (strings as Record<ErrorKey, string | undefined>)[
-      ruleFor(this.#machine.facts.failure!, VIEWER_ERRORS).key
-    ] || strings.viewerError;
-  }
-
   // The buttons' handlers: each button is rendered with the video, which
   // is there when it is clicked.
 
@@ -676,8 +661,21 @@ export class LiveViewer extends StreamElement {
 
   protected override render() {
     const strings = VIEWER_STRINGS.for(this, this.strings);
-    const status = this.#statusText(strings);
-    const live = this.#machine.state === "live";
+    const state = this.#machine.state;
+    // The state's text; the error state's own, else the generic one (as
+    // the broadcaster's #message). The error state always has its failure
+    // (viewer-state.ts).
+    const status = state === "error"
+      ? (strings as Record<ErrorKey, string | undefined>)[
+        ruleFor(this.#machine.facts.failure!, VIEWER_ERRORS).key
+      ] || strings.viewerError
+      : strings[
+        (state === "cannot-decrypt"
+          ? "e2eeError"
+          : "viewer" + state[0].toUpperCase() +
+            state.slice(1)) as StatusKey<typeof state>
+      ];
+    const live = state === "live";
     // `aria-pressed=${muted}`: an attribute binding writes the boolean as
     // its text, "true" or "false".
     const { block, muted, stats, frozen } = this.#view;
@@ -695,9 +693,7 @@ export class LiveViewer extends StreamElement {
           ${block === "gesture" && this.#machine.facts.hasStream
             ? html`<button part="play-button" @click=${this.#onPlayClick}>${strings.clickToPlay}</button>`
             : html`
-              ${this.#machine.state === "error" ||
-                  this.#machine.state === "waiting" ||
-                  this.#machine.state === "ended"
+              ${state === "error" || state === "waiting" || state === "ended"
                 ? nothing
                 : html`<div class="spinner" aria-hidden="true"></div>`}
               <div part="status">${status}</div>
