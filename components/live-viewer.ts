@@ -310,8 +310,7 @@ export class LiveViewer extends StreamElement {
     if (this.#machine.apply(patch, reason) === undefined) return;
     this.#watchPicture();
     // Figures of a connection that is gone are not shown when video returns.
-    if (this.state !== "live") this.#view = { ...this.#view, stats: undefined };
-    this.requestUpdate();
+    this.#setView(this.state === "live" ? {} : { stats: undefined });
   }
 
   /**
@@ -628,7 +627,7 @@ export class LiveViewer extends StreamElement {
 
   /** Changes what render() shows; the one place that asks for a render. */
   #setView(patch: Partial<ViewerView>): void {
-    this.#view = { ...this.#view, ...patch };
+    Object.assign(this.#view, patch);
     this.requestUpdate();
   }
 
