@@ -494,11 +494,10 @@ export class LiveViewer extends StreamElement {
     const now = performance.now();
     if (this.session.signalingState === "open") {
       const restarted = this.#askedAt > 0 && this.#offerAt > this.#askedAt;
-      if (restarted && now - this.#offerAt >= REBUILD_AFTER_OFFER_MS) {
-        // Without a connection to name, the broadcaster builds a new one.
-        this.#peer.close();
-      }
       if (!restarted || now - this.#offerAt >= REBUILD_AFTER_OFFER_MS) {
+        // Restarted in vain: without a connection to name, the broadcaster
+        // builds a new one.
+        if (restarted) this.#peer.close();
         this.#askedAt = now;
         this.session.admit();
       }
