@@ -633,9 +633,9 @@ export class LiveViewer extends StreamElement {
   // The buttons' handlers: each button is rendered with the video, which
   // is there when it is clicked.
 
-  async #onPlayClick(): Promise<void> {
+  #onPlayClick(): Promise<void> {
     // Inside the click: the gesture lets sound start too.
-    await this.#play(this.video!, true);
+    return this.#play(this.video!, true);
   }
 
   #toggleMute(): void {
@@ -647,14 +647,16 @@ export class LiveViewer extends StreamElement {
     });
   }
 
-  async #toggleFullscreen(): Promise<void> {
-    if (document.fullscreenElement) await document.exitFullscreen();
-    else await this.requestFullscreen?.();
+  #toggleFullscreen(): Promise<void> | undefined {
+    return document.fullscreenElement
+      ? document.exitFullscreen()
+      : this.requestFullscreen?.();
   }
 
-  async #togglePictureInPicture(): Promise<void> {
-    if (document.pictureInPictureElement) await document.exitPictureInPicture();
-    else await this.video!.requestPictureInPicture();
+  #togglePictureInPicture(): Promise<unknown> {
+    return document.pictureInPictureElement
+      ? document.exitPictureInPicture()
+      : this.video!.requestPictureInPicture();
   }
 
   protected override render() {
