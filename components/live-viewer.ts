@@ -164,13 +164,11 @@ export class LiveViewer extends StreamElement {
    * player's. Its onError fires every `live-error` of the viewer.
    */
   #media: ViewerPeerOptions & WhepPlayerHost = {
-    onStream: (stream, takeover) => this.#showStream(stream, takeover),
+    onStream: (...args) => this.#showStream(...args),
     onConnectionState: (state) => this.#onMedia(state),
-    onRefused: (stage, error, takeover) =>
-      void this.#onRefused(stage, error, takeover),
-    apply: (patch, reason) => this.#apply(patch, reason),
-    onError: (code, message, cause) =>
-      this.dispatchEvent(new LiveErrorEvent(code, message, cause)),
+    onRefused: (...args) => void this.#onRefused(...args),
+    apply: (...args) => this.#apply(...args),
+    onError: (...args) => this.dispatchEvent(new LiveErrorEvent(...args)),
   };
   #peer = new ViewerPeer(this.session, this.#media);
   /** Refused offers since video last flowed (negotiation-retry.ts; none: clean). */
