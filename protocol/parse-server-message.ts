@@ -66,23 +66,22 @@ export function parseMessageOf(
   text: string,
   shapes: MessageShapes,
 ): ServerMessage | undefined {
-  let value: unknown;
+  let record: Record<string, unknown> | null | undefined;
   try {
-    value = JSON.parse(text);
+    record = JSON.parse(text);
   } catch {
-    return undefined;
+    // Not JSON: no type below.
   }
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const type = record.type;
+  // Neither is there one on null, a number, a string or a boolean.
+  const type = record?.type;
   if (typeof type !== "string" || !Object.hasOwn(shapes, type)) {
     return undefined;
   }
   for (
     const [field, kind] of Object.entries(shapes[type as ServerMessageType]!)
   ) {
-    const actual = record[field];
+    const actual = record![field];
     if (typeof actual !== kind || actual === null) return undefined;
   }
-  return value as ServerMessage;
+  return record as unknown as ServerMessage;
 }
