@@ -17,11 +17,7 @@ import {
   type MessageShapes,
   parseMessageOf,
 } from "../../protocol/parse-server-message.ts";
-import {
-  backoffDelay,
-  type BackoffOptions,
-  DEFAULT_BACKOFF,
-} from "./backoff.ts";
+import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 
 /** Close code for a socket dropped to reconnect (the server then waits for us). */
 export const RECONNECTING_CLOSE_CODE = 4000;
@@ -251,7 +247,8 @@ export class SignalingClient {
       this.#outage === "silent"
         ? Math.min(attempt, SILENT_RETRY_STEPS)
         : attempt,
-      this.#options.backoff ?? DEFAULT_BACKOFF,
+      // Undefined: backoffDelay's default (DEFAULT_BACKOFF).
+      this.#options.backoff,
     );
   }
 
