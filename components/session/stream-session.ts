@@ -222,19 +222,22 @@ export class StreamSession implements ReactiveController, PeerLink {
   }
 
   hostConnected(): void {
-    this.#onPage = true;
-    globalThis.addEventListener?.("online", this.#onOnline);
-    // Chrome on Android also says when the network changes (Wi-Fi to
-    // cellular): our socket and paths may be dead without a word.
-    connection()?.addEventListener("change", this.#onOnline);
+    this.#listen(this.#onPage = true);
     if (this.#options.auto && this.#host.streamId) this.open();
   }
 
   hostDisconnected(): void {
-    this.#onPage = false;
-    globalThis.removeEventListener?.("online", this.#onOnline);
-    connection()?.removeEventListener("change", this.#onOnline);
+    this.#listen(this.#onPage = false);
     this.close();
+  }
+
+  /** Listens to the network's changes while on the page (`on`), or stops. */
+  #listen(on: boolean): void {
+    const method = on ? "addEventListener" : "removeEventListener";
+    globalThis[method]?.("online", this.#onOnline);
+    // Chrome on Android also says when the network changes (Wi-Fi to
+    // cellular): our socket and paths may be dead without a word.
+    connection()?.[method]("change", this.#onOnline);
   }
 
   /**
