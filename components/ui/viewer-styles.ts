@@ -31,7 +31,7 @@ export const viewerStyles = css`
     position: absolute;
     inset: 0;
     display: flex;
-    flex-direction: column;
+    flex-flow: column;
     align-items: center;
     justify-content: center;
     gap: 12px;
@@ -86,10 +86,10 @@ export const viewerStyles = css`
   }
   @keyframes spin {
     to {
-      transform: rotate(360deg);
+      transform: rotate(1turn);
     }
   }
-  @media (prefers-reduced-motion: reduce) {
+  @media (prefers-reduced-motion) {
     .spinner {
       animation: none;
     }
