@@ -30,15 +30,14 @@ export const COMMON_EN: Omit<
   live: "LIVE",
 };
 
-/** The language in effect for `element`: its own `lang`, an ancestor's, or the page's. */
-export function languageOf(element: Element): string | undefined {
-  const withLang = element.closest("[lang]");
-  return withLang?.getAttribute("lang") ??
+/**
+ * Whether `element` gets the Chinese set (zh-CN): the language in effect for
+ * it (its own `lang`, an ancestor's, or the page's) is a BCP 47 tag of
+ * Chinese; all else English.
+ */
+function isChinese(element: Element): boolean {
+  const lang = element.closest("[lang]")?.getAttribute("lang") ??
     (document.documentElement.lang || navigator.language);
-}
-
-/** Whether a BCP 47 tag gets the Chinese set (zh-CN); all else English. */
-export function isChinese(lang: string | undefined): boolean {
   return !!lang?.toLowerCase().startsWith("zh");
 }
 
@@ -61,7 +60,7 @@ export class BuiltInStrings<T> {
 
   /** Undefined when `element`'s strings are here; else when they will be. */
   ready(element: Element): Promise<void> | undefined {
-    if (this.#zh || !isChinese(languageOf(element))) return undefined;
+    if (this.#zh || !isChinese(element)) return undefined;
     // A chunk that cannot load leaves English.
     return this.#loading ??= this.#loadZh().then(
       (zh) => void (this.#zh = zh),
@@ -71,7 +70,7 @@ export class BuiltInStrings<T> {
 
   /** The strings `element` shows: its language's set, then the page's overrides. */
   for(element: Element, overrides: Partial<T>): T {
-    const zh = isChinese(languageOf(element)) ? this.#zh : undefined;
+    const zh = isChinese(element) ? this.#zh : undefined;
     return { ...(zh ?? this.en), ...overrides };
   }
 }
