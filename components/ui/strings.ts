@@ -70,7 +70,6 @@ export class BuiltInStrings<T> {
 
   /** The strings `element` shows: its language's set, then the page's overrides. */
   for(element: Element, overrides: Partial<T>): T {
-    const zh = isChinese(element) ? this.#zh : undefined;
-    return { ...(zh ?? this.en), ...overrides };
+    return { ...(isChinese(element) && this.#zh || this.en), ...overrides };
   }
 }
