@@ -700,10 +700,9 @@ export class LiveViewer extends StreamElement {
         ${live && block === "muted"
           ? html`
             <div class="overlay" style="background:none;pointer-events:none">
-              <button part="play-button" style="pointer-events:auto" @click=${this
-                .#toggleMute}>
-                            ${strings.tapToUnmute}
-                          </button>
+              <button part="play-button" style="pointer-events:auto"
+                @click=${this
+                  .#toggleMute}>${strings.tapToUnmute}</button>
             </div>
           `
           : nothing}
