@@ -439,16 +439,18 @@ export class LiveViewer extends StreamElement {
     if (media === "failed" || media === "disconnected") this.session.admit();
   }
 
-  protected override onSessionError(error: SessionError): void {
-    if (error.fatal) {
+  protected override onSessionError(
+    { code, message, fatal, cause }: SessionError,
+  ): void {
+    if (fatal) {
       this.#release();
-      this.#apply({ failure: error.code }, error.code);
+      this.#apply({ failure: code }, code);
     }
     // No key for this encrypted stream: not paired, waiting.
-    if (error.code === "stream-encrypted") {
-      this.#apply({ presence: "present", sealed: true }, error.code);
+    if (code === "stream-encrypted") {
+      this.#apply({ presence: "present", sealed: true }, code);
     }
-    this.#media.onError(error.code, error.message, error.cause);
+    this.#media.onError(code, message, cause);
   }
 
   #onFrames(frames: Frames): void {
