@@ -24,6 +24,6 @@ export function parseIceServers(
   } catch {
     // Fall through: an unparseable attribute must not break the element.
   }
-  console.warn(`ice-servers must be a JSON array of RTCIceServer: ${value}`);
+  console.warn(`ice-servers is not a JSON array: ${value}`);
   return undefined;
 }
