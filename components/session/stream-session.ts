@@ -430,7 +430,7 @@ export class StreamSession implements ReactiveController, PeerLink {
     switch (reaction.do) {
       case "warn":
         console.warn(
-          `live-${this.#options.role}: server refused a message: ${code}: ${message}`,
+          `live-${this.#options.role}: server refused: ${code}: ${message}`,
         );
         return;
       case "renew-token":
