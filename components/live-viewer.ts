@@ -7,7 +7,6 @@ import {
   VIEWER_ERRORS,
 } from "./session/error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
-import { type PlaybackBlock, startPlayback } from "./media/playback.ts";
 import { StateMachine } from "./state/state-machine.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
 import { StreamElement } from "./stream-element.ts";
@@ -65,6 +64,9 @@ export const PICTURE_WAIT_MS = 8_000;
  */
 type StatusKey<S extends string> = S extends "cannot-decrypt" ? "e2eeError"
   : `viewer${Capitalize<S>}`;
+
+/** What playback still needs of the person: nothing, an unmute, or a click to play. */
+type PlaybackBlock = "none" | "muted" | "gesture";
 
 /** Everything render() reads that is neither a property nor the state. */
 interface ViewerView {
@@ -604,13 +606,32 @@ export class LiveViewer extends StreamElement {
     if (!held) await this.#play(video);
   }
 
-  /** Plays `video`, with sound if `sound` (as last time, unless said) and the browser allows it. */
+  /**
+   * Plays `video`, with sound if `sound` (as last time, unless said) and the
+   * browser allows it, else muted (offer "tap to unmute"), else not at all
+   * until a click (offer "click to play"). Never a silent black box.
+   */
   async #play(
     video: HTMLVideoElement,
     sound = !this.#view.muted,
   ): Promise<void> {
-    const block = await startPlayback(video, sound);
-    if (block !== "aborted") this.#setView({ block, muted: video.muted });
+    let block: PlaybackBlock = "gesture";
+    video.muted = !sound;
+    // With sound if asked (then "none"), else muted (then "muted").
+    for (const tried of ["none", "muted"] as const) {
+      try {
+        await video.play();
+        block = tried;
+        break;
+      } catch (error) {
+        const name = (error as Error | undefined)?.name;
+        // A newer srcObject replaced this one; its own play follows.
+        if (name === "AbortError") return;
+        if (name !== "NotAllowedError" || video.muted) break;
+      }
+      video.muted = true;
+    }
+    this.#setView({ block, muted: video.muted });
   }
 
   /** Keeps the last frame visible while there is no video (never a black box). */
