@@ -700,9 +700,6 @@ export class LiveViewer extends StreamElement {
     // `aria-pressed=${muted}`: an attribute binding writes the boolean as
     // its text, "true" or "false".
     const { block, muted, stats, frozen } = this.#view;
-    const showOverlay = !live || block === "gesture";
-    // Undefined where the browser has no picture-in-picture (Firefox).
-    const pipSupported = document.pictureInPictureEnabled;
     return html`
       <div class="stage">
         <video part="video" playsinline></video>
@@ -710,7 +707,8 @@ export class LiveViewer extends StreamElement {
         ${live
           ? html`<span part="badge" class="badge">${strings.live}</span>`
           : nothing}
-        <div part="overlay" class="overlay" ?hidden=${!showOverlay}>
+        <div part="overlay" class="overlay" ?hidden=${live &&
+          block !== "gesture"}>
           ${block === "gesture" && this.#machine.facts.hasStream
             ? html`<button part="play-button" @click=${this.#onPlayClick}>${strings.clickToPlay}</button>`
             : html`
@@ -737,15 +735,15 @@ export class LiveViewer extends StreamElement {
           }</button>
               <button part="fullscreen-button" @click=${this.#toggleFullscreen} aria-label=${strings.fullscreen}>${fullscreenIcon}</button>
               ${
-            pipSupported
+            // Undefined where the browser has no picture-in-picture (Firefox).
+            document.pictureInPictureEnabled
               ? html`
                 <button part="picture-in-picture-button" @click=${this
                   .#togglePictureInPicture}
                   aria-label=${strings
                     .pictureInPicture}>${pictureInPictureIcon}</button>
               `
-              : nothing
-          }
+              : nothing}
             </div>`
           : nothing}
         ${live && this.showStats && stats
