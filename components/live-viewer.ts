@@ -179,7 +179,8 @@ export class LiveViewer extends StreamElement {
     video: () => this.video,
     connection: () => this.#connection,
     onChange: (frames) => this.#onFrames(frames),
-    onVideo: () => this.#showStream(this.#source!),
+    onVideo: (back) =>
+      back ? this.#showStream(this.#source!) : this.#setAside(),
     onStarved: () => {
       this.#keyFrame = true;
       this.session.admit();
@@ -459,26 +460,27 @@ export class LiveViewer extends StreamElement {
     if (frames === "flowing") {
       this.#negotiation = undefined;
       this.#pictureWait = PICTURE_WAIT_MS;
-      const video = this.video!;
-      const shown = video.srcObject as MediaStream;
-      // Frames counted without a picture (a broadcaster's camera off, its
-      // sound on): the sound now, not at a first frame. Once: a person's
-      // later pause holds. A video that never had a frame would hold the
-      // sound too (nothing plays before a first frame): shown again once
-      // its packets come (onVideo).
-      if (!shown.getAudioTracks()[0]) {
-        for (const track of video.readyState ? [] : shown.getVideoTracks()) {
-          shown.removeTrack(track);
-          // Loaded again: an element goes on waiting for the frame.
-          video.srcObject = shown;
-        }
-        this.#onShown();
-      }
     }
     this.#apply({ frames }, `frames ${frames}`);
     clearTimeout(this.#repairTimer);
     this.#askedAt = 0;
     if (frames === "stalled") this.#repair();
+  }
+
+  /**
+   * Sound and no video from the broadcaster: a video that never had a frame
+   * (its camera off from the start) would hold the sound too, in every
+   * browser. Set aside, the sound plays; it is shown again once its packets
+   * come (FrameWatch's onVideo).
+   */
+  #setAside(): void {
+    const video = this.video!;
+    const shown = video.srcObject as MediaStream;
+    if (video.readyState || !shown.getVideoTracks()[0]) return;
+    for (const track of shown.getVideoTracks()) shown.removeTrack(track);
+    // Loaded again: an element goes on waiting for the frame.
+    video.srcObject = shown;
+    this.#onShown();
   }
 
   /**

@@ -27,10 +27,12 @@ export interface FrameWatchOptions {
    */
   onStarved(): void;
   /**
-   * Video packets arrive on a connection whose stream is shown without
-   * video (its video, frameless then, was set aside): show it again.
+   * `false`: sound arrives and no video on the broadcaster's own connection
+   * (its video stopped; counted as frames). `true`: video packets arrive
+   * again on a connection whose stream is shown without video (its video,
+   * frameless then, set aside): show it again.
    */
-  onVideo(): void;
+  onVideo(back: boolean): void;
 }
 
 /**
@@ -50,6 +52,8 @@ export class FrameWatch {
   #heard?: number;
   /** Video packets at the last reading, whether the video is shown or not. */
   #pictures = Infinity;
+  /** Readings running with sound and no video packet. */
+  #unseen = 0;
   /** Ticks of the current stall with packets and no frame. */
   #starved = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -93,7 +97,7 @@ export class FrameWatch {
     // Another connection's counters from here on.
     this.#decoded = this.#packets = this.#heard = -1;
     this.#pictures = Infinity;
-    this.#starved = 0;
+    this.#starved = this.#unseen = 0;
   }
 
   #frame(): void {
@@ -123,7 +127,10 @@ export class FrameWatch {
         await inbound(connection);
       if (generation !== this.#generation) return;
       const pictures = picture?.packetsReceived ?? 0;
-      if (sound && pictures > this.#pictures) this.#options.onVideo();
+      // (Shown again, the watch starts afresh: this reading is done.)
+      if (sound && pictures > this.#pictures) {
+        return this.#options.onVideo(true);
+      }
       this.#pictures = pictures;
       const {
         packetsReceived: packets = -1,
@@ -142,14 +149,19 @@ export class FrameWatch {
       } else if (this.#starved < 2) this.#starved = 0;
       // No video packet while the sound's arrive on the same path, straight
       // from the broadcaster, in two readings running: it stopped its video
-      // (`replaceTrack(null)`; another make's camera off, also before a
-      // first frame: a camera on sends video within a frame of the sound).
-      // Nothing to repair; the sound counts, as with no video. (`undefined`,
-      // no audio, compares false.)
+      // (`replaceTrack(null)`; another make's camera off). Nothing to
+      // repair; the sound counts, as with no video. Before a first frame,
+      // for a second: a loaded broadcaster's encoder may start late.
+      // (`undefined`, no audio, compares false.)
       if (
         quiet && direct.has(connection) && packets === this.#packets &&
         heard! > this.#heard! && this.#heard! > 0
-      ) this.#frame();
+      ) {
+        if (++this.#unseen > (this.#frames === "none" ? 3 : 0)) {
+          this.#frame();
+          this.#options.onVideo(false);
+        }
+      } else this.#unseen = 0;
       this.#packets = packets;
       this.#heard = heard;
     }

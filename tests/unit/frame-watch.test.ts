@@ -55,13 +55,14 @@ function page(document: { hidden: boolean }): Disposable {
 function watch(video: unknown, pc?: RTCPeerConnection) {
   const seen: Frames[] = [];
   const starved: number[] = [];
-  const videoBack: number[] = [];
+  /** onVideo's calls: true, video back; false, sound without video. */
+  const videoBack: boolean[] = [];
   const frames = new FrameWatch({
     video: () => video as HTMLVideoElement,
     connection: () => pc,
     onChange: (state) => seen.push(state),
     onStarved: () => starved.push(performance.now()),
-    onVideo: () => videoBack.push(performance.now()),
+    onVideo: (back) => videoBack.push(back),
   });
   // The watch's state: the last change it told, `none` before any.
   const now = (): Frames => seen.at(-1) ?? "none";
@@ -310,20 +311,29 @@ Deno.test("a video stopped by its sender (no video packet) while its sound arriv
   assert.deepEqual(seen, ["flowing", "stalled", "flowing", "stalled", "none"]);
 });
 
-Deno.test("a video sender without a track from the start (another make's camera off when the viewer came) while its sound arrives: flowing from the second reading with sound; video packets without a frame are not", async () => {
+Deno.test("a video sender without a track from the start (another make's camera off when the viewer came) while its sound arrives: flowing after a second of sound, told as sound without video; video packets without a frame are not", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });
-  const { pc, flow, frames, seen, now } = soundAndVideo(clock);
+  const { pc, flow, frames, seen, videoBack, now } = soundAndVideo(clock);
   direct.add(pc);
   frames.start();
-  // One reading with sound is no proof: the video's first packet may be a
-  // frame behind.
-  // (Readings from a tick past the last frame: 500 ms on this clock.)
-  await flow(["audio"], 600);
+  // Less is no proof: a loaded broadcaster's first video packet may come
+  // well after its sound. (Readings from a tick past the last frame: 500
+  // ms on this clock; the first a baseline.)
+  await flow(["audio"], 1_300);
   assert.equal(now(), "none");
   await flow(["audio"], 250);
   assert.deepEqual(seen, ["flowing"]);
+  assert.deepEqual(videoBack, [false]);
   frames.stop();
+  // The first video packet 700 ms after the sound: none until its frame.
+  const late = soundAndVideo(clock);
+  direct.add(late.pc);
+  late.frames.start();
+  await late.flow(["audio"], 1_200);
+  await late.flow(["audio", "video"], 1_000, false);
+  assert.deepEqual(late.seen, []);
+  late.frames.stop();
   // Video packets arriving, no frame yet (a key frame awaited): not live.
   const other = soundAndVideo(clock);
   direct.add(other.pc);
@@ -344,7 +354,7 @@ Deno.test("a stream shown without its video (set aside, frameless): video packet
   await flow(["audio"], 1_000);
   assert.deepEqual(watched.videoBack, []);
   await flow(["audio", "video"], 300);
-  assert.ok(watched.videoBack.length > 0);
+  assert.deepEqual(watched.videoBack, [true]);
   watched.frames.stop();
   // Its packets counted before, still now: nothing.
   const still = watch(video, pc);
@@ -353,6 +363,50 @@ Deno.test("a stream shown without its video (set aside, frameless): video packet
   assert.deepEqual(still.videoBack, []);
   still.frames.stop();
   assert.deepEqual(videoBack, []);
+  frames.stop();
+});
+
+Deno.test("a video shown again (onVideo restarting the watch) in a hidden page: its frames counted afresh, no stall", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: true });
+  const packets = { audio: 0, video: 0 };
+  let decoded = 0;
+  const pc = soundAndVideoConnection(packets, () => decoded);
+  direct.add(pc);
+  const tracks: { kind: string }[] = [];
+  const video = {
+    paused: false,
+    srcObject: { getVideoTracks: () => tracks },
+  };
+  const seen: Frames[] = [];
+  const frames: FrameWatch = new FrameWatch({
+    video: () => video as unknown as HTMLVideoElement,
+    connection: () => pc,
+    onChange: (state) => seen.push(state),
+    onStarved: () => {},
+    // As the viewer does: the video back in the stream, watched afresh.
+    onVideo: (back) => {
+      if (back) tracks.push({ kind: "video" });
+      if (back) frames.start(true);
+    },
+  });
+  frames.start();
+  // Sound alone (its video set aside): counted as frames.
+  for (let t = 0; t < 1_000; t += 50) {
+    packets.audio += 3;
+    await clock.tickAsync(50);
+  }
+  assert.deepEqual(seen, ["flowing"]);
+  // The camera on: video packets, frames decoding (far fewer than the
+  // audio packets counted as frames before).
+  for (let t = 0; t < 3 * STALL_AFTER_MS; t += 50) {
+    packets.audio += 3;
+    packets.video += 3;
+    if (t % 100 === 0) decoded++;
+    await clock.tickAsync(50);
+  }
+  assert.equal(tracks.length, 1);
+  assert.deepEqual(seen, ["flowing"]);
   frames.stop();
 });
 
