@@ -81,9 +81,15 @@ describe("a capture device lost while live", () => {
       const [track] = tracksOf();
       expect(tracksOf().length).to.equal(1);
       expect(told).to.deep.equal(["removetrack old", `addtrack ${kind}`]);
-      const sent = sending.getSenders().map((sender) => sender.track);
-      expect(sent).to.include(track);
-      expect(sent).to.not.include(old);
+      // Sent once its senders have it (replaceTrack is asynchronous). Ids,
+      // not tracks, in what a failure reports: Firefox cannot clone a track
+      // into the test runner's message, and the run would hang instead.
+      const sent = () => sending.getSenders().map((sender) => sender.track?.id);
+      await eventually(
+        () => sent().includes(track.id),
+        () => `the new ${kind} track sent (senders: ${sent()})`,
+      );
+      expect(sent()).to.not.include(old.id);
       await decodedMore(receiving, 30, "frames after the new track");
       expect(resources.counts.pcsOpened).to.equal(opened);
       expect(broadcaster.state).to.equal("live");

@@ -53,6 +53,26 @@ export async function serverLogs(
   })) as Record<string, unknown>[];
 }
 
+/**
+ * A failed test's values as text when a structured clone cannot carry them
+ * (Firefox cannot clone a MediaStreamTrack): the runner sends every result
+ * through one, and a report it cannot send is lost, the run then waiting
+ * out testsFinishTimeout (10 min) instead of failing. Every page that
+ * loads these helpers (a root hook).
+ */
+afterEach(function () {
+  const error = this.currentTest?.err as
+    | { actual?: unknown; expected?: unknown }
+    | undefined;
+  for (const key of ["actual", "expected"] as const) {
+    try {
+      if (error) structuredClone(error[key]);
+    } catch {
+      error![key] = String(error![key]);
+    }
+  }
+});
+
 /** Rejects after `ms` with `what` in the message, so a hang names itself. */
 export function within<T>(
   promise: Promise<T>,
