@@ -179,8 +179,11 @@ export class LiveViewer extends StreamElement {
     video: () => this.video,
     connection: () => this.#connection,
     onChange: (frames) => this.#onFrames(frames),
+    // Back: shown again, if the stream still has it.
     onVideo: (back) =>
-      back ? this.#showStream(this.#source!) : this.#setAside(),
+      back
+        ? this.#source!.getVideoTracks()[0] && this.#showStream(this.#source!)
+        : this.#setAside(),
     onStarved: () => {
       this.#keyFrame = true;
       this.session.admit();
@@ -469,8 +472,8 @@ export class LiveViewer extends StreamElement {
 
   /**
    * Sound and no video from the broadcaster: a video that never had a frame
-   * (its camera off from the start) would hold the sound too, in every
-   * browser. Set aside, the sound plays; it is shown again once its packets
+   * (its camera off from the start) would hold the sound too (Chromium,
+   * Firefox). Set aside, the sound plays; it is shown again once its packets
    * come (FrameWatch's onVideo).
    */
   #setAside(): void {

@@ -52,7 +52,7 @@ export class FrameWatch {
   #heard?: number;
   /** Video packets at the last reading, whether the video is shown or not. */
   #pictures = Infinity;
-  /** Readings running with sound and no video packet. */
+  /** Readings with sound since the last video packet. */
   #unseen = 0;
   /** Ticks of the current stall with packets and no frame. */
   #starved = 0;
@@ -127,9 +127,10 @@ export class FrameWatch {
         await inbound(connection);
       if (generation !== this.#generation) return;
       const pictures = picture?.packetsReceived ?? 0;
-      // (Shown again, the watch starts afresh: this reading is done.)
       if (sound && pictures > this.#pictures) {
-        return this.#options.onVideo(true);
+        this.#options.onVideo(true);
+        // Shown again, the watch starts afresh: this reading is done.
+        if (generation !== this.#generation) return;
       }
       this.#pictures = pictures;
       const {
@@ -148,17 +149,19 @@ export class FrameWatch {
         if (++this.#starved === 2) this.#options.onStarved();
       } else if (this.#starved < 2) this.#starved = 0;
       // No video packet while the sound's arrive on the same path, straight
-      // from the broadcaster, in two readings running: it stopped its video
-      // (`replaceTrack(null)`; another make's camera off). Nothing to
-      // repair; the sound counts, as with no video. Before a first frame,
-      // for a second: a loaded broadcaster's encoder may start late.
+      // from the broadcaster: it stopped its video (`replaceTrack(null)`;
+      // another make's camera off). Nothing to repair; the sound counts, as
+      // with no video. Mid-stream at the second reading; before a first
+      // frame at the fourth with sound (a loaded broadcaster's encoder may
+      // start late; a silent microphone's DTX sends a packet in ~400 ms),
+      // and not live before the browser would play (autoplay refused).
       // (`undefined`, no audio, compares false.)
-      if (
-        quiet && direct.has(connection) && packets === this.#packets &&
-        heard! > this.#heard! && this.#heard! > 0
-      ) {
-        if (++this.#unseen > (this.#frames === "none" ? 3 : 0)) {
-          this.#frame();
+      if (quiet && direct.has(connection) && packets === this.#packets) {
+        if (
+          heard! > this.#heard! && this.#heard! > 0 &&
+          ++this.#unseen > (this.#frames === "none" ? 3 : 0)
+        ) {
+          if (this.#frames !== "none" || !video!.paused) this.#frame();
           this.#options.onVideo(false);
         }
       } else this.#unseen = 0;

@@ -410,6 +410,61 @@ Deno.test("a video shown again (onVideo restarting the watch) in a hidden page: 
   frames.stop();
 });
 
+Deno.test("camera off from the start with a silent microphone (DTX: a packet every ~400 ms): live after four readings with sound, not four running; a video the browser would not start is not live, its video still set aside", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const { pc, frames, videoBack, seen } = soundAndVideo(clock);
+  const packets = { audio: 0, video: 0 };
+  direct.add(pc);
+  // soundAndVideo's own counters are not moved: a fresh connection here.
+  const dtx = soundAndVideoConnection(packets, () => 0);
+  direct.add(dtx);
+  const video = Object.assign(new FakeVideo(), {
+    paused: false,
+    srcObject: { getVideoTracks: () => [{ kind: "video" }] },
+  });
+  const silent = watch(video, dtx);
+  silent.frames.start();
+  for (let t = 0; t < 3_000 && !silent.seen.length; t += 50) {
+    if (t % 400 === 0) packets.audio++;
+    await clock.tickAsync(50);
+  }
+  assert.deepEqual(silent.seen, ["flowing"]);
+  assert.deepEqual(silent.videoBack, [false]);
+  silent.frames.stop();
+  // Autoplay refused (paused, nothing played yet): not live.
+  const refused = watch(Object.assign(video, { paused: true }), dtx);
+  refused.frames.start();
+  for (let t = 0; t < 3_000; t += 50) {
+    packets.audio += 3;
+    await clock.tickAsync(50);
+  }
+  assert.deepEqual(refused.seen, []);
+  assert.ok(refused.videoBack.includes(false));
+  refused.frames.stop();
+  assert.deepEqual([seen, videoBack], [[], []]);
+  frames.stop();
+});
+
+Deno.test("video packets arriving on a stream shown without video that the viewer does not show again (its stream has none): the watch goes on counting the sound, no stall", async () => {
+  using clock = fakeClock();
+  using _page = page({ hidden: false });
+  const packets = { audio: 0, video: 0 };
+  const pc = soundAndVideoConnection(packets, () => 0);
+  direct.add(pc);
+  const video = { paused: false, srcObject: { getVideoTracks: () => [] } };
+  const { frames, seen, videoBack } = watch(video, pc);
+  frames.start();
+  for (let t = 0; t < 4 * STALL_AFTER_MS; t += 50) {
+    packets.audio += 3;
+    packets.video += 3;
+    await clock.tickAsync(50);
+  }
+  assert.deepEqual(seen, ["flowing"]);
+  assert.ok(videoBack.length > 0 && videoBack.every((back) => back));
+  frames.stop();
+});
+
 Deno.test("through a server, sound without a first frame is not live: the SFU's or WHEP's to repair", async () => {
   using clock = fakeClock();
   using _page = page({ hidden: false });

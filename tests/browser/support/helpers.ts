@@ -68,7 +68,12 @@ afterEach(function () {
     try {
       if (error) structuredClone(error[key]);
     } catch {
-      error![key] = String(error![key]);
+      // (String() throws on an object without a prototype.)
+      try {
+        error![key] = String(error![key]);
+      } catch {
+        error![key] = Object.prototype.toString.call(error![key]);
+      }
     }
   }
 });
