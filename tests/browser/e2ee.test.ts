@@ -19,6 +19,7 @@ import {
   removeLiveElements,
   startSignaling,
   stateOf,
+  statesOf,
   videoOf,
   within,
 } from "./support/helpers.ts";
@@ -222,11 +223,7 @@ describe("end-to-end encryption, peer to peer", () => {
     await stateOf(viewer, "live");
     const video = videoOf(viewer);
     await frames(video, 10);
-    const states: string[] = [];
-    viewer.addEventListener(
-      "live-state-change",
-      () => states.push(viewer.state),
-    );
+    const states = statesOf(viewer);
     // The longest wait between two presented frames across the rotation.
     let last = performance.now();
     let longest = 0;

@@ -21,6 +21,7 @@ import {
   removeLiveElements,
   startSignaling,
   stateOf,
+  statesOf,
   videoOf,
   within,
 } from "./support/helpers.ts";
@@ -145,11 +146,7 @@ describe("a broadcaster of another make", () => {
       const opened = resources.counts.pcsOpened;
       const heard = await received(pc, "audio");
       expect(heard).to.be.greaterThan(0);
-      const states: string[] = [];
-      viewer.addEventListener(
-        "live-state-change",
-        () => states.push(viewer.state),
-      );
+      const states = statesOf(viewer);
       // The fault's own length: past the wait for a picture, after which a
       // viewer with no frame builds a new connection.
       await new Promise((resolve) =>
@@ -208,11 +205,7 @@ describe("a broadcaster of another make", () => {
     const resources = countResources();
     try {
       const { fake, viewer, video } = await watching({ streams: "none" });
-      const states: string[] = [];
-      viewer.addEventListener(
-        "live-state-change",
-        () => states.push(viewer.state),
-      );
+      const states = statesOf(viewer);
       const [pc] = receiving(resources);
       await fake.removeVideo(fake.joins[0].viewerId);
       // No stream says the track left: the renegotiation only stops it.
@@ -241,11 +234,7 @@ describe("a broadcaster of another make", () => {
     const resources = countResources();
     try {
       const { fake, viewer, video } = await watching({ streams });
-      const states: string[] = [];
-      viewer.addEventListener(
-        "live-state-change",
-        () => states.push(viewer.state),
-      );
+      const states = statesOf(viewer);
       const [pc] = receiving(resources);
       await fake.removeVideo(fake.joins[0].viewerId);
       const kinds = () =>
@@ -272,11 +261,7 @@ describe("a broadcaster of another make", () => {
     const resources = countResources();
     try {
       const { fake, viewer, video } = await watching();
-      const states: string[] = [];
-      viewer.addEventListener(
-        "live-state-change",
-        () => states.push(viewer.state),
-      );
+      const states = statesOf(viewer);
       const [pc] = receiving(resources);
       const opened = resources.counts.pcsOpened;
       const viewerId = fake.joins[0].viewerId;
@@ -323,11 +308,7 @@ describe("a broadcaster of another make", () => {
       expect(await playing(video)).to.equal(true);
       const heard = await received(pc, "audio");
       expect(heard).to.be.greaterThan(0);
-      const states: string[] = [];
-      viewer.addEventListener(
-        "live-state-change",
-        () => states.push(viewer.state),
-      );
+      const states = statesOf(viewer);
       // The fault's own length: past the wait for a picture, after which a
       // viewer with no frame builds a new connection.
       await new Promise((resolve) =>
@@ -434,11 +415,7 @@ describe("a broadcaster of another make", () => {
     const { fake, viewer, video } = await watching({ streams });
     // Another size, to tell the new track's frames from the old one's.
     const width = video.videoWidth / 2;
-    const states: string[] = [];
-    viewer.addEventListener(
-      "live-state-change",
-      () => states.push(viewer.state),
-    );
+    const states = statesOf(viewer);
     await fake.renegotiateVideo(fake.joins[0].viewerId, width);
     await eventually(
       () => video.videoWidth === width,
@@ -463,11 +440,7 @@ describe("a broadcaster of another make", () => {
         () => (video.srcObject as MediaStream).getAudioTracks().length > 0,
         "the sound shown",
       );
-      const states: string[] = [];
-      viewer.addEventListener(
-        "live-state-change",
-        () => states.push(viewer.state),
-      );
+      const states = statesOf(viewer);
       const [first] = receiving(resources);
       await fake.offer(fake.joins[0].viewerId, "good");
       // The first one is closed once the new one took over.

@@ -15,6 +15,7 @@ import {
   restartSignaling,
   startSignaling,
   stateOf,
+  statesOf,
   stopSignaling,
   videoOf,
   within,
@@ -112,11 +113,7 @@ describe("recovery", () => {
     const before = broadcaster.viewers[0].viewerId;
     const trackBefore = (videoOf(viewer).srcObject as MediaStream)
       .getVideoTracks()[0];
-    const states: string[] = [];
-    viewer.addEventListener(
-      "live-state-change",
-      () => states.push(viewer.state),
-    );
+    const states = statesOf(viewer);
 
     // The same viewer, named again after the reconnection: no new one.
     let joinedEvents = 0;
@@ -159,11 +156,7 @@ describe("recovery", () => {
     const trackOf = () =>
       (videoOf(viewer).srcObject as MediaStream).getVideoTracks()[0];
     const trackBefore = trackOf();
-    const states: string[] = [];
-    viewer.addEventListener(
-      "live-state-change",
-      () => states.push(viewer.state),
-    );
+    const states = statesOf(viewer);
 
     const rejoined = nextEvent<ViewerEvent>(broadcaster, "viewer-joined");
     const left = nextEvent<ViewerEvent>(broadcaster, "viewer-left");

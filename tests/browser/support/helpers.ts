@@ -116,6 +116,16 @@ interface StatefulElement extends HTMLElement {
   state: string;
 }
 
+/** Every state `element` takes from now on, in order (its `live-state-change`s). */
+export function statesOf(element: StatefulElement): string[] {
+  const states: string[] = [];
+  element.addEventListener(
+    "live-state-change",
+    () => states.push(element.state),
+  );
+  return states;
+}
+
 /** Resolves when `element.state` is `state` (now or after a `live-state-change`). */
 export function stateOf(
   element: StatefulElement,
