@@ -595,9 +595,12 @@ export class LiveViewer extends StreamElement {
     // Live from its first frame on, not from the connection event; a
     // connection taking over stays live (its frames are decoding already).
     this.#frames.start(kept);
+    // The sound only for the latest show: an earlier one's callback, its
+    // `held` outdated, would undo a person's pause (a video set aside and
+    // shown again).
     (video.requestVideoFrameCallback?.(() => {
       this.#setView({ frozen: false });
-      if (later) audio();
+      if (later && this.#onShown === audio) audio();
     }) && later) || audio();
     // Hidden before the first frame: no frame callback until it is shown
     // again, so the sound now (a background tab still hears the stream).

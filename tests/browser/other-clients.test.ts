@@ -331,6 +331,36 @@ describe("a broadcaster of another make", () => {
     }
   });
 
+  it("its camera off when the viewer joins, the person pausing the sound: the camera coming on leaves it paused", async () => {
+    const resources = countResources();
+    try {
+      const { fake, viewer, video } = await watching({ cameraOff: true });
+      const [pc] = receiving(resources);
+      const shown = () =>
+        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
+          .join(",");
+      await eventually(
+        () => shown() === "audio",
+        () => `the sound alone shown (shown: ${shown()})`,
+      );
+      expect(await playing(video)).to.equal(true);
+      video.pause();
+      await fake.videoOff(fake.joins[0].viewerId, false);
+      await eventually(
+        () => shown() === "audio,video",
+        () => `the video shown again (shown: ${shown()})`,
+      );
+      // A second of the camera's frames: its first one presented.
+      await decodedMore(pc, 30, "frames decoded once the camera is on");
+      expect(video.paused).to.equal(true);
+      expect(viewer.state).to.equal("live");
+      await video.play();
+      expect(await frames(video)).to.be.greaterThan(0);
+    } finally {
+      resources.restore();
+    }
+  });
+
   it("its camera off when the viewer joins in a hidden page (the sound shown at once there): the sound plays", async () => {
     // As a background tab says it (the test page itself is visible).
     Object.defineProperty(document, "hidden", {
