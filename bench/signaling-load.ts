@@ -11,6 +11,9 @@
  *   deno task bench:signaling --log-level warn  # no audit lines (default: info)
  *   BENCH_PROFILE=/tmp/prof deno task bench:signaling --rounds 1
  *     # V8 CPU profile of each measured burst, where it went on stderr
+ *   BENCH_V8_FLAGS=--prof deno task bench:signaling --rounds 1
+ *     # V8's tick log per server process (node --prof-process reads it):
+ *     # the inspector above adds work of its own to our server's frames
  *
  * The load generator is this process, on the `ws` client; the server runs
  * as its own process so /proc gives its RSS and CPU time alone. Client and
