@@ -62,7 +62,12 @@ export class TestClient {
       socket.addEventListener("open", () => resolve(client), { once: true });
       socket.addEventListener(
         "error",
-        () => reject(new Error(`Could not connect to ${url}`)),
+        // What the server says of itself, since the refusal's status does
+        // not reach a WebSocket (e.g. a cluster node without its Redis).
+        () =>
+          health(url).then((said) =>
+            reject(new Error(`Could not connect to ${url} (${said})`))
+          ),
         { once: true },
       );
     });
@@ -146,5 +151,16 @@ export class TestClient {
       };
       this.#waiters.push(waiter);
     });
+  }
+}
+
+/** The server's /healthz as text, or why it could not be read. */
+async function health(url: string): Promise<string> {
+  const at = new URL("/healthz", url.replace(/^ws/, "http"));
+  try {
+    const response = await fetch(at);
+    return `${at.pathname} ${response.status}: ${await response.text()}`;
+  } catch (error) {
+    return `${at.pathname} unread: ${error}`;
   }
 }
