@@ -8,7 +8,8 @@
  * measured once the server asked for the top layer alone), and with every
  * layer sent (SFU_LAYER_PAUSE_AFTER_MS=600000, issue 24's baseline). Per N:
  * the broadcaster's upload (video bytes sent by all its connections) and
- * CPU (its browser's process tree) over a 5 s window, the viewers' fps, and
+ * CPU (its browser's process tree) over a 5 s window once the upload is
+ * steady, the viewers' fps, and
  * each viewer's time to first frame (element attached to its first
  * presented frame). Then the switch: a stream with
  * SFU_AFTER_VIEWERS=1, one viewer watching peer to peer, a second one
@@ -32,6 +33,47 @@ import { quantile } from "./quantile.ts";
 
 const SETTLE_MS = 2_000;
 const WINDOW_MS = 5_000;
+/**
+ * The window starts once the upload is steady: two successive seconds
+ * within this share of each other. Right after the viewers play, the
+ * bandwidth estimate may still be climbing (one peer-to-peer viewer's
+ * upload read 337 kbit/s in one run, 480-490 steady), and after the
+ * layers nobody gets are paused the encoder moves their bitrate to the
+ * top layer over a second or two (300, 400, then 500+ kbit/s).
+ */
+const STEADY_SHARE = 0.1;
+/** Measured as it is past this, and said so. */
+const STEADY_MAX_MS = 20_000;
+
+/** The broadcaster's video upload from `from` to `to` (kbit/s), if metered. */
+function uploadKbps(
+  lab: FaultLab,
+  from: number,
+  to: number,
+): number | undefined {
+  const bytes = lab.events("b").filter((e) => e.kind === "bytes");
+  const first = bytes.find((e) => e.t >= from);
+  const last = bytes.findLast((e) => e.t <= to);
+  if (!first || !last || last.t <= first.t) return undefined;
+  return (last.value! - first.value!) * 8 / (last.t - first.t);
+}
+
+/** Waits until the upload is steady ({@link STEADY_SHARE}); true if it is. */
+async function steadyUpload(lab: FaultLab): Promise<boolean> {
+  const deadline = Date.now() + STEADY_MAX_MS;
+  while (Date.now() < deadline) {
+    // The meter's last five readings (every 500 ms): two seconds.
+    const [a, b, c] = lab.events("b").filter((e) => e.kind === "bytes")
+      .slice(-5).filter((_, i) => i % 2 === 0);
+    if (c) {
+      const before = (b.value! - a.value!) / (b.t - a.t);
+      const last = (c.value! - b.value!) / (c.t - b.t);
+      if (Math.abs(last - before) <= STEADY_SHARE * before) return true;
+    }
+    await sleep(500);
+  }
+  return false;
+}
 
 /** Peer to peer; the SFU with unwatched layers paused; with every layer. */
 type Mode = "p2p" | "sfu" | "sfu-all";
@@ -44,6 +86,8 @@ interface Row {
   minFps: number;
   medianFps: number;
   firstFrameMs: number[];
+  /** The upload was steady when the window began ({@link steadyUpload}). */
+  steady: boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -114,6 +158,7 @@ async function scenario(mode: Mode, viewers: number): Promise<Row> {
     );
   }
   await sleep(SETTLE_MS);
+  const steady = await steadyUpload(lab);
   const pid = lab.browserPid(0);
   const cpu0 = await treeCpuSeconds(pid);
   const start = Date.now();
@@ -121,9 +166,7 @@ async function scenario(mode: Mode, viewers: number): Promise<Row> {
   const cpu1 = await treeCpuSeconds(pid);
   const end = Date.now();
   await reportedPast(lab, end, who);
-  const bytes = lab.events("b").filter((e) => e.kind === "bytes");
-  const first = bytes.find((e) => e.t >= start)!;
-  const last = bytes.findLast((e) => e.t <= end)!;
+
   const fps = who.map((name) =>
     frameTimes(lab, name, start, end).length / ((end - start) / 1000)
   ).sort((a, b) => a - b);
@@ -136,7 +179,8 @@ async function scenario(mode: Mode, viewers: number): Promise<Row> {
   return {
     mode,
     viewers,
-    uploadKbps: (last.value! - first.value!) * 8 / (last.t - first.t),
+    uploadKbps: uploadKbps(lab, start, end)!,
+    steady,
     cpu: (cpu1 - cpu0) / ((end - start) / 1000),
     minFps: fps[0],
     medianFps: quantile(fps, 0.5),
@@ -230,6 +274,8 @@ export async function sfuScaling(
   }
   const row = (mode: Mode, viewers: number) =>
     rows.find((r) => r.mode === mode && r.viewers === viewers)!;
+  const kbps = (r: Row) =>
+    `${Math.round(r.uploadKbps)}${r.steady ? "" : " (never steady)"}`;
   const lines = [
     "| viewers | upload kbit/s, peer to peer | upload kbit/s, SFU (unwatched layers paused) | SFU, every layer sent | broadcaster CPU (cores), peer to peer | CPU, SFU paused / every layer | fps slowest / median, peer to peer | fps, SFU |",
     "|---|---|---|---|---|---|---|---|",
@@ -237,13 +283,13 @@ export async function sfuScaling(
       const p = row("p2p", n);
       const s = row("sfu", n);
       const a = row("sfu-all", n);
-      return `| ${n} | ${Math.round(p.uploadKbps)} | ${
-        Math.round(s.uploadKbps)
-      } | ${Math.round(a.uploadKbps)} | ${p.cpu.toFixed(2)} | ${
-        s.cpu.toFixed(2)
-      } / ${a.cpu.toFixed(2)} | ${p.minFps.toFixed(1)} / ${
-        p.medianFps.toFixed(1)
-      } | ${s.minFps.toFixed(1)} / ${s.medianFps.toFixed(1)} |`;
+      return `| ${n} | ${kbps(p)} | ${kbps(s)} | ${kbps(a)} | ${
+        p.cpu.toFixed(2)
+      } | ${s.cpu.toFixed(2)} / ${a.cpu.toFixed(2)} | ${
+        p.minFps.toFixed(1)
+      } / ${p.medianFps.toFixed(1)} | ${s.minFps.toFixed(1)} / ${
+        s.medianFps.toFixed(1)
+      } |`;
     }),
   ];
   const lowest = Math.min(...counts);
