@@ -30,8 +30,9 @@ export async function startServerProcess(
   const profileDir = Deno.env.get("BENCH_PROFILE");
   const inspectPort = profileDir ? freePort() : 0;
   const v8Flags = profileDir ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
-  // BENCH_V8_FLAGS, e.g. --perf-basic-prof for `perf record` (the inspector
-  // above costs the server more than it measures on some paths).
+  // BENCH_V8_FLAGS, e.g. --prof: V8's own tick log. The inspector above
+  // reports each of our server's WebSocket frames to itself (Deno's network
+  // bridge), which swamps what it profiles (bench/RESULTS.md).
   const extraV8 = Deno.env.get("BENCH_V8_FLAGS");
   if (extraV8) v8Flags.push(`--v8-flags=${extraV8}`);
   // Its own STATE_DIR (where one node without a secret keeps its resume

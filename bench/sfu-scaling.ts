@@ -9,9 +9,8 @@
  * layer sent (SFU_LAYER_PAUSE_AFTER_MS=600000, issue 24's baseline). Per N:
  * the broadcaster's upload (video bytes sent by all its connections) and
  * CPU (its browser's process tree) over a 5 s window once the upload is
- * steady, the viewers' fps, and
- * each viewer's time to first frame (element attached to its first
- * presented frame). Then the switch: a stream with
+ * steady, the viewers' fps, and each viewer's time to first frame (element
+ * attached to its first presented frame). Then the switch: a stream with
  * SFU_AFTER_VIEWERS=1, one viewer watching peer to peer, a second one
  * joining moves the stream; the first viewer's longest gap between
  * presented frames across the switch, against the same in a window without
@@ -166,7 +165,6 @@ async function scenario(mode: Mode, viewers: number): Promise<Row> {
   const cpu1 = await treeCpuSeconds(pid);
   const end = Date.now();
   await reportedPast(lab, end, who);
-
   const fps = who.map((name) =>
     frameTimes(lab, name, start, end).length / ((end - start) / 1000)
   ).sort((a, b) => a - b);
