@@ -33,6 +33,7 @@ import {
 } from "../tests/e2e/support/lab-pages.ts";
 import { treeCpuSeconds } from "./broadcaster-scaling.ts";
 import { quantile } from "./quantile.ts";
+import { steadyUpload, uploadKbps } from "./upload-meter.ts";
 
 const CROWD_BUILD = new URL(
   "../node_modules/.cache/live-widgets/rtp-crowd.mjs",
@@ -54,6 +55,8 @@ interface Case {
   crowdCores: number;
   janusCores: number;
   uploadKbps: number;
+  /** The upload was steady when the window began (upload-meter.ts). */
+  steady: boolean;
   /** Signaling server CPU per subscriber, from join to first frames. */
   signalingMs: number;
   switches: Switches;
@@ -224,6 +227,7 @@ async function oneCase(
   const signalingMs = (await cpuOf([lab.signalingPid]) - server0) * 1000 /
     viewers;
   await sleep(SETTLE_MS);
+  const steady = await steadyUpload(lab);
   const janusPids = lab.januses.map((janus) => janus.pid);
   const crowdPid = rtp?.pid ?? lab.browserPid(1);
   const janus0 = await cpuOf(janusPids);
@@ -247,9 +251,6 @@ async function oneCase(
       return (b.value! - a.value!) / ((b.t - a.t) / 1000);
     }).sort((x, y) => x - y);
   const fps = rate("rx");
-  const bytes = lab.events("b").filter((e) => e.kind === "bytes");
-  const first = bytes.find((e) => e.t >= start)!;
-  const last = bytes.findLast((e) => e.t <= end)!;
   return {
     viewers,
     instances,
@@ -258,7 +259,8 @@ async function oneCase(
     crowd,
     crowdCores: (crowd1 - crowd0) / ((end - start) / 1000),
     janusCores: (janus1 - janus0) / ((end - start) / 1000),
-    uploadKbps: (last.value! - first.value!) * 8 / (last.t - first.t),
+    uploadKbps: uploadKbps(lab, start, end)!,
+    steady,
     signalingMs,
     switches: layerSwitches(lab.serverLog, joinedFrom),
   };
@@ -343,7 +345,7 @@ export async function sfuCapacity(
         c.decodedFps.length ? quantile(c.decodedFps, 0.5).toFixed(1) : "—"
       } | ${c.crowdCores.toFixed(2)} | ${c.janusCores.toFixed(2)} | ${
         (c.janusCores * 1000 / c.viewers).toFixed(1)
-      } | ${Math.round(c.uploadKbps)} | ${
+      } | ${Math.round(c.uploadKbps)}${c.steady ? "" : " (never steady)"} | ${
         c.signalingMs.toFixed(1)
       } | ${c.switches.total}${
         c.switches.total
