@@ -179,6 +179,11 @@ export class RedisProcess implements AsyncDisposable {
     })().catch(() => {});
   }
 
+  /** What it logged so far, for a failing test to print. */
+  get lines(): readonly string[] {
+    return this.#lines;
+  }
+
   /** Resolves with the first line it logged (or logs) that holds `text`. */
   logged(text: string): Promise<string> {
     const seen = this.#lines.find((line) => line.includes(text));
