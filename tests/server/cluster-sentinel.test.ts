@@ -130,7 +130,10 @@ async function whenReady<T>(
     try {
       return await connect();
     } catch (error) {
-      if (tries === 5) throw error;
+      // Only a refused connection is tried again.
+      if (tries === 5 || !String(error).includes("Could not connect")) {
+        throw error;
+      }
     }
   }
 }

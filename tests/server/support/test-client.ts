@@ -158,7 +158,8 @@ export class TestClient {
 async function health(url: string): Promise<string> {
   const at = new URL("/healthz", url.replace(/^ws/, "http"));
   try {
-    const response = await fetch(at);
+    // Bounded: a server that hangs must not hang the failure too.
+    const response = await fetch(at, { signal: AbortSignal.timeout(2_000) });
     return `${at.pathname} ${response.status}: ${await response.text()}`;
   } catch (error) {
     return `${at.pathname} unread: ${error}`;
