@@ -69,6 +69,24 @@ function playing(video: HTMLVideoElement): Promise<true> {
   );
 }
 
+/**
+ * Resolves once `video` shows tracks of exactly `kinds` (sorted, as
+ * "audio,video"); else fails naming `what` and what it shows.
+ */
+function shows(
+  video: HTMLVideoElement,
+  kinds: string,
+  what: string,
+): Promise<void> {
+  const shown = () =>
+    (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
+      .join(",");
+  return eventually(
+    () => shown() === kinds,
+    () => `${what} (shown: ${shown()})`,
+  );
+}
+
 describe("a broadcaster of another make", () => {
   let fake: FakeBroadcaster | undefined;
   afterEach(() => {
@@ -119,13 +137,7 @@ describe("a broadcaster of another make", () => {
   ) {
     it(`sending its tracks ${how}: the viewer shows its video and its audio together`, async () => {
       const { fake, video } = await watching({ streams });
-      const kinds = () =>
-        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
-          .join(",");
-      await eventually(
-        () => kinds() === "audio,video",
-        () => `audio and video shown (are: ${kinds()})`,
-      );
+      await shows(video, "audio,video", "audio and video shown");
       // Really so: each track's a=msid names "-" for its stream, or a
       // stream of its own.
       const said = fake.offered[0].match(/^a=msid:.*$/gm) ?? [];
@@ -166,12 +178,10 @@ describe("a broadcaster of another make", () => {
     const resources = countResources();
     try {
       const { fake, video } = await watching({ secondAudio: true });
-      const kinds = () =>
-        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
-          .join(",");
-      await eventually(
-        () => kinds() === "audio,audio,video",
-        () => `both sounds and the video shown (are: ${kinds()})`,
+      await shows(
+        video,
+        "audio,audio,video",
+        "both sounds and the video shown",
       );
       // Both really arrive, each on its own receiver.
       const [pc] = receiving(resources);
@@ -237,14 +247,7 @@ describe("a broadcaster of another make", () => {
       const states = statesOf(viewer);
       const [pc] = receiving(resources);
       await fake.removeVideo(fake.joins[0].viewerId);
-      const kinds = () =>
-        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).join(
-          ",",
-        );
-      await eventually(
-        () => kinds() === "audio",
-        () => `the sound alone shown (are: ${kinds()})`,
-      );
+      await shows(video, "audio", "the sound alone shown");
       const heard = await received(pc, "audio");
       // Past a stall's threshold, twice over: nothing to repair.
       await new Promise((resolve) => setTimeout(resolve, 2 * STALL_AFTER_MS));
@@ -296,15 +299,9 @@ describe("a broadcaster of another make", () => {
       const { fake, viewer, video } = await watching({ cameraOff: true });
       const [pc] = receiving(resources);
       const opened = resources.counts.pcsOpened;
-      const shown = () =>
-        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
-          .join(",");
       // The sound alone: a video that never had a frame, shown, would
       // hold it (the element's clock would not move).
-      await eventually(
-        () => shown() === "audio",
-        () => `the sound alone shown (shown: ${shown()})`,
-      );
+      await shows(video, "audio", "the sound alone shown");
       expect(await playing(video)).to.equal(true);
       const heard = await received(pc, "audio");
       expect(heard).to.be.greaterThan(0);
@@ -318,10 +315,7 @@ describe("a broadcaster of another make", () => {
       expect(states).to.deep.equal([]);
       expect(fake.joins.length).to.equal(1);
       await fake.videoOff(fake.joins[0].viewerId, false);
-      await eventually(
-        () => shown() === "audio,video",
-        () => `the video shown again (shown: ${shown()})`,
-      );
+      await shows(video, "audio,video", "the video shown again");
       expect(await frames(video)).to.be.greaterThan(0);
       expect(await playing(video)).to.equal(true);
       expect(states).to.deep.equal([]);
@@ -336,20 +330,11 @@ describe("a broadcaster of another make", () => {
     try {
       const { fake, viewer, video } = await watching({ cameraOff: true });
       const [pc] = receiving(resources);
-      const shown = () =>
-        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).sort()
-          .join(",");
-      await eventually(
-        () => shown() === "audio",
-        () => `the sound alone shown (shown: ${shown()})`,
-      );
+      await shows(video, "audio", "the sound alone shown");
       expect(await playing(video)).to.equal(true);
       video.pause();
       await fake.videoOff(fake.joins[0].viewerId, false);
-      await eventually(
-        () => shown() === "audio,video",
-        () => `the video shown again (shown: ${shown()})`,
-      );
+      await shows(video, "audio,video", "the video shown again");
       // A second of the camera's frames: its first one presented.
       await decodedMore(pc, 30, "frames decoded once the camera is on");
       expect(video.paused).to.equal(true);
@@ -369,14 +354,7 @@ describe("a broadcaster of another make", () => {
     });
     try {
       const { video } = await watching({ cameraOff: true });
-      const shown = () =>
-        (video.srcObject as MediaStream).getTracks().map((t) => t.kind).join(
-          ",",
-        );
-      await eventually(
-        () => shown() === "audio",
-        () => `the sound alone shown (shown: ${shown()})`,
-      );
+      await shows(video, "audio", "the sound alone shown");
       expect(await playing(video)).to.equal(true);
     } finally {
       delete (document as { hidden?: boolean }).hidden;
