@@ -126,7 +126,8 @@ async function whenReady<T>(
   connect: () => Promise<T>,
 ): Promise<T> {
   for (let tries = 1;; tries++) {
-    await node.server.cluster!.when("ready");
+    // Bounded: a node that never gets its store back fails, not hangs.
+    await within(node.server.cluster!.when("ready"), "the node ready");
     try {
       return await connect();
     } catch (error) {
