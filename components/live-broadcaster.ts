@@ -425,6 +425,7 @@ export class LiveBroadcaster extends StreamElement {
           resumed: this.session.resumed,
           restart: this.session.networkSuspect,
         });
+        this.#uplink?.rejoined(this.session.networkSuspect);
         this.#countViewers(message.viewerCount);
         this.#wakeLock.hold();
         return this.#apply(
@@ -466,6 +467,7 @@ export class LiveBroadcaster extends StreamElement {
 
   protected override onNetworkChange(): void {
     this.#peers.restartBroken();
+    if (this.#uplink?.state !== "connected") void this.#uplink?.restart();
   }
 
   protected override onSessionError(error: SessionError): void {
@@ -502,6 +504,8 @@ export class LiveBroadcaster extends StreamElement {
         stream: () => this.#camera.stream!,
         budget: () => this.#budget(),
         onChange: () => this.requestUpdate(),
+        fellSilent,
+        onPathLost: () => this.session.checkConnection(),
       })
     ).catch((error) => {
       // Not loaded (offline a moment?): the next sfu-publish tries again.

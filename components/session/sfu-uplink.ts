@@ -5,7 +5,10 @@
  * as many as the browser sends for the picture's size, so the SFU can give
  * each viewer the one its network carries; the upload budget is this
  * connection's. The server says which layers its viewers need
- * (`sfu-layers`): the others are paused.
+ * (`sfu-layers`): the others are paused. A connection that fails, or whose
+ * path falls silent (our address changed), restarts its ICE (an `sfu-offer`
+ * while published): Janus answers on the same publisher, and the viewers
+ * keep their subscriptions.
  */
 import type {
   IceCandidate,
@@ -15,6 +18,7 @@ import type {
 } from "../../protocol/messages.ts";
 // Types only: a value from the bundle would make a chunk it loads at once.
 import type { BitrateBudget } from "../media/bitrate-budget.ts";
+import type { PathCount } from "./path-silence.ts";
 import type { PeerLink } from "./stream-session.ts";
 
 export interface SfuUplinkOptions {
@@ -24,7 +28,26 @@ export interface SfuUplinkOptions {
   budget(): BitrateBudget;
   /** The connection's state changed (for rendering). */
   onChange(): void;
+  /** path-silence.ts's, passed in (see the imports). */
+  fellSilent(
+    holder: { path?: PathCount },
+    received: number,
+    sent: number,
+    now: number,
+    silentMs: number,
+  ): boolean;
+  /** The path fell silent: is the socket alive? (Our offer goes by it.) */
+  onPathLost(): void;
 }
+
+/**
+ * Nothing back from Janus this long while sending: silent. Janus answers
+ * the camera's packets with RTCP every second or so, and consent checks.
+ */
+const SILENT_MS = 1_000;
+const SILENCE_CHECK_MS = 250;
+/** `disconnected` this long: restarted (it may come back by itself first). */
+const DISCONNECTED_GRACE_MS = 2_000;
 
 /** Layers, highest first: rid, scale, share of the budget. */
 const LAYERS = [["h", 1, 0.65], ["m", 2, 0.25], ["l", 4, 0.1]] as const;
@@ -77,6 +100,12 @@ export class SfuUplink {
   #rids: string[] | undefined;
   /** A `setParameters` of the layers is under way. */
   #applying = false;
+  /** The path's packet counts (path-silence.ts). */
+  #path: { path?: PathCount } = {};
+  #silenceTimer: ReturnType<typeof setInterval> | undefined;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** An ICE restart's offer is being made. */
+  #restarting = false;
 
   constructor(link: PeerLink, options: SfuUplinkOptions) {
     this.#link = link;
@@ -120,15 +149,104 @@ export class SfuUplink {
         candidate: candidate.toJSON() as IceCandidate,
       });
     };
-    pc.onconnectionstatechange = () => this.#options.onChange();
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    if (this.#pc !== pc) return;
+    pc.onconnectionstatechange = () => {
+      this.#onState(pc);
+      this.#options.onChange();
+    };
+    this.#path = {};
+    this.#silenceTimer ??= setInterval(
+      () => void this.#checkPath(),
+      SILENCE_CHECK_MS,
+    );
+    await pc.setLocalDescription(await pc.createOffer());
+    this.#offer(pc);
+  }
+
+  /**
+   * Sends `pc`'s offer (again: a restart's that the socket lost on the way,
+   * its address gone with ours, once the stream has us back).
+   */
+  #offer(pc: RTCPeerConnection): void {
+    const streamId = this.#link.streamId;
+    if (this.#pc !== pc || !streamId) return;
     this.#link.send({
       type: "sfu-offer",
       streamId,
-      offer: { type: "offer", sdp: offer.sdp ?? "" },
+      offer: { type: "offer", sdp: pc.localDescription?.sdp ?? "" },
     });
+  }
+
+  /**
+   * An ICE restart, on the same connection: new candidates (our address
+   * changed), the same publisher on Janus. A restart's offer still
+   * unanswered is sent again instead.
+   */
+  async restart(): Promise<void> {
+    const pc = this.#pc;
+    if (!pc || this.#restarting || pc.signalingState === "closed") return;
+    clearTimeout(this.#graceTimer);
+    if (pc.signalingState === "have-local-offer") return this.#offer(pc);
+    this.#restarting = true;
+    try {
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+    } finally {
+      this.#restarting = false;
+    }
+    this.#offer(pc);
+  }
+
+  /**
+   * The stream has us again after our socket came back: a restart's offer
+   * the old socket lost goes again; after a silence (our network may have
+   * changed) the connection restarts unless it is known to work.
+   */
+  rejoined(networkSuspect: boolean): void {
+    const pc = this.#pc;
+    if (
+      pc && (pc.signalingState === "have-local-offer" ||
+        networkSuspect && pc.connectionState !== "connected")
+    ) void this.restart();
+  }
+
+  #onState(pc: RTCPeerConnection): void {
+    if (this.#pc !== pc) return;
+    clearTimeout(this.#graceTimer);
+    const state = pc.connectionState;
+    if (state === "failed") void this.restart();
+    else if (state === "disconnected") {
+      this.#graceTimer = setTimeout(
+        () => void this.restart(),
+        DISCONNECTED_GRACE_MS,
+      );
+    }
+  }
+
+  /** Sends and hears nothing back from Janus: restarted at once. */
+  async #checkPath(): Promise<void> {
+    const pc = this.#pc;
+    if (pc?.connectionState !== "connected" || this.#restarting) return;
+    let received = 0;
+    let sent = 0;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "transport") {
+        received += s.packetsReceived ?? 0;
+        sent += s.packetsSent ?? 0;
+      }
+    });
+    if (
+      this.#pc === pc &&
+      this.#options.fellSilent(
+        this.#path,
+        received,
+        sent,
+        performance.now(),
+        SILENT_MS,
+      )
+    ) {
+      console.info("live-broadcaster: the SFU path went silent: ICE restart");
+      this.#options.onPathLost();
+      void this.restart();
+    }
   }
 
   /** The SFU's answer to our offer. */
@@ -191,6 +309,9 @@ export class SfuUplink {
   }
 
   close(): void {
+    clearInterval(this.#silenceTimer);
+    clearTimeout(this.#graceTimer);
+    this.#silenceTimer = undefined;
     this.#pc?.close();
     this.#pc = undefined;
   }

@@ -88,8 +88,10 @@ export class Metrics {
   sfuViewerLossReports = 0;
   /** Layers Janus never switched a viewer to (taken not to arrive). */
   sfuLayersMissing = 0;
-  /** Streams published again on another Janus instance after theirs was lost. */
+  /** Streams published again: their Janus instance lost, or their broadcaster's connection to it. */
   sfuRepublishes = 0;
+  /** ICE restarts of a broadcaster's connection to Janus (its address changed). */
+  sfuPublisherRestarts = 0;
   /** Streams sent back to peer to peer from the SFU, by why. */
   readonly sfuFallbacks = new Map<string, number>();
   /** `negotiation-failed` reports: a client's browser refused a description, by stage. */
@@ -263,8 +265,14 @@ export class Metrics {
       metric(
         "live_sfu_republished_total",
         "counter",
-        "Streams published again on another Janus instance after theirs was lost",
+        "Streams published again: their Janus instance lost, or their broadcaster's connection to it",
         [["", this.sfuRepublishes]],
+      );
+      metric(
+        "live_sfu_publisher_restarts_total",
+        "counter",
+        "ICE restarts of a broadcaster's connection to Janus (its address changed, say)",
+        [["", this.sfuPublisherRestarts]],
       );
     }
     if (this.sfuFallbacks.size > 0) {

@@ -15,6 +15,7 @@ export type Gateway = Pick<
   | "events"
   | "up"
   | "publish"
+  | "restartPublisher"
   | "subscribe"
   | "answer"
   | "trickle"

@@ -262,12 +262,23 @@ export class SfuRelay {
     message: SfuOffer,
   ): { out: Outbound[]; published: Promise<void> } {
     const { streamId, offer } = message;
+    const none = { out: [], published: Promise.resolve() };
+    const unparsable = sdpSyntaxProblem(offer.sdp);
+    const topology = this.#streams.get(streamId);
+    // Published already, by this broadcaster: an ICE restart of its
+    // connection (its address changed). Janus answers on the same
+    // publisher; the viewers keep their subscriptions.
+    if (
+      !unparsable && topology?.phase === "published" &&
+      topology.broadcaster?.id === peer.id
+    ) {
+      return { out: [], published: this.#restartPublisher(peer, message) };
+    }
     const step = this.#step(streamId, {
       kind: "offer",
       from: peer.id,
       sdp: offer.sdp,
     });
-    const none = { out: [], published: Promise.resolve() };
     if (!step.ok) {
       peer.send({
         type: "error",
@@ -279,7 +290,6 @@ export class SfuRelay {
     }
     // Janus would refuse it after a round trip, or not answer at all. The
     // step is not taken: the stream stays asked.
-    const unparsable = sdpSyntaxProblem(offer.sdp);
     if (unparsable) {
       peer.send({
         type: "error",
@@ -291,6 +301,34 @@ export class SfuRelay {
     }
     const { out, publishing } = this.#commit(step);
     return { out, published: publishing ?? Promise.resolve() };
+  }
+
+  /**
+   * The broadcaster's ICE restart of its connection to Janus: Janus's answer
+   * goes back as `sfu-answer`. Refused, the broadcaster publishes anew (its
+   * connection is down, and the viewers' pictures with it).
+   */
+  async #restartPublisher(peer: Peer, message: SfuOffer): Promise<void> {
+    const { streamId, offer } = message;
+    const { gateway, logger, metrics } = this.#options;
+    try {
+      const answer = await gateway.restartPublisher(streamId, offer);
+      metrics.sfuPublisherRestarts++;
+      logger.info("sfu-publisher-restarted", { streamId });
+      // Gone or replaced meanwhile: its new connection has its own answer.
+      if (this.#streams.get(streamId)?.broadcaster?.id !== peer.id) return;
+      peer.send({
+        type: "sfu-answer",
+        streamId,
+        answer: { type: "answer", sdp: answer.sdp },
+      });
+    } catch (error) {
+      logger.warn("sfu-publisher-restart-failed", {
+        streamId,
+        error: String(error),
+      });
+      this.#later(streamId, { kind: "publisher-lost" });
+    }
   }
 
   /** A candidate of the broadcaster's connection to the SFU. */

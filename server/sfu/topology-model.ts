@@ -128,6 +128,11 @@ export type TopologyEvent =
   | { kind: "resubscribe"; viewerId: string }
   /** Its Janus instance was lost; `sfuUp`: another is linked. */
   | { kind: "sfu-lost"; sfuUp: boolean }
+  /**
+   * The broadcaster's connection to Janus failed and Janus refused its ICE
+   * restart: it publishes anew.
+   */
+  | { kind: "publisher-lost" }
   | { kind: "sfu-up" };
 
 /** Why a stream went back to peer to peer (a metric label). */

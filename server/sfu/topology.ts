@@ -117,6 +117,9 @@ class Draft extends DraftBase {
         // Asked: its offer goes to a linked instance when it comes.
         if (phase === "asked") return;
         return this.#republish();
+      case "publisher-lost":
+        if (phase !== "published") return `not published (${phase})`;
+        return this.#republish();
       case "sfu-up":
         if (phase !== "p2p") return `on the SFU already (${phase})`;
         if (wanted(this.state, this.config)) this.#ask(true);
@@ -415,9 +418,10 @@ class Draft extends DraftBase {
   }
 
   /**
-   * The stream's Janus instance was lost, another is linked: the broadcaster
-   * publishes again (there), and once it has, every viewer the SFU served
-   * is subscribed anew; one still switching keeps its own connection.
+   * The stream's Janus instance was lost (another is linked), or its
+   * connection to the broadcaster could not be restarted: the broadcaster
+   * publishes again, and once it has, every viewer the SFU served is
+   * subscribed anew; one still switching keeps its own connection.
    */
   #republish(): undefined {
     this.effects.push({ kind: "republish" }, { kind: "end" });

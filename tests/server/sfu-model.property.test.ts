@@ -88,6 +88,11 @@ class FakeGateway implements Gateway {
     this.#changed(streamId);
     return Promise.resolve({ type: "answer", sdp: SDP });
   }
+  restartPublisher(streamId: string): Promise<Jsep> {
+    return this.#streams.has(streamId)
+      ? Promise.resolve({ type: "answer", sdp: SDP })
+      : Promise.reject(new Error("no publisher"));
+  }
   subscribe(): Promise<Jsep> {
     return Promise.resolve({ type: "offer", sdp: SDP });
   }

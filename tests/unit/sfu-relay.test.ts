@@ -47,6 +47,12 @@ class FakeGateway implements Gateway {
     if (this.failPublish) return Promise.reject(new Error("Janus refused"));
     return Promise.resolve({ type: "answer", sdp: "janus-answer" });
   }
+  failRestart = false;
+  restartPublisher(streamId: string, _offer: Jsep): Promise<Jsep> {
+    this.calls.push(`restart ${streamId}`);
+    if (this.failRestart) return Promise.reject(new Error("Janus refused"));
+    return Promise.resolve({ type: "answer", sdp: "janus-restart-answer" });
+  }
   subscribe(streamId: string, viewerId: string): Promise<Jsep> {
     this.calls.push(`subscribe ${streamId} ${viewerId}`);
     this.subscribed.add(viewerId);
@@ -835,6 +841,63 @@ Deno.test("sfu relay: its Janus instance lost while another is linked: the broad
     "publish s",
     `subscribe s ${V1.id}`,
   ]);
+});
+
+Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published is an ICE restart on the same publisher (viewers kept); refused by Janus, the broadcaster publishes anew", async () => {
+  const { gateway, sent, metrics, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("5") },
+  });
+  await settle();
+  assert.equal(relay.phaseOf("s"), "published");
+  sent.splice(0);
+  gateway.calls.length = 0;
+
+  // Its address changed: a restart offer. Janus answers on its publisher.
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("6") },
+  });
+  assert.deepEqual(gateway.calls, ["restart s"]);
+  assert.deepEqual(sent.splice(0), [{
+    to: B.id,
+    message: {
+      type: "sfu-answer",
+      streamId: "s",
+      answer: { type: "answer", sdp: "janus-restart-answer" },
+    },
+  }]);
+  assert.equal(relay.phaseOf("s"), "published");
+  assert.equal(relay.routeOf("s", V1.id), "sfu");
+  assert.equal(metrics.sfuPublisherRestarts, 1);
+
+  // Someone else's offer is still refused, and restarts nothing.
+  await relay.offer({ id: V1.id, send: () => {} } as unknown as Peer, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("7") },
+  });
+  assert.deepEqual(gateway.calls, ["restart s"]);
+
+  // Janus refuses the next one: the broadcaster publishes anew.
+  gateway.failRestart = true;
+  gateway.calls.length = 0;
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("8") },
+  });
+  assert.equal(relay.phaseOf("s"), "asked");
+  assert.equal(metrics.sfuRepublishes, 1);
+  assert.deepEqual(sent.splice(0), [{
+    to: B.id,
+    message: { type: "sfu-publish", streamId: "s" },
+  }]);
+  assert.deepEqual(gateway.calls, ["restart s", "end s"]);
 });
 
 Deno.test("sfu relay: an encrypting broadcaster publishes with e2ee, again after its Janus instance is lost; in the clear again, without", async () => {

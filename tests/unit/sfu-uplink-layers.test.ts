@@ -1,13 +1,18 @@
 /**
- * The broadcaster's SFU connection pausing layers (sfu-uplink.ts) against a
- * fake connection whose `setParameters` the test settles: one change of the
+ * The broadcaster's SFU connection (sfu-uplink.ts) against a fake
+ * connection whose `setParameters` the test settles: one change of the
  * layers at a time, the server's latest wish applied last, a refused one
- * tried again, a wish from before the answer applied once it is there.
+ * tried again, a wish from before the answer applied once it is there. And
+ * its repair: an ICE restart when it fails, stays disconnected, or its path
+ * falls silent; a restart's offer the socket lost sent again.
  */
 import assert from "node:assert/strict";
 import { SfuUplink } from "../../components/session/sfu-uplink.ts";
+import { fellSilent } from "../../components/session/path-silence.ts";
+import type { ClientMessage, SfuOffer } from "../../protocol/messages.ts";
 import type { PeerLink } from "../../components/session/stream-session.ts";
 import type { BitrateBudget } from "../../components/media/bitrate-budget.ts";
+import { fakeClock } from "./support/clock.ts";
 
 interface Encoding {
   rid?: string;
@@ -49,8 +54,13 @@ class FakeConnection {
   signalingState = "stable";
   connectionState = "new";
   onicecandidate: unknown;
-  onconnectionstatechange: unknown;
+  onconnectionstatechange: (() => void) | undefined;
+  localDescription: { type: string; sdp: string } | undefined;
   readonly sender = new FakeSender();
+  /** Each offer made: whether it restarts ICE. */
+  offers: boolean[] = [];
+  /** The transport's packet counts, as getStats gives them. */
+  packets = { received: 0, sent: 0 };
 
   addTransceiver(
     track: { kind: string },
@@ -63,12 +73,32 @@ class FakeConnection {
       }));
     }
   }
-  createOffer() {
-    return Promise.resolve({ type: "offer", sdp: "v=0\r\n" });
+  createOffer(options?: { iceRestart?: boolean }) {
+    this.offers.push(options?.iceRestart === true);
+    return Promise.resolve({
+      type: "offer",
+      sdp: `v=0\r\na=ice-ufrag:u${this.offers.length}\r\n`,
+    });
   }
-  setLocalDescription() {
+  setLocalDescription(description: { type: string; sdp: string }) {
+    this.localDescription = description;
     this.signalingState = "have-local-offer";
     return Promise.resolve();
+  }
+  getStats() {
+    const { received, sent } = this.packets;
+    return Promise.resolve(
+      new Map([["t", {
+        type: "transport",
+        packetsReceived: received,
+        packetsSent: sent,
+      }]]),
+    );
+  }
+  /** The browser's ICE says `state`. */
+  become(state: string) {
+    this.connectionState = state;
+    this.onconnectionstatechange?.();
   }
   setRemoteDescription() {
     this.signalingState = "stable";
@@ -81,14 +111,29 @@ class FakeConnection {
   close() {}
 }
 
+/** Uplinks made by the test running, closed after it (their timers). */
+const made: SfuUplink[] = [];
+
+function test(name: string, fn: () => Promise<void>) {
+  Deno.test(name, async () => {
+    try {
+      await fn();
+    } finally {
+      made.splice(0).forEach((sfu) => sfu.close());
+    }
+  });
+}
+
 /** An uplink published and (unless `answered` is false) answered. */
 async function uplink(answered = true) {
   const pc = new FakeConnection();
+  const sent: ClientMessage[] = [];
+  let pathsLost = 0;
   const link = {
     streamId: "order-1",
     clientId: "b",
     signalingState: "open",
-    send: () => true,
+    send: (message: ClientMessage) => sent.push(message) > 0,
     newConnection: () => pc as unknown as RTCPeerConnection,
     turnRefused() {},
     refused() {},
@@ -101,16 +146,24 @@ async function uplink(answered = true) {
     stream: () => ({ getTracks: () => [track] }) as unknown as MediaStream,
     budget: () => ({ totalKbps: 1500, maxPerViewerKbps: 800 }) as BitrateBudget,
     onChange() {},
+    fellSilent,
+    onPathLost: () => pathsLost++,
   });
+  made.push(sfu);
   await sfu.publish();
   if (answered) await sfu.answer({ type: "answer", sdp: "v=0\r\n" });
-  return { sfu, sender: pc.sender };
+  return { sfu, sender: pc.sender, pc, sent, pathsLost: () => pathsLost };
 }
+
+/** The SDPs of the `sfu-offer`s sent. */
+const offersSent = (sent: ClientMessage[]) =>
+  sent.filter((m): m is SfuOffer => m.type === "sfu-offer")
+    .map((m) => m.offer.sdp);
 
 /** Lets the uplink's pending promise callbacks run. */
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-Deno.test("layers asked for while a change is under way are applied after it, the latest wish last", async () => {
+test("layers asked for while a change is under way are applied after it, the latest wish last", async () => {
   const { sfu, sender } = await uplink();
   sfu.layers(["h", "m", "l"]);
   sfu.layers(["h"]);
@@ -132,7 +185,7 @@ Deno.test("layers asked for while a change is under way are applied after it, th
   );
 });
 
-Deno.test("a refused change of the layers is tried again (three refusals in a row: left until the next wish)", async () => {
+test("a refused change of the layers is tried again (three refusals in a row: left until the next wish)", async () => {
   const { sfu, sender } = await uplink();
   sfu.layers(["h"]);
   sender.calls[0].settle(false);
@@ -154,7 +207,7 @@ Deno.test("a refused change of the layers is tried again (three refusals in a ro
   assert.equal(sender.calls.length, 6);
 });
 
-Deno.test("layers asked for before the SFU's answer are applied once it is there", async () => {
+test("layers asked for before the SFU's answer are applied once it is there", async () => {
   const { sfu, sender } = await uplink(false);
   sfu.layers(["h"]);
   assert.equal(sender.calls.length, 0);
@@ -165,7 +218,7 @@ Deno.test("layers asked for before the SFU's answer are applied once it is there
   assert.equal(sender.calls.length, 1);
 });
 
-Deno.test("a new connection to the SFU sends every layer until the server says otherwise", async () => {
+test("a new connection to the SFU sends every layer until the server says otherwise", async () => {
   const { sfu, sender } = await uplink();
   sfu.layers(["h"]);
   sender.calls[0].settle(true);
@@ -174,4 +227,84 @@ Deno.test("a new connection to the SFU sends every layer until the server says o
   await sfu.publish();
   await sfu.answer({ type: "answer", sdp: "v=0\r\n" });
   assert.equal(sender.calls.length, 1);
+});
+
+test("a failed connection restarts its ICE on the same connection; failing again before the answer, the same offer goes again", async () => {
+  using clock = fakeClock();
+  const { sfu, pc, sent } = await uplink();
+  pc.become("connected");
+  pc.become("failed");
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false, true]);
+  assert.deepEqual(offersSent(sent), [
+    "v=0\r\na=ice-ufrag:u1\r\n",
+    "v=0\r\na=ice-ufrag:u2\r\n",
+  ]);
+  // Its answer lost with the socket: the same offer again, no new one.
+  pc.become("failed");
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false, true]);
+  assert.equal(offersSent(sent).at(-1), "v=0\r\na=ice-ufrag:u2\r\n");
+  await sfu.answer({ type: "answer", sdp: "v=0\r\n" });
+  assert.equal(pc.signalingState, "stable");
+});
+
+test("disconnected: restarted after 2 s unless connected again meanwhile", async () => {
+  using clock = fakeClock();
+  const { pc } = await uplink();
+  pc.become("connected");
+  pc.become("disconnected");
+  await clock.tickAsync(1_900);
+  pc.become("connected");
+  await clock.tickAsync(1_000);
+  assert.deepEqual(pc.offers, [false]);
+  pc.become("disconnected");
+  await clock.tickAsync(2_000);
+  assert.deepEqual(pc.offers, [false, true]);
+});
+
+test("a connected path that hears nothing back while sending for 1 s: the socket is checked and ICE restarts at once", async () => {
+  using clock = fakeClock();
+  const { pc, sent, pathsLost } = await uplink();
+  pc.become("connected");
+  // Janus answers: nothing happens.
+  for (let i = 0; i < 8; i++) {
+    pc.packets.sent += 20;
+    pc.packets.received += 2;
+    await clock.tickAsync(250);
+  }
+  assert.equal(pathsLost(), 0);
+  assert.deepEqual(pc.offers, [false]);
+  // Our address changed: ours go out, nothing comes back.
+  for (let i = 0; i < 5; i++) {
+    pc.packets.sent += 20;
+    await clock.tickAsync(250);
+  }
+  assert.equal(pathsLost(), 1);
+  assert.deepEqual(pc.offers, [false, true]);
+  assert.equal(offersSent(sent).length, 2);
+});
+
+test("back in the stream after the socket came back: a lost restart offer goes again; after a silence a connection not known to work restarts, one that works is left", async () => {
+  using clock = fakeClock();
+  const { sfu, pc, sent } = await uplink();
+  pc.become("connected");
+  sfu.rejoined(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false]);
+  pc.connectionState = "disconnected";
+  sfu.rejoined(false);
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false]);
+  sfu.rejoined(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false, true]);
+  // That offer went down with the socket: sent again once the stream has us.
+  sfu.rejoined(false);
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false, true]);
+  assert.deepEqual(offersSent(sent).slice(1), [
+    "v=0\r\na=ice-ufrag:u2\r\n",
+    "v=0\r\na=ice-ufrag:u2\r\n",
+  ]);
 });
