@@ -385,27 +385,32 @@ labTest(
   },
 );
 
-labTest(
-  "sfu: the broadcaster's address changes while its stream is on Janus: its connection to Janus restarts ICE, and the viewer's picture comes back on the same connections",
-  {
-    browsers: ["chromium", "chromium"],
-    janus: true,
-    env: { SFU_AFTER_VIEWERS: "0" },
-    pages: [broadcasterPage, viewerPage],
-  },
-  async (lab) => {
-    await lab.openPages();
-    await lab.untilFrames("v1", 20);
-    await lab.network.changeAddress(lab.host(0));
-    const changed = Date.now();
-    // Before the repair the picture stayed frozen for good: Janus kept
-    // sending to the old address's candidates, nobody restarted ICE.
-    await lab.untilFrames("v1", 20, changed);
-    assert.equal(lab.logged("sfu-publisher-restarted"), 1);
-    assert.equal(lab.logged("sfu-republish"), 0);
-    // The same connections: the broadcaster's one to Janus, the viewer's.
-    assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
-    assert.equal(lab.events("v1").filter((e) => e.kind === "pc").length, 1);
-    assert.deepEqual(lab.events("v1").filter((e) => e.kind === "error"), []);
-  },
-);
+for (const browser of ["chromium", "firefox"] as const) {
+  labTest(
+    `sfu: a ${browser} broadcaster's address changes while its stream is on Janus: its connection to Janus restarts ICE, and the viewer's picture comes back on the same connections`,
+    {
+      browsers: [browser, "chromium"],
+      janus: true,
+      env: { SFU_AFTER_VIEWERS: "0" },
+      pages: [broadcasterPage, viewerPage],
+    },
+    async (lab) => {
+      await lab.openPages();
+      await lab.untilFrames("v1", 20);
+      await lab.network.changeAddress(lab.host(0));
+      const changed = Date.now();
+      // Before the repair the picture stayed frozen for good: Janus kept
+      // sending to the old address's candidates, nobody restarted ICE.
+      await lab.untilFrames("v1", 20, changed);
+      assert.equal(lab.logged("sfu-publisher-restarted"), 1);
+      assert.equal(lab.logged("sfu-republish"), 0);
+      // The same connections: the broadcaster's one to Janus, the viewer's.
+      assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
+      assert.equal(lab.events("v1").filter((e) => e.kind === "pc").length, 1);
+      assert.deepEqual(
+        lab.events("v1").filter((e) => e.kind === "error"),
+        [],
+      );
+    },
+  );
+}
