@@ -124,15 +124,16 @@ export class SignalingClient {
   }
 
   /**
-   * The network may have changed: an open socket must answer a ping within
-   * `timeoutMs` (default {@link probeDeadline}) or is dropped; a waiting one
-   * tries again now.
+   * Is the socket alive? An open one must answer a ping within `timeoutMs`
+   * (default {@link probeDeadline}) or is dropped; a waiting one tries again
+   * now, and so does an attempt under way when the `network` changed (it may
+   * be stuck on the old path). Not for other reasons (a frozen picture): on
+   * a slow network every attempt would be cut short.
    */
-  checkNow(timeoutMs = probeDeadline(this.#rtt)): void {
-    // An attempt under way may be stuck on the old path: start over.
-    if (this.#state === "waiting" || this.#state === "connecting") {
-      return this.reconnectNow();
-    }
+  checkNow(network?: boolean, timeoutMs = probeDeadline(this.#rtt)): void {
+    if (
+      this.#state === "waiting" || network && this.#state === "connecting"
+    ) return this.reconnectNow();
     if (this.#state === "open") this.#ping(timeoutMs);
   }
 

@@ -178,7 +178,7 @@ export class StreamSession implements ReactiveController, PeerLink {
   /** The server's latest resume claim, and the stream it is for. */
   #resume: { claim: string; streamId: string } | undefined;
   #onOnline = () => {
-    this.#signaling?.checkNow();
+    this.#signaling?.checkNow(true);
     this.#host.onNetworkChange?.();
   };
   // One-shot reactions belong to one run.

@@ -141,26 +141,30 @@ Deno.test("checkNow: an open socket must answer a ping within the timeout", () =
   signaling.start();
   const socket = lastSocket();
   socket.welcome("client_a");
-  signaling.checkNow(1_500);
+  signaling.checkNow(false, 1_500);
   assert.equal(socket.sentOf("ping").length, 1);
   socket.receive({ type: "pong" });
   clock.tick(2_000);
   assert.equal(signaling.state, "open");
-  signaling.checkNow(1_500);
+  signaling.checkNow(false, 1_500);
   clock.tick(1_500);
   assert.equal(signaling.state, "waiting");
   assert.equal(socket.closedWith, 4000);
   signaling.close();
 });
 
-Deno.test("checkNow while waiting or connecting tries again at once", () => {
+Deno.test("checkNow while waiting tries again at once; while connecting, only when the network changed", () => {
   using _socket = installFakeSocket();
   using _clock = fakeClock();
   const { signaling } = client();
   signaling.start();
+  // A frozen picture on a slow network: the attempt goes on.
   signaling.checkNow();
+  assert.equal(signaling.state, "connecting");
+  assert.equal(lastSocket().closedWith, undefined);
+  signaling.checkNow(true);
   assert.equal(FakeSocket.created.length, 1);
-  // Still connecting: that attempt may be stuck on the old path.
+  // The network changed: that attempt may be stuck on the old path.
   assert.equal(signaling.state, "waiting");
   lastSocket().drop();
   signaling.checkNow();
@@ -225,10 +229,10 @@ Deno.test("checkNow never puts off a deadline already running, nor pings twice f
   signaling.start();
   const socket = lastSocket();
   socket.welcome("client_a");
-  signaling.checkNow(1_000);
+  signaling.checkNow(false, 1_000);
   clock.tick(900);
   // Asked again (a second path went silent): the first deadline stands.
-  signaling.checkNow(1_000);
+  signaling.checkNow(false, 1_000);
   assert.equal(socket.sentOf("ping").length, 1);
   clock.tick(100);
   assert.equal(signaling.state, "waiting");
@@ -243,7 +247,7 @@ Deno.test("checkNow with a shorter deadline than the heartbeat's brings it forwa
   const socket = lastSocket();
   socket.welcome("client_a");
   clock.tick(1_000); // the heartbeat's ping: 5 s to answer
-  signaling.checkNow(300);
+  signaling.checkNow(false, 300);
   assert.equal(socket.sentOf("ping").length, 2);
   clock.tick(300);
   assert.equal(signaling.state, "waiting");
@@ -258,7 +262,7 @@ Deno.test("gone silent: the first attempt goes at once; closed by the server: af
   const { signaling } = client({ pingIntervalMs: 600_000 });
   signaling.start();
   lastSocket().welcome("client_a");
-  signaling.checkNow(300);
+  signaling.checkNow(false, 300);
   clock.tick(300);
   assert.equal(signaling.lostBy, "silent");
   clock.tick(1); // at once (a timer set in a tick fires 1 ms on)
@@ -295,7 +299,7 @@ Deno.test("gone silent, a long outage: attempts that fail keep coming within 2 s
   });
   wide.start();
   lastSocket().welcome("client_a");
-  wide.checkNow(300);
+  wide.checkNow(false, 300);
   clock.tick(301);
   // Every attempt fails at once (the network is down): never more than 2 s.
   for (let i = 0; i < 8; i++) {
