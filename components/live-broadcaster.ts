@@ -323,16 +323,14 @@ export class LiveBroadcaster extends StreamElement {
     await this.#camera.setTorch(on);
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
+  protected override arrived(): void {
     document.addEventListener("visibilitychange", this.#onVisibility);
     // Publishes the first state (the attribute).
     this.#apply({}, "on the page");
     if (this.autostart) this.start();
   }
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
+  protected override left(): void {
     document.removeEventListener("visibilitychange", this.#onVisibility);
     this.stop();
   }

@@ -246,16 +246,14 @@ export class LiveViewer extends StreamElement {
     return (await readStats(pc)).stats;
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
+  protected override arrived(): void {
     // Back on the page: play again (the first time, updated() starts it).
     if (this.hasUpdated) void this.#playWhep();
     // Publishes the first state (the attribute) even with no stream id.
     this.#apply({}, "on the page");
   }
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
+  protected override left(): void {
     this.#release();
   }
 

@@ -74,6 +74,38 @@ export abstract class StreamElement extends LitElement {
     this.session = new StreamSession(hooks, options);
   }
 
+  /** Taken out of the page; its release waits for this task's microtasks. */
+  #leaving = false;
+
+  /**
+   * Put on the page. Put back within the task that took it out (a move: a
+   * list reordered, a portal), it goes on as it was: same socket,
+   * connections and camera.
+   */
+  override connectedCallback(): void {
+    if (this.#leaving) this.#leaving = false;
+    else {
+      super.connectedCallback();
+      this.arrived();
+    }
+  }
+
+  /** Taken out: released once this task's microtasks have run, unless put back. */
+  override disconnectedCallback(): void {
+    this.#leaving = true;
+    queueMicrotask(() => {
+      if (!this.#leaving) return;
+      this.#leaving = false;
+      super.disconnectedCallback();
+      this.left();
+    });
+  }
+
+  /** On the page (not after a move): the element's own start. */
+  protected abstract arrived(): void;
+  /** Off the page (not a move): the element's own release. */
+  protected abstract left(): void;
+
   /** The element's built-in strings (English inside, others loaded). */
   protected abstract get builtInStrings(): BuiltInStrings<unknown>;
 

@@ -10,6 +10,7 @@ import {
   newStreamId,
   startSignaling,
   stateOf,
+  statesOf,
   videoOf,
   within,
 } from "./support/helpers.ts";
@@ -49,6 +50,8 @@ describe("removal", () => {
 
       for (const v of viewers) v.remove();
       broadcaster.remove();
+      // Released once this task's microtasks have run (a move is not a removal).
+      await Promise.resolve();
       expect(counts.pcsClosed).to.equal(counts.pcsOpened);
       expect(pcs.every((pc) => pc.signalingState === "closed")).to.equal(true);
       expect(counts.tracksStopped).to.equal(counts.tracksStarted);
@@ -57,6 +60,34 @@ describe("removal", () => {
       );
       await allClosed(sockets);
     } finally {
+      resources.restore();
+    }
+  });
+
+  it("a move on the page (out and back in within one task: a list reordered, a portal) keeps the sockets, connections and camera, and the picture", async () => {
+    const resources = countResources();
+    const elsewhere = document.createElement("div");
+    document.body.append(elsewhere);
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      const broadcaster = addBroadcaster(url, streamId);
+      await broadcaster.start();
+      const viewer = addViewer(url, streamId);
+      await stateOf(viewer, "live");
+      await frames(videoOf(viewer));
+      const { counts, sockets } = resources;
+      const before = { ...counts, sockets: sockets.length };
+      const states = [statesOf(viewer), statesOf(broadcaster)];
+      elsewhere.append(viewer, broadcaster);
+      // Frames presented after the move, on the same connection.
+      expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+      expect({ ...counts, sockets: sockets.length }).to.deep.equal(before);
+      expect(states).to.deep.equal([[], []]);
+      expect([viewer.state, broadcaster.state]).to.deep.equal(["live", "live"]);
+    } finally {
+      elsewhere.remove();
+      await Promise.resolve();
       resources.restore();
     }
   });
