@@ -128,9 +128,11 @@ describe("refused descriptions", () => {
     );
     expect(String(reports[0].reason)).to.match(/^\w+Error: /);
 
-    // The page tries again (the element back on the page): a good offer plays.
+    // The page tries again (the element back on the page, after its
+    // removal took effect: not a move): a good offer plays.
     fake.plan = () => "good";
     viewer.remove();
+    await Promise.resolve();
     document.body.append(viewer);
     await stateOf(viewer, "live");
     expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
