@@ -152,8 +152,20 @@ export class HttpMediaSession {
     return this.#pc;
   }
 
-  /** Starts (or starts again) with a new session. */
-  async start(): Promise<void> {
+  /**
+   * Starts (or starts again) with a new session. Never rejects: a step on a
+   * connection closed meanwhile (stopped, or started again) is let go, and
+   * any other failure ends the session, refused.
+   */
+  start(): Promise<void> {
+    return this.#start().catch((error) => {
+      if ((error as Error)?.name !== "InvalidStateError") {
+        this.#cannotTake("session", error);
+      }
+    });
+  }
+
+  async #start(): Promise<void> {
     if (this.#stopped) addEventListener("online", this.#onOnline);
     this.#stopped = false;
     // A new session: perhaps another endpoint, silence watched again.

@@ -189,6 +189,12 @@ export class SfuUplink {
     this.#restarting = true;
     try {
       await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+    } catch (error) {
+      // Closed meanwhile (replaced, the element gone): nothing to restart.
+      if (this.#pc === pc) {
+        console.warn("live-broadcaster: the SFU ICE restart failed", error);
+      }
+      return;
     } finally {
       this.#restarting = false;
     }

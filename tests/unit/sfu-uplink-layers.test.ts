@@ -308,3 +308,14 @@ test("back in the stream after the socket came back: a lost restart offer goes a
     "v=0\r\na=ice-ufrag:u2\r\n",
   ]);
 });
+
+test("a restart on a connection closed meanwhile is let go (no rejection)", async () => {
+  const { sfu, pc, sent } = await uplink();
+  pc.createOffer = () => {
+    // The element goes while the offer is made: the connection closes.
+    sfu.close();
+    return Promise.reject(new DOMException("closed", "InvalidStateError"));
+  };
+  await sfu.restart();
+  assert.equal(offersSent(sent).length, 1);
+});
