@@ -350,6 +350,11 @@ export interface ErrorMessage {
   message: string;
   /** The `type` of the refused message, when it had one. */
   inReplyTo?: string;
+  /**
+   * The stream a refused announce or join named, and of `stream-encrypted`
+   * (addition): a client that moved to another stream meanwhile ignores it.
+   */
+  streamId?: string;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface ProtocolError {
   code: ErrorCode;
   message: string;
   inReplyTo?: string;
+  /** The stream a refused announce or join named (see ErrorMessage). */
+  streamId?: string;
 }
 
 export type ParseResult =

@@ -523,6 +523,11 @@ export class StreamSession implements ReactiveController, PeerLink {
   }
 
   #onMessage(message: Exclude<ServerMessage, Welcome>): void {
+    // A late message about the stream this session just left, a refusal of
+    // its join too (a seed server sends offers, answers and candidates
+    // without a stream id, and errors name one only as an addition).
+    const { streamId } = message as { streamId?: string };
+    if (streamId !== undefined && streamId !== this.#streamId) return;
     switch (message.type) {
       case "pong":
         return this.#keepClaim(message.resume);
@@ -533,10 +538,6 @@ export class StreamSession implements ReactiveController, PeerLink {
         if (message.code === "resume-refused") this.#resume = undefined;
         return this.report(message.code, message.message);
     }
-    // A late message about the stream this session just left (a seed
-    // server sends offers, answers and candidates without a stream id).
-    const { streamId } = message as { streamId?: string };
-    if (streamId !== undefined && streamId !== this.#streamId) return;
     // `broadcaster-accepted` or `join-accepted`: a role parses its own only
     // (parse-server-message.ts), the one type of either that ends so.
     if (message.type.endsWith("-accepted")) {

@@ -79,7 +79,7 @@ export class Entry {
       : this.#join(peer, message as JoinStream, decision);
     return entered?.catch((error) => {
       if (!(error instanceof StoreUnavailable)) throw error;
-      this.#core.storeFailed(peer, message.type);
+      this.#core.storeFailed(peer, message.type, streamId);
     });
   }
 
@@ -98,7 +98,8 @@ export class Entry {
       reason: error.code,
       remoteAddress: peer.remoteAddress,
     });
-    this.#core.refuse(peer, error);
+    // Named, so a client that moved to another stream meanwhile ignores it.
+    this.#core.refuse(peer, { ...error, streamId });
   }
 
   #announce(
@@ -350,6 +351,7 @@ export class Entry {
       code: "stream-encrypted",
       message:
         `Stream ${streamId} is end-to-end encrypted, and this viewer did not say it decrypts (join-stream.e2ee)`,
+      streamId,
       // No inReplyTo: the join stands (the viewer stays in the stream, and
       // a client reads a join's refusal as leaving it).
     });

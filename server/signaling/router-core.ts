@@ -139,23 +139,30 @@ export class RouterCore {
 
   /** Sends an `error` and counts it. */
   refuse(peer: Peer, error: ProtocolError): void {
-    const { code, message, inReplyTo } = error;
+    const { code, message, inReplyTo, streamId } = error;
     this.metrics.countError(code);
     this.logger.debug("refused", { clientId: peer.id, code, inReplyTo });
-    peer.send(
-      inReplyTo === undefined
-        ? { type: "error", code, message }
-        : { type: "error", code, message, inReplyTo },
-    );
+    peer.send({
+      type: "error",
+      code,
+      message,
+      // Left out of the frame when undefined.
+      inReplyTo,
+      streamId,
+    });
   }
 
-  /** A store step for `peer`'s message failed: say so, keep the connection. */
-  storeFailed(peer: Peer, inReplyTo: string): void {
+  /**
+   * A store step for `peer`'s message failed: say so, keep the connection.
+   * `streamId`: the stream of a refused announce or join.
+   */
+  storeFailed(peer: Peer, inReplyTo: string, streamId?: string): void {
     this.refuse(peer, {
       code: "cluster-unavailable",
       message:
         "The server cannot reach its cluster store right now; try again shortly",
       inReplyTo,
+      streamId,
     });
   }
 

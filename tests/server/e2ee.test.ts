@@ -22,6 +22,7 @@ const ENCRYPTED = {
   code: "stream-encrypted",
   message:
     "Stream s is end-to-end encrypted, and this viewer did not say it decrypts (join-stream.e2ee)",
+  streamId: "s",
 };
 
 async function announce(node: TestServer, e2ee: boolean) {

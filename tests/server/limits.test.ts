@@ -18,6 +18,8 @@ Deno.test("MAX_VIEWERS_PER_STREAM: one more viewer gets stream-full and joins on
     code: "stream-full",
     message: "Stream s has the maximum of 2 viewers",
     inReplyTo: "join-stream",
+    // Named: a client that moved to another stream meanwhile ignores it.
+    streamId: "s",
   });
   assert.equal(t.server.registry.membershipOf(c.id), undefined);
   // A viewer already in counts once when it re-joins.

@@ -124,6 +124,7 @@ Deno.test("broadcaster-ready on a taken stream gets stream-taken and changes not
     code: "stream-taken",
     message: "Stream s already has a broadcaster",
     inReplyTo: "broadcaster-ready",
+    streamId: "s",
   });
   assert.equal(t.server.registry.room("s")?.broadcaster?.id, broadcaster.id);
   assert.equal(

@@ -129,6 +129,37 @@ Deno.test("messages about the stream it left are not handed on; seed messages wi
   ]);
 });
 
+Deno.test("a refusal of the join of a stream it has left since is ignored; one naming this stream is not", async () => {
+  using _socket = installFakeSocket();
+  const { host, socket } = await joinedViewer("order-1");
+  using _host = host;
+  host.update({ streamId: "order-2" });
+  await socket.nextSent("join-stream", 1);
+  // order-1's join was full, said after the page moved on to order-2.
+  socket.receive({
+    type: "error",
+    code: "stream-full",
+    message: "Stream order-1 has the maximum of 2 viewers",
+    inReplyTo: "join-stream",
+    streamId: "order-1",
+  });
+  socket.receive({
+    type: "error",
+    code: "stream-encrypted",
+    message: "Stream order-1 is end-to-end encrypted",
+    streamId: "order-1",
+  });
+  assert.equal(host.errors.length, 0);
+  socket.receive({
+    type: "error",
+    code: "stream-full",
+    message: "Stream order-2 has the maximum of 2 viewers",
+    inReplyTo: "join-stream",
+    streamId: "order-2",
+  });
+  assert.deepEqual(host.errors.map((e) => e.code), ["stream-full"]);
+});
+
 Deno.test("a changed signaling-url opens a new socket for the same stream", async () => {
   using _socket = installFakeSocket();
   const { host, socket } = await joinedViewer();
