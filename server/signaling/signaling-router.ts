@@ -239,18 +239,21 @@ export class SignalingRouter {
    */
   #toSfu(peer: Peer, message: ViewerPlaying | ViewerLoss): void {
     const { sfu, delivery } = this.#core;
-    const pending = sfu?.pendingTakeover(message.streamId);
+    // No SFU here, so none on the broadcaster's node either (one
+    // configuration per cluster): nothing to tell, nor a store lookup to pay.
+    if (!sfu) return;
+    const pending = sfu.pendingTakeover(message.streamId);
     if (pending) {
       return void pending.catch(() => {}).then(() =>
         this.#toSfu(peer, message)
       );
     }
     // Driven on its broadcaster's node: it goes there (sfu-inbound.ts).
-    if (sfu?.phaseOf(message.streamId) === undefined && delivery.clustered) {
+    if (sfu.phaseOf(message.streamId) === undefined && delivery.clustered) {
       return this.#media.toDriver(peer, message);
     }
-    if (message.type === "viewer-loss") sfu?.viewerLoss(peer.id, message);
-    else this.#core.post(sfu?.playing(peer.id, message) ?? []);
+    if (message.type === "viewer-loss") sfu.viewerLoss(peer.id, message);
+    else this.#core.post(sfu.playing(peer.id, message));
   }
 
   /** The server is shutting down: no leave is announced, no timer left. */

@@ -186,6 +186,38 @@ Deno.test("cluster: roles are enforced across nodes as on one", async () => {
   await broadcaster.expectQuiet();
 });
 
+Deno.test("cluster without an SFU: viewer-playing and viewer-loss go nowhere (no store lookup, nothing to the broadcaster)", async () => {
+  await using c = await cluster(2);
+  const [a, b] = c.nodes;
+  const { client: broadcaster } = await announce(a, "s");
+  const { client: viewer } = await join(b, "s");
+  await broadcaster.next("viewer-joined");
+  const lookups = b.server.metrics.clusterRouteLookups;
+  const sent = b.server.metrics.clusterSent;
+  viewer.send({ type: "viewer-playing", streamId: "s", session: "42" });
+  viewer.send({ type: "viewer-loss", streamId: "s", lost: 9, received: 30 });
+  await viewer.expectQuiet();
+  // Anything forwarded would have gone before this offer's answer.
+  broadcaster.send({
+    type: "webrtc-offer",
+    streamId: "s",
+    viewerId: viewer.id,
+    offer: OFFER,
+  });
+  await viewer.next("webrtc-offer");
+  viewer.send({
+    type: "webrtc-answer",
+    streamId: "s",
+    viewerId: viewer.id,
+    answer: ANSWER,
+  });
+  assert.equal((await broadcaster.next()).type, "webrtc-answer");
+  await broadcaster.expectQuiet();
+  // Only the answer crossed: one frame at most, looked up at most once.
+  assert.ok(b.server.metrics.clusterRouteLookups - lookups <= 1);
+  assert.ok(b.server.metrics.clusterSent - sent <= 1);
+});
+
 Deno.test("cluster: racing announces on three nodes: exactly one broadcaster", async () => {
   await using c = await cluster(3);
   for (let round = 0; round < 5; round++) {
