@@ -21,6 +21,7 @@ import { type Role, type Seat, StoreUnavailable } from "./directory.ts";
 
 import type { RouterCore } from "./router-core.ts";
 import type { JoinedVia } from "./sfu-inbound.ts";
+import { followUp } from "./handler-guard.ts";
 import {
   REPLACED_CLOSE_CODE,
   RESUME_MISMATCH_CLOSE_CODE,
@@ -327,8 +328,16 @@ export class Entry {
           // Its stream being taken over here: the join waits for it.
           const ready = drives && broadcaster &&
             this.#core.sfu?.whenReady(streamId, broadcaster.id);
-          if (ready) ready.catch(() => {}).then(tell);
-          else tell();
+          if (ready) {
+            followUp(
+              this.#core,
+              this.#core.logger,
+              peer,
+              message.type,
+              ready,
+              tell,
+            );
+          } else tell();
         }
         peer.send({
           type: "join-accepted",

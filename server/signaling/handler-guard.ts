@@ -8,9 +8,21 @@
 import type { ClientMessage } from "../../protocol/messages.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Peer } from "./peer.ts";
-import type { SignalingRouter } from "./signaling-router.ts";
+import type { ProtocolError } from "../../protocol/parse-client-message.ts";
 
-type Router = Pick<SignalingRouter, "handle" | "refuse">;
+/** What refuses a peer: the router, or its core (whose parts import this). */
+interface Refuser {
+  refuse(peer: Peer, error: ProtocolError): void;
+}
+
+/** The router's `handle`, and its refusal. */
+interface Router extends Refuser {
+  handle(
+    peer: Peer,
+    message: ClientMessage,
+    text?: string,
+  ): void | Promise<void>;
+}
 
 /**
  * `router.handle`, whose failure is logged and refused (`internal-error`).
@@ -39,9 +51,27 @@ export function handleGuarded(
   }
 }
 
+/**
+ * Runs `step` once `after` settles (a stream's takeover here): a handler's
+ * part that waits, after the handler returned. Its failure is logged and
+ * refused as a handler's is, never left an unhandled rejection.
+ */
+export function followUp(
+  router: Refuser,
+  logger: Logger,
+  peer: Peer,
+  type: string,
+  after: Promise<unknown>,
+  step: () => void,
+): void {
+  after.catch(() => {}).then(step).catch((error) =>
+    handlerFailed(router, logger, peer, type, error, false)
+  );
+}
+
 /** Logs and refuses a handler's failure; rethrows it with `rethrow`. */
 function handlerFailed(
-  router: Router,
+  router: Refuser,
   logger: Logger,
   peer: Peer,
   type: string,

@@ -19,6 +19,7 @@ import { type Role, type Route, StoreUnavailable } from "./directory.ts";
 
 import type { RouterCore } from "./router-core.ts";
 import type { ToDriver } from "./sfu-inbound.ts";
+import { followUp } from "./handler-guard.ts";
 
 export class MediaRoute {
   #core: RouterCore;
@@ -78,8 +79,13 @@ export class MediaRoute {
     const pending = role === "viewer" &&
       this.#core.sfu?.pendingTakeover(streamId);
     if (pending) {
-      return void pending.catch(() => {}).then(() =>
-        this.route(peer, message, text)
+      return followUp(
+        this.#core,
+        this.#core.logger,
+        peer,
+        type,
+        pending,
+        () => this.route(peer, message, text),
       );
     }
     if (

@@ -34,6 +34,7 @@ import {
 import { Entry } from "./entry.ts";
 import { MediaRoute } from "./media-route.ts";
 import { NegotiationReports } from "./negotiation-reports.ts";
+import { followUp } from "./handler-guard.ts";
 
 export {
   REPLACED_CLOSE_CODE,
@@ -244,8 +245,13 @@ export class SignalingRouter {
     if (!sfu) return;
     const pending = sfu.pendingTakeover(message.streamId);
     if (pending) {
-      return void pending.catch(() => {}).then(() =>
-        this.#toSfu(peer, message)
+      return followUp(
+        this.#core,
+        this.#core.logger,
+        peer,
+        message.type,
+        pending,
+        () => this.#toSfu(peer, message),
       );
     }
     // Driven on its broadcaster's node: it goes there (sfu-inbound.ts).

@@ -14,6 +14,8 @@ import type { ClientMessage } from "../../protocol/messages.ts";
 import { TestClient } from "./support/test-client.ts";
 import { FakeJanus } from "./support/fake-janus.ts";
 import { OFFER } from "../unit/support/fake-session-host.ts";
+import { FakePeer } from "../unit/support/fake-peer.ts";
+import type { SfuRelay } from "../../server/sfu/sfu-relay.ts";
 
 class BrokenOnJoin extends SignalingRouter {
   override handle(peer: Peer, message: ClientMessage): void | Promise<void> {
@@ -108,4 +110,151 @@ Deno.test("a WHIP publisher whose announce fails gets 503 internal-error, and th
   } finally {
     await services.gateway!.close();
   }
+});
+
+/**
+ * Stands in for the SFU relay: a takeover under way at the first look (then
+ * none), and `broken` throwing, as a bug in it would.
+ */
+function relayBreakingIn(broken: "viewerLoss" | "fromViewer" | "joined") {
+  let takeover: Promise<void> | undefined = Promise.resolve();
+  const relay = {
+    pendingTakeover: () => {
+      const pending = takeover;
+      takeover = undefined;
+      return pending;
+    },
+    whenReady: () => Promise.resolve(),
+    phaseOf: () => "p2p",
+    announced: (_: string, __: unknown, viewers: unknown[]) => ({
+      direct: viewers,
+      out: [],
+    }),
+    joined: () => ({ taken: false, out: [] }),
+    fromViewer: () => false,
+    blocks: () => false,
+    viewerLoss: () => {},
+    playing: () => [],
+    departed: () => {},
+    [broken]: () => {
+      throw new TypeError(`${broken} broke`);
+    },
+  };
+  return relay as unknown as SfuRelay;
+}
+
+/** A router on the server's own wiring, with `relay` as its SFU's side. */
+function routerWith(relay: SfuRelay) {
+  const logs: string[] = [];
+  const logger = createLogger("info", (line) => logs.push(line));
+  const { router, sweep } = buildServices(
+    { ...DEFAULT_CONFIG, resumeSecret: "a-test-secret-of-at-least-32-bytes!!" },
+    logger,
+    { router: (options) => new SignalingRouter({ ...options, sfu: relay }) },
+  );
+  clearInterval(sweep);
+  /** A client connected, and its message handled. */
+  const enter = async (id: string, message: ClientMessage) => {
+    const peer = new FakePeer(id);
+    router.connected(peer);
+    await router.handle(peer, message);
+    return peer;
+  };
+  return { router, logs, enter };
+}
+
+/**
+ * What `peer` hears after a step left to run later failed: its refusal, or
+ * the rejection nobody handled (which would end the process).
+ */
+async function outcome(peer: FakePeer) {
+  let stop = () => {};
+  const unhandled = new Promise<{ unhandled: string }>((resolve) => {
+    const listener = (event: PromiseRejectionEvent) => {
+      event.preventDefault();
+      resolve({ unhandled: String(event.reason) });
+    };
+    globalThis.addEventListener("unhandledrejection", listener);
+    stop = () => globalThis.removeEventListener("unhandledrejection", listener);
+  });
+  try {
+    return await Promise.race([peer.first("error"), unhandled]);
+  } finally {
+    stop();
+  }
+}
+
+/** The `handler-failed` line's type and error. */
+function failed(logs: string[]) {
+  const line = logs.map((line) => JSON.parse(line)).find((line) =>
+    line.event === "handler-failed"
+  );
+  return line && { type: line.type, error: line.error };
+}
+
+const INTERNAL = {
+  type: "error",
+  code: "internal-error",
+  message: "The server failed on this message",
+};
+
+Deno.test("a viewer-loss that waited for a takeover and failed then is logged and refused, never an unhandled rejection", async () => {
+  const { router, logs, enter } = routerWith(relayBreakingIn("viewerLoss"));
+  const viewer = await enter("client_v", {
+    type: "join-stream",
+    streamId: "s",
+  });
+  router.handle(viewer, {
+    type: "viewer-loss",
+    streamId: "s",
+    lost: 9,
+    received: 30,
+  });
+  assert.deepEqual(await outcome(viewer), {
+    ...INTERNAL,
+    inReplyTo: "viewer-loss",
+  });
+  assert.deepEqual(failed(logs), {
+    type: "viewer-loss",
+    error: "TypeError: viewerLoss broke",
+  });
+});
+
+Deno.test("a viewer's answer that waited for a takeover and failed then is logged and refused, never an unhandled rejection", async () => {
+  const { router, logs, enter } = routerWith(relayBreakingIn("fromViewer"));
+  const viewer = await enter("client_v", {
+    type: "join-stream",
+    streamId: "s",
+  });
+  router.handle(viewer, {
+    type: "webrtc-answer",
+    streamId: "s",
+    answer: { type: "answer", sdp: "v=0\r\n" },
+  });
+  assert.deepEqual(await outcome(viewer), {
+    ...INTERNAL,
+    inReplyTo: "webrtc-answer",
+  });
+  assert.deepEqual(failed(logs), {
+    type: "webrtc-answer",
+    error: "TypeError: fromViewer broke",
+  });
+});
+
+Deno.test("a join told to its broadcaster after a takeover, failing then, is logged and refused, never an unhandled rejection", async () => {
+  const { logs, enter } = routerWith(relayBreakingIn("joined"));
+  await enter("client_b", { type: "broadcaster-ready", streamId: "s" });
+  const viewer = await enter("client_v", {
+    type: "join-stream",
+    streamId: "s",
+  });
+  assert.equal((await viewer.first("join-accepted")).live, true);
+  assert.deepEqual(await outcome(viewer), {
+    ...INTERNAL,
+    inReplyTo: "join-stream",
+  });
+  assert.deepEqual(failed(logs), {
+    type: "join-stream",
+    error: "TypeError: joined broke",
+  });
 });
