@@ -70,6 +70,8 @@ export class Connection implements Peer {
   /** `bufferedAmount` when last read, and bytes sent since (see sendRaw). */
   #lastBuffered = 0;
   #sentSinceRead = 0;
+  /** Over MAX_BUFFERED_BYTES: dropped once the step under way is done. */
+  #overflowed = false;
   #sdpLimits: SdpLimits;
   /** Releases the upgrade if it has not opened by HANDSHAKE_TIMEOUT_MS. */
   #handshake: ReturnType<typeof setTimeout> | undefined;
@@ -156,7 +158,7 @@ export class Connection implements Peer {
 
   /** {@link send} for a frame that is a server message's JSON already. */
   sendRaw(text: string): void {
-    if (this.#state !== "open") return;
+    if (this.#state !== "open" || this.#overflowed) return;
     // `bufferedAmount` is an op call into the runtime. It grows only by what
     // we send, so while our last reading plus everything sent since cannot
     // exceed the cap, reading it again could not change the decision.
@@ -165,7 +167,14 @@ export class Connection implements Peer {
       this.#lastBuffered = this.#socket.bufferedAmount;
       this.#sentSinceRead = 0;
       if (this.#lastBuffered > cap) {
-        this.#drop("slow-consumer", 1008, "Slow consumer");
+        // Not now: a send comes from inside a router step, and this leave's
+        // departure would change the room under it (a viewer it still pairs,
+        // a broadcaster it still calls live, SFU state for one gone). The
+        // step finishes first, sending this client nothing more.
+        this.#overflowed = true;
+        queueMicrotask(() =>
+          this.#drop("slow-consumer", 1008, "Slow consumer")
+        );
         return;
       }
     }
