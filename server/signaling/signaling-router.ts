@@ -199,7 +199,13 @@ export class SignalingRouter {
       this.#core.directory.resume(peer.id, claimed, this.#core.node),
       (previous) => {
         if (previous === undefined) return false;
-        this.#core.clients.apply(peer.id, { kind: "end-grace" });
+        // An earlier socket's grace ends here. If this one dropped too while
+        // the store answered, its own grace (and timer) stands: ending it
+        // would leave the place held by a closed socket, for good.
+        const state = this.#core.clients.get(peer.id);
+        if (state?.kind !== "in-grace" || state.dropped !== peer) {
+          this.#core.clients.apply(peer.id, { kind: "end-grace" });
+        }
         this.#core.clients.apply(peer.id, {
           kind: "hold",
           peer,

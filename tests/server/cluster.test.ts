@@ -357,6 +357,44 @@ Deno.test("cluster: a dropped client resumes its place on another node; its stal
   await broadcaster.expectQuiet();
 });
 
+Deno.test("cluster: a resumed socket that drops while Redis answers keeps its grace: the place is left when it ends", async () => {
+  const grace = 1_000;
+  // A TTL well past the pause: no heartbeat gives up during it.
+  await using c = await cluster(1, {
+    reconnectGraceMs: grace,
+    nodeTtlMs: 10_000,
+  });
+  const [a] = c.nodes;
+  const { client: broadcaster } = await announce(a, "s");
+  const { client: viewer, reply } = await join(a, "s");
+  await broadcaster.next("viewer-joined");
+  const claim = (reply as { resume: string }).resume;
+  // Redis holds the resume's answer while its new socket comes and goes
+  // (a few ms, well under the grace and the heartbeat's 1 s timeout).
+  c.redis.pause();
+  try {
+    const back = await TestClient.connect(
+      `${a.url}?resume=${encodeURIComponent(claim)}`,
+    );
+    assert.equal(back.welcome?.resumed, true);
+    assert.equal((await viewer.closed).code, RESUMED_CLOSE_CODE);
+    // Closed before it said anything: a drop, not a goodbye.
+    await back.close();
+    await a.closedOnServer(viewer.id);
+  } finally {
+    c.redis.resume();
+  }
+  // The resume lands after the drop; the drop's grace still ends it.
+  assert.deepEqual(await broadcaster.next("viewer-left"), {
+    type: "viewer-left",
+    streamId: "s",
+    viewerId: viewer.id,
+    viewerCount: 0,
+  });
+  assert.equal(a.server.metrics.graceExpired, 1);
+  assert.equal(await c.redis.inspector.exists(`lw:c:${viewer.id}`), 0);
+});
+
 Deno.test("cluster: client ids are unique across nodes", async () => {
   await using c = await cluster(3);
   const clients = await Promise.all(
