@@ -75,11 +75,14 @@ export class Entry {
     if (!decision.ok) {
       return this.#refuseEntry(peer, streamId, role, decision.error);
     }
+    // A leave of this client still to be tried again would undo this step.
+    const unplaced = this.#core.departures.placing(peer.id);
     const entered = role === "broadcaster"
-      ? this.#announce(peer, message as BroadcasterReady, decision)
-      : this.#join(peer, message as JoinStream, decision);
+      ? this.#announce(peer, message as BroadcasterReady, decision, unplaced)
+      : this.#join(peer, message as JoinStream, decision, unplaced);
     return entered?.catch((error) => {
       if (!(error instanceof StoreUnavailable)) throw error;
+      unplaced?.();
       this.#core.storeFailed(peer, message.type, streamId);
     });
   }
@@ -107,6 +110,8 @@ export class Entry {
     peer: Peer,
     message: BroadcasterReady,
     admitted: Admitted,
+    /** Called if it is refused (see Departures.placing). */
+    unplaced?: () => void,
   ): Promise<void> | undefined {
     const { streamId, e2ee } = message;
     const entrant = {
@@ -119,6 +124,7 @@ export class Entry {
       () => this.#announceAndAdopt(peer, streamId, entrant),
       (result) => {
         if (!result.ok) {
+          unplaced?.();
           return this.#refuseEntry(peer, streamId, "broadcaster", {
             code: "stream-taken",
             message: `Stream ${streamId} already has a broadcaster`,
@@ -232,6 +238,8 @@ export class Entry {
     peer: Peer,
     message: JoinStream,
     admitted: Admitted,
+    /** Called if it is refused (see Departures.placing). */
+    unplaced?: () => void,
   ): Promise<void> | undefined {
     const { streamId, session, restart, keyFrame, e2ee } = message;
     const entrant = {
@@ -273,6 +281,7 @@ export class Entry {
         ),
       (result) => {
         if (!result.ok) {
+          unplaced?.();
           return this.#refuseEntry(peer, streamId, "viewer", {
             code: "stream-full",
             message:

@@ -195,10 +195,22 @@ export class SignalingRouter {
    */
   resume(peer: Peer, claims: ResumeClaims): Eventually<boolean> {
     const claimed = { streamId: claims.streamId, role: claims.role };
+    // A leave of this client still to be tried again would undo this step.
+    const unplaced = this.#core.departures.placing(peer.id);
+    const found = this.#core.directory.resume(
+      peer.id,
+      claimed,
+      this.#core.node,
+    );
+    // Failed: nothing was taken (the caller hears of the failure itself).
+    if (unplaced && found instanceof Promise) found.catch(unplaced);
     return then(
-      this.#core.directory.resume(peer.id, claimed, this.#core.node),
+      found,
       (previous) => {
-        if (previous === undefined) return false;
+        if (previous === undefined) {
+          unplaced?.();
+          return false;
+        }
         // An earlier socket's grace ends here. If this one dropped too while
         // the store answered, its own grace (and timer) stands: ending it
         // would leave the place held by a closed socket, for good.
