@@ -146,9 +146,8 @@ export class RouterCore {
       type: "error",
       code,
       message,
-      // Left out of the frame when undefined.
-      inReplyTo,
-      streamId,
+      ...(inReplyTo === undefined ? {} : { inReplyTo }),
+      ...(streamId === undefined ? {} : { streamId }),
     });
   }
 
