@@ -33,8 +33,9 @@ export type ViewerRule = (code: string | undefined) => Ruling | undefined;
 
 /**
  * The facts after `status`: there is no socket, so the endpoint stands for
- * it (`signaling: "open"`); answered is the broadcaster present, 404 not
- * live yet (`waiting`), anything else retried is unknown; a refusal is the
+ * it (`signaling: "open"`); answered is the broadcaster present, 409 (the
+ * WHEP draft's "no live publisher"; 404 from servers before it) not live
+ * yet (`waiting`), anything else retried is unknown; a refusal is the
  * error, its code the body's where the policy has a row for it, else from
  * the status (401 token-required, 403 token-wrong-stream, other
  * invalid-field).
@@ -65,7 +66,8 @@ export function whepFacts(
       everOpen: true,
       presence: status.kind === "open"
         ? "present"
-        : status.kind === "retrying" && status.status === 404
+        : status.kind === "retrying" &&
+            (status.status === 404 || status.status === 409)
         ? "waiting"
         : "unknown",
     },
@@ -74,17 +76,20 @@ export function whepFacts(
 
 /**
  * Whether to ask again: as the policy says for the body's code (a full
- * stream fails, as over the socket), else not live yet, busy or
- * unreachable.
+ * stream fails, as over the socket), else not live yet (409, or 404 from
+ * servers before the draft said 409), busy or unreachable. A 409 with a
+ * code the policy knows is that code's (`stream-encrypted` is not retried).
  */
 export function whepRetries(
   status: number,
   code: string | undefined,
   rule: ViewerRule,
 ): boolean {
+  const ruled = rule(code);
   return retriesBy(
-    rule(code),
-    status === 404 || status === 429 || status >= 500,
+    ruled,
+    status === 404 || status === 429 || status >= 500 ||
+      (status === 409 && !ruled),
   );
 }
 

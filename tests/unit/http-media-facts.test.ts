@@ -129,6 +129,29 @@ Deno.test("whep: 404 is waiting, answered is negotiating until frames, refusals 
   });
 });
 
+Deno.test("whep: 409, the draft's answer while no publisher is live, is waiting and asked again, as 404 from older servers is; a 409 whose code the policy knows is that code's", () => {
+  for (const code of ["not-live", undefined]) {
+    assert.equal(
+      viewer({ kind: "retrying", status: 409, code }).state,
+      "waiting",
+    );
+    assert.equal(whepRetries(409, code, asViewer), true, `${code}`);
+  }
+  assert.equal(whepRetries(404, "not-live", asViewer), true);
+  // The stream's state refuses this player (it cannot decrypt); taken over.
+  assert.equal(whepRetries(409, "stream-encrypted", asViewer), false);
+  assert.equal(whepRetries(409, "replaced", asViewer), false);
+  assert.equal(
+    viewer({
+      kind: "refused",
+      status: 409,
+      code: "stream-encrypted",
+      message: "",
+    }).refused?.code,
+    "stream-encrypted",
+  );
+});
+
 Deno.test("whip: the problem body's code where the policy has a row for it, shown as its retry says; else the status's", () => {
   const expired = broadcaster({
     kind: "refused",
