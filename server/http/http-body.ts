@@ -3,9 +3,17 @@
  * body than its limit. (Paths are read in routes.ts.)
  */
 
-/** Why a request is not answered as asked: its status, code and message. */
+/**
+ * Why a request is not answered as asked: its status, code and message,
+ * and when to ask again (`Retry-After`, seconds) where the refusal says.
+ */
 export class Refused extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfter?: number,
+  ) {
     super(message);
   }
 }

@@ -175,10 +175,15 @@ export abstract class HttpSession implements Peer {
     this.#apply({ type: "answer", sdp });
   }
 
-  protected refuse(status: number, code: string, message: string): void {
+  protected refuse(
+    status: number,
+    code: string,
+    message: string,
+    retryAfter?: number,
+  ): void {
     this.#apply({
       type: "refuse",
-      refusal: new Refused(status, code, message),
+      refusal: new Refused(status, code, message, retryAfter),
     });
   }
 

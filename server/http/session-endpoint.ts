@@ -273,11 +273,16 @@ export class SessionEndpoint<S extends HttpSession> {
       this.#end(session, `${this.#kind.name}-refused`);
       // Our bug: the HTTP handler logs it and answers a plain 500.
       if (!(error instanceof Refused)) throw error;
+      const after = error.retryAfter;
       return problem(
         error.status,
         error.code,
         error.message,
-        error.status === 503 || error.status === 429 ? retry : cors,
+        after !== undefined
+          ? { ...cors, "retry-after": String(after) }
+          : error.status === 503 || error.status === 429
+          ? retry
+          : cors,
       );
     } finally {
       clearTimeout(timer);

@@ -14,6 +14,14 @@ import { HttpSession, type SessionKind } from "./http-session.ts";
 import { handOn } from "./session-host.ts";
 import { bridge, janusMid, SdpBridgeError } from "../sfu/sdp-bridge.ts";
 
+/**
+ * Retry-After of a 409 not-live, in seconds: a player waiting for the
+ * broadcaster asks again this soon. Short (the 503s say 5): that refusal
+ * costs a join and a leave in the router and nothing in Janus, and a player
+ * then starts within ~2 s of the stream going live.
+ */
+const NOT_LIVE_RETRY_AFTER_S = 2;
+
 /** One WHEP player. */
 export class WhepSession extends HttpSession {
   /** Janus's offer, once it came (for mapping trickled candidates). */
@@ -33,8 +41,15 @@ export class WhepSession extends HttpSession {
     switch (message.type) {
       case "join-accepted":
         this.iceServers = message.iceServers;
+        // The WHEP draft: an endpoint that needs a live publisher answers
+        // 409 with Retry-After (players may back off from it).
         if (!message.live) {
-          this.refuse(404, "not-live", "The stream is not live");
+          this.refuse(
+            409,
+            "not-live",
+            "The stream is not live",
+            NOT_LIVE_RETRY_AFTER_S,
+          );
         }
         return;
       case "webrtc-offer":

@@ -56,7 +56,7 @@ labTest(
   },
   async (lab) => {
     await lab.openPage(0);
-    // A player of a stream that is not live gets 404 (it may try again).
+    // A player of a stream that is not live gets 409 (it may try again).
     await lab.untilState("b", "live");
     await lab.openPage(1);
     await lab.untilFrames("v1", 10);
@@ -72,7 +72,7 @@ labTest(
     pages: [broadcasterPage, whepViewerPage],
   },
   async (lab) => {
-    // The viewer first: 404 (not live), shown as waiting, asked again.
+    // The viewer first: 409 (not live), shown as waiting, asked again.
     await lab.openPage(1);
     await lab.untilState("v1", "waiting");
     await lab.openPage(0);

@@ -330,8 +330,8 @@ janusLinkedTest(
     assert.equal(await post("nonsense", await auth("order-9")), 400);
     assert.equal(await post(offer), 401);
     assert.equal(await post(offer, await auth("order-10")), 403);
-    // A valid viewer of a stream nobody broadcasts: 404, not a hang.
-    assert.equal(await post(offer, await auth("order-9")), 404);
+    // A valid viewer of a stream nobody broadcasts: 409 not-live, not a hang.
+    assert.equal(await post(offer, await auth("order-9")), 409);
     for (const method of ["PATCH", "DELETE"]) {
       const response = await fetch(`${base}/whep/order-9/nope`, {
         method,
