@@ -242,6 +242,12 @@ export class SessionEndpoint<S extends HttpSession> {
     this.#byId.set(session.id, session);
     this.#host.connected(session);
     handOn(this.#host, session, session.enter(bearer(request)));
+    // A client gone before its answer (Deno aborts the request's signal when
+    // the connection drops) leaves no session behind. Deno aborts it after
+    // any response too, so the listener goes before the response does.
+    const aborted = () => this.#end(session, `${this.#kind.name}-aborted`);
+    request.signal.addEventListener("abort", aborted, { once: true });
+    if (request.signal.aborted) aborted();
     const timer = setTimeout(
       () =>
         session.send({
@@ -286,6 +292,7 @@ export class SessionEndpoint<S extends HttpSession> {
       );
     } finally {
       clearTimeout(timer);
+      request.signal.removeEventListener("abort", aborted);
     }
   }
 

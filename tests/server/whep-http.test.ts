@@ -53,3 +53,32 @@ Deno.test("WHEP: a player of a stream that is not live gets 409 not-live with Re
   assert.equal(health.viewers, 0);
   assert.equal(health.streams, 0);
 });
+
+Deno.test("WHEP: a player that goes before its answer (the POST aborted while the broadcaster is asked to publish) leaves no session: the broadcaster hears it left at once", async () => {
+  await using janus = FakeJanus.start();
+  // The broadcaster never publishes: the POST would wait 30 s for it.
+  await using t = await startTestServer(
+    { janusUrl: janus.url, sfuOfferTimeoutMs: 30_000 },
+    "error",
+  );
+  await t.sfuLinked();
+  const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+  const broadcaster = await t.connect();
+  broadcaster.send({ type: "broadcaster-ready", streamId: "s" });
+  await broadcaster.next("broadcaster-accepted");
+  const player = new AbortController();
+  const post = fetch(`${base}/whep/s`, {
+    method: "POST",
+    headers: { "content-type": "application/sdp" },
+    body: WHEP_OFFER,
+    signal: player.signal,
+  }).catch((error) => error);
+  // The player joined: its stream is to go to the SFU.
+  await broadcaster.next("sfu-publish");
+  player.abort();
+  assert.equal((await post).name, "AbortError");
+  assert.equal((await broadcaster.next("viewer-left")).viewerCount, 0);
+  const health = await (await fetch(`${base}/healthz`)).json();
+  assert.equal(health.viewers, 0);
+  assert.deepEqual(janus.messages, []);
+});
