@@ -169,15 +169,7 @@ export class SessionEndpoint<S extends HttpSession> {
     }
     const session = this.#sessions.get(route.resource);
     if (!session || session.streamId !== route.streamId) {
-      if (this.#replaced.has(route.resource)) {
-        return problem(
-          409,
-          "replaced",
-          "A newer session of this sender took over the stream",
-          cors,
-        );
-      }
-      return problem(404, "not-found", `No such ${name} session`, cors);
+      return this.#gone(route.resource, cors);
     }
     switch (request.method) {
       case "DELETE":
@@ -311,6 +303,9 @@ export class SessionEndpoint<S extends HttpSession> {
       return problem(409, "answer-first", "PATCH the SDP answer first", cors);
     }
     const fragment = await readLimited(request, this.#host.maxSdpBytes);
+    // Ended while its body came (a DELETE, a hangup, its deadline): answered
+    // as a PATCH of an ended session is, not as if it were alive.
+    if (!session.isOpen) return this.#gone(session.resource, cors);
     const tooLarge = sdpLimitProblem(fragment, this.#host.sdpLimits);
     if (tooLarge) return problem(400, "bad-sdp", tooLarge, cors);
     const parsed = parseFragment(fragment);
@@ -335,10 +330,8 @@ export class SessionEndpoint<S extends HttpSession> {
       });
     }
     if (restart) return await this.#restart(session, parsed, cors);
-    for (const { candidate, mid } of parsed.candidates) {
-      await session.trickle(candidate, mid);
-    }
-    return new Response(null, { status: 204, headers: cors });
+    return await this.#trickle(session, parsed, cors) ??
+      new Response(null, { status: 204, headers: cors });
   }
 
   /**
@@ -358,10 +351,9 @@ export class SessionEndpoint<S extends HttpSession> {
       sdpSyntaxProblem(body);
     if (unusable) return problem(400, "bad-sdp", unusable, cors);
     // Ended while its body came (a DELETE, its deadline, the stream's end).
-    if (!session.isOpen) {
-      return problem(404, "not-found", "No such WHEP session", cors);
-    }
+    if (!session.isOpen) return this.#gone(session.resource, cors);
     const taken = await session.acceptAnswer(withCrlf(body));
+    if (!session.isOpen) return this.#gone(session.resource, cors);
     if (taken !== undefined) {
       return problem(409, taken.code, taken.message, cors);
     }
@@ -403,6 +395,8 @@ export class SessionEndpoint<S extends HttpSession> {
       answer = await session.restartIce(offer);
     } catch (error) {
       session.restartEnded(false);
+      // Ended meanwhile (Janus fails a restart of what it let go).
+      if (!session.isOpen) return this.#gone(session.resource, cors);
       if (error instanceof IceRestartElsewhere) {
         // Not a 503 (a player would ask here again): a new session.
         return problem(
@@ -424,12 +418,12 @@ export class SessionEndpoint<S extends HttpSession> {
         { ...cors, "retry-after": "2" },
       );
     }
+    if (!session.isOpen) return this.#gone(session.resource, cors);
     session.offer = offer;
     session.etag = newEtag();
     session.restartEnded(true);
-    for (const { candidate, mid } of fragment.candidates) {
-      await session.trickle(candidate, mid);
-    }
+    const gone = await this.#trickle(session, fragment, cors);
+    if (gone) return gone;
     this.#host.logger.info(`${this.#kind.name}-ice-restart`, {
       streamId: session.streamId,
       clientId: session.id,
@@ -438,6 +432,39 @@ export class SessionEndpoint<S extends HttpSession> {
       status: 200,
       headers: { ...cors, "content-type": TRICKLE, etag: session.etag },
     });
+  }
+
+  /**
+   * The fragment's candidates, in order; a 404 (or 409) if the session
+   * ended meanwhile (each waits on the router).
+   */
+  async #trickle(
+    session: S,
+    fragment: SdpFragment,
+    cors: Cors,
+  ): Promise<Response | undefined> {
+    for (const { candidate, mid } of fragment.candidates) {
+      await session.trickle(candidate, mid);
+      if (!session.isOpen) return this.#gone(session.resource, cors);
+    }
+    return undefined;
+  }
+
+  /**
+   * A session that is not, or no longer, here: 409 if a newer one of the
+   * same sender took over (it must not come back for the stream), else 404.
+   */
+  #gone(resource: string, cors: Cors): Response {
+    if (this.#replaced.has(resource)) {
+      return problem(
+        409,
+        "replaced",
+        "A newer session of this sender took over the stream",
+        cors,
+      );
+    }
+    const name = this.#kind.name.toUpperCase();
+    return problem(404, "not-found", `No such ${name} session`, cors);
   }
 
   #end(session: S, cause: string): void {

@@ -351,3 +351,63 @@ Deno.test("takeover: a session a newer one of its sender replaced answers 409 re
   }
   assert.equal(await fake.deleted(replaced.location), 404);
 });
+
+Deno.test("PATCH racing its session's end: a trickle whose body was still coming, and an ICE restart Janus answered or failed after a DELETE, get 404; after a takeover 409 replaced (never a 204, 200 or 503 as if alive)", async () => {
+  // The trickle: its session is found, then ended while its body comes.
+  const fake = whipEndpoint();
+  const { location } = await fake.post();
+  const body = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = body.writable.getWriter();
+  const trickling = fake.send(location, {
+    method: "PATCH",
+    body: body.readable,
+    headers: { "content-type": "application/trickle-ice-sdpfrag" },
+  });
+  assert.equal(await fake.deleted(location), 200);
+  await writer.write(new TextEncoder().encode(CANDIDATE));
+  await writer.close();
+  const trickled = await trickling;
+  assert.equal(trickled.status, 404);
+  assert.equal((await trickled.json()).error, "not-found");
+
+  // The restart: Janus is working on it when the session ends.
+  const outcomes: [string, (janus: PromiseWithResolvers<string>) => void][] = [
+    ["answered", (janus) => janus.resolve(RESTART)],
+    ["failed", (janus) => janus.reject(new Error("No such handle"))],
+  ];
+  for (const [how, settle] of outcomes) {
+    for (const ending of ["delete", "replaced"] as const) {
+      const janus = Promise.withResolvers<string>();
+      const asked = Promise.withResolvers<void>();
+      const peers: Peer[] = [];
+      const racing = whipEndpoint({
+        connected: (peer) => void peers.push(peer),
+        ice: {
+          publisher: () => {
+            asked.resolve();
+            return janus.promise;
+          },
+          subscriber: () => Promise.reject(new Error("no subscribers here")),
+          answer: () => Promise.reject(new Error("no subscribers here")),
+        },
+      });
+      const session = await racing.post();
+      const restarting = racing.patch(session.location, RESTART, {
+        "if-match": "*",
+      });
+      await asked.promise;
+      if (ending === "delete") {
+        assert.equal(await racing.deleted(session.location), 200);
+      } else peers[0].close(4001, "Replaced", "replaced");
+      settle(janus);
+      const restarted = await restarting;
+      const what = `${how}, ${ending}`;
+      assert.equal(restarted.status, ending === "delete" ? 404 : 409, what);
+      assert.equal(
+        (await restarted.json()).error,
+        ending === "delete" ? "not-found" : "replaced",
+        what,
+      );
+    }
+  }
+});
