@@ -46,6 +46,28 @@ const ANSWER_TIMEOUT_MS = 10_000;
 
 type Cors = Record<string, string>;
 
+/**
+ * A refused POST's headers: when to ask again (its own, or 5 s when busy),
+ * and how to authenticate after a 401 (RFC 9110 §15.5.2 asks for it; RFC
+ * 6750 §3's form: no error code when no token came).
+ */
+function refusalHeaders(refusal: Refused, cors: Cors): Cors {
+  const { status, code, retryAfter } = refusal;
+  const after = retryAfter ??
+    (status === 503 || status === 429 ? 5 : undefined);
+  return {
+    ...cors,
+    ...(after !== undefined ? { "retry-after": String(after) } : {}),
+    ...(status === 401
+      ? {
+        "www-authenticate": code === "token-required"
+          ? "Bearer"
+          : 'Bearer error="invalid_token"',
+      }
+      : {}),
+  };
+}
+
 /** `/{kind}/{streamId}` and `/{kind}/{streamId}/{resource}`. */
 export class SessionEndpoint<S extends HttpSession> {
   #host: SessionHost;
@@ -271,16 +293,11 @@ export class SessionEndpoint<S extends HttpSession> {
       this.#end(session, `${this.#kind.name}-refused`);
       // Our bug: the HTTP handler logs it and answers a plain 500.
       if (!(error instanceof Refused)) throw error;
-      const after = error.retryAfter;
       return problem(
         error.status,
         error.code,
         error.message,
-        after !== undefined
-          ? { ...cors, "retry-after": String(after) }
-          : error.status === 503 || error.status === 429
-          ? retry
-          : cors,
+        refusalHeaders(error, cors),
       );
     } finally {
       clearTimeout(timer);

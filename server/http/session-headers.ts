@@ -49,9 +49,9 @@ export function corsHeaders(
   return {
     "access-control-allow-origin": origin,
     // What clients read: the session, its ICE servers and tag, the methods
-    // (trickle or not), when to try again.
+    // (trickle or not), when to try again, how to authenticate.
     "access-control-expose-headers":
-      "location, link, etag, allow, accept-patch, access-control-allow-methods, retry-after",
+      "location, link, etag, allow, accept-patch, access-control-allow-methods, retry-after, www-authenticate",
     vary: "origin",
   };
 }

@@ -82,3 +82,52 @@ Deno.test("WHEP: a player that goes before its answer (the POST aborted while th
   assert.equal(health.viewers, 0);
   assert.deepEqual(janus.messages, []);
 });
+
+Deno.test('401: the challenge RFC 9110 asks for, in RFC 6750\'s form (WWW-Authenticate: Bearer; error="invalid_token" for a token not taken), readable cross-origin', async () => {
+  await using janus = FakeJanus.start();
+  await using t = await startTestServer(
+    {
+      janusUrl: janus.url,
+      signalSecret: "a-test-secret-of-at-least-32-bytes!!",
+    },
+    "error",
+  );
+  await t.sfuLinked();
+  const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+  const cases = [
+    ["/whep/s", WHEP_OFFER, undefined, "token-required", "Bearer"],
+    [
+      "/whip/s",
+      WHEP_OFFER.replace("recvonly", "sendonly"),
+      undefined,
+      "token-required",
+      "Bearer",
+    ],
+    [
+      "/whep/s",
+      WHEP_OFFER,
+      "Bearer not-a-jwt",
+      "token-malformed",
+      'Bearer error="invalid_token"',
+    ],
+  ] as const;
+  for (const [path, body, authorization, code, challenge] of cases) {
+    const response = await fetch(`${base}${path}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/sdp",
+        origin: ORIGIN,
+        ...(authorization ? { authorization } : {}),
+      },
+      body,
+    });
+    assert.equal(response.status, 401, path);
+    assert.equal((await response.json()).error, code, path);
+    assert.equal(response.headers.get("www-authenticate"), challenge, path);
+    assert.match(
+      response.headers.get("access-control-expose-headers")!,
+      /www-authenticate/,
+    );
+  }
+  assert.deepEqual(janus.messages, []);
+});

@@ -170,7 +170,7 @@ Deno.test("CORS: a preflight names the methods and headers a client sends; refus
   // A page reads the methods (to trickle or not) and the session's headers.
   assert.equal(
     preflight.headers.get("access-control-expose-headers"),
-    "location, link, etag, allow, accept-patch, access-control-allow-methods, retry-after",
+    "location, link, etag, allow, accept-patch, access-control-allow-methods, retry-after, www-authenticate",
   );
   assert.equal(preflight.headers.get("access-control-max-age"), "600");
   assert.equal(preflight.headers.get("accept-post"), "application/sdp");
