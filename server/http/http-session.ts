@@ -52,6 +52,11 @@ export interface SessionKind<S extends HttpSession> {
    * then comes by PATCH (`application/sdp`).
    */
   serverOffers: boolean;
+  /**
+   * GET (and HEAD) on its endpoint and sessions is 204, no content (the
+   * WHEP draft's HTTP usage: they have no representation); else 405.
+   */
+  answersGet: boolean;
   open(host: SessionHost, init: SessionInit): S;
 }
 

@@ -155,16 +155,21 @@ export class SessionEndpoint<S extends HttpSession> {
     ) {
       return problem(404, "not-found", `No such ${name} resource`, cors);
     }
+    const get = this.#kind.answersGet ? "GET, HEAD, " : "";
+    const allow = route.name === "session"
+      ? `${get}PATCH, DELETE, OPTIONS`
+      : `${get}POST, OPTIONS`;
     if (request.method === "OPTIONS") {
       // What this URL takes (`allow`), and for CORS every method of the
       // session too: clients read PATCH there to decide whether to trickle
-      // (Eyevinn's WHIP client reads `access-control-allow-methods`).
+      // (Eyevinn's WHIP client reads `access-control-allow-methods`). GET
+      // and HEAD need no grant.
       const session = "PATCH, DELETE, OPTIONS";
       return new Response(null, {
         status: 204,
         headers: {
           ...cors,
-          allow: route.name === "session" ? session : "POST, OPTIONS",
+          allow,
           "access-control-allow-methods": route.name === "session"
             ? session
             : `POST, ${session}`,
@@ -180,11 +185,15 @@ export class SessionEndpoint<S extends HttpSession> {
         },
       });
     }
+    const gets = request.method === "GET" || request.method === "HEAD";
     if (route.name === "stream") {
+      if (gets && this.#kind.answersGet) {
+        return new Response(null, { status: 204, headers: cors });
+      }
       if (request.method !== "POST") {
         return problem(405, "method-not-allowed", "POST an SDP offer", {
           ...cors,
-          allow: "POST, OPTIONS",
+          allow,
         });
       }
       return await this.#open(request, route.streamId, remoteAddress, cors);
@@ -200,9 +209,12 @@ export class SessionEndpoint<S extends HttpSession> {
       case "PATCH":
         return await this.#patch(request, session, cors);
       default:
+        if (gets && this.#kind.answersGet) {
+          return new Response(null, { status: 204, headers: cors });
+        }
         return problem(405, "method-not-allowed", "PATCH or DELETE", {
           ...cors,
-          allow: "PATCH, DELETE, OPTIONS",
+          allow,
         });
     }
   }

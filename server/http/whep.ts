@@ -158,5 +158,6 @@ export const WHEP: SessionKind<WhepSession> = {
     "A WHEP offer receives audio or video (an m=audio or m=video section)",
   publishes: false,
   serverOffers: true,
+  answersGet: true,
   open: (host, init) => new WhepSession(host, init),
 };

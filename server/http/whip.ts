@@ -58,5 +58,6 @@ export const WHIP: SessionKind<WhipSession> = {
   unusable: "A WHIP offer sends video (an m=video section)",
   publishes: true,
   serverOffers: false,
+  answersGet: false,
   open: (host, init) => new WhipSession(host, init),
 };

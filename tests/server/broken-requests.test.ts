@@ -37,7 +37,10 @@ function routes(kind: "whip" | "whep"): Broken[] {
   const at = `/${kind}/order-1`;
   const trickle = ["Content-Type: application/trickle-ice-sdpfrag"];
   return [
-    ["GET", at, [], "", 405, "method-not-allowed"],
+    // WHEP answers GET (204, no content: the WHEP draft); WHIP does not.
+    ...(kind === "whip"
+      ? [["GET", at, [], "", 405, "method-not-allowed"] satisfies Broken]
+      : []),
     ["PUT", at, sdp, OFFER, 405, "method-not-allowed"],
     [
       "POST",

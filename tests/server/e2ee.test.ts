@@ -298,8 +298,8 @@ Deno.test("e2ee, WHEP: a player of an encrypted stream gets 409 stream-encrypted
   // one (no sfu-publish), and Janus got no request at all.
   await broadcaster.expectQuiet();
   assert.deepEqual(janus.messages, []);
-  // WHEP has no GET.
+  // GET says nothing of the stream: 204, no content (the WHEP draft).
   const get = await fetch(`${base}/whep/s`);
   await get.body?.cancel();
-  assert.equal(get.status, 405);
+  assert.equal(get.status, 204);
 });

@@ -131,3 +131,35 @@ Deno.test('401: the challenge RFC 9110 asks for, in RFC 6750\'s form (WWW-Authen
   }
   assert.deepEqual(janus.messages, []);
 });
+
+Deno.test("GET and HEAD on a WHEP endpoint are 204 with no content (the WHEP draft: it has no representation), with the CORS grant; Allow names them; WHIP's stays 405", async () => {
+  await using janus = FakeJanus.start();
+  await using t = await startTestServer({ janusUrl: janus.url }, "error");
+  await t.sfuLinked();
+  const base = t.url.replace("ws://", "http://").replace(/\/ws$/, "");
+  for (const method of ["GET", "HEAD"]) {
+    const response = await fetch(`${base}/whep/s`, {
+      method,
+      headers: { origin: ORIGIN },
+    });
+    assert.equal(response.status, 204, method);
+    assert.equal(await response.text(), "", method);
+    assert.equal(response.headers.get("access-control-allow-origin"), ORIGIN);
+  }
+  const options = await fetch(`${base}/whep/s`, { method: "OPTIONS" });
+  await options.body?.cancel();
+  assert.equal(options.headers.get("allow"), "GET, HEAD, POST, OPTIONS");
+  const put = await fetch(`${base}/whep/s`, { method: "PUT" });
+  assert.equal(put.status, 405);
+  assert.equal(put.headers.get("allow"), "GET, HEAD, POST, OPTIONS");
+  assert.equal((await put.json()).error, "method-not-allowed");
+  // A session that is not there is still 404.
+  const missing = await fetch(`${base}/whep/s/no-such-session`);
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error, "not-found");
+  const whip = await fetch(`${base}/whip/s`);
+  assert.equal(whip.status, 405);
+  assert.equal(whip.headers.get("allow"), "POST, OPTIONS");
+  await whip.body?.cancel();
+  assert.deepEqual(janus.messages, []);
+});

@@ -163,6 +163,21 @@ Deno.test("WHEP server offer: an empty POST gets Janus's offer in a 201; the pla
     { "if-match": etag! },
   );
   assert.equal(trickled.status, 204);
+  // GET and HEAD on the session: 204, no content (the WHEP draft).
+  for (const method of ["GET", "HEAD"]) {
+    const got = await send(location, { method });
+    assert.equal(got.status, 204, method);
+    assert.equal(got.body, null, method);
+  }
+  const put = await send(location, { method: "PUT" });
+  assert.equal(put.status, 405);
+  assert.equal(put.headers.get("allow"), "GET, HEAD, PATCH, DELETE, OPTIONS");
+  await put.body?.cancel();
+  const options = await send(location, { method: "OPTIONS" });
+  assert.equal(
+    options.headers.get("allow"),
+    "GET, HEAD, PATCH, DELETE, OPTIONS",
+  );
   const candidate = handled.at(-1);
   assert.equal(candidate?.type, "webrtc-ice-candidate");
   assert.equal(
