@@ -137,8 +137,22 @@ export class SessionEndpoint<S extends HttpSession> {
     try {
       return await this.#route(request, remoteAddress, route, cors);
     } catch (error) {
-      if (!(error instanceof Refused)) throw error;
-      return problem(error.status, error.code, error.message, cors);
+      if (error instanceof Refused) {
+        return problem(error.status, error.code, error.message, cors);
+      }
+      // Our bug: logged as the HTTP handler logs one, and its 500 carries
+      // the CORS grant (without it a browser player sees an opaque failure).
+      this.#host.logger.error("http-handler-failed", {
+        method: request.method,
+        path: new URL(request.url).pathname.slice(0, 200),
+        error: String(error),
+      });
+      return problem(
+        500,
+        "internal-error",
+        "The server failed on this request",
+        cors,
+      );
     }
   }
 
@@ -303,7 +317,7 @@ export class SessionEndpoint<S extends HttpSession> {
       });
     } catch (error) {
       this.#end(session, `${this.#kind.name}-refused`);
-      // Our bug: the HTTP handler logs it and answers a plain 500.
+      // Our bug: `handle` logs it and answers 500.
       if (!(error instanceof Refused)) throw error;
       return problem(
         error.status,

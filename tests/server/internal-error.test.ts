@@ -258,3 +258,63 @@ Deno.test("a join told to its broadcaster after a takeover, failing then, is log
     error: "TypeError: joined broke",
   });
 });
+
+/** Breaks as a WHIP or WHEP session connects (no valid input does this). */
+class BrokenOnConnect extends SignalingRouter {
+  override connected(peer: Peer): void {
+    if (peer.sfuOnly) throw new TypeError("boom");
+    super.connected(peer);
+  }
+}
+
+Deno.test("a WHEP POST the server breaks on gets a 500 internal-error with its CORS grant (a browser player can read it), logged as http-handler-failed", async () => {
+  await using janus = FakeJanus.start();
+  const logs: string[] = [];
+  const logger = createLogger("info", (line) => logs.push(line));
+  const config = {
+    ...DEFAULT_CONFIG,
+    janusUrl: janus.url,
+    allowedOrigins: ["https://shop.example"],
+  };
+  const services = buildServices(config, logger, {
+    router: (options) => new BrokenOnConnect(options),
+  });
+  clearInterval(services.sweep);
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    (request) => services.whep!.handle(request, "127.0.0.1"),
+  );
+  try {
+    const gateway = services.gateway!;
+    if (!gateway.up) {
+      await new Promise((up) =>
+        gateway.events.addEventListener("up", up, { once: true })
+      );
+    }
+    const response = await fetch(
+      `http://127.0.0.1:${server.addr.port}/whep/s`,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/sdp",
+          origin: "https://shop.example",
+        },
+        body: OFFER,
+      },
+    );
+    assert.equal(response.status, 500);
+    assert.equal(
+      response.headers.get("access-control-allow-origin"),
+      "https://shop.example",
+    );
+    assert.equal((await response.json()).error, "internal-error");
+    const failed = logs.map((line) => JSON.parse(line)).find((line) =>
+      line.event === "http-handler-failed"
+    );
+    assert.equal(failed?.path, "/whep/s");
+    assert.match(failed?.error, /boom/);
+  } finally {
+    await server.shutdown();
+    await services.gateway!.close();
+  }
+});
