@@ -16,7 +16,6 @@ import {
   iceCredentials,
   parseFragment,
   type SdpFragment,
-  TRICKLE_ICE_SDPFRAG,
   withIce,
 } from "../../protocol/sdp-fragment.ts";
 import type { MediaEvent } from "../sfu/sfu-gateway.ts";
@@ -82,6 +81,15 @@ export class SessionEndpoint<S extends HttpSession> {
     this.#host = host;
     this.#kind = kind;
     this.#replaced = new ReplacedSessions(() => host.maxSessions);
+  }
+
+  /**
+   * What a session takes by PATCH: trickle fragments; a WHEP session a
+   * server offer's answer (`application/sdp`) too. The same in the 201 as
+   * in OPTIONS.
+   */
+  get #acceptPatch(): string {
+    return this.#kind.serverOffers ? `${TRICKLE}, ${SDP}` : TRICKLE;
   }
 
   /** Sessions open now. */
@@ -192,10 +200,7 @@ export class SessionEndpoint<S extends HttpSession> {
             "authorization, content-type, if-match, etag",
           "access-control-max-age": "600",
           "accept-post": SDP,
-          // A WHEP session takes a server offer's answer too.
-          "accept-patch": this.#kind.serverOffers
-            ? `${TRICKLE_ICE_SDPFRAG}, ${SDP}`
-            : TRICKLE_ICE_SDPFRAG,
+          "accept-patch": this.#acceptPatch,
         },
       });
     }
@@ -309,7 +314,7 @@ export class SessionEndpoint<S extends HttpSession> {
           ["content-type", SDP],
           ["location", location],
           ["etag", session.etag],
-          ["accept-patch", TRICKLE],
+          ["accept-patch", this.#acceptPatch],
           ...iceServerLinks(session.iceServers).map((
             link,
           ): [string, string] => ["link", link]),

@@ -133,6 +133,11 @@ Deno.test("WHEP server offer: an empty POST gets Janus's offer in a 201; the pla
   assert.match(location, /^\/whep\/s\/[0-9a-f-]+$/);
   const etag = created.headers.get("etag");
   assert.ok(etag);
+  // Its answer comes by PATCH as application/sdp: said, as OPTIONS says.
+  assert.equal(
+    created.headers.get("accept-patch"),
+    "application/trickle-ice-sdpfrag, application/sdp",
+  );
   // Candidates before the answer have nothing to go into.
   const early = await patch(
     location,
