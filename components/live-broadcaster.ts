@@ -24,8 +24,8 @@ import {
   BROADCASTER_ERRORS,
   type ErrorKey,
   type LiveErrorCode,
-  ruleFor,
 } from "./session/error-policy.ts";
+import { errorKey } from "./ui/error-keys.ts";
 import { LiveErrorEvent, ViewerEvent } from "./live-events.ts";
 import { LocalCamera } from "./media/local-camera.ts";
 import { StateMachine } from "./state/state-machine.ts";
@@ -661,7 +661,7 @@ export class LiveBroadcaster extends StreamElement {
     // property of an argument.
     const code = broadcasterError(this.#machine.facts)!;
     return (strings as Record<ErrorKey, string | undefined>)[
-      ruleFor(code, BROADCASTER_ERRORS).key
+      errorKey(code)
     ] || strings.broadcasterError;
   }
 

@@ -1,11 +1,7 @@
 import { html, nothing } from "lit";
 import type { LiveStats } from "./media/connection-stats.ts";
 import { type Frames, FrameWatch } from "./media/frame-watch.ts";
-import {
-  type ErrorKey,
-  ruleFor,
-  VIEWER_ERRORS,
-} from "./session/error-policy.ts";
+import { type ErrorKey, VIEWER_ERRORS } from "./session/error-policy.ts";
 import { LiveErrorEvent } from "./live-events.ts";
 import { StateMachine } from "./state/state-machine.ts";
 import type { SignalingState } from "./session/signaling-client.ts";
@@ -22,6 +18,7 @@ import {
   viewerState,
 } from "./state/viewer-state.ts";
 import {
+  errorKey,
   errorTextsLoaded,
   VIEWER_STRINGS,
   type ViewerStrings,
@@ -691,10 +688,11 @@ export class LiveViewer extends StreamElement {
     const state = this.#machine.state;
     // The state's text; the error state's own, else the generic one (as
     // the broadcaster's #message). The error state always has its failure
-    // (viewer-state.ts).
+    // (viewer-state.ts), and renders once errorKey is here (scheduleUpdate),
+    // unless its chunk did not load.
     const status = state === "error"
       ? (strings as Record<ErrorKey, string | undefined>)[
-        ruleFor(this.#machine.facts.failure!, VIEWER_ERRORS).key
+        errorKey?.(this.#machine.facts.failure!) as ErrorKey
       ] || strings.viewerError
       : strings[
         (state === "cannot-decrypt"

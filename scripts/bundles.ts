@@ -43,11 +43,11 @@ export const litCssTag: esbuild.Plugin = {
 };
 
 /**
- * live-widgets.js only: the viewer's English error texts, a chunk in
- * live-viewer.js (ui/viewer-strings.ts imports them lazily), are inside
- * this bundle already (the broadcaster's strings and `VIEWER_EN` hold
- * them), and esbuild would make that lazy import a chunk the bundle imports
- * statically. Here it becomes the module the bundle holds. A text not found
+ * live-widgets.js only: the viewer's English error texts and `errorKey`, a
+ * chunk in live-viewer.js (ui/viewer-strings.ts imports them lazily), are
+ * inside this bundle already (the broadcaster's strings and `VIEWER_EN`
+ * hold the texts, the broadcaster reads `errorKey`), and esbuild would make
+ * that lazy import a chunk the bundle imports statically. Here it becomes the module the bundle holds. A text not found
  * fails the build.
  */
 export const errorTextsInBundle: esbuild.Plugin = {
@@ -64,9 +64,12 @@ export const errorTextsInBundle: esbuild.Plugin = {
         return {
           // A named import: a namespace object would need esbuild's export
           // helper, a chunk shared with the e2ee one.
-          contents: "import { VIEWER_ERROR_TEXTS_EN } from " +
-            '"./viewer-error-texts.ts";\n' +
-            source.replace(lazy, "Promise.resolve({ VIEWER_ERROR_TEXTS_EN })"),
+          contents: "import { errorKey as key, VIEWER_ERROR_TEXTS_EN } " +
+            'from "./viewer-error-texts.ts";\n' +
+            source.replace(
+              lazy,
+              "Promise.resolve({ VIEWER_ERROR_TEXTS_EN, errorKey: key })",
+            ),
           loader: "ts",
         };
       },

@@ -1,9 +1,10 @@
 /**
  * Every error an element can meet, what each role does about it, and which
- * string explains it: a table per role, so that each bundle holds only its
- * own (the viewer's has no camera rows). Adding a code is a row in each (or
- * one name in {@link LoggedCode}), and the compiler asks for it: each table
- * `satisfies` a record of every other code its role can meet.
+ * string explains it. The reactions are a table per role, so that each
+ * bundle holds only its own (the viewer's has no camera rows). Adding a code
+ * is a row in each (or one name in {@link LoggedCode}), and the compiler
+ * asks for it: each table `satisfies` a record of every other code its role
+ * can meet. Which string explains a code is ui/error-keys.ts's.
  */
 import type { ErrorCode } from "../../protocol/error-codes.ts";
 import type { BroadcasterStrings } from "../ui/broadcaster-strings.ts";
@@ -69,14 +70,8 @@ export type Reaction =
 /** A key of either element's strings; the element without it shows its generic error. */
 export type ErrorKey = keyof BroadcasterStrings | keyof ViewerStrings;
 
-/** What one role does about one code, and the string that explains it. */
-export interface ErrorRule {
-  key: ErrorKey;
-  reaction: Reaction;
-}
-
-/** One role's table (the element passes its own): code to rule. */
-export type ErrorPolicy = Readonly<Record<string, ErrorRule>>;
+/** One role's table (the element passes its own): code to reaction. */
+export type ErrorPolicy = Readonly<Record<string, Reaction>>;
 
 const FAIL = { do: "fail" } as const;
 const WARN = { do: "warn" } as const;
@@ -84,12 +79,6 @@ const RENEW = { do: "renew-token" } as const;
 const QUIET_RETRY = { do: "retry", afterMs: 2_000, shown: false } as const;
 /** A broadcaster refused for now (often its own stale session) asks again. */
 const RETAKE = { do: "retry", afterMs: 5_000, shown: true } as const;
-
-// Pure: the other role's table leaves each bundle.
-/* @__NO_SIDE_EFFECTS__ */
-function rule(key: ErrorKey, reaction: Reaction): ErrorRule {
-  return { key, reaction };
-}
 
 /**
  * Refusals of one message that do not concern the person: logged, and the
@@ -115,41 +104,41 @@ export type LoggedCode =
   // The session drops its resume claim and goes on under the id it has.
   | "resume-refused";
 
-/** The rule of a {@link LoggedCode}, and of a code newer than this client. */
-const LOGGED = rule("broadcasterError", WARN);
-/** A refused token, or no token where one is needed. */
-const REFUSED = rule("notAuthorized", FAIL);
-/** No end-to-end encryption as the page asked: never a clear stream instead. */
-const NO_E2EE = rule("e2eeError", FAIL);
-/** The codes both roles meet with the same rule. */
+/** The codes both roles meet with the same reaction. */
 const SHARED = {
-  "invalid-stream-id": rule("invalidStreamId", FAIL),
-  "token-required": REFUSED,
-  "token-malformed": REFUSED,
-  "token-signature": REFUSED,
-  "token-algorithm": REFUSED,
-  "token-expired": rule("authExpired", RENEW),
-  "token-not-yet-valid": REFUSED,
-  "token-wrong-stream": REFUSED,
-  "token-wrong-role": REFUSED,
+  "invalid-stream-id": FAIL,
+  // A refused token, or no token where one is needed.
+  "token-required": FAIL,
+  "token-malformed": FAIL,
+  "token-signature": FAIL,
+  "token-algorithm": FAIL,
+  "token-expired": RENEW,
+  "token-not-yet-valid": FAIL,
+  "token-wrong-stream": FAIL,
+  "token-wrong-role": FAIL,
   // Our own newer session has the stream: stop, do not fight for it.
-  "replaced": rule("replaced", FAIL),
-  "token-provider-failed": REFUSED,
-  "missing-stream-id": rule("missingStreamId", FAIL),
+  "replaced": FAIL,
+  "token-provider-failed": FAIL,
+  "missing-stream-id": FAIL,
   // A cluster node lost Redis for a moment: ask again, say nothing yet.
-  "cluster-unavailable": rule("signalingUnavailable", QUIET_RETRY),
-  "e2ee-key-invalid": NO_E2EE,
-  "e2ee-unsupported": NO_E2EE,
+  "cluster-unavailable": QUIET_RETRY,
+  // No end-to-end encryption as the page asked: never a clear stream instead.
+  "e2ee-key-invalid": FAIL,
+  "e2ee-unsupported": FAIL,
 } satisfies Partial<
   Record<
     Exclude<LiveErrorCode, LoggedCode | CameraErrorCode | StateErrorCode>,
-    ErrorRule
+    Reaction
   >
 >;
 
-/** A role's table: the shared rows and its own (pure: see {@link rule}). */
+/**
+ * A role's table: the shared rows and its own. Pure: an object spread alone
+ * would keep the other role's rows in each bundle (esbuild keeps a spread
+ * as a possible side effect).
+ */
 /* @__NO_SIDE_EFFECTS__ */
-function table<T extends Record<string, ErrorRule>>(
+function table<T extends Record<string, Reaction>>(
   own: T,
 ): typeof SHARED & T {
   return { ...SHARED, ...own };
@@ -160,71 +149,55 @@ function table<T extends Record<string, ErrorRule>>(
  * asks for a new one).
  */
 export const BROADCASTER_ERRORS = table({
-  "invalid-field": rule("viewerError", WARN),
-  "stream-taken": rule("streamTaken", RETAKE),
-  "stream-full": rule("streamFull", WARN),
-  "join-rate-limited": rule("tooManyAttempts", RETAKE),
+  "invalid-field": WARN,
+  "stream-taken": RETAKE,
+  "stream-full": WARN,
+  "join-rate-limited": RETAKE,
   // Only the broadcaster opens a camera.
-  "permission-denied": rule("permissionDenied", FAIL),
-  "no-camera": rule("noCamera", FAIL),
-  "camera-in-use": rule("cameraInUse", FAIL),
-  "insecure-context": rule("insecureContext", FAIL),
-  "camera-error": rule("cameraError", FAIL),
+  "permission-denied": FAIL,
+  "no-camera": FAIL,
+  "camera-in-use": FAIL,
+  "insecure-context": FAIL,
+  "camera-error": FAIL,
   // Said while retrying.
-  "signaling-unavailable": rule(
-    "signalingUnavailable",
-    { do: "reconnect", shown: true },
-  ),
+  "signaling-unavailable": { do: "reconnect", shown: true },
   // It keeps its camera: "Try again" brings fresh credentials.
-  "turn-auth-failed": rule("turnAuthFailed", {
-    do: "relay-only",
-    then: "show",
-  }),
+  "turn-auth-failed": { do: "relay-only", then: "show" },
   // The element retries itself (negotiation-retry.ts); this row is the end
   // of it: the broadcaster leaves that one viewer.
-  "negotiation-failed": rule("negotiationFailed", { do: "report" }),
+  "negotiation-failed": { do: "report" },
 }) satisfies Record<
   Exclude<LiveErrorCode, LoggedCode | StateErrorCode | ViewerOnlyCode>,
-  ErrorRule
+  Reaction
 >;
 
 /**
  * The viewer's table: the broadcaster's codes but the camera's (a viewer
- * opens none). Where the two share a code they share its string
- * (tests/unit/error-policy.test.ts).
+ * opens none).
  */
 export const VIEWER_ERRORS = table({
   // A viewer sends little besides its join: a malformed one will not heal.
-  "invalid-field": rule("viewerError", FAIL),
-  "stream-taken": rule("streamTaken", WARN),
-  "stream-full": rule("streamFull", FAIL),
+  "invalid-field": FAIL,
+  "stream-taken": WARN,
+  "stream-full": FAIL,
   // The viewer keeps saying "connecting": it is, a little later.
-  "join-rate-limited": rule(
-    "tooManyAttempts",
-    { do: "retry", afterMs: 10_000, shown: false },
-  ),
+  "join-rate-limited": { do: "retry", afterMs: 10_000, shown: false },
   // It says "connecting" meanwhile.
-  "signaling-unavailable": rule(
-    "signalingUnavailable",
-    { do: "reconnect", shown: false },
-  ),
-  "turn-auth-failed": rule("turnAuthFailed", {
-    do: "relay-only",
-    then: "fail",
-  }),
+  "signaling-unavailable": { do: "reconnect", shown: false },
+  "turn-auth-failed": { do: "relay-only", then: "fail" },
   // Its retries are spent: it gives up.
-  "negotiation-failed": rule("negotiationFailed", FAIL),
+  "negotiation-failed": FAIL,
   // No key for an encrypted stream: it stays joined, unpaired, in its
   // `cannot-decrypt` state (live-viewer.ts).
-  "stream-encrypted": rule("e2eeError", { do: "report" }),
+  "stream-encrypted": { do: "report" },
 }) satisfies Record<
   Exclude<LiveErrorCode, LoggedCode | CameraErrorCode | StateErrorCode>,
-  ErrorRule
+  Reaction
 >;
 
-/** The rule for `code`: its row, or logged (a {@link LoggedCode}, or unknown). */
-export function ruleFor(code: string, policy: ErrorPolicy): ErrorRule {
-  return Object.hasOwn(policy, code) ? policy[code] : LOGGED;
+/** The reaction to `code`: its row's, or logged (a {@link LoggedCode}, or unknown). */
+export function reactionTo(code: string, policy: ErrorPolicy): Reaction {
+  return Object.hasOwn(policy, code) ? policy[code] : WARN;
 }
 
 /** A code the broadcaster's table has a row for (the viewer's have fewer). */

@@ -587,7 +587,7 @@ export function ruling(
   policy: ErrorPolicy,
 ): Ruling | undefined {
   if (code === undefined || !Object.hasOwn(policy, code)) return undefined;
-  return { code: code as RuledCode, reaction: policy[code].reaction };
+  return { code: code as RuledCode, reaction: policy[code] };
 }
 
 /**

@@ -26,8 +26,8 @@ import type { MessageShapes } from "../../protocol/parse-server-message.ts";
 import {
   type ErrorPolicy,
   type LiveErrorCode,
+  reactionTo,
   type Role,
-  ruleFor,
 } from "./error-policy.ts";
 import {
   SignalingClient,
@@ -424,7 +424,7 @@ export class StreamSession implements ReactiveController, PeerLink {
    * tells the element what it must show.
    */
   report(code: string, message: string, cause?: unknown): void {
-    const { reaction } = ruleFor(code, this.#options.errors);
+    const reaction = reactionTo(code, this.#options.errors);
     let fatal = false;
     let shown = false;
     switch (reaction.do) {

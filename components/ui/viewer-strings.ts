@@ -56,19 +56,30 @@ export const VIEWER_STATES_EN: Omit<ViewerStrings, keyof ViewerErrorTexts> = {
  * shows ({@link errorTextsLoaded}; few viewers ever meet one). Where their
  * chunk cannot load (offline: the viewer's one such error, a WHEP client
  * that did not load, is then told with it), an error shows `viewerError`
- * (the generic text, where the strings have none of the error's own).
+ * (the generic text), in any language: the chunk also says which string
+ * explains a code.
  */
 const EN = { ...VIEWER_STATES_EN } as ViewerStrings;
 let errorTexts: Promise<void> | undefined;
 
 /**
- * Resolves once the English error texts are in the set (a chunk, asked for
- * once); one that cannot load leaves the generic `viewerError`.
+ * Which string explains an error code (error-keys.ts's), once the error
+ * texts are here. Its key is a `string` here: error-policy.ts's `ErrorKey`
+ * is made of these strings' type.
+ */
+export let errorKey: ((code: string) => string) | undefined;
+
+/**
+ * Resolves once the English error texts are in the set, and
+ * {@link errorKey} is here (a chunk, asked for once); one that cannot load
+ * leaves the generic `viewerError`.
  */
 export function errorTextsLoaded(): Promise<void> {
   return errorTexts ??= import("./viewer-error-texts.ts").then(
-    ({ VIEWER_ERROR_TEXTS_EN }) =>
-      void Object.assign(EN, VIEWER_ERROR_TEXTS_EN),
+    (chunk) => {
+      Object.assign(EN, chunk.VIEWER_ERROR_TEXTS_EN);
+      errorKey = chunk.errorKey;
+    },
     () => {},
   );
 }

@@ -1,6 +1,6 @@
 /**
  * Every error code has a reaction in each role's table and a text in both
- * languages; the two tables agree on the string where both have a code.
+ * languages; a code names the same string for both roles (error-keys.ts).
  */
 import assert from "node:assert/strict";
 import { ERROR_CODES } from "../../protocol/error-codes.ts";
@@ -10,10 +10,11 @@ import {
   BROADCASTER_ERRORS,
   type ErrorPolicy,
   type LiveErrorCode,
+  reactionTo as reactionIn,
   type Role,
-  ruleFor as ruleIn,
   VIEWER_ERRORS,
 } from "../../components/session/error-policy.ts";
+import { errorKey } from "../../components/ui/error-keys.ts";
 import { ruling as rulingIn } from "../../components/session/http-media-session.ts";
 import { VIEWER_EN } from "../../components/ui/viewer-strings-en.ts";
 import { VIEWER_ZH_CN } from "../../components/ui/viewer-strings-zh.ts";
@@ -43,25 +44,17 @@ const TABLES: Record<Role, ErrorPolicy> = {
   broadcaster: BROADCASTER_ERRORS,
   viewer: VIEWER_ERRORS,
 };
-const reactionTo = (code: string, role: Role) =>
-  ruleIn(code, TABLES[role]).reaction;
+const reactionTo = (code: string, role: Role) => reactionIn(code, TABLES[role]);
 const ruling = (code: string | undefined, role: Role) =>
   rulingIn(code, TABLES[role]);
 /**
- * The text an element's error state shows for `code`: the string its row
- * names, else `fallback` (live-viewer.ts's #statusText, live-broadcaster.ts's
- * #message).
+ * The text an element's error state shows for `code`: the string the code
+ * names, else `fallback`, the element's generic text (live-viewer.ts's
+ * render, live-broadcaster.ts's #message).
  */
-const errorText = (
-  code: LiveErrorCode,
-  strings: object,
-  fallback: string,
-  policy: ErrorPolicy,
-) =>
-  (strings as Record<string, string | undefined>)[ruleIn(code, policy).key] ||
+const errorText = (code: string, strings: object, fallback: string) =>
+  (strings as Record<string, string | undefined>)[errorKey(code)] ||
   fallback;
-/** The broadcaster's rule: its table has every code the viewer's has. */
-const ruleFor = (code: string) => ruleIn(code, BROADCASTER_ERRORS);
 /** Codes only a broadcaster meets: the camera's. */
 const CAMERA_CODES = new Set([
   "permission-denied",
@@ -81,11 +74,51 @@ Deno.test("the element's own codes and the camera's have rows; the viewer's tabl
 /** Server codes only a viewer is sent: the broadcaster's table has no row. */
 const VIEWER_ONLY = new Set(["stream-encrypted"]);
 
-Deno.test("the two tables name the same string for a code both have", () => {
-  for (const [code, rule] of Object.entries(VIEWER_ERRORS)) {
-    if (VIEWER_ONLY.has(code)) continue;
-    assert.equal(rule.key, ruleFor(code).key, code);
-  }
+/**
+ * The string each code with a row names: each row named its own before
+ * error-keys.ts derived them (the same for both roles).
+ */
+const KEYS: Record<string, string> = {
+  "invalid-stream-id": "invalidStreamId",
+  "token-required": "notAuthorized",
+  "token-malformed": "notAuthorized",
+  "token-signature": "notAuthorized",
+  "token-algorithm": "notAuthorized",
+  "token-expired": "authExpired",
+  "token-not-yet-valid": "notAuthorized",
+  "token-wrong-stream": "notAuthorized",
+  "token-wrong-role": "notAuthorized",
+  "replaced": "replaced",
+  "token-provider-failed": "notAuthorized",
+  "missing-stream-id": "missingStreamId",
+  "cluster-unavailable": "signalingUnavailable",
+  "e2ee-key-invalid": "e2eeError",
+  "e2ee-unsupported": "e2eeError",
+  "invalid-field": "viewerError",
+  "stream-taken": "streamTaken",
+  "stream-full": "streamFull",
+  "join-rate-limited": "tooManyAttempts",
+  "permission-denied": "permissionDenied",
+  "no-camera": "noCamera",
+  "camera-in-use": "cameraInUse",
+  "insecure-context": "insecureContext",
+  "camera-error": "cameraError",
+  "signaling-unavailable": "signalingUnavailable",
+  "turn-auth-failed": "turnAuthFailed",
+  "negotiation-failed": "negotiationFailed",
+  "stream-encrypted": "e2eeError",
+};
+
+Deno.test("every code with a row in either table names its string", () => {
+  const ruled = new Set([
+    ...Object.keys(BROADCASTER_ERRORS),
+    ...Object.keys(VIEWER_ERRORS),
+  ]);
+  assert.deepEqual(ruled, new Set(Object.keys(KEYS)));
+  for (const code of ruled) assert.equal(errorKey(code), KEYS[code], code);
+});
+
+Deno.test("the viewer's table has the broadcaster's codes but the camera's", () => {
   const missing = Object.keys(BROADCASTER_ERRORS).filter((code) =>
     !(code in VIEWER_ERRORS)
   );
@@ -105,7 +138,7 @@ Deno.test("a protocol code without a row is one that is only logged", () => {
 Deno.test("stream-encrypted: the viewer reports it (its cannot-decrypt state), a broadcaster only logs it", () => {
   assert.deepEqual(reactionTo("stream-encrypted", "viewer"), { do: "report" });
   assert.equal(reactionTo("stream-encrypted", "broadcaster").do, "warn");
-  assert.equal(VIEWER_ERRORS["stream-encrypted"].key, "e2eeError");
+  assert.equal(errorKey("stream-encrypted"), "e2eeError");
   assert.ok(VIEWER_EN.e2eeError && VIEWER_ZH_CN.e2eeError);
 });
 
@@ -113,11 +146,11 @@ Deno.test("the e2ee codes fail either element, each with its own words", () => {
   for (const code of ["e2ee-key-invalid", "e2ee-unsupported"]) {
     for (const role of ROLES) assert.equal(reactionTo(code, role).do, "fail");
     assert.equal(
-      errorText(code as LiveErrorCode, VIEWER_EN, "", VIEWER_ERRORS),
+      errorText(code, VIEWER_EN, ""),
       VIEWER_EN.e2eeError,
     );
     assert.equal(
-      errorText(code as LiveErrorCode, BROADCASTER_EN, "", BROADCASTER_ERRORS),
+      errorText(code, BROADCASTER_EN, ""),
       BROADCASTER_EN.e2eeError,
     );
     assert.notEqual(VIEWER_EN.e2eeError, BROADCASTER_EN.e2eeError);
@@ -147,9 +180,9 @@ Deno.test("a logged code only warns", () => {
   }
 });
 
-Deno.test("every code has a string key present in EN and zh-CN of an element", () => {
-  for (const code of CODES) {
-    const { key } = ruleFor(code);
+Deno.test("every code with a row names a string present in EN and zh-CN of an element", () => {
+  for (const code of Object.keys(KEYS)) {
+    const key = errorKey(code);
     const en = (BROADCASTER_EN as unknown as Record<string, string>)[key] ??
       (VIEWER_EN as unknown as Record<string, string>)[key];
     const zh = (BROADCASTER_ZH_CN as unknown as Record<string, string>)[key] ??
@@ -176,10 +209,10 @@ Deno.test("every code a role shows is explained by that role's own strings", () 
         if (!shown || (role === "viewer" && BROADCASTER_ONLY.has(code))) {
           continue;
         }
-        const { key } = ruleFor(code);
+        const key = errorKey(code);
         assert.ok(strings[key], `${role} (${lang}) has no ${key} for ${code}`);
         assert.equal(
-          errorText(code, strings, "fallback", TABLES[role]),
+          errorText(code, strings, "fallback"),
           strings[key],
         );
       }
@@ -226,30 +259,30 @@ Deno.test("a code newer than this client, or an inherited name, only warns", () 
 });
 
 Deno.test("an error's text falls back where the strings lack its key", () => {
-  // A code without a row names the broadcaster's generic text.
+  // A code without a row (a WHIP refusal's status may name a logged one,
+  // `rate-limited`), a newer one or an inherited name names none of either
+  // element's strings: the element's generic text shows (the broadcaster's
+  // is `broadcasterError`, which such a code's row named before).
+  for (
+    const code of [...LOGGED, "some-future-code", "constructor", "__proto__"]
+  ) {
+    for (const role of ROLES) {
+      for (const lang of ["en", "zh"] as const) {
+        assert.equal(
+          errorText(code, STRINGS[role][lang], "fallback"),
+          "fallback",
+          `${role} (${lang}) ${code}`,
+        );
+      }
+    }
+  }
+  assert.equal(errorText("stream-taken", VIEWER_EN, "fallback"), "fallback");
   assert.equal(
-    errorText("bad-json", VIEWER_EN, "fallback", VIEWER_ERRORS),
-    "fallback",
-  );
-  assert.equal(
-    errorText("bad-json", BROADCASTER_EN, "fallback", BROADCASTER_ERRORS),
-    BROADCASTER_EN.broadcasterError,
-  );
-  assert.equal(
-    errorText("stream-taken", VIEWER_EN, "fallback", VIEWER_ERRORS),
-    "fallback",
-  );
-  assert.equal(
-    errorText(
-      "stream-taken",
-      BROADCASTER_ZH_CN,
-      "fallback",
-      BROADCASTER_ERRORS,
-    ),
+    errorText("stream-taken", BROADCASTER_ZH_CN, "fallback"),
     BROADCASTER_ZH_CN.streamTaken,
   );
   assert.equal(
-    errorText("token-signature", VIEWER_EN, "fallback", VIEWER_ERRORS),
+    errorText("token-signature", VIEWER_EN, "fallback"),
     VIEWER_EN.notAuthorized,
   );
 });
