@@ -6,9 +6,10 @@
  * viewer gets a new connection after a backoff, and past the bound none
  * (negotiation-retry.ts) until it leaves and comes back.
  */
-import type {
-  IceCandidate,
-  SessionDescription,
+import {
+  type IceCandidate,
+  MAX_NEGOTIATION_REASON_LENGTH,
+  type SessionDescription,
 } from "../../protocol/messages.ts";
 import type { PeerLink } from "./stream-session.ts";
 import { sessionIdOf } from "../../protocol/sdp-session.ts";
@@ -463,7 +464,17 @@ export class BroadcastPeers {
   async #refused(peer: Peer, error: unknown): Promise<void> {
     const { viewerId } = peer;
     if (peer.pc.signalingState === "closed") return;
-    this.#link.refused("set-remote-answer", error, viewerId);
+    // The server logs it (the viewer's own report: viewer-refusal.ts).
+    const { streamId } = this.#link;
+    if (streamId) {
+      this.#link.send({
+        type: "negotiation-failed",
+        streamId,
+        stage: "set-remote-answer",
+        reason: String(error).slice(0, MAX_NEGOTIATION_REASON_LENGTH),
+        viewerId,
+      });
+    }
     // Rare: the policy is a chunk (the socket that brought the answer is up).
     const { NEGOTIATION_CLEAN, negotiationStep } = await import(
       "./negotiation-retry.ts"

@@ -17,8 +17,6 @@ import {
   type ClientMessage,
   type JoinAccepted,
   type JoinStream,
-  MAX_NEGOTIATION_REASON_LENGTH,
-  type NegotiationStage,
   type ServerMessage,
   type Welcome,
 } from "../../protocol/messages.ts";
@@ -85,11 +83,6 @@ export interface PeerLink {
   newConnection(): RTCPeerConnection;
   /** A TURN server refused the credentials it was given (STUN/TURN error 401). */
   turnRefused(): void;
-  /**
-   * The browser refused the other side's description at `stage`: the
-   * server logs it (`negotiation-failed`; `viewerId`: whose answer).
-   */
-  refused(stage: NegotiationStage, error: unknown, viewerId?: string): void;
 }
 
 /**
@@ -403,19 +396,6 @@ export class StreamSession implements ReactiveController, PeerLink {
     if (this.#turnRefused) return;
     this.#turnRefused = true;
     this.report("turn-auth-failed", "The TURN server refused the credentials");
-  }
-
-  refused(stage: NegotiationStage, error: unknown, viewerId?: string): void {
-    const streamId = this.#streamId;
-    if (!streamId) return;
-    this.send({
-      type: "negotiation-failed",
-      streamId,
-      stage,
-      reason: String(error).slice(0, MAX_NEGOTIATION_REASON_LENGTH),
-      // Left out of the frame when undefined (the viewer's own report).
-      viewerId,
-    });
   }
 
   /**

@@ -6,8 +6,8 @@
  * While the current one is connected, the new one takes over only once it
  * decodes frames (a stream moving to the SFU, say): no gap in the picture
  * (a broadcaster's that sends no video: once its sound comes).
- * An offer the browser refuses is reported to the server and to the element,
- * which decides what comes next (negotiation-retry.ts); a refused takeover
+ * An offer the browser refuses is reported to the element, which tells the
+ * server and decides what comes next (viewer-refusal.ts); a refused takeover
  * is dropped here, the current connection playing on.
  */
 import type {
@@ -106,7 +106,7 @@ export class ViewerPeer {
         if (pc.signalingState === "closed") return;
         const takeover = this.#next?.pc === pc;
         if (takeover) this.#drop();
-        this.#link.refused(stage, error);
+        // The element tells the server (viewer-refusal.ts, a chunk).
         return this.#options.onRefused(stage, error, takeover);
       }
       this.#send({

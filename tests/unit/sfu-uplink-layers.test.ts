@@ -136,7 +136,6 @@ async function uplink(answered = true) {
     send: (message: ClientMessage) => sent.push(message) > 0,
     newConnection: () => pc as unknown as RTCPeerConnection,
     turnRefused() {},
-    refused() {},
   } satisfies PeerLink;
   const track = {
     kind: "video",

@@ -1,6 +1,5 @@
 /** The session both elements share, against a fake server socket and a fake clock. */
 import assert from "node:assert/strict";
-import { MAX_NEGOTIATION_REASON_LENGTH } from "../../protocol/messages.ts";
 import { fakeClock } from "./support/clock.ts";
 import { FakeHost } from "./support/fake-host.ts";
 import {
@@ -364,21 +363,10 @@ Deno.test("turn refused: relay-only viewer fails, relay-only broadcaster shows i
   }
 });
 
-Deno.test("negotiation-failed: the server hears of each refusal, cut to the limit; the viewer's give-up closes, the broadcaster's is only reported", async () => {
+Deno.test("negotiation-failed: the viewer's give-up closes, the broadcaster's is only reported", async () => {
   using _socket = installFakeSocket();
   const { host, socket } = await joinedViewer();
   using _host = host;
-  const error = new DOMException("x".repeat(400), "InvalidAccessError");
-  host.session.refused("set-remote-offer", error);
-  const [report] = socket.sentOf("negotiation-failed");
-  assert.equal(report.reason.length, MAX_NEGOTIATION_REASON_LENGTH);
-  assert.ok(report.reason.startsWith("InvalidAccessError: xxx"));
-  assert.deepEqual({ ...report, reason: "" }, {
-    type: "negotiation-failed",
-    streamId: "order-1",
-    stage: "set-remote-offer",
-    reason: "",
-  });
   host.session.report("negotiation-failed", "Refused four times");
   assert.deepEqual(
     host.errors.map((e) => [e.code, e.fatal, e.shown]),
@@ -393,8 +381,6 @@ Deno.test("negotiation-failed: the server hears of each refusal, cut to the limi
   const own = lastSocket();
   own.welcome("client_b");
   await own.nextSent("broadcaster-ready");
-  broadcaster.session.refused("set-remote-answer", error, "client_v");
-  assert.equal(own.sentOf("negotiation-failed")[0].viewerId, "client_v");
   broadcaster.session.report("negotiation-failed", "Viewer's answer refused");
   assert.deepEqual(
     broadcaster.errors.map((e) => [e.code, e.fatal, e.shown]),
