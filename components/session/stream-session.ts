@@ -426,8 +426,7 @@ export class StreamSession implements ReactiveController, PeerLink {
         fatal = true;
         break;
       case "retry":
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => this.admit(), reaction.afterMs);
+        this.#admitLater(reaction.afterMs);
         // falls through: said (`shown`) or not, as while reconnecting
       case "reconnect":
         if (!reaction.shown) return;
@@ -479,6 +478,11 @@ export class StreamSession implements ReactiveController, PeerLink {
     if (claim && streamId) this.#resume = { claim, streamId };
   }
 
+  #admitLater(ms: number): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.admit(), ms);
+  }
+
   #switchTo(streamId: string): void {
     clearTimeout(this.#retryTimer);
     this.#leave();
@@ -513,7 +517,12 @@ export class StreamSession implements ReactiveController, PeerLink {
         return this.#keepClaim(message.resume);
       case "error":
         // Refused our announce or join (the server names the type we sent).
-        if (message.inReplyTo === this.#options.admit) this.#admitted = false;
+        if (message.inReplyTo === this.#options.admit) {
+          this.#admitted = false;
+          // A bug of the server's, not our doing: asked again in a moment
+          // (left alone, the element would wait outside the stream for good).
+          if (message.code === "internal-error") this.#admitLater(2_000);
+        }
         // The server would not honour it: the next attempt goes without.
         if (message.code === "resume-refused") this.#resume = undefined;
         return this.report(message.code, message.message);

@@ -315,6 +315,30 @@ Deno.test("cluster-unavailable: the viewer joins again 2 s later without showing
   await socket.nextSent("join-stream", 1);
 });
 
+Deno.test("internal-error answering the join: logged, and the join sent again 2 s later (never left outside the stream)", async () => {
+  using _socket = installFakeSocket();
+  using clock = fakeClock();
+  const { host, socket } = await joinedViewer();
+  using _host = host;
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    socket.receive({
+      type: "error",
+      code: "internal-error",
+      message: "The server failed on this message",
+      inReplyTo: "join-stream",
+    });
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(host.errors.length, 0);
+  clock.tick(1_999);
+  assert.equal(socket.sentOf("join-stream").length, 1);
+  clock.tick(1);
+  await socket.nextSent("join-stream", 1);
+});
+
 Deno.test("a refusal that only concerns one message is logged, nothing else", async () => {
   using _socket = installFakeSocket();
   const { host, socket } = await joinedViewer();
