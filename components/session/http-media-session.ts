@@ -97,7 +97,7 @@ export interface HttpMediaSessionOptions {
 const GATHER_MS = 1_000;
 /** How long before asking again (not live, busy, unreachable). */
 const RETRY_MS = 3_000;
-/** The longest Retry-After honoured before an ICE restart is asked again. */
+/** The longest Retry-After honoured before a POST or ICE restart is asked again. */
 const MAX_RETRY_AFTER_MS = 30_000;
 /** A disconnected connection gets this long to come back by itself. */
 const DISCONNECTED_GRACE_MS = 2_000;
@@ -396,11 +396,10 @@ export class HttpMediaSession {
       if (status === 429 || status === 503 || status === 0) {
         // Busy or unreachable: the same session, asked again when it says
         // (within reason); this attempt's candidates go with the next.
-        const after = Number(response?.headers.get("retry-after")) * 1_000;
         this.#late = [];
         this.#timer = setTimeout(
           () => void this.restart(),
-          after > 0 ? Math.min(after, MAX_RETRY_AFTER_MS) : RETRY_MS,
+          retryAfterMs(response),
         );
         return;
       }
@@ -499,7 +498,9 @@ export class HttpMediaSession {
       ? await readRefusal(response)
       : { message: "" };
     const retryable = this.#options.retryable ?? defaultRetryable;
-    if (!status || retryable(status, code)) return this.#again(status, code);
+    if (!status || retryable(status, code)) {
+      return this.#again(status, code, retryAfterMs(response));
+    }
     this.#end();
     this.#options.onStatus({
       kind: "refused",
@@ -509,7 +510,7 @@ export class HttpMediaSession {
     });
   }
 
-  #again(status: number, code?: string): void {
+  #again(status: number, code?: string, afterMs = RETRY_MS): void {
     if (this.#stopped) return;
     this.#options.onStatus({
       kind: "retrying",
@@ -517,7 +518,7 @@ export class HttpMediaSession {
       ...(code !== undefined ? { code } : {}),
     });
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.start(), RETRY_MS);
+    this.#timer = setTimeout(() => void this.start(), afterMs);
   }
 
   /** `fetch` with the Bearer token; undefined when the network failed. */
@@ -642,4 +643,13 @@ export function linkedIceServers(header: string | null): RTCIceServer[] {
     );
   }
   return servers;
+}
+
+/**
+ * When to ask again after `response`: its `Retry-After` seconds (within
+ * reason: at most {@link MAX_RETRY_AFTER_MS}), else {@link RETRY_MS}.
+ */
+function retryAfterMs(response: Response | undefined): number {
+  const after = Number(response?.headers.get("retry-after")) * 1_000;
+  return after > 0 ? Math.min(after, MAX_RETRY_AFTER_MS) : RETRY_MS;
 }

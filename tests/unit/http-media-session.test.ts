@@ -235,3 +235,43 @@ Deno.test("after a restart the endpoint could not take (503), candidates wait: u
   assert.equal(stub.requests.filter((r) => r.method === "PATCH").length, 1);
   media.stop();
 });
+
+Deno.test("a refused POST is asked again when its Retry-After says (WHEP's 409 while nothing is live), else 3 s later; at most 30 s", async () => {
+  for (
+    const [retryAfter, expected] of [
+      ["2", 2_000],
+      [undefined, 3_000],
+      ["600", 30_000],
+    ] as const
+  ) {
+    using api = endpoint(() =>
+      new Response(
+        JSON.stringify({ error: "not-live", detail: "Not live" }),
+        {
+          status: 409,
+          headers: {
+            "content-type": "application/problem+json",
+            ...(retryAfter ? { "retry-after": retryAfter } : {}),
+          },
+        },
+      )
+    );
+    const { media, statuses } = session("https://live.example/whep/s");
+    const delays: number[] = [];
+    const setTimeoutBefore = globalThis.setTimeout;
+    globalThis.setTimeout = ((_: () => void, ms: number) => {
+      delays.push(ms);
+      return 0;
+    }) as typeof setTimeout;
+    try {
+      // Its steps done once start() settles: the refusal read, the retry set.
+      await media.start();
+    } finally {
+      globalThis.setTimeout = setTimeoutBefore;
+      media.stop();
+    }
+    assert.equal(api.requests[0].method, "POST");
+    assert.ok(statuses.some((s) => s.kind === "retrying"));
+    assert.ok(delays.includes(expected), `${retryAfter}: ${delays}`);
+  }
+});
