@@ -151,9 +151,14 @@ export abstract class HttpSession implements Peer {
     this.end(why === "replaced" ? "replaced" : "closed");
   }
 
-  /** Janus says its media is up: its deadline is met. */
+  /** Janus says its media is up (or flows again): its deadline is met. */
   mediaUp(): void {
     this.#apply({ type: "media-up" });
+  }
+
+  /** Janus receives nothing from the publisher any more: a deadline runs. */
+  mediaStopped(): void {
+    this.#apply({ type: "media-stopped" });
   }
 
   /** An ICE restart begins (the endpoint checked it may: restartWait). */
@@ -240,11 +245,16 @@ export abstract class HttpSession implements Peer {
   }
 
   #mediaLate(): void {
-    this.host.logger.warn(`${this.kind}-media-timeout`, {
+    // Never up, or up and then stopped (its client gone without a DELETE).
+    const why = this.#state.phase === "answered" &&
+        this.#state.media === "stopped"
+      ? "media-lost"
+      : "media-timeout";
+    this.host.logger.warn(`${this.kind}-${why}`, {
       streamId: this.streamId,
       clientId: this.id,
       afterMs: this.host.mediaConnectTimeoutMs,
     });
-    this.end(`${this.kind}-media-timeout`);
+    this.end(`${this.kind}-${why}`);
   }
 }

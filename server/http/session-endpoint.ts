@@ -98,7 +98,8 @@ export class SessionEndpoint<S extends HttpSession> {
   }
 
   /**
-   * Janus's word on a session's media: up (its deadline is met), or hung up
+   * Janus's word on a session's media: up (its deadline is met), stopped
+   * (a WHIP publisher heard from no more: a deadline runs), or hung up
    * (ICE or DTLS failed, the client closed): the session ends.
    */
   media(event: MediaEvent): void {
@@ -108,7 +109,11 @@ export class SessionEndpoint<S extends HttpSession> {
     if ((event.viewerId === undefined) !== this.#kind.publishes) return;
     const session = event.clientId && this.#byId.get(event.clientId);
     if (!session || session.streamId !== event.streamId) return;
-    if (event.up) return session.mediaUp();
+    if (event.up) {
+      return event.flowing === false
+        ? session.mediaStopped()
+        : session.mediaUp();
+    }
     this.#host.logger.info(`${this.#kind.name}-hangup`, {
       streamId: session.streamId,
       clientId: session.id,

@@ -13,8 +13,15 @@ export type SessionState =
   | { phase: "offered" }
   /** Refused before its answer: the POST says why, and the session ends. */
   | { phase: "refused" }
-  /** Answered (201): its media pending (a deadline runs) or up. */
-  | { phase: "answered"; media: "pending" | "up"; ice: IceState }
+  /**
+   * Answered (201): its media pending (a deadline runs), up, or stopped (a
+   * WHIP publisher Janus has heard nothing from: a deadline runs again).
+   */
+  | {
+    phase: "answered";
+    media: "pending" | "up" | "stopped";
+    ice: IceState;
+  }
   /** Over: nothing more happens to it. */
   | { phase: "ended" };
 
@@ -31,8 +38,14 @@ export type SessionEvent =
   | { type: "answer"; sdp: string }
   /** The router refused it (before its answer, the POST says so). */
   | { type: "refuse"; refusal: Refused }
-  /** Janus says its media connection is up (`webrtcup`). */
+  /** Janus says its media connection is up (`webrtcup`), or flows again. */
   | { type: "media-up" }
+  /**
+   * Janus receives nothing from the publisher any more (`media` with
+   * `receiving: false` for each of its tracks): a client gone without a
+   * DELETE (crashed, killed, off the network) unless it comes back.
+   */
+  | { type: "media-stopped" }
   /** An ICE restart by PATCH begins. */
   | { type: "restart"; at: number }
   /** It is over: `ok` if Janus restarted ICE. */
@@ -44,7 +57,10 @@ export type SessionEffect =
   /** Settle the POST: 201 with the answer, or the refusal. */
   | { do: "answer"; sdp: string }
   | { do: "refuse"; refusal: Refused }
-  /** (Re)start the media deadline (MEDIA_CONNECT_TIMEOUT_MS), or stop it. */
+  /**
+   * (Re)start the media deadline (MEDIA_CONNECT_TIMEOUT_MS: for media to
+   * come up, or back), or stop it.
+   */
   | { do: "arm-deadline" }
   | { do: "disarm-deadline" };
 
@@ -118,6 +134,13 @@ function answered(
         state: { ...state, media: "up" },
         effects: [{ do: "disarm-deadline" }],
       };
+    case "media-stopped":
+      // Pending, its own deadline runs already.
+      if (state.media !== "up") return undefined;
+      return {
+        state: { ...state, media: "stopped" },
+        effects: [{ do: "arm-deadline" }],
+      };
     case "restart":
       // One at a time (the endpoint answers 429 before asking).
       if (ice.restarting) return undefined;
@@ -129,8 +152,9 @@ function answered(
       if (!ice.restarting) return undefined;
       return {
         state: { ...state, ice: { ...ice, restarting: false } },
-        // A restart while it first connects: its media has a new chance.
-        effects: event.ok && state.media === "pending"
+        // A restart while it first connects, or while its media is
+        // stopped: its media has a new chance.
+        effects: event.ok && state.media !== "up"
           ? [{ do: "arm-deadline" }]
           : [],
       };

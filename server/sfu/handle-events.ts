@@ -17,6 +17,11 @@ export interface MediaEvent {
   up: boolean;
   /** Janus's reason for a hangup ("ICE failed", "DTLS alert", ...). */
   reason?: string;
+  /**
+   * The publisher's only: whether Janus receives any of its tracks, as
+   * Janus's `media` events say (`receiving`, after `no_media_timer`).
+   */
+  flowing?: boolean;
 }
 
 /**
@@ -36,7 +41,7 @@ export function watchMedia(
   },
 ): void {
   const { streamId, viewerId, publisherId } = watch;
-  const tell = (up: boolean, reason?: string) => {
+  const tell = (up: boolean, reason?: string, flowing?: boolean) => {
     if (!watch.current()) return;
     const detail: MediaEvent = {
       streamId,
@@ -44,10 +49,27 @@ export function watchMedia(
       clientId: viewerId ?? publisherId,
       up,
       reason,
+      ...(flowing === undefined ? {} : { flowing }),
     };
     watch.events.dispatchEvent(new CustomEvent("media", { detail }));
   };
   handle.events.addEventListener("webrtcup", () => tell(true));
+  // What Janus receives of the publisher, track by track (a subscriber
+  // sends Janus no media: nothing to follow there).
+  if (viewerId === undefined) {
+    const receiving = new Map<string, boolean>();
+    let flowing = true;
+    handle.events.addEventListener("media", (event) => {
+      const { mid, type, receiving: now } = (event as CustomEvent).detail ??
+        {};
+      receiving.set(String(mid ?? type), now === true);
+      const any = [...receiving.values()].some(Boolean);
+      if (any === flowing) return;
+      flowing = any;
+      watch.logger.info("sfu-publisher-media", { streamId, flowing });
+      tell(true, undefined, flowing);
+    });
+  }
   handle.events.addEventListener("hangup", (event) => {
     const reason = (event as CustomEvent).detail?.reason;
     watch.logger.info("sfu-hangup", { streamId, viewerId, reason });

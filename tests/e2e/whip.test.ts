@@ -108,3 +108,42 @@ labTest(
     assert.deepEqual(await lab.janus!.rooms(), []);
   },
 );
+
+labTest(
+  "whip: a publisher gone without its DELETE (killed, as a crashed encoder): Janus hears nothing more from it, its session ends MEDIA_CONNECT_TIMEOUT_MS later, and the stream takes its next publisher",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    env: { MEDIA_CONNECT_TIMEOUT_MS: "3000" },
+    requires: {
+      "whip-client": installed("whip-client"),
+      gcc: installed("gcc"),
+    },
+  },
+  async (lab) => {
+    await lab.openPage(1);
+    await lab.untilState("v1", "waiting");
+    const url = whipUrlOf({
+      name: "b",
+      signalingUrl: lab.signalingUrl,
+      streamId: lab.streamId,
+    });
+    const netns = lab.host(0).ns;
+    const first = await WhipClient.start({ url, netns });
+    await lab.untilFrames("v1", 10);
+    // No DELETE, and without consent checks Janus's ICE never hangs up:
+    // before, the stream stayed live with a frozen picture for good, and
+    // the encoder started again got 409 stream-taken.
+    await first.kill();
+    await lab.untilLogged("whip-media-lost");
+    await lab.untilState("v1", "ended");
+    await using again = await WhipClient.start({ url, netns });
+    await lab.untilFrames("v1", 10, Date.now());
+    // Once: the second publisher's session stands.
+    assert.equal(
+      lab.serverLog.filter((l) => l.includes('"event":"whip-media-lost"'))
+        .length,
+      1,
+    );
+  },
+);

@@ -20,6 +20,8 @@ const PENDING: SessionState = {
   ice: { restarting: false, restartedAt: -Infinity },
 };
 const UP: SessionState = { ...PENDING, media: "up" };
+/** A WHIP publisher Janus hears nothing from any more. */
+const STOPPED: SessionState = { ...PENDING, media: "stopped" };
 const RESTARTING: SessionState = {
   ...PENDING,
   ice: { restarting: true, restartedAt: 1_000 },
@@ -35,6 +37,7 @@ const EVENTS: SessionEvent[] = [
   { type: "restarted", ok: true },
   { type: "restarted", ok: false },
   { type: "end" },
+  { type: "media-stopped" },
 ];
 
 /** Every legal move: [from, event, to, effects]. */
@@ -78,6 +81,16 @@ const LEGAL: [SessionState, SessionEvent, SessionState, unknown[]][] = [
   [PENDING, EVENTS[6], ENDED, [{ do: "disarm-deadline" }]],
   [UP, EVENTS[6], ENDED, [{ do: "disarm-deadline" }]],
   [RESTARTING, EVENTS[6], ENDED, [{ do: "disarm-deadline" }]],
+  // A publisher that stopped: a deadline for its media to come back.
+  [UP, EVENTS[7], STOPPED, [{ do: "arm-deadline" }]],
+  [STOPPED, EVENTS[2], UP, [{ do: "disarm-deadline" }]],
+  [STOPPED, EVENTS[3], { ...STOPPED, ice: RESTARTING.ice }, []],
+  [STOPPED, EVENTS[6], ENDED, [{ do: "disarm-deadline" }]],
+  // Restarted while stopped: its media has a new chance.
+  [{ ...STOPPED, ice: RESTARTING.ice }, EVENTS[4], {
+    ...STOPPED,
+    ice: { ...RESTARTING.ice, restarting: false },
+  }, [{ do: "arm-deadline" }]],
 ];
 
 Deno.test("session state: every legal move, with its effects", () => {
@@ -91,7 +104,7 @@ Deno.test("session state: every legal move, with its effects", () => {
 });
 
 Deno.test("session state: every other move is refused (undefined)", () => {
-  const states = [OFFERED, REFUSED, PENDING, UP, RESTARTING, ENDED];
+  const states = [OFFERED, REFUSED, PENDING, UP, RESTARTING, STOPPED, ENDED];
   let refused = 0;
   for (const from of states) {
     for (const event of EVENTS) {
@@ -107,14 +120,16 @@ Deno.test("session state: every other move is refused (undefined)", () => {
       refused++;
     }
   }
-  // 6 states × 7 events, less the legal moves from these six states.
-  assert.equal(refused, 6 * 7 - 13);
+  // 7 states × 8 events, less the legal moves from these seven states.
+  assert.equal(refused, 7 * 8 - 17);
   // An answer after a refusal, media or a restart before the answer, and
   // anything after the end are among them.
   assert.equal(transition(REFUSED, EVENTS[0]), undefined);
   assert.equal(transition(OFFERED, EVENTS[2]), undefined);
   assert.equal(transition(OFFERED, EVENTS[3]), undefined);
   assert.equal(transition(ENDED, EVENTS[6]), undefined);
+  // Stopped before it was ever up: its first deadline runs already.
+  assert.equal(transition(PENDING, EVENTS[7]), undefined);
 });
 
 Deno.test("ICE restart wait: none at first, then one per interval; a second at once, or one before the answer, waits at least a second", () => {

@@ -108,12 +108,17 @@ export class WhipClient implements AsyncDisposable {
     await this.#child.status;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  /** Kills it (SIGKILL): gone without a DELETE, as a crashed encoder. */
+  async kill(): Promise<void> {
     try {
       this.#child.kill("SIGKILL");
     } catch {
       // Exited already.
     }
     await this.#child.status;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.kill();
   }
 }
