@@ -43,6 +43,8 @@ export async function startServerProcess(
     args: [
       "run",
       ...v8Flags,
+      // As `deno task start` (request.signal as Deno's next default).
+      "--unstable-no-legacy-abort",
       "--allow-net",
       "--allow-env",
       "--allow-read",

@@ -41,10 +41,14 @@ export function superviseProcesses(options: SuperviseOptions): Promise<number> {
 
   const spawn = (index: number): void => {
     const child = new Deno.Command(Deno.execPath(), {
-      // reusePort is behind --unstable-net in Deno 2.
+      // reusePort is behind --unstable-net in Deno 2; request.signal aborts
+      // only when a client goes (session-endpoint.ts) with
+      // --unstable-no-legacy-abort, Deno's next default (without it, Deno
+      // warns once).
       args: [
         "run",
         "--unstable-net",
+        "--unstable-no-legacy-abort",
         "--allow-net",
         "--allow-env",
         "--allow-read",

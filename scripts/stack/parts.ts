@@ -145,6 +145,7 @@ export async function startNode(
     command: Deno.execPath(),
     args: [
       "run",
+      "--unstable-no-legacy-abort",
       "--allow-net",
       "--allow-env",
       "--allow-read",

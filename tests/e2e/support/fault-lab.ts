@@ -369,6 +369,8 @@ export class FaultLab implements AsyncDisposable {
     const state = this.#options.resumeKey === "state";
     const child = this.network.command(this.network.hub.ns, Deno.execPath(), [
       "run",
+      // As `deno task start` (request.signal as Deno's next default).
+      "--unstable-no-legacy-abort",
       "--allow-net",
       "--allow-env",
       "--allow-read",
