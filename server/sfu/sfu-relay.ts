@@ -29,6 +29,7 @@ import { keyOf, ViewerLayers } from "./viewer-layers.ts";
 import { KeyedTimers } from "./keyed-timers.ts";
 import { type Done, EffectRunner } from "./relay-effects.ts";
 import type { EdgeLostEvent, LostEvent } from "./sfu-pool.ts";
+import type { MediaEvent } from "./handle-events.ts";
 import {
   emptyTopology,
   isEmpty,
@@ -43,6 +44,13 @@ import {
 
 export type { SfuPhase, ViewerRoute } from "./topology.ts";
 export type { Gateway, Outbound, SfuRelayOptions } from "./relay-options.ts";
+
+/**
+ * After a publisher's ICE restart: key frames asked for this long after
+ * each other (ms), the first reaching it once its new path connects
+ * (Chromium sees a new address only ~2 s after it appears).
+ */
+const KEY_FRAMES_AFTER_RESTART_MS = [500, 1_000, 1_000] as const;
 
 export class SfuRelay {
   #options: SfuRelayOptions;
@@ -115,6 +123,17 @@ export class SfuRelay {
         .detail;
       for (const viewerId of viewers) {
         this.#later(streamId, { kind: "resubscribe", viewerId });
+      }
+    });
+    // The broadcaster's media back at Janus after a silence (its address
+    // changed, its ICE restarted): a key frame now. Its viewers asked for
+    // one while its path was dead, and Janus's request went down with it.
+    options.gateway.events.addEventListener("media", (event) => {
+      const { streamId, viewerId, flowing } =
+        (event as CustomEvent<MediaEvent>).detail;
+      if (viewerId === undefined && flowing && this.#streams.has(streamId)) {
+        options.gateway.requestKeyframe(streamId).catch(() => {});
+        this.#layers.upstreamLoss(streamId);
       }
     });
     options.gateway.events.addEventListener("up", () => {
@@ -317,6 +336,12 @@ export class SfuRelay {
       logger.info("sfu-publisher-restarted", { streamId });
       // Gone or replaced meanwhile: its new connection has its own answer.
       if (this.#streams.get(streamId)?.broadcaster?.id !== peer.id) return;
+      // What its viewers lose until its media is back is its outage, and
+      // they need a key frame once it is: asked for a few times, as its
+      // media comes back only when ICE connects on its new path (Janus's
+      // media events do not always say when).
+      this.#layers.upstreamLoss(streamId);
+      this.#keyFramesAfterRestart(streamId, [...KEY_FRAMES_AFTER_RESTART_MS]);
       peer.send({
         type: "sfu-answer",
         streamId,
@@ -329,6 +354,17 @@ export class SfuRelay {
       });
       this.#later(streamId, { kind: "publisher-lost" });
     }
+  }
+
+  /** Asks Janus for a key frame of `streamId` after each of `delays` (ms). */
+  #keyFramesAfterRestart(streamId: string, delays: number[]): void {
+    const ms = delays.shift();
+    if (ms === undefined) return;
+    this.#timers.start(`${streamId}\nkey-frames`, ms, () => {
+      if (!this.#streams.has(streamId)) return;
+      this.#options.gateway.requestKeyframe(streamId).catch(() => {});
+      this.#keyFramesAfterRestart(streamId, delays);
+    });
   }
 
   /** A candidate of the broadcaster's connection to the SFU. */

@@ -48,10 +48,7 @@ export class ViewerLayers {
     events.addEventListener("upstream-loss", (event) => {
       const { streamId } = (event as CustomEvent<{ streamId: string }>)
         .detail;
-      this.#run(
-        streamId,
-        this.#streams.get(streamId)?.upstreamLoss(Date.now()),
-      );
+      this.upstreamLoss(streamId);
     });
     events.addEventListener("substream", (event) => {
       const { streamId, viewerId, substream } =
@@ -71,6 +68,15 @@ export class ViewerLayers {
     layers.published(rids, adopted);
     this.#streams.set(streamId, layers);
     this.#arm(streamId);
+  }
+
+  /**
+   * What the viewers of `streamId` lose for a while now is the broadcaster's
+   * (its path to Janus broke and came back), not their links': nobody is
+   * moved down for it (StreamLayers.upstreamLoss).
+   */
+  upstreamLoss(streamId: string): void {
+    this.#run(streamId, this.#streams.get(streamId)?.upstreamLoss(Date.now()));
   }
 
   /** Janus says the viewer's link loses what it sends. */

@@ -844,6 +844,7 @@ Deno.test("sfu relay: its Janus instance lost while another is linked: the broad
 });
 
 Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published is an ICE restart on the same publisher (viewers kept); refused by Janus, the broadcaster publishes anew", async () => {
+  using clock = fakeClock();
   const { gateway, sent, metrics, relay, broadcaster } = setUp();
   relay.announced("s", B, [V1]);
   await relay.offer(broadcaster, {
@@ -851,7 +852,7 @@ Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published 
     streamId: "s",
     offer: { type: "offer", sdp: sdp("5") },
   });
-  await settle();
+  await clock.tickAsync(0);
   assert.equal(relay.phaseOf("s"), "published");
   sent.splice(0);
   gateway.calls.length = 0;
@@ -874,6 +875,19 @@ Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published 
   assert.equal(relay.phaseOf("s"), "published");
   assert.equal(relay.routeOf("s", V1.id), "sfu");
   assert.equal(metrics.sfuPublisherRestarts, 1);
+  // Key frames asked for as its media comes back on its new path.
+  gateway.calls.length = 0;
+  await clock.tickAsync(499);
+  assert.deepEqual(gateway.calls, []);
+  await clock.tickAsync(1);
+  assert.deepEqual(gateway.calls, ["keyframe s"]);
+  await clock.tickAsync(5_000);
+  assert.deepEqual(gateway.calls, [
+    "keyframe s",
+    "keyframe s",
+    "keyframe s",
+  ]);
+  gateway.calls.length = 0;
 
   // Someone else's offer is still refused, and restarts nothing.
   await relay.offer({ id: V1.id, send: () => {} } as unknown as Peer, {
@@ -881,7 +895,7 @@ Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published 
     streamId: "s",
     offer: { type: "offer", sdp: sdp("7") },
   });
-  assert.deepEqual(gateway.calls, ["restart s"]);
+  assert.equal(gateway.calls.length, 0);
 
   // Janus refuses the next one: the broadcaster publishes anew.
   gateway.failRestart = true;
@@ -898,6 +912,29 @@ Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published 
     message: { type: "sfu-publish", streamId: "s" },
   }]);
   assert.deepEqual(gateway.calls, ["restart s", "end s"]);
+});
+
+Deno.test("sfu relay: the publisher's media back at Janus after a silence gets a key frame asked for; its silence, a subscriber's media or an unknown stream's do not", async () => {
+  const { gateway, relay, broadcaster } = setUp();
+  relay.announced("s", B, [V1]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("9") },
+  });
+  await settle();
+  gateway.calls.length = 0;
+  const media = (detail: Record<string, unknown>) =>
+    gateway.events.dispatchEvent(
+      new CustomEvent("media", { detail: { up: true, ...detail } }),
+    );
+  media({ streamId: "s", viewerId: undefined, flowing: false });
+  media({ streamId: "s", viewerId: V1.id, flowing: true });
+  media({ streamId: "other", viewerId: undefined, flowing: true });
+  media({ streamId: "s", viewerId: undefined });
+  assert.deepEqual(gateway.calls, []);
+  media({ streamId: "s", viewerId: undefined, flowing: true });
+  assert.deepEqual(gateway.calls, ["keyframe s"]);
 });
 
 Deno.test("sfu relay: an encrypting broadcaster publishes with e2ee, again after its Janus instance is lost; in the clear again, without", async () => {
