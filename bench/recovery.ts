@@ -8,9 +8,11 @@
  * longest frame gap over a window of the same length without any fault.
  * With RESUME_SECRET (every fault, and the key rotated), then with the
  * default configuration (no secret: the key kept in STATE_DIR; the restarts
- * and the key rotated).
+ * and the key rotated). `sfu`: the broadcaster's address change with the
+ * stream through Janus (SFU_AFTER_VIEWERS=0): its one connection to Janus
+ * restarts its ICE.
  *
- *   deno task bench:recovery [runs] [secret|state|both] [part of a fault's name]
+ *   deno task bench:recovery [runs] [secret|state|both|sfu] [part of a fault's name]
  */
 import * as esbuild from "esbuild";
 import { FaultLab } from "../tests/e2e/support/fault-lab.ts";
@@ -83,10 +85,12 @@ export async function recoveryBench(
   runs: number,
   faults: Fault[] = FAULTS,
   resumeKey: "secret" | "state" = "secret",
+  sfu = false,
 ): Promise<string> {
   await using lab = await FaultLab.start({
     browsers: ["chromium", "chromium", "chromium"],
     resumeKey,
+    ...(sfu ? { janus: true, env: { SFU_AFTER_VIEWERS: "0" } } : {}),
   });
   await esbuild.stop();
   await lab.openPages();
@@ -129,6 +133,10 @@ export async function recoveryBench(
       resumeKey === "state"
         ? "Default configuration (no secret: the key kept in STATE_DIR, a directory the lab made)"
         : "With RESUME_SECRET"
+    }${
+      sfu
+        ? ", the stream through Janus (SFU_AFTER_VIEWERS=0: the broadcaster's one connection is to Janus)"
+        : ""
     }. ${runs} run(s) per fault, 2 viewers each: figures are p50 / max over ${
       runs * 2
     } viewer recoveries (connections: over ${runs} runs, both sides counted). Baseline (no fault, same run): longest frame gap over 10 s, p50 / max ${
@@ -157,6 +165,16 @@ export function defaultConfigRestarts(runs: number): Promise<string> {
   return recoveryBench(runs, [...RESTARTS, KEY_ROTATED], "state");
 }
 
+/** The broadcaster's address change with its stream through Janus. */
+export function sfuAddressChange(runs: number): Promise<string> {
+  return recoveryBench(
+    runs,
+    FAULTS.filter((f) => f.name.includes("address changes")),
+    "secret",
+    true,
+  );
+}
+
 if (import.meta.main) {
   const runs = Number(Deno.args[0] ?? 5);
   const only = Deno.args[1];
@@ -166,6 +184,10 @@ if (import.meta.main) {
     fault.name.includes(part ?? "") &&
     all.findIndex((f) => f.name === fault.name) === i
   );
+  if (only === "sfu") {
+    console.log(await sfuAddressChange(runs));
+    Deno.exit(0);
+  }
   if (only !== "state") {
     console.log(
       await recoveryBench(runs, part ? named : [...FAULTS, KEY_ROTATED]),

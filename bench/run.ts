@@ -20,7 +20,11 @@ import { bundleSizes } from "./bundle-size.ts";
 import { clusterLoad } from "./cluster-load.ts";
 import { devRebuild } from "./dev-rebuild.ts";
 import { e2eeCost } from "./e2ee.ts";
-import { defaultConfigRestarts, recoveryBench } from "./recovery.ts";
+import {
+  defaultConfigRestarts,
+  recoveryBench,
+  sfuAddressChange,
+} from "./recovery.ts";
 import { FAULTS } from "../tests/e2e/support/faults.ts";
 import { sfuCapacity } from "./sfu-capacity.ts";
 import { sfuFailover } from "./sfu-failover.ts";
@@ -170,6 +174,11 @@ if (import.meta.main) {
           smoke ? 1 : 5,
           smoke ? FAULTS.filter((f) => f.name.includes("SIGTERM")) : FAULTS,
         ),
+    ],
+    [
+      "Recovery through the SFU",
+      "As above, the stream through Janus from its first viewer (SFU_AFTER_VIEWERS=0): the broadcaster's address changes, and its one connection, to Janus, must restart its ICE (an `sfu-offer` once published); the viewers keep their connections to Janus. Target as peer to peer: ≤ 3 s to steady at every run, nothing rebuilt.",
+      () => sfuAddressChange(smoke ? 1 : 5),
     ],
     [
       "Restart with the default configuration",

@@ -39,6 +39,7 @@ Deno.test({
         "End-to-end encryption",
         "SFU capacity",
         "Recovery from faults",
+        "Recovery through the SFU",
         "Restart with the default configuration",
         "Bundle sizes",
         "Dev rebuild",
