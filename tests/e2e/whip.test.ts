@@ -137,7 +137,7 @@ labTest(
     await first.kill();
     await lab.untilLogged("whip-media-lost");
     await lab.untilState("v1", "ended");
-    await using again = await WhipClient.start({ url, netns });
+    await using _again = await WhipClient.start({ url, netns });
     await lab.untilFrames("v1", 10, Date.now());
     // Once: the second publisher's session stands.
     assert.equal(
