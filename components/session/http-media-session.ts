@@ -139,6 +139,8 @@ export class HttpMediaSession {
    * new one would be taken for another restart.
    */
   #ufrag: string | undefined;
+  /** start() calls so far: a failure of an earlier one is let go. */
+  #attempts = 0;
   #onOnline = () => {
     const state = this.#pc?.connectionState;
     if (state === "disconnected" || state === "failed") void this.restart();
@@ -153,13 +155,14 @@ export class HttpMediaSession {
   }
 
   /**
-   * Starts (or starts again) with a new session. Never rejects: a step on a
-   * connection closed meanwhile (stopped, or started again) is let go, and
-   * any other failure ends the session, refused.
+   * Starts (or starts again) with a new session. Never rejects: a failure of
+   * an attempt given up meanwhile (stopped, or started again) is let go; of
+   * the one under way, it ends the session, refused.
    */
   start(): Promise<void> {
+    const attempt = ++this.#attempts;
     return this.#start().catch((error) => {
-      if ((error as Error)?.name !== "InvalidStateError") {
+      if (attempt === this.#attempts && !this.#stopped) {
         this.#cannotTake("session", error);
       }
     });

@@ -106,6 +106,11 @@ export class SfuUplink {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** An ICE restart's offer is being made. */
   #restarting = false;
+  /**
+   * What our offer still unanswered is: the first one (`publish`: the
+   * server's publish decides what comes of it) or a restart's.
+   */
+  #unanswered: "publish" | "restart" | undefined;
 
   constructor(link: PeerLink, options: SfuUplinkOptions) {
     this.#link = link;
@@ -159,6 +164,8 @@ export class SfuUplink {
       SILENCE_CHECK_MS,
     );
     await pc.setLocalDescription(await pc.createOffer());
+    if (this.#pc !== pc) return;
+    this.#unanswered = "publish";
     this.#offer(pc);
   }
 
@@ -179,13 +186,15 @@ export class SfuUplink {
   /**
    * An ICE restart, on the same connection: new candidates (our address
    * changed), the same publisher on Janus. A restart's offer still
-   * unanswered is sent again instead.
+   * unanswered is sent again instead; none before the first answer (the
+   * server's publish under way decides: it asks again if it must).
    */
   async restart(): Promise<void> {
     const pc = this.#pc;
     if (!pc || this.#restarting || pc.signalingState === "closed") return;
     clearTimeout(this.#graceTimer);
-    if (pc.signalingState === "have-local-offer") return this.#offer(pc);
+    if (this.#unanswered === "restart") return this.#offer(pc);
+    if (this.#unanswered) return;
     this.#restarting = true;
     try {
       await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
@@ -198,6 +207,8 @@ export class SfuUplink {
     } finally {
       this.#restarting = false;
     }
+    if (this.#pc !== pc) return;
+    this.#unanswered = "restart";
     this.#offer(pc);
   }
 
@@ -209,8 +220,9 @@ export class SfuUplink {
   rejoined(networkSuspect: boolean): void {
     const pc = this.#pc;
     if (
-      pc && (pc.signalingState === "have-local-offer" ||
-        networkSuspect && pc.connectionState !== "connected")
+      pc && (this.#unanswered === "restart" ||
+        !this.#unanswered && networkSuspect &&
+          pc.connectionState !== "connected")
     ) void this.restart();
   }
 
@@ -259,6 +271,7 @@ export class SfuUplink {
   async answer(answer: SessionDescription<"answer">): Promise<void> {
     const pc = this.#pc;
     if (pc?.signalingState !== "have-local-offer") return;
+    this.#unanswered = undefined;
     await pc.setRemoteDescription(answer);
     // Layers asked for before the answer: applied to what was negotiated.
     void this.#applyLayers();
@@ -318,6 +331,7 @@ export class SfuUplink {
     clearInterval(this.#silenceTimer);
     clearTimeout(this.#graceTimer);
     this.#silenceTimer = undefined;
+    this.#unanswered = undefined;
     this.#pc?.close();
     this.#pc = undefined;
   }

@@ -54,15 +54,17 @@ export function watchMedia(
     watch.events.dispatchEvent(new CustomEvent("media", { detail }));
   };
   handle.events.addEventListener("webrtcup", () => tell(true));
-  // What Janus receives of the publisher, track by track (a subscriber
-  // sends Janus no media: nothing to follow there).
+  // What Janus receives of the publisher, track by track and simulcast
+  // layer by layer (Janus tells of each; a layer paused or dropped for
+  // bandwidth is no silence while another flows). A subscriber sends Janus
+  // no media: nothing to follow there.
   if (viewerId === undefined) {
     const receiving = new Map<string, boolean>();
     let flowing = true;
     handle.events.addEventListener("media", (event) => {
-      const { mid, type, receiving: now } = (event as CustomEvent).detail ??
-        {};
-      receiving.set(String(mid ?? type), now === true);
+      const { mid, type, substream, receiving: now } =
+        (event as CustomEvent).detail ?? {};
+      receiving.set(`${mid ?? type}/${substream ?? ""}`, now === true);
       const any = [...receiving.values()].some(Boolean);
       if (any === flowing) return;
       flowing = any;

@@ -288,10 +288,18 @@ export class SfuRelay {
     // connection (its address changed). Janus answers on the same
     // publisher; the viewers keep their subscriptions.
     if (
-      !unparsable && topology?.phase === "published" &&
-      topology.broadcaster?.id === peer.id
+      topology?.phase === "published" && topology.broadcaster?.id === peer.id
     ) {
-      return { out: [], published: this.#restartPublisher(peer, message) };
+      if (!unparsable) {
+        return { out: [], published: this.#restartPublisher(peer, message) };
+      }
+      peer.send({
+        type: "error",
+        code: "bad-sdp",
+        message: unparsable,
+        inReplyTo: message.type,
+      });
+      return none;
     }
     const step = this.#step(streamId, {
       kind: "offer",
@@ -330,12 +338,20 @@ export class SfuRelay {
   async #restartPublisher(peer: Peer, message: SfuOffer): Promise<void> {
     const { streamId, offer } = message;
     const { gateway, logger, metrics } = this.#options;
+    const { publication } = this.#streams.get(streamId)!;
+    // Still the publication this restart was of (not gone, replaced, nor
+    // published anew meanwhile): its answer or refusal is for it.
+    const current = () => {
+      const topology = this.#streams.get(streamId);
+      return topology?.phase === "published" &&
+        topology.broadcaster?.id === peer.id &&
+        topology.publication === publication;
+    };
     try {
       const answer = await gateway.restartPublisher(streamId, offer);
       metrics.sfuPublisherRestarts++;
       logger.info("sfu-publisher-restarted", { streamId });
-      // Gone or replaced meanwhile: its new connection has its own answer.
-      if (this.#streams.get(streamId)?.broadcaster?.id !== peer.id) return;
+      if (!current()) return;
       // What its viewers lose until its media is back is its outage, and
       // they need a key frame once it is: asked for a few times, as its
       // media comes back only when ICE connects on its new path (Janus's
@@ -352,7 +368,7 @@ export class SfuRelay {
         streamId,
         error: String(error),
       });
-      this.#later(streamId, { kind: "publisher-lost" });
+      if (current()) this.#later(streamId, { kind: "publisher-lost" });
     }
   }
 
@@ -467,6 +483,7 @@ export class SfuRelay {
     if (!topology) return;
     this.#streams.delete(streamId);
     this.#timers.stop(streamId);
+    this.#timers.stop(`${streamId}\nkey-frames`);
     this.#layers.end(streamId);
     for (const viewerId of Object.keys(topology.viewers)) {
       this.#timers.stop(keyOf(streamId, viewerId));

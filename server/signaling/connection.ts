@@ -170,7 +170,9 @@ export class Connection implements Peer {
         // Not now: a send comes from inside a router step, and this leave's
         // departure would change the room under it (a viewer it still pairs,
         // a broadcaster it still calls live, SFU state for one gone). The
-        // step finishes first, sending this client nothing more.
+        // step's synchronous part finishes first (a step that then waits
+        // for the store sees the leave at its next turn, as any departure
+        // meanwhile), sending this client nothing more.
         this.#overflowed = true;
         queueMicrotask(() =>
           this.#drop("slow-consumer", 1008, "Slow consumer")

@@ -342,7 +342,7 @@ export class Entry {
               this.#core,
               this.#core.logger,
               peer,
-              message.type,
+              message,
               ready,
               tell,
             );

@@ -42,11 +42,11 @@ export function handleGuarded(
   // promise: every routed frame passes here.
   try {
     return router.handle(peer, message, exact)?.catch((error) =>
-      handlerFailed(router, logger, peer, message.type, error, rethrow)
+      handlerFailed(router, logger, peer, message, error, rethrow)
     );
   } catch (error) {
     return Promise.reject(error).catch((error) =>
-      handlerFailed(router, logger, peer, message.type, error, rethrow)
+      handlerFailed(router, logger, peer, message, error, rethrow)
     );
   }
 }
@@ -60,21 +60,27 @@ export function followUp(
   router: Refuser,
   logger: Logger,
   peer: Peer,
-  type: string,
+  message: Failed,
   after: Promise<unknown>,
   step: () => void,
 ): void {
   after.catch(() => {}).then(step).catch((error) =>
-    handlerFailed(router, logger, peer, type, error, false)
+    handlerFailed(router, logger, peer, message, error, false)
   );
 }
 
-/** Logs and refuses a handler's failure; rethrows it with `rethrow`. */
+/** The message whose handling failed, as far as its refusal names it. */
+type Failed = { type: string; streamId?: string };
+
+/**
+ * Logs and refuses a handler's failure (naming the message's stream, so a
+ * client that moved on ignores it); rethrows it with `rethrow`.
+ */
 function handlerFailed(
   router: Refuser,
   logger: Logger,
   peer: Peer,
-  type: string,
+  { type, streamId }: Failed,
   error: unknown,
   rethrow: boolean,
 ): void {
@@ -87,6 +93,7 @@ function handlerFailed(
     code: "internal-error",
     message: "The server failed on this message",
     inReplyTo: type,
+    streamId,
   });
   if (rethrow) throw error;
 }

@@ -83,7 +83,7 @@ export class MediaRoute {
         this.#core,
         this.#core.logger,
         peer,
-        type,
+        message,
         pending,
         () => this.route(peer, message, text),
       );

@@ -267,7 +267,7 @@ export class SignalingRouter {
         this.#core,
         this.#core.logger,
         peer,
-        message.type,
+        message,
         pending,
         () => this.#toSfu(peer, message),
       );

@@ -57,6 +57,8 @@ Deno.test("a handler that throws gets internal-error and the connection stays", 
     code: "internal-error",
     message: "The server failed on this message",
     inReplyTo: "join-stream",
+    // Named: a client that moved to another stream meanwhile ignores it.
+    streamId: "s",
   });
   client.send({ type: "ping", nonce: 1 });
   assert.equal((await client.next("pong")).nonce, 1);
@@ -213,6 +215,7 @@ Deno.test("a viewer-loss that waited for a takeover and failed then is logged an
   assert.deepEqual(await outcome(viewer), {
     ...INTERNAL,
     inReplyTo: "viewer-loss",
+    streamId: "s",
   });
   assert.deepEqual(failed(logs), {
     type: "viewer-loss",
@@ -234,6 +237,7 @@ Deno.test("a viewer's answer that waited for a takeover and failed then is logge
   assert.deepEqual(await outcome(viewer), {
     ...INTERNAL,
     inReplyTo: "webrtc-answer",
+    streamId: "s",
   });
   assert.deepEqual(failed(logs), {
     type: "webrtc-answer",
@@ -252,6 +256,7 @@ Deno.test("a join told to its broadcaster after a takeover, failing then, is log
   assert.deepEqual(await outcome(viewer), {
     ...INTERNAL,
     inReplyTo: "join-stream",
+    streamId: "s",
   });
   assert.deepEqual(failed(logs), {
     type: "join-stream",

@@ -897,6 +897,22 @@ Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published 
   });
   assert.equal(gateway.calls.length, 0);
 
+  // One Janus could not parse: bad-sdp, nothing asked of Janus.
+  const refusals: ServerMessage[] = [];
+  await relay.offer(
+    {
+      id: B.id,
+      send: (m: ServerMessage) => refusals.push(m),
+    } as unknown as Peer,
+    {
+      type: "sfu-offer",
+      streamId: "s",
+      offer: { type: "offer", sdp: "not an sdp" },
+    },
+  );
+  assert.equal(refusals[0]?.type === "error" && refusals[0].code, "bad-sdp");
+  assert.equal(gateway.calls.length, 0);
+
   // Janus refuses the next one: the broadcaster publishes anew.
   gateway.failRestart = true;
   gateway.calls.length = 0;

@@ -318,3 +318,13 @@ test("a restart on a connection closed meanwhile is let go (no rejection)", asyn
   await sfu.restart();
   assert.equal(offersSent(sent).length, 1);
 });
+
+test("before the first answer nothing restarts, nor is the first offer sent again when the stream has us back (the server's publish decides)", async () => {
+  using clock = fakeClock();
+  const { sfu, pc, sent } = await uplink(false);
+  pc.become("failed");
+  sfu.rejoined(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false]);
+  assert.equal(offersSent(sent).length, 1);
+});
