@@ -160,7 +160,8 @@ export class SfuUplink {
     };
     this.#path = {};
     this.#silenceTimer ??= setInterval(
-      () => void this.#checkPath(),
+      // A connection closed while its statistics were asked for: let go.
+      () => void this.#checkPath().catch(() => {}),
       SILENCE_CHECK_MS,
     );
     await pc.setLocalDescription(await pc.createOffer());
