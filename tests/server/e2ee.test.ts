@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { ServerMessage } from "../../protocol/messages.ts";
 import { DEFAULT_NODE_CONFIG } from "../../server/cluster/node-config.ts";
 import { RESUMED_CLOSE_CODE } from "../../server/signaling/signaling-router.ts";
-import { OFFER } from "./support/fixtures.ts";
+import { OFFER, WHEP_OFFER } from "./support/fixtures.ts";
 import { startClusterNodes } from "./support/cluster-nodes.ts";
 import { FakeJanus } from "./support/fake-janus.ts";
 import { RedisProcess } from "./support/redis-process.ts";
@@ -252,20 +252,6 @@ for (const links of [true, false]) {
     assert.equal(await c.redis.inspector.hget("lw:s:s", "e2"), null);
   });
 }
-
-/** A WHEP player's offer: one video section to receive. */
-const WHEP_OFFER = [
-  "v=0",
-  "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
-  "s=-",
-  "t=0 0",
-  "m=video 9 UDP/TLS/RTP/SAVPF 96",
-  "c=IN IP4 0.0.0.0",
-  "a=mid:0",
-  "a=recvonly",
-  "a=rtpmap:96 VP8/90000",
-  "",
-].join("\r\n");
 
 Deno.test("e2ee, WHEP: a player of an encrypted stream gets 409 stream-encrypted (with an offer or without); Janus is asked nothing, the broadcaster never told to publish", async () => {
   await using janus = FakeJanus.start();

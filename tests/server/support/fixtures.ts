@@ -15,3 +15,17 @@ export function candidate(port: number) {
     usernameFragment: "abcd",
   };
 }
+
+/** A WHEP player's offer: one video section to receive. */
+export const WHEP_OFFER = [
+  "v=0",
+  "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+  "s=-",
+  "t=0 0",
+  "m=video 9 UDP/TLS/RTP/SAVPF 96",
+  "c=IN IP4 0.0.0.0",
+  "a=mid:0",
+  "a=recvonly",
+  "a=rtpmap:96 VP8/90000",
+  "",
+].join("\r\n");
