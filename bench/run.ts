@@ -177,7 +177,7 @@ if (import.meta.main) {
     ],
     [
       "Recovery through the SFU",
-      "As above, the stream through Janus from its first viewer (SFU_AFTER_VIEWERS=0): the broadcaster's address changes, and its one connection, to Janus, must restart its ICE (an `sfu-offer` once published); the viewers keep their connections to Janus. Target as peer to peer: ≤ 3 s to steady at every run, nothing rebuilt.",
+      "As above, with the default configuration (no secret: the key in STATE_DIR) and the stream through Janus from its first viewer (SFU_AFTER_VIEWERS=0): the broadcaster's address changes, and its one connection, to Janus, must restart its ICE (an `sfu-offer` once published); the viewers keep their connections to Janus. Target as peer to peer: ≤ 3 s to steady at every run, nothing rebuilt.",
       () => sfuAddressChange(smoke ? 1 : 5),
     ],
     [
