@@ -352,6 +352,9 @@ export class LiveViewer extends StreamElement {
     this.#peer.close();
     const video = this.video;
     if (video) video.srcObject = null;
+    // Its sound's wait for the page to show (#showStream): nothing to play.
+    document.removeEventListener("visibilitychange", this.#onShown);
+    this.#source = undefined;
   }
 
   protected override onStreamChange(): void {

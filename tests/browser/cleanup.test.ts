@@ -64,6 +64,42 @@ describe("removal", () => {
     }
   });
 
+  it("leaves no listener on the document (a page that never changes visibility keeps no removed element alive)", async () => {
+    const listening = new Set<unknown>();
+    const { addEventListener, removeEventListener } = document;
+    document.addEventListener = function (
+      this: Document,
+      ...args: Parameters<Document["addEventListener"]>
+    ) {
+      if (args[0] === "visibilitychange") listening.add(args[1]);
+      return addEventListener.apply(this, args);
+    } as Document["addEventListener"];
+    document.removeEventListener = function (
+      this: Document,
+      ...args: Parameters<Document["removeEventListener"]>
+    ) {
+      if (args[0] === "visibilitychange") listening.delete(args[1]);
+      return removeEventListener.apply(this, args);
+    } as Document["removeEventListener"];
+    try {
+      const { url } = await startSignaling();
+      const streamId = newStreamId();
+      const broadcaster = addBroadcaster(url, streamId);
+      await broadcaster.start();
+      const viewer = addViewer(url, streamId);
+      await stateOf(viewer, "live");
+      await frames(videoOf(viewer));
+      expect(listening.size).to.be.greaterThan(0);
+      viewer.remove();
+      broadcaster.remove();
+      await Promise.resolve();
+      expect(listening.size).to.equal(0);
+    } finally {
+      document.addEventListener = addEventListener;
+      document.removeEventListener = removeEventListener;
+    }
+  });
+
   it("a move on the page (out and back in within one task: a list reordered, a portal) keeps the sockets, connections and camera, and the picture", async () => {
     const resources = countResources();
     const elsewhere = document.createElement("div");
