@@ -48,6 +48,8 @@ const SILENT_MS = 1_000;
 const SILENCE_CHECK_MS = 250;
 /** `disconnected` this long: restarted (it may come back by itself first). */
 const DISCONNECTED_GRACE_MS = 2_000;
+/** Video held this long at most while a restart finds a path (see #hold). */
+const HOLD_MAX_MS = 5_000;
 
 /** Layers, highest first: rid, scale, share of the budget. */
 const LAYERS = [["h", 1, 0.65], ["m", 2, 0.25], ["l", 4, 0.1]] as const;
@@ -100,6 +102,11 @@ export class SfuUplink {
   #rids: string[] | undefined;
   /** A `setParameters` of the layers is under way. */
   #applying = false;
+  /** Bumped with each wish for the layers (0: none on this connection). */
+  #wish = 0;
+  /** Video held while a restart finds a path (see #hold). */
+  #held = false;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   /** The path's packet counts (path-silence.ts). */
   #path: { path?: PathCount } = {};
   #silenceTimer: ReturnType<typeof setInterval> | undefined;
@@ -145,6 +152,7 @@ export class SfuUplink {
     this.#pc = pc;
     // A new connection sends every layer until the server says otherwise.
     this.#rids = undefined;
+    this.#wish = 0;
     addCamera(pc, this.#options.stream(), this.#options.budget());
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || this.#pc !== pc) return;
@@ -166,6 +174,13 @@ export class SfuUplink {
     );
     await pc.setLocalDescription(await pc.createOffer());
     if (this.#pc !== pc) return;
+    // Chromium stays `connected` through a restart: the new path shows as
+    // another selected pair once answered (before, it moves among the old
+    // ones as they die). Firefox goes through `disconnected`.
+    pc.getSenders()[0]?.transport?.iceTransport?.addEventListener(
+      "selectedcandidatepairchange",
+      () => this.#pc === pc && !this.#unanswered && this.#hold(false),
+    );
     this.#unanswered = "publish";
     this.#offer(pc);
   }
@@ -194,8 +209,9 @@ export class SfuUplink {
     const pc = this.#pc;
     if (!pc || this.#restarting || pc.signalingState === "closed") return;
     clearTimeout(this.#graceTimer);
-    if (this.#unanswered === "restart") return this.#offer(pc);
-    if (this.#unanswered) return;
+    if (this.#unanswered === "publish") return;
+    this.#hold(true);
+    if (this.#unanswered) return this.#offer(pc);
     this.#restarting = true;
     try {
       await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
@@ -231,6 +247,7 @@ export class SfuUplink {
     if (this.#pc !== pc) return;
     clearTimeout(this.#graceTimer);
     const state = pc.connectionState;
+    if (state === "connected") this.#hold(false);
     if (state === "failed") void this.restart();
     else if (state === "disconnected") {
       this.#graceTimer = setTimeout(
@@ -281,6 +298,27 @@ export class SfuUplink {
   /** The server's `sfu-layers`: send these rids, pause the others. */
   layers(rids: string[]): void {
     this.#rids = rids;
+    this.#wish++;
+    void this.#applyLayers();
+  }
+
+  /**
+   * Nothing sent while the path is down and a restart finds another: what
+   * the camera sent into the void, Janus would ask for again once the path is
+   * back (NACKs, up to 160 packets a layer), and those retransmissions
+   * would queue ahead of the key frame that brings the picture back (seen:
+   * a 0.5-0.8 s stall after the first frames). Sent again once a path
+   * works, each layer starts with a key frame, before which Janus forgets
+   * what it missed. At most {@link HOLD_MAX_MS}.
+   */
+  #hold(held: boolean): void {
+    if (held === this.#held) return;
+    this.#held = held;
+    clearTimeout(this.#holdTimer);
+    if (held) {
+      this.#holdTimer = setTimeout(() => this.#hold(false), HOLD_MAX_MS);
+    }
+    this.#wish++;
     void this.#applyLayers();
   }
 
@@ -295,24 +333,29 @@ export class SfuUplink {
     if (this.#applying) return;
     this.#applying = true;
     try {
-      let applied: string[] | undefined;
+      let applied = 0;
       let refused = 0;
-      while (applied !== this.#rids && refused < 3) {
+      while (applied !== this.#wish && refused < 3) {
+        const wish = this.#wish;
         const rids = this.#rids;
-        const sender = this.#pc?.getSenders().find((s) =>
-          s.track?.kind === "video"
-        );
-        const parameters = sender?.getParameters();
-        // Before the answer there is nothing negotiated to pause.
-        if (!rids || !parameters?.encodings?.length) return;
-        for (const encoding of parameters.encodings) {
-          encoding.active = rids.includes(encoding.rid!);
+        let done: boolean | undefined;
+        for (const sender of this.#pc?.getSenders() ?? []) {
+          const parameters = sender.getParameters();
+          // Before the answer there is nothing negotiated to pause.
+          if (!parameters.encodings?.length) continue;
+          const video = sender.track?.kind === "video";
+          for (const encoding of parameters.encodings) {
+            encoding.active = !this.#held &&
+              (!video || !rids || rids.includes(encoding.rid!));
+          }
+          done = await sender.setParameters(parameters).then(
+            () => done ?? true,
+            () => false,
+          );
         }
-        if (
-          await sender!.setParameters(parameters).then(() => true, () => false)
-        ) {
-          applied = rids;
-        } else refused++;
+        if (done === undefined) return;
+        if (done) applied = wish;
+        else refused++;
       }
     } finally {
       this.#applying = false;
@@ -331,6 +374,8 @@ export class SfuUplink {
   close(): void {
     clearInterval(this.#silenceTimer);
     clearTimeout(this.#graceTimer);
+    clearTimeout(this.#holdTimer);
+    this.#held = false;
     this.#silenceTimer = undefined;
     this.#unanswered = undefined;
     this.#pc?.close();

@@ -52,6 +52,15 @@ export type { Gateway, Outbound, SfuRelayOptions } from "./relay-options.ts";
  */
 const KEY_FRAMES_AFTER_RESTART_MS = [500, 1_000, 1_000] as const;
 
+/**
+ * The publisher's media back at Janus: a key frame at once, and another
+ * this much later (ms). The first one's picture often stops after a few
+ * frames (its viewers' next frames do not decode until a key frame: seen
+ * in 4 of 6 address changes, 0.3-0.8 s); a browser sends no key frame
+ * within ~300 ms of its last.
+ */
+const SECOND_KEY_FRAME_MS = 350;
+
 export class SfuRelay {
   #options: SfuRelayOptions;
   #config: TopologyConfig;
@@ -134,6 +143,14 @@ export class SfuRelay {
       if (viewerId === undefined && flowing && this.#streams.has(streamId)) {
         options.gateway.requestKeyframe(streamId).catch(() => {});
         this.#layers.upstreamLoss(streamId);
+        this.#timers.start(
+          `${streamId}\nkey-frame`,
+          SECOND_KEY_FRAME_MS,
+          () => {
+            if (!this.#streams.has(streamId)) return;
+            options.gateway.requestKeyframe(streamId).catch(() => {});
+          },
+        );
       }
     });
     options.gateway.events.addEventListener("up", () => {
@@ -192,12 +209,18 @@ export class SfuRelay {
     // layer choice stayed there. Here it starts with every layer asked for
     // again (that node may have paused some), none paused, since which
     // layer each viewer gets is not known here (stream-layers.ts).
+    // Announced again on its published stream (its socket came back): a
+    // pause asked for meanwhile may have gone down with the old socket, and
+    // it would send every layer for good.
     const { phase, rids } = step.state;
-    if (phase === "published" && rids?.length && !this.#layers.has(streamId)) {
-      this.#layers.published(streamId, rids, true);
+    if (phase === "published" && rids?.length) {
+      if (!this.#layers.has(streamId)) {
+        this.#layers.published(streamId, rids, true);
+      }
+      const wanted = this.#layers.wanted(streamId) ?? [...rids];
       out.push({
         to: broadcaster,
-        message: { type: "sfu-layers", streamId, rids: [...rids] },
+        message: { type: "sfu-layers", streamId, rids: wanted },
       });
     }
     return { direct: step.direct ?? viewers, out };
@@ -484,6 +507,7 @@ export class SfuRelay {
     this.#streams.delete(streamId);
     this.#timers.stop(streamId);
     this.#timers.stop(`${streamId}\nkey-frames`);
+    this.#timers.stop(`${streamId}\nkey-frame`);
     this.#layers.end(streamId);
     for (const viewerId of Object.keys(topology.viewers)) {
       this.#timers.stop(keyOf(streamId, viewerId));

@@ -126,6 +126,11 @@ export class ViewerLayers {
     return this.#streams.has(streamId);
   }
 
+  /** The rids the broadcaster of `streamId` was last asked to send. */
+  wanted(streamId: string): string[] | undefined {
+    return this.#streams.get(streamId)?.wanted;
+  }
+
   /** The layer Janus says it sends the viewer, if known. */
   layerOf(streamId: string, viewerId: string): number | undefined {
     return this.#streams.get(streamId)?.layerOf(viewerId);

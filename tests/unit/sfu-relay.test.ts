@@ -685,6 +685,29 @@ Deno.test("sfu relay: simulcast layers: Janus's slowlink moves a viewer down amo
   relay.close();
 });
 
+Deno.test("sfu relay: a broadcaster announcing again on its published stream (its socket came back) is told again which layers to send: a pause sent to its old socket is not lost", async () => {
+  using clock = fakeClock();
+  const setup = setUp();
+  const { gateway, relay, sent } = setup;
+  await publishTwoLayers(setup);
+  for (const viewerId of [V1.id, V2.id]) {
+    gateway.events.dispatchEvent(
+      new CustomEvent("substream", {
+        detail: { streamId: "s", viewerId, substream: 1 },
+      }),
+    );
+  }
+  clock.tick(5_000);
+  const layers = () =>
+    sent.splice(0).flatMap(({ message }) =>
+      message.type === "sfu-layers" ? [message.rids] : []
+    );
+  assert.deepEqual(layers(), [["h"]]);
+  assert.deepEqual(relay.announced("s", B, [V1, V2]), []);
+  assert.deepEqual(layers(), [["h"]]);
+  relay.close();
+});
+
 Deno.test("sfu relay: a viewer whose switch to the SFU timed out no longer holds its layer: nobody else's layer is paused 5 s later", async () => {
   using clock = fakeClock();
   const { gateway, sent, relay, broadcaster } = setUp(1);
@@ -930,7 +953,7 @@ Deno.test("sfu relay: an sfu-offer from the stream's broadcaster once published 
   assert.deepEqual(gateway.calls, ["restart s", "end s"]);
 });
 
-Deno.test("sfu relay: the publisher's media back at Janus after a silence gets a key frame asked for; its silence, a subscriber's media or an unknown stream's do not", async () => {
+Deno.test("sfu relay: the publisher's media back at Janus after a silence gets a key frame asked for, and another 350 ms later; its silence, a subscriber's media or an unknown stream's do not", async () => {
   const { gateway, relay, broadcaster } = setUp();
   relay.announced("s", B, [V1]);
   await relay.offer(broadcaster, {
@@ -939,6 +962,7 @@ Deno.test("sfu relay: the publisher's media back at Janus after a silence gets a
     offer: { type: "offer", sdp: sdp("9") },
   });
   await settle();
+  using clock = fakeClock();
   gateway.calls.length = 0;
   const media = (detail: Record<string, unknown>) =>
     gateway.events.dispatchEvent(
@@ -951,6 +975,11 @@ Deno.test("sfu relay: the publisher's media back at Janus after a silence gets a
   assert.deepEqual(gateway.calls, []);
   media({ streamId: "s", viewerId: undefined, flowing: true });
   assert.deepEqual(gateway.calls, ["keyframe s"]);
+  await clock.tickAsync(349);
+  assert.deepEqual(gateway.calls, ["keyframe s"]);
+  await clock.tickAsync(1);
+  assert.deepEqual(gateway.calls, ["keyframe s", "keyframe s"]);
+  relay.close();
 });
 
 Deno.test("sfu relay: an encrypting broadcaster publishes with e2ee, again after its Janus instance is lost; in the clear again, without", async () => {

@@ -22,6 +22,8 @@ interface Encoding {
 /** A video sender whose `setParameters` calls wait for the test. */
 class FakeSender {
   readonly track = { kind: "video" };
+  /** Its ICE transport (Chromium's; the test fires its events). */
+  readonly transport = { iceTransport: new EventTarget() };
   encodings: Encoding[] = [];
   /** Whether the connection has its answer (no encodings before: Firefox). */
   negotiated = false;
@@ -327,4 +329,60 @@ test("before the first answer nothing restarts, nor is the first offer sent agai
   await clock.tickAsync(0);
   assert.deepEqual(pc.offers, [false]);
   assert.equal(offersSent(sent).length, 1);
+});
+
+test("a restart holds the video until a path works (no packets sent into the void for Janus to ask again): a selected pair once answered; then the layers the server wants are sent again", async () => {
+  using clock = fakeClock();
+  const { sfu, pc, sender } = await uplink();
+  sfu.layers(["h", "m"]);
+  sender.calls[0].settle(true);
+  await clock.tickAsync(0);
+  pc.become("connected");
+  pc.become("failed");
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.calls.map((c) => c.active), [["h", "m"], []]);
+  sender.calls[1].settle(true);
+  // Before the answer the selected pair moves among the old, dying ones.
+  sender.transport.iceTransport.dispatchEvent(
+    new Event("selectedcandidatepairchange"),
+  );
+  await clock.tickAsync(0);
+  assert.equal(sender.calls.length, 2);
+  await sfu.answer({ type: "answer", sdp: "v=0\r\n" });
+  await clock.tickAsync(0);
+  // Still held with the answer.
+  assert.deepEqual(sender.calls.slice(2).map((c) => c.active), [[]]);
+  sender.calls[2].settle(true);
+  await clock.tickAsync(0);
+  // Chromium: connected all along, the new path is another selected pair.
+  sender.transport.iceTransport.dispatchEvent(
+    new Event("selectedcandidatepairchange"),
+  );
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.calls.at(-1)!.active, ["h", "m"]);
+  sender.calls.at(-1)!.settle(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.encodings.map((e) => e.active), [true, true, false]);
+});
+
+test("a held video is sent again when the connection is connected again (Firefox), or after 5 s whatever the path", async () => {
+  using clock = fakeClock();
+  const { pc, sender } = await uplink();
+  pc.become("connected");
+  pc.become("failed");
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.calls.map((c) => c.active), [[]]);
+  sender.calls[0].settle(true);
+  pc.become("connected");
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.calls[1].active, ["h", "m", "l"]);
+  sender.calls[1].settle(true);
+  pc.become("failed");
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.calls[2].active, []);
+  sender.calls[2].settle(true);
+  await clock.tickAsync(4_900);
+  assert.equal(sender.calls.length, 3);
+  await clock.tickAsync(100);
+  assert.deepEqual(sender.calls[3].active, ["h", "m", "l"]);
 });
