@@ -217,10 +217,15 @@ export class SfuRelay {
       if (!this.#layers.has(streamId)) {
         this.#layers.published(streamId, rids, true);
       }
-      const wanted = this.#layers.wanted(streamId) ?? [...rids];
+      // One rid is no simulcast: nothing chosen, nothing to pause.
+      const wanted = this.#layers.wanted(streamId);
       out.push({
         to: broadcaster,
-        message: { type: "sfu-layers", streamId, rids: wanted },
+        message: {
+          type: "sfu-layers",
+          streamId,
+          rids: wanted?.length ? wanted : [...rids],
+        },
       });
     }
     return { direct: step.direct ?? viewers, out };

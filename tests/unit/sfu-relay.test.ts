@@ -708,6 +708,23 @@ Deno.test("sfu relay: a broadcaster announcing again on its published stream (it
   relay.close();
 });
 
+Deno.test("sfu relay: a broadcaster publishing one rid (no simulcast) announcing again is not told to pause it", async () => {
+  const { relay, broadcaster, sent } = setUp();
+  relay.announced("s", B, [V1]);
+  await relay.offer(broadcaster, {
+    type: "sfu-offer",
+    streamId: "s",
+    offer: { type: "offer", sdp: sdp("3") + "a=simulcast:send h\r\n" },
+  });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  sent.length = 0;
+  relay.announced("s", B, [V1]);
+  for (const { message } of sent) {
+    if (message.type === "sfu-layers") assert.deepEqual(message.rids, ["h"]);
+  }
+  relay.close();
+});
+
 Deno.test("sfu relay: a viewer whose switch to the SFU timed out no longer holds its layer: nobody else's layer is paused 5 s later", async () => {
   using clock = fakeClock();
   const { gateway, sent, relay, broadcaster } = setUp(1);
