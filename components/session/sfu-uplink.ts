@@ -48,8 +48,10 @@ const SILENT_MS = 1_000;
 const SILENCE_CHECK_MS = 250;
 /** `disconnected` this long: restarted (it may come back by itself first). */
 const DISCONNECTED_GRACE_MS = 2_000;
-/** Video held this long at most while a restart finds a path (see #hold). */
+/** Sending held this long at most while a restart finds a path (see #hold). */
 const HOLD_MAX_MS = 5_000;
+/** Sending again refused three times in a row: tried again this much later. */
+const RESEND_RETRY_MS = 1_000;
 
 /** Layers, highest first: rid, scale, share of the budget. */
 const LAYERS = [["h", 1, 0.65], ["m", 2, 0.25], ["l", 4, 0.1]] as const;
@@ -102,11 +104,14 @@ export class SfuUplink {
   #rids: string[] | undefined;
   /** A `setParameters` of the layers is under way. */
   #applying = false;
-  /** Bumped with each wish for the layers (0: none on this connection). */
+  /** Bumped with each wish for the layers (or the hold), never reset. */
   #wish = 0;
-  /** Video held while a restart finds a path (see #hold). */
+  /** The wish last applied (0: none on this connection). */
+  #applied = 0;
+  /** Sending held while a restart finds a path (see #hold). */
   #held = false;
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** The path's packet counts (path-silence.ts). */
   #path: { path?: PathCount } = {};
   #silenceTimer: ReturnType<typeof setInterval> | undefined;
@@ -152,7 +157,7 @@ export class SfuUplink {
     this.#pc = pc;
     // A new connection sends every layer until the server says otherwise.
     this.#rids = undefined;
-    this.#wish = 0;
+    this.#applied = this.#wish;
     addCamera(pc, this.#options.stream(), this.#options.budget());
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || this.#pc !== pc) return;
@@ -175,12 +180,16 @@ export class SfuUplink {
     await pc.setLocalDescription(await pc.createOffer());
     if (this.#pc !== pc) return;
     // Chromium stays `connected` through a restart: the new path shows as
-    // another selected pair once answered (before, it moves among the old
-    // ones as they die). Firefox goes through `disconnected`.
-    pc.getSenders()[0]?.transport?.iceTransport?.addEventListener(
-      "selectedcandidatepairchange",
-      () => this.#pc === pc && !this.#unanswered && this.#hold(false),
-    );
+    // a selected pair of the restart's credentials (the old ones' pairs are
+    // selected in turn as they die). Firefox goes through `disconnected`.
+    const ice = pc.getSenders()[0]?.transport?.iceTransport;
+    ice?.addEventListener("selectedcandidatepairchange", () => {
+      const ufrag = /a=ice-ufrag:(\S+)/.exec(pc.localDescription!.sdp)?.[1];
+      if (
+        this.#pc === pc &&
+        ice.getSelectedCandidatePair?.()?.local?.usernameFragment === ufrag
+      ) this.#hold(false);
+    });
     this.#unanswered = "publish";
     this.#offer(pc);
   }
@@ -308,8 +317,8 @@ export class SfuUplink {
    * back (NACKs, up to 160 packets a layer), and those retransmissions
    * would queue ahead of the key frame that brings the picture back (seen:
    * a 0.5-0.8 s stall after the first frames). Sent again once a path
-   * works, each layer starts with a key frame, before which Janus forgets
-   * what it missed. At most {@link HOLD_MAX_MS}.
+   * works (see publish and #onState), each layer starts with a key frame,
+   * on which Janus forgets what it missed. At most {@link HOLD_MAX_MS}.
    */
   #hold(held: boolean): void {
     if (held === this.#held) return;
@@ -333,13 +342,13 @@ export class SfuUplink {
     if (this.#applying) return;
     this.#applying = true;
     try {
-      let applied = 0;
       let refused = 0;
-      while (applied !== this.#wish && refused < 3) {
+      while (this.#applied !== this.#wish && refused < 3) {
         const wish = this.#wish;
         const rids = this.#rids;
+        const pc = this.#pc;
         let done: boolean | undefined;
-        for (const sender of this.#pc?.getSenders() ?? []) {
+        for (const sender of pc?.getSenders() ?? []) {
           const parameters = sender.getParameters();
           // Before the answer there is nothing negotiated to pause.
           if (!parameters.encodings?.length) continue;
@@ -354,8 +363,16 @@ export class SfuUplink {
           );
         }
         if (done === undefined) return;
-        if (done) applied = wish;
+        // Applied to a connection replaced meanwhile: the new one's turn.
+        if (done) this.#applied = this.#pc === pc ? wish : this.#applied;
         else refused++;
+      }
+      // Never left silent: sending again is tried until it is done.
+      if (this.#applied !== this.#wish && !this.#held && this.#pc) {
+        this.#retryTimer = setTimeout(
+          () => void this.#applyLayers(),
+          RESEND_RETRY_MS,
+        );
       }
     } finally {
       this.#applying = false;
@@ -375,6 +392,7 @@ export class SfuUplink {
     clearInterval(this.#silenceTimer);
     clearTimeout(this.#graceTimer);
     clearTimeout(this.#holdTimer);
+    clearTimeout(this.#retryTimer);
     this.#held = false;
     this.#silenceTimer = undefined;
     this.#unanswered = undefined;

@@ -543,20 +543,21 @@ Deno.test("sfu takeover: the node a broadcaster resumes on chooses the layers fr
     }).published;
     await settle(world);
     assert.equal(n0.relay.phaseOf("s1"), "published");
-    // Announced again on n0 (a reconnection): its choice stays.
+    // Announced again on n0 (a reconnection): its choice stays, told again
+    // (a pause sent to its old socket may have been lost).
     assert.deepEqual(
       told(n0.relay.announced("s1", { id, node: "n0" }, []).out),
-      [],
+      [{ node: "n0", rids: ["l", "m", "h"] }],
     );
     // Resumed on n1: it takes the stream over and asks for every layer.
     await n1.relay.adopt("s1", id);
     const { out } = n1.relay.announced("s1", { id, node: "n1" }, []);
     assert.equal(n1.relay.phaseOf("s1"), "published");
     assert.deepEqual(told(out), [{ node: "n1", rids: ["l", "m", "h"] }]);
-    // And once only.
+    // Announced again there: n1's choice, unchanged.
     assert.deepEqual(
       told(n1.relay.announced("s1", { id, node: "n1" }, []).out),
-      [],
+      [{ node: "n1", rids: ["l", "m", "h"] }],
     );
   } finally {
     for (const node of world.made) node.relay.close();

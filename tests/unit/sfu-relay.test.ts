@@ -719,9 +719,12 @@ Deno.test("sfu relay: a broadcaster publishing one rid (no simulcast) announcing
   for (let i = 0; i < 5; i++) await Promise.resolve();
   sent.length = 0;
   relay.announced("s", B, [V1]);
-  for (const { message } of sent) {
-    if (message.type === "sfu-layers") assert.deepEqual(message.rids, ["h"]);
-  }
+  assert.deepEqual(
+    sent.flatMap(({ message }) =>
+      message.type === "sfu-layers" ? [message.rids] : []
+    ),
+    [["h"]],
+  );
   relay.close();
 });
 

@@ -19,16 +19,33 @@ interface Encoding {
   active?: boolean;
 }
 
-/** A video sender whose `setParameters` calls wait for the test. */
+/** Chromium's ICE transport: its selected pair's local ufrag is `ufrag`. */
+class FakeIceTransport extends EventTarget {
+  ufrag = "u1";
+  getSelectedCandidatePair() {
+    return { local: { usernameFragment: this.ufrag } };
+  }
+  /** Selects a pair of the credentials `ufrag`. */
+  select(ufrag: string) {
+    this.ufrag = ufrag;
+    this.dispatchEvent(new Event("selectedcandidatepairchange"));
+  }
+}
+
+/** A sender whose `setParameters` calls wait for the test. */
 class FakeSender {
-  readonly track = { kind: "video" };
+  readonly track: { kind: string };
   /** Its ICE transport (Chromium's; the test fires its events). */
-  readonly transport = { iceTransport: new EventTarget() };
+  readonly transport = { iceTransport: new FakeIceTransport() };
   encodings: Encoding[] = [];
   /** Whether the connection has its answer (no encodings before: Firefox). */
   negotiated = false;
   /** Each call's active rids, and how to settle it. */
   calls: { active: string[]; settle: (ok: boolean) => void }[] = [];
+
+  constructor(kind = "video") {
+    this.track = { kind };
+  }
 
   getParameters() {
     return {
@@ -59,6 +76,8 @@ class FakeConnection {
   onconnectionstatechange: (() => void) | undefined;
   localDescription: { type: string; sdp: string } | undefined;
   readonly sender = new FakeSender();
+  /** The microphone's, when the test has one. */
+  audio: FakeSender | undefined;
   /** Each offer made: whether it restarts ICE. */
   offers: boolean[] = [];
   /** The transport's packet counts, as getStats gives them. */
@@ -108,7 +127,7 @@ class FakeConnection {
     return Promise.resolve();
   }
   getSenders() {
-    return [this.sender];
+    return this.audio ? [this.sender, this.audio] : [this.sender];
   }
   close() {}
 }
@@ -127,8 +146,13 @@ function test(name: string, fn: () => Promise<void>) {
 }
 
 /** An uplink published and (unless `answered` is false) answered. */
-async function uplink(answered = true) {
+async function uplink(answered = true, audio = false) {
   const pc = new FakeConnection();
+  if (audio) {
+    pc.audio = new FakeSender("audio");
+    pc.audio.encodings = [{ active: true }];
+    pc.audio.negotiated = true;
+  }
   const sent: ClientMessage[] = [];
   let pathsLost = 0;
   const link = {
@@ -186,7 +210,7 @@ test("layers asked for while a change is under way are applied after it, the lat
   );
 });
 
-test("a refused change of the layers is tried again (three refusals in a row: left until the next wish)", async () => {
+test("a refused change of the layers is tried again (three refusals in a row: again at the next wish, or 1 s later)", async () => {
   const { sfu, sender } = await uplink();
   sfu.layers(["h"]);
   sender.calls[0].settle(false);
@@ -331,9 +355,10 @@ test("before the first answer nothing restarts, nor is the first offer sent agai
   assert.equal(offersSent(sent).length, 1);
 });
 
-test("a restart holds the video until a path works (no packets sent into the void for Janus to ask again): a selected pair once answered; then the layers the server wants are sent again", async () => {
+test("a restart holds the video until a path works (no packets sent into the void for Janus to ask again): in Chromium a selected pair of the restart's credentials; then the layers the server wants are sent again", async () => {
   using clock = fakeClock();
   const { sfu, pc, sender } = await uplink();
+  const ice = sender.transport.iceTransport;
   sfu.layers(["h", "m"]);
   sender.calls[0].settle(true);
   await clock.tickAsync(0);
@@ -342,22 +367,19 @@ test("a restart holds the video until a path works (no packets sent into the voi
   await clock.tickAsync(0);
   assert.deepEqual(sender.calls.map((c) => c.active), [["h", "m"], []]);
   sender.calls[1].settle(true);
-  // Before the answer the selected pair moves among the old, dying ones.
-  sender.transport.iceTransport.dispatchEvent(
-    new Event("selectedcandidatepairchange"),
-  );
+  // The old credentials' pairs, selected in turn as they die: held still,
+  // before the answer and after it.
+  ice.select("u1");
   await clock.tickAsync(0);
-  assert.equal(sender.calls.length, 2);
   await sfu.answer({ type: "answer", sdp: "v=0\r\n" });
   await clock.tickAsync(0);
-  // Still held with the answer.
-  assert.deepEqual(sender.calls.slice(2).map((c) => c.active), [[]]);
-  sender.calls[2].settle(true);
+  ice.select("u1");
   await clock.tickAsync(0);
-  // Chromium: connected all along, the new path is another selected pair.
-  sender.transport.iceTransport.dispatchEvent(
-    new Event("selectedcandidatepairchange"),
-  );
+  assert.ok(sender.calls.every((c, i) => i === 0 || c.active.length === 0));
+  for (const call of sender.calls.slice(2)) call.settle(true);
+  await clock.tickAsync(0);
+  // Chromium: connected all along, the new path a pair of the restart's.
+  ice.select("u2");
   await clock.tickAsync(0);
   assert.deepEqual(sender.calls.at(-1)!.active, ["h", "m"]);
   sender.calls.at(-1)!.settle(true);
@@ -365,7 +387,28 @@ test("a restart holds the video until a path works (no packets sent into the voi
   assert.deepEqual(sender.encodings.map((e) => e.active), [true, true, false]);
 });
 
-test("a held video is sent again when the connection is connected again (Firefox), or after 5 s whatever the path", async () => {
+test("the microphone is held with the camera, and sent again with it", async () => {
+  using clock = fakeClock();
+  const { pc, sender } = await uplink(true, true);
+  const audio = pc.audio!;
+  pc.become("connected");
+  pc.become("failed");
+  await clock.tickAsync(0);
+  sender.calls[0].settle(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(audio.calls.map((c) => c.active.length), [0]);
+  audio.calls[0].settle(true);
+  pc.become("connected");
+  await clock.tickAsync(0);
+  sender.calls[1].settle(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(audio.calls.map((c) => c.active.length), [0, 1]);
+  audio.calls[1].settle(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(audio.encodings.map((e) => e.active), [true]);
+});
+
+test("a held connection is sent again when connected again (Firefox), or after 5 s whatever the path; sending again refused three times is tried again 1 s later", async () => {
   using clock = fakeClock();
   const { pc, sender } = await uplink();
   pc.become("connected");
@@ -385,4 +428,11 @@ test("a held video is sent again when the connection is connected again (Firefox
   assert.equal(sender.calls.length, 3);
   await clock.tickAsync(100);
   assert.deepEqual(sender.calls[3].active, ["h", "m", "l"]);
+  for (let i = 3; i < 6; i++) {
+    sender.calls[i].settle(false);
+    await clock.tickAsync(0);
+  }
+  assert.equal(sender.calls.length, 6);
+  await clock.tickAsync(1_000);
+  assert.deepEqual(sender.calls[6].active, ["h", "m", "l"]);
 });
