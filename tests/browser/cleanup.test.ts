@@ -30,6 +30,18 @@ function allClosed(sockets: WebSocket[]): Promise<void> {
   );
 }
 
+/** A broadcaster and one viewer, its picture presented. */
+async function onePlaying() {
+  const { url } = await startSignaling();
+  const streamId = newStreamId();
+  const broadcaster = addBroadcaster(url, streamId);
+  await broadcaster.start();
+  const viewer = addViewer(url, streamId);
+  await stateOf(viewer, "live");
+  await frames(videoOf(viewer));
+  return { broadcaster, viewer };
+}
+
 describe("removal", () => {
   it("closes every RTCPeerConnection, stops every track and closes every socket", async () => {
     const resources = countResources();
@@ -82,13 +94,7 @@ describe("removal", () => {
       return removeEventListener.apply(this, args);
     } as Document["removeEventListener"];
     try {
-      const { url } = await startSignaling();
-      const streamId = newStreamId();
-      const broadcaster = addBroadcaster(url, streamId);
-      await broadcaster.start();
-      const viewer = addViewer(url, streamId);
-      await stateOf(viewer, "live");
-      await frames(videoOf(viewer));
+      const { broadcaster, viewer } = await onePlaying();
       expect(listening.size).to.be.greaterThan(0);
       viewer.remove();
       broadcaster.remove();
@@ -105,13 +111,7 @@ describe("removal", () => {
     const elsewhere = document.createElement("div");
     document.body.append(elsewhere);
     try {
-      const { url } = await startSignaling();
-      const streamId = newStreamId();
-      const broadcaster = addBroadcaster(url, streamId);
-      await broadcaster.start();
-      const viewer = addViewer(url, streamId);
-      await stateOf(viewer, "live");
-      await frames(videoOf(viewer));
+      const { broadcaster, viewer } = await onePlaying();
       const { counts, sockets } = resources;
       const before = { ...counts, sockets: sockets.length };
       const states = [statesOf(viewer), statesOf(broadcaster)];
