@@ -309,8 +309,16 @@ export class SfuRelay {
     message: SfuOffer,
   ): { out: Outbound[]; published: Promise<void> } {
     const { streamId, offer } = message;
-    const none = { out: [], published: Promise.resolve() };
     const unparsable = sdpSyntaxProblem(offer.sdp);
+    const refuse = (code: "bad-sdp" | "not-in-stream", text: string) => {
+      peer.send({
+        type: "error",
+        code,
+        message: text,
+        inReplyTo: message.type,
+      });
+      return { out: [], published: Promise.resolve() };
+    };
     const topology = this.#streams.get(streamId);
     // Published already, by this broadcaster: an ICE restart of its
     // connection (its address changed). Janus answers on the same
@@ -318,16 +326,8 @@ export class SfuRelay {
     if (
       topology?.phase === "published" && topology.broadcaster?.id === peer.id
     ) {
-      if (!unparsable) {
-        return { out: [], published: this.#restartPublisher(peer, message) };
-      }
-      peer.send({
-        type: "error",
-        code: "bad-sdp",
-        message: unparsable,
-        inReplyTo: message.type,
-      });
-      return none;
+      if (unparsable) return refuse("bad-sdp", unparsable);
+      return { out: [], published: this.#restartPublisher(peer, message) };
     }
     const step = this.#step(streamId, {
       kind: "offer",
@@ -335,25 +335,14 @@ export class SfuRelay {
       sdp: offer.sdp,
     });
     if (!step.ok) {
-      peer.send({
-        type: "error",
-        code: "not-in-stream",
-        message: `Stream ${streamId} is not asking you to publish`,
-        inReplyTo: message.type,
-      });
-      return none;
+      return refuse(
+        "not-in-stream",
+        `Stream ${streamId} is not asking you to publish`,
+      );
     }
     // Janus would refuse it after a round trip, or not answer at all. The
     // step is not taken: the stream stays asked.
-    if (unparsable) {
-      peer.send({
-        type: "error",
-        code: "bad-sdp",
-        message: unparsable,
-        inReplyTo: message.type,
-      });
-      return none;
-    }
+    if (unparsable) return refuse("bad-sdp", unparsable);
     const { out, publishing } = this.#commit(step);
     return { out, published: publishing ?? Promise.resolve() };
   }
