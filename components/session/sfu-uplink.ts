@@ -234,6 +234,7 @@ export class SfuUplink {
       this.#restarting = false;
     }
     if (this.#pc !== pc) return;
+    this.#reapply();
     this.#unanswered = "restart";
     this.#offer(pc);
   }
@@ -301,6 +302,19 @@ export class SfuUplink {
     this.#unanswered = undefined;
     await pc.setRemoteDescription(answer);
     // Layers asked for before the answer: applied to what was negotiated.
+    this.#reapply();
+  }
+
+  /**
+   * Chromium sets each layer's `active` from a description it applies (the
+   * offer's `a=simulcast`, made from the layers as they were when it was
+   * created, and the answer's): a restart's offer made while the hold's
+   * `setParameters` was under way, or its answer, sent the layers again
+   * (seen: the camera sent into the void through every restart, layers no
+   * viewer wanted sent after it). Our wish is applied again over it.
+   */
+  #reapply(): void {
+    this.#wish++;
     void this.#applyLayers();
   }
 
@@ -353,14 +367,17 @@ export class SfuUplink {
           // Before the answer there is nothing negotiated to pause.
           if (!parameters.encodings?.length) continue;
           const video = sender.track?.kind === "video";
+          let change = false;
           for (const encoding of parameters.encodings) {
-            encoding.active = !this.#held &&
+            const active = !this.#held &&
               (!video || !rids || rids.includes(encoding.rid!));
+            change ||= encoding.active !== active;
+            encoding.active = active;
           }
-          done = await sender.setParameters(parameters).then(
-            () => done ?? true,
-            () => false,
-          );
+          // As wished already (most answers): nothing to set.
+          done = !change ? done ?? true : await sender.setParameters(
+            parameters,
+          ).then(() => done ?? true, () => false);
         }
         if (done === undefined) return;
         // Applied to a connection replaced meanwhile: the new one's turn.

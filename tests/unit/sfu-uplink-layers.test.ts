@@ -94,8 +94,13 @@ class FakeConnection {
       }));
     }
   }
+  /** Each sender's layers as the last offer saw them (its `a=simulcast`). */
+  #offered = new Map<FakeSender, boolean[]>();
   createOffer(options?: { iceRestart?: boolean }) {
     this.offers.push(options?.iceRestart === true);
+    for (const sender of this.getSenders()) {
+      this.#offered.set(sender, sender.encodings.map((e) => e.active!));
+    }
     return Promise.resolve({
       type: "offer",
       sdp: `v=0\r\na=ice-ufrag:u${this.offers.length}\r\n`,
@@ -104,7 +109,17 @@ class FakeConnection {
   setLocalDescription(description: { type: string; sdp: string }) {
     this.localDescription = description;
     this.signalingState = "have-local-offer";
+    this.#applyOffered();
     return Promise.resolve();
+  }
+  /** Chromium sets each layer's `active` from a description it applies. */
+  #applyOffered() {
+    for (const [sender, active] of this.#offered) {
+      sender.encodings = sender.encodings.map((e, i) => ({
+        ...e,
+        active: active[i] ?? e.active,
+      }));
+    }
   }
   getStats() {
     const { received, sent } = this.packets;
@@ -124,6 +139,7 @@ class FakeConnection {
   setRemoteDescription() {
     this.signalingState = "stable";
     this.sender.negotiated = true;
+    this.#applyOffered();
     return Promise.resolve();
   }
   getSenders() {
@@ -188,19 +204,19 @@ const offersSent = (sent: ClientMessage[]) =>
 /** Lets the uplink's pending promise callbacks run. */
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-test("layers asked for while a change is under way are applied after it, the latest wish last", async () => {
+test("layers asked for while a change is under way are applied after it, the latest wish last; a wish in effect already sets nothing", async () => {
   const { sfu, sender } = await uplink();
+  // Every layer is sent already: nothing to set.
   sfu.layers(["h", "m", "l"]);
+  assert.equal(sender.calls.length, 0);
   sfu.layers(["h"]);
+  sfu.layers(["h", "m", "l"]);
   sfu.layers(["h", "m"]);
   // One at a time: Firefox refuses a second while the first is under way.
-  assert.deepEqual(sender.calls.map((c) => c.active), [["h", "m", "l"]]);
+  assert.deepEqual(sender.calls.map((c) => c.active), [["h"]]);
   sender.calls[0].settle(true);
   await turn();
-  assert.deepEqual(sender.calls.map((c) => c.active), [
-    ["h", "m", "l"],
-    ["h", "m"],
-  ]);
+  assert.deepEqual(sender.calls.map((c) => c.active), [["h"], ["h", "m"]]);
   sender.calls[1].settle(true);
   await turn();
   assert.equal(sender.calls.length, 2);
@@ -385,6 +401,48 @@ test("a restart holds the video until a path works (no packets sent into the voi
   sender.calls.at(-1)!.settle(true);
   await clock.tickAsync(0);
   assert.deepEqual(sender.encodings.map((e) => e.active), [true, true, false]);
+});
+
+test("Chromium sets the layers from each description it applies: a restart's offer made while the hold was under way, and its answer, would send the camera into the void (and a paused layer after it); the wish is applied again over each", async () => {
+  using clock = fakeClock();
+  const { sfu, pc, sender } = await uplink();
+  const ice = sender.transport.iceTransport;
+  const active = () => sender.calls.map((c) => c.active);
+  sfu.layers(["h"]);
+  sender.calls[0].settle(true);
+  await clock.tickAsync(0);
+  pc.become("connected");
+  pc.become("failed");
+  // The hold is set before the offer is applied, which was made before it.
+  assert.deepEqual(active(), [["h"], []]);
+  sender.calls[1].settle(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(pc.offers, [false, true]);
+  assert.deepEqual(active(), [["h"], [], []]);
+  sender.calls[2].settle(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.encodings.map((e) => e.active), [
+    false,
+    false,
+    false,
+  ]);
+  // The answer, to an offer made with "h" sent: held again over it.
+  await sfu.answer({ type: "answer", sdp: "v=0\r\n" });
+  assert.deepEqual(active(), [["h"], [], [], []]);
+  sender.calls[3].settle(true);
+  await clock.tickAsync(0);
+  assert.deepEqual(sender.encodings.map((e) => e.active), [
+    false,
+    false,
+    false,
+  ]);
+  ice.select("u2");
+  await clock.tickAsync(0);
+  assert.deepEqual(active(), [["h"], [], [], [], ["h"]]);
+  sender.calls[4].settle(true);
+  await clock.tickAsync(0);
+  assert.equal(sender.calls.length, 5);
+  assert.deepEqual(sender.encodings.map((e) => e.active), [true, false, false]);
 });
 
 test("the microphone is held with the camera, and sent again with it", async () => {
