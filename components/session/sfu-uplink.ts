@@ -42,10 +42,14 @@ export interface SfuUplinkOptions {
 
 /**
  * Nothing back from Janus this long while sending: silent. Janus answers
- * the camera's packets with RTCP every second or so, and consent checks.
+ * the camera's packets with congestion feedback every 200 ms (its
+ * `twcc_period`; measured: never more than 250 ms apart). Each packet the
+ * camera sends before the restart's hold goes into the void, and Janus asks
+ * for every one again once the path is back (see #hold): at 1 s, ~85 of
+ * them held the picture 0.3-0.5 s after its first frames.
  */
-const SILENT_MS = 1_000;
-const SILENCE_CHECK_MS = 250;
+const SILENT_MS = 500;
+const SILENCE_CHECK_MS = 125;
 /** `disconnected` this long: restarted (it may come back by itself first). */
 const DISCONNECTED_GRACE_MS = 2_000;
 /** Sending held this long at most while a restart finds a path (see #hold). */
@@ -327,12 +331,13 @@ export class SfuUplink {
 
   /**
    * Nothing sent while the path is down and a restart finds another: what
-   * the camera sent into the void, Janus would ask for again once the path is
-   * back (NACKs, up to 160 packets a layer), and those retransmissions
-   * would queue ahead of the key frame that brings the picture back (seen:
-   * a 0.5-0.8 s stall after the first frames). Sent again once a path
-   * works (see publish and #onState), each layer starts with a key frame,
-   * on which Janus forgets what it missed. At most {@link HOLD_MAX_MS}.
+   * the camera sent into the void, Janus asks for again once the path is
+   * back (NACKs, up to 160 packets a layer; its reset of them on a key
+   * frame never fires, Janus 1.1.2), and the browser sends those
+   * retransmissions ahead of the frames that follow the key frame (seen:
+   * a 0.3-0.8 s stall after the first frames). So the fewer sent before
+   * the hold, the shorter that (see SILENT_MS). Sent again once a path
+   * works (see publish and #onState). At most {@link HOLD_MAX_MS}.
    */
   #hold(held: boolean): void {
     if (held === this.#held) return;

@@ -12,6 +12,14 @@
 export interface LayerLimits {
   /** The least time between two steps down of one viewer. */
   settleMs: number;
+  /**
+   * After the broadcaster's video was lost on its way to Janus (a lossy
+   * uplink, its path broken and back), its viewers' loss reports move
+   * nobody down for this long: they count the same gap (measured: Janus's
+   * `slowlink` for a viewer came up to 2.5 s after the broadcaster's media
+   * was back from an address change).
+   */
+  upstreamQuietMs: number;
   /** Quiet time before a viewer tries a layer up. */
   upAfterMs: number;
   /** The longest quiet time asked before a layer up. */
@@ -55,6 +63,7 @@ export interface LayerLimits {
 
 export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = {
   settleMs: 2_000,
+  upstreamQuietMs: 5_000,
   upAfterMs: 15_000,
   maxUpAfterMs: 120_000,
   jitterMs: 250,

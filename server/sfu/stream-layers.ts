@@ -143,9 +143,10 @@ export class StreamLayers {
 
   /**
    * Janus lost some of the broadcaster's video (its publisher's slowlink: a
-   * path change, a lossy uplink). Its viewers ask for those packets too,
-   * for up to `settleMs` after: their reports then say nothing of their
-   * own links, and steps down they caused are dropped.
+   * path change, a lossy uplink; its ICE restarted, its media back). Its
+   * viewers miss those packets too, for up to `upstreamQuietMs` after:
+   * their reports then say nothing of their own links, and steps down they
+   * caused are dropped.
    */
   upstreamLoss(now: number): LayerEffect[] {
     this.#upstreamLossAt = now;
@@ -158,7 +159,7 @@ export class StreamLayers {
   /** Janus says `viewerId`'s link loses what it sends. */
   slow(viewerId: string, now: number): LayerEffect[] {
     if (this.top < 1) return [];
-    if (now - this.#upstreamLossAt < this.#limits.settleMs) return [];
+    if (now - this.#upstreamLossAt < this.#limits.upstreamQuietMs) return [];
     const unknown = this.#adopted && !this.#viewers.has(viewerId);
     const viewer = this.#viewer(viewerId);
     viewer.policy.lost(now);

@@ -308,7 +308,7 @@ Deno.test("stream layers: a layer another viewer gets is never taken not to arri
   assert.deepEqual(sets(stream.slow("v1", 5_100)), ["v1 0 slow"]);
 });
 
-Deno.test("stream layers: while Janus loses the broadcaster's video, its viewers' loss reports move nobody down; settleMs after, they do again", () => {
+Deno.test("stream layers: while Janus loses the broadcaster's video, its viewers' loss reports move nobody down; upstreamQuietMs after, they do again", () => {
   const stream = layers({}, () => 0.5);
   onTop(stream, ["v1", "v2", "v3"], 0);
   // The viewers' reports come in before and after the publisher's.
@@ -319,9 +319,12 @@ Deno.test("stream layers: while Janus loses the broadcaster's video, its viewers
   assert.deepEqual(sets(stream.tick(1_125)), []);
   assert.deepEqual(sets(stream.slow("v3", 2_000)), []);
   assert.deepEqual(sets(stream.tick(3_000)), []);
-  // Past settleMs: a viewer's own loss counts again.
-  stream.slow("v1", 3_050);
-  assert.deepEqual(sets(stream.tick(3_175)), ["v1 1 slow"]);
+  // Janus's reports of a viewer's loss lag the gap (2.5 s seen).
+  assert.deepEqual(sets(stream.slow("v2", 5_000)), []);
+  assert.deepEqual(sets(stream.tick(5_500)), []);
+  // Past upstreamQuietMs: a viewer's own loss counts again.
+  stream.slow("v1", 6_050);
+  assert.deepEqual(sets(stream.tick(6_175)), ["v1 1 slow"]);
 });
 
 Deno.test("stream layers: a viewer Janus began on a smaller layer unasked (the top's keyframe went by first) gets keyframes asked until it is on its target", () => {
