@@ -62,6 +62,9 @@ media: {
   slowlink_threshold = 4
 }
 nat: {
+  # Connectivity checks as keepalives: a peer gone without a goodbye (a WHEP
+  # player crashed or off the network) fails ICE and is hung up ~60 s later.
+  ice_keepalive_conncheck = true
 ${
       janus.iceInterface
         ? `  ice_enforce_list = "${janus.iceInterface}"`

@@ -48,6 +48,32 @@ labTest(
 );
 
 labTest(
+  "whep: a player gone without its DELETE (off the network) is hung up by Janus's keepalive connectivity checks about a minute later: its session ends and the stream's viewer count drops",
+  {
+    browsers: ["chromium", "chromium"],
+    janus: true,
+    pages: [broadcasterPage, whepPlayerPage],
+  },
+  async (lab) => {
+    await lab.openPage(0);
+    await lab.untilState("b", "live");
+    await lab.openPage(1);
+    await lab.untilFrames("v1", 10);
+    assert.equal((await lab.healthz()).viewers, 1);
+    // Nothing more from the player, no DTLS alert: before, Janus sent to it
+    // and its session held a viewer place and a MAX_HTTP_SESSIONS slot for
+    // good (seen: still there 100 s later).
+    await lab.network.linkDown(lab.host(1));
+    await lab.until(
+      "Janus to hang the player up",
+      () => lab.logged("whep-hangup") > 0 || undefined,
+      120_000,
+    );
+    await lab.healthWhen((health) => health.viewers === 0);
+  },
+);
+
+labTest(
   "whep: npm's whip-whep WHEPClient (offer at once, candidates by PATCH) plays through /whep/{streamId}",
   {
     browsers: ["chromium", "chromium"],

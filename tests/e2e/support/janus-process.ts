@@ -246,6 +246,9 @@ media: {
   slowlink_threshold = ${this.#options.slowlinkThreshold ?? 4}
 }
 nat: {
+  # Connectivity checks as keepalives: a peer gone without a goodbye (a WHEP
+  # player crashed or off the network) fails ICE and is hung up ~60 s later.
+  ice_keepalive_conncheck = true
 ${iceInterface ? `  ice_enforce_list = "${iceInterface}"` : ""}
 }
 plugins: {
