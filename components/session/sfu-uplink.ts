@@ -108,7 +108,10 @@ export class SfuUplink {
   #rids: string[] | undefined;
   /** A `setParameters` of the layers is under way. */
   #applying = false;
-  /** Bumped with each wish for the layers (or the hold), never reset. */
+  /**
+   * Bumped with each wish for the layers (or the hold), and after each
+   * description applied (see #wishAgain); never reset.
+   */
   #wish = 0;
   /** The wish last applied (0: none on this connection). */
   #applied = 0;
@@ -238,7 +241,7 @@ export class SfuUplink {
       this.#restarting = false;
     }
     if (this.#pc !== pc) return;
-    this.#reapply();
+    this.#wishAgain();
     this.#unanswered = "restart";
     this.#offer(pc);
   }
@@ -306,18 +309,19 @@ export class SfuUplink {
     this.#unanswered = undefined;
     await pc.setRemoteDescription(answer);
     // Layers asked for before the answer: applied to what was negotiated.
-    this.#reapply();
+    this.#wishAgain();
   }
 
   /**
-   * Chromium sets each layer's `active` from a description it applies (the
-   * offer's `a=simulcast`, made from the layers as they were when it was
-   * created, and the answer's): a restart's offer made while the hold's
+   * Applies the wish (new, or the same again). Again after each description:
+   * Chromium sets each layer's `active` from one it applies (the offer's
+   * `a=simulcast`, made from the layers as they were when it was created,
+   * and the answer's), so a restart's offer made while the hold's
    * `setParameters` was under way, or its answer, sent the layers again
    * (seen: the camera sent into the void through every restart, layers no
-   * viewer wanted sent after it). Our wish is applied again over it.
+   * viewer wanted sent after it).
    */
-  #reapply(): void {
+  #wishAgain(): void {
     this.#wish++;
     void this.#applyLayers();
   }
@@ -325,8 +329,7 @@ export class SfuUplink {
   /** The server's `sfu-layers`: send these rids, pause the others. */
   layers(rids: string[]): void {
     this.#rids = rids;
-    this.#wish++;
-    void this.#applyLayers();
+    this.#wishAgain();
   }
 
   /**
@@ -346,8 +349,7 @@ export class SfuUplink {
     if (held) {
       this.#holdTimer = setTimeout(() => this.#hold(false), HOLD_MAX_MS);
     }
-    this.#wish++;
-    void this.#applyLayers();
+    this.#wishAgain();
   }
 
   /**

@@ -63,13 +63,26 @@ labTest(
     // Nothing more from the player, no DTLS alert: before, Janus sent to it
     // and its session held a viewer place and a MAX_HTTP_SESSIONS slot for
     // good (seen: still there 100 s later).
+    const down = Date.now();
     await lab.network.linkDown(lab.host(1));
     await lab.until(
       "Janus to hang the player up",
       () => lab.logged("whep-hangup") > 0 || undefined,
       120_000,
     );
+    // libnice's keepalive checks, not something sooner.
+    assert.ok(Date.now() - down > 30_000, `hung up ${Date.now() - down} ms`);
     await lab.healthWhen((health) => health.viewers === 0);
+    // The broadcaster, a live peer of Janus all along (libnice's master once
+    // cut those after 50 s with these checks), still publishes: its media
+    // never stopped reaching Janus.
+    assert.equal((await lab.healthz()).liveStreams, 1);
+    assert.deepEqual(
+      lab.events("b").filter((e) => e.kind === "state" && e.t > down),
+      [],
+    );
+    assert.equal(lab.logged("sfu-republish"), 0);
+    assert.equal(lab.logged("sfu-publisher-media"), 0);
   },
 );
 
