@@ -402,7 +402,12 @@ for (const browser of ["chromium", "firefox"] as const) {
       // Before the repair the picture stayed frozen for good: Janus kept
       // sending to the old address's candidates, nobody restarted ICE.
       await lab.untilFrames("v1", 20, changed);
-      assert.equal(lab.logged("sfu-publisher-restarted"), 1);
+      // Janus restarts once, or twice (seen once in CI, Firefox): a restart
+      // offer goes again when its answer may have gone down with the old
+      // socket, or a second follows a first that did not connect. Either
+      // way on the same connections, nothing published anew.
+      const restarts = lab.logged("sfu-publisher-restarted");
+      assert.ok(restarts === 1 || restarts === 2, `${restarts} restarts`);
       assert.equal(lab.logged("sfu-republish"), 0);
       // The same connections: the broadcaster's one to Janus, the viewer's.
       assert.equal(lab.events("b").filter((e) => e.kind === "pc").length, 1);
