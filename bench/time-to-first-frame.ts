@@ -2,7 +2,9 @@
  * Time to first frame: from `<live-viewer>` attached to the page until its
  * video presents the first frame (`requestVideoFrameCallback`), in headless
  * Chromium with the fake camera, against a live `<live-broadcaster>` in the
- * same page. Each join is a new element; the previous one is removed first.
+ * same page. Each join is a new element; the previous one is removed and the
+ * broadcaster has let it go (`viewer-left`) first, as the bare pair closes both
+ * ends before its next start.
  *
  *   deno task bench:ttff                 # 25 joins
  *   deno task bench:ttff --joins 50
@@ -168,7 +170,17 @@ async function measureInPage(
       .updateComplete;
     const video = viewer.shadowRoot!.querySelector("video")!;
     finish(start, video, await firstFrame(video));
+    // The bare pair closes both ends before its next start; so does this: the
+    // next join starts once the broadcaster has let this viewer go (else its
+    // connection's close ran inside the next join's time: ~10 ms measured).
+    let timer = 0;
+    const left = new Promise((resolve, reject) => {
+      broadcaster.addEventListener("viewer-left", resolve, { once: true });
+      timer = setTimeout(() => reject(new Error("no viewer-left")), 10_000);
+    });
     viewer.remove();
+    await left;
+    clearTimeout(timer);
   }
   broadcaster.remove();
   return results;
