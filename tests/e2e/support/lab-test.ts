@@ -18,6 +18,8 @@ export interface LabTestOptions extends LabOptions {
 }
 
 const network = await TestNetwork.available();
+/** The server's last lines shown with a failed test. */
+const FAILURE_LOG_LINES = 40;
 const BROWSER_PATHS: Record<BrowserName, string> = {
   chromium: CHROMIUM_PATH,
   firefox: FIREFOX_PATH,
@@ -51,7 +53,16 @@ export function labTest(
     sanitizeResources: false,
     async fn(t) {
       await using started = await FaultLab.start(lab);
-      await body(started, t);
+      try {
+        await body(started, t);
+      } catch (error) {
+        // A failure in CI is read from its log alone: what the server said
+        // last (a flake seldom comes back when run by hand).
+        const tail = started.serverLog.slice(-FAILURE_LOG_LINES);
+        console.error(`the server's last ${tail.length} lines:`);
+        console.error(tail.join("\n"));
+        throw error;
+      }
     },
   });
 }
