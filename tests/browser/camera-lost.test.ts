@@ -12,13 +12,13 @@ import "../../components/live-viewer.ts";
 import type { LiveErrorEvent } from "../../components/live-events.ts";
 import {
   addBroadcaster,
-  addViewer,
   countResources,
   decodedMore,
   eventually,
   frames,
   newStreamId,
   nextEvent,
+  onePlaying,
   removeLiveElements,
   startSignaling,
   stateOf,
@@ -41,13 +41,7 @@ describe("a capture device lost while live", () => {
 
   /** A live broadcaster, a viewer playing it, and the viewer's connection. */
   async function live() {
-    const { url } = await startSignaling();
-    const streamId = newStreamId();
-    const broadcaster = addBroadcaster(url, streamId);
-    await broadcaster.start();
-    const viewer = addViewer(url, streamId);
-    await stateOf(viewer, "live");
-    expect(await frames(videoOf(viewer))).to.be.greaterThan(0);
+    const { broadcaster, viewer } = await onePlaying();
     const receiving = resources.pcs.find((pc) =>
       pc.getTransceivers().some((t) => t.currentDirection === "recvonly")
     )!;

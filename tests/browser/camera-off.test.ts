@@ -7,12 +7,9 @@ import { expect } from "@open-wc/testing";
 import "../../components/live-broadcaster.ts";
 import "../../components/live-viewer.ts";
 import {
-  addBroadcaster,
-  addViewer,
   countResources,
   frames,
-  newStreamId,
-  startSignaling,
+  onePlaying,
   stateOf,
   videoOf,
 } from "./support/helpers.ts";
@@ -24,13 +21,7 @@ describe("camera off", () => {
   it("10 s with the camera off build no new connection, and the viewer is live after", async () => {
     const resources = countResources();
     try {
-      const { url } = await startSignaling();
-      const streamId = newStreamId();
-      const broadcaster = addBroadcaster(url, streamId);
-      await broadcaster.start();
-      const viewer = addViewer(url, streamId);
-      await stateOf(viewer, "live");
-      await frames(videoOf(viewer));
+      const { broadcaster, viewer } = await onePlaying();
       const opened = resources.counts.pcsOpened;
       broadcaster.setCamera(false);
       // The fault's own length: nothing to wait for but time.

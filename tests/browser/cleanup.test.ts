@@ -8,6 +8,7 @@ import {
   countResources,
   frames,
   newStreamId,
+  onePlaying,
   startSignaling,
   stateOf,
   statesOf,
@@ -28,18 +29,6 @@ function allClosed(sockets: WebSocket[]): Promise<void> {
     ).then(() => undefined),
     "every WebSocket to close",
   );
-}
-
-/** A broadcaster and one viewer, its picture presented. */
-async function onePlaying() {
-  const { url } = await startSignaling();
-  const streamId = newStreamId();
-  const broadcaster = addBroadcaster(url, streamId);
-  await broadcaster.start();
-  const viewer = addViewer(url, streamId);
-  await stateOf(viewer, "live");
-  await frames(videoOf(viewer));
-  return { broadcaster, viewer };
 }
 
 describe("removal", () => {

@@ -11,6 +11,7 @@ import {
   frames,
   newStreamId,
   nextEvent,
+  onePlaying,
   removeLiveElements,
   restartSignaling,
   startSignaling,
@@ -103,13 +104,7 @@ describe("recovery", () => {
   async function serverRestartKeepsIds(
     resources: ReturnType<typeof countResources>,
   ): Promise<void> {
-    const { url, port } = await startSignaling();
-    const streamId = newStreamId();
-    const broadcaster = addBroadcaster(url, streamId);
-    await broadcaster.start();
-    const viewer = addViewer(url, streamId);
-    await stateOf(viewer, "live");
-    await frames(videoOf(viewer));
+    const { port, broadcaster, viewer } = await onePlaying();
     const before = broadcaster.viewers[0].viewerId;
     const trackBefore = (videoOf(viewer).srcObject as MediaStream)
       .getVideoTracks()[0];
@@ -145,13 +140,7 @@ describe("recovery", () => {
   }
 
   it("the signaling server restarts with its resume key rotated: new ids, a new connection played once it decodes, the old one playing until then", async () => {
-    const { url, port } = await startSignaling();
-    const streamId = newStreamId();
-    const broadcaster = addBroadcaster(url, streamId);
-    await broadcaster.start();
-    const viewer = addViewer(url, streamId);
-    await stateOf(viewer, "live");
-    await frames(videoOf(viewer));
+    const { port, broadcaster, viewer } = await onePlaying();
     const before = broadcaster.viewers[0].viewerId;
     const trackOf = () =>
       (videoOf(viewer).srcObject as MediaStream).getVideoTracks()[0];

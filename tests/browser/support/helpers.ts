@@ -333,3 +333,20 @@ export function addBroadcaster(url: string, streamId: string) {
 export function newStreamId(): string {
   return `order-${crypto.randomUUID()}`;
 }
+
+/**
+ * A fresh server, a live `<live-broadcaster>` and one `<live-viewer>`
+ * presenting its picture (frames of a non-zero width): where most tests of
+ * a fault or a removal start.
+ */
+export async function onePlaying() {
+  const { url, port } = await startSignaling();
+  const streamId = newStreamId();
+  const broadcaster = addBroadcaster(url, streamId);
+  await broadcaster.start();
+  const viewer = addViewer(url, streamId);
+  await stateOf(viewer, "live");
+  const width = await frames(videoOf(viewer));
+  if (!(width > 0)) throw new Error(`frames ${width} pixels wide`);
+  return { url, port, streamId, broadcaster, viewer };
+}
