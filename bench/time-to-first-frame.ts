@@ -173,7 +173,7 @@ async function measureInPage(
     // The bare pair closes both ends before its next start; so does this: the
     // next join starts once the broadcaster has let this viewer go (else its
     // connection's close ran inside the next join's time: ~10 ms measured).
-    let timer = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const left = new Promise((resolve, reject) => {
       broadcaster.addEventListener("viewer-left", resolve, { once: true });
       timer = setTimeout(() => reject(new Error("no viewer-left")), 10_000);

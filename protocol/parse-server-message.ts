@@ -61,14 +61,17 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
   return parseMessageOf(text, SERVER_MESSAGES);
 }
 
-/** {@link parseServerMessage} for the types `shapes` names only. */
+/**
+ * {@link parseServerMessage} for the types `shapes` names only; `text` may
+ * be a message read already (`webrtc-offer.joinAccepted`), checked alike.
+ */
 export function parseMessageOf(
-  text: string,
+  text: unknown,
   shapes: MessageShapes,
 ): ServerMessage | undefined {
   let record: Record<string, unknown> | null | undefined;
   try {
-    record = JSON.parse(text);
+    record = typeof text === "string" ? JSON.parse(text) : text;
   } catch {
     // Not JSON: no type below.
   }

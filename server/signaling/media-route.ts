@@ -143,7 +143,11 @@ export class MediaRoute {
       (asReceived
         ? message
         : { ...message, viewerId: peer.id }) as ServerMessage;
-    const frame = asReceived && text !== undefined
+    // A broadcaster's offer never carries a `joinAccepted` of its own (only
+    // the server's, for the viewer that asked): one that does is re-encoded
+    // without it.
+    const frame = asReceived && text !== undefined &&
+        !(type === "webrtc-offer" && text.includes('"joinAccepted"'))
       ? text
       : encodeServerMessage(forwarded);
     const from = { clientId: peer.id, node: this.#core.node, role };
