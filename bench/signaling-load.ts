@@ -325,12 +325,7 @@ export async function load(
     const record = newPending();
     pending.set(viewer.id, record);
     viewer.ws.send(
-      JSON.stringify({
-        type: "join-stream",
-        streamId: viewer.streamId,
-        // As <live-viewer> joins: its join-accepted inside the offer.
-        acceptInOffer: true,
-      }),
+      JSON.stringify({ type: "join-stream", streamId: viewer.streamId }),
     );
     return Promise.race([record.complete.promise, timedOut.promise]);
   };

@@ -433,14 +433,7 @@ export class LiveViewer extends StreamElement {
     // asks on as before.
     const keyFrame = this.#keyFrame;
     this.#keyFrame = undefined;
-    return {
-      session,
-      restart: restart || undefined,
-      keyFrame,
-      overlap: true,
-      // Its join-accepted inside the offer after it: one frame fewer.
-      acceptInOffer: true,
-    };
+    return { session, restart: restart || undefined, keyFrame, overlap: true };
   }
 
   protected override onNetworkChange(): void {

@@ -4,9 +4,7 @@
  * the one exception is `viewer-joined` across nodes, whose count only the
  * cluster store knows when it sends it: the store completes a prefix made
  * here (the Redis script in server/cluster/redis-scripts.ts appends the count and
- * `}`, as {@link completeViewerJoined} does); and an offer that carries its
- * viewer's `join-accepted` ({@link offerWithAccepted}), made from the two
- * frames as sent.
+ * `}`, as {@link completeViewerJoined} does).
  *
  * Browser-safe: no Deno or Node APIs.
  */
@@ -30,21 +28,4 @@ export function viewerJoinedPrefix(
 /** The frame of a {@link viewerJoinedPrefix} with its count. */
 export function completeViewerJoined(prefix: string, count: number): string {
   return `${prefix}${count}}`;
-}
-
-const OFFER_FRAME = '{"type":"webrtc-offer",';
-
-/**
- * The offer frame `offer` with `accepted` (a `join-accepted` frame) as its
- * `joinAccepted`; undefined if `offer` is no offer frame this can extend (a
- * broadcaster's, forwarded as sent, may order its fields otherwise: then
- * the two go as two frames).
- */
-export function offerWithAccepted(
-  offer: string,
-  accepted: string,
-): string | undefined {
-  return offer.startsWith(OFFER_FRAME) && offer.endsWith("}")
-    ? `${offer.slice(0, -1)},"joinAccepted":${accepted}}`
-    : undefined;
 }

@@ -89,13 +89,6 @@ export interface JoinStream {
    * and is paired once a broadcaster that does not encrypt is live.
    */
   e2ee?: true;
-  /**
-   * This viewer takes its `join-accepted` inside the offer that follows it
-   * (`webrtc-offer.joinAccepted`) when one does (addition): one frame fewer
-   * per join. Without it, or with no offer coming at once, `join-accepted`
-   * comes alone, as before.
-   */
-  acceptInOffer?: true;
 }
 
 /** Leaves `streamId`, whichever role this connection has in it (addition). */
@@ -119,12 +112,6 @@ export interface WebRtcOffer {
    * this connection. Never forwarded from a broadcaster.
    */
   sfu?: true;
-  /**
-   * Server -> viewer: the `join-accepted` of its join, for a viewer that
-   * said `join-stream.acceptInOffer` (addition): read before the offer.
-   * Never forwarded from a broadcaster.
-   */
-  joinAccepted?: JoinAccepted;
 }
 
 /**

@@ -108,11 +108,6 @@ export function validateClientMessage(
       message = withOptional(message, "keyFrame", fields.flag("keyFrame"));
       message = withOptional(message, "overlap", fields.flag("overlap"));
       message = withOptional(message, "e2ee", fields.onlyTrue("e2ee"));
-      message = withOptional(
-        message,
-        "acceptInOffer",
-        fields.onlyTrue("acceptInOffer"),
-      );
       break;
     case "leave-stream":
       message = { type, streamId: fields.streamId() };

@@ -61,17 +61,14 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
   return parseMessageOf(text, SERVER_MESSAGES);
 }
 
-/**
- * {@link parseServerMessage} for the types `shapes` names only; `text` may
- * be a message read already (`webrtc-offer.joinAccepted`), checked alike.
- */
+/** {@link parseServerMessage} for the types `shapes` names only. */
 export function parseMessageOf(
-  text: unknown,
+  text: string,
   shapes: MessageShapes,
 ): ServerMessage | undefined {
   let record: Record<string, unknown> | null | undefined;
   try {
-    record = typeof text === "string" ? JSON.parse(text) : text;
+    record = JSON.parse(text);
   } catch {
     // Not JSON: no type below.
   }

@@ -184,12 +184,6 @@ export class SignalingClient {
         clearTimeout(this.#deadline);
         this.#deadline = undefined;
       }
-      // A join's acceptance inside the offer after it (acceptInOffer).
-      const accepted = parseMessageOf(
-        (message as { joinAccepted?: unknown }).joinAccepted,
-        this.#options.messages,
-      );
-      if (accepted?.type === "join-accepted") this.#options.onMessage(accepted);
       this.#options.onMessage(message);
     });
     socket.addEventListener("close", () => {

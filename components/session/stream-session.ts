@@ -61,7 +61,7 @@ export interface SessionError {
 /** What a viewer adds to its `join-stream`. */
 export type JoinFields = Pick<
   JoinStream,
-  "session" | "restart" | "keyFrame" | "overlap" | "acceptInOffer"
+  "session" | "restart" | "keyFrame" | "overlap"
 >;
 
 /** Server messages about the session's stream. */

@@ -13,10 +13,7 @@ import {
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "../../protocol/messages.ts";
-import {
-  encodeServerMessage,
-  offerWithAccepted,
-} from "../../protocol/encode-server-message.ts";
+import { encodeServerMessage } from "../../protocol/encode-server-message.ts";
 import { parseClientMessage } from "../../protocol/parse-client-message.ts";
 import { exceedsUtf8Bytes } from "../../protocol/utf8-limit.ts";
 import type { SdpLimits } from "../../protocol/sdp-check.ts";
@@ -75,8 +72,6 @@ export class Connection implements Peer {
   #sentSinceRead = 0;
   /** Over MAX_BUFFERED_BYTES: dropped once the step under way is done. */
   #overflowed = false;
-  /** A `join-accepted` frame held for the next offer (acceptInOffer). */
-  #accepted: string | undefined;
   #sdpLimits: SdpLimits;
   /** Releases the upgrade if it has not opened by HANDSHAKE_TIMEOUT_MS. */
   #handshake: ReturnType<typeof setTimeout> | undefined;
@@ -161,19 +156,8 @@ export class Connection implements Peer {
     this.sendRaw(encodeServerMessage(message));
   }
 
-  acceptInOffer(frame: string): void {
-    this.#accepted = frame;
-  }
-
   /** {@link send} for a frame that is a server message's JSON already. */
   sendRaw(text: string): void {
-    const accepted = this.#accepted;
-    if (accepted !== undefined) {
-      this.#accepted = undefined;
-      const both = offerWithAccepted(text, accepted);
-      if (both === undefined) this.sendRaw(accepted);
-      else text = both;
-    }
     if (this.#state !== "open" || this.#overflowed) return;
     // `bufferedAmount` is an op call into the runtime. It grows only by what
     // we send, so while our last reading plus everything sent since cannot

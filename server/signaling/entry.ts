@@ -11,7 +11,6 @@ import {
 } from "../../protocol/encode-server-message.ts";
 import type {
   BroadcasterReady,
-  JoinAccepted,
   JoinStream,
   ServerMessage,
 } from "../../protocol/messages.ts";
@@ -308,8 +307,6 @@ export class Entry {
           session,
           ...(e2ee ? { e2ee } : {}),
         };
-        // The broadcaster is told here and now: its offer follows.
-        let offered = false;
         if (told) this.#core.metrics.clusterSent++;
         else if (!refused) {
           // In a cluster the SFU state is its broadcaster's node's: with
@@ -335,9 +332,7 @@ export class Entry {
                 { ...joined, viewerCount },
                 via ? undefined : completeViewerJoined(prefix, viewerCount),
               );
-              return true;
             }
-            return false;
           };
           // Its stream being taken over here: the join waits for it.
           const ready = drives && broadcaster &&
@@ -351,25 +346,16 @@ export class Entry {
               ready,
               tell,
             );
-          } else offered = tell();
+          } else tell();
         }
-        const accepted: JoinAccepted = {
+        peer.send({
           type: "join-accepted",
           streamId,
           viewerId: peer.id,
           live: broadcaster !== undefined,
           ...(admitted.iceServers ? { iceServers: admitted.iceServers } : {}),
           resume: this.#core.resumeFor(peer)!,
-        };
-        // In the offer, if the viewer asked and one follows at once: its
-        // broadcaster was told here, or by the store on its node with no
-        // SFU there to hold it. One frame fewer per join.
-        if (
-          message.acceptInOffer && peer.acceptInOffer &&
-          (offered || (told && !this.#core.sfu))
-        ) {
-          peer.acceptInOffer(encodeServerMessage(accepted));
-        } else peer.send(accepted);
+        });
         if (refused) this.#encrypted(seat, streamId);
       },
     );

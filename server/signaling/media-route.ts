@@ -143,11 +143,7 @@ export class MediaRoute {
       (asReceived
         ? message
         : { ...message, viewerId: peer.id }) as ServerMessage;
-    // A broadcaster's offer never carries a `joinAccepted` of its own (only
-    // the server's, for the viewer that asked): one that does is re-encoded
-    // without it.
-    const frame = asReceived && text !== undefined &&
-        !(type === "webrtc-offer" && text.includes('"joinAccepted"'))
+    const frame = asReceived && text !== undefined
       ? text
       : encodeServerMessage(forwarded);
     const from = { clientId: peer.id, node: this.#core.node, role };

@@ -26,13 +26,6 @@ export interface Peer {
    * itself when this node has it (a peer without a socket takes that).
    */
   sendRaw(text: string, message?: ServerMessage): void;
-  /**
-   * Holds `frame`, this viewer's `join-accepted`, for the offer that
-   * follows (join-stream.acceptInOffer): it goes inside that offer, or alone
-   * just before whatever else comes first. A peer without it gets the
-   * frame at once.
-   */
-  acceptInOffer?(frame: string): void;
   /** Closes from the server side, counting why. */
   close(code: number, reason: string, why: DropReason): void;
 }
