@@ -8,7 +8,10 @@ import * as esbuild from "esbuild";
 import { basename } from "node:path";
 import { loadConfig } from "../server/config.ts";
 import { createLogger, type Logger } from "../server/observe/logger.ts";
-import { startSignalingServer } from "../server/signaling-server.ts";
+import {
+  redisClusterFor,
+  startSignalingServer,
+} from "../server/signaling-server.ts";
 import {
   CORS_HEADERS,
   createStaticHandler,
@@ -80,6 +83,7 @@ export async function startDevServer(
   });
   const server = await startSignalingServer(config, {
     logger,
+    redisCluster: await redisClusterFor(config),
     tls: tlsPort === undefined ? undefined : await devCertificate(tlsPort),
     files: (request) => {
       const bundle = outputs.get(new URL(request.url).pathname);

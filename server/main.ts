@@ -7,7 +7,7 @@
  */
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./observe/logger.ts";
-import { startSignalingServer } from "./signaling-server.ts";
+import { redisClusterFor, startSignalingServer } from "./signaling-server.ts";
 import { createStaticHandler } from "./http/static-files.ts";
 import { StateDirError } from "./security/state-key.ts";
 import { superviseProcesses } from "./processes.ts";
@@ -40,10 +40,12 @@ if (import.meta.main) {
         "No authentication: anyone who can reach this server can broadcast or watch any stream",
     });
   }
+  const redisCluster = await redisClusterFor(config);
   let starting;
   try {
     starting = startSignalingServer(config, {
       logger,
+      redisCluster,
       files: config.staticDir
         ? createStaticHandler(config.staticDir)
         : undefined,

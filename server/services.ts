@@ -15,7 +15,7 @@ import { IpLimits } from "./security/ip-limits.ts";
 import { type Logger } from "./observe/logger.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { type Delivery, LOCAL_DELIVERY } from "./signaling/delivery.ts";
-import { RedisCluster } from "./cluster/redis-cluster.ts";
+import type { RedisCluster } from "./cluster/redis-cluster.ts";
 import { linkOptions } from "./cluster/cluster-links.ts";
 import type { MediaEvent } from "./sfu/sfu-gateway.ts";
 import { type LostEvent, SfuPool } from "./sfu/sfu-pool.ts";
@@ -74,7 +74,14 @@ export function buildServices(
   config: ServerConfig,
   logger: Logger,
   hooks: ServiceHooks = {},
+  /** With REDIS_URL: the cluster's class (signaling-server.ts's redisClusterFor). */
+  redisCluster?: typeof RedisCluster,
 ): Services {
+  if (config.redisUrl && !redisCluster) {
+    throw new Error(
+      "REDIS_URL is set but the Redis cluster was not loaded (redisClusterFor)",
+    );
+  }
   // One node without a secret keeps its resume key in STATE_DIR; read
   // before anything starts, so an unusable directory stops the start
   // cleanly (StateDirError).
@@ -88,8 +95,8 @@ export function buildServices(
     if (tightened) logger.warn("resume-key-mode-tightened", { path });
   }
   const metrics = new Metrics();
-  const cluster = config.redisUrl
-    ? new RedisCluster({
+  const cluster = config.redisUrl && redisCluster
+    ? new redisCluster({
       redis: {
         url: config.redisUrl,
         sentinels: config.redisSentinels,

@@ -15,6 +15,7 @@ import {
   type StreamClaims,
 } from "../../../server/security/tokens.ts";
 import {
+  redisClusterFor,
   type SignalingServer,
   startSignalingServer,
 } from "../../../server/signaling-server.ts";
@@ -31,34 +32,33 @@ const clusters = new Map<
   { redis: RedisProcess; nodes: SignalingServer[] }
 >();
 
-function start(
+async function start(
   port: number,
   signalSecret?: string,
   redisUrl?: string,
   stateDir = Deno.makeTempDirSync({ prefix: "lw-state-" }),
 ): Promise<SignalingServer> {
   let lines: Record<string, unknown>[] = [];
-  return startSignalingServer(
-    {
-      ...DEFAULT_CONFIG,
-      hostname: "127.0.0.1",
-      port,
-      heartbeatIntervalMs: 2_000,
-      // All test pages connect from 127.0.0.1.
-      maxConnectionsPerIp: 10_000,
-      connectBurstPerIp: 10_000,
-      joinBurstPerIp: 10_000,
-      signalSecret,
-      redisUrl,
-      stateDir,
-    },
-    {
-      logger: createLogger("warn", (line) => {
-        console.error(line);
-        lines.push(JSON.parse(line));
-      }),
-    },
-  ).then((server) => {
+  const config = {
+    ...DEFAULT_CONFIG,
+    hostname: "127.0.0.1",
+    port,
+    heartbeatIntervalMs: 2_000,
+    // All test pages connect from 127.0.0.1.
+    maxConnectionsPerIp: 10_000,
+    connectBurstPerIp: 10_000,
+    joinBurstPerIp: 10_000,
+    signalSecret,
+    redisUrl,
+    stateDir,
+  };
+  return startSignalingServer(config, {
+    logger: createLogger("warn", (line) => {
+      console.error(line);
+      lines.push(JSON.parse(line));
+    }),
+    redisCluster: await redisClusterFor(config),
+  }).then((server) => {
     stateDirs.set(server.port, stateDir);
     // A restart on the same port goes on with the same lines.
     logs.set(server.port, [...(logs.get(server.port) ?? []), ...lines]);

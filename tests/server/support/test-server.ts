@@ -2,6 +2,7 @@
 import { DEFAULT_CONFIG, type ServerConfig } from "../../../server/config.ts";
 import { createLogger, type LogLevel } from "../../../server/observe/logger.ts";
 import {
+  redisClusterFor,
   type SignalingServer,
   type StartOptions,
   startSignalingServer,
@@ -48,6 +49,7 @@ export async function startTestServer(
     ...overrides,
   };
   const server = await startSignalingServer(config, {
+    redisCluster: await redisClusterFor(config),
     ...options,
     logger: createLogger(logLevel, (line) => logs.push(line)),
   });
