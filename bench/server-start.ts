@@ -33,7 +33,11 @@ async function start(which: Which): Promise<{ ms: number; rss: number }> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--unstable-no-legacy-abort", "-A", ENTRIES[which]],
+    // The default configuration: nothing of this shell's (REDIS_URL,
+    // PROCESSES...) but what Deno needs to find its cache.
+    clearEnv: true,
     env: {
+      ...pick("PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"),
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
       STATE_DIR: stateDir,
@@ -42,8 +46,13 @@ async function start(which: Which): Promise<{ ms: number; rss: number }> {
     stdout: "null",
     stderr: "null",
   }).spawn();
+  let exited = false;
+  const status = child.status.finally(() => {
+    exited = true;
+  });
   try {
     for (;;) {
+      if (exited) throw new Error(`${which} exited before it answered`);
       const ok = await fetch(`http://127.0.0.1:${port}/healthz`)
         .then(async (response) => {
           await response.body?.cancel();
@@ -60,10 +69,20 @@ async function start(which: Which): Promise<{ ms: number; rss: number }> {
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
     return { ms, rss };
   } finally {
-    child.kill("SIGKILL");
-    await child.status;
+    if (!exited) child.kill("SIGKILL");
+    await status;
     await Deno.remove(stateDir, { recursive: true });
   }
+}
+
+/** These variables of this process, where set. */
+function pick(...names: string[]): Record<string, string> {
+  return Object.fromEntries(
+    names.flatMap((name) => {
+      const value = Deno.env.get(name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
 }
 
 /** The markdown section: `runs` starts of each, interleaved. */
@@ -85,7 +104,7 @@ export async function serverStart(runs: number): Promise<string> {
     }
   }
   const p50 = (which: Which, key: "ms" | "rss") =>
-    quantile(got[which].map((r) => r[key]).sort((a, b) => a - b), 0.5);
+    quantile(got[which].map((r) => r[key]), 0.5);
   const max = (which: Which, key: "ms" | "rss") =>
     Math.max(...got[which].map((r) => r[key]));
   const line = (which: Which, name: string) =>
@@ -109,5 +128,10 @@ if (import.meta.main) {
     args: Deno.args,
     options: { runs: { type: "string", default: "10" } },
   });
-  console.log(await serverStart(Number(values.runs)));
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error("--runs must be a whole number of at least 1");
+    Deno.exit(2);
+  }
+  console.log(await serverStart(runs));
 }
