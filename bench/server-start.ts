@@ -3,86 +3,27 @@
  * the first answered `/healthz`, and RSS at that moment, for our server
  * (`server/main.ts`, the default configuration) against the bare relay
  * (bench/bare-relay.ts: the runtime's own floor), interleaved. A restart
- * with the default configuration is this long without a server.
+ * with the default configuration is this long without a server. Started
+ * as the other benches start it (bench/server-process.ts: `deno task
+ * start`'s permissions; this shell's environment passes on).
  *
  *   deno task bench:start            # 10 starts each
  *   deno task bench:start --runs 3
  */
 import { parseArgs } from "node:util";
 import { quantile } from "./quantile.ts";
+import { BARE_RELAY, startServerProcess } from "./server-process.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const ENTRIES = {
-  ours: `${ROOT}server/main.ts`,
-  bare: `${ROOT}bench/bare-relay.ts`,
-} as const;
-
-type Which = keyof typeof ENTRIES;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+type Which = "ours" | "bare";
 
 /** One start: ms from spawn to a 200 from /healthz, and RSS (MiB) then. */
 async function start(which: Which): Promise<{ ms: number; rss: number }> {
-  const port = freePort();
-  const stateDir = await Deno.makeTempDir({ prefix: "lw-start-" });
   const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--unstable-no-legacy-abort", "-A", ENTRIES[which]],
-    // The default configuration: nothing of this shell's (REDIS_URL,
-    // PROCESSES...) but what Deno needs to find its cache.
-    clearEnv: true,
-    env: {
-      ...pick("PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"),
-      PORT: String(port),
-      HOSTNAME: "127.0.0.1",
-      STATE_DIR: stateDir,
-      LOG_LEVEL: "warn",
-    },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  let exited = false;
-  const status = child.status.finally(() => {
-    exited = true;
-  });
-  try {
-    for (;;) {
-      if (exited) throw new Error(`${which} exited before it answered`);
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`)
-        .then(async (response) => {
-          await response.body?.cancel();
-          return response.ok;
-        }, () => false);
-      if (ok) break;
-      if (performance.now() - started > 30_000) {
-        throw new Error(`${which} did not start in 30 s`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    const ms = performance.now() - started;
-    const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-    return { ms, rss };
-  } finally {
-    if (!exited) child.kill("SIGKILL");
-    await status;
-    await Deno.remove(stateDir, { recursive: true });
-  }
-}
-
-/** These variables of this process, where set. */
-function pick(...names: string[]): Record<string, string> {
-  return Object.fromEntries(
-    names.flatMap((name) => {
-      const value = Deno.env.get(name);
-      return value === undefined ? [] : [[name, value]];
-    }),
-  );
+  await using server = which === "ours"
+    ? await startServerProcess()
+    : await startServerProcess({}, BARE_RELAY);
+  const ms = performance.now() - started;
+  return { ms, rss: (await server.rss()) / 2 ** 20 };
 }
 
 /** The markdown section: `runs` starts of each, interleaved. */

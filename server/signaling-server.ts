@@ -59,7 +59,7 @@ export interface StartOptions {
 
 /**
  * The Redis cluster's class when the configuration has REDIS_URL, loaded
- * only then: ioredis costs one node that never uses it ~30 ms and ~9 MiB
+ * only then: ioredis costs one node that never uses it ~25 ms and ~9 MiB
  * at every start (bench/server-start.ts).
  */
 export async function redisClusterFor(

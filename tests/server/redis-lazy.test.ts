@@ -1,6 +1,6 @@
 /**
  * The Redis cluster is loaded only with REDIS_URL: one node that never uses
- * it does not pay for ioredis and the Node network layer at every start.
+ * it does not pay for ioredis at every start.
  */
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
